@@ -1,0 +1,76 @@
+/** Byte helpers shared by every layer. Inputs from outside are checked here, at the boundary. */
+import { equalBytes as nobleEqualBytes } from '@noble/ciphers/utils.js'
+import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js'
+import { InputError } from './errors.js'
+
+export { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+
+/**
+ * Where randomness comes from. Production code uses the CSPRNG; frozen test vectors pass a
+ * deterministic source so that wire formats can be pinned byte for byte.
+ */
+export type RandomSource = (length: number) => Uint8Array
+
+export function randomBytes(length: number): Uint8Array {
+  return nobleRandomBytes(length)
+}
+
+/** Constant-time comparison (for secrets and MACs); false when lengths differ. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return nobleEqualBytes(a, b)
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const p of parts) length += p.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}
+
+const encoder = new TextEncoder()
+const strictDecoder = new TextDecoder('utf-8', { fatal: true })
+
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text)
+}
+
+/** Decodes UTF-8 strictly: invalid sequences throw instead of turning into U+FFFD. */
+export function fromUtf8(bytes: Uint8Array): string {
+  return strictDecoder.decode(bytes)
+}
+
+export function u32be(value: number): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new InputError('OutOfRange', 'value is not a 32-bit unsigned integer')
+  }
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, value, false)
+  return out
+}
+
+export function readU32be(bytes: Uint8Array, offset = 0): number {
+  if (offset + 4 > bytes.length) throw new InputError('BadLength', 'not enough bytes for a 32-bit integer')
+  return new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0, false)
+}
+
+/** Throws InputError unless `value` is a Uint8Array of exactly `length` bytes. */
+export function assertBytes(
+  value: unknown,
+  length: number | undefined,
+  what: string,
+): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new InputError('BadType', `${what} must be a Uint8Array`)
+  if (length !== undefined && value.length !== length) {
+    throw new InputError('BadLength', `${what} must be ${length} bytes, got ${value.length}`)
+  }
+}
+
+/** Overwrites secret material that is no longer needed (best effort in a GC'd runtime). */
+export function wipe(...arrays: (Uint8Array | undefined)[]): void {
+  for (const a of arrays) a?.fill(0)
+}

@@ -1,0 +1,191 @@
+/**
+ * The only doors to @noble's primitives inside Jiayi. Each wrapper fixes the algorithm choice,
+ * checks inputs at the boundary and turns library exceptions into typed CryptoErrors.
+ */
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { ed25519, x25519 } from '@noble/curves/ed25519.js'
+import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256, sha512 } from '@noble/hashes/sha2.js'
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
+import { assertBytes, concatBytes, type RandomSource, randomBytes } from '../bytes.js'
+import { CryptoError } from './errors.js'
+
+export const KEY_BYTES = 32
+export const SIGNATURE_BYTES = 64
+export const XNONCE_BYTES = 24
+export const TAG_BYTES = 16
+export const KEM_PUBLIC_BYTES = 1184
+export const KEM_CIPHERTEXT_BYTES = 1088
+export const KEM_SEED_BYTES = 64
+
+export interface KeyPair {
+  readonly publicKey: Uint8Array
+  readonly secretKey: Uint8Array
+}
+
+// ---------- hashing and key derivation ----------
+
+export function sha256Hash(data: Uint8Array): Uint8Array {
+  return sha256(data)
+}
+
+export function sha512Hash(data: Uint8Array): Uint8Array {
+  return sha512(data)
+}
+
+export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return hmac(sha256, key, data)
+}
+
+/** HKDF-SHA256 (RFC 5869). An empty salt equals 32 zero bytes, as the X3DH spec asks. */
+export function hkdfSha256(
+  ikm: Uint8Array,
+  salt: Uint8Array | undefined,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
+  return nobleHkdf(sha256, ikm, salt ?? new Uint8Array(32), info, length)
+}
+
+// ---------- Ed25519 (strict RFC 8032 verification) ----------
+
+export function ed25519KeyPair(seed?: Uint8Array): KeyPair {
+  if (seed !== undefined) assertBytes(seed, KEY_BYTES, 'Ed25519 seed')
+  const { secretKey, publicKey } = ed25519.keygen(seed && Uint8Array.from(seed))
+  return { secretKey, publicKey }
+}
+
+export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  assertBytes(secretKey, KEY_BYTES, 'Ed25519 secret key')
+  return ed25519.getPublicKey(secretKey)
+}
+
+export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  assertBytes(secretKey, KEY_BYTES, 'Ed25519 secret key')
+  return ed25519.sign(message, secretKey)
+}
+
+/**
+ * Strict verification: `zip215: false` rejects non-canonical encodings and small-order keys that
+ * the permissive default accepts (Wycheproof ed25519 tcId 151). Never throws; false on any fault.
+ */
+export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false })
+  } catch {
+    return false
+  }
+}
+
+/** A valid Ed25519 public key: a canonical encoding of a curve point. */
+export function isEd25519PublicKey(publicKey: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false
+  try {
+    ed25519.Point.fromBytes(publicKey, false)
+    return true
+  } catch {
+    return false
+  }
+}
+
+// ---------- X25519 ----------
+
+export function x25519KeyPair(seed?: Uint8Array): KeyPair {
+  if (seed !== undefined) assertBytes(seed, KEY_BYTES, 'X25519 seed')
+  const { secretKey, publicKey } = x25519.keygen(seed && Uint8Array.from(seed))
+  return { secretKey, publicKey }
+}
+
+export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  assertBytes(secretKey, KEY_BYTES, 'X25519 secret key')
+  return x25519.getPublicKey(secretKey)
+}
+
+/** X25519 shared secret; a low-order public key (all-zero output) is rejected with BadKey. */
+export function x25519Shared(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  assertBytes(secretKey, KEY_BYTES, 'X25519 secret key')
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) {
+    throw new CryptoError('BadKey', 'X25519 public key must be 32 bytes')
+  }
+  try {
+    return x25519.getSharedSecret(secretKey, publicKey)
+  } catch (cause) {
+    throw new CryptoError('BadKey', 'X25519 public key is of low order', { cause })
+  }
+}
+
+// ---------- XChaCha20-Poly1305 with a random 192-bit nonce ----------
+
+/** Seals `plaintext`: nonce (24) || ciphertext || tag (16). Random nonces are safe at 192 bits. */
+export function seal(
+  key: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+  random: RandomSource = randomBytes,
+): Uint8Array {
+  assertBytes(key, KEY_BYTES, 'AEAD key')
+  const nonce = random(XNONCE_BYTES)
+  return concatBytes(nonce, xchacha20poly1305(key, nonce, ad).encrypt(plaintext))
+}
+
+/** Opens what `seal` made; throws DecryptFailed on any tampering, never returns partial data. */
+export function open(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array {
+  assertBytes(key, KEY_BYTES, 'AEAD key')
+  if (!(sealed instanceof Uint8Array) || sealed.length < XNONCE_BYTES + TAG_BYTES) {
+    throw new CryptoError('DecryptFailed', 'sealed data is too short')
+  }
+  try {
+    return xchacha20poly1305(key, sealed.subarray(0, XNONCE_BYTES), ad).decrypt(sealed.subarray(XNONCE_BYTES))
+  } catch (cause) {
+    throw new CryptoError('DecryptFailed', 'authentication failed', { cause })
+  }
+}
+
+/** Like `open`, but returns undefined instead of throwing (for trial decryption of headers). */
+export function tryOpen(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined {
+  try {
+    return open(key, sealed, ad)
+  } catch {
+    return undefined
+  }
+}
+
+// ---------- ML-KEM-768 (FIPS 203) ----------
+
+/** ML-KEM-768 key pair from a 64-byte seed, so a secret key can be stored as just its seed. */
+export function mlKemKeyPair(seed: Uint8Array = randomBytes(KEM_SEED_BYTES)): KeyPair & { seed: Uint8Array } {
+  assertBytes(seed, KEM_SEED_BYTES, 'ML-KEM seed')
+  const { publicKey, secretKey } = ml_kem768.keygen(Uint8Array.from(seed))
+  return { publicKey, secretKey, seed }
+}
+
+export function mlKemEncapsulate(
+  publicKey: Uint8Array,
+  randomness?: Uint8Array,
+): {
+  cipherText: Uint8Array
+  sharedSecret: Uint8Array
+} {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEM_PUBLIC_BYTES) {
+    throw new CryptoError('BadKey', `ML-KEM-768 public key must be ${KEM_PUBLIC_BYTES} bytes`)
+  }
+  try {
+    return ml_kem768.encapsulate(publicKey, randomness && Uint8Array.from(randomness))
+  } catch (cause) {
+    throw new CryptoError('BadKey', 'ML-KEM-768 public key is malformed', { cause })
+  }
+}
+
+export function mlKemDecapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  if (!(cipherText instanceof Uint8Array) || cipherText.length !== KEM_CIPHERTEXT_BYTES) {
+    throw new CryptoError('BadMessage', `ML-KEM-768 ciphertext must be ${KEM_CIPHERTEXT_BYTES} bytes`)
+  }
+  try {
+    return ml_kem768.decapsulate(cipherText, Uint8Array.from(secretKey))
+  } catch (cause) {
+    throw new CryptoError('BadKey', 'ML-KEM-768 secret key is malformed', { cause })
+  }
+}

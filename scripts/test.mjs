@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under packages/*/test, apps/*/test and test/ with Node's test runner.
+// Node 20's runner does not expand globs itself, so the files are found here.
+// Usage: node scripts/test.mjs [path-substring ...]   (no argument = every test file)
+import { spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const roots = ['packages', 'apps', 'test']
+
+function* walk(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'build' || name === 'dist' || name.startsWith('.')) continue
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) yield* walk(path)
+    else if (name.endsWith('.test.ts')) yield path
+  }
+}
+
+const filters = process.argv.slice(2)
+const files = roots
+  .flatMap((r) => [...walk(join(root, r))])
+  .map((f) => relative(root, f))
+  .filter((f) => /(^|\/)test\//.test(f))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort()
+
+if (files.length === 0) {
+  console.error('no test files found')
+  process.exit(1)
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--import', './polyfill.mjs', '--test', '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit' },
+)
+process.exit(result.status ?? 1)
