@@ -1,1 +1,101 @@
-export const VERSION = 1
+/**
+ * @jiayi/core — isomorphic (Node and browser): identity, contact cards, X3DH/PQXDH, the Double
+ * Ratchet, sender keys, storage and networking. This file is the package's whole public API.
+ */
+
+// --- errors and bytes ---
+export {
+  bytesToHex,
+  concatBytes,
+  equalBytes,
+  fromUtf8,
+  hexToBytes,
+  type RandomSource,
+  randomBytes,
+  utf8,
+} from './bytes.js'
+// --- contact card ---
+export {
+  type CardInput,
+  type ContactCard,
+  createCard,
+  decodeCardBytes,
+  MAX_ADDRS,
+  MAX_NAME_BYTES,
+} from './card/card.js'
+export { CardError } from './card/errors.js'
+export { cardLink, cardQrText, cardWebLink, decodeCard, encodeCardPayload } from './card/link.js'
+// --- sessions ---
+export { CryptoError } from './crypto/errors.js'
+export {
+  generateKemPreKey,
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  type KemPreKey,
+  kemPreKeyFromSeed,
+  type OneTimePreKey,
+  type SignedPreKey,
+  signSignedPreKey,
+  verifyKemPreKey,
+  verifySignedPreKey,
+} from './crypto/prekeys.js'
+export { type KeyPair, sha256Hash } from './crypto/primitives.js'
+export {
+  countSkipped,
+  deserializeRatchetState,
+  MAX_SKIP,
+  MAX_SKIPPED_CHAINS,
+  MAX_SKIPPED_KEYS,
+  type RatchetState,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  serializeRatchetState,
+} from './crypto/ratchet/index.js'
+export {
+  acceptSession,
+  type DecodedPreKeyMessage,
+  decodePreKeyMessage,
+  deserializeSession,
+  initiateSession,
+  isSameSession,
+  type Session,
+  type SessionEnvelope,
+  serializeSession,
+  sessionDecrypt,
+  sessionEncrypt,
+} from './crypto/session.js'
+export type { PreKeyBundle, ResponderPreKeys, X3dhInit } from './crypto/x3dh.js'
+export { defineError, InputError, JiayiError } from './errors.js'
+// --- identity ---
+export { SignatureContext } from './identity/contexts.js'
+export {
+  certifyDevice,
+  type DeviceKey,
+  decodeDeviceKey,
+  devicePeerId,
+  devicePublicKey,
+  encodeDeviceKey,
+  generateDeviceKey,
+  peerIdFromDeviceKey,
+  verifyDeviceCertificate,
+} from './identity/device.js'
+export {
+  assertPublicIdentity,
+  decodeIdentityKeyPair,
+  encodeIdentityKeyPair,
+  generateIdentity,
+  IdentityError,
+  type IdentityKeyPair,
+  identityKeysEqual,
+  type PublicIdentity,
+  publicIdentity,
+  signAgreementKey,
+  verifyAgreementKey,
+} from './identity/identity.js'
+export {
+  compareScannable,
+  formatSafetyNumber,
+  type SafetyNumber,
+  SafetyNumberError,
+  safetyNumber,
+} from './identity/safety-number.js'

@@ -9,6 +9,7 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 import { assertBytes, concatBytes, type RandomSource, randomBytes } from '../bytes.js'
+import { InputError } from '../errors.js'
 import { CryptoError } from './errors.js'
 
 export const KEY_BYTES = 32
@@ -45,6 +46,9 @@ export function hkdfSha256(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+    throw new InputError('OutOfRange', 'HKDF-SHA256 output length must be 1..8160 bytes')
+  }
   return nobleHkdf(sha256, ikm, salt ?? new Uint8Array(32), info, length)
 }
 
@@ -128,6 +132,7 @@ export function seal(
 ): Uint8Array {
   assertBytes(key, KEY_BYTES, 'AEAD key')
   const nonce = random(XNONCE_BYTES)
+  assertBytes(nonce, XNONCE_BYTES, 'nonce from the random source')
   return concatBytes(nonce, xchacha20poly1305(key, nonce, ad).encrypt(plaintext))
 }
 
@@ -172,6 +177,7 @@ export function mlKemEncapsulate(
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEM_PUBLIC_BYTES) {
     throw new CryptoError('BadKey', `ML-KEM-768 public key must be ${KEM_PUBLIC_BYTES} bytes`)
   }
+  if (randomness !== undefined) assertBytes(randomness, 32, 'ML-KEM encapsulation randomness')
   try {
     return ml_kem768.encapsulate(publicKey, randomness && Uint8Array.from(randomness))
   } catch (cause) {

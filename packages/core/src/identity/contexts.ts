@@ -1,0 +1,18 @@
+/**
+ * Every signature made by an identity key is over `label || 0x00 || payload`, with one label per
+ * purpose, so a signature made for one purpose can never be replayed as another.
+ */
+import { concatBytes, utf8 } from '../bytes.js'
+
+export const SignatureContext = {
+  Card: 'Jiayi_Card_v1',
+  DeviceCertificate: 'Jiayi_DeviceCertificate_v1',
+  AgreementKey: 'Jiayi_IdentityAgreementKey_v1',
+  SignedPreKey: 'Jiayi_SignedPreKey_v1',
+  KemPreKey: 'Jiayi_KemPreKey_v1',
+} as const
+export type SignatureContext = (typeof SignatureContext)[keyof typeof SignatureContext]
+
+export function signedPayload(context: SignatureContext, payload: Uint8Array): Uint8Array {
+  return concatBytes(utf8(context), Uint8Array.of(0), payload)
+}
