@@ -1,0 +1,28 @@
+/** The storage layer's public surface (re-exported by @jiayi/core's index). */
+export { StoreError, type StoreErrorCode } from './errors.js'
+export { decodeKey, type KeyPart, key } from './keys.js'
+export { LevelStore } from './level.js'
+export { MemoryStore } from './memory.js'
+export { compareBytes, prefixEnd } from './range.js'
+export { SealedStore, STORE_HEADER_KEY } from './sealed.js'
+export {
+  ARGON2_PARAMS,
+  type Argon2Params,
+  createKeyHeader,
+  type DeriveOptions,
+  deriveStorageKeyFromPassphrase,
+  openKeyHeader,
+  rewrapKeyHeader,
+  SALT_BYTES,
+  STORAGE_KEY_BYTES,
+  type StorageSecret,
+} from './storage-key.js'
+export {
+  type BatchOp,
+  type Entry,
+  type IterateOptions,
+  MAX_KEY_BYTES,
+  MAX_VALUE_BYTES,
+  type Store,
+} from './store.js'
+export { changeStoreSecret, hasKeyHeader, openSealedStore } from './unlock.js'

@@ -1,0 +1,177 @@
+/**
+ * The persistent Store on `level`: classic-level (LevelDB) in Node and browser-level (IndexedDB)
+ * in browsers, chosen by the package's `browser` field, so this one file serves both builds. It
+ * must stay free of Node APIs. Level's own `batch` is atomic in both backends (a LevelDB
+ * WriteBatch, a single IndexedDB transaction), which is what Store.batch promises.
+ */
+import { Level } from 'level'
+import { InputError } from '../errors.js'
+import { StoreError } from './errors.js'
+import { checkBatch, checkKey, checkValue, resolveRange } from './range.js'
+import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
+
+type Db = Level<Uint8Array, Uint8Array>
+
+/** Level reports causes as nested errors with string codes; find one anywhere in the chain. */
+function hasCode(error: unknown, code: string): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true
+  }
+  return false
+}
+
+/**
+ * Classic-level hands out Node Buffers; callers get plain Uint8Array views so that results compare
+ * and serialise the same in every runtime and adapter (no copy: the bytes are already ours).
+ */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+export class LevelStore implements Store {
+  readonly location: string
+  readonly #db: Db
+  readonly #opened: Promise<void>
+  #openFailure: unknown
+  #closed = false
+
+  /**
+   * Opens (in the background) the database at `location`: a directory in Node, an IndexedDB
+   * database name in browsers. Calls wait for the open; await `ready()` (or use
+   * `LevelStore.open`) to learn early that the location is locked or unusable.
+   */
+  constructor(location: string) {
+    if (typeof location !== 'string' || location.length === 0) {
+      throw new InputError('BadType', 'store location must be a non-empty string')
+    }
+    this.location = location
+    this.#db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
+    this.#opened = this.#db.open().then(
+      () => undefined,
+      (cause: unknown) => {
+        this.#openFailure = cause
+      },
+    )
+  }
+
+  /** Creates the store and waits until it is open: rejects with 'Locked' or 'Io'. */
+  static async open(location: string): Promise<LevelStore> {
+    const store = new LevelStore(location)
+    await store.ready()
+    return store
+  }
+
+  /** Resolves once the database is open; rejects with the typed reason it could not be. */
+  async ready(): Promise<void> {
+    if (this.#closed) throw new StoreError('Closed', 'store is closed')
+    await this.#opened
+    if (this.#openFailure !== undefined) {
+      const cause = this.#openFailure
+      if (hasCode(cause, 'LEVEL_LOCKED')) {
+        throw new StoreError('Locked', 'store is in use by another process or handle', { cause })
+      }
+      throw new StoreError('Io', 'store could not be opened', { cause })
+    }
+  }
+
+  #fail(cause: unknown): StoreError {
+    if (
+      this.#closed ||
+      hasCode(cause, 'LEVEL_DATABASE_NOT_OPEN') ||
+      hasCode(cause, 'LEVEL_ITERATOR_NOT_OPEN')
+    ) {
+      return new StoreError('Closed', 'store is closed', { cause })
+    }
+    return new StoreError('Io', 'store operation failed', { cause })
+  }
+
+  async #run<T>(op: (db: Db) => Promise<T>): Promise<T> {
+    await this.ready()
+    try {
+      return await op(this.#db)
+    } catch (cause) {
+      throw this.#fail(cause)
+    }
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    checkKey(key)
+    const value = await this.#run((db) => db.get(key))
+    return value === undefined ? undefined : plain(value)
+  }
+
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    checkKey(key)
+    checkValue(value)
+    await this.#run((db) => db.put(key, value))
+  }
+
+  async del(key: Uint8Array): Promise<void> {
+    checkKey(key)
+    await this.#run((db) => db.del(key))
+  }
+
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    // Checked up front so a bad op is an InputError with nothing written, not a half-built batch.
+    checkBatch(ops)
+    if (ops.length === 0) {
+      await this.ready()
+      return
+    }
+    await this.#run((db) =>
+      db.batch(
+        ops.map((op) =>
+          op.type === 'put'
+            ? { type: 'put' as const, key: op.key, value: op.value }
+            : { type: 'del' as const, key: op.key },
+        ),
+      ),
+    )
+  }
+
+  async *iterate(options?: IterateOptions): AsyncIterable<Entry> {
+    const range = resolveRange(options)
+    await this.ready()
+    if (range.empty) return
+    const { lower, upper, reverse, limit } = range
+    let iterator: { next(): Promise<[Uint8Array, Uint8Array] | undefined>; close(): Promise<void> }
+    try {
+      iterator = this.#db.iterator<Uint8Array, Uint8Array>({
+        ...(lower === undefined ? {} : lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
+        ...(upper === undefined ? {} : upper.inclusive ? { lte: upper.key } : { lt: upper.key }),
+        reverse,
+        limit: Number.isFinite(limit) ? limit : -1,
+      })
+    } catch (cause) {
+      throw this.#fail(cause)
+    }
+    try {
+      for (;;) {
+        let entry: [Uint8Array, Uint8Array] | undefined
+        try {
+          entry = await iterator.next()
+        } catch (cause) {
+          throw this.#fail(cause)
+        }
+        if (entry === undefined) return
+        yield [plain(entry[0]), plain(entry[1])]
+      }
+    } finally {
+      // Releases the LevelDB iterator (and its snapshot) also when the consumer breaks early.
+      await iterator.close().catch(() => undefined)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#opened
+    try {
+      await this.#db.close()
+    } catch (cause) {
+      throw new StoreError('Io', 'store did not close cleanly', { cause })
+    }
+  }
+}

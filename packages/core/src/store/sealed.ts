@@ -1,0 +1,127 @@
+/**
+ * At rest everything is sealed: SealedStore wraps any Store and seals every value with
+ * XChaCha20-Poly1305 under a 32-byte data key, a random nonce per write, and the record key as
+ * associated data, so a value copied or moved to another key fails to open instead of being
+ * believed. Keys pass through unchanged: they are structural (ids, counters; see keys.ts), and
+ * keeping them in the clear keeps ordering and range iteration working on the inner store.
+ *
+ * Record format: %x01 nonce(24) ciphertext tag(16). A value that does not open is a StoreError
+ * 'Corrupt', never returned bytes. The inner store's atomic batch carries over: a batch is sealed
+ * op by op in memory first, then handed to the inner store as one batch.
+ *
+ * Not covered: an attacker who can write the disk may roll a record back to an older sealed
+ * value of the same key, or delete records; sealing gives confidentiality and per-record
+ * integrity, not freshness.
+ */
+import { assertBytes, concatBytes, equalBytes, utf8, wipe } from '../bytes.js'
+import { KEY_BYTES, open, seal, TAG_BYTES, XNONCE_BYTES } from '../crypto/primitives.js'
+import { InputError } from '../errors.js'
+import { StoreError } from './errors.js'
+import { checkBatch, checkKey, checkValue, resolveRange } from './range.js'
+import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
+
+const RECORD_VERSION = 0x01
+const OVERHEAD = 1 + XNONCE_BYTES + TAG_BYTES
+
+/**
+ * Where the key header (storage-key.ts) lives inside the inner store. Key tuples from keys.ts
+ * never start with 0x00, so it cannot collide with an application record; SealedStore hides it.
+ */
+export const STORE_HEADER_KEY: Uint8Array = concatBytes(Uint8Array.of(0x00), utf8('jiayi/store-header'))
+
+function isHeaderKey(key: Uint8Array): boolean {
+  return key.length === STORE_HEADER_KEY.length && equalBytes(key, STORE_HEADER_KEY)
+}
+
+function checkUserKey(key: unknown): asserts key is Uint8Array {
+  checkKey(key)
+  if (isHeaderKey(key)) throw new InputError('BadType', 'store key is reserved for the key header')
+}
+
+export class SealedStore implements Store {
+  readonly #inner: Store
+  readonly #key: Uint8Array
+  #closed = false
+
+  /** `dataKey` is copied; the caller may wipe its own copy. Closing wipes this one. */
+  constructor(inner: Store, dataKey: Uint8Array) {
+    assertBytes(dataKey, KEY_BYTES, 'storage key')
+    this.#inner = inner
+    this.#key = dataKey.slice()
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StoreError('Closed', 'store is closed')
+  }
+
+  #seal(key: Uint8Array, value: Uint8Array): Uint8Array {
+    return concatBytes(Uint8Array.of(RECORD_VERSION), seal(this.#key, value, key))
+  }
+
+  #open(key: Uint8Array, record: Uint8Array): Uint8Array {
+    if (record.length < OVERHEAD || record[0] !== RECORD_VERSION) {
+      throw new StoreError('Corrupt', 'a stored record is malformed')
+    }
+    try {
+      return open(this.#key, record.subarray(1), key)
+    } catch (cause) {
+      throw new StoreError('Corrupt', 'a stored record failed authentication', { cause })
+    }
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#checkOpen()
+    checkKey(key)
+    if (isHeaderKey(key)) return undefined
+    const record = await this.#inner.get(key)
+    this.#checkOpen()
+    return record === undefined ? undefined : this.#open(key, record)
+  }
+
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    this.#checkOpen()
+    checkUserKey(key)
+    checkValue(value)
+    await this.#inner.put(key, this.#seal(key, value))
+  }
+
+  async del(key: Uint8Array): Promise<void> {
+    this.#checkOpen()
+    checkUserKey(key)
+    await this.#inner.del(key)
+  }
+
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    this.#checkOpen()
+    checkBatch(ops)
+    for (const op of ops) checkUserKey(op.key)
+    await this.#inner.batch(
+      ops.map((op) =>
+        op.type === 'put' ? { type: 'put', key: op.key, value: this.#seal(op.key, op.value) } : op,
+      ),
+    )
+  }
+
+  async *iterate(options: IterateOptions = {}): AsyncIterable<Entry> {
+    this.#checkOpen()
+    const { limit } = resolveRange(options)
+    if (limit === 0) return
+    // The hidden header may fall inside the range once, so ask the inner store for one more.
+    const inner = this.#inner.iterate({ ...options, limit: Number.isFinite(limit) ? limit + 1 : undefined })
+    let yielded = 0
+    for await (const [key, record] of inner) {
+      this.#checkOpen()
+      if (isHeaderKey(key)) continue
+      yield [key, this.#open(key, record)]
+      if (++yielded >= limit) return
+    }
+  }
+
+  /** Closes the inner store too, and wipes the data key. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    wipe(this.#key)
+    await this.#inner.close()
+  }
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { randomBytes, utf8 } from '../src/bytes.js'
+import { InputError } from '../src/errors.js'
+import { StoreError } from '../src/store/errors.js'
+import { key } from '../src/store/keys.js'
+import { LevelStore } from '../src/store/level.js'
+import { MemoryStore } from '../src/store/memory.js'
+import { SealedStore, STORE_HEADER_KEY } from '../src/store/sealed.js'
+import type { Store } from '../src/store/store.js'
+import { changeStoreSecret, hasKeyHeader, openSealedStore } from '../src/store/unlock.js'
+import { collect } from './store-compliance.js'
+
+const FAST = { params: { m: 64, t: 1, p: 1 } }
+const corrupt = (e: unknown) => StoreError.is(e, 'Corrupt')
+
+async function* files(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) yield* files(path)
+    else yield path
+  }
+}
+
+/** Every file under `dir` that contains `needle` anywhere in its bytes. */
+async function filesContaining(dir: string, needle: Uint8Array): Promise<string[]> {
+  const hits: string[] = []
+  for await (const path of files(dir)) {
+    if ((await readFile(path)).includes(Buffer.from(needle))) hits.push(path)
+  }
+  return hits
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'jiayi-sealed-'))
+  try {
+    await fn(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function writeMarkers(store: Store, marker: string): Promise<void> {
+  await store.put(key('msg', 1), utf8(`${marker} via put`))
+  await store.batch([
+    { type: 'put', key: key('msg', 2), value: utf8(`${marker} via batch`) },
+    { type: 'put', key: key('session', 'x'), value: utf8(marker.repeat(50)) },
+  ])
+  // Overwritten and deleted values must not linger in plaintext either (LevelDB keeps old
+  // versions in its log and tables until compaction).
+  await store.put(key('msg', 3), utf8(`${marker} overwritten`))
+  await store.put(key('msg', 3), utf8('replacement'))
+  await store.put(key('msg', 4), utf8(`${marker} deleted`))
+  await store.del(key('msg', 4))
+}
+
+test('at rest: no plaintext in any file of the LevelDB directory (and the scan would see it)', () =>
+  withDir(async (dir) => {
+    const marker = `JIAYI-PLAINTEXT-${Buffer.from(randomBytes(8)).toString('hex')}`
+    const passphrase = `pass-${Buffer.from(randomBytes(8)).toString('hex')}`
+
+    // Control: the same writes through an unsealed store are found by the scan.
+    const plainDir = join(dir, 'plain')
+    const plain = await LevelStore.open(plainDir)
+    await writeMarkers(plain, marker)
+    await plain.close()
+    assert.ok((await filesContaining(plainDir, utf8(marker))).length > 0, 'the scan finds plaintext')
+
+    const sealedDir = join(dir, 'sealed')
+    const store = await openSealedStore(await LevelStore.open(sealedDir), { passphrase }, FAST)
+    await writeMarkers(store, marker)
+    await store.close()
+    assert.deepEqual(await filesContaining(sealedDir, utf8(marker)), [])
+    assert.deepEqual(await filesContaining(sealedDir, utf8(passphrase)), [])
+    assert.deepEqual(await filesContaining(sealedDir, utf8('replacement')), [])
+
+    // And it all comes back with the passphrase.
+    const again = await openSealedStore(await LevelStore.open(sealedDir), { passphrase })
+    assert.equal(Buffer.from((await again.get(key('msg', 2)))!).toString(), `${marker} via batch`)
+    assert.equal(await again.get(key('msg', 4)), undefined)
+    await again.close()
+  }))
+
+test('a value moved or swapped to another key fails to open as Corrupt', async () => {
+  const inner = new MemoryStore()
+  const store = new SealedStore(inner, randomBytes(32))
+  await store.put(key('a'), utf8('for a'))
+  await store.put(key('b'), utf8('for b'))
+  const ra = (await inner.get(key('a')))!
+  const rb = (await inner.get(key('b')))!
+  await inner.batch([
+    { type: 'put', key: key('a'), value: rb },
+    { type: 'put', key: key('b'), value: ra },
+    { type: 'put', key: key('c'), value: ra },
+  ])
+  await assert.rejects(store.get(key('a')), corrupt)
+  await assert.rejects(store.get(key('b')), corrupt)
+  await assert.rejects(store.get(key('c')), corrupt)
+  await assert.rejects(collect(store.iterate()), corrupt, 'iteration refuses too, never yields garbage')
+})
+
+test('tampered, truncated or unknown-format records are Corrupt', async () => {
+  const inner = new MemoryStore()
+  const store = new SealedStore(inner, randomBytes(32))
+  await store.put(key('k'), utf8('hello'))
+  const record = (await inner.get(key('k')))!
+  assert.equal(record.length, 1 + 24 + 5 + 16)
+  for (let i = 0; i < record.length; i++) {
+    const bad = record.slice()
+    bad[i]! ^= 0x80
+    await inner.put(key('k'), bad)
+    await assert.rejects(store.get(key('k')), corrupt, `byte ${i}`)
+  }
+  for (const bad of [new Uint8Array(0), record.subarray(0, 40), record.subarray(1)]) {
+    await inner.put(key('k'), bad)
+    await assert.rejects(store.get(key('k')), corrupt)
+  }
+})
+
+test('the same value sealed twice gives different bytes (random nonces)', async () => {
+  const inner = new MemoryStore()
+  const store = new SealedStore(inner, randomBytes(32))
+  await store.put(key('a'), utf8('same'))
+  const first = await inner.get(key('a'))
+  await store.put(key('a'), utf8('same'))
+  assert.notDeepEqual(await inner.get(key('a')), first)
+})
+
+test('a wrong key: bare data key reads Corrupt; through the header it is WrongKey up front', async () => {
+  const inner = new MemoryStore()
+  const fileKey = randomBytes(32)
+  const right = await openSealedStore(inner, { key: fileKey })
+  await right.put(key('a'), utf8('x'))
+  const wrongBare = new SealedStore(inner, randomBytes(32))
+  await assert.rejects(wrongBare.get(key('a')), corrupt)
+  await assert.rejects(openSealedStore(inner, { key: randomBytes(32) }), (e) => StoreError.is(e, 'WrongKey'))
+  await assert.rejects(openSealedStore(inner, { passphrase: 'pw' }), (e) => StoreError.is(e, 'BadPassphrase'))
+  assert.throws(
+    () => new SealedStore(inner, randomBytes(16)),
+    (e) => e instanceof InputError,
+  )
+})
+
+test('passphrase: create, reopen at the real cost, wrong passphrase is BadPassphrase', () =>
+  withDir(async (dir) => {
+    const level = await LevelStore.open(dir)
+    assert.equal(await hasKeyHeader(level), false)
+    const store = await openSealedStore(level, { passphrase: '我的密码 🔑' })
+    await store.put(key('contact', 1), utf8('Alice'))
+    await store.close()
+
+    const again = await LevelStore.open(dir)
+    assert.equal(await hasKeyHeader(again), true)
+    await assert.rejects(openSealedStore(again, { passphrase: '我的密码' }), (e) =>
+      StoreError.is(e, 'BadPassphrase'),
+    )
+    const unlocked = await openSealedStore(again, { passphrase: '我的密码 🔑' })
+    assert.deepEqual(await unlocked.get(key('contact', 1)), utf8('Alice'))
+    await unlocked.close()
+  }))
+
+test('changing the secret rewrites only the header; data stays readable', async () => {
+  const inner = new MemoryStore()
+  const store = await openSealedStore(inner, { passphrase: 'old' }, FAST)
+  await store.put(key('m', 1), utf8('kept'))
+  const recordBefore = await inner.get(key('m', 1))
+  await changeStoreSecret(inner, { passphrase: 'old' }, { passphrase: 'new' }, FAST)
+  assert.deepEqual(await inner.get(key('m', 1)), recordBefore)
+  await assert.rejects(openSealedStore(inner, { passphrase: 'old' }), (e) =>
+    StoreError.is(e, 'BadPassphrase'),
+  )
+  const reopened = await openSealedStore(inner, { passphrase: 'new' })
+  assert.deepEqual(await reopened.get(key('m', 1)), utf8('kept'))
+  await assert.rejects(changeStoreSecret(new MemoryStore(), { passphrase: 'a' }, { passphrase: 'b' }), (e) =>
+    StoreError.is(e, 'BadHeader'),
+  )
+})
+
+test('records without a key header are refused, not silently re-keyed', async () => {
+  const inner = new MemoryStore()
+  await inner.put(key('x'), utf8('from somewhere'))
+  await assert.rejects(openSealedStore(inner, { key: randomBytes(32) }), corrupt)
+  assert.equal(await hasKeyHeader(inner), false, 'nothing was written')
+})
+
+test('the key header is hidden and reserved', async () => {
+  const inner = new MemoryStore()
+  const store = await openSealedStore(inner, { key: randomBytes(32) })
+  // Keys around the header (it starts with 0x00) so it falls inside ranges and limits.
+  const around = [
+    Uint8Array.of(0x00),
+    Uint8Array.of(0x00, 0x01),
+    Uint8Array.of(0x00, 0x7f),
+    Uint8Array.of(0x01),
+  ]
+  for (const k of around) await store.put(k, k)
+  assert.equal(await store.get(STORE_HEADER_KEY), undefined)
+  const all = await collect(store.iterate())
+  assert.deepEqual(
+    all.map(([k]) => k),
+    around,
+  )
+  assert.deepEqual(
+    (await collect(store.iterate({ gt: Uint8Array.of(0x00, 0x01), limit: 1 }))).map(([k]) => k),
+    [Uint8Array.of(0x00, 0x7f)],
+  )
+  assert.deepEqual(
+    (await collect(store.iterate({ lt: Uint8Array.of(0x01), reverse: true, limit: 1 }))).map(([k]) => k),
+    [Uint8Array.of(0x00, 0x7f)],
+  )
+  const reserved = (e: unknown) => e instanceof InputError
+  await assert.rejects(store.put(STORE_HEADER_KEY, utf8('x')), reserved)
+  await assert.rejects(store.del(STORE_HEADER_KEY), reserved)
+  await assert.rejects(store.batch([{ type: 'del', key: STORE_HEADER_KEY }]), reserved)
+  assert.equal(await hasKeyHeader(inner), true)
+})
+
+test('closing the sealed store closes the inner one', async () => {
+  const inner = new MemoryStore()
+  const store = new SealedStore(inner, randomBytes(32))
+  await store.close()
+  await assert.rejects(inner.get(key('a')), (e) => StoreError.is(e, 'Closed'))
+})
