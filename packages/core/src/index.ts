@@ -51,6 +51,25 @@ export {
   ratchetEncrypt,
   serializeRatchetState,
 } from './crypto/ratchet/index.js'
+// --- sender keys (groups) ---
+export {
+  createSenderKey,
+  decodeDistributionMessage,
+  decodeSenderKeyRecord,
+  decodeSenderKeyState,
+  emptySenderKeyRecord,
+  encodeDistribution,
+  encodeSenderKeyRecord,
+  encodeSenderKeyState,
+  groupDecrypt,
+  groupEncrypt,
+  MAX_STATES as MAX_SENDER_KEY_STATES,
+  processDistribution,
+  type SenderKeyDistribution,
+  type SenderKeyRecord,
+  type SenderKeyState,
+  senderKeyAssociatedData,
+} from './crypto/sender-keys/index.js'
 export {
   acceptSession,
   type DecodedPreKeyMessage,
