@@ -31,11 +31,13 @@ async function levelHarness(
   }
 }
 
-runStoreCompliance('LevelStore', () => levelHarness())
+runStoreCompliance('LevelStore', () => levelHarness(), { persistent: true })
 
 const fileKey = randomBytes(32)
-runStoreCompliance('SealedStore over LevelStore', () =>
-  levelHarness((level) => openSealedStore(level, { key: fileKey })),
+runStoreCompliance(
+  'SealedStore over LevelStore',
+  () => levelHarness((level) => openSealedStore(level, { key: fileKey })),
+  { persistent: true },
 )
 
 test('LevelStore: a second handle on the same location is Locked, and works once the first closes', async () => {
