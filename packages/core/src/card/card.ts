@@ -124,6 +124,9 @@ function checkFields(body: CardBody): ContactCard {
     throw new CardError('BadField', 'identity agreement key must be 32 bytes')
   if (body.signedPrekey.length !== KEY_BYTES)
     throw new CardError('BadField', 'signed prekey must be 32 bytes')
+  // libp2p takes any 32 bytes as an Ed25519 key without checking that they encode a curve point.
+  if (!isEd25519PublicKey(body.deviceKey))
+    throw new CardError('BadField', 'device key is not a valid Ed25519 public key')
   let peerId: string
   try {
     peerId = peerIdFromDeviceKey(body.deviceKey).toString()
@@ -135,6 +138,8 @@ function checkFields(body: CardBody): ContactCard {
   const addrs = body.addrs.map((bytes) => {
     if (bytes.length > MAX_ADDR_BYTES) throw new CardError('BadField', 'an address is too long')
     try {
+      // An empty byte string is a valid multiaddr ('/') but no address at all.
+      if (bytes.length === 0) throw new Error('empty address')
       const text = multiaddr(bytes).toString()
       if (text.includes('/p2p/')) throw new Error('peer id inside address')
       return text

@@ -49,11 +49,12 @@ export function linkPayload(text: string): string {
 
 export function decodeCardPayload(payload: string): Uint8Array {
   // Base32 has no lower-case letters, so case-folding is lossless; it forgives a QR reader or a
-  // person that lower-cased the link.
-  const upper = payload.toUpperCase()
-  if (upper.length === 0 || !/^[A-Z2-7]+$/.test(upper)) {
+  // person that lower-cased the link. The character check runs BEFORE case-folding: Unicode
+  // upper-casing maps some non-ASCII letters onto base32 ones ('ſ' → 'S', 'ı' → 'I', 'ß' → 'SS').
+  if (payload.length === 0 || !/^[A-Za-z2-7]+$/.test(payload)) {
     throw new CardError('BadEncoding', 'the payload is not base32 (letters A–Z and digits 2–7)')
   }
+  const upper = payload.toUpperCase()
   if (upper.length > Math.ceil((MAX_CARD_BYTES * 8) / 5))
     throw new CardError('TooLarge', 'the card is too large')
   try {

@@ -1,7 +1,7 @@
 /**
  * Safety numbers: Signal's numeric fingerprint (libsignal fingerprint.rs, version 0 hashing).
  *
- *   h = SHA-512(0x0000 || key || id); then `iterations` times: h = SHA-512(h || key)
+ *   h = SHA-512(0x0000 || key || id || key); then `iterations - 1` times: h = SHA-512(h || key)
  *   (libsignal counts the first hash as one of the iterations; so do we)
  *   display: the first 30 bytes as six 5-byte big-endian numbers, each mod 100000, 5 digits
  *   the two 30-digit halves are concatenated, the smaller first, so both people see one number.
