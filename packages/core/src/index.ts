@@ -118,6 +118,54 @@ export {
   SafetyNumberError,
   safetyNumber,
 } from './identity/safety-number.js'
+// --- net ---
+// Node-only transports (TCP, mDNS) live in ./net/transports-node.ts and are deliberately not
+// exported here, so that the browser bundle of this index contains no Node builtins.
+export {
+  type AddressInfo,
+  type ConnectionInfo,
+  type ConnectionRoute,
+  describeAddress,
+  describeConnection,
+  type TransportName,
+} from './net/connection-info.js'
+export { NetError, type NetErrorCode } from './net/errors.js'
+export {
+  type FramedProtocolInit,
+  type FramedStreamHandler,
+  framedHandler,
+  type OpenFramedOptions,
+  openFramed,
+  type RefusedStream,
+} from './net/framed-handler.js'
+export {
+  type FramedStream,
+  type FramedStreamInit,
+  type FrameOptions,
+  framedStream,
+  framedStreamFor,
+} from './net/framing.js'
+export type { JiayiNode, JiayiServices, NetEnvironment, NetworkStack } from './net/network-stack.js'
+export {
+  browserConnectionGater,
+  createJiayiNode,
+  JIAYI_USER_AGENT,
+  type JiayiNodeOptions,
+} from './net/node-factory.js'
+export {
+  FILE_CHUNK_BYTES,
+  isJiayiProtocol,
+  JIAYI_PROTOCOLS,
+  type JiayiProtocol,
+  MAX_FRAME_BYTES,
+  PROTOCOL_FEED,
+  PROTOCOL_FILE,
+  PROTOCOL_MSG,
+  PROTOCOL_PREKEYS,
+} from './net/protocols.js'
+export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
+export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'
+// --- end net ---
 // --- store ---
 export {
   ARGON2_PARAMS,

@@ -1,0 +1,206 @@
+import type { AbortOptions, Stream } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { NetError } from './errors.js'
+import { type JiayiProtocol, MAX_FRAME_BYTES } from './protocols.js'
+import { decodeLengthPrefix, encodeLengthPrefix, lengthPrefixBytes } from './varint.js'
+
+/**
+ * Length-prefixed frames on a libp2p v3 stream: an unsigned varint byte count, then that many
+ * bytes (the same framing as libp2p's own protocols, see PROTOCOL-net.md). Built on
+ * `lpStream` from @libp2p/utils, with three additions every Jiayi protocol needs:
+ *
+ * - a hard per-protocol maximum, enforced from the length prefix alone (NetError FrameTooLarge)
+ *   on read and before anything is sent on write;
+ * - `read()` returns `null` when the remote closed its side cleanly between two frames
+ *   (lpStream throws the same UnexpectedEOFError for that and for a truncated frame);
+ * - timeouts and abort signals that surface as NetError Timeout / Aborted.
+ *
+ * A failed read leaves the stream mid-frame, so it aborts the stream: after any read error the
+ * framed stream is dead and every later call throws. A refused write (too large) sends nothing
+ * and leaves the stream usable.
+ */
+
+export interface FrameOptions extends AbortOptions {
+  /** Give up after this many milliseconds (NetError Timeout). */
+  timeoutMs?: number
+}
+
+export interface FramedStreamInit {
+  /** Largest payload accepted or sent, in bytes. */
+  maxFrameBytes: number
+  /**
+   * Bytes received but not yet read that may pile up before the stream is aborted (lpStream does
+   * not apply backpressure to the sender). Default: the larger of 4 MiB and two frames.
+   */
+  maxBufferBytes?: number
+}
+
+export interface FramedStream {
+  /** The next frame (a copy the caller owns), or null when the remote closed its writable end between frames. */
+  read(options?: FrameOptions): Promise<Uint8Array | null>
+  write(frame: Uint8Array, options?: FrameOptions): Promise<void>
+  /** Close our writable end gracefully once queued frames are out (the remote's read gets null). */
+  close(options?: AbortOptions): Promise<void>
+  /** Reset the stream now; the remote sees an error. */
+  abort(err: Error): void
+  readonly stream: Stream
+  readonly maxFrameBytes: number
+}
+
+const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024
+
+/** Frames limited to `protocol`'s maximum from protocols.ts. */
+export function framedStreamFor(stream: Stream, protocol: JiayiProtocol): FramedStream {
+  return framedStream(stream, { maxFrameBytes: MAX_FRAME_BYTES[protocol] })
+}
+
+export function framedStream(stream: Stream, init: FramedStreamInit): FramedStream {
+  const { maxFrameBytes } = init
+  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1) {
+    throw new NetError('BadOptions', 'maxFrameBytes must be a positive integer')
+  }
+  const maxLengthBytes = lengthPrefixBytes(maxFrameBytes)
+
+  // Per-read state: lpStream calls the decoder once per length byte received, so "the decoder was
+  // never called" tells a clean end between frames apart from an end inside a frame.
+  let lengthBytesSeen = 0
+  let failure: NetError | undefined
+  let reading = false
+
+  const lp = lpStream(stream, {
+    maxDataLength: maxFrameBytes,
+    maxLengthLength: maxLengthBytes,
+    maxBufferSize:
+      init.maxBufferBytes ?? Math.max(DEFAULT_MAX_BUFFER_BYTES, 2 * (maxFrameBytes + maxLengthBytes)),
+    lengthEncoder: encodeLengthPrefix,
+    lengthDecoder: (buffer) => {
+      lengthBytesSeen = buffer.byteLength
+      // Throws RangeError while incomplete (lpStream then reads another byte), NetError when the
+      // prefix is malformed or announces more than maxFrameBytes.
+      return decodeLengthPrefix(buffer, maxFrameBytes)
+    },
+  })
+
+  const fail = (err: NetError): NetError => {
+    failure = err
+    // The stream may already be closed or reset; abort is then a no-op.
+    stream.abort(err)
+    return err
+  }
+
+  return {
+    stream,
+    maxFrameBytes,
+
+    async read(options) {
+      if (failure !== undefined) throw failure
+      if (reading) throw new NetError('BadOptions', 'concurrent reads on one framed stream')
+      reading = true
+      lengthBytesSeen = 0
+      const deadline = withDeadline(options)
+      try {
+        const frame = await lp.read({ signal: deadline.signal })
+        // A fresh plain Uint8Array the caller owns: subarray() would hand out a Node Buffer that
+        // may share (and keep alive) a larger socket buffer.
+        const out = new Uint8Array(frame.byteLength)
+        let offset = 0
+        for (const chunk of frame) {
+          out.set(chunk, offset)
+          offset += chunk.byteLength
+        }
+        return out
+      } catch (err) {
+        if (isEndOfStream(err) && lengthBytesSeen === 0 && deadline.signal.aborted === false) {
+          // lpStream reports a stream reset before this read as a plain end of stream too.
+          if (stream.status === 'reset' || stream.status === 'aborted') {
+            throw fail(new NetError('StreamError', `stream ${stream.status}`, { cause: err }))
+          }
+          return null
+        }
+        throw fail(toNetError(err, deadline.signal, 'read'))
+      } finally {
+        deadline.clear()
+        reading = false
+      }
+    },
+
+    async write(frame, options) {
+      if (failure !== undefined) throw failure
+      if (!(frame instanceof Uint8Array)) throw new NetError('BadOptions', 'a frame must be a Uint8Array')
+      if (frame.byteLength > maxFrameBytes) {
+        throw new NetError('FrameTooLarge', `frame of ${frame.byteLength} bytes exceeds ${maxFrameBytes}`)
+      }
+      const deadline = withDeadline(options)
+      try {
+        await lp.write(frame, { signal: deadline.signal })
+      } catch (err) {
+        // Part of the frame may be queued: the stream can no longer be trusted.
+        throw fail(toNetError(err, deadline.signal, 'write'))
+      } finally {
+        deadline.clear()
+      }
+    },
+
+    async close(options) {
+      await stream.close(options)
+    },
+
+    abort(err) {
+      failure ??= new NetError('StreamError', 'stream aborted locally', { cause: err })
+      stream.abort(err)
+    },
+  }
+}
+
+interface Deadline {
+  signal: AbortSignal
+  clear(): void
+}
+
+/** One signal for the caller's abort and our own timeout, with nothing left running afterwards. */
+function withDeadline(options: FrameOptions | undefined): Deadline {
+  const controller = new AbortController()
+  const parent = options?.signal
+  const onParentAbort = () => controller.abort(new NetError('Aborted', 'aborted by the caller'))
+  if (parent?.aborted) onParentAbort()
+  else parent?.addEventListener('abort', onParentAbort, { once: true })
+
+  const timeoutMs = options?.timeoutMs
+  let timer: ReturnType<typeof setTimeout> | undefined
+  if (timeoutMs !== undefined) {
+    if (!(timeoutMs >= 0)) throw new NetError('BadOptions', 'timeoutMs must be a non-negative number')
+    timer = setTimeout(
+      () => controller.abort(new NetError('Timeout', `no frame within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+  }
+  return {
+    signal: controller.signal,
+    clear() {
+      if (timer !== undefined) clearTimeout(timer)
+      parent?.removeEventListener('abort', onParentAbort)
+    },
+  }
+}
+
+function isEndOfStream(err: unknown): boolean {
+  return err instanceof Error && err.name === 'UnexpectedEOFError'
+}
+
+function toNetError(err: unknown, signal: AbortSignal, op: 'read' | 'write'): NetError {
+  if (NetError.is(err)) return err
+  // Our deadline signal's reason is already the right NetError (Timeout or Aborted).
+  if (signal.aborted && NetError.is(signal.reason)) return signal.reason
+  const name = err instanceof Error ? err.name : 'unknown'
+  if (op === 'read' && isEndOfStream(err)) {
+    return new NetError('TruncatedFrame', 'stream ended inside a frame', { cause: err })
+  }
+  // lpStream's own limit checks; our decoder normally throws first, this is belt and braces.
+  if (name === 'InvalidDataLengthError') {
+    return new NetError('FrameTooLarge', 'frame length exceeds the maximum', { cause: err })
+  }
+  if (name === 'InvalidDataLengthLengthError' || name === 'InvalidMessageLengthError') {
+    return new NetError('MalformedFrame', 'bad length prefix', { cause: err })
+  }
+  return new NetError('StreamError', `stream failed during ${op} (${name})`, { cause: err })
+}

@@ -1,0 +1,26 @@
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { Libp2pOptions } from 'libp2p'
+
+export type NetEnvironment = 'node' | 'browser'
+
+/** The environment-specific half of a node: built by `nodeNetwork()` or `browserNetwork()`. */
+export interface NetworkStack {
+  readonly environment: NetEnvironment
+  readonly transports: NonNullable<Libp2pOptions['transports']>
+  readonly peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']>
+  readonly defaultListen: readonly string[]
+}
+
+// A type alias, not an interface: libp2p's ServiceMap needs an index signature.
+export type JiayiServices = {
+  identify: Identify
+  identifyPush: IdentifyPush
+  ping: Ping
+  /** Present on Node peers unless turned off. */
+  relay?: CircuitRelayService
+}
+
+export type JiayiNode = Libp2p<JiayiServices>

@@ -1,0 +1,53 @@
+/**
+ * Jiayi's application protocol ids and the largest frame each one accepts. One place, so that
+ * handlers, dialers, the fuzz tests and PROTOCOL.md cannot drift apart.
+ *
+ * Every frame is bounded so that a peer can never make another buffer more than this much for
+ * one frame; a bigger length prefix is refused before any payload is read (NetError FrameTooLarge).
+ */
+
+/** Ratchet envelopes (and their acks). */
+export const PROTOCOL_MSG = '/jiayi/msg/1'
+/** One-time prekey and identity-signed ML-KEM prekey fetch. */
+export const PROTOCOL_PREKEYS = '/jiayi/prekeys/1'
+/** Chunked, resumable file transfer. */
+export const PROTOCOL_FILE = '/jiayi/file/1'
+/** Moments feed sync (signed Yjs updates). */
+export const PROTOCOL_FEED = '/jiayi/feed/1'
+
+export type JiayiProtocol =
+  | typeof PROTOCOL_MSG
+  | typeof PROTOCOL_PREKEYS
+  | typeof PROTOCOL_FILE
+  | typeof PROTOCOL_FEED
+
+export const JIAYI_PROTOCOLS: readonly JiayiProtocol[] = [
+  PROTOCOL_MSG,
+  PROTOCOL_PREKEYS,
+  PROTOCOL_FILE,
+  PROTOCOL_FEED,
+]
+
+const KiB = 1024
+
+/** File chunks are 256 KiB of plaintext (DESIGN "Files"); sealing and the chunk header add a little. */
+export const FILE_CHUNK_BYTES = 256 * KiB
+
+/**
+ * Largest payload (after the length prefix) per protocol, in bytes.
+ * - msg: an envelope carries a text message, a contact request with the sender's card, or a
+ *   sender-key distribution; 64 KiB is ~50x the biggest of those. Files never travel here.
+ * - prekeys: an ML-KEM-768 prekey (1,184 B) + X25519 one-time prekey + signatures fits in 8 KiB.
+ * - file: one sealed 256 KiB chunk plus 4 KiB for its header, nonce and tag.
+ * - feed: signed Yjs updates and compacted snapshots; larger snapshots must be split by the sender.
+ */
+export const MAX_FRAME_BYTES: Readonly<Record<JiayiProtocol, number>> = Object.freeze({
+  [PROTOCOL_MSG]: 64 * KiB,
+  [PROTOCOL_PREKEYS]: 8 * KiB,
+  [PROTOCOL_FILE]: FILE_CHUNK_BYTES + 4 * KiB,
+  [PROTOCOL_FEED]: 1024 * KiB,
+})
+
+export function isJiayiProtocol(value: string): value is JiayiProtocol {
+  return (JIAYI_PROTOCOLS as readonly string[]).includes(value)
+}

@@ -1,0 +1,81 @@
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { mdns } from '@libp2p/mdns'
+import { tcp } from '@libp2p/tcp'
+import { type TransportCertificate, type WebRTCTransportInit, webRTC, webRTCDirect } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import type { NetworkStack } from './network-stack.js'
+
+// @libp2p/websockets dials with the global WebSocket, which Node 22 has and Node 20 lacks (there
+// the dial dies with "ReferenceError: WebSocket is not defined"). Fill it from `ws`, the library
+// the websockets listener already uses for its server side. Remove when Node 20 support ends.
+if (typeof globalThis.WebSocket === 'undefined') {
+  // A computed specifier: `ws` ships no types and core has no Node types; never bundled.
+  const specifier = 'ws'
+  const ws: { WebSocket: typeof WebSocket } = await import(specifier)
+  globalThis.WebSocket = ws.WebSocket
+}
+
+/**
+ * The Node peer's transports and discovery. Only Node code imports this file: @libp2p/tcp and
+ * @libp2p/mdns need node:net and node:dgram, and the browser bundle of core must not contain them
+ * (test/browser/net-smoke.test.ts fails if it does). It is therefore not exported from index.ts.
+ *
+ * Listeners: TCP (Node peers), WebSockets and WebRTC-Direct (what a browser can dial). Dialers for
+ * WebRTC and circuit relay too, so a Node peer can reach a browser peer through a relay.
+ */
+export interface NodeNetworkInit {
+  /** LAN discovery; on by default. `false` turns it off (`jiayi start --no-mdns`). */
+  mdns?: boolean | MdnsOptions
+  /**
+   * The WebRTC-Direct TLS certificate (ECDSA P-256). Its hash is part of the address on the card,
+   * so a peer that wants a stable card must persist one and pass it back on every start; without
+   * it (and without a libp2p keychain) a new certificate, hence a new certhash, is made each start.
+   */
+  webrtcDirectCertificate?: TransportCertificate
+  /** ICE servers for node-to-browser WebRTC; default none (LAN only, no third-party STUN). */
+  rtcConfiguration?: WebRTCTransportInit['rtcConfiguration']
+}
+
+/**
+ * What @libp2p/mdns puts on the LAN: a PTR record `<random 63-char name>._p2p._udp.local` (a new
+ * random name per start, never the host name) and one TXT record `dnsaddr=<multiaddr>/p2p/<peer id>`
+ * per private or loopback listen address. Nothing else: no SRV/A records, no display name, no
+ * identity key (checked in packages/core/test/net-mdns.test.ts).
+ */
+export interface MdnsOptions {
+  /** DNS-SD service name; default libp2p's `_p2p._udp.local`. Tests use their own. */
+  serviceTag?: string
+  /** UDP port; default 5353. */
+  port?: number
+  /** Milliseconds between queries; default 10 s. */
+  intervalMs?: number
+}
+
+export const DEFAULT_NODE_LISTEN: readonly string[] = [
+  '/ip4/0.0.0.0/tcp/0',
+  '/ip4/0.0.0.0/tcp/0/ws',
+  '/ip4/0.0.0.0/udp/0/webrtc-direct',
+]
+
+export function nodeNetwork(init: NodeNetworkInit = {}): NetworkStack {
+  const mdnsInit = init.mdns ?? true
+  const directInit =
+    init.webrtcDirectCertificate === undefined ? {} : { certificate: init.webrtcDirectCertificate }
+  return {
+    environment: 'node',
+    transports: [
+      tcp(),
+      webSockets(),
+      webRTCDirect(directInit),
+      webRTC({ rtcConfiguration: init.rtcConfiguration ?? { iceServers: [] } }),
+      circuitRelayTransport(),
+    ],
+    peerDiscovery: mdnsInit === false ? [] : [mdnsDiscovery(mdnsInit === true ? {} : mdnsInit)],
+    defaultListen: DEFAULT_NODE_LISTEN,
+  }
+}
+
+function mdnsDiscovery(options: MdnsOptions) {
+  // @libp2p/mdns falls back to its defaults for undefined fields.
+  return mdns({ serviceTag: options.serviceTag, port: options.port, interval: options.intervalMs })
+}
