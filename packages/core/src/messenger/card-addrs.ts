@@ -1,0 +1,52 @@
+/**
+ * Which of our listen addresses go into our card: at most one per transport (TCP, WebSockets,
+ * WebRTC-Direct) and IP family, LAN addresses before loopback (loopback only when there is nothing
+ * else, e.g. a test bound to 127.0.0.1), never relay addresses. Three addresses keep the QR code
+ * at version ≤ 15.
+ */
+import { MAX_ADDRS } from '../card/card.js'
+
+type Transport = 'tcp' | 'ws' | 'webrtc-direct'
+
+function transportOf(addr: string): Transport | undefined {
+  if (addr.includes('/p2p-circuit')) return undefined
+  if (addr.includes('/webrtc-direct')) return 'webrtc-direct'
+  if (addr.includes('/ws') || addr.includes('/wss')) return 'ws'
+  if (addr.includes('/tcp/')) return 'tcp'
+  return undefined
+}
+
+function isLoopback(addr: string): boolean {
+  return addr.startsWith('/ip4/127.') || addr.startsWith('/ip6/::1/')
+}
+
+function isUnspecified(addr: string): boolean {
+  return addr.startsWith('/ip4/0.0.0.0/') || addr.startsWith('/ip6/::/')
+}
+
+export function stripPeer(addr: string): string {
+  const i = addr.indexOf('/p2p/')
+  return i >= 0 ? addr.slice(0, i) : addr
+}
+
+export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
+  const candidates = [...new Set(addrs.map(stripPeer))].filter(
+    (a) => transportOf(a) !== undefined && !isUnspecified(a),
+  )
+  const lan = candidates.filter((a) => !isLoopback(a))
+  const pool = lan.length > 0 ? lan : candidates
+  const chosen: string[] = []
+  const seen = new Set<string>()
+  // IPv4 first: phones and QR scanners on a LAN nearly always reach it.
+  const ordered = [
+    ...pool.filter((a) => a.startsWith('/ip4/')),
+    ...pool.filter((a) => !a.startsWith('/ip4/')),
+  ]
+  for (const a of ordered) {
+    const slot = `${transportOf(a)}${a.startsWith('/ip4/') ? '4' : '6'}`
+    if (seen.has(slot)) continue
+    seen.add(slot)
+    chosen.push(a)
+  }
+  return chosen.slice(0, Math.min(limit, MAX_ADDRS))
+}

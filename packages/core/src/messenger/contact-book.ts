@@ -1,0 +1,74 @@
+/**
+ * The contact list in memory (it is small) with lookups by id, name and peer id. Records are
+ * persisted by the caller in the same batch as whatever changed them; the book is updated only
+ * after that batch commits.
+ */
+import type { Store } from '../store/store.js'
+import { MessengerError } from './errors.js'
+import { type ContactId, isContactId } from './ids.js'
+import { Keys } from './keys.js'
+import { type ContactRecord, decodeRecord } from './records.js'
+
+export class ContactBook {
+  private readonly byId = new Map<ContactId, ContactRecord>()
+  private readonly byPeer = new Map<string, ContactId>()
+
+  static async load(store: Store): Promise<ContactBook> {
+    const book = new ContactBook()
+    for await (const [, value] of store.iterate({ prefix: Keys.contactPrefix() })) {
+      book.set(decodeRecord<ContactRecord>(value))
+    }
+    return book
+  }
+
+  get(id: ContactId): ContactRecord | undefined {
+    return this.byId.get(id)
+  }
+
+  byPeerId(peerId: string): ContactRecord | undefined {
+    const id = this.byPeer.get(peerId)
+    return id === undefined ? undefined : this.byId.get(id)
+  }
+
+  all(): ContactRecord[] {
+    return [...this.byId.values()].sort((a, b) => a.addedAt - b.addedAt)
+  }
+
+  set(record: ContactRecord): void {
+    const previous = this.byId.get(record.id)
+    if (previous !== undefined && previous.peerId !== record.peerId) this.byPeer.delete(previous.peerId)
+    this.byId.set(record.id, record)
+    this.byPeer.set(record.peerId, record.id)
+  }
+
+  delete(id: ContactId): void {
+    const previous = this.byId.get(id)
+    if (previous === undefined) return
+    this.byId.delete(id)
+    this.byPeer.delete(previous.peerId)
+  }
+
+  /**
+   * Finds a contact by id, id prefix (≥ 4 hex digits), peer id, or name (case-insensitive).
+   * Throws UnknownContact / AmbiguousContact with a message that says what to type instead.
+   */
+  resolve(ref: string): ContactRecord {
+    const query = typeof ref === 'string' ? ref.trim() : ''
+    if (query === '') throw new MessengerError('UnknownContact', 'no contact given')
+    if (isContactId(query) && this.byId.has(query)) return this.byId.get(query)!
+    const peer = this.byPeerId(query)
+    if (peer !== undefined) return peer
+    const lower = query.toLowerCase()
+    let matches = this.all().filter((c) => c.name.toLowerCase() === lower)
+    if (matches.length === 0 && /^[0-9a-f]{4,16}$/.test(lower))
+      matches = this.all().filter((c) => c.id.startsWith(lower))
+    if (matches.length === 1) return matches[0]!
+    if (matches.length > 1) {
+      throw new MessengerError(
+        'AmbiguousContact',
+        `${matches.length} contacts match "${query}"; use an id: ${matches.map((c) => c.id).join(', ')}`,
+      )
+    }
+    throw new MessengerError('UnknownContact', `no contact matches "${query}"`)
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Reading and numbering a conversation's records. Sequence numbers (local message order and
+ * outbox order) come from the last stored key, read once per conversation and then kept in memory;
+ * callers reserve numbers inside the conversation's lock and persist them in their batch.
+ */
+
+import { decodeKey } from '../store/keys.js'
+import type { Store } from '../store/store.js'
+import type { ContactId, MessageId } from './ids.js'
+import { Keys } from './keys.js'
+import { decodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
+
+interface Counters {
+  nextMsg: number
+  nextOutbox: number
+}
+
+export class Conversations {
+  private readonly counters = new Map<ContactId, Counters>()
+
+  constructor(private readonly store: Store) {}
+
+  private async countersFor(cid: ContactId): Promise<Counters> {
+    let c = this.counters.get(cid)
+    if (c === undefined) {
+      c = {
+        nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
+        nextOutbox: (await this.lastSeq(Keys.outboxPrefix(cid))) + 1,
+      }
+      this.counters.set(cid, c)
+    }
+    return c
+  }
+
+  private async lastSeq(prefix: Uint8Array): Promise<number> {
+    for await (const [k] of this.store.iterate({ prefix, reverse: true, limit: 1 })) {
+      const parts = decodeKey(k)
+      const last = parts[parts.length - 1]
+      return typeof last === 'bigint' ? Number(last) : typeof last === 'number' ? last : 0
+    }
+    return 0
+  }
+
+  /** Reserves the next message sequence number (call inside the conversation's lock). */
+  async nextMessageSeq(cid: ContactId): Promise<number> {
+    const c = await this.countersFor(cid)
+    return c.nextMsg++
+  }
+
+  async nextOutboxSeq(cid: ContactId): Promise<number> {
+    const c = await this.countersFor(cid)
+    return c.nextOutbox++
+  }
+
+  /** Forgets the counters (after a conversation is deleted). */
+  forget(cid: ContactId): void {
+    this.counters.delete(cid)
+  }
+
+  async seqOf(cid: ContactId, id: MessageId): Promise<number | undefined> {
+    const bytes = await this.store.get(Keys.msgId(cid, id))
+    if (bytes === undefined) return undefined
+    return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0))
+  }
+
+  async message(cid: ContactId, id: MessageId): Promise<MessageRecord | undefined> {
+    const seq = await this.seqOf(cid, id)
+    if (seq === undefined) return undefined
+    const bytes = await this.store.get(Keys.msg(cid, seq))
+    return bytes === undefined ? undefined : decodeRecord<MessageRecord>(bytes)
+  }
+
+  /** The newest `limit` messages (before `beforeSeq` if given), oldest first. */
+  async list(cid: ContactId, limit: number, beforeSeq?: number): Promise<MessageRecord[]> {
+    const out: MessageRecord[] = []
+    const range =
+      beforeSeq === undefined
+        ? { prefix: Keys.msgPrefix(cid) }
+        : { gte: Keys.msgPrefix(cid), lt: Keys.msg(cid, beforeSeq) }
+    for await (const [, v] of this.store.iterate({ ...range, reverse: true, limit }))
+      out.push(decodeRecord(v))
+    return out.reverse()
+  }
+
+  async *all(cid: ContactId): AsyncIterable<MessageRecord> {
+    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid) }))
+      yield decodeRecord<MessageRecord>(v)
+  }
+
+  async outbox(cid: ContactId, limit: number): Promise<OutboxRecord[]> {
+    const out: OutboxRecord[] = []
+    for await (const [, v] of this.store.iterate({ prefix: Keys.outboxPrefix(cid), limit }))
+      out.push(decodeRecord(v))
+    return out
+  }
+
+  async outboxSize(cid: ContactId): Promise<number> {
+    let n = 0
+    for await (const _ of this.store.iterate({ prefix: Keys.outboxPrefix(cid) })) n++
+    return n
+  }
+}
+
+export function seqBytes(seq: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(seq))
+  return out
+}

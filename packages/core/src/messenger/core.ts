@@ -1,0 +1,206 @@
+/**
+ * The state every part of the messenger shares, and the few operations they all build on:
+ * committing a Tx atomically, encrypting into the outbox, and recording contacts and messages.
+ * Inbound, delivery, receipts and address handling are separate modules over this core; the
+ * Messenger class is the facade apps use.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createCard } from '../card/card.js'
+import { devicePeerId, devicePublicKey } from '../identity/device.js'
+import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
+import type { JiayiNode } from '../net/network-stack.js'
+import type { Store } from '../store/store.js'
+import type { Account } from './account.js'
+import { selectCardAddrs } from './card-addrs.js'
+import type { ContactBook } from './contact-book.js'
+import { type Conversations, seqBytes } from './conversations.js'
+import { Counters, type RefusalReason } from './counters.js'
+import { Emitter, KeyedQueue } from './events.js'
+import { type ContactId, type MessageId, newMessageId } from './ids.js'
+import { Keys } from './keys.js'
+import { encodePayload, type PayloadBody } from './payload.js'
+import type { PreKeyStore } from './prekey-store.js'
+import {
+  type ContactRecord,
+  encodeRecord,
+  type MessageRecord,
+  type OutboxRecord,
+  toBase64,
+} from './records.js'
+import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from './session-set.js'
+import type { Tx } from './tx.js'
+import { type ContactView, contactView, type MessageView, messageView } from './views.js'
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, string | number | boolean>): void
+  info(message: string, fields?: Record<string, string | number | boolean>): void
+  warn(message: string, fields?: Record<string, string | number | boolean>): void
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {} }
+
+export interface MessengerEvents extends Record<string, unknown> {
+  message: { readonly contactId: ContactId; readonly message: MessageView; readonly change: 'new' | 'update' }
+  contact: {
+    readonly id: ContactId
+    readonly contact?: ContactView
+    readonly change: 'new' | 'update' | 'removed'
+  }
+  typing: { readonly contactId: ContactId; readonly active: boolean }
+}
+
+export interface EncryptOptions {
+  readonly id?: MessageId
+  readonly sentAt?: number
+  /** The user-visible message this envelope carries (its status follows the acks). */
+  readonly messageId?: MessageId
+  readonly ephemeral?: boolean
+}
+
+export class MessengerCore {
+  readonly events = new Emitter<MessengerEvents>()
+  /** One task at a time per conversation: every ratchet step happens inside it. */
+  readonly queue = new KeyedQueue()
+  readonly counters = new Counters()
+  readonly peerId: PeerId
+  private readonly sessions = new Map<ContactId, SessionSet>()
+  private cardCache: { addrs: string; bytes: Uint8Array } | undefined
+  /** Called after a commit for every conversation that got new outbox entries. */
+  onOutbox: (cid: ContactId) => void = () => {}
+  stopped = false
+
+  constructor(
+    readonly store: Store,
+    readonly node: JiayiNode,
+    readonly account: Account,
+    readonly prekeys: PreKeyStore,
+    readonly contacts: ContactBook,
+    readonly conversations: Conversations,
+    readonly log: Logger,
+  ) {
+    this.peerId = devicePeerId(account.deviceKey)
+    if (!node.peerId.equals(this.peerId))
+      throw new Error('the libp2p node does not run on the account device key')
+  }
+
+  identity(): PublicIdentity {
+    return publicIdentity(this.account.identity)
+  }
+
+  cardAddrs(): string[] {
+    return selectCardAddrs(this.node.getMultiaddrs().map((a) => a.toString()))
+  }
+
+  /** Our card with the addresses we listen on now (re-signed only when they change). */
+  cardBytes(): Uint8Array {
+    const addrs = this.cardAddrs()
+    const key = addrs.join(' ')
+    if (this.cardCache?.addrs !== key) {
+      const bytes = createCard(this.account.identity, {
+        name: this.account.name,
+        deviceKey: devicePublicKey(this.account.deviceKey),
+        signedPreKey: {
+          id: this.prekeys.signedPreKey.id,
+          publicKey: this.prekeys.signedPreKey.keyPair.publicKey,
+        },
+        addrs,
+      })
+      this.cardCache = { addrs: key, bytes }
+    }
+    return this.cardCache.bytes
+  }
+
+  view(c: ContactRecord): ContactView {
+    return contactView(c, this.isOnline(c.peerId))
+  }
+
+  isOnline(peerId: string): boolean {
+    try {
+      return this.node.getConnections(peerIdFromString(peerId)).length > 0
+    } catch {
+      return false
+    }
+  }
+
+  async sessionSet(cid: ContactId): Promise<SessionSet> {
+    const cached = this.sessions.get(cid)
+    if (cached !== undefined) return cached
+    const bytes = await this.store.get(Keys.sessions(cid))
+    const set = bytes === undefined ? [] : decodeSessionSet(bytes)
+    this.sessions.set(cid, set)
+    return set
+  }
+
+  /** Encrypts `body` with the contact's current session into a new outbox entry, within `tx`. */
+  async encryptToOutbox(
+    tx: Tx,
+    cid: ContactId,
+    body: PayloadBody,
+    options: EncryptOptions = {},
+  ): Promise<void> {
+    const set = tx.sessions.get(cid) ?? (await this.sessionSet(cid))
+    const seq = await this.conversations.nextOutboxSeq(cid)
+    const plaintext = encodePayload(options.id ?? newMessageId(), options.sentAt ?? Date.now(), seq, body)
+    const { set: next, envelope } = encryptWith(set, plaintext, this.account.identity)
+    tx.sessions.set(cid, next)
+    const entry: OutboxRecord = {
+      seq,
+      type: envelope.type,
+      body: toBase64(envelope.bytes),
+      messageId: options.messageId,
+      ephemeral: options.ephemeral,
+      createdAt: Date.now(),
+    }
+    tx.put(Keys.outbox(cid, seq), encodeRecord(entry))
+    tx.kicks.add(cid)
+  }
+
+  putContact(tx: Tx, record: ContactRecord, change: 'new' | 'update'): void {
+    tx.contacts.set(record.id, record)
+    tx.put(Keys.contact(record.id), encodeRecord(record))
+    tx.after(() => this.events.emit('contact', { id: record.id, contact: this.view(record), change }))
+  }
+
+  putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update'): void {
+    tx.put(Keys.msg(record.contactId, record.seq), encodeRecord(record))
+    if (change === 'new') tx.put(Keys.msgId(record.contactId, record.id), seqBytes(record.seq))
+    tx.after(() =>
+      this.events.emit('message', { contactId: record.contactId, message: messageView(record), change }),
+    )
+  }
+
+  /** Writes `tx` in one atomic batch, then updates caches, runs effects and kicks outboxes. */
+  async commit(tx: Tx): Promise<void> {
+    for (const [cid, set] of tx.sessions) tx.put(Keys.sessions(cid), encodeSessionSet(set))
+    if (tx.ops.length > 0) await this.store.batch(tx.ops)
+    for (const [cid, set] of tx.sessions) this.sessions.set(cid, set)
+    for (const [, record] of tx.contacts) this.contacts.set(record)
+    for (const cid of tx.removedContacts) {
+      this.contacts.delete(cid)
+      this.sessions.delete(cid)
+      this.conversations.forget(cid)
+    }
+    for (const effect of tx.effects) effect()
+    for (const cid of tx.kicks) this.onOutbox(cid)
+  }
+
+  refuse(protocol: string, reason: RefusalReason, peer?: PeerId): 'rejected' {
+    this.counters.refuse(protocol, reason)
+    this.log.debug('refused', { protocol, reason, peer: peer?.toString() ?? '' })
+    return 'rejected'
+  }
+
+  /** Lets libp2p dial `peerId` at `addrs` (kept in its peer store beside identify/mDNS finds). */
+  async rememberAddrs(peerId: string, addrs: readonly string[]): Promise<void> {
+    if (addrs.length === 0) return
+    try {
+      await this.node.peerStore.merge(peerIdFromString(peerId), {
+        multiaddrs: addrs.map((a) => multiaddr(a)),
+      })
+    } catch {
+      // A malformed address from a card or an update is skipped; the others still work.
+    }
+  }
+}

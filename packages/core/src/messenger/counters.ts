@@ -1,0 +1,36 @@
+/**
+ * Counters of what the peer refused or dropped, by protocol and reason. Bad input from the network
+ * is never an exception that escapes: it is refused, counted here, and logged without content.
+ */
+export type RefusalReason =
+  | 'malformed-frame'
+  | 'not-a-contact'
+  | 'rate-limited'
+  | 'bad-envelope'
+  | 'decrypt-failed'
+  | 'unknown-prekey'
+  | 'bad-payload'
+  | 'bad-request'
+  | 'blocked'
+  | 'stream-error'
+
+export class Counters {
+  private readonly refused = new Map<string, number>()
+  private total = 0
+
+  refuse(protocol: string, reason: RefusalReason): void {
+    const k = `${protocol} ${reason}`
+    this.refused.set(k, (this.refused.get(k) ?? 0) + 1)
+    this.total++
+  }
+
+  snapshot(): { refusedTotal: number; refused: Record<string, Record<string, number>> } {
+    const refused: Record<string, Record<string, number>> = {}
+    for (const [k, n] of this.refused) {
+      const [protocol, reason] = k.split(' ') as [string, string]
+      refused[protocol] ??= {}
+      refused[protocol][reason] = n
+    }
+    return { refusedTotal: this.total, refused }
+  }
+}

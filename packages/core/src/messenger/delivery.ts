@@ -1,0 +1,75 @@
+/**
+ * The sending half of /jiayi/msg/1 for all conversations: the outbox pump's driver. An entry
+ * leaves the outbox only when the peer acknowledges it; its message then moves to 'sent' (or
+ * 'failed' when the peer will never accept it).
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { MessengerCore } from './core.js'
+import type { ContactId } from './ids.js'
+import { Keys } from './keys.js'
+import { type AckStatus, type OutgoingEnvelope, sendEnvelopes } from './msg-protocol.js'
+import { OutboxPump } from './outbox.js'
+import type { OutboxRecord } from './records.js'
+import { Tx } from './tx.js'
+import { advanceStatus } from './views.js'
+
+export function createOutboxPump(core: MessengerCore): OutboxPump {
+  return new OutboxPump({
+    load: (cid, limit) => core.conversations.outbox(cid, limit),
+    send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
+    acked: (cid, entry, status) => acked(core, cid, entry, status),
+    dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
+    onError: (cid, error) =>
+      core.log.debug('delivery attempt failed', {
+        contact: cid,
+        error: error instanceof Error ? error.name : 'unknown',
+      }),
+  })
+}
+
+async function sendTo(
+  core: MessengerCore,
+  cid: ContactId,
+  envelopes: readonly OutgoingEnvelope[],
+  onAck: (ref: number, status: AckStatus) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const contact = core.contacts.get(cid)
+  if (contact === undefined) return
+  await core.rememberAddrs(contact.peerId, contact.addrs)
+  await sendEnvelopes(core.node, peerIdFromString(contact.peerId), envelopes, onAck, { signal })
+}
+
+async function acked(
+  core: MessengerCore,
+  cid: ContactId,
+  entry: OutboxRecord,
+  status: AckStatus,
+): Promise<void> {
+  await core.queue.run(cid, async () => {
+    const tx = new Tx()
+    tx.del(Keys.outbox(cid, entry.seq))
+    if (entry.messageId !== undefined) {
+      const m = await core.conversations.message(cid, entry.messageId)
+      if (m !== undefined) {
+        const next = status === 'ok' ? advanceStatus(m.status, 'sent') : 'failed'
+        if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'update')
+      }
+    }
+    await core.commit(tx)
+  })
+}
+
+async function dropEphemeral(
+  core: MessengerCore,
+  cid: ContactId,
+  entries: readonly OutboxRecord[],
+): Promise<void> {
+  const drop = entries.filter((e) => e.ephemeral)
+  if (drop.length === 0) return
+  await core.queue.run(cid, async () => {
+    const tx = new Tx()
+    for (const e of drop) tx.del(Keys.outbox(cid, e.seq))
+    await core.commit(tx)
+  })
+}

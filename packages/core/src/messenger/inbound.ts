@@ -1,0 +1,326 @@
+/**
+ * Receiving on /jiayi/msg/1: from envelope to stored message. Strangers may only send a
+ * PreKeyMessage whose payload is a contact request carrying a card of that very identity and
+ * device (rate-limited); everything else from them is refused and counted. Each accepted envelope
+ * commits as one Tx (new ratchet state + what it carried) before it is acknowledged.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { bytesToHex, equalBytes } from '../bytes.js'
+import { type ContactCard, decodeCardBytes } from '../card/card.js'
+import { CardError } from '../card/errors.js'
+import { encodeCardPayload } from '../card/link.js'
+import { CryptoError } from '../crypto/errors.js'
+import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '../crypto/session.js'
+import { PROTOCOL_MSG } from '../net/protocols.js'
+import { seqBytes } from './conversations.js'
+import type { MessengerCore } from './core.js'
+import { type ContactId, contactIdFor, type MessageId } from './ids.js'
+import { Keys } from './keys.js'
+import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
+import { BadPayloadError, type DecodedPayload, decodePayload } from './payload.js'
+import { RateLimiter } from './rate-limit.js'
+import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
+import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
+import { Tx } from './tx.js'
+import { advanceStatus } from './views.js'
+
+/** Extensions (files, feed keys) carry their own payload kinds through the same sessions. */
+export interface ExtensionHandler {
+  /** Called inside the conversation's queue; add ops and effects to `tx`. */
+  receive(ctx: {
+    readonly tx: Tx
+    readonly contact: ContactRecord
+    readonly payload: DecodedPayload
+    readonly body: Uint8Array
+  }): Promise<void>
+}
+
+type CardWithBytes = ContactCard & { readonly bytes: Uint8Array }
+
+export class Inbound {
+  readonly extensions = new Map<string, ExtensionHandler>()
+  /** What strangers may ask: 5 requests per peer per minute, 30 in all. */
+  readonly strangers = new RateLimiter({
+    perPeerBurst: 5,
+    perPeerPerMinute: 5,
+    globalBurst: 30,
+    globalPerMinute: 30,
+  })
+
+  constructor(
+    private readonly core: MessengerCore,
+    private readonly receipts: {
+      queue(cid: ContactId, kind: 'delivered' | 'read', ids: readonly MessageId[]): void
+    },
+  ) {}
+
+  /** The verdict becomes the ack. Nothing thrown here escapes to the protocol handler. */
+  async onEnvelope(from: PeerId, envelope: IncomingEnvelope): Promise<AckStatus> {
+    const core = this.core
+    if (core.stopped) return 'retry'
+    try {
+      if (envelope.type === 'message') {
+        const contact = core.contacts.byPeerId(from.toString())
+        if (contact === undefined) return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
+        return await core.queue.run(contact.id, () => this.receiveMessage(contact.id, envelope.body, from))
+      }
+      const decoded = decodePreKeyMessage(envelope.body)
+      const cid = contactIdFor(decoded.initiator.signingKey)
+      const known = core.contacts.get(cid)
+      if (known !== undefined && known.peerId !== from.toString())
+        return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
+      if (known === undefined) {
+        if ((await core.store.get(Keys.blocked(cid))) !== undefined)
+          return core.refuse(PROTOCOL_MSG, 'blocked', from)
+        if (!this.strangers.tryTake(from.toString())) {
+          core.refuse(PROTOCOL_MSG, 'rate-limited', from)
+          return 'retry'
+        }
+      }
+      return await core.queue.run(cid, () => this.receivePreKey(cid, decoded, from))
+    } catch (error) {
+      if (CryptoError.is(error, 'BadMessage')) return core.refuse(PROTOCOL_MSG, 'bad-envelope', from)
+      if (CryptoError.is(error)) return core.refuse(PROTOCOL_MSG, 'decrypt-failed', from)
+      // Our own failure (storage): do not acknowledge; the sender will try again.
+      core.log.warn('could not process an envelope', {
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+      return 'retry'
+    }
+  }
+
+  private async receiveMessage(cid: ContactId, body: Uint8Array, from: PeerId): Promise<AckStatus> {
+    const set = await this.core.sessionSet(cid)
+    let decrypted: { set: SessionSet; plaintext: Uint8Array }
+    try {
+      decrypted = decryptMessage(set, body)
+    } catch (error) {
+      if (CryptoError.is(error, 'Duplicate')) return 'ok'
+      const reason = CryptoError.is(error, 'BadMessage') ? 'bad-envelope' : 'decrypt-failed'
+      return this.core.refuse(PROTOCOL_MSG, reason, from)
+    }
+    const tx = new Tx()
+    tx.sessions.set(cid, decrypted.set)
+    await this.applyPayload(tx, this.core.contacts.get(cid)!, decrypted.plaintext, from)
+    await this.core.commit(tx)
+    return 'ok'
+  }
+
+  private async receivePreKey(
+    cid: ContactId,
+    decoded: DecodedPreKeyMessage,
+    from: PeerId,
+  ): Promise<AckStatus> {
+    const core = this.core
+    const known = core.contacts.get(cid)
+    const set = known === undefined ? [] : await core.sessionSet(cid)
+    const tx = new Tx()
+    let plaintext: Uint8Array
+    if (findSession(set, decoded) !== undefined) {
+      // A retransmission of a session's first messages: continue that session.
+      try {
+        const out = decryptMessage(set, decoded.message)
+        tx.sessions.set(cid, out.set)
+        plaintext = out.plaintext
+      } catch (error) {
+        if (CryptoError.is(error, 'Duplicate')) return 'ok'
+        throw error
+      }
+    } else {
+      const keys = await core.prekeys.lookup(decoded.init)
+      if (keys === undefined) return core.refuse(PROTOCOL_MSG, 'unknown-prekey', from)
+      const out = acceptSession(core.account.identity, decoded, keys)
+      tx.sessions.set(cid, promote(set, out.session))
+      tx.ops.push(...core.prekeys.consumeOps(decoded.init))
+      plaintext = out.plaintext
+    }
+    if (known !== undefined) {
+      await this.applyPayload(tx, known, plaintext, from)
+      await core.commit(tx)
+      return 'ok'
+    }
+    const card = requestCard(plaintext, decoded, from)
+    if (card === undefined) return core.refuse(PROTOCOL_MSG, 'bad-request', from)
+    const now = Date.now()
+    core.putContact(
+      tx,
+      {
+        id: cid,
+        name: card.name,
+        identityKey: bytesToHex(card.identity.signingKey),
+        agreementKey: bytesToHex(card.identity.agreementKey),
+        peerId: card.peerId,
+        addrs: card.addrs,
+        state: 'pending-in',
+        verified: false,
+        card: encodeCardPayload(card.bytes),
+        addedAt: now,
+        updatedAt: now,
+      },
+      'new',
+    )
+    await core.commit(tx)
+    await core.rememberAddrs(card.peerId, card.addrs)
+    core.log.info('contact request received', { contact: cid })
+    return 'ok'
+  }
+
+  /** Applies one decrypted payload from a known contact to `tx`. Bad payloads are counted and dropped. */
+  private async applyPayload(
+    tx: Tx,
+    contact: ContactRecord,
+    plaintext: Uint8Array,
+    from: PeerId,
+  ): Promise<void> {
+    const core = this.core
+    let payload: DecodedPayload
+    try {
+      payload = decodePayload(plaintext)
+    } catch (error) {
+      if (!(error instanceof BadPayloadError)) throw error
+      core.refuse(PROTOCOL_MSG, 'bad-payload', from)
+      return
+    }
+    const body = payload.body
+    const cid = contact.id
+    switch (body.kind) {
+      case 'text': {
+        if ((await core.conversations.seqOf(cid, payload.id)) !== undefined) return // exactly once
+        const seq = await core.conversations.nextMessageSeq(cid)
+        const record: MessageRecord = {
+          id: payload.id,
+          contactId: cid,
+          seq,
+          direction: 'in',
+          text: body.text,
+          replyTo: body.replyTo,
+          sentAt: payload.sentAt,
+          at: Date.now(),
+          status: 'received',
+        }
+        core.putMessage(tx, record, 'new')
+        tx.put(Keys.unread(cid, seq), seqBytes(seq))
+        // A pending request's messages are acknowledged (delivered) only once it is accepted.
+        if (contact.state !== 'pending-in')
+          tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
+        return
+      }
+      case 'receipt': {
+        const status: MessageStatus = body.receipt
+        for (const id of body.ids) {
+          const m = await core.conversations.message(cid, id)
+          if (m === undefined || m.direction !== 'out') continue
+          const next = advanceStatus(m.status, status)
+          if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'update')
+        }
+        return
+      }
+      case 'typing':
+        tx.after(() => core.events.emit('typing', { contactId: cid, active: body.active }))
+        return
+      case 'reaction':
+      case 'edit':
+      case 'delete': {
+        const m = await core.conversations.message(cid, body.target)
+        if (m === undefined || m.deleted) return
+        if (body.kind === 'reaction') {
+          core.putMessage(
+            tx,
+            { ...m, reactions: { ...m.reactions, theirs: body.emoji || undefined } },
+            'update',
+          )
+        } else if (m.direction === 'in') {
+          // Only the author may edit or delete a message.
+          const next =
+            body.kind === 'edit'
+              ? { ...m, text: body.text, editedAt: Date.now() }
+              : { ...m, text: '', deleted: true }
+          core.putMessage(tx, next, 'update')
+        }
+        return
+      }
+      case 'request':
+      case 'accept': {
+        const card = cardOfContact(body.card, contact)
+        if (card === undefined) return
+        // They added us too (QR codes swapped) or accepted our request: either way, accepted.
+        const state: ContactState =
+          contact.state === 'pending-in' && body.kind === 'request' ? 'pending-in' : 'accepted'
+        updateContactFromCard(core, tx, contact, card, state)
+        return
+      }
+      case 'address-update': {
+        const addrs = body.addrs.flatMap((a) => {
+          try {
+            return [multiaddr(a).toString()]
+          } catch {
+            return []
+          }
+        })
+        core.putContact(tx, { ...contact, addrs, updatedAt: Date.now() }, 'update')
+        tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
+        return
+      }
+      case 'extension': {
+        await this.extensions.get(body.extension)?.receive({ tx, contact, payload, body: body.body })
+        return
+      }
+    }
+  }
+}
+
+/** A stranger's request counts only if it carries a card of the same identity and device. */
+function requestCard(
+  plaintext: Uint8Array,
+  decoded: DecodedPreKeyMessage,
+  from: PeerId,
+): CardWithBytes | undefined {
+  try {
+    const payload = decodePayload(plaintext)
+    if (payload.body.kind !== 'request') return undefined
+    const card = decodeCardBytes(payload.body.card)
+    const sameIdentity =
+      equalBytes(card.identity.signingKey, decoded.initiator.signingKey) &&
+      equalBytes(card.identity.agreementKey, decoded.initiator.agreementKey)
+    if (!sameIdentity || card.peerId !== from.toString()) return undefined
+    return { ...card, bytes: payload.body.card }
+  } catch {
+    return undefined
+  }
+}
+
+function cardOfContact(bytes: Uint8Array, contact: ContactRecord): CardWithBytes | undefined {
+  try {
+    const card = decodeCardBytes(bytes)
+    if (bytesToHex(card.identity.signingKey) !== contact.identityKey || card.peerId !== contact.peerId)
+      return undefined
+    return { ...card, bytes }
+  } catch (error) {
+    if (CardError.is(error)) return undefined
+    throw error
+  }
+}
+
+/** Refreshes a contact from a newer card of theirs (name, addresses). */
+export function updateContactFromCard(
+  core: MessengerCore,
+  tx: Tx,
+  contact: ContactRecord,
+  card: ContactCard & { readonly bytes?: Uint8Array },
+  state: ContactState,
+): void {
+  core.putContact(
+    tx,
+    {
+      ...contact,
+      name: card.name,
+      addrs: card.addrs.length > 0 ? card.addrs : contact.addrs,
+      card: card.bytes ? encodeCardPayload(card.bytes) : contact.card,
+      state,
+      updatedAt: Date.now(),
+    },
+    'update',
+  )
+  tx.after(() => void core.rememberAddrs(card.peerId, card.addrs))
+}

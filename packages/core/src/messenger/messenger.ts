@@ -1,0 +1,617 @@
+/**
+ * The messenger facade: what apps call (the CLI through the control socket, the web app in-page or
+ * over a WebSocket). Contacts, sending and reading live here; receiving, delivery, receipts and
+ * addresses are modules over the shared MessengerCore.
+ *
+ * Every change to a conversation runs inside that conversation's queue and commits as one Tx:
+ * a ratchet step is never persisted without the message it produced or consumed, or vice versa.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { bytesToHex, equalBytes, hexToBytes, utf8 } from '../bytes.js'
+import { type ContactCard, decodeCardBytes } from '../card/card.js'
+import {
+  cardLink,
+  cardQrText,
+  decodeCard,
+  decodeCardPayload,
+  encodeCardPayload,
+  linkPayload,
+} from '../card/link.js'
+import { initiateSession } from '../crypto/session.js'
+import type { PreKeyBundle } from '../crypto/x3dh.js'
+import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
+import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
+import type { JiayiNode } from '../net/network-stack.js'
+import { PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import type { Store } from '../store/store.js'
+import type { Account } from './account.js'
+import { AddressWatcher } from './addresses.js'
+import { ContactBook } from './contact-book.js'
+import { Conversations } from './conversations.js'
+import {
+  type EncryptOptions,
+  type Logger,
+  MessengerCore,
+  type MessengerEvents,
+  silentLogger,
+} from './core.js'
+import type { RefusalReason } from './counters.js'
+import { createOutboxPump } from './delivery.js'
+import { MessengerError } from './errors.js'
+import type { Emitter } from './events.js'
+import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from './ids.js'
+import { type ExtensionHandler, Inbound, updateContactFromCard } from './inbound.js'
+import { Keys } from './keys.js'
+import { serveMsgStream } from './msg-protocol.js'
+import type { OutboxPump } from './outbox.js'
+import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
+import { fetchPreKeyBundle, servePrekeyStream } from './prekey-protocol.js'
+import { PreKeyStore } from './prekey-store.js'
+import { ReceiptBatcher } from './receipts.js'
+import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { Tx } from './tx.js'
+import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
+
+export type { ExtensionHandler, Logger, MessengerEvents }
+
+export interface MessengerInit {
+  readonly store: Store
+  /** A started libp2p node whose private key is `account.deviceKey`. */
+  readonly node: JiayiNode
+  readonly account: Account
+  readonly log?: Logger
+}
+
+export interface MessengerStats {
+  readonly contacts: number
+  readonly refusedTotal: number
+  readonly refused: Record<string, Record<string, number>>
+}
+
+const PREKEY_FETCH_TIMEOUT_MS = 4_000
+
+export class Messenger {
+  private readonly outbox: OutboxPump
+  private readonly receipts: ReceiptBatcher
+  private readonly inbound: Inbound
+  private readonly addresses: AddressWatcher
+  private readonly listeners: [string, (e: Event) => void][] = []
+
+  private constructor(private readonly core: MessengerCore) {
+    this.outbox = createOutboxPump(core)
+    core.onOutbox = (cid) => this.outbox.kick(cid)
+    this.receipts = new ReceiptBatcher(core)
+    this.inbound = new Inbound(core, this.receipts)
+    this.addresses = new AddressWatcher(core)
+  }
+
+  static async open(init: MessengerInit): Promise<Messenger> {
+    const prekeys = await PreKeyStore.open(init.store, init.account.identity)
+    const contacts = await ContactBook.load(init.store)
+    const core = new MessengerCore(
+      init.store,
+      init.node,
+      init.account,
+      prekeys,
+      contacts,
+      new Conversations(init.store),
+      init.log ?? silentLogger,
+    )
+    const messenger = new Messenger(core)
+    await messenger.start()
+    return messenger
+  }
+
+  get events(): Emitter<MessengerEvents> {
+    return this.core.events
+  }
+
+  get node(): JiayiNode {
+    return this.core.node
+  }
+
+  get store(): Store {
+    return this.core.store
+  }
+
+  get account(): Account {
+    return this.core.account
+  }
+
+  private async start(): Promise<void> {
+    const core = this.core
+    const onRefused = (r: RefusedStream) => core.refuse(r.protocol, refusalOf(r.code), r.remotePeer)
+    const serveMsg = framedHandler(
+      PROTOCOL_MSG,
+      (framed, connection) =>
+        serveMsgStream(framed, connection, (from, e) => this.inbound.onEnvelope(from, e)),
+      { onRefused },
+    )
+    const servePrekeys = framedHandler(
+      PROTOCOL_PREKEYS,
+      (framed, connection) =>
+        servePrekeyStream(framed, core.identity(), () => this.handOutPrekeys(connection.remotePeer)),
+      { onRefused },
+    )
+    await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: 32 })
+    await core.node.handle(PROTOCOL_PREKEYS, servePrekeys, { maxInboundStreams: 8 })
+    this.listen('peer:connect', (e) => this.peerSeen((e as CustomEvent<PeerId>).detail))
+    this.listen('peer:discovery', (e) => this.peerSeen((e as CustomEvent<{ id: PeerId }>).detail.id))
+    this.listen('peer:identify', (e) => {
+      const detail = (e as CustomEvent<{ peerId: PeerId; listenAddrs: { toString(): string }[] }>).detail
+      this.addresses.identified(detail.peerId, detail.listenAddrs)
+    })
+    this.listen('self:peer:update', () => this.addresses.schedule())
+    await this.addresses.start()
+    for (const c of core.contacts.all()) this.outbox.kick(c.id)
+  }
+
+  private listen(type: string, handler: (e: Event) => void): void {
+    this.core.node.addEventListener(type as never, handler as never)
+    this.listeners.push([type, handler])
+  }
+
+  /** Stops delivery and unregisters handlers. Does not stop the libp2p node or close the store. */
+  async stop(): Promise<void> {
+    const core = this.core
+    if (core.stopped) return
+    core.stopped = true
+    this.outbox.stop()
+    this.receipts.stop()
+    this.addresses.stop()
+    for (const [type, handler] of this.listeners)
+      core.node.removeEventListener(type as never, handler as never)
+    await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
+    await core.node.unhandle(PROTOCOL_PREKEYS).catch(() => undefined)
+  }
+
+  private peerSeen(peer: PeerId): void {
+    const contact = this.core.contacts.byPeerId(peer.toString())
+    if (contact !== undefined) this.outbox.kick(contact.id, true)
+  }
+
+  private async handOutPrekeys(peer: PeerId) {
+    const core = this.core
+    if (
+      core.contacts.byPeerId(peer.toString()) === undefined &&
+      !this.inbound.strangers.tryTake(peer.toString())
+    ) {
+      core.refuse(PROTOCOL_PREKEYS, 'rate-limited', peer)
+      return undefined
+    }
+    return core.prekeys.handOut()
+  }
+
+  // ------------------------------------------------------------------ account and card
+
+  whoami(): MeView {
+    const core = this.core
+    return {
+      name: core.account.name,
+      identityKey: bytesToHex(core.account.identity.signing.publicKey),
+      peerId: core.peerId.toString(),
+    }
+  }
+
+  /** Our card with the addresses we listen on now. */
+  cardBytes(): Uint8Array {
+    return this.core.cardBytes()
+  }
+
+  card(): CardView {
+    const bytes = this.core.cardBytes()
+    const card = decodeCardBytes(bytes)
+    return {
+      link: cardLink(bytes),
+      qr: cardQrText(bytes),
+      name: card.name,
+      peerId: card.peerId,
+      addrs: card.addrs,
+    }
+  }
+
+  stats(): MessengerStats {
+    return { contacts: this.core.contacts.all().length, ...this.core.counters.snapshot() }
+  }
+
+  // ------------------------------------------------------------------ contacts
+
+  contactList(): ContactView[] {
+    return this.core.contacts.all().map((c) => this.core.view(c))
+  }
+
+  contact(ref: string): ContactView {
+    return this.core.view(this.core.contacts.resolve(ref))
+  }
+
+  /**
+   * Adds the person on a card (link or QR text) and sends them a contact request carrying our
+   * own card. If they already asked us, this accepts them instead. Idempotent.
+   */
+  async addContact(link: string): Promise<ContactView> {
+    this.assertRunning()
+    const core = this.core
+    const card = decodeCard(link)
+    const bytes = decodeCardPayload(linkPayload(link))
+    const cid = contactIdFor(card.identity.signingKey)
+    if (equalBytes(card.identity.signingKey, core.account.identity.signing.publicKey)) {
+      throw new MessengerError('SelfContact', 'this is your own card')
+    }
+    await core.rememberAddrs(card.peerId, card.addrs)
+    const existing = core.contacts.get(cid)
+    if (existing?.state === 'pending-in') return this.accept(cid)
+    if (existing !== undefined) {
+      await core.queue.run(cid, async () => {
+        const tx = new Tx()
+        updateContactFromCard(core, tx, existing, { ...card, bytes }, existing.state)
+        await core.commit(tx)
+      })
+      return this.contact(cid)
+    }
+    const bundle = await this.bundleFor(card)
+    const theyAskedMeanwhile = await core.queue.run(cid, async () => {
+      // Their request may have arrived while we fetched prekeys: then this add accepts it.
+      const now = core.contacts.get(cid)
+      if (now !== undefined) return now.state === 'pending-in'
+      const tx = new Tx()
+      tx.del(Keys.blocked(cid))
+      const time = Date.now()
+      const record: ContactRecord = {
+        id: cid,
+        name: card.name,
+        identityKey: bytesToHex(card.identity.signingKey),
+        agreementKey: bytesToHex(card.identity.agreementKey),
+        peerId: card.peerId,
+        addrs: card.addrs,
+        state: 'pending-out',
+        verified: false,
+        card: encodeCardPayload(bytes),
+        addedAt: time,
+        updatedAt: time,
+      }
+      core.putContact(tx, record, 'new')
+      tx.sessions.set(cid, [initiateSession(core.account.identity, bundle)])
+      await core.encryptToOutbox(tx, cid, { kind: 'request', card: core.cardBytes() })
+      await core.commit(tx)
+      core.log.info('contact added', { contact: cid, postQuantum: bundle.kemPreKey !== undefined })
+      return false
+    })
+    return theyAskedMeanwhile ? this.accept(cid) : this.contact(cid)
+  }
+
+  /** Prefers a fresh bundle from the peer (one-time prekey + ML-KEM); else the card's signed prekey. */
+  private async bundleFor(card: ContactCard): Promise<PreKeyBundle> {
+    const fetched = await fetchPreKeyBundle(this.core.node, peerIdFromString(card.peerId), card.identity, {
+      signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
+    })
+    return fetched ?? { identity: card.identity, signedPreKey: card.signedPreKey }
+  }
+
+  async accept(ref: string): Promise<ContactView> {
+    this.assertRunning()
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    await core.queue.run(contact.id, async () => {
+      const current = core.contacts.get(contact.id)
+      if (current === undefined || current.state !== 'pending-in') return
+      const tx = new Tx()
+      core.putContact(tx, { ...current, state: 'accepted', updatedAt: Date.now() }, 'update')
+      await core.encryptToOutbox(tx, current.id, { kind: 'accept', card: core.cardBytes() })
+      await core.commit(tx)
+    })
+    // The messages that waited for this accept are shown now: tell the sender they arrived.
+    const held: MessageId[] = []
+    for await (const m of core.conversations.all(contact.id)) {
+      if (m.direction === 'in' && m.status === 'received') held.push(m.id)
+    }
+    this.receipts.queue(contact.id, 'delivered', held)
+    return this.contact(contact.id)
+  }
+
+  /** Declines a request or removes a contact: deletes everything about them and blocks new requests. */
+  async reject(ref: string): Promise<void> {
+    this.assertRunning()
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    await core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      const prefixes = [
+        Keys.msgPrefix(contact.id),
+        Keys.msgIdPrefix(contact.id),
+        Keys.outboxPrefix(contact.id),
+        Keys.unreadPrefix(contact.id),
+      ]
+      for (const prefix of prefixes) for await (const [k] of core.store.iterate({ prefix })) tx.del(k)
+      tx.del(Keys.sessions(contact.id))
+      tx.del(Keys.contact(contact.id))
+      tx.put(Keys.blocked(contact.id), utf8('1'))
+      tx.removedContacts.add(contact.id)
+      tx.after(() => core.events.emit('contact', { id: contact.id, change: 'removed' }))
+      await core.commit(tx)
+    })
+  }
+
+  async verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    const number = safetyNumber(core.identity(), theirIdentity(contact))
+    if (mark && !contact.verified) {
+      await core.queue.run(contact.id, async () => {
+        const tx = new Tx()
+        core.putContact(
+          tx,
+          { ...core.contacts.get(contact.id)!, verified: true, updatedAt: Date.now() },
+          'update',
+        )
+        await core.commit(tx)
+      })
+    }
+    return { safetyNumber: formatSafetyNumber(number.digits), verified: mark || contact.verified }
+  }
+
+  /** The scannable safety number (for a QR code the other person scans), as hex. */
+  safetyNumberCode(ref: string): string {
+    const contact = this.core.contacts.resolve(ref)
+    return bytesToHex(safetyNumber(this.core.identity(), theirIdentity(contact)).scannable)
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  async send(ref: string, text: string, options: { replyTo?: string } = {}): Promise<MessageView> {
+    this.assertRunning()
+    checkText(text)
+    const contact = this.sendable(ref)
+    const replyTo = options.replyTo === undefined ? undefined : checkMessageId(options.replyTo)
+    return this.core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      const id = newMessageId()
+      const now = Date.now()
+      const record: MessageRecord = {
+        id,
+        contactId: contact.id,
+        seq: await this.core.conversations.nextMessageSeq(contact.id),
+        direction: 'out',
+        text,
+        replyTo,
+        sentAt: now,
+        at: now,
+        status: 'queued',
+      }
+      this.core.putMessage(tx, record, 'new')
+      await this.core.encryptToOutbox(
+        tx,
+        contact.id,
+        { kind: 'text', text, replyTo },
+        { id, sentAt: now, messageId: id },
+      )
+      await this.core.commit(tx)
+      return messageView(record)
+    })
+  }
+
+  /** Reacts to any message of the conversation; an empty emoji removes our reaction. */
+  async react(ref: string, messageId: string, emoji: string): Promise<MessageView> {
+    if (typeof emoji !== 'string' || utf8(emoji).length > MAX_EMOJI_BYTES) {
+      throw new MessengerError('BadInput', 'a reaction is one emoji')
+    }
+    return this.changeMessage(
+      ref,
+      messageId,
+      'any',
+      (m) => ({ ...m, reactions: { ...m.reactions, mine: emoji || undefined } }),
+      (target) => ({ kind: 'reaction', target, emoji }),
+    )
+  }
+
+  async edit(ref: string, messageId: string, text: string): Promise<MessageView> {
+    checkText(text)
+    return this.changeMessage(
+      ref,
+      messageId,
+      'out',
+      (m) => ({ ...m, text, editedAt: Date.now() }),
+      (target) => ({ kind: 'edit', target, text }),
+    )
+  }
+
+  /** Delete for everyone: both copies lose the text and show "deleted". */
+  async deleteMessage(ref: string, messageId: string): Promise<MessageView> {
+    return this.changeMessage(
+      ref,
+      messageId,
+      'out',
+      (m) => ({ ...m, text: '', deleted: true }),
+      (target) => ({ kind: 'delete', target }),
+    )
+  }
+
+  private async changeMessage(
+    ref: string,
+    messageId: string,
+    allowed: 'out' | 'any',
+    change: (m: MessageRecord) => MessageRecord,
+    body: (target: MessageId) => PayloadBody,
+  ): Promise<MessageView> {
+    this.assertRunning()
+    const contact = this.sendable(ref)
+    const id = checkMessageId(messageId)
+    return this.core.queue.run(contact.id, async () => {
+      const message = await this.core.conversations.message(contact.id, id)
+      if (message === undefined || (allowed === 'out' && message.direction !== 'out')) {
+        throw new MessengerError(
+          'UnknownMessage',
+          allowed === 'out' ? 'no message of yours with that id here' : 'no message with that id here',
+        )
+      }
+      if (message.deleted) throw new MessengerError('BadInput', 'that message was deleted')
+      const tx = new Tx()
+      const updated = change(message)
+      this.core.putMessage(tx, updated, 'update')
+      await this.core.encryptToOutbox(tx, contact.id, body(id))
+      await this.core.commit(tx)
+      return messageView(updated)
+    })
+  }
+
+  /** Typing indicators are best effort: sent only while connected, never retried. */
+  async setTyping(ref: string, active: boolean): Promise<void> {
+    this.assertRunning()
+    const contact = this.sendable(ref)
+    if (contact.state !== 'accepted' || !this.core.isOnline(contact.peerId)) return
+    await this.core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      await this.core.encryptToOutbox(tx, contact.id, { kind: 'typing', active }, { ephemeral: true })
+      await this.core.commit(tx)
+    })
+  }
+
+  /**
+   * Sends an extension payload (files, feed keys) through the contact's session and outbox. With
+   * `record`, it also appears in the conversation as a message whose status follows delivery.
+   */
+  async sendExtension(
+    ref: string,
+    extension: string,
+    body: Uint8Array,
+    options: { record?: { text: string; data: unknown }; id?: MessageId } = {},
+  ): Promise<MessageView | undefined> {
+    this.assertRunning()
+    const contact = this.sendable(ref)
+    return this.core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      const id = options.id ?? newMessageId()
+      const now = Date.now()
+      let view: MessageView | undefined
+      const encrypt: EncryptOptions = { id, sentAt: now }
+      if (options.record !== undefined) {
+        const record: MessageRecord = {
+          id,
+          contactId: contact.id,
+          seq: await this.core.conversations.nextMessageSeq(contact.id),
+          direction: 'out',
+          text: options.record.text,
+          sentAt: now,
+          at: now,
+          status: 'queued',
+          extension: { kind: extension, data: options.record.data },
+        }
+        this.core.putMessage(tx, record, 'new')
+        view = messageView(record)
+      }
+      await this.core.encryptToOutbox(
+        tx,
+        contact.id,
+        { kind: 'extension', extension, body },
+        options.record ? { ...encrypt, messageId: id } : encrypt,
+      )
+      await this.core.commit(tx)
+      return view
+    })
+  }
+
+  registerExtension(kind: string, handler: ExtensionHandler): void {
+    this.inbound.extensions.set(kind, handler)
+  }
+
+  private sendable(ref: string): ContactRecord {
+    const contact = this.core.contacts.resolve(ref)
+    if (contact.state === 'pending-in') {
+      throw new MessengerError('NotAccepted', `${contact.name} asked to add you; accept the request first`)
+    }
+    return contact
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** The newest `limit` messages, oldest first. Viewing marks incoming messages read unless `peek`. */
+  async messages(ref: string, options: { limit?: number; peek?: boolean } = {}): Promise<MessageView[]> {
+    const contact = this.core.contacts.resolve(ref)
+    if (contact.state === 'pending-in') {
+      throw new MessengerError(
+        'NotAccepted',
+        `${contact.name} asked to add you; accept to see their messages`,
+      )
+    }
+    const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000))
+    const list = await this.core.conversations.list(contact.id, limit)
+    if (!options.peek) await this.markRead(contact.id)
+    return list.map((m) => {
+      const view = messageView(m)
+      return !options.peek && m.direction === 'in' && m.status === 'received'
+        ? { ...view, status: 'read' as const }
+        : view
+    })
+  }
+
+  async unreadCount(ref: string): Promise<number> {
+    const contact = this.core.contacts.resolve(ref)
+    let n = 0
+    for await (const _ of this.core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) n++
+    return n
+  }
+
+  /** Marks every incoming message read and tells the sender (read receipts). */
+  async markRead(ref: string): Promise<void> {
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    if (contact.state === 'pending-in') return
+    const read = await core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      const ids: MessageId[] = []
+      for await (const [k, v] of core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) {
+        tx.del(k)
+        const seq = Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0))
+        const bytes = await core.store.get(Keys.msg(contact.id, seq))
+        if (bytes === undefined) continue
+        const m = decodeRecord<MessageRecord>(bytes)
+        if (m.status !== 'received') continue
+        core.putMessage(tx, { ...m, status: 'read' }, 'update')
+        ids.push(m.id)
+      }
+      if (tx.ops.length > 0) await core.commit(tx)
+      return ids
+    })
+    this.receipts.queue(contact.id, 'read', read)
+  }
+
+  // ------------------------------------------------------------------ housekeeping
+
+  /** Resolves once every outbox is empty or waiting for a retry (tests, graceful shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all(this.core.contacts.all().map((c) => this.outbox.whenIdle(c.id)))
+  }
+
+  async outboxSize(ref: string): Promise<number> {
+    return this.core.conversations.outboxSize(this.core.contacts.resolve(ref).id)
+  }
+
+  private assertRunning(): void {
+    if (this.core.stopped) throw new MessengerError('Stopped', 'the messenger is shutting down')
+  }
+}
+
+function theirIdentity(contact: ContactRecord) {
+  return { signingKey: hexToBytes(contact.identityKey), agreementKey: hexToBytes(contact.agreementKey) }
+}
+
+function checkText(text: string): void {
+  if (typeof text !== 'string' || text.length === 0)
+    throw new MessengerError('BadInput', 'a message needs some text')
+  if (utf8(text).length > MAX_TEXT_BYTES)
+    throw new MessengerError('BadInput', `a message is at most ${MAX_TEXT_BYTES} bytes`)
+}
+
+function checkMessageId(id: string): MessageId {
+  if (typeof id !== 'string' || !isMessageId(id))
+    throw new MessengerError('BadInput', 'a message id is 32 hex characters')
+  return id
+}
+
+function refusalOf(code: string): RefusalReason {
+  return code === 'FrameTooLarge' || code === 'MalformedFrame' || code === 'TruncatedFrame'
+    ? 'malformed-frame'
+    : 'stream-error'
+}
+
+export type { ContactId }

@@ -1,0 +1,129 @@
+/**
+ * Delivery of each conversation's outbox: envelopes are persisted (encrypted) before anyone tries
+ * to send them, then pushed in order over /jiayi/msg/1 and deleted only when the peer acks. When
+ * the peer cannot be reached the pump backs off (1 s doubling to 60 s, with jitter) and starts
+ * again at once whenever the peer is seen (it connects, mDNS finds it, identify runs).
+ */
+import type { ContactId } from './ids.js'
+import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
+import { fromBase64, type OutboxRecord } from './records.js'
+
+const BATCH = 256
+const MIN_BACKOFF_MS = 1_000
+const MAX_BACKOFF_MS = 60_000
+
+export interface OutboxDriver {
+  load(cid: ContactId, limit: number): Promise<OutboxRecord[]>
+  /** Sends in order; calls onAck for each ack in order; throws if the stream fails. */
+  send(
+    cid: ContactId,
+    envelopes: readonly OutgoingEnvelope[],
+    onAck: (ref: number, status: AckStatus) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void>
+  /** Applies one ack (deletes the entry, updates message status) durably. */
+  acked(cid: ContactId, entry: OutboxRecord, status: AckStatus): Promise<void>
+  /** Drops ephemeral entries after a failed attempt. */
+  dropEphemeral(cid: ContactId, entries: readonly OutboxRecord[]): Promise<void>
+  onError?(cid: ContactId, error: unknown): void
+}
+
+class RetryLater extends Error {}
+
+export class OutboxPump {
+  private readonly running = new Set<ContactId>()
+  private readonly again = new Set<ContactId>()
+  private readonly timers = new Map<ContactId, ReturnType<typeof setTimeout>>()
+  private readonly failures = new Map<ContactId, number>()
+  private readonly controller = new AbortController()
+  private readonly idle = new Map<ContactId, (() => void)[]>()
+
+  constructor(private readonly driver: OutboxDriver) {}
+
+  /** Try to deliver now (new entries, or the peer was just seen). */
+  kick(cid: ContactId, resetBackoff = false): void {
+    if (this.controller.signal.aborted) return
+    if (resetBackoff) this.failures.delete(cid)
+    const timer = this.timers.get(cid)
+    if (timer !== undefined) {
+      if (!resetBackoff) return // a retry is scheduled; it will pick the new entries up
+      clearTimeout(timer)
+      this.timers.delete(cid)
+    }
+    if (this.running.has(cid)) {
+      this.again.add(cid)
+      return
+    }
+    void this.run(cid)
+  }
+
+  /** Resolves when the conversation's pump has nothing in flight (for tests and shutdown). */
+  whenIdle(cid: ContactId): Promise<void> {
+    if (!this.running.has(cid)) return Promise.resolve()
+    return new Promise((resolve) => {
+      const list = this.idle.get(cid) ?? []
+      list.push(resolve)
+      this.idle.set(cid, list)
+    })
+  }
+
+  stop(): void {
+    this.controller.abort()
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+  }
+
+  private async run(cid: ContactId): Promise<void> {
+    this.running.add(cid)
+    try {
+      for (;;) {
+        this.again.delete(cid)
+        const entries = await this.driver.load(cid, BATCH)
+        if (entries.length === 0 || this.controller.signal.aborted) break
+        try {
+          await this.deliver(cid, entries)
+          this.failures.delete(cid)
+        } catch (error) {
+          if (!(error instanceof RetryLater)) this.driver.onError?.(cid, error)
+          await this.driver.dropEphemeral(cid, entries).catch(() => undefined)
+          this.schedule(cid)
+          break
+        }
+      }
+    } finally {
+      this.running.delete(cid)
+      for (const resolve of this.idle.get(cid) ?? []) resolve()
+      this.idle.delete(cid)
+      if (this.again.has(cid) && !this.timers.has(cid)) {
+        this.again.delete(cid)
+        void this.run(cid)
+      }
+    }
+  }
+
+  private async deliver(cid: ContactId, entries: OutboxRecord[]): Promise<void> {
+    const envelopes = entries.map((e, ref) => ({ ref, type: e.type, body: fromBase64(e.body) }))
+    await this.driver.send(
+      cid,
+      envelopes,
+      async (ref, status) => {
+        if (status === 'retry') throw new RetryLater('peer asked to retry later')
+        await this.driver.acked(cid, entries[ref]!, status)
+      },
+      this.controller.signal,
+    )
+  }
+
+  private schedule(cid: ContactId): void {
+    if (this.controller.signal.aborted || this.timers.has(cid)) return
+    const n = (this.failures.get(cid) ?? 0) + 1
+    this.failures.set(cid, n)
+    const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** (n - 1))
+    const delay = base / 2 + Math.random() * (base / 2)
+    const timer = setTimeout(() => {
+      this.timers.delete(cid)
+      this.kick(cid)
+    }, delay)
+    this.timers.set(cid, timer)
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What the messenger keeps in the store, as JSON inside sealed values (binary fields in base64).
+ * Record keys (keys.ts) carry ids and counters only.
+ */
+import { base64 } from 'multiformats/bases/base64'
+import { fromUtf8, utf8 } from '../bytes.js'
+import type { ContactId, MessageId } from './ids.js'
+
+export type ContactState = 'accepted' | 'pending-in' | 'pending-out'
+
+export interface ContactRecord {
+  readonly id: ContactId
+  readonly name: string
+  /** Hex of the Ed25519 identity key. */
+  readonly identityKey: string
+  /** Hex of the X25519 identity key. */
+  readonly agreementKey: string
+  readonly peerId: string
+  /** Multiaddrs without /p2p/, newest knowledge first (card, address updates). */
+  readonly addrs: readonly string[]
+  readonly state: ContactState
+  readonly verified: boolean
+  /** The latest card we hold for them, as its link payload. */
+  readonly card: string
+  readonly addedAt: number
+  readonly updatedAt: number
+}
+
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'received'
+
+export interface MessageRecord {
+  readonly id: MessageId
+  readonly contactId: ContactId
+  /** Local order within the conversation. */
+  readonly seq: number
+  readonly direction: 'in' | 'out'
+  readonly text: string
+  readonly replyTo?: MessageId | undefined
+  /** Sender's clock, ms since the epoch. */
+  readonly sentAt: number
+  /** Our clock when it arrived (incoming) or was queued (outgoing). */
+  readonly at: number
+  readonly status: MessageStatus
+  /** Emoji reactions by side; absent = none. */
+  readonly reactions?:
+    | { readonly mine?: string | undefined; readonly theirs?: string | undefined }
+    | undefined
+  readonly editedAt?: number | undefined
+  readonly deleted?: boolean | undefined
+  /** Kind-specific extra data (files: offer metadata), owned by the extension that wrote it. */
+  readonly extension?: { readonly kind: string; readonly data: unknown } | undefined
+}
+
+export interface OutboxRecord {
+  readonly seq: number
+  readonly type: 'prekey' | 'message'
+  /** base64 of the envelope body. */
+  readonly body: string
+  /** The user-visible message this envelope carries, if any (receipts carry none). */
+  readonly messageId?: MessageId | undefined
+  /** Ephemeral envelopes (typing) are dropped on the first failure instead of retried. */
+  readonly ephemeral?: boolean | undefined
+  readonly createdAt: number
+}
+
+export function encodeRecord(value: unknown): Uint8Array {
+  return utf8(JSON.stringify(value))
+}
+
+export function decodeRecord<T>(bytes: Uint8Array): T {
+  return JSON.parse(fromUtf8(bytes)) as T
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return base64.baseEncode(bytes)
+}
+
+export function fromBase64(text: string): Uint8Array {
+  return base64.baseDecode(text)
+}

@@ -1,0 +1,30 @@
+/**
+ * One atomic change: the store ops, the new session sets, contacts and side effects (events,
+ * outbox kicks) that belong together. `Messenger.commit` writes the ops in one batch and only
+ * then updates the in-memory caches and runs the effects, so memory never runs ahead of disk.
+ */
+import type { BatchOp } from '../store/store.js'
+import type { ContactId } from './ids.js'
+import type { ContactRecord } from './records.js'
+import type { SessionSet } from './session-set.js'
+
+export class Tx {
+  readonly ops: BatchOp[] = []
+  readonly sessions = new Map<ContactId, SessionSet>()
+  readonly contacts = new Map<ContactId, ContactRecord>()
+  readonly removedContacts = new Set<ContactId>()
+  readonly effects: (() => void)[] = []
+  readonly kicks = new Set<ContactId>()
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.ops.push({ type: 'put', key, value })
+  }
+
+  del(key: Uint8Array): void {
+    this.ops.push({ type: 'del', key })
+  }
+
+  after(effect: () => void): void {
+    this.effects.push(effect)
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * What apps see: plain JSON-friendly objects (they cross the control socket and the web app's
+ * WebSocket unchanged). Times are ISO 8601 strings.
+ */
+import type { ContactId, MessageId } from './ids.js'
+import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
+
+export interface MeView {
+  readonly name: string
+  /** Hex of the Ed25519 identity key. */
+  readonly identityKey: string
+  readonly peerId: string
+}
+
+export interface CardView {
+  readonly link: string
+  /** Upper-case text for a QR code (alphanumeric mode). */
+  readonly qr: string
+  readonly name: string
+  readonly peerId: string
+  readonly addrs: readonly string[]
+}
+
+export interface ContactView {
+  readonly id: ContactId
+  readonly name: string
+  readonly peerId: string
+  readonly state: ContactState
+  readonly online: boolean
+  readonly verified: boolean
+  readonly identityKey: string
+  readonly addrs: readonly string[]
+}
+
+export interface MessageView {
+  readonly id: MessageId
+  readonly contactId: ContactId
+  readonly direction: 'in' | 'out'
+  readonly text: string
+  readonly sentAt: string
+  readonly status: MessageStatus
+  readonly replyTo?: MessageId | undefined
+  readonly reactions?:
+    | { readonly mine?: string | undefined; readonly theirs?: string | undefined }
+    | undefined
+  readonly edited: boolean
+  readonly deleted: boolean
+  readonly extension?: { readonly kind: string; readonly data: unknown } | undefined
+}
+
+export function contactView(c: ContactRecord, online: boolean): ContactView {
+  return {
+    id: c.id,
+    name: c.name,
+    peerId: c.peerId,
+    state: c.state,
+    online,
+    verified: c.verified,
+    identityKey: c.identityKey,
+    addrs: c.addrs,
+  }
+}
+
+export function messageView(m: MessageRecord): MessageView {
+  return {
+    id: m.id,
+    contactId: m.contactId,
+    direction: m.direction,
+    text: m.deleted ? '' : m.text,
+    sentAt: new Date(m.sentAt).toISOString(),
+    status: m.status,
+    replyTo: m.replyTo,
+    reactions: m.reactions,
+    edited: m.editedAt !== undefined,
+    deleted: m.deleted === true,
+    extension: m.extension,
+  }
+}
+
+const OUT_ORDER: Record<MessageStatus, number> = {
+  queued: 0,
+  sent: 1,
+  delivered: 2,
+  read: 3,
+  failed: -1,
+  received: 0,
+}
+
+/** Statuses only move forward (queued -> sent -> delivered -> read); receipts may arrive out of order. */
+export function advanceStatus(current: MessageStatus, next: MessageStatus): MessageStatus {
+  if (current === 'failed') return current
+  return OUT_ORDER[next] > OUT_ORDER[current] ? next : current
+}

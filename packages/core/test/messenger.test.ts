@@ -1,0 +1,129 @@
+/** The messenger between real libp2p nodes on 127.0.0.1, in one process. */
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
+
+describe('messenger', () => {
+  const peers: TestPeer[] = []
+  after(async () => {
+    await Promise.all(peers.map((p) => p.stop()))
+  })
+  const peer = async (name: string) => {
+    const p = await testPeer(name)
+    peers.push(p)
+    return p
+  }
+
+  it('swapped cards: both sides accepted, chat both ways, receipts reach read', async () => {
+    const alice = await peer('Alice')
+    const bob = await peer('王小明')
+    const [aCard, bCard] = [alice.messenger.card().link, bob.messenger.card().link]
+    const [bobAtAlice, aliceAtBob] = await Promise.all([
+      alice.messenger.addContact(bCard),
+      bob.messenger.addContact(aCard),
+    ])
+    assert.equal(bobAtAlice.name, '王小明')
+    await eventually(
+      () => alice.messenger.contact(bobAtAlice.id).state === 'accepted',
+      10_000,
+      'alice accepted',
+    )
+    await eventually(() => bob.messenger.contact(aliceAtBob.id).state === 'accepted', 10_000, 'bob accepted')
+
+    const sent = await alice.messenger.send(bobAtAlice.id, '你好 🙂 https://example.com')
+    assert.equal(sent.status, 'queued')
+    const got = await eventually(async () =>
+      (await bob.messenger.messages(aliceAtBob.id, { peek: true })).find((m) => m.id === sent.id),
+    )
+    assert.equal(got.text, '你好 🙂 https://example.com')
+    assert.equal(got.direction, 'in')
+    await eventually(
+      async () =>
+        (await alice.messenger.messages(bobAtAlice.id)).find((m) => m.id === sent.id)?.status === 'delivered',
+      10_000,
+      'delivered',
+    )
+    await bob.messenger.messages(aliceAtBob.id) // viewing marks read
+    await eventually(
+      async () =>
+        (await alice.messenger.messages(bobAtAlice.id)).find((m) => m.id === sent.id)?.status === 'read',
+      10_000,
+      'read',
+    )
+
+    const reply = await bob.messenger.send(aliceAtBob.id, 'reply', { replyTo: sent.id })
+    const replied = await eventually(async () =>
+      (await alice.messenger.messages(bobAtAlice.id)).find((m) => m.id === reply.id),
+    )
+    assert.equal(replied.replyTo, sent.id)
+  })
+
+  it('a one-way add waits as a request; messages sent meanwhile appear on accept', async () => {
+    const carol = await peer('Carol')
+    const dave = await peer('Dave')
+    const daveAtCarol = await carol.messenger.addContact(dave.messenger.card().link)
+    assert.equal(daveAtCarol.state, 'pending-out')
+    const early = await carol.messenger.send(daveAtCarol.id, 'are you there?')
+    const request = await eventually(() => dave.messenger.contactList().find((c) => c.name === 'Carol'))
+    assert.equal(request.state, 'pending-in')
+    await assert.rejects(dave.messenger.messages(request.id), { code: 'NotAccepted' })
+    await assert.rejects(dave.messenger.send(request.id, 'x'), { code: 'NotAccepted' })
+    await eventually(
+      async () =>
+        (await carol.messenger.messages(daveAtCarol.id)).find((m) => m.id === early.id)?.status === 'sent',
+      10_000,
+      'sent',
+    )
+    await dave.messenger.accept(request.id)
+    const shown = await eventually(async () =>
+      (await dave.messenger.messages(request.id, { peek: true })).find((m) => m.id === early.id),
+    )
+    assert.equal(shown.text, 'are you there?')
+    await eventually(
+      () => carol.messenger.contact(daveAtCarol.id).state === 'accepted',
+      10_000,
+      'carol sees accept',
+    )
+    await eventually(
+      async () =>
+        (await carol.messenger.messages(daveAtCarol.id)).find((m) => m.id === early.id)?.status ===
+        'delivered',
+      10_000,
+      'delivered after accept',
+    )
+  })
+
+  it('edit, delete for everyone, reactions and typing reach the other side', async () => {
+    const erin = await peer('Erin')
+    const frank = await peer('Frank')
+    const frankAtErin = await erin.messenger.addContact(frank.messenger.card().link)
+    const erinAtFrank = await frank.messenger.addContact(erin.messenger.card().link)
+    await eventually(() => erin.messenger.contact(frankAtErin.id).state === 'accepted', 10_000, 'accepted')
+    const typing = new Promise((resolve) =>
+      frank.messenger.events.on('typing', (e) => e.active && resolve(e)),
+    )
+    await eventually(() => erin.messenger.contact(frankAtErin.id).online, 10_000, 'online')
+    await erin.messenger.setTyping(frankAtErin.id, true)
+    await typing
+    const m = await erin.messenger.send(frankAtErin.id, 'helo')
+    await eventually(async () => (await frank.messenger.messages(erinAtFrank.id)).find((x) => x.id === m.id))
+    await erin.messenger.edit(frankAtErin.id, m.id, 'hello')
+    await eventually(async () =>
+      (await frank.messenger.messages(erinAtFrank.id)).find(
+        (x) => x.id === m.id && x.text === 'hello' && x.edited,
+      ),
+    )
+    await frank.messenger.react(erinAtFrank.id, m.id, '👍')
+    await eventually(
+      async () =>
+        (await erin.messenger.messages(frankAtErin.id)).find((x) => x.id === m.id)?.reactions?.theirs ===
+        '👍',
+    )
+    await assert.rejects(frank.messenger.edit(erinAtFrank.id, m.id, 'forged'), { code: 'UnknownMessage' })
+    await erin.messenger.deleteMessage(frankAtErin.id, m.id)
+    const gone = await eventually(async () =>
+      (await frank.messenger.messages(erinAtFrank.id)).find((x) => x.id === m.id && x.deleted),
+    )
+    assert.equal(gone.text, '')
+  })
+})
