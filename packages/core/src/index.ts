@@ -118,6 +118,24 @@ export {
   SafetyNumberError,
   safetyNumber,
 } from './identity/safety-number.js'
+// --- end store ---
+// --- messenger ---
+export { type Account, createAccount, loadAccount } from './messenger/account.js'
+export { selectCardAddrs } from './messenger/card-addrs.js'
+export { MessengerError } from './messenger/errors.js'
+export { type ContactId, isContactId, isMessageId, type MessageId } from './messenger/ids.js'
+export {
+  type ExtensionContext,
+  type ExtensionHandler,
+  type Logger,
+  Messenger,
+  type MessengerEvents,
+  type MessengerInit,
+  type MessengerStats,
+} from './messenger/messenger.js'
+export type { ContactState, MessageStatus } from './messenger/records.js'
+export type { Tx } from './messenger/tx.js'
+export type { CardView, ContactView, MessageView, MeView } from './messenger/views.js'
 // --- net ---
 // Node-only transports (TCP, mDNS) live in ./net/transports-node.ts and are deliberately not
 // exported here, so that the browser bundle of this index contains no Node builtins.
@@ -196,21 +214,4 @@ export {
   StoreError,
   type StoreErrorCode,
 } from './store/index.js'
-// --- end store ---
-// --- messenger ---
-export { type Account, createAccount, loadAccount } from './messenger/account.js'
-export { selectCardAddrs } from './messenger/card-addrs.js'
-export { MessengerError } from './messenger/errors.js'
-export { type ContactId, isContactId, isMessageId, type MessageId } from './messenger/ids.js'
-export {
-  type ExtensionHandler,
-  type Logger,
-  Messenger,
-  type MessengerEvents,
-  type MessengerInit,
-  type MessengerStats,
-} from './messenger/messenger.js'
-export type { ContactState, MessageStatus } from './messenger/records.js'
-export type { Tx } from './messenger/tx.js'
-export type { CardView, ContactView, MessageView, MeView } from './messenger/views.js'
 // --- end messenger ---

@@ -26,14 +26,21 @@ import { Tx } from './tx.js'
 import { advanceStatus } from './views.js'
 
 /** Extensions (files, feed keys) carry their own payload kinds through the same sessions. */
+export interface ExtensionContext {
+  readonly tx: Tx
+  readonly contact: ContactRecord
+  readonly payload: DecodedPayload
+  readonly body: Uint8Array
+  /**
+   * Shows the payload in the conversation as an incoming message (id and time from the payload;
+   * once only, like a text) whose extension data is `data`.
+   */
+  showMessage(text: string, data: unknown): Promise<void>
+}
+
 export interface ExtensionHandler {
-  /** Called inside the conversation's queue; add ops and effects to `tx`. */
-  receive(ctx: {
-    readonly tx: Tx
-    readonly contact: ContactRecord
-    readonly payload: DecodedPayload
-    readonly body: Uint8Array
-  }): Promise<void>
+  /** Called inside the conversation's queue; add ops and effects to `ctx.tx`. */
+  receive(ctx: ExtensionContext): Promise<void>
 }
 
 type CardWithBytes = ContactCard & { readonly bytes: Uint8Array }
@@ -185,27 +192,9 @@ export class Inbound {
     const body = payload.body
     const cid = contact.id
     switch (body.kind) {
-      case 'text': {
-        if ((await core.conversations.seqOf(cid, payload.id)) !== undefined) return // exactly once
-        const seq = await core.conversations.nextMessageSeq(cid)
-        const record: MessageRecord = {
-          id: payload.id,
-          contactId: cid,
-          seq,
-          direction: 'in',
-          text: body.text,
-          replyTo: body.replyTo,
-          sentAt: payload.sentAt,
-          at: Date.now(),
-          status: 'received',
-        }
-        core.putMessage(tx, record, 'new')
-        tx.put(Keys.unread(cid, seq), seqBytes(seq))
-        // A pending request's messages are acknowledged (delivered) only once it is accepted.
-        if (contact.state !== 'pending-in')
-          tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
+      case 'text':
+        await this.showIncoming(tx, contact, payload, { text: body.text, replyTo: body.replyTo })
         return
-      }
       case 'receipt': {
         const status: MessageStatus = body.receipt
         for (const id of body.ids) {
@@ -263,10 +252,44 @@ export class Inbound {
         return
       }
       case 'extension': {
-        await this.extensions.get(body.extension)?.receive({ tx, contact, payload, body: body.body })
+        await this.extensions.get(body.extension)?.receive({
+          tx,
+          contact,
+          payload,
+          body: body.body,
+          showMessage: (text, data) =>
+            this.showIncoming(tx, contact, payload, { text, extension: { kind: body.extension, data } }),
+        })
         return
       }
     }
+  }
+
+  /** Stores an incoming message exactly once (by payload id) and queues its delivery receipt. */
+  private async showIncoming(
+    tx: Tx,
+    contact: ContactRecord,
+    payload: DecodedPayload,
+    content: Pick<MessageRecord, 'text' | 'replyTo' | 'extension'>,
+  ): Promise<void> {
+    const core = this.core
+    const cid = contact.id
+    if ((await core.conversations.seqOf(cid, payload.id)) !== undefined) return // exactly once
+    const seq = await core.conversations.nextMessageSeq(cid)
+    const record: MessageRecord = {
+      id: payload.id,
+      contactId: cid,
+      seq,
+      direction: 'in',
+      sentAt: payload.sentAt,
+      at: Date.now(),
+      status: 'received',
+      ...content,
+    }
+    core.putMessage(tx, record, 'new')
+    tx.put(Keys.unread(cid, seq), seqBytes(seq))
+    // A pending request's messages are acknowledged (delivered) only once it is accepted.
+    if (contact.state !== 'pending-in') tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
   }
 }
 

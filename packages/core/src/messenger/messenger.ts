@@ -41,7 +41,7 @@ import { createOutboxPump } from './delivery.js'
 import { MessengerError } from './errors.js'
 import type { Emitter } from './events.js'
 import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from './ids.js'
-import { type ExtensionHandler, Inbound, updateContactFromCard } from './inbound.js'
+import { type ExtensionContext, type ExtensionHandler, Inbound, updateContactFromCard } from './inbound.js'
 import { Keys } from './keys.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
@@ -53,7 +53,7 @@ import { type ContactRecord, decodeRecord, type MessageRecord } from './records.
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
 
-export type { ExtensionHandler, Logger, MessengerEvents }
+export type { ExtensionContext, ExtensionHandler, Logger, MessengerEvents }
 
 export interface MessengerInit {
   readonly store: Store
@@ -508,6 +508,28 @@ export class Messenger {
       await this.core.commit(tx)
       return view
     })
+  }
+
+  /** Replaces the extension data of a message (e.g. a file's transfer state); local only. */
+  async updateExtension(ref: string, messageId: string, data: unknown): Promise<MessageView> {
+    const contact = this.core.contacts.resolve(ref)
+    const id = checkMessageId(messageId)
+    return this.core.queue.run(contact.id, async () => {
+      const message = await this.core.conversations.message(contact.id, id)
+      if (message?.extension === undefined) throw new MessengerError('UnknownMessage', 'no such message here')
+      const tx = new Tx()
+      const updated = { ...message, extension: { kind: message.extension.kind, data } }
+      this.core.putMessage(tx, updated, 'update')
+      await this.core.commit(tx)
+      return messageView(updated)
+    })
+  }
+
+  /** A message of the conversation by id (no read marking). */
+  async message(ref: string, messageId: string): Promise<MessageView | undefined> {
+    const contact = this.core.contacts.resolve(ref)
+    const m = await this.core.conversations.message(contact.id, checkMessageId(messageId))
+    return m && messageView(m)
   }
 
   registerExtension(kind: string, handler: ExtensionHandler): void {
