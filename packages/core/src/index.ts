@@ -39,7 +39,16 @@ export {
   verifyKemPreKey,
   verifySignedPreKey,
 } from './crypto/prekeys.js'
-export { type KeyPair, sha256Hash } from './crypto/primitives.js'
+export {
+  KEY_BYTES,
+  type KeyPair,
+  open as aeadOpen,
+  SIGNATURE_BYTES,
+  seal as aeadSeal,
+  sha256Hash,
+  TAG_BYTES,
+  XNONCE_BYTES,
+} from './crypto/primitives.js'
 export {
   countSkipped,
   deserializeRatchetState,
@@ -109,7 +118,9 @@ export {
   type PublicIdentity,
   publicIdentity,
   signAgreementKey,
+  signAs,
   verifyAgreementKey,
+  verifySignedBy,
 } from './identity/identity.js'
 export {
   compareScannable,
@@ -123,7 +134,7 @@ export {
 export { type Account, createAccount, loadAccount } from './messenger/account.js'
 export { selectCardAddrs } from './messenger/card-addrs.js'
 export { MessengerError } from './messenger/errors.js'
-export { type ContactId, isContactId, isMessageId, type MessageId } from './messenger/ids.js'
+export { type ContactId, contactIdFor, isContactId, isMessageId, type MessageId } from './messenger/ids.js'
 export {
   type ExtensionContext,
   type ExtensionHandler,

@@ -10,6 +10,10 @@ export const SignatureContext = {
   AgreementKey: 'Jiayi_IdentityAgreementKey_v1',
   SignedPreKey: 'Jiayi_SignedPreKey_v1',
   KemPreKey: 'Jiayi_KemPreKey_v1',
+  /** One update of a moments feed (@jiayi/feed): feed id, replica, sequence, epoch, hash. */
+  FeedUpdate: 'Jiayi_FeedUpdate_v1',
+  /** A compacted snapshot of a moments feed (@jiayi/feed). */
+  FeedSnapshot: 'Jiayi_FeedSnapshot_v1',
 } as const
 export type SignatureContext = (typeof SignatureContext)[keyof typeof SignatureContext]
 

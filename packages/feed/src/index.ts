@@ -1,0 +1,47 @@
+/**
+ * @jiayi/feed — the moments feed: one Yjs doc per person, written only by that person's devices,
+ * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/1. Isomorphic (no Node
+ * APIs, no DOM). This file is the package's whole public API; PROTOCOL.md has the byte grammar.
+ */
+
+export type { FeedStats } from './counters.js'
+// --- the parts, for tests, tools and other transports ---
+export { type EngineEvents, FeedEngine, type FeedEngineInit, type ServeItem } from './engine.js'
+export { FeedError, type FeedErrorCode, REJECTION_CODES, type RejectionCode } from './errors.js'
+// --- the app-facing feed ---
+export { Feed, type FeedEvents, type FeedInit } from './feed.js'
+export type { CommentId, FeedId, PostId, ReplicaId } from './ids.js'
+export { FEED_KEY_EXTENSION } from './keys.js'
+export * as limits from './limits.js'
+export { type ExtractedPreview, extractPreview } from './link-preview.js'
+export { sealEntry, sealSnapshot, verifyEntry, verifySnapshotHeader } from './log-crypto.js'
+export type { AttachmentRef, LinkPreview, PostInput } from './schema.js'
+export { FeedSync, type FeedSyncComponents, type FeedSyncInit, feedSync } from './sync.js'
+export type {
+  AuthorView,
+  CommentView,
+  LikeView,
+  LinkView,
+  PostView,
+  TimelineOptions,
+} from './timeline.js'
+export type { VersionVector } from './version-vector.js'
+export {
+  decodeEntry,
+  decodeFeedKey,
+  decodeFrame,
+  decodeSnapshot,
+  decodeSnapshotHeader,
+  encodeEntry,
+  encodeFeedKey,
+  encodeFrame,
+  encodeSnapshot,
+  encodeSnapshotHeader,
+  type FeedHave,
+  type FeedKeyMessage,
+  FrameType,
+  type SignedEntry,
+  type Snapshot,
+  type SnapshotHeader,
+  type SyncFrame,
+} from './wire.js'

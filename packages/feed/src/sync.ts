@@ -1,0 +1,451 @@
+/**
+ * `/jiayi/feed/1`: peers exchange what they hold per feed and send each other what is missing,
+ * on connect and live while connected (PROTOCOL.md, "Sync").
+ *
+ * Each side pulls: it opens a stream to a contact and sends HAVE (feed, newest key epoch, version
+ * vector) for every feed it follows. The server answers with SNAPSHOT/CHUNK and ENTRY frames,
+ * then SYNCED, and keeps the stream open, pushing every new entry of those feeds as it is stored
+ * (its own posts and the ones it relays). Only accepted contacts are served.
+ *
+ * Hostile input never escapes: a frame that does not decode or breaks the protocol ends that
+ * stream and is counted; a frame that decodes but fails verification is rejected by the engine
+ * (counted there) and the stream goes on.
+ */
+import {
+  type FramedStream,
+  framedHandler,
+  type JiayiNode,
+  type Logger,
+  NetError,
+  openFramed,
+  PROTOCOL_FEED,
+  type RefusedStream,
+} from '@jiayi/core'
+import { codeOf, countFailure } from './counters.js'
+import type { FeedEngine } from './engine.js'
+import { FeedError, isRejection } from './errors.js'
+import { type FeedId, feedIdOf, replicaIdOf } from './ids.js'
+import { MAX_HAVE_FEEDS, SNAPSHOT_CHUNK_BYTES } from './limits.js'
+import { Emitter } from './util.js'
+import { mergeVV, type VersionVector } from './version-vector.js'
+import { decodeFrame, encodeFrame, type FeedHave, type SnapshotHeader, type SyncFrame } from './wire.js'
+
+/** libp2p's types, through the node core hands us (feed does not depend on libp2p directly). */
+export type PeerId = JiayiNode['peerId']
+type Connection = ReturnType<JiayiNode['getConnections']>[number]
+
+export interface FeedSyncInit {
+  readonly engine: FeedEngine
+  /** Whether `peer` may sync with us (an accepted contact). */
+  readonly allow: (peer: PeerId) => boolean
+  /** A HAVE from `peer`, e.g. to notice that it lacks our newest feed key. */
+  readonly onHave?: (peer: PeerId, feeds: readonly FeedHave[]) => void
+  readonly log?: Logger
+  /** Dialling and opening a stream gives up after this long. Default 10 s. */
+  readonly dialTimeoutMs?: number
+}
+
+export interface FeedSyncComponents {
+  readonly node: JiayiNode
+}
+
+export interface FeedSyncEvents extends Record<string, unknown> {
+  /** A server told us it has sent everything we asked for in HAVE round `round`. */
+  synced: { readonly peer: string; readonly round: number }
+}
+
+const MAX_INBOUND_STREAMS = 8
+const RETRY_MIN_MS = 500
+const RETRY_MAX_MS = 30_000
+const RESYNC_DELAY_MS = 200
+
+/** The js-libp2p service-factory shape: `feedSync(init)(components)`. */
+export function feedSync(init: FeedSyncInit): (components: FeedSyncComponents) => FeedSync {
+  return (components) => new FeedSync(init, components)
+}
+
+export class FeedSync {
+  readonly events = new Emitter<FeedSyncEvents>()
+  private readonly pullers = new Map<string, Puller>()
+  private readonly opening = new Map<string, Promise<Puller>>()
+  private readonly retries = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>()
+  private readonly serving = new Set<ServeSession>()
+  private readonly engine: FeedEngine
+  private readonly node: JiayiNode
+  private readonly onConnect = (e: Event) => this.connected((e as CustomEvent<PeerId>).detail)
+  private stopped = false
+
+  constructor(
+    private readonly init: FeedSyncInit,
+    components: FeedSyncComponents,
+  ) {
+    this.engine = init.engine
+    this.node = components.node
+  }
+
+  async start(): Promise<void> {
+    const handler = framedHandler(PROTOCOL_FEED, (framed, connection) => this.serve(framed, connection), {
+      allow: (peer) => !this.stopped && this.init.allow(peer),
+      onRefused: (r) => this.refused(r),
+    })
+    await this.node.handle(PROTOCOL_FEED, handler, { maxInboundStreams: MAX_INBOUND_STREAMS })
+    this.node.addEventListener('peer:connect', this.onConnect)
+    for (const connection of this.node.getConnections()) this.connected(connection.remotePeer)
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.node.removeEventListener('peer:connect', this.onConnect)
+    for (const r of this.retries.values()) clearTimeout(r.timer)
+    this.retries.clear()
+    for (const p of this.pullers.values()) p.close()
+    for (const s of this.serving) s.close()
+    await this.node.unhandle(PROTOCOL_FEED).catch(() => undefined)
+  }
+
+  private connected(peer: PeerId): void {
+    if (!this.stopped && this.init.allow(peer)) void this.pull(peer).catch(() => undefined)
+  }
+
+  /**
+   * Syncs with `peer` (opening a stream unless one is open, else sending a fresh HAVE on it).
+   * Resolves once the peer has sent everything we lacked; rejects if it cannot be reached.
+   */
+  async pull(peer: PeerId): Promise<void> {
+    if (this.stopped) throw new FeedError('Stopped', 'feed sync is stopped')
+    const key = peer.toString()
+    const existing = this.pullers.get(key)
+    if (existing !== undefined && !existing.ended) return existing.sendHave()
+    let opening = this.opening.get(key)
+    if (opening !== undefined) {
+      const puller = await opening
+      return puller.sendHave()
+    }
+    opening = this.open(peer)
+    this.opening.set(key, opening)
+    let puller: Puller
+    try {
+      puller = await opening
+    } finally {
+      this.opening.delete(key)
+    }
+    await puller.sendHave()
+    // A good sync resets the back-off.
+    const retry = this.retries.get(key)
+    if (retry !== undefined) retry.delay = RETRY_MIN_MS
+  }
+
+  private async open(peer: PeerId): Promise<Puller> {
+    const key = peer.toString()
+    const framed = await openFramed(this.node, peer, PROTOCOL_FEED, {
+      signal: AbortSignal.timeout(this.init.dialTimeoutMs ?? 10_000),
+    })
+    if (this.stopped) {
+      framed.abort(new FeedError('Stopped', 'feed sync is stopped'))
+      throw new FeedError('Stopped', 'feed sync is stopped')
+    }
+    const puller = new Puller(this.engine, framed, key, this.events, this.init.log)
+    this.pullers.get(key)?.close()
+    this.pullers.set(key, puller)
+    void puller.run().then((healthy) => {
+      if (this.pullers.get(key) === puller) this.pullers.delete(key)
+      this.retryLater(peer, healthy)
+    })
+    return puller
+  }
+
+  /** Sends a fresh HAVE on every open pull (we got a new key, or started following a feed). */
+  refresh(): void {
+    for (const p of this.pullers.values()) void p.sendHave().catch(() => undefined)
+  }
+
+  /** Peers we are pulling from right now. */
+  pulling(): string[] {
+    return [...this.pullers.keys()]
+  }
+
+  /** While still connected and allowed, try again with a growing delay. */
+  private retryLater(peer: PeerId, healthy: boolean): void {
+    if (this.stopped || !this.init.allow(peer)) return
+    const key = peer.toString()
+    const state = this.retries.get(key) ?? { delay: RETRY_MIN_MS }
+    if (healthy) state.delay = RETRY_MIN_MS
+    clearTimeout(state.timer)
+    state.timer = setTimeout(() => {
+      state.timer = undefined
+      if (this.stopped || this.node.getConnections(peer).length === 0) return
+      void this.pull(peer).catch(() => this.retryLater(peer, false))
+    }, state.delay)
+    state.delay = Math.min(state.delay * 2, RETRY_MAX_MS)
+    this.retries.set(key, state)
+  }
+
+  // ------------------------------------------------------------------ serving
+
+  private async serve(framed: FramedStream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const session = new ServeSession(this.engine, framed)
+    this.serving.add(session)
+    const unsubscribe = this.engine.events.on('appended', ({ feed }) => session.schedule(feed))
+    try {
+      for (;;) {
+        const bytes = await framed.read()
+        if (bytes === null) break
+        this.engine.counters.add('framesIn')
+        this.engine.counters.add('bytesIn', bytes.length)
+        const frame = decodeFrame(bytes)
+        if (frame.type !== 'have') throw new FeedError('Protocol', 'a server only accepts HAVE')
+        this.init.onHave?.(peer, frame.feeds)
+        session.have(frame.round, frame.feeds)
+      }
+      await session.drain()
+      await framed.close().catch(() => undefined)
+    } finally {
+      unsubscribe()
+      session.close()
+      this.serving.delete(session)
+    }
+  }
+
+  private refused(r: RefusedStream): void {
+    countFailure(this.engine.counters, r.code)
+    this.init.log?.debug('feed stream refused', { code: r.code, peer: r.remotePeer.toString() })
+  }
+}
+
+/** Frames we write, counted. */
+async function send(engine: FeedEngine, framed: FramedStream, frame: SyncFrame): Promise<void> {
+  const bytes = encodeFrame(frame)
+  await framed.write(bytes)
+  engine.counters.add('framesOut')
+  engine.counters.add('bytesOut', bytes.length)
+}
+
+/** The server side of one stream: what the requester holds per feed, and a queue of writes. */
+class ServeSession {
+  private readonly subs = new Map<FeedId, { known: VersionVector; maxEpoch: number }>()
+  private readonly scheduled = new Set<FeedId>()
+  private chain: Promise<void> = Promise.resolve()
+  private closed = false
+
+  constructor(
+    private readonly engine: FeedEngine,
+    private readonly framed: FramedStream,
+  ) {}
+
+  have(round: number, feeds: readonly FeedHave[]): void {
+    const ids: FeedId[] = []
+    for (const f of feeds) {
+      const id = feedIdOf(f.feed)
+      if (!this.subs.has(id) && this.subs.size >= MAX_HAVE_FEEDS) continue
+      // The requester's word replaces what we assumed it got: it may have rejected something.
+      this.subs.set(id, { known: f.vv, maxEpoch: f.maxEpoch })
+      ids.push(id)
+    }
+    this.enqueue(async () => {
+      for (const id of ids) await this.flush(id)
+      await send(this.engine, this.framed, { type: 'synced', round })
+    })
+  }
+
+  /** Something new was stored for `feed`: push it if the requester follows that feed. */
+  schedule(feed: FeedId): void {
+    if (!this.subs.has(feed) || this.scheduled.has(feed)) return
+    this.scheduled.add(feed)
+    this.enqueue(async () => {
+      this.scheduled.delete(feed)
+      await this.flush(feed)
+    })
+  }
+
+  private async flush(feed: FeedId): Promise<void> {
+    const sub = this.subs.get(feed)
+    if (sub === undefined) return
+    for await (const item of this.engine.missing(feed, sub.known, sub.maxEpoch)) {
+      if (this.closed) return
+      if (item.kind === 'entry') {
+        await send(this.engine, this.framed, { type: 'entry', entry: item.entry })
+        const known = new Map(sub.known)
+        known.set(replicaIdOf(item.entry.replica), item.entry.seq)
+        sub.known = known
+      } else {
+        await this.sendSnapshot(item.snapshot)
+        sub.known = mergeVV(sub.known, item.snapshot.vv)
+      }
+    }
+  }
+
+  private async sendSnapshot(snapshot: SnapshotHeader & { sealed: Uint8Array }): Promise<void> {
+    const { sealed, ...header } = snapshot
+    await send(this.engine, this.framed, { type: 'snapshot', header })
+    for (let offset = 0; offset < sealed.length; offset += SNAPSHOT_CHUNK_BYTES) {
+      const bytes = sealed.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)
+      await send(this.engine, this.framed, { type: 'chunk', offset, bytes })
+    }
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return
+      try {
+        await task()
+      } catch (error) {
+        // The stream failed under us (or the store did): end the session; the peer will retry.
+        this.close()
+        this.framed.abort(error instanceof Error ? error : new NetError('StreamError', 'write failed'))
+      }
+    })
+  }
+
+  async drain(): Promise<void> {
+    await this.chain
+  }
+
+  close(): void {
+    this.closed = true
+  }
+}
+
+/** The client side of one stream: sends HAVE, applies what comes back. */
+class Puller {
+  ended = false
+  private round = 0
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>()
+  private assembling:
+    | { header: SnapshotHeader; parts: Uint8Array[]; received: number; discard: boolean }
+    | undefined
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined
+  private writes: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly engine: FeedEngine,
+    private readonly framed: FramedStream,
+    private readonly peer: string,
+    private readonly events: Emitter<FeedSyncEvents>,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  /** Sends HAVE for every feed we follow; resolves when the server answers SYNCED for it. */
+  sendHave(): Promise<void> {
+    if (this.ended) return Promise.reject(new FeedError('Stopped', 'stream ended'))
+    const round = ++this.round
+    const answered = new Promise<void>((resolve, reject) => this.waiting.set(round, { resolve, reject }))
+    const feeds = this.engine.have().slice(0, MAX_HAVE_FEEDS)
+    this.writes = this.writes
+      .then(() => send(this.engine, this.framed, { type: 'have', round, feeds }))
+      .catch((error) => this.fail(error))
+    return answered
+  }
+
+  /** Reads until the stream ends; true if it ended cleanly. */
+  async run(): Promise<boolean> {
+    try {
+      for (;;) {
+        const bytes = await this.framed.read()
+        if (bytes === null) break
+        this.engine.counters.add('framesIn')
+        this.engine.counters.add('bytesIn', bytes.length)
+        await this.handle(decodeFrame(bytes))
+      }
+      this.finish(new FeedError('Stopped', 'the server closed the stream'))
+      return true
+    } catch (error) {
+      this.fail(error)
+      return false
+    }
+  }
+
+  private async handle(frame: SyncFrame): Promise<void> {
+    switch (frame.type) {
+      case 'entry':
+        if (this.assembling !== undefined) throw new FeedError('Protocol', 'entry inside a snapshot')
+        await this.tolerate(this.engine.ingestEntry(frame.entry))
+        return
+      case 'snapshot': {
+        if (this.assembling !== undefined) throw new FeedError('Protocol', 'snapshot inside a snapshot')
+        let discard = false
+        try {
+          this.engine.checkSnapshotHeader(frame.header)
+        } catch (error) {
+          if (!isRejection(error)) throw error
+          discard = true
+        }
+        this.assembling = { header: frame.header, parts: [], received: 0, discard }
+        return
+      }
+      case 'chunk': {
+        const a = this.assembling
+        if (a === undefined) throw new FeedError('Protocol', 'chunk without a snapshot')
+        if (frame.offset !== a.received || a.received + frame.bytes.length > a.header.sealedBytes) {
+          throw new FeedError('Protocol', 'chunk out of place')
+        }
+        a.received += frame.bytes.length
+        if (!a.discard) a.parts.push(frame.bytes)
+        if (a.received < a.header.sealedBytes) return
+        this.assembling = undefined
+        if (a.discard) return
+        const sealed = new Uint8Array(a.received)
+        let offset = 0
+        for (const p of a.parts) {
+          sealed.set(p, offset)
+          offset += p.length
+        }
+        await this.tolerate(this.engine.ingestSnapshot({ ...a.header, sealed }))
+        return
+      }
+      case 'synced':
+        for (const [round, w] of this.waiting) {
+          if (round <= frame.round) {
+            w.resolve()
+            this.waiting.delete(round)
+          }
+        }
+        this.events.emit('synced', { peer: this.peer, round: frame.round })
+        return
+      case 'have':
+        throw new FeedError('Protocol', 'a client does not accept HAVE')
+    }
+  }
+
+  /** Rejections are counted by the engine and do not end the stream; a gap asks again. */
+  private async tolerate(work: Promise<void>): Promise<void> {
+    try {
+      await work
+    } catch (error) {
+      if (!isRejection(error)) throw error
+      if (error.code === 'OutOfOrder') this.resyncSoon()
+    }
+  }
+
+  private resyncSoon(): void {
+    if (this.resyncTimer !== undefined || this.ended) return
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined
+      void this.sendHave().catch(() => undefined)
+    }, RESYNC_DELAY_MS)
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return
+    const code = codeOf(error)
+    // Engine rejections inside a frame were counted by the engine and tolerated; this is the rest.
+    countFailure(this.engine.counters, code)
+    this.log?.debug('feed pull failed', { code, peer: this.peer })
+    this.framed.abort(error instanceof Error ? error : new FeedError('Protocol', 'pull failed'))
+    this.finish(error)
+  }
+
+  private finish(error: unknown): void {
+    this.ended = true
+    clearTimeout(this.resyncTimer)
+    for (const w of this.waiting.values()) w.reject(error)
+    this.waiting.clear()
+  }
+
+  close(): void {
+    if (this.ended) return
+    this.framed.abort(new FeedError('Stopped', 'feed sync is stopped'))
+    this.finish(new FeedError('Stopped', 'feed sync is stopped'))
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The feed's byte formats as pure encodeX / decodeX pairs with no I/O (y-protocols style); the
+ * grammar is in PROTOCOL.md. Decoding is strict: exact lengths, canonical varints and orderings,
+ * bounds checked before anything is allocated, no trailing bytes. Every fault is a FeedError
+ * ('Malformed' or 'TooLarge').
+ */
+
+import { ByteReader, ByteWriter } from './byte-io.js'
+import { FeedError } from './errors.js'
+import { FEED_ID_BYTES, REPLICA_ID_BYTES, type ReplicaId, replicaIdBytes, replicaIdOf } from './ids.js'
+import {
+  MAX_EPOCH,
+  MAX_HAVE_FEEDS,
+  MAX_REPLICAS,
+  MAX_SEALED_UPDATE_BYTES,
+  MAX_SNAPSHOT_BYTES,
+  SNAPSHOT_CHUNK_BYTES,
+} from './limits.js'
+import type { VersionVector } from './version-vector.js'
+
+export const SIGNATURE_BYTES = 64
+export const HASH_BYTES = 32
+export const FEED_KEY_BYTES = 32
+
+/** One Yjs update of a feed, sealed with the feed key of `epoch` and signed by the owner. */
+export interface SignedEntry {
+  readonly feed: Uint8Array
+  readonly replica: Uint8Array
+  readonly seq: number
+  readonly epoch: number
+  readonly sealed: Uint8Array
+  /** 64 bytes; empty when unsigned (which verification rejects). */
+  readonly signature: Uint8Array
+}
+
+/** A compacted snapshot's signed description; its sealed bytes follow in chunks. */
+export interface SnapshotHeader {
+  readonly feed: Uint8Array
+  readonly epoch: number
+  readonly vv: VersionVector
+  readonly sealedBytes: number
+  readonly sealedHash: Uint8Array
+  readonly signature: Uint8Array
+}
+
+export interface Snapshot extends SnapshotHeader {
+  readonly sealed: Uint8Array
+}
+
+export interface FeedHave {
+  readonly feed: Uint8Array
+  /** The newest feed-key epoch the asker holds: later entries would be unreadable to it. */
+  readonly maxEpoch: number
+  readonly vv: VersionVector
+}
+
+export const FrameType = { Have: 1, Entry: 2, Snapshot: 3, Chunk: 4, Synced: 5 } as const
+
+export type SyncFrame =
+  | { readonly type: 'have'; readonly round: number; readonly feeds: readonly FeedHave[] }
+  | { readonly type: 'entry'; readonly entry: SignedEntry }
+  | { readonly type: 'snapshot'; readonly header: SnapshotHeader }
+  | { readonly type: 'chunk'; readonly offset: number; readonly bytes: Uint8Array }
+  | { readonly type: 'synced'; readonly round: number }
+
+/** The body of the 'feed-key' messenger extension: the sender's feed key for one epoch. */
+export interface FeedKeyMessage {
+  readonly epoch: number
+  readonly key: Uint8Array
+}
+
+const FEED_KEY_VERSION = 1
+
+// ------------------------------------------------------------------ version vectors
+
+export function writeVV(w: ByteWriter, vv: VersionVector): void {
+  const replicas = [...vv.entries()].filter(([, seq]) => seq > 0)
+  if (replicas.length > MAX_REPLICAS) throw new FeedError('TooLarge', 'too many replicas')
+  replicas.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  w.varuint(replicas.length)
+  for (const [replica, seq] of replicas) w.fixed(replicaIdBytes(replica)).varuint(seq)
+}
+
+export function readVV(r: ByteReader): Map<ReplicaId, number> {
+  const count = r.varuint(MAX_REPLICAS)
+  const vv = new Map<ReplicaId, number>()
+  let previous: ReplicaId | undefined
+  for (let i = 0; i < count; i++) {
+    const replica = replicaIdOf(r.fixed(REPLICA_ID_BYTES))
+    if (previous !== undefined && replica <= previous) {
+      throw new FeedError('Malformed', 'replicas must be strictly ascending')
+    }
+    const seq = r.varuint()
+    if (seq === 0) throw new FeedError('Malformed', 'a listed replica has sequence 0')
+    vv.set(replica, seq)
+    previous = replica
+  }
+  return vv
+}
+
+export function encodeVV(vv: VersionVector): Uint8Array {
+  const w = new ByteWriter()
+  writeVV(w, vv)
+  return w.finish()
+}
+
+// ------------------------------------------------------------------ entries
+
+function checkEntryShape(e: SignedEntry): void {
+  if (e.feed.length !== FEED_ID_BYTES || e.replica.length !== REPLICA_ID_BYTES) {
+    throw new FeedError('BadInput', 'entry ids have the wrong length')
+  }
+  if (e.signature.length !== 0 && e.signature.length !== SIGNATURE_BYTES) {
+    throw new FeedError('BadInput', 'signature has the wrong length')
+  }
+}
+
+function writeEntry(w: ByteWriter, e: SignedEntry): void {
+  checkEntryShape(e)
+  w.fixed(e.feed).fixed(e.replica).varuint(e.seq).varuint(e.epoch).bytes(e.sealed).bytes(e.signature)
+}
+
+function readEntry(r: ByteReader): SignedEntry {
+  const feed = r.fixed(FEED_ID_BYTES)
+  const replica = r.fixed(REPLICA_ID_BYTES)
+  const seq = r.varuint()
+  if (seq === 0) throw new FeedError('Malformed', 'sequence numbers start at 1')
+  const epoch = r.varuint(MAX_EPOCH)
+  const sealed = r.bytes(MAX_SEALED_UPDATE_BYTES)
+  const signature = r.bytes(SIGNATURE_BYTES)
+  if (signature.length !== 0 && signature.length !== SIGNATURE_BYTES) {
+    throw new FeedError('Malformed', 'signature has the wrong length')
+  }
+  return { feed, replica, seq, epoch, sealed, signature }
+}
+
+export function encodeEntry(e: SignedEntry): Uint8Array {
+  const w = new ByteWriter()
+  writeEntry(w, e)
+  return w.finish()
+}
+
+export function decodeEntry(bytes: Uint8Array): SignedEntry {
+  const r = new ByteReader(bytes)
+  const e = readEntry(r)
+  r.end()
+  return e
+}
+
+// ------------------------------------------------------------------ snapshots
+
+function writeSnapshotHeader(w: ByteWriter, h: SnapshotHeader): void {
+  if (h.feed.length !== FEED_ID_BYTES || h.sealedHash.length !== HASH_BYTES) {
+    throw new FeedError('BadInput', 'snapshot header fields have the wrong length')
+  }
+  w.fixed(h.feed).varuint(h.epoch)
+  writeVV(w, h.vv)
+  w.varuint(h.sealedBytes).fixed(h.sealedHash).bytes(h.signature)
+}
+
+function readSnapshotHeader(r: ByteReader): SnapshotHeader {
+  const feed = r.fixed(FEED_ID_BYTES)
+  const epoch = r.varuint(MAX_EPOCH)
+  const vv = readVV(r)
+  if (vv.size === 0) throw new FeedError('Malformed', 'a snapshot covers at least one update')
+  const sealedBytes = r.varuint(MAX_SNAPSHOT_BYTES)
+  const sealedHash = r.fixed(HASH_BYTES)
+  const signature = r.bytes(SIGNATURE_BYTES)
+  if (signature.length !== 0 && signature.length !== SIGNATURE_BYTES) {
+    throw new FeedError('Malformed', 'signature has the wrong length')
+  }
+  return { feed, epoch, vv, sealedBytes, sealedHash, signature }
+}
+
+export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
+  const w = new ByteWriter()
+  writeSnapshotHeader(w, h)
+  return w.finish()
+}
+
+export function decodeSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
+  const r = new ByteReader(bytes)
+  const h = readSnapshotHeader(r)
+  r.end()
+  return h
+}
+
+/** A stored snapshot: header, then its sealed bytes. */
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const w = new ByteWriter()
+  writeSnapshotHeader(w, s)
+  w.bytes(s.sealed)
+  return w.finish()
+}
+
+export function decodeSnapshot(bytes: Uint8Array): Snapshot {
+  const r = new ByteReader(bytes)
+  const h = readSnapshotHeader(r)
+  const sealed = r.bytes(MAX_SNAPSHOT_BYTES)
+  r.end()
+  if (sealed.length !== h.sealedBytes) throw new FeedError('Malformed', 'snapshot length mismatch')
+  return { ...h, sealed }
+}
+
+// ------------------------------------------------------------------ sync frames
+
+export function encodeFrame(frame: SyncFrame): Uint8Array {
+  const w = new ByteWriter()
+  switch (frame.type) {
+    case 'have':
+      if (frame.feeds.length > MAX_HAVE_FEEDS) throw new FeedError('TooLarge', 'too many feeds')
+      w.byte(FrameType.Have).varuint(frame.round).varuint(frame.feeds.length)
+      for (const f of frame.feeds) {
+        if (f.feed.length !== FEED_ID_BYTES) throw new FeedError('BadInput', 'feed id has the wrong length')
+        w.fixed(f.feed).varuint(f.maxEpoch)
+        writeVV(w, f.vv)
+      }
+      break
+    case 'entry':
+      w.byte(FrameType.Entry)
+      writeEntry(w, frame.entry)
+      break
+    case 'snapshot':
+      w.byte(FrameType.Snapshot)
+      writeSnapshotHeader(w, frame.header)
+      break
+    case 'chunk':
+      if (frame.bytes.length === 0 || frame.bytes.length > SNAPSHOT_CHUNK_BYTES) {
+        throw new FeedError('BadInput', 'chunk size out of range')
+      }
+      w.byte(FrameType.Chunk).varuint(frame.offset).bytes(frame.bytes)
+      break
+    case 'synced':
+      w.byte(FrameType.Synced).varuint(frame.round)
+      break
+  }
+  return w.finish()
+}
+
+export function decodeFrame(bytes: Uint8Array): SyncFrame {
+  const r = new ByteReader(bytes)
+  const type = r.byte()
+  let frame: SyncFrame
+  switch (type) {
+    case FrameType.Have: {
+      const round = r.varuint()
+      const count = r.varuint(MAX_HAVE_FEEDS)
+      const feeds: FeedHave[] = []
+      for (let i = 0; i < count; i++) {
+        const feed = r.fixed(FEED_ID_BYTES)
+        const maxEpoch = r.varuint(MAX_EPOCH)
+        feeds.push({ feed, maxEpoch, vv: readVV(r) })
+      }
+      frame = { type: 'have', round, feeds }
+      break
+    }
+    case FrameType.Entry:
+      frame = { type: 'entry', entry: readEntry(r) }
+      break
+    case FrameType.Snapshot:
+      frame = { type: 'snapshot', header: readSnapshotHeader(r) }
+      break
+    case FrameType.Chunk: {
+      const offset = r.varuint(MAX_SNAPSHOT_BYTES)
+      const chunk = r.bytes(SNAPSHOT_CHUNK_BYTES)
+      if (chunk.length === 0) throw new FeedError('Malformed', 'empty chunk')
+      frame = { type: 'chunk', offset, bytes: chunk }
+      break
+    }
+    case FrameType.Synced:
+      frame = { type: 'synced', round: r.varuint() }
+      break
+    default:
+      throw new FeedError('Malformed', 'unknown frame type')
+  }
+  r.end()
+  return frame
+}
+
+// ------------------------------------------------------------------ feed-key extension body
+
+export function encodeFeedKey(m: FeedKeyMessage): Uint8Array {
+  if (m.key.length !== FEED_KEY_BYTES) throw new FeedError('BadInput', 'a feed key is 32 bytes')
+  return new ByteWriter().byte(FEED_KEY_VERSION).varuint(m.epoch).fixed(m.key).finish()
+}
+
+export function decodeFeedKey(bytes: Uint8Array): FeedKeyMessage {
+  const r = new ByteReader(bytes)
+  if (r.byte() !== FEED_KEY_VERSION) throw new FeedError('Malformed', 'unknown feed-key version')
+  const epoch = r.varuint(MAX_EPOCH)
+  const key = r.fixed(FEED_KEY_BYTES)
+  r.end()
+  return { epoch, key }
+}
