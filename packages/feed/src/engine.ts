@@ -75,8 +75,11 @@ export interface FeedEngineInit {
 export interface EngineEvents extends Record<string, unknown> {
   /** A feed's doc changed: a local write, an applied entry or snapshot, or the feed was dropped. */
   change: { readonly feed: FeedId; readonly local: boolean }
-  /** Something new to serve for this feed (an entry or a snapshot was stored). */
-  appended: { readonly feed: FeedId }
+  /**
+   * Something new to serve for this feed (an entry or a snapshot was stored), with the version
+   * vector it brought, and the peer it came from (which need not be sent it back).
+   */
+  appended: { readonly feed: FeedId; readonly vv: VersionVector; readonly from?: string }
 }
 
 /** What the engine holds for one feed. */
@@ -374,7 +377,7 @@ export class FeedEngine {
   // ------------------------------------------------------------------ ingest (from the network)
 
   /** Verifies and applies one entry; throws (and counts) a FeedError rejection otherwise. */
-  async ingestEntry(entry: SignedEntry): Promise<void> {
+  async ingestEntry(entry: SignedEntry, from?: string): Promise<void> {
     this.assertOpen()
     const feed = feedIdOf(entry.feed)
     await this.queue.run(feed, () =>
@@ -392,7 +395,7 @@ export class FeedEngine {
         checkUpdate(update)
         await this.applyOrReload(f, update)
         try {
-          await this.appendEntry(f, entry, replica)
+          await this.appendEntry(f, entry, replica, from)
         } catch (error) {
           await this.reload(f)
           throw error
@@ -410,7 +413,7 @@ export class FeedEngine {
   }
 
   /** Verifies and applies a snapshot; throws (and counts) a FeedError rejection otherwise. */
-  async ingestSnapshot(snapshot: Snapshot): Promise<void> {
+  async ingestSnapshot(snapshot: Snapshot, from?: string): Promise<void> {
     this.assertOpen()
     const feed = feedIdOf(snapshot.feed)
     await this.queue.run(feed, () =>
@@ -428,7 +431,7 @@ export class FeedEngine {
         await this.applyOrReload(f, state)
         try {
           if (replaces) {
-            await this.storeSnapshot(f, snapshot, mergeVV(base, f.snapshot ?? new Map()), false, [])
+            await this.storeSnapshot(f, snapshot, mergeVV(base, f.snapshot ?? new Map()), false, [], from)
           } else {
             f.vv = mergeVV(f.vv, snapshot.vv)
             f.base = base
@@ -528,7 +531,12 @@ export class FeedEngine {
   // ------------------------------------------------------------------ persistence
 
   /** Stores `entry` as the next of `replica`'s log in `f` (already applied to the doc). */
-  private async appendEntry(f: HeldFeed, entry: SignedEntry, replica: ReplicaId): Promise<void> {
+  private async appendEntry(
+    f: HeldFeed,
+    entry: SignedEntry,
+    replica: ReplicaId,
+    from?: string,
+  ): Promise<void> {
     const encoded = encodeEntry(entry)
     f.vv.set(replica, entry.seq)
     f.pendingUpdates++
@@ -537,7 +545,7 @@ export class FeedEngine {
       { type: 'put', key: FeedKeys.entry(f.id, replica, entry.seq), value: encoded },
       { type: 'put', key: FeedKeys.meta(f.id), value: encodeJson(metaOf(f)) },
     ])
-    this.events.emit('appended', { feed: f.id })
+    this.events.emit('appended', { feed: f.id, vv: new Map([[replica, entry.seq]]), from })
   }
 
   /**
@@ -550,6 +558,7 @@ export class FeedEngine {
     base: Map<ReplicaId, number>,
     own: boolean,
     ops: BatchOp[],
+    from?: string,
   ): Promise<void> {
     for (const [r, seq] of base) {
       if (seq <= seqOf(f.base, r)) continue
@@ -578,7 +587,7 @@ export class FeedEngine {
     f.snapshot = next.snapshot
     f.pendingUpdates = next.pendingUpdates
     f.pendingBytes = next.pendingBytes
-    this.events.emit('appended', { feed: f.id })
+    this.events.emit('appended', { feed: f.id, vv: snapshot.vv, from })
   }
 
   /** Builds a feed's doc from the store: its snapshot, then the entries after it. */

@@ -60,7 +60,7 @@ export class Feed {
 
   private constructor(
     private readonly messenger: Messenger,
-    private readonly engine: FeedEngine,
+    private readonly engineRef: FeedEngine,
     private readonly sync: FeedSync,
     private readonly keys: KeyDistribution,
   ) {}
@@ -106,9 +106,14 @@ export class Feed {
     return feed
   }
 
+  /** The engine underneath (signed logs, docs, counters), for tools and tests. */
+  get engine(): FeedEngine {
+    return this.engineRef
+  }
+
   /** Our feed's id (our identity key, hex). */
   get id(): FeedId {
-    return this.engine.self
+    return this.engineRef.self
   }
 
   // ------------------------------------------------------------------ writing
@@ -117,7 +122,7 @@ export class Feed {
     this.assertRunning()
     const content = checkPostInput(typeof input === 'string' ? { text: input } : input)
     const id = newItemId<PostId>()
-    await this.engine.write((doc) => writePost(doc, id, { ...content, createdAt: Date.now() }))
+    await this.engineRef.write((doc) => writePost(doc, id, { ...content, createdAt: Date.now() }))
     return this.get(id)!
   }
 
@@ -126,7 +131,7 @@ export class Feed {
     this.assertRunning()
     const id = checkId<PostId>(postId)
     const content = checkPostInput(typeof input === 'string' ? { text: input } : input)
-    await this.engine.write((doc) => {
+    await this.engineRef.write((doc) => {
       const old = readPost(doc, id)
       if (old === undefined) throw new FeedError('UnknownPost', 'no such post of ours')
       writePost(doc, id, { ...content, createdAt: old.createdAt, editedAt: Date.now() })
@@ -138,7 +143,7 @@ export class Feed {
   async deletePost(postId: string): Promise<void> {
     this.assertRunning()
     const id = checkId<PostId>(postId)
-    await this.engine.write((doc) => {
+    await this.engineRef.write((doc) => {
       if (readPost(doc, id) === undefined) throw new FeedError('UnknownPost', 'no such post of ours')
       writeDeletePost(doc, id, Date.now())
     })
@@ -147,7 +152,7 @@ export class Feed {
   async like(postId: string): Promise<PostView> {
     this.assertRunning()
     const ref = this.resolve(postId)
-    await this.engine.write((doc) => {
+    await this.engineRef.write((doc) => {
       if (!likesOf(doc).has(likeKey(ref))) writeLike(doc, ref, Date.now())
     })
     return this.get(ref.post)!
@@ -156,7 +161,7 @@ export class Feed {
   async unlike(postId: string): Promise<void> {
     this.assertRunning()
     const id = checkId<PostId>(postId)
-    await this.engine.write((doc) => {
+    await this.engineRef.write((doc) => {
       // The post may be gone: unlike whatever we liked under that id.
       for (const key of [...likesOf(doc).keys()]) {
         if (key.endsWith(`:${id}`)) {
@@ -173,14 +178,14 @@ export class Feed {
     const checked = checkCommentText(text)
     const id = newItemId<CommentId>()
     const createdAt = Date.now()
-    await this.engine.write((doc) => writeComment(doc, id, { ...ref, text: checked, createdAt }))
+    await this.engineRef.write((doc) => writeComment(doc, id, { ...ref, text: checked, createdAt }))
     return { id, author: this.me(), text: checked, createdAt: new Date(createdAt).toISOString() }
   }
 
   async deleteComment(commentId: string): Promise<void> {
     this.assertRunning()
     const id = checkId<CommentId>(commentId)
-    await this.engine.write((doc) => {
+    await this.engineRef.write((doc) => {
       if (!commentsOf(doc).has(id) || isDeleted(doc, 'comment', id)) {
         throw new FeedError('UnknownComment', 'no such comment of ours')
       }
@@ -202,9 +207,9 @@ export class Feed {
 
   stats(): FeedStats & { readonly feeds: number; readonly epoch: number } {
     return {
-      ...this.engine.counters.snapshot(),
-      feeds: this.engine.feedIds().length,
-      epoch: this.engine.currentEpoch(),
+      ...this.engineRef.counters.snapshot(),
+      feeds: this.engineRef.feedIds().length,
+      epoch: this.engineRef.currentEpoch(),
     }
   }
 
@@ -228,7 +233,7 @@ export class Feed {
 
   /** Resolves once every queued write and apply has finished (tests, shutdown). */
   async settled(): Promise<void> {
-    await this.engine.idle()
+    await this.engineRef.idle()
   }
 
   /** Stops sync and closes the feed. Does not stop the messenger. */
@@ -238,7 +243,7 @@ export class Feed {
     for (const u of this.unsubscribe) u()
     this.keys.stop()
     await this.sync.stop()
-    await this.engine.close()
+    await this.engineRef.close()
   }
 
   // ------------------------------------------------------------------ internals
@@ -246,12 +251,12 @@ export class Feed {
   /** The feeds we show: ours, and those of accepted contacts whose key we hold. */
   private sources(): FeedSource[] {
     const out: FeedSource[] = []
-    const ownDoc = this.engine.doc(this.engine.self)
-    if (ownDoc !== undefined) out.push({ feed: this.engine.self, doc: ownDoc, author: this.me() })
+    const ownDoc = this.engineRef.doc(this.engineRef.self)
+    if (ownDoc !== undefined) out.push({ feed: this.engineRef.self, doc: ownDoc, author: this.me() })
     for (const c of this.messenger.contactList()) {
       if (c.state !== 'accepted') continue
       const feed = c.identityKey as FeedId
-      const doc = this.engine.doc(feed)
+      const doc = this.engineRef.doc(feed)
       if (doc !== undefined) out.push({ feed, doc, author: { id: c.id, name: c.name, me: false } })
     }
     return out
@@ -266,7 +271,7 @@ export class Feed {
   }
 
   private authorOf(feed: FeedId): AuthorView | undefined {
-    if (feed === this.engine.self) return this.me()
+    if (feed === this.engineRef.self) return this.me()
     const c = this.messenger.contactList().find((x) => x.identityKey === feed)
     return c === undefined ? undefined : { id: c.id as ContactId, name: c.name, me: false }
   }

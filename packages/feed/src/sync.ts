@@ -58,6 +58,8 @@ const MAX_INBOUND_STREAMS = 8
 const RETRY_MIN_MS = 500
 const RETRY_MAX_MS = 30_000
 const RESYNC_DELAY_MS = 200
+/** How long `pull` waits for the server's SYNCED (a large first sync may take a while). */
+const SYNC_TIMEOUT_MS = 60_000
 
 /** The js-libp2p service-factory shape: `feedSync(init)(components)`. */
 export function feedSync(init: FeedSyncInit): (components: FeedSyncComponents) => FeedSync {
@@ -100,7 +102,7 @@ export class FeedSync {
     for (const r of this.retries.values()) clearTimeout(r.timer)
     this.retries.clear()
     for (const p of this.pullers.values()) p.close()
-    for (const s of this.serving) s.close()
+    for (const s of this.serving) s.abort()
     await this.node.unhandle(PROTOCOL_FEED).catch(() => undefined)
   }
 
@@ -187,7 +189,10 @@ export class FeedSync {
     const peer = connection.remotePeer
     const session = new ServeSession(this.engine, framed)
     this.serving.add(session)
-    const unsubscribe = this.engine.events.on('appended', ({ feed }) => session.schedule(feed))
+    const from = peer.toString()
+    const unsubscribe = this.engine.events.on('appended', (e) =>
+      e.from === from ? session.received(e.feed, e.vv) : session.schedule(e.feed),
+    )
     try {
       for (;;) {
         const bytes = await framed.read()
@@ -249,6 +254,12 @@ class ServeSession {
     })
   }
 
+  /** The requester itself sent us this (on its own stream): it need not get it back. */
+  received(feed: FeedId, vv: VersionVector): void {
+    const sub = this.subs.get(feed)
+    if (sub !== undefined) sub.known = mergeVV(sub.known, vv)
+  }
+
   /** Something new was stored for `feed`: push it if the requester follows that feed. */
   schedule(feed: FeedId): void {
     if (!this.subs.has(feed) || this.scheduled.has(feed)) return
@@ -305,6 +316,12 @@ class ServeSession {
   close(): void {
     this.closed = true
   }
+
+  /** Ends the stream now (the service is stopping). */
+  abort(): void {
+    this.close()
+    this.framed.abort(new FeedError('Stopped', 'feed sync is stopped'))
+  }
 }
 
 /** The client side of one stream: sends HAVE, applies what comes back. */
@@ -321,16 +338,35 @@ class Puller {
   constructor(
     private readonly engine: FeedEngine,
     private readonly framed: FramedStream,
-    private readonly peer: string,
+    readonly peer: string,
     private readonly events: Emitter<FeedSyncEvents>,
     private readonly log: Logger | undefined,
   ) {}
 
-  /** Sends HAVE for every feed we follow; resolves when the server answers SYNCED for it. */
+  /**
+   * Sends HAVE for every feed we follow; resolves when the server answers SYNCED for it, rejects
+   * (NetError Timeout) if it does not within SYNC_TIMEOUT_MS (the stream stays open).
+   */
   sendHave(): Promise<void> {
     if (this.ended) return Promise.reject(new FeedError('Stopped', 'stream ended'))
     const round = ++this.round
-    const answered = new Promise<void>((resolve, reject) => this.waiting.set(round, { resolve, reject }))
+    const answered = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(round)
+        reject(new NetError('Timeout', 'no SYNCED in time'))
+      }, SYNC_TIMEOUT_MS)
+      const done = () => clearTimeout(timer)
+      this.waiting.set(round, {
+        resolve: () => {
+          done()
+          resolve()
+        },
+        reject: (e) => {
+          done()
+          reject(e)
+        },
+      })
+    })
     const feeds = this.engine.have().slice(0, MAX_HAVE_FEEDS)
     this.writes = this.writes
       .then(() => send(this.engine, this.framed, { type: 'have', round, feeds }))
@@ -360,7 +396,7 @@ class Puller {
     switch (frame.type) {
       case 'entry':
         if (this.assembling !== undefined) throw new FeedError('Protocol', 'entry inside a snapshot')
-        await this.tolerate(this.engine.ingestEntry(frame.entry))
+        await this.tolerate(this.engine.ingestEntry(frame.entry, this.peer))
         return
       case 'snapshot': {
         if (this.assembling !== undefined) throw new FeedError('Protocol', 'snapshot inside a snapshot')
@@ -391,7 +427,7 @@ class Puller {
           sealed.set(p, offset)
           offset += p.length
         }
-        await this.tolerate(this.engine.ingestSnapshot({ ...a.header, sealed }))
+        await this.tolerate(this.engine.ingestSnapshot({ ...a.header, sealed }, this.peer))
         return
       }
       case 'synced':
