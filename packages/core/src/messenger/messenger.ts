@@ -61,6 +61,11 @@ export interface MessengerInit {
   readonly node: JiayiNode
   readonly account: Account
   readonly log?: Logger
+  /**
+   * Extension handlers (files, feed keys) in place before the first envelope can arrive; handlers
+   * registered after `open()` may miss payloads delivered while it ran.
+   */
+  readonly extensions?: Readonly<Record<string, ExtensionHandler>>
 }
 
 export interface MessengerStats {
@@ -99,6 +104,7 @@ export class Messenger {
       init.log ?? silentLogger,
     )
     const messenger = new Messenger(core)
+    for (const [kind, handler] of Object.entries(init.extensions ?? {})) messenger.registerExtension(kind, handler)
     await messenger.start()
     return messenger
   }

@@ -1,0 +1,93 @@
+/**
+ * Sealing file chunks: AES-256-GCM through WebCrypto (native in Node and in browsers; measured
+ * 5-9x faster here than @noble's ChaCha20-Poly1305, see PROTOCOL.md "Files").
+ *
+ *   nonce = 12 random bytes (fresh for every sealing, sent with the chunk)
+ *   ad    = "Jiayi_FileChunk_v1" || 0x00 || file id (16) || u32be(index)
+ *   sealed = AES-256-GCM(key, nonce, ad, plaintext) = ciphertext || 16-byte tag
+ *
+ * The key is random per file and known only to the two peers (it travels in the ratcheted offer).
+ * The index and file id in the associated data stop a chunk from being replayed at another
+ * position or in another file. Random nonces (rather than the index) keep a re-sent chunk safe
+ * even when the file changed on disk in between: a nonce never repeats with different plaintext
+ * (at most 2^32 sealings per key keeps the collision chance below 2^-32 (NIST SP 800-38D 8.3);
+ * a 4 GiB file in 256 KiB chunks is 2^14 of them, plus resends).
+ */
+import { assertBytes, concatBytes, randomBytes, utf8 } from '../bytes.js'
+import { FileError } from './errors.js'
+import { CHUNK_NONCE_BYTES, CHUNK_TAG_BYTES, FILE_ID_BYTES, FILE_KEY_BYTES } from './limits.js'
+
+const AD_LABEL = utf8('Jiayi_FileChunk_v1\u0000')
+
+type Bytes = Uint8Array<ArrayBuffer>
+
+export interface SealedChunk {
+  readonly nonce: Uint8Array
+  readonly sealed: Uint8Array
+}
+
+export class ChunkCipher {
+  private constructor(
+    private readonly key: CryptoKey,
+    private readonly fileId: Uint8Array,
+  ) {}
+
+  static async create(key: Uint8Array, fileId: Uint8Array): Promise<ChunkCipher> {
+    assertBytes(key, FILE_KEY_BYTES, 'file key')
+    assertBytes(fileId, FILE_ID_BYTES, 'file id')
+    const subtle = globalThis.crypto?.subtle
+    if (subtle === undefined) throw new FileError('Storage', 'WebCrypto is not available here')
+    const cryptoKey = await subtle.importKey('raw', Uint8Array.from(key), { name: 'AES-GCM' }, false, [
+      'encrypt',
+      'decrypt',
+    ])
+    return new ChunkCipher(cryptoKey, Uint8Array.from(fileId))
+  }
+
+  /** The associated data for chunk `index` of this file. */
+  associatedData(index: number): Uint8Array {
+    if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
+      throw new FileError('BadInput', 'chunk index out of range')
+    }
+    const out = concatBytes(AD_LABEL, this.fileId, new Uint8Array(4))
+    new DataView(out.buffer).setUint32(out.length - 4, index, false)
+    return out
+  }
+
+  async seal(index: number, plaintext: Uint8Array): Promise<SealedChunk> {
+    const nonce = randomBytes(CHUNK_NONCE_BYTES)
+    const sealed = await globalThis.crypto.subtle.encrypt(
+      {
+        name: 'AES-GCM',
+        iv: nonce as Bytes,
+        additionalData: this.associatedData(index) as Bytes,
+        tagLength: 128,
+      },
+      this.key,
+      plaintext as Bytes,
+    )
+    return { nonce, sealed: new Uint8Array(sealed) }
+  }
+
+  /** The plaintext of chunk `index`; FileError BadChunk if anything was changed. */
+  async open(index: number, nonce: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
+    if (nonce.length !== CHUNK_NONCE_BYTES || sealed.length < CHUNK_TAG_BYTES) {
+      throw new FileError('BadChunk', 'chunk is malformed')
+    }
+    try {
+      const plain = await globalThis.crypto.subtle.decrypt(
+        {
+          name: 'AES-GCM',
+          iv: nonce as Bytes,
+          additionalData: this.associatedData(index) as Bytes,
+          tagLength: 128,
+        },
+        this.key,
+        sealed as Bytes,
+      )
+      return new Uint8Array(plain)
+    } catch (cause) {
+      throw new FileError('BadChunk', `chunk ${index} failed authentication`, { cause })
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The sending side of /jiayi/file/1 on one stream, once the receiver said where to start (Want):
+ * reads, seals and sends chunks in order while at most `windowChunks` of them are unacknowledged,
+ * and listens for the receiver's Acks, Done or Reject at the same time. Reading and sealing run a
+ * few chunks ahead of the network. Nothing here throws: every end is an Outcome.
+ */
+import { equalBytes } from '../bytes.js'
+import type { FramedStream } from '../net/framing.js'
+import type { ChunkCipher } from './chunk-cipher.js'
+import { decodeFrame, encodeFrame } from './frames.js'
+import { chunkCount, chunkLength } from './limits.js'
+import {
+  endStream,
+  failed,
+  type Outcome,
+  OutcomeSignal,
+  outcomeOfError,
+  outcomeOfReject,
+  retry,
+} from './outcome.js'
+import { BoundedQueue, Notifier } from './pipe.js'
+import type { FileSource } from './storage.js'
+
+const SEAL_AHEAD = 3
+
+export interface SendContext {
+  readonly size: number
+  readonly chunkSize: number
+  readonly sha256: Uint8Array
+  readonly cipher: ChunkCipher
+  readonly source: FileSource
+  readonly windowChunks: number
+  readonly timeoutMs: number
+  /** How long to wait for Done once every chunk is acknowledged (the receiver hashes and syncs). */
+  readonly finishTimeoutMs: number
+  readonly signal: AbortSignal
+  /** Chunks 0..nextChunk-1 are stored at the receiver. */
+  onAcked?(nextChunk: number): void
+  onChunkSent?(index: number, bytes: number): void
+}
+
+export async function sendFile(framed: FramedStream, fromChunk: number, ctx: SendContext): Promise<Outcome> {
+  const outcome = await run(framed, fromChunk, ctx).catch(outcomeOfError)
+  await endStream(framed, outcome)
+  return outcome
+}
+
+async function run(framed: FramedStream, fromChunk: number, ctx: SendContext): Promise<Outcome> {
+  const total = chunkCount(ctx.size, ctx.chunkSize)
+  if (!Number.isInteger(fromChunk) || fromChunk < 0 || fromChunk > total) return failed('protocol')
+  if (ctx.source.size !== ctx.size) return failed('source-changed')
+  let acked = fromChunk
+  const ackChanged = new Notifier()
+
+  // The receiver's side: Acks move the window; Done or Reject end the transfer.
+  const replies = (async (): Promise<Outcome> => {
+    for (;;) {
+      const timeoutMs = acked === total ? ctx.finishTimeoutMs : ctx.timeoutMs
+      const bytes = await framed.read({ timeoutMs, signal: ctx.signal })
+      if (bytes === null) return retry('interrupted')
+      const frame = decodeFrame(bytes)
+      if (frame.type === 'ack') {
+        if (frame.nextChunk < acked || frame.nextChunk > total) return failed('protocol')
+        acked = frame.nextChunk
+        ctx.onAcked?.(acked)
+        ackChanged.notify()
+      } else if (frame.type === 'done') {
+        if (acked !== total || !equalBytes(frame.sha256, ctx.sha256)) return failed('protocol')
+        return { type: 'complete' }
+      } else if (frame.type === 'reject') {
+        return outcomeOfReject(frame.reason)
+      } else {
+        return failed('protocol')
+      }
+    }
+  })()
+  // Whatever the receiver says first ends the sending loop too.
+  const ended = replies.then(
+    (outcome) => {
+      ackChanged.fail(new OutcomeSignal(outcome))
+      return outcome
+    },
+    (error: unknown) => {
+      ackChanged.fail(error)
+      throw error
+    },
+  )
+  ended.catch(() => undefined) // awaited below unless the sending loop fails first
+
+  const sealed = new BoundedQueue<Promise<Uint8Array>>(SEAL_AHEAD)
+  const producer = (async () => {
+    for (let index = fromChunk; index < total; index++) {
+      const frame = sealChunk(ctx, index)
+      frame.catch(() => undefined) // awaited (and its failure handled) by the sending loop
+      await sealed.push(frame)
+    }
+  })()
+  producer.catch((error) => sealed.fail(error))
+
+  try {
+    for (let index = fromChunk; index < total; index++) {
+      while (index >= acked + ctx.windowChunks) await ackChanged.wait()
+      const frame = await await sealed.shift()
+      await framed.write(frame, { timeoutMs: ctx.timeoutMs, signal: ctx.signal })
+      ctx.onChunkSent?.(index, frame.length)
+    }
+  } catch (error) {
+    sealed.fail(error)
+    // The receiver's verdict, if it already gave one, explains the failure best.
+    if (error instanceof OutcomeSignal) return error.outcome
+    throw error
+  }
+  return ended
+}
+
+async function sealChunk(ctx: SendContext, index: number): Promise<Uint8Array> {
+  const length = chunkLength(ctx.size, ctx.chunkSize, index)
+  const plaintext = await ctx.source.read(index * ctx.chunkSize, length)
+  const { nonce, sealed } = await ctx.cipher.seal(index, plaintext)
+  return encodeFrame({ type: 'chunk', index, nonce, sealed })
+}

@@ -1,0 +1,278 @@
+/**
+ * A transfer's state: what is stored per file (one record per direction and id), the pure state
+ * machine that moves it, and the views apps get. The per-file key lives only in the record (in
+ * the sealed store); views and message data never carry it.
+ *
+ *   incoming --(all chunks stored, SHA-256 equal, moved into place)--> complete
+ *   incoming --(bad chunk, size or hash mismatch, sender gave up, cancel, too large)--> failed
+ *   sending  --(receiver's Done with the offered SHA-256)--> complete
+ *   sending  --(receiver refused, source changed or gone, cancel)--> failed
+ *
+ * complete and failed are final. While a transfer is not final, `note` says why it is not moving
+ * (offline, interrupted, truncated, ...); the next attempt clears it.
+ */
+import { base64 } from 'multiformats/bases/base64'
+import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
+import type { ContactId, MessageId } from '../messenger/ids.js'
+import { key } from '../store/keys.js'
+import type { RejectReason } from './frames.js'
+import type { FileKind, FileOffer } from './offer.js'
+
+export type Direction = 'in' | 'out'
+export type TransferStatus = 'incoming' | 'sending' | 'complete' | 'failed'
+
+/** Why a transfer failed (final). */
+export type FailReason = Exclude<RejectReason, 'busy' | 'protocol'> | 'too-large' | 'protocol'
+
+/** Why a transfer that is not final is not moving right now. */
+export type TransferNote = 'offline' | 'interrupted' | 'truncated' | 'busy' | 'waiting-for-accept'
+
+export interface TransferRecord {
+  readonly v: 1
+  readonly id: MessageId
+  readonly direction: Direction
+  readonly contactId: ContactId
+  readonly kind: FileKind
+  /** Incoming: sanitised. Outgoing: as offered. */
+  readonly name: string
+  readonly mime: string
+  readonly size: number
+  /** Hex. */
+  readonly sha256: string
+  /** base64 of the per-file key. */
+  readonly key: string
+  readonly chunkSize: number
+  readonly thumbnail?: {
+    readonly mime: string
+    readonly width: number
+    readonly height: number
+    readonly data: string
+  }
+  readonly voice?: { readonly durationMs: number; readonly waveform: readonly number[] }
+  readonly status: TransferStatus
+  /** Incoming: bytes stored. Outgoing: bytes the receiver acknowledged as stored. */
+  readonly bytes: number
+  readonly reason?: FailReason | undefined
+  readonly note?: TransferNote | undefined
+  /** Incoming: where the finished file is. Outgoing: the source's ref (to reopen after a restart). */
+  readonly path?: string | undefined
+  /** Outgoing: the source's version when it was offered. */
+  readonly sourceVersion?: string | undefined
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export type TransferEvent =
+  | { readonly type: 'progress'; readonly bytes: number }
+  | { readonly type: 'note'; readonly note: TransferNote }
+  | { readonly type: 'complete'; readonly path?: string | undefined }
+  | { readonly type: 'fail'; readonly reason: FailReason }
+
+export function isFinal(status: TransferStatus): boolean {
+  return status === 'complete' || status === 'failed'
+}
+
+/** The state machine: final states absorb every event; the others move as the header says. */
+export function applyTransferEvent(r: TransferRecord, e: TransferEvent, now = Date.now()): TransferRecord {
+  if (isFinal(r.status)) return r
+  switch (e.type) {
+    case 'progress':
+      return { ...r, bytes: Math.max(0, Math.min(e.bytes, r.size)), note: undefined, updatedAt: now }
+    case 'note':
+      return r.note === e.note ? r : { ...r, note: e.note, updatedAt: now }
+    case 'complete':
+      return {
+        ...r,
+        status: 'complete',
+        bytes: r.size,
+        note: undefined,
+        path: r.direction === 'in' ? e.path : r.path,
+        updatedAt: now,
+      }
+    case 'fail':
+      return { ...r, status: 'failed', reason: e.reason, note: undefined, updatedAt: now }
+  }
+}
+
+export function newTransferRecord(init: {
+  id: MessageId
+  direction: Direction
+  contactId: ContactId
+  offer: FileOffer
+  name: string
+  status: TransferStatus
+  reason?: FailReason
+  note?: TransferNote
+  path?: string | undefined
+  sourceVersion?: string | undefined
+  now?: number
+}): TransferRecord {
+  const { offer } = init
+  const now = init.now ?? Date.now()
+  return {
+    v: 1,
+    id: init.id,
+    direction: init.direction,
+    contactId: init.contactId,
+    kind: offer.kind,
+    name: init.name,
+    mime: offer.mime,
+    size: offer.size,
+    sha256: bytesToHex(offer.sha256),
+    key: base64.baseEncode(offer.key),
+    chunkSize: offer.chunkSize,
+    thumbnail: offer.thumbnail && { ...offer.thumbnail, data: base64.baseEncode(offer.thumbnail.data) },
+    voice: offer.voice && { durationMs: offer.voice.durationMs, waveform: [...offer.voice.waveform] },
+    status: init.status,
+    bytes: 0,
+    reason: init.reason,
+    note: init.note,
+    path: init.path,
+    sourceVersion: init.sourceVersion,
+    createdAt: now,
+    updatedAt: now,
+  }
+}
+
+export function recordKey(direction: Direction, id: MessageId): Uint8Array {
+  return key('file', direction, id)
+}
+
+export const RECORD_PREFIX = key('file')
+
+export function encodeTransferRecord(r: TransferRecord): Uint8Array {
+  return utf8(JSON.stringify(r))
+}
+
+export function decodeTransferRecord(bytes: Uint8Array): TransferRecord {
+  return JSON.parse(fromUtf8(bytes)) as TransferRecord
+}
+
+export function recordKeyBytes(r: TransferRecord): Uint8Array {
+  return base64.baseDecode(r.key)
+}
+
+// ------------------------------------------------------------------ views
+
+/** What apps see of a transfer (JSON-friendly; no key). */
+export interface TransferView {
+  readonly id: MessageId
+  readonly direction: Direction
+  readonly contactId: ContactId
+  readonly kind: FileKind
+  readonly name: string
+  readonly mime: string
+  readonly size: number
+  readonly sha256: string
+  readonly status: TransferStatus
+  readonly bytes: number
+  readonly reason?: FailReason | undefined
+  readonly note?: TransferNote | undefined
+  /** Incoming: the finished file. Outgoing: the source, when it has a path. */
+  readonly path: string | null
+  /** A stream is moving this file right now. */
+  readonly active: boolean
+  readonly thumbnail?: TransferRecord['thumbnail']
+  readonly voice?: TransferRecord['voice']
+}
+
+/** One line of `jiayi files`: a received file (the fields the CLI prints, exactly). */
+export interface FileEntry {
+  readonly id: MessageId
+  readonly contact: ContactId
+  readonly name: string
+  readonly size: number
+  readonly mime: string
+  readonly sha256: string
+  /** Where the file is; null until it is complete. */
+  readonly path: string | null
+  readonly status: 'incoming' | 'complete' | 'failed'
+}
+
+/** The extension data of the conversation message that shows the file (`message.extension.data`). */
+export interface FileMessageData {
+  readonly v: 1
+  readonly kind: FileKind
+  readonly name: string
+  readonly mime: string
+  readonly size: number
+  readonly sha256: string
+  readonly status: TransferStatus
+  readonly bytes: number
+  readonly reason?: FailReason | undefined
+  readonly note?: TransferNote | undefined
+  readonly thumbnail?: TransferRecord['thumbnail']
+  readonly voice?: TransferRecord['voice']
+}
+
+export function transferView(r: TransferRecord, active: boolean): TransferView {
+  return {
+    id: r.id,
+    direction: r.direction,
+    contactId: r.contactId,
+    kind: r.kind,
+    name: r.name,
+    mime: r.mime,
+    size: r.size,
+    sha256: r.sha256,
+    status: r.status,
+    bytes: r.bytes,
+    reason: r.reason,
+    note: r.note,
+    path: r.path ?? null,
+    active,
+    thumbnail: r.thumbnail,
+    voice: r.voice,
+  }
+}
+
+export function fileEntry(r: TransferRecord): FileEntry {
+  return {
+    id: r.id,
+    contact: r.contactId,
+    name: r.name,
+    size: r.size,
+    mime: r.mime,
+    sha256: r.sha256,
+    path: r.status === 'complete' ? (r.path ?? null) : null,
+    status: r.status === 'sending' ? 'incoming' : r.status,
+  }
+}
+
+export function messageData(r: TransferRecord): FileMessageData {
+  return {
+    v: 1,
+    kind: r.kind,
+    name: r.name,
+    mime: r.mime,
+    size: r.size,
+    sha256: r.sha256,
+    status: r.status,
+    bytes: r.bytes,
+    reason: r.reason,
+    note: r.note,
+    thumbnail: r.thumbnail,
+    voice: r.voice,
+  }
+}
+
+/** The conversation text of a file message: "📎 report.pdf (1.2 MB)", "🎤 Voice message (0:07)". */
+export function messageText(r: Pick<TransferRecord, 'kind' | 'name' | 'size' | 'voice'>): string {
+  if (r.kind === 'voice') {
+    const s = Math.round((r.voice?.durationMs ?? 0) / 1000)
+    return `🎤 Voice message (${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')})`
+  }
+  return `${r.kind === 'image' ? '🖼' : '📎'} ${r.name} (${formatBytes(r.size)})`
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let value = n / 1000
+  let i = 0
+  while (value >= 1000 && i < units.length - 1) {
+    value /= 1000
+    i++
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[i]}`
+}

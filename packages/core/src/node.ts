@@ -1,0 +1,7 @@
+/**
+ * @jiayi/core for Node only: what needs Node builtins (TCP and mDNS transports, file storage on
+ * disk). Browser code imports '@jiayi/core' alone, whose bundle contains no Node builtins.
+ */
+
+export { fileExists, NodeFileStorage, nodeFileSource, nodeSha256 } from './files/node-fs.js'
+export * from './net/transports-node.js'
