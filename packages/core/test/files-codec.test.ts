@@ -158,7 +158,12 @@ describe('file frames', () => {
       )
     bad(new Uint8Array())
     bad(Uint8Array.of(0xff))
-    bad(FileFrame.encode({ have: { fileId: randomBytes(16) as Uint8Array<ArrayBuffer> }, ack: { nextChunk: 1 } }))
+    bad(
+      FileFrame.encode({
+        have: { fileId: randomBytes(16) as Uint8Array<ArrayBuffer> },
+        ack: { nextChunk: 1 },
+      }),
+    )
     bad(encodeFrame({ type: 'have', fileId: randomBytes(15) }))
     bad(encodeFrame({ type: 'want', fileId: randomBytes(17), nextChunk: 0 }))
     bad(encodeFrame({ type: 'chunk', index: 0, nonce: randomBytes(11), sealed: randomBytes(100) }))

@@ -77,6 +77,7 @@ const PERSIST_EVERY_MS = 1_000
 const MIN_RETRY_MS = 1_000
 const MAX_RETRY_MS = 30_000
 const PUSH_DELAY_MS = 1_500
+const NUDGE_DELAY_MS = 2_000
 const FINISH_TIMEOUT_MS = 300_000
 const HASH_READ_BYTES = 1024 * 1024
 
@@ -176,6 +177,7 @@ export class FileService {
   private readonly lastPersist = new Map<RecordKey, number>()
   private readonly writes = new KeyedQueue()
   private readonly refusals = new Map<FileRefusal, number>()
+  private readonly nudged = new Set<MessageId>()
   private readonly unsubscribe: (() => void)[] = []
   private chunksSent = 0
   private chunksReceived = 0
@@ -231,6 +233,17 @@ export class FileService {
     this.unsubscribe.push(
       messenger.events.on('contact', (e) => {
         if (e.contact?.state === 'accepted') this.resumeWith(e.contact.id, false)
+      }),
+      // Once the receiver has our offer (it acked it), it should be pulling. If it is not (it
+      // refused the offer, or it was not listening), a push soon after tells us either way.
+      messenger.events.on('message', (e) => {
+        const m = e.message
+        if (m.direction !== 'out' || m.extension?.kind !== FILE_OFFER_EXTENSION || m.status !== 'sent') return
+        const r = this.records.get(keyOf('out', m.id))
+        if (r?.status === 'sending' && !this.nudged.has(m.id)) {
+          this.nudged.add(m.id)
+          this.schedulePush(m.id, NUDGE_DELAY_MS)
+        }
       }),
     )
     for (const r of this.records.values()) {
