@@ -173,6 +173,8 @@ async function handle(cmd: Record<string, unknown>): Promise<void> {
 }
 
 const lines = createInterface({ input: process.stdin })
+// The test that started us is gone (crashed or killed): do not linger as an orphan.
+lines.on('close', () => process.exit(0))
 lines.on('line', (line) => {
   let cmd: Record<string, unknown>
   try {
