@@ -94,6 +94,59 @@ export {
 } from './crypto/session.js'
 export type { PreKeyBundle, ResponderPreKeys, X3dhInit } from './crypto/x3dh.js'
 export { defineError, InputError, JiayiError } from './errors.js'
+// --- end messenger ---
+// --- files ---
+export { ChunkCipher, type SealedChunk } from './files/chunk-cipher.js'
+export { FileError, type FileErrorCode } from './files/errors.js'
+export { decodeFrame, encodeFrame, type Frame, REJECT_REASONS, type RejectReason } from './files/frames.js'
+export {
+  ACK_EVERY_CHUNKS,
+  CHUNK_NONCE_BYTES,
+  CHUNK_TAG_BYTES,
+  chunkCount,
+  chunkLength,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_WINDOW_CHUNKS,
+  MAX_CHUNK_BYTES,
+  MAX_OFFER_BYTES,
+  MAX_THUMBNAIL_BYTES,
+  MAX_WAVEFORM_SAMPLES,
+  MIN_CHUNK_BYTES,
+} from './files/limits.js'
+export { MemoryFileStorage, memorySource, nobleSha256 } from './files/memory-storage.js'
+export { guessMime, isValidMime, numberedName, sanitizeFileName } from './files/names.js'
+export {
+  checkOffer,
+  decodeOffer,
+  encodeOffer,
+  type FileKind,
+  type FileOffer,
+  type Thumbnail,
+  type VoiceInfo,
+} from './files/offer.js'
+export {
+  FILE_OFFER_EXTENSION,
+  type FileProgress,
+  type FileRefusal,
+  FileService,
+  type FileServiceEvents,
+  type FileServiceInit,
+  type FileServiceStats,
+  type SendFileOptions,
+} from './files/service.js'
+export type { FileSink, FileSource, FileStorage, Sha256Hasher, SinkInit } from './files/storage.js'
+export {
+  applyTransferEvent,
+  type Direction as TransferDirection,
+  type FailReason,
+  type FileEntry,
+  type FileMessageData,
+  formatBytes,
+  type TransferNote,
+  type TransferStatus,
+  type TransferView,
+} from './files/transfer.js'
 // --- identity ---
 export { SignatureContext } from './identity/contexts.js'
 export {
@@ -224,58 +277,6 @@ export {
   type Store,
   StoreError,
   type StoreErrorCode,
+  WriteBehindStore,
 } from './store/index.js'
-// --- end messenger ---
-// --- files ---
-export { ChunkCipher, type SealedChunk } from './files/chunk-cipher.js'
-export { FileError, type FileErrorCode } from './files/errors.js'
-export { decodeFrame, encodeFrame, type Frame, REJECT_REASONS, type RejectReason } from './files/frames.js'
-export {
-  ACK_EVERY_CHUNKS,
-  CHUNK_NONCE_BYTES,
-  CHUNK_TAG_BYTES,
-  chunkCount,
-  chunkLength,
-  DEFAULT_CHUNK_BYTES,
-  DEFAULT_MAX_FILE_BYTES,
-  DEFAULT_WINDOW_CHUNKS,
-  MAX_CHUNK_BYTES,
-  MAX_OFFER_BYTES,
-  MAX_THUMBNAIL_BYTES,
-  MAX_WAVEFORM_SAMPLES,
-  MIN_CHUNK_BYTES,
-} from './files/limits.js'
-export { MemoryFileStorage, memorySource, nobleSha256 } from './files/memory-storage.js'
-export { guessMime, isValidMime, numberedName, sanitizeFileName } from './files/names.js'
-export {
-  checkOffer,
-  decodeOffer,
-  encodeOffer,
-  type FileKind,
-  type FileOffer,
-  type Thumbnail,
-  type VoiceInfo,
-} from './files/offer.js'
-export {
-  FILE_OFFER_EXTENSION,
-  type FileProgress,
-  type FileRefusal,
-  FileService,
-  type FileServiceEvents,
-  type FileServiceInit,
-  type FileServiceStats,
-  type SendFileOptions,
-} from './files/service.js'
-export type { FileSink, FileSource, FileStorage, Sha256Hasher, SinkInit } from './files/storage.js'
-export {
-  applyTransferEvent,
-  type Direction as TransferDirection,
-  type FailReason,
-  type FileEntry,
-  type FileMessageData,
-  formatBytes,
-  type TransferNote,
-  type TransferStatus,
-  type TransferView,
-} from './files/transfer.js'
 // --- end files ---

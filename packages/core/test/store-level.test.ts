@@ -9,6 +9,7 @@ import { StoreError } from '../src/store/errors.js'
 import { LevelStore } from '../src/store/level.js'
 import type { Store } from '../src/store/store.js'
 import { openSealedStore } from '../src/store/unlock.js'
+import { WriteBehindStore } from '../src/store/write-behind.js'
 import { runStoreCompliance, type StoreHarness } from './store-compliance.js'
 
 /** A real LevelDB in a fresh temp dir; `wrap` layers an adapter on top (and on every reopen). */
@@ -37,6 +38,12 @@ const fileKey = randomBytes(32)
 runStoreCompliance(
   'SealedStore over LevelStore',
   () => levelHarness((level) => openSealedStore(level, { key: fileKey })),
+  { persistent: true },
+)
+
+runStoreCompliance(
+  'WriteBehindStore over SealedStore over LevelStore',
+  () => levelHarness(async (level) => new WriteBehindStore(await openSealedStore(level, { key: fileKey }))),
   { persistent: true },
 )
 

@@ -2,6 +2,7 @@ import { randomBytes } from '../src/bytes.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { SealedStore } from '../src/store/sealed.js'
 import { openSealedStore } from '../src/store/unlock.js'
+import { WriteBehindStore } from '../src/store/write-behind.js'
 import { runStoreCompliance } from './store-compliance.js'
 
 runStoreCompliance('MemoryStore', async () => {
@@ -18,5 +19,10 @@ runStoreCompliance('SealedStore over MemoryStore (bare data key)', async () => {
 // 0x00, among the suite's edge keys), so this run checks that it never shows or counts.
 runStoreCompliance('SealedStore over MemoryStore (key header)', async () => {
   const store = await openSealedStore(new MemoryStore(), { key: randomBytes(32) })
+  return { store, dispose: () => store.close() }
+})
+
+runStoreCompliance('WriteBehindStore over MemoryStore', async () => {
+  const store = new WriteBehindStore(new MemoryStore())
   return { store, dispose: () => store.close() }
 })

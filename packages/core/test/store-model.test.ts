@@ -16,6 +16,7 @@ import { MemoryStore } from '../src/store/memory.js'
 import { compareBytes } from '../src/store/range.js'
 import { SealedStore } from '../src/store/sealed.js'
 import type { BatchOp, IterateOptions, Store } from '../src/store/store.js'
+import { WriteBehindStore } from '../src/store/write-behind.js'
 import { collect } from './store-compliance.js'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -122,6 +123,9 @@ test('every adapter agrees with the model on random op sequences and range queri
           ['sealed(memory)', new SealedStore(new MemoryStore(), dataKey)],
           ['sealed(level)', new SealedStore(sealedLevel, dataKey)],
         ]
+        // Group commit, driven without waiting for durability between steps.
+        const behind = new WriteBehindStore(new MemoryStore())
+        const inFlight: Promise<void>[] = []
         for (const s of steps) {
           if (s.kind === 'op') model.apply(s.op)
           if (s.kind === 'batch') for (const op of s.ops) model.apply(op)
@@ -137,13 +141,23 @@ test('every adapter agrees with the model on random op sequences and range queri
               await assert.rejects(store.batch(ops), (e) => e instanceof InputError, name)
             }
           }
+          if (s.kind === 'op')
+            inFlight.push(s.op.type === 'put' ? behind.put(s.op.key, s.op.value) : behind.del(s.op.key))
+          else if (s.kind === 'batch') inFlight.push(behind.write(s.ops))
+          else {
+            const ops = [...s.ops]
+            ops.splice(s.at, 0, { type: 'put', key: new Uint8Array(0), value: new Uint8Array(1) })
+            await assert.rejects(behind.write(ops), (e) => e instanceof InputError)
+          }
         }
+        stores.push(['write-behind(memory)', behind])
         for (const o of [{}, ...queries]) {
           const want = model.query(o)
           for (const [name, store] of stores) {
             assert.deepEqual(await answer(store, o), want, `${name} ${JSON.stringify(o)}`)
           }
         }
+        await Promise.all(inFlight)
       },
     ),
     { numRuns: 300 },

@@ -26,3 +26,4 @@ export {
   type Store,
 } from './store.js'
 export { changeStoreSecret, hasKeyHeader, openSealedStore } from './unlock.js'
+export { WriteBehindStore } from './write-behind.js'

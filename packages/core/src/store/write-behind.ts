@@ -1,0 +1,157 @@
+/**
+ * Group commit for a Store. `write(ops)` makes the ops visible to this wrapper's reads at once and
+ * returns a promise that resolves when they are durable; writes that arrive while a batch is on
+ * its way to disk are merged into the next batch, and only the last value of each key is written.
+ * A busy conversation therefore costs one inner batch (and, under SealedStore, one seal per key)
+ * per round trip to the disk, not one per message.
+ *
+ * Atomicity carries over: every write lands in exactly one inner batch, which is atomic. Ordering
+ * carries over: batches go to the inner store one after another, in the order of the writes.
+ * `batch`, `put` and `del` behave as the Store contract says (they resolve once durable);
+ * `iterate` first waits for pending writes, then reads the inner store.
+ *
+ * If an inner batch fails, memory may be ahead of the disk, so the wrapper fails closed: that
+ * write and every later call reject with StoreError 'Io' (the app must restart from the disk).
+ */
+import { bytesToHex } from '../bytes.js'
+import { StoreError } from './errors.js'
+import { checkBatch, checkKey } from './range.js'
+import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
+
+interface Pending {
+  readonly op: BatchOp
+  /** Which write produced it: the overlay entry is dropped only after that write is on disk. */
+  readonly generation: number
+}
+
+export class WriteBehindStore implements Store {
+  readonly #inner: Store
+  /** Not yet durable, by key (hex): the latest op per key, in first-write order. */
+  #pending = new Map<string, Pending>()
+  /** Written to the inner store but not yet confirmed: still visible to reads. */
+  #inFlight = new Map<string, Pending>()
+  #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = []
+  #generation = 0
+  #flushing: Promise<void> | undefined
+  #failure: StoreError | undefined
+  #closed = false
+
+  constructor(inner: Store) {
+    this.#inner = inner
+  }
+
+  /** Visible to reads now; the promise resolves once the ops are durable. */
+  write(ops: readonly BatchOp[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError('Closed', 'store is closed'))
+    if (this.#failure) return Promise.reject(this.#failure)
+    try {
+      checkBatch(ops)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (ops.length === 0) return this.flushed()
+    const generation = ++this.#generation
+    for (const op of ops) {
+      const copy: BatchOp =
+        op.type === 'put'
+          ? { type: 'put', key: op.key.slice(), value: op.value.slice() }
+          : { type: 'del', key: op.key.slice() }
+      const id = bytesToHex(op.key)
+      this.#pending.delete(id) // re-insert: a key's last write decides its place in the batch
+      this.#pending.set(id, { op: copy, generation })
+    }
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    this.#schedule()
+    return done
+  }
+
+  /** Resolves when everything written so far is durable. */
+  flushed(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure)
+    if (this.#pending.size === 0 && this.#flushing === undefined) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
+  }
+
+  #schedule(): void {
+    if (this.#flushing !== undefined) return
+    this.#flushing = this.#flushLoop()
+  }
+
+  async #flushLoop(): Promise<void> {
+    // Let the writes of this turn of the event loop join the batch.
+    await Promise.resolve()
+    while (this.#pending.size > 0 && this.#failure === undefined) {
+      const batch = this.#pending
+      const waiters = this.#waiters
+      this.#pending = new Map()
+      this.#waiters = []
+      for (const [id, p] of batch) this.#inFlight.set(id, p)
+      try {
+        await this.#inner.batch([...batch.values()].map((p) => p.op))
+      } catch (cause) {
+        this.#failure = new StoreError(
+          'Io',
+          'a write to the store failed; restart to continue from the disk',
+          { cause },
+        )
+        for (const w of [...waiters, ...this.#waiters]) w.reject(this.#failure)
+        this.#waiters = []
+        this.#flushing = undefined
+        return
+      }
+      for (const [id, p] of batch) {
+        if (this.#inFlight.get(id) === p) this.#inFlight.delete(id)
+      }
+      for (const w of waiters) w.resolve()
+    }
+    // Cleared synchronously with the last check of #pending, so a write arriving from now on
+    // starts a new loop instead of waiting for this one.
+    this.#flushing = undefined
+    // Waiters of flushed() that arrived with nothing pending.
+    const rest = this.#waiters
+    this.#waiters = []
+    for (const w of rest) w.resolve()
+  }
+
+  #overlay(key: Uint8Array): Pending | undefined {
+    const id = bytesToHex(key)
+    return this.#pending.get(id) ?? this.#inFlight.get(id)
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#closed) throw new StoreError('Closed', 'store is closed')
+    if (this.#failure) throw this.#failure
+    checkKey(key)
+    const hit = this.#overlay(key)
+    if (hit !== undefined) return hit.op.type === 'put' ? hit.op.value.slice() : undefined
+    return this.#inner.get(key)
+  }
+
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.write([{ type: 'put', key, value }])
+  }
+
+  del(key: Uint8Array): Promise<void> {
+    return this.write([{ type: 'del', key }])
+  }
+
+  batch(ops: readonly BatchOp[]): Promise<void> {
+    return this.write(ops)
+  }
+
+  async *iterate(options?: IterateOptions): AsyncIterable<Entry> {
+    if (this.#closed) throw new StoreError('Closed', 'store is closed')
+    await this.flushed()
+    yield* this.#inner.iterate(options)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      if (!this.#failure) await this.flushed()
+    } finally {
+      await this.#inner.close()
+    }
+  }
+}
