@@ -1,0 +1,527 @@
+/**
+ * Moving files over /jiayi/file/1: which streams to open and when, serving the ones peers open,
+ * and turning each stream's outcome into transfer state.
+ *
+ * Either side may open a stream. The receiver pulls (Want) when the offer arrives, when it
+ * starts, when the sender connects or is accepted, and on a backoff timer; the sender pushes (Have)
+ * when it starts, when the receiver connects, and once its offer is acknowledged, so a restart of
+ * either side resumes at once. Only the receiver says where a transfer resumes, and it moves each
+ * file on one stream at a time (a second one gets Reject "busy"); the sender serves the newest.
+ *
+ * Only accepted contacts may open the protocol (checked before a byte is read), and only for
+ * files offered between exactly these two peers; anything else is refused and counted.
+ */
+import type { Connection, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { bytesToHex, equalBytes, hexToBytes } from '../bytes.js'
+import type { Logger } from '../messenger/core.js'
+import type { ContactId, MessageId } from '../messenger/ids.js'
+import type { Messenger } from '../messenger/messenger.js'
+import type { ContactView } from '../messenger/views.js'
+import { framedHandler, openFramed } from '../net/framed-handler.js'
+import type { FramedStream } from '../net/framing.js'
+import { PROTOCOL_FILE } from '../net/protocols.js'
+import { ChunkCipher } from './chunk-cipher.js'
+import { FileError } from './errors.js'
+import { decodeFrame, encodeFrame, type Frame } from './frames.js'
+import { endStream, failed, type Outcome, outcomeOfReject, rejectStream } from './outcome.js'
+import { receiveFile } from './receive.js'
+import { sendFile } from './send.js'
+import type { FileSink, FileSource, FileStorage } from './storage.js'
+import { type Direction, isFinal, recordKeyBytes, type TransferRecord } from './transfer.js'
+import { type AttemptClock, keyOf, type RecordKey, type TransferBook } from './transfer-book.js'
+
+const MIN_RETRY_MS = 1_000
+const MAX_RETRY_MS = 30_000
+const PUSH_DELAY_MS = 1_500
+const FINISH_TIMEOUT_MS = 300_000
+
+export type FileRefusal =
+  | 'not-a-contact'
+  | 'unknown-file'
+  | 'bad-frame'
+  | 'bad-offer'
+  | 'busy'
+  | 'stream-error'
+
+export interface RunnerOptions {
+  readonly windowChunks: number
+  readonly timeoutMs: number
+  readonly log?: Logger | undefined
+}
+
+interface Attempt extends AttemptClock {
+  readonly controller: AbortController
+}
+
+export class TransferRunner {
+  chunksSent = 0
+  chunksReceived = 0
+  readonly refusals = new Map<FileRefusal, number>()
+  private messengerRef: Messenger | undefined
+  private stopped = false
+  private readonly active = new Map<RecordKey, Attempt>()
+  private readonly tasks = new Set<Promise<unknown>>()
+  private readonly sinks = new Map<MessageId, Promise<FileSink>>()
+  private readonly sources = new Map<MessageId, FileSource>()
+  private readonly ciphers = new Map<RecordKey, Promise<ChunkCipher>>()
+  private readonly retries = new Map<MessageId, { timer?: ReturnType<typeof setTimeout>; failures: number }>()
+  private readonly pushTimers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly unsubscribe: (() => void)[] = []
+
+  constructor(
+    private readonly book: TransferBook,
+    private readonly storage: FileStorage,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  isActive(k: RecordKey): boolean {
+    return this.active.has(k)
+  }
+
+  /** Serves the protocol, follows connections and contacts, and resumes every open transfer. */
+  async start(messenger: Messenger): Promise<void> {
+    this.messengerRef = messenger
+    const handler = framedHandler(PROTOCOL_FILE, (framed, connection) => this.serve(framed, connection), {
+      allow: (peer) => this.acceptedContact(peer.toString()) !== undefined,
+      onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
+    })
+    await messenger.node.handle(PROTOCOL_FILE, handler, { maxInboundStreams: 16 })
+    const onConnect = (e: Event) => {
+      const contact = this.acceptedContact((e as CustomEvent<PeerId>).detail.toString())
+      if (contact !== undefined) this.resumeWith(contact.id, true)
+    }
+    messenger.node.addEventListener('peer:connect', onConnect)
+    this.unsubscribe.push(
+      () => messenger.node.removeEventListener('peer:connect', onConnect),
+      messenger.events.on('contact', (e) => {
+        if (e.contact?.state === 'accepted') this.resumeWith(e.contact.id, false)
+      }),
+    )
+    for (const r of this.book.all()) {
+      if (r.direction === 'in' && r.status === 'incoming') this.schedulePull(r.id, 0)
+      if (r.direction === 'out' && r.status === 'sending') this.schedulePush(r.id, 0)
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    for (const off of this.unsubscribe) off()
+    for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
+    for (const t of this.pushTimers) clearTimeout(t)
+    for (const a of this.active.values())
+      a.controller.abort(new FileError('Stopped', 'the file service stopped'))
+    await this.messengerRef?.node.unhandle(PROTOCOL_FILE).catch(() => undefined)
+    await Promise.allSettled([...this.tasks])
+    await Promise.allSettled([...this.sinks.values()].map(async (s) => (await s).close()))
+    await Promise.allSettled([...this.sources.values()].map((s) => s.close()))
+    this.sinks.clear()
+    this.sources.clear()
+  }
+
+  /** The source of a file just offered (kept open until the transfer ends). */
+  adoptSource(id: MessageId, source: FileSource): void {
+    this.sources.set(id, source)
+  }
+
+  forgetSource(id: MessageId): void {
+    this.sources.delete(id)
+  }
+
+  /** Stops whatever stream moves this transfer (it was cancelled or failed). */
+  interrupt(k: RecordKey, why: string): void {
+    this.active.get(k)?.controller.abort(new FileError('Stopped', why))
+  }
+
+  // ------------------------------------------------------------------ streams we accept
+
+  private async serve(framed: FramedStream, connection: Connection): Promise<void> {
+    if (this.stopped) return framed.abort(new FileError('Stopped', 'stopping'))
+    const peer = connection.remotePeer.toString()
+    const bytes = await framed.read({ timeoutMs: this.options.timeoutMs })
+    if (bytes === null) return
+    let frame: Frame
+    try {
+      frame = decodeFrame(bytes)
+    } catch {
+      this.refuse('bad-frame', connection.remotePeer)
+      return rejectStream(framed, 'protocol')
+    }
+    if (frame.type === 'want') return this.serveWant(framed, peer, frame.fileId, frame.nextChunk)
+    if (frame.type === 'have') return this.serveHave(framed, peer, frame.fileId)
+    this.refuse('bad-frame', connection.remotePeer)
+    return rejectStream(framed, 'protocol')
+  }
+
+  /** The receiver asks for chunks of a file we offered it. */
+  private async serveWant(
+    framed: FramedStream,
+    peer: string,
+    fileId: Uint8Array,
+    from: number,
+  ): Promise<void> {
+    const r = this.recordFor('out', fileId, peer)
+    if (r === undefined) {
+      this.refuse('unknown-file')
+      return rejectStream(framed, 'unknown-file')
+    }
+    if (r.status === 'failed') return rejectStream(framed, rejectFor(r))
+    await this.track(this.runSend(framed, r, from))
+  }
+
+  /** The sender tells us it has a file for us (after a restart, or when we connect). */
+  private async serveHave(framed: FramedStream, peer: string, fileId: Uint8Array): Promise<void> {
+    const r = this.recordFor('in', fileId, peer)
+    if (r === undefined) {
+      this.refuse('unknown-file')
+      return rejectStream(framed, 'unknown-file')
+    }
+    if (r.status === 'complete') {
+      await framed.write(encodeFrame({ type: 'done', sha256: hexToBytes(r.sha256) }), { timeoutMs: 2_000 })
+      return endStream(framed, { type: 'complete' })
+    }
+    if (r.status === 'failed') return rejectStream(framed, rejectFor(r))
+    const attempt = this.claim('in', r)
+    if (attempt === undefined) {
+      this.refuse('busy')
+      return rejectStream(framed, 'busy')
+    }
+    await this.track(this.runReceive(framed, r, attempt))
+  }
+
+  // ------------------------------------------------------------------ streams we open
+
+  /** Receiver: open a stream to the sender and ask for the rest of the file. */
+  private async pull(id: MessageId): Promise<void> {
+    const k = keyOf('in', id)
+    const r = this.book.get(k)
+    if (r === undefined || r.status !== 'incoming' || this.stopped) return
+    const contact = this.contactById(r.contactId)
+    if (contact === undefined) return void (await this.book.change(k, { type: 'fail', reason: 'refused' }))
+    if (contact.state !== 'accepted') {
+      return void (await this.book.change(k, { type: 'note', note: 'waiting-for-accept' }))
+    }
+    const attempt = this.claim('in', r)
+    if (attempt === undefined) return
+    let framed: FramedStream
+    try {
+      framed = await this.dial(contact, attempt.controller.signal)
+    } catch {
+      this.release(k, attempt)
+      await this.book.change(k, { type: 'note', note: 'offline' })
+      this.retryLater(id)
+      return
+    }
+    await this.runReceive(framed, r, attempt)
+  }
+
+  /** Sender: tell the receiver we have its file; it answers where to start (or that it is done). */
+  private async push(id: MessageId): Promise<void> {
+    const k = keyOf('out', id)
+    const r = this.book.get(k)
+    if (r === undefined || r.status !== 'sending' || this.stopped || this.active.has(k)) return
+    const contact = this.contactById(r.contactId)
+    if (contact?.state !== 'accepted') return
+    let framed: FramedStream
+    let reply: Frame
+    try {
+      framed = await this.dial(contact, AbortSignal.timeout(this.options.timeoutMs))
+      await framed.write(encodeFrame({ type: 'have', fileId: hexToBytes(id) }), {
+        timeoutMs: this.options.timeoutMs,
+      })
+      const bytes = await framed.read({ timeoutMs: this.options.timeoutMs })
+      if (bytes === null) return
+      reply = decodeFrame(bytes)
+    } catch {
+      return // the receiver pulls when it can
+    }
+    if (reply.type === 'want') return this.runSend(framed, r, reply.nextChunk)
+    if (reply.type === 'done') {
+      if (equalBytes(reply.sha256, hexToBytes(r.sha256))) await this.finishOut(r.id, { type: 'complete' })
+      return endStream(framed, { type: 'none' })
+    }
+    // "unknown-file": the offer may still be in our outbox; the receiver pulls once it has it.
+    const outcome: Outcome =
+      reply.type !== 'reject'
+        ? failed('protocol')
+        : reply.reason === 'unknown-file'
+          ? { type: 'none' }
+          : outcomeOfReject(reply.reason)
+    await endStream(framed, outcome)
+    await this.finishOut(r.id, outcome)
+  }
+
+  private async dial(contact: ContactView, signal: AbortSignal): Promise<FramedStream> {
+    const node = this.messenger().node
+    const peerId = peerIdFromString(contact.peerId)
+    try {
+      if (contact.addrs.length > 0)
+        await node.peerStore.merge(peerId, { multiaddrs: contact.addrs.map((a) => multiaddr(a)) })
+    } catch {
+      // A malformed stored address: the others (and what identify found) still work.
+    }
+    return openFramed(node, peerId, PROTOCOL_FILE, { signal })
+  }
+
+  // ------------------------------------------------------------------ running one side
+
+  private async runSend(framed: FramedStream, r: TransferRecord, from: number): Promise<void> {
+    const k = keyOf('out', r.id)
+    // The receiver decides: a new request for this file replaces a stream it gave up on.
+    this.interrupt(k, 'replaced by a newer stream')
+    const attempt: Attempt = {
+      controller: new AbortController(),
+      startedAt: Date.now(),
+      startBytes: Math.min(from * r.chunkSize, r.size),
+    }
+    this.active.set(k, attempt)
+    try {
+      let source: FileSource
+      try {
+        source = await this.sourceFor(r)
+      } catch (error) {
+        const outcome = failed(FileError.is(error, 'SourceChanged') ? 'source-changed' : 'source-gone')
+        await endStream(framed, outcome)
+        return await this.finishOut(r.id, outcome)
+      }
+      this.book.events.emit('resume', { id: r.id, direction: 'out', fromChunk: from })
+      const outcome = await sendFile(framed, from, {
+        size: r.size,
+        chunkSize: r.chunkSize,
+        sha256: hexToBytes(r.sha256),
+        cipher: await this.cipherFor(r),
+        source,
+        windowChunks: this.options.windowChunks,
+        timeoutMs: this.options.timeoutMs,
+        finishTimeoutMs: FINISH_TIMEOUT_MS,
+        signal: attempt.controller.signal,
+        onAcked: (next) => this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt),
+        onChunkSent: (index) => {
+          this.chunksSent++
+          this.book.events.emit('sent', { id: r.id, index })
+        },
+      })
+      if (this.active.get(k) === attempt) await this.finishOut(r.id, outcome)
+    } finally {
+      this.release(k, attempt)
+    }
+  }
+
+  private async finishOut(id: MessageId, outcome: Outcome): Promise<void> {
+    const k = keyOf('out', id)
+    if (outcome.type === 'complete') await this.book.change(k, { type: 'complete' })
+    else if (outcome.type === 'failed') await this.book.change(k, { type: 'fail', reason: outcome.reason })
+    else if (outcome.type === 'retry') await this.book.change(k, { type: 'note', note: outcome.note })
+    const r = this.book.get(k)
+    if (r !== undefined && isFinal(r.status)) {
+      const source = this.sources.get(id)
+      this.sources.delete(id)
+      this.ciphers.delete(k)
+      await source?.close().catch(() => undefined)
+    }
+  }
+
+  private async runReceive(framed: FramedStream, r: TransferRecord, attempt: Attempt): Promise<void> {
+    const k = keyOf('in', r.id)
+    try {
+      let sink: FileSink
+      try {
+        sink = await this.sinkFor(r)
+      } catch (error) {
+        const outcome: Outcome = FileError.is(error, 'Stopped')
+          ? { type: 'retry', note: 'interrupted' }
+          : failed('storage')
+        await endStream(framed, outcome)
+        return await this.finishIn(r.id, outcome)
+      }
+      const outcome = await receiveFile(framed, {
+        fileId: hexToBytes(r.id),
+        size: r.size,
+        chunkSize: r.chunkSize,
+        sha256: hexToBytes(r.sha256),
+        cipher: await this.cipherFor(r),
+        sink,
+        timeoutMs: this.options.timeoutMs,
+        signal: attempt.controller.signal,
+        onResume: (fromChunk) => {
+          this.book.events.emit('resume', { id: r.id, direction: 'in', fromChunk })
+          this.book.progress(k, Math.min(fromChunk * r.chunkSize, r.size), attempt, true)
+        },
+        onStored: (next) => {
+          this.chunksReceived++
+          this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
+        },
+      })
+      await this.finishIn(r.id, outcome)
+    } finally {
+      this.release(k, attempt)
+    }
+  }
+
+  private async finishIn(id: MessageId, outcome: Outcome): Promise<void> {
+    const k = keyOf('in', id)
+    if (outcome.type === 'complete') {
+      this.sinks.delete(id)
+      this.retries.delete(id)
+      await this.book.change(k, { type: 'complete', path: outcome.path })
+    } else if (outcome.type === 'failed') {
+      await this.book.change(k, { type: 'fail', reason: outcome.reason })
+    } else if (outcome.type === 'retry') {
+      await this.book.change(k, { type: 'note', note: outcome.note })
+      this.retryLater(id)
+    }
+    if (this.book.get(k)?.status === 'failed') await this.discard(id)
+  }
+
+  /** Nothing of a failed incoming file stays behind: no partial data, no handles, no timers. */
+  async discard(id: MessageId): Promise<void> {
+    const sink = this.sinks.get(id)
+    this.sinks.delete(id)
+    const retry = this.retries.get(id)
+    if (retry?.timer !== undefined) clearTimeout(retry.timer)
+    this.retries.delete(id)
+    this.ciphers.delete(keyOf('in', id))
+    await sink?.then((s) => s.close()).catch(() => undefined)
+    await this.storage.discardPartial(id).catch(() => undefined)
+  }
+
+  // ------------------------------------------------------------------ scheduling
+
+  private claim(direction: Direction, r: TransferRecord): Attempt | undefined {
+    const k = keyOf(direction, r.id)
+    if (this.active.has(k) || this.stopped) return undefined
+    const attempt: Attempt = { controller: new AbortController(), startedAt: Date.now(), startBytes: r.bytes }
+    this.active.set(k, attempt)
+    return attempt
+  }
+
+  private release(k: RecordKey, attempt: Attempt): void {
+    if (this.active.get(k) === attempt) this.active.delete(k)
+  }
+
+  schedulePull(id: MessageId, delayMs: number): void {
+    if (this.stopped || this.messengerRef === undefined) return
+    const state = this.retries.get(id) ?? { failures: 0 }
+    if (state.timer !== undefined) clearTimeout(state.timer)
+    state.timer = setTimeout(() => {
+      state.timer = undefined
+      void this.track(this.pull(id))
+    }, delayMs)
+    this.retries.set(id, state)
+  }
+
+  private retryLater(id: MessageId): void {
+    const state = this.retries.get(id) ?? { failures: 0 }
+    state.failures++
+    this.retries.set(id, state)
+    const delay = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** (state.failures - 1))
+    this.schedulePull(id, delay * (0.75 + Math.random() * 0.5))
+  }
+
+  schedulePush(id: MessageId, delayMs: number): void {
+    if (this.stopped || this.messengerRef === undefined) return
+    const timer = setTimeout(() => {
+      this.pushTimers.delete(timer)
+      void this.track(this.push(id))
+    }, delayMs)
+    this.pushTimers.add(timer)
+  }
+
+  /** A contact connected (or was accepted): resume what waits for them, both ways. */
+  private resumeWith(contactId: ContactId, connected: boolean): void {
+    for (const r of this.book.all()) {
+      if (r.contactId !== contactId || this.active.has(keyOf(r.direction, r.id))) continue
+      if (r.direction === 'in' && r.status === 'incoming') {
+        const state = this.retries.get(r.id)
+        if (state !== undefined) state.failures = 0
+        this.schedulePull(r.id, 0)
+      } else if (connected && r.direction === 'out' && r.status === 'sending') {
+        this.schedulePush(r.id, PUSH_DELAY_MS)
+      }
+    }
+  }
+
+  private track<T>(task: Promise<T>): Promise<T> {
+    this.tasks.add(task)
+    void task.finally(() => this.tasks.delete(task)).catch(() => undefined)
+    return task
+  }
+
+  // ------------------------------------------------------------------ resources
+
+  private sinkFor(r: TransferRecord): Promise<FileSink> {
+    let sink = this.sinks.get(r.id)
+    if (sink === undefined) {
+      sink = this.storage.openSink({
+        id: r.id,
+        name: r.name,
+        size: r.size,
+        chunkSize: r.chunkSize,
+        sha256: hexToBytes(r.sha256),
+      })
+      sink.catch(() => this.sinks.delete(r.id))
+      this.sinks.set(r.id, sink)
+    }
+    return sink
+  }
+
+  private async sourceFor(r: TransferRecord): Promise<FileSource> {
+    let source = this.sources.get(r.id)
+    if (source === undefined) {
+      if (r.path === undefined) throw new FileError('SourceGone', 'the file was not kept after a restart')
+      source = await this.storage.openSource(r.path)
+      this.sources.set(r.id, source)
+    }
+    if (r.sourceVersion !== undefined && source.version !== r.sourceVersion) {
+      throw new FileError('SourceChanged', 'the file changed since it was offered')
+    }
+    return source
+  }
+
+  private cipherFor(r: TransferRecord): Promise<ChunkCipher> {
+    const k = keyOf(r.direction, r.id)
+    let cipher = this.ciphers.get(k)
+    if (cipher === undefined) {
+      cipher = ChunkCipher.create(recordKeyBytes(r), hexToBytes(r.id))
+      this.ciphers.set(k, cipher)
+    }
+    return cipher
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  private messenger(): Messenger {
+    if (this.messengerRef === undefined || this.stopped) throw new FileError('Stopped', 'not running')
+    return this.messengerRef
+  }
+
+  /** The transfer `fileId` in `direction`, only if it is with the peer asking. */
+  private recordFor(direction: Direction, fileId: Uint8Array, peer: string): TransferRecord | undefined {
+    const r = this.book.get(keyOf(direction, bytesToHex(fileId) as MessageId))
+    if (r === undefined) return undefined
+    return this.contactById(r.contactId)?.peerId === peer ? r : undefined
+  }
+
+  private contactById(id: ContactId): ContactView | undefined {
+    return this.messengerRef?.contactList().find((c) => c.id === id)
+  }
+
+  private acceptedContact(peerId: string): ContactView | undefined {
+    const c = this.messengerRef?.contactList().find((v) => v.peerId === peerId)
+    return c?.state === 'accepted' ? c : undefined
+  }
+
+  /** Counts (and logs, without content) a stream or offer we refused. */
+  refuse(reason: FileRefusal, peer?: PeerId): void {
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1)
+    this.options.log?.debug('file refused', { reason, peer: peer?.toString() ?? '' })
+  }
+}
+
+/** What we tell a peer that asks about a transfer that failed here. */
+function rejectFor(r: TransferRecord): 'cancelled' | 'refused' | 'source-changed' | 'source-gone' {
+  if (r.reason === 'cancelled' || r.reason === 'source-changed' || r.reason === 'source-gone') return r.reason
+  return 'refused'
+}
