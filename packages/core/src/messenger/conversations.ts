@@ -15,8 +15,11 @@ interface Counters {
   nextOutbox: number
 }
 
+const RECENT_MESSAGES = 4096
+
 export class Conversations {
   private readonly counters = new Map<ContactId, Counters>()
+  private readonly recent = new Map<string, MessageRecord>()
 
   constructor(private readonly store: Store) {}
 
@@ -55,6 +58,7 @@ export class Conversations {
   /** Forgets the counters (after a conversation is deleted). */
   forget(cid: ContactId): void {
     this.counters.delete(cid)
+    for (const k of [...this.recent.keys()]) if (k.startsWith(`${cid}/`)) this.recent.delete(k)
   }
 
   async seqOf(cid: ContactId, id: MessageId): Promise<number | undefined> {
@@ -63,7 +67,20 @@ export class Conversations {
     return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0))
   }
 
+  /**
+   * Keeps a just-written message at hand: receipts and acks for it usually follow within
+   * seconds, and each would otherwise cost two reads (id -> seq, then the record).
+   */
+  remember(record: MessageRecord): void {
+    const k = `${record.contactId}/${record.id}`
+    this.recent.delete(k)
+    this.recent.set(k, record)
+    if (this.recent.size > RECENT_MESSAGES) this.recent.delete(this.recent.keys().next().value!)
+  }
+
   async message(cid: ContactId, id: MessageId): Promise<MessageRecord | undefined> {
+    const cached = this.recent.get(`${cid}/${id}`)
+    if (cached !== undefined) return cached
     const seq = await this.seqOf(cid, id)
     if (seq === undefined) return undefined
     const bytes = await this.store.get(Keys.msg(cid, seq))

@@ -11,7 +11,7 @@ import { createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import type { JiayiNode } from '../net/network-stack.js'
-import type { Store } from '../store/store.js'
+import type { WriteBehindStore } from '../store/write-behind.js'
 import type { Account } from './account.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { ContactBook } from './contact-book.js'
@@ -72,7 +72,7 @@ export class MessengerCore {
   stopped = false
 
   constructor(
-    readonly store: Store,
+    readonly store: WriteBehindStore,
     readonly node: JiayiNode,
     readonly account: Account,
     readonly prekeys: PreKeyStore,
@@ -166,15 +166,21 @@ export class MessengerCore {
   putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update'): void {
     tx.put(Keys.msg(record.contactId, record.seq), encodeRecord(record))
     if (change === 'new') tx.put(Keys.msgId(record.contactId, record.id), seqBytes(record.seq))
-    tx.after(() =>
-      this.events.emit('message', { contactId: record.contactId, message: messageView(record), change }),
-    )
+    tx.after(() => {
+      this.conversations.remember(record)
+      this.events.emit('message', { contactId: record.contactId, message: messageView(record), change })
+    })
   }
 
-  /** Writes `tx` in one atomic batch, then updates caches, runs effects and kicks outboxes. */
-  async commit(tx: Tx): Promise<void> {
+  /**
+   * Hands `tx` to the store as one atomic write and applies it to memory at once (caches,
+   * effects, outbox kicks); returns the promise that it is durable. Callers inside a conversation's
+   * queue need not wait for it (the next task reads the same state through the store's overlay);
+   * whatever tells the outside world (an ack, an API reply) must.
+   */
+  commit(tx: Tx): Promise<void> {
     for (const [cid, set] of tx.sessions) tx.put(Keys.sessions(cid), encodeSessionSet(set))
-    if (tx.ops.length > 0) await this.store.batch(tx.ops)
+    const durable = tx.ops.length > 0 ? this.store.write(tx.ops) : Promise.resolve()
     for (const [cid, set] of tx.sessions) this.sessions.set(cid, set)
     for (const [, record] of tx.contacts) this.contacts.set(record)
     for (const cid of tx.removedContacts) {
@@ -184,6 +190,7 @@ export class MessengerCore {
     }
     for (const effect of tx.effects) effect()
     for (const cid of tx.kicks) this.onOutbox(cid)
+    return durable
   }
 
   refuse(protocol: string, reason: RefusalReason, peer?: PeerId): 'rejected' {

@@ -56,8 +56,14 @@ async function acked(
         if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'update')
       }
     }
-    await core.commit(tx)
+    // Not awaited: the next ack may be applied while this one is written (group commit); the
+    // pump's next load of the outbox waits for every pending write.
+    core.commit(tx).catch((error) => core.log.warn('could not record an ack', { error: errorName(error) }))
   })
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown'
 }
 
 async function dropEphemeral(

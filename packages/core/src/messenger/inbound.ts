@@ -45,6 +45,9 @@ export interface ExtensionHandler {
 
 type CardWithBytes = ContactCard & { readonly bytes: Uint8Array }
 
+/** A refusal (or retry) now, or acceptance once `durable` resolves. */
+type Verdict = Exclude<AckStatus, 'ok'> | { readonly durable: Promise<void> }
+
 export class Inbound {
   readonly extensions = new Map<string, ExtensionHandler>()
   /** What strangers may ask: 5 requests per peer per minute, 30 in all. */
@@ -62,18 +65,45 @@ export class Inbound {
     },
   ) {}
 
-  /** The verdict becomes the ack. Nothing thrown here escapes to the protocol handler. */
+  /**
+   * The verdict becomes the ack, sent only once what the envelope changed is durable. Processing
+   * is ordered per conversation (the queue) but does not wait for the disk, so a burst of
+   * envelopes shares group commits. Nothing thrown here escapes to the protocol handler.
+   */
   async onEnvelope(from: PeerId, envelope: IncomingEnvelope): Promise<AckStatus> {
+    try {
+      const verdict = await this.process(from, envelope)
+      if (typeof verdict === 'string') return verdict
+      await verdict.durable
+      return 'ok'
+    } catch (error) {
+      return this.failed(error, from)
+    }
+  }
+
+  private failed(error: unknown, from: PeerId): AckStatus {
+    const core = this.core
+    if (CryptoError.is(error, 'BadMessage')) return core.refuse(PROTOCOL_MSG, 'bad-envelope', from)
+    if (CryptoError.is(error)) return core.refuse(PROTOCOL_MSG, 'decrypt-failed', from)
+    // Our own failure (storage): do not acknowledge; the sender will try again.
+    core.log.warn('could not process an envelope', { error: error instanceof Error ? error.name : 'unknown' })
+    return 'retry'
+  }
+
+  /** Returns a refusal, or the promise that the accepted envelope's effects are durable. */
+  private async process(from: PeerId, envelope: IncomingEnvelope): Promise<Verdict> {
     const core = this.core
     if (core.stopped) return 'retry'
-    try {
-      if (envelope.type === 'message') {
-        const contact = core.contacts.byPeerId(from.toString())
-        if (contact === undefined) return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
-        return await core.queue.run(contact.id, () => this.receiveMessage(contact.id, envelope.body, from))
-      }
-      const decoded = decodePreKeyMessage(envelope.body)
-      const cid = contactIdFor(decoded.initiator.signingKey)
+    if (envelope.type === 'message') {
+      const contact = core.contacts.byPeerId(from.toString())
+      if (contact === undefined) return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
+      return await core.queue.run(contact.id, () => this.receiveMessage(contact.id, envelope.body, from))
+    }
+    const decoded = decodePreKeyMessage(envelope.body)
+    const cid = contactIdFor(decoded.initiator.signingKey)
+    // Everything below runs in the conversation's queue, entered synchronously here, so a
+    // stranger's request is handled before the messages that follow it on the stream.
+    return await core.queue.run(cid, async () => {
       const known = core.contacts.get(cid)
       if (known !== undefined && known.peerId !== from.toString())
         return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
@@ -85,40 +115,32 @@ export class Inbound {
           return 'retry'
         }
       }
-      return await core.queue.run(cid, () => this.receivePreKey(cid, decoded, from))
-    } catch (error) {
-      if (CryptoError.is(error, 'BadMessage')) return core.refuse(PROTOCOL_MSG, 'bad-envelope', from)
-      if (CryptoError.is(error)) return core.refuse(PROTOCOL_MSG, 'decrypt-failed', from)
-      // Our own failure (storage): do not acknowledge; the sender will try again.
-      core.log.warn('could not process an envelope', {
-        error: error instanceof Error ? error.name : 'unknown',
-      })
-      return 'retry'
-    }
+      return this.receivePreKey(cid, decoded, from)
+    })
   }
 
-  private async receiveMessage(cid: ContactId, body: Uint8Array, from: PeerId): Promise<AckStatus> {
+  private async receiveMessage(cid: ContactId, body: Uint8Array, from: PeerId): Promise<Verdict> {
     const set = await this.core.sessionSet(cid)
     let decrypted: { set: SessionSet; plaintext: Uint8Array }
     try {
       decrypted = decryptMessage(set, body)
     } catch (error) {
-      if (CryptoError.is(error, 'Duplicate')) return 'ok'
+      if (CryptoError.is(error, 'Duplicate')) return this.duplicate()
       const reason = CryptoError.is(error, 'BadMessage') ? 'bad-envelope' : 'decrypt-failed'
       return this.core.refuse(PROTOCOL_MSG, reason, from)
     }
     const tx = new Tx()
     tx.sessions.set(cid, decrypted.set)
     await this.applyPayload(tx, this.core.contacts.get(cid)!, decrypted.plaintext, from)
-    await this.core.commit(tx)
-    return 'ok'
+    return { durable: this.core.commit(tx) }
   }
 
-  private async receivePreKey(
-    cid: ContactId,
-    decoded: DecodedPreKeyMessage,
-    from: PeerId,
-  ): Promise<AckStatus> {
+  /** A duplicate is acknowledged once the first copy's effects are durable (they may be pending). */
+  private duplicate(): Verdict {
+    return { durable: this.core.store.flushed() }
+  }
+
+  private async receivePreKey(cid: ContactId, decoded: DecodedPreKeyMessage, from: PeerId): Promise<Verdict> {
     const core = this.core
     const known = core.contacts.get(cid)
     const set = known === undefined ? [] : await core.sessionSet(cid)
@@ -131,7 +153,7 @@ export class Inbound {
         tx.sessions.set(cid, out.set)
         plaintext = out.plaintext
       } catch (error) {
-        if (CryptoError.is(error, 'Duplicate')) return 'ok'
+        if (CryptoError.is(error, 'Duplicate')) return this.duplicate()
         throw error
       }
     } else {
@@ -144,8 +166,7 @@ export class Inbound {
     }
     if (known !== undefined) {
       await this.applyPayload(tx, known, plaintext, from)
-      await core.commit(tx)
-      return 'ok'
+      return { durable: core.commit(tx) }
     }
     const card = requestCard(plaintext, decoded, from)
     if (card === undefined) return core.refuse(PROTOCOL_MSG, 'bad-request', from)
@@ -167,10 +188,10 @@ export class Inbound {
       },
       'new',
     )
-    await core.commit(tx)
+    const durable = core.commit(tx)
     await core.rememberAddrs(card.peerId, card.addrs)
     core.log.info('contact request received', { contact: cid })
-    return 'ok'
+    return { durable }
   }
 
   /** Applies one decrypted payload from a known contact to `tx`. Bad payloads are counted and dropped. */

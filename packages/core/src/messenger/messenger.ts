@@ -25,6 +25,7 @@ import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
 import type { Store } from '../store/store.js'
+import { WriteBehindStore } from '../store/write-behind.js'
 import type { Account } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
@@ -92,19 +93,22 @@ export class Messenger {
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
-    const prekeys = await PreKeyStore.open(init.store, init.account.identity)
-    const contacts = await ContactBook.load(init.store)
+    // Group commit: a burst of messages shares disk writes (see WriteBehindStore).
+    const store = init.store instanceof WriteBehindStore ? init.store : new WriteBehindStore(init.store)
+    const prekeys = await PreKeyStore.open(store, init.account.identity)
+    const contacts = await ContactBook.load(store)
     const core = new MessengerCore(
-      init.store,
+      store,
       init.node,
       init.account,
       prekeys,
       contacts,
-      new Conversations(init.store),
+      new Conversations(store),
       init.log ?? silentLogger,
     )
     const messenger = new Messenger(core)
-    for (const [kind, handler] of Object.entries(init.extensions ?? {})) messenger.registerExtension(kind, handler)
+    for (const [kind, handler] of Object.entries(init.extensions ?? {}))
+      messenger.registerExtension(kind, handler)
     await messenger.start()
     return messenger
   }
@@ -170,6 +174,8 @@ export class Messenger {
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
     await core.node.unhandle(PROTOCOL_PREKEYS).catch(() => undefined)
+    // Whatever was committed reaches the disk before the caller closes the store.
+    await core.store.flushed().catch(() => undefined)
   }
 
   private peerSeen(peer: PeerId): void {
@@ -369,7 +375,7 @@ export class Messenger {
     checkText(text)
     const contact = this.sendable(ref)
     const replyTo = options.replyTo === undefined ? undefined : checkMessageId(options.replyTo)
-    return this.core.queue.run(contact.id, async () => {
+    const queued = await this.core.queue.run(contact.id, async () => {
       const tx = new Tx()
       const id = newMessageId()
       const now = Date.now()
@@ -391,9 +397,11 @@ export class Messenger {
         { kind: 'text', text, replyTo },
         { id, sentAt: now, messageId: id },
       )
-      await this.core.commit(tx)
-      return messageView(record)
+      // Queued means on disk; the next send need not wait for this one's write, though.
+      return { view: messageView(record), durable: this.core.commit(tx) }
     })
+    await queued.durable
+    return queued.view
   }
 
   /** Reacts to any message of the conversation; an empty emoji removes our reaction. */

@@ -57,39 +57,80 @@ function decodeFrame(bytes: Uint8Array): MsgFrame {
 
 /**
  * Serves one inbound stream: each envelope goes to `onEnvelope`, whose verdict is sent back as the
- * ack. Throws MalformedFrameError on a frame that is not an envelope (the caller counts it and
- * resets the stream); never lets an exception from `onEnvelope` escape unanswered.
+ * ack, in order. Envelopes are handed over as they arrive (up to WINDOW awaiting their verdict),
+ * so their disk writes can be grouped; `onEnvelope` must start its per-conversation work
+ * synchronously to keep the order. Throws MalformedFrameError on a frame that is not an envelope
+ * (the caller counts it and resets the stream).
  */
 export async function serveMsgStream(
   framed: FramedStream,
   connection: Connection,
   onEnvelope: (from: PeerId, envelope: IncomingEnvelope, connection: Connection) => Promise<AckStatus>,
 ): Promise<void> {
-  for (;;) {
-    const bytes = await framed.read({ timeoutMs: IDLE_TIMEOUT_MS })
-    if (bytes === null) break
-    const frame = decodeFrame(bytes)
-    const envelope = frame.envelope
-    if (envelope === undefined || frame.ack !== undefined)
-      throw new MalformedFrameError('expected an envelope')
-    if (envelope.type !== Envelope.Type.MESSAGE && envelope.type !== Envelope.Type.PREKEY) {
-      throw new MalformedFrameError('unknown envelope type')
+  const verdicts: Promise<Uint8Array>[] = []
+  let wake: (() => void) | undefined
+  let reading = true
+  let writeError: unknown
+  const writer = (async () => {
+    try {
+      for (;;) {
+        const next = verdicts.shift()
+        if (next === undefined) {
+          if (!reading) return
+          await new Promise<void>((resolve) => (wake = resolve))
+          continue
+        }
+        await framed.write(await next)
+        wake?.()
+      }
+    } catch (error) {
+      writeError = error
     }
-    const status = await onEnvelope(
-      connection.remotePeer,
-      { type: envelope.type === Envelope.Type.PREKEY ? 'prekey' : 'message', body: envelope.body },
-      connection,
-    )
-    const ack = MsgFrame.encode({
-      ack: {
-        ref: envelope.ref,
-        status:
-          status === 'ok' ? Ack.Status.OK : status === 'rejected' ? Ack.Status.REJECTED : Ack.Status.RETRY,
-      },
-    })
-    await framed.write(ack)
+  })()
+  const notify = () => {
+    const w = wake
+    wake = undefined
+    w?.()
   }
+  try {
+    for (;;) {
+      if (writeError !== undefined) throw writeError
+      while (verdicts.length >= WINDOW) await new Promise<void>((resolve) => (wake = resolve))
+      const bytes = await framed.read({ timeoutMs: IDLE_TIMEOUT_MS })
+      if (bytes === null) break
+      const frame = decodeFrame(bytes)
+      const envelope = frame.envelope
+      if (envelope === undefined || frame.ack !== undefined)
+        throw new MalformedFrameError('expected an envelope')
+      if (envelope.type !== Envelope.Type.MESSAGE && envelope.type !== Envelope.Type.PREKEY) {
+        throw new MalformedFrameError('unknown envelope type')
+      }
+      const type = envelope.type === Envelope.Type.PREKEY ? 'prekey' : 'message'
+      const ref = envelope.ref
+      verdicts.push(
+        onEnvelope(connection.remotePeer, { type, body: envelope.body }, connection).then((status) =>
+          encodeAck(ref, status),
+        ),
+      )
+      notify()
+    }
+  } finally {
+    reading = false
+    notify()
+    await writer
+  }
+  if (writeError !== undefined) throw writeError
   await framed.close()
+}
+
+function encodeAck(ref: number, status: AckStatus): Uint8Array {
+  return MsgFrame.encode({
+    ack: {
+      ref,
+      status:
+        status === 'ok' ? Ack.Status.OK : status === 'rejected' ? Ack.Status.REJECTED : Ack.Status.RETRY,
+    },
+  })
 }
 
 /**

@@ -48,7 +48,7 @@ export class ReceiptBatcher {
     this.pending.delete(cid)
     const core = this.core
     if (pending === undefined || core.stopped || core.contacts.get(cid) === undefined) return
-    await core.queue.run(cid, async () => {
+    const durable = await core.queue.run(cid, async () => {
       const tx = new Tx()
       for (const kind of ['delivered', 'read'] as const) {
         for (let i = 0; i < pending[kind].length; i += MAX_RECEIPT_IDS) {
@@ -56,7 +56,8 @@ export class ReceiptBatcher {
           await core.encryptToOutbox(tx, cid, { kind: 'receipt', receipt: kind, ids })
         }
       }
-      await core.commit(tx)
+      return core.commit(tx)
     })
+    await durable
   }
 }
