@@ -1,0 +1,147 @@
+/**
+ * `jiayi send-file CONTACT PATH` and `jiayi files`, over the control socket like the other
+ * commands. send-file offers the file, then follows the transfer with a progress bar (speed, time
+ * left) on stderr until the contact has it; with --json it prints only {"id","status"} at the end.
+ * Ctrl+C stops watching; the peer keeps sending (and resumes after restarts) on its own.
+ */
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { FileEntry, TransferView } from '@jiayi/core'
+import { type Context, optString } from '../cli/context.js'
+import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
+import type { ControlClient } from '../control/client.js'
+import { withPeer } from './remote.js'
+
+const POLL_MS = 200
+const BAR_WIDTH = 24
+
+function arg(ctx: Context, index: number, what: string): string {
+  const value = ctx.args[index]
+  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
+  return value
+}
+
+export async function sendFile(ctx: Context): Promise<number> {
+  const contact = arg(ctx, 0, 'the contact (id or name)')
+  const path = resolve(arg(ctx, 1, 'the file to send'))
+  const info = await stat(path).catch(() => undefined)
+  if (info === undefined) throw new CliError('Usage', `no such file: ${path}`)
+  if (!info.isFile()) throw new CliError('Usage', `not a regular file: ${path}`)
+  const name = optString(ctx, 'name')
+  const done = await withPeer(ctx, async (client) => {
+    if (!ctx.json) ctx.out.note(`Hashing and offering ${path}…`)
+    const offered = await client.call<TransferView>('sendFile', {
+      contact,
+      path,
+      ...(name === undefined ? {} : { name }),
+    })
+    return follow(ctx, client, offered)
+  })
+  if (ctx.json) ctx.out.json({ id: done.id, status: done.status })
+  else if (done.status === 'complete')
+    ctx.out.line(`Sent ${done.name} (${formatBytes(done.size)}), id ${done.id}`)
+  else ctx.out.note(`The transfer failed: ${reasonText(done.reason)} (id ${done.id})`)
+  return done.status === 'complete' ? EXIT_OK : EXIT_USER
+}
+
+/** Polls the transfer until it is final, drawing the progress bar on a terminal. */
+async function follow(ctx: Context, client: ControlClient, first: TransferView): Promise<TransferView> {
+  const bar = !ctx.json && process.stderr.isTTY === true
+  const samples: { t: number; bytes: number }[] = []
+  let t = first
+  let waitingShown = false
+  for (;;) {
+    if (t.status === 'complete' || t.status === 'failed') break
+    const now = Date.now()
+    samples.push({ t: now, bytes: t.bytes })
+    while (samples.length > 2 && now - samples[0]!.t > 3_000) samples.shift()
+    const speed = rate(samples)
+    if (bar) process.stderr.write(`\r${progressLine(t, speed)}`)
+    if (!bar && !ctx.json && !waitingShown && t.note === 'offline') {
+      ctx.out.note('Waiting for the contact to come online (Ctrl+C stops watching; sending goes on).')
+      waitingShown = true
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS))
+    t = await client.call<TransferView>('transfer', { id: t.id })
+  }
+  if (bar) process.stderr.write(`\r${progressLine(t, 0)}\n`)
+  return t
+}
+
+function rate(samples: readonly { t: number; bytes: number }[]): number {
+  if (samples.length < 2) return 0
+  const a = samples[0]!
+  const b = samples[samples.length - 1]!
+  return b.t > a.t ? ((b.bytes - a.bytes) * 1000) / (b.t - a.t) : 0
+}
+
+/** "[#########...............]  38%  102 MB / 268 MB  95.1 MB/s  0:02 left" */
+export function progressLine(t: TransferView, bytesPerSecond: number): string {
+  const fraction = t.size === 0 ? (t.status === 'complete' ? 1 : 0) : Math.min(1, t.bytes / t.size)
+  const filled = Math.round(fraction * BAR_WIDTH)
+  const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`
+  const pct = `${Math.floor(fraction * 100)}%`.padStart(4)
+  const amount = `${formatBytes(t.bytes)} / ${formatBytes(t.size)}`
+  let tail: string
+  if (t.status === 'complete') tail = 'done'
+  else if (t.status === 'failed') tail = `failed: ${reasonText(t.reason)}`
+  else if (bytesPerSecond > 0)
+    tail = `${formatBytes(bytesPerSecond)}/s  ${formatDuration((t.size - t.bytes) / bytesPerSecond)} left`
+  else tail = t.note === undefined ? 'waiting' : noteText(t.note)
+  return `${bar} ${pct}  ${amount}  ${tail}`.padEnd(78)
+}
+
+export async function files(ctx: Context): Promise<void> {
+  const list = await withPeer(ctx, (c) => c.call<FileEntry[]>('files'))
+  if (ctx.json) return ctx.out.json(list)
+  if (list.length === 0) return ctx.out.line('No files received yet.')
+  for (const f of list) {
+    const where = f.path ?? (f.status === 'incoming' ? '(arriving)' : '(not kept)')
+    ctx.out.line(
+      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${f.name}  from ${f.contact}  ${where}`,
+    )
+  }
+}
+
+const REASONS: Record<string, string> = {
+  'bad-chunk': 'a piece failed its integrity check',
+  'size-mismatch': 'the data did not match the announced size',
+  'hash-mismatch': 'the file did not match its announced SHA-256',
+  'too-large': 'the file is over the size limit',
+  refused: 'the contact refused it',
+  cancelled: 'it was cancelled',
+  'source-changed': 'the file changed on disk while being sent',
+  'source-gone': 'the file can no longer be read',
+  'unknown-file': 'the other side does not know this file',
+  storage: 'storing it failed',
+  protocol: 'the other side broke the protocol',
+}
+
+function reasonText(reason: string | undefined): string {
+  return reason === undefined ? 'unknown reason' : (REASONS[reason] ?? reason)
+}
+
+function noteText(note: string): string {
+  return note === 'offline' ? 'waiting for the contact to come online' : note.replace(/-/g, ' ')
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${Math.round(n)} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let v = n / 1000
+  let i = 0
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?'
+  const s = Math.round(seconds)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = String(s % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`
+}
