@@ -1,0 +1,249 @@
+/**
+ * The command line: `jiayi [global options] COMMAND [args] [options]`, global options accepted
+ * anywhere. Parsed with node:util parseArgs (strict), then checked against the command's own
+ * option list so that `jiayi send --mark` is an error, not silently ignored.
+ */
+import { parseArgs } from 'node:util'
+import { CliError } from './errors.js'
+
+export interface CommandSpec {
+  readonly name: string
+  readonly usage: string
+  readonly summary: string
+  /** Command-specific option names (keys of OPTIONS). */
+  readonly options: readonly string[]
+  readonly minArgs: number
+  /** Infinity for "the rest of the line" (send's text). */
+  readonly maxArgs: number
+}
+
+const OPTIONS = {
+  // global
+  home: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  passphrase: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  // per command
+  name: { type: 'string' },
+  png: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  'no-mdns': { type: 'boolean' },
+  'init-if-needed': { type: 'boolean' },
+  'show-card': { type: 'boolean' },
+  limit: { type: 'string' },
+  peek: { type: 'boolean' },
+  mark: { type: 'boolean' },
+} as const
+
+const GLOBAL = new Set(['home', 'json', 'verbose', 'passphrase', 'help', 'version'])
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'init',
+    usage: 'init --name NAME',
+    summary: 'create your identity in this home',
+    options: ['name'],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'whoami',
+    usage: 'whoami',
+    summary: 'your name, identity key and peer id',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'card',
+    usage: 'card [--png FILE]',
+    summary: 'your contact card: the link and its QR code',
+    options: ['png'],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'start',
+    usage: 'start [--listen MULTIADDR ...] [--no-mdns] [--init-if-needed [--name NAME]] [--show-card]',
+    summary: 'run the peer in the foreground until Ctrl+C',
+    options: ['listen', 'no-mdns', 'init-if-needed', 'name', 'show-card'],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'add',
+    usage: 'add LINK',
+    summary: 'add the person on a card link',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'contacts',
+    usage: 'contacts',
+    summary: 'list your contacts and requests',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'accept',
+    usage: 'accept CONTACT',
+    summary: 'accept a contact request',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'reject',
+    usage: 'reject CONTACT',
+    summary: 'decline a request (or remove a contact)',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'send',
+    usage: 'send CONTACT TEXT...',
+    summary: 'send a message (TEXT "-" reads stdin)',
+    options: [],
+    minArgs: 2,
+    maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
+    name: 'send-file',
+    usage: 'send-file CONTACT PATH [--name NAME]',
+    summary: 'send a file (progress until the contact has it)',
+    options: ['name'],
+    minArgs: 2,
+    maxArgs: 2,
+  },
+  {
+    name: 'files',
+    usage: 'files',
+    summary: 'files received: status, size, name, where',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'messages',
+    usage: 'messages CONTACT [--limit N] [--peek]',
+    summary: 'the conversation, oldest first (marks it read unless --peek)',
+    options: ['limit', 'peek'],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'read',
+    usage: 'read CONTACT',
+    summary: 'mark a conversation read',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'chat',
+    usage: 'chat CONTACT',
+    summary: 'chat interactively (/quit to leave)',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'verify',
+    usage: 'verify CONTACT [--mark]',
+    summary: 'show the safety number; --mark records that you compared it',
+    options: ['mark'],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
+    name: 'stats',
+    usage: 'stats',
+    summary: 'what the peer refused from the network',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+]
+
+export interface ParsedArgs {
+  readonly command: CommandSpec | undefined
+  readonly args: string[]
+  readonly home: string | undefined
+  readonly json: boolean
+  readonly verbose: boolean
+  readonly passphrase: string | undefined
+  readonly help: boolean
+  readonly version: boolean
+  readonly options: Record<string, string | boolean | string[] | undefined>
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (error) {
+    // parseArgs' messages name the option, never a value.
+    throw new CliError('Usage', `${(error as Error).message}. See: jiayi --help`)
+  }
+  const [name, ...args] = parsed.positionals
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>
+  const command = name === undefined ? undefined : COMMANDS.find((c) => c.name === name)
+  const help = values.help === true || name === 'help'
+  if (name !== undefined && name !== 'help' && command === undefined)
+    throw new CliError('Usage', `unknown command "${name}". See: jiayi --help`)
+  const options: Record<string, string | boolean | string[] | undefined> = {}
+  for (const [k, v] of Object.entries(values)) {
+    if (GLOBAL.has(k) || v === undefined) continue
+    if (command === undefined || !command.options.includes(k))
+      throw new CliError(
+        'Usage',
+        `--${k} does not go with ${command ? `jiayi ${command.name}` : 'no command'}`,
+      )
+    options[k] = v
+  }
+  if (command !== undefined && !help) {
+    if (args.length < command.minArgs || args.length > command.maxArgs)
+      throw new CliError('Usage', `usage: jiayi ${command.usage}`)
+  }
+  return {
+    command: name === 'help' ? COMMANDS.find((c) => c.name === args[0]) : command,
+    args,
+    home: values.home as string | undefined,
+    json: values.json === true,
+    verbose: values.verbose === true,
+    passphrase: values.passphrase as string | undefined,
+    help,
+    version: values.version === true,
+    options,
+  }
+}
+
+export function usage(command?: CommandSpec): string {
+  if (command !== undefined) return `usage: jiayi ${command.usage}\n\n${command.summary}\n`
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length))
+  const lines = [
+    'jiayi: serverless, end-to-end encrypted chat between peers',
+    '',
+    'usage: jiayi COMMAND [args] [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(Math.min(width, 40))}  ${c.summary}`),
+    '',
+    'global options (anywhere on the line):',
+    '  --home DIR          where the identity and store live (default: $JIAYI_HOME, else the OS data dir)',
+    '  --json              print one JSON document on stdout (start/chat: one JSON object per line)',
+    '  --passphrase TEXT   unlock a passphrase-protected store (prefer $JIAYI_PASSPHRASE: argv is visible to ps)',
+    '  --verbose, -v       log to stderr too (the log file is <home>/jiayi.log)',
+    '  --help, -h          this help (jiayi help COMMAND: one command)',
+    '',
+    'CONTACT is a contact id, an id prefix of 4+ hex digits, a peer id or a name.',
+    'Use -- before a text that starts with "-".',
+    'Exit codes: 0 ok, 1 a problem to fix (the message says what), 2 an internal error.',
+  ]
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,26 @@
+/** The card for people: the link, then its QR code drawn in the terminal. */
+import type { CardView } from '@jiayi/core'
+import QRCode from 'qrcode'
+import type { Output } from '../cli/context.js'
+import { CliError } from '../cli/errors.js'
+
+export async function printCard(out: Output, card: CardView, title?: string): Promise<void> {
+  if (title) out.line(title)
+  out.line(card.link)
+  out.line()
+  out.line((await QRCode.toString(card.qr, { type: 'terminal', small: true })).trimEnd())
+  out.line()
+  out.line(`${card.name} · ${card.peerId}`)
+  if (card.addrs.length === 0) out.line('(no addresses: contacts will find this peer on the LAN by mDNS)')
+  else for (const a of card.addrs) out.line(`  ${a}`)
+}
+
+/** A PNG of the QR code (margin 4 modules, 400 px: what phone cameras read easily). */
+export async function writeCardPng(file: string, card: CardView): Promise<void> {
+  try {
+    await QRCode.toFile(file, card.qr, { type: 'png', margin: 4, width: 400 })
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'error'
+    throw new CliError('Usage', `could not write the QR code to ${file} (${reason})`)
+  }
+}

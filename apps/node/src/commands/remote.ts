@@ -1,0 +1,157 @@
+/**
+ * Commands that drive the running peer over its control socket. Each is one or two control
+ * calls and a print; with no peer running they fail with a hint to run `jiayi start`.
+ */
+import type { ContactView, MessageView, MessengerStats } from '@jiayi/core'
+import { type Context, optFlag, optString } from '../cli/context.js'
+import { CliError } from '../cli/errors.js'
+import { ControlClient } from '../control/client.js'
+import { formatContacts, formatMessage, formatSafetyNumber, STATUS_MARK, stateText } from './format.js'
+
+export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => Promise<T>): Promise<T> {
+  const client = await ControlClient.connect(ctx.paths.socket, ctx.paths.home)
+  try {
+    return await run(client)
+  } finally {
+    client.close()
+  }
+}
+
+function arg(ctx: Context, index: number, what: string): string {
+  const value = ctx.args[index]
+  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
+  return value
+}
+
+export async function add(ctx: Context): Promise<void> {
+  const link = arg(ctx, 0, 'the card link (jiayi:add/…)')
+  const contact = await withPeer(ctx, (c) => c.call<ContactView>('addContact', { link }))
+  if (ctx.json) return ctx.out.json({ contact })
+  if (contact.state === 'accepted') ctx.out.line(`${contact.name} is now a contact (id ${contact.id}).`)
+  else
+    ctx.out.line(
+      `Added ${contact.name} (id ${contact.id}); a contact request is on its way. ` +
+        'You can already send messages: they are delivered once the request arrives.',
+    )
+}
+
+export async function contacts(ctx: Context): Promise<void> {
+  const list = await withPeer(ctx, (c) => c.call<ContactView[]>('contactList'))
+  if (ctx.json) return ctx.out.json(list)
+  for (const line of formatContacts(list)) ctx.out.line(line)
+}
+
+export async function accept(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const contact = await withPeer(ctx, (c) => c.call<ContactView>('accept', { contact: ref }))
+  if (ctx.json) return ctx.out.json({ contact })
+  ctx.out.line(`${contact.name} is now a contact (${stateText(contact.state)}).`)
+}
+
+export async function reject(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const contact = await withPeer(ctx, async (c) => {
+    const found = await c.call<ContactView>('contact', { contact: ref })
+    await c.call('reject', { contact: found.id })
+    return found
+  })
+  if (ctx.json)
+    return ctx.out.json({
+      contact: { id: contact.id, name: contact.name, peerId: contact.peerId },
+      removed: true,
+    })
+  ctx.out.line(
+    `Removed ${contact.name}; their requests are refused from now on (adding their card again lifts that).`,
+  )
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
+}
+
+export async function send(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const words = ctx.args.slice(1)
+  if (words.length === 0)
+    throw new CliError('Usage', 'missing the text: jiayi send CONTACT TEXT (or - to read stdin)')
+  const text = words.length === 1 && words[0] === '-' ? await readStdin() : words.join(' ')
+  const message = await withPeer(ctx, (c) => c.call<MessageView>('send', { contact: ref, text }))
+  if (ctx.json) return ctx.out.json(message)
+  ctx.out.line(
+    `Sent (${message.status}${STATUS_MARK[message.status] ? ` ${STATUS_MARK[message.status]}` : ''}), id ${message.id}`,
+  )
+}
+
+function parseLimit(ctx: Context): number | undefined {
+  const raw = optString(ctx, 'limit')
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1 || n > 10_000)
+    throw new CliError('Usage', '--limit must be a whole number from 1 to 10000')
+  return n
+}
+
+export async function messages(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const limit = parseLimit(ctx)
+  const peek = optFlag(ctx, 'peek')
+  const { contact, list } = await withPeer(ctx, async (c) => {
+    const contact = await c.call<ContactView>('contact', { contact: ref })
+    const list = await c.call<MessageView[]>('messages', {
+      contact: contact.id,
+      ...(limit === undefined ? {} : { limit }),
+      ...(peek ? { peek } : {}),
+    })
+    return { contact, list }
+  })
+  if (ctx.json) return ctx.out.json(list)
+  if (list.length === 0) ctx.out.line(`No messages with ${contact.name} yet.`)
+  for (const m of list) ctx.out.line(formatMessage(m, contact.name))
+}
+
+export async function read(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const contact = await withPeer(ctx, async (c) => {
+    const found = await c.call<ContactView>('contact', { contact: ref })
+    await c.call('markRead', { contact: found.id })
+    return found
+  })
+  if (ctx.json) return ctx.out.json({ contact: contact.id, read: true })
+  ctx.out.line(`Marked everything from ${contact.name} as read.`)
+}
+
+export async function verify(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const mark = optFlag(ctx, 'mark')
+  const { contact, result } = await withPeer(ctx, async (c) => {
+    const contact = await c.call<ContactView>('contact', { contact: ref })
+    const result = await c.call<{ safetyNumber: string; verified: boolean }>('verify', {
+      contact: contact.id,
+      mark,
+    })
+    return { contact, result }
+  })
+  if (ctx.json) return ctx.out.json(result)
+  ctx.out.line(`Safety number with ${contact.name}:`)
+  for (const row of formatSafetyNumber(result.safetyNumber)) ctx.out.line(`  ${row}`)
+  ctx.out.line()
+  if (result.verified) ctx.out.line(`${contact.name} is marked verified.`)
+  else
+    ctx.out.line(
+      `Compare it with the number on ${contact.name}'s screen (in person or on a call you trust);` +
+        ` if they match, run: jiayi verify ${contact.id} --mark`,
+    )
+}
+
+export async function stats(ctx: Context): Promise<void> {
+  const s = await withPeer(ctx, (c) => c.call<MessengerStats>('stats'))
+  if (ctx.json) return ctx.out.json(s)
+  ctx.out.line(`contacts: ${s.contacts}`)
+  ctx.out.line(`refused from the network: ${s.refusedTotal}`)
+  for (const [protocol, reasons] of Object.entries(s.refused))
+    for (const [reason, n] of Object.entries(reasons)) ctx.out.line(`  ${protocol} ${reason}: ${n}`)
+}

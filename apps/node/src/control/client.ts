@@ -1,0 +1,150 @@
+/**
+ * The client side of the control socket, used by every command that talks to the running peer.
+ * Light on purpose: it imports neither @jiayi/core nor libp2p, so `jiayi send` starts fast.
+ */
+import { connect, type Socket } from 'node:net'
+import { CliError, RemoteError } from '../cli/errors.js'
+import {
+  type ControlNotification,
+  type ControlResponse,
+  encodeLine,
+  isNotification,
+  isResponse,
+  LineSplitter,
+} from './protocol.js'
+
+const CONNECT_TIMEOUT_MS = 5_000
+
+export function notRunning(home: string): CliError {
+  return new CliError('NotRunning', `no jiayi peer is running on ${home}; start one with: jiayi start`)
+}
+
+export class ControlClient {
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
+  private readonly listeners = new Set<(n: ControlNotification) => void>()
+  private closeListeners = new Set<(error?: Error) => void>()
+  private closed = false
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly home: string,
+  ) {
+    const splitter = new LineSplitter()
+    socket.on('data', (chunk: Buffer) => {
+      let lines: string[]
+      try {
+        lines = splitter.push(chunk)
+      } catch (error) {
+        this.fail(error as Error)
+        return
+      }
+      for (const line of lines) this.receive(line)
+    })
+    socket.on('error', (error) => this.fail(error))
+    socket.on('close', () => this.fail())
+  }
+
+  /** Connects to the peer's socket; rejects with NotRunning when nobody listens there. */
+  static connect(path: string, home: string): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path)
+      const timer = setTimeout(() => {
+        socket.destroy()
+        reject(new CliError('NotRunning', `the jiayi peer on ${home} does not answer`))
+      }, CONNECT_TIMEOUT_MS)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        socket.removeAllListeners('error')
+        resolve(new ControlClient(socket, home))
+      })
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer)
+        socket.destroy()
+        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK')
+          reject(notRunning(home))
+        else reject(error)
+      })
+    })
+  }
+
+  /** Connects if a peer runs; undefined if none does. */
+  static async tryConnect(path: string, home: string): Promise<ControlClient | undefined> {
+    try {
+      return await ControlClient.connect(path, home)
+    } catch (error) {
+      if (CliError.is(error, 'NotRunning')) return undefined
+      throw error
+    }
+  }
+
+  private receive(line: string): void {
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      this.fail(new CliError('Internal', 'the peer sent something that is not JSON'))
+      return
+    }
+    if (isNotification(value)) {
+      for (const l of this.listeners) l(value)
+      return
+    }
+    if (!isResponse(value)) return
+    const response = value as ControlResponse
+    if (typeof response.id !== 'number') {
+      // An answer to no request in particular (e.g. our line was too large): fail everything.
+      if ('error' in response) this.fail(new RemoteError(response.error))
+      return
+    }
+    const waiter = this.pending.get(response.id)
+    if (waiter === undefined) return
+    this.pending.delete(response.id)
+    if ('error' in response) waiter.reject(new RemoteError(response.error))
+    else waiter.resolve(response.result)
+  }
+
+  private fail(error?: Error): void {
+    if (this.closed) return
+    this.closed = true
+    const reason =
+      error instanceof CliError || error instanceof RemoteError
+        ? error
+        : new CliError('Disconnected', `the jiayi peer on ${this.home} went away`)
+    for (const w of this.pending.values()) w.reject(reason)
+    this.pending.clear()
+    for (const l of this.closeListeners) l(error === undefined ? undefined : reason)
+    this.socket.destroy()
+  }
+
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new CliError('Disconnected', `the jiayi peer on ${this.home} went away`))
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.socket.write(encodeLine({ id, method, params }))
+    })
+  }
+
+  onNotification(listener: (n: ControlNotification) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Called once when the connection ends (with the reason if it failed). */
+  onClose(listener: (error?: Error) => void): void {
+    this.closeListeners.add(listener)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.pending.clear()
+    this.socket.end()
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The control protocol over a Unix domain socket (a named pipe on Windows): newline-delimited
+ * JSON, one ControlSession per connection. Only the owner can connect: the socket is created
+ * under a 0177 umask (so it is 0600 from its first instant) inside the 0700 home.
+ */
+import { chmod, rm } from 'node:fs/promises'
+import { createServer, type Server, type Socket } from 'node:net'
+import { type AppLog, errorFields, nullLog } from '../cli/log.js'
+import { type ControlDispatcher, ControlSession } from './dispatcher.js'
+import { ControlError, encodeLine, LineSplitter } from './protocol.js'
+
+/** Connections beyond this are refused (a runaway script must not exhaust the peer). */
+const MAX_CONNECTIONS = 64
+/** A client that stops reading its notifications is dropped once this much is queued for it. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024
+
+export interface ControlServer {
+  readonly path: string
+  /** Stops accepting, drops every client and removes the socket file. */
+  close(): Promise<void>
+}
+
+export async function listenControlSocket(
+  path: string,
+  dispatcher: ControlDispatcher,
+  options: { log?: AppLog } = {},
+): Promise<ControlServer> {
+  const log = options.log ?? nullLog
+  const clients = new Set<Socket>()
+  const server: Server = createServer((socket) => {
+    if (clients.size >= MAX_CONNECTIONS) {
+      log.warn('control connection refused: too many clients')
+      socket.destroy()
+      return
+    }
+    clients.add(socket)
+    serve(socket, dispatcher, log)
+    socket.on('close', () => clients.delete(socket))
+  })
+  server.maxConnections = MAX_CONNECTIONS + 1
+
+  const unix = process.platform !== 'win32'
+  // The caller holds the home's lock, so a socket file left here is from a peer that died.
+  if (unix) await rm(path, { force: true })
+  const previousMask = unix ? process.umask(0o177) : 0
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } finally {
+    if (unix) process.umask(previousMask)
+  }
+  if (unix) await chmod(path, 0o600)
+  server.on('error', (error) => log.warn('control socket error', errorFields(error)))
+
+  let closing: Promise<void> | undefined
+  return {
+    path,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        for (const socket of clients) socket.destroy()
+        await closed
+        if (unix) await rm(path, { force: true })
+      })()
+      return closing
+    },
+  }
+}
+
+function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): void {
+  const splitter = new LineSplitter()
+  const session = new ControlSession(dispatcher, (message) => {
+    if (socket.destroyed) return
+    if (socket.writableLength > MAX_QUEUED_BYTES) {
+      log.warn('control client dropped: it is not reading')
+      socket.destroy()
+      return
+    }
+    socket.write(encodeLine(message))
+  })
+  socket.on('data', (chunk: Buffer) => {
+    let lines: string[]
+    try {
+      lines = splitter.push(chunk)
+    } catch (error) {
+      const message = ControlError.is(error) ? error.message : 'bad input'
+      socket.end(encodeLine({ id: null, error: { code: 'TooLarge', message, type: 'ControlError' } }))
+      return
+    }
+    for (const line of lines) void session.receive(line)
+  })
+  socket.on('error', () => socket.destroy())
+  socket.on('close', () => session.close())
+}

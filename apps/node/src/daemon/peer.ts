@@ -1,0 +1,304 @@
+/**
+ * `jiayi start`: the peer in the foreground. Order matters:
+ *   1. the store's LevelDB lock (one peer per home), then peer.lock with our pid;
+ *   2. unlock (passphrase or key file), load (or, with --init-if-needed, create) the identity;
+ *   3. the libp2p node (remembered ports, the kept WebRTC-Direct certificate) and the Messenger;
+ *   4. the control socket; only then "ready", so a command run after ready always finds it.
+ * SIGINT / SIGTERM / SIGHUP shut down in reverse: socket, messenger, node, peer.lock, store.
+ */
+import { userInfo } from 'node:os'
+import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
+import { type Context, optFlag, optList, optString } from '../cli/context.js'
+import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
+import { ensureHome, homeExists } from '../cli/home.js'
+import { errorFields } from '../cli/log.js'
+import { ControlDispatcher } from '../control/dispatcher.js'
+import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
+import { openHomeStore, unlockOptions } from '../storage.js'
+import { saveLastCard } from './last-card.js'
+import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
+import { removeLockPid, writeLockPid } from './lock.js'
+import { loadOrCreateWebrtcCertificate } from './webrtc-cert.js'
+
+const SHUTDOWN_TIMEOUT_MS = 10_000
+
+export interface PeerOptions {
+  readonly listen: readonly string[]
+  readonly mdns: boolean
+  readonly initIfNeeded: boolean
+  readonly name: string | undefined
+  readonly showCard: boolean
+}
+
+export function peerOptions(ctx: Context): PeerOptions {
+  const name = optString(ctx, 'name')
+  const initIfNeeded = optFlag(ctx, 'init-if-needed')
+  if (name !== undefined && !initIfNeeded)
+    throw new CliError('Usage', '--name goes with `jiayi init` (or `jiayi start --init-if-needed`)')
+  return {
+    listen: optList(ctx, 'listen'),
+    mdns: !optFlag(ctx, 'no-mdns'),
+    initIfNeeded,
+    name,
+    showCard: optFlag(ctx, 'show-card'),
+  }
+}
+
+/** The OS user name, as a display name for `npm start` on a first run. */
+export function defaultName(): string {
+  try {
+    const name = userInfo().username.trim()
+    if (name) return name
+  } catch {
+    // No passwd entry (some containers).
+  }
+  return process.env.USER || process.env.USERNAME || 'me'
+}
+
+async function createNode(
+  core: typeof import('@jiayi/core'),
+  nodeNet: typeof import('@jiayi/core/node'),
+  account: Account,
+  store: Store,
+  options: PeerOptions,
+  ctx: Context,
+): Promise<JiayiNode> {
+  const { certificate, created } = await loadOrCreateWebrtcCertificate(store)
+  if (created) ctx.log.info('new webrtc-direct certificate', { certhash: certificate.certhash })
+  const network = () => nodeNet.nodeNetwork({ mdns: options.mdns, webrtcDirectCertificate: certificate })
+  const attempt = async (listen: readonly string[]) => {
+    const node = await core.createJiayiNode({
+      privateKey: account.deviceKey,
+      network: network(),
+      listen,
+      start: false,
+    })
+    try {
+      await node.start()
+      return node
+    } catch (error) {
+      await Promise.resolve()
+        .then(() => node.stop())
+        .catch(() => undefined)
+      throw error
+    }
+  }
+  if (options.listen.length > 0) return attempt(options.listen)
+  const remembered = listenFor(await availablePorts(await rememberedPorts(store)))
+  try {
+    return await attempt(remembered)
+  } catch (error) {
+    if (remembered.every((a) => /\/(tcp|udp)\/0(\/|$)/.test(a))) throw error
+    ctx.log.warn('remembered ports are taken; listening on new ones', errorFields(error))
+    return attempt(listenFor({}))
+  }
+}
+
+export async function runPeer(ctx: Context, options: PeerOptions): Promise<number> {
+  const { log, out, paths } = ctx
+  const started = Date.now()
+  // Listening from the first instant: a signal during startup stops the peer cleanly once it is
+  // up; a second signal (at any time) ends the process at once.
+  let signals = 0
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      signals++
+      if (signals === 1) return resolve(s)
+      log.error('forced exit', { signal: s })
+      process.exit(130)
+    }
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal)
+  })
+  // Without an identity and without --init-if-needed nothing is created (not even the home), so
+  // a later `jiayi init --passphrase …` is still free to choose how the store is locked.
+  if (!options.initIfNeeded && !(await homeExists(paths)))
+    throw new CliError(
+      'NoAccount',
+      `no identity in ${paths.home} yet; create one with: jiayi init --name NAME`,
+    )
+  await ensureHome(paths.home, (w) => log.warn(w))
+  const core = await import('@jiayi/core')
+  const nodeNet = await import('@jiayi/core/node')
+  const opened = await openHomeStore(paths, unlockOptions(ctx))
+  await writeLockPid(paths.lock)
+  let node: JiayiNode | undefined
+  let messenger: Messenger | undefined
+  let files: FileService | undefined
+  let server: ControlServer | undefined
+  const cleanup = async () => {
+    await server?.close().catch(() => undefined)
+    await files?.stop().catch(() => undefined)
+    await messenger?.stop().catch(() => undefined)
+    await Promise.resolve()
+      .then(() => node?.stop())
+      .catch(() => undefined)
+    await removeLockPid(paths.lock).catch(() => undefined)
+    await opened.close().catch(() => undefined)
+  }
+  try {
+    const store = opened.store
+    let account = await core.loadAccount(store)
+    if (account === undefined) {
+      if (!options.initIfNeeded)
+        throw new CliError(
+          'NoAccount',
+          `no identity in ${paths.home} yet; create one with: jiayi init --name NAME`,
+        )
+      account = await core.createAccount(store, options.name ?? defaultName())
+      log.info('identity created')
+      if (!ctx.json) out.note(`Created a new identity "${account.name}" in ${paths.home}`)
+    }
+    node = await createNode(core, nodeNet, account, store, options, ctx)
+    // Files land in <home>/files; the service listens for offers before the first envelope.
+    files = new core.FileService({
+      store,
+      storage: nodeNet.NodeFileStorage.forHome(paths.home),
+      log: log.child('files'),
+    })
+    messenger = await core.Messenger.open({
+      store,
+      node,
+      account,
+      log: log.child('messenger'),
+      extensions: files.extensions,
+    })
+    await files.start(messenger)
+    const addrs = node.getMultiaddrs().map((a) => a.toString())
+    if (options.listen.length === 0) await rememberPorts(store, portsOf(addrs))
+    await saveLastCard(store, messenger.card())
+    server = await listenControlSocket(
+      paths.socket,
+      new ControlDispatcher(messenger, {
+        log: log.child('control'),
+        files: { files, openSource: (path) => nodeNet.nodeFileSource(path) },
+      }),
+      {
+        log: log.child('control'),
+      },
+    )
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+  const m = messenger
+  const n = node
+  const addrs = n.getMultiaddrs().map((a) => a.toString())
+  log.info('peer ready', { peerId: n.peerId.toString(), addrs: addrs.length, ms: Date.now() - started })
+
+  // Output: with --json one object per line (ready first); for people, a short status.
+  process.stdout.on('error', () => undefined) // a closed pipe must not kill the peer
+  if (ctx.json) {
+    out.json({ event: 'ready', peerId: n.peerId.toString(), addrs })
+  } else {
+    const me = m.whoami()
+    out.line(`Jiayi peer "${me.name}" is running.`)
+    out.line(`  peer id   ${me.peerId}`)
+    out.line('  listening on')
+    for (const a of addrs) out.line(`    ${a}`)
+    out.line(`  control   ${paths.socket}`)
+    if (options.showCard) {
+      const { printCard } = await import('../commands/card-print.js')
+      out.line()
+      await printCard(out, m.card(), 'Your card: others add you with this link or by scanning the QR code.')
+    }
+    out.line('Stop it with Ctrl+C.')
+  }
+  const offEvents = watchEvents(ctx, m)
+  const lastCard = watchCard(ctx, m, n, opened.store)
+
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))
+  process.on('uncaughtException', (error) => log.error('uncaught exception', errorFields(error)))
+
+  const signal = await stopSignal
+  log.info('shutting down', { signal })
+  if (ctx.json) out.json({ event: 'stopping', signal })
+  else out.note(`\nStopping (${signal})…`)
+  // A shutdown that hangs ends the process without waiting.
+  const timer = setTimeout(() => {
+    log.error('shutdown timed out')
+    process.exit(EXIT_INTERNAL)
+  }, SHUTDOWN_TIMEOUT_MS)
+  timer.unref()
+  offEvents()
+  lastCard.stop()
+  await cleanup()
+  clearTimeout(timer)
+  log.info('stopped')
+  if (ctx.json) out.json({ event: 'stopped' })
+  return EXIT_OK
+}
+
+/** Live events on stdout: no message text there (it may end up in a file), only what happened. */
+function watchEvents(ctx: Context, m: Messenger): () => void {
+  const { out } = ctx
+  const states = new Map(m.contactList().map((c) => [c.id as string, c.state]))
+  const offs = [
+    m.events.on('message', (e) => {
+      if (ctx.json) {
+        out.json({
+          event: 'message',
+          change: e.change,
+          contactId: e.contactId,
+          id: e.message.id,
+          direction: e.message.direction,
+          status: e.message.status,
+        })
+      } else if (e.change === 'new' && e.message.direction === 'in') {
+        const name = safeName(m, e.contactId)
+        out.line(`New message from ${name} (read it with: jiayi chat ${quoteArg(name)})`)
+      }
+    }),
+    m.events.on('contact', (e) => {
+      const before = states.get(e.id)
+      const state = e.contact?.state
+      if (state === undefined) states.delete(e.id)
+      else states.set(e.id, state)
+      if (ctx.json) {
+        out.json({ event: 'contact', change: e.change, id: e.id, state: state ?? null })
+        return
+      }
+      // Only state transitions matter to a person; address updates stay quiet.
+      if (state === 'pending-in' && before === undefined) {
+        out.line(`${e.contact!.name} wants to add you: jiayi accept ${e.id}   (or: jiayi reject ${e.id})`)
+      } else if (state === 'accepted' && before === 'pending-out') {
+        out.line(`${e.contact!.name} accepted your request.`)
+      }
+    }),
+  ]
+  return () => {
+    for (const off of offs) off()
+  }
+}
+
+function safeName(m: Messenger, id: string): string {
+  try {
+    return m.contact(id).name
+  } catch {
+    return id
+  }
+}
+
+function quoteArg(text: string): string {
+  return /^[\w.@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
+}
+
+/** Keeps the stored "last card" (what `jiayi card` shows while no peer runs) up to date. */
+function watchCard(ctx: Context, m: Messenger, n: JiayiNode, s: Store) {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const onUpdate = () => {
+    if (timer !== undefined) return
+    timer = setTimeout(() => {
+      timer = undefined
+      void saveLastCard(s, m.card()).catch((error) =>
+        ctx.log.debug('could not save the card', errorFields(error)),
+      )
+    }, 1_000)
+  }
+  n.addEventListener('self:peer:update', onUpdate)
+  return {
+    stop() {
+      n.removeEventListener('self:peer:update', onUpdate)
+      if (timer !== undefined) clearTimeout(timer)
+    },
+  }
+}

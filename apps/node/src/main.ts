@@ -1,0 +1,94 @@
+/**
+ * `jiayi`: parses the command line, opens the log in the home, runs one command and turns what
+ * it threw into a message and an exit code (0 ok, 1 user error, 2 internal). Command modules are
+ * loaded on demand: the ones that talk to a running peer never load @jiayi/core or libp2p.
+ */
+import { type CommandSpec, parseCommandLine, usage } from './cli/args.js'
+import { type Context, stdio } from './cli/context.js'
+import { classify, EXIT_OK, EXIT_USER } from './cli/errors.js'
+import { checkSocketPath, ensureHome, homePaths, resolveHome } from './cli/home.js'
+import { type AppLog, errorFields, nullLog, openLog } from './cli/log.js'
+
+type Run = (ctx: Context) => Promise<number | undefined> | Promise<void>
+
+const RUN: Record<string, () => Promise<Run>> = {
+  init: async () => (await import('./commands/local.js')).init,
+  whoami: async () => (await import('./commands/local.js')).whoami,
+  card: async () => (await import('./commands/local.js')).card,
+  start: async () => (await import('./commands/start.js')).start,
+  add: async () => (await import('./commands/remote.js')).add,
+  contacts: async () => (await import('./commands/remote.js')).contacts,
+  accept: async () => (await import('./commands/remote.js')).accept,
+  reject: async () => (await import('./commands/remote.js')).reject,
+  send: async () => (await import('./commands/remote.js')).send,
+  'send-file': async () => (await import('./commands/files.js')).sendFile,
+  files: async () => (await import('./commands/files.js')).files,
+  messages: async () => (await import('./commands/remote.js')).messages,
+  read: async () => (await import('./commands/remote.js')).read,
+  verify: async () => (await import('./commands/remote.js')).verify,
+  stats: async () => (await import('./commands/remote.js')).stats,
+  chat: async () => (await import('./commands/chat.js')).chat,
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let json = argv.includes('--json')
+  let log: AppLog = nullLog
+  try {
+    const parsed = parseCommandLine(argv)
+    json = parsed.json
+    if (parsed.version) {
+      stdio.line('jiayi 0.1.0')
+      return EXIT_OK
+    }
+    if (parsed.help || parsed.command === undefined) {
+      ;(parsed.help ? process.stdout : process.stderr).write(usage(parsed.command))
+      return parsed.help ? EXIT_OK : EXIT_USER
+    }
+    const command: CommandSpec = parsed.command
+    const home = resolveHome(parsed.home)
+    const paths = homePaths(home)
+    checkSocketPath(paths)
+    const passphrase = parsed.passphrase ?? (process.env.JIAYI_PASSPHRASE || undefined)
+    // init and `start --init-if-needed` create the home; do it first so their log has a place.
+    if (command.name === 'init' || (command.name === 'start' && parsed.options['init-if-needed'] === true)) {
+      await ensureHome(home, (w) => process.stderr.write(`jiayi: ${w}\n`))
+    }
+    log = await openHomeLog(paths.log, parsed.verbose, command.name)
+    const ctx: Context = {
+      paths,
+      json,
+      verbose: parsed.verbose,
+      passphrase,
+      log,
+      out: stdio,
+      options: parsed.options,
+      args: parsed.args,
+    }
+    log.debug('command', { command: command.name })
+    const run = await RUN[command.name]!()
+    const code = await run(ctx)
+    return typeof code === 'number' ? code : EXIT_OK
+  } catch (error) {
+    const c = classify(error)
+    if (c.exitCode === EXIT_USER) log.info('command refused', { code: c.code, exit: c.exitCode })
+    else log.warn('command failed', { ...errorFields(error), exit: c.exitCode })
+    if (c.code === 'Internal' && error instanceof Error) {
+      const frames = (error.stack ?? '').split('\n').slice(1, 8).join(' | ')
+      log.error('internal error', { ...errorFields(error), stack: frames.trim() })
+    }
+    process.stderr.write(`jiayi: ${c.message}\n`)
+    if (json) stdio.json({ error: { code: c.code, message: c.message } })
+    return c.exitCode
+  } finally {
+    await log.close()
+  }
+}
+
+/** The log lives in the home; a command run before the home exists logs nowhere. */
+async function openHomeLog(path: string, verbose: boolean, component: string): Promise<AppLog> {
+  try {
+    return await openLog(path, { verbose, component })
+  } catch {
+    return nullLog
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The transport-independent half of the control protocol, in process against a fake Messenger:
+ * request parsing, parameter checks, error bodies, subscriptions, and line framing.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ControlDispatcher, ControlSession, METHODS, type MessengerApi } from '../src/control/dispatcher.js'
+import { ControlError, LineSplitter, parseRequest } from '../src/control/protocol.js'
+
+type Handler = (event: unknown) => void
+
+function fakeMessenger() {
+  const calls: [string, unknown[]][] = []
+  const handlers = new Map<string, Set<Handler>>()
+  const record =
+    (name: string, result: unknown = null) =>
+    (...args: unknown[]) => {
+      calls.push([name, args])
+      if (result instanceof Error) throw result
+      return result
+    }
+  const unknown = Object.assign(new Error('no contact matches "x"'), {
+    code: 'UnknownContact',
+    name: 'MessengerError',
+  })
+  const messenger = {
+    whoami: record('whoami', { name: 'A', identityKey: '00', peerId: 'p' }),
+    card: record('card', { link: 'jiayi:add/X', qr: 'JIAYI:ADD/X', name: 'A', peerId: 'p', addrs: [] }),
+    stats: record('stats', { contacts: 0, refusedTotal: 0, refused: {} }),
+    contactList: record('contactList', []),
+    contact: (ref: string) => {
+      calls.push(['contact', [ref]])
+      if (ref === 'x') throw unknown
+      return { id: ref }
+    },
+    addContact: record('addContact', { id: 'c' }),
+    accept: record('accept', { id: 'c' }),
+    reject: record('reject', undefined),
+    send: record('send', { id: 'm', status: 'queued' }),
+    messages: record('messages', []),
+    message: record('message', undefined),
+    markRead: record('markRead', undefined),
+    unreadCount: record('unreadCount', 0),
+    react: record('react', {}),
+    edit: record('edit', {}),
+    deleteMessage: record('deleteMessage', {}),
+    setTyping: record('setTyping', undefined),
+    verify: record('verify', { safetyNumber: '1', verified: false }),
+    safetyNumberCode: record('safetyNumberCode', 'ab'),
+    outboxSize: record('outboxSize', 0),
+    settled: record('settled', undefined),
+    crash: record('crash', new TypeError('secret text here')),
+    events: {
+      on(type: string, h: Handler) {
+        let set = handlers.get(type)
+        if (!set) {
+          set = new Set()
+          handlers.set(type, set)
+        }
+        set.add(h)
+        return () => set.delete(h)
+      },
+      emit(type: string, e: unknown) {
+        for (const h of handlers.get(type) ?? []) h(e)
+      },
+    },
+  }
+  return { messenger: messenger as unknown as MessengerApi & typeof messenger, calls, handlers }
+}
+
+test('parseRequest: ids, methods and params are checked; bad JSON is never echoed', () => {
+  assert.deepEqual(parseRequest('{"id":1,"method":"whoami"}'), { id: 1, method: 'whoami' })
+  assert.deepEqual(parseRequest('{"id":"a","method":"send","params":{"contact":"b"}}'), {
+    id: 'a',
+    method: 'send',
+    params: { contact: 'b' },
+  })
+  for (const bad of [
+    'private words',
+    '[]',
+    'null',
+    '{"method":"x"}',
+    '{"id":1.5,"method":"x"}',
+    '{"id":1}',
+  ]) {
+    const r = parseRequest(bad)
+    assert.ok('reject' in r, bad)
+    assert.doesNotMatch(JSON.stringify(r), /private words/)
+  }
+  const params = parseRequest('{"id":2,"method":"x","params":[1]}')
+  assert.ok('reject' in params && 'error' in params.reject && params.reject.error.code === 'BadParams')
+})
+
+test('dispatcher: every method checks its params and calls the Messenger', async () => {
+  const { messenger, calls } = fakeMessenger()
+  const d = new ControlDispatcher(messenger)
+  assert.deepEqual(await d.call('send', { contact: 'bob', text: 'hi' }), { id: 'm', status: 'queued' })
+  assert.deepEqual(calls.at(-1), ['send', ['bob', 'hi', {}]])
+  await d.call('messages', { contact: 'bob', limit: 5, peek: true })
+  assert.deepEqual(calls.at(-1), ['messages', ['bob', { limit: 5, peek: true }]])
+  await d.call('verify', { contact: 'bob' })
+  assert.deepEqual(calls.at(-1), ['verify', ['bob', false]])
+  assert.equal(await d.call('reject', { contact: 'bob' }), null, 'undefined travels as null')
+
+  const rejects = async (method: string, params: Record<string, unknown> | undefined, code: string) => {
+    await assert.rejects(d.call(method, params), (e: unknown) => ControlError.is(e) && e.code === code)
+  }
+  await rejects('nope', {}, 'UnknownMethod')
+  await rejects('toString', {}, 'UnknownMethod')
+  await rejects('__proto__', {}, 'UnknownMethod')
+  await rejects('send', { contact: 'bob' }, 'BadParams')
+  await rejects('send', { contact: 'bob', text: 5 }, 'BadParams')
+  await rejects('send', { contact: 'bob', text: 'x', more: 1 }, 'BadParams')
+  await rejects('messages', { contact: 'bob', limit: 0 }, 'BadParams')
+  await rejects('messages', { contact: 'bob', limit: 1.5 }, 'BadParams')
+  await rejects('setTyping', { contact: 'bob', active: 'yes' }, 'BadParams')
+  await rejects('whoami', { extra: true }, 'BadParams')
+  // Every Messenger method in the table exists on the Messenger-shaped fake (and the real class, by type).
+  for (const name of Object.keys(METHODS))
+    assert.equal(typeof (messenger as unknown as Record<string, unknown>)[name], 'function', name)
+})
+
+test('dispatcher: Messenger errors keep their code; unexpected ones become Internal without their message', async () => {
+  const { messenger } = fakeMessenger()
+  const d = new ControlDispatcher(messenger)
+  const r = await d.handle({ id: 1, method: 'contact', params: { contact: 'x' } })
+  assert.deepEqual(r, {
+    id: 1,
+    error: { code: 'UnknownContact', message: 'no contact matches "x"', type: 'MessengerError' },
+  })
+  const body = d.errorBody('send', new TypeError('secret text here'))
+  assert.equal(body.code, 'Internal')
+  assert.doesNotMatch(JSON.stringify(body), /secret/)
+})
+
+test('session: subscribe forwards events until unsubscribe or close', async () => {
+  const { messenger, handlers } = fakeMessenger()
+  const sent: unknown[] = []
+  const session = new ControlSession(new ControlDispatcher(messenger), (m) => sent.push(m))
+  await session.receive('{"id":1,"method":"subscribe","params":{"events":["message"]}}')
+  assert.deepEqual(sent.shift(), { id: 1, result: { events: ['message'] } })
+  messenger.events.emit('message', { contactId: 'c', change: 'new', message: { id: 'm' } })
+  messenger.events.emit('typing', { contactId: 'c', active: true })
+  assert.deepEqual(sent.splice(0), [
+    { event: 'message', contactId: 'c', change: 'new', message: { id: 'm' } },
+  ])
+  await session.receive('{"id":2,"method":"subscribe","params":{"events":["bogus"]}}')
+  assert.equal((sent.shift() as { error: { code: string } }).error.code, 'BadParams')
+  await session.receive('{"id":3,"method":"subscribe"}')
+  assert.deepEqual(sent.shift(), { id: 3, result: { events: ['message', 'contact', 'typing'] } })
+  session.close()
+  messenger.events.emit('typing', { contactId: 'c', active: true })
+  assert.deepEqual(sent, [])
+  assert.equal(
+    [...handlers.values()].reduce((n, s) => n + s.size, 0),
+    0,
+    'no listener left behind',
+  )
+})
+
+test('LineSplitter: lines across chunks, UTF-8 split mid-character, size limit', () => {
+  const s = new LineSplitter(64)
+  const bytes = Buffer.from('{"t":"你好 🌏"}\n{"t":"2"}\n')
+  const out: string[] = []
+  for (let i = 0; i < bytes.length; i += 3) out.push(...s.push(bytes.subarray(i, i + 3)))
+  assert.deepEqual(out, ['{"t":"你好 🌏"}', '{"t":"2"}'])
+  assert.throws(
+    () => s.push(Buffer.alloc(65, 0x61)),
+    (e: unknown) => ControlError.is(e, 'TooLarge'),
+  )
+  assert.deepEqual(new LineSplitter(64).push(Buffer.from('\n\n  \n{"a":1}\n')), ['{"a":1}'])
+})
