@@ -22,14 +22,14 @@ import type { ContactView } from '../messenger/views.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import { PROTOCOL_FILE } from '../net/protocols.js'
-import { ChunkCipher } from './chunk-cipher.js'
 import { FileError } from './errors.js'
 import { decodeFrame, encodeFrame, type Frame } from './frames.js'
+import { TransferHandles } from './handles.js'
 import { endStream, failed, type Outcome, outcomeOfReject, rejectStream } from './outcome.js'
 import { receiveFile } from './receive.js'
 import { sendFile } from './send.js'
 import type { FileSink, FileSource, FileStorage } from './storage.js'
-import { type Direction, isFinal, recordKeyBytes, type TransferRecord } from './transfer.js'
+import { type Direction, isFinal, type TransferRecord } from './transfer.js'
 import { type AttemptClock, keyOf, type RecordKey, type TransferBook } from './transfer-book.js'
 
 const MIN_RETRY_MS = 1_000
@@ -63,18 +63,18 @@ export class TransferRunner {
   private stopped = false
   private readonly active = new Map<RecordKey, Attempt>()
   private readonly tasks = new Set<Promise<unknown>>()
-  private readonly sinks = new Map<MessageId, Promise<FileSink>>()
-  private readonly sources = new Map<MessageId, FileSource>()
-  private readonly ciphers = new Map<RecordKey, Promise<ChunkCipher>>()
+  private readonly handles: TransferHandles
   private readonly retries = new Map<MessageId, { timer?: ReturnType<typeof setTimeout>; failures: number }>()
   private readonly pushTimers = new Set<ReturnType<typeof setTimeout>>()
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
     private readonly book: TransferBook,
-    private readonly storage: FileStorage,
+    storage: FileStorage,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    this.handles = new TransferHandles(storage)
+  }
 
   isActive(k: RecordKey): boolean {
     return this.active.has(k)
@@ -115,19 +115,16 @@ export class TransferRunner {
       a.controller.abort(new FileError('Stopped', 'the file service stopped'))
     await this.messengerRef?.node.unhandle(PROTOCOL_FILE).catch(() => undefined)
     await Promise.allSettled([...this.tasks])
-    await Promise.allSettled([...this.sinks.values()].map(async (s) => (await s).close()))
-    await Promise.allSettled([...this.sources.values()].map((s) => s.close()))
-    this.sinks.clear()
-    this.sources.clear()
+    await this.handles.closeAll()
   }
 
   /** The source of a file just offered (kept open until the transfer ends). */
   adoptSource(id: MessageId, source: FileSource): void {
-    this.sources.set(id, source)
+    this.handles.adoptSource(id, source)
   }
 
   forgetSource(id: MessageId): void {
-    this.sources.delete(id)
+    this.handles.forgetSource(id)
   }
 
   /** Stops whatever stream moves this transfer (it was cancelled or failed). */
@@ -280,7 +277,7 @@ export class TransferRunner {
     try {
       let source: FileSource
       try {
-        source = await this.sourceFor(r)
+        source = await this.handles.source(r)
       } catch (error) {
         const outcome = failed(FileError.is(error, 'SourceChanged') ? 'source-changed' : 'source-gone')
         await endStream(framed, outcome)
@@ -291,7 +288,7 @@ export class TransferRunner {
         size: r.size,
         chunkSize: r.chunkSize,
         sha256: hexToBytes(r.sha256),
-        cipher: await this.cipherFor(r),
+        cipher: await this.handles.cipher(r),
         source,
         windowChunks: this.options.windowChunks,
         timeoutMs: this.options.timeoutMs,
@@ -315,12 +312,7 @@ export class TransferRunner {
     else if (outcome.type === 'failed') await this.book.change(k, { type: 'fail', reason: outcome.reason })
     else if (outcome.type === 'retry') await this.book.change(k, { type: 'note', note: outcome.note })
     const r = this.book.get(k)
-    if (r !== undefined && isFinal(r.status)) {
-      const source = this.sources.get(id)
-      this.sources.delete(id)
-      this.ciphers.delete(k)
-      await source?.close().catch(() => undefined)
-    }
+    if (r !== undefined && isFinal(r.status)) await this.handles.closeOut(id)
   }
 
   private async runReceive(framed: FramedStream, r: TransferRecord, attempt: Attempt): Promise<void> {
@@ -328,7 +320,7 @@ export class TransferRunner {
     try {
       let sink: FileSink
       try {
-        sink = await this.sinkFor(r)
+        sink = await this.handles.sink(r)
       } catch (error) {
         const outcome: Outcome = FileError.is(error, 'Stopped')
           ? { type: 'retry', note: 'interrupted' }
@@ -341,7 +333,7 @@ export class TransferRunner {
         size: r.size,
         chunkSize: r.chunkSize,
         sha256: hexToBytes(r.sha256),
-        cipher: await this.cipherFor(r),
+        cipher: await this.handles.cipher(r),
         sink,
         timeoutMs: this.options.timeoutMs,
         signal: attempt.controller.signal,
@@ -363,7 +355,7 @@ export class TransferRunner {
   private async finishIn(id: MessageId, outcome: Outcome): Promise<void> {
     const k = keyOf('in', id)
     if (outcome.type === 'complete') {
-      this.sinks.delete(id)
+      this.handles.finishedIn(id)
       this.retries.delete(id)
       await this.book.change(k, { type: 'complete', path: outcome.path })
     } else if (outcome.type === 'failed') {
@@ -377,14 +369,10 @@ export class TransferRunner {
 
   /** Nothing of a failed incoming file stays behind: no partial data, no handles, no timers. */
   async discard(id: MessageId): Promise<void> {
-    const sink = this.sinks.get(id)
-    this.sinks.delete(id)
     const retry = this.retries.get(id)
     if (retry?.timer !== undefined) clearTimeout(retry.timer)
     this.retries.delete(id)
-    this.ciphers.delete(keyOf('in', id))
-    await sink?.then((s) => s.close()).catch(() => undefined)
-    await this.storage.discardPartial(id).catch(() => undefined)
+    await this.handles.discardIn(id)
   }
 
   // ------------------------------------------------------------------ scheduling
@@ -447,47 +435,6 @@ export class TransferRunner {
     this.tasks.add(task)
     void task.finally(() => this.tasks.delete(task)).catch(() => undefined)
     return task
-  }
-
-  // ------------------------------------------------------------------ resources
-
-  private sinkFor(r: TransferRecord): Promise<FileSink> {
-    let sink = this.sinks.get(r.id)
-    if (sink === undefined) {
-      sink = this.storage.openSink({
-        id: r.id,
-        name: r.name,
-        size: r.size,
-        chunkSize: r.chunkSize,
-        sha256: hexToBytes(r.sha256),
-      })
-      sink.catch(() => this.sinks.delete(r.id))
-      this.sinks.set(r.id, sink)
-    }
-    return sink
-  }
-
-  private async sourceFor(r: TransferRecord): Promise<FileSource> {
-    let source = this.sources.get(r.id)
-    if (source === undefined) {
-      if (r.path === undefined) throw new FileError('SourceGone', 'the file was not kept after a restart')
-      source = await this.storage.openSource(r.path)
-      this.sources.set(r.id, source)
-    }
-    if (r.sourceVersion !== undefined && source.version !== r.sourceVersion) {
-      throw new FileError('SourceChanged', 'the file changed since it was offered')
-    }
-    return source
-  }
-
-  private cipherFor(r: TransferRecord): Promise<ChunkCipher> {
-    const k = keyOf(r.direction, r.id)
-    let cipher = this.ciphers.get(k)
-    if (cipher === undefined) {
-      cipher = ChunkCipher.create(recordKeyBytes(r), hexToBytes(r.id))
-      this.ciphers.set(k, cipher)
-    }
-    return cipher
   }
 
   // ------------------------------------------------------------------ lookups
