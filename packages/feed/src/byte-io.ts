@@ -45,6 +45,8 @@ export class ByteWriter {
   }
 }
 
+const SHARE_ABOVE_BYTES = 4096
+
 export class ByteReader {
   private offset = 0
 
@@ -79,9 +81,15 @@ export class ByteReader {
     return value
   }
 
+  /**
+   * Exactly `length` bytes: a copy for small fields, a view into the input for large ones (sealed
+   * updates, snapshot chunks), which saves copying megabytes; decoded values may share the input.
+   */
   fixed(length: number): Uint8Array {
     if (this.remaining < length) throw new FeedError('Malformed', 'truncated')
-    const out = this.buf.slice(this.offset, this.offset + length)
+    const end = this.offset + length
+    const out =
+      length > SHARE_ABOVE_BYTES ? this.buf.subarray(this.offset, end) : this.buf.slice(this.offset, end)
     this.offset += length
     return out
   }

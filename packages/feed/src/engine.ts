@@ -3,20 +3,32 @@
  * from verified, signed update logs, persisted in the store. No network here: the sync protocol
  * (sync.ts) and the owner's API (feed.ts) drive it, and tests can drive it directly.
  *
- * A feed is one log per writer replica (a device of the owner): entries with sequence numbers
- * 1, 2, 3, ... Each entry is applied only after its checks pass, in this order:
- *   Unsigned -> Keyless -> Replayed / OutOfOrder -> Forged -> Undecryptable -> BadUpdate
- * A rejected entry changes nothing (not the doc, not the store) and is counted by its code.
+ * A feed is one log per writer replica (a device of the owner), each a hash chain of entries with
+ * sequence numbers 1, 2, 3, ... An entry is applied only after the checks of chain.ts and then
+ * decryption and the Yjs check pass; a rejected entry changes nothing (not the doc, not the store)
+ * and is counted by its code.
  *
  * The owner signs a compacted snapshot every SNAPSHOT_EVERY_UPDATES updates (or bytes), and at
  * every key rotation; a peer keeps the newest snapshot it holds plus the entries after the one
- * before it, and serves a requester entries when it can, the snapshot when the requester is
- * further behind. Loading after a restart = the stored snapshot + the entries after it.
+ * before it, and serves a requester entries when it can, the snapshot when the requester is new
+ * or further behind. Loading after a restart = the stored snapshot + the entries after it.
  */
 import { type BatchOp, type IdentityKeyPair, type Logger, randomBytes, type Store } from '@jiayi/core'
 import * as Y from 'yjs'
+import { checkRun } from './chain.js'
 import { FeedCounters } from './counters.js'
 import { FeedError, isRejection } from './errors.js'
+import {
+  dominates,
+  emptyFeed,
+  emptyMeta,
+  type HeldFeed,
+  LOCAL,
+  loadFeed,
+  metaOp,
+  REMOTE,
+  snapshotOps,
+} from './held-feed.js'
 import {
   type FeedId,
   feedIdBytes,
@@ -28,11 +40,12 @@ import {
 } from './ids.js'
 import { MAX_EPOCH, MAX_UPDATE_BYTES, SNAPSHOT_EVERY_BYTES, SNAPSHOT_EVERY_UPDATES } from './limits.js'
 import {
+  entryLink,
+  GENESIS_LINK,
   openEntry,
   openSnapshot,
   sealEntry,
   sealSnapshot,
-  verifyEntry,
   verifySnapshotBytes,
   verifySnapshotHeader,
 } from './log-crypto.js'
@@ -41,28 +54,22 @@ import {
   deleteAll,
   encodeJson,
   FeedKeys,
-  type MetaRecord,
   type SelfRecord,
   storedFeeds,
   storedKeys,
 } from './storage.js'
 import { Emitter, KeyedQueue } from './util.js'
-import { mergeVV, seqOf, type VersionVector, vvFromJson, vvToJson, vvTotal } from './version-vector.js'
+import { mergeVV, seqOf, type VersionVector, vvTotal } from './version-vector.js'
 import {
   decodeEntry,
   decodeSnapshot,
   encodeEntry,
-  encodeSnapshot,
   FEED_KEY_BYTES,
   type FeedHave,
   type SignedEntry,
   type Snapshot,
   type SnapshotHeader,
 } from './wire.js'
-
-/** Transaction origins: our own writes, and updates applied from logs. */
-const LOCAL = Symbol('feed-local')
-const REMOTE = Symbol('feed-remote')
 
 export interface FeedEngineInit {
   readonly store: Store
@@ -73,27 +80,13 @@ export interface FeedEngineInit {
 }
 
 export interface EngineEvents extends Record<string, unknown> {
-  /** A feed's doc changed: a local write, an applied entry or snapshot, or the feed was dropped. */
+  /** A feed's doc changed: a local write, applied entries or a snapshot, or the feed was dropped. */
   change: { readonly feed: FeedId; readonly local: boolean }
   /**
-   * Something new to serve for this feed (an entry or a snapshot was stored), with the version
+   * Something new to serve for this feed (entries or a snapshot were stored), with the version
    * vector it brought, and the peer it came from (which need not be sent it back).
    */
   appended: { readonly feed: FeedId; readonly vv: VersionVector; readonly from?: string }
-}
-
-/** What the engine holds for one feed. */
-interface HeldFeed {
-  readonly id: FeedId
-  doc: Y.Doc
-  /** Applied: every entry up to this per replica is in `doc`. */
-  vv: Map<ReplicaId, number>
-  /** Entries at or below this per replica are not kept (covered by a snapshot). */
-  base: Map<ReplicaId, number>
-  /** The stored snapshot's vector (its bytes stay in the store). */
-  snapshot: Map<ReplicaId, number> | undefined
-  pendingUpdates: number
-  pendingBytes: number
 }
 
 export type ServeItem =
@@ -151,7 +144,7 @@ export class FeedEngine {
 
   // ------------------------------------------------------------------ reading
 
-  /** The feeds held here: our own first, then every feed we hold a key for. */
+  /** The feeds held here: our own, and every feed we hold a key for. */
   feedIds(): FeedId[] {
     return [...this.feeds.keys()]
   }
@@ -219,17 +212,17 @@ export class FeedEngine {
         await this.reload(f)
         throw new FeedError('TooLarge', 'this change is too large for one update')
       }
-      const seq = seqOf(f.vv, this.replica) + 1
       const { epoch, key } = this.currentKey()
       const entry = sealEntry({
         identity: this.identity,
         key,
         replica: replicaIdBytes(this.replica),
-        seq,
+        seq: seqOf(f.vv, this.replica) + 1,
         epoch,
+        prev: f.heads.get(this.replica) ?? GENESIS_LINK,
         update,
       })
-      await this.appendEntry(f, entry, this.replica)
+      await this.append(f, [{ entry, replica: this.replica, link: entryLink(entry) }], undefined)
       this.counters.add('entriesWritten')
       this.events.emit('change', { feed: this.self, local: true })
       await this.maybeCompact(f)
@@ -278,18 +271,13 @@ export class FeedEngine {
     }
   }
 
-  /** Inside the own feed's queue: seals, signs and stores a snapshot of `f` (plus `ops`). */
+  /** Inside our feed's queue: seals, signs and stores a snapshot of everything we hold (plus `ops`). */
   private async snapshotOwn(f: HeldFeed, epoch: number, key: Uint8Array, ops: BatchOp[]): Promise<void> {
     const vv = new Map(f.vv)
-    const snapshot = sealSnapshot({
-      identity: this.identity,
-      key,
-      epoch,
-      vv,
-      state: Y.encodeStateAsUpdate(f.doc),
-    })
-    const base = mergeVV(f.base, f.snapshot ?? new Map())
-    await this.storeSnapshot(f, snapshot, base, true, ops)
+    const heads = new Map([...vv.keys()].map((r) => [r, f.heads.get(r)!]))
+    const state = Y.encodeStateAsUpdate(f.doc)
+    const snapshot = sealSnapshot({ identity: this.identity, key, epoch, vv, heads, state })
+    await this.storeSnapshot(f, snapshot, mergeVV(f.base, f.snapshot ?? new Map()), true, ops, undefined)
     this.counters.add('snapshotsMade')
   }
 
@@ -350,7 +338,7 @@ export class FeedEngine {
     if (!this.feeds.has(feed)) this.feeds.set(feed, emptyFeed(feed))
   }
 
-  /** Stores a key directly (outside a messenger Tx). */
+  /** Stores a contact's key directly (outside a messenger Tx). */
   async addKey(feed: FeedId, epoch: number, key: Uint8Array): Promise<void> {
     if (feed === this.self) throw new FeedError('BadInput', 'our own keys are made here')
     await this.queue.run(feed, async () => {
@@ -378,83 +366,164 @@ export class FeedEngine {
 
   /** Verifies and applies one entry; throws (and counts) a FeedError rejection otherwise. */
   async ingestEntry(entry: SignedEntry, from?: string): Promise<void> {
+    const [verdict] = await this.ingestEntries([entry], from)
+    if (verdict !== undefined) throw verdict
+  }
+
+  /**
+   * Verifies and applies a run of entries in order, with one signature check per replica chain
+   * (chain.ts) and one store batch per feed. Returns, per entry, the rejection (already counted)
+   * or undefined if it was applied. A store failure throws.
+   */
+  async ingestEntries(entries: readonly SignedEntry[], from?: string): Promise<(FeedError | undefined)[]> {
     this.assertOpen()
-    const feed = feedIdOf(entry.feed)
-    await this.queue.run(feed, () =>
-      this.counted(async () => {
-        const replica = replicaIdOf(entry.replica)
-        if (entry.signature.length === 0) throw new FeedError('Unsigned', 'entry carries no signature')
-        const key = this.keys.get(feed)?.get(entry.epoch)
-        const f = this.feeds.get(feed)
-        if (key === undefined || f === undefined) throw new FeedError('Keyless', 'no key for this feed epoch')
-        const have = seqOf(f.vv, replica)
-        if (entry.seq <= have) throw new FeedError('Replayed', 'entry already applied')
-        if (entry.seq !== have + 1) throw new FeedError('OutOfOrder', 'entry is not the next in its log')
-        verifyEntry(entry)
-        const update = openEntry(entry, key)
-        checkUpdate(update)
-        await this.applyOrReload(f, update)
-        try {
-          await this.appendEntry(f, entry, replica, from)
-        } catch (error) {
-          await this.reload(f)
-          throw error
-        }
-        this.counters.add('entriesApplied')
-        this.events.emit('change', { feed, local: false })
-        await this.maybeCompact(f)
-      }),
+    const verdicts: (FeedError | undefined)[] = new Array(entries.length).fill(undefined)
+    const groups = new Map<FeedId, number[]>()
+    entries.forEach((e, i) => {
+      const id = feedIdOf(e.feed)
+      const list = groups.get(id)
+      if (list === undefined) groups.set(id, [i])
+      else list.push(i)
+    })
+    await Promise.all(
+      [...groups].map(([feed, indexes]) =>
+        this.queue.run(feed, async () => {
+          const results = await this.ingestRun(
+            feed,
+            indexes.map((i) => entries[i]!),
+            from,
+          )
+          indexes.forEach((i, k) => {
+            verdicts[i] = results[k]
+          })
+        }),
+      ),
     )
+    return verdicts
+  }
+
+  /** Inside the feed's queue. */
+  private async ingestRun(
+    feed: FeedId,
+    entries: readonly SignedEntry[],
+    from: string | undefined,
+  ): Promise<(FeedError | undefined)[]> {
+    const ring = this.keys.get(feed)
+    let f = this.feeds.get(feed)
+    const { verdicts, links } =
+      f === undefined || ring === undefined
+        ? {
+            verdicts: entries.map((e) =>
+              e.signature.length === 0
+                ? new FeedError('Unsigned', 'entry carries no signature')
+                : new FeedError('Keyless', 'no key for this feed'),
+            ),
+            links: [],
+          }
+        : checkRun(entries, { vv: f.vv, heads: f.heads, hasKey: (e) => ring.has(e) })
+    let accepted: { entry: SignedEntry; replica: ReplicaId; link: Uint8Array }[] = []
+    const broken = new Set<ReplicaId>()
+    let reloaded = false
+    for (let i = 0; i < entries.length && f !== undefined && ring !== undefined; i++) {
+      const entry = entries[i]!
+      const link = links[i]
+      if (verdicts[i] !== undefined || link === undefined) continue
+      const replica = replicaIdOf(entry.replica)
+      try {
+        // An entry after one that failed to apply cannot apply either.
+        if (broken.has(replica) || reloaded)
+          throw new FeedError('OutOfOrder', 'an earlier entry did not apply')
+        const update = openEntry(entry, ring.get(entry.epoch)!)
+        checkUpdate(update)
+        try {
+          Y.applyUpdate(f.doc, update, REMOTE)
+        } catch (cause) {
+          // Yjs failed half-way: back to what the store holds (this run's earlier entries too).
+          await this.reload(f)
+          f = this.feeds.get(feed)
+          reloaded = true
+          for (const a of accepted)
+            verdicts[entries.indexOf(a.entry)] = new FeedError('OutOfOrder', 'reloaded')
+          accepted = []
+          throw new FeedError('BadUpdate', 'the update does not apply', { cause })
+        }
+        f.vv.set(replica, entry.seq)
+        f.heads.set(replica, link)
+        accepted.push({ entry, replica, link })
+      } catch (error) {
+        if (!isRejection(error)) throw error
+        verdicts[i] = error
+        broken.add(replica)
+      }
+    }
+    for (const v of verdicts) if (v !== undefined && isRejection(v)) this.counters.reject(v.code)
+    if (accepted.length > 0 && f !== undefined) {
+      await this.append(f, accepted, from)
+      this.counters.add('entriesApplied', accepted.length)
+      this.events.emit('change', { feed, local: false })
+      await this.maybeCompact(f)
+    }
+    return verdicts
   }
 
   /** The checks a snapshot's header can pass before its bytes arrive (counted when they fail). */
   checkSnapshotHeader(header: SnapshotHeader): void {
-    this.countedSync(() => this.checkHeader(header))
+    try {
+      this.checkHeader(header)
+    } catch (error) {
+      if (isRejection(error)) this.counters.reject(error.code)
+      throw error
+    }
   }
 
   /** Verifies and applies a snapshot; throws (and counts) a FeedError rejection otherwise. */
   async ingestSnapshot(snapshot: Snapshot, from?: string): Promise<void> {
     this.assertOpen()
     const feed = feedIdOf(snapshot.feed)
-    await this.queue.run(feed, () =>
-      this.counted(async () => {
-        const { f, key } = this.checkHeader(snapshot)
-        verifySnapshotBytes(snapshot)
-        const state = openSnapshot(snapshot, key)
-        checkUpdate(state)
-        const before = new Map(f.vv)
-        // Entries we never had below the snapshot cannot be served one by one: raise the base.
-        const base = new Map(f.base)
-        for (const [r, seq] of snapshot.vv)
-          if (seqOf(before, r) < seq && seqOf(base, r) < seq) base.set(r, seq)
-        const replaces = f.snapshot === undefined || dominates(snapshot.vv, f.snapshot)
-        await this.applyOrReload(f, state)
-        try {
-          if (replaces) {
-            await this.storeSnapshot(f, snapshot, mergeVV(base, f.snapshot ?? new Map()), false, [], from)
-          } else {
-            f.vv = mergeVV(f.vv, snapshot.vv)
-            f.base = base
-            await this.store.put(FeedKeys.meta(feed), encodeJson(metaOf(f)))
-          }
-        } catch (error) {
-          await this.reload(f)
-          throw error
-        }
-        this.counters.add('snapshotsApplied')
-        this.events.emit('change', { feed, local: false })
-      }),
-    )
+    await this.queue.run(feed, async () => {
+      try {
+        await this.applySnapshot(feed, snapshot, from)
+      } catch (error) {
+        if (isRejection(error)) this.counters.reject(error.code)
+        throw error
+      }
+    })
   }
 
-  /** Applies a checked update; should Yjs still fail half-way, the doc is rebuilt from the store. */
-  private async applyOrReload(f: HeldFeed, update: Uint8Array): Promise<void> {
+  private async applySnapshot(feed: FeedId, snapshot: Snapshot, from: string | undefined): Promise<void> {
+    const { f, key } = this.checkHeader(snapshot)
+    verifySnapshotBytes(snapshot)
+    // Not pre-parsed like an entry (that would double the cost of a large state): should Yjs fail
+    // half-way, the doc is rebuilt from the store, as it was before.
+    const state = openSnapshot(snapshot, key)
+    const before = new Map(f.vv)
     try {
-      Y.applyUpdate(f.doc, update, REMOTE)
+      Y.applyUpdate(f.doc, state, REMOTE)
     } catch (cause) {
       await this.reload(f)
-      throw new FeedError('BadUpdate', 'the update does not apply', { cause })
+      throw new FeedError('BadUpdate', 'the snapshot does not apply', { cause })
     }
+    // Entries we never had below the snapshot cannot be served one by one: raise the base.
+    const base = new Map(f.base)
+    for (const [r, seq] of snapshot.vv) {
+      if (seqOf(before, r) >= seq) continue
+      if (seqOf(base, r) < seq) base.set(r, seq)
+      f.heads.set(r, snapshot.heads.get(r)!)
+    }
+    try {
+      if (f.snapshot === undefined || dominates(snapshot.vv, f.snapshot)) {
+        await this.storeSnapshot(f, snapshot, mergeVV(base, f.snapshot ?? new Map()), false, [], from)
+      } else {
+        f.vv = mergeVV(f.vv, snapshot.vv)
+        f.base = base
+        await this.store.batch([metaOp(f)])
+      }
+    } catch (error) {
+      await this.reload(f)
+      throw error
+    }
+    this.counters.add('snapshotsApplied')
+    this.events.emit('change', { feed, local: false })
   }
 
   private checkHeader(h: SnapshotHeader): { f: HeldFeed; key: Uint8Array } {
@@ -470,30 +539,13 @@ export class FeedEngine {
     return { f, key }
   }
 
-  private async counted<T>(task: () => Promise<T>): Promise<T> {
-    try {
-      return await task()
-    } catch (error) {
-      if (isRejection(error)) this.counters.reject(error.code)
-      throw error
-    }
-  }
-
-  private countedSync<T>(task: () => T): T {
-    try {
-      return task()
-    } catch (error) {
-      if (isRejection(error)) this.counters.reject(error.code)
-      throw error
-    }
-  }
-
   // ------------------------------------------------------------------ serving
 
   /**
    * What a requester holding `known` of `feed` (and keys up to `maxEpoch`) lacks, in the order to
-   * send it: the snapshot first when it is too far behind for entries alone, then each replica's
-   * entries in sequence. Stops a replica at anything the requester could not read or we lack.
+   * send it: the snapshot first when it is new to the feed or too far behind for entries alone,
+   * then each replica's entries in sequence. Stops a replica at anything the requester could not
+   * read or we lack.
    */
   async *missing(feedId: FeedId, known: VersionVector, maxEpoch: number): AsyncGenerator<ServeItem> {
     const f = this.feeds.get(feedId)
@@ -530,111 +582,68 @@ export class FeedEngine {
 
   // ------------------------------------------------------------------ persistence
 
-  /** Stores `entry` as the next of `replica`'s log in `f` (already applied to the doc). */
-  private async appendEntry(
+  /** Stores entries already applied to `f` (its vector and heads moved), in one batch. */
+  private async append(
     f: HeldFeed,
-    entry: SignedEntry,
-    replica: ReplicaId,
-    from?: string,
+    accepted: readonly { entry: SignedEntry; replica: ReplicaId; link: Uint8Array }[],
+    from: string | undefined,
   ): Promise<void> {
-    const encoded = encodeEntry(entry)
-    f.vv.set(replica, entry.seq)
-    f.pendingUpdates++
-    f.pendingBytes += encoded.length
-    await this.store.batch([
-      { type: 'put', key: FeedKeys.entry(f.id, replica, entry.seq), value: encoded },
-      { type: 'put', key: FeedKeys.meta(f.id), value: encodeJson(metaOf(f)) },
-    ])
-    this.events.emit('appended', { feed: f.id, vv: new Map([[replica, entry.seq]]), from })
+    const ops: BatchOp[] = []
+    const vv = new Map<ReplicaId, number>()
+    for (const { entry, replica, link } of accepted) {
+      const encoded = encodeEntry(entry)
+      f.vv.set(replica, entry.seq)
+      f.heads.set(replica, link)
+      f.pendingUpdates++
+      f.pendingBytes += encoded.length
+      ops.push({ type: 'put', key: FeedKeys.entry(f.id, replica, entry.seq), value: encoded })
+      vv.set(replica, entry.seq)
+    }
+    ops.push(metaOp(f))
+    try {
+      await this.store.batch(ops)
+    } catch (error) {
+      await this.reload(f)
+      throw error
+    }
+    this.events.emit('appended', { feed: f.id, vv, from })
   }
 
-  /**
-   * Stores `snapshot` as the feed's newest, keeping entries above `base` only (plus `ops`, in the
-   * same batch). `applied`: the doc already holds exactly the snapshot's vector.
-   */
+  /** Makes `snapshot` the feed's stored one, keeping entries above `base` only (plus `ops`). */
   private async storeSnapshot(
     f: HeldFeed,
     snapshot: Snapshot,
     base: Map<ReplicaId, number>,
     own: boolean,
     ops: BatchOp[],
-    from?: string,
+    from: string | undefined,
   ): Promise<void> {
-    for (const [r, seq] of base) {
-      if (seq <= seqOf(f.base, r)) continue
-      for await (const [k] of this.store.iterate({
-        gt: FeedKeys.entry(f.id, r, seqOf(f.base, r)),
-        lte: FeedKeys.entry(f.id, r, seq),
-      })) {
-        ops.push({ type: 'del', key: k })
-      }
+    ops.push(...(await snapshotOps(this.store, f, snapshot, base)))
+    const previous = { vv: f.vv, base: f.base, snapshot: f.snapshot, u: f.pendingUpdates, b: f.pendingBytes }
+    f.vv = mergeVV(f.vv, snapshot.vv)
+    f.base = base
+    f.snapshot = new Map(snapshot.vv)
+    if (own) {
+      f.pendingUpdates = 0
+      f.pendingBytes = 0
     }
-    const next: HeldFeed = {
-      ...f,
-      vv: mergeVV(f.vv, snapshot.vv),
-      base,
-      snapshot: new Map(snapshot.vv),
-      pendingUpdates: own ? 0 : f.pendingUpdates,
-      pendingBytes: own ? 0 : f.pendingBytes,
+    ops.push(metaOp(f))
+    try {
+      await this.store.batch(ops)
+    } catch (error) {
+      f.vv = previous.vv
+      f.base = previous.base
+      f.snapshot = previous.snapshot
+      f.pendingUpdates = previous.u
+      f.pendingBytes = previous.b
+      throw error
     }
-    ops.push(
-      { type: 'put', key: FeedKeys.snapshot(f.id), value: encodeSnapshot(snapshot) },
-      { type: 'put', key: FeedKeys.meta(f.id), value: encodeJson(metaOf(next)) },
-    )
-    await this.store.batch(ops)
-    f.vv = next.vv
-    f.base = next.base
-    f.snapshot = next.snapshot
-    f.pendingUpdates = next.pendingUpdates
-    f.pendingBytes = next.pendingBytes
     this.events.emit('appended', { feed: f.id, vv: snapshot.vv, from })
   }
 
-  /** Builds a feed's doc from the store: its snapshot, then the entries after it. */
   private async load(feed: FeedId): Promise<void> {
-    const metaBytes = await this.store.get(FeedKeys.meta(feed))
-    if (metaBytes === undefined) return
-    const meta = decodeJson<MetaRecord>(metaBytes)
-    const f = emptyFeed(feed)
-    f.base = vvFromJson(meta.base)
-    f.snapshot = meta.snapshot === undefined ? undefined : vvFromJson(meta.snapshot)
-    f.pendingUpdates = meta.pendingUpdates
-    f.pendingBytes = meta.pendingBytes
-    const target = vvFromJson(meta.vv)
-    const applied = new Map<ReplicaId, number>()
-    const ring = this.keys.get(feed)
-    try {
-      const snapBytes = await this.store.get(FeedKeys.snapshot(feed))
-      if (snapBytes !== undefined) {
-        const snapshot = decodeSnapshot(snapBytes)
-        const key = ring?.get(snapshot.epoch)
-        if (key === undefined) throw new FeedError('Keyless', 'stored snapshot without its key')
-        Y.applyUpdate(f.doc, openSnapshot(snapshot, key), REMOTE)
-        for (const [r, seq] of snapshot.vv) applied.set(r, seq)
-      }
-      const updates: Uint8Array[] = []
-      for (const [r, head] of target) {
-        let k = seqOf(applied, r)
-        if (k >= head) continue
-        for await (const [, value] of this.store.iterate({
-          gt: FeedKeys.entry(feed, r, k),
-          lte: FeedKeys.entry(feed, r, head),
-        })) {
-          const entry = decodeEntry(value)
-          if (entry.seq !== k + 1) break
-          const key = ring?.get(entry.epoch)
-          if (key === undefined) break
-          updates.push(openEntry(entry, key))
-          k = entry.seq
-        }
-        applied.set(r, k)
-      }
-      if (updates.length > 0) Y.applyUpdate(f.doc, Y.mergeUpdates(updates), REMOTE)
-    } catch (error) {
-      // A damaged record: keep what loaded; sync fetches the rest again.
-      this.log.warn('feed partly loaded', { code: FeedError.is(error) ? error.code : 'Unknown' })
-    }
-    f.vv = applied
+    const f = await loadFeed(this.store, feed, this.keys.get(feed), this.log)
+    if (f === undefined) return
     this.feeds.get(feed)?.doc.destroy()
     this.feeds.set(feed, f)
   }
@@ -659,38 +668,6 @@ export class FeedEngine {
   private assertOpen(): void {
     if (this.closed) throw new FeedError('Stopped', 'the feed is closed')
   }
-}
-
-function emptyMeta(): MetaRecord {
-  return { version: 1, vv: {}, base: {}, pendingUpdates: 0, pendingBytes: 0 }
-}
-
-function emptyFeed(id: FeedId): HeldFeed {
-  return {
-    id,
-    doc: new Y.Doc(),
-    vv: new Map(),
-    base: new Map(),
-    snapshot: undefined,
-    pendingUpdates: 0,
-    pendingBytes: 0,
-  }
-}
-
-function metaOf(f: HeldFeed): MetaRecord {
-  const meta: MetaRecord = {
-    version: 1,
-    vv: vvToJson(f.vv),
-    base: vvToJson(f.base),
-    pendingUpdates: f.pendingUpdates,
-    pendingBytes: f.pendingBytes,
-  }
-  return f.snapshot === undefined ? meta : { ...meta, snapshot: vvToJson(f.snapshot) }
-}
-
-function dominates(a: VersionVector, b: VersionVector): boolean {
-  for (const [r, seq] of b) if (seqOf(a, r) < seq) return false
-  return true
 }
 
 /** A signed update must still be a well-formed Yjs update before it touches a doc. */

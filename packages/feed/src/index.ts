@@ -10,12 +10,32 @@ export { type EngineEvents, FeedEngine, type FeedEngineInit, type ServeItem } fr
 export { FeedError, type FeedErrorCode, REJECTION_CODES, type RejectionCode } from './errors.js'
 // --- the app-facing feed ---
 export { Feed, type FeedEvents, type FeedInit } from './feed.js'
-export type { CommentId, FeedId, PostId, ReplicaId } from './ids.js'
+export { type CommentId, type FeedId, newItemId, type PostId, type ReplicaId } from './ids.js'
 export { FEED_KEY_EXTENSION } from './keys.js'
 export * as limits from './limits.js'
 export { type ExtractedPreview, extractPreview } from './link-preview.js'
-export { sealEntry, sealSnapshot, verifyEntry, verifySnapshotHeader } from './log-crypto.js'
-export type { AttachmentRef, LinkPreview, PostInput } from './schema.js'
+export {
+  entryLink,
+  GENESIS_LINK,
+  sealEntry,
+  sealSnapshot,
+  verifyEntry,
+  verifySnapshotHeader,
+} from './log-crypto.js'
+export type { AttachmentRef, Comment, Like, LinkPreview, Post, PostInput, PostRef } from './schema.js'
+/** The doc schema's writers and readers (for FeedEngine.write, importers and tools). */
+export {
+  readComments,
+  readLikes,
+  readPost,
+  readPosts,
+  writeComment,
+  writeDeleteComment,
+  writeDeletePost,
+  writeLike,
+  writePost,
+  writeUnlike,
+} from './schema.js'
 export { FeedSync, type FeedSyncComponents, type FeedSyncInit, feedSync } from './sync.js'
 export type {
   AuthorView,

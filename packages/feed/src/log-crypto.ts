@@ -23,10 +23,11 @@ import {
   verifySignedBy,
 } from '@jiayi/core'
 import { FeedError } from './errors.js'
+import type { ReplicaId } from './ids.js'
 import { FEED_ID_BYTES, REPLICA_ID_BYTES } from './ids.js'
 import { MAX_SNAPSHOT_BYTES, MAX_UPDATE_BYTES } from './limits.js'
 import type { VersionVector } from './version-vector.js'
-import { encodeVV, type SignedEntry, type Snapshot, type SnapshotHeader } from './wire.js'
+import { encodeHeads, encodeVV, type SignedEntry, type Snapshot, type SnapshotHeader } from './wire.js'
 
 const ENTRY_AD_LABEL = utf8('Jiayi_FeedEntry_v1\0')
 const SNAPSHOT_AD_LABEL = utf8('Jiayi_FeedSnapshot_v1\0')
@@ -47,10 +48,23 @@ function position(feed: Uint8Array, replica: Uint8Array, seq: number, epoch: num
   return concatBytes(feed, replica, u64be(seq), u32be(epoch))
 }
 
-/** What the owner signs for an entry: feed || replica || u64be(seq) || u32be(epoch) || SHA-256(sealed). */
+/**
+ * What the owner signs for an entry:
+ *   feed || replica || u64be(seq) || u32be(epoch) || SHA-256(sealed) || prev
+ * where `prev` is the link of the replica's previous entry, so each replica's log is a hash chain:
+ * one good signature on the newest entry of a run vouches for every entry before it.
+ */
 export function entrySignedPayload(e: Omit<SignedEntry, 'signature'>): Uint8Array {
-  return concatBytes(position(e.feed, e.replica, e.seq, e.epoch), sha256Hash(e.sealed))
+  return concatBytes(position(e.feed, e.replica, e.seq, e.epoch), sha256Hash(e.sealed), e.prev)
 }
+
+/** An entry's link: SHA-256 of its signed payload (what the next entry's `prev` must be). */
+export function entryLink(e: Omit<SignedEntry, 'signature'>): Uint8Array {
+  return sha256Hash(entrySignedPayload(e))
+}
+
+/** The `prev` of a replica's first entry. */
+export const GENESIS_LINK: Uint8Array = new Uint8Array(32)
 
 export interface EntryInput {
   readonly identity: IdentityKeyPair
@@ -58,6 +72,8 @@ export interface EntryInput {
   readonly replica: Uint8Array
   readonly seq: number
   readonly epoch: number
+  /** The link of this replica's previous entry (GENESIS_LINK for seq 1). */
+  readonly prev: Uint8Array
   readonly update: Uint8Array
 }
 
@@ -67,7 +83,14 @@ export function sealEntry(input: EntryInput): SignedEntry {
   const feed = input.identity.signing.publicKey
   const ad = concatBytes(ENTRY_AD_LABEL, position(feed, input.replica, input.seq, input.epoch))
   const sealed = aeadSeal(input.key, input.update, ad)
-  const unsigned = { feed, replica: input.replica, seq: input.seq, epoch: input.epoch, sealed }
+  const unsigned = {
+    feed,
+    replica: input.replica,
+    seq: input.seq,
+    epoch: input.epoch,
+    prev: input.prev,
+    sealed,
+  }
   const signature = signAs(input.identity, SignatureContext.FeedUpdate, entrySignedPayload(unsigned))
   return { ...unsigned, signature }
 }
@@ -102,9 +125,14 @@ function snapshotContext(feed: Uint8Array, epoch: number, vv: VersionVector): Ui
   return concatBytes(feed, u32be(epoch), encodeVV(vv))
 }
 
-/** feed || u32be(epoch) || vv || u64be(sealed length) || SHA-256(sealed). */
+/** feed || u32be(epoch) || vv || heads || u64be(sealed length) || SHA-256(sealed). */
 export function snapshotSignedPayload(h: Omit<SnapshotHeader, 'signature'>): Uint8Array {
-  return concatBytes(snapshotContext(h.feed, h.epoch, h.vv), u64be(h.sealedBytes), h.sealedHash)
+  return concatBytes(
+    snapshotContext(h.feed, h.epoch, h.vv),
+    encodeHeads(h.vv, h.heads),
+    u64be(h.sealedBytes),
+    h.sealedHash,
+  )
 }
 
 export interface SnapshotInput {
@@ -112,6 +140,8 @@ export interface SnapshotInput {
   readonly key: Uint8Array
   readonly epoch: number
   readonly vv: VersionVector
+  /** Each replica's link at its sequence in `vv`. */
+  readonly heads: ReadonlyMap<ReplicaId, Uint8Array>
   /** Y.encodeStateAsUpdate of the feed's doc holding exactly the updates in `vv`. */
   readonly state: Uint8Array
 }
@@ -125,6 +155,7 @@ export function sealSnapshot(input: SnapshotInput): Snapshot {
     feed,
     epoch: input.epoch,
     vv: input.vv,
+    heads: input.heads,
     sealedBytes: sealed.length,
     sealedHash: sha256Hash(sealed),
   }

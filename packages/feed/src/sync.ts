@@ -28,7 +28,14 @@ import { type FeedId, feedIdOf, replicaIdOf } from './ids.js'
 import { MAX_HAVE_FEEDS, SNAPSHOT_CHUNK_BYTES } from './limits.js'
 import { Emitter } from './util.js'
 import { mergeVV, type VersionVector } from './version-vector.js'
-import { decodeFrame, encodeFrame, type FeedHave, type SnapshotHeader, type SyncFrame } from './wire.js'
+import {
+  decodeFrame,
+  encodeFrame,
+  type FeedHave,
+  type SignedEntry,
+  type SnapshotHeader,
+  type SyncFrame,
+} from './wire.js'
 
 /** libp2p's types, through the node core hands us (feed does not depend on libp2p directly). */
 export type PeerId = JiayiNode['peerId']
@@ -58,6 +65,12 @@ const MAX_INBOUND_STREAMS = 8
 const RETRY_MIN_MS = 500
 const RETRY_MAX_MS = 30_000
 const RESYNC_DELAY_MS = 200
+/** Unacknowledged bytes a server may have in flight on one stream (core's framing buffers 4 MiB). */
+const WINDOW_BYTES = 2 * 1024 * 1024
+/** A client acknowledges after finishing with this many bytes. */
+const ACK_EVERY_BYTES = 256 * 1024
+/** Entries applied (and stored) together at most. */
+const MAX_ENTRY_RUN = 256
 /** How long `pull` waits for the server's SYNCED (a large first sync may take a while). */
 const SYNC_TIMEOUT_MS = 60_000
 
@@ -200,7 +213,11 @@ export class FeedSync {
         this.engine.counters.add('framesIn')
         this.engine.counters.add('bytesIn', bytes.length)
         const frame = decodeFrame(bytes)
-        if (frame.type !== 'have') throw new FeedError('Protocol', 'a server only accepts HAVE')
+        if (frame.type === 'ack') {
+          session.ack(frame.consumed)
+          continue
+        }
+        if (frame.type !== 'have') throw new FeedError('Protocol', 'a server only accepts HAVE and ACK')
         this.init.onHave?.(peer, frame.feeds)
         session.have(frame.round, frame.feeds)
       }
@@ -220,24 +237,75 @@ export class FeedSync {
 }
 
 /** Frames we write, counted. */
-async function send(engine: FeedEngine, framed: FramedStream, frame: SyncFrame): Promise<void> {
+async function send(engine: FeedEngine, framed: FramedStream, frame: SyncFrame): Promise<number> {
   const bytes = encodeFrame(frame)
   await framed.write(bytes)
   engine.counters.add('framesOut')
   engine.counters.add('bytesOut', bytes.length)
+  return bytes.length
 }
 
-/** The server side of one stream: what the requester holds per feed, and a queue of writes. */
-class ServeSession {
-  private readonly subs = new Map<FeedId, { known: VersionVector; maxEpoch: number }>()
-  private readonly scheduled = new Set<FeedId>()
-  private chain: Promise<void> = Promise.resolve()
+/**
+ * The server's writes under flow control. A libp2p stream buffers what arrives whether or not
+ * the reader keeps up (core's framing aborts past 4 MiB), so the server keeps at most WINDOW_BYTES
+ * of frames unacknowledged, and the client sends ACK as it finishes with them.
+ */
+class WindowedWriter {
+  private sent = 0
+  private acked = 0
+  private waiters: (() => void)[] = []
   private closed = false
 
   constructor(
     private readonly engine: FeedEngine,
     private readonly framed: FramedStream,
   ) {}
+
+  async write(frame: SyncFrame): Promise<void> {
+    const length = encodeFrame(frame).length
+    while (!this.closed && this.sent - this.acked + length > WINDOW_BYTES && this.sent > this.acked) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve))
+    }
+    if (this.closed) throw new FeedError('Stopped', 'stream closed')
+    this.sent += await send(this.engine, this.framed, frame)
+  }
+
+  ack(consumed: number): void {
+    if (consumed < this.acked || consumed > this.sent) throw new FeedError('Protocol', 'ACK out of range')
+    this.acked = consumed
+    this.wake()
+  }
+
+  close(): void {
+    this.closed = true
+    this.wake()
+  }
+
+  private wake(): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+}
+
+/** The server side of one stream: what the requester holds per feed, and a queue of writes. */
+class ServeSession {
+  private readonly subs = new Map<FeedId, { known: VersionVector; maxEpoch: number }>()
+  private readonly scheduled = new Set<FeedId>()
+  private readonly writer: WindowedWriter
+  private chain: Promise<void> = Promise.resolve()
+  private closed = false
+
+  constructor(
+    private readonly engine: FeedEngine,
+    private readonly framed: FramedStream,
+  ) {
+    this.writer = new WindowedWriter(engine, framed)
+  }
+
+  ack(consumed: number): void {
+    this.writer.ack(consumed)
+  }
 
   have(round: number, feeds: readonly FeedHave[]): void {
     const ids: FeedId[] = []
@@ -250,7 +318,7 @@ class ServeSession {
     }
     this.enqueue(async () => {
       for (const id of ids) await this.flush(id)
-      await send(this.engine, this.framed, { type: 'synced', round })
+      await this.writer.write({ type: 'synced', round })
     })
   }
 
@@ -276,7 +344,7 @@ class ServeSession {
     for await (const item of this.engine.missing(feed, sub.known, sub.maxEpoch)) {
       if (this.closed) return
       if (item.kind === 'entry') {
-        await send(this.engine, this.framed, { type: 'entry', entry: item.entry })
+        await this.writer.write({ type: 'entry', entry: item.entry })
         const known = new Map(sub.known)
         known.set(replicaIdOf(item.entry.replica), item.entry.seq)
         sub.known = known
@@ -289,10 +357,10 @@ class ServeSession {
 
   private async sendSnapshot(snapshot: SnapshotHeader & { sealed: Uint8Array }): Promise<void> {
     const { sealed, ...header } = snapshot
-    await send(this.engine, this.framed, { type: 'snapshot', header })
+    await this.writer.write({ type: 'snapshot', header })
     for (let offset = 0; offset < sealed.length; offset += SNAPSHOT_CHUNK_BYTES) {
       const bytes = sealed.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)
-      await send(this.engine, this.framed, { type: 'chunk', offset, bytes })
+      await this.writer.write({ type: 'chunk', offset, bytes })
     }
   }
 
@@ -315,6 +383,7 @@ class ServeSession {
 
   close(): void {
     this.closed = true
+    this.writer.close()
   }
 
   /** Ends the stream now (the service is stopping). */
@@ -334,6 +403,12 @@ class Puller {
     | undefined
   private resyncTimer: ReturnType<typeof setTimeout> | undefined
   private writes: Promise<void> = Promise.resolve()
+  private consumed = 0
+  private lastAck = 0
+  private readonly inbox: Uint8Array[] = []
+  private inboxBytes = 0
+  private readerDone = false
+  private wakeConsumer: (() => void) | undefined
 
   constructor(
     private readonly engine: FeedEngine,
@@ -370,26 +445,115 @@ class Puller {
     const feeds = this.engine.have().slice(0, MAX_HAVE_FEEDS)
     this.writes = this.writes
       .then(() => send(this.engine, this.framed, { type: 'have', round, feeds }))
-      .catch((error) => this.fail(error))
+      .then(
+        () => undefined,
+        (error) => this.fail(error),
+      )
     return answered
   }
 
-  /** Reads until the stream ends; true if it ended cleanly. */
+  private sendAck(): void {
+    this.lastAck = this.consumed
+    const consumed = this.consumed
+    this.writes = this.writes
+      .then(() => send(this.engine, this.framed, { type: 'ack', consumed }))
+      .then(
+        () => undefined,
+        (error) => this.fail(error),
+      )
+  }
+
+  /**
+   * Reads until the stream ends; true if it ended cleanly. Frames are read as they arrive and
+   * applied in order by a second loop, so that a run of ENTRY frames that piled up while a
+   * snapshot was being applied goes into the store as one batch.
+   */
   async run(): Promise<boolean> {
-    try {
-      for (;;) {
-        const bytes = await this.framed.read()
-        if (bytes === null) break
-        this.engine.counters.add('framesIn')
-        this.engine.counters.add('bytesIn', bytes.length)
-        await this.handle(decodeFrame(bytes))
+    let clean = false
+    const reading = (async () => {
+      try {
+        for (;;) {
+          const bytes = await this.framed.read()
+          if (bytes === null) {
+            clean = true
+            return
+          }
+          this.engine.counters.add('framesIn')
+          this.engine.counters.add('bytesIn', bytes.length)
+          this.inbox.push(bytes)
+          this.inboxBytes += bytes.length
+          // A server that ignores the window would make us buffer without end.
+          if (this.inboxBytes > WINDOW_BYTES + this.framed.maxFrameBytes) {
+            throw new FeedError('Protocol', 'the server ignored the flow-control window')
+          }
+          this.wake()
+        }
+      } finally {
+        this.readerDone = true
+        this.wake()
       }
+    })()
+    reading.catch(() => undefined)
+    try {
+      await this.consume()
+      await reading
       this.finish(new FeedError('Stopped', 'the server closed the stream'))
-      return true
+      return clean
     } catch (error) {
       this.fail(error)
       return false
     }
+  }
+
+  private wake(): void {
+    const wake = this.wakeConsumer
+    this.wakeConsumer = undefined
+    wake?.()
+  }
+
+  /** Applies what the reader queued, in order, until the reader is done and the queue is empty. */
+  private async consume(): Promise<void> {
+    for (;;) {
+      if (this.ended) return
+      if (this.inbox.length === 0) {
+        if (this.readerDone) return
+        await new Promise<void>((resolve) => {
+          this.wakeConsumer = resolve
+        })
+        continue
+      }
+      const batch = this.inbox.splice(0)
+      let entries: SignedEntry[] = []
+      let entryBytes = 0
+      const flush = async () => {
+        if (entries.length === 0) return
+        const run = entries
+        entries = []
+        const verdicts = await this.engine.ingestEntries(run, this.peer)
+        if (verdicts.some((v) => v?.code === 'OutOfOrder')) this.resyncSoon()
+        this.done(entryBytes)
+        entryBytes = 0
+      }
+      for (const bytes of batch) {
+        const frame = decodeFrame(bytes)
+        if (frame.type === 'entry' && this.assembling === undefined && entries.length < MAX_ENTRY_RUN) {
+          entries.push(frame.entry)
+          entryBytes += bytes.length
+          continue
+        }
+        await flush()
+        await this.handle(frame)
+        this.done(bytes.length)
+      }
+      await flush()
+    }
+  }
+
+  /** `bytes` of server frames are finished with: acknowledge now and then. */
+  private done(bytes: number): void {
+    this.inboxBytes -= bytes
+    this.consumed += bytes
+    if (this.consumed - this.lastAck >= ACK_EVERY_BYTES) this.sendAck()
   }
 
   private async handle(frame: SyncFrame): Promise<void> {
@@ -440,7 +604,8 @@ class Puller {
         this.events.emit('synced', { peer: this.peer, round: frame.round })
         return
       case 'have':
-        throw new FeedError('Protocol', 'a client does not accept HAVE')
+      case 'ack':
+        throw new FeedError('Protocol', 'a client accepts no HAVE or ACK')
     }
   }
 

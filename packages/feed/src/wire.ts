@@ -28,6 +28,8 @@ export interface SignedEntry {
   readonly replica: Uint8Array
   readonly seq: number
   readonly epoch: number
+  /** The link (hash) of the replica's previous entry; 32 zero bytes for the first. */
+  readonly prev: Uint8Array
   readonly sealed: Uint8Array
   /** 64 bytes; empty when unsigned (which verification rejects). */
   readonly signature: Uint8Array
@@ -38,6 +40,8 @@ export interface SnapshotHeader {
   readonly feed: Uint8Array
   readonly epoch: number
   readonly vv: VersionVector
+  /** For each replica in `vv`, the link of its entry at that sequence (the chain goes on from it). */
+  readonly heads: ReadonlyMap<ReplicaId, Uint8Array>
   readonly sealedBytes: number
   readonly sealedHash: Uint8Array
   readonly signature: Uint8Array
@@ -54,7 +58,7 @@ export interface FeedHave {
   readonly vv: VersionVector
 }
 
-export const FrameType = { Have: 1, Entry: 2, Snapshot: 3, Chunk: 4, Synced: 5 } as const
+export const FrameType = { Have: 1, Entry: 2, Snapshot: 3, Chunk: 4, Synced: 5, Ack: 6 } as const
 
 export type SyncFrame =
   | { readonly type: 'have'; readonly round: number; readonly feeds: readonly FeedHave[] }
@@ -62,6 +66,8 @@ export type SyncFrame =
   | { readonly type: 'snapshot'; readonly header: SnapshotHeader }
   | { readonly type: 'chunk'; readonly offset: number; readonly bytes: Uint8Array }
   | { readonly type: 'synced'; readonly round: number }
+  /** Flow control: the bytes of server frames the client has finished with, in all. */
+  | { readonly type: 'ack'; readonly consumed: number }
 
 /** The body of the 'feed-key' messenger extension: the sender's feed key for one epoch. */
 export interface FeedKeyMessage {
@@ -98,6 +104,26 @@ export function readVV(r: ByteReader): Map<ReplicaId, number> {
   return vv
 }
 
+/** One 32-byte head per replica of `vv`, in the order writeVV lists them. */
+export function writeHeads(
+  w: ByteWriter,
+  vv: VersionVector,
+  heads: ReadonlyMap<ReplicaId, Uint8Array>,
+): void {
+  for (const replica of [...vv.keys()].filter((r) => (vv.get(r) ?? 0) > 0).sort()) {
+    const head = heads.get(replica)
+    if (head === undefined || head.length !== HASH_BYTES)
+      throw new FeedError('BadInput', 'a head per replica')
+    w.fixed(head)
+  }
+}
+
+export function encodeHeads(vv: VersionVector, heads: ReadonlyMap<ReplicaId, Uint8Array>): Uint8Array {
+  const w = new ByteWriter()
+  writeHeads(w, vv, heads)
+  return w.finish()
+}
+
 export function encodeVV(vv: VersionVector): Uint8Array {
   const w = new ByteWriter()
   writeVV(w, vv)
@@ -107,7 +133,11 @@ export function encodeVV(vv: VersionVector): Uint8Array {
 // ------------------------------------------------------------------ entries
 
 function checkEntryShape(e: SignedEntry): void {
-  if (e.feed.length !== FEED_ID_BYTES || e.replica.length !== REPLICA_ID_BYTES) {
+  if (
+    e.feed.length !== FEED_ID_BYTES ||
+    e.replica.length !== REPLICA_ID_BYTES ||
+    e.prev.length !== HASH_BYTES
+  ) {
     throw new FeedError('BadInput', 'entry ids have the wrong length')
   }
   if (e.signature.length !== 0 && e.signature.length !== SIGNATURE_BYTES) {
@@ -117,7 +147,13 @@ function checkEntryShape(e: SignedEntry): void {
 
 function writeEntry(w: ByteWriter, e: SignedEntry): void {
   checkEntryShape(e)
-  w.fixed(e.feed).fixed(e.replica).varuint(e.seq).varuint(e.epoch).bytes(e.sealed).bytes(e.signature)
+  w.fixed(e.feed)
+    .fixed(e.replica)
+    .varuint(e.seq)
+    .varuint(e.epoch)
+    .fixed(e.prev)
+    .bytes(e.sealed)
+    .bytes(e.signature)
 }
 
 function readEntry(r: ByteReader): SignedEntry {
@@ -126,12 +162,13 @@ function readEntry(r: ByteReader): SignedEntry {
   const seq = r.varuint()
   if (seq === 0) throw new FeedError('Malformed', 'sequence numbers start at 1')
   const epoch = r.varuint(MAX_EPOCH)
+  const prev = r.fixed(HASH_BYTES)
   const sealed = r.bytes(MAX_SEALED_UPDATE_BYTES)
   const signature = r.bytes(SIGNATURE_BYTES)
   if (signature.length !== 0 && signature.length !== SIGNATURE_BYTES) {
     throw new FeedError('Malformed', 'signature has the wrong length')
   }
-  return { feed, replica, seq, epoch, sealed, signature }
+  return { feed, replica, seq, epoch, prev, sealed, signature }
 }
 
 export function encodeEntry(e: SignedEntry): Uint8Array {
@@ -155,6 +192,7 @@ function writeSnapshotHeader(w: ByteWriter, h: SnapshotHeader): void {
   }
   w.fixed(h.feed).varuint(h.epoch)
   writeVV(w, h.vv)
+  writeHeads(w, h.vv, h.heads)
   w.varuint(h.sealedBytes).fixed(h.sealedHash).bytes(h.signature)
 }
 
@@ -163,13 +201,15 @@ function readSnapshotHeader(r: ByteReader): SnapshotHeader {
   const epoch = r.varuint(MAX_EPOCH)
   const vv = readVV(r)
   if (vv.size === 0) throw new FeedError('Malformed', 'a snapshot covers at least one update')
+  const heads = new Map<ReplicaId, Uint8Array>()
+  for (const replica of vv.keys()) heads.set(replica, r.fixed(HASH_BYTES))
   const sealedBytes = r.varuint(MAX_SNAPSHOT_BYTES)
   const sealedHash = r.fixed(HASH_BYTES)
   const signature = r.bytes(SIGNATURE_BYTES)
   if (signature.length !== 0 && signature.length !== SIGNATURE_BYTES) {
     throw new FeedError('Malformed', 'signature has the wrong length')
   }
-  return { feed, epoch, vv, sealedBytes, sealedHash, signature }
+  return { feed, epoch, vv, heads, sealedBytes, sealedHash, signature }
 }
 
 export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
@@ -233,6 +273,9 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
     case 'synced':
       w.byte(FrameType.Synced).varuint(frame.round)
       break
+    case 'ack':
+      w.byte(FrameType.Ack).varuint(frame.consumed)
+      break
   }
   return w.finish()
 }
@@ -269,6 +312,9 @@ export function decodeFrame(bytes: Uint8Array): SyncFrame {
     }
     case FrameType.Synced:
       frame = { type: 'synced', round: r.varuint() }
+      break
+    case FrameType.Ack:
+      frame = { type: 'ack', consumed: r.varuint() }
       break
     default:
       throw new FeedError('Malformed', 'unknown frame type')

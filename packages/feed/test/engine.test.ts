@@ -8,7 +8,14 @@ import { describe, it } from 'node:test'
 import { generateIdentity, MemoryStore, randomBytes } from '@jiayi/core'
 import * as Y from 'yjs'
 import { newItemId, replicaIdBytes } from '../src/ids.js'
-import { type FeedEngine, FeedError, type PostId, type SignedEntry, sealEntry } from '../src/index.js'
+import {
+  type FeedEngine,
+  FeedError,
+  GENESIS_LINK,
+  type PostId,
+  type SignedEntry,
+  sealEntry,
+} from '../src/index.js'
 import { readPosts, writeComment, writeDeletePost, writeLike, writePost } from '../src/schema.js'
 import { contentOf, copyFeed, engine, readerOf, stateOf } from './helpers/owners.js'
 
@@ -80,6 +87,7 @@ describe('feed engine', () => {
       replica: second.replica,
       seq: 2,
       epoch: second.epoch,
+      prev: second.prev,
       update: Y.encodeStateAsUpdate(new Y.Doc()),
     })
     await rejects(reader, feed, 'Forged', () => reader.ingestEntry({ ...impostor, feed: second.feed }))
@@ -108,6 +116,46 @@ describe('feed engine', () => {
     await rejects(reader, feed, 'Replayed', () => reader.ingestEntry(third))
   })
 
+  it('a run is one hash chain: a forged entry costs only itself and what follows it', async () => {
+    const owner = await engine()
+    const reader = await readerOf(owner)
+    for (let i = 0; i < 5; i++) await post(owner, `p${i}`)
+    const first = await pending(owner, reader)
+    assert.deepEqual(await reader.ingestEntries(first), Array(5).fill(undefined))
+
+    for (let i = 5; i < 10; i++) await post(owner, `p${i}`)
+    const run = await pending(owner, reader)
+    const last = run[4]!
+    run[4] = { ...last, signature: Uint8Array.from(last.signature, (b, i) => (i === 9 ? b ^ 1 : b)) }
+    const verdicts = await reader.ingestEntries(run)
+    assert.deepEqual(
+      verdicts.map((v) => v?.code),
+      [undefined, undefined, undefined, undefined, 'Forged'],
+    )
+    await reader.ingestEntry(last)
+
+    for (let i = 10; i < 13; i++) await post(owner, `p${i}`)
+    const [a, b, c] = await pending(owner, reader)
+    assert.ok(a && b && c)
+    const before = stateOf(reader, owner.self)
+    const tampered = { ...b, sealed: Uint8Array.from(b.sealed, (x, i) => (i === 30 ? x ^ 1 : x)) }
+    const out = await reader.ingestEntries([a, tampered, c])
+    assert.deepEqual(
+      out.map((v) => v?.code),
+      [undefined, 'Forged', 'Forged'],
+    )
+    assert.notDeepEqual(stateOf(reader, owner.self), before, 'the good prefix applied')
+    assert.equal(texts(reader, owner.self).length, 11)
+    // Out of place inside a run, and a wrong link to the previous entry.
+    assert.deepEqual(
+      (await reader.ingestEntries([c, b])).map((v) => v?.code),
+      ['OutOfOrder', undefined],
+    )
+    await rejects(reader, owner.self, 'Forged', () => reader.ingestEntry({ ...c, prev: a.prev }))
+    await reader.ingestEntry(c)
+    assert.equal(texts(reader, owner.self).length, 13)
+  })
+
   it('rejects a signed update that is not Yjs, and a snapshot that is forged, unsigned or old', async () => {
     const identity = generateIdentity()
     const owner = await engine(identity, new MemoryStore(), { snapshotEveryUpdates: 2 })
@@ -119,6 +167,7 @@ describe('feed engine', () => {
       replica: replicaIdBytes(owner.replica),
       seq: 1,
       epoch,
+      prev: GENESIS_LINK,
       update: randomBytes(64),
     })
     await rejects(reader, owner.self, 'BadUpdate', () => reader.ingestEntry(garbage))
@@ -138,6 +187,9 @@ describe('feed engine', () => {
     await rejects(reader, owner.self, 'Forged', () => reader.ingestSnapshot({ ...s, signature: sig }))
     await rejects(reader, owner.self, 'Forged', () =>
       reader.ingestSnapshot({ ...s, vv: new Map([[owner.replica, 1]]) }),
+    )
+    await rejects(reader, owner.self, 'Forged', () =>
+      reader.ingestSnapshot({ ...s, heads: new Map([[owner.replica, new Uint8Array(32)]]) }),
     )
     await rejects(reader, owner.self, 'Unsigned', () =>
       reader.ingestSnapshot({ ...s, signature: new Uint8Array(0) }),

@@ -31,12 +31,13 @@ const replica = randomBytes(8)
 const doc = new Y.Doc()
 doc.getMap('posts').set('x', { text: 'hello' })
 const update = Y.encodeStateAsUpdate(doc)
-const entry = sealEntry({ identity, key, replica, seq: 3, epoch: 2, update })
+const entry = sealEntry({ identity, key, replica, seq: 3, epoch: 2, prev: randomBytes(32), update })
 const vv = new Map([
   ['00000000000000ff' as ReplicaId, 9],
   ['0a00000000000000' as ReplicaId, 300],
 ])
-const snapshot = sealSnapshot({ identity, key, epoch: 2, vv, state: update })
+const heads = new Map([...vv.keys()].map((r) => [r, randomBytes(32)]))
+const snapshot = sealSnapshot({ identity, key, epoch: 2, vv, heads, state: update })
 
 const samples: SyncFrame[] = [
   { type: 'have', round: 1, feeds: [] },
@@ -46,6 +47,7 @@ const samples: SyncFrame[] = [
   { type: 'snapshot', header: (({ sealed: _, ...h }) => h)(snapshot) },
   { type: 'chunk', offset: 262144, bytes: randomBytes(1000) },
   { type: 'synced', round: 2 ** 40 },
+  { type: 'ack', consumed: 3 * 1024 * 1024 },
 ]
 
 function decodesOrFeedError(bytes: Uint8Array): void {
@@ -71,7 +73,7 @@ describe('feed wire formats', () => {
   it('frame type numbers are fixed (PROTOCOL.md)', () => {
     assert.deepEqual(
       samples.map((f) => encodeFrame(f)[0]),
-      [1, 1, 2, 2, 3, 4, 5],
+      [1, 1, 2, 2, 3, 4, 5, 6],
     )
   })
 
@@ -97,6 +99,7 @@ describe('feed wire formats', () => {
         .fixed(entry.replica)
         .varuint(0)
         .varuint(1)
+        .fixed(entry.prev)
         .bytes(entry.sealed)
         .bytes(entry.signature)
         .finish(),
@@ -108,6 +111,7 @@ describe('feed wire formats', () => {
         .fixed(entry.replica)
         .varuint(1)
         .varuint(1)
+        .fixed(entry.prev)
         .bytes(entry.sealed)
         .bytes(entry.signature.subarray(1))
         .finish(),
@@ -155,6 +159,7 @@ describe('feed wire formats', () => {
         .fixed(entry.replica)
         .varuint(1)
         .varuint(1)
+        .fixed(entry.prev)
         .varuint(limits.MAX_SEALED_UPDATE_BYTES + 1)
         .finish(),
       'TooLarge',
