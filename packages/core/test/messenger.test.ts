@@ -127,3 +127,32 @@ describe('messenger', () => {
     assert.equal(gone.text, '')
   })
 })
+
+describe('contact references', () => {
+  it('resolve by id, id prefix, whole name, one word of the name or its start; ambiguity is explained', async () => {
+    const { ContactBook } = await import('../src/messenger/contact-book.js')
+    const book = new ContactBook()
+    const base = {
+      identityKey: '',
+      agreementKey: '',
+      addrs: [],
+      state: 'accepted' as const,
+      verified: false,
+      card: '',
+      addedAt: 0,
+      updatedAt: 0,
+    }
+    book.set({ ...base, id: '0123456789abcdef' as never, name: '小明 Bob', peerId: 'p1' })
+    book.set({ ...base, id: 'fedcba9876543210' as never, name: 'Bobby Tables', peerId: 'p2' })
+    assert.equal(book.resolve('0123456789abcdef').peerId, 'p1')
+    assert.equal(book.resolve('fedc').peerId, 'p2')
+    assert.equal(book.resolve('小明 bob').peerId, 'p1')
+    assert.equal(book.resolve('bob').peerId, 'p1', 'a whole word beats a prefix of another name')
+    assert.equal(book.resolve('小明').peerId, 'p1')
+    assert.equal(book.resolve('p2').peerId, 'p2')
+    book.set({ ...base, id: '1111111111111111' as never, name: 'Bob', peerId: 'p3' })
+    assert.equal(book.resolve('bob').peerId, 'p3', 'the whole name wins')
+    assert.throws(() => book.resolve('bo'), { code: 'AmbiguousContact' })
+    assert.throws(() => book.resolve('nobody'), { code: 'UnknownContact' })
+  })
+})

@@ -59,9 +59,19 @@ export class ContactBook {
     const peer = this.byPeerId(query)
     if (peer !== undefined) return peer
     const lower = query.toLowerCase()
-    let matches = this.all().filter((c) => c.name.toLowerCase() === lower)
-    if (matches.length === 0 && /^[0-9a-f]{4,16}$/.test(lower))
-      matches = this.all().filter((c) => c.id.startsWith(lower))
+    // Most precise first: the whole name, then an id prefix, then one word of the name
+    // ("bob" for "小明 Bob"), then the start of the name ("小明" for "小明 Bob").
+    const rules: ((c: ContactRecord) => boolean)[] = [
+      (c) => c.name.toLowerCase() === lower,
+      (c) => /^[0-9a-f]{4,16}$/.test(lower) && c.id.startsWith(lower),
+      (c) => c.name.toLowerCase().split(/\s+/).includes(lower),
+      (c) => c.name.toLowerCase().startsWith(lower),
+    ]
+    let matches: ContactRecord[] = []
+    for (const rule of rules) {
+      matches = this.all().filter(rule)
+      if (matches.length > 0) break
+    }
     if (matches.length === 1) return matches[0]!
     if (matches.length > 1) {
       throw new MessengerError(
