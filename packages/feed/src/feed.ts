@@ -3,12 +3,21 @@
  * like, comment and read the timeline. Wires the engine (signed logs in the store), the sync
  * protocol (/jiayi/feed/1) and key distribution (over the messenger's sessions) together.
  */
-import { type ContactId, type ContactView, contactIdFor, type Logger, type Messenger } from '@jiayi/core'
+import {
+  type ContactId,
+  type ContactView,
+  contactIdFor,
+  type ExtensionHandler,
+  type IdentityKeyPair,
+  type Logger,
+  type Messenger,
+  type Store,
+} from '@jiayi/core'
 import type { FeedStats } from './counters.js'
 import { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
 import { type CommentId, type FeedId, isItemId, newItemId, type PostId } from './ids.js'
-import { KeyDistribution } from './keys.js'
+import { FEED_KEY_EXTENSION, feedKeyHandler, KeyDistribution } from './keys.js'
 import {
   checkCommentText,
   checkPostInput,
@@ -46,6 +55,13 @@ export interface FeedInit {
   readonly log?: Logger
 }
 
+export interface FeedCreateInit extends FeedInit {
+  /** The messenger's store (the feed keeps its records under its own prefix). */
+  readonly store: Store
+  /** The account's identity: it signs our feed. */
+  readonly identity: IdentityKeyPair
+}
+
 export interface FeedEvents extends Record<string, unknown> {
   /** Someone's feed changed (ours included): re-read the timeline. */
   change: { readonly feed: FeedId; readonly author?: AuthorView; readonly local: boolean }
@@ -53,57 +69,95 @@ export interface FeedEvents extends Record<string, unknown> {
 
 const silent: Logger = { debug() {}, info() {}, warn() {} }
 
+/**
+ * Two ways to start, like the files service:
+ *
+ *   const feed = await Feed.create({ store, identity: account.identity })
+ *   const messenger = await Messenger.open({ store, node, account, extensions: feed.extensions })
+ *   await feed.start(messenger)
+ *
+ * so that no feed key can arrive before its handler is in place; or `Feed.open(messenger)` right
+ * after `Messenger.open` (a key that slipped in between is sent again: see keys.ts).
+ */
 export class Feed {
   readonly events = new Emitter<FeedEvents>()
+  /** Messenger extension handlers to install at `Messenger.open`. */
+  readonly extensions: Readonly<Record<string, ExtensionHandler>>
   private readonly unsubscribe: (() => void)[] = []
+  private running: { messenger: Messenger; sync: FeedSync; keys: KeyDistribution } | undefined
   private stopped = false
 
   private constructor(
-    private readonly messenger: Messenger,
     private readonly engineRef: FeedEngine,
-    private readonly sync: FeedSync,
-    private readonly keys: KeyDistribution,
-  ) {}
+    private readonly log: Logger,
+  ) {
+    this.extensions = {
+      [FEED_KEY_EXTENSION]: feedKeyHandler(engineRef, (contact) => this.keyArrived(contact)),
+    }
+  }
 
-  /** Opens the feed on a running messenger (call right after `Messenger.open`). */
-  static async open(messenger: Messenger, init: FeedInit = {}): Promise<Feed> {
+  /** Opens the feed's store records; `start` it once the messenger runs. */
+  static async create(init: FeedCreateInit): Promise<Feed> {
     const log = init.log ?? silent
     const engine = await FeedEngine.open({
-      store: messenger.store,
-      identity: messenger.account.identity,
+      store: init.store,
+      identity: init.identity,
       snapshotEveryUpdates: init.snapshotEveryUpdates,
       snapshotEveryBytes: init.snapshotEveryBytes,
       log,
     })
+    return new Feed(engine, log)
+  }
+
+  /** Creates and starts the feed on a running messenger. */
+  static async open(messenger: Messenger, init: FeedInit = {}): Promise<Feed> {
+    const feed = await Feed.create({ ...init, store: messenger.store, identity: messenger.account.identity })
+    await feed.start(messenger)
+    return feed
+  }
+
+  /** Starts key distribution and sync on `messenger` (whose store and identity the feed was created with). */
+  async start(messenger: Messenger): Promise<void> {
+    if (this.running !== undefined || this.stopped)
+      throw new FeedError('Stopped', 'the feed was started already')
+    const engine = this.engineRef
+    const log = this.log
+    for (const [kind, handler] of Object.entries(this.extensions)) messenger.registerExtension(kind, handler)
     const byPeer = (peer: PeerId) => messenger.contactList().find((c) => c.peerId === peer.toString())
-    let keys: KeyDistribution | undefined
+    const keys = new KeyDistribution({
+      messenger,
+      engine,
+      log,
+      onAccepted: (contact) => this.pullFrom(contact),
+      onRemoved: () => undefined,
+    })
     const sync = feedSync({
       engine,
       allow: (peer) => byPeer(peer)?.state === 'accepted',
       onHave: (peer, feeds) => {
         const contact = byPeer(peer)
-        if (contact !== undefined) keys?.checkHave(contact.id, feeds)
+        if (contact !== undefined) keys.checkHave(contact.id, feeds)
       },
       log,
     })({ node: messenger.node })
-    let feed: Feed | undefined
-    keys = new KeyDistribution({
-      messenger,
-      engine,
-      log,
-      onKey: (contact) => feed?.keyArrived(contact),
-      onAccepted: (contact) => feed?.pullFrom(contact),
-      onRemoved: () => undefined,
-    })
-    feed = new Feed(messenger, engine, sync, keys)
-    feed.unsubscribe.push(
-      engine.events.on('change', ({ feed: id, local }) => {
-        feed?.events.emit('change', { feed: id, author: feed.authorOf(id), local })
+    this.running = { messenger, sync, keys }
+    this.unsubscribe.push(
+      engine.events.on('change', ({ feed, local }) => {
+        this.events.emit('change', { feed, author: this.authorOf(feed), local })
       }),
     )
     await keys.start()
     await sync.start()
-    return feed
+  }
+
+  private get messenger(): Messenger {
+    if (this.running === undefined) throw new FeedError('Stopped', 'the feed is not started')
+    return this.running.messenger
+  }
+
+  private get sync(): FeedSync {
+    if (this.running === undefined) throw new FeedError('Stopped', 'the feed is not started')
+    return this.running.sync
   }
 
   /** The engine underneath (signed logs, docs, counters), for tools and tests. */
@@ -241,8 +295,8 @@ export class Feed {
     if (this.stopped) return
     this.stopped = true
     for (const u of this.unsubscribe) u()
-    this.keys.stop()
-    await this.sync.stop()
+    this.running?.keys.stop()
+    await this.running?.sync.stop()
     await this.engineRef.close()
   }
 
@@ -292,14 +346,16 @@ export class Feed {
   }
 
   private pullFrom(contact: ContactView): void {
-    if (!this.stopped) void this.pull(contact).catch(() => undefined)
+    if (!this.stopped && this.running !== undefined) void this.pull(contact).catch(() => undefined)
   }
 
   /** A contact's key arrived: ask everyone again (any contact may relay that feed). */
-  private keyArrived(contact: ContactView | undefined): void {
-    if (this.stopped) return
-    this.sync.refresh()
-    if (contact !== undefined && !this.sync.pulling().includes(contact.peerId)) this.pullFrom(contact)
+  private keyArrived(contactId: ContactId): void {
+    const running = this.running
+    if (this.stopped || running === undefined) return
+    running.sync.refresh()
+    const contact = running.messenger.contactList().find((c) => c.id === contactId)
+    if (contact !== undefined && !running.sync.pulling().includes(contact.peerId)) this.pullFrom(contact)
   }
 
   private assertRunning(): void {

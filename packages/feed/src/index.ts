@@ -9,9 +9,9 @@ export type { FeedStats } from './counters.js'
 export { type EngineEvents, FeedEngine, type FeedEngineInit, type ServeItem } from './engine.js'
 export { FeedError, type FeedErrorCode, REJECTION_CODES, type RejectionCode } from './errors.js'
 // --- the app-facing feed ---
-export { Feed, type FeedEvents, type FeedInit } from './feed.js'
+export { Feed, type FeedCreateInit, type FeedEvents, type FeedInit } from './feed.js'
 export { type CommentId, type FeedId, newItemId, type PostId, type ReplicaId } from './ids.js'
-export { FEED_KEY_EXTENSION } from './keys.js'
+export { FEED_KEY_EXTENSION, feedKeyHandler } from './keys.js'
 export * as limits from './limits.js'
 export { type ExtractedPreview, extractPreview } from './link-preview.js'
 export {

@@ -16,6 +16,7 @@ import {
   type ContactView,
   decodeStoreKey,
   type ExtensionContext,
+  type ExtensionHandler,
   type Logger,
   type Messenger,
 } from '@jiayi/core'
@@ -33,13 +34,41 @@ const RESEND_INTERVAL_MS = 60_000
 export interface KeyDistributionInit {
   readonly messenger: Messenger
   readonly engine: FeedEngine
-  /** A contact's key was stored (we can now read, and should fetch, their feed). */
-  readonly onKey: (contact: ContactView | undefined, feed: FeedId) => void
   /** A contact became accepted. */
   readonly onAccepted: (contact: ContactView) => void
   /** A contact's feed was dropped (removed). */
   readonly onRemoved: (feed: FeedId) => void
   readonly log: Logger
+}
+
+/**
+ * The receiving side of 'feed-key' (give it to `Messenger.open({ extensions })` so that no key
+ * can arrive before it is in place). Runs inside the conversation's queue: the key is stored in the
+ * same Tx as the ratchet step that delivered it; `onStored` runs after the commit.
+ */
+export function feedKeyHandler(
+  engine: FeedEngine,
+  onStored: (contact: ContactId, feed: FeedId) => void,
+): ExtensionHandler {
+  return {
+    async receive(ctx: ExtensionContext): Promise<void> {
+      let message: { epoch: number; key: Uint8Array }
+      try {
+        message = decodeFeedKey(ctx.body)
+      } catch (error) {
+        if (!FeedError.is(error)) throw error
+        engine.counters.reject('Malformed')
+        return
+      }
+      const feed = ctx.contact.identityKey as FeedId
+      if (!isFeedId(feed) || feed === engine.self) return
+      ctx.tx.ops.push(...engine.keyOps(feed, message.epoch, message.key))
+      ctx.tx.after(() => {
+        engine.keyStored(feed, message.epoch, message.key)
+        onStored(ctx.contact.id, feed)
+      })
+    },
+  }
 }
 
 export class KeyDistribution {
@@ -60,9 +89,8 @@ export class KeyDistribution {
     return this.init.engine
   }
 
-  /** Registers the extension, then catches up: keys owed, feeds of contacts removed meanwhile. */
+  /** Follows contact events and catches up: keys owed, feeds of contacts removed meanwhile. */
   async start(): Promise<void> {
-    this.messenger.registerExtension(FEED_KEY_EXTENSION, { receive: (ctx) => this.receive(ctx) })
     this.unsubscribe = this.messenger.events.on('contact', (e) => {
       if (e.change === 'removed') void this.removed(e.id).catch((error) => this.warn('removal', error))
       else if (e.contact !== undefined) this.seen(e.contact)
@@ -101,26 +129,6 @@ export class KeyDistribution {
     if (contact.state !== 'accepted' || this.stopped) return
     void this.ensureSent(contact.id).catch((error) => this.warn('send', error))
     this.init.onAccepted(contact)
-  }
-
-  /** The receiving side of 'feed-key': inside the conversation's queue, committed with the Tx. */
-  private async receive(ctx: ExtensionContext): Promise<void> {
-    let message: { epoch: number; key: Uint8Array }
-    try {
-      message = decodeFeedKey(ctx.body)
-    } catch (error) {
-      if (!FeedError.is(error)) throw error
-      this.engine.counters.reject('Malformed')
-      return
-    }
-    const feed = ctx.contact.identityKey as FeedId
-    if (!isFeedId(feed) || feed === this.engine.self) return
-    ctx.tx.ops.push(...this.engine.keyOps(feed, message.epoch, message.key))
-    ctx.tx.after(() => {
-      if (this.stopped) return
-      this.engine.keyStored(feed, message.epoch, message.key)
-      this.init.onKey(this.contactView(ctx.contact.id), feed)
-    })
   }
 
   private contactView(id: ContactId): ContactView | undefined {

@@ -40,8 +40,10 @@ export async function feedPeer(
     listen: ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
   })
-  const messenger = await Messenger.open({ store, node, account })
-  const feed = await Feed.open(messenger, init)
+  // The feed's key handler is in place before the first envelope can arrive.
+  const feed = await Feed.create({ ...init, store, identity: account.identity })
+  const messenger = await Messenger.open({ store, node, account, extensions: feed.extensions })
+  await feed.start(messenger)
   let stopped = false
   return {
     name,
