@@ -8,6 +8,7 @@
  */
 import { userInfo } from 'node:os'
 import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
+import type { MdnsOptions } from '@jiayi/core/node'
 import { type Context, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists } from '../cli/home.js'
@@ -24,7 +25,8 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
 
 export interface PeerOptions {
   readonly listen: readonly string[]
-  readonly mdns: boolean
+  /** false with --no-mdns; the hidden --mdns-tag/-port/-interval (tests) give the options. */
+  readonly mdns: boolean | MdnsOptions
   readonly initIfNeeded: boolean
   readonly name: string | undefined
   readonly showCard: boolean
@@ -37,10 +39,32 @@ export function peerOptions(ctx: Context): PeerOptions {
     throw new CliError('Usage', '--name goes with `jiayi init` (or `jiayi start --init-if-needed`)')
   return {
     listen: optList(ctx, 'listen'),
-    mdns: !optFlag(ctx, 'no-mdns'),
+    mdns: optFlag(ctx, 'no-mdns') ? false : mdnsOptions(ctx),
     initIfNeeded,
     name,
     showCard: optFlag(ctx, 'show-card'),
+  }
+}
+
+/** The hidden test options: a private service tag, UDP port and query interval (ms). */
+function mdnsOptions(ctx: Context): MdnsOptions | true {
+  const serviceTag = optString(ctx, 'mdns-tag')
+  const port = optString(ctx, 'mdns-port')
+  const interval = optString(ctx, 'mdns-interval')
+  if (serviceTag === undefined && port === undefined && interval === undefined) return true
+  const int = (name: string, v: string | undefined, min: number, max: number) => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new CliError('Usage', `--${name} must be an integer from ${min} to ${max}`)
+    return n
+  }
+  if (serviceTag !== undefined && !/^_[\w-]+\._udp\.local$/.test(serviceTag))
+    throw new CliError('Usage', '--mdns-tag must look like _name._udp.local')
+  return {
+    ...(serviceTag === undefined ? {} : { serviceTag }),
+    ...(port === undefined ? {} : { port: int('mdns-port', port, 1, 65_535) }),
+    ...(interval === undefined ? {} : { intervalMs: int('mdns-interval', interval, 100, 3_600_000) }),
   }
 }
 
