@@ -261,8 +261,11 @@ export {
   type Entry as StoreEntry,
   hasKeyHeader,
   type IterateOptions,
+  type KeyHeaderKind,
   type KeyPart,
+  type KeyWrapper,
   key as storeKey,
+  keyHeaderKind,
   LevelStore,
   MAX_KEY_BYTES,
   MAX_VALUE_BYTES,
@@ -277,6 +280,7 @@ export {
   type Store,
   StoreError,
   type StoreErrorCode,
+  storeKeyKind,
   WriteBehindStore,
 } from './store/index.js'
 // --- end files ---

@@ -7,6 +7,8 @@ import {
   ARGON2_PARAMS,
   createKeyHeader,
   deriveStorageKeyFromPassphrase,
+  type KeyWrapper,
+  keyHeaderKind,
   openKeyHeader,
   rewrapKeyHeader,
 } from '../src/store/storage-key.js'
@@ -159,4 +161,60 @@ test('errors never carry secrets in their messages', async () => {
   const { header: pwHeader } = await createKeyHeader({ passphrase: 'hunter2-secret' }, FAST)
   const pwError = await rejection(openKeyHeader(pwHeader, { passphrase: 'hunter3-secret' }))
   assert.ok(!pwError.message.includes('hunter'))
+})
+
+/** The browser's wrapper: a non-extractable AES-GCM CryptoKey (Node's WebCrypto is the same API). */
+async function aesGcmWrapper(): Promise<KeyWrapper> {
+  const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+  return {
+    async wrap(dataKey, ad) {
+      const iv = randomBytes(12)
+      const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: ad }, key, dataKey)
+      return Uint8Array.of(...iv, ...new Uint8Array(sealed))
+    },
+    async unwrap(wrapped, ad) {
+      const iv = wrapped.subarray(0, 12)
+      const opened = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv, additionalData: ad },
+        key,
+        wrapped.subarray(12),
+      )
+      return new Uint8Array(opened)
+    },
+  }
+}
+
+test('key header: a platform key wrapper (non-extractable AES-GCM) round trip, tampering, kinds', async () => {
+  const wrapper = await aesGcmWrapper()
+  const { header, dataKey } = await createKeyHeader({ wrapper })
+  assert.equal(header.length, 2 + 12 + 32 + 16)
+  assert.equal(keyHeaderKind(header), 'wrapper')
+  assert.deepEqual(await openKeyHeader(header, { wrapper }), dataKey)
+  const wrongKey = (e: unknown) => StoreError.is(e, 'WrongKey')
+  await assert.rejects(openKeyHeader(header, { wrapper: await aesGcmWrapper() }), wrongKey)
+  await assert.rejects(openKeyHeader(header, { key: randomBytes(32) }), wrongKey)
+  await assert.rejects(openKeyHeader(header, { passphrase: 'x' }), (e) => StoreError.is(e, 'BadPassphrase'))
+  for (let i = 0; i < header.length; i++) {
+    const bad = header.slice()
+    bad[i]! ^= 0x01
+    await assert.rejects(
+      openKeyHeader(bad, { wrapper }),
+      (e) => StoreError.is(e, 'WrongKey') || StoreError.is(e, 'BadHeader'),
+      `byte ${i}`,
+    )
+  }
+  await assert.rejects(openKeyHeader(header.subarray(0, 2 + 31), { wrapper }), (e) =>
+    StoreError.is(e, 'BadHeader'),
+  )
+  // A passphrase set later replaces the wrapper; removing it goes back to a (new) wrapper.
+  const withPassphrase = await rewrapKeyHeader(header, { wrapper }, { passphrase: 'pw' }, FAST)
+  assert.equal(keyHeaderKind(withPassphrase), 'passphrase')
+  await assert.rejects(openKeyHeader(withPassphrase, { wrapper }), wrongKey)
+  const other = await aesGcmWrapper()
+  const back = await rewrapKeyHeader(withPassphrase, { passphrase: 'pw' }, { wrapper: other })
+  assert.deepEqual(await openKeyHeader(back, { wrapper: other }), dataKey)
+  assert.equal(keyHeaderKind((await createKeyHeader({ key: randomBytes(32) })).header), 'key')
+  // A wrapper that returns something absurd is a caller bug, refused before anything is stored.
+  const broken: KeyWrapper = { wrap: async () => new Uint8Array(4), unwrap: async (w) => w }
+  await assert.rejects(createKeyHeader({ wrapper: broken }), (e) => e instanceof InputError)
 })

@@ -11,6 +11,9 @@ export {
   createKeyHeader,
   type DeriveOptions,
   deriveStorageKeyFromPassphrase,
+  type KeyHeaderKind,
+  type KeyWrapper,
+  keyHeaderKind,
   openKeyHeader,
   rewrapKeyHeader,
   SALT_BYTES,
@@ -25,5 +28,5 @@ export {
   MAX_VALUE_BYTES,
   type Store,
 } from './store.js'
-export { changeStoreSecret, hasKeyHeader, openSealedStore } from './unlock.js'
+export { changeStoreSecret, hasKeyHeader, openSealedStore, storeKeyKind } from './unlock.js'
 export { WriteBehindStore } from './write-behind.js'

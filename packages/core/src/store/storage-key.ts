@@ -5,7 +5,8 @@
  *
  * Envelope: values are sealed with a random 32-byte data key. The key header holds that data key
  * sealed under a key-encryption key (KEK), which is either the 32 bytes of a key file or
- * Argon2id(passphrase). So a wrong passphrase is told apart from corruption (the header does not
+ * Argon2id(passphrase), or sealed by a `KeyWrapper` whose key the platform keeps out of reach of
+ * the code (the browser: a non-extractable WebCrypto AES-GCM key held in IndexedDB). So a wrong passphrase is told apart from corruption (the header does not
  * open: BadPassphrase / WrongKey, before any record is read), and changing the passphrase
  * rewrites one header instead of every record.
  *
@@ -13,11 +14,14 @@
  *   header     = %x01 kind wrapped
  *   kind       = %x01                      ; key file: KEK = the 32-byte key
  *              / %x02 m t p salt           ; passphrase: KEK = Argon2id(NFC(passphrase), salt, m, t, p)
+ *              / %x03                      ; wrapper: `wrapped` is whatever KeyWrapper.wrap made
  *   m, t, p    = 4OCTET each, big-endian   ; memory in KiB, passes, lanes
  *   salt       = 16OCTET
- *   wrapped    = 24OCTET nonce, 32OCTET sealed data key, 16OCTET tag
- * `wrapped` is XChaCha20-Poly1305 under the KEK with AD = "jiayi/store-header/v1" || every header
- * byte before it, so the version, kind and KDF parameters are authenticated too.
+ *   wrapped    = 24OCTET nonce, 32OCTET sealed data key, 16OCTET tag     ; kinds 1 and 2
+ *              / 32*256OCTET                                            ; kind 3
+ * Kinds 1 and 2: `wrapped` is XChaCha20-Poly1305 under the KEK with AD = "jiayi/store-header/v1"
+ * || every header byte before it, so the version, kind and KDF parameters are authenticated too.
+ * Kind 3 hands the same AD to the wrapper, which must authenticate it (AES-GCM's additionalData).
  */
 import { argon2idAsync } from '@noble/hashes/argon2.js'
 import { assertBytes, concatBytes, randomBytes, readU32be, u32be, utf8, wipe } from '../bytes.js'
@@ -47,7 +51,23 @@ export const ARGON2_PARAMS: Argon2Params = Object.freeze({ m: 19456, t: 2, p: 1 
  */
 const LIMITS = { mMax: 1024 * 1024, tMax: 64, pMax: 16 }
 
-export type StorageSecret = { readonly passphrase: string | Uint8Array } | { readonly key: Uint8Array }
+/**
+ * Seals the data key under a key the code cannot read (kind 3). The browser's wrapper is a
+ * non-extractable AES-GCM CryptoKey: `wrap` returns nonce || ciphertext || tag. `unwrap` must
+ * reject (any error) when the bytes or `ad` were changed or the key is another one.
+ */
+export interface KeyWrapper {
+  wrap(dataKey: Uint8Array, ad: Uint8Array): Promise<Uint8Array>
+  unwrap(wrapped: Uint8Array, ad: Uint8Array): Promise<Uint8Array>
+}
+
+export type StorageSecret =
+  | { readonly passphrase: string | Uint8Array }
+  | { readonly key: Uint8Array }
+  | { readonly wrapper: KeyWrapper }
+
+/** Which kind of secret opens a header: a key file, a passphrase, or a platform key wrapper. */
+export type KeyHeaderKind = 'key' | 'passphrase' | 'wrapper'
 
 export interface DeriveOptions {
   /** Defaults to ARGON2_PARAMS. Only tests and benchmarks lower it. */
@@ -59,7 +79,10 @@ export interface DeriveOptions {
 const VERSION = 0x01
 const KIND_KEY = 0x01
 const KIND_PASSPHRASE = 0x02
+const KIND_WRAPPER = 0x03
 const WRAPPED_BYTES = XNONCE_BYTES + KEY_BYTES + TAG_BYTES
+const WRAPPER_MIN_BYTES = KEY_BYTES
+const WRAPPER_MAX_BYTES = 256
 const AD_LABEL = utf8('jiayi/store-header/v1')
 
 function checkParams(params: Argon2Params): boolean {
@@ -121,13 +144,20 @@ function parseHeader(header: Uint8Array): Parsed {
     at = 14 + SALT_BYTES
   } else if (kind === KIND_KEY) {
     if (header.length !== 2 + WRAPPED_BYTES) throw bad('has the wrong length')
+  } else if (kind === KIND_WRAPPER) {
+    const n = header.length - 2
+    if (n < WRAPPER_MIN_BYTES || n > WRAPPER_MAX_BYTES) throw bad('has the wrong length')
   } else {
     throw bad('has an unknown kind')
   }
   return { kind, params, salt, prefix: header.slice(0, at), wrapped: header.slice(at) }
 }
 
-async function kek(secret: StorageSecret, salt: Uint8Array | undefined, options: DeriveOptions) {
+async function kek(
+  secret: Exclude<StorageSecret, { wrapper: KeyWrapper }>,
+  salt: Uint8Array | undefined,
+  options: DeriveOptions,
+) {
   if ('passphrase' in secret) {
     return deriveStorageKeyFromPassphrase(secret.passphrase, salt!, options)
   }
@@ -135,7 +165,19 @@ async function kek(secret: StorageSecret, salt: Uint8Array | undefined, options:
   return secret.key.slice()
 }
 
+function kindOf(secret: StorageSecret): number {
+  return 'passphrase' in secret ? KIND_PASSPHRASE : 'wrapper' in secret ? KIND_WRAPPER : KIND_KEY
+}
+
 async function wrap(dataKey: Uint8Array, secret: StorageSecret, options: DeriveOptions): Promise<Uint8Array> {
+  if ('wrapper' in secret) {
+    const prefix = Uint8Array.of(VERSION, KIND_WRAPPER)
+    const wrapped = await secret.wrapper.wrap(dataKey, concatBytes(AD_LABEL, prefix))
+    assertBytes(wrapped, undefined, 'wrapped key')
+    if (wrapped.length < WRAPPER_MIN_BYTES || wrapped.length > WRAPPER_MAX_BYTES)
+      throw new InputError('BadLength', 'the key wrapper returned a value of the wrong length')
+    return concatBytes(prefix, wrapped)
+  }
   let prefix: Uint8Array
   let salt: Uint8Array | undefined
   if ('passphrase' in secret) {
@@ -174,20 +216,33 @@ export async function openKeyHeader(
 ): Promise<Uint8Array> {
   const parsed = parseHeader(header)
   const usesPassphrase = 'passphrase' in secret
-  if (usesPassphrase !== (parsed.kind === KIND_PASSPHRASE)) {
+  if (kindOf(secret) !== parsed.kind) {
     throw new StoreError(
       usesPassphrase ? 'BadPassphrase' : 'WrongKey',
       parsed.kind === KIND_PASSPHRASE
         ? 'this store is locked with a passphrase'
-        : 'this store is locked with a key file',
+        : parsed.kind === KIND_WRAPPER
+          ? "this store is locked with this device's key"
+          : 'this store is locked with a key file',
     )
+  }
+  const ad = concatBytes(AD_LABEL, parsed.prefix)
+  if ('wrapper' in secret) {
+    let dataKey: Uint8Array
+    try {
+      dataKey = await secret.wrapper.unwrap(parsed.wrapped, ad)
+    } catch (cause) {
+      throw new StoreError('WrongKey', "this device's key does not open this store", { cause })
+    }
+    assertBytes(dataKey, STORAGE_KEY_BYTES, 'unwrapped storage key')
+    return dataKey
   }
   const k = await kek(secret, parsed.salt, {
     ...options,
     ...(parsed.params ? { params: parsed.params } : {}),
   })
   try {
-    return open(k, parsed.wrapped, concatBytes(AD_LABEL, parsed.prefix))
+    return open(k, parsed.wrapped, ad)
   } catch (cause) {
     throw usesPassphrase
       ? new StoreError('BadPassphrase', 'the passphrase is wrong', { cause })
@@ -195,6 +250,12 @@ export async function openKeyHeader(
   } finally {
     wipe(k)
   }
+}
+
+/** Which secret opens `header` (so a UI knows whether to ask for a passphrase). BadHeader if malformed. */
+export function keyHeaderKind(header: Uint8Array): KeyHeaderKind {
+  const { kind } = parseHeader(header)
+  return kind === KIND_PASSPHRASE ? 'passphrase' : kind === KIND_WRAPPER ? 'wrapper' : 'key'
 }
 
 /** Re-seals the data key under a new secret (change or set a passphrase); records stay as they are. */

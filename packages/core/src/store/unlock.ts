@@ -9,6 +9,8 @@ import { SealedStore, STORE_HEADER_KEY } from './sealed.js'
 import {
   createKeyHeader,
   type DeriveOptions,
+  type KeyHeaderKind,
+  keyHeaderKind,
   openKeyHeader,
   rewrapKeyHeader,
   type StorageSecret,
@@ -54,6 +56,12 @@ export async function openSealedStore(
 /** Whether `inner` already holds a key header (so a UI can ask "unlock" rather than "create"). */
 export async function hasKeyHeader(inner: Store): Promise<boolean> {
   return (await inner.get(STORE_HEADER_KEY)) !== undefined
+}
+
+/** Which secret unlocks `inner`; undefined for a store that has no header yet (a new one). */
+export async function storeKeyKind(inner: Store): Promise<KeyHeaderKind | undefined> {
+  const header = await inner.get(STORE_HEADER_KEY)
+  return header === undefined ? undefined : keyHeaderKind(header)
 }
 
 /**
