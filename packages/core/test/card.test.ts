@@ -205,6 +205,33 @@ describe('card round trip', () => {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: mirrors the decoder's rule on purpose
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 
+describe('browser peers: an address through a relay keeps the relay id', () => {
+  it('round-trips /p2p/<relay>/p2p-circuit/webrtc and drops only our own trailing id', () => {
+    const circuit = `/ip4/192.168.1.20/tcp/4002/ws/p2p/${bob.peerId}/p2p-circuit/webrtc`
+    const bytes = ownerCard(alice, 'Alice', [`${circuit}/p2p/${alice.peerId}`], 1_751_234_567)
+    assert.deepEqual(decodeCardBytes(bytes).addrs, [circuit])
+  })
+
+  it('selectCardAddrs keeps one circuit WebRTC address, the relay over WebSockets first', () => {
+    const relay = bob.peerId
+    const me = alice.peerId
+    const listen = [
+      `/ip4/192.168.1.20/tcp/4001/p2p/${relay}/p2p-circuit/webrtc/p2p/${me}`,
+      `/ip4/192.168.1.20/tcp/4002/ws/p2p/${relay}/p2p-circuit/webrtc/p2p/${me}`,
+      `/ip4/192.168.1.20/tcp/4002/ws/p2p/${relay}/p2p-circuit/p2p/${me}`,
+      `/ip4/127.0.0.1/tcp/4002/ws/p2p/${relay}/p2p-circuit/webrtc/p2p/${me}`,
+      `/webrtc/p2p/${me}`,
+    ]
+    assert.deepEqual(core.selectCardAddrs(listen), [
+      `/ip4/192.168.1.20/tcp/4002/ws/p2p/${relay}/p2p-circuit/webrtc`,
+    ])
+    // Node peers' own listeners are unaffected.
+    assert.deepEqual(core.selectCardAddrs([`/ip4/192.168.1.20/tcp/4001/p2p/${me}`]), [
+      '/ip4/192.168.1.20/tcp/4001',
+    ])
+  })
+})
+
 describe('card size goal: QR version ≤ 15 at level M with 3 addresses', () => {
   it('measures link length and QR version', (t) => {
     const cases: [string, string][] = [
@@ -515,6 +542,16 @@ describe('CardError codes', () => {
         /not a valid multiaddr/,
       ],
       ['a bare /p2p/ address', { addrs: [ma(`/p2p/${bob.peerId}`)] }, /not a valid multiaddr/],
+      [
+        'our own /p2p/ after a relay hop',
+        { addrs: [ma(`/ip4/192.168.1.2/tcp/1/ws/p2p/${bob.peerId}/p2p-circuit/webrtc/p2p/${alice.peerId}`)] },
+        /not a valid multiaddr/,
+      ],
+      [
+        'a /p2p/ that is no relay hop',
+        { addrs: [ma(`/ip4/192.168.1.2/tcp/1/ws/p2p/${bob.peerId}/webrtc`)] },
+        /not a valid multiaddr/,
+      ],
       [
         'an address over 128 bytes',
         { addrs: [ma(`/dns4/${'a'.repeat(130)}.example/tcp/443/wss`)] },

@@ -64,9 +64,17 @@ export function createCard(identity: IdentityKeyPair, input: CardInput): Uint8Ar
   return bytes
 }
 
+/** Drops our own trailing `/p2p/<id>`; a relay's id inside `/p2p/<relay>/p2p-circuit` stays. */
 function stripPeerId(addr: string): string {
-  const i = addr.indexOf('/p2p/')
-  return i >= 0 ? addr.slice(0, i) : addr
+  return addr.replace(/\/p2p\/[^/]+$/, '')
+}
+
+/**
+ * The only peer id an address may hold is a relay's, right before `/p2p-circuit` (a browser is
+ * reached through a relay: `<relay addr>/p2p/<relay id>/p2p-circuit/webrtc`).
+ */
+function hasForeignPeerId(addr: string): boolean {
+  return addr.replace(/\/p2p\/[^/]+\/p2p-circuit(?=\/|$)/g, '/p2p-circuit').includes('/p2p/')
 }
 
 /** Decodes and verifies a binary card. Throws CardError, nothing else. */
@@ -141,7 +149,7 @@ function checkFields(body: CardBody): ContactCard {
       // An empty byte string is a valid multiaddr ('/') but no address at all.
       if (bytes.length === 0) throw new Error('empty address')
       const text = multiaddr(bytes).toString()
-      if (text.includes('/p2p/')) throw new Error('peer id inside address')
+      if (hasForeignPeerId(text)) throw new Error('peer id inside address')
       return text
     } catch (cause) {
       throw new CardError('BadField', 'an address is not a valid multiaddr', { cause })
