@@ -3,6 +3,16 @@
  * Ratchet, sender keys, storage and networking. This file is the package's whole public API.
  */
 
+// --- backup ---
+export {
+  BACKUP_MAGIC,
+  BACKUP_MIME,
+  type BackupEntry,
+  BackupError,
+  type BackupOptions,
+  decodeBackup,
+  encodeBackup,
+} from './backup/backup.js'
 // --- errors and bytes ---
 export {
   bytesToHex,
