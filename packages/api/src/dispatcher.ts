@@ -1,15 +1,20 @@
 /**
- * The control API's method table: the Messenger's public methods, each with its parameters
- * checked before the call, plus `subscribe` / `unsubscribe` for live events. It knows nothing of
- * sockets: the Unix-socket server (unix-server.ts) and, later, the web app's WebSocket both feed
- * it parsed messages through a ControlSession and send back what it returns.
+ * The API's method table over a host (a Messenger, and optionally its files layer, moments feed
+ * and account operations), each method's parameters checked before the call, plus `subscribe` /
+ * `unsubscribe` for live events. It knows nothing of transports: the Node peer's Unix socket, its
+ * web server's WebSocket and the in-page peer's `localClient` all feed it parsed messages through
+ * a ControlSession and send back what it returns.
  *
  * Nothing a client sends can take the peer down: bad requests get an error response, and
  * failures inside a method become {"code": "Internal"} with the details in the log only.
  */
-import type { Messenger, MessengerEvents } from '@jiayi/core'
-import { type AppLog, errorFields, nullLog } from '../cli/log.js'
-import { FILE_METHODS, type FileMethodsDeps } from './file-methods.js'
+import type { FileProgress } from '@jiayi/core'
+import { ACCOUNT_METHODS } from './account-methods.js'
+import { FEED_METHODS } from './feed-methods.js'
+import { FILE_METHODS } from './file-methods.js'
+import type { AccountHost, ApiHost, ApiLog, MessengerApi } from './host.js'
+import { MESSENGER_METHODS } from './messenger-methods.js'
+import { type ApiNotification, EVENT_NAMES, type EventName, type MethodName } from './methods.js'
 import {
   ControlError,
   type ControlErrorBody,
@@ -18,131 +23,18 @@ import {
   type ControlResponse,
   parseRequest,
 } from './protocol.js'
+import { MessageRoutes } from './routes.js'
+import type { MethodContext, MethodSpec } from './table.js'
 
-/** What the dispatcher needs of a Messenger (a structural type, so tests can pass a fake). */
-export type MessengerApi = Pick<
-  Messenger,
-  | 'whoami'
-  | 'card'
-  | 'stats'
-  | 'contactList'
-  | 'contact'
-  | 'addContact'
-  | 'accept'
-  | 'reject'
-  | 'send'
-  | 'messages'
-  | 'message'
-  | 'markRead'
-  | 'unreadCount'
-  | 'react'
-  | 'edit'
-  | 'deleteMessage'
-  | 'setTyping'
-  | 'verify'
-  | 'safetyNumberCode'
-  | 'outboxSize'
-  | 'settled'
-  | 'events'
->
-
-type ParamType = 'string' | 'boolean' | 'limit'
-interface ParamSpec {
-  readonly type: ParamType
-  readonly optional?: boolean
-}
-type Params = Record<string, string | boolean | number | undefined>
-
-interface MethodSpec {
-  readonly params: Record<string, ParamSpec>
-  readonly run: (m: MessengerApi, p: Params) => unknown
+/** Every method with a table entry (subscribe and unsubscribe are the session's). */
+export const METHODS: { readonly [M in Exclude<MethodName, 'subscribe' | 'unsubscribe'>]: MethodSpec<M> } = {
+  ...MESSENGER_METHODS,
+  ...FILE_METHODS,
+  ...FEED_METHODS,
+  ...ACCOUNT_METHODS,
 }
 
-const req = (type: ParamType): ParamSpec => ({ type })
-const opt = (type: ParamType): ParamSpec => ({ type, optional: true })
-const s = (p: Params, k: string) => p[k] as string
-const CONTACT = { contact: req('string') }
-const MAX_LIMIT = 10_000
-
-/** The method table. Results are the Messenger's JSON-ready views; `undefined` travels as null. */
-export const METHODS: Readonly<Record<string, MethodSpec>> = {
-  whoami: { params: {}, run: (m) => m.whoami() },
-  card: { params: {}, run: (m) => m.card() },
-  stats: { params: {}, run: (m) => m.stats() },
-  contactList: { params: {}, run: (m) => m.contactList() },
-  contact: { params: CONTACT, run: (m, p) => m.contact(s(p, 'contact')) },
-  addContact: { params: { link: req('string') }, run: (m, p) => m.addContact(s(p, 'link')) },
-  accept: { params: CONTACT, run: (m, p) => m.accept(s(p, 'contact')) },
-  reject: { params: CONTACT, run: (m, p) => m.reject(s(p, 'contact')) },
-  send: {
-    params: { ...CONTACT, text: req('string'), replyTo: opt('string') },
-    run: (m, p) =>
-      m.send(s(p, 'contact'), s(p, 'text'), p.replyTo === undefined ? {} : { replyTo: s(p, 'replyTo') }),
-  },
-  messages: {
-    params: { ...CONTACT, limit: opt('limit'), peek: opt('boolean') },
-    run: (m, p) =>
-      m.messages(s(p, 'contact'), {
-        ...(p.limit === undefined ? {} : { limit: p.limit as number }),
-        ...(p.peek === undefined ? {} : { peek: p.peek as boolean }),
-      }),
-  },
-  message: {
-    params: { ...CONTACT, messageId: req('string') },
-    run: (m, p) => m.message(s(p, 'contact'), s(p, 'messageId')),
-  },
-  markRead: { params: CONTACT, run: (m, p) => m.markRead(s(p, 'contact')) },
-  unreadCount: { params: CONTACT, run: (m, p) => m.unreadCount(s(p, 'contact')) },
-  react: {
-    params: { ...CONTACT, messageId: req('string'), emoji: req('string') },
-    run: (m, p) => m.react(s(p, 'contact'), s(p, 'messageId'), s(p, 'emoji')),
-  },
-  edit: {
-    params: { ...CONTACT, messageId: req('string'), text: req('string') },
-    run: (m, p) => m.edit(s(p, 'contact'), s(p, 'messageId'), s(p, 'text')),
-  },
-  deleteMessage: {
-    params: { ...CONTACT, messageId: req('string') },
-    run: (m, p) => m.deleteMessage(s(p, 'contact'), s(p, 'messageId')),
-  },
-  setTyping: {
-    params: { ...CONTACT, active: req('boolean') },
-    run: (m, p) => m.setTyping(s(p, 'contact'), p.active as boolean),
-  },
-  verify: {
-    params: { ...CONTACT, mark: opt('boolean') },
-    run: (m, p) => m.verify(s(p, 'contact'), p.mark === true),
-  },
-  safetyNumberCode: { params: CONTACT, run: (m, p) => m.safetyNumberCode(s(p, 'contact')) },
-  outboxSize: { params: CONTACT, run: (m, p) => m.outboxSize(s(p, 'contact')) },
-  settled: { params: {}, run: (m) => m.settled() },
-}
-
-export const EVENT_NAMES = ['message', 'contact', 'typing'] as const
-export type EventName = (typeof EVENT_NAMES)[number]
-
-function checkParams(method: string, spec: MethodSpec, raw: Record<string, unknown> | undefined): Params {
-  const given = raw ?? {}
-  for (const k of Object.keys(given)) {
-    if (!(k in spec.params)) throw new ControlError('BadParams', `${method} takes no parameter "${k}"`)
-  }
-  const out: Params = {}
-  for (const [k, p] of Object.entries(spec.params)) {
-    const v = given[k]
-    if (v === undefined || v === null) {
-      if (!p.optional) throw new ControlError('BadParams', `${method} needs "${k}"`)
-      continue
-    }
-    if (p.type === 'string' && typeof v !== 'string')
-      throw new ControlError('BadParams', `"${k}" must be a string`)
-    if (p.type === 'boolean' && typeof v !== 'boolean')
-      throw new ControlError('BadParams', `"${k}" must be true or false`)
-    if (p.type === 'limit' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_LIMIT))
-      throw new ControlError('BadParams', `"${k}" must be an integer from 1 to ${MAX_LIMIT}`)
-    out[k] = v as string | boolean | number
-  }
-  return out
-}
+export { EVENT_NAMES, type EventName }
 
 /** Core error classes whose messages are written to be shown (no key bytes, no content). */
 const SHOWN_TYPES = new Set([
@@ -153,39 +45,62 @@ const SHOWN_TYPES = new Set([
   'NetError',
   'IdentityError',
   'SafetyNumberError',
+  'FeedError',
+  'FileError',
 ])
 
+/** Progress notifications per transfer are at most this often (the last one always goes). */
+const PROGRESS_EVERY_MS = 200
+
+const nullLog: ApiLog = { debug() {}, info() {}, warn() {} }
+
+export type DispatcherOptions = Omit<ApiHost, 'messenger'>
+
 export class ControlDispatcher {
-  private readonly log: AppLog
+  private readonly log: ApiLog
+  private readonly context: MethodContext
+  private readonly routes: MessageRoutes | undefined
 
-  private readonly files: FileMethodsDeps | undefined
-
-  constructor(
-    private readonly messenger: MessengerApi,
-    options: { log?: AppLog; files?: FileMethodsDeps } = {},
-  ) {
+  constructor(messenger: MessengerApi, options: DispatcherOptions = {}) {
     this.log = options.log ?? nullLog
-    this.files = options.files
+    this.routes =
+      options.connection === undefined ? undefined : new MessageRoutes(messenger, options.connection)
+    const routes = this.routes ?? { decorate: <T>(m: T) => m }
+    this.context = { ...options, messenger, routes }
   }
 
+  private available(method: string): boolean {
+    if (!Object.hasOwn(METHODS, method)) return false
+    const spec = METHODS[method as keyof typeof METHODS] as MethodSpec<MethodName>
+    if (spec.needs === undefined) return true
+    if (spec.needs === 'account') return this.context.account?.[method as keyof AccountHost] !== undefined
+    return this.context[spec.needs] !== undefined
+  }
+
+  /** The methods this peer offers. */
   get methods(): string[] {
-    return [
-      ...Object.keys(METHODS),
-      ...(this.files ? Object.keys(FILE_METHODS) : []),
-      'subscribe',
-      'unsubscribe',
-    ]
+    return [...Object.keys(METHODS).filter((m) => this.available(m)), 'subscribe', 'unsubscribe']
   }
 
-  /** Calls a method with checked params; throws ControlError or the Messenger's own errors. */
+  /** The events this peer can send. */
+  get events(): EventName[] {
+    return EVENT_NAMES.filter(
+      (e) =>
+        ((e === 'transfer' || e === 'progress') && this.context.files?.files.events !== undefined) ||
+        (e === 'feed' && this.context.feed?.events !== undefined) ||
+        e === 'message' ||
+        e === 'contact' ||
+        e === 'typing',
+    )
+  }
+
+  /** Calls a method with checked params; throws ControlError or the host's own errors. */
   async call(method: string, params?: Record<string, unknown>): Promise<unknown> {
-    const spec = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined
-    if (spec === undefined && this.files !== undefined && Object.hasOwn(FILE_METHODS, method)) {
-      const result = await FILE_METHODS[method]!(this.files, params ?? {})
-      return result === undefined ? null : result
-    }
-    if (spec === undefined) throw new ControlError('UnknownMethod', `there is no method "${method}"`)
-    const result = await spec.run(this.messenger, checkParams(method, spec, params))
+    if (!Object.hasOwn(METHODS, method))
+      throw new ControlError('UnknownMethod', `there is no method "${method}"`)
+    if (!this.available(method)) throw new ControlError('Unsupported', `this peer does not offer "${method}"`)
+    const spec = METHODS[method as keyof typeof METHODS] as MethodSpec<MethodName>
+    const result = await spec.run(this.context, spec.check(method, params) as never)
     return result === undefined ? null : result
   }
 
@@ -211,7 +126,13 @@ export class ControlDispatcher {
     }
     // Stack frames only: the first line of a stack repeats the message, which is not ours to log.
     const frames = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 6).join(' | ') : ''
-    this.log.error('control method failed', { method, ...errorFields(error), stack: frames.trim() })
+    const fields = {
+      method,
+      error: error instanceof Error ? error.name : typeof error,
+      stack: frames.trim(),
+    }
+    if (this.log.error) this.log.error('control method failed', fields)
+    else this.log.warn('control method failed', fields)
     return {
       code: 'Internal',
       message: 'the peer failed to do that; details are in its log',
@@ -219,19 +140,61 @@ export class ControlDispatcher {
     }
   }
 
-  /** Forwards Messenger events as notifications to `sink` until the returned function is called. */
-  subscribe(events: readonly EventName[], sink: (notification: ControlNotification) => void): () => void {
+  /** Forwards events as notifications to `sink` until the returned function is called. */
+  subscribe(events: readonly EventName[], sink: (notification: ApiNotification) => void): () => void {
     const offs: (() => void)[] = []
-    const e = this.messenger.events
-    if (events.includes('message'))
-      offs.push(e.on('message', (ev: MessengerEvents['message']) => sink({ event: 'message', ...ev })))
-    if (events.includes('contact'))
-      offs.push(e.on('contact', (ev: MessengerEvents['contact']) => sink({ event: 'contact', ...ev })))
-    if (events.includes('typing'))
-      offs.push(e.on('typing', (ev: MessengerEvents['typing']) => sink({ event: 'typing', ...ev })))
+    const e = this.context.messenger.events
+    const routes = this.context.routes
+    const want = new Set(events)
+    if (want.has('message'))
+      offs.push(
+        e.on('message', (ev) =>
+          sink({
+            event: 'message',
+            contactId: ev.contactId,
+            change: ev.change,
+            message: routes.decorate(ev.message),
+          }),
+        ),
+      )
+    if (want.has('contact')) offs.push(e.on('contact', (ev) => sink({ event: 'contact', ...ev })))
+    if (want.has('typing')) offs.push(e.on('typing', (ev) => sink({ event: 'typing', ...ev })))
+    const fileEvents = this.context.files?.files.events
+    if (fileEvents !== undefined && want.has('transfer'))
+      offs.push(fileEvents.on('transfer', (ev) => sink({ event: 'transfer', ...ev })))
+    if (fileEvents !== undefined && want.has('progress')) {
+      const last = new Map<string, number>()
+      offs.push(
+        fileEvents.on('progress', (ev: FileProgress) => {
+          const now = Date.now()
+          const done = ev.bytes >= ev.size
+          if (!done && now - (last.get(ev.id) ?? 0) < PROGRESS_EVERY_MS) return
+          if (done) last.delete(ev.id)
+          else last.set(ev.id, now)
+          sink({ event: 'progress', ...ev })
+        }),
+      )
+    }
+    const feedEvents = this.context.feed?.events
+    if (feedEvents !== undefined && want.has('feed'))
+      offs.push(
+        feedEvents.on('change', (ev) =>
+          sink({
+            event: 'feed',
+            feed: ev.feed,
+            local: ev.local,
+            ...(ev.author === undefined ? {} : { author: ev.author }),
+          }),
+        ),
+      )
     return () => {
       for (const off of offs.splice(0)) off()
     }
+  }
+
+  /** Stops watching the messenger (message routes). */
+  close(): void {
+    this.routes?.stop()
   }
 }
 
@@ -274,11 +237,12 @@ export class ControlSession {
     }
     for (const k of Object.keys(params))
       if (k !== 'events') throw new ControlError('BadParams', `subscribe takes no parameter "${k}"`)
-    const raw = params.events ?? [...EVENT_NAMES]
-    if (!Array.isArray(raw) || raw.some((e) => !(EVENT_NAMES as readonly unknown[]).includes(e)))
-      throw new ControlError('BadParams', `"events" must be a list of: ${EVENT_NAMES.join(', ')}`)
+    const offered = this.dispatcher.events
+    const raw = params.events ?? offered
+    if (!Array.isArray(raw) || raw.some((e) => !(offered as unknown[]).includes(e)))
+      throw new ControlError('BadParams', `"events" must be a list of: ${offered.join(', ')}`)
     const events = [...new Set(raw as EventName[])]
-    this.unsubscribe = this.dispatcher.subscribe(events, (n) => this.reply(n))
+    this.unsubscribe = this.dispatcher.subscribe(events, (n) => this.reply(n as ControlNotification))
     return { events }
   }
 

@@ -1,43 +1,31 @@
 /**
- * The control methods for files, beside the Messenger's (dispatcher.ts): `sendFile`, `files`,
- * `transfer`, `transfers`, `cancelFile`. They drive the peer's FileService; paths are read by the
- * peer itself (the control socket is its owner's only), and must be absolute.
+ * The files methods: `sendFile`, `files`, `transfer`, `transfers`, `cancelFile`. They drive the
+ * host's FileService. What `source` names is the host's business (`FileHost.openSource`): an
+ * absolute path on the Node control socket, an upload id over the web server, a blob id in page.
  *
- *   sendFile   {contact, path, name?}  -> TransferView (once the offer is queued)
+ *   sendFile   {contact, source, name?, mime?, kind?, thumbnail?, voice?} -> TransferView (offer queued)
  *   files      {}                      -> [{id, contact, name, size, mime, sha256, path, status}]
  *   transfer   {id}                    -> TransferView
  *   transfers  {}                      -> TransferView[]
  *   cancelFile {id}                    -> TransferView
  */
-import { isAbsolute } from 'node:path'
-import type { FileService, FileSource } from '@jiayi/core'
+import type { FileSource, SendFileOptions } from '@jiayi/core'
+import type { FileHost } from './host.js'
+import type { ThumbnailParam, VoiceParam } from './methods.js'
+import { array, int, obj, oneOf, str } from './params.js'
 import { ControlError } from './protocol.js'
+import { type MethodTable, none, params } from './table.js'
 
-/** What the methods need (a structural type, so tests can pass a fake). */
-export interface FileMethodsDeps {
-  readonly files: Pick<FileService, 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancel'>
-  openSource(path: string): Promise<FileSource>
-}
+/** base64 of at most 20,000 bytes (MAX_THUMBNAIL_BYTES). */
+const MAX_THUMBNAIL_BASE64 = 26_668
+const MAX_WAVEFORM = 256
 
-type Params = Record<string, unknown>
-
-function text(method: string, params: Params, key: string, optional = false): string | undefined {
-  const v = params[key]
-  if (v === undefined || v === null) {
-    if (optional) return undefined
-    throw new ControlError('BadParams', `${method} needs "${key}"`)
-  }
-  if (typeof v !== 'string' || v === '') throw new ControlError('BadParams', `"${key}" must be a string`)
-  return v
-}
-
-function only(method: string, params: Params, keys: readonly string[]): void {
-  for (const k of Object.keys(params))
-    if (!keys.includes(k)) throw new ControlError('BadParams', `${method} takes no parameter "${k}"`)
-}
+const handle = str({ min: 1, max: 4096 })
+const name = str({ min: 1, max: 1024 })
+const transferId = str({ min: 1, max: 128 })
 
 /** File errors are about the user's input (no such file, over the limit): shown as such. */
-async function userErrors<T>(run: () => Promise<T> | T): Promise<T> {
+export async function userErrors<T>(run: () => Promise<T> | T): Promise<T> {
   try {
     return await run()
   } catch (error) {
@@ -47,42 +35,101 @@ async function userErrors<T>(run: () => Promise<T> | T): Promise<T> {
   }
 }
 
-export const FILE_METHODS: Readonly<
-  Record<string, (deps: FileMethodsDeps, params: Params) => Promise<unknown>>
-> = {
-  sendFile: async (deps, p) => {
-    only('sendFile', p, ['contact', 'path', 'name'])
-    const contact = text('sendFile', p, 'contact')!
-    const path = text('sendFile', p, 'path')!
-    const name = text('sendFile', p, 'name', true)
-    if (!isAbsolute(path)) throw new ControlError('BadParams', '"path" must be absolute')
-    return userErrors(async () => {
-      const source = await deps.openSource(path)
-      try {
-        return await deps.files.sendFile(contact, source, name === undefined ? {} : { name })
-      } catch (error) {
-        await source.close().catch(() => undefined)
-        throw error
-      }
-    })
+function fromBase64(text: string, what: string): Uint8Array<ArrayBuffer> {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+  } catch {
+    throw new ControlError('BadParams', `"${what}" must be base64`)
+  }
+}
+
+export function sendOptions(p: {
+  name?: string
+  mime?: string
+  kind?: SendFileOptions['kind']
+  thumbnail?: ThumbnailParam
+  voice?: VoiceParam
+}): SendFileOptions {
+  return {
+    ...(p.name === undefined ? {} : { name: p.name }),
+    ...(p.mime === undefined ? {} : { mime: p.mime }),
+    ...(p.kind === undefined ? {} : { kind: p.kind }),
+    ...(p.thumbnail === undefined
+      ? {}
+      : { thumbnail: { ...p.thumbnail, data: fromBase64(p.thumbnail.data, 'thumbnail.data') } }),
+    ...(p.voice === undefined
+      ? {}
+      : { voice: { durationMs: p.voice.durationMs, waveform: Uint8Array.from(p.voice.waveform) } }),
+  }
+}
+
+/** Opens a source, runs `use`, and closes the source if `use` fails (on success it is the service's). */
+export async function withSource<T>(
+  files: FileHost,
+  source: string,
+  use: (s: FileSource) => Promise<T>,
+): Promise<T> {
+  return userErrors(async () => {
+    const s = await files.openSource(source)
+    try {
+      return await use(s)
+    } catch (error) {
+      await s.close().catch(() => undefined)
+      throw error
+    }
+  })
+}
+
+function fileHost(c: { files?: FileHost | undefined }): FileHost {
+  if (c.files === undefined) throw new ControlError('Unsupported', 'this peer does not transfer files')
+  return c.files
+}
+
+export type FileMethodName = 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancelFile'
+
+export const FILE_METHODS: MethodTable<FileMethodName> = {
+  sendFile: {
+    needs: 'files',
+    check: params({
+      contact: str({ min: 1, max: 1024 }),
+      source: handle,
+      name: { optional: true, check: name },
+      mime: { optional: true, check: str({ min: 1, max: 127 }) },
+      kind: { optional: true, check: oneOf(['file', 'image', 'voice'] as const) },
+      thumbnail: {
+        optional: true,
+        check: obj({
+          mime: str({ min: 1, max: 127 }),
+          width: int(1, 4096),
+          height: int(1, 4096),
+          data: str({ min: 1, max: MAX_THUMBNAIL_BASE64 }),
+        }),
+      },
+      voice: {
+        optional: true,
+        check: obj({ durationMs: int(0, 24 * 3600_000), waveform: array(int(0, 255), MAX_WAVEFORM) }),
+      },
+    }),
+    run: (c, p) => {
+      const files = fileHost(c)
+      const options = sendOptions(p)
+      return withSource(files, p.source, (s) => files.files.sendFile(p.contact, s, options))
+    },
   },
-  files: async (deps, p) => {
-    only('files', p, [])
-    return deps.files.files()
+  files: { needs: 'files', check: none, run: (c) => fileHost(c).files.files() },
+  transfer: {
+    needs: 'files',
+    check: params({ id: transferId }),
+    run: (c, p) => {
+      const t = fileHost(c).files.transfer(p.id)
+      if (t === undefined) throw new ControlError('BadParams', 'no transfer with that id')
+      return t
+    },
   },
-  transfer: async (deps, p) => {
-    only('transfer', p, ['id'])
-    const t = deps.files.transfer(text('transfer', p, 'id')!)
-    if (t === undefined) throw new ControlError('BadParams', 'no transfer with that id')
-    return t
-  },
-  transfers: async (deps, p) => {
-    only('transfers', p, [])
-    return deps.files.transfers()
-  },
-  cancelFile: async (deps, p) => {
-    only('cancelFile', p, ['id'])
-    const id = text('cancelFile', p, 'id')!
-    return userErrors(() => deps.files.cancel(id))
+  transfers: { needs: 'files', check: none, run: (c) => fileHost(c).files.transfers() },
+  cancelFile: {
+    needs: 'files',
+    check: params({ id: transferId }),
+    run: (c, p) => userErrors(() => fileHost(c).files.cancel(p.id)),
   },
 }

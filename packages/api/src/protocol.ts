@@ -1,8 +1,9 @@
 /**
- * The control protocol between the `jiayi` commands (and, later, the web app) and a running peer.
- * Transport-independent: one JSON object per message. Over the Unix socket each message is one
- * line (newline-delimited JSON, UTF-8); over a WebSocket it will be one text frame. The grammar
- * and method list are in PROTOCOL.md next to this file.
+ * The control protocol between a peer and what drives it: the `jiayi` commands (over a Unix
+ * socket, one message per line), the web app as the UI of a node (over a loopback WebSocket, one
+ * message per text frame) and the web app as a full peer (in process, through `localClient`).
+ * Transport-independent: one JSON object per message. The grammar and the method list are in
+ * ../PROTOCOL.md.
  *
  *   request       {"id": 1, "method": "send", "params": {"contact": "alice", "text": "hi"}}
  *   response      {"id": 1, "result": {...}}
@@ -48,6 +49,8 @@ export type ControlErrorCode =
   | 'TooLarge'
   /** The peer failed; the details are in its log. */
   | 'Internal'
+  /** This peer does not offer that (no files layer, no feed, no such account operation). */
+  | 'Unsupported'
 
 export class ControlError extends Error {
   readonly code: ControlErrorCode
@@ -105,53 +108,4 @@ export function isResponse(value: unknown): value is ControlResponse {
 
 export function isNotification(value: unknown): value is ControlNotification {
   return isPlainObject(value) && typeof value.event === 'string' && !('id' in value)
-}
-
-/**
- * Splits a byte stream into lines. Bytes are kept until a newline so that a multi-byte UTF-8
- * character split across chunks decodes whole. Throws ControlError 'TooLarge' when a line
- * grows past the limit (the caller answers and drops the connection).
- */
-export class LineSplitter {
-  private parts: Buffer[] = []
-  private size = 0
-
-  constructor(private readonly maxBytes: number = MAX_MESSAGE_BYTES) {}
-
-  push(chunk: Buffer): string[] {
-    const lines: string[] = []
-    let start = 0
-    for (;;) {
-      const nl = chunk.indexOf(0x0a, start)
-      if (nl === -1) break
-      const piece = chunk.subarray(start, nl)
-      this.check(piece.length)
-      this.parts.push(piece)
-      const line = Buffer.concat(this.parts).toString('utf8')
-      this.parts = []
-      this.size = 0
-      if (line.trim().length > 0) lines.push(line)
-      start = nl + 1
-    }
-    const rest = chunk.subarray(start)
-    if (rest.length > 0) {
-      this.check(rest.length)
-      this.parts.push(rest)
-      this.size += rest.length
-    }
-    return lines
-  }
-
-  private check(extra: number): void {
-    if (this.size + extra > this.maxBytes) {
-      this.parts = []
-      this.size = 0
-      throw new ControlError('TooLarge', `a message is at most ${this.maxBytes} bytes`)
-    }
-  }
-}
-
-/** One message as a line: JSON never contains a raw newline, so the framing cannot break. */
-export function encodeLine(message: ControlRequest | ControlResponse | ControlNotification): string {
-  return `${JSON.stringify(message)}\n`
 }

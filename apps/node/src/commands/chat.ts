@@ -4,11 +4,11 @@
  * is sent; /quit (or end of input) leaves. With --json every shown item is one JSON line.
  */
 import { clearLine, createInterface, cursorTo, moveCursor } from 'node:readline'
+import type { ControlNotification } from '@jiayi/api'
 import type { ContactView, MessageView } from '@jiayi/core'
 import type { Context } from '../cli/context.js'
 import { CliError, classify, EXIT_OK, EXIT_USER } from '../cli/errors.js'
 import { ControlClient } from '../control/client.js'
-import type { ControlNotification } from '../control/protocol.js'
 import { formatMessage } from './format.js'
 
 const STATUS_LINE: Record<string, string> = {

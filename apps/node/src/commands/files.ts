@@ -32,7 +32,7 @@ export async function sendFile(ctx: Context): Promise<number> {
     if (!ctx.json) ctx.out.note(`Hashing and offering ${path}…`)
     const offered = await client.call<TransferView>('sendFile', {
       contact,
-      path,
+      source: path,
       ...(name === undefined ? {} : { name }),
     })
     return follow(ctx, client, offered)

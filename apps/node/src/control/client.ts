@@ -3,15 +3,9 @@
  * Light on purpose: it imports neither @jiayi/core nor libp2p, so `jiayi send` starts fast.
  */
 import { connect, type Socket } from 'node:net'
+import { type ControlNotification, type ControlResponse, isNotification, isResponse } from '@jiayi/api'
 import { CliError, RemoteError } from '../cli/errors.js'
-import {
-  type ControlNotification,
-  type ControlResponse,
-  encodeLine,
-  isNotification,
-  isResponse,
-  LineSplitter,
-} from './protocol.js'
+import { encodeLine, LineSplitter } from './lines.js'
 
 const CONNECT_TIMEOUT_MS = 5_000
 

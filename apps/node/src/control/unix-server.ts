@@ -5,9 +5,9 @@
  */
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
+import { type ControlDispatcher, ControlError, ControlSession } from '@jiayi/api'
 import { type AppLog, errorFields, nullLog } from '../cli/log.js'
-import { type ControlDispatcher, ControlSession } from './dispatcher.js'
-import { ControlError, encodeLine, LineSplitter } from './protocol.js'
+import { encodeLine, LineSplitter } from './lines.js'
 
 /** Connections beyond this are refused (a runaway script must not exhaust the peer). */
 const MAX_CONNECTIONS = 64

@@ -9,13 +9,14 @@
 import { userInfo } from 'node:os'
 import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
+import type { Feed } from '@jiayi/feed'
 import { type Context, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
-import { ControlDispatcher } from '../control/dispatcher.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
+import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
 import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
 import { removeLockPid, writeLockPid } from './lock.js'
@@ -148,9 +149,11 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   let node: JiayiNode | undefined
   let messenger: Messenger | undefined
   let files: FileService | undefined
+  let feed: Feed | undefined
   let server: ControlServer | undefined
   const cleanup = async () => {
     await server?.close().catch(() => undefined)
+    await feed?.stop().catch(() => undefined)
     await files?.stop().catch(() => undefined)
     await messenger?.stop().catch(() => undefined)
     await Promise.resolve()
@@ -187,18 +190,23 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       extensions: files.extensions,
     })
     await files.start(messenger)
+    const { Feed } = await import('@jiayi/feed')
+    feed = await Feed.open(messenger, { log: log.child('feed') })
     const addrs = node.getMultiaddrs().map((a) => a.toString())
     if (options.listen.length === 0) await rememberPorts(store, portsOf(addrs))
     await saveLastCard(store, messenger.card())
+    const parts: HostParts = {
+      messenger,
+      files,
+      feed,
+      node,
+      describeConnection: core.describeConnection,
+      log,
+    }
     server = await listenControlSocket(
       paths.socket,
-      new ControlDispatcher(messenger, {
-        log: log.child('control'),
-        files: { files, openSource: (path) => nodeNet.nodeFileSource(path) },
-      }),
-      {
-        log: log.child('control'),
-      },
+      createDispatcher(parts, pathSource(nodeNet.nodeFileSource), 'control'),
+      { log: log.child('control') },
     )
   } catch (error) {
     await cleanup()

@@ -1,0 +1,79 @@
+/**
+ * What the dispatcher drives: the host's parts, as structural types so that tests can pass fakes
+ * and each host (the Node daemon, the in-page peer) wires its own. Only `messenger` is required;
+ * the methods of a missing part answer ControlError 'Unsupported'.
+ */
+import type { ConnectionInfo, FileService, FileSource, Logger, Messenger, MessengerEvents } from '@jiayi/core'
+import type { Feed } from '@jiayi/feed'
+import type { BackupFile, MeView, SourceHandle } from './methods.js'
+
+/** What the dispatcher needs of a Messenger. */
+export type MessengerApi = Pick<
+  Messenger,
+  | 'whoami'
+  | 'card'
+  | 'stats'
+  | 'contactList'
+  | 'contact'
+  | 'addContact'
+  | 'accept'
+  | 'reject'
+  | 'send'
+  | 'messages'
+  | 'message'
+  | 'markRead'
+  | 'unreadCount'
+  | 'react'
+  | 'edit'
+  | 'deleteMessage'
+  | 'setTyping'
+  | 'verify'
+  | 'safetyNumberCode'
+  | 'outboxSize'
+  | 'settled'
+> & {
+  readonly events: {
+    on<K extends keyof MessengerEvents>(type: K, handler: (event: MessengerEvents[K]) => void): () => void
+  }
+}
+
+/** The files layer and how this host turns a source handle into bytes. */
+export interface FileHost {
+  readonly files: Pick<FileService, 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancel'> & {
+    readonly events?: FileService['events']
+  }
+  /**
+   * Opens the bytes behind a handle (Node's control socket: an absolute path; the web server: an
+   * upload id; the in-page peer: a blob registry id). Throws ControlError 'BadParams' or a
+   * FileError for a handle it does not know.
+   */
+  openSource(handle: SourceHandle): Promise<FileSource>
+}
+
+export type FeedApi = Pick<
+  Feed,
+  'timeline' | 'get' | 'post' | 'edit' | 'deletePost' | 'like' | 'unlike' | 'comment' | 'deleteComment'
+> & {
+  readonly events?: Feed['events']
+}
+
+/** Account operations some hosts support. */
+export interface AccountHost {
+  setName?(name: string): Promise<MeView>
+  changePassphrase?(current: string | undefined, next: string): Promise<void>
+  exportBackup?(passphrase: string): Promise<BackupFile>
+}
+
+export interface ApiHost {
+  readonly messenger: MessengerApi
+  readonly files?: FileHost | undefined
+  readonly feed?: FeedApi | undefined
+  readonly account?: AccountHost | undefined
+  /** How this peer is connected to a peer id right now (the first open connection), if at all. */
+  readonly connection?: ((peerId: string) => ConnectionInfo | undefined) | undefined
+  readonly log?: ApiLog | undefined
+}
+
+export interface ApiLog extends Logger {
+  error?(message: string, fields?: Record<string, string | number | boolean>): void
+}

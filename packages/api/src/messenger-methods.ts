@@ -1,0 +1,153 @@
+/**
+ * The Messenger's methods (contacts, conversations, safety numbers), each with its parameters
+ * checked before the call. Contact refs are ids, id prefixes, peer ids or names (the Messenger
+ * resolves them); message ids are checked by the Messenger too.
+ */
+import type { ChatView } from './methods.js'
+import { bool, int, str } from './params.js'
+import { type MethodTable, none, params } from './table.js'
+
+const ref = str({ min: 1, max: 1024 })
+const id = str({ min: 1, max: 128 })
+const CONTACT = { contact: ref }
+const MAX_LIMIT = 10_000
+
+export type MessengerMethodName =
+  | 'whoami'
+  | 'card'
+  | 'stats'
+  | 'contactList'
+  | 'contact'
+  | 'addContact'
+  | 'accept'
+  | 'reject'
+  | 'verify'
+  | 'safetyNumberCode'
+  | 'connection'
+  | 'chats'
+  | 'send'
+  | 'messages'
+  | 'message'
+  | 'markRead'
+  | 'unreadCount'
+  | 'react'
+  | 'edit'
+  | 'deleteMessage'
+  | 'setTyping'
+  | 'outboxSize'
+  | 'settled'
+
+export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
+  whoami: { check: none, run: (c) => c.messenger.whoami() },
+  card: { check: none, run: (c) => c.messenger.card() },
+  stats: { check: none, run: (c) => c.messenger.stats() },
+  contactList: { check: none, run: (c) => c.messenger.contactList() },
+  contact: { check: params(CONTACT), run: (c, p) => c.messenger.contact(p.contact) },
+  addContact: {
+    check: params({ link: str({ min: 1, max: 16 * 1024 }) }),
+    run: (c, p) => c.messenger.addContact(p.link),
+  },
+  accept: { check: params(CONTACT), run: (c, p) => c.messenger.accept(p.contact) },
+  reject: {
+    check: params(CONTACT),
+    run: async (c, p) => {
+      await c.messenger.reject(p.contact)
+      return null
+    },
+  },
+  verify: {
+    check: params({ ...CONTACT, mark: { optional: true, check: bool } }),
+    run: (c, p) => c.messenger.verify(p.contact, p.mark === true),
+  },
+  safetyNumberCode: { check: params(CONTACT), run: (c, p) => c.messenger.safetyNumberCode(p.contact) },
+  connection: {
+    check: params(CONTACT),
+    run: (c, p) => {
+      const contact = c.messenger.contact(p.contact)
+      return c.connection?.(contact.peerId) ?? null
+    },
+  },
+  chats: {
+    check: none,
+    run: async (c) => {
+      const chats: ChatView[] = await Promise.all(
+        c.messenger.contactList().map(async (contact) => {
+          const last =
+            contact.state === 'pending-in'
+              ? undefined
+              : (await c.messenger.messages(contact.id, { limit: 1, peek: true }))[0]
+          const unread = await c.messenger.unreadCount(contact.id)
+          return { contact, last: last === undefined ? null : c.routes.decorate(last), unread }
+        }),
+      )
+      const time = (x: ChatView) => (x.last === null ? '' : x.last.sentAt)
+      return chats.sort(
+        (a, b) => time(b).localeCompare(time(a)) || a.contact.name.localeCompare(b.contact.name),
+      )
+    },
+  },
+  send: {
+    check: params({ ...CONTACT, text: str({ min: 1 }), replyTo: { optional: true, check: id } }),
+    run: async (c, p) =>
+      c.routes.decorate(
+        await c.messenger.send(p.contact, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo }),
+      ),
+  },
+  messages: {
+    check: params({
+      ...CONTACT,
+      limit: { optional: true, check: int(1, MAX_LIMIT) },
+      peek: { optional: true, check: bool },
+    }),
+    run: async (c, p) =>
+      (
+        await c.messenger.messages(p.contact, {
+          ...(p.limit === undefined ? {} : { limit: p.limit }),
+          ...(p.peek === undefined ? {} : { peek: p.peek }),
+        })
+      ).map((m) => c.routes.decorate(m)),
+  },
+  message: {
+    check: params({ ...CONTACT, messageId: id }),
+    run: async (c, p) => {
+      const m = await c.messenger.message(p.contact, p.messageId)
+      return m === undefined ? null : c.routes.decorate(m)
+    },
+  },
+  markRead: {
+    check: params(CONTACT),
+    run: async (c, p) => {
+      await c.messenger.markRead(p.contact)
+      return null
+    },
+  },
+  unreadCount: { check: params(CONTACT), run: (c, p) => c.messenger.unreadCount(p.contact) },
+  react: {
+    // An empty emoji takes our reaction back.
+    check: params({ ...CONTACT, messageId: id, emoji: str({ max: 64 }) }),
+    run: async (c, p) => c.routes.decorate(await c.messenger.react(p.contact, p.messageId, p.emoji)),
+  },
+  edit: {
+    check: params({ ...CONTACT, messageId: id, text: str({ min: 1 }) }),
+    run: async (c, p) => c.routes.decorate(await c.messenger.edit(p.contact, p.messageId, p.text)),
+  },
+  deleteMessage: {
+    check: params({ ...CONTACT, messageId: id }),
+    run: async (c, p) => c.routes.decorate(await c.messenger.deleteMessage(p.contact, p.messageId)),
+  },
+  setTyping: {
+    check: params({ ...CONTACT, active: bool }),
+    run: async (c, p) => {
+      await c.messenger.setTyping(p.contact, p.active)
+      return null
+    },
+  },
+  outboxSize: { check: params(CONTACT), run: (c, p) => c.messenger.outboxSize(p.contact) },
+  settled: {
+    check: none,
+    run: async (c) => {
+      await c.messenger.settled()
+      return null
+    },
+  },
+}

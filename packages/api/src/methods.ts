@@ -1,0 +1,208 @@
+/**
+ * The API's typed contract: every method's parameters and result, and every event. The method
+ * tables (messenger-methods.ts, file-methods.ts, feed-methods.ts, account-methods.ts) are checked
+ * against these types by the compiler, and clients (the web app's remote and in-page clients,
+ * `localClient`) are typed from them, so a call is typed end to end.
+ *
+ * Everything here is JSON: results cross a WebSocket or go through JSON in process unchanged.
+ * Times are ISO 8601 strings; ids are hex strings; `null` stands for "nothing".
+ */
+import type {
+  CardView,
+  ConnectionInfo,
+  ConnectionRoute,
+  ContactId,
+  ContactView,
+  FileEntry,
+  FileKind,
+  FileProgress,
+  MessageId,
+  MessageView,
+  MessengerStats,
+  MeView,
+  TransferView,
+} from '@jiayi/core'
+import type { AuthorView, CommentView, PostView } from '@jiayi/feed'
+
+export type {
+  AuthorView,
+  CardView,
+  CommentView,
+  ConnectionInfo,
+  ConnectionRoute,
+  ContactId,
+  ContactView,
+  FileEntry,
+  FileKind,
+  FileProgress,
+  MessageId,
+  MessageView,
+  MessengerStats,
+  MeView,
+  PostView,
+  TransferView,
+}
+
+/**
+ * A message as the API shows it: the Messenger's view plus, when this peer saw it happen, how it
+ * travelled (the route of the connection it was sent or received on). Messages still in the
+ * outbox have status 'queued'.
+ */
+export type ApiMessage = MessageView & { readonly route?: ConnectionRoute | undefined }
+
+/** One line of the chats list: newest conversation first. */
+export interface ChatView {
+  readonly contact: ContactView
+  /** The newest message, or null for a conversation with none yet (or a pending request). */
+  readonly last: ApiMessage | null
+  readonly unread: number
+}
+
+/** An opaque handle to bytes to send, resolved by the host's `openSource(handle)`:
+ * Node's control socket: an absolute path; the web app as a node's UI: an upload id from
+ * `POST /api/upload`; the in-page peer: a blob registry id. */
+export type SourceHandle = string
+
+export interface ThumbnailParam {
+  readonly mime: string
+  readonly width: number
+  readonly height: number
+  /** base64 of the image bytes (at most MAX_THUMBNAIL_BYTES). */
+  readonly data: string
+}
+
+export interface VoiceParam {
+  readonly durationMs: number
+  /** Loudness samples 0..255, at most 256. */
+  readonly waveform: readonly number[]
+}
+
+export interface AttachmentParam {
+  readonly source: SourceHandle
+  readonly name?: string
+  readonly mime?: string
+}
+
+/** A backup, ready to save as a file: the bytes as base64 and a suggested file name. */
+export interface BackupFile {
+  readonly fileName: string
+  readonly mime: string
+  readonly data: string
+}
+
+type NoParams = Record<string, never>
+
+/** method name -> { params, result }. */
+export interface ApiMethods {
+  // ------------------------------------------------------------------ me and contacts
+  whoami: { params: NoParams; result: MeView }
+  card: { params: NoParams; result: CardView }
+  stats: { params: NoParams; result: MessengerStats }
+  contactList: { params: NoParams; result: ContactView[] }
+  contact: { params: { contact: string }; result: ContactView }
+  addContact: { params: { link: string }; result: ContactView }
+  accept: { params: { contact: string }; result: ContactView }
+  reject: { params: { contact: string }; result: null }
+  verify: { params: { contact: string; mark?: boolean }; result: { safetyNumber: string; verified: boolean } }
+  /** The scannable safety number, hex (for a QR code the other person scans). */
+  safetyNumberCode: { params: { contact: string }; result: string }
+  /** How this peer is connected to the contact right now (null: not connected). */
+  connection: { params: { contact: string }; result: ConnectionInfo | null }
+
+  // ------------------------------------------------------------------ conversations
+  chats: { params: NoParams; result: ChatView[] }
+  send: { params: { contact: string; text: string; replyTo?: string }; result: ApiMessage }
+  /** The newest `limit` messages, oldest first; marks incoming ones read unless `peek`. */
+  messages: { params: { contact: string; limit?: number; peek?: boolean }; result: ApiMessage[] }
+  message: { params: { contact: string; messageId: string }; result: ApiMessage | null }
+  markRead: { params: { contact: string }; result: null }
+  unreadCount: { params: { contact: string }; result: number }
+  react: { params: { contact: string; messageId: string; emoji: string }; result: ApiMessage }
+  edit: { params: { contact: string; messageId: string; text: string }; result: ApiMessage }
+  deleteMessage: { params: { contact: string; messageId: string }; result: ApiMessage }
+  setTyping: { params: { contact: string; active: boolean }; result: null }
+  outboxSize: { params: { contact: string }; result: number }
+  settled: { params: NoParams; result: null }
+
+  // ------------------------------------------------------------------ files
+  /** Offers the bytes behind `source` to a contact; resolves once the offer is queued. */
+  sendFile: {
+    params: {
+      contact: string
+      source: SourceHandle
+      name?: string
+      mime?: string
+      kind?: FileKind
+      thumbnail?: ThumbnailParam
+      voice?: VoiceParam
+    }
+    result: TransferView
+  }
+  files: { params: NoParams; result: FileEntry[] }
+  transfer: { params: { id: string }; result: TransferView }
+  transfers: { params: NoParams; result: TransferView[] }
+  cancelFile: { params: { id: string }; result: TransferView }
+
+  // ------------------------------------------------------------------ moments
+  /** Newest first; `before` (ms since the epoch) pages back. */
+  timeline: { params: { limit?: number; before?: number }; result: PostView[] }
+  /**
+   * A new post. Links become link previews (URL only: readers never fetch them). Attachments are
+   * sent to every accepted contact through the files layer; the post refers to each by
+   * `sha256:<hex>` of its bytes, which is how a reader finds the received file.
+   */
+  post: {
+    params: { text: string; links?: string[]; attachments?: AttachmentParam[] }
+    result: PostView
+  }
+  editPost: { params: { postId: string; text: string; links?: string[] }; result: PostView }
+  deletePost: { params: { postId: string }; result: null }
+  like: { params: { postId: string }; result: PostView }
+  unlike: { params: { postId: string }; result: null }
+  comment: { params: { postId: string; text: string }; result: CommentView }
+  deleteComment: { params: { commentId: string }; result: null }
+
+  // ------------------------------------------------------------------ account (host-dependent)
+  setName: { params: { name: string }; result: MeView }
+  /** `current` is needed when the store has a passphrase; `next` empty = no passphrase (key file). */
+  changePassphrase: { params: { current?: string; next: string }; result: null }
+  /** The identity and contacts, sealed with `passphrase` (Argon2id + XChaCha20-Poly1305). */
+  exportBackup: { params: { passphrase: string }; result: BackupFile }
+
+  // ------------------------------------------------------------------ live events
+  subscribe: { params: { events?: EventName[] }; result: { events: EventName[] } }
+  unsubscribe: { params: NoParams; result: { events: EventName[] } }
+}
+
+export type MethodName = keyof ApiMethods
+export type ParamsOf<M extends MethodName> = ApiMethods[M]['params']
+export type ResultOf<M extends MethodName> = ApiMethods[M]['result']
+
+/** event name -> payload (a notification is `{"event": name, ...payload}`). */
+export interface ApiEvents {
+  message: { readonly contactId: ContactId; readonly change: 'new' | 'update'; readonly message: ApiMessage }
+  contact: {
+    readonly id: ContactId
+    readonly change: 'new' | 'update' | 'removed'
+    readonly contact?: ContactView
+  }
+  typing: { readonly contactId: ContactId; readonly active: boolean }
+  /** A transfer was created or changed state (not every chunk: see `progress`). */
+  transfer: { readonly transfer: TransferView; readonly change: 'new' | 'update' }
+  /** Bytes moved; at most a few per second per transfer. */
+  progress: FileProgress
+  /** Someone's feed changed (ours included): re-read the timeline. */
+  feed: { readonly feed: string; readonly local: boolean; readonly author?: AuthorView }
+}
+
+export type EventName = keyof ApiEvents
+export const EVENT_NAMES: readonly EventName[] = [
+  'message',
+  'contact',
+  'typing',
+  'transfer',
+  'progress',
+  'feed',
+] as const
+
+export type ApiNotification = { [E in EventName]: { readonly event: E } & ApiEvents[E] }[EventName]
