@@ -52,3 +52,12 @@ export interface JiayiClient extends ApiClient {
   fileBlob(transferId: string): Promise<Blob>
   close(): void
 }
+
+/**
+ * How the app gets the in-page implementation: `apps/web/src/peer/index.ts` exports
+ * `createInPageClient` of this type, and the app loads it with
+ * `const { createInPageClient } = await import('../peer/index.js')` only when the URL has no
+ * `#token=`, so the remote UI never loads libp2p. The client starts in state 'connecting' and
+ * goes 'open' once `onboarding.state()` is 'ready' (after create, restore or unlock).
+ */
+export type InPageClientFactory = (options?: { readonly profile?: string }) => Promise<JiayiClient>
