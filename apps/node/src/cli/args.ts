@@ -32,6 +32,11 @@ const OPTIONS = {
   'no-mdns': { type: 'boolean' },
   'init-if-needed': { type: 'boolean' },
   'show-card': { type: 'boolean' },
+  web: { type: 'string' },
+  'no-web': { type: 'boolean' },
+  'web-lan': { type: 'boolean' },
+  // hidden (tests): bind the web server here (e.g. 127.0.0.1 with --web-lan)
+  'web-host': { type: 'string' },
   // hidden (tests): mDNS on a private service tag, UDP port and query interval
   'mdns-tag': { type: 'string' },
   'mdns-port': { type: 'string' },
@@ -70,7 +75,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'start',
-    usage: 'start [--listen MULTIADDR ...] [--no-mdns] [--init-if-needed [--name NAME]] [--show-card]',
+    usage:
+      'start [--listen MULTIADDR ...] [--no-mdns] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
@@ -79,6 +85,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       'init-if-needed',
       'name',
       'show-card',
+      'web',
+      'no-web',
+      'web-lan',
+      'web-host',
       'mdns-tag',
       'mdns-port',
       'mdns-interval',

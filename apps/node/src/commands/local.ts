@@ -69,6 +69,9 @@ export async function init(ctx: Context): Promise<void> {
   let me: MeView
   try {
     me = meOf(await createAccount(opened.store, name))
+    // The web server's certificate for --web-lan, made now so its fingerprint is stable from day one.
+    const { loadOrCreateWebCertificate } = await import('../web/tls.js')
+    await loadOrCreateWebCertificate(opened.store)
   } finally {
     await opened.close()
   }

@@ -16,6 +16,7 @@ import { ensureHome, homeExists } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
+import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
 import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
@@ -31,6 +32,7 @@ export interface PeerOptions {
   readonly initIfNeeded: boolean
   readonly name: string | undefined
   readonly showCard: boolean
+  readonly web: WebOptions
 }
 
 export function peerOptions(ctx: Context): PeerOptions {
@@ -44,6 +46,7 @@ export function peerOptions(ctx: Context): PeerOptions {
     initIfNeeded,
     name,
     showCard: optFlag(ctx, 'show-card'),
+    web: webOptions(ctx),
   }
 }
 
@@ -151,7 +154,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   let files: FileService | undefined
   let feed: Feed | undefined
   let server: ControlServer | undefined
+  let web: RunningWeb | undefined
   const cleanup = async () => {
+    await web?.close().catch(() => undefined)
     await server?.close().catch(() => undefined)
     await feed?.stop().catch(() => undefined)
     await files?.stop().catch(() => undefined)
@@ -201,6 +206,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       feed,
       node,
       describeConnection: core.describeConnection,
+      account: nodeAccount(store, () => messenger!.whoami().name, core),
       log,
     }
     server = await listenControlSocket(
@@ -208,6 +214,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       createDispatcher(parts, pathSource(nodeNet.nodeFileSource), 'control'),
       { log: log.child('control') },
     )
+    if (options.web.enabled) web = await startWeb(parts, store, paths, options.web, nodeNet.nodeFileSource)
   } catch (error) {
     await cleanup()
     throw error
@@ -220,7 +227,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   // Output: with --json one object per line (ready first); for people, a short status.
   process.stdout.on('error', () => undefined) // a closed pipe must not kill the peer
   if (ctx.json) {
-    out.json({ event: 'ready', peerId: n.peerId.toString(), addrs })
+    out.json({ event: 'ready', peerId: n.peerId.toString(), addrs, ...(web ? { web: web.url } : {}) })
   } else {
     const me = m.whoami()
     out.line(`Jiayi peer "${me.name}" is running.`)
@@ -228,6 +235,11 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     out.line('  listening on')
     for (const a of addrs) out.line(`    ${a}`)
     out.line(`  control   ${paths.socket}`)
+    if (web) {
+      out.line(`  web app   ${web.url}`)
+      for (const u of web.lanUrls) out.line(`  on LAN    ${u}   (a full peer in the browser; no token)`)
+      if (web.fingerprint) out.line(`  TLS cert  SHA-256 ${web.fingerprint}`)
+    }
     if (options.showCard) {
       const { printCard } = await import('../commands/card-print.js')
       out.line()

@@ -1,0 +1,127 @@
+/**
+ * `jiayi start`'s web app: options, and starting the server on the running peer.
+ *
+ *   --web PORT    the port (0, the default: any free port)
+ *   --no-web      no web server
+ *   --web-lan     HTTPS on every interface, with the home's self-signed certificate, so phones on
+ *                 the LAN can open the app (as a full peer in their browser; the camera needs a
+ *                 secure context). The owner's URL with the token still names 127.0.0.1.
+ *   --web-host    (hidden, tests) the address to bind, e.g. 127.0.0.1 with --web-lan, so a test
+ *                 exercises HTTPS without listening on the machine's real interfaces.
+ *
+ * The app's files come from apps/web/dist (JIAYI_WEB_DIST overrides), never imported as code.
+ */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ApiHost, BackupFile } from '@jiayi/api'
+import type { Store } from '@jiayi/core'
+import { type Context, optFlag, optString } from '../cli/context.js'
+import { CliError } from '../cli/errors.js'
+import type { HomePaths } from '../cli/home.js'
+import { createDispatcher, type HostParts } from '../daemon/api-host.js'
+import { startWebServer, type WebServer } from './server.js'
+import { lanAddresses, loadOrCreateWebCertificate } from './tls.js'
+import { newToken } from './token.js'
+import { Uploads } from './uploads.js'
+
+export interface WebOptions {
+  readonly enabled: boolean
+  readonly port: number
+  readonly lan: boolean
+  readonly host: string | undefined
+}
+
+export function webOptions(ctx: Context): WebOptions {
+  const enabled = !optFlag(ctx, 'no-web')
+  const portText = optString(ctx, 'web')
+  const lan = optFlag(ctx, 'web-lan')
+  const host = optString(ctx, 'web-host')
+  if (!enabled && (portText !== undefined || lan || host !== undefined))
+    throw new CliError('Usage', '--no-web cannot go with --web, --web-lan or --web-host')
+  const port = portText === undefined ? 0 : Number(portText)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new CliError('Usage', '--web must be a port number from 0 to 65535')
+  if (host !== undefined && !/^[0-9a-f.:]+$/i.test(host))
+    throw new CliError('Usage', '--web-host must be an IP address')
+  return { enabled, port, lan, host }
+}
+
+export function webDist(): string {
+  return process.env.JIAYI_WEB_DIST || fileURLToPath(new URL('../../../web/dist/', import.meta.url))
+}
+
+export interface RunningWeb {
+  readonly server: WebServer
+  /** The owner's URL, with the token in the fragment. */
+  readonly url: string
+  /** --web-lan: what phones open (no token: they run their own peer in the page). */
+  readonly lanUrls: readonly string[]
+  readonly fingerprint: string | undefined
+  close(): Promise<void>
+}
+
+export async function startWeb(
+  parts: HostParts,
+  store: Store,
+  paths: HomePaths,
+  options: WebOptions,
+  nodeFileSource: typeof import('@jiayi/core/node').nodeFileSource,
+): Promise<RunningWeb> {
+  const log = parts.log.child('web')
+  const ips = options.lan ? lanAddresses() : []
+  const tls = options.lan ? (await loadOrCreateWebCertificate(store, ips)).certificate : undefined
+  const uploads = new Uploads(join(paths.home, 'uploads'), 4 * 1024 ** 3, (path, o) =>
+    nodeFileSource(path, o),
+  )
+  await uploads.init()
+  const dispatcher = createDispatcher(parts, (handle) => uploads.openSource(handle), 'web-api')
+  const server = await startWebServer({
+    dist: webDist(),
+    host: options.host ?? (options.lan ? '0.0.0.0' : '127.0.0.1'),
+    port: options.port,
+    tls,
+    extraHosts: ips,
+    token: newToken(),
+    dispatcher,
+    uploads,
+    transfer: (id) => parts.files.transfer(id),
+    log,
+  })
+  log.info('web app served', { port: server.port, tls: tls !== undefined })
+  return {
+    server,
+    url: server.url,
+    lanUrls: ips.map((ip) => `https://${ip}:${server.port}/`),
+    fingerprint: tls?.fingerprint,
+    async close() {
+      await server.close()
+      dispatcher.close()
+    },
+  }
+}
+
+/** Account operations the node offers: an encrypted backup of its whole store. */
+export function nodeAccount(
+  store: Store,
+  name: () => string,
+  core: typeof import('@jiayi/core'),
+): NonNullable<ApiHost['account']> {
+  return {
+    async exportBackup(passphrase: string): Promise<BackupFile> {
+      async function* records() {
+        for await (const entry of store.iterate()) yield entry
+      }
+      const parts: Uint8Array[] = []
+      for await (const piece of core.encodeBackup(records(), passphrase)) parts.push(piece)
+      const safe =
+        name()
+          .replace(/[^\p{L}\p{N}_-]+/gu, '-')
+          .replace(/^-+|-+$/g, '') || 'me'
+      return {
+        fileName: `jiayi-backup-${safe}-${new Date().toISOString().slice(0, 10)}.jiayi`,
+        mime: core.BACKUP_MIME,
+        data: Buffer.concat(parts).toString('base64'),
+      }
+    },
+  }
+}
