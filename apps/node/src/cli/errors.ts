@@ -61,8 +61,8 @@ export class RemoteError extends Error {
   }
 }
 
-/** Error classes of @jiayi/core whose codes all describe bad input from the user. */
-const USER_ERROR_TYPES = new Set(['MessengerError', 'CardError', 'ControlError', 'InputError'])
+/** Error classes of @jiayi/core (and @jiayi/feed) whose codes all describe bad input from the user. */
+const USER_ERROR_TYPES = new Set(['MessengerError', 'CardError', 'ControlError', 'InputError', 'FeedError'])
 /** Store failures that the user can fix (wrong secret, another process holds the store). */
 const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked'])
 /** Control-protocol codes that mean the daemon itself failed. */

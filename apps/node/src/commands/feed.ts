@@ -1,0 +1,115 @@
+/**
+ * The moments feed from the command line, over the control socket like the other commands (the
+ * API's moments methods: timeline, post, like, unlike, comment, deletePost):
+ *
+ *   post TEXT... [--link URL ...]   -> {"id"}
+ *   feed [--limit N]                -> [{"id","author":{"id","name"},"text","links":[...],"createdAt",
+ *                                      "likes":[{"author"}],"comments":[{"id","author","text","createdAt"}]}]
+ *   like POST_ID                    -> {"post","liked":true}
+ *   unlike POST_ID                  -> {"post","liked":false}
+ *   comment POST_ID TEXT...         -> {"id","post"}
+ *   delete-post POST_ID             -> {"post","deleted":true}
+ *
+ * TEXT "-" reads stdin. Post ids are what `jiayi feed` shows.
+ */
+import type { CommentView, PostView } from '@jiayi/feed'
+import { type Context, optList, optString } from '../cli/context.js'
+import { CliError } from '../cli/errors.js'
+import { withPeer } from './remote.js'
+
+function arg(ctx: Context, index: number, what: string): string {
+  const value = ctx.args[index]
+  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
+  return value
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
+}
+
+/** The words from `from` on, or stdin for a lone "-". */
+async function textFrom(ctx: Context, from: number, usage: string): Promise<string> {
+  const words = ctx.args.slice(from)
+  if (words.length === 0) throw new CliError('Usage', `missing the text: ${usage}`)
+  return words.length === 1 && words[0] === '-' ? readStdin() : words.join(' ')
+}
+
+function parseLimit(ctx: Context): number | undefined {
+  const raw = optString(ctx, 'limit')
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1 || n > 1000)
+    throw new CliError('Usage', '--limit must be a whole number from 1 to 1000')
+  return n
+}
+
+export async function post(ctx: Context): Promise<void> {
+  const text = await textFrom(ctx, 0, 'jiayi post TEXT [--link URL ...] (or - to read stdin)')
+  const links = optList(ctx, 'link')
+  const made = await withPeer(ctx, (c) =>
+    c.call<PostView>('post', { text, ...(links.length > 0 ? { links } : {}) }),
+  )
+  if (ctx.json) return ctx.out.json({ id: made.id })
+  ctx.out.line(`Posted, id ${made.id}`)
+}
+
+export async function feed(ctx: Context): Promise<void> {
+  const limit = parseLimit(ctx)
+  const posts = await withPeer(ctx, (c) =>
+    c.call<PostView[]>('timeline', limit === undefined ? {} : { limit }),
+  )
+  if (ctx.json) return ctx.out.json(posts)
+  if (posts.length === 0) ctx.out.line('Nothing in your moments yet: post something, or add contacts.')
+  for (const p of posts) {
+    const who = p.author.me ? 'You' : p.author.name
+    ctx.out.line(`${who} · ${when(p.createdAt)}${p.editedAt ? ' (edited)' : ''}  [${p.id}]`)
+    for (const line of p.text.split('\n')) ctx.out.line(`  ${line}`)
+    for (const l of p.links) {
+      ctx.out.line(`  🔗 ${l.url}${l.title ? ` — ${l.title}` : ''}`)
+      if (l.description) ctx.out.line(`     ${l.description}`)
+    }
+    for (const a of p.attachments) ctx.out.line(`  📎 ${a.name}`)
+    if (p.likes.length > 0)
+      ctx.out.line(`  ♥ ${p.likes.map((l) => (l.author.me ? 'you' : l.author.name)).join(', ')}`)
+    for (const c of p.comments) ctx.out.line(`  💬 ${c.author.me ? 'You' : c.author.name}: ${c.text}`)
+    ctx.out.line()
+  }
+}
+
+export async function like(ctx: Context): Promise<void> {
+  const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
+  const liked = await withPeer(ctx, (c) => c.call<PostView>('like', { postId }))
+  if (ctx.json) return ctx.out.json({ post: liked.id, liked: true })
+  ctx.out.line(`Liked ${liked.author.me ? 'your' : `${liked.author.name}'s`} post.`)
+}
+
+export async function unlike(ctx: Context): Promise<void> {
+  const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
+  await withPeer(ctx, (c) => c.call('unlike', { postId }))
+  if (ctx.json) return ctx.out.json({ post: postId, liked: false })
+  ctx.out.line('Like taken back.')
+}
+
+export async function comment(ctx: Context): Promise<void> {
+  const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
+  const text = await textFrom(ctx, 1, 'jiayi comment POST_ID TEXT (or - to read stdin)')
+  const made = await withPeer(ctx, (c) => c.call<CommentView>('comment', { postId, text }))
+  if (ctx.json) return ctx.out.json({ id: made.id, post: postId })
+  ctx.out.line(`Commented, id ${made.id}`)
+}
+
+export async function deletePost(ctx: Context): Promise<void> {
+  const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
+  await withPeer(ctx, (c) => c.call('deletePost', { postId }))
+  if (ctx.json) return ctx.out.json({ post: postId, deleted: true })
+  ctx.out.line('Post deleted (your contacts see it go as they sync).')
+}
+
+function when(iso: string): string {
+  const d = new Date(iso)
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString()
+}
