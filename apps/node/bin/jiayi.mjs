@@ -6,5 +6,12 @@ import '../../../polyfill.mjs'
 import { register } from 'tsx/esm/api'
 
 register()
+// `jiayi messages bob | head`: the reader going away is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
+}
 const { main } = await import('../src/main.ts')
 process.exitCode = await main(process.argv.slice(2))
