@@ -111,17 +111,13 @@ const api = {
   connection(peerId: string) {
     return running().connection(peerId) ?? null
   },
-  /** Every open connection to a peer, as core describes it. */
-  connections(peerId: string) {
-    const p = running()
-    return p.node
-      .getConnections()
+  /** Every open connection to a peer, each as core describes it. */
+  async connections(peerId: string) {
+    const { describeConnection } = await import('@jiayi/core')
+    return running()
+      .node.getConnections()
       .filter((c) => c.remotePeer.toString() === peerId && c.status === 'open')
-      .map((c) => ({
-        ...p.connection(peerId),
-        remoteAddr: c.remoteAddr.toString(),
-        limited: c.limits != null,
-      }))
+      .map((c) => describeConnection(c))
   },
   async sendFile(ref: string, size: number, seed: number, name: string) {
     const blob = testBlob(size, seed)
