@@ -303,6 +303,79 @@ describe('in-page peer <-> node peer', { timeout: 90_000 }, () => {
     )
   })
 
+  test('the in-page JiayiClient (localClient over the API): onboarding, chat, files, backup', async () => {
+    assert.deepEqual(await call(page, 'clientStart', 'carol', [relay]), {
+      state: 'connecting',
+      account: 'new',
+    })
+    assert.equal(await call(page, 'clientCreate', 'Carol 客户端'), 'open')
+    const card = (await call(page, 'clientCall', 'card')) as { link: string }
+    const nodeCard = await jiayiJson<{ link: string }>(home, ['card'])
+    const added = (await call(page, 'clientCall', 'addContact', { link: nodeCard.link })) as { id: string }
+    const carol = await until(
+      async () => (await nodeContacts()).find((c) => c.name === 'Carol 客户端'),
+      15_000,
+      "Carol's request",
+    )
+    await jiayiJson(home, ['add', card.link])
+    const sent = (await call(page, 'clientCall', 'send', {
+      contact: added.id,
+      text: 'via the API 接口',
+    })) as {
+      id: string
+    }
+    await until(async () => (await nodeMessages(carol!.id)).some((m) => m.id === sent.id), 15_000, 'delivery')
+    const reply = await jiayiJson<CliMessage>(home, ['send', carol!.id, 'API reply'])
+    await until(
+      async () =>
+        (await call(page, 'clientEvents')).some(
+          (e) =>
+            e.event === 'message' && (e.payload as { message?: { id: string } }).message?.id === reply.id,
+        ),
+      15_000,
+      'a message event',
+    )
+    const connection = (await call(page, 'clientCall', 'connection', { contact: added.id })) as {
+      route: string
+    }
+    assert.equal(connection.route, 'lan')
+    // Files: upload() stores the bytes in this profile and returns the handle sendFile takes.
+    const up = await call(page, 'clientUpload', 600_000, 3, 'photo.bin')
+    assert.equal(up.progress.at(-1), 600_000)
+    const offer = (await call(page, 'clientCall', 'sendFile', { contact: added.id, source: up.handle })) as {
+      id: string
+    }
+    const stored = await until(
+      async () =>
+        (await jiayiJson<{ id: string; sha256: string; status: string }[]>(home, ['files'])).find(
+          (f) => f.id === offer.id && f.status === 'complete',
+        ),
+      30_000,
+      'the node stores the upload',
+    )
+    assert.equal(stored!.sha256, up.sha256)
+    assert.deepEqual(await call(page, 'clientFileSha256', offer.id), { sha256: up.sha256, size: 600_000 })
+    // Only handles from upload() are sources: no way to name anything else.
+    assert.deepEqual(
+      await call(page, 'clientCall', 'sendFile', { contact: added.id, source: '/etc/passwd' }),
+      {
+        error: 'BadParams',
+      },
+    )
+    const backup = (await call(page, 'clientCall', 'exportBackup', { passphrase: 'backup pw 密码' })) as {
+      fileName: string
+      mime: string
+      data: string
+    }
+    assert.equal(backup.mime, 'application/x-jiayi-backup')
+    assert.ok(Buffer.from(backup.data, 'base64').subarray(0, 12).toString() === 'JIAYI-BACKUP')
+    assert.equal(await call(page, 'clientClose'), 'closed')
+    // A device-locked profile unlocks by itself: the next client is ready at once.
+    assert.deepEqual(await call(page, 'clientStart', 'carol', [relay]), { state: 'open', account: 'ready' })
+    assert.equal(((await call(page, 'clientCall', 'whoami')) as { name: string }).name, 'Carol 客户端')
+    await call(page, 'clientClose')
+  })
+
   test('backup: export, restore into a new profile, same identity, contacts and history', async () => {
     const original = await call(page, 'info')
     const historyBefore = await call(page, 'messages', nodeRef)

@@ -225,7 +225,12 @@ export class StoreFileStorage implements FileStorage {
    * as a source: sends survive a reload (the source is reopened by its ref) and the sender can
    * show the file too.
    */
-  async importBlob(blob: Blob, name: string, mime?: string): Promise<FileSource> {
+  async importBlob(
+    blob: Blob,
+    name: string,
+    mime?: string,
+    onProgress?: (p: { loaded: number; total: number }) => void,
+  ): Promise<FileSource> {
     const id = bytesToHex(randomBytes(16))
     const size = blob.size
     const total = chunkCount(size, IMPORT_CHUNK_BYTES)
@@ -252,6 +257,7 @@ export class StoreFileStorage implements FileStorage {
           { type: 'put', key: chunkKey(id, i), value: part },
           { type: 'put', key: metaKey(id), value: utf8(JSON.stringify({ ...base, stored: i + 1 })) },
         ])
+        onProgress?.({ loaded: Math.min(size, (i + 1) * IMPORT_CHUNK_BYTES), total: size })
       }
       const meta: FileMeta = { ...base, stored: total, complete: true, sha256: bytesToHex(hasher.digest()) }
       await this.store.put(metaKey(id), utf8(JSON.stringify(meta)))

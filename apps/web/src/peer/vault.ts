@@ -144,8 +144,11 @@ export function cryptoKeyWrapper(key: CryptoKey): KeyWrapper {
 
 // ------------------------------------------------------------------ one tab per profile
 
-/** Holds the Web Lock `jiayi-peer:<profile>` until released; false if another tab has it. */
-async function acquireTabLock(profile: string): Promise<(() => void) | false> {
+/**
+ * Holds the Web Lock `jiayi-peer:<profile>` until released; false if another holder keeps it for
+ * `waitMs` (another tab runs the profile; a peer of this tab that is still stopping lets go soon).
+ */
+async function acquireTabLock(profile: string, waitMs = 3_000): Promise<(() => void) | false> {
   const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
   if (locks === undefined) return () => undefined
   return new Promise((resolve, reject) => {
@@ -154,15 +157,15 @@ async function acquireTabLock(profile: string): Promise<(() => void) | false> {
       release = r
     })
     locks
-      .request(`jiayi-peer:${profile}`, { ifAvailable: true }, async (lock) => {
-        if (lock === null) {
-          resolve(false)
-          return
-        }
+      .request(`jiayi-peer:${profile}`, { signal: AbortSignal.timeout(waitMs) }, async () => {
         resolve(release)
         await held
       })
-      .catch(reject)
+      .catch((error: unknown) => {
+        if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+          resolve(false)
+        else reject(error)
+      })
   })
 }
 

@@ -8,6 +8,8 @@ type Peer = typeof import('../../src/peer/index.js')
 
 let lib: Peer | undefined
 let peer: InPagePeer | undefined
+let client: Awaited<ReturnType<Peer['createInPageClientWith']>> | undefined
+const clientEvents: { event: string; payload: unknown }[] = []
 const events: { type: string; [k: string]: unknown }[] = []
 
 async function load(): Promise<Peer> {
@@ -241,6 +243,45 @@ const api = {
   },
   events() {
     return events
+  },
+
+  // ------------------------------------------------------------------ the JiayiClient (client.ts)
+  async clientStart(profile: string, relays: string[]) {
+    client = await (await load()).createInPageClientWith({ profile, relays })
+    for (const event of ['message', 'contact', 'transfer'] as const)
+      client.on(event, (payload) => clientEvents.push({ event, payload }))
+    const account = await client.onboarding!.state()
+    return { account, state: client.state }
+  },
+  async clientCreate(name: string) {
+    await client!.onboarding!.create(name)
+    return client!.state
+  },
+  async clientCall(method: string, params?: Record<string, unknown>) {
+    try {
+      return await (client!.call as (m: string, p?: unknown) => Promise<unknown>)(method, params)
+    } catch (error) {
+      return { error: (error as { code?: string }).code ?? String(error) }
+    }
+  },
+  async clientUpload(size: number, seed: number, name: string) {
+    const blob = testBlob(size, seed)
+    const progress: number[] = []
+    const handle = await client!.upload(blob, name, (p) => progress.push(p.loaded))
+    return { handle, sha256: await sha256Hex(blob), progress }
+  },
+  async clientFileSha256(transferId: string) {
+    const blob = await client!.fileBlob(transferId)
+    return { sha256: await sha256Hex(blob), size: blob.size }
+  },
+  clientEvents() {
+    return clientEvents
+  },
+  clientClose() {
+    client?.close()
+    const state = client?.state
+    client = undefined
+    return state
   },
 }
 
