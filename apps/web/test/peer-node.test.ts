@@ -6,7 +6,7 @@
  * restores into a new profile.
  */
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -45,6 +45,7 @@ let server: StaticServer
 let node: PeerProcess
 let home: string
 let removePage: () => Promise<void>
+let outDir: string
 const problems: string[] = []
 let relay: string
 let nodeRef: string // the node as the page's contact id
@@ -54,6 +55,7 @@ before(async () => {
   home = await tempHome()
   const [built] = await Promise.all([buildTestPage(), jiayiJson(home, ['init', '--name', 'Nora Node'])])
   removePage = built.remove
+  outDir = built.outDir
   ;[server, node, browser] = await Promise.all([
     servePage(built.outDir),
     PeerProcess.start(home, NODE_LISTEN),
@@ -120,6 +122,24 @@ interface Post {
 }
 
 describe('in-page peer <-> node peer', { timeout: 90_000 }, () => {
+  test('the peer is a lazy chunk: the entry script holds no libp2p, core or store code', async () => {
+    const html = await readFile(join(outDir, 'index.html'), 'utf8')
+    const entry = /<script[^>]+src="\.?\/?([^"]+\.js)"/.exec(html)?.[1]
+    assert.ok(entry, html)
+    const entryJs = await readFile(join(outDir, entry), 'utf8')
+    assert.ok(
+      !/p2p-circuit|webrtc|browser-level|xchacha/i.test(entryJs),
+      'libp2p or core in the entry script',
+    )
+    assert.ok(entryJs.length < 30_000, `entry script is ${entryJs.length} bytes`)
+    const chunks = await readdir(join(outDir, 'assets'))
+    const texts = await Promise.all(chunks.map((c) => readFile(join(outDir, 'assets', c), 'utf8')))
+    assert.ok(
+      texts.some((t) => t.includes('/p2p-circuit')),
+      'the peer chunk',
+    )
+  })
+
   test('add each other by links, chat both ways, receipts reach read', async () => {
     assert.deepEqual(await call(page, 'status', PROFILE), { exists: false })
     const me = await call(page, 'create', 'Alice 浏览器', { profile: PROFILE, relays: [relay] })
@@ -234,6 +254,12 @@ describe('in-page peer <-> node peer', { timeout: 90_000 }, () => {
       [[`str:${PROFILE}`, 'cryptokey:false']],
     )
     assert.equal(await call(page, 'deviceKeyExportable', PROFILE), false)
+
+    // One peer per profile: another tab cannot open it while this one runs.
+    const other = await browser.context.newPage()
+    await openTestPage(other, server.url, problems)
+    assert.deepEqual(await call(other, 'open', { profile: PROFILE }), { error: 'InUse' })
+    await other.close()
   })
 
   test('a file each way, hashes equal', async () => {
@@ -409,6 +435,21 @@ describe('in-page peer <-> node peer', { timeout: 90_000 }, () => {
     assert.deepEqual(await call(page, 'messages', nodeRef), historyBefore)
     await call(page, 'stop')
     // The restored profile is locked with its passphrase.
+    assert.deepEqual(await call(page, 'status', 'restored'), { exists: true, lock: 'passphrase' })
+    assert.deepEqual(await call(page, 'open', { profile: 'restored' }), { error: 'PassphraseNeeded' })
+    assert.deepEqual(await call(page, 'open', { profile: 'restored', passphrase: 'wrong' }), {
+      error: 'BadPassphrase',
+    })
+    // Settings: remove the passphrase (back to this browser's device key), set another one.
+    assert.ok(
+      !('error' in (await call(page, 'open', { profile: 'restored', passphrase: 'new device pass' }))),
+    )
+    assert.equal(await call(page, 'setPassphrase', 'new device pass', null), 'device')
+    await call(page, 'stop')
+    assert.deepEqual(await call(page, 'status', 'restored'), { exists: true, lock: 'device' })
+    assert.ok(!('error' in (await call(page, 'open', { profile: 'restored' }))))
+    assert.equal(await call(page, 'setPassphrase', null, 'another passphrase'), 'passphrase')
+    await call(page, 'stop')
     assert.deepEqual(await call(page, 'status', 'restored'), { exists: true, lock: 'passphrase' })
     assert.deepEqual(await call(page, 'open', { profile: 'restored' }), { error: 'PassphraseNeeded' })
     // Back to the first profile for what follows.

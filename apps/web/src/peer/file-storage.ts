@@ -118,12 +118,17 @@ export class StoreFileStorage implements FileStorage {
     return out
   }
 
-  async openSource(ref: string): Promise<FileSource> {
-    const parsed = parseLocation(ref)
+  /** The metadata of a complete stored file at `location` (its id and name must both match). */
+  async #stored(location: string): Promise<{ id: string; meta: FileMeta }> {
+    const parsed = parseLocation(location)
     const meta = parsed && (await this.#meta(parsed.id))
-    if (parsed === undefined || meta === undefined || !meta.complete)
+    if (parsed === undefined || meta === undefined || !meta.complete || meta.name !== parsed.name)
       throw new FileError('SourceGone', 'no such stored file')
-    const id = parsed.id
+    return { id: parsed.id, meta }
+  }
+
+  async openSource(ref: string): Promise<FileSource> {
+    const { id, meta } = await this.#stored(ref)
     return {
       name: meta.name,
       mime: meta.mime,
@@ -271,14 +276,11 @@ export class StoreFileStorage implements FileStorage {
 
   /** A stored file as a Blob, assembled chunk by chunk (for a blob: URL). */
   async blob(location: string, mime?: string): Promise<Blob> {
-    const parsed = parseLocation(location)
-    const meta = parsed && (await this.#meta(parsed.id))
-    if (parsed === undefined || meta === undefined || !meta.complete)
-      throw new FileError('SourceGone', 'no such stored file')
+    const { id, meta } = await this.#stored(location)
     const parts: Blob[] = []
     const total = chunkCount(meta.size, meta.chunkSize)
     for (let i = 0; i < total; i++) {
-      const chunk = await this.store.get(chunkKey(parsed.id, i))
+      const chunk = await this.store.get(chunkKey(id, i))
       if (chunk === undefined) throw new FileError('SourceGone', 'a chunk of the file is missing')
       parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]))
     }
