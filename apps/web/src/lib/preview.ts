@@ -1,0 +1,38 @@
+/** One line for a message in the chats list and in reply quotes, in the reader's language. */
+import type { ApiMessage } from '@jiayi/api'
+import { t } from '../i18n/index.js'
+
+export interface FileData {
+  readonly kind: 'file' | 'image' | 'voice'
+  readonly name: string
+  readonly mime: string
+  readonly size: number
+  readonly sha256: string
+  readonly status: 'incoming' | 'sending' | 'complete' | 'failed'
+  readonly bytes: number
+  readonly note?: string
+  readonly reason?: string
+  readonly thumbnail?: {
+    readonly mime: string
+    readonly width: number
+    readonly height: number
+    readonly data: string
+  }
+  readonly voice?: { readonly durationMs: number; readonly waveform: readonly number[] }
+}
+
+export function fileData(m: ApiMessage): FileData | undefined {
+  if (m.extension?.kind !== 'file-offer') return undefined
+  const d = m.extension.data as Partial<FileData> | null
+  if (d === null || typeof d !== 'object' || typeof d.name !== 'string') return undefined
+  return d as FileData
+}
+
+export function previewText(m: ApiMessage): string {
+  if (m.deleted) return t('preview.deleted')
+  const f = fileData(m)
+  if (f?.kind === 'image') return t('preview.image')
+  if (f?.kind === 'voice') return t('preview.voice')
+  if (f !== undefined) return t('preview.file', { name: f.name })
+  return m.text.replace(/\s+/g, ' ').slice(0, 120)
+}

@@ -1,0 +1,214 @@
+/**
+ * Contacts: my QR code and link (what others scan or paste to add me), adding someone by link,
+ * by camera or from an opened `#add=` link, requests to accept or reject, and everyone I have.
+ */
+import type { ContactView } from '@jiayi/api'
+import { useEffect, useState } from 'preact/hooks'
+import { t } from '../i18n/index.js'
+import { useClient, useQuery } from '../lib/client-context.js'
+import { go, href } from '../lib/router.js'
+import { Avatar } from '../ui/avatar.js'
+import { Icon } from '../ui/icons.js'
+import { notify, notifyError } from '../ui/notice.js'
+import { QrImage } from '../ui/qr.js'
+import { Scanner } from '../ui/scanner.js'
+
+export function ContactsScreen(props: { addLink: string | undefined; selected: string | undefined }) {
+  const client = useClient()
+  const card = useQuery('card', {}, { events: [] })
+  const contacts = useQuery('contactList', {}, { events: ['contact'] })
+  const [adding, setAdding] = useState(props.addLink !== undefined)
+  const [link, setLink] = useState(props.addLink ?? '')
+  const [scanning, setScanning] = useState(false)
+  const [busy, setBusy] = useState(false)
+
+  const add = async (value: string) => {
+    const text = value.trim()
+    if (text === '' || busy) return
+    setBusy(true)
+    try {
+      const c = await client.call('addContact', { link: text })
+      notify(t('contacts.added', { name: c.name }))
+      setLink('')
+      setAdding(false)
+      contacts.reload()
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  useEffect(() => {
+    if (props.addLink !== undefined) document.getElementById('contact-link')?.focus()
+  }, [])
+
+  const list = contacts.data ?? []
+  const requests = list.filter((c) => c.state === 'pending-in')
+  const others = list.filter((c) => c.state !== 'pending-in').sort((a, b) => a.name.localeCompare(b.name))
+
+  return (
+    <section class="pane list contacts" aria-labelledby="contacts-title">
+      <header class="pane-header">
+        <h1 id="contacts-title">{t('contacts.title')}</h1>
+        <button
+          type="button"
+          class="button primary"
+          aria-expanded={adding}
+          onClick={() => setAdding(!adding)}
+        >
+          <Icon name="plus" size={18} /> {t('contacts.add')}
+        </button>
+      </header>
+      <div class="scroll">
+        {adding && (
+          <form
+            class="card add-contact"
+            onSubmit={(e) => {
+              e.preventDefault()
+              void add(link)
+            }}
+          >
+            {props.addLink !== undefined && link === props.addLink && (
+              <p class="hint">{t('contacts.openFromLink')}</p>
+            )}
+            <label for="contact-link">{t('contacts.link')}</label>
+            <div class="field-row">
+              <input
+                id="contact-link"
+                type="text"
+                autoComplete="off"
+                spellcheck={false}
+                placeholder={t('contacts.linkPlaceholder')}
+                value={link}
+                onInput={(e) => setLink((e.target as HTMLInputElement).value)}
+              />
+              <button type="submit" class="button primary" disabled={busy || link.trim() === ''}>
+                {t('contacts.addButton')}
+              </button>
+            </div>
+            {scanning ? (
+              <Scanner
+                onCode={(text) => {
+                  setScanning(false)
+                  if (!/^(jiayi:add\/|https?:\/\/[^#\s]+\/?#add=)/i.test(text.trim()))
+                    notify(t('contacts.notACard'), true)
+                  else void add(text)
+                }}
+                onClose={() => setScanning(false)}
+              />
+            ) : (
+              <button type="button" class="button" onClick={() => setScanning(true)}>
+                <Icon name="qr" size={18} /> {t('contacts.scan')}
+              </button>
+            )}
+          </form>
+        )}
+
+        {requests.length > 0 && (
+          <section class="card" aria-labelledby="requests-title">
+            <h2 id="requests-title">{t('contacts.requests')}</h2>
+            <ul class="rows">
+              {requests.map((c) => (
+                <Request key={c.id} c={c} onDone={contacts.reload} />
+              ))}
+            </ul>
+          </section>
+        )}
+
+        <section class="card my-card" aria-labelledby="mycard-title">
+          <h2 id="mycard-title">{t('contacts.myQr')}</h2>
+          {card.data !== undefined && (
+            <>
+              <QrImage text={card.data.qr} label={t('contacts.myQr')} size={220} />
+              <p class="hint">{t('contacts.myQrHint')}</p>
+              <details>
+                <summary>{t('contacts.myLink')}</summary>
+                <code class="link-text" data-testid="my-link">
+                  {card.data.link}
+                </code>
+                <button
+                  type="button"
+                  class="button"
+                  onClick={() =>
+                    navigator.clipboard
+                      .writeText(card.data!.link)
+                      .then(() => notify(t('contacts.copied')))
+                      .catch(notifyError)
+                  }
+                >
+                  {t('contacts.copyLink')}
+                </button>
+              </details>
+            </>
+          )}
+        </section>
+
+        <section class="card" aria-labelledby="list-title">
+          <h2 id="list-title">{t('contacts.list')}</h2>
+          {contacts.data !== undefined && others.length === 0 && <p class="hint">{t('contacts.none')}</p>}
+          <ul class="rows">
+            {others.map((c) => (
+              <li key={c.id}>
+                <a
+                  class={`row ${props.selected === c.id ? 'selected' : ''}`}
+                  href={href({ name: 'contact', id: c.id })}
+                  aria-current={props.selected === c.id ? 'true' : undefined}
+                >
+                  <Avatar name={c.name} id={c.id} />
+                  <span class="row-main">
+                    <span class="row-title">{c.name}</span>
+                    <span class="row-text">
+                      {c.state === 'pending-out'
+                        ? t('contacts.pendingOut')
+                        : c.online
+                          ? t('chat.online')
+                          : t('chat.offline')}
+                      {c.verified && (
+                        <span class="verified">
+                          {' · '}
+                          {t('contacts.verified')}
+                        </span>
+                      )}
+                    </span>
+                  </span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+    </section>
+  )
+}
+
+function Request(props: { c: ContactView; onDone: () => void }) {
+  const client = useClient()
+  const { c } = props
+  const [busy, setBusy] = useState(false)
+  const run = (method: 'accept' | 'reject') => {
+    setBusy(true)
+    client
+      .call(method, { contact: c.id })
+      .then(() => {
+        props.onDone()
+        if (method === 'accept') go({ name: 'chat', id: c.id })
+      })
+      .catch(notifyError)
+      .finally(() => setBusy(false))
+  }
+  return (
+    <li class="row request">
+      <Avatar name={c.name} id={c.id} />
+      <span class="row-main">
+        <span class="row-title">{t('contacts.wantsToAdd', { name: c.name })}</span>
+      </span>
+      <button type="button" class="button primary" disabled={busy} onClick={() => run('accept')}>
+        {t('contacts.accept')}
+      </button>
+      <button type="button" class="button" disabled={busy} onClick={() => run('reject')}>
+        {t('contacts.reject')}
+      </button>
+    </li>
+  )
+}

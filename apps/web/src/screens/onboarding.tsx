@@ -1,0 +1,115 @@
+/** First run of a peer in this browser: create an identity, restore a backup, or unlock. */
+import { useState } from 'preact/hooks'
+import type { Onboarding as OnboardingApi } from '../client/types.js'
+import { t } from '../i18n/index.js'
+import { notifyError } from '../ui/notice.js'
+
+export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; onReady: () => void }) {
+  const o = props.onboarding
+  const [name, setName] = useState('')
+  const [pass, setPass] = useState('')
+  const [file, setFile] = useState<File | undefined>(undefined)
+  const [backupPass, setBackupPass] = useState('')
+  const [busy, setBusy] = useState<'create' | 'restore' | 'unlock' | undefined>(undefined)
+  const run = (what: 'create' | 'restore' | 'unlock', work: () => Promise<void>) => {
+    setBusy(what)
+    work()
+      .then(props.onReady)
+      .catch(notifyError)
+      .finally(() => setBusy(undefined))
+  }
+  if (props.locked)
+    return (
+      <main class="onboarding">
+        <img src="/icon.svg" width={72} height={72} alt="" />
+        <h1>{t('onboarding.locked')}</h1>
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault()
+            run('unlock', () => o.unlock(pass))
+          }}
+        >
+          <label for="unlock-pass">{t('onboarding.passphrase')}</label>
+          <input
+            id="unlock-pass"
+            type="password"
+            autoComplete="current-password"
+            value={pass}
+            onInput={(e) => setPass((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit" class="button primary" disabled={busy !== undefined || pass === ''}>
+            {t('onboarding.unlock')}
+          </button>
+        </form>
+      </main>
+    )
+  return (
+    <main class="onboarding">
+      <img src="/icon.svg" width={72} height={72} alt="" />
+      <h1>{t('onboarding.title')}</h1>
+      <p class="hint">{t('onboarding.subtitle')}</p>
+      <form
+        class="card"
+        onSubmit={(e) => {
+          e.preventDefault()
+          run('create', () => o.create(name.trim(), pass || undefined))
+        }}
+      >
+        <label for="ob-name">{t('onboarding.name')}</label>
+        <input
+          id="ob-name"
+          type="text"
+          autoComplete="nickname"
+          maxLength={64}
+          value={name}
+          onInput={(e) => setName((e.target as HTMLInputElement).value)}
+        />
+        <label for="ob-pass">{t('onboarding.passphrase')}</label>
+        <input
+          id="ob-pass"
+          type="password"
+          autoComplete="new-password"
+          value={pass}
+          onInput={(e) => setPass((e.target as HTMLInputElement).value)}
+        />
+        <p class="hint small">{t('onboarding.passphraseHint')}</p>
+        <button type="submit" class="button primary" disabled={busy !== undefined || name.trim() === ''}>
+          {busy === 'create' ? t('onboarding.creating') : t('onboarding.create')}
+        </button>
+      </form>
+      <p class="or">{t('onboarding.or')}</p>
+      <form
+        class="card"
+        onSubmit={(e) => {
+          e.preventDefault()
+          if (file) run('restore', () => o.restore(file, backupPass))
+        }}
+      >
+        <h2>{t('onboarding.restoreTitle')}</h2>
+        <label for="ob-file">{t('onboarding.backupFile')}</label>
+        <input
+          id="ob-file"
+          type="file"
+          accept=".jiayi,application/x-jiayi-backup"
+          onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0])}
+        />
+        <label for="ob-bpass">{t('onboarding.backupPassphrase')}</label>
+        <input
+          id="ob-bpass"
+          type="password"
+          autoComplete="current-password"
+          value={backupPass}
+          onInput={(e) => setBackupPass((e.target as HTMLInputElement).value)}
+        />
+        <button
+          type="submit"
+          class="button"
+          disabled={busy !== undefined || file === undefined || backupPass === ''}
+        >
+          {busy === 'restore' ? t('onboarding.restoring') : t('onboarding.restore')}
+        </button>
+      </form>
+    </main>
+  )
+}

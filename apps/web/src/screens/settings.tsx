@@ -1,0 +1,175 @@
+/** Settings: language, name, passphrase, an encrypted backup, and what this app is. */
+import { useEffect, useState } from 'preact/hooks'
+import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
+import { useClient, useQuery } from '../lib/client-context.js'
+import { saveBlob } from '../lib/media.js'
+import { notify, notifyError } from '../ui/notice.js'
+
+const VERSION = '0.1.0'
+
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+}
+
+export function SettingsScreen() {
+  const lang = useLang()
+  const client = useClient()
+  const me = useQuery('whoami', {})
+  const [name, setName] = useState('')
+  const [current, setCurrent] = useState('')
+  const [next, setNext] = useState('')
+  const [backupPass, setBackupPass] = useState('')
+  const [busy, setBusy] = useState(false)
+  useEffect(() => {
+    if (me.data) setName(me.data.name)
+  }, [me.data?.name])
+
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true)
+    try {
+      await work()
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <section class="pane wide settings" aria-labelledby="settings-title">
+      <header class="pane-header">
+        <h1 id="settings-title">{t('settings.title')}</h1>
+      </header>
+      <div class="scroll">
+        <section class="card">
+          <label for="language">{t('settings.language')}</label>
+          <select
+            id="language"
+            value={lang}
+            onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}
+          >
+            {LANGS.map((l) => (
+              <option key={l} value={l} lang={l}>
+                {t(`lang.${l}`)}
+              </option>
+            ))}
+          </select>
+        </section>
+
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault()
+            void run(async () => {
+              await client.call('setName', { name: name.trim() })
+              notify(t('settings.nameSaved'))
+              me.reload()
+            })
+          }}
+        >
+          <h2>{t('settings.profile')}</h2>
+          <label for="name">{t('settings.name')}</label>
+          <div class="field-row">
+            <input
+              id="name"
+              type="text"
+              value={name}
+              maxLength={64}
+              onInput={(e) => setName((e.target as HTMLInputElement).value)}
+            />
+            <button
+              type="submit"
+              class="button"
+              disabled={busy || name.trim() === '' || name.trim() === me.data?.name}
+            >
+              {t('settings.saveName')}
+            </button>
+          </div>
+        </form>
+
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault()
+            void run(async () => {
+              await client.call('changePassphrase', { ...(current ? { current } : {}), next })
+              setCurrent('')
+              setNext('')
+              notify(t('settings.passphraseChanged'))
+            })
+          }}
+        >
+          <h2>{t('settings.security')}</h2>
+          <label for="current-pass">{t('settings.currentPassphrase')}</label>
+          <input
+            id="current-pass"
+            type="password"
+            autoComplete="current-password"
+            value={current}
+            onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
+          />
+          <label for="new-pass">{t('settings.newPassphrase')}</label>
+          <input
+            id="new-pass"
+            type="password"
+            autoComplete="new-password"
+            value={next}
+            onInput={(e) => setNext((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit" class="button" disabled={busy || next.length < 8}>
+            {t('settings.changePassphrase')}
+          </button>
+        </form>
+
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault()
+            void run(async () => {
+              const file = await client.call('exportBackup', { passphrase: backupPass })
+              saveBlob(new Blob([fromBase64(file.data)], { type: file.mime }), file.fileName)
+              setBackupPass('')
+              notify(t('settings.exported', { name: file.fileName }))
+            })
+          }}
+        >
+          <h2>{t('settings.backup')}</h2>
+          <p class="hint">{t('settings.backupHint')}</p>
+          <label for="backup-pass">{t('settings.backupPassphrase')}</label>
+          <input
+            id="backup-pass"
+            type="password"
+            autoComplete="new-password"
+            value={backupPass}
+            onInput={(e) => setBackupPass((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit" class="button" disabled={busy || backupPass.length < 8}>
+            {t('settings.export')}
+          </button>
+        </form>
+
+        <section class="card about">
+          <h2>{t('settings.about')}</h2>
+          <p>{t('settings.aboutText')}</p>
+          <dl>
+            <dt>{t('settings.mode')}</dt>
+            <dd>{client.mode === 'remote' ? t('settings.mode.remote') : t('settings.mode.inPage')}</dd>
+            {me.data && (
+              <>
+                <dt>{t('settings.peerId')}</dt>
+                <dd>
+                  <code>{me.data.peerId}</code>
+                </dd>
+                <dt>{t('settings.identity')}</dt>
+                <dd>
+                  <code>{me.data.identityKey}</code>
+                </dd>
+              </>
+            )}
+          </dl>
+          <p class="muted small">{t('settings.version', { version: VERSION })}</p>
+        </section>
+      </div>
+    </section>
+  )
+}

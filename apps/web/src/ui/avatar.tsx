@@ -1,0 +1,17 @@
+/** A round initial on a colour picked from the contact id (stable, no image to fetch). */
+const COLOURS = ['#07a35a', '#2f80ed', '#eb5757', '#f2994a', '#9b51e0', '#27ae60', '#56ccf2', '#bb6bd9']
+
+export function Avatar(props: { name: string; id: string; size?: 'small' | 'large' }) {
+  const initial = [...props.name.trim()][0]?.toUpperCase() ?? '?'
+  let h = 0
+  for (const c of props.id) h = (h * 31 + c.charCodeAt(0)) >>> 0
+  return (
+    <span
+      class={`avatar ${props.size ?? ''}`}
+      style={{ background: COLOURS[h % COLOURS.length] }}
+      aria-hidden="true"
+    >
+      {initial}
+    </span>
+  )
+}

@@ -1,0 +1,28 @@
+/** An error as a person reads it: by its stable code, in their language (never the peer's English text). */
+import { type MessageKey, t } from '../i18n/index.js'
+
+const BY_CODE: Record<string, MessageKey> = {
+  Closed: 'error.closed',
+  UnknownContact: 'error.unknownContact',
+  AmbiguousContact: 'error.unknownContact',
+  NotAccepted: 'error.notAccepted',
+  SelfContact: 'error.self',
+  TooLarge: 'error.tooLarge',
+  BadInput: 'error.badInput',
+  BadParams: 'error.badInput',
+  Unsupported: 'error.unsupported',
+  BadPassphrase: 'error.passphrase',
+  WrongPassphrase: 'error.passphrase',
+  UploadFailed: 'error.upload',
+  DownloadFailed: 'error.download',
+  NotFound: 'error.download',
+}
+
+export function errorText(error: unknown): string {
+  const e = error as { code?: unknown; type?: unknown; name?: unknown } | null
+  const code = typeof e?.code === 'string' ? e.code : undefined
+  const type = typeof e?.type === 'string' ? e.type : typeof e?.name === 'string' ? e.name : undefined
+  if (type === 'CardError') return t('error.badLink')
+  if (code !== undefined && code in BY_CODE) return t(BY_CODE[code]!)
+  return t('error.generic')
+}

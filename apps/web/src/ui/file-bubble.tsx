@@ -1,0 +1,156 @@
+/** A file in a conversation: a picture (thumbnail first), a voice message, or a document with progress. */
+import type { ApiMessage } from '@jiayi/api'
+import { useState } from 'preact/hooks'
+import { formatBytes, formatDuration, formatPercent, type MessageKey, t } from '../i18n/index.js'
+import { useClient } from '../lib/client-context.js'
+import { kindKey, useFileUrl, useProgress } from '../lib/files.js'
+import { INLINE_AUDIO, INLINE_IMAGE, saveBlob } from '../lib/media.js'
+import type { FileData } from '../lib/preview.js'
+import { Icon } from './icons.js'
+import { notifyError } from './notice.js'
+
+const NOTES: Record<string, MessageKey> = {
+  offline: 'file.note.offline',
+  interrupted: 'file.note.interrupted',
+  busy: 'file.note.busy',
+  truncated: 'file.note.interrupted',
+  'waiting-for-accept': 'file.waiting',
+}
+
+export function FileBubble(props: { message: ApiMessage; file: FileData }) {
+  const { message: m, file: f } = props
+  const live = useProgress(m.id)
+  const bytes = Math.max(live ?? 0, f.bytes)
+  const complete = f.status === 'complete'
+  const here = complete || m.direction === 'out'
+  if (f.kind === 'image' && INLINE_IMAGE.has(f.mime)) return <ImageFile m={m} f={f} ready={here} />
+  if (f.kind === 'voice' && INLINE_AUDIO.test(f.mime))
+    return <VoiceFile m={m} f={f} ready={here} bytes={bytes} />
+  return <DocumentFile m={m} f={f} bytes={bytes} />
+}
+
+function Progress(props: { f: FileData; bytes: number }) {
+  const { f, bytes } = props
+  if (f.status === 'complete') return null
+  if (f.status === 'failed') return <span class="file-state error">{t('file.failed')}</span>
+  const fraction = f.size === 0 ? 1 : Math.min(1, bytes / f.size)
+  return (
+    <span class="file-progress">
+      <span
+        class="bar"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(fraction * 100)}
+        aria-valuetext={formatPercent(fraction)}
+      >
+        <span style={{ width: `${fraction * 100}%` }} />
+      </span>
+      <span class="file-state">
+        {f.note !== undefined && NOTES[f.note] !== undefined
+          ? t(NOTES[f.note]!)
+          : t('file.progress', { done: formatBytes(bytes), total: formatBytes(f.size) })}
+      </span>
+    </span>
+  )
+}
+
+function ImageFile(props: { m: ApiMessage; f: FileData; ready: boolean }) {
+  const { m, f } = props
+  const full = useFileUrl(m.id, f.mime, props.ready)
+  const thumb = f.thumbnail ? `data:${f.thumbnail.mime};base64,${f.thumbnail.data}` : undefined
+  const src = full ?? thumb
+  const ratio = f.thumbnail ? f.thumbnail.height / f.thumbnail.width : 0.75
+  return (
+    <figure class="file image">
+      {src !== undefined ? (
+        <a
+          href={full}
+          target="_blank"
+          rel="noopener noreferrer"
+          aria-label={f.name}
+          class={full ? '' : 'disabled'}
+        >
+          <img src={src} alt={f.name} width={240} height={Math.round(240 * ratio)} loading="lazy" />
+        </a>
+      ) : (
+        <span class="image-placeholder" role="img" aria-label={f.name}>
+          <Icon name="image" size={32} />
+        </span>
+      )}
+      <Progress f={f} bytes={f.bytes} />
+    </figure>
+  )
+}
+
+function VoiceFile(props: { m: ApiMessage; f: FileData; ready: boolean; bytes: number }) {
+  const { m, f } = props
+  const url = useFileUrl(m.id, f.mime, props.ready)
+  const wave = f.voice?.waveform ?? []
+  return (
+    <div class="file voice">
+      <span class="voice-head">
+        <Icon name="mic" size={18} />
+        <span>{t('file.voice')}</span>
+        <span class="muted">{formatDuration(f.voice?.durationMs ?? 0)}</span>
+      </span>
+      {wave.length > 0 && (
+        <span class="waveform" aria-hidden="true">
+          {wave.slice(0, 48).map((v, i) => (
+            <span key={i} style={{ height: `${4 + (v / 255) * 20}px` }} />
+          ))}
+        </span>
+      )}
+      {url !== undefined ? (
+        // biome-ignore lint/a11y/useMediaCaption: a voice message has no caption track
+        <audio controls preload="metadata" src={url} aria-label={t('file.play')} />
+      ) : (
+        <Progress f={f} bytes={props.bytes} />
+      )}
+    </div>
+  )
+}
+
+function DocumentFile(props: { m: ApiMessage; f: FileData; bytes: number }) {
+  const { m, f } = props
+  const client = useClient()
+  const [busy, setBusy] = useState(false)
+  const canDownload = f.status === 'complete' || m.direction === 'out'
+  const download = async () => {
+    setBusy(true)
+    try {
+      saveBlob(await client.fileBlob(m.id), f.name)
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <div class="file document">
+      <span class="doc-icon" aria-hidden="true">
+        <Icon name="file" size={30} />
+        <span class="doc-ext">{(f.name.split('.').pop() ?? '').slice(0, 4).toUpperCase()}</span>
+      </span>
+      <span class="doc-main">
+        <span class="doc-name">{f.name}</span>
+        <span class="muted">
+          {t(kindKey(f.mime, f.name))} · {formatBytes(f.size)}
+        </span>
+        <Progress f={f} bytes={props.bytes} />
+      </span>
+      {canDownload && (
+        <button
+          type="button"
+          class="icon-button"
+          disabled={busy}
+          onClick={download}
+          aria-label={t('file.downloadName', { name: f.name })}
+          title={t('file.download')}
+        >
+          <Icon name="download" />
+        </button>
+      )}
+    </div>
+  )
+}

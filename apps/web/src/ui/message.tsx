@@ -1,0 +1,150 @@
+/** One message bubble: text or file, reply quote, reactions, edit mark, ticks and how it travelled. */
+import type { ApiMessage } from '@jiayi/api'
+import { formatTime, type MessageKey, t } from '../i18n/index.js'
+import { fileData, previewText } from '../lib/preview.js'
+import { FileBubble } from './file-bubble.js'
+import { Icon, type IconName } from './icons.js'
+import { Linkified } from './linkify.js'
+
+const STATUS: Record<string, { icon: IconName; key: MessageKey }> = {
+  queued: { icon: 'clock', key: 'status.queued' },
+  sent: { icon: 'check', key: 'status.sent' },
+  delivered: { icon: 'checks', key: 'status.delivered' },
+  read: { icon: 'checks', key: 'status.read' },
+  failed: { icon: 'alert', key: 'status.failed' },
+}
+
+export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const
+
+export function RouteTag(props: { m: ApiMessage }) {
+  const { m } = props
+  const route = m.direction === 'out' && m.status === 'queued' ? 'queued' : m.route
+  if (route === undefined) return null
+  return (
+    <span class={`route route-${route}`} title={t(`route.${route}.long`)}>
+      {t(`route.${route}`)}
+    </span>
+  )
+}
+
+export function MessageBubble(props: {
+  m: ApiMessage
+  quoted: ApiMessage | undefined
+  contactName: string
+  menuOpen: boolean
+  onMenu: () => void
+  onReply: () => void
+  onReact: (emoji: string) => void
+  onEdit: () => void
+  onDelete: () => void
+}) {
+  const { m } = props
+  const file = m.deleted ? undefined : fileData(m)
+  const status = m.direction === 'out' ? STATUS[m.status] : undefined
+  return (
+    <li class={`msg ${m.direction}`} data-id={m.id} data-status={m.status}>
+      <div class="bubble-wrap">
+        <div class={`bubble ${file ? 'has-file' : ''} ${m.deleted ? 'deleted' : ''}`}>
+          {props.quoted !== undefined && (
+            <div class="quote">
+              <span class="quote-name">
+                {props.quoted.direction === 'out' ? t('chat.you') : props.contactName}
+              </span>
+              <span class="quote-text">{previewText(props.quoted)}</span>
+            </div>
+          )}
+          {m.deleted ? (
+            <span class="muted">{t('chat.deleted')}</span>
+          ) : file !== undefined ? (
+            <FileBubble message={m} file={file} />
+          ) : (
+            <span class="text">
+              <Linkified text={m.text} />
+            </span>
+          )}
+          <span class="meta">
+            {m.edited && !m.deleted && <span class="edited">{t('chat.edited')}</span>}
+            <RouteTag m={m} />
+            <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
+            {status !== undefined && (
+              <span
+                class={`tick tick-${m.status}`}
+                role="img"
+                aria-label={t(status.key)}
+                title={t(status.key)}
+              >
+                <Icon name={status.icon} size={16} />
+              </span>
+            )}
+          </span>
+        </div>
+        {(m.reactions?.mine || m.reactions?.theirs) && (
+          <div class="reactions">
+            {m.reactions?.theirs && (
+              <span
+                class="reaction"
+                role="img"
+                aria-label={t('chat.reactionTheirs', { emoji: m.reactions.theirs })}
+              >
+                {m.reactions.theirs}
+              </span>
+            )}
+            {m.reactions?.mine && (
+              <button
+                type="button"
+                class="reaction mine"
+                aria-label={`${t('chat.reactionMine', { emoji: m.reactions.mine })} — ${t('chat.removeReaction')}`}
+                onClick={() => props.onReact('')}
+              >
+                {m.reactions.mine}
+              </button>
+            )}
+          </div>
+        )}
+        {!m.deleted && (
+          <button
+            type="button"
+            class="icon-button msg-more"
+            aria-label={t('chat.actions')}
+            aria-haspopup="menu"
+            aria-expanded={props.menuOpen}
+            onClick={props.onMenu}
+          >
+            <Icon name="more" size={18} />
+          </button>
+        )}
+        {props.menuOpen && (
+          <div class="msg-menu" role="menu" aria-label={t('chat.actions')}>
+            <div class="emoji-row">
+              {REACTIONS.map((e) => (
+                <button
+                  key={e}
+                  type="button"
+                  role="menuitem"
+                  class={m.reactions?.mine === e ? 'chosen' : ''}
+                  aria-label={e}
+                  onClick={() => props.onReact(m.reactions?.mine === e ? '' : e)}
+                >
+                  {e}
+                </button>
+              ))}
+            </div>
+            <button type="button" role="menuitem" onClick={props.onReply}>
+              <Icon name="reply" size={18} /> {t('chat.reply')}
+            </button>
+            {m.direction === 'out' && file === undefined && (
+              <button type="button" role="menuitem" onClick={props.onEdit}>
+                <Icon name="edit" size={18} /> {t('chat.edit')}
+              </button>
+            )}
+            {m.direction === 'out' && (
+              <button type="button" role="menuitem" class="danger" onClick={props.onDelete}>
+                <Icon name="trash" size={18} /> {t('chat.delete')}
+              </button>
+            )}
+          </div>
+        )}
+      </div>
+    </li>
+  )
+}

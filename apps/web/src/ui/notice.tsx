@@ -1,0 +1,60 @@
+/** Short notices (saved, copied, an error), announced to screen readers through a live region. */
+import { useEffect, useState } from 'preact/hooks'
+import { t } from '../i18n/index.js'
+import { errorText } from './errors.js'
+
+interface Notice {
+  readonly id: number
+  readonly text: string
+  readonly error: boolean
+}
+
+let next = 1
+let notices: Notice[] = []
+const listeners = new Set<(n: Notice[]) => void>()
+
+function publish(): void {
+  for (const l of listeners) l(notices)
+}
+
+export function notify(text: string, error = false): void {
+  const n = { id: next++, text, error }
+  notices = [...notices.slice(-2), n]
+  publish()
+  setTimeout(() => dismiss(n.id), error ? 8000 : 3500)
+}
+
+export function notifyError(error: unknown): void {
+  console.warn(error)
+  notify(errorText(error), true)
+}
+
+function dismiss(id: number): void {
+  notices = notices.filter((n) => n.id !== id)
+  publish()
+}
+
+export function Notices() {
+  const [list, setList] = useState(notices)
+  useEffect(() => {
+    listeners.add(setList)
+    return () => listeners.delete(setList)
+  }, [])
+  return (
+    <div class="notices" aria-live="polite">
+      {list.map((n) => (
+        <div key={n.id} class={n.error ? 'notice error' : 'notice'} role={n.error ? 'alert' : 'status'}>
+          <span>{n.text}</span>
+          <button
+            type="button"
+            class="icon-button"
+            aria-label={t('common.dismiss')}
+            onClick={() => dismiss(n.id)}
+          >
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  )
+}
