@@ -31,6 +31,8 @@ export interface FramedProtocolInit {
   onRefused?: (refused: RefusedStream) => void
 }
 
+const CLOSE_TIMEOUT_MS = 5_000
+
 export type FramedStreamHandler = (framed: FramedStream, connection: Connection) => Promise<void>
 
 export function framedHandler(
@@ -46,6 +48,10 @@ export function framedHandler(
         throw new NetError('NotAllowed', 'peer may not use this protocol')
       }
       await handle(framed, connection)
+      // A handler that returns without closing (e.g. the remote sent nothing and closed) must
+      // still end the stream, or it stays half-open, counted against maxInboundStreams, until
+      // the connection goes. A no-op when the handler closed it already.
+      await framed.close({ signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS) })
     } catch (error) {
       // Reset so the remote sees a failure rather than a clean end; a no-op if already gone.
       stream.abort(error instanceof Error ? error : new NetError('StreamError', 'handler failed'))
