@@ -15,6 +15,7 @@ import { FILE_METHODS } from './file-methods.js'
 import type { AccountHost, ApiHost, ApiLog, MessengerApi } from './host.js'
 import { MESSENGER_METHODS } from './messenger-methods.js'
 import { type ApiNotification, EVENT_NAMES, type EventName, type MethodName } from './methods.js'
+import { MomentFiles } from './moment-files.js'
 import {
   ControlError,
   type ControlErrorBody,
@@ -60,13 +61,15 @@ export class ControlDispatcher {
   private readonly log: ApiLog
   private readonly context: MethodContext
   private readonly routes: MessageRoutes | undefined
+  private readonly moments: MomentFiles
 
   constructor(messenger: MessengerApi, options: DispatcherOptions = {}) {
     this.log = options.log ?? nullLog
     this.routes =
       options.connection === undefined ? undefined : new MessageRoutes(messenger, options.connection)
     const routes = this.routes ?? { decorate: <T>(m: T) => m }
-    this.context = { ...options, messenger, routes }
+    this.moments = new MomentFiles(options.feed)
+    this.context = { ...options, messenger, routes, moments: this.moments }
   }
 
   private available(method: string): boolean {
@@ -148,14 +151,15 @@ export class ControlDispatcher {
     const want = new Set(events)
     if (want.has('message'))
       offs.push(
-        e.on('message', (ev) =>
+        e.on('message', (ev) => {
+          if (this.moments.isMomentFile(ev.message)) return
           sink({
             event: 'message',
             contactId: ev.contactId,
             change: ev.change,
             message: routes.decorate(ev.message),
-          }),
-        ),
+          })
+        }),
       )
     if (want.has('contact')) offs.push(e.on('contact', (ev) => sink({ event: 'contact', ...ev })))
     if (want.has('typing')) offs.push(e.on('typing', (ev) => sink({ event: 'typing', ...ev })))
@@ -195,6 +199,7 @@ export class ControlDispatcher {
   /** Stops watching the messenger (message routes). */
   close(): void {
     this.routes?.stop()
+    this.moments.stop()
   }
 }
 

@@ -11,6 +11,8 @@ const ref = str({ min: 1, max: 1024 })
 const id = str({ min: 1, max: 128 })
 const CONTACT = { contact: ref }
 const MAX_LIMIT = 10_000
+/** How far back `chats` looks for a last message that is not a Moments picture. */
+const LAST_LOOKBACK = 20
 
 export type MessengerMethodName =
   | 'whoami'
@@ -75,7 +77,9 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
           const last =
             contact.state === 'pending-in'
               ? undefined
-              : (await c.messenger.messages(contact.id, { limit: 1, peek: true }))[0]
+              : (await c.messenger.messages(contact.id, { limit: LAST_LOOKBACK, peek: true }))
+                  .filter((m) => !c.moments.isMomentFile(m))
+                  .at(-1)
           const unread = await c.messenger.unreadCount(contact.id)
           return { contact, last: last === undefined ? null : c.routes.decorate(last), unread }
         }),
@@ -105,7 +109,9 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
           ...(p.limit === undefined ? {} : { limit: p.limit }),
           ...(p.peek === undefined ? {} : { peek: p.peek }),
         })
-      ).map((m) => c.routes.decorate(m)),
+      )
+        .filter((m) => !c.moments.isMomentFile(m))
+        .map((m) => c.routes.decorate(m)),
   },
   message: {
     check: params({ ...CONTACT, messageId: id }),

@@ -106,6 +106,9 @@ export function isResponse(value: unknown): value is ControlResponse {
   return isPlainObject(value) && 'id' in value && ('result' in value || 'error' in value)
 }
 
+/** A notification names its event and is no response (a `contact` event has an `id` of its own). */
 export function isNotification(value: unknown): value is ControlNotification {
-  return isPlainObject(value) && typeof value.event === 'string' && !('id' in value)
+  return (
+    isPlainObject(value) && typeof value.event === 'string' && !('result' in value) && !('error' in value)
+  )
 }

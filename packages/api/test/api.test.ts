@@ -1,0 +1,272 @@
+/**
+ * @jiayi/api in process, against fakes: the typed client over a ControlSession (localClient),
+ * notifications that carry an `id` of their own, opaque file sources, Moments posts with
+ * attachments (hashed, offered to each accepted contact, referred to by SHA-256 and kept out of
+ * the chat), message routes, and 'Unsupported' for what a host does not offer.
+ */
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { test } from 'node:test'
+import {
+  ApiCallError,
+  ControlDispatcher,
+  type FeedApi,
+  type FileHost,
+  isNotification,
+  isResponse,
+  localClient,
+  type MessengerApi,
+} from '../src/index.js'
+
+type Handler = (e: unknown) => void
+
+function emitter() {
+  const handlers = new Map<string, Set<Handler>>()
+  return {
+    on(type: string, h: Handler) {
+      let set = handlers.get(type)
+      if (!set) {
+        set = new Set()
+        handlers.set(type, set)
+      }
+      set.add(h)
+      return () => set.delete(h)
+    },
+    emit(type: string, e: unknown) {
+      for (const h of handlers.get(type) ?? []) h(e)
+    },
+  }
+}
+
+const CONTACTS = [
+  { id: 'c1', name: 'Bob', peerId: 'p1', state: 'accepted' },
+  { id: 'c2', name: 'Carol', peerId: 'p2', state: 'accepted' },
+  { id: 'c3', name: 'Dan', peerId: 'p3', state: 'pending-in' },
+]
+
+function fakeMessenger(messages: Record<string, unknown>[] = []) {
+  const events = emitter()
+  const m = {
+    events,
+    whoami: () => ({ name: 'Alice', identityKey: '00', peerId: 'p0' }),
+    contactList: () => CONTACTS,
+    contact: (ref: string) => {
+      const c = CONTACTS.find((x) => x.id === ref || x.name === ref)
+      if (!c) throw Object.assign(new Error('no contact'), { name: 'MessengerError', code: 'UnknownContact' })
+      return c
+    },
+    messages: async () => messages,
+    unreadCount: async () => 2,
+    send: async (contact: string, text: string) => ({ id: 'm9', contactId: contact, text, status: 'queued' }),
+  }
+  return m as unknown as MessengerApi & typeof m
+}
+
+test('notifications may carry an id of their own (a contact event) and are still notifications', () => {
+  const contact = { event: 'contact', id: 'c1', change: 'update', contact: { id: 'c1' } }
+  assert.equal(isNotification(contact), true)
+  assert.equal(isResponse(contact), false)
+  assert.equal(isNotification({ id: 1, result: null }), false)
+  assert.equal(isNotification({ id: 1, error: { code: 'x' } }), false)
+})
+
+test('localClient: typed calls through JSON and the same checks; events arrive; errors keep their code', async () => {
+  const messenger = fakeMessenger()
+  const client = localClient(new ControlDispatcher(messenger))
+  try {
+    const me = await client.call('whoami')
+    assert.equal(me.name, 'Alice')
+    const sent = await client.call('send', { contact: 'c1', text: 'hi' })
+    assert.equal(sent.status, 'queued')
+    await assert.rejects(client.call('send', { contact: 'c1', text: 5 } as never), (e: unknown) =>
+      ApiCallError.is(e, 'BadParams'),
+    )
+    await assert.rejects(client.call('contact', { contact: 'nobody' }), (e: unknown) =>
+      ApiCallError.is(e, 'UnknownContact'),
+    )
+    await assert.rejects(client.call('timeline'), (e: unknown) => ApiCallError.is(e, 'Unsupported'))
+    const got: unknown[] = []
+    client.on('contact', (e) => got.push(e))
+    await new Promise((r) => setTimeout(r, 10))
+    messenger.events.emit('contact', { id: 'c1', change: 'update', contact: CONTACTS[0] })
+    await new Promise((r) => setTimeout(r, 10))
+    assert.deepEqual(got, [{ id: 'c1', change: 'update', contact: CONTACTS[0] }])
+  } finally {
+    client.close()
+  }
+})
+
+function memorySource(bytes: Uint8Array, name: string) {
+  let closed = false
+  return {
+    name,
+    mime: 'image/png',
+    size: bytes.length,
+    async read(offset: number, length: number) {
+      assert.equal(closed, false)
+      return bytes.slice(offset, offset + length)
+    },
+    async close() {
+      closed = true
+    },
+  }
+}
+
+test('files: sendFile resolves its opaque source through the host; unknown handles are the host’s to refuse', async () => {
+  const bytes = new Uint8Array([1, 2, 3])
+  const offered: unknown[] = []
+  const files: FileHost = {
+    files: {
+      sendFile: async (contact, source, options) => {
+        offered.push({ contact, name: source.name, size: source.size, options })
+        return { id: 't1' } as never
+      },
+      files: () => [],
+      transfer: () => undefined,
+      transfers: () => [],
+      cancel: async () => ({}) as never,
+    },
+    openSource: async (handle) => {
+      if (handle !== 'upload-1')
+        throw Object.assign(new Error('no such upload'), { name: 'FileError', code: 'SourceGone' })
+      return memorySource(bytes, 'pic.png')
+    },
+  }
+  const d = new ControlDispatcher(fakeMessenger(), { files })
+  assert.deepEqual(
+    await d.call('sendFile', {
+      contact: 'c1',
+      source: 'upload-1',
+      kind: 'voice',
+      mime: 'audio/webm',
+      voice: { durationMs: 1200, waveform: [0, 128, 255] },
+    }),
+    { id: 't1' },
+  )
+  const [o] = offered as { options: { voice: { waveform: Uint8Array } } }[]
+  assert.deepEqual([...o!.options.voice.waveform], [0, 128, 255])
+  await assert.rejects(d.call('sendFile', { contact: 'c1', source: 'elsewhere' }), /no such upload/)
+  await assert.rejects(d.call('sendFile', { contact: 'c1', source: 'upload-1', kind: 'movie' }), /one of/)
+  await assert.rejects(
+    d.call('sendFile', { contact: 'c1', source: 'upload-1', voice: { durationMs: 1, waveform: [256] } }),
+    /integer from 0 to 255/,
+  )
+  assert.ok(d.methods.includes('sendFile'))
+  assert.ok(!new ControlDispatcher(fakeMessenger()).methods.includes('sendFile'))
+})
+
+test('moments: a post’s pictures are hashed, offered to each accepted contact, referred to by SHA-256, and kept out of chats', async () => {
+  const bytes = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => i % 251)
+  const hex = createHash('sha256').update(bytes).digest('hex')
+  const offered: string[] = []
+  const posted: unknown[] = []
+  const feedEvents = emitter()
+  const posts: { attachments: { ref: string }[] }[] = []
+  const feed = {
+    events: feedEvents,
+    timeline: () => posts,
+    get: () => undefined,
+    post: async (input: { attachments: { ref: string }[] }) => {
+      posted.push(input)
+      posts.push(input)
+      feedEvents.emit('change', { feed: 'f', local: true })
+      return { id: 'p1' }
+    },
+  } as unknown as FeedApi
+  const files: FileHost = {
+    files: {
+      sendFile: async (contact) => {
+        offered.push(contact)
+        return {} as never
+      },
+      files: () => [],
+      transfer: () => undefined,
+      transfers: () => [],
+      cancel: async () => ({}) as never,
+    },
+    openSource: async () => memorySource(bytes, 'shop.png'),
+  }
+  const picture = {
+    id: 'm1',
+    contactId: 'c1',
+    direction: 'in',
+    text: '🖼',
+    extension: { kind: 'file-offer', data: { sha256: hex } },
+  }
+  const chat = { id: 'm2', contactId: 'c1', direction: 'in', text: 'hello', sentAt: '2026-01-01T00:00:01Z' }
+  const d = new ControlDispatcher(fakeMessenger([chat, picture]), { files, feed })
+  assert.deepEqual(await d.call('messages', { contact: 'c1' }), [chat, picture], 'no post yet: a plain file')
+  await d.call('post', {
+    text: 'new shop',
+    links: ['https://example.com'],
+    attachments: [{ source: 'u1', mime: 'image/png' }],
+  })
+  assert.deepEqual(posted, [
+    {
+      text: 'new shop',
+      links: ['https://example.com'],
+      attachments: [{ ref: `sha256:${hex}`, name: 'shop.png', type: 'image/png', size: bytes.length }],
+    },
+  ])
+  assert.deepEqual(offered.sort(), ['c1', 'c2'], 'accepted contacts only')
+  assert.deepEqual(await d.call('messages', { contact: 'c1' }), [chat])
+  const chats = (await d.call('chats')) as {
+    contact: { id: string }
+    last: { id: string } | null
+    unread: number
+  }[]
+  assert.deepEqual(
+    chats.map((c) => [c.contact.id, c.last?.id ?? null]),
+    [
+      ['c1', 'm2'],
+      ['c2', 'm2'],
+      ['c3', null],
+    ],
+  )
+  await assert.rejects(
+    d.call('post', { text: 'x', attachments: new Array(10).fill({ source: 'u' }) }),
+    /more than 9/,
+  )
+})
+
+test('routes: a message notes the route of the connection it left or arrived on', async () => {
+  const messenger = fakeMessenger()
+  const d = new ControlDispatcher(messenger, {
+    connection: (peerId) =>
+      peerId === 'p1'
+        ? {
+            route: 'lan',
+            transport: 'tcp',
+            limited: false,
+            direction: 'outbound',
+            remoteAddr: '/ip4/10.0.0.2/tcp/1',
+          }
+        : undefined,
+  })
+  const seen: unknown[] = []
+  const off = d.subscribe(['message'], (n) => seen.push(n))
+  messenger.events.emit('message', {
+    contactId: 'c1',
+    change: 'update',
+    message: { id: 'm1', direction: 'out', status: 'sent' },
+  })
+  messenger.events.emit('message', {
+    contactId: 'c2',
+    change: 'new',
+    message: { id: 'm2', direction: 'in', status: 'received' },
+  })
+  off()
+  assert.deepEqual(
+    seen.map((n) => (n as { message: { route?: string } }).message.route),
+    ['lan', undefined],
+  )
+  assert.deepEqual(await d.call('connection', { contact: 'Bob' }), {
+    route: 'lan',
+    transport: 'tcp',
+    limited: false,
+    direction: 'outbound',
+    remoteAddr: '/ip4/10.0.0.2/tcp/1',
+  })
+  assert.equal(await d.call('connection', { contact: 'Carol' }), null)
+  d.close()
+})
