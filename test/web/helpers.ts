@@ -66,22 +66,18 @@ export class NodePeer {
   static async start(name: string, extra: readonly string[] = []): Promise<NodePeer> {
     const home = await mkdtemp(join(tmpdir(), 'jyw-'))
     homes.push(home)
+    return NodePeer.run(home, ['--init-if-needed', '--name', name, ...extra])
+  }
+
+  /** Starts a peer again on an existing home. */
+  static restart(home: string, extra: readonly string[] = []): Promise<NodePeer> {
+    return NodePeer.run(home, extra)
+  }
+
+  private static async run(home: string, extra: readonly string[]): Promise<NodePeer> {
     const child = spawn(
       process.execPath,
-      [
-        BIN,
-        '--home',
-        home,
-        'start',
-        '--json',
-        '--init-if-needed',
-        '--name',
-        name,
-        '--no-mdns',
-        '--listen',
-        '/ip4/127.0.0.1/tcp/0',
-        ...extra,
-      ],
+      [BIN, '--home', home, 'start', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...extra],
       { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     )
     children.add(child)

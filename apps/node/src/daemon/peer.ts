@@ -227,7 +227,13 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   // Output: with --json one object per line (ready first); for people, a short status.
   process.stdout.on('error', () => undefined) // a closed pipe must not kill the peer
   if (ctx.json) {
-    out.json({ event: 'ready', peerId: n.peerId.toString(), addrs, ...(web ? { web: web.url } : {}) })
+    out.json({
+      event: 'ready',
+      peerId: n.peerId.toString(),
+      addrs,
+      ...(web ? { web: web.url } : {}),
+      ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
+    })
   } else {
     const me = m.whoami()
     out.line(`Jiayi peer "${me.name}" is running.`)
