@@ -291,13 +291,7 @@ describe('in-page peer <-> node peer', { timeout: 90_000 }, () => {
     assert.equal(received.name, 'from-node.bin')
   })
 
-  test('Moments: a post each way, liked and commented on the other side', async (t) => {
-    // The node serves Moments over its control socket once its daemon runs the feed.
-    const supported = await control('timeline').then(
-      () => true,
-      (error: Error) => !/unknown method|unsupported/i.test(error.message),
-    )
-    if (!supported) return t.skip('this node has no Moments API yet')
+  test('Moments: a post each way, liked and commented on the other side', async () => {
     const mine = await call(page, 'post', 'Posted from the browser 浏览器动态 https://example.com/x')
     const atNode = await until(
       async () => (await control<Post[]>('timeline')).find((p) => p.id === mine.id),
