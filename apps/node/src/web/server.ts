@@ -25,6 +25,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, sep } from 'node:path'
 import type { Duplex } from 'node:stream'
+import { gzipSync } from 'node:zlib'
 import { type ControlDispatcher, ControlSession, MAX_MESSAGE_BYTES } from '@jiayi/api'
 import type { TransferView } from '@jiayi/core'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -34,6 +35,8 @@ import { bearer, tokenFromProtocols, tokenMatches, WS_PROTOCOL } from './token.j
 import { UploadError, type Uploads } from './uploads.js'
 
 const MAX_SOCKETS = 16
+/** Text assets are sent gzipped (phones on the LAN load the app faster); kept per file and mtime. */
+const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.webmanifest', '.svg', '.txt'])
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
 const TYPES: Record<string, string> = {
@@ -100,6 +103,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   })
   const sockets = new Set<WebSocket>()
+  const gzipped = new Map<string, { mtimeMs: number; body: Buffer }>()
 
   const hostOk = (req: IncomingMessage) => hosts().has(req.headers.host ?? '')
   const originOk = (req: IncomingMessage, required: boolean) => {
@@ -205,13 +209,25 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     }
     const ext = extname(file)
     const hashed = /[/\\]assets[/\\]/.test(file)
+    const gzip = COMPRESSIBLE.has(ext) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
+    let body: Buffer
+    if (gzip) {
+      let kept = gzipped.get(file)
+      if (kept === undefined || kept.mtimeMs !== info.mtimeMs) {
+        kept = { mtimeMs: info.mtimeMs, body: gzipSync(await readFile(file), { level: 9 }) }
+        gzipped.set(file, kept)
+      }
+      body = kept.body
+    } else body = await readFile(file)
     res.writeHead(200, {
       'content-type': TYPES[ext] ?? 'application/octet-stream',
-      'content-length': String(info.size),
+      'content-length': String(body.length),
       'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+      vary: 'Accept-Encoding',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     })
     if (req.method === 'HEAD') return void res.end()
-    res.end(await readFile(file))
+    res.end(body)
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -68,7 +68,14 @@ export function useQuery<M extends CallableMethod>(
       }, 60)
     }
     const offs = (options.events ?? []).map((e) => client.on(e, soon))
-    offs.push(client.onState((s) => s === 'open' && soon()))
+    // After a reconnection, what changed meanwhile is loaded again (the first load waits for 'open').
+    let wasOpen = client.state === 'open'
+    offs.push(
+      client.onState((s) => {
+        if (s === 'open' && wasOpen) soon()
+        if (s === 'open') wasOpen = true
+      }),
+    )
     return () => {
       for (const off of offs) off()
       if (timer !== undefined) clearTimeout(timer)
