@@ -1,0 +1,470 @@
+/**
+ * Messaging benchmarks through the full stack: two `jiayi start` processes (apps/node) on
+ * 127.0.0.1, each with its sealed LevelDB home on disk, driven through their control sockets.
+ *
+ * - msg.rate_per_s: sustained messages per second A -> B. Sends are pipelined through A's control
+ *   socket (at most WINDOW unanswered); a message counts when B has it (B's "message" event for
+ *   it, which B emits as it commits the message). Baseline: raw libp2p length-prefixed frames
+ *   between two bare libp2p processes (msg-raw-peer.ts: Noise, Yamux, core's framing; no crypto
+ *   beyond Noise, no store), same machine, same run. Goal >= 5,000/s.
+ * - msg.latency_p50_ms / msg.latency_p99_ms: A's control socket -> B's event, one message per
+ *   millisecond for LAT_SECONDS (and, as extra fields, at a tenth of that rate). Baseline: raw
+ *   libp2p echo round trip (one 256 B frame there and back) between the two bare processes, one
+ *   after the other. Goal: p50 <= 10x the baseline.
+ * - peer.start_ms: spawn of `jiayi start` to its ready line (median of 3). Baseline: spawn of a bare
+ *   `node -e` to its first line.
+ * - peer.idle_rss_mb: peak RSS (VmHWM) of a peer idle for 3 s after ready. Baseline: the same for a
+ *   bare `node -e`.
+ *
+ * MSG_BENCH_N (default 5000) sets the number of messages of the rate run; MSG_BENCH_PROFILE=DIR
+ * runs the two daemons of the rate and latency runs with `node --cpu-prof` into DIR.
+ * Homes go under os.tmpdir() and are removed at the end. Linux only (/proc for RSS).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { report } from './report.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const BIN = join(ROOT, 'apps/node/bin/jiayi.mjs')
+const RAW = fileURLToPath(new URL('./msg-raw-peer.ts', import.meta.url))
+const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
+const N = Number(process.env.MSG_BENCH_N ?? 5000)
+const WINDOW = 256
+const LAT_SECONDS = 5
+const LAT_PER_S = 1000
+const PROFILE = process.env.MSG_BENCH_PROFILE
+const RAW_FRAMES = 50_000
+const FRAME_BYTES = 256
+
+type Line = Record<string, unknown>
+
+/** Lines of a child's stdout as parsed JSON, with a way to wait for one. */
+class Lines {
+  readonly all: Line[] = []
+  private readonly waiters = new Set<() => void>()
+
+  constructor(child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        this.all.push(JSON.parse(line) as Line)
+      } catch {
+        this.all.push({ text: line })
+      }
+      for (const w of [...this.waiters]) w()
+    })
+  }
+
+  next(match: (l: Line) => boolean, from = 0, timeoutMs = 120_000): Promise<Line> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.all.slice(from).find(match)
+        if (found === undefined) return
+        this.waiters.delete(check)
+        clearTimeout(timer)
+        resolve(found)
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(check)
+        reject(new Error('timed out waiting for a line'))
+      }, timeoutMs)
+      this.waiters.add(check)
+      check()
+    })
+  }
+}
+
+/** Never the developer's own home or passphrase. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  delete env.JIAYI_HOME
+  delete env.JIAYI_PASSPHRASE
+  return env
+}
+
+function run(args: readonly string[], home: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, '--home', home, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: childEnv(),
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`jiayi ${args[0]} exited ${code}`)),
+    )
+  })
+}
+
+/** `jiayi start --json` on a home; `readyMs` is spawn to the ready line. */
+class Daemon {
+  readonly child: ChildProcess
+  readonly lines: Lines
+  readonly spawnedAt = performance.now()
+  readyMs = 0
+
+  constructor(
+    readonly home: string,
+    nodeArgs: readonly string[] = [],
+  ) {
+    this.child = spawn(process.execPath, [...nodeArgs, BIN, '--home', home, 'start', '--json', ...LOOPBACK], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: childEnv(),
+    })
+    this.lines = new Lines(this.child)
+  }
+
+  async ready(): Promise<this> {
+    await this.lines.next((l) => l.event === 'ready')
+    this.readyMs = performance.now() - this.spawnedAt
+    return this
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve())
+      this.child.kill('SIGTERM')
+    })
+  }
+}
+
+/** The control socket: newline-delimited JSON requests, responses and notifications. */
+class Control {
+  private nextId = 1
+  private buffered = ''
+  private readonly pending = new Map<number, (v: Line) => void>()
+  onEvent: (n: Line) => void = () => {}
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      this.buffered += chunk
+      for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
+        const value = JSON.parse(this.buffered.slice(0, nl)) as Line
+        this.buffered = this.buffered.slice(nl + 1)
+        if (typeof value.event === 'string') this.onEvent(value)
+        else this.pending.get(value.id as number)?.(value)
+      }
+    })
+  }
+
+  static open(home: string): Promise<Control> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(join(home, 'control.sock'), () => resolve(new Control(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, (v) => {
+        this.pending.delete(id)
+        if (v.error) reject(new Error(`${method}: ${JSON.stringify(v.error)}`))
+        else resolve(v.result as T)
+      })
+      this.socket.write(`${JSON.stringify({ id, method, params })}\n`)
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+/** A bare libp2p process (msg-raw-peer.ts). */
+class RawPeer {
+  readonly child = spawn(process.execPath, ['--import', 'tsx', '--import', './polyfill.mjs', RAW], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  readonly lines = new Lines(this.child)
+  addr = ''
+
+  async ready(): Promise<this> {
+    this.addr = String((await this.lines.next((l) => l.event === 'ready')).addr)
+    return this
+  }
+
+  async ask(cmd: Line, reply: string): Promise<Line> {
+    const from = this.lines.all.length
+    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`)
+    return this.lines.next((l) => l.event === reply || l.event === 'error', from)
+  }
+
+  exit(): void {
+    this.child.stdin!.write(`${JSON.stringify({ cmd: 'exit' })}\n`)
+  }
+}
+
+const median = (xs: readonly number[]) => quantile(xs, 0.5)
+function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
+}
+
+async function procStatus(pid: number): Promise<{ hwmMb: number; rssMb: number }> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0)
+  return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 }
+}
+
+/** With MSG_BENCH_PROFILE: phase boundaries on the monotonic clock of the .cpuprofile files (µs). */
+const mark = (phase: string) => {
+  if (PROFILE) process.stderr.write(`# phase ${phase} ${process.hrtime.bigint() / 1000n}\n`)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ------------------------------------------------------------------ baselines
+
+async function rawBaselines(): Promise<{ perS: number; rttP50: number; rttP99: number }> {
+  const [sender, receiver] = await Promise.all([new RawPeer().ready(), new RawPeer().ready()])
+  try {
+    // Warm-up, then the measured flood (timed at the receiver, first frame to last).
+    await sender.ask({ cmd: 'flood', addr: receiver.addr, n: 2000, size: FRAME_BYTES }, 'flooded')
+    await receiver.lines.next((l) => l.event === 'received')
+    const from = receiver.lines.all.length
+    await sender.ask({ cmd: 'flood', addr: receiver.addr, n: RAW_FRAMES, size: FRAME_BYTES }, 'flooded')
+    const got = await receiver.lines.next((l) => l.event === 'received', from)
+    const perS = (Number(got.frames) * 1000) / Number(got.ms)
+    await sender.ask({ cmd: 'echo', addr: receiver.addr, n: 200, size: FRAME_BYTES }, 'echoed')
+    const echo = await sender.ask({ cmd: 'echo', addr: receiver.addr, n: 2000, size: FRAME_BYTES }, 'echoed')
+    const rtts = echo.rtts as number[]
+    return { perS, rttP50: quantile(rtts, 0.5), rttP99: quantile(rtts, 0.99) }
+  } finally {
+    sender.exit()
+    receiver.exit()
+  }
+}
+
+async function nodeBaseline(): Promise<{ startMs: number; hwmMb: number }> {
+  const starts: number[] = []
+  let hwmMb = 0
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now()
+    const child = spawn(process.execPath, ['-e', "console.log('{}'); setTimeout(() => {}, 3500)"], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    await new Lines(child).next(() => true)
+    starts.push(performance.now() - t)
+    if (i === 0) {
+      await sleep(3_000)
+      hwmMb = (await procStatus(child.pid!)).hwmMb
+    }
+    child.kill()
+  }
+  return { startMs: median(starts), hwmMb }
+}
+
+// ------------------------------------------------------------------ the full stack
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'jy-bench-'))
+  try {
+    const [ha, hb] = [join(dir, 'a'), join(dir, 'b')]
+    await Promise.all([run(['init', '--name', 'Bench A'], ha), run(['init', '--name', 'Bench B'], hb)])
+
+    // peer.start_ms and peer.idle_rss_mb, on A's home (no contacts yet: a first-day peer).
+    const starts: number[] = []
+    let idle = { hwmMb: 0, rssMb: 0 }
+    for (let i = 0; i < 3; i++) {
+      const d = await new Daemon(ha).ready()
+      starts.push(d.readyMs)
+      if (i === 0) {
+        await sleep(3_000)
+        idle = await procStatus(d.child.pid!)
+      }
+      await d.stop()
+    }
+    const bare = await nodeBaseline()
+
+    const rawBefore = await rawBaselines()
+
+    const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []
+    const [a, b] = await Promise.all([new Daemon(ha, nodeArgs).ready(), new Daemon(hb, nodeArgs).ready()])
+    const [ca, cb] = await Promise.all([Control.open(ha), Control.open(hb)])
+    const [cardA, cardB] = await Promise.all([
+      ca.call<{ link: string }>('card'),
+      cb.call<{ link: string }>('card'),
+    ])
+    const bAtA = (await ca.call<{ id: string }>('addContact', { link: cardB.link })).id
+    await cb.call('addContact', { link: cardA.link })
+    for (;;) {
+      const [x, y] = await Promise.all([
+        ca.call<{ state: string }[]>('contactList'),
+        cb.call<{ state: string }[]>('contactList'),
+      ])
+      if (x[0]?.state === 'accepted' && y[0]?.state === 'accepted') break
+      await sleep(100)
+    }
+
+    // B's events: when each text arrived.
+    const arrived = new Map<string, number>()
+    let arrivals = 0
+    let onArrival: (() => void) | undefined
+    cb.onEvent = (n) => {
+      const m = n.message as { direction?: string; text?: string } | undefined
+      if (n.event !== 'message' || n.change !== 'new' || m?.direction !== 'in') return
+      arrived.set(m.text!, performance.now())
+      arrivals++
+      onArrival?.()
+    }
+    await cb.call('subscribe', { events: ['message'] })
+    const waitArrivals = (n: number, timeoutMs: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${arrivals} of ${n} arrived`)), timeoutMs)
+        onArrival = () => {
+          if (arrivals >= n) {
+            clearTimeout(timer)
+            onArrival = undefined
+            resolve()
+          }
+        }
+        onArrival()
+      })
+
+    const text = (tag: string, i: number) =>
+      `${tag} ${String(i).padStart(6, '0')} — a message of about a hundred bytes, with 中文 and an emoji 🙂.`
+    /** Sends texts with at most `window` unanswered; resolves with the time of the last answer. */
+    const pipeline = async (tag: string, n: number, window: number) => {
+      let next = 0
+      const worker = async () => {
+        while (next < n) await ca.call('send', { contact: bAtA, text: text(tag, next++) })
+      }
+      await Promise.all(Array.from({ length: window }, worker))
+      return performance.now()
+    }
+
+    // Warm-up.
+    await pipeline('warm', 300, 64)
+    await waitArrivals(300, 60_000)
+
+    // msg.rate_per_s
+    const base = arrivals
+    mark('rate-start')
+    const t0 = performance.now()
+    const ackedAt = await pipeline('rate', N, WINDOW)
+    await waitArrivals(base + N, 600_000)
+    const tEnd = performance.now()
+    mark('rate-end')
+    const ratePerS = (N * 1000) / (tEnd - t0)
+    const stored = await cb.call<unknown[]>('messages', {
+      contact: (await cb.call<{ id: string }[]>('contactList'))[0]!.id,
+      limit: 10_000,
+      peek: true,
+    })
+    const rssA = await procStatus(a.child.pid!)
+    const rssB = await procStatus(b.child.pid!)
+
+    /** Sends `perS` messages a second for `seconds`; the latency of each, A's socket to B's event. */
+    const paced = async (tag: string, perS: number, seconds: number) => {
+      await sleep(1_000)
+      const total = seconds * perS
+      const sentAt = new Map<string, number>()
+      const baseLat = arrivals
+      const start = performance.now()
+      let issued = 0
+      const replies: Promise<unknown>[] = []
+      while (issued < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - start) * perS) / 1000) + 1)
+        for (; issued < due; issued++) {
+          const t = text(tag, issued)
+          sentAt.set(t, performance.now())
+          replies.push(ca.call('send', { contact: bAtA, text: t }))
+        }
+        await sleep(1)
+      }
+      const issueMs = performance.now() - start
+      await Promise.all(replies)
+      await waitArrivals(baseLat + total, 600_000)
+      return {
+        total,
+        issuePerS: (total * 1000) / issueMs,
+        latencies: [...sentAt].map(([t, at]) => arrived.get(t)! - at),
+      }
+    }
+    // msg.latency_p50_ms / p99 at LAT_PER_S; and, for scale, at a tenth of that.
+    mark('latency-start')
+    const { total, issuePerS, latencies } = await paced('lat', LAT_PER_S, LAT_SECONDS)
+    mark('latency-end')
+    const light = await paced('light', LAT_PER_S / 10, 3)
+
+    ca.close()
+    cb.close()
+    await Promise.all([a.stop(), b.stop()])
+    const rawAfter = await rawBaselines()
+
+    const rawPerS = (rawBefore.perS + rawAfter.perS) / 2
+    const rttP50 = (rawBefore.rttP50 + rawAfter.rttP50) / 2
+    report({
+      bench: 'msg.rate_per_s',
+      value: ratePerS,
+      unit: 'msg/s',
+      baseline: 'libp2p.lp_frames_per_s',
+      baselineValue: rawPerS,
+      goal: 'value >= 5000',
+      messages: N,
+      window: WINDOW,
+      sendAckedPerS: (N * 1000) / (ackedAt - t0),
+      storedAtB: stored.length,
+      rawBeforePerS: rawBefore.perS,
+      rawAfterPerS: rawAfter.perS,
+      frameBytes: FRAME_BYTES,
+      peakRssAMb: rssA.hwmMb,
+      peakRssBMb: rssB.hwmMb,
+    })
+    report({
+      bench: 'msg.latency_p50_ms',
+      value: quantile(latencies, 0.5),
+      unit: 'ms',
+      baseline: 'libp2p.echo_rtt_p50_ms',
+      baselineValue: rttP50,
+      goal: 'ratio <= 10',
+      offeredPerS: LAT_PER_S,
+      achievedIssuePerS: issuePerS,
+      messages: total,
+      p50AtTenthMs: quantile(light.latencies, 0.5),
+      p99AtTenthMs: quantile(light.latencies, 0.99),
+      tenthPerS: LAT_PER_S / 10,
+    })
+    report({
+      bench: 'msg.latency_p99_ms',
+      value: quantile(latencies, 0.99),
+      unit: 'ms',
+      baseline: 'libp2p.echo_rtt_p99_ms',
+      baselineValue: (rawBefore.rttP99 + rawAfter.rttP99) / 2,
+      offeredPerS: LAT_PER_S,
+      maxMs: Math.max(...latencies),
+    })
+    report({
+      bench: 'peer.start_ms',
+      value: median(starts),
+      unit: 'ms',
+      baseline: 'node.bare_start_ms',
+      baselineValue: bare.startMs,
+      runs: starts.length,
+      minMs: Math.min(...starts),
+    })
+    report({
+      bench: 'peer.idle_rss_mb',
+      value: idle.hwmMb,
+      unit: 'MiB',
+      baseline: 'node.bare_rss_mb',
+      baselineValue: bare.hwmMb,
+      idleRssMb: idle.rssMb,
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
