@@ -1,12 +1,15 @@
 /**
- * Security headers. Everything is same-origin: scripts, styles, the WebSocket and the API come
- * from the server itself; images and audio may also be blob: and data: URLs the app makes from
- * fetched files. Nothing may frame the app, and nothing it loads may be sniffed into a script.
+ * Security headers. Scripts, styles and the API come from the server itself only; images and
+ * audio may also be blob: and data: URLs the app makes from fetched files; WebSockets may go to
+ * other peers (the in-page peer dials them). Nothing may frame the app, and nothing it loads may
+ * be sniffed into a script.
  */
 import type { ServerResponse } from 'node:http'
 
 export function contentSecurityPolicy(origin: string): string {
   const ws = origin.replace(/^http/, 'ws')
+  // ws: and wss: anywhere: opened without a token, the app is a full peer that dials other peers'
+  // WebSocket listeners (WebRTC is not subject to connect-src).
   return [
     "default-src 'none'",
     "script-src 'self' 'wasm-unsafe-eval'",
@@ -14,7 +17,7 @@ export function contentSecurityPolicy(origin: string): string {
     "img-src 'self' data: blob:",
     "media-src 'self' data: blob:",
     "font-src 'self'",
-    `connect-src 'self' ${ws}`,
+    `connect-src 'self' ${ws} ws: wss:`,
     "worker-src 'self'",
     "manifest-src 'self'",
     "base-uri 'none'",

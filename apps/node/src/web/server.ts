@@ -6,6 +6,8 @@
  *   GET  /api/ws            WebSocket: the control protocol (@jiayi/api), one message per text frame
  *   POST /api/upload        a file to send: the body streams to <home>/uploads; answers {id, size}
  *   GET  /api/files/<id>    a transfer's bytes (received files, and sent ones kept on disk)
+ *   GET  /jiayi-relays.json this node's WebSocket addresses, for pages that run their own peer
+ *                           (they reserve a relay slot here so other browsers can reach them)
  *
  * Who may use the API: whoever holds the token (printed in the URL fragment at start, 256 random
  * bits, compared in constant time) from the server's own origin. The Host header must name the
@@ -67,6 +69,8 @@ export interface WebServerOptions {
   readonly dispatcher: ControlDispatcher
   readonly uploads: Uploads
   readonly transfer: (id: string) => TransferView | undefined
+  /** This node's WebSocket multiaddrs (with /p2p/): relays for in-page peers. */
+  readonly relays?: () => readonly string[]
   readonly log: AppLog
 }
 
@@ -142,6 +146,10 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       return deny(res, 404, 'not found')
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, 'method not allowed')
+    if (url.pathname === '/jiayi-relays.json') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      return void res.end(JSON.stringify({ relays: o.relays?.() ?? [] }))
+    }
     return serveStatic(req, res, url.pathname)
   }
 

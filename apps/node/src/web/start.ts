@@ -85,6 +85,11 @@ export async function startWeb(
     dispatcher,
     uploads,
     transfer: (id) => parts.files.transfer(id),
+    relays: () =>
+      parts.node
+        .getMultiaddrs()
+        .map((a) => a.toString())
+        .filter((a) => /\/(ws|wss)\/p2p\//.test(a)),
     log,
   })
   log.info('web app served', { port: server.port, tls: tls !== undefined })
