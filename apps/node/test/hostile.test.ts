@@ -4,7 +4,7 @@
  *   refused (counted as "blocked") and fail on its side;
  * - a stranger (a bare libp2p node in this test process) that sends well-formed envelopes: refused;
  * - thousands of random, mutated, truncated, oversized and unframed frames on every protocol the
- *   victim serves, from the stranger and from a peer the victim did accept (so that the frames
+ *   victim serves (msg, prekeys, file, and feed when the peer runs the feed), from the stranger and from a peer the victim did accept (so that the frames
  *   get past the contacts-only gate into the parsers): refused and counted (`stats`), never a
  *   crash, never an unhandled error in the log;
  * and afterwards the victim still chats with its friend, and with the accepted attacker too
@@ -31,6 +31,7 @@ import {
   PROTOCOL_PREKEYS,
 } from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
+import { encodeFrame as encodeFeedFrame } from '@jiayi/feed'
 import type { PeerId } from '@libp2p/interface'
 import { cleanup, eventually, jiayiJson } from './helpers/cli.js'
 import type { ContactView, Stats } from './helpers/control.js'
@@ -228,6 +229,15 @@ test('thousands of fuzzed frames on every protocol never bring the peer down', {
             { type: 'done', sha256: rnd.bytes(32) },
           ] as const),
         )
+      case PROTOCOL_FEED:
+        return encodeFeedFrame(
+          rnd.pick([
+            { type: 'have', round: rnd.int(100), feeds: [] },
+            { type: 'synced', round: rnd.int(100) },
+            { type: 'ack', consumed: rnd.int(1_000_000) },
+            { type: 'chunk', offset: rnd.int(1000), bytes: rnd.bytes(1 + rnd.int(200)) },
+          ] as const),
+        )
       default:
         return rnd.bytes(rnd.int(200))
     }
@@ -322,7 +332,8 @@ test('thousands of fuzzed frames on every protocol never bring the peer down', {
   const counted = after.refusedTotal - before.refusedTotal
   const fuzzed = [...tally].filter(([k]) => k.startsWith(PROTOCOL_MSG) || k.startsWith(PROTOCOL_PREKEYS))
   console.log(
-    `# fuzz seed ${seed}: ${done} streams in ${ms} ms; ${fuzzed.reduce((n, [, v]) => n + v, 0)} on msg/prekeys; ` +
+    `# fuzz seed ${seed}: ${done} streams in ${ms} ms on ${protocols.join(' ')}; ` +
+      `${fuzzed.reduce((n, [, v]) => n + v, 0)} on msg/prekeys; ` +
       `victim refused +${counted}: ${JSON.stringify(after.refused)}`,
   )
   for (const reason of ['malformed-frame', 'not-a-contact', 'bad-envelope'])
