@@ -117,6 +117,7 @@ test('kill -9 of the receiver during a 500-message burst: 500/500 exactly once, 
     sent.map((m) => m.id),
   )
   assert.ok(killedAt < 500, `B was killed mid-burst (after ${killedAt} of 500 arrived)`)
+  console.log(`# receiver killed after ${killedAt} of 500 arrived`)
   const failed = (await a.control.messages(bAtA)).filter((m) => m.status === 'failed')
   assert.deepEqual(failed, [], 'nothing failed at A')
 })
@@ -139,6 +140,9 @@ test('kill -9 of the sender mid-burst: what was acknowledged arrives exactly onc
   await a.restart()
   // What A holds after the crash: every acknowledged send, maybe a few more that were in flight.
   const held = (await a.control.messages(bAtA)).filter((m) => m.text.startsWith('sender-crash'))
+  console.log(
+    `# sender killed after ${acked.size} sends acknowledged; ${held.length} on its disk after the restart`,
+  )
   const heldIds = new Set(held.map((m) => m.id))
   for (const m of acked.values()) assert.ok(heldIds.has(m.id), 'an acknowledged send survives the crash')
   assert.equal(heldIds.size, held.length, 'no message twice at A')
