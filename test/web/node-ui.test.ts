@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -66,6 +66,7 @@ const SCREENS = ['chats', 'conversation', 'contacts', 'contact', 'moments', 'set
 describe('the web app as the UI of a node', () => {
   let alice: NodePeer
   let bob: NodePeer
+  let carol: NodePeer
   let browser: Browser
   let context: BrowserContext
   let page: Page
@@ -87,7 +88,11 @@ describe('the web app as the UI of a node', () => {
     dir = await outputDir('screens')
     files = await outputDir('files')
     await writeFile(join(files, 'tone.wav'), toneWav(3))
-    ;[alice, bob] = await Promise.all([NodePeer.start('Alice'), NodePeer.start('Bob')])
+    ;[alice, bob, carol] = await Promise.all([
+      NodePeer.start('Alice'),
+      NodePeer.start('Bob'),
+      NodePeer.start('Carol'),
+    ])
     browser = await launchBrowser({ fakeAudio: join(files, 'tone.wav') })
     ;({ context, page } = await openApp(browser, alice.web))
   })
@@ -139,6 +144,20 @@ describe('the web app as the UI of a node', () => {
     assert.equal(await link.getAttribute('target'), '_blank')
     assert.match((await link.getAttribute('rel')) ?? '', /noopener/)
     await bubble.getByText(/^(LAN|Direct|Relayed)$/).waitFor()
+
+    // The keyboard alone: Enter sends (Shift+Enter would add a line).
+    const box = page.getByRole('textbox', { name: 'Message' })
+    await box.focus()
+    await page.keyboard.type('Typed and sent with Enter')
+    await page.keyboard.press('Enter')
+    await eventually(
+      async () =>
+        (await bob.call<Message[]>('messages', { contact: aliceAtBob.id, peek: true })).find(
+          (m) => m.text === 'Typed and sent with Enter',
+        ),
+      'the Enter-sent message at Bob',
+    )
+    assert.equal(await box.inputValue(), '')
 
     // Bob types, then writes; Alice has the chat open, so it is read at once.
     await bob.call('setTyping', { contact: aliceAtBob.id, active: true })
@@ -304,6 +323,50 @@ describe('the web app as the UI of a node', () => {
       const p = (await bob.call<Post[]>('timeline')).find((x) => x.id === bobs.id)
       return p?.likes.some((l) => l.author.name === 'Alice') && p.comments.some((c) => c.text === 'Congrats!')
     }, "Alice's like and comment at Bob")
+  })
+
+  test('an opened #add= link offers that contact; the safety number can be marked verified; a backup exports', async () => {
+    const card = await carol.call<{ link: string }>('card')
+    await page.goto(`${alice.origin}/#add=${card.link.slice('jiayi:add/'.length)}`)
+    await page.reload()
+    await page.getByText('Add the contact from the link you opened?').waitFor()
+    assert.equal(
+      await page.getByRole('textbox', { name: 'Contact link' }).inputValue(),
+      `${alice.origin}/#add=${card.link.slice(10)}`,
+    )
+    await page.getByRole('button', { name: 'Add', exact: true }).click()
+    await eventually(
+      async () =>
+        (await carol.call<Contact[]>('contactList')).find(
+          (c) => c.name === 'Alice' && c.state === 'pending-in',
+        ),
+      "Alice's request at Carol",
+    )
+
+    await page.goto(`${alice.origin}/#/contact/${bobAtAlice.id}`)
+    await page.getByTestId('safety-a').waitFor()
+    const [a, b] = [
+      await page.getByTestId('safety-a').innerText(),
+      await page.getByTestId('safety-b').innerText(),
+    ]
+    const digits = (a + b).replace(/\s+/g, '')
+    assert.match(digits, /^\d{60}$/)
+    const atBob = await bob.call<{ safetyNumber: string }>('verify', { contact: aliceAtBob.id })
+    assert.equal(atBob.safetyNumber.replace(/\s+/g, ''), digits, 'both sides show the same number')
+    await page.getByRole('img', { name: 'Safety number QR code' }).waitFor()
+    await page.getByRole('button', { name: 'Mark as verified' }).click()
+    await page.getByText('You verified Bob.').waitFor()
+
+    await page.goto(`${alice.origin}/#/settings`)
+    assert.equal(await page.getByRole('combobox', { name: 'Language' }).count(), 1)
+    await page.getByLabel('Backup passphrase').fill('correct horse battery staple')
+    const [saved] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export backup' }).click(),
+    ])
+    assert.match(saved.suggestedFilename(), /^jiayi-backup-Alice-\d{4}-\d{2}-\d{2}\.jiayi$/)
+    const bytes = await readFile((await saved.path())!)
+    assert.equal(bytes.subarray(0, 12).toString('latin1'), 'JIAYI-BACKUP')
   })
 
   /** Goes to a screen and waits for it to settle. */

@@ -16,6 +16,7 @@ import type { AccountHost, ApiHost, ApiLog, MessengerApi } from './host.js'
 import { MESSENGER_METHODS } from './messenger-methods.js'
 import { type ApiNotification, EVENT_NAMES, type EventName, type MethodName } from './methods.js'
 import { MomentFiles } from './moment-files.js'
+import { checkParams } from './params.js'
 import {
   ControlError,
   type ControlErrorBody,
@@ -27,8 +28,10 @@ import {
 import { MessageRoutes } from './routes.js'
 import type { MethodContext, MethodSpec } from './table.js'
 
-/** Every method with a table entry (subscribe and unsubscribe are the session's). */
-export const METHODS: { readonly [M in Exclude<MethodName, 'subscribe' | 'unsubscribe'>]: MethodSpec<M> } = {
+/** Every method with a table entry (subscribe and unsubscribe are the session's, capabilities the dispatcher's). */
+export const METHODS: {
+  readonly [M in Exclude<MethodName, 'subscribe' | 'unsubscribe' | 'capabilities'>]: MethodSpec<M>
+} = {
   ...MESSENGER_METHODS,
   ...FILE_METHODS,
   ...FEED_METHODS,
@@ -82,7 +85,12 @@ export class ControlDispatcher {
 
   /** The methods this peer offers. */
   get methods(): string[] {
-    return [...Object.keys(METHODS).filter((m) => this.available(m)), 'subscribe', 'unsubscribe']
+    return [
+      ...Object.keys(METHODS).filter((m) => this.available(m)),
+      'capabilities',
+      'subscribe',
+      'unsubscribe',
+    ]
   }
 
   /** The events this peer can send. */
@@ -99,6 +107,10 @@ export class ControlDispatcher {
 
   /** Calls a method with checked params; throws ControlError or the host's own errors. */
   async call(method: string, params?: Record<string, unknown>): Promise<unknown> {
+    if (method === 'capabilities') {
+      checkParams(method, {}, params)
+      return { methods: this.methods, events: this.events }
+    }
     if (!Object.hasOwn(METHODS, method))
       throw new ControlError('UnknownMethod', `there is no method "${method}"`)
     if (!this.available(method)) throw new ControlError('Unsupported', `this peer does not offer "${method}"`)

@@ -169,6 +169,10 @@ export interface ApiMethods {
   /** The identity and contacts, sealed with `passphrase` (Argon2id + XChaCha20-Poly1305). */
   exportBackup: { params: { passphrase: string }; result: BackupFile }
 
+  // ------------------------------------------------------------------ this peer's API
+  /** The methods and events this peer offers (hosts differ: a node has no setName, say). */
+  capabilities: { params: NoParams; result: { methods: string[]; events: EventName[] } }
+
   // ------------------------------------------------------------------ live events
   subscribe: { params: { events?: EventName[] }; result: { events: EventName[] } }
   unsubscribe: { params: NoParams; result: { events: EventName[] } }

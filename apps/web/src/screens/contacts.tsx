@@ -28,7 +28,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
     setBusy(true)
     try {
       const c = await client.call('addContact', { link: text })
-      notify(t('contacts.added', { name: c.name }))
+      notify('contacts.added', { name: c.name })
       setLink('')
       setAdding(false)
       contacts.reload()
@@ -92,7 +92,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                 onCode={(text) => {
                   setScanning(false)
                   if (!/^(jiayi:add\/|https?:\/\/[^#\s]+\/?#add=)/i.test(text.trim()))
-                    notify(t('contacts.notACard'), true)
+                    notify('contacts.notACard', undefined, true)
                   else void add(text)
                 }}
                 onClose={() => setScanning(false)}
@@ -133,7 +133,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                   onClick={() =>
                     navigator.clipboard
                       .writeText(card.data!.link)
-                      .then(() => notify(t('contacts.copied')))
+                      .then(() => notify('contacts.copied'))
                       .catch(notifyError)
                   }
                 >

@@ -15,6 +15,8 @@ export function SettingsScreen() {
   const lang = useLang()
   const client = useClient()
   const me = useQuery('whoami', {})
+  const caps = useQuery('capabilities', {})
+  const can = (method: string) => caps.data?.methods.includes(method) === true
   const [name, setName] = useState('')
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
@@ -56,97 +58,103 @@ export function SettingsScreen() {
           </select>
         </section>
 
-        <form
-          class="card"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void run(async () => {
-              await client.call('setName', { name: name.trim() })
-              notify(t('settings.nameSaved'))
-              me.reload()
-            })
-          }}
-        >
-          <h2>{t('settings.profile')}</h2>
-          <label for="name">{t('settings.name')}</label>
-          <div class="field-row">
+        {can('setName') && (
+          <form
+            class="card"
+            onSubmit={(e) => {
+              e.preventDefault()
+              void run(async () => {
+                await client.call('setName', { name: name.trim() })
+                notify('settings.nameSaved')
+                me.reload()
+              })
+            }}
+          >
+            <h2>{t('settings.profile')}</h2>
+            <label for="name">{t('settings.name')}</label>
+            <div class="field-row">
+              <input
+                id="name"
+                type="text"
+                value={name}
+                maxLength={64}
+                onInput={(e) => setName((e.target as HTMLInputElement).value)}
+              />
+              <button
+                type="submit"
+                class="button"
+                disabled={busy || name.trim() === '' || name.trim() === me.data?.name}
+              >
+                {t('settings.saveName')}
+              </button>
+            </div>
+          </form>
+        )}
+
+        {can('changePassphrase') && (
+          <form
+            class="card"
+            onSubmit={(e) => {
+              e.preventDefault()
+              void run(async () => {
+                await client.call('changePassphrase', { ...(current ? { current } : {}), next })
+                setCurrent('')
+                setNext('')
+                notify('settings.passphraseChanged')
+              })
+            }}
+          >
+            <h2>{t('settings.security')}</h2>
+            <label for="current-pass">{t('settings.currentPassphrase')}</label>
             <input
-              id="name"
-              type="text"
-              value={name}
-              maxLength={64}
-              onInput={(e) => setName((e.target as HTMLInputElement).value)}
+              id="current-pass"
+              type="password"
+              autoComplete="current-password"
+              value={current}
+              onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
             />
-            <button
-              type="submit"
-              class="button"
-              disabled={busy || name.trim() === '' || name.trim() === me.data?.name}
-            >
-              {t('settings.saveName')}
+            <label for="new-pass">{t('settings.newPassphrase')}</label>
+            <input
+              id="new-pass"
+              type="password"
+              autoComplete="new-password"
+              value={next}
+              onInput={(e) => setNext((e.target as HTMLInputElement).value)}
+            />
+            <button type="submit" class="button" disabled={busy || next.length < 8}>
+              {t('settings.changePassphrase')}
             </button>
-          </div>
-        </form>
+          </form>
+        )}
 
-        <form
-          class="card"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void run(async () => {
-              await client.call('changePassphrase', { ...(current ? { current } : {}), next })
-              setCurrent('')
-              setNext('')
-              notify(t('settings.passphraseChanged'))
-            })
-          }}
-        >
-          <h2>{t('settings.security')}</h2>
-          <label for="current-pass">{t('settings.currentPassphrase')}</label>
-          <input
-            id="current-pass"
-            type="password"
-            autoComplete="current-password"
-            value={current}
-            onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
-          />
-          <label for="new-pass">{t('settings.newPassphrase')}</label>
-          <input
-            id="new-pass"
-            type="password"
-            autoComplete="new-password"
-            value={next}
-            onInput={(e) => setNext((e.target as HTMLInputElement).value)}
-          />
-          <button type="submit" class="button" disabled={busy || next.length < 8}>
-            {t('settings.changePassphrase')}
-          </button>
-        </form>
-
-        <form
-          class="card"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void run(async () => {
-              const file = await client.call('exportBackup', { passphrase: backupPass })
-              saveBlob(new Blob([fromBase64(file.data)], { type: file.mime }), file.fileName)
-              setBackupPass('')
-              notify(t('settings.exported', { name: file.fileName }))
-            })
-          }}
-        >
-          <h2>{t('settings.backup')}</h2>
-          <p class="hint">{t('settings.backupHint')}</p>
-          <label for="backup-pass">{t('settings.backupPassphrase')}</label>
-          <input
-            id="backup-pass"
-            type="password"
-            autoComplete="new-password"
-            value={backupPass}
-            onInput={(e) => setBackupPass((e.target as HTMLInputElement).value)}
-          />
-          <button type="submit" class="button" disabled={busy || backupPass.length < 8}>
-            {t('settings.export')}
-          </button>
-        </form>
+        {can('exportBackup') && (
+          <form
+            class="card"
+            onSubmit={(e) => {
+              e.preventDefault()
+              void run(async () => {
+                const file = await client.call('exportBackup', { passphrase: backupPass })
+                saveBlob(new Blob([fromBase64(file.data)], { type: file.mime }), file.fileName)
+                setBackupPass('')
+                notify('settings.exported', { name: file.fileName })
+              })
+            }}
+          >
+            <h2>{t('settings.backup')}</h2>
+            <p class="hint">{t('settings.backupHint')}</p>
+            <label for="backup-pass">{t('settings.backupPassphrase')}</label>
+            <input
+              id="backup-pass"
+              type="password"
+              autoComplete="new-password"
+              value={backupPass}
+              onInput={(e) => setBackupPass((e.target as HTMLInputElement).value)}
+            />
+            <button type="submit" class="button" disabled={busy || backupPass.length < 8}>
+              {t('settings.export')}
+            </button>
+          </form>
+        )}
 
         <section class="card about">
           <h2>{t('settings.about')}</h2>
@@ -156,6 +164,8 @@ export function SettingsScreen() {
             <dd>{client.mode === 'remote' ? t('settings.mode.remote') : t('settings.mode.inPage')}</dd>
             {me.data && (
               <>
+                <dt>{t('settings.name')}</dt>
+                <dd>{me.data.name}</dd>
                 <dt>{t('settings.peerId')}</dt>
                 <dd>
                   <code>{me.data.peerId}</code>

@@ -1,11 +1,15 @@
-/** Short notices (saved, copied, an error), announced to screen readers through a live region. */
+/**
+ * Short notices (saved, copied, an error), announced to screen readers through a live region.
+ * A notice keeps what it says (a catalogue key, or the error), not the text: it follows a switch
+ * of language while it is on screen.
+ */
 import { useEffect, useState } from 'preact/hooks'
-import { t } from '../i18n/index.js'
+import { type MessageKey, type Params, t, useLang } from '../i18n/index.js'
 import { errorText } from './errors.js'
 
 interface Notice {
   readonly id: number
-  readonly text: string
+  readonly text: () => string
   readonly error: boolean
 }
 
@@ -17,7 +21,11 @@ function publish(): void {
   for (const l of listeners) l(notices)
 }
 
-export function notify(text: string, error = false): void {
+export function notify(key: MessageKey, params?: Params, error = false): void {
+  show(() => t(key, params), error)
+}
+
+function show(text: () => string, error: boolean): void {
   const n = { id: next++, text, error }
   notices = [...notices.slice(-2), n]
   publish()
@@ -26,7 +34,7 @@ export function notify(text: string, error = false): void {
 
 export function notifyError(error: unknown): void {
   console.warn(error)
-  notify(errorText(error), true)
+  show(() => errorText(error), true)
 }
 
 function dismiss(id: number): void {
@@ -35,6 +43,7 @@ function dismiss(id: number): void {
 }
 
 export function Notices() {
+  useLang()
   const [list, setList] = useState(notices)
   useEffect(() => {
     listeners.add(setList)
@@ -44,7 +53,7 @@ export function Notices() {
     <div class="notices" aria-live="polite">
       {list.map((n) => (
         <div key={n.id} class={n.error ? 'notice error' : 'notice'} role={n.error ? 'alert' : 'status'}>
-          <span>{n.text}</span>
+          <span>{n.text()}</span>
           <button
             type="button"
             class="icon-button"
