@@ -187,16 +187,18 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       storage: nodeNet.NodeFileStorage.forHome(paths.home),
       log: log.child('files'),
     })
+    // The moments feed, likewise: its key handler is in place before the first envelope.
+    const { Feed } = await import('@jiayi/feed')
+    feed = await Feed.create({ store, identity: account.identity, log: log.child('feed') })
     messenger = await core.Messenger.open({
       store,
       node,
       account,
       log: log.child('messenger'),
-      extensions: files.extensions,
+      extensions: { ...files.extensions, ...feed.extensions },
     })
     await files.start(messenger)
-    const { Feed } = await import('@jiayi/feed')
-    feed = await Feed.open(messenger, { log: log.child('feed') })
+    await feed.start(messenger)
     const addrs = node.getMultiaddrs().map((a) => a.toString())
     if (options.listen.length === 0) await rememberPorts(store, portsOf(addrs))
     await saveLastCard(store, messenger.card())
