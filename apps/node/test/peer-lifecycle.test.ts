@@ -77,8 +77,13 @@ test('start: first run, lock, ready line, signals, kill -9 and restart', async (
 
   // --json: the first line is exactly the ready event. The certificate survived the restart.
   const peer = await PeerProcess.start(home, LISTEN)
-  assert.deepEqual(Object.keys(peer.ready).sort(), ['addrs', 'event', 'peerId'])
+  assert.deepEqual(Object.keys(peer.ready).sort(), ['addrs', 'event', 'peerId', 'web'])
   assert.equal(peer.ready.event, 'ready')
+  // The web app's URL: loopback, a 256-bit token in the fragment.
+  assert.match(
+    String((peer.ready as { web?: unknown }).web),
+    /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}$/,
+  )
   assert.equal(peer.ready.peerId, me.peerId)
   assert.ok(peer.ready.addrs.length >= 2)
   for (const a of peer.ready.addrs) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
