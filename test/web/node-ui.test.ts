@@ -391,6 +391,8 @@ describe('the web app as the UI of a node', () => {
       settings: 'select#language',
     }
     await p.locator(ready[screen]).first().waitFor()
+    // Notices from earlier steps would cover the screenshots.
+    for (const close of await p.locator('.notice button').all()) await close.click().catch(() => undefined)
     await p.waitForTimeout(150)
   }
 
