@@ -28,8 +28,7 @@ describe('WriteBehindStore', () => {
     inner.gate = new Promise((r) => (open = r))
     const store = new WriteBehindStore(inner)
     const first = store.write([{ type: 'put', key: k(1), value: k(1) }])
-    await Promise.resolve()
-    await Promise.resolve()
+    await new Promise((r) => setImmediate(r)) // the first batch is now on its way (held by the gate)
     const rest = [2, 3, 4].map((i) => store.write([{ type: 'put', key: k(9), value: k(i) }]))
     assert.deepEqual(await store.get(k(1)), k(1))
     assert.deepEqual(await store.get(k(9)), k(4), 'the latest pending value wins')
@@ -66,5 +65,30 @@ describe('WriteBehindStore', () => {
     await assert.rejects(store.put(k(1), k(1)), (e) => StoreError.is(e, 'Io'))
     await assert.rejects(store.get(k(1)), (e) => StoreError.is(e, 'Io'))
     await assert.rejects(store.put(k(2), k(2)), (e) => StoreError.is(e, 'Io'))
+  })
+})
+
+describe('WriteBehindStore lazy values', () => {
+  it('encodes only the last of several lazy writes to a key, once, and reads see it meanwhile', async () => {
+    const inner = new RecordingStore()
+    let open!: () => void
+    inner.gate = new Promise((r) => (open = r))
+    const store = new WriteBehindStore(inner)
+    const first = store.write([{ type: 'put', key: k(7), value: k(0) }])
+    await new Promise((r) => setImmediate(r))
+    let encoded = 0
+    const lazy = (v: number) => () => {
+      encoded++
+      return k(v)
+    }
+    const writes = [1, 2, 3].map((v) => store.write([{ type: 'put', key: k(8), value: lazy(v) }]))
+    assert.equal(encoded, 0, 'nothing encoded before it is read or written')
+    assert.deepEqual(await store.get(k(8)), k(3))
+    assert.equal(encoded, 1)
+    open()
+    inner.gate = undefined
+    await Promise.all([first, ...writes])
+    assert.equal(encoded, 1, 'the two superseded values were never encoded')
+    assert.deepEqual(await inner.get(k(8)), k(3))
   })
 })

@@ -263,6 +263,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
 
   const signal = await stopSignal
   log.info('shutting down', { signal })
+  offEvents() // and writes the event lines still batched, before "stopping"
   if (ctx.json) out.json({ event: 'stopping', signal })
   else out.note(`\nStopping (${signal})…`)
   // A shutdown that hangs ends the process without waiting.
@@ -271,7 +272,6 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     process.exit(EXIT_INTERNAL)
   }, SHUTDOWN_TIMEOUT_MS)
   timer.unref()
-  offEvents()
   lastCard.stop()
   await cleanup()
   clearTimeout(timer)
@@ -282,7 +282,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
 
 /** Live events on stdout: no message text there (it may end up in a file), only what happened. */
 function watchEvents(ctx: Context, m: Messenger): () => void {
-  const { out } = ctx
+  const out = batchedLines(ctx.out)
   const states = new Map(m.contactList().map((c) => [c.id as string, c.state]))
   const offs = [
     m.events.on('message', (e) => {
@@ -319,6 +319,31 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
   ]
   return () => {
     for (const off of offs) off()
+    out.flush()
+  }
+}
+
+/**
+ * Event lines collected over one turn of the event loop and written together: a busy peer emits
+ * several events per message, and a write to a pipe is a synchronous system call each time.
+ */
+function batchedLines(target: Context['out']): Context['out'] & { flush(): void } {
+  let lines: string[] = []
+  const flush = () => {
+    if (lines.length === 0) return
+    const text = lines.join('\n')
+    lines = []
+    target.line(text)
+  }
+  const push = (text: string) => {
+    if (lines.length === 0) setImmediate(flush)
+    lines.push(text)
+  }
+  return {
+    json: (value) => push(JSON.stringify(value)),
+    line: (text = '') => push(text),
+    note: (text) => target.note(text),
+    flush,
   }
 }
 

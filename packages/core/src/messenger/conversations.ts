@@ -6,13 +6,22 @@
 
 import { decodeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
+import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
-import { decodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
+import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 
 interface Counters {
   nextMsg: number
   nextOutbox: number
+  /** Highest payload seq received from the contact. */
+  maxIn: number
+}
+
+/** What `meta <cid>` holds: counters that must survive an empty outbox and a restart. */
+interface MetaRecord {
+  readonly lastOut: number
+  readonly maxIn: number
 }
 
 const RECENT_MESSAGES = 4096
@@ -26,13 +35,46 @@ export class Conversations {
   private async countersFor(cid: ContactId): Promise<Counters> {
     let c = this.counters.get(cid)
     if (c === undefined) {
+      const metaBytes = await this.store.get(Keys.convMeta(cid))
+      const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
+      const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
       c = {
         nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
-        nextOutbox: (await this.lastSeq(Keys.outboxPrefix(cid))) + 1,
+        nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
+        maxIn: meta?.maxIn ?? 0,
       }
       this.counters.set(cid, c)
     }
     return c
+  }
+
+  /**
+   * The conversation's counters as a lazily encoded put for a Tx: evaluated when the batch is
+   * written, so it records the latest values and many messages in a row write it once.
+   */
+  async metaOp(cid: ContactId): Promise<WriteOp> {
+    const c = await this.countersFor(cid)
+    return {
+      type: 'put',
+      key: Keys.convMeta(cid),
+      value: () => encodeRecord({ lastOut: c.nextOutbox - 1, maxIn: c.maxIn } satisfies MetaRecord),
+    }
+  }
+
+  /**
+   * Whether an incoming payload may already be stored. The sender numbers its payloads per
+   * conversation, strictly increasing, so one above the highest seen is certainly new and needs
+   * no read; anything else (reordered, or a duplicate) is looked up.
+   */
+  async mayBeKnown(cid: ContactId, seq: number, id: MessageId): Promise<boolean> {
+    const c = await this.countersFor(cid)
+    if (seq > c.maxIn) return false
+    return (await this.seqOf(cid, id)) !== undefined
+  }
+
+  async sawIncoming(cid: ContactId, seq: number): Promise<void> {
+    const c = await this.countersFor(cid)
+    if (seq > c.maxIn) c.maxIn = seq
   }
 
   private async lastSeq(prefix: Uint8Array): Promise<number> {
@@ -104,10 +146,14 @@ export class Conversations {
       yield decodeRecord<MessageRecord>(v)
   }
 
-  async outbox(cid: ContactId, limit: number): Promise<OutboxRecord[]> {
+  /** Outbox entries in order (after seq `after`, when given). */
+  async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]> {
     const out: OutboxRecord[] = []
-    for await (const [, v] of this.store.iterate({ prefix: Keys.outboxPrefix(cid), limit }))
-      out.push(decodeRecord(v))
+    const range =
+      after === undefined
+        ? { prefix: Keys.outboxPrefix(cid) }
+        : { prefix: Keys.outboxPrefix(cid), gt: Keys.outbox(cid, after) }
+    for await (const [, v] of this.store.iterate({ ...range, limit })) out.push(decodeRecord(v))
     return out
   }
 

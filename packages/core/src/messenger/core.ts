@@ -154,6 +154,7 @@ export class MessengerCore {
       createdAt: Date.now(),
     }
     tx.put(Keys.outbox(cid, seq), encodeRecord(entry))
+    tx.ops.push(await this.conversations.metaOp(cid))
     tx.kicks.add(cid)
   }
 
@@ -179,7 +180,9 @@ export class MessengerCore {
    * whatever tells the outside world (an ack, an API reply) must.
    */
   commit(tx: Tx): Promise<void> {
-    for (const [cid, set] of tx.sessions) tx.put(Keys.sessions(cid), encodeSessionSet(set))
+    // Encoded when the batch goes to disk: of many commits in a row only the last is written.
+    for (const [cid, set] of tx.sessions)
+      tx.ops.push({ type: 'put', key: Keys.sessions(cid), value: () => encodeSessionSet(set) })
     const durable = tx.ops.length > 0 ? this.store.write(tx.ops) : Promise.resolve()
     for (const [cid, set] of tx.sessions) this.sessions.set(cid, set)
     for (const [, record] of tx.contacts) this.contacts.set(record)

@@ -15,7 +15,7 @@ import { advanceStatus } from './views.js'
 
 export function createOutboxPump(core: MessengerCore): OutboxPump {
   return new OutboxPump({
-    load: (cid, limit) => core.conversations.outbox(cid, limit),
+    load: (cid, limit, after) => core.conversations.outbox(cid, limit, after),
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
     acked: (cid, entry, status) => acked(core, cid, entry, status),
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
@@ -30,14 +30,14 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
 async function sendTo(
   core: MessengerCore,
   cid: ContactId,
-  envelopes: readonly OutgoingEnvelope[],
+  next: () => Promise<readonly OutgoingEnvelope[]>,
   onAck: (ref: number, status: AckStatus) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
   const contact = core.contacts.get(cid)
   if (contact === undefined) return
   await core.rememberAddrs(contact.peerId, contact.addrs)
-  await sendEnvelopes(core.node, peerIdFromString(contact.peerId), envelopes, onAck, { signal })
+  await sendEnvelopes(core.node, peerIdFromString(contact.peerId), next, onAck, { signal })
 }
 
 async function acked(

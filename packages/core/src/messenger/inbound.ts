@@ -295,7 +295,9 @@ export class Inbound {
   ): Promise<void> {
     const core = this.core
     const cid = contact.id
-    if ((await core.conversations.seqOf(cid, payload.id)) !== undefined) return // exactly once
+    if (await core.conversations.mayBeKnown(cid, payload.seq, payload.id)) return // exactly once
+    await core.conversations.sawIncoming(cid, payload.seq)
+    tx.ops.push(await core.conversations.metaOp(cid))
     const seq = await core.conversations.nextMessageSeq(cid)
     const record: MessageRecord = {
       id: payload.id,

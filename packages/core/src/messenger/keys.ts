@@ -10,6 +10,7 @@
  *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups)
  *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack
  *   announced                   the addresses we last told our contacts
+ *   meta <cid>                  the conversation's payload counters (last sent, highest received)
  *   unread <cid> <seq>          incoming messages not yet read -> seq
  */
 import { key } from '../store/keys.js'
@@ -34,6 +35,7 @@ export const Keys = {
   outbox: (cid: ContactId, seq: number) => key('outbox', cid, seq),
   outboxPrefix: (cid: ContactId) => key('outbox', cid),
   announcedAddrs: () => key('announced'),
+  convMeta: (cid: ContactId) => key('meta', cid),
   unread: (cid: ContactId, seq: number) => key('unread', cid, seq),
   unreadPrefix: (cid: ContactId) => key('unread', cid),
 }

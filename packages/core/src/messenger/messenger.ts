@@ -336,6 +336,7 @@ export class Messenger {
       ]
       for (const prefix of prefixes) for await (const [k] of core.store.iterate({ prefix })) tx.del(k)
       tx.del(Keys.sessions(contact.id))
+      tx.del(Keys.convMeta(contact.id))
       tx.del(Keys.contact(contact.id))
       tx.put(Keys.blocked(contact.id), utf8('1'))
       tx.removedContacts.add(contact.id)

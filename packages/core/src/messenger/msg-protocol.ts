@@ -13,7 +13,7 @@ import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import { Ack, Envelope, MsgFrame } from './wire.pb.js'
 
-export const WINDOW = 64
+export const WINDOW = 256
 /** How long a sender waits for the next ack before it gives the stream up. */
 export const ACK_TIMEOUT_MS = 20_000
 /** How long a listener keeps an idle stream open. */
@@ -58,44 +58,45 @@ function decodeFrame(bytes: Uint8Array): MsgFrame {
 /**
  * Serves one inbound stream: each envelope goes to `onEnvelope`, whose verdict is sent back as the
  * ack, in order. Envelopes are handed over as they arrive (up to WINDOW awaiting their verdict),
- * so their disk writes can be grouped; `onEnvelope` must start its per-conversation work
- * synchronously to keep the order. Throws MalformedFrameError on a frame that is not an envelope
- * (the caller counts it and resets the stream).
+ * so their disk writes can be grouped, and acks that are ready together leave in one write.
+ * `onEnvelope` must start its per-conversation work synchronously to keep the order. Throws
+ * MalformedFrameError on a frame that is not an envelope (the caller counts it and resets the
+ * stream), after acknowledging the envelopes before it.
  */
 export async function serveMsgStream(
   framed: FramedStream,
   connection: Connection,
   onEnvelope: (from: PeerId, envelope: IncomingEnvelope, connection: Connection) => Promise<AckStatus>,
 ): Promise<void> {
-  const verdicts: Promise<Uint8Array>[] = []
-  let wake: (() => void) | undefined
+  const queue: { ack?: Uint8Array; ready: Promise<void> }[] = []
+  const signal = new Signal()
   let reading = true
   let writeError: unknown
   const writer = (async () => {
     try {
       for (;;) {
-        const next = verdicts.shift()
-        if (next === undefined) {
+        const head = queue[0]
+        if (head === undefined) {
           if (!reading) return
-          await new Promise<void>((resolve) => (wake = resolve))
+          await signal.wait()
           continue
         }
-        await framed.write(await next)
-        wake?.()
+        await head.ready
+        let n = 0
+        while (n < queue.length && queue[n]!.ack !== undefined) n++
+        const acks = queue.splice(0, n).map((item) => item.ack!)
+        signal.notify()
+        await framed.writeMany(acks)
       }
     } catch (error) {
       writeError = error
+      signal.notify()
     }
   })()
-  const notify = () => {
-    const w = wake
-    wake = undefined
-    w?.()
-  }
   try {
     for (;;) {
+      while (queue.length >= WINDOW && writeError === undefined) await signal.wait()
       if (writeError !== undefined) throw writeError
-      while (verdicts.length >= WINDOW) await new Promise<void>((resolve) => (wake = resolve))
       const bytes = await framed.read({ timeoutMs: IDLE_TIMEOUT_MS })
       if (bytes === null) break
       const frame = decodeFrame(bytes)
@@ -106,17 +107,19 @@ export async function serveMsgStream(
         throw new MalformedFrameError('unknown envelope type')
       }
       const type = envelope.type === Envelope.Type.PREKEY ? 'prekey' : 'message'
+      const item: { ack?: Uint8Array; ready: Promise<void> } = { ready: Promise.resolve() }
       const ref = envelope.ref
-      verdicts.push(
-        onEnvelope(connection.remotePeer, { type, body: envelope.body }, connection).then((status) =>
-          encodeAck(ref, status),
-        ),
+      item.ready = onEnvelope(connection.remotePeer, { type, body: envelope.body }, connection).then(
+        (status) => {
+          item.ack = encodeAck(ref, status)
+        },
       )
-      notify()
+      queue.push(item)
+      signal.notify()
     }
   } finally {
     reading = false
-    notify()
+    signal.notify()
     await writer
   }
   if (writeError !== undefined) throw writeError
@@ -133,50 +136,79 @@ function encodeAck(ref: number, status: AckStatus): Uint8Array {
   })
 }
 
+/** Wakes whoever waits; used by the two halves of a stream to wait for each other. */
+class Signal {
+  private waiters: (() => void)[] = []
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  notify(): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+}
+
 /**
- * Sends `envelopes` in order over one stream and reports each ack, in order, to `onAck` (awaited,
- * so the caller can commit before the next ack is read). Resolves when every envelope is acked;
- * throws when the stream fails or an ack does not come in time (what was acked stays acked).
+ * Sends envelopes over one stream, pulling them in batches from `next` (an empty batch ends the
+ * stream) as the window allows, several frames per write, and reports each ack in order to
+ * `onAck` (awaited). Resolves when everything pulled is acknowledged; throws when the stream
+ * fails or an ack does not come in time (what was acknowledged stays acknowledged).
  */
 export async function sendEnvelopes(
   node: JiayiNode,
   peer: PeerId,
-  envelopes: readonly OutgoingEnvelope[],
+  next: () => Promise<readonly OutgoingEnvelope[]>,
   onAck: (ref: number, status: AckStatus) => Promise<void>,
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  if (envelopes.length === 0) return
+  let batch = await next()
+  if (batch.length === 0) return
   const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
-  try {
-    const pending = new Set<number>()
-    let written = 0
-    let acked = 0
-    let writeError: unknown
-    let wake: (() => void) | undefined
-    const writer = (async () => {
-      try {
-        while (written < envelopes.length) {
-          while (written - acked >= WINDOW) await new Promise<void>((r) => (wake = r))
-          const e = envelopes[written]!
-          pending.add(e.ref)
-          written++
-          await framed.write(encodeEnvelopeFrame(e), { signal: options.signal })
+  const pending = new Set<number>()
+  const signal = new Signal()
+  let done = false
+  let stopped = false
+  let writeError: unknown
+  const writer = (async () => {
+    try {
+      while (batch.length > 0 && !stopped) {
+        let offset = 0
+        while (offset < batch.length) {
+          while (pending.size >= WINDOW && !stopped) await signal.wait()
+          if (stopped) return
+          const slice = batch.slice(offset, offset + (WINDOW - pending.size))
+          offset += slice.length
+          for (const e of slice) pending.add(e.ref)
+          signal.notify()
+          await framed.writeMany(slice.map(encodeEnvelopeFrame), { signal: options.signal })
         }
-      } catch (error) {
-        writeError = error
+        batch = await next()
       }
-    })()
-    while (acked < envelopes.length) {
+    } catch (error) {
+      writeError = error
+    } finally {
+      done = true
+      signal.notify()
+    }
+  })()
+  try {
+    for (;;) {
       if (writeError !== undefined) throw writeError
+      if (pending.size === 0) {
+        if (done) break
+        await signal.wait()
+        continue
+      }
       const bytes = await framed.read({ timeoutMs: ACK_TIMEOUT_MS, signal: options.signal })
       if (bytes === null)
         throw new MalformedFrameError('stream closed before every envelope was acknowledged')
       const ack = decodeFrame(bytes).ack
       if (ack === undefined || !pending.has(ack.ref)) throw new MalformedFrameError('unexpected ack')
       pending.delete(ack.ref)
-      acked++
-      wake?.()
-      wake = undefined
+      signal.notify()
       const status: AckStatus =
         ack.status === Ack.Status.OK ? 'ok' : ack.status === Ack.Status.REJECTED ? 'rejected' : 'retry'
       await onAck(ack.ref, status)
@@ -184,7 +216,10 @@ export async function sendEnvelopes(
     await writer
     await framed.close()
   } catch (error) {
+    stopped = true
+    signal.notify()
     framed.abort(error instanceof Error ? error : new Error('send failed'))
+    await writer
     throw error
   }
 }

@@ -13,11 +13,12 @@ const MIN_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 60_000
 
 export interface OutboxDriver {
-  load(cid: ContactId, limit: number): Promise<OutboxRecord[]>
+  /** Up to `limit` entries in order, after seq `after` when given, once they are durable. */
+  load(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]>
   /** Sends in order; calls onAck for each ack in order; throws if the stream fails. */
   send(
     cid: ContactId,
-    envelopes: readonly OutgoingEnvelope[],
+    next: () => Promise<readonly OutgoingEnvelope[]>,
     onAck: (ref: number, status: AckStatus) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void>
@@ -78,14 +79,15 @@ export class OutboxPump {
     try {
       for (;;) {
         this.again.delete(cid)
-        const entries = await this.driver.load(cid, BATCH)
-        if (entries.length === 0 || this.controller.signal.aborted) break
+        if (this.controller.signal.aborted) break
+        const pulled = new Map<number, OutboxRecord>()
         try {
-          await this.deliver(cid, entries)
+          const sent = await this.deliver(cid, pulled)
           this.failures.delete(cid)
+          if (sent === 0) break
         } catch (error) {
           if (!(error instanceof RetryLater)) this.driver.onError?.(cid, error)
-          await this.driver.dropEphemeral(cid, entries).catch(() => undefined)
+          await this.driver.dropEphemeral(cid, [...pulled.values()]).catch(() => undefined)
           this.schedule(cid)
           break
         }
@@ -101,17 +103,35 @@ export class OutboxPump {
     }
   }
 
-  private async deliver(cid: ContactId, entries: OutboxRecord[]): Promise<void> {
-    const envelopes = entries.map((e, ref) => ({ ref, type: e.type, body: fromBase64(e.body) }))
+  /**
+   * One stream that keeps going while the outbox keeps filling: each pull loads the entries
+   * after the last one sent (waiting for them to be on disk, never sending state that is not),
+   * so a steady flow of messages needs no new stream and no round trip per batch.
+   */
+  private async deliver(cid: ContactId, pulled: Map<number, OutboxRecord>): Promise<number> {
+    let after: number | undefined
+    let ref = 0
+    const next = async () => {
+      this.again.delete(cid)
+      const entries = await this.driver.load(cid, BATCH, after)
+      if (entries.length > 0) after = entries[entries.length - 1]!.seq
+      return entries.map((e) => {
+        pulled.set(ref, e)
+        return { ref: ref++, type: e.type, body: fromBase64(e.body) }
+      })
+    }
     await this.driver.send(
       cid,
-      envelopes,
-      async (ref, status) => {
+      next,
+      async (r, status) => {
         if (status === 'retry') throw new RetryLater('peer asked to retry later')
-        await this.driver.acked(cid, entries[ref]!, status)
+        const entry = pulled.get(r)!
+        pulled.delete(r)
+        await this.driver.acked(cid, entry, status)
       },
       this.controller.signal,
     )
+    return ref
   }
 
   private schedule(cid: ContactId): void {

@@ -3,13 +3,13 @@
  * outbox kicks) that belong together. `Messenger.commit` writes the ops in one batch and only
  * then updates the in-memory caches and runs the effects, so memory never runs ahead of disk.
  */
-import type { BatchOp } from '../store/store.js'
+import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId } from './ids.js'
 import type { ContactRecord } from './records.js'
 import type { SessionSet } from './session-set.js'
 
 export class Tx {
-  readonly ops: BatchOp[] = []
+  readonly ops: WriteOp[] = []
   readonly sessions = new Map<ContactId, SessionSet>()
   readonly contacts = new Map<ContactId, ContactRecord>()
   readonly removedContacts = new Set<ContactId>()

@@ -39,6 +39,8 @@ export interface FramedStream {
   /** The next frame (a copy the caller owns), or null when the remote closed its writable end between frames. */
   read(options?: FrameOptions): Promise<Uint8Array | null>
   write(frame: Uint8Array, options?: FrameOptions): Promise<void>
+  /** Several frames in one write (one muxer frame); all are checked before any is sent. */
+  writeMany(frames: readonly Uint8Array[], options?: FrameOptions): Promise<void>
   /** Close our writable end gracefully once queued frames are out (the remote's read gets null). */
   close(options?: AbortOptions): Promise<void>
   /** Reset the stream now; the remote sees an error. */
@@ -88,6 +90,28 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
     return err
   }
 
+  async function writeMany(frames: readonly Uint8Array[], options?: FrameOptions): Promise<void> {
+    if (failure !== undefined) throw failure
+    for (const frame of frames) {
+      if (!(frame instanceof Uint8Array)) throw new NetError('BadOptions', 'a frame must be a Uint8Array')
+      if (frame.byteLength > maxFrameBytes) {
+        throw new NetError('FrameTooLarge', `frame of ${frame.byteLength} bytes exceeds ${maxFrameBytes}`)
+      }
+    }
+    if (frames.length === 0) return
+    const deadline = withDeadline(options)
+    try {
+      // One write for all of them: one muxer frame and one socket write instead of many.
+      if (frames.length === 1) await lp.write(frames[0]!, { signal: deadline.signal })
+      else await lp.writeV([...frames], { signal: deadline.signal })
+    } catch (err) {
+      // Part of the frame may be queued: the stream can no longer be trusted.
+      throw fail(toNetError(err, deadline.signal, 'write'))
+    } finally {
+      deadline.clear()
+    }
+  }
+
   return {
     stream,
     maxFrameBytes,
@@ -124,22 +148,11 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
       }
     },
 
-    async write(frame, options) {
-      if (failure !== undefined) throw failure
-      if (!(frame instanceof Uint8Array)) throw new NetError('BadOptions', 'a frame must be a Uint8Array')
-      if (frame.byteLength > maxFrameBytes) {
-        throw new NetError('FrameTooLarge', `frame of ${frame.byteLength} bytes exceeds ${maxFrameBytes}`)
-      }
-      const deadline = withDeadline(options)
-      try {
-        await lp.write(frame, { signal: deadline.signal })
-      } catch (err) {
-        // Part of the frame may be queued: the stream can no longer be trusted.
-        throw fail(toNetError(err, deadline.signal, 'write'))
-      } finally {
-        deadline.clear()
-      }
+    write(frame, options) {
+      return writeMany([frame], options)
     },
+
+    writeMany,
 
     async close(options) {
       await stream.close(options)

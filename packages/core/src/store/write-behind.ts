@@ -15,11 +15,19 @@
  */
 import { bytesToHex } from '../bytes.js'
 import { StoreError } from './errors.js'
-import { checkBatch, checkKey } from './range.js'
+import { checkBatch, checkKey, checkValue } from './range.js'
 import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
 
+/**
+ * A write whose value may be computed later: only the last write of a key per batch is encoded,
+ * so a session state written by many messages in a row is serialised once per disk write.
+ */
+export type WriteOp =
+  | BatchOp
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: () => Uint8Array }
+
 interface Pending {
-  readonly op: BatchOp
+  op: WriteOp
   /** Which write produced it: the overlay entry is dropped only after that write is on disk. */
   readonly generation: number
 }
@@ -41,21 +49,24 @@ export class WriteBehindStore implements Store {
   }
 
   /** Visible to reads now; the promise resolves once the ops are durable. */
-  write(ops: readonly BatchOp[]): Promise<void> {
+  write(ops: readonly WriteOp[]): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError('Closed', 'store is closed'))
     if (this.#failure) return Promise.reject(this.#failure)
     try {
-      checkBatch(ops)
+      // A lazy value is checked when it is computed; everything else is checked now.
+      checkBatch(Array.isArray(ops) ? ops.map((op) => (isLazy(op) ? { ...op, value: EMPTY } : op)) : ops)
     } catch (error) {
       return Promise.reject(error)
     }
     if (ops.length === 0) return this.flushed()
     const generation = ++this.#generation
     for (const op of ops) {
-      const copy: BatchOp =
-        op.type === 'put'
-          ? { type: 'put', key: op.key.slice(), value: op.value.slice() }
-          : { type: 'del', key: op.key.slice() }
+      const copy: WriteOp =
+        op.type === 'del'
+          ? { type: 'del', key: op.key.slice() }
+          : typeof op.value === 'function'
+            ? { type: 'put', key: op.key.slice(), value: op.value }
+            : { type: 'put', key: op.key.slice(), value: op.value.slice() }
       const id = bytesToHex(op.key)
       this.#pending.delete(id) // re-insert: a key's last write decides its place in the batch
       this.#pending.set(id, { op: copy, generation })
@@ -78,8 +89,9 @@ export class WriteBehindStore implements Store {
   }
 
   async #flushLoop(): Promise<void> {
-    // Let the writes of this turn of the event loop join the batch.
-    await Promise.resolve()
+    // Let the writes of this turn of the event loop join the batch: under load one turn handles
+    // many envelopes (a socket read carries many frames), and each batch costs the same to start.
+    await nextTurn()
     while (this.#pending.size > 0 && this.#failure === undefined) {
       const batch = this.#pending
       const waiters = this.#waiters
@@ -87,7 +99,7 @@ export class WriteBehindStore implements Store {
       this.#waiters = []
       for (const [id, p] of batch) this.#inFlight.set(id, p)
       try {
-        await this.#inner.batch([...batch.values()].map((p) => p.op))
+        await this.#inner.batch([...batch.values()].map((p) => resolved(p)))
       } catch (cause) {
         this.#failure = new StoreError(
           'Io',
@@ -123,7 +135,10 @@ export class WriteBehindStore implements Store {
     if (this.#failure) throw this.#failure
     checkKey(key)
     const hit = this.#overlay(key)
-    if (hit !== undefined) return hit.op.type === 'put' ? hit.op.value.slice() : undefined
+    if (hit !== undefined) {
+      const op = resolved(hit)
+      return op.type === 'put' ? op.value.slice() : undefined
+    }
     return this.#inner.get(key)
   }
 
@@ -154,4 +169,32 @@ export class WriteBehindStore implements Store {
       await this.#inner.close()
     }
   }
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** The op with its value computed (once: the result replaces the thunk). */
+function resolved(p: Pending): BatchOp {
+  const op = p.op
+  if (op.type === 'put' && typeof op.value === 'function') {
+    const value = op.value()
+    checkValue(value)
+    p.op = { type: 'put', key: op.key, value }
+  }
+  return p.op as BatchOp
+}
+
+/** After the current macrotask (setImmediate in Node; a zero timeout elsewhere). */
+function nextTurn(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)))
+}
+
+function isLazy(op: unknown): op is { type: 'put'; key: Uint8Array; value: () => Uint8Array } {
+  return (
+    typeof op === 'object' &&
+    op !== null &&
+    (op as { type?: unknown }).type === 'put' &&
+    typeof (op as { value?: unknown }).value === 'function'
+  )
 }
