@@ -6,7 +6,7 @@ import type { ContactView, MessageView, MessengerStats } from '@jiayi/core'
 import { type Context, optFlag, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 import { ControlClient } from '../control/client.js'
-import { formatContacts, formatMessage, formatSafetyNumber, STATUS_MARK, stateText } from './format.js'
+import { formatContacts, formatMessage, formatSafetyNumber, STATUS_MARK } from './format.js'
 
 export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => Promise<T>): Promise<T> {
   const client = await ControlClient.connect(ctx.paths.socket, ctx.paths.home)
@@ -45,7 +45,7 @@ export async function accept(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const contact = await withPeer(ctx, (c) => c.call<ContactView>('accept', { contact: ref }))
   if (ctx.json) return ctx.out.json({ contact })
-  ctx.out.line(`${contact.name} is now a contact (${stateText(contact.state)}).`)
+  ctx.out.line(`${contact.name} is now a contact (id ${contact.id}); you can chat: jiayi chat ${contact.id}`)
 }
 
 export async function reject(ctx: Context): Promise<void> {
