@@ -77,7 +77,18 @@ export class NodePeer {
   private static async run(home: string, extra: readonly string[]): Promise<NodePeer> {
     const child = spawn(
       process.execPath,
-      [BIN, '--home', home, 'start', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...extra],
+      [
+        BIN,
+        '--home',
+        home,
+        'start',
+        '--json',
+        '--no-mdns',
+        '--no-link-previews',
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+        ...extra,
+      ],
       { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     )
     children.add(child)

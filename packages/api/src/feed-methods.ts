@@ -7,7 +7,9 @@
  * `sha256:<hex>` with its name, type and size. A reader shows the received file whose SHA-256
  * matches (contacts added after the post do not get it).
  */
+
 import type { FileSource } from '@jiayi/core'
+import type { LinkPreview } from '@jiayi/feed'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { withSource } from './file-methods.js'
@@ -25,6 +27,19 @@ const MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024
 
 const itemId = str({ min: 1, max: 64 })
 const links = { optional: true, check: array(str({ min: 1, max: 2048 }), MAX_LINKS) } as const
+
+/** The host's previews for the links, when it makes them; a failed preview leaves the bare link. */
+async function withPreviews(
+  c: MethodContext,
+  links: readonly string[],
+): Promise<readonly (string | LinkPreview)[]> {
+  if (c.previewLinks === undefined || links.length === 0) return links
+  try {
+    return await c.previewLinks(links)
+  } catch {
+    return links
+  }
+}
 
 function feedOf(c: MethodContext): FeedApi {
   if (c.feed === undefined) throw new ControlError('Unsupported', 'this peer has no moments feed')
@@ -112,7 +127,7 @@ export const FEED_METHODS: MethodTable<FeedMethodName> = {
       const prepared = await Promise.all(wanted.map((a) => prepare(files, a)))
       const post = await feed.post({
         text: p.text,
-        links: p.links ?? [],
+        links: await withPreviews(c, p.links ?? []),
         attachments: prepared.map(({ ref, name, type, size }) => ({ ref, name, type, size })),
       })
       // The bytes follow through the files layer, one offer per accepted contact.
@@ -139,11 +154,11 @@ export const FEED_METHODS: MethodTable<FeedMethodName> = {
   editPost: {
     needs: 'feed',
     check: params({ postId: itemId, text: str({ max: 20_000 }), links }),
-    run: (c, p) => {
+    run: async (c, p) => {
       const feed = feedOf(c)
       // An edit replaces the whole post: the attachments stay as they were.
       const attachments = feed.get(p.postId)?.attachments ?? []
-      return feed.edit(p.postId, { text: p.text, links: p.links ?? [], attachments })
+      return feed.edit(p.postId, { text: p.text, links: await withPreviews(c, p.links ?? []), attachments })
     },
   },
   deletePost: {

@@ -4,7 +4,7 @@
  * the methods of a missing part answer ControlError 'Unsupported'.
  */
 import type { ConnectionInfo, FileService, FileSource, Logger, Messenger, MessengerEvents } from '@jiayi/core'
-import type { Feed } from '@jiayi/feed'
+import type { Feed, LinkPreview } from '@jiayi/feed'
 import type { BackupFile, MeView, SourceHandle } from './methods.js'
 
 /** What the dispatcher needs of a Messenger. */
@@ -69,6 +69,11 @@ export interface ApiHost {
   readonly files?: FileHost | undefined
   readonly feed?: FeedApi | undefined
   readonly account?: AccountHost | undefined
+  /**
+   * Makes link previews for a post (the poster's peer fetches the page so readers never do);
+   * hosts that cannot (a browser tab: cross-origin pages) leave it out and links go bare.
+   */
+  readonly previewLinks?: ((urls: readonly string[]) => Promise<readonly LinkPreview[]>) | undefined
   /** How this peer is connected to a peer id right now (the first open connection), if at all. */
   readonly connection?: ((peerId: string) => ConnectionInfo | undefined) | undefined
   readonly log?: ApiLog | undefined

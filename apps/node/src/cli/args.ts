@@ -35,6 +35,7 @@ const OPTIONS = {
   web: { type: 'string' },
   'no-web': { type: 'boolean' },
   'web-lan': { type: 'boolean' },
+  'no-link-previews': { type: 'boolean' },
   // hidden (tests): bind the web server here (e.g. 127.0.0.1 with --web-lan)
   'web-host': { type: 'string' },
   // hidden (tests): mDNS on a private service tag, UDP port and query interval
@@ -77,7 +78,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--no-mdns] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan]',
+      'start [--listen MULTIADDR ...] [--no-mdns] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
@@ -89,6 +90,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'web',
       'no-web',
       'web-lan',
+      'no-link-previews',
       'web-host',
       'mdns-tag',
       'mdns-port',

@@ -16,6 +16,8 @@ export interface HostParts {
   readonly feed: Feed | undefined
   readonly node: JiayiNode
   readonly account?: AccountHost
+  /** Makes link previews when posting (absent with --no-link-previews). */
+  readonly previewLinks?: DispatcherOptions['previewLinks']
   readonly describeConnection: typeof import('@jiayi/core').describeConnection
   readonly log: AppLog
 }
@@ -41,6 +43,7 @@ export function createDispatcher(
     files: { files: parts.files, openSource },
     feed: parts.feed,
     account: parts.account,
+    previewLinks: parts.previewLinks,
     connection: connectionTo(parts),
   }
   return new ControlDispatcher(parts.messenger, options)

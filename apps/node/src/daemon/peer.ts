@@ -19,6 +19,7 @@ import { openHomeStore, unlockOptions } from '../storage.js'
 import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
+import { makeLinkPreviews } from './link-preview.js'
 import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
 import { removeLockPid, writeLockPid } from './lock.js'
 import { loadOrCreateWebrtcCertificate } from './webrtc-cert.js'
@@ -209,6 +210,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       node,
       describeConnection: core.describeConnection,
       account: nodeAccount(store, () => messenger!.whoami().name, core),
+      previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : makeLinkPreviews,
       log,
     }
     server = await listenControlSocket(

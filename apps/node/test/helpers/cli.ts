@@ -53,6 +53,8 @@ export interface RunOptions {
   readonly env?: Record<string, string | undefined>
   readonly input?: string
   readonly timeoutMs?: number
+  /** Let the peer fetch links it posts for previews (off in tests unless asked for). */
+  readonly linkPreviews?: boolean
 }
 
 /** Runs `jiayi --home HOME ...args` to completion. */
@@ -124,7 +126,9 @@ export class PeerProcess {
     args: readonly string[] = LOOPBACK,
     options: RunOptions = {},
   ): Promise<PeerProcess> {
-    const child = spawn(process.execPath, [BIN, '--home', home, 'start', '--json', ...args], {
+    // Posting a link makes the peer fetch it for a preview: tests never reach beyond loopback.
+    const previews = options.linkPreviews === true ? [] : ['--no-link-previews']
+    const child = spawn(process.execPath, [BIN, '--home', home, 'start', '--json', ...args, ...previews], {
       cwd: ROOT,
       env: childEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
