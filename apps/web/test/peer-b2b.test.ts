@@ -48,7 +48,17 @@ describe('two in-browser peers through a LAN relay', { timeout: 90_000 }, () => 
     delete env.JIAYI_PASSPHRASE
     relayNode = netns.spawn(
       process.execPath,
-      [BIN, '--home', home, 'start', '--json', '--listen', `/ip4/${netns.address}/tcp/0/ws`, '--no-mdns'],
+      [
+        BIN,
+        '--home',
+        home,
+        'start',
+        '--json',
+        '--listen',
+        `/ip4/${netns.address}/tcp/0/ws`,
+        '--no-mdns',
+        '--no-link-previews',
+      ],
       env,
     )
     const server = netns.spawn(process.execPath, [
