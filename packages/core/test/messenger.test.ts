@@ -156,3 +156,28 @@ describe('contact references', () => {
     assert.throws(() => book.resolve('nobody'), { code: 'UnknownContact' })
   })
 })
+
+describe('renaming', () => {
+  it('a new name reaches accepted contacts and goes on the next card', async () => {
+    const { testPeer, eventually } = await import('./helpers/messenger-peer.js')
+    const a = await testPeer('Old Name')
+    const b = await testPeer('Friend')
+    try {
+      const bAtA = await a.messenger.addContact(b.messenger.card().link)
+      const aAtB = await b.messenger.addContact(a.messenger.card().link)
+      await eventually(() => b.messenger.contact(aAtB.id).state === 'accepted', 10_000, 'accepted')
+      await eventually(() => a.messenger.contact(bAtA.id).state === 'accepted', 10_000, 'accepted at a')
+      assert.equal((await a.messenger.setName('新名字 New')).name, '新名字 New')
+      assert.equal(a.messenger.card().name, '新名字 New')
+      await eventually(
+        () => b.messenger.contact(aAtB.id).name === '新名字 New',
+        10_000,
+        'the new name at the contact',
+      )
+      await assert.rejects(a.messenger.setName(''), { code: 'BadInput' })
+    } finally {
+      await a.stop()
+      await b.stop()
+    }
+  })
+})

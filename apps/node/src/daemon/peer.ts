@@ -209,7 +209,12 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       feed,
       node,
       describeConnection: core.describeConnection,
-      account: nodeAccount(store, () => messenger!.whoami().name, core),
+      account: nodeAccount(
+        store,
+        () => messenger!.whoami().name,
+        core,
+        (n) => messenger!.setName(n),
+      ),
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : makeLinkPreviews,
       log,
     }

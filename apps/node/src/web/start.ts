@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ApiHost, BackupFile } from '@jiayi/api'
+import type { ApiHost, BackupFile, MeView } from '@jiayi/api'
 import type { Store } from '@jiayi/core'
 import { type Context, optFlag, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
@@ -110,8 +110,10 @@ export function nodeAccount(
   store: Store,
   name: () => string,
   core: typeof import('@jiayi/core'),
+  rename?: (name: string) => Promise<MeView>,
 ): NonNullable<ApiHost['account']> {
   return {
+    ...(rename === undefined ? {} : { setName: rename }),
     async exportBackup(passphrase: string): Promise<BackupFile> {
       async function* records() {
         for await (const entry of store.iterate()) yield entry

@@ -76,6 +76,7 @@ async function discoverRelays(): Promise<string[]> {
 /** The API host of a running in-page peer. */
 export function apiHostOf(peer: InPagePeer): DispatcherOptions {
   const account: AccountHost = {
+    setName: (name) => peer.messenger.setName(name),
     changePassphrase: (current, next) => peer.setPassphrase(current, next),
     exportBackup: async (passphrase) => {
       const { blob, fileName } = await peer.exportBackup(passphrase)

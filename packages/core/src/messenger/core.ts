@@ -74,7 +74,8 @@ export class MessengerCore {
   constructor(
     readonly store: WriteBehindStore,
     readonly node: JiayiNode,
-    readonly account: Account,
+    /** Replaced (never mutated) when the name changes. */
+    public account: Account,
     readonly prekeys: PreKeyStore,
     readonly contacts: ContactBook,
     readonly conversations: Conversations,
@@ -93,10 +94,10 @@ export class MessengerCore {
     return selectCardAddrs(this.node.getMultiaddrs().map((a) => a.toString()))
   }
 
-  /** Our card with the addresses we listen on now (re-signed only when they change). */
+  /** Our card with the addresses we listen on now (re-signed only when they or the name change). */
   cardBytes(): Uint8Array {
     const addrs = this.cardAddrs()
-    const key = addrs.join(' ')
+    const key = `${this.account.name}\n${addrs.join(' ')}`
     if (this.cardCache?.addrs !== key) {
       const bytes = createCard(this.account.identity, {
         name: this.account.name,

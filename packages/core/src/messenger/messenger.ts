@@ -26,7 +26,7 @@ import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
 import type { Store } from '../store/store.js'
 import { WriteBehindStore } from '../store/write-behind.js'
-import type { Account } from './account.js'
+import { type Account, accountRecord, checkName } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
 import { Conversations } from './conversations.js'
@@ -204,6 +204,27 @@ export class Messenger {
       identityKey: bytesToHex(core.account.identity.signing.publicKey),
       peerId: core.peerId.toString(),
     }
+  }
+
+  /**
+   * Changes our display name: a new card, sent to every accepted contact (who update the name
+   * they show), and the name the next card shows to people who add us.
+   */
+  async setName(name: string): Promise<MeView> {
+    this.assertRunning()
+    const core = this.core
+    core.account = { ...core.account, name: checkName(name) }
+    await core.store.put(Keys.account(), accountRecord(core.account))
+    const card = core.cardBytes()
+    for (const contact of core.contacts.all()) {
+      if (contact.state !== 'accepted') continue
+      await core.queue.run(contact.id, async () => {
+        const tx = new Tx()
+        await core.encryptToOutbox(tx, contact.id, { kind: 'accept', card })
+        await core.commit(tx)
+      })
+    }
+    return this.whoami()
   }
 
   /** Our card with the addresses we listen on now. */
