@@ -7,7 +7,7 @@
  * Which one a store uses is fixed by the key header written when it was created.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readFile, stat } from 'node:fs/promises'
+import { open, readFile, stat, unlink } from 'node:fs/promises'
 import type { Store } from '@jiayi/core'
 import type { Context } from './cli/context.js'
 import { CliError } from './cli/errors.js'
@@ -20,6 +20,12 @@ const KEY_BYTES = 32
 export interface OpenedStore {
   /** The sealed view: everything the app reads and writes. */
   readonly store: Store
+  /**
+   * Locks the store with a new passphrase (Argon2id) instead of its current secret: `current` is
+   * the passphrase in use, or undefined when the key file locks it (which is then wiped, since it
+   * no longer opens anything). Only the key header is rewritten; the data key stays.
+   */
+  changePassphrase(current: string | undefined, next: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -167,9 +173,37 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
       }
       throw error
     }
-    return { store, close: () => store.close() }
+    const changePassphrase = async (current: string | undefined, next: string): Promise<void> => {
+      // StoreError, not CliError: the API shows its message to whoever asked (web app, socket).
+      if (next.length === 0) throw new StoreError('BadPassphrase', 'the new passphrase is empty')
+      const { changeStoreSecret } = await core()
+      const key = current === undefined ? await readKeyFile(paths.keyFile) : undefined
+      const old = current !== undefined ? { passphrase: current } : key !== undefined ? { key } : undefined
+      if (old === undefined) throw new StoreError('BadPassphrase', 'give the current passphrase')
+      try {
+        await changeStoreSecret(inner, old, { passphrase: next })
+      } catch (error) {
+        if (StoreError.is(error, 'BadPassphrase') || StoreError.is(error, 'WrongKey'))
+          throw new StoreError('BadPassphrase', 'the current passphrase is wrong')
+        throw error
+      }
+      if (key !== undefined) await wipeKeyFile(paths.keyFile)
+    }
+    return { store, changePassphrase, close: () => store.close() }
   } catch (error) {
     await inner.close().catch(() => undefined)
     throw error
   }
+}
+
+/** Overwrites, syncs and removes the key file: once a passphrase locks the store it opens nothing. */
+async function wipeKeyFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+')
+  try {
+    await handle.write(new Uint8Array(KEY_BYTES), 0, KEY_BYTES, 0)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await unlink(path)
 }

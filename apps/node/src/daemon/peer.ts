@@ -214,6 +214,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
         () => messenger!.whoami().name,
         core,
         (n) => messenger!.setName(n),
+        (current, next) => opened.changePassphrase(current, next),
       ),
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : makeLinkPreviews,
       log,

@@ -111,9 +111,11 @@ export function nodeAccount(
   name: () => string,
   core: typeof import('@jiayi/core'),
   rename?: (name: string) => Promise<MeView>,
+  changePassphrase?: (current: string | undefined, next: string) => Promise<void>,
 ): NonNullable<ApiHost['account']> {
   return {
     ...(rename === undefined ? {} : { setName: rename }),
+    ...(changePassphrase === undefined ? {} : { changePassphrase }),
     async exportBackup(passphrase: string): Promise<BackupFile> {
       async function* records() {
         for await (const entry of store.iterate()) yield entry
