@@ -344,6 +344,9 @@ test('thousands of fuzzed frames on every protocol never bring the peer down', {
   assert.ok(
     count(after, PROTOCOL_PREKEYS, 'malformed-frame') > count(before, PROTOCOL_PREKEYS, 'malformed-frame'),
   )
+  // The files and feed layers count their own refusals; `stats` shows those too.
+  assert.ok((after.files?.refusedTotal ?? 0) > (before.files?.refusedTotal ?? 0), 'file refusals counted')
+  assert.ok((after.feed?.rejectedTotal ?? 0) > (before.feed?.rejectedTotal ?? 0), 'feed rejections counted')
 
   // Nothing escaped as an unhandled error (the peer logs those instead of dying).
   const log = await readFile(join(victim.home, 'jiayi.log'), 'utf8')

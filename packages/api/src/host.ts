@@ -41,6 +41,8 @@ export type MessengerApi = Pick<
 export interface FileHost {
   readonly files: Pick<FileService, 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancel'> & {
     readonly events?: FileService['events']
+    /** Transfer counters, refusals among them (shown by the `stats` method). */
+    stats?(): ReturnType<FileService['stats']>
   }
   /**
    * Opens the bytes behind a handle (Node's control socket: an absolute path; the web server: an
@@ -55,6 +57,8 @@ export type FeedApi = Pick<
   'timeline' | 'get' | 'post' | 'edit' | 'deletePost' | 'like' | 'unlike' | 'comment' | 'deleteComment'
 > & {
   readonly events?: Feed['events']
+  /** Sync counters, rejections among them (shown by the `stats` method). */
+  stats?(): ReturnType<Feed['stats']>
 }
 
 /** Account operations some hosts support. */

@@ -42,7 +42,15 @@ export type MessengerMethodName =
 export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   whoami: { check: none, run: (c) => c.messenger.whoami() },
   card: { check: none, run: (c) => c.messenger.card() },
-  stats: { check: none, run: (c) => c.messenger.stats() },
+  stats: {
+    check: none,
+    // The messenger's refusals (msg, prekeys), plus the files and feed layers' own counters.
+    run: (c) => ({
+      ...c.messenger.stats(),
+      ...(c.files?.files.stats ? { files: c.files.files.stats() } : {}),
+      ...(c.feed?.stats ? { feed: c.feed.stats() } : {}),
+    }),
+  },
   contactList: { check: none, run: (c) => c.messenger.contactList() },
   contact: { check: params(CONTACT), run: (c, p) => c.messenger.contact(p.contact) },
   addContact: {

@@ -97,7 +97,13 @@ export interface ApiMethods {
   // ------------------------------------------------------------------ me and contacts
   whoami: { params: NoParams; result: MeView }
   card: { params: NoParams; result: CardView }
-  stats: { params: NoParams; result: MessengerStats }
+  stats: {
+    params: NoParams
+    result: MessengerStats & {
+      readonly files?: { readonly refusedTotal: number; readonly refused: Record<string, number> }
+      readonly feed?: { readonly rejectedTotal: number; readonly rejected: Record<string, number> }
+    }
+  }
   contactList: { params: NoParams; result: ContactView[] }
   contact: { params: { contact: string }; result: ContactView }
   addContact: { params: { link: string }; result: ContactView }

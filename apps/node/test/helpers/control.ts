@@ -28,6 +28,8 @@ export interface Stats {
   readonly contacts: number
   readonly refusedTotal: number
   readonly refused: Record<string, Record<string, number>>
+  readonly files?: { readonly refusedTotal: number; readonly refused: Record<string, number> }
+  readonly feed?: { readonly rejectedTotal: number; readonly rejected: Record<string, number> }
 }
 
 export type Notification = Record<string, unknown> & { readonly event: string }
