@@ -197,6 +197,7 @@ export {
 export { type Account, createAccount, loadAccount } from './messenger/account.js'
 export { selectCardAddrs } from './messenger/card-addrs.js'
 export { MessengerError } from './messenger/errors.js'
+export { Emitter, KeyedQueue } from './messenger/events.js'
 export { type ContactId, contactIdFor, isContactId, isMessageId, type MessageId } from './messenger/ids.js'
 export {
   type ExtensionContext,

@@ -13,7 +13,15 @@
  * before it, and serves a requester entries when it can, the snapshot when the requester is new
  * or further behind. Loading after a restart = the stored snapshot + the entries after it.
  */
-import { type BatchOp, type IdentityKeyPair, type Logger, randomBytes, type Store } from '@jiayi/core'
+import {
+  type BatchOp,
+  Emitter,
+  type IdentityKeyPair,
+  KeyedQueue,
+  type Logger,
+  randomBytes,
+  type Store,
+} from '@jiayi/core'
 import * as Y from 'yjs'
 import { checkRun } from './chain.js'
 import { FeedCounters } from './counters.js'
@@ -58,7 +66,6 @@ import {
   storedFeeds,
   storedKeys,
 } from './storage.js'
-import { Emitter, KeyedQueue } from './util.js'
 import { mergeVV, seqOf, type VersionVector, vvTotal } from './version-vector.js'
 import {
   decodeEntry,

@@ -7,6 +7,7 @@ import {
   type ContactId,
   type ContactView,
   contactIdFor,
+  Emitter,
   type ExtensionHandler,
   type IdentityKeyPair,
   type Logger,
@@ -45,7 +46,6 @@ import {
   type PostView,
   type TimelineOptions,
 } from './timeline.js'
-import { Emitter } from './util.js'
 
 export interface FeedInit {
   /** The owner signs a compacted snapshot after this many updates (default 256). */

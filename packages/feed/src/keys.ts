@@ -17,6 +17,7 @@ import {
   decodeStoreKey,
   type ExtensionContext,
   type ExtensionHandler,
+  KeyedQueue,
   type Logger,
   type Messenger,
 } from '@jiayi/core'
@@ -24,7 +25,6 @@ import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
 import { type FeedId, feedIdOf, isFeedId } from './ids.js'
 import { decodeJson, encodeJson, FeedKeys } from './storage.js'
-import { KeyedQueue } from './util.js'
 import { decodeFeedKey, encodeFeedKey, type FeedHave } from './wire.js'
 
 export const FEED_KEY_EXTENSION = 'feed-key'

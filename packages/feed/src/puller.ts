@@ -2,13 +2,14 @@
  * The client side of one /jiayi/feed/1 stream: sends HAVE, applies what comes back (entries in
  * batched runs, snapshots reassembled from their chunks), acknowledges what it finished with.
  */
+
+import type { Emitter } from '@jiayi/core'
 import { type FramedStream, type Logger, NetError } from '@jiayi/core'
 import { codeOf, countFailure } from './counters.js'
 import type { FeedEngine } from './engine.js'
 import { FeedError, isRejection } from './errors.js'
 import { MAX_HAVE_FEEDS } from './limits.js'
 import { ACK_EVERY_BYTES, send, WINDOW_BYTES } from './serve-session.js'
-import type { Emitter } from './util.js'
 import { decodeFrame, type SignedEntry, type SnapshotHeader, type SyncFrame } from './wire.js'
 
 export interface FeedSyncEvents extends Record<string, unknown> {

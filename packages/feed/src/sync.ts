@@ -12,6 +12,7 @@
  * (counted there) and the stream goes on.
  */
 import {
+  Emitter,
   type FramedStream,
   framedHandler,
   type JiayiNode,
@@ -25,7 +26,6 @@ import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
 import { type FeedSyncEvents, Puller } from './puller.js'
 import { ServeSession } from './serve-session.js'
-import { Emitter } from './util.js'
 import type { FeedHave } from './wire.js'
 import { decodeFrame } from './wire.js'
 

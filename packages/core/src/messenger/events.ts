@@ -37,4 +37,9 @@ export class KeyedQueue {
     })
     return next
   }
+
+  /** Resolves once every task queued so far has finished. */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()])
+  }
 }
