@@ -5,7 +5,7 @@
  * that also travel without a card (device certificates, prekey bundles).
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromUtf8, utf8 } from '../bytes.js'
+import { equalBytes, fromUtf8, utf8 } from '../bytes.js'
 import { isEd25519PublicKey, KEY_BYTES, SIGNATURE_BYTES } from '../crypto/primitives.js'
 import { SignatureContext } from '../identity/contexts.js'
 import { peerIdFromDeviceKey } from '../identity/device.js'
@@ -149,6 +149,9 @@ function checkFields(body: CardBody): ContactCard {
       // An empty byte string is a valid multiaddr ('/') but no address at all.
       if (bytes.length === 0) throw new Error('empty address')
       const text = multiaddr(bytes).toString()
+      // Binary multiaddrs can hold codes whose text form does not parse back (found by the
+      // fuzz test): an address must survive bytes -> text -> bytes, or nobody can dial it.
+      if (!equalBytes(multiaddr(text).bytes, bytes)) throw new Error('address does not round-trip')
       if (hasForeignPeerId(text)) throw new Error('peer id inside address')
       return text
     } catch (cause) {
