@@ -20,10 +20,6 @@ export interface RatchetMessage {
   readonly body: Uint8Array
 }
 
-export function encodeMessage(message: RatchetMessage): Uint8Array {
-  return concatBytes(Uint8Array.of(MESSAGE_VERSION), message.sealedHeader, message.body)
-}
-
 export function decodeMessage(bytes: Uint8Array): RatchetMessage {
   if (!(bytes instanceof Uint8Array) || bytes.length < MIN_MESSAGE_BYTES) {
     throw new CryptoError('BadMessage', 'ratchet message is too short')
@@ -43,14 +39,16 @@ export function bodyAssociatedData(ad: Uint8Array, sealedHeader: Uint8Array): Ui
 /** AD of the header AEAD: the version byte, so a header cannot be moved into another format. */
 export const HEADER_AD = Uint8Array.of(MESSAGE_VERSION)
 
-/** Seals a body under its one-time message key; `nonce` must be 12 fresh random bytes. */
-export function sealBody(
+/** Seals a body into `out` (nonce, ciphertext, tag) under its one-time message key; `nonce`: 12 fresh random bytes. */
+export function sealBodyInto(
+  out: Uint8Array,
   messageKey: Uint8Array,
   plaintext: Uint8Array,
   ad: Uint8Array,
   nonce: Uint8Array,
-): Uint8Array {
-  return concatBytes(nonce, chacha20poly1305(messageKey, nonce, ad).encrypt(plaintext))
+): void {
+  out.set(nonce, 0)
+  chacha20poly1305(messageKey, nonce, ad).encrypt(plaintext, out.subarray(NONCE_BYTES))
 }
 
 export function openBody(messageKey: Uint8Array, body: Uint8Array, ad: Uint8Array): Uint8Array {

@@ -6,10 +6,17 @@
 import { equalBytes, type RandomSource, randomBytes } from '../../bytes.js'
 import { CryptoError } from '../errors.js'
 import { type KeyPair, x25519KeyPair, x25519Shared } from '../primitives.js'
-import { MAX_SKIP } from './constants.js'
-import { type Header, NONCE_BYTES, openHeader, sealHeader } from './header.js'
+import { MAX_SKIP, MESSAGE_VERSION } from './constants.js'
+import { type Header, NONCE_BYTES, openHeader, SEALED_HEADER_BYTES, sealHeaderInto } from './header.js'
 import { kdfChain, kdfRoot } from './kdf.js'
-import { bodyAssociatedData, decodeMessage, encodeMessage, HEADER_AD, openBody, sealBody } from './message.js'
+import {
+  bodyAssociatedData,
+  decodeMessage,
+  HEADER_AD,
+  MIN_MESSAGE_BYTES,
+  openBody,
+  sealBodyInto,
+} from './message.js'
 import { addSkippedKeys, takeSkippedKey } from './skipped.js'
 import type { Chain, RatchetState } from './state.js'
 
@@ -90,17 +97,19 @@ export function ratchetEncrypt(
   const step = kdfChain(send.chainKey)
   const nonces = random(2 * NONCE_BYTES)
   const header: Header = { dh: state.dhSelf.publicKey, pn: state.prevSendCount, n: send.n }
-  const sealedHeader = sealHeader(headerKeySend, header, HEADER_AD, nonces.subarray(0, NONCE_BYTES))
-  const body = sealBody(
+  // Both AEADs write straight into the message (layout in message.ts): no copies in between.
+  const message = new Uint8Array(MIN_MESSAGE_BYTES + plaintext.length)
+  message[0] = MESSAGE_VERSION
+  const sealedHeader = message.subarray(1, 1 + SEALED_HEADER_BYTES)
+  sealHeaderInto(sealedHeader, headerKeySend, header, HEADER_AD, nonces.subarray(0, NONCE_BYTES))
+  sealBodyInto(
+    message.subarray(1 + SEALED_HEADER_BYTES),
     step.messageKey,
     plaintext,
     bodyAssociatedData(ad, sealedHeader),
     nonces.subarray(NONCE_BYTES),
   )
-  return {
-    state: { ...state, send: { chainKey: step.chainKey, n: send.n + 1 } },
-    message: encodeMessage({ sealedHeader, body }),
-  }
+  return { state: { ...state, send: { chainKey: step.chainKey, n: send.n + 1 } }, message }
 }
 
 /**
