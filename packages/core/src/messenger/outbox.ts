@@ -120,17 +120,25 @@ export class OutboxPump {
         return { ref: ref++, type: e.type, body: fromBase64(e.body) }
       })
     }
-    await this.driver.send(
-      cid,
-      next,
-      async (r, status) => {
-        if (status === 'retry') throw new RetryLater('peer asked to retry later')
-        const entry = pulled.get(r)!
-        pulled.delete(r)
-        await this.driver.acked(cid, entry, status)
-      },
-      this.controller.signal,
-    )
+    // Acks are applied in order through the conversation's queue, but the stream does not wait
+    // for them: reading the next ack (and so freeing the window) never waits on our own writes.
+    const applying: Promise<void>[] = []
+    try {
+      await this.driver.send(
+        cid,
+        next,
+        async (r, status) => {
+          if (status === 'retry') throw new RetryLater('peer asked to retry later')
+          const entry = pulled.get(r)!
+          pulled.delete(r)
+          applying.push(this.driver.acked(cid, entry, status))
+        },
+        this.controller.signal,
+      )
+    } finally {
+      // Before anyone reloads the outbox, the acknowledged entries are gone from it.
+      await Promise.allSettled(applying)
+    }
     return ref
   }
 
