@@ -22,17 +22,29 @@ export class MessageRoutes {
     this.off = messenger.events.on('message', ({ contactId, message }) => this.observe(contactId, message))
   }
 
+  /** Contacts' peer ids (they never change for a contact): `contact()` also works out presence. */
+  private readonly peers = new Map<ContactId, string>()
+
+  private peerIdOf(contactId: ContactId): string | undefined {
+    let peerId = this.peers.get(contactId)
+    if (peerId === undefined) {
+      try {
+        peerId = this.messenger.contact(contactId).peerId
+      } catch {
+        return undefined
+      }
+      this.peers.set(contactId, peerId)
+    }
+    return peerId
+  }
+
   private observe(contactId: ContactId, m: MessageView): void {
     if (this.routes.has(m.id)) return
     const moved =
       m.direction === 'in' ? m.status === 'received' || m.status === 'read' : m.status !== 'queued'
     if (!moved || m.status === 'failed') return
-    let peerId: string
-    try {
-      peerId = this.messenger.contact(contactId).peerId
-    } catch {
-      return
-    }
+    const peerId = this.peerIdOf(contactId)
+    if (peerId === undefined) return
     const info = this.connection(peerId)
     if (info === undefined) return
     this.routes.set(m.id, info.route)
