@@ -113,4 +113,17 @@ describe("a node's UI and an in-browser peer, side by side", () => {
         .waitFor({ timeout: 20_000 })
     }
   })
+
+  test('a new name set in Settings reaches the other side', async () => {
+    await nav(nodeUi.page, 'Settings')
+    const field = nodeUi.page.getByLabel('Name', { exact: true })
+    await field.fill('Shop 新店名')
+    await nodeUi.page.getByRole('button', { name: 'Save name' }).click()
+    await nodeUi.page.getByText('Name saved').waitFor()
+    // On a phone-sized screen an open conversation hides the navigation: go by address.
+    await phone.page.evaluate(() => {
+      location.hash = '#/contacts'
+    })
+    await phone.page.locator('.contacts .row', { hasText: 'Shop 新店名' }).waitFor({ timeout: 20_000 })
+  })
 })
