@@ -1,4 +1,5 @@
 /** What every command gets: where the home is, how to print, the log, and its arguments. */
+import { CliError } from './errors.js'
 import type { HomePaths } from './home.js'
 import type { AppLog } from './log.js'
 
@@ -42,4 +43,33 @@ export function optFlag(ctx: Context, name: string): boolean {
 export function optList(ctx: Context, name: string): string[] {
   const v = ctx.options[name]
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : []
+}
+
+/** Positional argument `index`, or a usage error naming what is missing. */
+export function arg(ctx: Context, index: number, what: string): string {
+  const value = ctx.args[index]
+  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
+  return value
+}
+
+/** The words from `from` on as one text, or standard input for a lone "-". */
+export async function textArg(ctx: Context, from: number, usage: string): Promise<string> {
+  const words = ctx.args.slice(from)
+  if (words.length === 0) throw new CliError('Usage', `missing the text: ${usage}`)
+  if (words.length !== 1 || words[0] !== '-') return words.join(' ')
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
+}
+
+/** `--limit N`: a whole number from 1 to `max`, or undefined when not given. */
+export function optLimit(ctx: Context, max: number): number | undefined {
+  const raw = optString(ctx, 'limit')
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1 || n > max)
+    throw new CliError('Usage', `--limit must be a whole number from 1 to ${max}`)
+  return n
 }

@@ -13,42 +13,11 @@
  * TEXT "-" reads stdin. Post ids are what `jiayi feed` shows.
  */
 import type { CommentView, PostView } from '@jiayi/feed'
-import { type Context, optList, optString } from '../cli/context.js'
-import { CliError } from '../cli/errors.js'
+import { arg, type Context, optLimit, optList, textArg } from '../cli/context.js'
 import { withPeer } from './remote.js'
 
-function arg(ctx: Context, index: number, what: string): string {
-  const value = ctx.args[index]
-  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
-  return value
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '')
-}
-
-/** The words from `from` on, or stdin for a lone "-". */
-async function textFrom(ctx: Context, from: number, usage: string): Promise<string> {
-  const words = ctx.args.slice(from)
-  if (words.length === 0) throw new CliError('Usage', `missing the text: ${usage}`)
-  return words.length === 1 && words[0] === '-' ? readStdin() : words.join(' ')
-}
-
-function parseLimit(ctx: Context): number | undefined {
-  const raw = optString(ctx, 'limit')
-  if (raw === undefined) return undefined
-  const n = Number(raw)
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1 || n > 1000)
-    throw new CliError('Usage', '--limit must be a whole number from 1 to 1000')
-  return n
-}
-
 export async function post(ctx: Context): Promise<void> {
-  const text = await textFrom(ctx, 0, 'jiayi post TEXT [--link URL ...] (or - to read stdin)')
+  const text = await textArg(ctx, 0, 'jiayi post TEXT [--link URL ...] (or - to read stdin)')
   const links = optList(ctx, 'link')
   const made = await withPeer(ctx, (c) =>
     c.call<PostView>('post', { text, ...(links.length > 0 ? { links } : {}) }),
@@ -58,7 +27,7 @@ export async function post(ctx: Context): Promise<void> {
 }
 
 export async function feed(ctx: Context): Promise<void> {
-  const limit = parseLimit(ctx)
+  const limit = optLimit(ctx, 1000)
   const posts = await withPeer(ctx, (c) =>
     c.call<PostView[]>('timeline', limit === undefined ? {} : { limit }),
   )
@@ -96,7 +65,7 @@ export async function unlike(ctx: Context): Promise<void> {
 
 export async function comment(ctx: Context): Promise<void> {
   const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
-  const text = await textFrom(ctx, 1, 'jiayi comment POST_ID TEXT (or - to read stdin)')
+  const text = await textArg(ctx, 1, 'jiayi comment POST_ID TEXT (or - to read stdin)')
   const made = await withPeer(ctx, (c) => c.call<CommentView>('comment', { postId, text }))
   if (ctx.json) return ctx.out.json({ id: made.id, post: postId })
   ctx.out.line(`Commented, id ${made.id}`)

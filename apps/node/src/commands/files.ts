@@ -7,19 +7,13 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { FileEntry, TransferView } from '@jiayi/core'
-import { type Context, optString } from '../cli/context.js'
+import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
 import type { ControlClient } from '../control/client.js'
 import { withPeer } from './remote.js'
 
 const POLL_MS = 200
 const BAR_WIDTH = 24
-
-function arg(ctx: Context, index: number, what: string): string {
-  const value = ctx.args[index]
-  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
-  return value
-}
 
 export async function sendFile(ctx: Context): Promise<number> {
   const contact = arg(ctx, 0, 'the contact (id or name)')

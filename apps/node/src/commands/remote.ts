@@ -3,8 +3,7 @@
  * calls and a print; with no peer running they fail with a hint to run `jiayi start`.
  */
 import type { ContactView, MessageView, MessengerStats } from '@jiayi/core'
-import { type Context, optFlag, optString } from '../cli/context.js'
-import { CliError } from '../cli/errors.js'
+import { arg, type Context, optFlag, optLimit, textArg } from '../cli/context.js'
 import { ControlClient } from '../control/client.js'
 import { formatContacts, formatMessage, formatSafetyNumber, STATUS_MARK } from './format.js'
 
@@ -15,12 +14,6 @@ export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => 
   } finally {
     client.close()
   }
-}
-
-function arg(ctx: Context, index: number, what: string): string {
-  const value = ctx.args[index]
-  if (value === undefined || value === '') throw new CliError('Usage', `missing ${what}`)
-  return value
 }
 
 export async function add(ctx: Context): Promise<void> {
@@ -65,20 +58,9 @@ export async function reject(ctx: Context): Promise<void> {
   )
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '')
-}
-
 export async function send(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
-  const words = ctx.args.slice(1)
-  if (words.length === 0)
-    throw new CliError('Usage', 'missing the text: jiayi send CONTACT TEXT (or - to read stdin)')
-  const text = words.length === 1 && words[0] === '-' ? await readStdin() : words.join(' ')
+  const text = await textArg(ctx, 1, 'jiayi send CONTACT TEXT (or - to read stdin)')
   const message = await withPeer(ctx, (c) => c.call<MessageView>('send', { contact: ref, text }))
   if (ctx.json) return ctx.out.json(message)
   ctx.out.line(
@@ -86,18 +68,9 @@ export async function send(ctx: Context): Promise<void> {
   )
 }
 
-function parseLimit(ctx: Context): number | undefined {
-  const raw = optString(ctx, 'limit')
-  if (raw === undefined) return undefined
-  const n = Number(raw)
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1 || n > 10_000)
-    throw new CliError('Usage', '--limit must be a whole number from 1 to 10000')
-  return n
-}
-
 export async function messages(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
-  const limit = parseLimit(ctx)
+  const limit = optLimit(ctx, 10_000)
   const peek = optFlag(ctx, 'peek')
   const { contact, list } = await withPeer(ctx, async (c) => {
     const contact = await c.call<ContactView>('contact', { contact: ref })
