@@ -8,6 +8,21 @@ import { type BrowserContext, chromium } from 'playwright-core'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
+/**
+ * Flags every test launch uses: headless as root, and nothing Chromium would send on its own
+ * (background networking, component updates, sync, QUIC probes) — tests reach only loopback.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
 export interface Chromium {
   context: BrowserContext
   close(): Promise<void>
@@ -21,16 +36,7 @@ export async function launchChromium(): Promise<Chromium> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   })
   return {
     context,

@@ -17,7 +17,10 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BIN = join(ROOT, 'apps/node/bin/jiayi.mjs')
 export const OUTPUT = join(ROOT, 'test-output', 'web')
-export const CHROMIUM = '/usr/bin/chromium'
+
+import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.js'
+
+export { CHROMIUM }
 
 /** Builds apps/web/dist when it is missing or older than its sources. */
 export function ensureWebBuilt(): void {
@@ -221,17 +224,7 @@ export async function launchBrowser(options: BrowserOptions = {}): Promise<Brows
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      ...media,
-    ],
+    args: [...CHROMIUM_ARGS, ...media],
   })
 }
 

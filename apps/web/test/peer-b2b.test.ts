@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { CHROMIUM_ARGS } from '../../../test/browser/chromium.js'
 import { BIN, cleanup, jiayiJson, tempHome } from '../../node/test/helpers/cli.js'
 import { buildTestPage, call, openTestPage, until } from './peer-helpers.js'
 import { createNetns, firstLine, type Netns, netnsUnavailable } from './peer-netns.js'
@@ -78,16 +79,7 @@ describe('two in-browser peers through a LAN relay', { timeout: 90_000 }, () => 
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: netns.chromium,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: [...CHROMIUM_ARGS],
     })
     alice = await context.newPage()
     bob = await context.newPage()
