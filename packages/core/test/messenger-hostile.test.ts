@@ -25,7 +25,6 @@ describe('hostile peers', () => {
   let victim: TestPeer
   let friend: TestPeer
   let attacker: JiayiNode
-  let victimAddr: string
 
   before(async () => {
     victim = await testPeer('Victim')
@@ -36,11 +35,9 @@ describe('hostile peers', () => {
       listen: ['/ip4/127.0.0.1/tcp/0'],
       relayServer: false,
     })
-    victimAddr = victim.messenger.node.getMultiaddrs()[0]!.toString()
     await attacker.peerStore.merge(peerIdFromString(victim.messenger.whoami().peerId), {
       multiaddrs: victim.messenger.node.getMultiaddrs(),
     })
-    void victimAddr
   })
   after(async () => {
     await Promise.all([victim.stop(), friend.stop(), attacker.stop()])
