@@ -45,6 +45,9 @@ export interface PublicPreKeys {
 }
 
 export class PreKeyStore {
+  /** The tail of the hand-out chain (see handOut). */
+  private handing: Promise<void> = Promise.resolve()
+
   private constructor(
     private readonly store: Store,
     private meta: PreKeyMeta,
@@ -80,8 +83,21 @@ export class PreKeyStore {
     return new PreKeyStore(store, meta, spk, kem)
   }
 
-  /** Hands out the next one-time prekey (if any) with the signed and KEM prekeys. */
-  async handOut(): Promise<PublicPreKeys> {
+  /**
+   * Hands out the next one-time prekey (if any) with the signed and KEM prekeys. Calls are
+   * serialised: two peers fetching at the same moment must never be given the same one-time
+   * prekey, or the second session to start would name a key the first one already consumed.
+   */
+  handOut(): Promise<PublicPreKeys> {
+    const result = this.handing.then(() => this.handOutNext())
+    this.handing = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
+  }
+
+  private async handOutNext(): Promise<PublicPreKeys> {
     let oneTime: PublicPreKeys['oneTimePreKey']
     const id = this.meta.handedOutBelow
     if (id < this.meta.nextOneTimeId) {
