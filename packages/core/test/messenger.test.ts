@@ -93,6 +93,29 @@ describe('messenger', () => {
     )
   })
 
+  it('removed and added again: the side that still has them answers, and both are accepted', async () => {
+    const gina = await peer('Gina')
+    const hugo = await peer('Hugo')
+    const hugoAtGina = await gina.messenger.addContact(hugo.messenger.card().link)
+    const ginaAtHugo = await hugo.messenger.addContact(gina.messenger.card().link)
+    await eventually(() => gina.messenger.contact(hugoAtGina.id).state === 'accepted', 10_000, 'accepted')
+    await eventually(() => hugo.messenger.contact(ginaAtHugo.id).state === 'accepted', 10_000, 'accepted')
+    // Gina removes Hugo and later scans his card again; Hugo never removed her, so only her new
+    // request travels: his answer to it is what makes her side accepted.
+    await gina.messenger.reject(hugoAtGina.id)
+    const again = await gina.messenger.addContact(hugo.messenger.card().link)
+    assert.equal(again.state, 'pending-out')
+    await eventually(() => gina.messenger.contact(again.id).state === 'accepted', 10_000, 'accepted again')
+    assert.equal(hugo.messenger.contact(ginaAtHugo.id).state, 'accepted')
+    const hi = await gina.messenger.send(again.id, 'sorry, lost you — 又加上了')
+    const got = await eventually(async () =>
+      (await hugo.messenger.messages(ginaAtHugo.id, { peek: true })).find((m) => m.id === hi.id),
+    )
+    assert.equal(got.text, 'sorry, lost you — 又加上了')
+    const back = await hugo.messenger.send(ginaAtHugo.id, 'welcome back')
+    await eventually(async () => (await gina.messenger.messages(again.id)).find((m) => m.id === back.id))
+  })
+
   it('edit, delete for everyone, reactions and typing reach the other side', async () => {
     const erin = await peer('Erin')
     const frank = await peer('Frank')

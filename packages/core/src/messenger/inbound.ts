@@ -258,6 +258,12 @@ export class Inbound {
         const state: ContactState =
           contact.state === 'pending-in' && body.kind === 'request' ? 'pending-in' : 'accepted'
         updateContactFromCard(core, tx, contact, card, state)
+        // A request means they wait for our answer. When we have already said yes (we added them
+        // too, or they re-added us), answer now: our own request may never reach them (it can be
+        // refused, e.g. when its one-time prekey is gone), and this reply travels on the session
+        // they just started, which works.
+        if (body.kind === 'request' && state === 'accepted')
+          await core.encryptToOutbox(tx, cid, { kind: 'accept', card: core.cardBytes() })
         return
       }
       case 'address-update': {
