@@ -12,7 +12,10 @@ describe('PreKeyStore', () => {
     // More than one refill's worth, all at once, as a crowd scanning one QR code would ask.
     const bundles = await Promise.all(Array.from({ length: 250 }, () => keys.handOut()))
     const ids = bundles.map((b) => b.oneTimePreKey?.id)
-    assert.ok(ids.every((id) => id !== undefined), 'every request got a one-time prekey')
+    assert.ok(
+      ids.every((id) => id !== undefined),
+      'every request got a one-time prekey',
+    )
     assert.equal(new Set(ids).size, ids.length, 'no one-time prekey was handed out twice')
     const keyHex = new Set(bundles.map((b) => Buffer.from(b.oneTimePreKey!.publicKey).toString('hex')))
     assert.equal(keyHex.size, ids.length, 'no public key was handed out twice')
