@@ -223,6 +223,48 @@ describe('file transfer between two peers', () => {
   })
 })
 
+describe('forwarding a file this peer holds', () => {
+  it('a received picture goes on to a third contact: same bytes, name and thumbnail', async () => {
+    const [a, b, c] = await Promise.all([filePeer('Alice'), filePeer('Bob'), filePeer('Chloé')])
+    try {
+      const { bAtA } = await befriend(a, b)
+      const { bAtA: cAtB, aAtB: bAtC } = await befriend(b, c)
+      const data = random(3 * 16 * KiB + 5)
+      const thumbnail = { mime: 'image/webp', width: 64, height: 48, data: random(2_000) }
+      const path = await fileOnDisk(await newHome(), '合同.png', data)
+      const sent = await a.files.sendFile(bAtA, await nodeFileSource(path), {
+        thumbnail,
+        chunkBytes: 16 * KiB,
+      })
+      assert.equal((await b.files.waitFor(sent.id)).status, 'complete')
+
+      const forwarded = await b.files.forward(sent.id, cAtB)
+      assert.notEqual(forwarded.id, sent.id)
+      assert.equal(forwarded.direction, 'out')
+      assert.equal(forwarded.sha256, hex(data))
+      const got = await c.files.waitFor(forwarded.id, { signal: AbortSignal.timeout(20_000) })
+      assert.equal(got.status, 'complete')
+      assert.equal(got.contactId, bAtC)
+      assert.equal(got.name, '合同.png')
+      assert.equal(got.kind, 'image')
+      assert.equal(got.thumbnail?.width, 64)
+      assert.equal(hex(new Uint8Array(await readFile(got.path!))), hex(data))
+
+      // The sender forwards from its own source, as long as the file is unchanged.
+      const again = await a.files.forward(sent.id, bAtA)
+      assert.equal(
+        (await b.files.waitFor(again.id, { signal: AbortSignal.timeout(20_000) })).status,
+        'complete',
+      )
+      await writeFile(path, random(100))
+      await assert.rejects(a.files.forward(sent.id, bAtA), (e: unknown) => FileError.is(e, 'SourceChanged'))
+      await assert.rejects(a.files.forward('f'.repeat(32), bAtA), (e: unknown) => FileError.is(e, 'BadInput'))
+    } finally {
+      await Promise.all([a.stop(), b.stop(), c.stop()])
+    }
+  })
+})
+
 describe('size limit at the receiver', () => {
   after(removeHomes)
   it('an offer over the limit shows as failed "too-large", nothing is fetched, the sender hears "refused"', async () => {

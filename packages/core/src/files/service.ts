@@ -12,7 +12,8 @@
  *   const messenger = await Messenger.open({ store, node, account, extensions: files.extensions })
  *   await files.start(messenger)
  */
-import { randomBytes } from '../bytes.js'
+import { base64 } from 'multiformats/bases/base64'
+import { bytesToHex, randomBytes } from '../bytes.js'
 import type { Logger } from '../messenger/core.js'
 import type { Emitter } from '../messenger/events.js'
 import { type MessageId, newMessageId } from '../messenger/ids.js'
@@ -200,6 +201,32 @@ export class FileService {
     source: FileSource,
     options: SendFileOptions = {},
   ): Promise<TransferView> {
+    return this.offer(contactRef, source, options)
+  }
+
+  /**
+   * Sends a file this peer already has (one it sent, or one it received completely) to a
+   * contact: read again from where it lies and offered afresh, with a new key. Refuses with
+   * FileError SourceGone when the bytes are not kept, SourceChanged when they are not the same.
+   */
+  async forward(id: string, contactRef: string): Promise<TransferView> {
+    const r = this.book.find(id)
+    if (r === undefined) throw new FileError('BadInput', 'no transfer with that id')
+    const path = r.direction === 'out' || r.status === 'complete' ? r.path : undefined
+    if (path === undefined) throw new FileError('SourceGone', 'this peer does not keep that file')
+    const source = await this.storage.openSource(path)
+    const thumbnail = r.thumbnail && { ...r.thumbnail, data: base64.baseDecode(r.thumbnail.data) }
+    const voice = r.voice && { ...r.voice, waveform: Uint8Array.from(r.voice.waveform) }
+    const options: SendFileOptions = { name: r.name, mime: r.mime, kind: r.kind, thumbnail, voice }
+    return this.offer(contactRef, source, options, r.sha256)
+  }
+
+  private async offer(
+    contactRef: string,
+    source: FileSource,
+    options: SendFileOptions,
+    expectedSha256?: string,
+  ): Promise<TransferView> {
     const messenger = this.messenger
     const contact = messenger.contact(contactRef)
     const size = source.size
@@ -224,6 +251,8 @@ export class FileService {
     }
     encodeOffer(draft) // every rule checked before the long hashing pass
     const offer = { ...draft, sha256: await this.hashSource(source) }
+    if (expectedSha256 !== undefined && bytesToHex(offer.sha256) !== expectedSha256)
+      throw new FileError('SourceChanged', 'the file changed since it was sent or received')
     const body = encodeOffer(offer)
     const id = newMessageId()
     const record = newTransferRecord({
