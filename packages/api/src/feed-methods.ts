@@ -5,7 +5,7 @@
  * Attachments: the feed doc holds references only. `post` reads each attachment once to hash it,
  * then offers it to every accepted contact through the files layer, and the post refers to it as
  * `sha256:<hex>` with its name, type and size. A reader shows the received file whose SHA-256
- * matches (contacts added after the post do not get it).
+ * matches. Contacts accepted after the post get the pictures from the host's MomentOffers.
  */
 
 import type { FileSource } from '@jiayi/core'
@@ -130,24 +130,28 @@ export const FEED_METHODS: MethodTable<FeedMethodName> = {
         links: await withPreviews(c, p.links ?? []),
         attachments: prepared.map(({ ref, name, type, size }) => ({ ref, name, type, size })),
       })
-      // The bytes follow through the files layer, one offer per accepted contact.
-      const contacts = c.messenger.contactList().filter((x) => x.state === 'accepted')
-      for (const a of prepared) {
-        for (const contact of contacts) {
-          await withSource(files, a.source, (s) =>
-            files.files.sendFile(contact.id, s, {
-              name: a.name,
-              mime: a.type,
-              kind: a.type.startsWith('image/') ? 'image' : 'file',
-            }),
-          ).catch((error) =>
-            c.log?.warn('moments attachment not offered', {
-              contact: contact.id,
-              error: error instanceof Error ? error.name : 'unknown',
-            }),
-          )
+      // The bytes follow through the files layer, one offer per accepted contact (contacts
+      // accepted later get them from the host's MomentOffers).
+      const offerAll = async () => {
+        const contacts = c.messenger.contactList().filter((x) => x.state === 'accepted')
+        for (const a of prepared) {
+          for (const contact of contacts) {
+            await withSource(files, a.source, (s) =>
+              files.files.sendFile(contact.id, s, {
+                name: a.name,
+                mime: a.type,
+                kind: a.type.startsWith('image/') ? 'image' : 'file',
+              }),
+            ).catch((error) =>
+              c.log?.warn('moments attachment not offered', {
+                contact: contact.id,
+                error: error instanceof Error ? error.name : 'unknown',
+              }),
+            )
+          }
         }
       }
+      await (c.momentOffers?.exclusive(offerAll) ?? offerAll())
       return post
     },
   },

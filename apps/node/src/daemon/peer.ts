@@ -7,6 +7,7 @@
  * SIGINT / SIGTERM / SIGHUP shut down in reverse: socket, messenger, node, peer.lock, store.
  */
 import { userInfo } from 'node:os'
+import { MomentOffers } from '@jiayi/api'
 import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
 import type { Feed } from '@jiayi/feed'
@@ -156,7 +157,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   let feed: Feed | undefined
   let server: ControlServer | undefined
   let web: RunningWeb | undefined
+  let momentOffers: MomentOffers | undefined
   const cleanup = async () => {
+    momentOffers?.stop()
     await web?.close().catch(() => undefined)
     await server?.close().catch(() => undefined)
     await feed?.stop().catch(() => undefined)
@@ -203,10 +206,13 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     const addrs = node.getMultiaddrs().map((a) => a.toString())
     if (options.listen.length === 0) await rememberPorts(store, portsOf(addrs))
     await saveLastCard(store, messenger.card())
+    // Pictures of our posts for contacts accepted after the post (and offers a crash cut short).
+    momentOffers = MomentOffers.start({ messenger, files, feed, log: log.child('moments') })
     const parts: HostParts = {
       messenger,
       files,
       feed,
+      momentOffers,
       node,
       describeConnection: core.describeConnection,
       account: nodeAccount(

@@ -22,6 +22,7 @@ import {
   type EventName,
   type LocalClient,
   localClient,
+  MomentOffers,
   type ParamsArg,
 } from '@jiayi/api'
 import type {
@@ -179,7 +180,15 @@ class InPageClient implements JiayiClient {
       throw new ApiClosedError()
     }
     this.#peer = peer
-    this.#api = localClient(new ControlDispatcher(peer.messenger, apiHostOf(peer)))
+    // Pictures of our posts for contacts accepted after the post; stops with the peer's feed.
+    const momentOffers = MomentOffers.start({
+      messenger: peer.messenger,
+      files: peer.files,
+      feed: peer.feed,
+      log: consoleLogger,
+    })
+    peer.onStop(() => momentOffers.stop())
+    this.#api = localClient(new ControlDispatcher(peer.messenger, { ...apiHostOf(peer), momentOffers }))
     for (const s of this.#subscriptions) s.off = this.#api.on(s.event, s.handler as never)
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.#onWake)

@@ -54,6 +54,7 @@ export { vaultStatus as profileStatus }
 
 export class InPagePeer {
   private stopped = false
+  private readonly stopHooks: (() => void)[] = []
 
   private constructor(
     readonly vault: Vault,
@@ -166,9 +167,15 @@ export class InPagePeer {
     return this.vault.setPassphrase(current, next)
   }
 
+  /** Runs `fn` as the peer stops (before its feed, files and messenger do). */
+  onStop(fn: () => void): void {
+    this.stopHooks.push(fn)
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    for (const fn of this.stopHooks) fn()
     this.keeper.stop()
     await this.feed.stop().catch(() => undefined)
     await this.files.stop().catch(() => undefined)
