@@ -1,6 +1,7 @@
 /** The messenger between real libp2p nodes on 127.0.0.1, in one process. */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { PROTOCOL_MSG } from '../src/net/protocols.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 
 describe('messenger', () => {
@@ -114,6 +115,44 @@ describe('messenger', () => {
     assert.equal(got.text, 'sorry, lost you — 又加上了')
     const back = await hugo.messenger.send(ginaAtHugo.id, 'welcome back')
     await eventually(async () => (await gina.messenger.messages(again.id)).find((m) => m.id === back.id))
+  })
+
+  it('one stream carries a conversation’s bursts; one the peer closed is replaced', async () => {
+    const ivy = await peer('Ivy')
+    const jack = await peer('Jack')
+    const jackAtIvy = await ivy.messenger.addContact(jack.messenger.card().link)
+    const ivyAtJack = await jack.messenger.addContact(ivy.messenger.card().link)
+    await eventually(() => ivy.messenger.contact(jackAtIvy.id).state === 'accepted', 10_000, 'accepted')
+    await eventually(() => jack.messenger.contact(ivyAtJack.id).state === 'accepted', 10_000, 'accepted')
+    const msgStreams = () =>
+      ivy.messenger.node
+        .getConnections(jack.messenger.node.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === PROTOCOL_MSG && s.direction === 'outbound' && s.status === 'open')
+    const arrived = (id: string) =>
+      eventually(async () =>
+        (await jack.messenger.messages(ivyAtJack.id, { peek: true })).some((m) => m.id === id),
+      )
+
+    await arrived((await ivy.messenger.send(jackAtIvy.id, 'first')).id)
+    await ivy.messenger.settled()
+    const kept = msgStreams()
+    assert.equal(kept.length, 1, 'the stream stays open once the outbox is empty')
+    await arrived((await ivy.messenger.send(jackAtIvy.id, 'second')).id)
+    assert.deepEqual(
+      msgStreams().map((s) => s.id),
+      kept.map((s) => s.id),
+      'the next message went on the same stream',
+    )
+
+    // Jack's side drops it (as a restart or a network change would): the next message still goes.
+    for (const c of jack.messenger.node.getConnections(ivy.messenger.node.peerId))
+      for (const s of c.streams) if (s.protocol === PROTOCOL_MSG) s.abort(new Error('dropped by the test'))
+    await arrived((await ivy.messenger.send(jackAtIvy.id, 'third')).id)
+    assert.notDeepEqual(
+      msgStreams().map((s) => s.id),
+      kept.map((s) => s.id),
+    )
   })
 
   it('edit, delete for everyone, reactions and typing reach the other side', async () => {

@@ -364,6 +364,7 @@ export class Messenger {
       tx.after(() => core.events.emit('contact', { id: contact.id, change: 'removed' }))
       await core.commit(tx)
     })
+    this.outbox.reset(contact.id)
   }
 
   async verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {

@@ -3,6 +3,11 @@
  * to send them, then pushed in order over /jiayi/msg/1 and deleted only when the peer acks. When
  * the peer cannot be reached the pump backs off (1 s doubling to 60 s, with jitter) and starts
  * again at once whenever the peer is seen (it connects, mDNS finds it, identify runs).
+ *
+ * Once the outbox is empty the stream stays open for LINGER_MS: a conversation goes in bursts,
+ * and opening a stream (a protocol negotiation with the peer) cost more than the rest of a
+ * message's way there. A write that fails on a stream that waited is retried at once on a new
+ * one (the peer may simply have closed it), not after a backoff.
  */
 import type { ContactId } from './ids.js'
 import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
@@ -11,6 +16,8 @@ import { fromBase64, type OutboxRecord } from './records.js'
 const BATCH = 256
 const MIN_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 60_000
+/** How long an idle stream is kept for the next envelope. */
+export const LINGER_MS = 10_000
 
 export interface OutboxDriver {
   /** Up to `limit` entries in order, after seq `after` when given, once they are durable. */
@@ -31,6 +38,13 @@ export interface OutboxDriver {
 
 class RetryLater extends Error {}
 
+/** A delivery stream waiting for more envelopes: woken by a kick, or giving up after LINGER_MS. */
+interface Lingering {
+  readonly wake: (more: boolean) => void
+  /** Envelopes sent on this stream and not acknowledged yet. */
+  unacked: () => number
+}
+
 export class OutboxPump {
   private readonly running = new Set<ContactId>()
   private readonly again = new Set<ContactId>()
@@ -38,6 +52,9 @@ export class OutboxPump {
   private readonly failures = new Map<ContactId, number>()
   private readonly controller = new AbortController()
   private readonly idle = new Map<ContactId, (() => void)[]>()
+  private readonly lingering = new Map<ContactId, Lingering>()
+  /** Conversations whose running delivery reads from a position that no longer exists. */
+  private readonly stale = new Set<ContactId>()
 
   constructor(private readonly driver: OutboxDriver) {}
 
@@ -53,6 +70,7 @@ export class OutboxPump {
     }
     if (this.running.has(cid)) {
       this.again.add(cid)
+      this.lingering.get(cid)?.wake(true)
       return
     }
     void this.run(cid)
@@ -60,7 +78,7 @@ export class OutboxPump {
 
   /** Resolves when the conversation's pump has nothing in flight (for tests and shutdown). */
   whenIdle(cid: ContactId): Promise<void> {
-    if (!this.running.has(cid)) return Promise.resolve()
+    if (!this.running.has(cid) || this.isIdleLingering(cid)) return Promise.resolve()
     return new Promise((resolve) => {
       const list = this.idle.get(cid) ?? []
       list.push(resolve)
@@ -68,32 +86,52 @@ export class OutboxPump {
     })
   }
 
+  /**
+   * The conversation's outbox was emptied and starts again from seq 0 (the contact was removed):
+   * a stream kept open for it ends, and the next delivery reads the outbox from its start.
+   */
+  reset(cid: ContactId): void {
+    if (!this.running.has(cid)) return
+    this.stale.add(cid)
+    this.lingering.get(cid)?.wake(false)
+  }
+
   stop(): void {
     this.controller.abort()
+    for (const l of this.lingering.values()) l.wake(false)
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
   }
 
   private async run(cid: ContactId): Promise<void> {
     this.running.add(cid)
+    let retriedAfterLinger = false
     try {
       for (;;) {
         this.again.delete(cid)
         if (this.controller.signal.aborted) break
         const pulled = new Map<number, OutboxRecord>()
+        const attempt = { lingered: false }
         try {
-          const sent = await this.deliver(cid, pulled)
+          const sent = await this.deliver(cid, pulled, attempt)
           this.failures.delete(cid)
           if (sent === 0) break
         } catch (error) {
           if (!(error instanceof RetryLater)) this.driver.onError?.(cid, error)
           await this.driver.dropEphemeral(cid, [...pulled.values()]).catch(() => undefined)
+          // A stream that sat idle may have been closed by the peer: a new one, at once.
+          if (attempt.lingered && !retriedAfterLinger) {
+            retriedAfterLinger = true
+            continue
+          }
           this.schedule(cid)
           break
         }
+        retriedAfterLinger = false
       }
     } finally {
       this.running.delete(cid)
+      this.stale.delete(cid)
       for (const resolve of this.idle.get(cid) ?? []) resolve()
       this.idle.delete(cid)
       if (this.again.has(cid) && !this.timers.has(cid)) {
@@ -108,21 +146,36 @@ export class OutboxPump {
    * after the last one sent (waiting for them to be on disk, never sending state that is not),
    * so a steady flow of messages needs no new stream and no round trip per batch.
    */
-  private async deliver(cid: ContactId, pulled: Map<number, OutboxRecord>): Promise<number> {
+  private async deliver(
+    cid: ContactId,
+    pulled: Map<number, OutboxRecord>,
+    attempt: { lingered: boolean },
+  ): Promise<number> {
     let after: number | undefined
     let ref = 0
+    let opened = false
     const next = async () => {
-      this.again.delete(cid)
-      const entries = await this.driver.load(cid, BATCH, after)
-      if (entries.length > 0) after = entries[entries.length - 1]!.seq
-      return entries.map((e) => {
-        pulled.set(ref, e)
-        return { ref: ref++, type: e.type, body: fromBase64(e.body) }
-      })
+      for (;;) {
+        this.again.delete(cid)
+        if (this.stale.delete(cid) && opened) return [] // a new delivery starts from the top
+        const entries = await this.driver.load(cid, BATCH, after)
+        // The first pull decides whether a stream is opened at all; later ones may wait.
+        if (entries.length > 0 || !opened) {
+          opened = true
+          if (entries.length > 0) after = entries[entries.length - 1]!.seq
+          return entries.map((e) => {
+            pulled.set(ref, e)
+            return { ref: ref++, type: e.type, body: fromBase64(e.body) }
+          })
+        }
+        attempt.lingered = true
+        if (!(await this.linger(cid, () => pulled.size))) return []
+      }
     }
     // Acks are applied in order through the conversation's queue, but the stream does not wait
     // for them: reading the next ack (and so freeing the window) never waits on our own writes.
-    const applying: Promise<void>[] = []
+    // (A set, pruned as they settle: a stream that lingers may carry a long conversation.)
+    const applying = new Set<Promise<void>>()
     try {
       await this.driver.send(
         cid,
@@ -131,7 +184,14 @@ export class OutboxPump {
           if (status === 'retry') throw new RetryLater('peer asked to retry later')
           const entry = pulled.get(r)!
           pulled.delete(r)
-          applying.push(this.driver.acked(cid, entry, status))
+          const applied = this.driver.acked(cid, entry, status)
+          applying.add(applied)
+          void applied
+            .finally(() => {
+              applying.delete(applied)
+              if (pulled.size === 0) this.notifyIfIdle(cid)
+            })
+            .catch(() => undefined)
         },
         this.controller.signal,
       )
@@ -140,6 +200,34 @@ export class OutboxPump {
       await Promise.allSettled(applying)
     }
     return ref
+  }
+
+  /** Waits for a kick (true) or LINGER_MS / stop (false); a kick that came meanwhile counts. */
+  private linger(cid: ContactId, unacked: () => number): Promise<boolean> {
+    if (this.controller.signal.aborted) return Promise.resolve(false)
+    if (this.again.has(cid)) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => wake(false), LINGER_MS)
+      const wake = (more: boolean) => {
+        clearTimeout(timer)
+        this.lingering.delete(cid)
+        resolve(more)
+      }
+      this.lingering.set(cid, { wake, unacked })
+      this.notifyIfIdle(cid)
+    })
+  }
+
+  private isIdleLingering(cid: ContactId): boolean {
+    const l = this.lingering.get(cid)
+    return l !== undefined && l.unacked() === 0
+  }
+
+  /** Tells whenIdle's waiters once a lingering stream has nothing unacknowledged. */
+  private notifyIfIdle(cid: ContactId): void {
+    if (!this.isIdleLingering(cid)) return
+    for (const resolve of this.idle.get(cid) ?? []) resolve()
+    this.idle.delete(cid)
   }
 
   private schedule(cid: ContactId): void {
