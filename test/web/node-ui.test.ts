@@ -237,6 +237,15 @@ describe('the web app as the UI of a node', () => {
     )
     assert.match(atBob.mime, /^audio\//)
     assert.equal(await sha256File(atBob.path!), await sha256File(sent.path!), 'received = recorded upload')
+    // Chromium's recordings carry no duration; the player still shows the real one before playing.
+    const recorded = page.locator('li.msg.out audio[aria-label="Play voice message"]').last()
+    await recorded.waitFor({ timeout: 20_000 })
+    const recordedSeconds = await eventually(
+      () => recorded.evaluate((el: HTMLAudioElement) => (Number.isFinite(el.duration) ? el.duration : 0)),
+      'the recorded message shows its duration',
+    )
+    assert.ok(recordedSeconds > 0.5 && recordedSeconds < 10, `recorded duration ${recordedSeconds}`)
+    assert.equal(await recorded.evaluate((el: HTMLAudioElement) => el.currentTime), 0, 'back at the start')
 
     const wav = join(files, 'hello.wav')
     const wavBytes = toneWav(2, 660)

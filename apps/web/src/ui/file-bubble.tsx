@@ -103,12 +103,33 @@ function VoiceFile(props: { m: ApiMessage; f: FileData; ready: boolean; bytes: n
       )}
       {url !== undefined ? (
         // biome-ignore lint/a11y/useMediaCaption: a voice message has no caption track
-        <audio controls preload="metadata" src={url} aria-label={t('file.play')} />
+        <audio
+          controls
+          preload="metadata"
+          src={url}
+          aria-label={t('file.play')}
+          onLoadedMetadata={(e) => revealDuration(e.currentTarget)}
+        />
       ) : (
         <Progress f={f} bytes={props.bytes} />
       )}
     </div>
   )
+}
+
+/**
+ * Chromium's MediaRecorder writes WebM without a duration, so the player would show 0:00 until
+ * played through. Seeking far past the end makes the browser find the real duration; the
+ * position then goes back to the start.
+ */
+function revealDuration(audio: HTMLAudioElement): void {
+  if (Number.isFinite(audio.duration)) return
+  const back = () => {
+    audio.removeEventListener('timeupdate', back)
+    audio.currentTime = 0
+  }
+  audio.addEventListener('timeupdate', back)
+  audio.currentTime = Number.MAX_SAFE_INTEGER
 }
 
 function DocumentFile(props: { m: ApiMessage; f: FileData; bytes: number }) {
