@@ -224,6 +224,9 @@ function Composer(props: {
     const body = text.trim()
     if (body === '' || busy) return
     setBusy(true)
+    // Cleared at once (the message can reach the other side before the call returns); put back
+    // if it could not be queued, unless something new was typed meanwhile.
+    setText('')
     try {
       if (editing) await client.call('edit', { contact: contact.id, messageId: editing.id, text: body })
       else
@@ -232,10 +235,10 @@ function Composer(props: {
           text: body,
           ...(replyTo ? { replyTo: replyTo.id } : {}),
         })
-      setText('')
       stopTyping()
       props.onDone()
     } catch (error) {
+      setText((now) => (now === '' ? body : now))
       notifyError(error)
     } finally {
       setBusy(false)
