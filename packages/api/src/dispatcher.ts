@@ -25,7 +25,6 @@ import {
   type ControlResponse,
   parseRequest,
 } from './protocol.js'
-import { MessageRoutes } from './routes.js'
 import type { MethodContext, MethodSpec } from './table.js'
 
 /** Every method with a table entry (subscribe and unsubscribe are the session's, capabilities the dispatcher's). */
@@ -63,16 +62,12 @@ export type DispatcherOptions = Omit<ApiHost, 'messenger'>
 export class ControlDispatcher {
   private readonly log: ApiLog
   private readonly context: MethodContext
-  private readonly routes: MessageRoutes | undefined
   private readonly moments: MomentFiles
 
   constructor(messenger: MessengerApi, options: DispatcherOptions = {}) {
     this.log = options.log ?? nullLog
-    this.routes =
-      options.connection === undefined ? undefined : new MessageRoutes(messenger, options.connection)
-    const routes = this.routes ?? { decorate: <T>(m: T) => m }
     this.moments = new MomentFiles(options.feed)
-    this.context = { ...options, messenger, routes, moments: this.moments }
+    this.context = { ...options, messenger, moments: this.moments }
   }
 
   private available(method: string): boolean {
@@ -159,7 +154,6 @@ export class ControlDispatcher {
   subscribe(events: readonly EventName[], sink: (notification: ApiNotification) => void): () => void {
     const offs: (() => void)[] = []
     const e = this.context.messenger.events
-    const routes = this.context.routes
     const want = new Set(events)
     if (want.has('message'))
       offs.push(
@@ -169,7 +163,7 @@ export class ControlDispatcher {
             event: 'message',
             contactId: ev.contactId,
             change: ev.change,
-            message: routes.decorate(ev.message),
+            message: ev.message,
           })
         }),
       )
@@ -208,9 +202,8 @@ export class ControlDispatcher {
     }
   }
 
-  /** Stops watching the messenger (message routes). */
+  /** Stops watching the feed (which files belong to Moments). */
   close(): void {
-    this.routes?.stop()
     this.moments.stop()
   }
 }

@@ -35,4 +35,3 @@ export {
   parseRequest,
   type RequestId,
 } from './protocol.js'
-export { MessageRoutes } from './routes.js'

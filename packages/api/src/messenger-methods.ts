@@ -89,7 +89,7 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
                   .filter((m) => !c.moments.isMomentFile(m))
                   .at(-1)
           const unread = await c.messenger.unreadCount(contact.id)
-          return { contact, last: last === undefined ? null : c.routes.decorate(last), unread }
+          return { contact, last: last ?? null, unread }
         }),
       )
       const time = (x: ChatView) => (x.last === null ? '' : x.last.sentAt)
@@ -100,10 +100,7 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   },
   send: {
     check: params({ ...CONTACT, text: str({ min: 1 }), replyTo: { optional: true, check: id } }),
-    run: async (c, p) =>
-      c.routes.decorate(
-        await c.messenger.send(p.contact, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo }),
-      ),
+    run: (c, p) => c.messenger.send(p.contact, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo }),
   },
   messages: {
     check: params({
@@ -117,15 +114,13 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
           ...(p.limit === undefined ? {} : { limit: p.limit }),
           ...(p.peek === undefined ? {} : { peek: p.peek }),
         })
-      )
-        .filter((m) => !c.moments.isMomentFile(m))
-        .map((m) => c.routes.decorate(m)),
+      ).filter((m) => !c.moments.isMomentFile(m)),
   },
   message: {
     check: params({ ...CONTACT, messageId: id }),
     run: async (c, p) => {
       const m = await c.messenger.message(p.contact, p.messageId)
-      return m === undefined ? null : c.routes.decorate(m)
+      return m ?? null
     },
   },
   markRead: {
@@ -139,15 +134,15 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   react: {
     // An empty emoji takes our reaction back.
     check: params({ ...CONTACT, messageId: id, emoji: str({ max: 64 }) }),
-    run: async (c, p) => c.routes.decorate(await c.messenger.react(p.contact, p.messageId, p.emoji)),
+    run: (c, p) => c.messenger.react(p.contact, p.messageId, p.emoji),
   },
   edit: {
     check: params({ ...CONTACT, messageId: id, text: str({ min: 1 }) }),
-    run: async (c, p) => c.routes.decorate(await c.messenger.edit(p.contact, p.messageId, p.text)),
+    run: (c, p) => c.messenger.edit(p.contact, p.messageId, p.text),
   },
   deleteMessage: {
     check: params({ ...CONTACT, messageId: id }),
-    run: async (c, p) => c.routes.decorate(await c.messenger.deleteMessage(p.contact, p.messageId)),
+    run: (c, p) => c.messenger.deleteMessage(p.contact, p.messageId),
   },
   setTyping: {
     check: params({ ...CONTACT, active: bool }),

@@ -48,7 +48,8 @@ export type {
  * travelled (the route of the connection it was sent or received on). Messages still in the
  * outbox have status 'queued'.
  */
-export type ApiMessage = MessageView & { readonly route?: ConnectionRoute | undefined }
+/** A message as the API shows it (its `route` is recorded by the Messenger). */
+export type ApiMessage = MessageView
 
 /** One line of the chats list: newest conversation first. */
 export interface ChatView {

@@ -9,7 +9,6 @@ import { type Checked, checkParams, type Shape } from './params.js'
 
 /** The host, plus what the dispatcher adds: the route each message travelled. */
 export interface MethodContext extends ApiHost {
-  readonly routes: { decorate(m: MessageView): ApiMessage }
   /** Moments pictures sent as files: not shown in conversations. */
   readonly moments: { isMomentFile(m: MessageView): boolean }
 }

@@ -229,7 +229,7 @@ test('moments: a post’s pictures are hashed, offered to each accepted contact,
   )
 })
 
-test('routes: a message notes the route of the connection it left or arrived on', async () => {
+test('routes: messages carry the route the Messenger recorded; connection describes the link', async () => {
   const messenger = fakeMessenger()
   const d = new ControlDispatcher(messenger, {
     connection: (peerId) =>
@@ -248,7 +248,7 @@ test('routes: a message notes the route of the connection it left or arrived on'
   messenger.events.emit('message', {
     contactId: 'c1',
     change: 'update',
-    message: { id: 'm1', direction: 'out', status: 'sent' },
+    message: { id: 'm1', direction: 'out', status: 'sent', route: 'lan' },
   })
   messenger.events.emit('message', {
     contactId: 'c2',

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { PROTOCOL_MSG } from '../src/net/protocols.js'
+import { MemoryStore } from '../src/store/memory.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 
 describe('messenger', () => {
@@ -153,6 +154,29 @@ describe('messenger', () => {
       msgStreams().map((s) => s.id),
       kept.map((s) => s.id),
     )
+  })
+
+  it('each message records the route it travelled, kept across a restart', async () => {
+    const kim = await peer('Kim')
+    const store = new MemoryStore()
+    let lee = await testPeer('Lee', store)
+    const leeAtKim = await kim.messenger.addContact(lee.messenger.card().link)
+    const kimAtLee = await lee.messenger.addContact(kim.messenger.card().link)
+    await eventually(() => kim.messenger.contact(leeAtKim.id).state === 'accepted', 10_000, 'accepted')
+    const sent = await kim.messenger.send(leeAtKim.id, 'over the LAN')
+    assert.equal(sent.route, undefined, 'a queued message has not travelled yet')
+    const out = await eventually(async () => {
+      const m = await kim.messenger.message(leeAtKim.id, sent.id)
+      return m?.status === 'delivered' ? m : undefined
+    })
+    assert.equal(out.route, 'lan', 'the connection on 127.0.0.1 is on the LAN')
+    const got = await eventually(() => lee.messenger.message(kimAtLee.id, sent.id))
+    assert.equal(got.route, 'lan')
+    await lee.messenger.settled()
+    await lee.stop()
+    lee = await testPeer('Lee', store)
+    peers.push(lee)
+    assert.equal((await lee.messenger.message(kimAtLee.id, sent.id))?.route, 'lan')
   })
 
   it('edit, delete for everyone, reactions and typing reach the other side', async () => {

@@ -4,6 +4,7 @@
  * 'failed' when the peer will never accept it).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { ConnectionRoute } from '../net/connection-info.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId } from './ids.js'
 import { Keys } from './keys.js'
@@ -17,7 +18,7 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
   return new OutboxPump({
     load: (cid, limit, after) => core.conversations.outbox(cid, limit, after),
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
-    acked: (cid, entry, status) => acked(core, cid, entry, status),
+    acked: (cid, entry, status, route) => acked(core, cid, entry, status, route),
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
     onError: (cid, error) =>
       core.log.debug('delivery attempt failed', {
@@ -31,7 +32,7 @@ async function sendTo(
   core: MessengerCore,
   cid: ContactId,
   next: () => Promise<readonly OutgoingEnvelope[]>,
-  onAck: (ref: number, status: AckStatus) => Promise<void>,
+  onAck: (ref: number, status: AckStatus, route: ConnectionRoute | undefined) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
   const contact = core.contacts.get(cid)
@@ -45,6 +46,7 @@ async function acked(
   cid: ContactId,
   entry: OutboxRecord,
   status: AckStatus,
+  route: ConnectionRoute | undefined,
 ): Promise<void> {
   await core.queue.run(cid, async () => {
     const tx = new Tx()
@@ -53,7 +55,10 @@ async function acked(
       const m = await core.conversations.message(cid, entry.messageId)
       if (m !== undefined) {
         const next = status === 'ok' ? advanceStatus(m.status, 'sent') : 'failed'
-        if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'update')
+        // The route it left on is noted with its first ack (a resend keeps the first).
+        const via = status === 'ok' && m.route === undefined ? route : undefined
+        if (next !== m.status || via !== undefined)
+          core.putMessage(tx, { ...m, status: next, ...(via === undefined ? {} : { route: via }) }, 'update')
       }
     }
     // Not awaited: the next ack may be applied while this one is written (group commit); the

@@ -4,7 +4,7 @@
  * device (rate-limited); everything else from them is refused and counted. Each accepted envelope
  * commits as one Tx (new ratchet state + what it carried) before it is acknowledged.
  */
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, equalBytes } from '../bytes.js'
 import { type ContactCard, decodeCardBytes } from '../card/card.js'
@@ -12,6 +12,7 @@ import { CardError } from '../card/errors.js'
 import { encodeCardPayload } from '../card/link.js'
 import { CryptoError } from '../crypto/errors.js'
 import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '../crypto/session.js'
+import { type ConnectionRoute, describeConnection } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import { seqBytes } from './conversations.js'
 import type { MessengerCore } from './core.js'
@@ -70,9 +71,10 @@ export class Inbound {
    * is ordered per conversation (the queue) but does not wait for the disk, so a burst of
    * envelopes shares group commits. Nothing thrown here escapes to the protocol handler.
    */
-  async onEnvelope(from: PeerId, envelope: IncomingEnvelope): Promise<AckStatus> {
+  async onEnvelope(from: PeerId, envelope: IncomingEnvelope, connection?: Connection): Promise<AckStatus> {
     try {
-      const verdict = await this.process(from, envelope)
+      const route = connection === undefined ? undefined : describeConnection(connection).route
+      const verdict = await this.process(from, envelope, route)
       if (typeof verdict === 'string') return verdict
       await verdict.durable
       return 'ok'
@@ -91,13 +93,19 @@ export class Inbound {
   }
 
   /** Returns a refusal, or the promise that the accepted envelope's effects are durable. */
-  private async process(from: PeerId, envelope: IncomingEnvelope): Promise<Verdict> {
+  private async process(
+    from: PeerId,
+    envelope: IncomingEnvelope,
+    route: ConnectionRoute | undefined,
+  ): Promise<Verdict> {
     const core = this.core
     if (core.stopped) return 'retry'
     if (envelope.type === 'message') {
       const contact = core.contacts.byPeerId(from.toString())
       if (contact === undefined) return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
-      return await core.queue.run(contact.id, () => this.receiveMessage(contact.id, envelope.body, from))
+      return await core.queue.run(contact.id, () =>
+        this.receiveMessage(contact.id, envelope.body, from, route),
+      )
     }
     const decoded = decodePreKeyMessage(envelope.body)
     const cid = contactIdFor(decoded.initiator.signingKey)
@@ -115,11 +123,16 @@ export class Inbound {
           return 'retry'
         }
       }
-      return this.receivePreKey(cid, decoded, from)
+      return this.receivePreKey(cid, decoded, from, route)
     })
   }
 
-  private async receiveMessage(cid: ContactId, body: Uint8Array, from: PeerId): Promise<Verdict> {
+  private async receiveMessage(
+    cid: ContactId,
+    body: Uint8Array,
+    from: PeerId,
+    route: ConnectionRoute | undefined,
+  ): Promise<Verdict> {
     const set = await this.core.sessionSet(cid)
     let decrypted: { set: SessionSet; plaintext: Uint8Array }
     try {
@@ -130,6 +143,7 @@ export class Inbound {
       return this.core.refuse(PROTOCOL_MSG, reason, from)
     }
     const tx = new Tx()
+    tx.route = route
     tx.sessions.set(cid, decrypted.set)
     await this.applyPayload(tx, this.core.contacts.get(cid)!, decrypted.plaintext, from)
     return { durable: this.core.commit(tx) }
@@ -140,11 +154,17 @@ export class Inbound {
     return { durable: this.core.store.flushed() }
   }
 
-  private async receivePreKey(cid: ContactId, decoded: DecodedPreKeyMessage, from: PeerId): Promise<Verdict> {
+  private async receivePreKey(
+    cid: ContactId,
+    decoded: DecodedPreKeyMessage,
+    from: PeerId,
+    route: ConnectionRoute | undefined,
+  ): Promise<Verdict> {
     const core = this.core
     const known = core.contacts.get(cid)
     const set = known === undefined ? [] : await core.sessionSet(cid)
     const tx = new Tx()
+    tx.route = route
     let plaintext: Uint8Array
     if (findSession(set, decoded) !== undefined) {
       // A retransmission of a session's first messages: continue that session.
@@ -314,6 +334,7 @@ export class Inbound {
       at: Date.now(),
       status: 'received',
       ...content,
+      ...(tx.route === undefined ? {} : { route: tx.route }),
     }
     core.putMessage(tx, record, 'new')
     tx.put(Keys.unread(cid, seq), seqBytes(seq))

@@ -135,7 +135,7 @@ export class Messenger {
     const serveMsg = framedHandler(
       PROTOCOL_MSG,
       (framed, connection) =>
-        serveMsgStream(framed, connection, (from, e) => this.inbound.onEnvelope(from, e)),
+        serveMsgStream(framed, connection, (from, e, c) => this.inbound.onEnvelope(from, e, c)),
       { onRefused },
     )
     const servePrekeys = framedHandler(

@@ -6,7 +6,8 @@
  * The sender pipelines up to WINDOW unacknowledged envelopes; the listener processes them one
  * after another, in order, which keeps the order of each conversation.
  */
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { type ConnectionRoute, describeConnection } from '../net/connection-info.js'
 import { openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import type { JiayiNode } from '../net/network-stack.js'
@@ -161,12 +162,13 @@ export async function sendEnvelopes(
   node: JiayiNode,
   peer: PeerId,
   next: () => Promise<readonly OutgoingEnvelope[]>,
-  onAck: (ref: number, status: AckStatus) => Promise<void>,
+  onAck: (ref: number, status: AckStatus, route: ConnectionRoute | undefined) => Promise<void>,
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
   let batch = await next()
   if (batch.length === 0) return
   const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
+  const route = routeOf(node, peer, framed.stream)
   const pending = new Set<number>()
   const signal = new Signal()
   let done = false
@@ -211,7 +213,7 @@ export async function sendEnvelopes(
       signal.notify()
       const status: AckStatus =
         ack.status === Ack.Status.OK ? 'ok' : ack.status === Ack.Status.REJECTED ? 'rejected' : 'retry'
-      await onAck(ack.ref, status)
+      await onAck(ack.ref, status, route)
     }
     await writer
     await framed.close()
@@ -222,4 +224,10 @@ export async function sendEnvelopes(
     await writer
     throw error
   }
+}
+
+/** How the stream's connection travels (what the message bubbles show). */
+function routeOf(node: JiayiNode, peer: PeerId, stream: Stream): ConnectionRoute | undefined {
+  const connection = node.getConnections(peer).find((c) => c.streams.includes(stream))
+  return connection === undefined ? undefined : describeConnection(connection).route
 }

@@ -9,6 +9,7 @@
  * message's way there. A write that fails on a stream that waited is retried at once on a new
  * one (the peer may simply have closed it), not after a backoff.
  */
+import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId } from './ids.js'
 import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
 import { fromBase64, type OutboxRecord } from './records.js'
@@ -26,11 +27,16 @@ export interface OutboxDriver {
   send(
     cid: ContactId,
     next: () => Promise<readonly OutgoingEnvelope[]>,
-    onAck: (ref: number, status: AckStatus) => Promise<void>,
+    onAck: (ref: number, status: AckStatus, route: ConnectionRoute | undefined) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void>
   /** Applies one ack (deletes the entry, updates message status) durably. */
-  acked(cid: ContactId, entry: OutboxRecord, status: AckStatus): Promise<void>
+  acked(
+    cid: ContactId,
+    entry: OutboxRecord,
+    status: AckStatus,
+    route: ConnectionRoute | undefined,
+  ): Promise<void>
   /** Drops ephemeral entries after a failed attempt. */
   dropEphemeral(cid: ContactId, entries: readonly OutboxRecord[]): Promise<void>
   onError?(cid: ContactId, error: unknown): void
@@ -180,11 +186,11 @@ export class OutboxPump {
       await this.driver.send(
         cid,
         next,
-        async (r, status) => {
+        async (r, status, route) => {
           if (status === 'retry') throw new RetryLater('peer asked to retry later')
           const entry = pulled.get(r)!
           pulled.delete(r)
-          const applied = this.driver.acked(cid, entry, status)
+          const applied = this.driver.acked(cid, entry, status, route)
           applying.add(applied)
           void applied
             .finally(() => {

@@ -4,6 +4,7 @@
  */
 import { base64 } from 'multiformats/bases/base64'
 import { fromUtf8, utf8 } from '../bytes.js'
+import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 
 export type ContactState = 'accepted' | 'pending-in' | 'pending-out'
@@ -49,6 +50,8 @@ export interface MessageRecord {
   readonly deleted?: boolean | undefined
   /** Kind-specific extra data (files: offer metadata), owned by the extension that wrote it. */
   readonly extension?: { readonly kind: string; readonly data: unknown } | undefined
+  /** How it travelled: the connection it arrived on, or the one its envelope was acknowledged on. */
+  readonly route?: ConnectionRoute | undefined
 }
 
 export interface OutboxRecord {

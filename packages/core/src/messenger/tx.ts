@@ -3,6 +3,7 @@
  * outbox kicks) that belong together. `Messenger.commit` writes the ops in one batch and only
  * then updates the in-memory caches and runs the effects, so memory never runs ahead of disk.
  */
+import type { ConnectionRoute } from '../net/connection-info.js'
 import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId } from './ids.js'
 import type { ContactRecord } from './records.js'
@@ -15,6 +16,8 @@ export class Tx {
   readonly removedContacts = new Set<ContactId>()
   readonly effects: (() => void)[] = []
   readonly kicks = new Set<ContactId>()
+  /** How the envelope this change comes from arrived, when it came from the network. */
+  route: ConnectionRoute | undefined
 
   put(key: Uint8Array, value: Uint8Array): void {
     this.ops.push({ type: 'put', key, value })

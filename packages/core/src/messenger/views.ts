@@ -2,6 +2,7 @@
  * What apps see: plain JSON-friendly objects (they cross the control socket and the web app's
  * WebSocket unchanged). Times are ISO 8601 strings.
  */
+import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
 
@@ -46,6 +47,8 @@ export interface MessageView {
   readonly edited: boolean
   readonly deleted: boolean
   readonly extension?: { readonly kind: string; readonly data: unknown } | undefined
+  /** How it travelled ('lan', 'direct', 'relayed'); absent until it has moved. */
+  readonly route?: ConnectionRoute | undefined
 }
 
 export function contactView(c: ContactRecord, online: boolean): ContactView {
@@ -74,6 +77,7 @@ export function messageView(m: MessageRecord): MessageView {
     edited: m.editedAt !== undefined,
     deleted: m.deleted === true,
     extension: m.extension,
+    ...(m.route === undefined ? {} : { route: m.route }),
   }
 }
 
