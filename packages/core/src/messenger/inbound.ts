@@ -73,7 +73,7 @@ export class Inbound {
    */
   async onEnvelope(from: PeerId, envelope: IncomingEnvelope, connection?: Connection): Promise<AckStatus> {
     try {
-      const route = connection === undefined ? undefined : describeConnection(connection).route
+      const route = connection === undefined ? undefined : routeOf(connection)
       const verdict = await this.process(from, envelope, route)
       if (typeof verdict === 'string') return verdict
       await verdict.durable
@@ -396,4 +396,15 @@ export function updateContactFromCard(
     'update',
   )
   tx.after(() => void core.rememberAddrs(card.peerId, card.addrs))
+}
+
+/** A connection's route, worked out once per connection (it cannot change). */
+const routes = new WeakMap<Connection, ConnectionRoute>()
+function routeOf(connection: Connection): ConnectionRoute {
+  let route = routes.get(connection)
+  if (route === undefined) {
+    route = describeConnection(connection).route
+    routes.set(connection, route)
+  }
+  return route
 }
