@@ -90,13 +90,13 @@ export class MomentOffers {
       for (const sha of wanted) {
         if (this.stopped) return
         if (offered.has(offerKey(contact.id, sha))) continue
-        await this.forward(contact.id, sha, sources.get(sha) ?? [])
+        await this.forward(contact.id, sources.get(sha) ?? [])
       }
     }
   }
 
   /** Tries each copy we hold of the file until one is sent. */
-  private async forward(contactId: string, sha: string, copies: readonly TransferView[]): Promise<void> {
+  private async forward(contactId: string, copies: readonly TransferView[]): Promise<void> {
     for (const copy of copies) {
       try {
         await this.host.files.forward(copy.id, contactId)

@@ -4,10 +4,10 @@
  */
 import type { MessageView } from '@jiayi/core'
 import type { ApiHost } from './host.js'
-import type { ApiMessage, MethodName, ParamsOf, ResultOf } from './methods.js'
+import type { MethodName, ParamsOf, ResultOf } from './methods.js'
 import { type Checked, checkParams, type Shape } from './params.js'
 
-/** The host, plus what the dispatcher adds: the route each message travelled. */
+/** The host, plus what the dispatcher adds: which files belong to Moments. */
 export interface MethodContext extends ApiHost {
   /** Moments pictures sent as files: not shown in conversations. */
   readonly moments: { isMomentFile(m: MessageView): boolean }
