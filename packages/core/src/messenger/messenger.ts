@@ -7,20 +7,9 @@
  * a ratchet step is never persisted without the message it produced or consumed, or vice versa.
  */
 import type { PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { bytesToHex, equalBytes, hexToBytes, utf8 } from '../bytes.js'
-import { type ContactCard, decodeCardBytes } from '../card/card.js'
-import {
-  cardLink,
-  cardQrText,
-  decodeCard,
-  decodeCardPayload,
-  encodeCardPayload,
-  linkPayload,
-} from '../card/link.js'
-import { initiateSession } from '../crypto/session.js'
-import type { PreKeyBundle } from '../crypto/x3dh.js'
-import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
+import { bytesToHex, utf8 } from '../bytes.js'
+import { decodeCardBytes } from '../card/card.js'
+import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
@@ -29,6 +18,7 @@ import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
+import { ContactOps } from './contact-ops.js'
 import { Conversations } from './conversations.js'
 import {
   type EncryptOptions,
@@ -41,13 +31,13 @@ import type { RefusalReason } from './counters.js'
 import { createOutboxPump } from './delivery.js'
 import { MessengerError } from './errors.js'
 import type { Emitter } from './events.js'
-import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from './ids.js'
-import { type ExtensionContext, type ExtensionHandler, Inbound, updateContactFromCard } from './inbound.js'
+import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
+import { type ExtensionContext, type ExtensionHandler, Inbound } from './inbound.js'
 import { Keys } from './keys.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
-import { fetchPreKeyBundle, servePrekeyStream } from './prekey-protocol.js'
+import { servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
 import { ReceiptBatcher } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
@@ -75,13 +65,12 @@ export interface MessengerStats {
   readonly refused: Record<string, Record<string, number>>
 }
 
-const PREKEY_FETCH_TIMEOUT_MS = 4_000
-
 export class Messenger {
   private readonly outbox: OutboxPump
   private readonly receipts: ReceiptBatcher
   private readonly inbound: Inbound
   private readonly addresses: AddressWatcher
+  private readonly contacts: ContactOps
   private readonly listeners: [string, (e: Event) => void][] = []
 
   private constructor(private readonly core: MessengerCore) {
@@ -90,6 +79,7 @@ export class Messenger {
     this.receipts = new ReceiptBatcher(core)
     this.inbound = new Inbound(core, this.receipts)
     this.addresses = new AddressWatcher(core)
+    this.contacts = new ContactOps(core, this.receipts, this.outbox)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -262,133 +252,29 @@ export class Messenger {
    * Adds the person on a card (link or QR text) and sends them a contact request carrying our
    * own card. If they already asked us, this accepts them instead. Idempotent.
    */
-  async addContact(link: string): Promise<ContactView> {
+  addContact(link: string): Promise<ContactView> {
     this.assertRunning()
-    const core = this.core
-    const card = decodeCard(link)
-    const bytes = decodeCardPayload(linkPayload(link))
-    const cid = contactIdFor(card.identity.signingKey)
-    if (equalBytes(card.identity.signingKey, core.account.identity.signing.publicKey)) {
-      throw new MessengerError('SelfContact', 'this is your own card')
-    }
-    await core.rememberAddrs(card.peerId, card.addrs)
-    const existing = core.contacts.get(cid)
-    if (existing?.state === 'pending-in') return this.accept(cid)
-    if (existing !== undefined) {
-      await core.queue.run(cid, async () => {
-        const tx = new Tx()
-        updateContactFromCard(core, tx, existing, { ...card, bytes }, existing.state)
-        await core.commit(tx)
-      })
-      return this.contact(cid)
-    }
-    const bundle = await this.bundleFor(card)
-    const theyAskedMeanwhile = await core.queue.run(cid, async () => {
-      // Their request may have arrived while we fetched prekeys: then this add accepts it.
-      const now = core.contacts.get(cid)
-      if (now !== undefined) return now.state === 'pending-in'
-      const tx = new Tx()
-      tx.del(Keys.blocked(cid))
-      const time = Date.now()
-      const record: ContactRecord = {
-        id: cid,
-        name: card.name,
-        identityKey: bytesToHex(card.identity.signingKey),
-        agreementKey: bytesToHex(card.identity.agreementKey),
-        peerId: card.peerId,
-        addrs: card.addrs,
-        state: 'pending-out',
-        verified: false,
-        card: encodeCardPayload(bytes),
-        addedAt: time,
-        updatedAt: time,
-      }
-      core.putContact(tx, record, 'new')
-      tx.sessions.set(cid, [initiateSession(core.account.identity, bundle)])
-      await core.encryptToOutbox(tx, cid, { kind: 'request', card: core.cardBytes() })
-      await core.commit(tx)
-      core.log.info('contact added', { contact: cid, postQuantum: bundle.kemPreKey !== undefined })
-      return false
-    })
-    return theyAskedMeanwhile ? this.accept(cid) : this.contact(cid)
+    return this.contacts.add(link)
   }
 
-  /** Prefers a fresh bundle from the peer (one-time prekey + ML-KEM); else the card's signed prekey. */
-  private async bundleFor(card: ContactCard): Promise<PreKeyBundle> {
-    const fetched = await fetchPreKeyBundle(this.core.node, peerIdFromString(card.peerId), card.identity, {
-      signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
-    })
-    return fetched ?? { identity: card.identity, signedPreKey: card.signedPreKey }
-  }
-
-  async accept(ref: string): Promise<ContactView> {
+  accept(ref: string): Promise<ContactView> {
     this.assertRunning()
-    const core = this.core
-    const contact = core.contacts.resolve(ref)
-    await core.queue.run(contact.id, async () => {
-      const current = core.contacts.get(contact.id)
-      if (current === undefined || current.state !== 'pending-in') return
-      const tx = new Tx()
-      core.putContact(tx, { ...current, state: 'accepted', updatedAt: Date.now() }, 'update')
-      await core.encryptToOutbox(tx, current.id, { kind: 'accept', card: core.cardBytes() })
-      await core.commit(tx)
-    })
-    // The messages that waited for this accept are shown now: tell the sender they arrived.
-    const held: MessageId[] = []
-    for await (const m of core.conversations.all(contact.id)) {
-      if (m.direction === 'in' && m.status === 'received') held.push(m.id)
-    }
-    this.receipts.queue(contact.id, 'delivered', held)
-    return this.contact(contact.id)
+    return this.contacts.accept(ref)
   }
 
   /** Declines a request or removes a contact: deletes everything about them and blocks new requests. */
-  async reject(ref: string): Promise<void> {
+  reject(ref: string): Promise<void> {
     this.assertRunning()
-    const core = this.core
-    const contact = core.contacts.resolve(ref)
-    await core.queue.run(contact.id, async () => {
-      const tx = new Tx()
-      const prefixes = [
-        Keys.msgPrefix(contact.id),
-        Keys.msgIdPrefix(contact.id),
-        Keys.outboxPrefix(contact.id),
-        Keys.unreadPrefix(contact.id),
-      ]
-      for (const prefix of prefixes) for await (const [k] of core.store.iterate({ prefix })) tx.del(k)
-      tx.del(Keys.sessions(contact.id))
-      tx.del(Keys.convMeta(contact.id))
-      tx.del(Keys.contact(contact.id))
-      tx.put(Keys.blocked(contact.id), utf8('1'))
-      tx.removedContacts.add(contact.id)
-      tx.after(() => core.events.emit('contact', { id: contact.id, change: 'removed' }))
-      await core.commit(tx)
-    })
-    this.outbox.reset(contact.id)
+    return this.contacts.reject(ref)
   }
 
-  async verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {
-    const core = this.core
-    const contact = core.contacts.resolve(ref)
-    const number = safetyNumber(core.identity(), theirIdentity(contact))
-    if (mark && !contact.verified) {
-      await core.queue.run(contact.id, async () => {
-        const tx = new Tx()
-        core.putContact(
-          tx,
-          { ...core.contacts.get(contact.id)!, verified: true, updatedAt: Date.now() },
-          'update',
-        )
-        await core.commit(tx)
-      })
-    }
-    return { safetyNumber: formatSafetyNumber(number.digits), verified: mark || contact.verified }
+  verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {
+    return this.contacts.verify(ref, mark)
   }
 
   /** The scannable safety number (for a QR code the other person scans), as hex. */
   safetyNumberCode(ref: string): string {
-    const contact = this.core.contacts.resolve(ref)
-    return bytesToHex(safetyNumber(this.core.identity(), theirIdentity(contact)).scannable)
+    return this.contacts.safetyNumberCode(ref)
   }
 
   // ------------------------------------------------------------------ sending
@@ -648,10 +534,6 @@ export class Messenger {
   private assertRunning(): void {
     if (this.core.stopped) throw new MessengerError('Stopped', 'the messenger is shutting down')
   }
-}
-
-function theirIdentity(contact: ContactRecord) {
-  return { signingKey: hexToBytes(contact.identityKey), agreementKey: hexToBytes(contact.agreementKey) }
 }
 
 function checkText(text: string): void {
