@@ -57,11 +57,6 @@ export class MomentOffers {
     return result
   }
 
-  /** Resolves once every pass asked for so far has run (tests, shutdown). */
-  settled(): Promise<void> {
-    return this.exclusive(async () => undefined)
-  }
-
   stop(): void {
     this.stopped = true
     this.off()
