@@ -378,6 +378,58 @@ describe('the web app as the UI of a node', () => {
     assert.equal(bytes.subarray(0, 12).toString('latin1'), 'JIAYI-BACKUP')
   })
 
+  test('a received document and a text forwarded to another contact', async () => {
+    const request = await eventually(
+      async () =>
+        (await carol.call<Contact[]>('contactList')).find(
+          (c) => c.name === 'Alice' && c.state === 'pending-in',
+        ),
+      "Alice's request at Carol",
+    )
+    await carol.call('accept', { contact: request.id })
+    await eventually(
+      async () =>
+        (await alice.call<Contact[]>('contactList')).find(
+          (c) => c.name === 'Carol' && c.state === 'accepted',
+        ),
+      'Carol accepted at Alice',
+    )
+    const doc = (await alice.call<FileEntry[]>('files')).find((f) => f.name === 'price list.xlsx')
+    assert.equal(doc?.status, 'complete')
+
+    const forward = async (bubble: ReturnType<Page['locator']>) => {
+      await bubble.hover()
+      await bubble.getByRole('button', { name: 'Message actions' }).click()
+      await bubble.getByRole('menuitem', { name: 'Forward' }).click()
+      const dialog = page.getByRole('dialog', { name: 'Forward to…' })
+      await dialog.getByRole('button', { name: 'Carol' }).waitFor()
+      await page.screenshot({ path: join(dir, 'desktop-en-forward.png') })
+      await dialog.getByRole('button', { name: 'Carol' }).click()
+      await page.getByText('Forwarded to Carol').first().waitFor()
+      await dialog.waitFor({ state: 'hidden' })
+    }
+    await openChat(page)
+    await forward(page.locator('li.msg.in', { hasText: 'price list.xlsx' }))
+    const atCarol = await eventually(
+      async () =>
+        (await carol.call<FileEntry[]>('files')).find(
+          (f) => f.sha256 === doc!.sha256 && f.status === 'complete',
+        ),
+      'the forwarded document at Carol',
+    )
+    assert.equal(atCarol.name, 'price list.xlsx')
+    assert.equal(await sha256File(atCarol.path!), doc!.sha256)
+
+    await forward(page.locator('li.msg.in', { hasText: 'Hi Alice 你好!' }))
+    await eventually(
+      async () =>
+        (await carol.call<Message[]>('messages', { contact: request.id, peek: true })).find(
+          (m) => m.text === 'Hi Alice 你好!',
+        ),
+      'the forwarded text at Carol',
+    )
+  })
+
   /** Goes to a screen and waits for it to settle. */
   const show = async (p: Page, screen: (typeof SCREENS)[number]) => {
     const routes: Record<(typeof SCREENS)[number], string> = {

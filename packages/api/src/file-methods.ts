@@ -85,7 +85,7 @@ function fileHost(c: { files?: FileHost | undefined }): FileHost {
   return c.files
 }
 
-export type FileMethodName = 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancelFile'
+export type FileMethodName = 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancelFile' | 'forwardFile'
 
 export const FILE_METHODS: MethodTable<FileMethodName> = {
   sendFile: {
@@ -131,5 +131,11 @@ export const FILE_METHODS: MethodTable<FileMethodName> = {
     needs: 'files',
     check: params({ id: transferId }),
     run: (c, p) => userErrors(() => fileHost(c).files.cancel(p.id)),
+  },
+  // Errors stay FileErrors: SourceGone and SourceChanged tell the user why it cannot go.
+  forwardFile: {
+    needs: 'files',
+    check: params({ id: transferId, contact: str({ min: 1, max: 1024 }) }),
+    run: (c, p) => fileHost(c).files.forward(p.id, p.contact),
   },
 }

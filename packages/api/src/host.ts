@@ -40,7 +40,10 @@ export type MessengerApi = Pick<
 
 /** The files layer and how this host turns a source handle into bytes. */
 export interface FileHost {
-  readonly files: Pick<FileService, 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancel'> & {
+  readonly files: Pick<
+    FileService,
+    'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancel' | 'forward'
+  > & {
     readonly events?: FileService['events']
     /** Transfer counters, refusals among them (shown by the `stats` method). */
     stats?(): ReturnType<FileService['stats']>

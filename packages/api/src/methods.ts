@@ -149,6 +149,8 @@ export interface ApiMethods {
   transfer: { params: { id: string }; result: TransferView }
   transfers: { params: NoParams; result: TransferView[] }
   cancelFile: { params: { id: string }; result: TransferView }
+  /** Sends a file this peer holds (sent, or received complete) to a contact, as a new offer. */
+  forwardFile: { params: { id: string; contact: string }; result: TransferView }
 
   // ------------------------------------------------------------------ moments
   /** Newest first; `before` (ms since the epoch) pages back. */

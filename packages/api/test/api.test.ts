@@ -125,6 +125,14 @@ test('files: sendFile resolves its opaque source through the host; unknown handl
       transfer: () => undefined,
       transfers: () => [],
       cancel: async () => ({}) as never,
+      forward: async (id, contact) => {
+        if (id !== 't1')
+          throw Object.assign(new Error('this peer does not keep that file'), {
+            name: 'FileError',
+            code: 'SourceGone',
+          })
+        return { id: 't2', contact } as never
+      },
     },
     openSource: async (handle) => {
       if (handle !== 'upload-1')
@@ -153,6 +161,10 @@ test('files: sendFile resolves its opaque source through the host; unknown handl
   )
   assert.ok(d.methods.includes('sendFile'))
   assert.ok(!new ControlDispatcher(fakeMessenger()).methods.includes('sendFile'))
+  // forwardFile: the files layer's own errors keep their code, so a UI can say why.
+  assert.deepEqual(await d.call('forwardFile', { id: 't1', contact: 'c2' }), { id: 't2', contact: 'c2' })
+  await assert.rejects(d.call('forwardFile', { id: 'gone', contact: 'c2' }), { code: 'SourceGone' })
+  await assert.rejects(d.call('forwardFile', { id: 't1' }), /contact/)
 })
 
 test('moments: a post’s pictures are hashed, offered to each accepted contact, referred to by SHA-256, and kept out of chats', async () => {
@@ -183,6 +195,7 @@ test('moments: a post’s pictures are hashed, offered to each accepted contact,
       transfer: () => undefined,
       transfers: () => [],
       cancel: async () => ({}) as never,
+      forward: async () => ({}) as never,
     },
     openSource: async () => memorySource(bytes, 'shop.png'),
   }

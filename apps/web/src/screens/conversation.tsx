@@ -12,6 +12,7 @@ import { previewText } from '../lib/preview.js'
 import { href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
 import { errorText } from '../ui/errors.js'
+import { ForwardDialog } from '../ui/forward-dialog.js'
 import { Icon } from '../ui/icons.js'
 import { MessageBubble } from '../ui/message.js'
 import { notifyError } from '../ui/notice.js'
@@ -35,6 +36,7 @@ export function Conversation(props: { contact: string }) {
   const [menu, setMenu] = useState<string | undefined>(undefined)
   const [replyTo, setReplyTo] = useState<ApiMessage | undefined>(undefined)
   const [editing, setEditing] = useState<ApiMessage | undefined>(undefined)
+  const [forwarding, setForwarding] = useState<ApiMessage | undefined>(undefined)
   const listRef = useRef<HTMLOListElement>(null)
 
   useEffect(() => {
@@ -129,6 +131,10 @@ export function Conversation(props: { contact: string }) {
               setReplyTo(undefined)
               setEditing(m)
             }}
+            onForward={() => {
+              setMenu(undefined)
+              setForwarding(m)
+            }}
             onDelete={() => {
               setMenu(undefined)
               if (confirm(t('chat.deleteConfirm')))
@@ -141,6 +147,7 @@ export function Conversation(props: { contact: string }) {
           />
         ))}
       </ol>
+      {forwarding !== undefined && <ForwardDialog m={forwarding} onClose={() => setForwarding(undefined)} />}
       <Composer
         key={contact.id}
         contact={contact}

@@ -3,6 +3,7 @@ import type { ApiMessage } from '@jiayi/api'
 import { formatTime, type MessageKey, t } from '../i18n/index.js'
 import { fileData, previewText } from '../lib/preview.js'
 import { FileBubble } from './file-bubble.js'
+import { canForward } from './forward-dialog.js'
 import { Icon, type IconName } from './icons.js'
 import { Linkified } from './linkify.js'
 
@@ -37,6 +38,7 @@ export function MessageBubble(props: {
   onReact: (emoji: string) => void
   onEdit: () => void
   onDelete: () => void
+  onForward: () => void
 }) {
   const { m } = props
   const file = m.deleted ? undefined : fileData(m)
@@ -132,6 +134,11 @@ export function MessageBubble(props: {
             <button type="button" role="menuitem" onClick={props.onReply}>
               <Icon name="reply" size={18} /> {t('chat.reply')}
             </button>
+            {canForward(m) && (
+              <button type="button" role="menuitem" onClick={props.onForward}>
+                <Icon name="forward" size={18} /> {t('chat.forward')}
+              </button>
+            )}
             {m.direction === 'out' && file === undefined && (
               <button type="button" role="menuitem" onClick={props.onEdit}>
                 <Icon name="edit" size={18} /> {t('chat.edit')}
