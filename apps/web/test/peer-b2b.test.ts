@@ -170,11 +170,11 @@ describe('two in-browser peers through a LAN relay', { timeout: 90_000 }, () => 
       20_000,
       'delivery without the relay',
     )
-    assert.deepEqual(
-      (await call(alice, 'connections', b.peerId)).map((c) => [c.transport, c.route, c.limited]),
-      [['webrtc', 'lan', false]],
-      'only the direct connection is left',
-    )
+    // Only direct connections are left. (Two browsers that dialled each other at the same moment
+    // may each keep the one they opened: both are direct.)
+    const left = (await call(alice, 'connections', b.peerId)).map((c) => [c.transport, c.route, c.limited])
+    assert.ok(left.length > 0, 'a connection is left')
+    for (const c of left) assert.deepEqual(c, ['webrtc', 'lan', false], 'only direct connections are left')
     const lateBack = await call(alice, 'send', accepted.id, 'me too')
     await until(
       async () => (await call(bob, 'messages', added.id)).some((m) => m.id === lateBack.id),
