@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks'
 import type { Onboarding as OnboardingApi } from '../client/types.js'
 import { t } from '../i18n/index.js'
 import { notifyError } from '../ui/notice.js'
+import { PasswordField } from '../ui/password-field.js'
 
 export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; onReady: () => void }) {
   const o = props.onboarding
@@ -30,13 +31,12 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
             run('unlock', () => o.unlock(pass))
           }}
         >
-          <label for="unlock-pass">{t('onboarding.passphrase')}</label>
-          <input
+          <PasswordField
             id="unlock-pass"
-            type="password"
+            label={t('onboarding.passphrase')}
             autoComplete="current-password"
             value={pass}
-            onInput={(e) => setPass((e.target as HTMLInputElement).value)}
+            onValue={setPass}
           />
           <button type="submit" class="button primary" disabled={busy !== undefined || pass === ''}>
             {t('onboarding.unlock')}
@@ -65,13 +65,12 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
           value={name}
           onInput={(e) => setName((e.target as HTMLInputElement).value)}
         />
-        <label for="ob-pass">{t('onboarding.passphrase')}</label>
-        <input
+        <PasswordField
           id="ob-pass"
-          type="password"
+          label={t('onboarding.passphrase')}
           autoComplete="new-password"
           value={pass}
-          onInput={(e) => setPass((e.target as HTMLInputElement).value)}
+          onValue={setPass}
         />
         <p class="hint small">{t('onboarding.passphraseHint')}</p>
         <button type="submit" class="button primary" disabled={busy !== undefined || name.trim() === ''}>
@@ -94,13 +93,12 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
           accept=".jiayi,application/x-jiayi-backup"
           onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0])}
         />
-        <label for="ob-bpass">{t('onboarding.backupPassphrase')}</label>
-        <input
+        <PasswordField
           id="ob-bpass"
-          type="password"
+          label={t('onboarding.backupPassphrase')}
           autoComplete="current-password"
           value={backupPass}
-          onInput={(e) => setBackupPass((e.target as HTMLInputElement).value)}
+          onValue={setBackupPass}
         />
         <button
           type="submit"

@@ -4,6 +4,7 @@ import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
 import { notify, notifyError } from '../ui/notice.js'
+import { PasswordField } from '../ui/password-field.js'
 
 const VERSION = '0.1.0'
 
@@ -105,21 +106,19 @@ export function SettingsScreen() {
             }}
           >
             <h2>{t('settings.security')}</h2>
-            <label for="current-pass">{t('settings.currentPassphrase')}</label>
-            <input
+            <PasswordField
               id="current-pass"
-              type="password"
+              label={t('settings.currentPassphrase')}
               autoComplete="current-password"
               value={current}
-              onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
+              onValue={setCurrent}
             />
-            <label for="new-pass">{t('settings.newPassphrase')}</label>
-            <input
+            <PasswordField
               id="new-pass"
-              type="password"
+              label={t('settings.newPassphrase')}
               autoComplete="new-password"
               value={next}
-              onInput={(e) => setNext((e.target as HTMLInputElement).value)}
+              onValue={setNext}
             />
             <button type="submit" class="button" disabled={busy || next.length < 8}>
               {t('settings.changePassphrase')}
@@ -142,13 +141,12 @@ export function SettingsScreen() {
           >
             <h2>{t('settings.backup')}</h2>
             <p class="hint">{t('settings.backupHint')}</p>
-            <label for="backup-pass">{t('settings.backupPassphrase')}</label>
-            <input
+            <PasswordField
               id="backup-pass"
-              type="password"
+              label={t('settings.backupPassphrase')}
               autoComplete="new-password"
               value={backupPass}
-              onInput={(e) => setBackupPass((e.target as HTMLInputElement).value)}
+              onValue={setBackupPass}
             />
             <button type="submit" class="button" disabled={busy || backupPass.length < 8}>
               {t('settings.export')}
