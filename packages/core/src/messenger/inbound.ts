@@ -12,7 +12,7 @@ import { CardError } from '../card/errors.js'
 import { encodeCardPayload } from '../card/link.js'
 import { CryptoError } from '../crypto/errors.js'
 import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '../crypto/session.js'
-import { type ConnectionRoute, describeConnection } from '../net/connection-info.js'
+import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import { seqBytes } from './conversations.js'
 import type { MessengerCore } from './core.js'
@@ -73,7 +73,7 @@ export class Inbound {
    */
   async onEnvelope(from: PeerId, envelope: IncomingEnvelope, connection?: Connection): Promise<AckStatus> {
     try {
-      const route = connection === undefined ? undefined : routeOf(connection)
+      const route = connection === undefined ? undefined : connectionRoute(connection)
       const verdict = await this.process(from, envelope, route)
       if (typeof verdict === 'string') return verdict
       await verdict.durable
@@ -396,15 +396,4 @@ export function updateContactFromCard(
     'update',
   )
   tx.after(() => void core.rememberAddrs(card.peerId, card.addrs))
-}
-
-/** A connection's route, worked out once per connection (it cannot change). */
-const routes = new WeakMap<Connection, ConnectionRoute>()
-function routeOf(connection: Connection): ConnectionRoute {
-  let route = routes.get(connection)
-  if (route === undefined) {
-    route = describeConnection(connection).route
-    routes.set(connection, route)
-  }
-  return route
 }

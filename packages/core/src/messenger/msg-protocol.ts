@@ -7,7 +7,7 @@
  * after another, in order, which keeps the order of each conversation.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { type ConnectionRoute, describeConnection } from '../net/connection-info.js'
+import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import type { JiayiNode } from '../net/network-stack.js'
@@ -229,5 +229,5 @@ export async function sendEnvelopes(
 /** How the stream's connection travels (what the message bubbles show). */
 function routeOf(node: JiayiNode, peer: PeerId, stream: Stream): ConnectionRoute | undefined {
   const connection = node.getConnections(peer).find((c) => c.streams.includes(stream))
-  return connection === undefined ? undefined : describeConnection(connection).route
+  return connection === undefined ? undefined : connectionRoute(connection)
 }

@@ -63,6 +63,19 @@ export function describeConnection(
   }
 }
 
+/** A connection's route, worked out once per connection (it cannot change): messages record it. */
+const routes = new WeakMap<object, ConnectionRoute>()
+export function connectionRoute(
+  connection: Pick<Connection, 'remoteAddr' | 'direct' | 'limits' | 'direction'>,
+): ConnectionRoute {
+  let route = routes.get(connection)
+  if (route === undefined) {
+    route = describeConnection(connection).route
+    routes.set(connection, route)
+  }
+  return route
+}
+
 /** The outermost transport wins: `/…/p2p-circuit/webrtc` is WebRTC that was signalled via a relay. */
 function transportOf(names: readonly string[]): TransportName {
   const circuitAt = names.lastIndexOf('p2p-circuit')
