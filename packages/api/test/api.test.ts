@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
+import { Emitter } from '@jiayi/core'
 import {
   ApiCallError,
   ControlDispatcher,
@@ -18,25 +19,8 @@ import {
   type MessengerApi,
 } from '../src/index.js'
 
-type Handler = (e: unknown) => void
-
-function emitter() {
-  const handlers = new Map<string, Set<Handler>>()
-  return {
-    on(type: string, h: Handler) {
-      let set = handlers.get(type)
-      if (!set) {
-        set = new Set()
-        handlers.set(type, set)
-      }
-      set.add(h)
-      return () => set.delete(h)
-    },
-    emit(type: string, e: unknown) {
-      for (const h of handlers.get(type) ?? []) h(e)
-    },
-  }
-}
+/** The real emitter the Messenger and Feed use, untyped for the fakes below. */
+const emitter = () => new Emitter<Record<string, unknown>>()
 
 const CONTACTS = [
   { id: 'c1', name: 'Bob', peerId: 'p1', state: 'accepted' },
