@@ -10,7 +10,8 @@
  * - file.rss_growth_mb: the larger of the two processes' peak RSS growth during the transfer.
  *   Baseline: the 1 GiB file size (the ratio shows the share of the file held in memory). Goal ≤ 64.
  *
- * Temporary files go under os.tmpdir() and are removed at the end.
+ * Temporary files go under os.tmpdir() and are removed at the end. FILES_BENCH_MIB sets the file
+ * size; FILES_BENCH_PROFILE=DIR runs both peers with `node --cpu-prof` into DIR.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -25,6 +26,12 @@ const MiB = 1024 * 1024
 const SIZE = Number(process.env.FILES_BENCH_MIB ?? 1024) * MiB
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const PEER = fileURLToPath(new URL('./files-peer.ts', import.meta.url))
+const PROFILE = process.env.FILES_BENCH_PROFILE
+
+/** With FILES_BENCH_PROFILE: phase boundaries on the monotonic clock of the .cpuprofile files (µs). */
+function phase(name: string): void {
+  if (PROFILE) process.stderr.write(`# phase ${name} ${process.hrtime.bigint() / 1000n}\n`)
+}
 
 type Event = Record<string, unknown> & { event: string }
 
@@ -34,15 +41,24 @@ class Peer {
   private readonly child: ChildProcess
 
   constructor(home: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', '--import', './polyfill.mjs', PEER], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, BENCH_HOME: home, BENCH_KEY: randomBytes(32).toString('hex') },
-    })
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      this.events.push(JSON.parse(line) as Event)
-      for (const w of [...this.waiters]) w()
-    })
+    const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []
+    this.child = spawn(
+      process.execPath,
+      [...profile, '--import', 'tsx', '--import', './polyfill.mjs', PEER],
+      {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, BENCH_HOME: home, BENCH_KEY: randomBytes(32).toString('hex') },
+      },
+    )
+    createInterface({ input: this.child.stdout! }).on('line', (line) => this.push(JSON.parse(line) as Event))
+    // A peer that dies (a bad option, a crash) fails whatever waits on it instead of hanging the run.
+    this.child.once('exit', (code, signal) => this.push({ event: 'error', exited: code ?? signal }))
+  }
+
+  private push(event: Event): void {
+    this.events.push(event)
+    for (const w of [...this.waiters]) w()
   }
 
   next(name: string, from = 0, timeoutMs = 600_000): Promise<Event> {
@@ -105,11 +121,13 @@ try {
     b.ask({ cmd: 'rss', reset: true }, 'rss'),
   ])
   const fromB = b.events.length
+  phase('transfer-start')
   const t0 = performance.now()
   const offered = await a.ask({ cmd: 'send', contact: bAtA, path }, 'offered')
   const hashedMs = performance.now() - t0
   await b.next('complete', fromB)
   const totalMs = performance.now() - t0
+  phase('transfer-end')
   const [peakA, peakB] = await Promise.all([a.ask({ cmd: 'rss' }, 'rss'), b.ask({ cmd: 'rss' }, 'rss')])
 
   const rawAfter = await raw()
