@@ -16,6 +16,7 @@ import { chmod, copyFile, type FileHandle, link, mkdir, open, stat, unlink } fro
 import { basename, join, resolve } from 'node:path'
 import { equalBytes } from '../bytes.js'
 import { FileError } from './errors.js'
+import { hashRange } from './hash-pass.js'
 import { chunkCount, chunkLength } from './limits.js'
 import { numberedName, sanitizeFileName } from './names.js'
 import type { FileSink, FileSource, FileStorage, Sha256Hasher, SinkInit } from './storage.js'
@@ -23,7 +24,6 @@ import type { FileSink, FileSource, FileStorage, Sha256Hasher, SinkInit } from '
 const PARTIAL_DIR = '.partial'
 const FILE_MODE = 0o644
 const PARTIAL_MODE = 0o600
-const HASH_READ_BYTES = 1024 * 1024
 const MAX_NAME_TRIES = 10_000
 
 export function nodeSha256(): Sha256Hasher {
@@ -205,14 +205,19 @@ export class NodeFileStorage implements FileStorage {
 }
 
 async function hashPrefix(fh: FileHandle, length: number, hasher: Sha256Hasher): Promise<void> {
-  const buffer = new Uint8Array(Math.min(HASH_READ_BYTES, Math.max(length, 1)))
-  for (let offset = 0; offset < length; ) {
-    const want = Math.min(buffer.length, length - offset)
-    const { bytesRead } = await fh.read(buffer, 0, want, offset)
-    if (bytesRead === 0) throw new FileError('Storage', 'partial data got shorter')
-    hasher.update(buffer.subarray(0, bytesRead))
-    offset += bytesRead
-  }
+  await hashRange(
+    async (offset, want) => {
+      const buffer = new Uint8Array(want)
+      for (let done = 0; done < want; ) {
+        const { bytesRead } = await fh.read(buffer, done, want - done, offset + done)
+        if (bytesRead === 0) throw new FileError('Storage', 'partial data got shorter')
+        done += bytesRead
+      }
+      return buffer
+    },
+    length,
+    hasher,
+  )
 }
 
 /** Links `from` into `dir` under `name` or the first free "name (n)"; returns the new path. */

@@ -21,6 +21,7 @@ import type { ExtensionContext, ExtensionHandler } from '../messenger/inbound.js
 import type { Messenger } from '../messenger/messenger.js'
 import type { Store } from '../store/store.js'
 import { FileError } from './errors.js'
+import { hashRange } from './hash-pass.js'
 import {
   DEFAULT_CHUNK_BYTES,
   DEFAULT_MAX_FILE_BYTES,
@@ -60,7 +61,6 @@ export type { FileRefusal } from './transfer-runner.js'
 export const FILE_OFFER_EXTENSION = 'file-offer'
 
 const NUDGE_DELAY_MS = 2_000
-const HASH_READ_BYTES = 1024 * 1024
 
 export interface FileServiceInit {
   /** The store passed to Messenger.open (used until the messenger runs, then the messenger's). */
@@ -284,9 +284,7 @@ export class FileService {
 
   private async hashSource(source: FileSource): Promise<Uint8Array> {
     const hasher = this.storage.createHasher()
-    for (let offset = 0; offset < source.size; offset += HASH_READ_BYTES) {
-      hasher.update(await source.read(offset, Math.min(HASH_READ_BYTES, source.size - offset)))
-    }
+    await hashRange((offset, length) => source.read(offset, length), source.size, hasher)
     return hasher.digest()
   }
 
