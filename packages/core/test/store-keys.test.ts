@@ -115,6 +115,22 @@ test('key grammar: property — order and prefix-freeness over random tuples', (
   )
 })
 
+test('key grammar: a number and the same bigint encode alike; keys never share bytes', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), (n) => {
+      assert.equal(hex(key(n)), hex(key(BigInt(n))))
+      assert.equal(hex(key(n)), `01${BigInt(n).toString(16).padStart(16, '0')}`)
+    }),
+    { numRuns: 2000 },
+  )
+  // String parts are cached inside; a caller that scribbles on its key must not change the next.
+  const first = key('msg', 'contact-1', 7)
+  first.fill(0xee)
+  assert.equal(hex(key('msg', 'contact-1', 7)), '026d73670002636f6e746163742d3100010000000000000007')
+  assert.throws(() => key('\ud800'), isInputError, 'a refused string is not cached')
+  assert.throws(() => key('\ud800'), isInputError)
+})
+
 test('key grammar: bad parts and bad bytes are InputErrors', () => {
   assert.throws(() => key(), isInputError)
   assert.throws(() => key(-1), isInputError)

@@ -24,7 +24,7 @@
  * here starts with 0x00: that first byte is reserved for the store's own records (the sealed
  * store's key header).
  */
-import { concatBytes, fromUtf8, utf8 } from '../bytes.js'
+import { fromUtf8, utf8 } from '../bytes.js'
 import { InputError } from '../errors.js'
 import { checkKey } from './range.js'
 
@@ -54,30 +54,53 @@ function escaped(tag: number, bytes: Uint8Array): Uint8Array {
 }
 
 function u64(value: number | bigint): Uint8Array {
-  let big: bigint
+  const out = new Uint8Array(9)
+  out[0] = TAG_U64
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new InputError('OutOfRange', 'key number must be a non-negative safe integer (use bigint beyond)')
     }
-    big = BigInt(value)
-  } else {
-    if (value < 0n || value > U64_MAX) throw new InputError('OutOfRange', 'key bigint must fit in 64 bits')
-    big = value
+    // Two 32-bit halves by arithmetic: a BigInt and a DataView per key cost more than the rest.
+    writeU32(out, 1, Math.floor(value / 0x1_0000_0000))
+    writeU32(out, 5, value >>> 0)
+    return out
   }
-  const out = new Uint8Array(9)
-  out[0] = TAG_U64
-  new DataView(out.buffer).setBigUint64(1, big, false)
+  if (value < 0n || value > U64_MAX) throw new InputError('OutOfRange', 'key bigint must fit in 64 bits')
+  writeU32(out, 1, Number(value >> 32n))
+  writeU32(out, 5, Number(value & 0xffff_ffffn))
   return out
+}
+
+function writeU32(out: Uint8Array, at: number, word: number): void {
+  out[at] = word >>> 24
+  out[at + 1] = (word >>> 16) & 0xff
+  out[at + 2] = (word >>> 8) & 0xff
+  out[at + 3] = word & 0xff
+}
+
+/**
+ * Encoded string parts, by string. Key strings are structural (record names, contact ids), so a
+ * few hundred cover a running peer; encoding one (UTF-8 both ways, to refuse lone surrogates, and
+ * escaping) cost more than the rest of a key. Bounded: cleared when full.
+ */
+const stringParts = new Map<string, Uint8Array>()
+const MAX_CACHED_STRING_PARTS = 4096
+
+function stringPart(part: string): Uint8Array {
+  const cached = stringParts.get(part)
+  if (cached !== undefined) return cached
+  const bytes = utf8(part)
+  // TextEncoder silently turns a lone surrogate into U+FFFD; two ids must never share a key.
+  if (fromUtf8(bytes) !== part) throw new InputError('BadType', 'key string is not well-formed Unicode')
+  const encoded = escaped(TAG_STRING, bytes)
+  if (stringParts.size >= MAX_CACHED_STRING_PARTS) stringParts.clear()
+  stringParts.set(part, encoded)
+  return encoded
 }
 
 function encodePart(part: KeyPart): Uint8Array {
   if (typeof part === 'number' || typeof part === 'bigint') return u64(part)
-  if (typeof part === 'string') {
-    const bytes = utf8(part)
-    // TextEncoder silently turns a lone surrogate into U+FFFD; two ids must never share a key.
-    if (fromUtf8(bytes) !== part) throw new InputError('BadType', 'key string is not well-formed Unicode')
-    return escaped(TAG_STRING, bytes)
-  }
+  if (typeof part === 'string') return stringPart(part)
   if (part instanceof Uint8Array) return escaped(TAG_BYTES, part)
   throw new InputError('BadType', 'key part must be a string, number, bigint or Uint8Array')
 }
@@ -85,7 +108,16 @@ function encodePart(part: KeyPart): Uint8Array {
 /** Encodes a tuple of parts as a record key (see the grammar above). */
 export function key(...parts: KeyPart[]): Uint8Array {
   if (parts.length === 0) throw new InputError('BadLength', 'a key needs at least one part')
-  const out = concatBytes(...parts.map(encodePart))
+  const encoded = parts.map(encodePart)
+  let length = 0
+  for (const part of encoded) length += part.length
+  // Copied out: cached string parts are shared and must never reach a caller.
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const part of encoded) {
+    out.set(part, at)
+    at += part.length
+  }
   checkKey(out)
   return out
 }
