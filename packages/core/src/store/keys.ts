@@ -81,10 +81,11 @@ function writeU32(out: Uint8Array, at: number, word: number): void {
 /**
  * Encoded string parts, by string. Key strings are structural (record names, contact ids), so a
  * few hundred cover a running peer; encoding one (UTF-8 both ways, to refuse lone surrogates, and
- * escaping) cost more than the rest of a key. Bounded: cleared when full.
+ * escaping) cost more than the rest of a key. Bounded: short parts only, cleared when full.
  */
 const stringParts = new Map<string, Uint8Array>()
 const MAX_CACHED_STRING_PARTS = 4096
+const MAX_CACHED_PART_BYTES = 128
 
 function stringPart(part: string): Uint8Array {
   const cached = stringParts.get(part)
@@ -93,6 +94,7 @@ function stringPart(part: string): Uint8Array {
   // TextEncoder silently turns a lone surrogate into U+FFFD; two ids must never share a key.
   if (fromUtf8(bytes) !== part) throw new InputError('BadType', 'key string is not well-formed Unicode')
   const encoded = escaped(TAG_STRING, bytes)
+  if (encoded.length > MAX_CACHED_PART_BYTES) return encoded
   if (stringParts.size >= MAX_CACHED_STRING_PARTS) stringParts.clear()
   stringParts.set(part, encoded)
   return encoded
