@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js'
 import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
+import { OutboxTail } from './outbox-tail.js'
 import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 
 interface Counters {
@@ -29,6 +30,8 @@ const RECENT_MESSAGES = 4096
 export class Conversations {
   private readonly counters = new Map<ContactId, Counters>()
   private readonly recent = new Map<string, MessageRecord>()
+  /** Entries just committed, so a running delivery need not read them back (outbox-tail.ts). */
+  readonly outboxTail = new OutboxTail()
 
   constructor(private readonly store: Store) {}
 
@@ -100,6 +103,7 @@ export class Conversations {
   /** Forgets the counters (after a conversation is deleted). */
   forget(cid: ContactId): void {
     this.counters.delete(cid)
+    this.outboxTail.forget(cid)
     for (const k of [...this.recent.keys()]) if (k.startsWith(`${cid}/`)) this.recent.delete(k)
   }
 
@@ -146,14 +150,17 @@ export class Conversations {
       yield decodeRecord<MessageRecord>(v)
   }
 
-  /** Outbox entries in order (after seq `after`, when given). */
+  /** Outbox entries in order (after seq `after`, when given), once they are durable. */
   async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]> {
+    const fromMemory = after === undefined ? undefined : await this.outboxTail.take(cid, limit, after)
+    if (fromMemory !== undefined) return fromMemory
     const out: OutboxRecord[] = []
     const range =
       after === undefined
         ? { prefix: Keys.outboxPrefix(cid) }
         : { prefix: Keys.outboxPrefix(cid), gt: Keys.outbox(cid, after) }
     for await (const [, v] of this.store.iterate({ ...range, limit })) out.push(decodeRecord(v))
+    if (out.length > 0) this.outboxTail.dropThrough(cid, out[out.length - 1]!.seq)
     return out
   }
 

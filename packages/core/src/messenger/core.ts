@@ -155,6 +155,7 @@ export class MessengerCore {
       createdAt: Date.now(),
     }
     tx.put(Keys.outbox(cid, seq), encodeRecord(entry))
+    tx.outbox.push({ cid, entry })
     tx.ops.push(await this.conversations.metaOp(cid))
     tx.kicks.add(cid)
   }
@@ -192,6 +193,7 @@ export class MessengerCore {
       this.sessions.delete(cid)
       this.conversations.forget(cid)
     }
+    for (const { cid, entry } of tx.outbox) this.conversations.outboxTail.add(cid, entry, durable)
     for (const effect of tx.effects) effect()
     for (const cid of tx.kicks) this.onOutbox(cid)
     return durable

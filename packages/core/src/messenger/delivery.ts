@@ -61,8 +61,9 @@ async function acked(
           core.putMessage(tx, { ...m, status: next, ...(via === undefined ? {} : { route: via }) }, 'update')
       }
     }
-    // Not awaited: the next ack may be applied while this one is written (group commit); the
-    // pump's next load of the outbox waits for every pending write.
+    // Not awaited: the next ack may be applied while this one is written (group commit). Loads
+    // after the last entry sent never see acknowledged entries; a delivery that starts again from
+    // the top first waits for these writes (OutboxPump.deliver) and reads through the store.
     core.commit(tx).catch((error) => core.log.warn('could not record an ack', { error: errorName(error) }))
   })
 }

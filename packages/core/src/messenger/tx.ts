@@ -6,7 +6,7 @@
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId } from './ids.js'
-import type { ContactRecord } from './records.js'
+import type { ContactRecord, OutboxRecord } from './records.js'
 import type { SessionSet } from './session-set.js'
 
 export class Tx {
@@ -16,6 +16,8 @@ export class Tx {
   readonly removedContacts = new Set<ContactId>()
   readonly effects: (() => void)[] = []
   readonly kicks = new Set<ContactId>()
+  /** The outbox entries this change adds (also in `ops`), for the delivery to take from memory. */
+  readonly outbox: { readonly cid: ContactId; readonly entry: OutboxRecord }[] = []
   /** How the envelope this change comes from arrived, when it came from the network. */
   route: ConnectionRoute | undefined
 
