@@ -59,9 +59,13 @@ export class ReceiptBatcher {
   private async flush(cid: ContactId): Promise<void> {
     const pending = this.pending.get(cid)
     this.pending.delete(cid)
-    this.lastFlush.set(cid, Date.now())
     const core = this.core
-    if (pending === undefined || core.stopped || core.contacts.get(cid) === undefined) return
+    if (core.contacts.get(cid) === undefined) {
+      this.lastFlush.delete(cid) // a removed contact leaves nothing behind
+      return
+    }
+    this.lastFlush.set(cid, Date.now())
+    if (pending === undefined || core.stopped) return
     const durable = await core.queue.run(cid, async () => {
       const tx = new Tx()
       for (const kind of ['delivered', 'read'] as const) {
