@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { FileError } from '../src/files/errors.js'
@@ -257,13 +257,24 @@ describe('forwarding a file this peer holds', () => {
         'complete',
       )
       await writeFile(path, random(100))
+      const handlesBefore = await openHandles(path)
       await assert.rejects(a.files.forward(sent.id, bAtA), (e: unknown) => FileError.is(e, 'SourceChanged'))
+      assert.equal(await openHandles(path), handlesBefore, 'a refused forward keeps no file handle')
       await assert.rejects(a.files.forward('f'.repeat(32), bAtA), (e: unknown) => FileError.is(e, 'BadInput'))
     } finally {
       await Promise.all([a.stop(), b.stop(), c.stop()])
     }
   })
 })
+
+/** How many of this process's file descriptors point at `path` (Linux: /proc/self/fd). */
+async function openHandles(path: string): Promise<number> {
+  let n = 0
+  for (const fd of await readdir('/proc/self/fd')) {
+    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === path) n++
+  }
+  return n
+}
 
 describe('size limit at the receiver', () => {
   after(removeHomes)

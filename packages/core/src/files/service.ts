@@ -218,7 +218,13 @@ export class FileService {
     const thumbnail = r.thumbnail && { ...r.thumbnail, data: base64.baseDecode(r.thumbnail.data) }
     const voice = r.voice && { ...r.voice, waveform: Uint8Array.from(r.voice.waveform) }
     const options: SendFileOptions = { name: r.name, mime: r.mime, kind: r.kind, thumbnail, voice }
-    return this.offer(contactRef, source, options, r.sha256)
+    try {
+      return await this.offer(contactRef, source, options, r.sha256)
+    } catch (error) {
+      // Opened here, so closed here: a refused forward keeps no file handle.
+      await source.close().catch(() => undefined)
+      throw error
+    }
   }
 
   private async offer(
