@@ -5,14 +5,14 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { bytesToHex, equalBytes, hexToBytes, utf8 } from '../bytes.js'
 import type { ContactCard } from '../card/card.js'
-import { decodeCard, decodeCardPayload, encodeCardPayload, linkPayload } from '../card/link.js'
+import { decodeCard, decodeCardPayload, linkPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
 import type { PreKeyBundle } from '../crypto/x3dh.js'
 import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
 import { type ContactId, contactIdFor, type MessageId } from './ids.js'
-import { updateContactFromCard } from './inbound.js'
+import { newContactRecord, updateContactFromCard } from './inbound.js'
 import { Keys } from './keys.js'
 import type { OutboxPump } from './outbox.js'
 import { fetchPreKeyBundle } from './prekey-protocol.js'
@@ -61,21 +61,7 @@ export class ContactOps {
       if (now !== undefined) return now.state === 'pending-in'
       const tx = new Tx()
       tx.del(Keys.blocked(cid))
-      const time = Date.now()
-      const record: ContactRecord = {
-        id: cid,
-        name: card.name,
-        identityKey: bytesToHex(card.identity.signingKey),
-        agreementKey: bytesToHex(card.identity.agreementKey),
-        peerId: card.peerId,
-        addrs: card.addrs,
-        state: 'pending-out',
-        verified: false,
-        card: encodeCardPayload(bytes),
-        addedAt: time,
-        updatedAt: time,
-      }
-      core.putContact(tx, record, 'new')
+      core.putContact(tx, newContactRecord(cid, card, bytes, 'pending-out'), 'new')
       tx.sessions.set(cid, [initiateSession(core.account.identity, bundle)])
       await core.encryptToOutbox(tx, cid, { kind: 'request', card: core.cardBytes() })
       await core.commit(tx)

@@ -190,24 +190,7 @@ export class Inbound {
     }
     const card = requestCard(plaintext, decoded, from)
     if (card === undefined) return core.refuse(PROTOCOL_MSG, 'bad-request', from)
-    const now = Date.now()
-    core.putContact(
-      tx,
-      {
-        id: cid,
-        name: card.name,
-        identityKey: bytesToHex(card.identity.signingKey),
-        agreementKey: bytesToHex(card.identity.agreementKey),
-        peerId: card.peerId,
-        addrs: card.addrs,
-        state: 'pending-in',
-        verified: false,
-        card: encodeCardPayload(card.bytes),
-        addedAt: now,
-        updatedAt: now,
-      },
-      'new',
-    )
+    core.putContact(tx, newContactRecord(cid, card, card.bytes, 'pending-in'), 'new')
     const durable = core.commit(tx)
     await core.rememberAddrs(card.peerId, card.addrs)
     core.log.info('contact request received', { contact: cid })
@@ -376,6 +359,29 @@ function cardOfContact(bytes: Uint8Array, contact: ContactRecord): CardWithBytes
 }
 
 /** Refreshes a contact from a newer card of theirs (name, addresses). */
+/** A contact first met through `card` (whose signed bytes are `cardBytes`). */
+export function newContactRecord(
+  cid: ContactId,
+  card: ContactCard,
+  cardBytes: Uint8Array,
+  state: ContactState,
+): ContactRecord {
+  const now = Date.now()
+  return {
+    id: cid,
+    name: card.name,
+    identityKey: bytesToHex(card.identity.signingKey),
+    agreementKey: bytesToHex(card.identity.agreementKey),
+    peerId: card.peerId,
+    addrs: card.addrs,
+    state,
+    verified: false,
+    card: encodeCardPayload(cardBytes),
+    addedAt: now,
+    updatedAt: now,
+  }
+}
+
 export function updateContactFromCard(
   core: MessengerCore,
   tx: Tx,

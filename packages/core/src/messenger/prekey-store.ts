@@ -21,6 +21,7 @@ import { type KeyPair, x25519KeyPair } from '../crypto/primitives.js'
 import type { ResponderPreKeys, X3dhInit } from '../crypto/x3dh.js'
 import type { IdentityKeyPair } from '../identity/identity.js'
 import type { BatchOp, Store } from '../store/store.js'
+import { KeyedQueue } from './events.js'
 import { Keys } from './keys.js'
 import { decodeRecord, encodeRecord } from './records.js'
 
@@ -45,8 +46,8 @@ export interface PublicPreKeys {
 }
 
 export class PreKeyStore {
-  /** The tail of the hand-out chain (see handOut). */
-  private handing: Promise<void> = Promise.resolve()
+  /** Hand-outs, one at a time (see handOut). */
+  private readonly handing = new KeyedQueue()
 
   private constructor(
     private readonly store: Store,
@@ -89,12 +90,7 @@ export class PreKeyStore {
    * prekey, or the second session to start would name a key the first one already consumed.
    */
   handOut(): Promise<PublicPreKeys> {
-    const result = this.handing.then(() => this.handOutNext())
-    this.handing = result.then(
-      () => undefined,
-      () => undefined,
-    )
-    return result
+    return this.handing.run('hand-out', () => this.handOutNext())
   }
 
   private async handOutNext(): Promise<PublicPreKeys> {

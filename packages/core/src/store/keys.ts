@@ -24,7 +24,7 @@
  * here starts with 0x00: that first byte is reserved for the store's own records (the sealed
  * store's key header).
  */
-import { fromUtf8, utf8 } from '../bytes.js'
+import { concatBytes, fromUtf8, utf8 } from '../bytes.js'
 import { InputError } from '../errors.js'
 import { checkKey } from './range.js'
 
@@ -110,16 +110,8 @@ function encodePart(part: KeyPart): Uint8Array {
 /** Encodes a tuple of parts as a record key (see the grammar above). */
 export function key(...parts: KeyPart[]): Uint8Array {
   if (parts.length === 0) throw new InputError('BadLength', 'a key needs at least one part')
-  const encoded = parts.map(encodePart)
-  let length = 0
-  for (const part of encoded) length += part.length
-  // Copied out: cached string parts are shared and must never reach a caller.
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const part of encoded) {
-    out.set(part, at)
-    at += part.length
-  }
+  // concatBytes copies, so the cached string parts never reach a caller.
+  const out = concatBytes(...parts.map(encodePart))
   checkKey(out)
   return out
 }
