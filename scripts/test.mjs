@@ -32,9 +32,14 @@ if (files.length === 0) {
   process.exit(1)
 }
 
+// Never hang CI: a test file whose tests have all finished exits even if a native handle stays
+// open (the browser smoke test's process once stayed up 20 minutes after it passed, its WebRTC
+// threads still running), and a single test that stalls fails after 5 minutes.
+const guards = ['--test-force-exit', '--test-timeout=300000']
+
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--import', './polyfill.mjs', '--test', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--import', './polyfill.mjs', '--test', ...guards, '--test-reporter=spec', ...files],
   { cwd: root, stdio: 'inherit' },
 )
 process.exit(result.status ?? 1)
