@@ -113,7 +113,8 @@ test('every adapter agrees with the model on random op sequences and range queri
     fc.asyncProperty(
       fc.array(step, { maxLength: 25 }),
       fc.array(query, { minLength: 1, maxLength: 8 }),
-      async (steps, queries) => {
+      fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }),
+      async (steps, queries, defer) => {
         await clear(level)
         await clear(sealedLevel)
         const model = new Model()
@@ -123,10 +124,11 @@ test('every adapter agrees with the model on random op sequences and range queri
           ['sealed(memory)', new SealedStore(new MemoryStore(), dataKey)],
           ['sealed(level)', new SealedStore(sealedLevel, dataKey)],
         ]
-        // Group commit, driven without waiting for durability between steps.
-        const behind = new WriteBehindStore(new MemoryStore())
+        // Group commit, driven without waiting for durability between steps; some writes deferred.
+        const behindInner = new MemoryStore()
+        const behind = new WriteBehindStore(behindInner)
         const inFlight: Promise<void>[] = []
-        for (const s of steps) {
+        for (const [i, s] of steps.entries()) {
           if (s.kind === 'op') model.apply(s.op)
           if (s.kind === 'batch') for (const op of s.ops) model.apply(op)
           for (const [name, store] of stores) {
@@ -141,15 +143,17 @@ test('every adapter agrees with the model on random op sequences and range queri
               await assert.rejects(store.batch(ops), (e) => e instanceof InputError, name)
             }
           }
-          if (s.kind === 'op')
-            inFlight.push(s.op.type === 'put' ? behind.put(s.op.key, s.op.value) : behind.del(s.op.key))
-          else if (s.kind === 'batch') inFlight.push(behind.write(s.ops))
+          if (s.kind === 'op') inFlight.push(behind.write([s.op], { defer: defer[i] }))
+          else if (s.kind === 'batch') inFlight.push(behind.write(s.ops, { defer: defer[i] }))
           else {
             const ops = [...s.ops]
             ops.splice(s.at, 0, { type: 'put', key: new Uint8Array(0), value: new Uint8Array(1) })
             await assert.rejects(behind.write(ops), (e) => e instanceof InputError)
           }
         }
+        // Reads see every write at once, deferred or not, before anything waits for the disk.
+        for (const [h, v] of model.map)
+          assert.deepEqual(hex((await behind.get(Buffer.from(h, 'hex')))!), hex(v))
         stores.push(['write-behind(memory)', behind])
         for (const o of [{}, ...queries]) {
           const want = model.query(o)
@@ -158,6 +162,8 @@ test('every adapter agrees with the model on random op sequences and range queri
           }
         }
         await Promise.all(inFlight)
+        // And once everything is durable, the disk holds exactly the model.
+        assert.deepEqual(await answer(behindInner, {}), model.query({}))
       },
     ),
     { numRuns: 300 },

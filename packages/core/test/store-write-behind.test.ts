@@ -92,3 +92,80 @@ describe('WriteBehindStore lazy values', () => {
     assert.deepEqual(await inner.get(k(8)), k(3))
   })
 })
+
+describe('WriteBehindStore deferred writes', () => {
+  const put = (key: number, value: number) => ({ type: 'put' as const, key: k(key), value: k(value) })
+
+  it('are visible at once, and reach the disk only with a later write to one of their keys', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner)
+    const deferred = store.write([{ type: 'del', key: k(1) }, put(2, 1)], { defer: true })
+    assert.equal(await store.get(k(2)).then((v) => v?.[0]), 1, 'read back before it is durable')
+    await store.write([put(5, 5)]) // an unrelated write goes alone
+    assert.equal(inner.batches.length, 1)
+    assert.deepEqual(inner.batches[0], [put(5, 5)])
+    assert.equal(store.deferredKeys, 2)
+    await store.write([put(2, 2)]) // touches the deferred key: both go, the key once
+    await deferred
+    assert.equal(inner.batches.length, 2)
+    assert.deepEqual(inner.batches[1], [{ type: 'del', key: k(1) }, put(2, 2)])
+    assert.equal(store.deferredKeys, 0)
+  })
+
+  it('deferred writes of the same key merge into one group, written whole', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner)
+    const a = store.write([put(1, 1), put(2, 1)], { defer: true })
+    const b = store.write([put(2, 2), put(3, 2)], { defer: true })
+    const c = store.write([put(9, 9)], { defer: true })
+    await store.write([put(3, 3)])
+    await Promise.all([a, b])
+    assert.deepEqual(inner.batches, [[put(1, 1), put(2, 2), put(3, 3)]], 'a and b together, c left out')
+    assert.equal(store.deferredKeys, 1)
+    await store.flushed()
+    await c
+    assert.deepEqual(inner.batches[1], [put(9, 9)])
+  })
+
+  it('a deferred write that meets a pending key goes with it', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner)
+    const first = store.write([put(1, 1)])
+    const second = store.write([put(1, 2), put(4, 4)], { defer: true })
+    await Promise.all([first, second])
+    assert.deepEqual(inner.batches, [[put(1, 2), put(4, 4)]])
+  })
+
+  it('iterate, flushed and close take deferred writes to the disk first', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner)
+    void store.write([put(1, 1)], { defer: true })
+    const keys: number[] = []
+    for await (const [key] of store.iterate()) keys.push(key[0]!)
+    assert.deepEqual(keys, [1])
+    assert.deepEqual(await inner.get(k(1)), k(1))
+    const closing = store.write([put(2, 2)], { defer: true })
+    await store.close()
+    await closing
+    assert.equal(inner.batches.length, 2)
+  })
+
+  it('go to disk on their own once their time is up', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner, { deferMs: 40 })
+    const started = performance.now()
+    await store.write([put(1, 1)], { defer: true })
+    assert.ok(performance.now() - started >= 35, 'held back until then')
+    assert.deepEqual(inner.batches, [[put(1, 1)]])
+  })
+
+  it('a failed batch rejects the deferred writes still held back', async () => {
+    const inner = new RecordingStore()
+    inner.fail = true
+    const store = new WriteBehindStore(inner)
+    const held = store.write([put(1, 1)], { defer: true })
+    await assert.rejects(store.write([put(2, 2)]), (e) => StoreError.is(e, 'Io'))
+    await assert.rejects(held, (e) => StoreError.is(e, 'Io'))
+    assert.equal(store.deferredKeys, 0)
+  })
+})

@@ -11,7 +11,7 @@ import { createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import type { JiayiNode } from '../net/network-stack.js'
-import type { WriteBehindStore } from '../store/write-behind.js'
+import type { WriteBehindStore, WriteOptions } from '../store/write-behind.js'
 import type { Account } from './account.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { ContactBook } from './contact-book.js'
@@ -179,13 +179,14 @@ export class MessengerCore {
    * Hands `tx` to the store as one atomic write and applies it to memory at once (caches,
    * effects, outbox kicks); returns the promise that it is durable. Callers inside a conversation's
    * queue need not wait for it (the next task reads the same state through the store's overlay);
-   * whatever tells the outside world (an ack, an API reply) must.
+   * whatever tells the outside world (an ack, an API reply) must. `defer` holds the write back
+   * for company (WriteBehindStore): only for changes whose loss in a crash merely repeats work.
    */
-  commit(tx: Tx): Promise<void> {
+  commit(tx: Tx, options: WriteOptions = {}): Promise<void> {
     // Encoded when the batch goes to disk: of many commits in a row only the last is written.
     for (const [cid, set] of tx.sessions)
       tx.ops.push({ type: 'put', key: Keys.sessions(cid), value: () => encodeSessionSet(set) })
-    const durable = tx.ops.length > 0 ? this.store.write(tx.ops) : Promise.resolve()
+    const durable = tx.ops.length > 0 ? this.store.write(tx.ops, options) : Promise.resolve()
     for (const [cid, set] of tx.sessions) this.sessions.set(cid, set)
     for (const [, record] of tx.contacts) this.contacts.set(record)
     for (const cid of tx.removedContacts) {

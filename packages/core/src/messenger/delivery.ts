@@ -64,7 +64,13 @@ async function acked(
     // Not awaited: the next ack may be applied while this one is written (group commit). Loads
     // after the last entry sent never see acknowledged entries; a delivery that starts again from
     // the top first waits for these writes (OutboxPump.deliver) and reads through the store.
-    core.commit(tx).catch((error) => core.log.warn('could not record an ack', { error: errorName(error) }))
+    // Deferred: the peer's delivery receipt for the message usually follows within a second and
+    // rewrites the same record, so the two statuses cost one sealed write, and sending does not
+    // queue behind ack writes. Lost in a crash, an ack only means the envelope goes again, and the
+    // peer acknowledges the duplicate without showing it twice.
+    core
+      .commit(tx, { defer: true })
+      .catch((error) => core.log.warn('could not record an ack', { error: errorName(error) }))
   })
 }
 

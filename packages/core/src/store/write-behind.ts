@@ -12,6 +12,14 @@
  *
  * If an inner batch fails, memory may be ahead of the disk, so the wrapper fails closed: that
  * write and every later call reject with StoreError 'Io' (the app must restart from the disk).
+ *
+ * A write may be deferred (`{ defer: true }`): for changes whose loss in a crash only repeats work
+ * (an acknowledged envelope that would be sent again), and that a later change usually
+ * overwrites. It is visible at once like any other, but stays out of the batches until DEFER_MS
+ * after the first deferred write, or until a later write touches one of its keys (then both go in
+ * the same batch, and a key written twice is written once), or until someone waits for
+ * everything (`flushed`, `iterate`, `close`). A deferred write always reaches the disk whole, as
+ * one group; it may land after later writes to other keys, never after a later write to its own.
  */
 import { bytesToHex } from '../bytes.js'
 import { StoreError } from './errors.js'
@@ -32,24 +40,50 @@ interface Pending {
   readonly generation: number
 }
 
+interface Waiter {
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+/** Deferred writes that must reach the disk together: their ops (by key hex) and their waiters. */
+interface DeferredGroup {
+  readonly ops: Map<string, Pending>
+  readonly waiters: Waiter[]
+}
+
+/** The longest a deferred write waits for company before it goes to disk anyway. */
+export const DEFER_MS = 1_000
+
+export interface WriteOptions {
+  /** Hold the write back (see the module comment); it is still visible at once. */
+  readonly defer?: boolean
+}
+
 export class WriteBehindStore implements Store {
   readonly #inner: Store
   /** Not yet durable, by key (hex): the latest op per key, in first-write order. */
   #pending = new Map<string, Pending>()
   /** Written to the inner store but not yet confirmed: still visible to reads. */
   #inFlight = new Map<string, Pending>()
-  #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = []
+  #waiters: Waiter[] = []
+  /** Deferred writes by key hex; never a key that is also in #pending. */
+  #deferred = new Map<string, DeferredGroup>()
+  #deferTimer: ReturnType<typeof setTimeout> | undefined
   #generation = 0
   #flushing: Promise<void> | undefined
   #failure: StoreError | undefined
   #closed = false
 
-  constructor(inner: Store) {
+  readonly #deferMs: number
+
+  /** `deferMs`: how long deferred writes may wait for company (default DEFER_MS). */
+  constructor(inner: Store, options: { deferMs?: number } = {}) {
     this.#inner = inner
+    this.#deferMs = options.deferMs ?? DEFER_MS
   }
 
   /** Visible to reads now; the promise resolves once the ops are durable. */
-  write(ops: readonly WriteOp[]): Promise<void> {
+  write(ops: readonly WriteOp[], options: WriteOptions = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError('Closed', 'store is closed'))
     if (this.#failure) return Promise.reject(this.#failure)
     try {
@@ -60,25 +94,76 @@ export class WriteBehindStore implements Store {
     }
     if (ops.length === 0) return this.flushed()
     const generation = ++this.#generation
-    for (const op of ops) {
-      const copy: WriteOp =
-        op.type === 'del'
-          ? { type: 'del', key: op.key.slice() }
-          : typeof op.value === 'function'
-            ? { type: 'put', key: op.key.slice(), value: op.value }
-            : { type: 'put', key: op.key.slice(), value: op.value.slice() }
-      const id = bytesToHex(op.key)
+    const entries = ops.map((op): [string, Pending] => [bytesToHex(op.key), { op: copyOp(op), generation }])
+    // A deferred write that meets a pending key goes with it now: a key is never in both places.
+    if (options.defer === true && !entries.some(([id]) => this.#pending.has(id))) {
+      return this.#defer(entries)
+    }
+    for (const [id] of entries) this.#release(id)
+    for (const [id, p] of entries) {
       this.#pending.delete(id) // re-insert: a key's last write decides its place in the batch
-      this.#pending.set(id, { op: copy, generation })
+      this.#pending.set(id, p)
     }
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
     this.#schedule()
     return done
   }
 
+  #defer(entries: readonly [string, Pending][]): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      const group: DeferredGroup = { ops: new Map(), waiters: [{ resolve, reject }] }
+      // Earlier deferred writes of the same keys join this one: one group, written whole, each
+      // key once, with its latest value.
+      for (const [id] of entries) {
+        const older = this.#deferred.get(id)
+        if (older === undefined || older === group) continue
+        for (const [oid, p] of older.ops) {
+          group.ops.set(oid, p)
+          this.#deferred.set(oid, group)
+        }
+        group.waiters.push(...older.waiters)
+      }
+      for (const [id, p] of entries) {
+        group.ops.delete(id)
+        group.ops.set(id, p)
+        this.#deferred.set(id, group)
+      }
+    })
+    this.#deferTimer ??= setTimeout(() => this.#releaseAll(), this.#deferMs)
+    return done
+  }
+
+  /** Moves the deferred write holding `id`, if any, into the next batch. */
+  #release(id: string): void {
+    const group = this.#deferred.get(id)
+    if (group !== undefined) this.#releaseGroup(group)
+  }
+
+  #releaseGroup(group: DeferredGroup): void {
+    for (const [id, p] of group.ops) {
+      this.#deferred.delete(id)
+      this.#pending.delete(id)
+      this.#pending.set(id, p)
+    }
+    this.#waiters.push(...group.waiters)
+    if (this.#deferred.size === 0) this.#clearDeferTimer()
+    this.#schedule()
+  }
+
+  #releaseAll(): void {
+    this.#deferTimer = undefined
+    for (const group of new Set(this.#deferred.values())) this.#releaseGroup(group)
+  }
+
+  #clearDeferTimer(): void {
+    if (this.#deferTimer !== undefined) clearTimeout(this.#deferTimer)
+    this.#deferTimer = undefined
+  }
+
   /** Resolves when everything written so far is durable. */
   flushed(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure)
+    if (this.#deferred.size > 0) this.#releaseAll()
     if (this.#pending.size === 0 && this.#flushing === undefined) return Promise.resolve()
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
@@ -106,8 +191,11 @@ export class WriteBehindStore implements Store {
           'a write to the store failed; restart to continue from the disk',
           { cause },
         )
-        for (const w of [...waiters, ...this.#waiters]) w.reject(this.#failure)
+        const deferred = [...new Set(this.#deferred.values())].flatMap((g) => g.waiters)
+        for (const w of [...waiters, ...this.#waiters, ...deferred]) w.reject(this.#failure)
         this.#waiters = []
+        this.#deferred.clear()
+        this.#clearDeferTimer()
         this.#flushing = undefined
         return
       }
@@ -127,7 +215,7 @@ export class WriteBehindStore implements Store {
 
   #overlay(key: Uint8Array): Pending | undefined {
     const id = bytesToHex(key)
-    return this.#pending.get(id) ?? this.#inFlight.get(id)
+    return this.#pending.get(id) ?? this.#deferred.get(id)?.ops.get(id) ?? this.#inFlight.get(id)
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -154,6 +242,11 @@ export class WriteBehindStore implements Store {
     return this.write(ops)
   }
 
+  /** Deferred writes held back now (tests and diagnostics). */
+  get deferredKeys(): number {
+    return this.#deferred.size
+  }
+
   async *iterate(options?: IterateOptions): AsyncIterable<Entry> {
     if (this.#closed) throw new StoreError('Closed', 'store is closed')
     await this.flushed()
@@ -172,6 +265,13 @@ export class WriteBehindStore implements Store {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** The wrapper's own copy: callers may reuse their arrays once `write` returns. */
+function copyOp(op: WriteOp): WriteOp {
+  if (op.type === 'del') return { type: 'del', key: op.key.slice() }
+  if (typeof op.value === 'function') return { type: 'put', key: op.key.slice(), value: op.value }
+  return { type: 'put', key: op.key.slice(), value: op.value.slice() }
+}
 
 /** The op with its value computed (once: the result replaces the thunk). */
 function resolved(p: Pending): BatchOp {
