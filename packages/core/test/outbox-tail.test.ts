@@ -7,7 +7,12 @@ import { describe, it } from 'node:test'
 import { Conversations } from '../src/messenger/conversations.js'
 import type { ContactId } from '../src/messenger/ids.js'
 import { Keys } from '../src/messenger/keys.js'
-import { MAX_TAIL_BYTES, MAX_TAIL_ENTRIES, OutboxTail } from '../src/messenger/outbox-tail.js'
+import {
+  MAX_TAIL_BYTES,
+  MAX_TAIL_ENTRIES,
+  MAX_TOTAL_TAIL_BYTES,
+  OutboxTail,
+} from '../src/messenger/outbox-tail.js'
 import { encodeRecord, type OutboxRecord } from '../src/messenger/records.js'
 import { MemoryStore } from '../src/store/memory.js'
 import type { IterateOptions } from '../src/store/store.js'
@@ -103,14 +108,38 @@ describe('OutboxTail', () => {
   it('holds at most MAX_TAIL_BYTES of envelopes per conversation, and counts them back down', async () => {
     const tail = new OutboxTail()
     const big = (seq: number): OutboxRecord => ({ ...entry(seq), body: 'x'.repeat(100_000) })
-    for (let seq = 1; seq <= 20; seq++) tail.add(cid, big(seq), done)
+    const n = Math.ceil(MAX_TAIL_BYTES / 100_000) + 10
+    for (let seq = 1; seq <= n; seq++) tail.add(cid, big(seq), done)
     assert.ok(tail.heldBytes(cid) <= MAX_TAIL_BYTES)
+    assert.ok(tail.size(cid) < n, 'the oldest were let go')
     assert.equal(tail.heldBytes(cid), tail.size(cid) * 100_000)
-    const first = 21 - tail.size(cid)
+    const first = n + 1 - tail.size(cid)
     assert.equal((await tail.take(cid, 2, first - 1))?.length, 2)
     assert.equal(tail.heldBytes(cid), tail.size(cid) * 100_000)
-    tail.dropThrough(cid, 20)
+    tail.dropThrough(cid, n)
     assert.equal(tail.heldBytes(cid), 0)
+    assert.equal(tail.heldBytes(), 0)
+  })
+
+  it('holds at most MAX_TOTAL_TAIL_BYTES in all, letting the least recently written go first', async () => {
+    const tail = new OutboxTail()
+    const body = 'x'.repeat(1_000_000)
+    const conversations = Math.ceil(MAX_TOTAL_TAIL_BYTES / MAX_TAIL_BYTES) + 2
+    const cids = Array.from({ length: conversations }, (_, i) => `c${i}` as ContactId)
+    // Each conversation fills up to its own bound; the first one is written to again at the end.
+    for (const c of cids) for (let seq = 1; seq <= 4; seq++) tail.add(c, { ...entry(seq), body }, done)
+    tail.add(cids[0]!, { ...entry(5), body }, done)
+    assert.ok(tail.heldBytes() <= MAX_TOTAL_TAIL_BYTES)
+    assert.equal(tail.size(cids[1]!), 0, 'the least recently written conversation went first')
+    assert.ok(tail.size(cids[0]!) > 0, 'the one just written to stays')
+    assert.ok(tail.size(cids[conversations - 1]!) > 0)
+    assert.equal(
+      tail.heldBytes(),
+      cids.reduce((sum, c) => sum + tail.heldBytes(c), 0),
+      'the total is the sum of the parts',
+    )
+    // The first conversation had been let go before its last write; that write is kept.
+    assert.deepEqual(seqs(await tail.take(cids[0]!, 10, 4)), [5])
   })
 })
 

@@ -14,10 +14,14 @@ import type { OutboxRecord } from './records.js'
 
 /**
  * Kept per conversation (oldest let go first), so a peer that stays away does not grow memory:
- * a delivery needs only what was committed since its last pull.
+ * a delivery needs only what was committed since its last pull. Large enough for what a fast
+ * sender queues ahead of its delivery (at full speed that is a few thousand entries; a miss
+ * costs a store read, which also has to wait for every pending write).
  */
-export const MAX_TAIL_ENTRIES = 512
-export const MAX_TAIL_BYTES = 512 * 1024
+export const MAX_TAIL_ENTRIES = 4096
+export const MAX_TAIL_BYTES = 4 * 1024 * 1024
+/** All conversations together; the one written to least recently is let go first. */
+export const MAX_TOTAL_TAIL_BYTES = 16 * 1024 * 1024
 
 interface Pending {
   readonly entry: OutboxRecord
@@ -27,16 +31,15 @@ interface Pending {
 }
 
 export class OutboxTail {
+  /** In the order the conversations were last added to (oldest first). */
   private readonly tails = new Map<ContactId, Pending[]>()
   private readonly bytes = new Map<ContactId, number>()
+  private totalBytes = 0
 
   /** Records entries of a committed change; `durable` resolves when that change is on disk. */
   add(cid: ContactId, entry: OutboxRecord, durable: Promise<void>): void {
-    let tail = this.tails.get(cid)
-    if (tail === undefined) {
-      tail = []
-      this.tails.set(cid, tail)
-    }
+    const tail = this.tails.get(cid) ?? []
+    this.tails.delete(cid) // re-inserted below: now the most recently written conversation
     // Changes of one conversation commit in number order, so this is an append in practice.
     let at = tail.length
     while (at > 0 && tail[at - 1]!.entry.seq > entry.seq) at--
@@ -53,6 +56,10 @@ export class OutboxTail {
       bytes -= tail.shift()!.entry.body.length
     }
     this.settle(cid, tail, bytes)
+    for (const [other] of this.tails) {
+      if (this.totalBytes <= MAX_TOTAL_TAIL_BYTES) break
+      this.forget(other)
+    }
   }
 
   /**
@@ -91,6 +98,7 @@ export class OutboxTail {
 
   /** The conversation's outbox was emptied (the contact was removed). */
   forget(cid: ContactId): void {
+    this.totalBytes -= this.bytes.get(cid) ?? 0
     this.tails.delete(cid)
     this.bytes.delete(cid)
   }
@@ -99,9 +107,9 @@ export class OutboxTail {
     return this.tails.get(cid)?.length ?? 0
   }
 
-  /** Envelope bytes held for the conversation. */
-  heldBytes(cid: ContactId): number {
-    return this.bytes.get(cid) ?? 0
+  /** Envelope bytes held for the conversation, or for all of them. */
+  heldBytes(cid?: ContactId): number {
+    return cid === undefined ? this.totalBytes : (this.bytes.get(cid) ?? 0)
   }
 
   private bytesAfter(cid: ContactId, removed: readonly Pending[]): number {
@@ -111,8 +119,10 @@ export class OutboxTail {
   }
 
   private settle(cid: ContactId, tail: Pending[], bytes: number): void {
+    this.totalBytes += bytes - (this.bytes.get(cid) ?? 0)
     if (tail.length === 0) {
-      this.forget(cid)
+      this.tails.delete(cid)
+      this.bytes.delete(cid)
     } else {
       this.tails.set(cid, tail)
       this.bytes.set(cid, bytes)
