@@ -16,6 +16,10 @@
  * - peer.idle_rss_mb: peak RSS (VmHWM) of a peer idle for 3 s after ready. Baseline: the same for a
  *   bare `node -e`.
  *
+ * The rate and latency lines also give each peer's CPU time per message (`cpuMsPerMsgA/B`: the
+ * whole process, every thread, from /proc): steadier than the timings on a shared machine, and
+ * what both goals come down to.
+ *
  * MSG_BENCH_N (default 5000) sets the number of messages of the rate run; MSG_BENCH_PROFILE=DIR
  * runs the two daemons of the rate and latency runs with `node --cpu-prof` into DIR.
  * Homes go under os.tmpdir() and are removed at the end. Linux only (/proc for RSS).
@@ -217,6 +221,15 @@ async function procStatus(pid: number): Promise<{ hwmMb: number; rssMb: number }
   return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 }
 }
 
+/** CPU time a process has used so far, all its threads (user + system), in ms. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
+}
+const CLOCK_TICKS_PER_S = 100
+
 /** With MSG_BENCH_PROFILE: phase boundaries on the monotonic clock of the .cpuprofile files (µs). */
 const mark = (phase: string) => {
   if (PROFILE) process.stderr.write(`# phase ${phase} ${process.hrtime.bigint() / 1000n}\n`)
@@ -351,11 +364,13 @@ async function main(): Promise<void> {
     // msg.rate_per_s
     const base = arrivals
     mark('rate-start')
+    const cpuRateStart = await Promise.all([cpuMs(a.child.pid!), cpuMs(b.child.pid!)])
     const t0 = performance.now()
     const ackedAt = await pipeline('rate', N, WINDOW)
     await waitArrivals(base + N, 600_000)
     const tEnd = performance.now()
     mark('rate-end')
+    const cpuRateEnd = await Promise.all([cpuMs(a.child.pid!), cpuMs(b.child.pid!)])
     const ratePerS = (N * 1000) / (tEnd - t0)
     const stored = await cb.call<unknown[]>('messages', {
       contact: (await cb.call<{ id: string }[]>('contactList'))[0]!.id,
@@ -394,7 +409,9 @@ async function main(): Promise<void> {
     }
     // msg.latency_p50_ms / p99 at LAT_PER_S; and, for scale, at a tenth of that.
     mark('latency-start')
+    const cpuLatStart = await Promise.all([cpuMs(a.child.pid!), cpuMs(b.child.pid!)])
     const { total, issuePerS, latencies } = await paced('lat', LAT_PER_S, LAT_SECONDS)
+    const cpuLatEnd = await Promise.all([cpuMs(a.child.pid!), cpuMs(b.child.pid!)])
     mark('latency-end')
     const light = await paced('light', LAT_PER_S / 10, 3)
 
@@ -421,6 +438,9 @@ async function main(): Promise<void> {
       frameBytes: FRAME_BYTES,
       peakRssAMb: rssA.hwmMb,
       peakRssBMb: rssB.hwmMb,
+      // CPU per message, each peer's process (all threads), over the measured run.
+      cpuMsPerMsgA: (cpuRateEnd[0]! - cpuRateStart[0]!) / N,
+      cpuMsPerMsgB: (cpuRateEnd[1]! - cpuRateStart[1]!) / N,
     })
     report({
       bench: 'msg.latency_p50_ms',
@@ -431,6 +451,8 @@ async function main(): Promise<void> {
       goal: 'ratio <= 10',
       offeredPerS: LAT_PER_S,
       achievedIssuePerS: issuePerS,
+      cpuMsPerMsgA: (cpuLatEnd[0]! - cpuLatStart[0]!) / total,
+      cpuMsPerMsgB: (cpuLatEnd[1]! - cpuLatStart[1]!) / total,
       messages: total,
       p50AtTenthMs: quantile(light.latencies, 0.5),
       p99AtTenthMs: quantile(light.latencies, 0.99),
