@@ -152,8 +152,14 @@ export class Conversations {
 
   /** Outbox entries in order (after seq `after`, when given), once they are durable. */
   async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]> {
-    const fromMemory = after === undefined ? undefined : await this.outboxTail.take(cid, limit, after)
-    if (fromMemory !== undefined) return fromMemory
+    if (after !== undefined) {
+      const fromMemory = await this.outboxTail.take(cid, limit, after)
+      if (fromMemory !== undefined) return fromMemory
+      // Nothing has been numbered after `after` yet (every entry is numbered here first): a
+      // delivery that caught up asks this after every message, and a store read would find
+      // nothing, after waiting for every pending write.
+      if (after >= (await this.countersFor(cid)).nextOutbox - 1) return []
+    }
     const out: OutboxRecord[] = []
     const range =
       after === undefined
