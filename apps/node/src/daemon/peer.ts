@@ -338,20 +338,30 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
 }
 
 /**
- * Event lines collected over one turn of the event loop and written together: a busy peer emits
- * several events per message, and a write to a pipe is a synchronous system call each time.
+ * Event lines collected for up to EVENT_LINES_MS and written together: a busy peer emits several
+ * events per message, and each write to a pipe is a synchronous system call that also wakes the
+ * reader (measured at 1,000 msg/s: ~30 µs of the sender's CPU per message, one write per event).
+ * A person or a script does not notice 20 ms; the lines keep their order, and stopping writes
+ * what is left.
  */
+const EVENT_LINES_MS = 20
+const EVENT_LINES_MAX = 1024
+
 function batchedLines(target: Context['out']): Context['out'] & { flush(): void } {
   let lines: string[] = []
+  let timer: ReturnType<typeof setTimeout> | undefined
   const flush = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
     if (lines.length === 0) return
     const text = lines.join('\n')
     lines = []
     target.line(text)
   }
   const push = (text: string) => {
-    if (lines.length === 0) setImmediate(flush)
     lines.push(text)
+    if (lines.length >= EVENT_LINES_MAX) flush()
+    else timer ??= setTimeout(flush, EVENT_LINES_MS)
   }
   return {
     json: (value) => push(JSON.stringify(value)),
