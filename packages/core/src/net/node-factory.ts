@@ -8,6 +8,7 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { NetError } from './errors.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
+import { installHalfWindowUpdates } from './yamux-window.js'
 
 /**
  * Builds a Jiayi libp2p node. What differs between Node and the browser (transports, discovery,
@@ -40,6 +41,7 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     throw new NetError('BadOptions', 'a browser cannot run a relay server')
   }
 
+  installHalfWindowUpdates()
   const relay = network.environment === 'node' && options.relayServer !== false
   const relayLimits = typeof options.relayServer === 'object' ? options.relayServer : {}
 
