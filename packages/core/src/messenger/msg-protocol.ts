@@ -19,6 +19,12 @@ export const WINDOW = 256
 export const ACK_TIMEOUT_MS = 20_000
 /** How long a listener keeps an idle stream open. */
 export const IDLE_TIMEOUT_MS = 120_000
+/**
+ * How long a listener holds a ready ack for the ones behind it. Each ack is a frame the listener
+ * encrypts and writes and the sender reads and decrypts; at 1,000 msg/s they came one per write.
+ * Nothing waits on an ack but the sender's 'sent' tick and its window of WINDOW envelopes.
+ */
+export const ACK_COALESCE_MS = 2
 
 export type EnvelopeType = 'prekey' | 'message'
 export type AckStatus = 'ok' | 'rejected' | 'retry'
@@ -59,7 +65,8 @@ function decodeFrame(bytes: Uint8Array): MsgFrame {
 /**
  * Serves one inbound stream: each envelope goes to `onEnvelope`, whose verdict is sent back as the
  * ack, in order. Envelopes are handed over as they arrive (up to WINDOW awaiting their verdict),
- * so their disk writes can be grouped, and acks that are ready together leave in one write.
+ * so their disk writes can be grouped, and acks leave together: ready ones wait ACK_COALESCE_MS
+ * for those behind them while the stream is still being read.
  * `onEnvelope` must start its per-conversation work synchronously to keep the order. Throws
  * MalformedFrameError on a frame that is not an envelope (the caller counts it and resets the
  * stream), after acknowledging the envelopes before it.
@@ -83,6 +90,7 @@ export async function serveMsgStream(
           continue
         }
         await head.ready
+        if (reading) await delay(ACK_COALESCE_MS)
         let n = 0
         while (n < queue.length && queue[n]!.ack !== undefined) n++
         const acks = queue.splice(0, n).map((item) => item.ack!)
@@ -135,6 +143,10 @@ function encodeAck(ref: number, status: AckStatus): Uint8Array {
         status === 'ok' ? Ack.Status.OK : status === 'rejected' ? Ack.Status.REJECTED : Ack.Status.RETRY,
     },
   })
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Wakes whoever waits; used by the two halves of a stream to wait for each other. */
