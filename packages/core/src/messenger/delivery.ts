@@ -6,11 +6,11 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { MessengerCore } from './core.js'
-import type { ContactId } from './ids.js'
+import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
 import { type AckStatus, type OutgoingEnvelope, sendEnvelopes } from './msg-protocol.js'
-import { OutboxPump } from './outbox.js'
-import type { OutboxRecord } from './records.js'
+import { type AppliedAck, OutboxPump } from './outbox.js'
+import type { MessageRecord, OutboxRecord } from './records.js'
 import { Tx } from './tx.js'
 import { advanceStatus } from './views.js'
 
@@ -18,7 +18,7 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
   return new OutboxPump({
     load: (cid, limit, after) => core.conversations.outbox(cid, limit, after),
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
-    acked: (cid, entry, status, route) => acked(core, cid, entry, status, route),
+    acked: (cid, acks) => acked(core, cid, acks),
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
     onError: (cid, error) =>
       core.log.debug('delivery attempt failed', {
@@ -41,27 +41,23 @@ async function sendTo(
   await sendEnvelopes(core.node, peerIdFromString(contact.peerId), next, onAck, { signal })
 }
 
-async function acked(
-  core: MessengerCore,
-  cid: ContactId,
-  entry: OutboxRecord,
-  status: AckStatus,
-  route: ConnectionRoute | undefined,
-): Promise<void> {
+async function acked(core: MessengerCore, cid: ContactId, acks: readonly AppliedAck[]): Promise<void> {
   await core.queue.run(cid, async () => {
     const tx = new Tx()
-    tx.del(Keys.outbox(cid, entry.seq))
-    if (entry.messageId !== undefined) {
-      const m = await core.conversations.message(cid, entry.messageId)
-      if (m !== undefined) {
-        const next = status === 'ok' ? advanceStatus(m.status, 'sent') : 'failed'
-        // The route it left on is noted with its first ack (a resend keeps the first).
-        const via = status === 'ok' && m.route === undefined ? route : undefined
-        if (next !== m.status || via !== undefined)
-          core.putMessage(tx, { ...m, status: next, ...(via === undefined ? {} : { route: via }) }, 'update')
-      }
+    const changed = new Map<MessageId, MessageRecord>()
+    for (const { entry, status, route } of acks) {
+      tx.del(Keys.outbox(cid, entry.seq))
+      if (entry.messageId === undefined) continue
+      const m = changed.get(entry.messageId) ?? (await core.conversations.message(cid, entry.messageId))
+      if (m === undefined) continue
+      const next = status === 'ok' ? advanceStatus(m.status, 'sent') : 'failed'
+      // The route it left on is noted with its first ack (a resend keeps the first).
+      const via = status === 'ok' && m.route === undefined ? route : undefined
+      if (next !== m.status || via !== undefined)
+        changed.set(entry.messageId, { ...m, status: next, ...(via === undefined ? {} : { route: via }) })
     }
-    // Not awaited: the next ack may be applied while this one is written (group commit). Loads
+    for (const m of changed.values()) core.putMessage(tx, m, 'update')
+    // Not awaited: the next acks may be applied while these are written (group commit). Loads
     // after the last entry sent never see acknowledged entries; a delivery that starts again from
     // the top first waits for these writes (OutboxPump.deliver) and reads through the store.
     // Deferred: the peer's delivery receipt for the message usually follows within a second and

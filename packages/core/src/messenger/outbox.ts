@@ -30,16 +30,18 @@ export interface OutboxDriver {
     onAck: (ref: number, status: AckStatus, route: ConnectionRoute | undefined) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void>
-  /** Applies one ack (deletes the entry, updates message status) durably. */
-  acked(
-    cid: ContactId,
-    entry: OutboxRecord,
-    status: AckStatus,
-    route: ConnectionRoute | undefined,
-  ): Promise<void>
+  /** Applies acks, in order, as one change (deletes the entries, updates message statuses). */
+  acked(cid: ContactId, acks: readonly AppliedAck[]): Promise<void>
   /** Drops ephemeral entries after a failed attempt. */
   dropEphemeral(cid: ContactId, entries: readonly OutboxRecord[]): Promise<void>
   onError?(cid: ContactId, error: unknown): void
+}
+
+/** An acknowledged outbox entry and what the peer said about it. */
+export interface AppliedAck {
+  readonly entry: OutboxRecord
+  readonly status: Exclude<AckStatus, 'retry'>
+  readonly route: ConnectionRoute | undefined
 }
 
 class RetryLater extends Error {}
@@ -180,8 +182,24 @@ export class OutboxPump {
     }
     // Acks are applied in order through the conversation's queue, but the stream does not wait
     // for them: reading the next ack (and so freeing the window) never waits on our own writes.
-    // (A set, pruned as they settle: a stream that lingers may carry a long conversation.)
+    // The acks read in one turn of the event loop (one socket read carries many) are applied
+    // together, as one change. (A set, pruned as they settle: a stream that lingers may carry a
+    // long conversation.)
     const applying = new Set<Promise<void>>()
+    let gathered: AppliedAck[] = []
+    const applyGathered = () => {
+      if (gathered.length === 0) return // applied already (the stream ended first)
+      const acks = gathered
+      gathered = []
+      const applied = this.driver.acked(cid, acks)
+      applying.add(applied)
+      void applied
+        .finally(() => {
+          applying.delete(applied)
+          if (pulled.size === 0) this.notifyIfIdle(cid)
+        })
+        .catch(() => undefined)
+    }
     try {
       await this.driver.send(
         cid,
@@ -190,18 +208,13 @@ export class OutboxPump {
           if (status === 'retry') throw new RetryLater('peer asked to retry later')
           const entry = pulled.get(r)!
           pulled.delete(r)
-          const applied = this.driver.acked(cid, entry, status, route)
-          applying.add(applied)
-          void applied
-            .finally(() => {
-              applying.delete(applied)
-              if (pulled.size === 0) this.notifyIfIdle(cid)
-            })
-            .catch(() => undefined)
+          if (gathered.length === 0) setImmediateOrTimeout(applyGathered)
+          gathered.push({ entry, status, route })
         },
         this.controller.signal,
       )
     } finally {
+      if (gathered.length > 0) applyGathered()
       // Before anyone reloads the outbox, the acknowledged entries are gone from it.
       await Promise.allSettled(applying)
     }
@@ -248,4 +261,11 @@ export class OutboxPump {
     }, delay)
     this.timers.set(cid, timer)
   }
+}
+
+/** After the current macrotask (setImmediate in Node; a zero timeout elsewhere). */
+function setImmediateOrTimeout(f: () => void): void {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate
+  if (immediate) immediate(f)
+  else setTimeout(f, 0)
 }

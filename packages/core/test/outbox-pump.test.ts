@@ -1,0 +1,62 @@
+/**
+ * The outbox pump applies the acks it reads in one turn as one change, in order; acks read before
+ * a failure are applied too. Driven through its OutboxDriver seam (the network and the store side);
+ * the messenger tests run it over real nodes and stores.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { ContactId } from '../src/messenger/ids.js'
+import type { AckStatus } from '../src/messenger/msg-protocol.js'
+import { type AppliedAck, type OutboxDriver, OutboxPump } from '../src/messenger/outbox.js'
+import type { OutboxRecord } from '../src/messenger/records.js'
+
+const cid = 'c0ffee' as ContactId
+const entry = (seq: number): OutboxRecord => ({ seq, type: 'message', body: '', createdAt: seq })
+
+/** Five entries; the peer answers them all in one read with the given statuses. */
+function driver(statuses: AckStatus[]) {
+  const applied: number[][] = []
+  let loaded = false
+  let done!: () => void
+  const finished = new Promise<void>((resolve) => {
+    done = resolve
+  })
+  const d: OutboxDriver = {
+    async load() {
+      if (loaded) return []
+      loaded = true
+      return statuses.map((_, i) => entry(i + 1))
+    },
+    async send(_cid, next, onAck) {
+      const batch = await next()
+      for (const [i, e] of batch.entries()) await onAck(e.ref, statuses[i]!, undefined)
+      await next() // waits (lingers) until the pump stops
+    },
+    async acked(_cid, acks: readonly AppliedAck[]) {
+      applied.push(acks.map((a) => a.entry.seq))
+      done()
+    },
+    async dropEphemeral() {},
+  }
+  return { d, applied, finished }
+}
+
+describe('OutboxPump acks', () => {
+  it('acks read together are applied as one change, in order', async () => {
+    const { d, applied, finished } = driver(['ok', 'ok', 'rejected', 'ok', 'ok'])
+    const pump = new OutboxPump(d)
+    pump.kick(cid)
+    await finished
+    pump.stop()
+    assert.deepEqual(applied, [[1, 2, 3, 4, 5]])
+  })
+
+  it('acks read before a "retry" are still applied', async () => {
+    const { d, applied, finished } = driver(['ok', 'ok', 'ok', 'retry', 'ok'])
+    const pump = new OutboxPump(d)
+    pump.kick(cid)
+    await finished
+    pump.stop()
+    assert.deepEqual(applied, [[1, 2, 3]])
+  })
+})
