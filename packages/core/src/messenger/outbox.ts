@@ -10,6 +10,7 @@
  * one (the peer may simply have closed it), not after a backoff.
  */
 import type { ConnectionRoute } from '../net/connection-info.js'
+import { afterTurn } from '../next-turn.js'
 import type { ContactId } from './ids.js'
 import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
 import { fromBase64, type OutboxRecord } from './records.js'
@@ -208,7 +209,7 @@ export class OutboxPump {
           if (status === 'retry') throw new RetryLater('peer asked to retry later')
           const entry = pulled.get(r)!
           pulled.delete(r)
-          if (gathered.length === 0) setImmediateOrTimeout(applyGathered)
+          if (gathered.length === 0) afterTurn(applyGathered)
           gathered.push({ entry, status, route })
         },
         this.controller.signal,
@@ -261,11 +262,4 @@ export class OutboxPump {
     }, delay)
     this.timers.set(cid, timer)
   }
-}
-
-/** After the current macrotask (setImmediate in Node; a zero timeout elsewhere). */
-function setImmediateOrTimeout(f: () => void): void {
-  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate
-  if (immediate) immediate(f)
-  else setTimeout(f, 0)
 }

@@ -22,6 +22,7 @@
  * one group; it may land after later writes to other keys, never after a later write to its own.
  */
 import { bytesToHex } from '../bytes.js'
+import { nextTurn } from '../next-turn.js'
 import { StoreError } from './errors.js'
 import { checkBatch, checkKey, checkValue } from './range.js'
 import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
@@ -282,12 +283,6 @@ function resolved(p: Pending): BatchOp {
     p.op = { type: 'put', key: op.key, value }
   }
   return p.op as BatchOp
-}
-
-/** After the current macrotask (setImmediate in Node; a zero timeout elsewhere). */
-function nextTurn(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate
-  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)))
 }
 
 function isLazy(op: unknown): op is { type: 'put'; key: Uint8Array; value: () => Uint8Array } {
