@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { randomBytes } from '../src/bytes.js'
+import { Conversations } from '../src/messenger/conversations.js'
 import { LevelStore } from '../src/store/level.js'
 import { openSealedStore } from '../src/store/unlock.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
@@ -78,5 +79,16 @@ describe('offline and restart', () => {
       10_000,
       'outbox drained',
     )
+
+    // Alice's payload numbers never go back, also with an empty outbox and after a restart: the
+    // counters were written with the acks (she sent a request or accept, and 50 texts).
+    await a.peer.stop()
+    const store = await openSealedStore(await LevelStore.open(a.dir), { key: a.key })
+    try {
+      const next = await new Conversations(store).nextOutboxSeq(bobAtAlice.id)
+      assert.ok(next > 51, `numbering goes on after the last payload sent (next is ${next})`)
+    } finally {
+      await store.close()
+    }
   })
 })

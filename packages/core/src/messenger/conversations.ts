@@ -19,7 +19,12 @@ interface Counters {
   maxIn: number
 }
 
-/** What `meta <cid>` holds: counters that must survive an empty outbox and a restart. */
+/**
+ * What `meta <cid>` holds: counters that must survive an empty outbox and a restart. The outbox
+ * number is the larger of `lastOut` and the last outbox key, so `meta` need not be written with
+ * every new entry, only with every change that deletes entries (acks, dropped typing) and every
+ * stored incoming message (maxIn).
+ */
 interface MetaRecord {
   readonly lastOut: number
   readonly maxIn: number

@@ -156,7 +156,8 @@ export class MessengerCore {
     }
     tx.put(Keys.outbox(cid, seq), encodeRecord(entry))
     tx.outbox.push({ cid, entry })
-    tx.ops.push(await this.conversations.metaOp(cid))
+    // No counters record here: while the entry is in the outbox its key records the number, and
+    // whatever deletes it writes the counters (Conversations.metaOp).
     tx.kicks.add(cid)
   }
 

@@ -57,6 +57,8 @@ async function acked(core: MessengerCore, cid: ContactId, acks: readonly Applied
         changed.set(entry.messageId, { ...m, status: next, ...(via === undefined ? {} : { route: via }) })
     }
     for (const m of changed.values()) core.putMessage(tx, m, 'update')
+    // The outbox numbers survive it emptying (Conversations' MetaRecord).
+    tx.ops.push(await core.conversations.metaOp(cid))
     // Not awaited: the next acks may be applied while these are written (group commit). Loads
     // after the last entry sent never see acknowledged entries; a delivery that starts again from
     // the top first waits for these writes (OutboxPump.deliver) and reads through the store.
@@ -84,6 +86,7 @@ async function dropEphemeral(
   await core.queue.run(cid, async () => {
     const tx = new Tx()
     for (const e of drop) tx.del(Keys.outbox(cid, e.seq))
+    tx.ops.push(await core.conversations.metaOp(cid))
     await core.commit(tx)
   })
 }
