@@ -111,25 +111,35 @@ export class WriteBehindStore implements Store {
   }
 
   #defer(entries: readonly [string, Pending][]): Promise<void> {
+    let waiter!: Waiter
     const done = new Promise<void>((resolve, reject) => {
-      const group: DeferredGroup = { ops: new Map(), waiters: [{ resolve, reject }] }
-      // Earlier deferred writes of the same keys join this one: one group, written whole, each
-      // key once, with its latest value.
-      for (const [id] of entries) {
-        const older = this.#deferred.get(id)
-        if (older === undefined || older === group) continue
-        for (const [oid, p] of older.ops) {
-          group.ops.set(oid, p)
-          this.#deferred.set(oid, group)
-        }
-        group.waiters.push(...older.waiters)
-      }
-      for (const [id, p] of entries) {
-        group.ops.delete(id)
+      waiter = { resolve, reject }
+    })
+    // Earlier deferred writes of the same keys join this one: one group, written whole, each key
+    // once, with its latest value. The largest group takes the others in, so a burst of writes to
+    // the same keys (every ack writes the conversation's counters) costs each write only its own
+    // ops.
+    const older = new Set<DeferredGroup>()
+    for (const [id] of entries) {
+      const g = this.#deferred.get(id)
+      if (g !== undefined) older.add(g)
+    }
+    let group: DeferredGroup | undefined
+    for (const g of older) if (group === undefined || g.ops.size > group.ops.size) group = g
+    group ??= { ops: new Map(), waiters: [] }
+    for (const g of older) {
+      if (g === group) continue
+      for (const [id, p] of g.ops) {
         group.ops.set(id, p)
         this.#deferred.set(id, group)
       }
-    })
+      for (const w of g.waiters) group.waiters.push(w)
+    }
+    group.waiters.push(waiter)
+    for (const [id, p] of entries) {
+      group.ops.set(id, p)
+      this.#deferred.set(id, group)
+    }
     this.#deferTimer ??= setTimeout(() => this.#releaseAll(), this.#deferMs)
     return done
   }
