@@ -13,7 +13,7 @@ import type { OutboxRecord } from '../src/messenger/records.js'
 const cid = 'c0ffee' as ContactId
 const entry = (seq: number): OutboxRecord => ({ seq, type: 'message', body: '', createdAt: seq })
 
-/** Five entries; the peer answers them all in one read with the given statuses. */
+/** One entry per status; the peer answers them all in one read with those statuses. */
 function driver(statuses: AckStatus[]) {
   const applied: number[][] = []
   let loaded = false
@@ -41,22 +41,22 @@ function driver(statuses: AckStatus[]) {
   return { d, applied, finished }
 }
 
+/** Runs one delivery; what the driver was asked to apply, call by call. */
+async function applied(statuses: AckStatus[]): Promise<number[][]> {
+  const { d, applied, finished } = driver(statuses)
+  const pump = new OutboxPump(d)
+  pump.kick(cid)
+  await finished
+  pump.stop()
+  return applied
+}
+
 describe('OutboxPump acks', () => {
   it('acks read together are applied as one change, in order', async () => {
-    const { d, applied, finished } = driver(['ok', 'ok', 'rejected', 'ok', 'ok'])
-    const pump = new OutboxPump(d)
-    pump.kick(cid)
-    await finished
-    pump.stop()
-    assert.deepEqual(applied, [[1, 2, 3, 4, 5]])
+    assert.deepEqual(await applied(['ok', 'ok', 'rejected', 'ok', 'ok']), [[1, 2, 3, 4, 5]])
   })
 
   it('acks read before a "retry" are still applied', async () => {
-    const { d, applied, finished } = driver(['ok', 'ok', 'ok', 'retry', 'ok'])
-    const pump = new OutboxPump(d)
-    pump.kick(cid)
-    await finished
-    pump.stop()
-    assert.deepEqual(applied, [[1, 2, 3]])
+    assert.deepEqual(await applied(['ok', 'ok', 'ok', 'retry', 'ok']), [[1, 2, 3]])
   })
 })

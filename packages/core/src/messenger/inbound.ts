@@ -358,7 +358,6 @@ function cardOfContact(bytes: Uint8Array, contact: ContactRecord): CardWithBytes
   }
 }
 
-/** Refreshes a contact from a newer card of theirs (name, addresses). */
 /** A contact first met through `card` (whose signed bytes are `cardBytes`). */
 export function newContactRecord(
   cid: ContactId,
@@ -382,6 +381,7 @@ export function newContactRecord(
   }
 }
 
+/** Refreshes a contact from a newer card of theirs (name, addresses). */
 export function updateContactFromCard(
   core: MessengerCore,
   tx: Tx,

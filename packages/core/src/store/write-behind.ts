@@ -74,7 +74,6 @@ export class WriteBehindStore implements Store {
   #flushing: Promise<void> | undefined
   #failure: StoreError | undefined
   #closed = false
-
   readonly #deferMs: number
 
   /** `deferMs`: how long deferred writes may wait for company (default DEFER_MS). */
