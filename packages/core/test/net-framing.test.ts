@@ -155,6 +155,14 @@ describe('framed stream', () => {
       framedStream(c, { maxFrameBytes: 10 }).read({ signal: AbortSignal.abort() }),
       expectNetError('Aborted'),
     )
+    // A caller's signal alone is passed through as it is; its abort is still named Aborted.
+    const [d] = await streamPair()
+    await assert.rejects(
+      framedStream(d, { maxFrameBytes: 10 }).write(bytes(1, 2), {
+        signal: AbortSignal.abort(new Error('x')),
+      }),
+      expectNetError('Aborted'),
+    )
   })
 
   test('reports a remote reset as StreamError', async () => {

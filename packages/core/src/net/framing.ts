@@ -99,6 +99,9 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
       }
     }
     if (frames.length === 0) return
+    // A write that fits the stream's buffer never looks at the signal: refuse it here instead,
+    // with nothing written (so the stream stays usable).
+    if (options?.signal?.aborted) throw new NetError('Aborted', 'aborted by the caller')
     const deadline = withDeadline(options)
     try {
       // One write for all of them: one muxer frame and one socket write instead of many.
@@ -106,7 +109,7 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
       else await lp.writeV([...frames], { signal: deadline.signal })
     } catch (err) {
       // Part of the frame may be queued: the stream can no longer be trusted.
-      throw fail(toNetError(err, deadline.signal, 'write'))
+      throw fail(toNetError(err, deadline.reason(), 'write'))
     } finally {
       deadline.clear()
     }
@@ -134,14 +137,14 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
         }
         return out
       } catch (err) {
-        if (isEndOfStream(err) && lengthBytesSeen === 0 && deadline.signal.aborted === false) {
+        if (isEndOfStream(err) && lengthBytesSeen === 0 && deadline.reason() === undefined) {
           // lpStream reports a stream reset before this read as a plain end of stream too.
           if (stream.status === 'reset' || stream.status === 'aborted') {
             throw fail(new NetError('StreamError', `stream ${stream.status}`, { cause: err }))
           }
           return null
         }
-        throw fail(toNetError(err, deadline.signal, 'read'))
+        throw fail(toNetError(err, deadline.reason(), 'read'))
       } finally {
         deadline.clear()
         reading = false
@@ -166,31 +169,51 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
 }
 
 interface Deadline {
-  signal: AbortSignal
+  /** What the read or write listens to; none when there is neither a caller's signal nor a timeout. */
+  readonly signal: AbortSignal | undefined
+  /** Why the deadline fired (Timeout or Aborted), once it has. */
+  reason(): NetError | undefined
   clear(): void
 }
 
-/** One signal for the caller's abort and our own timeout, with nothing left running afterwards. */
+const NO_DEADLINE: Deadline = { signal: undefined, reason: () => undefined, clear: () => {} }
+
+/**
+ * One signal for the caller's abort and our own timeout, with nothing left running afterwards.
+ * A write or read with neither (every ack, every envelope of a running stream) gets no signal at
+ * all: an AbortController and its listeners cost more than the frame's own bookkeeping.
+ */
 function withDeadline(options: FrameOptions | undefined): Deadline {
-  const controller = new AbortController()
   const parent = options?.signal
+  const timeoutMs = options?.timeoutMs
+  if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+    throw new NetError('BadOptions', 'timeoutMs must be a non-negative number')
+  }
+  if (timeoutMs === undefined) {
+    if (parent === undefined) return NO_DEADLINE
+    // The caller's signal as it is; only its abort needs naming.
+    return {
+      signal: parent,
+      reason: () => (parent.aborted ? new NetError('Aborted', 'aborted by the caller') : undefined),
+      clear: () => {},
+    }
+  }
+  const controller = new AbortController()
   const onParentAbort = () => controller.abort(new NetError('Aborted', 'aborted by the caller'))
   if (parent?.aborted) onParentAbort()
   else parent?.addEventListener('abort', onParentAbort, { once: true })
-
-  const timeoutMs = options?.timeoutMs
-  let timer: ReturnType<typeof setTimeout> | undefined
-  if (timeoutMs !== undefined) {
-    if (!(timeoutMs >= 0)) throw new NetError('BadOptions', 'timeoutMs must be a non-negative number')
-    timer = setTimeout(
-      () => controller.abort(new NetError('Timeout', `no frame within ${timeoutMs} ms`)),
-      timeoutMs,
-    )
-  }
+  const timer = setTimeout(
+    () => controller.abort(new NetError('Timeout', `no frame within ${timeoutMs} ms`)),
+    timeoutMs,
+  )
   return {
     signal: controller.signal,
+    reason: () =>
+      controller.signal.aborted && NetError.is(controller.signal.reason)
+        ? controller.signal.reason
+        : undefined,
     clear() {
-      if (timer !== undefined) clearTimeout(timer)
+      clearTimeout(timer)
       parent?.removeEventListener('abort', onParentAbort)
     },
   }
@@ -200,10 +223,10 @@ function isEndOfStream(err: unknown): boolean {
   return err instanceof Error && err.name === 'UnexpectedEOFError'
 }
 
-function toNetError(err: unknown, signal: AbortSignal, op: 'read' | 'write'): NetError {
+function toNetError(err: unknown, deadline: NetError | undefined, op: 'read' | 'write'): NetError {
   if (NetError.is(err)) return err
-  // Our deadline signal's reason is already the right NetError (Timeout or Aborted).
-  if (signal.aborted && NetError.is(signal.reason)) return signal.reason
+  // The deadline's reason is already the right NetError (Timeout or Aborted).
+  if (deadline !== undefined) return deadline
   const name = err instanceof Error ? err.name : 'unknown'
   if (op === 'read' && isEndOfStream(err)) {
     return new NetError('TruncatedFrame', 'stream ended inside a frame', { cause: err })
