@@ -22,9 +22,11 @@ export const IDLE_TIMEOUT_MS = 120_000
 /**
  * How long a listener holds a ready ack for the ones behind it. Each ack is a frame the listener
  * encrypts and writes and the sender reads and decrypts; at 1,000 msg/s they came one per write.
- * Nothing waits on an ack but the sender's 'sent' tick and its window of WINDOW envelopes.
+ * Nothing waits on an ack but the sender's 'sent' tick and its window of WINDOW envelopes (which
+ * 10 ms of acks keeps open up to 25,000 msg/s). At 1,000 msg/s, 2 ms still meant an ack frame
+ * for every two envelopes; 10 ms makes it one for ten.
  */
-export const ACK_COALESCE_MS = 2
+export const ACK_COALESCE_MS = 10
 
 export type EnvelopeType = 'prekey' | 'message'
 export type AckStatus = 'ok' | 'rejected' | 'retry'
