@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { randomBytes } from '../src/bytes.js'
-import { Conversations } from '../src/messenger/conversations.js'
+import { Conversations, seqBytes } from '../src/messenger/conversations.js'
+import type { ContactId, MessageId } from '../src/messenger/ids.js'
+import { Keys } from '../src/messenger/keys.js'
 import { LevelStore } from '../src/store/level.js'
 import { openSealedStore } from '../src/store/unlock.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
@@ -90,5 +92,60 @@ describe('offline and restart', () => {
     } finally {
       await store.close()
     }
+  })
+
+  it('the id index and unread markers are hints in the clear; a wrong one is not believed', async () => {
+    const a = await diskPeer('Alice')
+    const b = await diskPeer('Bob')
+    const bobAtAlice = await a.peer.messenger.addContact(b.peer.messenger.card().link)
+    const aliceAtBob = await b.peer.messenger.addContact(a.peer.messenger.card().link)
+    await eventually(() => a.peer.messenger.contact(bobAtAlice.id).state === 'accepted', 10_000, 'accepted')
+    const first = await a.peer.messenger.send(bobAtAlice.id, 'first 第一')
+    const second = await a.peer.messenger.send(bobAtAlice.id, 'second 第二')
+    await eventually(
+      async () => (await b.peer.messenger.unreadCount(aliceAtBob.id)) === 2,
+      10_000,
+      'two unread at Bob',
+    )
+    await b.peer.stop()
+
+    // On disk: the index maps each id to its place in the clear (%x00 seq), an unread marker is a
+    // bare %x00, and the messages themselves stay sealed.
+    const cid = aliceAtBob.id as ContactId
+    const raw = await LevelStore.open(b.dir)
+    const index = async (id: string) => (await raw.get(Keys.msgId(cid, id as MessageId)))!
+    const [hintFirst, hintSecond] = [await index(first.id), await index(second.id)]
+    assert.deepEqual([hintFirst.length, hintFirst[0]], [9, 0x00])
+    const seqSecond = Number(Buffer.from(hintSecond.subarray(1)).readBigUInt64BE())
+    const markers: Uint8Array[] = []
+    for await (const [, v] of raw.iterate({ prefix: Keys.unreadPrefix(cid) })) markers.push(v)
+    assert.deepEqual(markers, [Uint8Array.of(0x00), Uint8Array.of(0x00)])
+    assert.equal((await raw.get(Keys.msg(cid, seqSecond)))![0], 0x01, 'the message is sealed')
+    // Someone with the disk points the first id at the second message.
+    await raw.put(Keys.msgId(cid, first.id as MessageId), Uint8Array.of(0x00, ...seqBytes(seqSecond)))
+    await raw.close()
+
+    const again = await diskPeer('Bob', b.dir, b.key)
+    const m = again.peer.messenger
+    assert.equal(
+      await m.message(aliceAtBob.id, first.id),
+      undefined,
+      'the index is checked against the message',
+    )
+    assert.equal((await m.message(aliceAtBob.id, second.id))?.text, 'second 第二')
+    // Key-only markers: reading still finds both messages and tells Alice.
+    assert.equal(await m.unreadCount(aliceAtBob.id), 2)
+    await m.markRead(aliceAtBob.id)
+    assert.equal(await m.unreadCount(aliceAtBob.id), 0)
+    const statuses = (await m.messages(aliceAtBob.id, { peek: true })).map((x) => [x.text, x.status])
+    assert.deepEqual(statuses.slice(-2), [
+      ['first 第一', 'read'],
+      ['second 第二', 'read'],
+    ])
+    await eventually(
+      async () => (await a.peer.messenger.message(bobAtAlice.id, second.id))?.status === 'read',
+      10_000,
+      'read receipt at Alice',
+    )
   })
 })

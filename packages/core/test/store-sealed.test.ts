@@ -3,13 +3,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { randomBytes, utf8 } from '../src/bytes.js'
+import { concatBytes, randomBytes, utf8 } from '../src/bytes.js'
+import { seal } from '../src/crypto/primitives.js'
 import { InputError } from '../src/errors.js'
 import { StoreError } from '../src/store/errors.js'
 import { key } from '../src/store/keys.js'
 import { LevelStore } from '../src/store/level.js'
 import { MemoryStore } from '../src/store/memory.js'
-import { SealedStore, STORE_HEADER_KEY } from '../src/store/sealed.js'
+import { HINT_FAMILIES, isHintKey, SealedStore, STORE_HEADER_KEY } from '../src/store/sealed.js'
 import type { Store } from '../src/store/store.js'
 import { changeStoreSecret, hasKeyHeader, openSealedStore } from '../src/store/unlock.js'
 import { collect } from './store-compliance.js'
@@ -118,6 +119,48 @@ test('tampered, truncated or unknown-format records are Corrupt', async () => {
     await inner.put(key('k'), bad)
     await assert.rejects(store.get(key('k')), corrupt)
   }
+})
+
+/** A record as SealedStore wrote every value before hint families: %x01 nonce ciphertext tag. */
+function concatSealed(dataKey: Uint8Array, k: Uint8Array, value: Uint8Array): Uint8Array {
+  return concatBytes(Uint8Array.of(0x01), seal(dataKey, value, k))
+}
+
+test('hint families are stored in the clear; nothing else can be downgraded to it', async () => {
+  assert.deepEqual(HINT_FAMILIES, ['msgid', 'unread'])
+  assert.ok(isHintKey(key('msgid', 'c', Uint8Array.of(1, 2))) && isHintKey(key('unread', 'c', 7)))
+  assert.ok(!isHintKey(key('msgid')) && !isHintKey(key('msg', 'c', 7)) && !isHintKey(key('msgidx', 1)))
+  const inner = new MemoryStore()
+  const dataKey = randomBytes(32)
+  const store = new SealedStore(inner, dataKey)
+  await store.batch([
+    { type: 'put', key: key('msgid', 'c', Uint8Array.of(9)), value: Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 7) },
+    { type: 'put', key: key('unread', 'c', 7), value: new Uint8Array(0) },
+    { type: 'put', key: key('msg', 'c', 7), value: utf8('sealed as ever') },
+  ])
+  assert.deepEqual(
+    await inner.get(key('msgid', 'c', Uint8Array.of(9))),
+    Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 7),
+  )
+  assert.deepEqual(await inner.get(key('unread', 'c', 7)), Uint8Array.of(0))
+  assert.equal((await inner.get(key('msg', 'c', 7)))![0], 0x01)
+  assert.deepEqual(await store.get(key('unread', 'c', 7)), new Uint8Array(0))
+  assert.deepEqual(
+    (await collect(store.iterate())).map(([, v]) => v.length),
+    [14, 8, 0],
+    'iteration opens both kinds (msg, msgid, unread in key order)',
+  )
+  // A record of any other family written in the clear is refused, never believed.
+  await inner.put(key('msg', 'c', 8), Uint8Array.of(0x00, ...utf8('forged')))
+  await assert.rejects(store.get(key('msg', 'c', 8)), corrupt)
+  // Hint records sealed by an older version still open, and tampering with those still shows.
+  const sealedHint = key('unread', 'c', 9)
+  await inner.put(sealedHint, concatSealed(dataKey, sealedHint, Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9)))
+  assert.deepEqual(await store.get(sealedHint), Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9))
+  const bad = (await inner.get(sealedHint))!.slice()
+  bad[30]! ^= 1
+  await inner.put(sealedHint, bad)
+  await assert.rejects(store.get(sealedHint), corrupt)
 })
 
 test('the same value sealed twice gives different bytes (random nonces)', async () => {

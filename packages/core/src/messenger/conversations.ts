@@ -112,9 +112,13 @@ export class Conversations {
     for (const k of [...this.recent.keys()]) if (k.startsWith(`${cid}/`)) this.recent.delete(k)
   }
 
+  /**
+   * Where the index says message `id` is. A hint: the index is stored in the clear, so whoever
+   * follows it checks the message found there (as `message` does).
+   */
   async seqOf(cid: ContactId, id: MessageId): Promise<number | undefined> {
     const bytes = await this.store.get(Keys.msgId(cid, id))
-    if (bytes === undefined) return undefined
+    if (bytes === undefined || bytes.length !== 8) return undefined
     return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0))
   }
 
@@ -135,7 +139,10 @@ export class Conversations {
     const seq = await this.seqOf(cid, id)
     if (seq === undefined) return undefined
     const bytes = await this.store.get(Keys.msg(cid, seq))
-    return bytes === undefined ? undefined : decodeRecord<MessageRecord>(bytes)
+    if (bytes === undefined) return undefined
+    // The id index is a hint stored in the clear (store/sealed.ts): the sealed message decides.
+    const record = decodeRecord<MessageRecord>(bytes)
+    return record.id === id ? record : undefined
   }
 
   /** The newest `limit` messages (before `beforeSeq` if given), oldest first. */

@@ -14,10 +14,9 @@ import { CryptoError } from '../crypto/errors.js'
 import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '../crypto/session.js'
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
-import { seqBytes } from './conversations.js'
 import type { MessengerCore } from './core.js'
 import { type ContactId, contactIdFor, type MessageId } from './ids.js'
-import { Keys } from './keys.js'
+import { Keys, NO_VALUE } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
 import { BadPayloadError, type DecodedPayload, decodePayload } from './payload.js'
 import { RateLimiter } from './rate-limit.js'
@@ -320,7 +319,8 @@ export class Inbound {
       ...(tx.route === undefined ? {} : { route: tx.route }),
     }
     core.putMessage(tx, record, 'new')
-    tx.put(Keys.unread(cid, seq), seqBytes(seq))
+    // Key only: the sequence number is in the key (and the value would be stored in the clear).
+    tx.put(Keys.unread(cid, seq), NO_VALUE)
     // A pending request's messages are acknowledged (delivered) only once it is accepted.
     if (contact.state !== 'pending-in') tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
   }

@@ -7,13 +7,16 @@
  *   contact <cid>               contact record       blocked <cid> a rejected identity
  *   sessions <cid>              the contact's sessions
  *   msg <cid> <seq>             a message, in conversation order
- *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups)
+ *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups); a hint *
  *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack
  *   announced                   the addresses we last told our contacts
  *   meta <cid>                  the conversation's payload counters (last sent, highest received)
- *   unread <cid> <seq>          incoming messages not yet read -> seq
+ *   unread <cid> <seq>          incoming messages not yet read (key only; older ones -> seq) *
+ *
+ * (*) Hint families (store/sealed.ts HINT_FAMILIES): their values are stored in the clear, so
+ * their readers check what they point to against the sealed message.
  */
-import { key } from '../store/keys.js'
+import { decodeKey, key } from '../store/keys.js'
 import type { ContactId, MessageId } from './ids.js'
 import { messageIdBytes } from './ids.js'
 
@@ -38,4 +41,18 @@ export const Keys = {
   convMeta: (cid: ContactId) => key('meta', cid),
   unread: (cid: ContactId, seq: number) => key('unread', cid, seq),
   unreadPrefix: (cid: ContactId) => key('unread', cid),
+}
+
+/** The empty value of a key-only record (an unread marker). */
+export const NO_VALUE: Uint8Array = new Uint8Array(0)
+
+/** The sequence number of an unread marker's key; undefined for a key that is not one. */
+export function unreadSeq(k: Uint8Array): number | undefined {
+  try {
+    const parts = decodeKey(k)
+    const seq = parts.length === 3 && parts[0] === 'unread' ? parts[2] : undefined
+    return typeof seq === 'number' ? seq : undefined
+  } catch {
+    return undefined // keys are stored in the clear: a damaged one is skipped, not fatal
+  }
 }

@@ -33,7 +33,7 @@ import { MessengerError } from './errors.js'
 import type { Emitter } from './events.js'
 import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
 import { type ExtensionContext, type ExtensionHandler, Inbound } from './inbound.js'
-import { Keys } from './keys.js'
+import { Keys, unreadSeq } from './keys.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
@@ -504,9 +504,10 @@ export class Messenger {
     const read = await core.queue.run(contact.id, async () => {
       const tx = new Tx()
       const ids: MessageId[] = []
-      for await (const [k, v] of core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) {
+      for await (const [k] of core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) {
         tx.del(k)
-        const seq = Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0))
+        const seq = unreadSeq(k)
+        if (seq === undefined) continue
         const bytes = await core.store.get(Keys.msg(contact.id, seq))
         if (bytes === undefined) continue
         const m = decodeRecord<MessageRecord>(bytes)

@@ -9,6 +9,14 @@
  * 'Corrupt', never returned bytes. The inner store's atomic batch carries over: a batch is sealed
  * op by op in memory first, then handed to the inner store as one batch.
  *
+ * One exception, by record family: the values of the HINT_FAMILIES below are stored in the clear,
+ * as %x00 value. They are indexes whose value repeats what their key already shows (a message's
+ * sequence number beside its id, an unread marker), written with every message, and sealing
+ * them cost a third of the receiver's seals. Their readers treat them as hints: a message found
+ * through one is checked against the sealed message itself. Everywhere else a %x00 record is
+ * 'Corrupt', so a record cannot be downgraded to the clear; hint records written sealed (before
+ * this format) still open.
+ *
  * Not covered: an attacker who can write the disk may roll a record back to an older sealed
  * value of the same key, or delete records; sealing gives confidentiality and per-record
  * integrity, not freshness.
@@ -17,11 +25,34 @@ import { assertBytes, concatBytes, equalBytes, utf8, wipe } from '../bytes.js'
 import { KEY_BYTES, open, seal, TAG_BYTES, XNONCE_BYTES } from '../crypto/primitives.js'
 import { InputError } from '../errors.js'
 import { StoreError } from './errors.js'
+import { key as keyOf } from './keys.js'
 import { checkBatch, checkKey, checkValue, resolveRange } from './range.js'
 import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
 
 const RECORD_VERSION = 0x01
+const RECORD_PLAIN = 0x00
 const OVERHEAD = 1 + XNONCE_BYTES + TAG_BYTES
+
+/**
+ * Record families (first key part) whose values are stored in the clear: the messenger's
+ * message-id index (`msgid <cid> <id>` -> seq) and unread markers (`unread <cid> <seq>`). Only a
+ * family whose values tell nothing that its keys do not, and whose readers check what they find
+ * against sealed records, may be listed here.
+ */
+export const HINT_FAMILIES: readonly string[] = ['msgid', 'unread']
+const HINT_PREFIXES = HINT_FAMILIES.map((family) => keyOf(family))
+
+/** Whether `key` belongs to a hint family, whose values are stored in the clear. */
+export function isHintKey(key: Uint8Array): boolean {
+  return HINT_PREFIXES.some((prefix) => startsWith(key, prefix))
+}
+
+/** Plain comparison: keys are not secret (they are stored in the clear). */
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length <= prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false
+  return true
+}
 
 /**
  * Where the key header (storage-key.ts) lives inside the inner store. Key tuples from keys.ts
@@ -55,10 +86,12 @@ export class SealedStore implements Store {
   }
 
   #seal(key: Uint8Array, value: Uint8Array): Uint8Array {
+    if (isHintKey(key)) return concatBytes(Uint8Array.of(RECORD_PLAIN), value)
     return concatBytes(Uint8Array.of(RECORD_VERSION), seal(this.#key, value, key))
   }
 
   #open(key: Uint8Array, record: Uint8Array): Uint8Array {
+    if (record.length > 0 && record[0] === RECORD_PLAIN && isHintKey(key)) return record.slice(1)
     if (record.length < OVERHEAD || record[0] !== RECORD_VERSION) {
       throw new StoreError('Corrupt', 'a stored record is malformed')
     }
