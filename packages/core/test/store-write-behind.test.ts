@@ -159,6 +159,24 @@ describe('WriteBehindStore deferred writes', () => {
     assert.deepEqual(inner.batches, [[put(1, 1)]])
   })
 
+  it('a write held at most n ms brings the time forward for all; a later one never postpones it', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner, { deferMs: 60_000 })
+    const started = performance.now()
+    const long = store.write([put(1, 1)], { defer: true }) // would wait a minute on its own
+    const short = store.write([put(2, 2)], { defer: 30 })
+    const later = store.write([put(3, 3)], { defer: 50_000 })
+    await Promise.all([long, short, later])
+    const waited = performance.now() - started
+    assert.ok(waited >= 25 && waited < 30_000, `released by the 30 ms bound (after ${waited} ms)`)
+    assert.deepEqual(inner.batches, [[put(1, 1), put(2, 2), put(3, 3)]], 'together, in one batch')
+    // A bound above the store's own is the store's.
+    const capped = new WriteBehindStore(new RecordingStore(), { deferMs: 40 })
+    const t0 = performance.now()
+    await capped.write([put(1, 1)], { defer: 60_000 })
+    assert.ok(performance.now() - t0 < 30_000)
+  })
+
   it('a failed batch rejects the deferred writes still held back', async () => {
     const inner = new RecordingStore()
     inner.fail = true

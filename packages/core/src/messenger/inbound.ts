@@ -25,6 +25,13 @@ import { decryptMessage, findSession, promote, type SessionSet } from './session
 import { Tx } from './tx.js'
 import { advanceStatus } from './views.js'
 
+/**
+ * How long an incoming message's write may wait for the next ones (WriteBehindStore's deferred
+ * writes). At 1,000 msg/s each message otherwise cost the receiver its own LevelDB batch and its
+ * own sealed session state. It is shown (the event) at once either way.
+ */
+export const INBOUND_DEFER_MS = 5
+
 /** Extensions (files, feed keys) carry their own payload kinds through the same sessions. */
 export interface ExtensionContext {
   readonly tx: Tx
@@ -145,7 +152,10 @@ export class Inbound {
     tx.route = route
     tx.sessions.set(cid, decrypted.set)
     await this.applyPayload(tx, this.core.contacts.get(cid)!, decrypted.plaintext, from)
-    return { durable: this.core.commit(tx) }
+    // Only the ack waits for this write, and acks wait for company anyway (ACK_COALESCE_MS): so
+    // the write may wait a little for the next envelopes too. A crash before it lands only makes
+    // the sender send again.
+    return { durable: this.core.commit(tx, { defer: INBOUND_DEFER_MS }) }
   }
 
   /** A duplicate is acknowledged once the first copy's effects are durable (they may be pending). */

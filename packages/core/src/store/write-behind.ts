@@ -56,8 +56,12 @@ interface DeferredGroup {
 export const DEFER_MS = 1_000
 
 export interface WriteOptions {
-  /** Hold the write back (see the module comment); it is still visible at once. */
-  readonly defer?: boolean
+  /**
+   * Hold the write back (see the module comment); it is still visible at once. A number holds it
+   * at most that many milliseconds (never longer than the store's DEFER_MS): for a write that
+   * someone waits on, just not at once.
+   */
+  readonly defer?: boolean | number
 }
 
 export class WriteBehindStore implements Store {
@@ -70,6 +74,8 @@ export class WriteBehindStore implements Store {
   /** Deferred writes by key hex; never a key that is also in #pending. */
   #deferred = new Map<string, DeferredGroup>()
   #deferTimer: ReturnType<typeof setTimeout> | undefined
+  /** When #deferTimer fires (performance.now() time). */
+  #deferUntil = 0
   #generation = 0
   #flushing: Promise<void> | undefined
   #failure: StoreError | undefined
@@ -96,8 +102,9 @@ export class WriteBehindStore implements Store {
     const generation = ++this.#generation
     const entries = ops.map((op): [string, Pending] => [bytesToHex(op.key), { op: copyOp(op), generation }])
     // A deferred write that meets a pending key goes with it now: a key is never in both places.
-    if (options.defer === true && !entries.some(([id]) => this.#pending.has(id))) {
-      return this.#defer(entries)
+    const defer = options.defer ?? false
+    if (defer !== false && !entries.some(([id]) => this.#pending.has(id))) {
+      return this.#defer(entries, defer === true ? this.#deferMs : Math.min(defer, this.#deferMs))
     }
     for (const [id] of entries) this.#release(id)
     for (const [id, p] of entries) {
@@ -109,7 +116,7 @@ export class WriteBehindStore implements Store {
     return done
   }
 
-  #defer(entries: readonly [string, Pending][]): Promise<void> {
+  #defer(entries: readonly [string, Pending][], maxWaitMs: number): Promise<void> {
     let waiter!: Waiter
     const done = new Promise<void>((resolve, reject) => {
       waiter = { resolve, reject }
@@ -139,7 +146,13 @@ export class WriteBehindStore implements Store {
       group.ops.set(id, p)
       this.#deferred.set(id, group)
     }
-    this.#deferTimer ??= setTimeout(() => this.#releaseAll(), this.#deferMs)
+    // One timer for all deferred writes, at the earliest time one of them may be held until.
+    const until = performance.now() + maxWaitMs
+    if (this.#deferTimer === undefined || until < this.#deferUntil) {
+      this.#clearDeferTimer()
+      this.#deferUntil = until
+      this.#deferTimer = setTimeout(() => this.#releaseAll(), maxWaitMs)
+    }
     return done
   }
 
