@@ -25,6 +25,7 @@
  * Homes go under os.tmpdir() and are removed at the end. Linux only (/proc for RSS).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -35,6 +36,8 @@ import { report } from './report.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'apps/node/bin/jiayi.mjs')
+/** The Node flags that `jiayi` runs with (its #! line), so the peers here run as users' do. */
+const BIN_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3)
 const RAW = fileURLToPath(new URL('./msg-raw-peer.ts', import.meta.url))
 const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
 const N = Number(process.env.MSG_BENCH_N ?? 5000)
@@ -118,7 +121,8 @@ class Daemon {
     readonly home: string,
     nodeArgs: readonly string[] = [],
   ) {
-    this.child = spawn(process.execPath, [...nodeArgs, BIN, '--home', home, 'start', '--json', ...LOOPBACK], {
+    const args = [...BIN_NODE_FLAGS, ...nodeArgs, BIN, '--home', home, 'start', '--json', ...LOOPBACK]
+    this.child = spawn(process.execPath, args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: childEnv(),

@@ -3,10 +3,12 @@
  * file, passphrase), and how commands that need the peer fail without one. Real processes.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { cleanup, jiayi, jiayiJson, tempHome } from './helpers/cli.js'
+import { promisify } from 'node:util'
+import { BIN, cleanup, jiayi, jiayiJson, ROOT, tempHome } from './helpers/cli.js'
 
 after(cleanup)
 
@@ -19,6 +21,20 @@ interface Me {
 const mode = async (path: string) => (await stat(path)).mode & 0o777
 
 describe('jiayi without a running peer', { concurrency: true }, () => {
+  test('runs as its own command with the Node flags of its #! line, which npm start passes too', async () => {
+    const shebang = (await readFile(BIN, 'utf8')).split('\n', 1)[0]!
+    assert.match(shebang, /^#!\/usr\/bin\/env -S node( --[\w-]+(=\S+)?)+$/)
+    const flags = shebang.split(/\s+/).slice(3)
+    assert.ok(flags.includes('--max-semi-space-size=64'))
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: { start: string }
+    }
+    assert.ok(pkg.scripts.start.includes(`node ${flags.join(' ')} apps/node/bin/jiayi.mjs start`))
+    // Executed directly (as `npx jiayi` does), through the #! line.
+    const { stdout } = await promisify(execFile)(BIN, ['--help'], { cwd: ROOT })
+    assert.match(stdout, /usage: jiayi COMMAND/)
+  })
+
   test('init, whoami and card: fields, files and modes; init never overwrites; a loose key file is refused', async () => {
     const home = join(await tempHome(), 'home') // a home that does not exist yet
     const me = await jiayiJson<Me>(home, ['init', '--name', '张伟 Wei'])
