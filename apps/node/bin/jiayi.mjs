@@ -2,7 +2,8 @@
 // The `jiayi` command. The young generation may grow to 64 MiB a half (V8's default: 16): a busy
 // peer allocates ~100 KiB per message, nearly all of it short-lived, and with the default every
 // few hundred messages paid a scavenge and promoted survivors (`npm run bench msg`: p50 latency at
-// 1,000 msg/s ~20% lower, 5% less CPU). The flag must be on the command line (V8 sizes the heap
+// 1,000 msg/s ~20% lower, 5% less CPU; p99 higher, ~60 ms against ~35, as the rarer scavenges
+// each take longer; ~10 MiB more at idle). The flag must be on the command line (V8 sizes the heap
 // at start), so `npm start` passes the flags of the first line too, and the benchmarks read them
 // from it (a test keeps the two in step).
 // Node 20 needs the Promise.withResolvers polyfill before libp2p loads, and the sources are
