@@ -45,6 +45,22 @@ describe('WriteBehindStore', () => {
     assert.deepEqual(await inner.get(k(9)), k(4))
   })
 
+  it('copies what it is given unless the caller hands the arrays over (owned)', async () => {
+    const inner = new RecordingStore()
+    const store = new WriteBehindStore(inner)
+    const [key, value] = [k(1), k(1, 2, 3)]
+    const written = store.write([{ type: 'put', key, value }])
+    value[0] = 9 // the caller reuses its array before the write is durable
+    key[0] = 9
+    await written
+    assert.deepEqual(await inner.get(k(1)), k(1, 2, 3), 'what was written, not what the array became')
+    const [ownKey, ownValue] = [k(2), k(4, 5)]
+    await store.write([{ type: 'put', key: ownKey, value: ownValue }], { owned: true })
+    const last = inner.batches.at(-1)![0]!
+    assert.ok(last.key === ownKey && last.type === 'put' && last.value === ownValue, 'no copies')
+    assert.deepEqual(await store.get(k(2)), k(4, 5))
+  })
+
   it('deletes are visible at once and iteration waits for pending writes', async () => {
     const store: Store & { write: WriteBehindStore['write'] } = new WriteBehindStore(new MemoryStore())
     await store.put(k(1), k(1))

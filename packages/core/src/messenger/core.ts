@@ -187,7 +187,9 @@ export class MessengerCore {
     // Encoded when the batch goes to disk: of many commits in a row only the last is written.
     for (const [cid, set] of tx.sessions)
       tx.ops.push({ type: 'put', key: Keys.sessions(cid), value: () => encodeSessionSet(set) })
-    const durable = tx.ops.length > 0 ? this.store.write(tx.ops, options) : Promise.resolve()
+    // Every key and value of a Tx is encoded for it alone (tx.ts), so the store need not copy them.
+    const durable =
+      tx.ops.length > 0 ? this.store.write(tx.ops, { ...options, owned: true }) : Promise.resolve()
     for (const [cid, set] of tx.sessions) this.sessions.set(cid, set)
     for (const [, record] of tx.contacts) this.contacts.set(record)
     for (const cid of tx.removedContacts) {

@@ -21,6 +21,7 @@ export class Tx {
   /** How the envelope this change comes from arrived, when it came from the network. */
   route: ConnectionRoute | undefined
 
+  /** `key` and `value` are handed over to the store as they are: never change them afterwards. */
   put(key: Uint8Array, value: Uint8Array): void {
     this.ops.push({ type: 'put', key, value })
   }

@@ -12,10 +12,10 @@
  * One exception, by record family: the values of the HINT_FAMILIES below are stored in the clear,
  * as %x00 value. They are indexes whose value repeats what their key already shows (a message's
  * sequence number beside its id, an unread marker), written with every message, and sealing
- * them cost a third of the receiver's seals. Their readers treat them as hints: a message found
- * through one is checked against the sealed message itself. Everywhere else a %x00 record is
- * 'Corrupt', so a record cannot be downgraded to the clear; hint records written sealed (before
- * this format) still open.
+ * them was one of the sender's four seals per message and two of the receiver's three or four.
+ * Their readers treat them as hints: a message found through one is checked against the sealed
+ * message itself. Everywhere else a %x00 record is 'Corrupt', so a record cannot be downgraded to
+ * the clear; hint records written sealed (before this format) still open.
  *
  * Not covered: an attacker who can write the disk may roll a record back to an older sealed
  * value of the same key, or delete records; sealing gives confidentiality and per-record

@@ -62,6 +62,11 @@ export interface WriteOptions {
    * someone waits on, just not at once.
    */
   readonly defer?: boolean | number
+  /**
+   * The caller hands its arrays over and never changes them again, so they are not copied (the
+   * messenger's commits: every key and value there is freshly encoded for the write).
+   */
+  readonly owned?: boolean
 }
 
 export class WriteBehindStore implements Store {
@@ -100,7 +105,11 @@ export class WriteBehindStore implements Store {
     }
     if (ops.length === 0) return this.flushed()
     const generation = ++this.#generation
-    const entries = ops.map((op): [string, Pending] => [bytesToHex(op.key), { op: copyOp(op), generation }])
+    const owned = options.owned === true
+    const entries = ops.map((op): [string, Pending] => [
+      bytesToHex(op.key),
+      { op: owned ? op : copyOp(op), generation },
+    ])
     // A deferred write that meets a pending key goes with it now: a key is never in both places.
     const defer = options.defer ?? false
     if (defer !== false && !entries.some(([id]) => this.#pending.has(id))) {
