@@ -41,12 +41,18 @@ describe('offline and restart', () => {
     return { peer: wrapped, dir: location, key }
   }
 
-  it('50 messages queued while the peer is stopped arrive once, in order, after it restarts on new ports', async () => {
+  /** Alice and Bob on disk, each with the other as an accepted contact. */
+  async function diskPair() {
     const a = await diskPeer('Alice')
     const b = await diskPeer('Bob')
     const bobAtAlice = await a.peer.messenger.addContact(b.peer.messenger.card().link)
     const aliceAtBob = await b.peer.messenger.addContact(a.peer.messenger.card().link)
     await eventually(() => a.peer.messenger.contact(bobAtAlice.id).state === 'accepted', 10_000, 'accepted')
+    return { a, b, bobAtAlice, aliceAtBob }
+  }
+
+  it('50 messages queued while the peer is stopped arrive once, in order, after it restarts on new ports', async () => {
+    const { a, b, bobAtAlice, aliceAtBob } = await diskPair()
     await eventually(
       () => b.peer.messenger.contact(aliceAtBob.id).state === 'accepted',
       10_000,
@@ -95,11 +101,7 @@ describe('offline and restart', () => {
   })
 
   it('the id index and unread markers are hints in the clear; a wrong one is not believed', async () => {
-    const a = await diskPeer('Alice')
-    const b = await diskPeer('Bob')
-    const bobAtAlice = await a.peer.messenger.addContact(b.peer.messenger.card().link)
-    const aliceAtBob = await b.peer.messenger.addContact(a.peer.messenger.card().link)
-    await eventually(() => a.peer.messenger.contact(bobAtAlice.id).state === 'accepted', 10_000, 'accepted')
+    const { a, b, bobAtAlice, aliceAtBob } = await diskPair()
     const first = await a.peer.messenger.send(bobAtAlice.id, 'first 第一')
     const second = await a.peer.messenger.send(bobAtAlice.id, 'second 第二')
     await eventually(
