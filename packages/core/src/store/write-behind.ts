@@ -15,9 +15,10 @@
  *
  * A write may be deferred (`{ defer: true }`): for changes whose loss in a crash only repeats work
  * (an acknowledged envelope that would be sent again), and that a later change usually
- * overwrites. It is visible at once like any other, but stays out of the batches until DEFER_MS
- * after the first deferred write, or until a later write touches one of its keys (then both go in
- * the same batch, and a key written twice is written once), or until someone waits for
+ * overwrites. It is visible at once like any other, but stays out of the batches until the time
+ * is up for the deferred writes held (DEFER_MS after the first, or sooner when one of them asked
+ * for a shorter bound: then all go), or until a later write touches one of its keys (then both go
+ * in the same batch, and a key written twice is written once), or until someone waits for
  * everything (`flushed`, `iterate`, `close`). A deferred write always reaches the disk whole, as
  * one group; it may land after later writes to other keys, never after a later write to its own.
  */
