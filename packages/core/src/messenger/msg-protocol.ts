@@ -3,8 +3,9 @@
  * once the envelope is durably processed (or refused). Frames are MsgFrame protobufs, each
  * length-prefixed and at most MAX_FRAME_BYTES['/jiayi/msg/1']. See PROTOCOL.md.
  *
- * The sender pipelines up to WINDOW unacknowledged envelopes; the listener processes them one
- * after another, in order, which keeps the order of each conversation.
+ * The sender pipelines up to WINDOW unacknowledged envelopes; the listener reads up to READ_AHEAD
+ * of them ahead of its acks and processes them one after another, in order, which keeps the
+ * order of each conversation.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
@@ -14,7 +15,25 @@ import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import { Ack, Envelope, MsgFrame } from './wire.pb.js'
 
-export const WINDOW = 256
+/**
+ * The most envelopes a sender keeps unacknowledged on a stream. At full speed acks come back in
+ * bursts (ACK_COALESCE_MS, and the listener's disk writes are grouped), so the window must cover
+ * a few of those bursts or the listener runs dry while the sender waits: at 256 the receiving
+ * peer idled a quarter of the time at full speed.
+ */
+export const WINDOW = 1024
+/**
+ * How much of a full window must be acknowledged before the sender writes again. Acks are read
+ * one frame at a time; refilling the window per ack sent ~1.2 envelopes per write at full speed,
+ * and each write costs a Yamux frame, a Noise encryption and a socket write here and a read on the
+ * other side. Refilled half a window at a time, a backlog goes out in a few large writes.
+ */
+export const REFILL = WINDOW / 2
+/**
+ * How many envelopes a listener reads ahead of its acks (the rest wait in the muxer's flow
+ * control): this bounds what one stream makes it hold, at most READ_AHEAD frames of 64 KiB.
+ */
+export const READ_AHEAD = 256
 /** How long a sender waits for the next ack before it gives the stream up. */
 export const ACK_TIMEOUT_MS = 20_000
 /** How long a listener keeps an idle stream open. */
@@ -22,9 +41,9 @@ export const IDLE_TIMEOUT_MS = 120_000
 /**
  * How long a listener holds a ready ack for the ones behind it. Each ack is a frame the listener
  * encrypts and writes and the sender reads and decrypts; at 1,000 msg/s they came one per write.
- * Nothing waits on an ack but the sender's 'sent' tick and its window of WINDOW envelopes (which
- * 10 ms of acks keeps open up to 25,000 msg/s). At 1,000 msg/s, 2 ms still meant an ack frame
- * for every two envelopes; 10 ms makes it one for ten.
+ * Nothing waits on an ack but the sender's 'sent' tick and the windows (10 ms of held acks keep
+ * fewer than READ_AHEAD envelopes unanswered up to 25,000 msg/s). At 1,000 msg/s, 2 ms still meant
+ * an ack frame for every two envelopes; 10 ms makes it one for ten.
  */
 export const ACK_COALESCE_MS = 10
 
@@ -66,7 +85,7 @@ function decodeFrame(bytes: Uint8Array): MsgFrame {
 
 /**
  * Serves one inbound stream: each envelope goes to `onEnvelope`, whose verdict is sent back as the
- * ack, in order. Envelopes are handed over as they arrive (up to WINDOW awaiting their verdict),
+ * ack, in order. Envelopes are handed over as they arrive (up to READ_AHEAD awaiting their verdict),
  * so their disk writes can be grouped, and acks leave together: ready ones wait ACK_COALESCE_MS
  * for those behind them while the stream is still being read.
  * `onEnvelope` must start its per-conversation work synchronously to keep the order. Throws
@@ -106,7 +125,7 @@ export async function serveMsgStream(
   })()
   try {
     for (;;) {
-      while (queue.length >= WINDOW && writeError === undefined) await signal.wait()
+      while (queue.length >= READ_AHEAD && writeError === undefined) await signal.wait()
       if (writeError !== undefined) throw writeError
       const bytes = await framed.read({ timeoutMs: IDLE_TIMEOUT_MS })
       if (bytes === null) break
@@ -193,7 +212,9 @@ export async function sendEnvelopes(
       while (batch.length > 0 && !stopped) {
         let offset = 0
         while (offset < batch.length) {
-          while (pending.size >= WINDOW && !stopped) await signal.wait()
+          // A full window waits until half of it is acknowledged, so the envelopes queued
+          // behind it go out together instead of one per ack read.
+          if (pending.size >= WINDOW) while (pending.size > WINDOW - REFILL && !stopped) await signal.wait()
           if (stopped) return
           const slice = batch.slice(offset, offset + (WINDOW - pending.size))
           offset += slice.length
