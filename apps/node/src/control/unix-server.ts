@@ -74,12 +74,23 @@ export async function listenControlSocket(
 
 function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): void {
   const splitter = new LineSplitter()
+  let corked = false
   const session = new ControlSession(dispatcher, (message) => {
     if (socket.destroyed) return
     if (socket.writableLength > MAX_QUEUED_BYTES) {
       log.warn('control client dropped: it is not reading')
       socket.destroy()
       return
+    }
+    // The lines of one go (a group commit answers hundreds of sends at once, and every message
+    // stored is an event) leave in one system call instead of one each.
+    if (!corked) {
+      corked = true
+      socket.cork()
+      process.nextTick(() => {
+        corked = false
+        socket.uncork()
+      })
     }
     socket.write(encodeLine(message))
   })
