@@ -4,8 +4,9 @@
  * steady trickle of envelopes is not answered one write per ack.
  */
 import assert from 'node:assert/strict'
-import { after, before, beforeEach, describe, it } from 'node:test'
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { utf8 } from '../src/bytes.js'
+import { NetError } from '../src/net/errors.js'
 import {
   type AckStatus,
   type OutgoingEnvelope,
@@ -23,6 +24,10 @@ describe('/jiayi/msg/1 acks', () => {
   let client: JiayiNode
   let ackWrites = 0
   const received: string[] = []
+  /** How the listener answers an envelope (each test may change it; reset before each). */
+  let verdict: () => Promise<AckStatus> = async () => 'ok'
+  /** Releases verdicts a test left hanging, so no stream outlives its test. */
+  let release = () => {}
 
   before(async () => {
     ;[server, client] = await Promise.all([startTestNode(), startTestNode()])
@@ -37,7 +42,7 @@ describe('/jiayi/msg/1 acks', () => {
         }
         return serveMsgStream(counted, connection, async (_from, envelope) => {
           received.push(new TextDecoder().decode(envelope.body))
-          return 'ok'
+          return verdict()
         })
       }),
     )
@@ -48,7 +53,9 @@ describe('/jiayi/msg/1 acks', () => {
   beforeEach(() => {
     ackWrites = 0
     received.length = 0
+    verdict = async () => 'ok'
   })
+  afterEach(() => release())
 
   it('a trickle of envelopes gets every ack, in order, in fewer writes than acks', async () => {
     const total = 20
@@ -120,5 +127,46 @@ describe('/jiayi/msg/1 acks', () => {
     // Refilled per ack, the window went out ~1.5 envelopes per write (2,049 writes here); refilled
     // REFILL at a time, it takes a handful. At least 16 envelopes per write on average:
     assert.ok(streamWrites <= total / 16, `${streamWrites} stream writes carried ${total} envelopes`)
+  })
+
+  it('gives the stream up when acks stop coming, and not while they come slowly', async () => {
+    const send = (count: number, ackTimeoutMs: number, acks: number[]) => {
+      let pulled = false
+      return sendEnvelopes(
+        client,
+        server.peerId,
+        async (): Promise<OutgoingEnvelope[]> => {
+          if (pulled) return []
+          pulled = true
+          return Array.from({ length: count }, (_, ref) => ({ ref, type: 'message', body: utf8(`s${ref}`) }))
+        },
+        async (ref) => {
+          acks.push(ref)
+        },
+        { ackTimeoutMs },
+      )
+    }
+    // Each ack 100 ms after the one before (the listener answers in order): 600 ms in all, more
+    // than the 300 ms allowed, but never 300 ms without one.
+    let at = Date.now()
+    verdict = () => {
+      at += 100
+      return new Promise((resolve) => setTimeout(() => resolve('ok'), at - Date.now()))
+    }
+    const slow: number[] = []
+    await send(6, 300, slow)
+    assert.deepEqual(slow, [0, 1, 2, 3, 4, 5])
+
+    // Acks stop after the second.
+    let answered = 0
+    const hanging = new Promise<AckStatus>((resolve) => {
+      release = () => resolve('ok')
+    })
+    verdict = () => (answered++ < 2 ? Promise.resolve('ok') : hanging)
+    const stalled: number[] = []
+    const started = Date.now()
+    await assert.rejects(send(4, 300, stalled), (error) => NetError.is(error, 'Timeout'))
+    assert.deepEqual(stalled, [0, 1])
+    assert.ok(Date.now() - started >= 300, 'not before the ack timeout')
   })
 })

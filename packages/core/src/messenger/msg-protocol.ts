@@ -9,6 +9,7 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
+import { NetError } from '../net/errors.js'
 import { openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import type { JiayiNode } from '../net/network-stack.js'
@@ -196,13 +197,18 @@ export async function sendEnvelopes(
   peer: PeerId,
   next: () => Promise<readonly OutgoingEnvelope[]>,
   onAck: (ref: number, status: AckStatus, route: ConnectionRoute | undefined) => Promise<void>,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; ackTimeoutMs?: number } = {},
 ): Promise<void> {
   let batch = await next()
   if (batch.length === 0) return
   const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
-  const route = routeOf(node, peer, framed.stream)
   const pending = new Set<number>()
+  const watchdog = new AckWatchdog(
+    options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
+    () => pending.size > 0,
+    options.signal,
+  )
+  const route = routeOf(node, peer, framed.stream)
   const signal = new Signal()
   let done = false
   let stopped = false
@@ -237,14 +243,16 @@ export async function sendEnvelopes(
       if (pending.size === 0) {
         if (done) break
         await signal.wait()
+        watchdog.progress() // nothing was due while nothing was pending
         continue
       }
-      const bytes = await framed.read({ timeoutMs: ACK_TIMEOUT_MS, signal: options.signal })
+      const bytes = await framed.read({ signal: watchdog.signal })
       if (bytes === null)
         throw new MalformedFrameError('stream closed before every envelope was acknowledged')
       const ack = decodeFrame(bytes).ack
       if (ack === undefined || !pending.has(ack.ref)) throw new MalformedFrameError('unexpected ack')
       pending.delete(ack.ref)
+      watchdog.progress()
       signal.notify()
       const status: AckStatus =
         ack.status === Ack.Status.OK ? 'ok' : ack.status === Ack.Status.REJECTED ? 'rejected' : 'retry'
@@ -257,7 +265,52 @@ export async function sendEnvelopes(
     signal.notify()
     framed.abort(error instanceof Error ? error : new Error('send failed'))
     await writer
-    throw error
+    throw watchdog.timedOut ? new NetError('Timeout', 'the peer stopped acknowledging envelopes') : error
+  } finally {
+    watchdog.stop()
+  }
+}
+
+/**
+ * Fails the reading of acks when none has come for `ms` while envelopes were `due`: one timer
+ * for the whole stream, re-armed only when it fires, instead of a deadline (an AbortSignal with
+ * its own timer) for every ack read.
+ */
+class AckWatchdog {
+  readonly signal: AbortSignal
+  timedOut = false
+  readonly #controller = new AbortController()
+  #last = performance.now()
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly ms: number,
+    private readonly due: () => boolean,
+    parent?: AbortSignal,
+  ) {
+    this.signal =
+      parent === undefined ? this.#controller.signal : AbortSignal.any([parent, this.#controller.signal])
+    this.#arm(ms)
+  }
+
+  /** An ack came (or the wait for one starts now). */
+  progress(): void {
+    this.#last = performance.now()
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const quiet = performance.now() - this.#last
+      if (!this.due()) return this.#arm(this.ms)
+      if (quiet < this.ms) return this.#arm(this.ms - quiet)
+      this.timedOut = true
+      this.#controller.abort(new NetError('Timeout', 'no ack came in time'))
+    }, ms)
   }
 }
 
