@@ -25,6 +25,7 @@ import {
   mlKemKeyPair,
   open,
   seal,
+  sealAfter,
   XNONCE_BYTES,
   x25519Shared,
 } from '../src/crypto/primitives.js'
@@ -159,6 +160,8 @@ function fixedNonce(nonce: Uint8Array): (length: number) => Uint8Array {
 
 // ---------- the suites ----------
 
+const PREFIXES = [0, 1, 2, 3, 5].map((n) => Uint8Array.from({ length: n }, (_, i) => 0xa0 + i))
+
 describe('Wycheproof', () => {
   /*
    * X25519 through x25519Shared. Acceptable cases (254): RFC 7748 leaves them to the
@@ -242,6 +245,12 @@ describe('Wycheproof', () => {
           assert.equal(iv.length, XNONCE_BYTES)
           expectHex(open(key, sealed, aad), test.msg, 'plaintext')
           expectHex(seal(key, hex(test.msg), aad, fixedNonce(iv)), bytesToHex(sealed), 'sealed bytes')
+          // Behind a prefix of every length modulo 4 (sealAfter aligns the nonce and ciphertext).
+          for (const prefix of PREFIXES) {
+            const after = sealAfter(prefix, key, hex(test.msg), aad, fixedNonce(iv))
+            expectHex(after, bytesToHex(concatBytes(prefix, sealed)), 'prefix || sealed bytes')
+            assert.equal((after.byteOffset + prefix.length) % 4, 0, 'nonce on a 4-byte boundary')
+          }
         } else if (test.result === 'invalid') {
           expectCryptoError(() => open(key, sealed, aad), 'DecryptFailed')
           if (iv.length !== XNONCE_BYTES) {

@@ -22,7 +22,7 @@
  * integrity, not freshness.
  */
 import { assertBytes, concatBytes, equalBytes, utf8, wipe } from '../bytes.js'
-import { KEY_BYTES, open, seal, TAG_BYTES, XNONCE_BYTES } from '../crypto/primitives.js'
+import { KEY_BYTES, open, sealAfter, TAG_BYTES, XNONCE_BYTES } from '../crypto/primitives.js'
 import { InputError } from '../errors.js'
 import { StoreError } from './errors.js'
 import { key as keyOf } from './keys.js'
@@ -31,6 +31,7 @@ import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
 
 const RECORD_VERSION = 0x01
 const RECORD_PLAIN = 0x00
+const VERSION_PREFIX = Uint8Array.of(RECORD_VERSION)
 const OVERHEAD = 1 + XNONCE_BYTES + TAG_BYTES
 
 /**
@@ -87,7 +88,7 @@ export class SealedStore implements Store {
 
   #seal(key: Uint8Array, value: Uint8Array): Uint8Array {
     if (isHintKey(key)) return concatBytes(Uint8Array.of(RECORD_PLAIN), value)
-    return concatBytes(Uint8Array.of(RECORD_VERSION), seal(this.#key, value, key))
+    return sealAfter(VERSION_PREFIX, this.#key, value, key)
   }
 
   #open(key: Uint8Array, record: Uint8Array): Uint8Array {

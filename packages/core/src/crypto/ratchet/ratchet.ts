@@ -98,7 +98,9 @@ export function ratchetEncrypt(
   const nonces = random(2 * NONCE_BYTES)
   const header: Header = { dh: state.dhSelf.publicKey, pn: state.prevSendCount, n: send.n }
   // Both AEADs write straight into the message (layout in message.ts): no copies in between.
-  const message = new Uint8Array(MIN_MESSAGE_BYTES + plaintext.length)
+  // Three bytes in front put both nonces and ciphertexts on 4-byte boundaries, where @noble
+  // works on 32-bit words instead of byte by byte.
+  const message = new Uint8Array(3 + MIN_MESSAGE_BYTES + plaintext.length).subarray(3)
   message[0] = MESSAGE_VERSION
   const sealedHeader = message.subarray(1, 1 + SEALED_HEADER_BYTES)
   sealHeaderInto(sealedHeader, headerKeySend, header, HEADER_AD, nonces.subarray(0, NONCE_BYTES))
