@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { utf8 } from '../src/bytes.js'
-import { NetError } from '../src/net/errors.js'
 import {
   type AckStatus,
   type OutgoingEnvelope,
@@ -14,6 +13,7 @@ import {
   serveMsgStream,
   WINDOW,
 } from '../src/messenger/msg-protocol.js'
+import { NetError } from '../src/net/errors.js'
 import { framedHandler } from '../src/net/framed-handler.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { PROTOCOL_MSG } from '../src/net/protocols.js'

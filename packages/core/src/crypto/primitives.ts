@@ -8,7 +8,7 @@ import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
-import { assertBytes, concatBytes, type RandomSource, randomBytes } from '../bytes.js'
+import { assertBytes, type RandomSource, randomBytes } from '../bytes.js'
 import { InputError } from '../errors.js'
 import { CryptoError } from './errors.js'
 
