@@ -57,8 +57,15 @@ export function decodeLengthPrefix(buffer: Uint8ArrayList | Uint8Array, max: num
     if (value > max || i + 1 >= maxBytes) throw new NetError('FrameTooLarge', `frame length exceeds ${max}`)
     scale *= 128
   }
-  throw new RangeError('incomplete length prefix')
+  throw INCOMPLETE
 }
+
+/**
+ * lpStream reads a prefix byte by byte and asks again on a RangeError, so every frame of 128
+ * bytes or more throws one. One shared instance: a new error would capture a stack trace each
+ * time (a tenth of a frame's cost to read), and nobody ever looks at this one.
+ */
+const INCOMPLETE = new RangeError('incomplete length prefix')
 
 function get(buffer: Uint8ArrayList | Uint8Array, index: number): number {
   return buffer instanceof Uint8Array ? buffer[index]! : buffer.get(index)
