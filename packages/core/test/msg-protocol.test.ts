@@ -8,16 +8,17 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { utf8 } from '../src/bytes.js'
 import {
   type AckStatus,
+  encodeEnvelopeFrame,
   type OutgoingEnvelope,
   sendEnvelopes,
   serveMsgStream,
   WINDOW,
 } from '../src/messenger/msg-protocol.js'
 import { NetError } from '../src/net/errors.js'
-import { framedHandler } from '../src/net/framed-handler.js'
+import { framedHandler, openFramed } from '../src/net/framed-handler.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { PROTOCOL_MSG } from '../src/net/protocols.js'
-import { addrFor, startTestNode, stopAll } from './net-helpers.js'
+import { addrFor, startTestNode, stopAll, waitFor } from './net-helpers.js'
 
 describe('/jiayi/msg/1 acks', () => {
   let server: JiayiNode
@@ -28,23 +29,34 @@ describe('/jiayi/msg/1 acks', () => {
   let verdict: () => Promise<AckStatus> = async () => 'ok'
   /** Releases verdicts a test left hanging, so no stream outlives its test. */
   let release = () => {}
+  let idleTimeoutMs: number | undefined
+  const refusedCodes: string[] = []
 
   before(async () => {
     ;[server, client] = await Promise.all([startTestNode(), startTestNode()])
     await server.handle(
       PROTOCOL_MSG,
-      framedHandler(PROTOCOL_MSG, (framed, connection) => {
-        // The real stream, with its ack writes counted.
-        const counted = Object.create(framed) as typeof framed
-        counted.writeMany = (frames, options) => {
-          ackWrites++
-          return framed.writeMany(frames, options)
-        }
-        return serveMsgStream(counted, connection, async (_from, envelope) => {
-          received.push(new TextDecoder().decode(envelope.body))
-          return verdict()
-        })
-      }),
+      framedHandler(
+        PROTOCOL_MSG,
+        (framed, connection) => {
+          // The real stream, with its ack writes counted.
+          const counted = Object.create(framed) as typeof framed
+          counted.writeMany = (frames, options) => {
+            ackWrites++
+            return framed.writeMany(frames, options)
+          }
+          return serveMsgStream(
+            counted,
+            connection,
+            async (_from, envelope) => {
+              received.push(new TextDecoder().decode(envelope.body))
+              return verdict()
+            },
+            { idleTimeoutMs },
+          )
+        },
+        { onRefused: (r) => refusedCodes.push(r.code) },
+      ),
     )
     await client.peerStore.merge(server.peerId, { multiaddrs: [addrFor(server, 'tcp')] })
   })
@@ -54,6 +66,8 @@ describe('/jiayi/msg/1 acks', () => {
     ackWrites = 0
     received.length = 0
     verdict = async () => 'ok'
+    idleTimeoutMs = undefined
+    refusedCodes.length = 0
   })
   afterEach(() => release())
 
@@ -168,5 +182,19 @@ describe('/jiayi/msg/1 acks', () => {
     await assert.rejects(send(4, 300, stalled), (error) => NetError.is(error, 'Timeout'))
     assert.deepEqual(stalled, [0, 1])
     assert.ok(Date.now() - started >= 300, 'not before the ack timeout')
+  })
+
+  it('a listener resets a stream that stays idle too long, and counts it as Timeout', async () => {
+    idleTimeoutMs = 300
+    const framed = await openFramed(client, server.peerId, PROTOCOL_MSG)
+    // One envelope, acknowledged; then nothing.
+    await framed.write(encodeEnvelopeFrame({ ref: 7, type: 'message', body: utf8('once') }))
+    assert.ok((await framed.read()) !== null, 'the envelope is acknowledged')
+    const started = Date.now()
+    await assert.rejects(framed.read(), (error) => NetError.is(error, 'StreamError'))
+    assert.ok(Date.now() - started >= 250, 'not before the idle timeout')
+    assert.deepEqual(received, ['once'])
+    // (An earlier test's stream may be refused meanwhile too, as StreamError.)
+    await waitFor(() => refusedCodes.includes('Timeout'))
   })
 })

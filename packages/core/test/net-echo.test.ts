@@ -8,7 +8,7 @@ import { framedHandler, openFramed, type RefusedStream } from '../src/net/framed
 import { framedStream } from '../src/net/framing.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { encodeLengthPrefix } from '../src/net/varint.js'
-import { addrFor, type LoopbackTransport, startTestNode, stopAll } from './net-helpers.js'
+import { addrFor, type LoopbackTransport, startTestNode, stopAll, waitFor } from './net-helpers.js'
 
 const ECHO = '/jiayi-test/echo/1'
 const CRASH = '/jiayi-test/crash/1'
@@ -163,11 +163,3 @@ describe('framed echo between two Node peers', () => {
     for (const [i, r] of results.entries()) assert.deepEqual(r, [Uint8Array.of(i)])
   })
 })
-
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}

@@ -45,3 +45,12 @@ export function addrFor(node: JiayiNode, transport: LoopbackTransport): Multiadd
 export async function stopAll(...nodes: Array<JiayiNode | undefined>): Promise<void> {
   await Promise.all(nodes.map((n) => n?.stop()))
 }
+
+/** Polls `condition` until it holds; fails after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

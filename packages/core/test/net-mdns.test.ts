@@ -14,7 +14,7 @@ import { describeConnection } from '../src/net/connection-info.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { type ChildPeer, startChildPeer } from './net-child.js'
-import { startTestNode, stopAll } from './net-helpers.js'
+import { startTestNode, stopAll, waitFor } from './net-helpers.js'
 
 const tag = `_jiayi-test-${randomBytes(4).toString('hex')}._udp.local`
 const port = randomInt(20_000, 60_000)
@@ -126,11 +126,3 @@ describe('mDNS off', () => {
     assert.equal(nodeNetwork().peerDiscovery.length, 1)
   })
 })
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}

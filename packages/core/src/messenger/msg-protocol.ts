@@ -97,10 +97,13 @@ export async function serveMsgStream(
   framed: FramedStream,
   connection: Connection,
   onEnvelope: (from: PeerId, envelope: IncomingEnvelope, connection: Connection) => Promise<AckStatus>,
+  options: { idleTimeoutMs?: number } = {},
 ): Promise<void> {
   const queue: { ack?: Uint8Array; ready: Promise<void> }[] = []
   const signal = new Signal()
   let reading = true
+  let awaitingFrame = false
+  const idle = new QuietWatchdog(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => awaitingFrame)
   let writeError: unknown
   const writer = (async () => {
     try {
@@ -128,7 +131,15 @@ export async function serveMsgStream(
     for (;;) {
       while (queue.length >= READ_AHEAD && writeError === undefined) await signal.wait()
       if (writeError !== undefined) throw writeError
-      const bytes = await framed.read({ timeoutMs: IDLE_TIMEOUT_MS })
+      awaitingFrame = true
+      idle.progress()
+      let bytes: Uint8Array | null
+      try {
+        bytes = await framed.read({ signal: idle.signal })
+      } catch (error) {
+        throw idle.timedOut ? new NetError('Timeout', 'the stream stayed idle too long') : error
+      }
+      awaitingFrame = false
       if (bytes === null) break
       const frame = decodeFrame(bytes)
       const envelope = frame.envelope
@@ -149,6 +160,7 @@ export async function serveMsgStream(
       signal.notify()
     }
   } finally {
+    idle.stop()
     reading = false
     signal.notify()
     await writer
@@ -203,7 +215,7 @@ export async function sendEnvelopes(
   if (batch.length === 0) return
   const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
   const pending = new Set<number>()
-  const watchdog = new AckWatchdog(
+  const watchdog = new QuietWatchdog(
     options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
     () => pending.size > 0,
     options.signal,
@@ -272,11 +284,11 @@ export async function sendEnvelopes(
 }
 
 /**
- * Fails the reading of acks when none has come for `ms` while envelopes were `due`: one timer
- * for the whole stream, re-armed only when it fires, instead of a deadline (an AbortSignal with
- * its own timer) for every ack read.
+ * Aborts `signal` once nothing happened (`progress`) for `ms` while something was `due`: one timer
+ * for a whole stream, re-armed only when it fires, instead of a deadline (an AbortSignal with its
+ * own timer) for every frame read. Used for the sender's ack timeout and the listener's idle one.
  */
-class AckWatchdog {
+class QuietWatchdog {
   readonly signal: AbortSignal
   timedOut = false
   readonly #controller = new AbortController()
@@ -293,7 +305,7 @@ class AckWatchdog {
     this.#arm(ms)
   }
 
-  /** An ack came (or the wait for one starts now). */
+  /** Something came (or the wait for it starts now). */
   progress(): void {
     this.#last = performance.now()
   }
@@ -309,7 +321,7 @@ class AckWatchdog {
       if (!this.due()) return this.#arm(this.ms)
       if (quiet < this.ms) return this.#arm(this.ms - quiet)
       this.timedOut = true
-      this.#controller.abort(new NetError('Timeout', 'no ack came in time'))
+      this.#controller.abort(new NetError('Timeout', 'nothing came in time'))
     }, ms)
   }
 }
