@@ -10,7 +10,13 @@ import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
 import { OutboxTail } from './outbox-tail.js'
-import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
+import {
+  decodeRecord,
+  encodeRecord,
+  type MessageRecord,
+  type OutboxEntry,
+  type OutboxRecord,
+} from './records.js'
 
 interface Counters {
   nextMsg: number
@@ -163,7 +169,7 @@ export class Conversations {
   }
 
   /** Outbox entries in order (after seq `after`, when given), once they are durable. */
-  async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]> {
+  async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxEntry[]> {
     if (after !== undefined) {
       const fromMemory = await this.outboxTail.take(cid, limit, after)
       if (fromMemory !== undefined) return fromMemory

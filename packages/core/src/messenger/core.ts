@@ -155,7 +155,7 @@ export class MessengerCore {
       createdAt: Date.now(),
     }
     tx.put(Keys.outbox(cid, seq), encodeRecord(entry))
-    tx.outbox.push({ cid, entry })
+    tx.outbox.push({ cid, entry: { ...entry, envelope: envelope.bytes } })
     // No counters record here: while the entry is in the outbox its key records the number, and
     // whatever deletes it writes the counters (Conversations.metaOp).
     tx.kicks.add(cid)

@@ -10,7 +10,7 @@
  * a change that reserved a number and failed) falls back to the store, which is always right.
  */
 import type { ContactId } from './ids.js'
-import type { OutboxRecord } from './records.js'
+import type { OutboxEntry } from './records.js'
 
 /**
  * Kept per conversation (oldest let go first), so a peer that stays away does not grow memory:
@@ -24,7 +24,7 @@ export const MAX_TAIL_BYTES = 4 * 1024 * 1024
 export const MAX_TOTAL_TAIL_BYTES = 16 * 1024 * 1024
 
 interface Pending {
-  readonly entry: OutboxRecord
+  readonly entry: OutboxEntry
   readonly durable: Promise<void>
   /** Set when `durable` resolved (the flag's reaction runs before any later waiter's). */
   settled: boolean
@@ -37,7 +37,7 @@ export class OutboxTail {
   private totalBytes = 0
 
   /** Records entries of a committed change; `durable` resolves when that change is on disk. */
-  add(cid: ContactId, entry: OutboxRecord, durable: Promise<void>): void {
+  add(cid: ContactId, entry: OutboxEntry, durable: Promise<void>): void {
     const tail = this.tails.get(cid) ?? []
     this.tails.delete(cid) // re-inserted below: now the most recently written conversation
     // Changes of one conversation commit in number order, so this is an append in practice.
@@ -51,9 +51,9 @@ export class OutboxTail {
       () => undefined, // the committer reports a failed write; a take waiting on it fails too
     )
     tail.splice(at, 0, pending)
-    let bytes = (this.bytes.get(cid) ?? 0) + entry.body.length
+    let bytes = (this.bytes.get(cid) ?? 0) + heldBytes(entry)
     while (tail.length > MAX_TAIL_ENTRIES || (bytes > MAX_TAIL_BYTES && tail.length > 0)) {
-      bytes -= tail.shift()!.entry.body.length
+      bytes -= heldBytes(tail.shift()!.entry)
     }
     this.settle(cid, tail, bytes)
     for (const [other] of this.tails) {
@@ -68,7 +68,7 @@ export class OutboxTail {
    * read of the store would find, without the read. Undefined (now, or once the first is durable)
    * when the tail does not hold entry after+1: ask the store.
    */
-  take(cid: ContactId, limit: number, after: number): Promise<OutboxRecord[] | undefined> | undefined {
+  take(cid: ContactId, limit: number, after: number): Promise<OutboxEntry[] | undefined> | undefined {
     this.dropThrough(cid, after)
     const first = this.tails.get(cid)?.[0]
     if (first === undefined || first.entry.seq !== after + 1) return undefined
@@ -114,7 +114,7 @@ export class OutboxTail {
 
   private bytesAfter(cid: ContactId, removed: readonly Pending[]): number {
     let bytes = this.bytes.get(cid) ?? 0
-    for (const p of removed) bytes -= p.entry.body.length
+    for (const p of removed) bytes -= heldBytes(p.entry)
     return bytes
   }
 
@@ -128,4 +128,9 @@ export class OutboxTail {
       this.bytes.set(cid, bytes)
     }
   }
+}
+
+/** What an entry holds in memory: its stored form, and its envelope's bytes when it has them. */
+function heldBytes(entry: OutboxEntry): number {
+  return entry.body.length + (entry.envelope?.length ?? 0)
 }

@@ -13,7 +13,7 @@ import type { ConnectionRoute } from '../net/connection-info.js'
 import { afterTurn } from '../next-turn.js'
 import type { ContactId } from './ids.js'
 import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
-import { fromBase64, type OutboxRecord } from './records.js'
+import { fromBase64, type OutboxEntry, type OutboxRecord } from './records.js'
 
 const BATCH = 256
 const MIN_BACKOFF_MS = 1_000
@@ -23,7 +23,7 @@ export const LINGER_MS = 10_000
 
 export interface OutboxDriver {
   /** Up to `limit` entries in order, after seq `after` when given, once they are durable. */
-  load(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]>
+  load(cid: ContactId, limit: number, after?: number): Promise<OutboxEntry[]>
   /** Sends in order; calls onAck for each ack in order; throws if the stream fails. */
   send(
     cid: ContactId,
@@ -119,7 +119,7 @@ export class OutboxPump {
       for (;;) {
         this.again.delete(cid)
         if (this.controller.signal.aborted) break
-        const pulled = new Map<number, OutboxRecord>()
+        const pulled = new Map<number, OutboxEntry>()
         const attempt = { lingered: false }
         try {
           const sent = await this.deliver(cid, pulled, attempt)
@@ -157,7 +157,7 @@ export class OutboxPump {
    */
   private async deliver(
     cid: ContactId,
-    pulled: Map<number, OutboxRecord>,
+    pulled: Map<number, OutboxEntry>,
     attempt: { lingered: boolean },
   ): Promise<number> {
     let after: number | undefined
@@ -174,7 +174,7 @@ export class OutboxPump {
           if (entries.length > 0) after = entries[entries.length - 1]!.seq
           return entries.map((e) => {
             pulled.set(ref, e)
-            return { ref: ref++, type: e.type, body: fromBase64(e.body) }
+            return { ref: ref++, type: e.type, body: e.envelope ?? fromBase64(e.body) }
           })
         }
         attempt.lingered = true

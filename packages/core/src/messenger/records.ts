@@ -66,6 +66,12 @@ export interface OutboxRecord {
   readonly createdAt: number
 }
 
+/**
+ * An outbox entry as the messenger holds it: one just written keeps its envelope's bytes at hand
+ * (a delivery then need not decode `body` again). Never stored: `body` is.
+ */
+export type OutboxEntry = OutboxRecord & { readonly envelope?: Uint8Array }
+
 export function encodeRecord(value: unknown): Uint8Array {
   return utf8(JSON.stringify(value))
 }

@@ -6,7 +6,7 @@
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId } from './ids.js'
-import type { ContactRecord, OutboxRecord } from './records.js'
+import type { ContactRecord, OutboxEntry } from './records.js'
 import type { SessionSet } from './session-set.js'
 
 export class Tx {
@@ -17,7 +17,7 @@ export class Tx {
   readonly effects: (() => void)[] = []
   readonly kicks = new Set<ContactId>()
   /** The outbox entries this change adds (also in `ops`), for the delivery to take from memory. */
-  readonly outbox: { readonly cid: ContactId; readonly entry: OutboxRecord }[] = []
+  readonly outbox: { readonly cid: ContactId; readonly entry: OutboxEntry }[] = []
   /** How the envelope this change comes from arrived, when it came from the network. */
   route: ConnectionRoute | undefined
 
