@@ -22,7 +22,6 @@
  * everything (`flushed`, `iterate`, `close`). A deferred write always reaches the disk whole, as
  * one group; it may land after later writes to other keys, never after a later write to its own.
  */
-import { bytesToHex } from '../bytes.js'
 import { nextTurn } from '../next-turn.js'
 import { StoreError } from './errors.js'
 import { checkBatch, checkKey, checkValue } from './range.js'
@@ -47,7 +46,7 @@ interface Waiter {
   reject: (e: unknown) => void
 }
 
-/** Deferred writes that must reach the disk together: their ops (by key hex) and their waiters. */
+/** Deferred writes that must reach the disk together: their ops (by keyId) and their waiters. */
 interface DeferredGroup {
   readonly ops: Map<string, Pending>
   readonly waiters: Waiter[]
@@ -72,12 +71,12 @@ export interface WriteOptions {
 
 export class WriteBehindStore implements Store {
   readonly #inner: Store
-  /** Not yet durable, by key (hex): the latest op per key, in first-write order. */
+  /** Not yet durable, by key (keyId): the latest op per key, in first-write order. */
   #pending = new Map<string, Pending>()
   /** Written to the inner store but not yet confirmed: still visible to reads. */
   #inFlight = new Map<string, Pending>()
   #waiters: Waiter[] = []
-  /** Deferred writes by key hex; never a key that is also in #pending. */
+  /** Deferred writes by keyId; never a key that is also in #pending. */
   #deferred = new Map<string, DeferredGroup>()
   #deferTimer: ReturnType<typeof setTimeout> | undefined
   /** When #deferTimer fires (performance.now() time). */
@@ -108,7 +107,7 @@ export class WriteBehindStore implements Store {
     const generation = ++this.#generation
     const owned = options.owned === true
     const entries = ops.map((op): [string, Pending] => [
-      bytesToHex(op.key),
+      keyId(op.key),
       { op: owned ? op : copyOp(op), generation },
     ])
     // A deferred write that meets a pending key goes with it now: a key is never in both places.
@@ -247,7 +246,7 @@ export class WriteBehindStore implements Store {
   }
 
   #overlay(key: Uint8Array): Pending | undefined {
-    const id = bytesToHex(key)
+    const id = keyId(key)
     return this.#pending.get(id) ?? this.#deferred.get(id)?.ops.get(id) ?? this.#inFlight.get(id)
   }
 
@@ -298,6 +297,15 @@ export class WriteBehindStore implements Store {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/**
+ * A key as a Map key: one character per byte (latin1), made in one go. Hex made a string twice
+ * as long, one character at a time, and every write looks each of its keys up a few times.
+ * Keys are at most MAX_KEY_BYTES, well within an argument list.
+ */
+function keyId(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[])
+}
 
 /** The wrapper's own copy: callers may reuse their arrays once `write` returns. */
 function copyOp(op: WriteOp): WriteOp {
