@@ -2,8 +2,10 @@
  * What the messenger keeps in the store, as JSON inside sealed values (binary fields in base64).
  * Record keys (keys.ts) carry ids and counters only.
  */
-import { base64 } from 'multiformats/bases/base64'
 import { fromUtf8, utf8 } from '../bytes.js'
+
+export { fromBase64, toBase64 } from '../bytes.js'
+
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 
@@ -78,12 +80,4 @@ export function encodeRecord(value: unknown): Uint8Array {
 
 export function decodeRecord<T>(bytes: Uint8Array): T {
   return JSON.parse(fromUtf8(bytes)) as T
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  return base64.baseEncode(bytes)
-}
-
-export function fromBase64(text: string): Uint8Array {
-  return base64.baseDecode(text)
 }
