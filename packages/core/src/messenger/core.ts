@@ -168,7 +168,10 @@ export class MessengerCore {
   }
 
   putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update'): void {
-    tx.put(Keys.msg(record.contactId, record.seq), encodeRecord(record))
+    // An update is encoded only if it reaches the disk: a sent message's 'sent' (written with its
+    // ack, deferred) is usually replaced by 'delivered' before that.
+    const value = change === 'update' ? () => encodeRecord(record) : encodeRecord(record)
+    tx.put(Keys.msg(record.contactId, record.seq), value)
     if (change === 'new') tx.put(Keys.msgId(record.contactId, record.id), seqBytes(record.seq))
     tx.after(() => {
       this.conversations.remember(record)

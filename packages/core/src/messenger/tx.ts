@@ -21,9 +21,13 @@ export class Tx {
   /** How the envelope this change comes from arrived, when it came from the network. */
   route: ConnectionRoute | undefined
 
-  /** `key` and `value` are handed over to the store as they are: never change them afterwards. */
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.ops.push({ type: 'put', key, value })
+  /**
+   * `key` and `value` are handed over to the store as they are: never change them afterwards. A
+   * value may be a function, called when the batch goes to disk, and not at all when a later
+   * write of the key in the same batch replaces it.
+   */
+  put(key: Uint8Array, value: Uint8Array | (() => Uint8Array)): void {
+    this.ops.push(typeof value === 'function' ? { type: 'put', key, value } : { type: 'put', key, value })
   }
 
   del(key: Uint8Array): void {
