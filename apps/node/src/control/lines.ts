@@ -29,10 +29,15 @@ export class LineSplitter {
       if (nl === -1) break
       const piece = chunk.subarray(start, nl)
       this.check(piece.length)
-      this.parts.push(piece)
-      const line = Buffer.concat(this.parts).toString('utf8')
-      this.parts = []
-      this.size = 0
+      let line: string
+      // Most lines arrive whole inside one chunk: decoded in place, without a concatenated copy.
+      if (this.parts.length === 0) line = piece.toString('utf8')
+      else {
+        this.parts.push(piece)
+        line = Buffer.concat(this.parts).toString('utf8')
+        this.parts = []
+        this.size = 0
+      }
       if (line.trim().length > 0) lines.push(line)
       start = nl + 1
     }
