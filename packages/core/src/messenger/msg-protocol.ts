@@ -215,11 +215,6 @@ export async function sendEnvelopes(
   if (batch.length === 0) return
   const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
   const pending = new Set<number>()
-  const watchdog = new QuietWatchdog(
-    options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
-    () => pending.size > 0,
-    options.signal,
-  )
   const route = routeOf(node, peer, framed.stream)
   const signal = new Signal()
   let done = false
@@ -249,6 +244,11 @@ export async function sendEnvelopes(
       signal.notify()
     }
   })()
+  const watchdog = new QuietWatchdog(
+    options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
+    () => pending.size > 0,
+    options.signal,
+  )
   try {
     for (;;) {
       if (writeError !== undefined) throw writeError
@@ -289,19 +289,28 @@ export async function sendEnvelopes(
  * own timer) for every frame read. Used for the sender's ack timeout and the listener's idle one.
  */
 class QuietWatchdog {
-  readonly signal: AbortSignal
   timedOut = false
   readonly #controller = new AbortController()
+  readonly signal = this.#controller.signal
   #last = performance.now()
   #timer: ReturnType<typeof setTimeout> | undefined
+  #parent: AbortSignal | undefined
+  /**
+   * Passes the caller's abort on. Not AbortSignal.any: Node keeps every signal made from a
+   * long-lived parent (the outbox pump's lives as long as the messenger) for as long as it lives.
+   */
+  readonly #onParentAbort = () => this.#controller.abort(this.#parent?.reason)
 
   constructor(
     private readonly ms: number,
     private readonly due: () => boolean,
     parent?: AbortSignal,
   ) {
-    this.signal =
-      parent === undefined ? this.#controller.signal : AbortSignal.any([parent, this.#controller.signal])
+    if (parent?.aborted) this.#controller.abort(parent.reason)
+    else if (parent !== undefined) {
+      this.#parent = parent
+      parent.addEventListener('abort', this.#onParentAbort, { once: true })
+    }
     this.#arm(ms)
   }
 
@@ -313,6 +322,8 @@ class QuietWatchdog {
   stop(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#parent?.removeEventListener('abort', this.#onParentAbort)
+    this.#parent = undefined
   }
 
   #arm(ms: number): void {
