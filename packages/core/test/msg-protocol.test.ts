@@ -197,4 +197,29 @@ describe('/jiayi/msg/1 acks', () => {
     // (An earlier test's stream may be refused meanwhile too, as StreamError.)
     await waitFor(() => refusedCodes.includes('Timeout'))
   })
+
+  it('a backlog of large envelopes never overruns what the listener buffers', async () => {
+    // 16 KiB texts (the largest a message may hold) queued while the peer was away: the listener
+    // reads only READ_AHEAD ahead of its acks, so the rest of what the sender has in flight waits
+    // in its read buffer, which resets the stream past 4 MiB.
+    verdict = () => new Promise((resolve) => setTimeout(() => resolve('ok'), 1))
+    const total = 700
+    const body = new Uint8Array(17 * 1024).fill(7)
+    let pulled = false
+    const acks: number[] = []
+    await sendEnvelopes(
+      client,
+      server.peerId,
+      async (): Promise<OutgoingEnvelope[]> => {
+        if (pulled) return []
+        pulled = true
+        return Array.from({ length: total }, (_, ref) => ({ ref, type: 'message', body }))
+      },
+      async (ref) => {
+        acks.push(ref)
+      },
+    )
+    assert.equal(acks.length, total)
+    assert.equal(received.length, total)
+  })
 })

@@ -31,6 +31,13 @@ export const WINDOW = 1024
  */
 export const REFILL = WINDOW / 2
 /**
+ * The most envelope bytes a sender keeps unacknowledged. The listener reads only READ_AHEAD
+ * envelopes ahead of its acks; the rest of the window waits in its read buffer, which resets the
+ * stream past 4 MiB (framing.ts). Half of that leaves room for the frames it has read; a backlog
+ * of 16 KiB texts is ~120 envelopes in flight.
+ */
+export const WINDOW_BYTES = 2 * 1024 * 1024
+/**
  * How many envelopes a listener reads ahead of its acks (the rest wait in the muxer's flow
  * control): this bounds what one stream makes it hold, at most READ_AHEAD frames of 64 KiB.
  */
@@ -214,7 +221,7 @@ export async function sendEnvelopes(
   let batch = await next()
   if (batch.length === 0) return
   const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
-  const pending = new Set<number>()
+  const window = new SendWindow()
   const route = routeOf(node, peer, framed.stream)
   const signal = new Signal()
   let done = false
@@ -225,13 +232,18 @@ export async function sendEnvelopes(
       while (batch.length > 0 && !stopped) {
         let offset = 0
         while (offset < batch.length) {
-          // A full window waits until half of it is acknowledged, so the envelopes queued
-          // behind it go out together instead of one per ack read.
-          if (pending.size >= WINDOW) while (pending.size > WINDOW - REFILL && !stopped) await signal.wait()
+          // A full window (in envelopes or in bytes) waits until half of it is acknowledged, so
+          // what is queued behind it goes out together instead of one envelope per ack read.
+          if (!window.fits(batch[offset]!)) {
+            while (!stopped && !window.halfEmpty()) await signal.wait()
+          }
           if (stopped) return
-          const slice = batch.slice(offset, offset + (WINDOW - pending.size))
-          offset += slice.length
-          for (const e of slice) pending.add(e.ref)
+          const slice: OutgoingEnvelope[] = []
+          while (offset < batch.length && window.fits(batch[offset]!)) {
+            const e = batch[offset++]!
+            window.add(e)
+            slice.push(e)
+          }
           signal.notify()
           await framed.writeMany(slice.map(encodeEnvelopeFrame), { signal: options.signal })
         }
@@ -246,13 +258,13 @@ export async function sendEnvelopes(
   })()
   const watchdog = new QuietWatchdog(
     options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
-    () => pending.size > 0,
+    () => window.size > 0,
     options.signal,
   )
   try {
     for (;;) {
       if (writeError !== undefined) throw writeError
-      if (pending.size === 0) {
+      if (window.size === 0) {
         if (done) break
         await signal.wait()
         watchdog.progress() // nothing was due while nothing was pending
@@ -262,8 +274,7 @@ export async function sendEnvelopes(
       if (bytes === null)
         throw new MalformedFrameError('stream closed before every envelope was acknowledged')
       const ack = decodeFrame(bytes).ack
-      if (ack === undefined || !pending.has(ack.ref)) throw new MalformedFrameError('unexpected ack')
-      pending.delete(ack.ref)
+      if (ack === undefined || !window.acknowledge(ack.ref)) throw new MalformedFrameError('unexpected ack')
       watchdog.progress()
       signal.notify()
       const status: AckStatus =
@@ -280,6 +291,41 @@ export async function sendEnvelopes(
     throw watchdog.timedOut ? new NetError('Timeout', 'the peer stopped acknowledging envelopes') : error
   } finally {
     watchdog.stop()
+  }
+}
+
+/** The envelopes a sender has on the wire, unacknowledged: at most WINDOW, and WINDOW_BYTES. */
+class SendWindow {
+  readonly #bytes = new Map<number, number>()
+  #total = 0
+
+  get size(): number {
+    return this.#bytes.size
+  }
+
+  /** Whether `e` may go now (one envelope always may, when nothing is pending). */
+  fits(e: OutgoingEnvelope): boolean {
+    if (this.#bytes.size === 0) return true
+    return this.#bytes.size < WINDOW && this.#total + e.body.length <= WINDOW_BYTES
+  }
+
+  /** At most half full in both measures: anything may go again (an envelope is at most 64 KiB). */
+  halfEmpty(): boolean {
+    return this.#bytes.size <= WINDOW - REFILL && this.#total <= WINDOW_BYTES / 2
+  }
+
+  add(e: OutgoingEnvelope): void {
+    this.#bytes.set(e.ref, e.body.length)
+    this.#total += e.body.length
+  }
+
+  /** False for a ref that is not pending. */
+  acknowledge(ref: number): boolean {
+    const bytes = this.#bytes.get(ref)
+    if (bytes === undefined) return false
+    this.#bytes.delete(ref)
+    this.#total -= bytes
+    return true
   }
 }
 
