@@ -167,10 +167,14 @@ export class MessengerCore {
     tx.after(() => this.events.emit('contact', { id: record.id, contact: this.view(record), change }))
   }
 
-  putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update'): void {
-    // An update is encoded only if it reaches the disk: a sent message's 'sent' (written with its
-    // ack, deferred) is usually replaced by 'delivered' before that.
-    const value = change === 'update' ? () => encodeRecord(record) : encodeRecord(record)
+  /**
+   * `statusOnly`: the change is a new status (an ack, a receipt), encoded only if it reaches the
+   * disk: a sent message's 'sent' (written with its ack, deferred) is usually replaced by
+   * 'delivered' before that. Only for records built here from others (nothing a caller still
+   * holds and might change), which is what status changes are.
+   */
+  putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update', statusOnly = false): void {
+    const value = statusOnly ? () => encodeRecord(record) : encodeRecord(record)
     tx.put(Keys.msg(record.contactId, record.seq), value)
     if (change === 'new') tx.put(Keys.msgId(record.contactId, record.id), seqBytes(record.seq))
     tx.after(() => {
