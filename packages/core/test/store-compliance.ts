@@ -132,6 +132,25 @@ export function runStoreCompliance(
         assert.deepEqual(await collect(store.iterate()), [[b(1, 2), b(3, 4)]])
       }))
 
+    test('keys and values given as views into larger buffers store only the viewed bytes', () =>
+      withStore(async (store) => {
+        // Sealed records are such views (store/sealed.ts aligns them inside a larger buffer).
+        const backing = b(0xee, 0xee, 0xee, 1, 2, 3, 4, 5, 0xee)
+        const k = backing.subarray(3, 5)
+        const v = backing.subarray(5, 8)
+        await store.put(k, v)
+        await store.batch([{ type: 'put', key: backing.subarray(4, 6), value: backing.subarray(1, 4) }])
+        assert.deepEqual(await store.get(b(1, 2)), b(3, 4, 5))
+        assert.deepEqual(await store.get(b(2, 3)), b(0xee, 0xee, 1))
+        assert.deepEqual(
+          (await collect(store.iterate())).map(([ek, ev]) => [hex(ek), hex(ev)]),
+          [
+            ['0102', '030405'],
+            ['0203', 'eeee01'],
+          ],
+        )
+      }))
+
     test('overwrite replaces; delete removes; deleting a missing key is fine', () =>
       withStore(async (store) => {
         await store.put(b(5), b(1))
