@@ -71,6 +71,30 @@ describe('/jiayi/msg/1 acks', () => {
   })
   afterEach(() => release())
 
+  /** Sends `count` envelopes, all pulled at once, over one new stream; each ack lands in `acks`. */
+  const sendAll = (
+    count: number,
+    body: (ref: number) => Uint8Array,
+    acks: number[],
+    options?: { ackTimeoutMs?: number },
+  ) => {
+    let pulled = false
+    return sendEnvelopes(
+      client,
+      server.peerId,
+      async (): Promise<OutgoingEnvelope[]> => {
+        if (pulled) return []
+        pulled = true
+        return Array.from({ length: count }, (_, ref) => ({ ref, type: 'message', body: body(ref) }))
+      },
+      async (ref, status) => {
+        assert.equal(status, 'ok')
+        acks.push(ref)
+      },
+      options,
+    )
+  }
+
   it('a trickle of envelopes gets every ack, in order, in fewer writes than acks', async () => {
     const total = 20
     let next = 0
@@ -114,22 +138,9 @@ describe('/jiayi/msg/1 acks', () => {
       return stream
     }) as typeof client.dialProtocol
     const total = 3 * WINDOW
-    let pulled = false
     const acks: number[] = []
     try {
-      await sendEnvelopes(
-        client,
-        server.peerId,
-        async (): Promise<OutgoingEnvelope[]> => {
-          if (pulled) return []
-          pulled = true
-          return Array.from({ length: total }, (_, ref) => ({ ref, type: 'message', body: utf8(`m${ref}`) }))
-        },
-        async (ref, status) => {
-          assert.equal(status, 'ok')
-          acks.push(ref)
-        },
-      )
+      await sendAll(total, (ref) => utf8(`m${ref}`), acks)
     } finally {
       client.dialProtocol = dial
     }
@@ -144,22 +155,8 @@ describe('/jiayi/msg/1 acks', () => {
   })
 
   it('gives the stream up when acks stop coming, and not while they come slowly', async () => {
-    const send = (count: number, ackTimeoutMs: number, acks: number[]) => {
-      let pulled = false
-      return sendEnvelopes(
-        client,
-        server.peerId,
-        async (): Promise<OutgoingEnvelope[]> => {
-          if (pulled) return []
-          pulled = true
-          return Array.from({ length: count }, (_, ref) => ({ ref, type: 'message', body: utf8(`s${ref}`) }))
-        },
-        async (ref) => {
-          acks.push(ref)
-        },
-        { ackTimeoutMs },
-      )
-    }
+    const send = (count: number, ackTimeoutMs: number, acks: number[]) =>
+      sendAll(count, (ref) => utf8(`s${ref}`), acks, { ackTimeoutMs })
     // Each ack 100 ms after the one before (the listener answers in order): 600 ms in all, more
     // than the 300 ms allowed, but never 300 ms without one.
     let at = Date.now()
@@ -205,20 +202,8 @@ describe('/jiayi/msg/1 acks', () => {
     verdict = () => new Promise((resolve) => setTimeout(() => resolve('ok'), 1))
     const total = 700
     const body = new Uint8Array(17 * 1024).fill(7)
-    let pulled = false
     const acks: number[] = []
-    await sendEnvelopes(
-      client,
-      server.peerId,
-      async (): Promise<OutgoingEnvelope[]> => {
-        if (pulled) return []
-        pulled = true
-        return Array.from({ length: total }, (_, ref) => ({ ref, type: 'message', body }))
-      },
-      async (ref) => {
-        acks.push(ref)
-      },
-    )
+    await sendAll(total, () => body, acks)
     assert.equal(acks.length, total)
     assert.equal(received.length, total)
   })
