@@ -17,6 +17,7 @@ import {
   type OutboxEntry,
   type OutboxRecord,
 } from './records.js'
+import { trimOldest } from './trim-oldest.js'
 
 interface Counters {
   nextMsg: number
@@ -136,7 +137,7 @@ export class Conversations {
     const k = `${record.contactId}/${record.id}`
     this.recent.delete(k)
     this.recent.set(k, record)
-    if (this.recent.size > RECENT_MESSAGES) this.recent.delete(this.recent.keys().next().value!)
+    trimOldest(this.recent, RECENT_MESSAGES)
   }
 
   async message(cid: ContactId, id: MessageId): Promise<MessageRecord | undefined> {

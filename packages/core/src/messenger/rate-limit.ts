@@ -3,6 +3,8 @@
  * overall, so neither one peer nor many can flood the device. Memory is bounded by forgetting
  * the least recently seen peers.
  */
+import { trimOldest } from './trim-oldest.js'
+
 export interface RateLimitInit {
   /** Burst size per peer. */
   readonly perPeerBurst: number
@@ -10,7 +12,7 @@ export interface RateLimitInit {
   readonly perPeerPerMinute: number
   readonly globalBurst: number
   readonly globalPerMinute: number
-  /** Peers remembered at most. */
+  /** Peers remembered (up to an eighth more between two trims; trim-oldest.ts). */
   readonly maxPeers?: number
   readonly now?: () => number
 }
@@ -40,10 +42,8 @@ export class RateLimiter {
       this.peers.delete(peer) // re-insert below: Map order = least recently seen first
     }
     this.peers.set(peer, bucket)
-    if (this.peers.size > (this.init.maxPeers ?? 10_000)) {
-      const oldest = this.peers.keys().next().value
-      if (oldest !== undefined) this.peers.delete(oldest)
-    }
+    // A flood of strangers' peer ids is what this map bounds: trimmed in passes, not one by one.
+    trimOldest(this.peers, this.init.maxPeers ?? 10_000)
     refill(bucket, now, this.init.perPeerBurst, this.init.perPeerPerMinute)
     refill(this.global, now, this.init.globalBurst, this.init.globalPerMinute)
     if (bucket.tokens < 1 || this.global.tokens < 1) return false
