@@ -7,6 +7,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { toBase64 } from '../bytes.js'
 import { createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
@@ -22,13 +23,7 @@ import { type ContactId, type MessageId, newMessageId } from './ids.js'
 import { Keys } from './keys.js'
 import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
-import {
-  type ContactRecord,
-  encodeRecord,
-  type MessageRecord,
-  type OutboxRecord,
-  toBase64,
-} from './records.js'
+import { type ContactRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from './session-set.js'
 import type { Tx } from './tx.js'
 import { type ContactView, contactView, type MessageView, messageView } from './views.js'
@@ -168,18 +163,22 @@ export class MessengerCore {
   }
 
   /**
-   * `statusOnly`: the change is a new status (an ack, a receipt), encoded only if it reaches the
-   * disk: a sent message's 'sent' (written with its ack, deferred) is usually replaced by
-   * 'delivered' before that. Only for records built here from others (nothing a caller still
-   * holds and might change), which is what status changes are.
+   * A 'status' change (an ack, a receipt: an update that only moves the status) is encoded only
+   * if it reaches the disk: a sent message's 'sent' (written with its ack, deferred) is usually
+   * replaced by 'delivered' before that. Other updates are encoded at once, since they may carry
+   * data a caller still holds (extension data) and a lazy value must not change before the flush.
    */
-  putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update', statusOnly = false): void {
-    const value = statusOnly ? () => encodeRecord(record) : encodeRecord(record)
+  putMessage(tx: Tx, record: MessageRecord, change: 'new' | 'update' | 'status'): void {
+    const value = change === 'status' ? () => encodeRecord(record) : encodeRecord(record)
     tx.put(Keys.msg(record.contactId, record.seq), value)
     if (change === 'new') tx.put(Keys.msgId(record.contactId, record.id), seqBytes(record.seq))
     tx.after(() => {
       this.conversations.remember(record)
-      this.events.emit('message', { contactId: record.contactId, message: messageView(record), change })
+      this.events.emit('message', {
+        contactId: record.contactId,
+        message: messageView(record),
+        change: change === 'new' ? 'new' : 'update',
+      })
     })
   }
 

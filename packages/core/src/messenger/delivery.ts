@@ -56,7 +56,7 @@ async function acked(core: MessengerCore, cid: ContactId, acks: readonly Applied
       if (next !== m.status || via !== undefined)
         changed.set(entry.messageId, { ...m, status: next, ...(via === undefined ? {} : { route: via }) })
     }
-    for (const m of changed.values()) core.putMessage(tx, m, 'update', true)
+    for (const m of changed.values()) core.putMessage(tx, m, 'status')
     // The outbox numbers survive it emptying (Conversations' MetaRecord).
     tx.ops.push(await core.conversations.metaOp(cid))
     // Not awaited: the next acks may be applied while these are written (group commit). Loads

@@ -234,7 +234,7 @@ export class Inbound {
           const m = await core.conversations.message(cid, id)
           if (m === undefined || m.direction !== 'out') continue
           const next = advanceStatus(m.status, status)
-          if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'update', true)
+          if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'status')
         }
         return
       }

@@ -9,11 +9,13 @@
  * message's way there. A write that fails on a stream that waited is retried at once on a new
  * one (the peer may simply have closed it), not after a backoff.
  */
+
+import { fromBase64 } from '../bytes.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import { afterTurn } from '../next-turn.js'
 import type { ContactId } from './ids.js'
 import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
-import { fromBase64, type OutboxEntry, type OutboxRecord } from './records.js'
+import type { OutboxEntry, OutboxRecord } from './records.js'
 
 const BATCH = 256
 const MIN_BACKOFF_MS = 1_000

@@ -3,9 +3,6 @@
  * Record keys (keys.ts) carry ids and counters only.
  */
 import { fromUtf8, utf8 } from '../bytes.js'
-
-export { fromBase64, toBase64 } from '../bytes.js'
-
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 

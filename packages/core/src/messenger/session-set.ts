@@ -6,7 +6,7 @@
  * MAX_SESSIONS) so that envelopes already in flight under them still open.
  */
 import type { RandomSource } from '../bytes.js'
-import { randomBytes } from '../bytes.js'
+import { fromBase64, randomBytes, toBase64 } from '../bytes.js'
 import { CryptoError } from '../crypto/errors.js'
 import {
   type DecodedPreKeyMessage,
@@ -19,7 +19,7 @@ import {
   sessionEncrypt,
 } from '../crypto/session.js'
 import type { IdentityKeyPair } from '../identity/identity.js'
-import { decodeRecord, encodeRecord, fromBase64, toBase64 } from './records.js'
+import { decodeRecord, encodeRecord } from './records.js'
 
 export const MAX_SESSIONS = 5
 

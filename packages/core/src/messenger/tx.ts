@@ -27,7 +27,7 @@ export class Tx {
    * write of the key in the same batch replaces it.
    */
   put(key: Uint8Array, value: Uint8Array | (() => Uint8Array)): void {
-    this.ops.push(typeof value === 'function' ? { type: 'put', key, value } : { type: 'put', key, value })
+    this.ops.push({ type: 'put', key, value })
   }
 
   del(key: Uint8Array): void {

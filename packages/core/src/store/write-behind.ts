@@ -22,6 +22,7 @@
  * everything (`flushed`, `iterate`, `close`). A deferred write always reaches the disk whole, as
  * one group; it may land after later writes to other keys, never after a later write to its own.
  */
+import { bytesToLatin1 } from '../bytes.js'
 import { nextTurn } from '../next-turn.js'
 import { StoreError } from './errors.js'
 import { checkBatch, checkKey, checkValue } from './range.js'
@@ -32,8 +33,8 @@ import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
  * so a session state written by many messages in a row is serialised once per disk write.
  */
 export type WriteOp =
-  | BatchOp
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: () => Uint8Array }
+  | { readonly type: 'del'; readonly key: Uint8Array }
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array | (() => Uint8Array) }
 
 interface Pending {
   op: WriteOp
@@ -299,13 +300,10 @@ export class WriteBehindStore implements Store {
 const EMPTY = new Uint8Array(0)
 
 /**
- * A key as a Map key: one character per byte (latin1), made in one go. Hex made a string twice
- * as long, one character at a time, and every write looks each of its keys up a few times.
- * Keys are at most MAX_KEY_BYTES, well within an argument list.
+ * A key as a Map key: latin1 rather than hex, since every write looks each of its keys up a few
+ * times and hex cost twice the length, built a character at a time.
  */
-function keyId(key: Uint8Array): string {
-  return String.fromCharCode.apply(null, key as unknown as number[])
-}
+const keyId = bytesToLatin1
 
 /** The wrapper's own copy: callers may reuse their arrays once `write` returns. */
 function copyOp(op: WriteOp): WriteOp {
