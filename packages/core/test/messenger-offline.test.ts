@@ -100,6 +100,79 @@ describe('offline and restart', () => {
     }
   })
 
+  it('queued ratchet messages wait as the ciphertext they are; PreKey messages stay sealed', async () => {
+    /** Alice's outbox records as they are on disk (the peer stopped, its store closed). */
+    const rawOutbox = async (dir: string, cid: ContactId) => {
+      const raw = await LevelStore.open(dir)
+      try {
+        const records: Uint8Array[] = []
+        for await (const [, v] of raw.iterate({ prefix: Keys.outboxPrefix(cid) })) records.push(v)
+        return records
+      } finally {
+        await raw.close()
+      }
+    }
+    const hasText = (record: Uint8Array, text: string) =>
+      Buffer.from(record).includes(Buffer.from(text, 'utf8'))
+
+    // Bob is away when Alice adds him: her request and first text are PreKey messages.
+    const b = await diskPeer('Bob')
+    const link = b.peer.messenger.card().link
+    await b.peer.stop()
+    let a = await diskPeer('Alice')
+    const bob = await a.peer.messenger.addContact(link)
+    await a.peer.messenger.send(bob.id, 'early 早')
+    await a.peer.stop()
+    const early = await rawOutbox(a.dir, bob.id as ContactId)
+    assert.equal(early.length, 2)
+    assert.deepEqual(
+      early.map((r) => r[0]),
+      [0x01, 0x01],
+      'a PreKey message (our public keys in the clear) is sealed by the store',
+    )
+
+    // Bob accepts; once he has answered, Alice's texts are ratchet messages.
+    a = await diskPeer('Alice', a.dir, a.key)
+    let bobAgain = await diskPeer('Bob', b.dir, b.key)
+    // Bob does not know Alice yet, and listens on new ports: his new card tells her where.
+    await a.peer.messenger.addContact(bobAgain.peer.messenger.card().link)
+    const alice = await eventually(
+      () => bobAgain.peer.messenger.contactList().find((c) => c.state === 'pending-in'),
+      15_000,
+      'the request at Bob',
+    )
+    await bobAgain.peer.messenger.accept(alice.id)
+    await eventually(() => a.peer.messenger.contact(bob.id).state === 'accepted', 10_000, 'accepted')
+    await bobAgain.peer.messenger.settled()
+    await bobAgain.peer.stop()
+    const texts = ['later 1 晚', 'later 2 晚']
+    for (const text of texts) await a.peer.messenger.send(bob.id, text)
+    await a.peer.stop()
+    const later = await rawOutbox(a.dir, bob.id as ContactId)
+    assert.ok(later.length >= 2)
+    for (const record of later) {
+      assert.deepEqual([record[0], record[1]], [0x00, 0x01], 'stored as it is: %x00, then the record')
+      for (const text of texts) assert.ok(!hasText(record, text), 'and no text in it')
+    }
+
+    // Read back from the disk after restarts, they still go, once and in order.
+    a = await diskPeer('Alice', a.dir, a.key)
+    bobAgain = await diskPeer('Bob', b.dir, b.key)
+    await a.peer.messenger.addContact(bobAgain.peer.messenger.card().link) // both on new ports
+    const got = await eventually(
+      async () => {
+        const list = await bobAgain.peer.messenger.messages(alice.id, { limit: 50, peek: true })
+        return list.length >= 3 ? list : undefined
+      },
+      30_000,
+      'every text at Bob',
+    )
+    assert.deepEqual(
+      got.map((m) => m.text),
+      ['early 早', ...texts],
+    )
+  })
+
   it('the id index and unread markers are hints in the clear; a wrong one is not believed', async () => {
     const { a, b, bobAtAlice, aliceAtBob } = await diskPair()
     const first = await a.peer.messenger.send(bobAtAlice.id, 'first 第一')

@@ -11,7 +11,12 @@ import { type AppliedAck, type OutboxDriver, OutboxPump } from '../src/messenger
 import type { OutboxRecord } from '../src/messenger/records.js'
 
 const cid = 'c0ffee' as ContactId
-const entry = (seq: number): OutboxRecord => ({ seq, type: 'message', body: '', createdAt: seq })
+const entry = (seq: number): OutboxRecord => ({
+  seq,
+  type: 'message',
+  envelope: new Uint8Array(0),
+  createdAt: seq,
+})
 
 /** One entry per status; the peer answers them all in one read with those statuses. */
 function driver(statuses: AckStatus[]) {

@@ -7,19 +7,25 @@ import { describe, it } from 'node:test'
 import { Conversations } from '../src/messenger/conversations.js'
 import type { ContactId } from '../src/messenger/ids.js'
 import { Keys } from '../src/messenger/keys.js'
+import { encodeOutboxRecord } from '../src/messenger/outbox-record.js'
 import {
   MAX_TAIL_BYTES,
   MAX_TAIL_ENTRIES,
   MAX_TOTAL_TAIL_BYTES,
   OutboxTail,
 } from '../src/messenger/outbox-tail.js'
-import { encodeRecord, type OutboxRecord } from '../src/messenger/records.js'
+import type { OutboxRecord } from '../src/messenger/records.js'
 import { MemoryStore } from '../src/store/memory.js'
 import type { IterateOptions } from '../src/store/store.js'
 import { WriteBehindStore } from '../src/store/write-behind.js'
 
 const cid = 'c0ffee' as ContactId
-const entry = (seq: number): OutboxRecord => ({ seq, type: 'message', body: `b${seq}`, createdAt: seq })
+const entry = (seq: number): OutboxRecord => ({
+  seq,
+  type: 'message',
+  envelope: Uint8Array.of(seq),
+  createdAt: seq,
+})
 const seqs = (entries: readonly OutboxRecord[] | undefined) => entries?.map((e) => e.seq)
 const done = Promise.resolve()
 
@@ -107,7 +113,10 @@ describe('OutboxTail', () => {
 
   it('holds at most MAX_TAIL_BYTES of envelopes per conversation, and counts them back down', async () => {
     const tail = new OutboxTail()
-    const big = (seq: number): OutboxRecord => ({ ...entry(seq), body: 'x'.repeat(100_000) })
+    const big = (seq: number): OutboxRecord => ({
+      ...entry(seq),
+      envelope: new Uint8Array(100_000),
+    })
     const n = Math.ceil(MAX_TAIL_BYTES / 100_000) + 10
     for (let seq = 1; seq <= n; seq++) tail.add(cid, big(seq), done)
     assert.ok(tail.heldBytes(cid) <= MAX_TAIL_BYTES)
@@ -123,12 +132,12 @@ describe('OutboxTail', () => {
 
   it('holds at most MAX_TOTAL_TAIL_BYTES in all, letting the least recently written go first', async () => {
     const tail = new OutboxTail()
-    const body = 'x'.repeat(1_000_000)
+    const envelope = new Uint8Array(1_000_000)
     const conversations = Math.ceil(MAX_TOTAL_TAIL_BYTES / MAX_TAIL_BYTES) + 2
     const cids = Array.from({ length: conversations }, (_, i) => `c${i}` as ContactId)
     // Each conversation fills up to its own bound; the first one is written to again at the end.
-    for (const c of cids) for (let seq = 1; seq <= 4; seq++) tail.add(c, { ...entry(seq), body }, done)
-    tail.add(cids[0]!, { ...entry(5), body }, done)
+    for (const c of cids) for (let seq = 1; seq <= 4; seq++) tail.add(c, { ...entry(seq), envelope }, done)
+    tail.add(cids[0]!, { ...entry(5), envelope }, done)
     assert.ok(tail.heldBytes() <= MAX_TOTAL_TAIL_BYTES)
     assert.equal(tail.size(cids[1]!), 0, 'the least recently written conversation went first')
     assert.ok(tail.size(cids[0]!) > 0, 'the one just written to stays')
@@ -156,13 +165,13 @@ describe('Conversations.outbox with the tail', () => {
   it('reads the store for a first pull, then takes new entries from memory', async () => {
     const store = new CountingStore(new MemoryStore())
     // Entries from before a restart: only the store has them.
-    for (const seq of [1, 2]) await store.put(Keys.outbox(cid, seq), encodeRecord(entry(seq)))
+    for (const seq of [1, 2]) await store.put(Keys.outbox(cid, seq), encodeOutboxRecord(entry(seq)))
     const conversations = new Conversations(store)
     /** What encryptToOutbox does: number the entry, write it, hand it to the tail. */
     const commit = async () => {
       const seq = await conversations.nextOutboxSeq(cid)
       const durable = store.write([
-        { type: 'put', key: Keys.outbox(cid, seq), value: encodeRecord(entry(seq)) },
+        { type: 'put', key: Keys.outbox(cid, seq), value: encodeOutboxRecord(entry(seq)) },
       ])
       conversations.outboxTail.add(cid, entry(seq), durable)
     }

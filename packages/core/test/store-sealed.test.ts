@@ -10,7 +10,13 @@ import { StoreError } from '../src/store/errors.js'
 import { key } from '../src/store/keys.js'
 import { LevelStore } from '../src/store/level.js'
 import { MemoryStore } from '../src/store/memory.js'
-import { HINT_FAMILIES, isHintKey, SealedStore, STORE_HEADER_KEY } from '../src/store/sealed.js'
+import {
+  END_TO_END_FAMILIES,
+  HINT_FAMILIES,
+  isHintKey,
+  SealedStore,
+  STORE_HEADER_KEY,
+} from '../src/store/sealed.js'
 import type { Store } from '../src/store/store.js'
 import { changeStoreSecret, hasKeyHeader, openSealedStore } from '../src/store/unlock.js'
 import { collect } from './store-compliance.js'
@@ -161,6 +167,45 @@ test('hint families are stored in the clear; nothing else can be downgraded to i
   bad[30]! ^= 1
   await inner.put(sealedHint, bad)
   await assert.rejects(store.get(sealedHint), corrupt)
+})
+
+test('end-to-end families: a write marked sealedEndToEnd is stored as it is, only there', async () => {
+  assert.deepEqual(END_TO_END_FAMILIES, ['outbox'])
+  const inner = new MemoryStore()
+  const dataKey = randomBytes(32)
+  const store = new SealedStore(inner, dataKey)
+  const envelope = randomBytes(40)
+  await store.batch([
+    { type: 'put', key: key('outbox', 'c', 1), value: envelope, sealedEndToEnd: true },
+    { type: 'put', key: key('outbox', 'c', 2), value: utf8('not marked: sealed') },
+  ])
+  assert.deepEqual(await inner.get(key('outbox', 'c', 1)), concatBytes(Uint8Array.of(0x00), envelope))
+  assert.equal((await inner.get(key('outbox', 'c', 2)))![0], 0x01)
+  assert.deepEqual(await store.get(key('outbox', 'c', 1)), envelope)
+  assert.deepEqual(await store.get(key('outbox', 'c', 2)), utf8('not marked: sealed'))
+  assert.deepEqual(
+    (await collect(store.iterate())).map(([, v]) => v.length),
+    [40, 18],
+    'iteration opens both kinds',
+  )
+  // Another family cannot be written in the clear this way, and the batch writes nothing.
+  await assert.rejects(
+    store.batch([
+      { type: 'put', key: key('outbox', 'c', 3), value: envelope, sealedEndToEnd: true },
+      { type: 'put', key: key('msg', 'c', 1), value: utf8('secret'), sealedEndToEnd: true },
+    ]),
+    (e) => InputError.is(e, 'BadType'),
+  )
+  assert.equal(await inner.get(key('outbox', 'c', 3)), undefined)
+  assert.equal(await inner.get(key('msg', 'c', 1)), undefined)
+  // A sealed outbox record (as every one was before) still opens, and tampering still shows.
+  const older = key('outbox', 'c', 4)
+  await inner.put(older, concatSealed(dataKey, older, utf8('{"seq":4}')))
+  assert.deepEqual(await store.get(older), utf8('{"seq":4}'))
+  const bad = (await inner.get(older))!.slice()
+  bad[30]! ^= 1
+  await inner.put(older, bad)
+  await assert.rejects(store.get(older), corrupt)
 })
 
 test('the same value sealed twice gives different bytes (random nonces)', async () => {

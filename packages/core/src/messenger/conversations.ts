@@ -9,14 +9,9 @@ import type { Store } from '../store/store.js'
 import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
+import { decodeOutboxRecord } from './outbox-record.js'
 import { OutboxTail } from './outbox-tail.js'
-import {
-  decodeRecord,
-  encodeRecord,
-  type MessageRecord,
-  type OutboxEntry,
-  type OutboxRecord,
-} from './records.js'
+import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 import { trimOldest } from './trim-oldest.js'
 
 interface Counters {
@@ -170,7 +165,7 @@ export class Conversations {
   }
 
   /** Outbox entries in order (after seq `after`, when given), once they are durable. */
-  async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxEntry[]> {
+  async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]> {
     if (after !== undefined) {
       const fromMemory = await this.outboxTail.take(cid, limit, after)
       if (fromMemory !== undefined) return fromMemory
@@ -184,7 +179,7 @@ export class Conversations {
       after === undefined
         ? { prefix: Keys.outboxPrefix(cid) }
         : { prefix: Keys.outboxPrefix(cid), gt: Keys.outbox(cid, after) }
-    for await (const [, v] of this.store.iterate({ ...range, limit })) out.push(decodeRecord(v))
+    for await (const [, v] of this.store.iterate({ ...range, limit })) out.push(decodeOutboxRecord(v))
     if (out.length > 0) this.outboxTail.dropThrough(cid, out[out.length - 1]!.seq)
     return out
   }

@@ -7,7 +7,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { toBase64 } from '../bytes.js'
 import { createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
@@ -21,6 +20,7 @@ import { Counters, type RefusalReason } from './counters.js'
 import { Emitter, KeyedQueue } from './events.js'
 import { type ContactId, type MessageId, newMessageId } from './ids.js'
 import { Keys } from './keys.js'
+import { encodeOutboxRecord } from './outbox-record.js'
 import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
 import { type ContactRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
@@ -144,13 +144,15 @@ export class MessengerCore {
     const entry: OutboxRecord = {
       seq,
       type: envelope.type,
-      body: toBase64(envelope.bytes),
+      envelope: envelope.bytes,
       messageId: options.messageId,
       ephemeral: options.ephemeral,
       createdAt: Date.now(),
     }
-    tx.put(Keys.outbox(cid, seq), encodeRecord(entry))
-    tx.outbox.push({ cid, entry: { ...entry, envelope: envelope.bytes } })
+    // A ratchet message is ciphertext already; a PreKey message shows our public keys, so the
+    // store seals that one (store/sealed.ts).
+    tx.put(Keys.outbox(cid, seq), encodeOutboxRecord(entry), { sealedEndToEnd: envelope.type === 'message' })
+    tx.outbox.push({ cid, entry })
     // No counters record here: while the entry is in the outbox its key records the number, and
     // whatever deletes it writes the counters (Conversations.metaOp).
     tx.kicks.add(cid)

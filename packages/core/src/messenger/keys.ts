@@ -8,13 +8,15 @@
  *   sessions <cid>              the contact's sessions
  *   msg <cid> <seq>             a message, in conversation order
  *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups); a hint *
- *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack
+ *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack (outbox-record.ts) **
  *   announced                   the addresses we last told our contacts
  *   meta <cid>                  the conversation's payload counters (last sent, highest received)
  *   unread <cid> <seq>          incoming messages not yet read (key only; older ones -> seq) *
  *
  * (*) Hint families (store/sealed.ts HINT_FAMILIES): their values are stored in the clear, so
  * their readers check what they point to against the sealed message.
+ * (**) An end-to-end family (store/sealed.ts END_TO_END_FAMILIES): a ratchet message's record is
+ * stored as it is, being ciphertext already.
  */
 import { decodeKey, key } from '../store/keys.js'
 import type { ContactId, MessageId } from './ids.js'

@@ -10,7 +10,7 @@
  * a change that reserved a number and failed) falls back to the store, which is always right.
  */
 import type { ContactId } from './ids.js'
-import type { OutboxEntry } from './records.js'
+import type { OutboxRecord } from './records.js'
 
 /**
  * Kept per conversation (oldest let go first), so a peer that stays away does not grow memory:
@@ -24,7 +24,7 @@ export const MAX_TAIL_BYTES = 4 * 1024 * 1024
 export const MAX_TOTAL_TAIL_BYTES = 16 * 1024 * 1024
 
 interface Pending {
-  readonly entry: OutboxEntry
+  readonly entry: OutboxRecord
   readonly durable: Promise<void>
   /** Set when `durable` resolved (the flag's reaction runs before any later waiter's). */
   settled: boolean
@@ -37,7 +37,7 @@ export class OutboxTail {
   private totalBytes = 0
 
   /** Records entries of a committed change; `durable` resolves when that change is on disk. */
-  add(cid: ContactId, entry: OutboxEntry, durable: Promise<void>): void {
+  add(cid: ContactId, entry: OutboxRecord, durable: Promise<void>): void {
     const tail = this.tails.get(cid) ?? []
     this.tails.delete(cid) // re-inserted below: now the most recently written conversation
     // Changes of one conversation commit in number order, so this is an append in practice.
@@ -68,7 +68,7 @@ export class OutboxTail {
    * read of the store would find, without the read. Undefined (now, or once the first is durable)
    * when the tail does not hold entry after+1: ask the store.
    */
-  take(cid: ContactId, limit: number, after: number): Promise<OutboxEntry[] | undefined> | undefined {
+  take(cid: ContactId, limit: number, after: number): Promise<OutboxRecord[] | undefined> | undefined {
     this.dropThrough(cid, after)
     const first = this.tails.get(cid)?.[0]
     if (first === undefined || first.entry.seq !== after + 1) return undefined
@@ -130,7 +130,7 @@ export class OutboxTail {
   }
 }
 
-/** What an entry holds in memory: its stored form, and its envelope's bytes when it has them. */
-function heldBytes(entry: OutboxEntry): number {
-  return entry.body.length + (entry.envelope?.length ?? 0)
+/** What an entry holds in memory: its envelope's bytes, nearly all of it. */
+function heldBytes(entry: OutboxRecord): number {
+  return entry.envelope.length
 }

@@ -10,12 +10,11 @@
  * one (the peer may simply have closed it), not after a backoff.
  */
 
-import { fromBase64 } from '../bytes.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import { afterTurn } from '../next-turn.js'
 import type { ContactId } from './ids.js'
 import type { AckStatus, OutgoingEnvelope } from './msg-protocol.js'
-import type { OutboxEntry, OutboxRecord } from './records.js'
+import type { OutboxRecord } from './records.js'
 
 const BATCH = 256
 const MIN_BACKOFF_MS = 1_000
@@ -25,7 +24,7 @@ export const LINGER_MS = 10_000
 
 export interface OutboxDriver {
   /** Up to `limit` entries in order, after seq `after` when given, once they are durable. */
-  load(cid: ContactId, limit: number, after?: number): Promise<OutboxEntry[]>
+  load(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]>
   /** Sends in order; calls onAck for each ack in order; throws if the stream fails. */
   send(
     cid: ContactId,
@@ -121,7 +120,7 @@ export class OutboxPump {
       for (;;) {
         this.again.delete(cid)
         if (this.controller.signal.aborted) break
-        const pulled = new Map<number, OutboxEntry>()
+        const pulled = new Map<number, OutboxRecord>()
         const attempt = { lingered: false }
         try {
           const sent = await this.deliver(cid, pulled, attempt)
@@ -159,7 +158,7 @@ export class OutboxPump {
    */
   private async deliver(
     cid: ContactId,
-    pulled: Map<number, OutboxEntry>,
+    pulled: Map<number, OutboxRecord>,
     attempt: { lingered: boolean },
   ): Promise<number> {
     let after: number | undefined
@@ -176,7 +175,7 @@ export class OutboxPump {
           if (entries.length > 0) after = entries[entries.length - 1]!.seq
           return entries.map((e) => {
             pulled.set(ref, e)
-            return { ref: ref++, type: e.type, body: e.envelope ?? fromBase64(e.body) }
+            return { ref: ref++, type: e.type, body: e.envelope }
           })
         }
         attempt.lingered = true

@@ -1,6 +1,7 @@
 /**
- * What the messenger keeps in the store, as JSON inside sealed values (binary fields in base64).
- * Record keys (keys.ts) carry ids and counters only.
+ * What the messenger keeps in the store, as JSON inside sealed values (binary fields in base64);
+ * outbox entries have a binary format of their own (outbox-record.ts). Record keys (keys.ts)
+ * carry ids and counters only.
  */
 import { fromUtf8, utf8 } from '../bytes.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
@@ -53,23 +54,18 @@ export interface MessageRecord {
   readonly route?: ConnectionRoute | undefined
 }
 
+/** An envelope waiting for the peer's ack; stored in its own format (outbox-record.ts). */
 export interface OutboxRecord {
   readonly seq: number
   readonly type: 'prekey' | 'message'
-  /** base64 of the envelope body. */
-  readonly body: string
+  /** The envelope's body, as it goes on the wire. */
+  readonly envelope: Uint8Array
   /** The user-visible message this envelope carries, if any (receipts carry none). */
   readonly messageId?: MessageId | undefined
   /** Ephemeral envelopes (typing) are dropped on the first failure instead of retried. */
   readonly ephemeral?: boolean | undefined
   readonly createdAt: number
 }
-
-/**
- * An outbox entry as the messenger holds it: one just written keeps its envelope's bytes at hand
- * (a delivery then need not decode `body` again). Never stored: `body` is.
- */
-export type OutboxEntry = OutboxRecord & { readonly envelope?: Uint8Array }
 
 export function encodeRecord(value: unknown): Uint8Array {
   return utf8(JSON.stringify(value))

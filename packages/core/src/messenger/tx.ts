@@ -6,7 +6,7 @@
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { WriteOp } from '../store/write-behind.js'
 import type { ContactId } from './ids.js'
-import type { ContactRecord, OutboxEntry } from './records.js'
+import type { ContactRecord, OutboxRecord } from './records.js'
 import type { SessionSet } from './session-set.js'
 
 export class Tx {
@@ -17,7 +17,7 @@ export class Tx {
   readonly effects: (() => void)[] = []
   readonly kicks = new Set<ContactId>()
   /** The outbox entries this change adds (also in `ops`), for the delivery to take from memory. */
-  readonly outbox: { readonly cid: ContactId; readonly entry: OutboxEntry }[] = []
+  readonly outbox: { readonly cid: ContactId; readonly entry: OutboxRecord }[] = []
   /** How the envelope this change comes from arrived, when it came from the network. */
   route: ConnectionRoute | undefined
 
@@ -26,8 +26,16 @@ export class Tx {
    * value may be a function, called when the batch goes to disk, and not at all when a later
    * write of the key in the same batch replaces it.
    */
-  put(key: Uint8Array, value: Uint8Array | (() => Uint8Array)): void {
-    this.ops.push({ type: 'put', key, value })
+  put(
+    key: Uint8Array,
+    value: Uint8Array | (() => Uint8Array),
+    options: { readonly sealedEndToEnd?: boolean } = {},
+  ): void {
+    this.ops.push(
+      options.sealedEndToEnd
+        ? { type: 'put', key, value, sealedEndToEnd: true }
+        : { type: 'put', key, value },
+    )
   }
 
   del(key: Uint8Array): void {

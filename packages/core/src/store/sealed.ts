@@ -14,8 +14,18 @@
  * sequence number beside its id, an unread marker), written with every message, and sealing
  * them was one of the sender's four seals per message and two of the receiver's three or four.
  * Their readers treat them as hints: a message found through one is checked against the sealed
- * message itself. Everywhere else a %x00 record is 'Corrupt', so a record cannot be downgraded to
- * the clear; hint records written sealed (before this format) still open.
+ * message itself.
+ *
+ * And one by write: in the END_TO_END_FAMILIES, a put marked `sealedEndToEnd` is stored as
+ * %x00 value too. That is the outbox: its envelopes are Double Ratchet messages, AEAD-sealed
+ * under message keys and with encrypted headers, and those keys live only in sealed records (the
+ * session states), so a second seal under the storage key hid nothing but cost the sender one
+ * seal per message. The messenger marks only ratchet messages so: a session's first messages
+ * (PreKey messages) carry our public keys in the clear and stay sealed here.
+ *
+ * Everywhere else a %x00 record is 'Corrupt', so a record cannot be downgraded to the clear, and
+ * a put marked `sealedEndToEnd` for another family is an InputError. Records of these families
+ * written sealed (before this format, or not so marked) still open.
  *
  * Not covered: an attacker who can write the disk may roll a record back to an older sealed
  * value of the same key, or delete records; sealing gives confidentiality and per-record
@@ -43,9 +53,25 @@ const OVERHEAD = 1 + XNONCE_BYTES + TAG_BYTES
 export const HINT_FAMILIES: readonly string[] = ['msgid', 'unread']
 const HINT_PREFIXES = HINT_FAMILIES.map((family) => keyOf(family))
 
+/**
+ * Record families whose values may be stored as they are when a write says they are already
+ * sealed end to end: the messenger's outbox (`outbox <cid> <seq>`: an envelope for the peer).
+ */
+export const END_TO_END_FAMILIES: readonly string[] = ['outbox']
+const END_TO_END_PREFIXES = END_TO_END_FAMILIES.map((family) => keyOf(family))
+
 /** Whether `key` belongs to a hint family, whose values are stored in the clear. */
 export function isHintKey(key: Uint8Array): boolean {
   return HINT_PREFIXES.some((prefix) => startsWith(key, prefix))
+}
+
+function isEndToEndKey(key: Uint8Array): boolean {
+  return END_TO_END_PREFIXES.some((prefix) => startsWith(key, prefix))
+}
+
+/** Whether a record of `key` may be stored as %x00 value. */
+function mayBePlain(key: Uint8Array): boolean {
+  return isHintKey(key) || isEndToEndKey(key)
 }
 
 /** Plain comparison: keys are not secret (they are stored in the clear). */
@@ -86,13 +112,16 @@ export class SealedStore implements Store {
     if (this.#closed) throw new StoreError('Closed', 'store is closed')
   }
 
-  #seal(key: Uint8Array, value: Uint8Array): Uint8Array {
-    if (isHintKey(key)) return concatBytes(Uint8Array.of(RECORD_PLAIN), value)
+  #seal(key: Uint8Array, value: Uint8Array, sealedEndToEnd = false): Uint8Array {
+    if (sealedEndToEnd && !isEndToEndKey(key)) {
+      throw new InputError('BadType', 'this record family is always sealed by the store')
+    }
+    if (sealedEndToEnd || isHintKey(key)) return concatBytes(Uint8Array.of(RECORD_PLAIN), value)
     return sealAfter(VERSION_PREFIX, this.#key, value, key)
   }
 
   #open(key: Uint8Array, record: Uint8Array): Uint8Array {
-    if (record.length > 0 && record[0] === RECORD_PLAIN && isHintKey(key)) return record.slice(1)
+    if (record.length > 0 && record[0] === RECORD_PLAIN && mayBePlain(key)) return record.slice(1)
     if (record.length < OVERHEAD || record[0] !== RECORD_VERSION) {
       throw new StoreError('Corrupt', 'a stored record is malformed')
     }
@@ -131,7 +160,9 @@ export class SealedStore implements Store {
     for (const op of ops) checkUserKey(op.key)
     await this.#inner.batch(
       ops.map((op) =>
-        op.type === 'put' ? { type: 'put', key: op.key, value: this.#seal(op.key, op.value) } : op,
+        op.type === 'put'
+          ? { type: 'put', key: op.key, value: this.#seal(op.key, op.value, op.sealedEndToEnd === true) }
+          : op,
       ),
     )
   }

@@ -25,7 +25,17 @@ export const MAX_KEY_BYTES = 1024
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 export type BatchOp =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | {
+      readonly type: 'put'
+      readonly key: Uint8Array
+      readonly value: Uint8Array
+      /**
+       * The value is already sealed end to end (an envelope that only the peer can open).
+       * SealedStore then stores it as it is, in the families that allow that; other adapters,
+       * which seal nothing, ignore it.
+       */
+      readonly sealedEndToEnd?: boolean
+    }
   | { readonly type: 'del'; readonly key: Uint8Array }
 
 /**

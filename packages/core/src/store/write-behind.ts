@@ -34,7 +34,13 @@ import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
  */
 export type WriteOp =
   | { readonly type: 'del'; readonly key: Uint8Array }
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array | (() => Uint8Array) }
+  | {
+      readonly type: 'put'
+      readonly key: Uint8Array
+      readonly value: Uint8Array | (() => Uint8Array)
+      /** As BatchOp's: the value is already sealed end to end. */
+      readonly sealedEndToEnd?: boolean
+    }
 
 interface Pending {
   op: WriteOp
@@ -308,8 +314,8 @@ const keyId = bytesToLatin1
 /** The wrapper's own copy: callers may reuse their arrays once `write` returns. */
 function copyOp(op: WriteOp): WriteOp {
   if (op.type === 'del') return { type: 'del', key: op.key.slice() }
-  if (typeof op.value === 'function') return { type: 'put', key: op.key.slice(), value: op.value }
-  return { type: 'put', key: op.key.slice(), value: op.value.slice() }
+  const value = typeof op.value === 'function' ? op.value : op.value.slice()
+  return { ...op, key: op.key.slice(), value }
 }
 
 /** The op with its value computed (once: the result replaces the thunk). */
@@ -318,7 +324,7 @@ function resolved(p: Pending): BatchOp {
   if (op.type === 'put' && typeof op.value === 'function') {
     const value = op.value()
     checkValue(value)
-    p.op = { type: 'put', key: op.key, value }
+    p.op = { ...op, value }
   }
   return p.op as BatchOp
 }
