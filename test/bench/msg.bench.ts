@@ -385,10 +385,10 @@ async function main(): Promise<void> {
     const cpuRateEnd = await Promise.all([cpuMs(a.child.pid!), cpuMs(b.child.pid!)])
     const driverRate = process.cpuUsage(driverRateStart)
     const ratePerS = (N * 1000) / (tEnd - t0)
+    const first = Math.min(FIRST, N)
     const rateArrivals = [...arrived].filter(([t]) => t.startsWith('rate ')).map(([, at]) => at)
     rateArrivals.sort((x, y) => x - y)
-    const firstAt = rateArrivals[Math.min(FIRST, rateArrivals.length) - 1]!
-    const ratePerSFirst = (Math.min(FIRST, N) * 1000) / (firstAt - t0)
+    const ratePerSFirst = (first * 1000) / (rateArrivals[first - 1]! - t0)
     const stored = await cb.call<unknown[]>('messages', {
       contact: (await cb.call<{ id: string }[]>('contactList'))[0]!.id,
       limit: 10_000,
@@ -450,10 +450,10 @@ async function main(): Promise<void> {
       goal: 'value >= 5000',
       messages: N,
       ratePerSFirst,
-      firstMessages: Math.min(FIRST, N),
+      firstMessages: first,
       window: WINDOW,
       sendAckedPerS: (N * 1000) / (ackedAt - t0),
-      storedAtB: stored.length,
+      storedAtB: stored.length, // what B lists: at most 10,000, the API's limit
       rawBeforePerS: rawBefore.perS,
       rawAfterPerS: rawAfter.perS,
       frameBytes: FRAME_BYTES,

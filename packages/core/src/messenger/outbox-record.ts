@@ -70,14 +70,8 @@ export function decodeOutboxRecord(bytes: Uint8Array): OutboxRecord {
   }
 }
 
-interface LegacyOutboxRecord {
-  readonly seq: number
-  readonly type: 'prekey' | 'message'
-  readonly body: string
-  readonly messageId?: MessageId
-  readonly ephemeral?: boolean
-  readonly createdAt: number
-}
+/** The JSON of earlier versions: the same fields, the envelope as base64 `body`. */
+type LegacyOutboxRecord = Omit<OutboxRecord, 'envelope'> & { readonly body: string }
 
 function decodeLegacy(bytes: Uint8Array): OutboxRecord {
   try {

@@ -9,7 +9,6 @@
  * message's way there. A write that fails on a stream that waited is retried at once on a new
  * one (the peer may simply have closed it), not after a backoff.
  */
-
 import type { ConnectionRoute } from '../net/connection-info.js'
 import { afterTurn } from '../next-turn.js'
 import type { ContactId } from './ids.js'
