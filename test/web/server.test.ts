@@ -263,6 +263,40 @@ describe('the web server of jiayi start', () => {
     await quiet.stop()
   })
 
+  test('in the browser: the token is taken as the page starts, before the address changes again', async () => {
+    const browser = await launchBrowser()
+    try {
+      // A route set as soon as the document is parsed (a script, a click, a test driver) came
+      // before the app read the token, and the tab opened as an in-page peer instead.
+      const early = await browser.newContext()
+      await early.addInitScript(() =>
+        addEventListener('DOMContentLoaded', () => {
+          location.hash = '#/settings'
+        }),
+      )
+      const page = await early.newPage()
+      await page.goto(node.web)
+      await page.getByRole('combobox', { name: 'Language' }).waitFor()
+      await page.getByRole('navigation').getByRole('link', { name: 'Chats' }).waitFor()
+      assert.equal(await page.evaluate(() => location.hash), '#/settings')
+      await early.close()
+
+      // The token and a contact link in one address: the token goes, the link is offered.
+      const card = await node.call<{ link: string }>('card')
+      const payload = card.link.slice('jiayi:add/'.length)
+      const both = await openApp(browser, `${node.web}&add=${payload}`)
+      await both.page.getByText('Add the contact from the link you opened?').waitFor()
+      assert.equal(
+        await both.page.getByRole('textbox', { name: 'Contact link' }).inputValue(),
+        `${node.origin}/#add=${payload}`,
+      )
+      assert.ok(!(await both.page.evaluate(() => location.href)).includes('token'))
+      await both.context.close()
+    } finally {
+      await browser.close()
+    }
+  })
+
   test('in the browser: a wrong token shows a dead-link screen; the shell loads offline', async () => {
     const browser = await launchBrowser()
     try {

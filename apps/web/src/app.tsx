@@ -25,13 +25,13 @@ type Boot =
   | { readonly phase: 'failed'; readonly error: unknown }
   | { readonly phase: 'running'; readonly client: JiayiClient }
 
-export function App() {
+export function App(props: { token: string | undefined }) {
   useLang()
   const [boot, setBoot] = useState<Boot>({ phase: 'loading' })
   const [addLink] = useState(() => takeAddLink())
   useEffect(() => {
     let live = true
-    pickClient().then(
+    pickClient(props.token).then(
       (client) => live && setBoot({ phase: 'running', client }),
       (error: unknown) => live && setBoot({ phase: 'failed', error }),
     )

@@ -2,10 +2,15 @@
 import { render } from 'preact'
 import './styles.css'
 import { App } from './app.js'
+import { takeToken } from './client/remote.js'
 import { currentLang } from './i18n/index.js'
 
+// The token is taken from the address before anything else runs: the first render reads the
+// rest of the fragment (`#add=…`), and a hash changed before a later effect ran (a link clicked,
+// a script, a test) would otherwise lose the token and open the wrong client.
+const token = takeToken()
 document.documentElement.lang = currentLang()
-render(<App />, document.getElementById('app')!)
+render(<App token={token} />, document.getElementById('app')!)
 
 if ('serviceWorker' in navigator && location.protocol !== 'file:') {
   addEventListener('load', () => {
