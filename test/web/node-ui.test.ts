@@ -452,8 +452,10 @@ describe('the web app as the UI of a node', () => {
       settings: 'select#language',
     }
     await p.locator(ready[screen]).first().waitFor()
-    // Notices from earlier steps would cover the screenshots.
-    for (const close of await p.locator('.notice button').all()) await close.click().catch(() => undefined)
+    // Notices from earlier steps would cover the screenshots. One may go on its own meanwhile (they
+    // last 3.5 s): a short wait for its button, not the 30 s default.
+    for (const close of await p.locator('.notice button').all())
+      await close.click({ timeout: 500 }).catch(() => undefined)
     await p.waitForTimeout(150)
   }
 
