@@ -87,6 +87,16 @@ export async function befriend(a: TestPeer, b: TestPeer): Promise<{ bAtA: string
     15_000,
     `${a.name} and ${b.name} accepted`,
   )
+  // Accepted is not quiet yet: a side that got the other's request after adding it answers with
+  // an 'accept', which may still be in its outbox. Tests that count outbox entries or stop a peer
+  // next start from empty outboxes on both sides.
+  await eventually(
+    async () =>
+      (await a.control.call<number>('outboxSize', { contact: atA.id })) === 0 &&
+      (await b.control.call<number>('outboxSize', { contact: atB.id })) === 0,
+    15_000,
+    `${a.name} and ${b.name} with nothing left to deliver to each other`,
+  )
   return { bAtA: atA.id, aAtB: atB.id }
 }
 
