@@ -82,7 +82,12 @@ test('offline: 50 messages queued while B is stopped arrive once, in order, afte
     15_000,
     "A's statuses reach delivered",
   )
-  assert.equal(await a.control.call('outboxSize', { contact: bAtA }), 0)
+  // 'delivered' comes with B's receipt, the outbox entry goes with B's ack: either may come first.
+  await eventually(
+    async () => (await a.control.call<number>('outboxSize', { contact: bAtA })) === 0,
+    15_000,
+    "A's outbox drains",
+  )
 })
 
 test('kill -9 of the receiver during a 500-message burst: 500/500 exactly once, in order', {
@@ -95,7 +100,9 @@ test('kill -9 of the receiver during a 500-message burst: 500/500 exactly once, 
       .slice(seenBefore)
       .filter((l) => l.event === 'message' && l.change === 'new' && l.direction === 'in').length
   const sending = sendMany(a.control, bAtA, texts, { window: 64 })
-  await eventually(() => arrivedAtB() >= 60, 30_000, 'B receiving the burst')
+  // Checked on every line B prints, not by polling: a fast machine could finish the burst
+  // between two polls.
+  await b.proc.waitFor(() => arrivedAtB() >= 60, 30_000)
   await b.kill()
   const killedAt = arrivedAtB()
   const { sent, error } = await sending
@@ -127,12 +134,18 @@ test('kill -9 of the sender mid-burst: what was acknowledged arrives exactly onc
 }, async () => {
   const texts = numbered('sender-crash', 500)
   const acked = new Map<number, MessageView>()
+  // Killed from the callback at the 150th acknowledgement, not at a later poll: a fast machine
+  // could acknowledge all 500 between two polls.
+  let killed: Promise<void> | undefined
   const sending = sendMany(a.control, bAtA, texts, {
     window: 64,
-    onSent: (m, i) => acked.set(i, m),
+    onSent: (m, i) => {
+      acked.set(i, m)
+      if (acked.size >= 150) killed ??= a.kill()
+    },
   })
-  await eventually(() => acked.size >= 150, 30_000, '150 sends acknowledged')
-  await a.kill()
+  await eventually(() => killed !== undefined, 30_000, '150 sends acknowledged')
+  await killed
   const { error } = await sending
   assert.ok(error !== undefined, 'the burst was cut short by the kill')
   assert.ok(acked.size < 500, `A was killed mid-burst (after ${acked.size} of 500 acknowledged)`)
