@@ -297,6 +297,33 @@ describe('the web server of jiayi start', () => {
     }
   })
 
+  test('in the browser: a name typed in Settings before the node has answered stays', async () => {
+    const browser = await launchBrowser()
+    try {
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      // The node's answer to `whoami` (the current name) comes 1.5 s late; everything else at once.
+      await page.routeWebSocket(/\/api\/ws$/, (ws) => {
+        const server = ws.connectToServer()
+        ws.onMessage((m) => server.send(m))
+        server.onMessage((m) => {
+          if (typeof m === 'string' && m.includes('"identityKey"')) setTimeout(() => ws.send(m), 1_500)
+          else ws.send(m)
+        })
+      })
+      await page.goto(node.web)
+      await page.getByRole('navigation').getByRole('link', { name: 'Settings', exact: true }).click()
+      const field = page.getByLabel('Name', { exact: true })
+      await field.fill('Typed before the answer')
+      await page.getByRole('definition').filter({ hasText: 'Carol' }).first().waitFor()
+      assert.equal(await field.inputValue(), 'Typed before the answer')
+      assert.equal(await page.getByRole('button', { name: 'Save name' }).isEnabled(), true)
+      await context.close()
+    } finally {
+      await browser.close()
+    }
+  })
+
   test('in the browser: a wrong token shows a dead-link screen; the shell loads offline', async () => {
     const browser = await launchBrowser()
     try {

@@ -18,14 +18,18 @@ export function SettingsScreen() {
   const me = useQuery('whoami', {})
   const caps = useQuery('capabilities', {})
   const can = (method: string) => caps.data?.methods.includes(method) === true
-  const [name, setName] = useState('')
+  // What the user typed, kept apart from the node's answer: a field seeded from that answer in an
+  // effect lost an edit begun before the answer came. Once saved (the node says the same name),
+  // the field follows the node again.
+  const [draft, setDraft] = useState<string | undefined>(undefined)
+  const name = draft ?? me.data?.name ?? ''
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
   const [backupPass, setBackupPass] = useState('')
   const [busy, setBusy] = useState(false)
   useEffect(() => {
-    if (me.data) setName(me.data.name)
-  }, [me.data?.name])
+    if (draft !== undefined && draft === me.data?.name) setDraft(undefined)
+  }, [draft, me.data?.name])
 
   const run = async (work: () => Promise<void>) => {
     setBusy(true)
@@ -79,7 +83,7 @@ export function SettingsScreen() {
                 type="text"
                 value={name}
                 maxLength={64}
-                onInput={(e) => setName((e.target as HTMLInputElement).value)}
+                onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
               />
               <button
                 type="submit"
