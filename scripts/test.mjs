@@ -32,6 +32,17 @@ if (files.length === 0) {
   process.exit(1)
 }
 
+// The browser tests serve apps/web/dist, and each file builds it when it is missing or stale:
+// built once here first, so that files the runner starts side by side never empty it under
+// each other's servers (Vite clears the directory before it writes).
+if (files.some((f) => f.startsWith('test/web/'))) {
+  const build = spawnSync(process.execPath, ['scripts/build-web.mjs', '--if-needed'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (build.status !== 0) process.exit(build.status ?? 1)
+}
+
 // Never hang CI: a test file whose tests have all finished exits even if a native handle stays
 // open (the browser smoke test's process once stayed up 20 minutes after it passed, its WebRTC
 // threads still running), and a single test that stalls fails after 5 minutes.

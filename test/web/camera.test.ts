@@ -69,6 +69,9 @@ test('Scan QR code: the fake camera shows a card, the app adds the contact', asy
     await page.getByRole('button', { name: 'Scan QR code' }).click()
     await page.locator('.scanner video').waitFor()
     await page.screenshot({ path: join(dir, 'scanning.png') })
+    // The notice lasts 3.5 s from the add: watched from now, not after polling Bob.
+    const notice = page.getByText('Bob added. They will see your request.').waitFor()
+    notice.catch(() => undefined) // awaited below; not unhandled if the poll fails first
     const request = await eventually(
       async () =>
         (await bob.call<{ id: string; name: string; state: string }[]>('contactList')).find(
@@ -78,7 +81,7 @@ test('Scan QR code: the fake camera shows a card, the app adds the contact', asy
       20_000,
     )
     assert.ok(request)
-    await page.getByText('Bob added. They will see your request.').waitFor()
+    await notice
     await page.locator('.contacts .row', { hasText: 'Bob' }).getByText('Request sent').waitFor()
     assert.equal(await page.locator('.scanner video').count(), 0, 'the camera is released')
     await page.screenshot({ path: join(dir, 'added.png') })

@@ -16,7 +16,11 @@ const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ??
   jsQRModule) as typeof jsQRModule.default
 
 async function readQr(page: Page): Promise<string> {
-  const shot = await page.getByRole('img', { name: 'My QR code' }).screenshot()
+  // The image itself, decoded: a grey placeholder with the same role and name stands in while
+  // the code is drawn.
+  const qr = page.locator('img.qr[alt="My QR code"]')
+  await qr.evaluate((img: HTMLImageElement) => img.decode())
+  const shot = await qr.screenshot()
   const image = PNG.sync.read(shot)
   const code = jsQR(new Uint8ClampedArray(image.data), image.width, image.height)
   if (code === null) throw new Error('no QR code in the screenshot')
