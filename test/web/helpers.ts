@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import jsQRModule from 'jsqr'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { PNG } from 'pngjs'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BIN = join(ROOT, 'apps/node/bin/jiayi.mjs')
@@ -35,6 +37,22 @@ export async function outputDir(...sub: string[]): Promise<string> {
   const dir = join(OUTPUT, ...sub)
   await mkdir(dir, { recursive: true })
   return dir
+}
+
+/** jsqr is CommonJS: its default export is the module under NodeNext typing, the function at run time. */
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ??
+  jsQRModule) as typeof jsQRModule.default
+
+/** The contact link in the page's own QR code ("My QR code"), read from a screenshot. */
+export async function readMyQr(page: Page): Promise<string> {
+  // The image itself, decoded: a grey placeholder with the same role and name stands in while
+  // the code is drawn.
+  const qr = page.locator('img.qr[alt="My QR code"]')
+  await qr.evaluate((img: HTMLImageElement) => img.decode())
+  const image = PNG.sync.read(await qr.screenshot())
+  const code = jsQR(new Uint8ClampedArray(image.data), image.width, image.height)
+  if (code === null) throw new Error('no QR code in the screenshot')
+  return code.data
 }
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')

@@ -7,10 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import jsQRModule from 'jsqr'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { PNG } from 'pngjs'
-import { cleanup, ensureWebBuilt, eventually, launchBrowser, NodePeer, openApp } from './helpers.js'
+import { cleanup, ensureWebBuilt, eventually, launchBrowser, NodePeer, openApp, readMyQr } from './helpers.js'
 
 interface Contact {
   id: string
@@ -22,17 +20,6 @@ interface Message {
   text: string
   status: string
   direction: string
-}
-
-/** jsqr is CommonJS: its default export is the module under NodeNext typing, the function at run time. */
-const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ??
-  jsQRModule) as typeof jsQRModule.default
-
-function decodeQr(png: Buffer): string {
-  const image = PNG.sync.read(png)
-  const code = jsQR(new Uint8ClampedArray(image.data), image.width, image.height)
-  if (code === null) throw new Error('no QR code in the screenshot')
-  return code.data
 }
 
 describe('the app as a full peer in the page', () => {
@@ -66,11 +53,7 @@ describe('the app as a full peer in the page', () => {
     await page.getByRole('button', { name: 'Create my identity' }).click()
     await page.getByRole('heading', { name: 'Chats' }).waitFor({ timeout: 30_000 })
     await page.getByRole('navigation').getByRole('link', { name: 'Contacts', exact: true }).click()
-    // The image itself, decoded: a grey placeholder with the same role and name stands in while
-    // the code is drawn.
-    const qr = page.locator('img.qr[alt="My QR code"]')
-    await qr.evaluate((img: HTMLImageElement) => img.decode())
-    const link = decodeQr(await qr.screenshot())
+    const link = await readMyQr(page)
     assert.match(link, /^JIAYI:ADD\//i)
     const added = await node.call<Contact>('addContact', { link })
     assert.equal(added.name, 'Phone')

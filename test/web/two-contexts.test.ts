@@ -7,25 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import jsQRModule from 'jsqr'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { PNG } from 'pngjs'
-import { cleanup, ensureWebBuilt, launchBrowser, NodePeer, openApp } from './helpers.js'
-
-const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ??
-  jsQRModule) as typeof jsQRModule.default
-
-async function readQr(page: Page): Promise<string> {
-  // The image itself, decoded: a grey placeholder with the same role and name stands in while
-  // the code is drawn.
-  const qr = page.locator('img.qr[alt="My QR code"]')
-  await qr.evaluate((img: HTMLImageElement) => img.decode())
-  const shot = await qr.screenshot()
-  const image = PNG.sync.read(shot)
-  const code = jsQR(new Uint8ClampedArray(image.data), image.width, image.height)
-  if (code === null) throw new Error('no QR code in the screenshot')
-  return code.data
-}
+import { cleanup, ensureWebBuilt, launchBrowser, NodePeer, openApp, readMyQr } from './helpers.js'
 
 async function nav(page: Page, name: string): Promise<void> {
   await page.getByRole('navigation').getByRole('link', { name, exact: true }).click()
@@ -79,12 +62,12 @@ describe("a node's UI and an in-browser peer, side by side", () => {
     await phone.page.getByRole('button', { name: 'Create my identity' }).click()
     await phone.page.getByRole('heading', { name: 'Chats' }).waitFor({ timeout: 30_000 })
     await nav(phone.page, 'Contacts')
-    const phoneLink = await readQr(phone.page)
+    const phoneLink = await readMyQr(phone.page)
     assert.match(phoneLink, /^JIAYI:ADD\//)
 
     await nodeUi.page.getByRole('heading', { name: 'Chats' }).waitFor()
     await nav(nodeUi.page, 'Contacts')
-    const nodeLink = await readQr(nodeUi.page)
+    const nodeLink = await readMyQr(nodeUi.page)
     assert.match(nodeLink, /^JIAYI:ADD\//)
 
     await addByLink(nodeUi.page, phoneLink)
