@@ -1,8 +1,13 @@
 /** The messenger between real libp2p nodes on 127.0.0.1, in one process. */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import type { ContactId } from '../src/messenger/ids.js'
+import { Keys } from '../src/messenger/keys.js'
+import { decodeRecord, type MessageRecord } from '../src/messenger/records.js'
+import { MAX_RUNS } from '../src/messenger/status-runs.js'
 import { PROTOCOL_MSG } from '../src/net/protocols.js'
 import { MemoryStore } from '../src/store/memory.js'
+import type { Store } from '../src/store/store.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 
 describe('messenger', () => {
@@ -179,6 +184,57 @@ describe('messenger', () => {
     assert.equal((await lee.messenger.message(kimAtLee.id, sent.id))?.route, 'lan')
   })
 
+  it('statuses go into runs, not records; kept across a restart; short runs go back into records', async () => {
+    const lee = await peer('Lee')
+    const store = new MemoryStore()
+    let kim = await testPeer('Kim', store)
+    const leeAtKim = await kim.messenger.addContact(lee.messenger.card().link)
+    const kimAtLee = await lee.messenger.addContact(kim.messenger.card().link)
+    await eventually(() => kim.messenger.contact(leeAtKim.id).state === 'accepted', 10_000, 'accepted')
+    const delivered = (ids: readonly string[]) => async () => {
+      const list = await kim.messenger.messages(leeAtKim.id, { limit: 1000 })
+      return ids.every((id) => list.find((m) => m.id === id)?.status === 'delivered')
+    }
+    // A burst: its statuses make one run.
+    const burst: string[] = []
+    for (let i = 0; i < 5; i++) burst.push((await kim.messenger.send(leeAtKim.id, `burst ${i}`)).id)
+    await eventually(delivered(burst), 10_000, 'the burst delivered')
+    // Then a conversation: every message of Kim's sits between two of Lee's, a run of its own.
+    const talk: string[] = []
+    const rounds = MAX_RUNS + 6
+    for (let i = 0; i < rounds; i++) {
+      const theirs = await lee.messenger.send(kimAtLee.id, `lee ${i}`)
+      await eventually(() => kim.messenger.message(leeAtKim.id, theirs.id), 10_000, `lee ${i}`)
+      const mine = await kim.messenger.send(leeAtKim.id, `kim ${i}`)
+      talk.push(mine.id)
+      await eventually(() => lee.messenger.message(kimAtLee.id, mine.id), 10_000, `kim ${i}`)
+    }
+    await eventually(delivered(talk), 20_000, 'the conversation delivered')
+    await kim.messenger.settled()
+    await kim.stop()
+
+    const stored = await storedMessages(store, leeAtKim.id)
+    const out = stored.filter((m) => m.direction === 'out')
+    assert.equal(out.length, burst.length + rounds)
+    const meta = decodeRecord<{ runs?: unknown[] }>((await store.get(Keys.convMeta(leeAtKim.id)))!)
+    assert.ok((meta.runs?.length ?? 0) <= MAX_RUNS, 'at most MAX_RUNS runs are kept')
+    // The burst's records were written once, when queued: its run says the rest.
+    for (const id of burst) assert.equal(out.find((m) => m.id === id)?.status, 'queued')
+    // The oldest single-message runs went back into their records; the newest stay runs.
+    const folded = out.filter((m) => talk.includes(m.id) && m.status === 'delivered')
+    assert.ok(folded.length >= rounds - MAX_RUNS + 1, `${folded.length} records say delivered`)
+    assert.equal(out.find((m) => m.id === talk[talk.length - 1])?.status, 'queued')
+
+    kim = await testPeer('Kim', store)
+    peers.push(kim)
+    const views = await kim.messenger.messages(leeAtKim.id, { limit: 1000, peek: true })
+    for (const id of [...burst, ...talk]) {
+      const m = views.find((v) => v.id === id)
+      assert.equal(m?.status, 'delivered', `after the restart: ${m?.text}`)
+      assert.equal(m?.route, 'lan')
+    }
+  })
+
   it('edit, delete for everyone, reactions and typing reach the other side', async () => {
     const erin = await peer('Erin')
     const frank = await peer('Frank')
@@ -267,3 +323,9 @@ describe('renaming', () => {
     }
   })
 })
+
+async function storedMessages(store: Store, cid: ContactId): Promise<MessageRecord[]> {
+  const out: MessageRecord[] = []
+  for await (const [, v] of store.iterate({ prefix: Keys.msgPrefix(cid) })) out.push(decodeRecord(v))
+  return out
+}

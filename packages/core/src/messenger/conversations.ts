@@ -12,24 +12,30 @@ import { Keys } from './keys.js'
 import { decodeOutboxRecord } from './outbox-record.js'
 import { OutboxTail } from './outbox-tail.js'
 import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
+import { type EncodedRun, StatusRuns, withRun } from './status-runs.js'
 import { trimOldest } from './trim-oldest.js'
+import type { Tx } from './tx.js'
 
 interface Counters {
   nextMsg: number
   nextOutbox: number
   /** Highest payload seq received from the contact. */
   maxIn: number
+  /** Where the outgoing messages stand (status-runs.ts). */
+  readonly runs: StatusRuns
 }
 
 /**
- * What `meta <cid>` holds: counters that must survive an empty outbox and a restart. The outbox
- * number is the larger of `lastOut` and the last outbox key, so `meta` need not be written with
- * every new entry, only with every change that deletes entries (acks, dropped typing) and every
- * stored incoming message (maxIn).
+ * What `meta <cid>` holds: counters that must survive an empty outbox and a restart, and the
+ * outgoing messages' status runs. The outbox number is the larger of `lastOut` and the last outbox
+ * key, so `meta` need not be written with every new entry, only with every change that deletes
+ * entries (acks, dropped typing), every stored incoming message (maxIn) and every receipt (runs).
  */
 interface MetaRecord {
   readonly lastOut: number
   readonly maxIn: number
+  /** The outgoing messages' status runs; absent when there are none. */
+  readonly runs?: EncodedRun[]
 }
 
 const RECENT_MESSAGES = 4096
@@ -52,6 +58,7 @@ export class Conversations {
         nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
         nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
         maxIn: meta?.maxIn ?? 0,
+        runs: StatusRuns.decode(meta?.runs),
       }
       this.counters.set(cid, c)
     }
@@ -67,8 +74,30 @@ export class Conversations {
     return {
       type: 'put',
       key: Keys.convMeta(cid),
-      value: () => encodeRecord({ lastOut: c.nextOutbox - 1, maxIn: c.maxIn } satisfies MetaRecord),
+      value: () => {
+        const meta: MetaRecord = { lastOut: c.nextOutbox - 1, maxIn: c.maxIn }
+        return encodeRecord(c.runs.size === 0 ? meta : { ...meta, runs: c.runs.encode() })
+      },
     }
+  }
+
+  /** Adds the counters record to `tx`, once per change and conversation. */
+  async writeMeta(tx: Tx, cid: ContactId): Promise<void> {
+    if (tx.metas.has(cid)) return
+    tx.metas.add(cid)
+    tx.ops.push(await this.metaOp(cid))
+  }
+
+  /** The conversation's status runs (changed in place; written with its counters). */
+  async runs(cid: ContactId): Promise<StatusRuns> {
+    return (await this.countersFor(cid)).runs
+  }
+
+  /** A stored message as readers see it: with what its status run says. */
+  private async withRuns(records: MessageRecord[], cid: ContactId): Promise<MessageRecord[]> {
+    const runs = await this.runs(cid)
+    if (runs.size === 0) return records
+    return records.map((m) => withRun(m, runs.get(m.seq)))
   }
 
   /**
@@ -144,7 +173,13 @@ export class Conversations {
     if (bytes === undefined) return undefined
     // The id index is a hint stored in the clear (store/sealed.ts): the sealed message decides.
     const record = decodeRecord<MessageRecord>(bytes)
-    return record.id === id ? record : undefined
+    return record.id === id ? withRun(record, (await this.runs(cid)).get(seq)) : undefined
+  }
+
+  /** Message number `seq` as it is stored, without what a status run says of it. */
+  async storedAt(cid: ContactId, seq: number): Promise<MessageRecord | undefined> {
+    const bytes = await this.store.get(Keys.msg(cid, seq))
+    return bytes === undefined ? undefined : decodeRecord<MessageRecord>(bytes)
   }
 
   /** The newest `limit` messages (before `beforeSeq` if given), oldest first. */
@@ -156,12 +191,15 @@ export class Conversations {
         : { gte: Keys.msgPrefix(cid), lt: Keys.msg(cid, beforeSeq) }
     for await (const [, v] of this.store.iterate({ ...range, reverse: true, limit }))
       out.push(decodeRecord(v))
-    return out.reverse()
+    return this.withRuns(out.reverse(), cid)
   }
 
   async *all(cid: ContactId): AsyncIterable<MessageRecord> {
-    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid) }))
-      yield decodeRecord<MessageRecord>(v)
+    const runs = await this.runs(cid)
+    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid) })) {
+      const m = decodeRecord<MessageRecord>(v)
+      yield withRun(m, runs.get(m.seq))
+    }
   }
 
   /** Outbox entries in order (after seq `after`, when given), once they are durable. */

@@ -25,6 +25,7 @@ import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
 import { type ContactRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from './session-set.js'
+import { isRunStatus, withRun } from './status-runs.js'
 import type { Tx } from './tx.js'
 import { type ContactView, contactView, type MessageView, messageView } from './views.js'
 
@@ -181,6 +182,37 @@ export class MessengerCore {
         message: messageView(record),
         change: change === 'new' ? 'new' : 'update',
       })
+    })
+  }
+
+  /**
+   * An outgoing message moves on (an ack: 'sent' and its route; a receipt: 'delivered', 'read'):
+   * the change goes into the conversation's status runs (status-runs.ts), written with its
+   * counters, not into the message's record. `record` is the message as it is now to be seen.
+   * Anything else (a failure, an incoming message) is written into the record as before, and so
+   * are the messages of runs too short to keep.
+   */
+  async putStatus(tx: Tx, record: MessageRecord): Promise<void> {
+    const cid = record.contactId
+    if (record.direction !== 'out' || !isRunStatus(record.status)) {
+      this.putMessage(tx, record, 'status')
+      return
+    }
+    const runs = await this.conversations.runs(cid)
+    runs.set(record.seq, record.status, record.route)
+    let written = false
+    for (const run of runs.takeSmallest()) {
+      for (let seq = run.from; seq <= run.to; seq++) {
+        const stored = seq === record.seq ? record : await this.conversations.storedAt(cid, seq)
+        if (stored !== undefined) this.putMessage(tx, withRun(stored, run), 'status')
+        written ||= seq === record.seq
+      }
+    }
+    await this.conversations.writeMeta(tx, cid)
+    if (written) return // putMessage told everyone
+    tx.after(() => {
+      this.conversations.remember(record)
+      this.events.emit('message', { contactId: cid, message: messageView(record), change: 'update' })
     })
   }
 

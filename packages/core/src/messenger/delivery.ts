@@ -56,14 +56,15 @@ async function acked(core: MessengerCore, cid: ContactId, acks: readonly Applied
       if (next !== m.status || via !== undefined)
         changed.set(entry.messageId, { ...m, status: next, ...(via === undefined ? {} : { route: via }) })
     }
-    for (const m of changed.values()) core.putMessage(tx, m, 'status')
-    // The outbox numbers survive it emptying (Conversations' MetaRecord).
-    tx.ops.push(await core.conversations.metaOp(cid))
+    // 'sent' and the route go into the conversation's status runs, not the records.
+    for (const m of changed.values()) await core.putStatus(tx, m)
+    // The outbox numbers survive it emptying (Conversations' MetaRecord), and carry the runs.
+    await core.conversations.writeMeta(tx, cid)
     // Not awaited: the next acks may be applied while these are written (group commit). Loads
     // after the last entry sent never see acknowledged entries; a delivery that starts again from
     // the top first waits for these writes (OutboxPump.deliver) and reads through the store.
-    // Deferred: the peer's delivery receipt for the message usually follows within a second and
-    // rewrites the same record, so the two statuses cost one sealed write, and sending does not
+    // Deferred: the peer's delivery receipt usually follows within a second and writes the same
+    // counters record, so many acks and a receipt cost one sealed write, and sending does not
     // queue behind ack writes. Lost in a crash, an ack only means the envelope goes again, and the
     // peer acknowledges the duplicate without showing it twice.
     core
@@ -86,7 +87,7 @@ async function dropEphemeral(
   await core.queue.run(cid, async () => {
     const tx = new Tx()
     for (const e of drop) tx.del(Keys.outbox(cid, e.seq))
-    tx.ops.push(await core.conversations.metaOp(cid))
+    await core.conversations.writeMeta(tx, cid)
     await core.commit(tx)
   })
 }

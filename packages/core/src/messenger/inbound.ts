@@ -234,7 +234,7 @@ export class Inbound {
           const m = await core.conversations.message(cid, id)
           if (m === undefined || m.direction !== 'out') continue
           const next = advanceStatus(m.status, status)
-          if (next !== m.status) core.putMessage(tx, { ...m, status: next }, 'status')
+          if (next !== m.status) await core.putStatus(tx, { ...m, status: next })
         }
         return
       }
@@ -315,7 +315,7 @@ export class Inbound {
     const cid = contact.id
     if (await core.conversations.mayBeKnown(cid, payload.seq, payload.id)) return // exactly once
     await core.conversations.sawIncoming(cid, payload.seq)
-    tx.ops.push(await core.conversations.metaOp(cid))
+    await core.conversations.writeMeta(tx, cid)
     const seq = await core.conversations.nextMessageSeq(cid)
     const record: MessageRecord = {
       id: payload.id,

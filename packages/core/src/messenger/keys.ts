@@ -11,6 +11,7 @@
  *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack (outbox-record.ts) **
  *   announced                   the addresses we last told our contacts
  *   meta <cid>                  the conversation's payload counters (last sent, highest received)
+ *                               and its outgoing messages' status runs (status-runs.ts)
  *   unread <cid> <seq>          incoming messages not yet read (key only; older ones -> seq) *
  *
  * (*) Hint families (store/sealed.ts HINT_FAMILIES): their values are stored in the clear, so

@@ -20,6 +20,8 @@ export class Tx {
   readonly outbox: { readonly cid: ContactId; readonly entry: OutboxRecord }[] = []
   /** How the envelope this change comes from arrived, when it came from the network. */
   route: ConnectionRoute | undefined
+  /** Conversations whose counters record (`meta <cid>`) is already in `ops`. */
+  readonly metas = new Set<ContactId>()
 
   /**
    * `key` and `value` are handed over to the store as they are: never change them afterwards. A
