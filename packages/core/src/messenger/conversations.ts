@@ -164,6 +164,18 @@ export class Conversations {
     trimOldest(this.recent, RECENT_MESSAGES)
   }
 
+  /**
+   * A message's new status (an ack, a receipt), for the cache: it keeps the message's place
+   * there rather than making it the newest. Each message moves on twice or three times after it
+   * is stored, and moving it each time took the cache's room from messages still waiting for
+   * their acks (a sender running ahead of its peer found a third of them gone, and read them back
+   * from the store: ~8% of its CPU).
+   */
+  refresh(record: MessageRecord): void {
+    const k = `${record.contactId}/${record.id}`
+    if (this.recent.has(k)) this.recent.set(k, record)
+  }
+
   async message(cid: ContactId, id: MessageId): Promise<MessageRecord | undefined> {
     const cached = this.recent.get(`${cid}/${id}`)
     if (cached !== undefined) return cached

@@ -211,7 +211,7 @@ export class MessengerCore {
     await this.conversations.writeMeta(tx, cid)
     if (written) return // putMessage told everyone
     tx.after(() => {
-      this.conversations.remember(record)
+      this.conversations.refresh(record)
       this.events.emit('message', { contactId: cid, message: messageView(record), change: 'update' })
     })
   }
