@@ -155,7 +155,7 @@ export class MessengerCore {
     tx.put(Keys.outbox(cid, seq), encodeOutboxRecord(entry), { sealedEndToEnd: envelope.type === 'message' })
     tx.outbox.push({ cid, entry })
     // No counters record here: while the entry is in the outbox its key records the number, and
-    // whatever deletes it writes the counters (Conversations.metaOp).
+    // whatever deletes it writes the counters (Conversations.writeMeta).
     tx.kicks.add(cid)
   }
 
