@@ -209,6 +209,15 @@ export {
   type MessengerStats,
 } from './messenger/messenger.js'
 export type { ContactState, MessageStatus } from './messenger/records.js'
+export {
+  PEER_ACTIONS,
+  PENDING_IN_LIMITS,
+  type PeerAction,
+  type PendingLimits,
+  peerMay,
+  TRUST_STATES,
+  type TrustState,
+} from './messenger/trust.js'
 export type { Tx } from './messenger/tx.js'
 export type { CardView, ContactView, MessageView, MeView } from './messenger/views.js'
 // --- net ---

@@ -133,7 +133,7 @@ export class Feed {
     })
     const sync = feedSync({
       engine,
-      allow: (peer) => byPeer(peer)?.state === 'accepted',
+      allow: (peer) => messenger.peerMay(peer.toString(), 'sync-feed'),
       onHave: (peer, feeds) => {
         const contact = byPeer(peer)
         if (contact !== undefined) keys.checkHave(contact.id, feeds)

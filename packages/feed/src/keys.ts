@@ -20,6 +20,7 @@ import {
   KeyedQueue,
   type Logger,
   type Messenger,
+  peerMay,
 } from '@jiayi/core'
 import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
@@ -51,6 +52,7 @@ export function feedKeyHandler(
   onStored: (contact: ContactId, feed: FeedId) => void,
 ): ExtensionHandler {
   return {
+    requires: 'feed-key',
     async receive(ctx: ExtensionContext): Promise<void> {
       let message: { epoch: number; key: Uint8Array }
       try {
@@ -115,7 +117,8 @@ export class KeyDistribution {
       }
     }
     if (rotate) await this.rotate()
-    for (const c of contacts) if (c.state === 'accepted') void this.ensureSent(c.id).catch(() => undefined)
+    for (const c of contacts)
+      if (peerMay(c.state, 'get-feed-key')) void this.ensureSent(c.id).catch(() => undefined)
   }
 
   stop(): void {
@@ -126,7 +129,7 @@ export class KeyDistribution {
   private seen(contact: ContactView): void {
     if (!isFeedId(contact.identityKey)) return
     this.feedOf.set(contact.id, contact.identityKey)
-    if (contact.state !== 'accepted' || this.stopped) return
+    if (!peerMay(contact.state, 'get-feed-key') || this.stopped) return
     void this.ensureSent(contact.id).catch((error) => this.warn('send', error))
     this.init.onAccepted(contact)
   }
@@ -144,7 +147,7 @@ export class KeyDistribution {
     await this.queue.run(cid, async () => {
       if (this.stopped) return
       const contact = this.contactView(cid)
-      if (contact === undefined || contact.state !== 'accepted') return
+      if (contact === undefined || !peerMay(contact.state, 'get-feed-key')) return
       const { epoch, key } = this.engine.currentKey()
       const marker = await this.messenger.store.get(FeedKeys.sent(cid))
       if (!force && marker !== undefined && decodeJson<number>(marker) >= epoch) return
@@ -187,7 +190,7 @@ export class KeyDistribution {
     await Promise.all(
       this.messenger
         .contactList()
-        .filter((c) => c.state === 'accepted')
+        .filter((c) => peerMay(c.state, 'get-feed-key'))
         .map((c) => this.ensureSent(c.id).catch((error) => this.warn('send', error))),
     )
   }

@@ -19,6 +19,7 @@ import type { Emitter } from '../messenger/events.js'
 import { type MessageId, newMessageId } from '../messenger/ids.js'
 import type { ExtensionContext, ExtensionHandler } from '../messenger/inbound.js'
 import type { Messenger } from '../messenger/messenger.js'
+import { peerMay } from '../messenger/trust.js'
 import type { Store } from '../store/store.js'
 import { FileError } from './errors.js'
 import { hashRange } from './hash-pass.js'
@@ -309,7 +310,7 @@ export class FileService {
     // At-least-once delivery: a repeated offer changes nothing (its message shows once too).
     if ((await this.store.get(recordKey('in', id))) !== undefined) return
     const tooLarge = offer.size > this.maxFileBytes
-    const accepted = ctx.contact.state === 'accepted'
+    const accepted = peerMay(ctx.contact.state, 'take-file-offer')
     const record = newTransferRecord({
       id,
       direction: 'in',

@@ -18,6 +18,7 @@ import { bytesToHex, equalBytes, hexToBytes } from '../bytes.js'
 import type { Logger } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import type { Messenger } from '../messenger/messenger.js'
+import { peerMay } from '../messenger/trust.js'
 import type { ContactView } from '../messenger/views.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
@@ -84,7 +85,7 @@ export class TransferRunner {
   async start(messenger: Messenger): Promise<void> {
     this.messengerRef = messenger
     const handler = framedHandler(PROTOCOL_FILE, (framed, connection) => this.serve(framed, connection), {
-      allow: (peer) => this.acceptedContact(peer.toString()) !== undefined,
+      allow: (peer) => messenger.peerMay(peer.toString(), 'open-file-stream'),
       onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
     })
     await messenger.node.handle(PROTOCOL_FILE, handler, { maxInboundStreams: 16 })
@@ -96,7 +97,8 @@ export class TransferRunner {
     this.unsubscribe.push(
       () => messenger.node.removeEventListener('peer:connect', onConnect),
       messenger.events.on('contact', (e) => {
-        if (e.contact?.state === 'accepted') this.resumeWith(e.contact.id, false)
+        if (e.contact !== undefined && peerMay(e.contact.state, 'take-file-offer'))
+          this.resumeWith(e.contact.id, false)
       }),
     )
     for (const r of this.book.all()) {
@@ -197,7 +199,7 @@ export class TransferRunner {
     if (r === undefined || r.status !== 'incoming' || this.stopped) return
     const contact = this.contactById(r.contactId)
     if (contact === undefined) return void (await this.book.change(k, { type: 'fail', reason: 'refused' }))
-    if (contact.state !== 'accepted') {
+    if (!peerMay(contact.state, 'take-file-offer')) {
       return void (await this.book.change(k, { type: 'note', note: 'waiting-for-accept' }))
     }
     const attempt = this.claim('in', r)
@@ -220,7 +222,7 @@ export class TransferRunner {
     const r = this.book.get(k)
     if (r === undefined || r.status !== 'sending' || this.stopped || this.active.has(k)) return
     const contact = this.contactById(r.contactId)
-    if (contact?.state !== 'accepted') return
+    if (contact === undefined || !peerMay(contact.state, 'open-file-stream')) return
     let framed: FramedStream
     let reply: Frame
     try {
@@ -457,7 +459,7 @@ export class TransferRunner {
 
   private acceptedContact(peerId: string): ContactView | undefined {
     const c = this.messengerRef?.contactList().find((v) => v.peerId === peerId)
-    return c?.state === 'accepted' ? c : undefined
+    return c !== undefined && peerMay(c.state, 'open-file-stream') ? c : undefined
   }
 
   /** Counts (and logs, without content) a stream or offer we refused. */

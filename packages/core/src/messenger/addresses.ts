@@ -10,6 +10,7 @@ import { fromUtf8, utf8 } from '../bytes.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { MessengerCore } from './core.js'
 import { Keys } from './keys.js'
+import { peerMay } from './trust.js'
 import { Tx } from './tx.js'
 
 const DEBOUNCE_MS = 1_000
@@ -52,7 +53,7 @@ export class AddressWatcher {
     this.announced = joined
     const bytes = addrs.map((a) => multiaddr(a).bytes)
     for (const c of core.contacts.all()) {
-      if (c.state !== 'accepted') continue
+      if (!peerMay(c.state, 'get-address-updates')) continue
       await core.queue.run(c.id, async () => {
         const tx = new Tx()
         await core.encryptToOutbox(tx, c.id, { kind: 'address-update', addrs: bytes })

@@ -3,7 +3,7 @@
  * requests, removing contacts, and safety numbers. The Messenger facade delegates here.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { bytesToHex, equalBytes, hexToBytes, utf8 } from '../bytes.js'
+import { bytesToHex, equalBytes, hexToBytes } from '../bytes.js'
 import type { ContactCard } from '../card/card.js'
 import { decodeCard, decodeCardPayload, linkPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
@@ -61,6 +61,7 @@ export class ContactOps {
       if (now !== undefined) return now.state === 'pending-in'
       const tx = new Tx()
       tx.del(Keys.blocked(cid))
+      tx.after(() => core.blockedPeers.delete(card.peerId))
       core.putContact(tx, newContactRecord(cid, card, bytes, 'pending-out'), 'new')
       tx.sessions.set(cid, [initiateSession(core.account.identity, bundle)])
       await core.encryptToOutbox(tx, cid, { kind: 'request', card: core.cardBytes() })
@@ -105,19 +106,7 @@ export class ContactOps {
     const contact = core.contacts.resolve(ref)
     await core.queue.run(contact.id, async () => {
       const tx = new Tx()
-      const prefixes = [
-        Keys.msgPrefix(contact.id),
-        Keys.msgIdPrefix(contact.id),
-        Keys.outboxPrefix(contact.id),
-        Keys.unreadPrefix(contact.id),
-      ]
-      for (const prefix of prefixes) for await (const [k] of core.store.iterate({ prefix })) tx.del(k)
-      tx.del(Keys.sessions(contact.id))
-      tx.del(Keys.convMeta(contact.id))
-      tx.del(Keys.contact(contact.id))
-      tx.put(Keys.blocked(contact.id), utf8('1'))
-      tx.removedContacts.add(contact.id)
-      tx.after(() => core.events.emit('contact', { id: contact.id, change: 'removed' }))
+      await core.forgetContact(tx, contact, { block: true })
       await core.commit(tx)
     })
     this.outbox.reset(contact.id)

@@ -7,6 +7,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { utf8 } from '../bytes.js'
 import { createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
@@ -26,6 +27,7 @@ import type { PreKeyStore } from './prekey-store.js'
 import { type ContactRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from './session-set.js'
 import { isRunStatus, withRun } from './status-runs.js'
+import type { TrustState } from './trust.js'
 import type { Tx } from './tx.js'
 import { type ContactView, contactView, type MessageView, messageView } from './views.js'
 
@@ -62,6 +64,8 @@ export class MessengerCore {
   readonly counters = new Counters()
   readonly peerId: PeerId
   private readonly sessions = new Map<ContactId, SessionSet>()
+  /** Devices of identities we blocked (removed contacts, rejected requests). */
+  readonly blockedPeers = new Set<string>()
   private cardCache: { addrs: string; bytes: Uint8Array } | undefined
   /** Called after a commit for every conversation that got new outbox entries. */
   onOutbox: (cid: ContactId) => void = () => {}
@@ -241,6 +245,37 @@ export class MessengerCore {
     for (const effect of tx.effects) effect()
     for (const cid of tx.kicks) this.onOutbox(cid)
     return durable
+  }
+
+  /** Where `peerId` stands with us (trust.ts): every protocol handler asks this. */
+  trustOf(peerId: string): TrustState {
+    const contact = this.contacts.byPeerId(peerId)
+    if (contact !== undefined) return contact.state
+    return this.blockedPeers.has(peerId) ? 'blocked' : 'stranger'
+  }
+
+  /**
+   * Deletes everything about a contact within `tx` (messages, outbox, sessions, counters, the
+   * record); with `block`, new requests from that identity are refused from now on.
+   */
+  async forgetContact(tx: Tx, contact: ContactRecord, options: { block: boolean }): Promise<void> {
+    const prefixes = [
+      Keys.msgPrefix(contact.id),
+      Keys.msgIdPrefix(contact.id),
+      Keys.outboxPrefix(contact.id),
+      Keys.unreadPrefix(contact.id),
+    ]
+    for (const prefix of prefixes) for await (const [k] of this.store.iterate({ prefix })) tx.del(k)
+    tx.del(Keys.sessions(contact.id))
+    tx.del(Keys.convMeta(contact.id))
+    tx.del(Keys.contact(contact.id))
+    if (options.block) {
+      // The peer id is kept so that the device, too, is refused before it names its identity.
+      tx.put(Keys.blocked(contact.id), utf8(contact.peerId))
+      tx.after(() => this.blockedPeers.add(contact.peerId))
+    }
+    tx.removedContacts.add(contact.id)
+    tx.after(() => this.events.emit('contact', { id: contact.id, change: 'removed' }))
   }
 
   refuse(protocol: string, reason: RefusalReason, peer?: PeerId): 'rejected' {

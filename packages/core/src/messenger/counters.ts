@@ -13,6 +13,10 @@ export type RefusalReason =
   | 'bad-request'
   | 'blocked'
   | 'stream-error'
+  /** Their trust state does not allow it (trust.ts). */
+  | 'not-allowed'
+  /** A pending request over what it may hold, or an old request dropped for a new one. */
+  | 'over-quota'
 
 export class Counters {
   private readonly refused = new Map<string, number>()

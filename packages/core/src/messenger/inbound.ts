@@ -6,7 +6,7 @@
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { bytesToHex, equalBytes } from '../bytes.js'
+import { bytesToHex, equalBytes, utf8 } from '../bytes.js'
 import { type ContactCard, decodeCardBytes } from '../card/card.js'
 import { CardError } from '../card/errors.js'
 import { encodeCardPayload } from '../card/link.js'
@@ -18,10 +18,11 @@ import type { MessengerCore } from './core.js'
 import { type ContactId, contactIdFor, type MessageId } from './ids.js'
 import { Keys, NO_VALUE } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
-import { BadPayloadError, type DecodedPayload, decodePayload } from './payload.js'
+import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody } from './payload.js'
 import { RateLimiter } from './rate-limit.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
+import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay } from './trust.js'
 import { Tx } from './tx.js'
 import { advanceStatus } from './views.js'
 
@@ -46,6 +47,11 @@ export interface ExtensionContext {
 }
 
 export interface ExtensionHandler {
+  /**
+   * What a sender must be allowed to do (trust.ts) for its payloads to reach `receive`; default
+   * 'message' (shown in the conversation, and held while a request waits).
+   */
+  readonly requires?: PeerAction
   /** Called inside the conversation's queue; add ops and effects to `ctx.tx`. */
   receive(ctx: ExtensionContext): Promise<void>
 }
@@ -70,6 +76,7 @@ export class Inbound {
     private readonly receipts: {
       queue(cid: ContactId, kind: 'delivered' | 'read', ids: readonly MessageId[]): void
     },
+    private readonly limits: PendingLimits = PENDING_IN_LIMITS,
   ) {}
 
   /**
@@ -122,7 +129,7 @@ export class Inbound {
       if (known !== undefined && known.peerId !== from.toString())
         return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
       if (known === undefined) {
-        if ((await core.store.get(Keys.blocked(cid))) !== undefined)
+        if (core.blockedPeers.has(from.toString()) || (await core.store.get(Keys.blocked(cid))) !== undefined)
           return core.refuse(PROTOCOL_MSG, 'blocked', from)
         if (!this.strangers.tryTake(from.toString())) {
           core.refuse(PROTOCOL_MSG, 'rate-limited', from)
@@ -200,10 +207,32 @@ export class Inbound {
     const card = requestCard(plaintext, decoded, from)
     if (card === undefined) return core.refuse(PROTOCOL_MSG, 'bad-request', from)
     core.putContact(tx, newContactRecord(cid, card, card.bytes, 'pending-in'), 'new')
+    tx.after(() => this.dropOldestRequests())
     const durable = core.commit(tx)
     await core.rememberAddrs(card.peerId, card.addrs)
     core.log.info('contact request received', { contact: cid })
     return { durable }
+  }
+
+  /**
+   * Past `limits.requests` waiting requests, the oldest go (not blocked: they may ask
+   * again), so that strangers with many identities cannot fill the contact list and the disk.
+   */
+  private dropOldestRequests(): void {
+    const core = this.core
+    const pending = core.contacts.all().filter((c) => c.state === 'pending-in')
+    for (const oldest of pending.slice(0, Math.max(0, pending.length - this.limits.requests))) {
+      void core.queue
+        .run(oldest.id, async () => {
+          const current = core.contacts.get(oldest.id)
+          if (current?.state !== 'pending-in') return
+          const tx = new Tx()
+          await core.forgetContact(tx, current, { block: false })
+          tx.after(() => core.refuse(PROTOCOL_MSG, 'over-quota'))
+          await core.commit(tx)
+        })
+        .catch(() => undefined)
+    }
   }
 
   /** Applies one decrypted payload from a known contact to `tx`. Bad payloads are counted and dropped. */
@@ -224,6 +253,11 @@ export class Inbound {
     }
     const body = payload.body
     const cid = contact.id
+    if (!peerMay(contact.state, this.actionOf(body))) {
+      // Decrypted (the ratchet moves on and the envelope is acknowledged) and dropped.
+      core.refuse(PROTOCOL_MSG, 'not-allowed', from)
+      return
+    }
     switch (body.kind) {
       case 'text':
         await this.showIncoming(tx, contact, payload, { text: body.text, replyTo: body.replyTo })
@@ -266,9 +300,9 @@ export class Inbound {
       case 'accept': {
         const card = cardOfContact(body.card, contact)
         if (card === undefined) return
-        // They added us too (QR codes swapped) or accepted our request: either way, accepted.
-        const state: ContactState =
-          contact.state === 'pending-in' && body.kind === 'request' ? 'pending-in' : 'accepted'
+        // Only a contact we asked becomes accepted by what they send: their accept, or their own
+        // request when QR codes were swapped. A request waiting for us stays waiting.
+        const state: ContactState = contact.state === 'pending-in' ? 'pending-in' : 'accepted'
         updateContactFromCard(core, tx, contact, card, state)
         // A request means they wait for our answer. When we have already said yes (we added them
         // too, or they re-added us), answer now: our own request may never reach them (it can be
@@ -304,6 +338,21 @@ export class Inbound {
     }
   }
 
+  /** What receiving `body` asks of the trust table (an extension names its own action). */
+  private actionOf(body: PayloadBody): PeerAction {
+    switch (body.kind) {
+      case 'text':
+      case 'reaction':
+      case 'edit':
+      case 'delete':
+        return 'message'
+      case 'extension':
+        return this.extensions.get(body.extension)?.requires ?? 'message'
+      default:
+        return body.kind
+    }
+  }
+
   /** Stores an incoming message exactly once (by payload id) and queues its delivery receipt. */
   private async showIncoming(
     tx: Tx,
@@ -314,6 +363,10 @@ export class Inbound {
     const core = this.core
     const cid = contact.id
     if (await core.conversations.mayBeKnown(cid, payload.seq, payload.id)) return // exactly once
+    if (contact.state === 'pending-in' && !(await this.mayHold(cid, content))) {
+      core.refuse(PROTOCOL_MSG, 'over-quota')
+      return
+    }
     await core.conversations.sawIncoming(cid, payload.seq)
     await core.conversations.writeMeta(tx, cid)
     const seq = await core.conversations.nextMessageSeq(cid)
@@ -332,8 +385,32 @@ export class Inbound {
     // Key only: the sequence number is in the key (and the value would be stored in the clear).
     tx.put(Keys.unread(cid, seq), NO_VALUE)
     // A pending request's messages are acknowledged (delivered) only once it is accepted.
-    if (contact.state !== 'pending-in') tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
+    if (peerMay(contact.state, 'get-receipts'))
+      tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
   }
+
+  /** Whether a pending request may keep one more message here (its limits). */
+  private async mayHold(
+    cid: ContactId,
+    content: Pick<MessageRecord, 'text' | 'extension'>,
+  ): Promise<boolean> {
+    let messages = 1
+    let bytes = heldBytes(content)
+    // A pending request holds at most a few messages: counting them again is cheap.
+    for await (const m of this.core.conversations.all(cid)) {
+      if (m.direction !== 'in') continue
+      messages++
+      bytes += heldBytes(m)
+    }
+    return messages <= this.limits.messages && bytes <= this.limits.bytes
+  }
+}
+
+function heldBytes(m: Pick<MessageRecord, 'text' | 'extension'>): number {
+  return (
+    utf8(m.text).length +
+    (m.extension === undefined ? 0 : utf8(JSON.stringify(m.extension.data ?? null)).length)
+  )
 }
 
 /** A stranger's request counts only if it carries a card of the same identity and device. */

@@ -4,7 +4,7 @@
  *   account                     the account (identity, device key, name)
  *   spk <id>                    signed prekey        otk <id>     one-time prekey
  *   kem <id>                    ML-KEM prekey        prekeymeta   prekey counters
- *   contact <cid>               contact record       blocked <cid> a rejected identity
+ *   contact <cid>               contact record       blocked <cid> a rejected identity (its peer id)
  *   sessions <cid>              the contact's sessions
  *   msg <cid> <seq>             a message, in conversation order
  *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups); a hint *
@@ -33,6 +33,7 @@ export const Keys = {
   contact: (cid: ContactId) => key('contact', cid),
   contactPrefix: () => key('contact'),
   blocked: (cid: ContactId) => key('blocked', cid),
+  blockedPrefix: () => key('blocked'),
   sessions: (cid: ContactId) => key('sessions', cid),
   msg: (cid: ContactId, seq: number) => key('msg', cid, seq),
   msgPrefix: (cid: ContactId) => key('msg', cid),

@@ -7,7 +7,7 @@
  * a ratchet step is never persisted without the message it produced or consumed, or vice versa.
  */
 import type { PeerId } from '@libp2p/interface'
-import { bytesToHex, utf8 } from '../bytes.js'
+import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
@@ -41,6 +41,7 @@ import { servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
 import { ReceiptBatcher } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
 
@@ -57,6 +58,8 @@ export interface MessengerInit {
    * registered after `open()` may miss payloads delivered while it ran.
    */
   readonly extensions?: Readonly<Record<string, ExtensionHandler>>
+  /** What pending requests may keep here; default PENDING_IN_LIMITS. */
+  readonly pendingLimits?: Partial<PendingLimits>
 }
 
 export interface MessengerStats {
@@ -73,11 +76,14 @@ export class Messenger {
   private readonly contacts: ContactOps
   private readonly listeners: [string, (e: Event) => void][] = []
 
-  private constructor(private readonly core: MessengerCore) {
+  private constructor(
+    private readonly core: MessengerCore,
+    pendingLimits: PendingLimits,
+  ) {
     this.outbox = createOutboxPump(core)
     core.onOutbox = (cid) => this.outbox.kick(cid)
     this.receipts = new ReceiptBatcher(core)
-    this.inbound = new Inbound(core, this.receipts)
+    this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
   }
@@ -96,7 +102,12 @@ export class Messenger {
       new Conversations(store),
       init.log ?? silentLogger,
     )
-    const messenger = new Messenger(core)
+    for await (const [, value] of store.iterate({ prefix: Keys.blockedPrefix() })) {
+      // Blocks written before the peer id was kept hold '1': their identity is still refused.
+      const peerId = fromUtf8(value)
+      if (peerId.length > 1) core.blockedPeers.add(peerId)
+    }
+    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits })
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
     await messenger.start()
@@ -175,14 +186,26 @@ export class Messenger {
 
   private async handOutPrekeys(peer: PeerId) {
     const core = this.core
-    if (
-      core.contacts.byPeerId(peer.toString()) === undefined &&
-      !this.inbound.strangers.tryTake(peer.toString())
-    ) {
+    const trust = core.trustOf(peer.toString())
+    if (!peerMay(trust, 'fetch-prekeys')) {
+      core.refuse(PROTOCOL_PREKEYS, 'not-allowed', peer)
+      return undefined
+    }
+    if (trust === 'stranger' && !this.inbound.strangers.tryTake(peer.toString())) {
       core.refuse(PROTOCOL_PREKEYS, 'rate-limited', peer)
       return undefined
     }
     return core.prekeys.handOut()
+  }
+
+  /** Where a peer (by peer id) stands with us: what every protocol handler asks (trust.ts). */
+  trustOf(peerId: string): TrustState {
+    return this.core.trustOf(peerId)
+  }
+
+  /** Whether the peer may do `action` now (trust.ts). */
+  peerMay(peerId: string, action: PeerAction): boolean {
+    return peerMay(this.core.trustOf(peerId), action)
   }
 
   // ------------------------------------------------------------------ account and card

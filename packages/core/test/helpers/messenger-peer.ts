@@ -1,6 +1,6 @@
 /** A real messenger on a real libp2p node on 127.0.0.1 (TCP only, no mDNS), for in-process tests. */
 import { createAccount, loadAccount } from '../../src/messenger/account.js'
-import { Messenger } from '../../src/messenger/messenger.js'
+import { Messenger, type MessengerInit } from '../../src/messenger/messenger.js'
 import { createJiayiNode } from '../../src/net/node-factory.js'
 import { nodeNetwork } from '../../src/net/transports-node.js'
 import { MemoryStore } from '../../src/store/memory.js'
@@ -13,7 +13,11 @@ export interface TestPeer {
 }
 
 /** A peer with a fresh account, or the account already in `store` (a restart). */
-export async function testPeer(name: string, store: Store = new MemoryStore()): Promise<TestPeer> {
+export async function testPeer(
+  name: string,
+  store: Store = new MemoryStore(),
+  options: Pick<MessengerInit, 'pendingLimits'> = {},
+): Promise<TestPeer> {
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
     privateKey: account.deviceKey,
@@ -21,7 +25,7 @@ export async function testPeer(name: string, store: Store = new MemoryStore()): 
     listen: ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
   })
-  const messenger = await Messenger.open({ store, node, account })
+  const messenger = await Messenger.open({ store, node, account, ...options })
   return {
     messenger,
     store,

@@ -1,0 +1,107 @@
+/**
+ * Who may do what: the one answer every protocol handler asks (msg, prekeys, file, feed, and the
+ * features that come later), so a trust rule is written once and enforced where data enters.
+ *
+ * The rule (DESIGN.md "Network", PROTOCOL.md "Trust states"): a stranger may fetch prekeys and
+ * send a contact request, nothing else. A request makes them `pending-in`: they may hold a capped
+ * number of messages until this user accepts, and get nothing from us (no feed key, no receipts,
+ * no address updates, no files taken). Only a contact we asked (`pending-out`) becomes `accepted`
+ * by their answer; a `pending-in` contact stays pending whatever it sends.
+ */
+import type { ContactState } from './records.js'
+
+/** Where a peer stands with us. `blocked` is a removed contact or a rejected request. */
+export type TrustState = 'stranger' | 'blocked' | ContactState
+
+export const TRUST_STATES: readonly TrustState[] = [
+  'stranger',
+  'blocked',
+  'pending-in',
+  'pending-out',
+  'accepted',
+]
+
+/**
+ * What a peer may ask of us or send us. The first group is protocols; the second, payload kinds
+ * arriving through a session (an extension names its own action); the third, what we give them.
+ */
+export type PeerAction =
+  // protocols
+  | 'fetch-prekeys'
+  | 'open-file-stream'
+  | 'sync-feed'
+  // payloads they send
+  | 'request'
+  | 'accept'
+  | 'message'
+  | 'receipt'
+  | 'typing'
+  | 'address-update'
+  | 'feed-key'
+  // what we give them
+  | 'get-receipts'
+  | 'get-feed-key'
+  | 'get-address-updates'
+  | 'take-file-offer'
+
+export const PEER_ACTIONS: readonly PeerAction[] = [
+  'fetch-prekeys',
+  'open-file-stream',
+  'sync-feed',
+  'request',
+  'accept',
+  'message',
+  'receipt',
+  'typing',
+  'address-update',
+  'feed-key',
+  'get-receipts',
+  'get-feed-key',
+  'get-address-updates',
+  'take-file-offer',
+]
+
+const EVERYTHING: ReadonlySet<PeerAction> = new Set(PEER_ACTIONS)
+
+const TABLE: Readonly<Record<TrustState, ReadonlySet<PeerAction>>> = {
+  stranger: new Set(['fetch-prekeys', 'request']),
+  blocked: new Set(),
+  // Held until this user accepts (capped: PENDING_IN_LIMITS); their accept means nothing.
+  'pending-in': new Set(['fetch-prekeys', 'request', 'message']),
+  // We asked them: their answer (accept, or a request of their own when QR codes were swapped)
+  // makes them a contact, and what follows it in their outbox may already arrive. Nothing of
+  // ours that only friends get (feed key, files, address updates) goes to them before that.
+  'pending-out': new Set([
+    'fetch-prekeys',
+    'request',
+    'accept',
+    'message',
+    'receipt',
+    'typing',
+    'address-update',
+    'get-receipts',
+  ]),
+  accepted: EVERYTHING,
+}
+
+/** Whether a peer in `state` may do `action`. */
+export function peerMay(state: TrustState, action: PeerAction): boolean {
+  return TABLE[state].has(action)
+}
+
+/**
+ * What a pending request may keep here until it is accepted: a stranger with a card must not be
+ * able to fill the disk. Over the limits, messages are dropped (acknowledged, so the sender stops
+ * resending) and counted; over `requests`, the oldest pending request is dropped.
+ */
+export interface PendingLimits {
+  readonly messages: number
+  readonly bytes: number
+  readonly requests: number
+}
+
+export const PENDING_IN_LIMITS: PendingLimits = {
+  messages: 10,
+  bytes: 64 * 1024,
+  requests: 100,
+}
