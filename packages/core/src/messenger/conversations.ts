@@ -41,27 +41,51 @@ const RECENT_MESSAGES = 4096
 
 export class Conversations {
   private readonly counters = new Map<ContactId, Counters>()
+  private readonly loading = new Map<ContactId, Promise<Counters>>()
   private readonly recent = new Map<string, MessageRecord>()
   /** Entries just committed, so a running delivery need not read them back (outbox-tail.ts). */
   readonly outboxTail = new OutboxTail()
 
   constructor(private readonly store: Store) {}
 
-  private async countersFor(cid: ContactId): Promise<Counters> {
-    let c = this.counters.get(cid)
-    if (c === undefined) {
-      const metaBytes = await this.store.get(Keys.convMeta(cid))
-      const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
-      const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
-      c = {
-        nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
-        nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
-        maxIn: meta?.maxIn ?? 0,
-        runs: StatusRuns.decode(meta?.runs),
-      }
-      this.counters.set(cid, c)
+  /**
+   * The conversation's counters, loaded once. The first load is shared by everyone who asks
+   * while it runs (a send in the conversation's queue and the delivery outside it, say): two loads
+   * would each hand out numbers from their own copy, and two messages would get the same one.
+   */
+  private countersFor(cid: ContactId): Promise<Counters> | Counters {
+    const c = this.counters.get(cid)
+    if (c !== undefined) return c
+    const loading = this.loading.get(cid)
+    if (loading !== undefined) return loading
+    const load: Promise<Counters> = this.loadCounters(cid).then(
+      (loaded) => {
+        // Kept unless the conversation was forgotten meanwhile (its contact removed).
+        if (this.loading.get(cid) === load) {
+          this.loading.delete(cid)
+          this.counters.set(cid, loaded)
+        }
+        return loaded
+      },
+      (error: unknown) => {
+        if (this.loading.get(cid) === load) this.loading.delete(cid)
+        throw error
+      },
+    )
+    this.loading.set(cid, load)
+    return load
+  }
+
+  private async loadCounters(cid: ContactId): Promise<Counters> {
+    const metaBytes = await this.store.get(Keys.convMeta(cid))
+    const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
+    const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
+    return {
+      nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
+      nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
+      maxIn: meta?.maxIn ?? 0,
+      runs: StatusRuns.decode(meta?.runs),
     }
-    return c
   }
 
   /**
@@ -123,6 +147,7 @@ export class Conversations {
   /** Forgets the counters (after a conversation is deleted). */
   forget(cid: ContactId): void {
     this.counters.delete(cid)
+    this.loading.delete(cid)
     this.outboxTail.forget(cid)
     for (const k of [...this.recent.keys()]) if (k.startsWith(`${cid}/`)) this.recent.delete(k)
   }
