@@ -11,6 +11,7 @@ import {
   canEncrypt,
   countSkipped,
   deserializeRatchetState,
+  MAX_RETIRED_CHAINS,
   MAX_SKIP,
   MAX_SKIPPED_CHAINS,
   MAX_SKIPPED_KEYS,
@@ -284,6 +285,42 @@ describe('Double Ratchet with header encryption', () => {
       assert.equal(new TextDecoder().decode(out.plaintext), `c${chain}m0`)
       bob = out.state
     }
+  })
+
+  it(`a resent message of a chain the peer has left is a duplicate (for ${MAX_RETIRED_CHAINS} chains), not a failure`, () => {
+    // A sender resends what was not acknowledged; meanwhile the conversation turned around and the
+    // receiver left the chain the message came in on. Acknowledged as a duplicate, the sender
+    // stops; refused as undecryptable, it would mark a delivered message failed.
+    let { alice, bob } = ratchetPair()
+    const send = (from: RatchetState, text: string) => ratchetEncrypt(from, utf8(text), AD)
+    const first = send(alice, 'first')
+    alice = first.state
+    bob = ratchetDecrypt(bob, first.message, AD).state
+    const turns = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const reply = send(bob, `reply ${i}`)
+        bob = reply.state
+        alice = ratchetDecrypt(alice, reply.message, AD).state
+        const next = send(alice, `next ${i}`)
+        alice = next.state
+        bob = ratchetDecrypt(bob, next.message, AD).state
+      }
+    }
+    turns(1)
+    const before = bytesToHex(serializeRatchetState(bob))
+    expectRejected(() => ratchetDecrypt(bob, first.message, AD), ['Duplicate'])
+    assert.equal(bytesToHex(serializeRatchetState(bob)), before, 'the state is unchanged')
+    // The retired header keys survive saving and restoring the state.
+    bob = deserializeRatchetState(serializeRatchetState(bob))
+    expectRejected(() => ratchetDecrypt(bob, first.message, AD), ['Duplicate'])
+    turns(MAX_RETIRED_CHAINS - 1)
+    expectRejected(() => ratchetDecrypt(bob, first.message, AD), ['Duplicate'])
+    turns(1)
+    expectRejected(() => ratchetDecrypt(bob, first.message, AD), ['DecryptFailed'])
+    assert.equal(bob.retiredHeaderKeys?.length, MAX_RETIRED_CHAINS, 'bounded')
+    // A message that never belonged to this session is still a failure, not a duplicate.
+    const stranger = ratchetPair()
+    expectRejected(() => ratchetDecrypt(bob, send(stranger.alice, 'x').message, AD), ['DecryptFailed'])
   })
 
   it('the responder cannot send before it has received, and says so', () => {

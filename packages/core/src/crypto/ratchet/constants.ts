@@ -8,6 +8,13 @@ export const MAX_SKIPPED_KEYS = 2000
 /** Most receiving chains whose skipped keys are kept (the current one and four before it). */
 export const MAX_SKIPPED_CHAINS = 5
 
+/**
+ * Most retired receiving chains remembered to recognise resent duplicates. A sender resends what
+ * was not acknowledged, and the peer turns the conversation around (a receipt) every 250 ms or
+ * so under load: eight chains cover a couple of seconds of resends.
+ */
+export const MAX_RETIRED_CHAINS = 8
+
 /** Version byte that starts every ratchet message; bound into both AEADs. */
 export const MESSAGE_VERSION = 1
 

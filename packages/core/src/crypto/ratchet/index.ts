@@ -1,4 +1,4 @@
-export { MAX_SKIP, MAX_SKIPPED_CHAINS, MAX_SKIPPED_KEYS } from './constants.js'
+export { MAX_RETIRED_CHAINS, MAX_SKIP, MAX_SKIPPED_CHAINS, MAX_SKIPPED_KEYS } from './constants.js'
 export { type ChainStep, kdfChain, kdfRoot, type RootStep } from './kdf.js'
 export { MESSAGE_OVERHEAD } from './message.js'
 export {

@@ -6,7 +6,7 @@
 import { equalBytes, type RandomSource, randomBytes } from '../../bytes.js'
 import { CryptoError } from '../errors.js'
 import { type KeyPair, x25519KeyPair, x25519Shared } from '../primitives.js'
-import { MAX_SKIP, MESSAGE_VERSION } from './constants.js'
+import { MAX_RETIRED_CHAINS, MAX_SKIP, MESSAGE_VERSION } from './constants.js'
 import { type Header, NONCE_BYTES, openHeader, SEALED_HEADER_BYTES, sealHeaderInto } from './header.js'
 import { kdfChain, kdfRoot } from './kdf.js'
 import {
@@ -18,7 +18,7 @@ import {
   sealBodyInto,
 } from './message.js'
 import { addSkippedKeys, takeSkippedKey } from './skipped.js'
-import type { Chain, RatchetState } from './state.js'
+import type { Chain, RatchetState, SkippedChain } from './state.js'
 
 export interface InitiatorParams {
   /** SK from X3DH/PQXDH. */
@@ -150,8 +150,14 @@ export function ratchetDecrypt(
 
   // DecryptHeader with NHKr: the peer has taken a DH ratchet step.
   const header = openHeader(state.nextHeaderKeyRecv, sealedHeader, HEADER_AD)
-  if (header === undefined)
+  if (header === undefined) {
+    // A resent copy of a message from a chain the peer has since left: received already.
+    for (const headerKey of state.retiredHeaderKeys ?? []) {
+      if (openHeader(headerKey, sealedHeader, HEADER_AD) !== undefined)
+        throw new CryptoError('Duplicate', 'message of an earlier chain, already received')
+    }
     throw new CryptoError('DecryptFailed', 'no header key of this session opens the message')
+  }
   const stepped = dhRatchet(skipMessageKeys(state, header.pn), header, random)
   return consumeNext(skipMessageKeys(stepped, header.n), body, bodyAd)
 }
@@ -198,7 +204,23 @@ function skipMessageKeys(state: RatchetState, until: number): RatchetState {
     entries.push([chain.n, step.messageKey])
     chain = { chainKey: step.chainKey, n: chain.n + 1 }
   }
-  return { ...state, recv: chain, skipped: addSkippedKeys(state.skipped, state.headerKeyRecv, entries) }
+  const skipped = addSkippedKeys(state.skipped, state.headerKeyRecv, entries)
+  return { ...state, recv: chain, skipped, retiredHeaderKeys: withoutEvicted(state, skipped) }
+}
+
+/**
+ * A chain whose skipped keys were evicted (the bounds) may still have messages on their way that
+ * can never be read: those must fail, not pass for duplicates, so its header key goes too.
+ */
+function withoutEvicted(
+  state: RatchetState,
+  skipped: readonly SkippedChain[],
+): readonly Uint8Array[] | undefined {
+  const retired = state.retiredHeaderKeys
+  if (retired === undefined || skipped.length > state.skipped.length) return retired
+  const evicted = state.skipped.filter((c) => !skipped.some((k) => equalBytes(k.headerKey, c.headerKey)))
+  if (evicted.length === 0) return retired
+  return retired.filter((k) => !evicted.some((c) => equalBytes(c.headerKey, k)))
 }
 
 /** DHRatchetHE. */
@@ -208,6 +230,7 @@ function dhRatchet(state: RatchetState, header: Header, random: RandomSource): R
   const sending = kdfRoot(receiving.rootKey, x25519Shared(dhSelf.secretKey, header.dh))
   return {
     ...state,
+    retiredHeaderKeys: retire(state),
     prevSendCount: state.send?.n ?? 0,
     headerKeySend: state.nextHeaderKeySend,
     headerKeyRecv: state.nextHeaderKeyRecv,
@@ -219,6 +242,17 @@ function dhRatchet(state: RatchetState, header: Header, random: RandomSource): R
     nextHeaderKeyRecv: receiving.nextHeaderKey,
     nextHeaderKeySend: sending.nextHeaderKey,
   }
+}
+
+/**
+ * The retired header keys after leaving the current receiving chain. Its keys up to PN were taken
+ * or skipped just before (skipMessageKeys), so each of its messages is either a skipped key or
+ * received already.
+ */
+function retire(state: RatchetState): readonly Uint8Array[] | undefined {
+  if (state.headerKeyRecv === undefined) return state.retiredHeaderKeys
+  const next = [...(state.retiredHeaderKeys ?? []), state.headerKeyRecv]
+  return next.length > MAX_RETIRED_CHAINS ? next.slice(next.length - MAX_RETIRED_CHAINS) : next
 }
 
 function newRatchetKeyPair(random: RandomSource): KeyPair {

@@ -5,7 +5,7 @@
  */
 import { CryptoError } from '../errors.js'
 import { KEY_BYTES } from '../primitives.js'
-import { MAX_SKIPPED_CHAINS, MAX_SKIPPED_KEYS } from './constants.js'
+import { MAX_RETIRED_CHAINS, MAX_SKIPPED_CHAINS, MAX_SKIPPED_KEYS } from './constants.js'
 import type { Chain, RatchetState, SkippedChain } from './state.js'
 import { RatchetStateRecord } from './state-record.pb.js'
 
@@ -29,6 +29,7 @@ export function serializeRatchetState(state: RatchetState): Uint8Array {
       headerKey: c.headerKey as Uint8Array<ArrayBuffer>,
       keys: [...c.keys].map(([n, messageKey]) => ({ n, messageKey: messageKey as Uint8Array<ArrayBuffer> })),
     })),
+    retiredHeaderKeys: (state.retiredHeaderKeys ?? []) as Uint8Array<ArrayBuffer>[],
   })
 }
 
@@ -50,6 +51,9 @@ export function deserializeRatchetState(bytes: Uint8Array): RatchetState {
   if (skipped.length > MAX_SKIPPED_CHAINS || total > MAX_SKIPPED_KEYS) {
     throw new CryptoError('BadState', 'session state holds more skipped keys than allowed')
   }
+  if (record.retiredHeaderKeys.length > MAX_RETIRED_CHAINS)
+    throw new CryptoError('BadState', 'session state holds more retired chains than allowed')
+  const retired = record.retiredHeaderKeys.map((k) => key(k, 'retired header key'))
   return {
     dhSelf: {
       secretKey: key(record.dhSelfSecret, 'ratchet secret key'),
@@ -65,6 +69,7 @@ export function deserializeRatchetState(bytes: Uint8Array): RatchetState {
     nextHeaderKeySend: key(record.nextHeaderKeySend, 'next sending header key'),
     nextHeaderKeyRecv: key(record.nextHeaderKeyRecv, 'next receiving header key'),
     skipped,
+    ...(retired.length === 0 ? {} : { retiredHeaderKeys: retired }),
   }
 }
 

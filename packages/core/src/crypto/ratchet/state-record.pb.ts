@@ -383,6 +383,7 @@ export interface RatchetStateRecord {
   nextHeaderKeySend: Uint8Array<ArrayBuffer>
   nextHeaderKeyRecv: Uint8Array<ArrayBuffer>
   skipped: SkippedChainRecord[]
+  retiredHeaderKeys: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace RatchetStateRecord {
@@ -462,6 +463,13 @@ export namespace RatchetStateRecord {
           }
         }
 
+        if (obj.retiredHeaderKeys != null && obj.retiredHeaderKeys.length > 0) {
+          for (const value of obj.retiredHeaderKeys) {
+            w.uint32(114)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -474,7 +482,8 @@ export namespace RatchetStateRecord {
           prevSendCount: 0,
           nextHeaderKeySend: uint8ArrayAlloc(0),
           nextHeaderKeyRecv: uint8ArrayAlloc(0),
-          skipped: []
+          skipped: [],
+          retiredHeaderKeys: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -545,6 +554,14 @@ export namespace RatchetStateRecord {
               }))
               break
             }
+            case 14: {
+              if (opts.limits?.retiredHeaderKeys != null && obj.retiredHeaderKeys.length === opts.limits.retiredHeaderKeys) {
+                throw new MaxLengthError('Decode error - repeated field "retiredHeaderKeys" had too many elements')
+              }
+
+              obj.retiredHeaderKeys.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -555,7 +572,8 @@ export namespace RatchetStateRecord {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          skipped: 0
+          skipped: 0,
+          retiredHeaderKeys: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -666,6 +684,21 @@ export namespace RatchetStateRecord {
 
               break
             }
+            case 14: {
+              if (opts.limits?.retiredHeaderKeys != null && obj.retiredHeaderKeys === opts.limits.retiredHeaderKeys) {
+                throw new MaxLengthError('Streaming decode error - repeated field "retiredHeaderKeys" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.retiredHeaderKeys[]`,
+                index: obj.retiredHeaderKeys,
+                value: reader.bytes()
+              }
+
+              obj.retiredHeaderKeys++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -766,6 +799,12 @@ export namespace RatchetStateRecord {
     index: number
   }
 
+  export interface RatchetStateRecordRetiredHeaderKeysFieldEvent {
+    field: '$.retiredHeaderKeys[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<RatchetStateRecord>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RatchetStateRecord.codec())
   }
@@ -774,7 +813,7 @@ export namespace RatchetStateRecord {
     return decodeMessage(buf, RatchetStateRecord.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RatchetStateRecord>): Generator<RatchetStateRecordVersionFieldEvent | RatchetStateRecordDhSelfSecretFieldEvent | RatchetStateRecordDhSelfPublicFieldEvent | RatchetStateRecordDhRemoteFieldEvent | RatchetStateRecordRootKeyFieldEvent | RatchetStateRecordSendChainKeyFieldEvent | RatchetStateRecordSendNFieldEvent | RatchetStateRecordRecvChainKeyFieldEvent | RatchetStateRecordRecvNFieldEvent | RatchetStateRecordPrevSendCountFieldEvent | RatchetStateRecordHeaderKeySendFieldEvent | RatchetStateRecordHeaderKeyRecvFieldEvent | RatchetStateRecordNextHeaderKeySendFieldEvent | RatchetStateRecordNextHeaderKeyRecvFieldEvent | RatchetStateRecordSkippedHeaderKeyFieldEvent | RatchetStateRecordSkippedKeysNFieldEvent | RatchetStateRecordSkippedKeysMessageKeyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RatchetStateRecord>): Generator<RatchetStateRecordVersionFieldEvent | RatchetStateRecordDhSelfSecretFieldEvent | RatchetStateRecordDhSelfPublicFieldEvent | RatchetStateRecordDhRemoteFieldEvent | RatchetStateRecordRootKeyFieldEvent | RatchetStateRecordSendChainKeyFieldEvent | RatchetStateRecordSendNFieldEvent | RatchetStateRecordRecvChainKeyFieldEvent | RatchetStateRecordRecvNFieldEvent | RatchetStateRecordPrevSendCountFieldEvent | RatchetStateRecordHeaderKeySendFieldEvent | RatchetStateRecordHeaderKeyRecvFieldEvent | RatchetStateRecordNextHeaderKeySendFieldEvent | RatchetStateRecordNextHeaderKeyRecvFieldEvent | RatchetStateRecordSkippedHeaderKeyFieldEvent | RatchetStateRecordSkippedKeysNFieldEvent | RatchetStateRecordSkippedKeysMessageKeyFieldEvent | RatchetStateRecordRetiredHeaderKeysFieldEvent> {
     return streamMessage(buf, RatchetStateRecord.codec(), opts)
   }
 }

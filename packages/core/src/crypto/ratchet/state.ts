@@ -35,6 +35,13 @@ export interface RatchetState {
   readonly nextHeaderKeyRecv: Uint8Array
   /** Oldest chain first; bounded by MAX_SKIPPED_CHAINS and MAX_SKIPPED_KEYS. */
   readonly skipped: readonly SkippedChain[]
+  /**
+   * Header keys of receiving chains the peer has moved on from, oldest first, at most
+   * MAX_RETIRED_CHAINS (absent in states written before they were kept). No message key goes
+   * with them: they only tell a resent copy of an old message (a duplicate, to be acknowledged)
+   * from a message that does not belong to this session.
+   */
+  readonly retiredHeaderKeys?: readonly Uint8Array[] | undefined
 }
 
 export function countSkipped(state: RatchetState): number {
