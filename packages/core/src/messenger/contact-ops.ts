@@ -11,12 +11,12 @@ import type { PreKeyBundle } from '../crypto/x3dh.js'
 import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
-import { type ContactId, contactIdFor, type MessageId } from './ids.js'
+import { type ContactId, contactIdFor } from './ids.js'
 import { newContactRecord, updateContactFromCard } from './inbound.js'
 import { Keys } from './keys.js'
 import type { OutboxPump } from './outbox.js'
 import { fetchPreKeyBundle } from './prekey-protocol.js'
-import type { ReceiptBatcher } from './receipts.js'
+import type { ReceiptBatcher, ReceiptFor } from './receipts.js'
 import type { ContactRecord } from './records.js'
 import { Tx } from './tx.js'
 import type { ContactView } from './views.js'
@@ -92,9 +92,9 @@ export class ContactOps {
       await core.commit(tx)
     })
     // The messages that waited for this accept are shown now: tell the sender they arrived.
-    const held: MessageId[] = []
+    const held: ReceiptFor[] = []
     for await (const m of core.conversations.all(contact.id)) {
-      if (m.direction === 'in' && m.status === 'received') held.push(m.id)
+      if (m.direction === 'in' && m.status === 'received') held.push({ id: m.id, seq: m.seq })
     }
     this.receipts.queue(contact.id, 'delivered', held)
     return this.view(contact.id)

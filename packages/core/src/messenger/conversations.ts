@@ -22,7 +22,15 @@ interface Counters {
   maxIn: number
   /** Where the outgoing messages stand (status-runs.ts). */
   readonly runs: StatusRuns
+  /**
+   * Receipts owed: every incoming message up to these local numbers has its delivered (read)
+   * receipt in the outbox already. Those above are looked for at start (receipts.ts): a receipt
+   * waits in memory for company, and a crash there would otherwise lose it for good.
+   */
+  readonly receiptsThrough: Record<ReceiptKind, number>
 }
+
+export type ReceiptKind = 'delivered' | 'read'
 
 /**
  * What `meta <cid>` holds: counters that must survive an empty outbox and a restart, and the
@@ -35,6 +43,11 @@ interface MetaRecord {
   readonly maxIn: number
   /** The outgoing messages' status runs; absent when there are none. */
   readonly runs?: EncodedRun[]
+  /**
+   * [delivered, read]: receipts are in the outbox for incoming messages up to these numbers.
+   * Absent in records written before it: everything up to the last message counts as receipted.
+   */
+  readonly rcpt?: readonly [number, number]
 }
 
 const RECENT_MESSAGES = 4096
@@ -80,11 +93,14 @@ export class Conversations {
     const metaBytes = await this.store.get(Keys.convMeta(cid))
     const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
     const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
+    const lastMsg = await this.lastSeq(Keys.msgPrefix(cid))
+    const rcpt = validReceipts(meta?.rcpt) ?? [lastMsg, lastMsg]
     return {
-      nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
+      nextMsg: lastMsg + 1,
       nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
       maxIn: meta?.maxIn ?? 0,
       runs: StatusRuns.decode(meta?.runs),
+      receiptsThrough: { delivered: rcpt[0], read: rcpt[1] },
     }
   }
 
@@ -98,9 +114,38 @@ export class Conversations {
     tx.metas.add(cid)
     const c = await this.countersFor(cid)
     tx.put(Keys.convMeta(cid), () => {
-      const meta: MetaRecord = { lastOut: c.nextOutbox - 1, maxIn: c.maxIn }
+      const meta: MetaRecord = {
+        lastOut: c.nextOutbox - 1,
+        maxIn: c.maxIn,
+        rcpt: [c.receiptsThrough.delivered, c.receiptsThrough.read],
+      }
       return encodeRecord(c.runs.size === 0 ? meta : { ...meta, runs: c.runs.encode() })
     })
+  }
+
+  /**
+   * Records, within `tx`, that receipts of `kind` are in the outbox for incoming messages up to
+   * `seq` (call inside the conversation's lock, in the Tx that puts them there).
+   */
+  async receiptsSent(tx: Tx, cid: ContactId, kind: ReceiptKind, seq: number): Promise<void> {
+    const c = await this.countersFor(cid)
+    if (seq <= c.receiptsThrough[kind]) return
+    c.receiptsThrough[kind] = seq
+    await this.writeMeta(tx, cid)
+  }
+
+  /** Up to where receipts of each kind are in the outbox (see Counters). */
+  async receiptsThrough(cid: ContactId): Promise<Readonly<Record<ReceiptKind, number>>> {
+    return (await this.countersFor(cid)).receiptsThrough
+  }
+
+  /** Messages with local numbers above `seq`, oldest first. */
+  async *after(cid: ContactId, seq: number): AsyncIterable<MessageRecord> {
+    const runs = await this.runs(cid)
+    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid), gt: Keys.msg(cid, seq) })) {
+      const m = decodeRecord<MessageRecord>(v)
+      yield withRun(m, runs.get(m.seq))
+    }
   }
 
   /** The conversation's status runs (changed in place; written with its counters). */
@@ -250,6 +295,12 @@ export class Conversations {
     for await (const _ of this.store.iterate({ prefix: Keys.outboxPrefix(cid) })) n++
     return n
   }
+}
+
+function validReceipts(value: unknown): readonly [number, number] | undefined {
+  if (!Array.isArray(value) || value.length !== 2) return undefined
+  const [d, r] = value
+  return Number.isSafeInteger(d) && Number.isSafeInteger(r) ? [d as number, r as number] : undefined
 }
 
 export function seqBytes(seq: number): Uint8Array {

@@ -15,11 +15,12 @@ import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '.
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { MessengerCore } from './core.js'
-import { type ContactId, contactIdFor, type MessageId } from './ids.js'
+import { type ContactId, contactIdFor } from './ids.js'
 import { Keys, NO_VALUE } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
 import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody } from './payload.js'
 import { RateLimiter } from './rate-limit.js'
+import type { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay } from './trust.js'
@@ -73,9 +74,7 @@ export class Inbound {
 
   constructor(
     private readonly core: MessengerCore,
-    private readonly receipts: {
-      queue(cid: ContactId, kind: 'delivered' | 'read', ids: readonly MessageId[]): void
-    },
+    private readonly receipts: Pick<ReceiptBatcher, 'queue'>,
     private readonly limits: PendingLimits = PENDING_IN_LIMITS,
   ) {}
 
@@ -386,7 +385,7 @@ export class Inbound {
     tx.put(Keys.unread(cid, seq), NO_VALUE)
     // A pending request's messages are acknowledged (delivered) only once it is accepted.
     if (peerMay(contact.state, 'get-receipts'))
-      tx.after(() => this.receipts.queue(cid, 'delivered', [payload.id]))
+      tx.after(() => this.receipts.queue(cid, 'delivered', [{ id: payload.id, seq }]))
   }
 
   /** Whether a pending request may keep one more message here (its limits). */

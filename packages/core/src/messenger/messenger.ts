@@ -39,7 +39,7 @@ import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
 import { servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
-import { ReceiptBatcher } from './receipts.js'
+import { ReceiptBatcher, type ReceiptFor } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
@@ -155,7 +155,10 @@ export class Messenger {
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
     await this.addresses.start()
-    for (const c of core.contacts.all()) this.outbox.kick(c.id)
+    for (const c of core.contacts.all()) {
+      await this.receipts.recover(c.id)
+      this.outbox.kick(c.id)
+    }
   }
 
   private listen(type: string, handler: (e: Event) => void): void {
@@ -526,7 +529,7 @@ export class Messenger {
     if (contact.state === 'pending-in') return
     const read = await core.queue.run(contact.id, async () => {
       const tx = new Tx()
-      const ids: MessageId[] = []
+      const read: ReceiptFor[] = []
       for await (const [k] of core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) {
         tx.del(k)
         const seq = unreadSeq(k)
@@ -536,10 +539,10 @@ export class Messenger {
         const m = decodeRecord<MessageRecord>(bytes)
         if (m.status !== 'received') continue
         core.putMessage(tx, { ...m, status: 'read' }, 'update')
-        ids.push(m.id)
+        read.push({ id: m.id, seq: m.seq })
       }
       if (tx.ops.length > 0) await core.commit(tx)
-      return ids
+      return read
     })
     this.receipts.queue(contact.id, 'read', read)
   }

@@ -8,9 +8,11 @@
  * (three X25519 operations, ~2.5 ms of blocked main thread here). At 1,000 msg/s, 25 ms batches
  * cost each side ~40 steps a second. The first receipt after a quiet spell still leaves at once.
  */
+import type { ReceiptKind } from './conversations.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId, MessageId } from './ids.js'
 import { MAX_RECEIPT_IDS } from './payload.js'
+import { peerMay } from './trust.js'
 import { Tx } from './tx.js'
 
 export const FLUSH_MS = 25
@@ -21,21 +23,27 @@ export function receiptFlushDelay(now: number, lastFlush: number | undefined): n
   return lastFlush === undefined ? FLUSH_MS : Math.max(FLUSH_MS, BUSY_FLUSH_MS - (now - lastFlush))
 }
 
+/** An incoming message a receipt is owed for: its id (what the sender knows) and local number. */
+export interface ReceiptFor {
+  readonly id: MessageId
+  readonly seq: number
+}
+
 export class ReceiptBatcher {
-  private readonly pending = new Map<ContactId, { delivered: MessageId[]; read: MessageId[] }>()
+  private readonly pending = new Map<ContactId, Record<ReceiptKind, ReceiptFor[]>>()
   private readonly timers = new Map<ContactId, ReturnType<typeof setTimeout>>()
   private readonly lastFlush = new Map<ContactId, number>()
 
   constructor(private readonly core: MessengerCore) {}
 
-  queue(cid: ContactId, kind: 'delivered' | 'read', ids: readonly MessageId[]): void {
-    if (ids.length === 0 || this.core.stopped) return
+  queue(cid: ContactId, kind: ReceiptKind, messages: readonly ReceiptFor[]): void {
+    if (messages.length === 0 || this.core.stopped) return
     let pending = this.pending.get(cid)
     if (pending === undefined) {
       pending = { delivered: [], read: [] }
       this.pending.set(cid, pending)
     }
-    pending[kind].push(...ids)
+    pending[kind].push(...messages)
     if (this.timers.has(cid)) return
     const delay = receiptFlushDelay(Date.now(), this.lastFlush.get(cid))
     this.timers.set(
@@ -49,6 +57,26 @@ export class ReceiptBatcher {
         )
       }, delay),
     )
+  }
+
+  /**
+   * Queues again the receipts a stop or a crash left unsent: those of incoming messages above
+   * what the conversation's counters say is in the outbox already. Called at start; usually
+   * finds nothing, and reads only the messages after that mark.
+   */
+  async recover(cid: ContactId): Promise<void> {
+    const core = this.core
+    const contact = core.contacts.get(cid)
+    if (contact === undefined || !peerMay(contact.state, 'get-receipts')) return
+    const through = await core.conversations.receiptsThrough(cid)
+    const owed: Record<ReceiptKind, ReceiptFor[]> = { delivered: [], read: [] }
+    for await (const m of core.conversations.after(cid, Math.min(through.delivered, through.read))) {
+      if (m.direction !== 'in') continue
+      if (m.seq > through.delivered) owed.delivered.push({ id: m.id, seq: m.seq })
+      if (m.seq > through.read && m.status === 'read') owed.read.push({ id: m.id, seq: m.seq })
+    }
+    this.queue(cid, 'delivered', owed.delivered)
+    this.queue(cid, 'read', owed.read)
   }
 
   stop(): void {
@@ -69,10 +97,14 @@ export class ReceiptBatcher {
     const durable = await core.queue.run(cid, async () => {
       const tx = new Tx()
       for (const kind of ['delivered', 'read'] as const) {
-        for (let i = 0; i < pending[kind].length; i += MAX_RECEIPT_IDS) {
-          const ids = pending[kind].slice(i, i + MAX_RECEIPT_IDS)
+        const list = pending[kind]
+        for (let i = 0; i < list.length; i += MAX_RECEIPT_IDS) {
+          const ids = list.slice(i, i + MAX_RECEIPT_IDS).map((m) => m.id)
           await core.encryptToOutbox(tx, cid, { kind: 'receipt', receipt: kind, ids })
         }
+        // Receipts are queued in the order their messages were stored, so everything up to the
+        // last of them is in the outbox now (or was before).
+        if (list.length > 0) await core.conversations.receiptsSent(tx, cid, kind, list[list.length - 1]!.seq)
       }
       return core.commit(tx)
     })
