@@ -25,10 +25,8 @@ import {
 } from '../src/identity/safety-number.js'
 import * as core from '../src/index.js'
 
-/** `<repo>/../shared/vectors/signal/libsignal-vectors.json`, from `<repo>/packages/core/test/`. */
-const VECTORS = fileURLToPath(
-  new URL('../../../../shared/vectors/signal/libsignal-vectors.json', import.meta.url),
-)
+/** `<repo>/test/vectors/signal/libsignal-vectors.json`, from `<repo>/packages/core/test/`. */
+const VECTORS = fileURLToPath(new URL('../../../test/vectors/signal/libsignal-vectors.json', import.meta.url))
 
 interface FingerprintVector {
   readonly iterations: number
@@ -40,7 +38,7 @@ interface FingerprintVector {
 function loadFingerprintVector(): FingerprintVector {
   assert.ok(
     existsSync(VECTORS),
-    `libsignal vectors not found at ${VECTORS}: the shared/ directory must sit beside the checkout (never skipped)`,
+    `libsignal vectors not found at ${VECTORS} (see test/vectors/README.md; never skipped)`,
   )
   const all = JSON.parse(readFileSync(VECTORS, 'utf8')) as { fingerprint?: FingerprintVector }
   const vector = all.fingerprint

@@ -192,7 +192,7 @@ describe('sender keys: basics', () => {
 
 describe('sender keys: vectors', () => {
   it("libsignal's chain-key vector: our chain step is libsignal's (0x01 seed, 0x02 next chain)", () => {
-    const url = new URL('../../../../shared/vectors/signal/libsignal-vectors.json', import.meta.url)
+    const url = new URL('../../../test/vectors/signal/libsignal-vectors.json', import.meta.url)
     const v = JSON.parse(readFileSync(url, 'utf8')).chain_key_derivation
     const chain = { iteration: 0, seed: hexToBytes(v.chain_key) }
     assert.equal(bytesToHex(nextChainKey(chain).seed), v.next_chain_key)

@@ -1,5 +1,5 @@
 /**
- * libsignal's own values (shared/vectors/signal): our chain-key and X3DH constructions, run with
+ * libsignal's own values (test/vectors/signal): our chain-key and X3DH constructions, run with
  * libsignal's inputs and info strings, reproduce them exactly. (The fingerprint vector is in
  * safety-number.test.ts.)
  */

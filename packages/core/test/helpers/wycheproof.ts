@@ -1,6 +1,6 @@
 /**
  * Loader and runner for C2SP/wycheproof vector files (testvectors_v1 at commit dac1dd47), kept in
- * `shared/vectors/wycheproof/` beside the checkout (see shared/vectors/README.md).
+ * the repository's `test/vectors/wycheproof/` (see test/vectors/README.md).
  *
  * The runner never skips: every case of every group is handed to the check, every failure is
  * collected with its tcId, and the number of cases run is compared with the file's own
@@ -11,8 +11,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-/** `<repo>/../shared/vectors/wycheproof/`, from `<repo>/packages/core/test/helpers/`. */
-export const WYCHEPROOF_DIR = new URL('../../../../../shared/vectors/wycheproof/', import.meta.url)
+/** `<repo>/test/vectors/wycheproof/`, from `<repo>/packages/core/test/helpers/`. */
+export const WYCHEPROOF_DIR = new URL('../../../../test/vectors/wycheproof/', import.meta.url)
 
 export type WycheproofResult = 'valid' | 'invalid' | 'acceptable'
 const RESULTS: readonly WycheproofResult[] = ['valid', 'invalid', 'acceptable']
@@ -49,8 +49,8 @@ export function loadWycheproof<G extends WycheproofGroup<WycheproofCase>>(name: 
   const dir = fileURLToPath(WYCHEPROOF_DIR)
   if (!existsSync(dir)) {
     throw new Error(
-      `Wycheproof vectors folder not found at ${dir}: CI must place shared/ beside the checkout ` +
-        '(<repo>/../shared/vectors/wycheproof). This suite fails rather than skips without it.',
+      `Wycheproof vectors folder not found at ${dir} (see test/vectors/README.md). ` +
+        'This suite fails rather than skips without it.',
     )
   }
   const path = fileURLToPath(new URL(`${name}.json`, WYCHEPROOF_DIR))
