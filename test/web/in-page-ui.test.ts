@@ -48,6 +48,13 @@ describe('the app as a full peer in the page', () => {
     await cleanup()
   })
 
+  test('the node’s address without its token points to the printed address before offering an identity', async () => {
+    await page.getByRole('heading', { name: 'This is your node’s web app' }).waitFor({ timeout: 30_000 })
+    await page.getByText('open the address that `jiayi start` printed').waitFor()
+    assert.equal(await page.getByRole('button', { name: 'Create my identity' }).count(), 0)
+    await page.getByRole('button', { name: 'Create a separate identity in this browser' }).click()
+  })
+
   test('onboarding creates an identity; the QR code on screen adds it on the node; the page accepts', async () => {
     await page.getByRole('textbox', { name: 'Your name' }).fill('Phone')
     await page.getByRole('button', { name: 'Create my identity' }).click()

@@ -58,6 +58,7 @@ describe("a node's UI and an in-browser peer, side by side", () => {
   })
 
   test('QR codes read from screenshots, added on both sides through the UI', async () => {
+    await phone.page.getByRole('button', { name: 'Create a separate identity in this browser' }).click()
     await phone.page.getByRole('textbox', { name: 'Your name' }).fill('Phone')
     await phone.page.getByRole('button', { name: 'Create my identity' }).click()
     await phone.page.getByRole('heading', { name: 'Chats' }).waitFor({ timeout: 30_000 })

@@ -58,6 +58,15 @@ export function App(props: { token: string | undefined }) {
   )
 }
 
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname)
+  )
+}
+
 function Splash(props: { text: string }) {
   return (
     <main class="splash">
@@ -81,6 +90,7 @@ function Running(props: { client: JiayiClient; addLink: string | undefined }) {
   const { client } = props
   const state = useClientState(client)
   const [account, setAccount] = useState<AccountState | undefined>(client.onboarding ? undefined : 'ready')
+  const [separate, setSeparate] = useState(false)
   useEffect(() => {
     if (!client.onboarding) return
     client.onboarding.state().then(setAccount, () => setAccount('new'))
@@ -93,6 +103,19 @@ function Running(props: { client: JiayiClient; addLink: string | undefined }) {
       </main>
     )
   if (account === undefined) return <Splash text={t('app.loading')} />
+  // The node's own address without its token: the owner most likely lost the token, and a new
+  // identity here would be a second person, not their node.
+  if (account === 'new' && client.onboarding && isLoopback(location.hostname) && !separate)
+    return (
+      <main class="splash">
+        <img src="/icon.svg" width={72} height={72} alt="" />
+        <h1>{t('conn.needToken.title')}</h1>
+        <p>{t('conn.needToken.body')}</p>
+        <button type="button" class="button" onClick={() => setSeparate(true)}>
+          {t('conn.needToken.separate')}
+        </button>
+      </main>
+    )
   if (account !== 'ready' && client.onboarding)
     return (
       <Onboarding

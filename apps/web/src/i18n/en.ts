@@ -19,6 +19,10 @@ export const en = {
   'conn.closed': 'Disconnected.',
   'conn.noPeer': 'This build cannot run a peer in the browser. Open the link printed by `jiayi start`.',
   'conn.failed': 'The app could not start: {reason}',
+  'conn.needToken.title': 'This is your node’s web app',
+  'conn.needToken.body':
+    'To use your node, open the address that `jiayi start` printed (it ends with #token=…).',
+  'conn.needToken.separate': 'Create a separate identity in this browser',
 
   // onboarding
   'onboarding.title': 'Welcome to Jiayi',

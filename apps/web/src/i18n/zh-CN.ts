@@ -18,6 +18,9 @@ export const zhCN: Record<MessageKey, string> = {
   'conn.closed': '已断开连接。',
   'conn.noPeer': '此版本无法在浏览器中运行节点。请打开 `jiayi start` 显示的链接。',
   'conn.failed': '应用无法启动：{reason}',
+  'conn.needToken.title': '这是你的节点的网页应用',
+  'conn.needToken.body': '要使用你的节点，请打开 `jiayi start` 显示的地址（以 #token=… 结尾）。',
+  'conn.needToken.separate': '在此浏览器中另建一个身份',
 
   'onboarding.title': '欢迎使用加一',
   'onboarding.subtitle': '没有服务器的私密通讯：你的密钥和消息只保存在你自己的设备上。',
