@@ -2,7 +2,7 @@
  * Moments feed benchmarks, each against a baseline measured in the same run:
  *
  * - feed.sync_10k_ms: a fresh contact syncs a feed of 10,000 posts with 20,000 likes and comments
- *   spread over 3 writers (4 feeds) over /jiayi/feed/1 on loopback, into a sealed LevelDB store;
+ *   spread over 3 writers (4 feeds) over /jiayi/feed/2 on loopback, into a sealed LevelDB store;
  *   baseline: bare Yjs encodeStateAsUpdate + applyUpdate of the same 4 docs. Goal: ≤ 3× the time
  *   and ≤ 1.3× the bytes.
  * - feed.load_10k_ms: that contact reopens the 4 feeds from its store after a restart; baseline:

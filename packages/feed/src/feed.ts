@@ -1,7 +1,7 @@
 /**
  * The moments feed for an app: `Feed.open(messenger)` right after `Messenger.open`, then post,
  * like, comment and read the timeline. Wires the engine (signed logs in the store), the sync
- * protocol (/jiayi/feed/1) and key distribution (over the messenger's sessions) together.
+ * protocol (/jiayi/feed/2) and key distribution (over the messenger's sessions) together.
  */
 import {
   type ContactId,

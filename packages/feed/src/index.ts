@@ -1,6 +1,6 @@
 /**
  * @jiayi/feed — the moments feed: one Yjs doc per person, written only by that person's devices,
- * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/1. Isomorphic (no Node
+ * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/2. Isomorphic (no Node
  * APIs, no DOM). This file is the package's whole public API; PROTOCOL.md has the byte grammar.
  */
 

@@ -32,6 +32,8 @@ export const SNAPSHOT_CHUNK_BYTES = 256 * KiB
 export const MAX_HAVE_FEEDS = 4_096
 /** Writer replicas (devices) per feed. */
 export const MAX_REPLICAS = 64
+/** A HAVE claim's sealed version vector: the largest vector (a count, then 8 + 8 bytes per replica), a nonce and a tag. */
+export const MAX_HAVE_BOX_BYTES = 1 + MAX_REPLICAS * 16 + 24 + 16
 /** Feed-key epochs: a u32. */
 export const MAX_EPOCH = 0xffff_ffff
 

@@ -1,11 +1,13 @@
 /**
- * `/jiayi/feed/1`: peers exchange what they hold per feed and send each other what is missing,
+ * `/jiayi/feed/2`: peers exchange what they hold per feed and send each other what is missing,
  * on connect and live while connected (PROTOCOL.md, "Sync").
  *
- * Each side pulls: it opens a stream to a contact and sends HAVE (feed, newest key epoch, version
- * vector) for every feed it follows. The server answers with SNAPSHOT/CHUNK and ENTRY frames,
- * then SYNCED, and keeps the stream open, pushing every new entry of those feeds as it is stored
- * (its own posts and the ones it relays). Only accepted contacts are served.
+ * Each side pulls: it opens a stream to a contact, gets a challenge, and sends HAVE: for every
+ * feed it follows, a proof that it holds the feed's key, bound to that challenge, with its version
+ * vector sealed under that key (have-proof.ts). The server answers, for each feed whose current
+ * key was proven, with SNAPSHOT/CHUNK and ENTRY frames, then SYNCED, and keeps the stream open,
+ * pushing every new entry of those feeds as it is stored (its own posts and the ones it relays).
+ * Only accepted contacts are served, and only while they are: a removal ends their streams.
  *
  * Hostile input never escapes: a frame that does not decode or breaks the protocol ends that
  * stream and is counted; a frame that decodes but fails verification is rejected by the engine
@@ -24,6 +26,7 @@ import {
 import { countFailure } from './counters.js'
 import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
+import { ClaimVerifier, newChallenge } from './have-proof.js'
 import { type FeedSyncEvents, Puller } from './puller.js'
 import { ServeSession } from './serve-session.js'
 import type { FeedHave } from './wire.js'
@@ -39,7 +42,10 @@ export interface FeedSyncInit {
   readonly engine: FeedEngine
   /** Whether `peer` may sync with us (an accepted contact). */
   readonly allow: (peer: PeerId) => boolean
-  /** A HAVE from `peer`, e.g. to notice that it lacks our newest feed key. */
+  /**
+   * A HAVE from `peer`: the feeds whose key it proved (current or not), e.g. to notice that it
+   * lacks our newest feed key.
+   */
   readonly onHave?: (peer: PeerId, feeds: readonly FeedHave[]) => void
   readonly log?: Logger
   /** Dialling and opening a stream gives up after this long. Default 10 s. */
@@ -140,7 +146,8 @@ export class FeedSync {
       framed.abort(new FeedError('Stopped', 'feed sync is stopped'))
       throw new FeedError('Stopped', 'feed sync is stopped')
     }
-    const puller = new Puller(this.engine, framed, key, this.events, this.init.log)
+    const binding = { server: key, client: this.node.peerId.toString() }
+    const puller = new Puller(this.engine, framed, binding, this.events, this.init.log)
     this.pullers.get(key)?.close()
     this.pullers.set(key, puller)
     void puller.run().then((healthy) => {
@@ -183,9 +190,16 @@ export class FeedSync {
     const session = new ServeSession(this.engine, framed)
     this.serving.add(session)
     const from = peer.toString()
+    const challenge = newChallenge()
+    const verifier = new ClaimVerifier(this.engine, {
+      challenge,
+      server: this.node.peerId.toString(),
+      client: from,
+    })
     const unsubscribe = this.engine.events.on('appended', (e) =>
       e.from === from ? session.received(e.feed, e.vv) : session.schedule(e.feed),
     )
+    session.challenge(challenge)
     try {
       for (;;) {
         const bytes = await framed.read()
@@ -198,8 +212,12 @@ export class FeedSync {
           continue
         }
         if (frame.type !== 'have') throw new FeedError('Protocol', 'a server only accepts HAVE and ACK')
-        this.init.onHave?.(peer, frame.feeds)
-        session.have(frame.round, frame.feeds)
+        const proven = verifier.open(frame.claims, () => this.engine.counters.reject('Forged'))
+        this.init.onHave?.(peer, proven)
+        session.have(
+          frame.round,
+          proven.filter((p) => p.current),
+        )
       }
       await session.drain()
       await framed.close().catch(() => undefined)
