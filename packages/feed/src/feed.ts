@@ -145,6 +145,8 @@ export class Feed {
       engine.events.on('change', ({ feed, local }) => {
         this.events.emit('change', { feed, author: this.authorOf(feed), local })
       }),
+      // A contact removed (or otherwise no longer allowed) loses its open feed streams at once.
+      messenger.events.on('contact', () => sync.revalidate()),
     )
     await keys.start()
     await sync.start()

@@ -70,7 +70,8 @@ export class FeedSync {
   private readonly pullers = new Map<string, Puller>()
   private readonly opening = new Map<string, Promise<Puller>>()
   private readonly retries = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>()
-  private readonly serving = new Set<ServeSession>()
+  /** Streams we serve, by the peer that opened them. */
+  private readonly serving = new Map<ServeSession, string>()
   private readonly engine: FeedEngine
   private readonly node: JiayiNode
   private readonly onConnect = (e: Event) => this.connected((e as CustomEvent<PeerId>).detail)
@@ -101,7 +102,7 @@ export class FeedSync {
     for (const r of this.retries.values()) clearTimeout(r.timer)
     this.retries.clear()
     for (const p of this.pullers.values()) p.close()
-    for (const s of this.serving) s.abort()
+    for (const s of this.serving.keys()) s.abort()
     await this.node.unhandle(PROTOCOL_FEED).catch(() => undefined)
   }
 
@@ -167,6 +168,30 @@ export class FeedSync {
     return [...this.pullers.keys()]
   }
 
+  /**
+   * Ends every stream, both ways, with a peer that may no longer sync (a contact was removed or
+   * blocked): an open stream would otherwise go on carrying pushes to it, and from it.
+   */
+  revalidate(): void {
+    if (this.stopped) return
+    for (const [session, peer] of this.serving) {
+      if (!this.allowed(peer)) session.abort()
+    }
+    for (const [key, puller] of this.pullers) {
+      if (this.allowed(key)) continue
+      this.pullers.delete(key)
+      clearTimeout(this.retries.get(key)?.timer)
+      this.retries.delete(key)
+      puller.close()
+    }
+  }
+
+  private allowed(peer: string): boolean {
+    const connection = this.node.getConnections().find((c) => c.remotePeer.toString() === peer)
+    // Not connected: nothing is open to end; the next stream is checked when it opens.
+    return connection === undefined || this.init.allow(connection.remotePeer)
+  }
+
   /** While still connected and allowed, try again with a growing delay. */
   private retryLater(peer: PeerId, healthy: boolean): void {
     if (this.stopped || !this.init.allow(peer)) return
@@ -188,17 +213,20 @@ export class FeedSync {
   private async serve(framed: FramedStream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const session = new ServeSession(this.engine, framed)
-    this.serving.add(session)
     const from = peer.toString()
+    this.serving.set(session, from)
     const challenge = newChallenge()
     const verifier = new ClaimVerifier(this.engine, {
       challenge,
       server: this.node.peerId.toString(),
       client: from,
     })
-    const unsubscribe = this.engine.events.on('appended', (e) =>
-      e.from === from ? session.received(e.feed, e.vv) : session.schedule(e.feed),
-    )
+    const unsubscribe = this.engine.events.on('appended', (e) => {
+      // Checked again before each push: trust may have changed since the stream opened.
+      if (!this.init.allow(peer)) session.abort()
+      else if (e.from === from) session.received(e.feed, e.vv)
+      else session.schedule(e.feed)
+    })
     session.challenge(challenge)
     try {
       for (;;) {

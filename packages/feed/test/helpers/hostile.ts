@@ -109,3 +109,47 @@ export async function proofStream(
   }
   return got
 }
+
+/** A requester's stream held open: every frame the server sends, and whether it ended the stream. */
+export interface HeldStream {
+  readonly frames: SyncFrame[]
+  ended(): boolean
+  abort(): void
+}
+
+/** Like proofStream, but the requester keeps its side open (as a real client does) to get pushes. */
+export async function holdProofStream(
+  from: FeedPeer,
+  to: FeedPeer,
+  have: (binding: { challenge: Uint8Array; server: string; client: string }) => Uint8Array,
+): Promise<HeldStream> {
+  const framed = await openFramed(from.messenger.node, to.messenger.node.peerId, PROTOCOL_FEED, {
+    signal: AbortSignal.timeout(5_000),
+  })
+  const frames: SyncFrame[] = []
+  let ended = false
+  const first = await framed.read({ timeoutMs: 5_000 })
+  const challenge = first === null ? undefined : decodeFrame(first)
+  if (challenge?.type !== 'challenge') throw new Error('the server sent no challenge')
+  frames.push(challenge)
+  await framed.write(
+    have({
+      challenge: challenge.nonce,
+      server: to.messenger.node.peerId.toString(),
+      client: from.messenger.node.peerId.toString(),
+    }),
+  )
+  void (async () => {
+    try {
+      for (;;) {
+        const bytes = await framed.read()
+        if (bytes === null) break
+        frames.push(decodeFrame(bytes))
+      }
+    } catch {
+      // reset by the server: ended all the same
+    }
+    ended = true
+  })()
+  return { frames, ended: () => ended, abort: () => framed.abort(new Error('done')) }
+}
