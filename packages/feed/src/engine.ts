@@ -95,6 +95,8 @@ export interface EngineEvents extends Record<string, unknown> {
    * vector it brought, and the peer it came from (which need not be sent it back).
    */
   appended: { readonly feed: FeedId; readonly vv: VersionVector; readonly from?: string }
+  /** A key of `feed` was added (a contact's arrived, or we rotated ours). */
+  keys: { readonly feed: FeedId }
 }
 
 export type ServeItem =
@@ -270,6 +272,7 @@ export class FeedEngine {
       this.epoch = epoch
       this.keysChanged++
       this.log.info('feed key rotated', { epoch })
+      this.events.emit('keys', { feed: this.self })
       return { epoch, key }
     })
   }
@@ -318,6 +321,7 @@ export class FeedEngine {
       this.keys.set(this.self, new Map([...ring].map(([e, k]) => [e, Uint8Array.from(k)])))
       this.epoch = epoch
       this.keysChanged++
+      this.events.emit('keys', { feed: this.self })
     })
   }
 
@@ -365,11 +369,12 @@ export class FeedEngine {
     }
     // A key already held stays the same object (caches hang on it).
     const held = ring.get(epoch)
+    if (!this.feeds.has(feed)) this.feeds.set(feed, emptyFeed(feed))
     if (held === undefined || !equalBytes(held, key)) {
       ring.set(epoch, Uint8Array.from(key))
       this.keysChanged++
+      this.events.emit('keys', { feed })
     }
-    if (!this.feeds.has(feed)) this.feeds.set(feed, emptyFeed(feed))
   }
 
   /** Stores a contact's key directly (outside a messenger Tx). */

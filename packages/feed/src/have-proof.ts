@@ -29,6 +29,7 @@ import {
   utf8,
 } from '@jiayi/core'
 import { FeedError } from './errors.js'
+import type { HeldKeys } from './held-keys.js'
 import { type FeedId, feedIdBytes, feedIdOf } from './ids.js'
 import { MAX_HAVE_FEEDS } from './limits.js'
 import type { VersionVector } from './version-vector.js'
@@ -36,18 +37,6 @@ import { CHALLENGE_BYTES, decodeVV, encodeVV, type FeedHave, type HaveClaim } fr
 
 const PROOF_INFO = utf8('Jiayi_FeedProof_v2\0')
 const HAVE_LABEL = utf8('Jiayi_FeedHave_v2\0')
-
-/** The feed keys a peer holds (the engine). */
-export interface HeldKeys {
-  readonly self: FeedId
-  feedIds(): FeedId[]
-  /** The newest epoch held (0 = none). */
-  maxEpoch(feed: FeedId): number
-  epochs(feed: FeedId): number[]
-  key(feed: FeedId, epoch: number): Uint8Array | undefined
-  /** Grows whenever the set of keys changes. */
-  readonly keyVersion: number
-}
 
 /** One stream's ends and challenge: what every tag on it is bound to. */
 export interface StreamBinding {

@@ -7,6 +7,10 @@ const MiB = 1024 * KiB
 export const MAX_POST_CHARS = 5_000
 /** Comment text, in code points. */
 export const MAX_COMMENT_CHARS = 1_000
+/** A sealed reaction's hint: enough that two of a reader's keys never share one by chance. */
+export const REACTION_HINT_BYTES = 16
+/** A sealed reaction: kind, post id, time, text (≤ 4 bytes a code point), a nonce and a tag. */
+export const MAX_REACTION_BOX_BYTES = 1 + 16 + 8 + 2 + 4 * MAX_COMMENT_CHARS + 40
 export const MAX_LINKS = 8
 export const MAX_URL_BYTES = 2_048
 export const MAX_TITLE_CHARS = 200
