@@ -3,8 +3,9 @@
  *
  * The timeline is rebuilt on every change, so nothing is opened twice: per writer, a table from
  * hint to the (owner, epoch) keys that open it (one HMAC per key held, made once), and per sealed
- * value (the same object for as long as its doc holds it) the opened content. Both are dropped
- * when the set of keys changes: a key that arrives opens what could not be opened before.
+ * value (the same object for as long as its doc holds it) the opened content. When the set of keys
+ * changes, the tables are made again and what did not open is tried again (a key that arrives
+ * opens it); what did open stays opened for as long as its key is held.
  */
 import { bytesToHex } from '@jiayi/core'
 import type * as Y from 'yjs'
@@ -28,12 +29,13 @@ export interface Reaction extends ReactionContent {
   readonly epoch: number
 }
 
-type Opened = Reaction | null
+/** An opening, or a failure to open valid while the set of keys is the one of `version`. */
+type Opened = Reaction | { readonly failedAt: number }
 
 export class ReactionReader {
   private version = -1
   private hints = new Map<FeedId, Map<string, ReactionKeys>>()
-  private opened = new WeakMap<object, Opened>()
+  private readonly opened = new WeakMap<object, Opened>()
 
   constructor(private readonly keys: HeldKeys) {}
 
@@ -42,11 +44,11 @@ export class ReactionReader {
     this.refresh()
     for (const [id, sealed] of readReactions(doc)) {
       let result = this.opened.get(sealed)
-      if (result === undefined) {
-        result = this.open(writer, id, sealed)
+      if (result === undefined || !this.stillValid(result)) {
+        result = this.open(writer, id, sealed) ?? { failedAt: this.version }
         this.opened.set(sealed, result)
       }
-      if (result !== null) yield result
+      if ('id' in result) yield result
     }
   }
 
@@ -57,11 +59,20 @@ export class ReactionReader {
     return key === undefined ? undefined : reactionKeys(key, target, epoch)
   }
 
-  private open(writer: FeedId, id: ReactionId, sealed: { hint: Uint8Array; box: Uint8Array }): Opened {
+  private stillValid(result: Opened): boolean {
+    if ('failedAt' in result) return result.failedAt === this.version
+    return this.keys.key(result.target.feed, result.epoch) !== undefined
+  }
+
+  private open(
+    writer: FeedId,
+    id: ReactionId,
+    sealed: { hint: Uint8Array; box: Uint8Array },
+  ): Reaction | undefined {
     const keys = this.hintTable(writer).get(bytesToHex(sealed.hint))
-    if (keys === undefined) return null
+    if (keys === undefined) return undefined
     const content = openReaction(keys, writer, id, sealed)
-    if (content === undefined) return null
+    if (content === undefined) return undefined
     return { ...content, id, target: { feed: keys.target, post: content.post }, epoch: keys.epoch }
   }
 
@@ -85,6 +96,5 @@ export class ReactionReader {
     if (this.version === this.keys.keyVersion) return
     this.version = this.keys.keyVersion
     this.hints = new Map()
-    this.opened = new WeakMap()
   }
 }

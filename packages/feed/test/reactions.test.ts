@@ -98,6 +98,14 @@ describe('sealed reactions', () => {
       ['in epoch 1'],
       'a reader without epoch 2 opens epoch 1 only',
     )
+    // Another feed's key arrives: what opened stays open, and epoch 2 still does not.
+    await reader.addKey((await engine()).self, 1, randomBytes(32))
+    assert.deepEqual(
+      [...r.read(writer, doc)].map((x) => x.text),
+      ['in epoch 1'],
+    )
+    await reader.addKey(owner.self, 2, owner.key(owner.self, 2)!)
+    assert.deepEqual([...r.read(writer, doc)].map((x) => x.text).sort(), ['in epoch 1', 'in epoch 2'])
   })
 
   it('hints name no one: each writer’s hint for the same owner differs, and none is a key', async () => {
