@@ -2,7 +2,7 @@
  * Moments feed benchmarks, each against a baseline measured in the same run:
  *
  * - feed.sync_10k_ms: a fresh contact syncs a feed of 10,000 posts with 20,000 likes and comments
- *   spread over 3 writers (4 feeds) over /jiayi/feed/1 on loopback, into a sealed LevelDB store;
+ *   spread over 3 writers (4 feeds) over /jiayi/feed/2 on loopback, into a sealed LevelDB store;
  *   baseline: bare Yjs encodeStateAsUpdate + applyUpdate of the same 4 docs. Goal: ≤ 3× the time
  *   and ≤ 1.3× the bytes.
  * - feed.load_10k_ms: that contact reopens the 4 feeds from its store after a restart; baseline:
@@ -27,15 +27,17 @@ import {
 } from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
 import {
+  type CommentId,
   FeedEngine as Engine,
   Feed,
   type FeedEngine,
   feedSync,
   newItemId,
   type PostId,
-  writeComment,
-  writeLike,
+  reactionKeys,
+  sealReaction,
   writePost,
+  writeReaction,
 } from '@jiayi/feed'
 import * as Y from 'yjs'
 import { report } from './report.js'
@@ -84,19 +86,19 @@ async function buildFeeds(): Promise<{ owner: FeedEngine; writers: FeedEngine[];
   for (let w = 0; w < WRITERS; w++) {
     writers.push(await Engine.open({ store: new MemoryStore(), identity: generateIdentity() }))
   }
+  // Each writer is the owner's contact: it seals its likes and comments under the owner's key.
+  const ownerKeys = reactionKeys(owner.currentKey().key, owner.self, owner.currentEpoch())
   for (let i = 0; i < REACTIONS; i++) {
     const writer = writers[i % WRITERS]!
     const post = ids[(i * 7919) % POSTS]!
-    const ref = { feed: owner.self, post }
-    if (i % 2 === 0) await writer.write((doc) => writeLike(doc, ref, 1_700_000_100_000 + i))
-    else
-      await writer.write((doc) =>
-        writeComment(doc, newItemId(), {
-          ...ref,
-          text: `好！comment ${i}`,
-          createdAt: 1_700_000_100_000 + i,
-        }),
-      )
+    const id = newItemId<CommentId>()
+    const createdAt = 1_700_000_100_000 + i
+    const content =
+      i % 2 === 0
+        ? { kind: 'like' as const, post, text: '', createdAt }
+        : { kind: 'comment' as const, post, text: `好！comment ${i}`, createdAt }
+    const sealed = sealReaction(ownerKeys, writer.self, id, content)
+    await writer.write((doc) => writeReaction(doc, id, sealed))
   }
   // The owner holds its writers' feeds too (they are its contacts), as a contact would.
   for (const w of writers) {
@@ -173,7 +175,7 @@ async function freshContactSync(
   const stats = contact.counters.snapshot()
   for (const w of [owner, ...writers]) {
     const count = (e: FeedEngine) =>
-      e.doc(w.self)!.getMap('posts').size + e.doc(w.self)!.getMap('comments').size
+      e.doc(w.self)!.getMap('posts').size + e.doc(w.self)!.getMap('reactions').size
     if (count(owner) !== count(contact)) throw new Error('the synced feed differs from the original')
   }
   await sync.stop()

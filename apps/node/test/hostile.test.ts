@@ -232,7 +232,7 @@ test('thousands of fuzzed frames on every protocol never bring the peer down', {
       case PROTOCOL_FEED:
         return encodeFeedFrame(
           rnd.pick([
-            { type: 'have', round: rnd.int(100), feeds: [] },
+            { type: 'have', round: rnd.int(100), claims: [] },
             { type: 'synced', round: rnd.int(100) },
             { type: 'ack', consumed: rnd.int(1_000_000) },
             { type: 'chunk', offset: rnd.int(1000), bytes: rnd.bytes(1 + rnd.int(200)) },

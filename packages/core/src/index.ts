@@ -50,6 +50,8 @@ export {
   verifySignedPreKey,
 } from './crypto/prekeys.js'
 export {
+  hkdfSha256,
+  hmacSha256,
   KEY_BYTES,
   type KeyPair,
   open as aeadOpen,

@@ -16,6 +16,7 @@
 import {
   type BatchOp,
   Emitter,
+  equalBytes,
   type IdentityKeyPair,
   KeyedQueue,
   type Logger,
@@ -94,6 +95,8 @@ export interface EngineEvents extends Record<string, unknown> {
    * vector it brought, and the peer it came from (which need not be sent it back).
    */
   appended: { readonly feed: FeedId; readonly vv: VersionVector; readonly from?: string }
+  /** A key of `feed` was added (a contact's arrived, or we rotated ours). */
+  keys: { readonly feed: FeedId }
 }
 
 export type ServeItem =
@@ -113,6 +116,7 @@ export class FeedEngine {
   private readonly snapshotEveryUpdates: number
   private readonly snapshotEveryBytes: number
   private closed = false
+  private keysChanged = 0
 
   private constructor(
     private readonly store: Store,
@@ -266,7 +270,9 @@ export class FeedEngine {
       else await this.store.batch(ops)
       this.keys.get(this.self)!.set(epoch, key)
       this.epoch = epoch
+      this.keysChanged++
       this.log.info('feed key rotated', { epoch })
+      this.events.emit('keys', { feed: this.self })
       return { epoch, key }
     })
   }
@@ -314,11 +320,31 @@ export class FeedEngine {
       await this.store.batch(ops)
       this.keys.set(this.self, new Map([...ring].map(([e, k]) => [e, Uint8Array.from(k)])))
       this.epoch = epoch
+      this.keysChanged++
+      this.events.emit('keys', { feed: this.self })
     })
   }
 
   hasKey(feed: FeedId, epoch: number): boolean {
     return this.keys.get(feed)?.has(epoch) ?? false
+  }
+
+  /**
+   * The feed key of `feed` at `epoch`, for the constructions made from it (proofs in HAVE, sealed
+   * reactions). The same object for as long as it is held, so derived keys can be cached on it.
+   */
+  key(feed: FeedId, epoch: number): Uint8Array | undefined {
+    return this.keys.get(feed)?.get(epoch)
+  }
+
+  /** The epochs of `feed` whose key is held, oldest first. */
+  epochs(feed: FeedId): number[] {
+    return [...(this.keys.get(feed)?.keys() ?? [])].sort((a, b) => a - b)
+  }
+
+  /** Grows whenever a key is added or dropped: what was derived from the old set is stale. */
+  get keyVersion(): number {
+    return this.keysChanged
   }
 
   /**
@@ -341,8 +367,14 @@ export class FeedEngine {
       ring = new Map()
       this.keys.set(feed, ring)
     }
-    ring.set(epoch, Uint8Array.from(key))
+    // A key already held stays the same object (caches hang on it).
+    const held = ring.get(epoch)
     if (!this.feeds.has(feed)) this.feeds.set(feed, emptyFeed(feed))
+    if (held === undefined || !equalBytes(held, key)) {
+      ring.set(epoch, Uint8Array.from(key))
+      this.keysChanged++
+      this.events.emit('keys', { feed })
+    }
   }
 
   /** Stores a contact's key directly (outside a messenger Tx). */
@@ -363,6 +395,7 @@ export class FeedEngine {
       ops.push({ type: 'del', key: FeedKeys.meta(feed) }, { type: 'del', key: FeedKeys.snapshot(feed) })
       await this.store.batch(ops)
       this.keys.delete(feed)
+      this.keysChanged++
       this.feeds.get(feed)?.doc.destroy()
       this.feeds.delete(feed)
       this.events.emit('change', { feed, local: false })

@@ -1,7 +1,7 @@
 /**
  * The moments feed for an app: `Feed.open(messenger)` right after `Messenger.open`, then post,
  * like, comment and read the timeline. Wires the engine (signed logs in the store), the sync
- * protocol (/jiayi/feed/1) and key distribution (over the messenger's sessions) together.
+ * protocol (/jiayi/feed/2) and key distribution (over the messenger's sessions) together.
  */
 import {
   type ContactId,
@@ -17,24 +17,22 @@ import {
 import type { FeedStats } from './counters.js'
 import { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
-import { type CommentId, type FeedId, isItemId, newItemId, type PostId } from './ids.js'
+import { type CommentId, type FeedId, isItemId, newItemId, type PostId, type ReactionId } from './ids.js'
 import { FEED_KEY_EXTENSION, feedKeyHandler, KeyDistribution } from './keys.js'
+import { ReactionReader } from './reaction-reader.js'
+import { type ReactionContent, sealReaction } from './reactions.js'
 import {
   checkCommentText,
   checkPostInput,
-  commentsOf,
   isDeleted,
-  likeKey,
-  likesOf,
   type PostInput,
   type PostRef,
+  reactionsOf,
   readPost,
-  writeComment,
-  writeDeleteComment,
   writeDeletePost,
-  writeLike,
+  writeDeleteReaction,
   writePost,
-  writeUnlike,
+  writeReaction,
 } from './schema.js'
 import { type FeedSync, feedSync, type PeerId } from './sync.js'
 import {
@@ -86,11 +84,14 @@ export class Feed {
   private readonly unsubscribe: (() => void)[] = []
   private running: { messenger: Messenger; sync: FeedSync; keys: KeyDistribution } | undefined
   private stopped = false
+  private readonly reader: ReactionReader
+  private resealing: Promise<void> = Promise.resolve()
 
   private constructor(
     private readonly engineRef: FeedEngine,
     private readonly log: Logger,
   ) {
+    this.reader = new ReactionReader(engineRef)
     this.extensions = {
       [FEED_KEY_EXTENSION]: feedKeyHandler(engineRef, (contact) => this.keyArrived(contact)),
     }
@@ -145,9 +146,14 @@ export class Feed {
       engine.events.on('change', ({ feed, local }) => {
         this.events.emit('change', { feed, author: this.authorOf(feed), local })
       }),
+      // A contact removed (or otherwise no longer allowed) loses its open feed streams at once.
+      messenger.events.on('contact', () => sync.revalidate()),
+      engine.events.on('keys', () => this.reseal()),
     )
     await keys.start()
     await sync.start()
+    // A key may have arrived just before a crash, its resealing not yet written.
+    this.reseal()
   }
 
   private get messenger(): Messenger {
@@ -206,23 +212,19 @@ export class Feed {
   async like(postId: string): Promise<PostView> {
     this.assertRunning()
     const ref = this.resolve(postId)
-    await this.engineRef.write((doc) => {
-      if (!likesOf(doc).has(likeKey(ref))) writeLike(doc, ref, Date.now())
-    })
+    const already = this.ownReactions().some((r) => r.kind === 'like' && sameRef(r.target, ref))
+    if (!already) await this.react(ref, { kind: 'like', post: ref.post, text: '', createdAt: Date.now() })
     return this.get(ref.post)!
   }
 
   async unlike(postId: string): Promise<void> {
     this.assertRunning()
     const id = checkId<PostId>(postId)
+    // The post may be gone: unlike whatever we liked under that id.
+    const ours = this.ownReactions().filter((r) => r.kind === 'like' && r.target.post === id)
+    if (ours.length === 0) return
     await this.engineRef.write((doc) => {
-      // The post may be gone: unlike whatever we liked under that id.
-      for (const key of [...likesOf(doc).keys()]) {
-        if (key.endsWith(`:${id}`)) {
-          const [feed] = key.split(':') as [FeedId]
-          writeUnlike(doc, { feed, post: id })
-        }
-      }
+      for (const r of ours) writeDeleteReaction(doc, r.id, Date.now())
     })
   }
 
@@ -230,9 +232,8 @@ export class Feed {
     this.assertRunning()
     const ref = this.resolve(postId)
     const checked = checkCommentText(text)
-    const id = newItemId<CommentId>()
     const createdAt = Date.now()
-    await this.engineRef.write((doc) => writeComment(doc, id, { ...ref, text: checked, createdAt }))
+    const id = await this.react(ref, { kind: 'comment', post: ref.post, text: checked, createdAt })
     return { id, author: this.me(), text: checked, createdAt: new Date(createdAt).toISOString() }
   }
 
@@ -240,11 +241,64 @@ export class Feed {
     this.assertRunning()
     const id = checkId<CommentId>(commentId)
     await this.engineRef.write((doc) => {
-      if (!commentsOf(doc).has(id) || isDeleted(doc, 'comment', id)) {
+      if (!reactionsOf(doc).has(id) || isDeleted(doc, 'reaction', id)) {
         throw new FeedError('UnknownComment', 'no such comment of ours')
       }
-      writeDeleteComment(doc, id, Date.now())
+      writeDeleteReaction(doc, id, Date.now())
     })
+  }
+
+  /**
+   * Writes a like or comment into our feed, sealed under the newest key we hold of the post
+   * owner's feed: only the owner's friends open it, and only ours receive it.
+   */
+  private async react(ref: PostRef, content: ReactionContent): Promise<ReactionId> {
+    const keys = this.reader.sealingKeys(ref.feed)
+    if (keys === undefined) throw new FeedError('UnknownPost', 'no such post in your timeline')
+    const id = newItemId<ReactionId>()
+    const sealed = sealReaction(keys, this.engineRef.self, id, content)
+    await this.engineRef.write((doc) => writeReaction(doc, id, sealed))
+    return id
+  }
+
+  /**
+   * Our likes and comments sealed under an older key of their post owner's feed than the newest
+   * we hold are sealed again under it: a friend the owner makes after a rotation holds only the
+   * new key, and must still read them (as WeChat shows a new friend the old comments of friends
+   * in common). Runs one at a time; nothing is written when nothing is stale.
+   */
+  private reseal(): void {
+    const self = this.engineRef.self
+    this.resealing = this.resealing
+      .then(() =>
+        this.engineRef.write((doc) => {
+          const stale = [...this.reader.read(self, doc)].filter(
+            (r) => r.epoch < this.engineRef.maxEpoch(r.target.feed),
+          )
+          for (const r of stale) {
+            const keys = this.reader.sealingKeys(r.target.feed)
+            if (keys === undefined) continue
+            const { kind, post, text, createdAt } = r
+            writeReaction(doc, r.id, sealReaction(keys, self, r.id, { kind, post, text, createdAt }))
+          }
+        }),
+      )
+      .then(
+        () => undefined,
+        (error) => {
+          if (!FeedError.is(error) || error.code !== 'Stopped') {
+            this.log.warn('reactions not sealed again', {
+              code: FeedError.is(error) ? error.code : 'Unknown',
+            })
+          }
+        },
+      )
+  }
+
+  /** Our own likes and comments that we can still open. */
+  private ownReactions() {
+    const doc = this.engineRef.doc(this.engineRef.self)
+    return doc === undefined ? [] : [...this.reader.read(this.engineRef.self, doc)]
   }
 
   // ------------------------------------------------------------------ reading
@@ -305,13 +359,23 @@ export class Feed {
   /** The feeds we show: ours, and those of accepted contacts whose key we hold. */
   private sources(): FeedSource[] {
     const out: FeedSource[] = []
-    const ownDoc = this.engineRef.doc(this.engineRef.self)
-    if (ownDoc !== undefined) out.push({ feed: this.engineRef.self, doc: ownDoc, author: this.me() })
+    const self = this.engineRef.self
+    const ownDoc = this.engineRef.doc(self)
+    if (ownDoc !== undefined) {
+      out.push({
+        feed: self,
+        doc: ownDoc,
+        author: this.me(),
+        reactions: () => this.reader.read(self, ownDoc),
+      })
+    }
     for (const c of this.messenger.contactList()) {
       if (c.state !== 'accepted') continue
       const feed = c.identityKey as FeedId
       const doc = this.engineRef.doc(feed)
-      if (doc !== undefined) out.push({ feed, doc, author: { id: c.id, name: c.name, me: false } })
+      if (doc === undefined) continue
+      const author = { id: c.id, name: c.name, me: false }
+      out.push({ feed, doc, author, reactions: () => this.reader.read(feed, doc) })
     }
     return out
   }
@@ -361,6 +425,10 @@ export class Feed {
   private assertRunning(): void {
     if (this.stopped) throw new FeedError('Stopped', 'the feed is stopped')
   }
+}
+
+function sameRef(a: PostRef, b: PostRef): boolean {
+  return a.feed === b.feed && a.post === b.post
 }
 
 function checkId<T extends PostId | CommentId>(id: string): T {

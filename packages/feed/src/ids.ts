@@ -4,7 +4,7 @@
  * - FeedId: the feed owner's Ed25519 identity public key, hex (64 characters). The key that signs
  *   a feed's updates is its id, so nothing has to be looked up to check a signature.
  * - ReplicaId: 8 random bytes, hex: one per device that writes a feed (its own update log).
- * - PostId, CommentId: 16 random bytes, hex (32 characters), like message ids.
+ * - PostId, CommentId (ReactionId): 16 random bytes, hex (32 characters), like message ids.
  */
 import { bytesToHex, hexToBytes, randomBytes } from '@jiayi/core'
 
@@ -12,6 +12,8 @@ export type FeedId = string & { readonly __brand: 'FeedId' }
 export type ReplicaId = string & { readonly __brand: 'ReplicaId' }
 export type PostId = string & { readonly __brand: 'PostId' }
 export type CommentId = string & { readonly __brand: 'CommentId' }
+/** A like's or comment's id in its writer's doc (a comment's id is its CommentId). */
+export type ReactionId = CommentId
 
 export const FEED_ID_BYTES = 32
 export const REPLICA_ID_BYTES = 8

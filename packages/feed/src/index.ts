@@ -1,6 +1,6 @@
 /**
  * @jiayi/feed — the moments feed: one Yjs doc per person, written only by that person's devices,
- * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/1. Isomorphic (no Node
+ * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/2. Isomorphic (no Node
  * APIs, no DOM). This file is the package's whole public API; PROTOCOL.md has the byte grammar.
  */
 
@@ -10,6 +10,7 @@ export { type EngineEvents, FeedEngine, type FeedEngineInit, type ServeItem } fr
 export { FeedError, type FeedErrorCode, REJECTION_CODES, type RejectionCode } from './errors.js'
 // --- the app-facing feed ---
 export { Feed, type FeedCreateInit, type FeedEvents, type FeedInit } from './feed.js'
+export type { HeldKeys } from './held-keys.js'
 export { type CommentId, type FeedId, newItemId, type PostId, type ReplicaId } from './ids.js'
 export { FEED_KEY_EXTENSION, feedKeyHandler } from './keys.js'
 export * as limits from './limits.js'
@@ -22,19 +23,33 @@ export {
   verifyEntry,
   verifySnapshotHeader,
 } from './log-crypto.js'
-export type { AttachmentRef, Comment, Like, LinkPreview, Post, PostInput, PostRef } from './schema.js'
+/** Likes and comments sealed under the post owner's key, and reading them with the keys held. */
+export { type Reaction, ReactionReader } from './reaction-reader.js'
+export {
+  openReaction,
+  type ReactionContent,
+  type ReactionKeys,
+  type ReactionKind,
+  reactionKeys,
+  sealReaction,
+} from './reactions.js'
+export type {
+  AttachmentRef,
+  LinkPreview,
+  Post,
+  PostInput,
+  PostRef,
+  SealedReaction,
+} from './schema.js'
 /** The doc schema's writers and readers (for FeedEngine.write, importers and tools). */
 export {
-  readComments,
-  readLikes,
   readPost,
   readPosts,
-  writeComment,
-  writeDeleteComment,
+  readReactions,
   writeDeletePost,
-  writeLike,
+  writeDeleteReaction,
   writePost,
-  writeUnlike,
+  writeReaction,
 } from './schema.js'
 export { FeedSync, type FeedSyncComponents, type FeedSyncInit, feedSync } from './sync.js'
 export type {

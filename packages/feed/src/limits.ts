@@ -7,6 +7,10 @@ const MiB = 1024 * KiB
 export const MAX_POST_CHARS = 5_000
 /** Comment text, in code points. */
 export const MAX_COMMENT_CHARS = 1_000
+/** A sealed reaction's hint: enough that two of a reader's keys never share one by chance. */
+export const REACTION_HINT_BYTES = 16
+/** A sealed reaction: kind, post id, time, text (≤ 4 bytes a code point), a nonce and a tag. */
+export const MAX_REACTION_BOX_BYTES = 1 + 16 + 8 + 2 + 4 * MAX_COMMENT_CHARS + 40
 export const MAX_LINKS = 8
 export const MAX_URL_BYTES = 2_048
 export const MAX_TITLE_CHARS = 200
@@ -32,6 +36,8 @@ export const SNAPSHOT_CHUNK_BYTES = 256 * KiB
 export const MAX_HAVE_FEEDS = 4_096
 /** Writer replicas (devices) per feed. */
 export const MAX_REPLICAS = 64
+/** A HAVE claim's sealed version vector: the largest vector (a count, then 8 + 8 bytes per replica), a nonce and a tag. */
+export const MAX_HAVE_BOX_BYTES = 1 + MAX_REPLICAS * 16 + 24 + 16
 /** Feed-key epochs: a u32. */
 export const MAX_EPOCH = 0xffff_ffff
 

@@ -1,5 +1,6 @@
 /**
- * The client side of one /jiayi/feed/1 stream: sends HAVE, applies what comes back (entries in
+ * The client side of one /jiayi/feed/2 stream: waits for the server's challenge, sends HAVE (a
+ * proof of each feed key it holds, bound to that challenge), applies what comes back (entries in
  * batched runs, snapshots reassembled from their chunks), acknowledges what it finished with.
  */
 
@@ -8,7 +9,7 @@ import { type FramedStream, type Logger, NetError } from '@jiayi/core'
 import { codeOf, countFailure } from './counters.js'
 import type { FeedEngine } from './engine.js'
 import { FeedError, isRejection } from './errors.js'
-import { MAX_HAVE_FEEDS } from './limits.js'
+import { makeClaims } from './have-proof.js'
 import { ACK_EVERY_BYTES, send, WINDOW_BYTES } from './serve-session.js'
 import { decodeFrame, type SignedEntry, type SnapshotHeader, type SyncFrame } from './wire.js'
 
@@ -39,14 +40,26 @@ export class Puller {
   private inboxBytes = 0
   private readerDone = false
   private wakeConsumer: (() => void) | undefined
+  /** The server's challenge: HAVE waits for it (every proof is bound to it). */
+  private challenge: Uint8Array | undefined
+  private readonly challenged: Promise<Uint8Array>
+  private onChallenge!: { resolve: (nonce: Uint8Array) => void; reject: (e: unknown) => void }
+  /** The server's peer id. */
+  readonly peer: string
 
   constructor(
     private readonly engine: FeedEngine,
     private readonly framed: FramedStream,
-    readonly peer: string,
+    private readonly ends: { readonly server: string; readonly client: string },
     private readonly events: Emitter<FeedSyncEvents>,
     private readonly log: Logger | undefined,
-  ) {}
+  ) {
+    this.peer = ends.server
+    this.challenged = new Promise<Uint8Array>((resolve, reject) => {
+      this.onChallenge = { resolve, reject }
+    })
+    this.challenged.catch(() => undefined)
+  }
 
   /**
    * Sends HAVE for every feed we follow; resolves when the server answers SYNCED for it, rejects
@@ -72,9 +85,13 @@ export class Puller {
         },
       })
     })
-    const feeds = this.engine.have().slice(0, MAX_HAVE_FEEDS)
     this.writes = this.writes
-      .then(() => send(this.engine, this.framed, { type: 'have', round, feeds }))
+      .then(async () => {
+        const challenge = await this.challenged
+        // The claims are made when the HAVE goes out, with the keys held then.
+        const claims = makeClaims(this.engine, this.engine.have(), { ...this.ends, challenge })
+        await send(this.engine, this.framed, { type: 'have', round, claims })
+      })
       .then(
         () => undefined,
         (error) => this.fail(error),
@@ -166,6 +183,12 @@ export class Puller {
       }
       for (const bytes of batch) {
         const frame = decodeFrame(bytes)
+        if ((this.challenge === undefined) !== (frame.type === 'challenge')) {
+          throw new FeedError(
+            'Protocol',
+            'a stream starts with one challenge, and only the first frame is one',
+          )
+        }
         if (frame.type === 'entry' && this.assembling === undefined && entries.length < MAX_ENTRY_RUN) {
           entries.push(frame.entry)
           entryBytes += bytes.length
@@ -188,6 +211,10 @@ export class Puller {
 
   private async handle(frame: SyncFrame): Promise<void> {
     switch (frame.type) {
+      case 'challenge':
+        this.challenge = frame.nonce
+        this.onChallenge.resolve(frame.nonce)
+        return
       case 'entry':
         if (this.assembling !== undefined) throw new FeedError('Protocol', 'entry inside a snapshot')
         await this.tolerate(this.engine.ingestEntry(frame.entry, this.peer))
@@ -269,6 +296,7 @@ export class Puller {
 
   private finish(error: unknown): void {
     this.ended = true
+    this.onChallenge.reject(error)
     clearTimeout(this.resyncTimer)
     for (const w of this.waiting.values()) w.reject(error)
     this.waiting.clear()

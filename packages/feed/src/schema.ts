@@ -1,10 +1,11 @@
 /**
  * What a feed's Y.Doc holds, how the owner writes it, and how anyone reads it back.
  *
- *   posts:    Y.Map  PostId    -> Post        (text, links with previews, attachment refs, times)
- *   likes:    Y.Map  "<feed>:<post>" -> Like  (the owner's likes on anyone's posts)
- *   comments: Y.Map  CommentId -> Comment     (the owner's comments on anyone's posts)
- *   deleted:  Y.Map  "post:<id>" | "comment:<id>" -> Tombstone
+ *   posts:     Y.Map  PostId     -> Post            (text, links with previews, attachment refs, times)
+ *   reactions: Y.Map  ReactionId -> SealedReaction  (the owner's likes and comments on anyone's
+ *                                                     posts, sealed under the post owner's key:
+ *                                                     reactions.ts opens them)
+ *   deleted:   Y.Map  "post:<id>" | "reaction:<id>" -> Tombstone
  *
  * Values are plain objects (Yjs ContentAny): an edit replaces the whole post, so two replicas'
  * concurrent edits resolve to one of them, never a mix. A deletion removes the content and leaves
@@ -16,7 +17,7 @@
  */
 import type * as Y from 'yjs'
 import { FeedError } from './errors.js'
-import { type CommentId, type FeedId, isFeedId, isItemId, type PostId } from './ids.js'
+import { type FeedId, isItemId, type PostId, type ReactionId } from './ids.js'
 import {
   MAX_ATTACHMENT_NAME_CHARS,
   MAX_ATTACHMENT_REF_BYTES,
@@ -27,9 +28,11 @@ import {
   MAX_MIME_BYTES,
   MAX_POST_CHARS,
   MAX_PREVIEW_IMAGE_BYTES,
+  MAX_REACTION_BOX_BYTES,
   MAX_TITLE_CHARS,
   MAX_URL_BYTES,
   PREVIEW_IMAGE_TYPES,
+  REACTION_HINT_BYTES,
 } from './limits.js'
 
 export interface LinkPreview {
@@ -61,13 +64,10 @@ export interface PostRef {
   readonly post: PostId
 }
 
-export interface Like extends PostRef {
-  readonly createdAt: number
-}
-
-export interface Comment extends PostRef {
-  readonly text: string
-  readonly createdAt: number
+/** A like or comment as its writer's doc holds it: which key opens it, and the sealed content. */
+export interface SealedReaction {
+  readonly hint: Uint8Array
+  readonly box: Uint8Array
 }
 
 export interface Tombstone {
@@ -83,17 +83,15 @@ export interface PostInput {
 export function postsOf(doc: Y.Doc): Y.Map<unknown> {
   return doc.getMap('posts')
 }
-export function likesOf(doc: Y.Doc): Y.Map<unknown> {
-  return doc.getMap('likes')
-}
-export function commentsOf(doc: Y.Doc): Y.Map<unknown> {
-  return doc.getMap('comments')
+export function reactionsOf(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap('reactions')
 }
 export function deletedOf(doc: Y.Doc): Y.Map<unknown> {
   return doc.getMap('deleted')
 }
 
-export function likeKey(ref: PostRef): string {
+/** One string per post of one feed (the timeline groups reactions by it). */
+export function postKey(ref: PostRef): string {
   return `${ref.feed}:${ref.post}`
 }
 
@@ -248,26 +246,15 @@ export function writeDeletePost(doc: Y.Doc, id: PostId, now: number): void {
   deletedOf(doc).set(`post:${id}`, { deletedAt: now })
 }
 
-export function writeLike(doc: Y.Doc, ref: PostRef, now: number): void {
-  likesOf(doc).set(likeKey(ref), { feed: ref.feed, post: ref.post, createdAt: now })
+/** A like or comment, already sealed (reactions.ts). */
+export function writeReaction(doc: Y.Doc, id: ReactionId, sealed: SealedReaction): void {
+  reactionsOf(doc).set(id, { hint: sealed.hint, box: sealed.box })
 }
 
-export function writeUnlike(doc: Y.Doc, ref: PostRef): void {
-  likesOf(doc).delete(likeKey(ref))
-}
-
-export function writeComment(doc: Y.Doc, id: CommentId, comment: Comment): void {
-  commentsOf(doc).set(id, {
-    feed: comment.feed,
-    post: comment.post,
-    text: comment.text,
-    createdAt: comment.createdAt,
-  })
-}
-
-export function writeDeleteComment(doc: Y.Doc, id: CommentId, now: number): void {
-  commentsOf(doc).delete(id)
-  deletedOf(doc).set(`comment:${id}`, { deletedAt: now })
+/** Takes a like back or deletes a comment: its content goes, a tombstone stays. */
+export function writeDeleteReaction(doc: Y.Doc, id: ReactionId, now: number): void {
+  reactionsOf(doc).delete(id)
+  deletedOf(doc).set(`reaction:${id}`, { deletedAt: now })
 }
 
 // ------------------------------------------------------------------ reading (anyone's doc)
@@ -280,7 +267,7 @@ function attempt<T>(read: () => T): T | undefined {
   }
 }
 
-export function isDeleted(doc: Y.Doc, kind: 'post' | 'comment', id: string): boolean {
+export function isDeleted(doc: Y.Doc, kind: 'post' | 'reaction', id: string): boolean {
   return deletedOf(doc).has(`${kind}:${id}`)
 }
 
@@ -307,31 +294,25 @@ export function* readPosts(doc: Y.Doc): Generator<[PostId, Post]> {
   }
 }
 
-function readRef(v: Record<string, unknown>): PostRef | undefined {
-  return isFeedId(v.feed) && isItemId(v.post) ? { feed: v.feed, post: v.post as PostId } : undefined
-}
-
-export function* readLikes(doc: Y.Doc): Generator<Like> {
-  for (const [key, value] of likesOf(doc)) {
-    const like = attempt(() => {
-      const v = value as Record<string, unknown>
-      const ref = readRef(v)
-      if (ref === undefined || key !== likeKey(ref)) return undefined
-      return { ...ref, createdAt: checkTime(v.createdAt) }
-    })
-    if (like !== undefined) yield like
-  }
-}
-
-export function* readComments(doc: Y.Doc): Generator<[CommentId, Comment]> {
-  for (const [id, value] of commentsOf(doc)) {
-    if (!isItemId(id) || isDeleted(doc, 'comment', id)) continue
-    const comment = attempt(() => {
-      const v = value as Record<string, unknown>
-      const ref = readRef(v)
-      if (ref === undefined) return undefined
-      return { ...ref, text: checkCommentText(v.text as string), createdAt: checkTime(v.createdAt) }
-    })
-    if (comment !== undefined) yield [id as CommentId, comment]
+/**
+ * The sealed reactions of a doc that have the right shape (still unopened), with the value
+ * object itself: it stays the same object for as long as the doc holds it, so openings can be
+ * cached on it.
+ */
+export function* readReactions(doc: Y.Doc): Generator<[ReactionId, SealedReaction]> {
+  for (const [id, value] of reactionsOf(doc)) {
+    if (!isItemId(id) || isDeleted(doc, 'reaction', id)) continue
+    const v = value as Record<string, unknown> | null
+    if (
+      typeof v !== 'object' ||
+      v === null ||
+      !(v.hint instanceof Uint8Array) ||
+      v.hint.length !== REACTION_HINT_BYTES ||
+      !(v.box instanceof Uint8Array) ||
+      v.box.length > MAX_REACTION_BOX_BYTES
+    ) {
+      continue
+    }
+    yield [id as ReactionId, v as unknown as SealedReaction]
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The server side of one /jiayi/feed/1 stream: what the requester holds per feed, and the frames
+ * The server side of one /jiayi/feed/2 stream: what the requester holds per feed, and the frames
  * it lacks, written under flow control (PROTOCOL.md, "Sync").
  */
 import { type FramedStream, NetError } from '@jiayi/core'
@@ -86,6 +86,12 @@ export class ServeSession {
     this.writer.ack(consumed)
   }
 
+  /** The stream's first frame: the challenge the requester's proofs are bound to. */
+  challenge(nonce: Uint8Array): void {
+    this.enqueue(() => this.writer.write({ type: 'challenge', nonce }))
+  }
+
+  /** A HAVE whose claims proved the current key of `feeds` (have-proof.ts); nothing else is served. */
   have(round: number, feeds: readonly FeedHave[]): void {
     const ids: FeedId[] = []
     for (const f of feeds) {
@@ -120,6 +126,12 @@ export class ServeSession {
   private async flush(feed: FeedId): Promise<void> {
     const sub = this.subs.get(feed)
     if (sub === undefined) return
+    // The feed's key moved on since the requester proved it (a contact was removed): it gets
+    // nothing more until it proves the new one.
+    if (this.engine.maxEpoch(feed) !== sub.maxEpoch) {
+      this.subs.delete(feed)
+      return
+    }
     for await (const item of this.engine.missing(feed, sub.known, sub.maxEpoch)) {
       if (this.closed) return
       if (item.kind === 'entry') {

@@ -1,11 +1,13 @@
 /**
- * `/jiayi/feed/1`: peers exchange what they hold per feed and send each other what is missing,
+ * `/jiayi/feed/2`: peers exchange what they hold per feed and send each other what is missing,
  * on connect and live while connected (PROTOCOL.md, "Sync").
  *
- * Each side pulls: it opens a stream to a contact and sends HAVE (feed, newest key epoch, version
- * vector) for every feed it follows. The server answers with SNAPSHOT/CHUNK and ENTRY frames,
- * then SYNCED, and keeps the stream open, pushing every new entry of those feeds as it is stored
- * (its own posts and the ones it relays). Only accepted contacts are served.
+ * Each side pulls: it opens a stream to a contact, gets a challenge, and sends HAVE: for every
+ * feed it follows, a proof that it holds the feed's key, bound to that challenge, with its version
+ * vector sealed under that key (have-proof.ts). The server answers, for each feed whose current
+ * key was proven, with SNAPSHOT/CHUNK and ENTRY frames, then SYNCED, and keeps the stream open,
+ * pushing every new entry of those feeds as it is stored (its own posts and the ones it relays).
+ * Only accepted contacts are served, and only while they are: a removal ends their streams.
  *
  * Hostile input never escapes: a frame that does not decode or breaks the protocol ends that
  * stream and is counted; a frame that decodes but fails verification is rejected by the engine
@@ -24,6 +26,7 @@ import {
 import { countFailure } from './counters.js'
 import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
+import { ClaimVerifier, newChallenge } from './have-proof.js'
 import { type FeedSyncEvents, Puller } from './puller.js'
 import { ServeSession } from './serve-session.js'
 import type { FeedHave } from './wire.js'
@@ -39,7 +42,10 @@ export interface FeedSyncInit {
   readonly engine: FeedEngine
   /** Whether `peer` may sync with us (an accepted contact). */
   readonly allow: (peer: PeerId) => boolean
-  /** A HAVE from `peer`, e.g. to notice that it lacks our newest feed key. */
+  /**
+   * A HAVE from `peer`: the feeds whose key it proved (current or not), e.g. to notice that it
+   * lacks our newest feed key.
+   */
   readonly onHave?: (peer: PeerId, feeds: readonly FeedHave[]) => void
   readonly log?: Logger
   /** Dialling and opening a stream gives up after this long. Default 10 s. */
@@ -64,7 +70,8 @@ export class FeedSync {
   private readonly pullers = new Map<string, Puller>()
   private readonly opening = new Map<string, Promise<Puller>>()
   private readonly retries = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>()
-  private readonly serving = new Set<ServeSession>()
+  /** Streams we serve, by the peer that opened them. */
+  private readonly serving = new Map<ServeSession, string>()
   private readonly engine: FeedEngine
   private readonly node: JiayiNode
   private readonly onConnect = (e: Event) => this.connected((e as CustomEvent<PeerId>).detail)
@@ -95,7 +102,7 @@ export class FeedSync {
     for (const r of this.retries.values()) clearTimeout(r.timer)
     this.retries.clear()
     for (const p of this.pullers.values()) p.close()
-    for (const s of this.serving) s.abort()
+    for (const s of this.serving.keys()) s.abort()
     await this.node.unhandle(PROTOCOL_FEED).catch(() => undefined)
   }
 
@@ -140,7 +147,8 @@ export class FeedSync {
       framed.abort(new FeedError('Stopped', 'feed sync is stopped'))
       throw new FeedError('Stopped', 'feed sync is stopped')
     }
-    const puller = new Puller(this.engine, framed, key, this.events, this.init.log)
+    const binding = { server: key, client: this.node.peerId.toString() }
+    const puller = new Puller(this.engine, framed, binding, this.events, this.init.log)
     this.pullers.get(key)?.close()
     this.pullers.set(key, puller)
     void puller.run().then((healthy) => {
@@ -158,6 +166,30 @@ export class FeedSync {
   /** Peers we are pulling from right now. */
   pulling(): string[] {
     return [...this.pullers.keys()]
+  }
+
+  /**
+   * Ends every stream, both ways, with a peer that may no longer sync (a contact was removed or
+   * blocked): an open stream would otherwise go on carrying pushes to it, and from it.
+   */
+  revalidate(): void {
+    if (this.stopped) return
+    for (const [session, peer] of this.serving) {
+      if (!this.allowed(peer)) session.abort()
+    }
+    for (const [key, puller] of this.pullers) {
+      if (this.allowed(key)) continue
+      this.pullers.delete(key)
+      clearTimeout(this.retries.get(key)?.timer)
+      this.retries.delete(key)
+      puller.close()
+    }
+  }
+
+  private allowed(peer: string): boolean {
+    const connection = this.node.getConnections().find((c) => c.remotePeer.toString() === peer)
+    // Not connected: nothing is open to end; the next stream is checked when it opens.
+    return connection === undefined || this.init.allow(connection.remotePeer)
   }
 
   /** While still connected and allowed, try again with a growing delay. */
@@ -181,11 +213,21 @@ export class FeedSync {
   private async serve(framed: FramedStream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const session = new ServeSession(this.engine, framed)
-    this.serving.add(session)
     const from = peer.toString()
-    const unsubscribe = this.engine.events.on('appended', (e) =>
-      e.from === from ? session.received(e.feed, e.vv) : session.schedule(e.feed),
-    )
+    this.serving.set(session, from)
+    const challenge = newChallenge()
+    const verifier = new ClaimVerifier(this.engine, {
+      challenge,
+      server: this.node.peerId.toString(),
+      client: from,
+    })
+    const unsubscribe = this.engine.events.on('appended', (e) => {
+      // Checked again before each push: trust may have changed since the stream opened.
+      if (!this.init.allow(peer)) session.abort()
+      else if (e.from === from) session.received(e.feed, e.vv)
+      else session.schedule(e.feed)
+    })
+    session.challenge(challenge)
     try {
       for (;;) {
         const bytes = await framed.read()
@@ -198,8 +240,12 @@ export class FeedSync {
           continue
         }
         if (frame.type !== 'have') throw new FeedError('Protocol', 'a server only accepts HAVE and ACK')
-        this.init.onHave?.(peer, frame.feeds)
-        session.have(frame.round, frame.feeds)
+        const proven = verifier.open(frame.claims, () => this.engine.counters.reject('Forged'))
+        this.init.onHave?.(peer, proven)
+        session.have(
+          frame.round,
+          proven.filter((p) => p.current),
+        )
       }
       await session.drain()
       await framed.close().catch(() => undefined)

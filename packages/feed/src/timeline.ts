@@ -1,8 +1,8 @@
 /**
  * The Moments timeline: the merge of every feed this peer holds (its own and its contacts'),
  * newest first, with the likes and comments gathered under each post. A like or comment lives in
- * its writer's feed, so it shows only to someone who holds that feed: WeChat's mutual-friends rule,
- * enforced by who has which key rather than by a server.
+ * its writer's feed, sealed under the post owner's key, so it shows only to someone who holds
+ * both: WeChat's mutual-friends rule, enforced by who has which key rather than by a server.
  *
  * Views are plain JSON-friendly objects (they cross the control socket and the web app's
  * WebSocket unchanged); times are ISO 8601 strings, a preview image a data: URL.
@@ -10,16 +10,8 @@
 import type { ContactId } from '@jiayi/core'
 import type * as Y from 'yjs'
 import type { CommentId, FeedId, PostId } from './ids.js'
-import {
-  type AttachmentRef,
-  type LinkPreview,
-  likeKey,
-  type Post,
-  readComments,
-  readLikes,
-  readPost,
-  readPosts,
-} from './schema.js'
+import type { Reaction } from './reaction-reader.js'
+import { type AttachmentRef, type LinkPreview, type Post, postKey, readPost, readPosts } from './schema.js'
 
 export interface AuthorView {
   /** The contact id (our own for our posts). */
@@ -67,6 +59,8 @@ export interface FeedSource {
   readonly feed: FeedId
   readonly doc: Y.Doc
   readonly author: AuthorView
+  /** Its likes and comments that we can open (reaction-reader.ts); none if absent. */
+  readonly reactions?: () => Iterable<Reaction>
 }
 
 export interface TimelineOptions {
@@ -111,23 +105,30 @@ function gather(sources: readonly FeedSource[], found: readonly Found[]): PostVi
   const comments = new Map<string, CommentView[]>()
   const liked = new Set<string>()
   for (const f of found) {
-    const key = likeKey({ feed: f.source.feed, post: f.id })
+    const key = postKey({ feed: f.source.feed, post: f.id })
     likes.set(key, [])
     comments.set(key, [])
   }
   for (const source of sources) {
-    for (const like of safely(() => readLikes(source.doc))) {
-      const list = likes.get(likeKey(like))
-      if (list === undefined) continue
-      list.push({ author: source.author, createdAt: iso(like.createdAt) })
-      if (source.author.me) liked.add(likeKey(like))
-    }
-    for (const [id, c] of safely(() => readComments(source.doc))) {
-      comments.get(likeKey(c))?.push({ id, author: source.author, text: c.text, createdAt: iso(c.createdAt) })
+    // One like per writer and post shows, though two of the writer's devices may each have made one.
+    const likedHere = new Set<string>()
+    for (const r of safely(() => source.reactions?.() ?? [])) {
+      const key = postKey(r.target)
+      if (r.kind === 'comment') {
+        comments
+          .get(key)
+          ?.push({ id: r.id, author: source.author, text: r.text, createdAt: iso(r.createdAt) })
+        continue
+      }
+      const list = likes.get(key)
+      if (list === undefined || likedHere.has(key)) continue
+      likedHere.add(key)
+      list.push({ author: source.author, createdAt: iso(r.createdAt) })
+      if (source.author.me) liked.add(key)
     }
   }
   return found.map(({ source, id, post }) => {
-    const key = likeKey({ feed: source.feed, post: id })
+    const key = postKey({ feed: source.feed, post: id })
     const view: PostView = {
       id,
       author: source.author,

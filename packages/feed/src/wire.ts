@@ -10,6 +10,7 @@ import { FeedError } from './errors.js'
 import { FEED_ID_BYTES, REPLICA_ID_BYTES, type ReplicaId, replicaIdBytes, replicaIdOf } from './ids.js'
 import {
   MAX_EPOCH,
+  MAX_HAVE_BOX_BYTES,
   MAX_HAVE_FEEDS,
   MAX_REPLICAS,
   MAX_SEALED_UPDATE_BYTES,
@@ -21,6 +22,9 @@ import type { VersionVector } from './version-vector.js'
 export const SIGNATURE_BYTES = 64
 export const HASH_BYTES = 32
 export const FEED_KEY_BYTES = 32
+/** The server's per-stream challenge, and a HAVE claim's proof tag (HMAC-SHA256). */
+export const CHALLENGE_BYTES = 32
+export const PROOF_TAG_BYTES = 32
 
 /** One Yjs update of a feed, sealed with the feed key of `epoch` and signed by the owner. */
 export interface SignedEntry {
@@ -51,17 +55,38 @@ export interface Snapshot extends SnapshotHeader {
   readonly sealed: Uint8Array
 }
 
+/** What a requester holds of one feed, once its claim is proven (have-proof.ts). */
 export interface FeedHave {
   readonly feed: Uint8Array
-  /** The newest feed-key epoch the asker holds: later entries would be unreadable to it. */
+  /** The feed-key epoch the asker proved it holds (its newest): later entries would be unreadable to it. */
   readonly maxEpoch: number
   readonly vv: VersionVector
 }
 
-export const FrameType = { Have: 1, Entry: 2, Snapshot: 3, Chunk: 4, Synced: 5, Ack: 6 } as const
+/**
+ * One feed as a HAVE names it on the wire: a tag proving the requester holds the feed's key (bound
+ * to this stream), and its version vector sealed under that key. Neither names the feed: a
+ * server that holds no key for it learns nothing (have-proof.ts).
+ */
+export interface HaveClaim {
+  readonly tag: Uint8Array
+  readonly box: Uint8Array
+}
+
+export const FrameType = {
+  Have: 1,
+  Entry: 2,
+  Snapshot: 3,
+  Chunk: 4,
+  Synced: 5,
+  Ack: 6,
+  Challenge: 7,
+} as const
 
 export type SyncFrame =
-  | { readonly type: 'have'; readonly round: number; readonly feeds: readonly FeedHave[] }
+  /** The server's first frame on every stream: what the requester's proofs are bound to. */
+  | { readonly type: 'challenge'; readonly nonce: Uint8Array }
+  | { readonly type: 'have'; readonly round: number; readonly claims: readonly HaveClaim[] }
   | { readonly type: 'entry'; readonly entry: SignedEntry }
   | { readonly type: 'snapshot'; readonly header: SnapshotHeader }
   | { readonly type: 'chunk'; readonly offset: number; readonly bytes: Uint8Array }
@@ -128,6 +153,13 @@ export function encodeVV(vv: VersionVector): Uint8Array {
   const w = new ByteWriter()
   writeVV(w, vv)
   return w.finish()
+}
+
+export function decodeVV(bytes: Uint8Array): Map<ReplicaId, number> {
+  const r = new ByteReader(bytes)
+  const vv = readVV(r)
+  r.end()
+  return vv
 }
 
 // ------------------------------------------------------------------ entries
@@ -247,13 +279,17 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
 export function encodeFrame(frame: SyncFrame): Uint8Array {
   const w = new ByteWriter()
   switch (frame.type) {
+    case 'challenge':
+      if (frame.nonce.length !== CHALLENGE_BYTES) throw new FeedError('BadInput', 'a challenge is 32 bytes')
+      w.byte(FrameType.Challenge).fixed(frame.nonce)
+      break
     case 'have':
-      if (frame.feeds.length > MAX_HAVE_FEEDS) throw new FeedError('TooLarge', 'too many feeds')
-      w.byte(FrameType.Have).varuint(frame.round).varuint(frame.feeds.length)
-      for (const f of frame.feeds) {
-        if (f.feed.length !== FEED_ID_BYTES) throw new FeedError('BadInput', 'feed id has the wrong length')
-        w.fixed(f.feed).varuint(f.maxEpoch)
-        writeVV(w, f.vv)
+      if (frame.claims.length > MAX_HAVE_FEEDS) throw new FeedError('TooLarge', 'too many feeds')
+      w.byte(FrameType.Have).varuint(frame.round).varuint(frame.claims.length)
+      for (const c of frame.claims) {
+        if (c.tag.length !== PROOF_TAG_BYTES) throw new FeedError('BadInput', 'a proof tag is 32 bytes')
+        if (c.box.length > MAX_HAVE_BOX_BYTES) throw new FeedError('TooLarge', 'a claim box is too large')
+        w.fixed(c.tag).bytes(c.box)
       }
       break
     case 'entry':
@@ -285,16 +321,18 @@ export function decodeFrame(bytes: Uint8Array): SyncFrame {
   const type = r.byte()
   let frame: SyncFrame
   switch (type) {
+    case FrameType.Challenge:
+      frame = { type: 'challenge', nonce: r.fixed(CHALLENGE_BYTES) }
+      break
     case FrameType.Have: {
       const round = r.varuint()
       const count = r.varuint(MAX_HAVE_FEEDS)
-      const feeds: FeedHave[] = []
+      const claims: HaveClaim[] = []
       for (let i = 0; i < count; i++) {
-        const feed = r.fixed(FEED_ID_BYTES)
-        const maxEpoch = r.varuint(MAX_EPOCH)
-        feeds.push({ feed, maxEpoch, vv: readVV(r) })
+        const tag = r.fixed(PROOF_TAG_BYTES)
+        claims.push({ tag, box: r.bytes(MAX_HAVE_BOX_BYTES) })
       }
-      frame = { type: 'have', round, feeds }
+      frame = { type: 'have', round, claims }
       break
     }
     case FrameType.Entry:

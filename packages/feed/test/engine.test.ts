@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { generateIdentity, MemoryStore, randomBytes } from '@jiayi/core'
 import * as Y from 'yjs'
-import { newItemId, replicaIdBytes } from '../src/ids.js'
+import { type CommentId, newItemId, replicaIdBytes } from '../src/ids.js'
 import {
   type FeedEngine,
   FeedError,
@@ -16,7 +16,8 @@ import {
   type SignedEntry,
   sealEntry,
 } from '../src/index.js'
-import { readPosts, writeComment, writeDeletePost, writeLike, writePost } from '../src/schema.js'
+import { reactionKeys, sealReaction } from '../src/reactions.js'
+import { readPosts, writeDeletePost, writePost, writeReaction } from '../src/schema.js'
 import { contentOf, copyFeed, engine, readerOf, stateOf } from './helpers/owners.js'
 
 async function post(owner: FeedEngine, text: string, createdAt = Date.now()): Promise<PostId> {
@@ -281,8 +282,15 @@ describe('feed engine', () => {
     await post(phone, 'from phone', 3000)
     await post(laptop, 'from laptop', 3001)
     await phone.write((doc) => writeDeletePost(doc, doomed, 5))
+    // The owner's own like and comment, sealed under its own key as every reaction is.
+    const own = reactionKeys(laptop.key(phone.self, 1)!, phone.self, 1)
+    const [likeId, commentId] = [newItemId<CommentId>(), newItemId<CommentId>()]
     await laptop.write((doc) => {
-      writeLike(doc, { feed: phone.self, post: doomed }, 6)
+      writeReaction(
+        doc,
+        likeId,
+        sealReaction(own, phone.self, likeId, { kind: 'like', post: doomed, text: '', createdAt: 6 }),
+      )
       writePost(doc, doomed, {
         text: 'resurrected?',
         links: [],
@@ -290,7 +298,16 @@ describe('feed engine', () => {
         createdAt: 2000,
         editedAt: 6,
       })
-      writeComment(doc, newItemId(), { feed: phone.self, post: shared, text: 'note to self', createdAt: 7 })
+      writeReaction(
+        doc,
+        commentId,
+        sealReaction(own, phone.self, commentId, {
+          kind: 'comment',
+          post: shared,
+          text: 'note to self',
+          createdAt: 7,
+        }),
+      )
     })
 
     const reader = await readerOf(phone)

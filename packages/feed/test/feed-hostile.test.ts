@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test'
 import { randomBytes } from '@jiayi/core'
 import fc from 'fast-check'
 import * as Y from 'yjs'
+import { makeClaims } from '../src/have-proof.js'
 import { newItemId, replicaIdBytes } from '../src/ids.js'
 import {
   decodeFrame,
@@ -37,8 +38,13 @@ describe('feed sync under hostile input', () => {
     await eventually(() => b.feed.get(post.id), 10_000, 'B synced')
     const own = Y.encodeStateAsUpdate(a.feed.engine.doc(a.feed.id)!)
     const theirs = Y.encodeStateAsUpdate(a.feed.engine.doc(b.feed.id)!)
+    const binding = { challenge: randomBytes(32), server: 'a', client: 'b' }
     const genuine: Uint8Array[] = [
-      encodeFrame({ type: 'have', round: 1, feeds: a.feed.engine.have() }),
+      encodeFrame({
+        type: 'have',
+        round: 1,
+        claims: makeClaims(b.feed.engine, b.feed.engine.have(), binding),
+      }),
       ...(await framesOf(a.feed.engine, a.feed.id)),
     ]
     const before = a.feed.stats().rejectedTotal
@@ -64,12 +70,16 @@ describe('feed sync under hostile input', () => {
     )
     // A frame over the protocol's limit, announced by its length prefix alone.
     await rawStream(b, a, [], { rawPrefix: Uint8Array.of(0xff, 0xff, 0xff, 0x7f) })
-    // A HAVE naming thousands of feeds we do not hold: answered with nothing but SYNCED.
-    const many = Array.from({ length: 3000 }, () => ({ feed: randomBytes(32), maxEpoch: 1, vv: new Map() }))
-    const answer = await rawStream(b, a, [encodeFrame({ type: 'have', round: 7, feeds: many })], {
+    // A HAVE with thousands of claims we cannot match: answered with the challenge and SYNCED only.
+    const many = Array.from({ length: 3000 }, () => ({ tag: randomBytes(32), box: randomBytes(60) }))
+    const answer = await rawStream(b, a, [encodeFrame({ type: 'have', round: 7, claims: many })], {
       read: true,
     })
-    assert.deepEqual(answer, [{ type: 'synced', round: 7 }])
+    assert.deepEqual(
+      answer.map((f) => f.type),
+      ['challenge', 'synced'],
+    )
+    assert.deepEqual(answer[1], { type: 'synced', round: 7 })
 
     await eventually(() => a.feed.stats().rejectedTotal > before + sent / 2, 5_000, 'refusals counted')
     assert.deepEqual(Y.encodeStateAsUpdate(a.feed.engine.doc(a.feed.id)!), own)
@@ -107,7 +117,7 @@ describe('feed sync under hostile input', () => {
     )
     const genuine = await framesOf(bEngine, bFeed, vvBefore)
     const entry = entryOf(genuine)
-    const script: { frames: Uint8Array[] } = { frames: [] }
+    const script: { frames: Uint8Array[]; challenge?: boolean | undefined } = { frames: [] }
     await hostileServer(b, script)
 
     const forged: SyncFrame[] = [
@@ -119,9 +129,14 @@ describe('feed sync under hostile input', () => {
       { type: 'entry', entry: { ...entry, seq: 1 } },
       { type: 'entry', entry: { ...entry, replica: replicaIdBytes('0123456789abcdef' as never) } },
       { type: 'chunk', offset: 0, bytes: randomBytes(10) },
-      { type: 'have', round: 1, feeds: [] },
+      { type: 'have', round: 1, claims: [] },
+      { type: 'challenge', nonce: randomBytes(32) },
     ]
-    const cases: Uint8Array[][] = forged.map((f) => [encodeFrame(f)])
+    const cases: { frames: Uint8Array[]; challenge?: boolean }[] = forged.map((f) => ({
+      frames: [encodeFrame(f)],
+    }))
+    // A server that skips the challenge: its entry is out of place.
+    cases.push({ frames: [encodeFrame(forged[0]!)], challenge: false })
     fc.assert(
       fc.property(
         fc.array(
@@ -134,7 +149,7 @@ describe('feed sync under hostile input', () => {
           { minLength: 1, maxLength: 4 },
         ),
         (frames) => {
-          cases.push(frames)
+          cases.push({ frames })
         },
       ),
       { numRuns: 120 },
@@ -142,8 +157,9 @@ describe('feed sync under hostile input', () => {
     // The stream A had open to B's real server died with it: let A notice before the cases run.
     await a.feed.syncWith(bAtA.id).catch(() => undefined)
     await a.feed.syncWith(bAtA.id).catch(() => undefined)
-    for (const frames of cases) {
-      script.frames = frames
+    for (const c of cases) {
+      script.frames = c.frames
+      script.challenge = c.challenge
       await a.feed.syncWith(bAtA.id).catch(() => undefined)
     }
     assert.deepEqual(Y.encodeStateAsUpdate(a.feed.engine.doc(bFeed)!), stateBefore, 'doc byte-identical')
@@ -163,6 +179,7 @@ describe('feed sync under hostile input', () => {
 
     // The genuine frames, replayed by the same server, are applied.
     script.frames = genuine
+    script.challenge = true
     await a.feed.syncWith(bAtA.id).catch(() => undefined)
     await eventually(() => a.feed.timeline().length === 2, 5_000, 'the genuine update applies')
   })

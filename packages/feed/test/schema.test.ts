@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { newItemId } from '../src/ids.js'
 import { extractPreview, limits, type PostId } from '../src/index.js'
-import { checkPostInput, postsOf, readComments, readLikes, readPosts, writePost } from '../src/schema.js'
+import { checkPostInput, postsOf, reactionsOf, readPosts, readReactions, writePost } from '../src/schema.js'
 import { buildTimeline } from '../src/timeline.js'
 
 const me = { id: '0011223344556677' as never, name: 'Me', me: true }
@@ -75,14 +75,27 @@ describe('feed schema', () => {
     posts.set('not-an-id', { text: 'bad id', links: [], attachments: [], createdAt: 1 })
     posts.set(newItemId(), 'a string')
     posts.set(newItemId(), new Y.Map())
-    doc.getMap('likes').set('garbage', { feed: 'zz', post: 1 })
-    doc.getMap('comments').set(newItemId(), { feed: 'a'.repeat(64), post: good, text: 42, createdAt: 1 })
+    const reactions = reactionsOf(doc)
+    reactions.set('garbage', { hint: new Uint8Array(16), box: new Uint8Array(60) })
+    reactions.set(newItemId(), { hint: new Uint8Array(15), box: new Uint8Array(60) })
+    reactions.set(newItemId(), { hint: new Uint8Array(16), box: 'not bytes' })
+    reactions.set(newItemId(), {
+      hint: new Uint8Array(16),
+      box: new Uint8Array(limits.MAX_REACTION_BOX_BYTES + 1),
+    })
+    reactions.set(newItemId(), 'a string')
+    reactions.set(newItemId(), null)
+    // Only the shape is checked here; whether it opens is reactions.ts's question.
+    const shaped = newItemId()
+    reactions.set(shaped, { hint: new Uint8Array(16), box: new Uint8Array(60) })
     assert.deepEqual(
       [...readPosts(doc)].map(([id]) => id),
       [good],
     )
-    assert.equal([...readLikes(doc)].length, 0)
-    assert.equal([...readComments(doc)].length, 0)
+    assert.deepEqual(
+      [...readReactions(doc)].map(([id]) => id),
+      [shaped],
+    )
     const timeline = buildTimeline([{ feed: 'b'.repeat(64) as never, doc, author: me }])
     assert.deepEqual(
       timeline.map((p) => p.text),

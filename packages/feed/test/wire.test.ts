@@ -24,6 +24,7 @@ import {
   verifyEntry,
   verifySnapshotHeader,
 } from '../src/index.js'
+import { decodeVV, encodeVV } from '../src/wire.js'
 
 const identity = generateIdentity()
 const key = randomBytes(32)
@@ -40,14 +41,22 @@ const heads = new Map([...vv.keys()].map((r) => [r, randomBytes(32)]))
 const snapshot = sealSnapshot({ identity, key, epoch: 2, vv, heads, state: update })
 
 const samples: SyncFrame[] = [
-  { type: 'have', round: 1, feeds: [] },
-  { type: 'have', round: 77, feeds: [{ feed: identity.signing.publicKey, maxEpoch: 3, vv }] },
+  { type: 'have', round: 1, claims: [] },
+  {
+    type: 'have',
+    round: 77,
+    claims: [
+      { tag: randomBytes(32), box: randomBytes(80) },
+      { tag: randomBytes(32), box: randomBytes(limits.MAX_HAVE_BOX_BYTES) },
+    ],
+  },
   { type: 'entry', entry },
   { type: 'entry', entry: { ...entry, signature: new Uint8Array(0) } },
   { type: 'snapshot', header: (({ sealed: _, ...h }) => h)(snapshot) },
   { type: 'chunk', offset: 262144, bytes: randomBytes(1000) },
   { type: 'synced', round: 2 ** 40 },
   { type: 'ack', consumed: 3 * 1024 * 1024 },
+  { type: 'challenge', nonce: randomBytes(32) },
 ]
 
 function decodesOrFeedError(bytes: Uint8Array): void {
@@ -73,7 +82,7 @@ describe('feed wire formats', () => {
   it('frame type numbers are fixed (PROTOCOL.md)', () => {
     assert.deepEqual(
       samples.map((f) => encodeFrame(f)[0]),
-      [1, 1, 2, 2, 3, 4, 5, 6],
+      [1, 1, 2, 2, 3, 4, 5, 6, 7],
     )
   })
 
@@ -116,42 +125,47 @@ describe('feed wire formats', () => {
         .bytes(entry.signature.subarray(1))
         .finish(),
     )
-    // Replicas out of order or repeated, a listed replica at 0.
-    const have = (pairs: [Uint8Array, number][]) => {
-      const w = new ByteWriter()
-        .byte(1)
-        .varuint(1)
-        .varuint(1)
-        .fixed(entry.feed)
-        .varuint(1)
-        .varuint(pairs.length)
+    // A version vector (what a HAVE claim seals): replicas out of order or repeated, one at 0.
+    const vvBytes = (pairs: [Uint8Array, number][]) => {
+      const w = new ByteWriter().varuint(pairs.length)
       for (const [r, s] of pairs) w.fixed(r).varuint(s)
       return w.finish()
     }
+    const badVV = (bytes: Uint8Array) => assert.throws(() => decodeVV(bytes), { code: 'Malformed' })
     const r1 = new Uint8Array(8).fill(1)
     const r2 = new Uint8Array(8).fill(2)
-    assert.doesNotThrow(() =>
-      decodeFrame(
-        have([
-          [r1, 1],
-          [r2, 1],
-        ]),
+    assert.deepEqual(
+      encodeVV(
+        decodeVV(
+          vvBytes([
+            [r1, 1],
+            [r2, 1],
+          ]),
+        ),
       ),
+      vvBytes([
+        [r1, 1],
+        [r2, 1],
+      ]),
     )
-    bad(
-      have([
+    badVV(
+      vvBytes([
         [r2, 1],
         [r1, 1],
       ]),
     )
-    bad(
-      have([
+    badVV(
+      vvBytes([
         [r1, 1],
         [r1, 2],
       ]),
     )
-    bad(have([[r1, 0]]))
-    // Over the limits: a sealed update, a chunk, the feed count, an epoch beyond u32.
+    badVV(vvBytes([[r1, 0]]))
+    badVV(Uint8Array.from([...vvBytes([[r1, 1]]), 0]))
+    // A challenge of 31 bytes, a claim whose tag is short.
+    bad(Uint8Array.of(7, ...randomBytes(31)))
+    bad(new ByteWriter().byte(1).varuint(1).varuint(1).fixed(randomBytes(31)).finish())
+    // Over the limits: a sealed update, a chunk, the feed count, a claim's box, an epoch beyond u32.
     bad(
       new ByteWriter()
         .byte(2)
@@ -185,7 +199,17 @@ describe('feed wire formats', () => {
         .byte(1)
         .varuint(1)
         .varuint(1)
+        .fixed(randomBytes(32))
+        .bytes(randomBytes(limits.MAX_HAVE_BOX_BYTES + 1))
+        .finish(),
+      'TooLarge',
+    )
+    bad(
+      new ByteWriter()
+        .byte(2)
         .fixed(entry.feed)
+        .fixed(entry.replica)
+        .varuint(1)
         .varuint(2 ** 32)
         .finish(),
       'TooLarge',

@@ -12,8 +12,8 @@ export const PROTOCOL_MSG = '/jiayi/msg/1'
 export const PROTOCOL_PREKEYS = '/jiayi/prekeys/1'
 /** Chunked, resumable file transfer. */
 export const PROTOCOL_FILE = '/jiayi/file/1'
-/** Moments feed sync (signed Yjs updates). */
-export const PROTOCOL_FEED = '/jiayi/feed/1'
+/** Moments feed sync (signed Yjs updates); 2: a requester proves it holds each feed's key. */
+export const PROTOCOL_FEED = '/jiayi/feed/2'
 
 export type JiayiProtocol =
   | typeof PROTOCOL_MSG

@@ -37,8 +37,7 @@ export function contentOf(e: FeedEngine, feed: FeedId): unknown {
   const doc = e.doc(feed)!
   return {
     posts: doc.getMap('posts').toJSON(),
-    likes: doc.getMap('likes').toJSON(),
-    comments: doc.getMap('comments').toJSON(),
+    reactions: doc.getMap('reactions').toJSON(),
     deleted: doc.getMap('deleted').toJSON(),
   }
 }
