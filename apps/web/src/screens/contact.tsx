@@ -63,6 +63,11 @@ export function ContactScreen(props: { contact: string }) {
             </a>
           )}
         </div>
+        {c.identityChanged && (
+          <p class="card warning" role="alert" data-testid="identity-changed">
+            <Icon name="alert" size={18} /> {t('contact.identityChanged', { name: c.name })}
+          </p>
+        )}
         {accepted && (
           <section class="card safety" aria-labelledby="safety-title">
             <h2 id="safety-title">{t('contact.safetyTitle')}</h2>

@@ -11,6 +11,7 @@ import type { PreKeyBundle } from '../crypto/x3dh.js'
 import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
+import { isStoredIdentity } from './identity-change.js'
 import { type ContactId, contactIdFor, type MessageId } from './ids.js'
 import { newContactRecord, updateContactFromCard } from './inbound.js'
 import { Keys } from './keys.js'
@@ -43,8 +44,9 @@ export class ContactOps {
     if (equalBytes(card.identity.signingKey, core.account.identity.signing.publicKey)) {
       throw new MessengerError('SelfContact', 'this is your own card')
     }
-    await core.rememberAddrs(card.peerId, card.addrs)
     const existing = core.contacts.get(cid)
+    checkSameIdentity(card, existing ?? core.contacts.byPeerId(card.peerId))
+    await core.rememberAddrs(card.peerId, card.addrs)
     if (existing?.state === 'pending-in') return this.accept(cid)
     if (existing !== undefined) {
       await core.queue.run(cid, async () => {
@@ -116,12 +118,18 @@ export class ContactOps {
     const core = this.core
     const contact = core.contacts.resolve(ref)
     const number = safetyNumber(core.identity(), theirIdentity(contact))
-    if (mark && !contact.verified) {
+    if (mark && (!contact.verified || contact.identityChanged === true)) {
       await core.queue.run(contact.id, async () => {
         const tx = new Tx()
+        // Comparing the numbers again is how the user acknowledges a safety number change.
         core.putContact(
           tx,
-          { ...core.contacts.get(contact.id)!, verified: true, updatedAt: Date.now() },
+          {
+            ...core.contacts.get(contact.id)!,
+            verified: true,
+            identityChanged: false,
+            updatedAt: Date.now(),
+          },
           'update',
         )
         await core.commit(tx)
@@ -139,6 +147,23 @@ export class ContactOps {
   private view(cid: ContactId): ContactView {
     return this.core.view(this.core.contacts.resolve(cid))
   }
+}
+
+/**
+ * A card for a device we know under other identity keys (its peer id is a contact's, or its
+ * identity key is a contact's with another agreement key) is refused, not taken as the contact's
+ * new keys: anyone can print a card naming any device. The contact record is left alone; the
+ * device itself, if it really has new keys, is caught when it starts a session (inbound.ts).
+ */
+function checkSameIdentity(card: ContactCard, known: ContactRecord | undefined): void {
+  if (known === undefined || isStoredIdentity(known, card.identity)) return
+  throw new MessengerError(
+    'IdentityChanged',
+    `this card names the device or identity of your contact ${known.name} (id ${known.id}) with other ` +
+      `identity keys: the safety number would change. Compare safety numbers with them in person ` +
+      `(jiayi verify ${known.id}); to take the new keys, remove them first (jiayi reject ${known.id}) ` +
+      'and add the card again.',
+  )
 }
 
 export function theirIdentity(contact: ContactRecord) {

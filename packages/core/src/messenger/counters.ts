@@ -17,6 +17,8 @@ export type RefusalReason =
   | 'not-allowed'
   /** A pending request over what it may hold, or an old request dropped for a new one. */
   | 'over-quota'
+  /** A contact's device started a session under other identity keys (identity-change.ts). */
+  | 'identity-changed'
 
 export class Counters {
   private readonly refused = new Map<string, number>()

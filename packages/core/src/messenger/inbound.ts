@@ -15,6 +15,7 @@ import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '.
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { MessengerCore } from './core.js'
+import { isStoredIdentity, recordIdentityChange } from './identity-change.js'
 import { type ContactId, contactIdFor, type MessageId } from './ids.js'
 import { Keys, NO_VALUE } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
@@ -121,6 +122,14 @@ export class Inbound {
       )
     }
     const decoded = decodePreKeyMessage(envelope.body)
+    // A contact's device may only start sessions under the identity stored for that contact.
+    const device = core.contacts.byPeerId(from.toString())
+    if (device !== undefined && !isStoredIdentity(device, decoded.initiator)) {
+      return await core.queue.run(device.id, async () => {
+        await recordIdentityChange(core, device.id)
+        return core.refuse(PROTOCOL_MSG, 'identity-changed', from)
+      })
+    }
     const cid = contactIdFor(decoded.initiator.signingKey)
     // Everything below runs in the conversation's queue, entered synchronously here, so a
     // stranger's request is handled before the messages that follow it on the stream.

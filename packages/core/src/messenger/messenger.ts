@@ -60,6 +60,8 @@ export interface MessengerInit {
   readonly extensions?: Readonly<Record<string, ExtensionHandler>>
   /** What pending requests may keep here; default PENDING_IN_LIMITS. */
   readonly pendingLimits?: Partial<PendingLimits>
+  /** The clock prekey rotation runs by (ms since the epoch); default Date.now. Tests move it. */
+  readonly now?: () => number
 }
 
 export interface MessengerStats {

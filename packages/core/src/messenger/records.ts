@@ -21,6 +21,14 @@ export interface ContactRecord {
   readonly addrs: readonly string[]
   readonly state: ContactState
   readonly verified: boolean
+  /**
+   * Their device started a session under other identity keys than these ("safety number
+   * changed", identity-change.ts): refused, shown, and `verified` cleared. Cleared again when the
+   * user marks them verified.
+   */
+  readonly identityChanged?: boolean | undefined
+  /** Whether the session we send on was agreed with ML-KEM (PQXDH); kept in step by commit. */
+  readonly postQuantum?: boolean | undefined
   /** The latest card we hold for them, as its link payload. */
   readonly card: string
   readonly addedAt: number

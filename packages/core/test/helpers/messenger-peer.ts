@@ -16,7 +16,7 @@ export interface TestPeer {
 export async function testPeer(
   name: string,
   store: Store = new MemoryStore(),
-  options: Pick<MessengerInit, 'pendingLimits'> = {},
+  options: Pick<MessengerInit, 'pendingLimits' | 'now'> = {},
 ): Promise<TestPeer> {
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
