@@ -153,6 +153,8 @@ export class MessengerCore {
       messageId: options.messageId,
       ephemeral: options.ephemeral,
       createdAt: Date.now(),
+      // Kept while the session is unanswered, in case it must start again (session-restart.ts).
+      ...(envelope.type === 'prekey' ? { payload: plaintext } : {}),
     }
     // A ratchet message is ciphertext already; a PreKey message shows our public keys, so the
     // store seals that one (store/sealed.ts).

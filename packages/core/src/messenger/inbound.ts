@@ -20,7 +20,7 @@ import { type ContactId, contactIdFor, type MessageId } from './ids.js'
 import { Keys, NO_VALUE } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
 import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody } from './payload.js'
-import { RateLimiter } from './rate-limit.js'
+import { addressKey, RateLimiter, STRANGER_REQUEST_LIMITS } from './rate-limit.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay } from './trust.js'
@@ -64,13 +64,8 @@ type Verdict = Exclude<AckStatus, 'ok'> | { readonly durable: Promise<void> }
 
 export class Inbound {
   readonly extensions = new Map<string, ExtensionHandler>()
-  /** What strangers may ask: 5 requests per peer per minute, 30 in all. */
-  readonly strangers = new RateLimiter({
-    perPeerBurst: 5,
-    perPeerPerMinute: 5,
-    globalBurst: 30,
-    globalPerMinute: 30,
-  })
+  /** Strangers' contact requests (their prekey fetches have buckets of their own: messenger.ts). */
+  readonly requests = new RateLimiter(STRANGER_REQUEST_LIMITS)
 
   constructor(
     private readonly core: MessengerCore,
@@ -88,7 +83,7 @@ export class Inbound {
   async onEnvelope(from: PeerId, envelope: IncomingEnvelope, connection?: Connection): Promise<AckStatus> {
     try {
       const route = connection === undefined ? undefined : connectionRoute(connection)
-      const verdict = await this.process(from, envelope, route)
+      const verdict = await this.process(from, envelope, route, addressKey(connection?.remoteAddr))
       if (typeof verdict === 'string') return verdict
       await verdict.durable
       return 'ok'
@@ -111,6 +106,7 @@ export class Inbound {
     from: PeerId,
     envelope: IncomingEnvelope,
     route: ConnectionRoute | undefined,
+    address: string | undefined,
   ): Promise<Verdict> {
     const core = this.core
     if (core.stopped) return 'retry'
@@ -140,7 +136,7 @@ export class Inbound {
       if (known === undefined) {
         if (core.blockedPeers.has(from.toString()) || (await core.store.get(Keys.blocked(cid))) !== undefined)
           return core.refuse(PROTOCOL_MSG, 'blocked', from)
-        if (!this.strangers.tryTake(from.toString())) {
+        if (!this.requests.tryTake(from.toString(), address)) {
           core.refuse(PROTOCOL_MSG, 'rate-limited', from)
           return 'retry'
         }
@@ -203,7 +199,11 @@ export class Inbound {
       }
     } else {
       const keys = await core.prekeys.lookup(decoded.init)
-      if (keys === undefined) return core.refuse(PROTOCOL_MSG, 'unknown-prekey', from)
+      if (keys === undefined) {
+        // Gone (a one-time prekey drained, a signed prekey rotated out): the sender starts anew.
+        core.refuse(PROTOCOL_MSG, 'unknown-prekey', from)
+        return 'stale'
+      }
       const out = acceptSession(core.account.identity, decoded, keys)
       tx.sessions.set(cid, promote(set, out.session))
       tx.ops.push(...core.prekeys.consumeOps(decoded.init))

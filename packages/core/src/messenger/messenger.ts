@@ -6,7 +6,7 @@
  * Every change to a conversation runs inside that conversation's queue and commits as one Tx:
  * a ratchet step is never persisted without the message it produced or consumed, or vice versa.
  */
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
@@ -39,6 +39,7 @@ import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
 import { servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
+import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
 import { ReceiptBatcher } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
@@ -77,6 +78,11 @@ export class Messenger {
   private readonly addresses: AddressWatcher
   private readonly contacts: ContactOps
   private readonly listeners: [string, (e: Event) => void][] = []
+  /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
+  private readonly fetches = {
+    strangers: new RateLimiter(STRANGER_FETCH_LIMITS),
+    known: new RateLimiter(KNOWN_FETCH_LIMITS),
+  }
 
   private constructor(
     private readonly core: MessengerCore,
@@ -144,7 +150,7 @@ export class Messenger {
     const servePrekeys = framedHandler(
       PROTOCOL_PREKEYS,
       (framed, connection) =>
-        servePrekeyStream(framed, core.identity(), () => this.handOutPrekeys(connection.remotePeer)),
+        servePrekeyStream(framed, core.identity(), () => this.handOutPrekeys(connection)),
       { onRefused },
     )
     await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: 32 })
@@ -186,14 +192,16 @@ export class Messenger {
     if (contact !== undefined) this.outbox.kick(contact.id, true)
   }
 
-  private async handOutPrekeys(peer: PeerId) {
+  private async handOutPrekeys(connection: Connection) {
     const core = this.core
+    const peer = connection.remotePeer
     const trust = core.trustOf(peer.toString())
     if (!peerMay(trust, 'fetch-prekeys')) {
       core.refuse(PROTOCOL_PREKEYS, 'not-allowed', peer)
       return undefined
     }
-    if (trust === 'stranger' && !this.inbound.strangers.tryTake(peer.toString())) {
+    const limits = trust === 'stranger' ? this.fetches.strangers : this.fetches.known
+    if (!limits.tryTake(peer.toString(), addressKey(connection.remoteAddr))) {
       core.refuse(PROTOCOL_PREKEYS, 'rate-limited', peer)
       return undefined
     }

@@ -73,6 +73,12 @@ export interface OutboxRecord {
   /** Ephemeral envelopes (typing) are dropped on the first failure instead of retried. */
   readonly ephemeral?: boolean | undefined
   readonly createdAt: number
+  /**
+   * PreKey entries only: the payload's plaintext, so that it can be encrypted again under a new
+   * session if the peer no longer holds the prekeys the envelope names (session-restart.ts). Such
+   * records are sealed by the store like every record that is not ciphertext already.
+   */
+  readonly payload?: Uint8Array | undefined
 }
 
 export function encodeRecord(value: unknown): Uint8Array {

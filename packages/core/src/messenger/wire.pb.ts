@@ -291,13 +291,15 @@ export namespace Ack {
   export enum Status {
     OK = 'OK',
     REJECTED = 'REJECTED',
-    RETRY = 'RETRY'
+    RETRY = 'RETRY',
+    STALE = 'STALE'
   }
 
   enum __StatusValues {
     OK = 0,
     REJECTED = 1,
-    RETRY = 2
+    RETRY = 2,
+    STALE = 3
   }
 
   export namespace Status {
