@@ -2,12 +2,10 @@
  * Who we talk to: adding a card (a contact request on a new session), accepting and rejecting
  * requests, removing contacts, and safety numbers. The Messenger facade delegates here.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
 import { bytesToHex, equalBytes, hexToBytes } from '../bytes.js'
 import type { ContactCard } from '../card/card.js'
 import { decodeCard, decodeCardPayload, linkPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
-import type { PreKeyBundle } from '../crypto/x3dh.js'
 import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
@@ -16,14 +14,11 @@ import { type ContactId, contactIdFor, type MessageId } from './ids.js'
 import { newContactRecord, updateContactFromCard } from './inbound.js'
 import { Keys } from './keys.js'
 import type { OutboxPump } from './outbox.js'
-import { fetchPreKeyBundle } from './prekey-protocol.js'
+import { bundleFor } from './prekey-protocol.js'
 import type { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord } from './records.js'
 import { Tx } from './tx.js'
 import type { ContactView } from './views.js'
-
-/** How long adding a card waits for the peer's fresh prekeys before using the card's own. */
-const PREKEY_FETCH_TIMEOUT_MS = 4_000
 
 export class ContactOps {
   constructor(
@@ -56,7 +51,7 @@ export class ContactOps {
       })
       return this.view(cid)
     }
-    const bundle = await this.bundleFor(card)
+    const bundle = await bundleFor(core.node, card)
     const theyAskedMeanwhile = await core.queue.run(cid, async () => {
       // Their request may have arrived while we fetched prekeys: then this add accepts it.
       const now = core.contacts.get(cid)
@@ -72,14 +67,6 @@ export class ContactOps {
       return false
     })
     return theyAskedMeanwhile ? this.accept(cid) : this.view(cid)
-  }
-
-  /** Prefers a fresh bundle from the peer (one-time prekey + ML-KEM); else the card's signed prekey. */
-  private async bundleFor(card: ContactCard): Promise<PreKeyBundle> {
-    const fetched = await fetchPreKeyBundle(this.core.node, peerIdFromString(card.peerId), card.identity, {
-      signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
-    })
-    return fetched ?? { identity: card.identity, signedPreKey: card.signedPreKey }
   }
 
   async accept(ref: string): Promise<ContactView> {

@@ -19,6 +19,8 @@ export type RefusalReason =
   | 'over-quota'
   /** A contact's device started a session under other identity keys (identity-change.ts). */
   | 'identity-changed'
+  /** A prekey fetch without proof that the fetcher holds our card (prekey-protocol.ts). */
+  | 'no-card-proof'
 
 export class Counters {
   private readonly refused = new Map<string, number>()

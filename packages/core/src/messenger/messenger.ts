@@ -37,7 +37,7 @@ import { Keys, unreadSeq } from './keys.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
-import { servePrekeyStream } from './prekey-protocol.js'
+import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
 import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
 import { ReceiptBatcher } from './receipts.js'
@@ -149,8 +149,7 @@ export class Messenger {
     )
     const servePrekeys = framedHandler(
       PROTOCOL_PREKEYS,
-      (framed, connection) =>
-        servePrekeyStream(framed, core.identity(), () => this.handOutPrekeys(connection)),
+      (framed, connection) => servePrekeyStream(framed, (proof) => this.handOutPrekeys(connection, proof)),
       { onRefused },
     )
     await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: 32 })
@@ -192,12 +191,18 @@ export class Messenger {
     if (contact !== undefined) this.outbox.kick(contact.id, true)
   }
 
-  private async handOutPrekeys(connection: Connection) {
+  /** Prekeys for whoever may fetch them, proves they hold our card, and is within its limits. */
+  private async handOutPrekeys(connection: Connection, proof: Uint8Array) {
     const core = this.core
     const peer = connection.remotePeer
     const trust = core.trustOf(peer.toString())
     if (!peerMay(trust, 'fetch-prekeys')) {
       core.refuse(PROTOCOL_PREKEYS, 'not-allowed', peer)
+      return undefined
+    }
+    // Checked before the rate limits: a peer id alone must not even learn that we are limiting it.
+    if (!isCardProof(proof, core.identity(), core.peerId, peer)) {
+      core.refuse(PROTOCOL_PREKEYS, 'no-card-proof', peer)
       return undefined
     }
     const limits = trust === 'stranger' ? this.fetches.strangers : this.fetches.known

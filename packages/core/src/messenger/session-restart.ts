@@ -20,13 +20,11 @@ import type { MessengerCore } from './core.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
 import { decodeOutboxRecord, encodeOutboxRecord } from './outbox-record.js'
-import { fetchPreKeyBundle } from './prekey-protocol.js'
+import { fetchPreKeyBundle, PREKEY_FETCH_TIMEOUT_MS } from './prekey-protocol.js'
 import type { MessageRecord, OutboxRecord } from './records.js'
 import { Tx } from './tx.js'
 
 export const MAX_RESTARTS = 3
-/** How long a restart waits for the peer's fresh prekeys. */
-const FETCH_TIMEOUT_MS = 4_000
 
 export type RestartOutcome =
   /** A new session replaced the stale one: deliver again now. */
@@ -63,7 +61,7 @@ export class SessionRestarter {
     }
     const card = decodeCardBytes(decodeCardPayload(contact.card))
     const fetched = await fetchPreKeyBundle(core.node, peerIdFromString(contact.peerId), card.identity, {
-      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
     })
     // The card's own signed prekey is worth a try only if it is not what went stale.
     const bundle: PreKeyBundle | undefined =
