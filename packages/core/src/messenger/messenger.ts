@@ -34,6 +34,7 @@ import type { Emitter } from './events.js'
 import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
 import { type ExtensionContext, type ExtensionHandler, Inbound } from './inbound.js'
 import { Keys, unreadSeq } from './keys.js'
+import { LanPresence } from './lan-presence.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
@@ -77,6 +78,7 @@ export class Messenger {
   private readonly inbound: Inbound
   private readonly addresses: AddressWatcher
   private readonly contacts: ContactOps
+  private readonly presence: LanPresence
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -87,6 +89,7 @@ export class Messenger {
   private constructor(
     private readonly core: MessengerCore,
     pendingLimits: PendingLimits,
+    now: () => number,
   ) {
     this.outbox = createOutboxPump(core)
     core.onOutbox = (cid) => this.outbox.kick(cid)
@@ -94,6 +97,7 @@ export class Messenger {
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
+    this.presence = new LanPresence(core, now)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -115,7 +119,11 @@ export class Messenger {
       const peerId = fromUtf8(value)
       if (peerId.length > 1) core.blockedPeers.add(peerId)
     }
-    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits })
+    const messenger = new Messenger(
+      core,
+      { ...PENDING_IN_LIMITS, ...init.pendingLimits },
+      init.now ?? Date.now,
+    )
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
     await messenger.start()
@@ -162,6 +170,7 @@ export class Messenger {
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
     await this.addresses.start()
+    this.presence.start()
     for (const c of core.contacts.all()) this.outbox.kick(c.id)
   }
 
@@ -178,6 +187,7 @@ export class Messenger {
     this.outbox.stop()
     this.receipts.stop()
     this.addresses.stop()
+    this.presence.stop()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)

@@ -6,6 +6,7 @@ import { randomBytes } from '../../src/bytes.js'
 import { type Account, accountRecord } from '../../src/messenger/account.js'
 import { Keys } from '../../src/messenger/keys.js'
 import type { MessengerInit } from '../../src/messenger/messenger.js'
+import type { NodeNetworkInit } from '../../src/net/transports-node.js'
 import { LevelStore } from '../../src/store/level.js'
 import { openSealedStore } from '../../src/store/unlock.js'
 import { type TestPeer, testPeer } from './messenger-peer.js'
@@ -25,7 +26,10 @@ export class DiskPeers {
    */
   async start(
     name: string,
-    options: { dir?: string; account?: Account } & Pick<MessengerInit, 'pendingLimits' | 'now'> = {},
+    options: { dir?: string; account?: Account; network?: NodeNetworkInit } & Pick<
+      MessengerInit,
+      'pendingLimits' | 'now'
+    > = {},
   ): Promise<DiskPeer> {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'jiayi-peer-')))
     if (options.dir === undefined) this.dirs.push(dir)
@@ -33,7 +37,8 @@ export class DiskPeers {
     this.keys.set(dir, key)
     const store = await openSealedStore(await LevelStore.open(dir), { key })
     if (options.account !== undefined) await store.put(Keys.account(), accountRecord(options.account))
-    const peer = await testPeer(name, store, { pendingLimits: options.pendingLimits, now: options.now })
+    const { dir: _dir, account: _account, ...rest } = options
+    const peer = await testPeer(name, store, rest)
     const wrapped: DiskPeer = {
       ...peer,
       dir,
