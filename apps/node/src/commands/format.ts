@@ -72,9 +72,16 @@ export function formatContacts(list: readonly ContactView[]): string[] {
     c.name,
     stateText(c.state),
     c.online ? 'online' : 'offline',
-    c.verified ? 'verified' : '',
+    // Post-quantum or not: a classical session is upgraded the next time both are online.
+    c.postQuantum ? 'post-quantum' : 'classical',
+    [
+      c.identityChanged ? `SAFETY NUMBER CHANGED (compare: jiayi verify ${c.id})` : '',
+      c.verified ? 'verified' : '',
+    ]
+      .filter(Boolean)
+      .join(', '),
   ])
-  const header = ['ID', 'NAME', 'STATE', 'NETWORK', '']
+  const header = ['ID', 'NAME', 'STATE', 'NETWORK', 'SESSION', '']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => displayWidth(r[i]!))))
   const line = (r: string[]) =>
     r

@@ -180,6 +180,9 @@ export const en = {
   'contact.peerId': 'Device',
   'contact.connection': 'Connection',
   'contact.notConnected': 'Not connected',
+  'contact.encryption': 'Encryption',
+  'contact.postQuantum': 'post-quantum (PQXDH with ML-KEM-768)',
+  'contact.classical': 'classical (X3DH); made post-quantum the next time you are both online',
   'contact.identityChanged':
     'The safety number changed: {name}’s device offered other identity keys. Messages under them are refused. Compare the numbers below with {name} in person; marking them verified clears this warning. If {name} really has new keys, remove them and add their new card.',
   'contact.remove': 'Remove contact',

@@ -170,6 +170,9 @@ export const zhCN: Record<MessageKey, string> = {
   'contact.peerId': '设备',
   'contact.connection': '连接',
   'contact.notConnected': '未连接',
+  'contact.encryption': '加密',
+  'contact.postQuantum': '抗量子（PQXDH，ML-KEM-768）',
+  'contact.classical': '经典（X3DH）；双方下次同时在线时升级为抗量子',
   'contact.identityChanged':
     '安全码已变更：{name} 的设备使用了其他身份密钥，以这些密钥发来的消息已被拒收。请当面与 {name} 核对下面的数字；标记为已验证后此警告消失。如果 {name} 确实换了密钥，请删除该联系人并添加对方的新名片。',
   'contact.remove': '删除联系人',

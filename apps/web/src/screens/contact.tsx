@@ -1,7 +1,8 @@
 /**
  * One contact: their safety number (the two 30-digit halves, one per person, in groups of five)
- * and a QR code of its scannable form to compare, marking them verified, how we are connected,
- * and a way into the chat.
+ * and a QR code of its scannable form to compare, marking them verified, a warning when their
+ * safety number changed, how we are connected, whether the session is post-quantum, and a way
+ * into the chat.
  */
 import { useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
@@ -55,6 +56,9 @@ export function ContactScreen(props: { contact: string }) {
             <p class="muted small">
               {t('contact.connection')}:{' '}
               {connection.data ? t(`route.${connection.data.route}.long`) : t('contact.notConnected')}
+            </p>
+            <p class="muted small" data-testid="session-kind">
+              {t('contact.encryption')}: {c.postQuantum ? t('contact.postQuantum') : t('contact.classical')}
             </p>
           </div>
           {c.state !== 'pending-in' && (

@@ -43,6 +43,7 @@ import { PreKeyStore } from './prekey-store.js'
 import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
 import { ReceiptBatcher } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { SessionUpgrader } from './session-upgrade.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
@@ -66,6 +67,9 @@ export interface MessengerInit {
   readonly now?: () => number
 }
 
+/** How often the peer checks whether its prekeys are due for rotation. */
+const ROTATION_CHECK_MS = 60 * 60_000
+
 export interface MessengerStats {
   readonly contacts: number
   readonly refusedTotal: number
@@ -79,6 +83,9 @@ export class Messenger {
   private readonly addresses: AddressWatcher
   private readonly contacts: ContactOps
   private readonly presence: LanPresence
+  private readonly upgrader: SessionUpgrader
+  private rotation: ReturnType<typeof setInterval> | undefined
+  private readonly unsubscribe: (() => void)[] = []
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -89,7 +96,7 @@ export class Messenger {
   private constructor(
     private readonly core: MessengerCore,
     pendingLimits: PendingLimits,
-    now: () => number,
+    private readonly now: () => number,
   ) {
     this.outbox = createOutboxPump(core)
     core.onOutbox = (cid) => this.outbox.kick(cid)
@@ -98,12 +105,14 @@ export class Messenger {
     this.addresses = new AddressWatcher(core)
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
     this.presence = new LanPresence(core, now)
+    this.upgrader = new SessionUpgrader(core)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
     // Group commit: a burst of messages shares disk writes (see WriteBehindStore).
     const store = init.store instanceof WriteBehindStore ? init.store : new WriteBehindStore(init.store)
-    const prekeys = await PreKeyStore.open(store, init.account.identity)
+    const now = init.now ?? Date.now
+    const prekeys = await PreKeyStore.open(store, init.account.identity, now())
     const contacts = await ContactBook.load(store)
     const core = new MessengerCore(
       store,
@@ -119,11 +128,7 @@ export class Messenger {
       const peerId = fromUtf8(value)
       if (peerId.length > 1) core.blockedPeers.add(peerId)
     }
-    const messenger = new Messenger(
-      core,
-      { ...PENDING_IN_LIMITS, ...init.pendingLimits },
-      init.now ?? Date.now,
-    )
+    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
     await messenger.start()
@@ -171,6 +176,15 @@ export class Messenger {
     this.listen('self:peer:update', () => this.addresses.schedule())
     await this.addresses.start()
     this.presence.start()
+    await this.rotatePrekeys()
+    this.rotation = setInterval(() => void this.rotatePrekeys().catch(() => undefined), ROTATION_CHECK_MS)
+    // A contact that becomes accepted while online gets its session upgraded then (connections
+    // are the other occasion: peerSeen).
+    this.unsubscribe.push(
+      core.events.on('contact', (e) => {
+        if (e.contact?.state === 'accepted' && e.contact.online) this.upgrader.consider(e.id)
+      }),
+    )
     for (const c of core.contacts.all()) this.outbox.kick(c.id)
   }
 
@@ -188,6 +202,8 @@ export class Messenger {
     this.receipts.stop()
     this.addresses.stop()
     this.presence.stop()
+    clearInterval(this.rotation)
+    for (const off of this.unsubscribe) off()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
@@ -198,7 +214,20 @@ export class Messenger {
 
   private peerSeen(peer: PeerId): void {
     const contact = this.core.contacts.byPeerId(peer.toString())
-    if (contact !== undefined) this.outbox.kick(contact.id, true)
+    if (contact === undefined) return
+    this.outbox.kick(contact.id, true)
+    this.upgrader.consider(contact.id)
+  }
+
+  /**
+   * Runs the prekey rotation schedule now (prekey-store.ts): what is due is replaced, what is past
+   * its grace is deleted. The peer runs it at start and every hour on its clock (MessengerInit.now).
+   */
+  async rotatePrekeys(): Promise<{ readonly signedPreKeyId: number; readonly kemPreKeyId: number }> {
+    const prekeys = this.core.prekeys
+    if (await prekeys.rotate(this.now()))
+      this.core.log.info('prekeys rotated', { id: prekeys.signedPreKey.id })
+    return { signedPreKeyId: prekeys.signedPreKey.id, kemPreKeyId: prekeys.kemPreKey.id }
   }
 
   /** Prekeys for whoever may fetch them, proves they hold our card, and is within its limits. */

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { randomBytes } from '../../src/bytes.js'
 import { type Account, accountRecord } from '../../src/messenger/account.js'
 import { Keys } from '../../src/messenger/keys.js'
@@ -13,6 +14,8 @@ import { type TestPeer, testPeer } from './messenger-peer.js'
 
 export interface DiskPeer extends TestPeer {
   readonly dir: string
+  /** Where it listens now (to start it again on the same address). */
+  readonly listen: string[]
 }
 
 export class DiskPeers {
@@ -26,7 +29,7 @@ export class DiskPeers {
    */
   async start(
     name: string,
-    options: { dir?: string; account?: Account; network?: NodeNetworkInit } & Pick<
+    options: { dir?: string; account?: Account; network?: NodeNetworkInit; listen?: string[] } & Pick<
       MessengerInit,
       'pendingLimits' | 'now'
     > = {},
@@ -42,6 +45,7 @@ export class DiskPeers {
     const wrapped: DiskPeer = {
       ...peer,
       dir,
+      listen: peer.messenger.node.getMultiaddrs().map((a) => a.decapsulateCode(CODE_P2P).toString()),
       stop: async () => {
         if (!this.running.delete(wrapped)) return
         await peer.stop()

@@ -19,14 +19,17 @@ export interface TestPeer {
 export async function testPeer(
   name: string,
   store: Store = new MemoryStore(),
-  options: Pick<MessengerInit, 'pendingLimits' | 'now'> & { network?: NodeNetworkInit } = {},
+  options: Pick<MessengerInit, 'pendingLimits' | 'now'> & {
+    network?: NodeNetworkInit
+    listen?: string[]
+  } = {},
 ): Promise<TestPeer> {
-  const { network, ...init } = options
+  const { network, listen, ...init } = options
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
     privateKey: account.deviceKey,
     network: nodeNetwork({ mdns: false, ...network }),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    listen: listen ?? ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
   })
   const messenger = await Messenger.open({ store, node, account, ...init })
