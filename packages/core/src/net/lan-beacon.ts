@@ -124,6 +124,7 @@ export class LanBeacon
   }
 
   setEntries(entries: readonly RendezvousEntry[]): void {
+    const before = new Set(this.asking.keys())
     this.entries = entries
     this.asking.clear()
     this.answering.clear()
@@ -131,7 +132,8 @@ export class LanBeacon
       this.asking.set(e.ask, e)
       for (const label of e.answerTo) this.answering.set(label, e)
     }
-    this.ask()
+    // New names (a new contact, a new epoch) are asked for at once; the same ones wait their turn.
+    if ([...this.asking.keys()].some((label) => !before.has(label))) this.ask()
   }
 
   /** Asks for every wanted entry's label. */
