@@ -359,6 +359,9 @@ describe('the web app as the UI of a node', () => {
 
     await page.goto(`${alice.origin}/#/contact/${bobAtAlice.id}`)
     await page.getByTestId('safety-a').waitFor()
+    // Added while both were online: the session was agreed with ML-KEM, and the page says so.
+    assert.match((await page.getByTestId('session-kind').textContent()) ?? '', /post-quantum/)
+    assert.equal(await page.getByTestId('identity-changed').count(), 0)
     const [a, b] = [
       await page.getByTestId('safety-a').innerText(),
       await page.getByTestId('safety-b').innerText(),

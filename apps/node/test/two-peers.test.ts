@@ -28,6 +28,8 @@ interface Contact {
   peerId: string
   state: string
   verified: boolean
+  identityChanged: boolean
+  postQuantum: boolean
 }
 interface Message {
   id: string
@@ -90,6 +92,13 @@ test('one-way add, accept, messages both ways, receipts reach read', async () =>
   const accepted = await jiayiJson<{ contact: Contact }>(ha, ['accept', request.id])
   assert.equal(accepted.contact.state, 'accepted')
   await eventually(async () => (await contactsOf(hb))[0]?.state === 'accepted', 10_000, 'Bob sees the accept')
+  // Added while Alice was online: the session was agreed with ML-KEM (PQXDH), and says so.
+  for (const home of [ha, hb]) {
+    const [c] = await contactsOf(home)
+    assert.equal(c?.postQuantum, true)
+    assert.equal(c?.identityChanged, false)
+  }
+  assert.match((await jiayi(hb, ['contacts'])).stdout, /SESSION[\s\S]*post-quantum/)
 
   const english = 'Hi Bob! The plan is at https://example.com/plan?id=42 — see you at 10.'
   const chinese = '你好，Alice！明天见 🌏👋🏽'

@@ -19,7 +19,7 @@ import { startTestNode, stopAll, waitFor } from './net-helpers.js'
 const tag = `_jiayi-test-${randomBytes(4).toString('hex')}._udp.local`
 const port = randomInt(20_000, 60_000)
 
-describe('mDNS discovery between processes', () => {
+describe('open mDNS discovery between processes (opt-in)', () => {
   let local: JiayiNode
   let child: ChildPeer
   let childPeerId: string
@@ -28,7 +28,7 @@ describe('mDNS discovery between processes', () => {
   before(async () => {
     child = startChildPeer(['--mdns-tag', tag, '--mdns-port', String(port)])
     local = await startTestNode({
-      network: { mdns: { serviceTag: tag, port, intervalMs: 500 } },
+      network: { mdns: { open: true, serviceTag: tag, port, intervalMs: 500 } },
       start: false,
     })
     // Before start(): libp2p emits peer:discovery once per new peer, possibly during start().
@@ -120,9 +120,16 @@ describe('mDNS discovery between processes', () => {
   })
 })
 
-describe('mDNS off', () => {
-  test('nodeNetwork({ mdns: false }) has no discovery', () => {
-    assert.equal(nodeNetwork({ mdns: false }).peerDiscovery.length, 0)
-    assert.equal(nodeNetwork().peerDiscovery.length, 1)
+describe('which LAN discovery runs', () => {
+  test('by default the contacts-only rendezvous, open mDNS only when asked, neither when off', () => {
+    const byDefault = nodeNetwork()
+    assert.equal(byDefault.peerDiscovery.length, 0, 'no open mDNS by default')
+    assert.ok(byDefault.services?.lanRendezvous, 'the rendezvous runs')
+    const open = nodeNetwork({ mdns: { open: true } })
+    assert.equal(open.peerDiscovery.length, 1)
+    assert.ok(open.services?.lanRendezvous)
+    const off = nodeNetwork({ mdns: false })
+    assert.equal(off.peerDiscovery.length, 0)
+    assert.equal(off.services?.lanRendezvous, undefined)
   })
 })

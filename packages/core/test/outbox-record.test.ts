@@ -17,6 +17,7 @@ const record = fc.record(
     messageId: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => bytesToHex(b) as MessageId),
     ephemeral: fc.constant(true),
     createdAt: fc.nat({ max: 2 ** 48 }),
+    payload: fc.uint8Array({ maxLength: 300 }),
   },
   { requiredKeys: ['seq', 'type', 'envelope', 'createdAt'] },
 )
@@ -29,6 +30,7 @@ const normal = (r: OutboxRecord): OutboxRecord => ({
   messageId: r.messageId,
   ephemeral: r.ephemeral,
   createdAt: r.createdAt,
+  ...(r.payload === undefined ? {} : { payload: r.payload }),
 })
 
 test('outbox records: what is encoded decodes the same, also inside a larger buffer', () => {
@@ -104,7 +106,8 @@ test('outbox records: malformed bytes are Corrupt, never a record', () => {
     good.subarray(0, 17), // shorter than the head
     good.subarray(0, 20), // says an id follows, but it is cut short
     withByte(0, 0x02), // unknown version
-    withByte(1, 0x08), // unknown flag
+    withByte(1, 0x10), // unknown flag
+    withByte(1, 0x0c), // says a payload follows, but there is no room for it
     nan, // a sequence number that is not an integer
     utf8('{"seq":1,"type":"message"'), // truncated JSON
     utf8('{"seq":1,"type":"message","body":7}'), // JSON without a base64 body

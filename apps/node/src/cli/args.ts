@@ -30,6 +30,7 @@ const OPTIONS = {
   png: { type: 'string' },
   listen: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
+  'mdns-open': { type: 'boolean' },
   'init-if-needed': { type: 'boolean' },
   'show-card': { type: 'boolean' },
   web: { type: 'string' },
@@ -78,12 +79,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--no-mdns] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews]',
+      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
       'listen',
       'no-mdns',
+      'mdns-open',
       'init-if-needed',
       'name',
       'show-card',

@@ -28,7 +28,12 @@ export function shortTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
 }
 
+/** The extension kind core gives the line it leaves when a contact's safety number changes. */
+const SAFETY_NUMBER_CHANGED = 'safety-number-changed'
+
 export function formatMessage(m: MessageView, contactName: string): string {
+  // A line from the peer itself, not from the contact.
+  if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return `[${shortTime(m.sentAt)}] *** ${m.text}`
   const who = m.direction === 'out' ? 'you' : contactName
   const text = m.deleted ? '(deleted)' : m.text
   const flags = [m.edited ? '(edited)' : '', m.direction === 'out' ? (STATUS_MARK[m.status] ?? m.status) : '']
@@ -67,9 +72,16 @@ export function formatContacts(list: readonly ContactView[]): string[] {
     c.name,
     stateText(c.state),
     c.online ? 'online' : 'offline',
-    c.verified ? 'verified' : '',
+    // Post-quantum or not: a classical session is upgraded the next time both are online.
+    c.postQuantum ? 'post-quantum' : 'classical',
+    [
+      c.identityChanged ? `SAFETY NUMBER CHANGED (compare: jiayi verify ${c.id})` : '',
+      c.verified ? 'verified' : '',
+    ]
+      .filter(Boolean)
+      .join(', '),
   ])
-  const header = ['ID', 'NAME', 'STATE', 'NETWORK', '']
+  const header = ['ID', 'NAME', 'STATE', 'NETWORK', 'SESSION', '']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => displayWidth(r[i]!))))
   const line = (r: string[]) =>
     r

@@ -109,6 +109,11 @@ export async function verify(ctx: Context): Promise<void> {
     return { contact, result }
   })
   if (ctx.json) return ctx.out.json(result)
+  if (contact.identityChanged && !mark)
+    ctx.out.line(
+      `Warning: ${contact.name}'s device offered other identity keys than these; messages under them ` +
+        'are refused. If they really have new keys, remove them (jiayi reject) and add their new card.',
+    )
   ctx.out.line(`Safety number with ${contact.name}:`)
   for (const row of formatSafetyNumber(result.safetyNumber)) ctx.out.line(`  ${row}`)
   ctx.out.line()

@@ -29,7 +29,10 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
 
 export interface PeerOptions {
   readonly listen: readonly string[]
-  /** false with --no-mdns; the hidden --mdns-tag/-port/-interval (tests) give the options. */
+  /**
+   * false with --no-mdns; `open` with --mdns-open (libp2p's mDNS beside the contacts-only
+   * rendezvous); the hidden --mdns-tag/-port/-interval (tests) give the options.
+   */
   readonly mdns: boolean | MdnsOptions
   readonly initIfNeeded: boolean
   readonly name: string | undefined
@@ -52,12 +55,13 @@ export function peerOptions(ctx: Context): PeerOptions {
   }
 }
 
-/** The hidden test options: a private service tag, UDP port and query interval (ms). */
+/** --mdns-open, and the hidden test options: a private service tag, UDP port and query interval (ms). */
 function mdnsOptions(ctx: Context): MdnsOptions | true {
+  const open = optFlag(ctx, 'mdns-open')
   const serviceTag = optString(ctx, 'mdns-tag')
   const port = optString(ctx, 'mdns-port')
   const interval = optString(ctx, 'mdns-interval')
-  if (serviceTag === undefined && port === undefined && interval === undefined) return true
+  if (!open && serviceTag === undefined && port === undefined && interval === undefined) return true
   const int = (name: string, v: string | undefined, min: number, max: number) => {
     if (v === undefined) return undefined
     const n = Number(v)
@@ -68,6 +72,7 @@ function mdnsOptions(ctx: Context): MdnsOptions | true {
   if (serviceTag !== undefined && !/^_[\w-]+\._udp\.local$/.test(serviceTag))
     throw new CliError('Usage', '--mdns-tag must look like _name._udp.local')
   return {
+    ...(open ? { open } : {}),
     ...(serviceTag === undefined ? {} : { serviceTag }),
     ...(port === undefined ? {} : { port: int('mdns-port', port, 1, 65_535) }),
     ...(interval === undefined ? {} : { intervalMs: int('mdns-interval', interval, 100, 3_600_000) }),

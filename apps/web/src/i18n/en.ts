@@ -55,6 +55,7 @@ export const en = {
   'preview.voice': '[Voice message]',
   'preview.file': '[File] {name}',
   'preview.deleted': 'Message deleted',
+  'preview.safetyChanged': 'Safety number changed',
 
   // conversation
   'chat.message': 'Message',
@@ -93,6 +94,9 @@ export const en = {
   'chat.removeReaction': 'Remove reaction',
   'chat.you': 'You',
   'chat.loadFailed': 'Could not load the messages.',
+  'chat.safetyChanged':
+    'Your safety number with {name} changed: their device offered other keys, and messages under them are refused.',
+  'chat.safetyCheck': 'Compare safety numbers',
 
   // status ticks
   'status.queued': 'Queued',
@@ -180,6 +184,11 @@ export const en = {
   'contact.peerId': 'Device',
   'contact.connection': 'Connection',
   'contact.notConnected': 'Not connected',
+  'contact.encryption': 'Encryption',
+  'contact.postQuantum': 'post-quantum (PQXDH with ML-KEM-768)',
+  'contact.classical': 'classical (X3DH); made post-quantum the next time you are both online',
+  'contact.identityChanged':
+    'The safety number changed: {name}’s device offered other identity keys. Messages under them are refused. Compare the numbers below with {name} in person; marking them verified clears this warning. If {name} really has new keys, remove them and add their new card.',
   'contact.remove': 'Remove contact',
   'contact.removeConfirm': 'Remove {name}? Your chat history with them stays.',
 
@@ -252,6 +261,8 @@ export const en = {
   'error.self': 'That is your own card.',
   'error.upload': 'The upload failed.',
   'error.download': 'The download failed.',
+  'error.identityChanged':
+    'This card names one of your contacts with other keys: the safety number would change. Compare safety numbers with them first.',
 
   // generic
   'common.close': 'Close',

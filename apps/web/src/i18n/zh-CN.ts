@@ -50,6 +50,7 @@ export const zhCN: Record<MessageKey, string> = {
   'preview.voice': '[语音]',
   'preview.file': '[文件] {name}',
   'preview.deleted': '消息已删除',
+  'preview.safetyChanged': '安全码已变更',
 
   'chat.message': '消息',
   'chat.send': '发送',
@@ -87,6 +88,9 @@ export const zhCN: Record<MessageKey, string> = {
   'chat.removeReaction': '取消表态',
   'chat.you': '我',
   'chat.loadFailed': '无法加载消息。',
+  'chat.safetyChanged':
+    '你与 {name} 的安全码已变更：对方的设备使用了其他密钥，以这些密钥发来的消息已被拒收。',
+  'chat.safetyCheck': '核对安全码',
 
   'status.queued': '排队中',
   'status.sent': '已发送',
@@ -169,6 +173,11 @@ export const zhCN: Record<MessageKey, string> = {
   'contact.peerId': '设备',
   'contact.connection': '连接',
   'contact.notConnected': '未连接',
+  'contact.encryption': '加密',
+  'contact.postQuantum': '抗量子（PQXDH，ML-KEM-768）',
+  'contact.classical': '经典（X3DH）；双方下次同时在线时升级为抗量子',
+  'contact.identityChanged':
+    '安全码已变更：{name} 的设备使用了其他身份密钥，以这些密钥发来的消息已被拒收。请当面与 {name} 核对下面的数字；标记为已验证后此警告消失。如果 {name} 确实换了密钥，请删除该联系人并添加对方的新名片。',
   'contact.remove': '删除联系人',
   'contact.removeConfirm': '删除 {name}？与对方的聊天记录会保留。',
 
@@ -236,6 +245,7 @@ export const zhCN: Record<MessageKey, string> = {
   'error.self': '这是你自己的名片。',
   'error.upload': '上传失败。',
   'error.download': '下载失败。',
+  'error.identityChanged': '这张名片以其他密钥指向你的一位联系人：安全码将会改变。请先与对方核对安全码。',
 
   'common.close': '关闭',
   'common.dismiss': '知道了',

@@ -28,8 +28,12 @@ export function fileData(m: ApiMessage): FileData | undefined {
   return d as FileData
 }
 
+/** The extension kind of the line core leaves when a contact's safety number changes. */
+export const SAFETY_NUMBER_CHANGED = 'safety-number-changed'
+
 export function previewText(m: ApiMessage): string {
   if (m.deleted) return t('preview.deleted')
+  if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return t('preview.safetyChanged')
   const f = fileData(m)
   if (f?.kind === 'image') return t('preview.image')
   if (f?.kind === 'voice') return t('preview.voice')

@@ -1,7 +1,8 @@
 /**
  * One contact: their safety number (the two 30-digit halves, one per person, in groups of five)
- * and a QR code of its scannable form to compare, marking them verified, how we are connected,
- * and a way into the chat.
+ * and a QR code of its scannable form to compare, marking them verified, a warning when their
+ * safety number changed, how we are connected, whether the session is post-quantum, and a way
+ * into the chat.
  */
 import { useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
@@ -56,6 +57,9 @@ export function ContactScreen(props: { contact: string }) {
               {t('contact.connection')}:{' '}
               {connection.data ? t(`route.${connection.data.route}.long`) : t('contact.notConnected')}
             </p>
+            <p class="muted small" data-testid="session-kind">
+              {t('contact.encryption')}: {c.postQuantum ? t('contact.postQuantum') : t('contact.classical')}
+            </p>
           </div>
           {c.state !== 'pending-in' && (
             <a class="button primary" href={href({ name: 'chat', id: c.id })}>
@@ -63,6 +67,11 @@ export function ContactScreen(props: { contact: string }) {
             </a>
           )}
         </div>
+        {c.identityChanged && (
+          <p class="card warning" role="alert" data-testid="identity-changed">
+            <Icon name="alert" size={18} /> {t('contact.identityChanged', { name: c.name })}
+          </p>
+        )}
         {accepted && (
           <section class="card safety" aria-labelledby="safety-title">
             <h2 id="safety-title">{t('contact.safetyTitle')}</h2>

@@ -16,6 +16,7 @@ const BY_CODE: Record<string, MessageKey> = {
   UploadFailed: 'error.upload',
   DownloadFailed: 'error.download',
   NotFound: 'error.download',
+  IdentityChanged: 'error.identityChanged',
 }
 
 export function errorText(error: unknown): string {

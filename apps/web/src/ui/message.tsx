@@ -1,7 +1,8 @@
 /** One message bubble: text or file, reply quote, reactions, edit mark, ticks and how it travelled. */
 import type { ApiMessage } from '@jiayi/api'
 import { formatTime, type MessageKey, t } from '../i18n/index.js'
-import { fileData, previewText } from '../lib/preview.js'
+import { fileData, previewText, SAFETY_NUMBER_CHANGED } from '../lib/preview.js'
+import { href } from '../lib/router.js'
 import { FileBubble } from './file-bubble.js'
 import { canForward } from './forward-dialog.js'
 import { Icon, type IconName } from './icons.js'
@@ -41,6 +42,7 @@ export function MessageBubble(props: {
   onForward: () => void
 }) {
   const { m } = props
+  if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return <SystemLine m={m} contactName={props.contactName} />
   const file = m.deleted ? undefined : fileData(m)
   const status = m.direction === 'out' ? STATUS[m.status] : undefined
   return (
@@ -152,6 +154,18 @@ export function MessageBubble(props: {
           </div>
         )}
       </div>
+    </li>
+  )
+}
+
+/** A line from the app itself, not from the contact: their safety number changed. */
+function SystemLine(props: { m: ApiMessage; contactName: string }) {
+  return (
+    <li class="msg system" data-id={props.m.id} data-kind={SAFETY_NUMBER_CHANGED}>
+      <p class="system-line" role="note">
+        <Icon name="shield" size={16} /> {t('chat.safetyChanged', { name: props.contactName })}{' '}
+        <a href={href({ name: 'contact', id: props.m.contactId })}>{t('chat.safetyCheck')}</a>
+      </p>
     </li>
   )
 }

@@ -460,6 +460,7 @@ export interface SessionRecord {
   baseKey: Uint8Array<ArrayBuffer>
   postQuantum: boolean
   pendingInit?: PendingInitRecord
+  withoutOneTimePrekey?: boolean
 }
 
 export namespace SessionRecord {
@@ -510,6 +511,11 @@ export namespace SessionRecord {
         if (obj.pendingInit != null) {
           w.uint32(66)
           PendingInitRecord.codec().encode(obj.pendingInit, w)
+        }
+
+        if (obj.withoutOneTimePrekey != null) {
+          w.uint32(72)
+          w.bool(obj.withoutOneTimePrekey)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -564,6 +570,10 @@ export namespace SessionRecord {
               obj.pendingInit = PendingInitRecord.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.pendingInit
               })
+              break
+            }
+            case 9: {
+              obj.withoutOneTimePrekey = reader.bool()
               break
             }
             default: {
@@ -635,6 +645,13 @@ export namespace SessionRecord {
                 limits: opts.limits?.pendingInit
               })
 
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.withoutOneTimePrekey`,
+                value: reader.bool()
+              }
               break
             }
             default: {
@@ -709,6 +726,11 @@ export namespace SessionRecord {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SessionRecordWithoutOneTimePrekeyFieldEvent {
+    field: '$.withoutOneTimePrekey'
+    value: boolean
+  }
+
   export function encode (obj: Partial<SessionRecord>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SessionRecord.codec())
   }
@@ -717,7 +739,7 @@ export namespace SessionRecord {
     return decodeMessage(buf, SessionRecord.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionRecord>): Generator<SessionRecordVersionFieldEvent | SessionRecordRatchetFieldEvent | SessionRecordAssociatedDataFieldEvent | SessionRecordRemoteSigningKeyFieldEvent | SessionRecordRemoteAgreementKeyFieldEvent | SessionRecordBaseKeyFieldEvent | SessionRecordPostQuantumFieldEvent | SessionRecordPendingInitEphemeralKeyFieldEvent | SessionRecordPendingInitSignedPrekeyIdFieldEvent | SessionRecordPendingInitOneTimePrekeyIdFieldEvent | SessionRecordPendingInitKemPrekeyIdFieldEvent | SessionRecordPendingInitKemCiphertextFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionRecord>): Generator<SessionRecordVersionFieldEvent | SessionRecordRatchetFieldEvent | SessionRecordAssociatedDataFieldEvent | SessionRecordRemoteSigningKeyFieldEvent | SessionRecordRemoteAgreementKeyFieldEvent | SessionRecordBaseKeyFieldEvent | SessionRecordPostQuantumFieldEvent | SessionRecordPendingInitEphemeralKeyFieldEvent | SessionRecordPendingInitSignedPrekeyIdFieldEvent | SessionRecordPendingInitOneTimePrekeyIdFieldEvent | SessionRecordPendingInitKemPrekeyIdFieldEvent | SessionRecordPendingInitKemCiphertextFieldEvent | SessionRecordWithoutOneTimePrekeyFieldEvent> {
     return streamMessage(buf, SessionRecord.codec(), opts)
   }
 }

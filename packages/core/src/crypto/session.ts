@@ -32,6 +32,8 @@ export interface Session {
   /** The X3DH ephemeral key that started this session; names the session on both sides. */
   readonly baseKey: Uint8Array
   readonly postQuantum: boolean
+  /** Whether X3DH used a one-time prekey (DH4): without one, only the signed prekey protects it. */
+  readonly oneTimePreKey: boolean
   /** Initiator only, until the first reply: the X3DH parameters to repeat with each message. */
   readonly pendingInit: X3dhInit | undefined
 }
@@ -59,6 +61,7 @@ export function initiateSession(
     remoteIdentity: bundle.identity,
     baseKey: init.ephemeralKey,
     postQuantum: secrets.postQuantum,
+    oneTimePreKey: bundle.oneTimePreKey !== undefined,
     pendingInit: init,
   }
 }
@@ -167,6 +170,7 @@ export function acceptSession(
     remoteIdentity: decoded.initiator,
     baseKey: decoded.init.ephemeralKey,
     postQuantum: secrets.postQuantum,
+    oneTimePreKey: decoded.init.oneTimePreKeyId !== undefined,
     pendingInit: undefined,
   }
   const { state, plaintext } = ratchetDecrypt(ratchet, decoded.message, secrets.associatedData, random)
@@ -188,6 +192,8 @@ export function serializeSession(session: Session): Uint8Array {
     remoteAgreementKey: session.remoteIdentity.agreementKey as Uint8Array<ArrayBuffer>,
     baseKey: session.baseKey as Uint8Array<ArrayBuffer>,
     postQuantum: session.postQuantum,
+    // Written only when false, so that records of sessions with one read as before.
+    withoutOneTimePrekey: session.oneTimePreKey ? undefined : true,
     pendingInit: init && {
       ephemeralKey: init.ephemeralKey as Uint8Array<ArrayBuffer>,
       signedPrekeyId: init.signedPreKeyId,
@@ -221,6 +227,7 @@ export function deserializeSession(bytes: Uint8Array): Session {
     remoteIdentity: { signingKey: r.remoteSigningKey, agreementKey: r.remoteAgreementKey },
     baseKey: r.baseKey,
     postQuantum: r.postQuantum,
+    oneTimePreKey: r.withoutOneTimePrekey !== true,
     pendingInit: p && {
       ephemeralKey: p.ephemeralKey,
       signedPreKeyId: p.signedPrekeyId,

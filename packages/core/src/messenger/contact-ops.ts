@@ -2,27 +2,23 @@
  * Who we talk to: adding a card (a contact request on a new session), accepting and rejecting
  * requests, removing contacts, and safety numbers. The Messenger facade delegates here.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
 import { bytesToHex, equalBytes, hexToBytes } from '../bytes.js'
 import type { ContactCard } from '../card/card.js'
 import { decodeCard, decodeCardPayload, linkPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
-import type { PreKeyBundle } from '../crypto/x3dh.js'
 import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
+import { isStoredIdentity } from './identity-change.js'
 import { type ContactId, contactIdFor } from './ids.js'
 import { newContactRecord, updateContactFromCard } from './inbound.js'
 import { Keys } from './keys.js'
 import type { OutboxPump } from './outbox.js'
-import { fetchPreKeyBundle } from './prekey-protocol.js'
+import { bundleFor } from './prekey-protocol.js'
 import type { ReceiptBatcher, ReceiptFor } from './receipts.js'
 import type { ContactRecord } from './records.js'
 import { Tx } from './tx.js'
 import type { ContactView } from './views.js'
-
-/** How long adding a card waits for the peer's fresh prekeys before using the card's own. */
-const PREKEY_FETCH_TIMEOUT_MS = 4_000
 
 export class ContactOps {
   constructor(
@@ -43,8 +39,9 @@ export class ContactOps {
     if (equalBytes(card.identity.signingKey, core.account.identity.signing.publicKey)) {
       throw new MessengerError('SelfContact', 'this is your own card')
     }
-    await core.rememberAddrs(card.peerId, card.addrs)
     const existing = core.contacts.get(cid)
+    checkSameIdentity(card, existing ?? core.contacts.byPeerId(card.peerId))
+    await core.rememberAddrs(card.peerId, card.addrs)
     if (existing?.state === 'pending-in') return this.accept(cid)
     if (existing !== undefined) {
       await core.queue.run(cid, async () => {
@@ -54,7 +51,7 @@ export class ContactOps {
       })
       return this.view(cid)
     }
-    const bundle = await this.bundleFor(card)
+    const bundle = await bundleFor(core.node, card)
     const theyAskedMeanwhile = await core.queue.run(cid, async () => {
       // Their request may have arrived while we fetched prekeys: then this add accepts it.
       const now = core.contacts.get(cid)
@@ -70,14 +67,6 @@ export class ContactOps {
       return false
     })
     return theyAskedMeanwhile ? this.accept(cid) : this.view(cid)
-  }
-
-  /** Prefers a fresh bundle from the peer (one-time prekey + ML-KEM); else the card's signed prekey. */
-  private async bundleFor(card: ContactCard): Promise<PreKeyBundle> {
-    const fetched = await fetchPreKeyBundle(this.core.node, peerIdFromString(card.peerId), card.identity, {
-      signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
-    })
-    return fetched ?? { identity: card.identity, signedPreKey: card.signedPreKey }
   }
 
   async accept(ref: string): Promise<ContactView> {
@@ -116,12 +105,18 @@ export class ContactOps {
     const core = this.core
     const contact = core.contacts.resolve(ref)
     const number = safetyNumber(core.identity(), theirIdentity(contact))
-    if (mark && !contact.verified) {
+    if (mark && (!contact.verified || contact.identityChanged === true)) {
       await core.queue.run(contact.id, async () => {
         const tx = new Tx()
+        // Comparing the numbers again is how the user acknowledges a safety number change.
         core.putContact(
           tx,
-          { ...core.contacts.get(contact.id)!, verified: true, updatedAt: Date.now() },
+          {
+            ...core.contacts.get(contact.id)!,
+            verified: true,
+            identityChanged: false,
+            updatedAt: Date.now(),
+          },
           'update',
         )
         await core.commit(tx)
@@ -139,6 +134,23 @@ export class ContactOps {
   private view(cid: ContactId): ContactView {
     return this.core.view(this.core.contacts.resolve(cid))
   }
+}
+
+/**
+ * A card for a device we know under other identity keys (its peer id is a contact's, or its
+ * identity key is a contact's with another agreement key) is refused, not taken as the contact's
+ * new keys: anyone can print a card naming any device. The contact record is left alone; the
+ * device itself, if it really has new keys, is caught when it starts a session (inbound.ts).
+ */
+function checkSameIdentity(card: ContactCard, known: ContactRecord | undefined): void {
+  if (known === undefined || isStoredIdentity(known, card.identity)) return
+  throw new MessengerError(
+    'IdentityChanged',
+    `this card names the device or identity of your contact ${known.name} (id ${known.id}) with other ` +
+      `identity keys: the safety number would change. Compare safety numbers with them in person ` +
+      `(jiayi verify ${known.id}); to take the new keys, remove them first (jiayi reject ${known.id}) ` +
+      'and add the card again.',
+  )
 }
 
 export function theirIdentity(contact: ContactRecord) {

@@ -97,7 +97,8 @@ export class MessengerCore {
   /** Our card with the addresses we listen on now (re-signed only when they or the name change). */
   cardBytes(): Uint8Array {
     const addrs = this.cardAddrs()
-    const key = `${this.account.name}\n${addrs.join(' ')}`
+    // The signed prekey rotates (prekey-store.ts): a new one makes a new card.
+    const key = `${this.account.name}\n${addrs.join(' ')}\n${this.prekeys.signedPreKey.id}`
     if (this.cardCache?.addrs !== key) {
       const bytes = createCard(this.account.identity, {
         name: this.account.name,
@@ -153,6 +154,8 @@ export class MessengerCore {
       messageId: options.messageId,
       ephemeral: options.ephemeral,
       createdAt: Date.now(),
+      // Kept while the session is unanswered, in case it must start again (session-restart.ts).
+      ...(envelope.type === 'prekey' ? { payload: plaintext } : {}),
     }
     // A ratchet message is ciphertext already; a PreKey message shows our public keys, so the
     // store seals that one (store/sealed.ts).
@@ -228,6 +231,7 @@ export class MessengerCore {
    * for company (WriteBehindStore): only for changes whose loss in a crash merely repeats work.
    */
   commit(tx: Tx, options: WriteOptions = {}): Promise<void> {
+    this.notePostQuantum(tx)
     // Encoded when the batch goes to disk: of many commits in a row only the last is written.
     for (const [cid, set] of tx.sessions)
       tx.ops.push({ type: 'put', key: Keys.sessions(cid), value: () => encodeSessionSet(set) })
@@ -245,6 +249,16 @@ export class MessengerCore {
     for (const effect of tx.effects) effect()
     for (const cid of tx.kicks) this.onOutbox(cid)
     return durable
+  }
+
+  /** Keeps each contact's `postQuantum` equal to that of the session we send on (views show it). */
+  private notePostQuantum(tx: Tx): void {
+    for (const [cid, set] of tx.sessions) {
+      const contact = tx.contacts.get(cid) ?? this.contacts.get(cid)
+      const postQuantum = set[0]?.postQuantum === true
+      if (contact !== undefined && (contact.postQuantum === true) !== postQuantum)
+        this.putContact(tx, { ...contact, postQuantum }, 'update')
+    }
   }
 
   /** Where `peerId` stands with us (trust.ts): every protocol handler asks this. */

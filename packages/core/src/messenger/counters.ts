@@ -17,6 +17,10 @@ export type RefusalReason =
   | 'not-allowed'
   /** A pending request over what it may hold, or an old request dropped for a new one. */
   | 'over-quota'
+  /** A contact's device started a session under other identity keys (identity-change.ts). */
+  | 'identity-changed'
+  /** A prekey fetch without proof that the fetcher holds our card (prekey-protocol.ts). */
+  | 'no-card-proof'
 
 export class Counters {
   private readonly refused = new Map<string, number>()

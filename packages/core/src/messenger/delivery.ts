@@ -11,15 +11,27 @@ import { Keys } from './keys.js'
 import { type AckStatus, type OutgoingEnvelope, sendEnvelopes } from './msg-protocol.js'
 import { type AppliedAck, OutboxPump } from './outbox.js'
 import type { MessageRecord, OutboxRecord } from './records.js'
+import { SessionRestarter } from './session-restart.js'
 import { Tx } from './tx.js'
 import { advanceStatus } from './views.js'
 
 export function createOutboxPump(core: MessengerCore): OutboxPump {
+  const restarter = new SessionRestarter(core)
   return new OutboxPump({
     load: (cid, limit, after) => core.conversations.outbox(cid, limit, after),
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
-    acked: (cid, acks) => acked(core, cid, acks),
+    acked: (cid, acks) => {
+      if (acks.some((a) => a.status === 'ok')) restarter.succeeded(cid)
+      return acked(core, cid, acks)
+    },
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
+    restart: async (cid, entry) => {
+      const outcome = await restarter.restart(cid, entry)
+      if (outcome === 'later') return false
+      // Given up: the entry fails as a rejected one does, and delivery goes on with the rest.
+      if (outcome === 'give-up') await acked(core, cid, [{ entry, status: 'rejected', route: undefined }])
+      return true
+    },
     onError: (cid, error) =>
       core.log.debug('delivery attempt failed', {
         contact: cid,

@@ -10,6 +10,7 @@ import { defineError } from '../errors.js'
  * - UnknownMessage: no message with that id in the conversation.
  * - BadInput: an argument is out of bounds (empty or over-long text, bad emoji, ...).
  * - Stopped: the messenger is shutting down.
+ * - IdentityChanged: a card names a contact's device or identity with other identity keys.
  */
 export const MessengerError = defineError('MessengerError', [
   'NoAccount',
@@ -21,5 +22,6 @@ export const MessengerError = defineError('MessengerError', [
   'UnknownMessage',
   'BadInput',
   'Stopped',
+  'IdentityChanged',
 ] as const)
 export type MessengerError = InstanceType<typeof MessengerError>

@@ -15,11 +15,12 @@ import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '.
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { MessengerCore } from './core.js'
+import { isStoredIdentity, recordIdentityChange } from './identity-change.js'
 import { type ContactId, contactIdFor } from './ids.js'
 import { Keys, NO_VALUE } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
 import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody } from './payload.js'
-import { RateLimiter } from './rate-limit.js'
+import { addressKey, RateLimiter, STRANGER_REQUEST_LIMITS } from './rate-limit.js'
 import type { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
@@ -64,13 +65,8 @@ type Verdict = Exclude<AckStatus, 'ok'> | { readonly durable: Promise<void> }
 
 export class Inbound {
   readonly extensions = new Map<string, ExtensionHandler>()
-  /** What strangers may ask: 5 requests per peer per minute, 30 in all. */
-  readonly strangers = new RateLimiter({
-    perPeerBurst: 5,
-    perPeerPerMinute: 5,
-    globalBurst: 30,
-    globalPerMinute: 30,
-  })
+  /** Strangers' contact requests (their prekey fetches have buckets of their own: messenger.ts). */
+  readonly requests = new RateLimiter(STRANGER_REQUEST_LIMITS)
 
   constructor(
     private readonly core: MessengerCore,
@@ -86,7 +82,7 @@ export class Inbound {
   async onEnvelope(from: PeerId, envelope: IncomingEnvelope, connection?: Connection): Promise<AckStatus> {
     try {
       const route = connection === undefined ? undefined : connectionRoute(connection)
-      const verdict = await this.process(from, envelope, route)
+      const verdict = await this.process(from, envelope, route, addressKey(connection?.remoteAddr))
       if (typeof verdict === 'string') return verdict
       await verdict.durable
       return 'ok'
@@ -109,6 +105,7 @@ export class Inbound {
     from: PeerId,
     envelope: IncomingEnvelope,
     route: ConnectionRoute | undefined,
+    address: string | undefined,
   ): Promise<Verdict> {
     const core = this.core
     if (core.stopped) return 'retry'
@@ -120,6 +117,14 @@ export class Inbound {
       )
     }
     const decoded = decodePreKeyMessage(envelope.body)
+    // A contact's device may only start sessions under the identity stored for that contact.
+    const device = core.contacts.byPeerId(from.toString())
+    if (device !== undefined && !isStoredIdentity(device, decoded.initiator)) {
+      return await core.queue.run(device.id, async () => {
+        await recordIdentityChange(core, device.id)
+        return core.refuse(PROTOCOL_MSG, 'identity-changed', from)
+      })
+    }
     const cid = contactIdFor(decoded.initiator.signingKey)
     // Everything below runs in the conversation's queue, entered synchronously here, so a
     // stranger's request is handled before the messages that follow it on the stream.
@@ -130,7 +135,7 @@ export class Inbound {
       if (known === undefined) {
         if (core.blockedPeers.has(from.toString()) || (await core.store.get(Keys.blocked(cid))) !== undefined)
           return core.refuse(PROTOCOL_MSG, 'blocked', from)
-        if (!this.strangers.tryTake(from.toString())) {
+        if (!this.requests.tryTake(from.toString(), address)) {
           core.refuse(PROTOCOL_MSG, 'rate-limited', from)
           return 'retry'
         }
@@ -193,7 +198,11 @@ export class Inbound {
       }
     } else {
       const keys = await core.prekeys.lookup(decoded.init)
-      if (keys === undefined) return core.refuse(PROTOCOL_MSG, 'unknown-prekey', from)
+      if (keys === undefined) {
+        // Gone (a one-time prekey drained, a signed prekey rotated out): the sender starts anew.
+        core.refuse(PROTOCOL_MSG, 'unknown-prekey', from)
+        return 'stale'
+      }
       const out = acceptSession(core.account.identity, decoded, keys)
       tx.sessions.set(cid, promote(set, out.session))
       tx.ops.push(...core.prekeys.consumeOps(decoded.init))

@@ -4,6 +4,7 @@
  *   account                     the account (identity, device key, name)
  *   spk <id>                    signed prekey        otk <id>     one-time prekey
  *   kem <id>                    ML-KEM prekey        prekeymeta   prekey counters
+ *   kemotk <id>                 one-time ML-KEM prekey (its seed and signature)
  *   contact <cid>               contact record       blocked <cid> a rejected identity (its peer id)
  *   sessions <cid>              the contact's sessions
  *   msg <cid> <seq>             a message, in conversation order
@@ -29,6 +30,7 @@ export const Keys = {
   otk: (id: number) => key('otk', id),
   otkPrefix: () => key('otk'),
   kem: (id: number) => key('kem', id),
+  kemOneTime: (id: number) => key('kemotk', id),
   prekeyMeta: () => key('prekeymeta'),
   contact: (cid: ContactId) => key('contact', cid),
   contactPrefix: () => key('contact'),

@@ -6,7 +6,7 @@
  * Every change to a conversation runs inside that conversation's queue and commits as one Tx:
  * a ratchet step is never persisted without the message it produced or consumed, or vice versa.
  */
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
@@ -34,13 +34,16 @@ import type { Emitter } from './events.js'
 import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
 import { type ExtensionContext, type ExtensionHandler, Inbound } from './inbound.js'
 import { Keys, unreadSeq } from './keys.js'
+import { LanPresence } from './lan-presence.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
-import { servePrekeyStream } from './prekey-protocol.js'
+import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
+import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
 import { ReceiptBatcher, type ReceiptFor } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { SessionUpgrader } from './session-upgrade.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
@@ -60,7 +63,12 @@ export interface MessengerInit {
   readonly extensions?: Readonly<Record<string, ExtensionHandler>>
   /** What pending requests may keep here; default PENDING_IN_LIMITS. */
   readonly pendingLimits?: Partial<PendingLimits>
+  /** The clock prekey rotation runs by (ms since the epoch); default Date.now. Tests move it. */
+  readonly now?: () => number
 }
+
+/** How often the peer checks whether its prekeys are due for rotation. */
+const ROTATION_CHECK_MS = 60 * 60_000
 
 export interface MessengerStats {
   readonly contacts: number
@@ -74,11 +82,21 @@ export class Messenger {
   private readonly inbound: Inbound
   private readonly addresses: AddressWatcher
   private readonly contacts: ContactOps
+  private readonly presence: LanPresence
+  private readonly upgrader: SessionUpgrader
+  private rotation: ReturnType<typeof setInterval> | undefined
+  private readonly unsubscribe: (() => void)[] = []
   private readonly listeners: [string, (e: Event) => void][] = []
+  /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
+  private readonly fetches = {
+    strangers: new RateLimiter(STRANGER_FETCH_LIMITS),
+    known: new RateLimiter(KNOWN_FETCH_LIMITS),
+  }
 
   private constructor(
     private readonly core: MessengerCore,
     pendingLimits: PendingLimits,
+    private readonly now: () => number,
   ) {
     this.outbox = createOutboxPump(core)
     core.onOutbox = (cid) => this.outbox.kick(cid)
@@ -86,12 +104,15 @@ export class Messenger {
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
+    this.presence = new LanPresence(core, now)
+    this.upgrader = new SessionUpgrader(core)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
     // Group commit: a burst of messages shares disk writes (see WriteBehindStore).
     const store = init.store instanceof WriteBehindStore ? init.store : new WriteBehindStore(init.store)
-    const prekeys = await PreKeyStore.open(store, init.account.identity)
+    const now = init.now ?? Date.now
+    const prekeys = await PreKeyStore.open(store, init.account.identity, now())
     const contacts = await ContactBook.load(store)
     const core = new MessengerCore(
       store,
@@ -107,7 +128,7 @@ export class Messenger {
       const peerId = fromUtf8(value)
       if (peerId.length > 1) core.blockedPeers.add(peerId)
     }
-    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits })
+    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
     await messenger.start()
@@ -141,8 +162,7 @@ export class Messenger {
     )
     const servePrekeys = framedHandler(
       PROTOCOL_PREKEYS,
-      (framed, connection) =>
-        servePrekeyStream(framed, core.identity(), () => this.handOutPrekeys(connection.remotePeer)),
+      (framed, connection) => servePrekeyStream(framed, (proof) => this.handOutPrekeys(connection, proof)),
       { onRefused },
     )
     await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: 32 })
@@ -155,6 +175,16 @@ export class Messenger {
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
     await this.addresses.start()
+    this.presence.start()
+    await this.rotatePrekeys()
+    this.rotation = setInterval(() => void this.rotatePrekeys().catch(() => undefined), ROTATION_CHECK_MS)
+    // A contact that becomes accepted while online gets its session upgraded then (connections
+    // are the other occasion: peerSeen).
+    this.unsubscribe.push(
+      core.events.on('contact', (e) => {
+        if (e.contact?.state === 'accepted' && e.contact.online) this.upgrader.consider(e.id)
+      }),
+    )
     for (const c of core.contacts.all()) {
       await this.receipts.recover(c.id)
       this.outbox.kick(c.id)
@@ -174,6 +204,9 @@ export class Messenger {
     this.outbox.stop()
     this.receipts.stop()
     this.addresses.stop()
+    this.presence.stop()
+    clearInterval(this.rotation)
+    for (const off of this.unsubscribe) off()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
@@ -184,17 +217,38 @@ export class Messenger {
 
   private peerSeen(peer: PeerId): void {
     const contact = this.core.contacts.byPeerId(peer.toString())
-    if (contact !== undefined) this.outbox.kick(contact.id, true)
+    if (contact === undefined) return
+    this.outbox.kick(contact.id, true)
+    this.upgrader.consider(contact.id)
   }
 
-  private async handOutPrekeys(peer: PeerId) {
+  /**
+   * Runs the prekey rotation schedule now (prekey-store.ts): what is due is replaced, what is past
+   * its grace is deleted. The peer runs it at start and every hour on its clock (MessengerInit.now).
+   */
+  async rotatePrekeys(): Promise<{ readonly signedPreKeyId: number; readonly kemPreKeyId: number }> {
+    const prekeys = this.core.prekeys
+    if (await prekeys.rotate(this.now()))
+      this.core.log.info('prekeys rotated', { id: prekeys.signedPreKey.id })
+    return { signedPreKeyId: prekeys.signedPreKey.id, kemPreKeyId: prekeys.kemPreKey.id }
+  }
+
+  /** Prekeys for whoever may fetch them, proves they hold our card, and is within its limits. */
+  private async handOutPrekeys(connection: Connection, proof: Uint8Array) {
     const core = this.core
+    const peer = connection.remotePeer
     const trust = core.trustOf(peer.toString())
     if (!peerMay(trust, 'fetch-prekeys')) {
       core.refuse(PROTOCOL_PREKEYS, 'not-allowed', peer)
       return undefined
     }
-    if (trust === 'stranger' && !this.inbound.strangers.tryTake(peer.toString())) {
+    // Checked before the rate limits: a peer id alone must not even learn that we are limiting it.
+    if (!isCardProof(proof, core.identity(), core.peerId, peer)) {
+      core.refuse(PROTOCOL_PREKEYS, 'no-card-proof', peer)
+      return undefined
+    }
+    const limits = trust === 'stranger' ? this.fetches.strangers : this.fetches.known
+    if (!limits.tryTake(peer.toString(), addressKey(connection.remoteAddr))) {
       core.refuse(PROTOCOL_PREKEYS, 'rate-limited', peer)
       return undefined
     }

@@ -56,7 +56,15 @@ export const IDLE_TIMEOUT_MS = 120_000
 export const ACK_COALESCE_MS = 10
 
 export type EnvelopeType = 'prekey' | 'message'
-export type AckStatus = 'ok' | 'rejected' | 'retry'
+/** 'stale': a PreKey message names prekeys the peer no longer holds; the sender starts anew. */
+export type AckStatus = 'ok' | 'rejected' | 'retry' | 'stale'
+
+const ACK_STATUS: Record<AckStatus, Ack.Status> = {
+  ok: Ack.Status.OK,
+  rejected: Ack.Status.REJECTED,
+  retry: Ack.Status.RETRY,
+  stale: Ack.Status.STALE,
+}
 
 export interface OutgoingEnvelope {
   readonly ref: number
@@ -180,8 +188,7 @@ function encodeAck(ref: number, status: AckStatus): Uint8Array {
   return MsgFrame.encode({
     ack: {
       ref,
-      status:
-        status === 'ok' ? Ack.Status.OK : status === 'rejected' ? Ack.Status.REJECTED : Ack.Status.RETRY,
+      status: ACK_STATUS[status],
     },
   })
 }
@@ -277,8 +284,15 @@ export async function sendEnvelopes(
       if (ack === undefined || !window.acknowledge(ack.ref)) throw new MalformedFrameError('unexpected ack')
       watchdog.progress()
       signal.notify()
+      // A status this version does not know means "not now".
       const status: AckStatus =
-        ack.status === Ack.Status.OK ? 'ok' : ack.status === Ack.Status.REJECTED ? 'rejected' : 'retry'
+        ack.status === Ack.Status.OK
+          ? 'ok'
+          : ack.status === Ack.Status.REJECTED
+            ? 'rejected'
+            : ack.status === Ack.Status.STALE
+              ? 'stale'
+              : 'retry'
       await onAck(ack.ref, status, route)
     }
     await writer

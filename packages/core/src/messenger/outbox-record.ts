@@ -1,12 +1,14 @@
 /**
  * How an outbox entry is stored: a few fixed fields and the envelope's bytes as they are.
  *
- *   record    = version flags seq created [message-id] envelope
+ *   record    = version flags seq created [message-id] [payload] envelope
  *   version   = %x01
- *   flags     = OCTET            ; bit 0: a PreKey message; bit 1: ephemeral; bit 2: message-id follows
+ *   flags     = OCTET            ; bit 0: a PreKey message; bit 1: ephemeral; bit 2: message-id follows;
+ *                                ; bit 3: payload follows (PreKey entries)
  *   seq       = 8OCTET           ; float64, big-endian (a safe integer)
  *   created   = 8OCTET           ; float64, big-endian, ms since the epoch
  *   message-id = 16OCTET
+ *   payload   = length *OCTET    ; length: 4OCTET big-endian; the envelope's plaintext
  *   envelope  = *OCTET           ; the rest
  *
  * Earlier versions stored the entry as JSON with the envelope in base64 (`{"seq":..,"body":..}`);
@@ -24,22 +26,32 @@ const JSON_START = 0x7b // '{'
 const FLAG_PREKEY = 1
 const FLAG_EPHEMERAL = 2
 const FLAG_MESSAGE_ID = 4
-const KNOWN_FLAGS = FLAG_PREKEY | FLAG_EPHEMERAL | FLAG_MESSAGE_ID
+const FLAG_PAYLOAD = 8
+const KNOWN_FLAGS = FLAG_PREKEY | FLAG_EPHEMERAL | FLAG_MESSAGE_ID | FLAG_PAYLOAD
 const FIXED_BYTES = 2 + 8 + 8
 
 export function encodeOutboxRecord(r: OutboxRecord): Uint8Array {
   const idBytes = r.messageId === undefined ? 0 : MESSAGE_ID_BYTES
-  const out = new Uint8Array(FIXED_BYTES + idBytes + r.envelope.length)
+  const payloadBytes = r.payload === undefined ? 0 : 4 + r.payload.length
+  const out = new Uint8Array(FIXED_BYTES + idBytes + payloadBytes + r.envelope.length)
   const view = new DataView(out.buffer)
   out[0] = VERSION
   out[1] =
     (r.type === 'prekey' ? FLAG_PREKEY : 0) |
     (r.ephemeral === true ? FLAG_EPHEMERAL : 0) |
-    (r.messageId === undefined ? 0 : FLAG_MESSAGE_ID)
+    (r.messageId === undefined ? 0 : FLAG_MESSAGE_ID) |
+    (r.payload === undefined ? 0 : FLAG_PAYLOAD)
   view.setFloat64(2, r.seq)
   view.setFloat64(10, r.createdAt)
-  if (r.messageId !== undefined) out.set(messageIdBytes(r.messageId), FIXED_BYTES)
-  out.set(r.envelope, FIXED_BYTES + idBytes)
+  let at = FIXED_BYTES
+  if (r.messageId !== undefined) out.set(messageIdBytes(r.messageId), at)
+  at += idBytes
+  if (r.payload !== undefined) {
+    view.setUint32(at, r.payload.length)
+    out.set(r.payload, at + 4)
+    at += payloadBytes
+  }
+  out.set(r.envelope, at)
   return out
 }
 
@@ -60,6 +72,14 @@ export function decodeOutboxRecord(bytes: Uint8Array): OutboxRecord {
     messageId = messageIdFromBytes(bytes.subarray(at, at + MESSAGE_ID_BYTES))
     at += MESSAGE_ID_BYTES
   }
+  let payload: Uint8Array | undefined
+  if ((flags & FLAG_PAYLOAD) !== 0) {
+    if (bytes.length < at + 4) throw corrupt()
+    const length = view.getUint32(at)
+    if (bytes.length < at + 4 + length) throw corrupt()
+    payload = bytes.slice(at + 4, at + 4 + length)
+    at += 4 + length
+  }
   return {
     seq,
     type: (flags & FLAG_PREKEY) !== 0 ? 'prekey' : 'message',
@@ -67,6 +87,7 @@ export function decodeOutboxRecord(bytes: Uint8Array): OutboxRecord {
     messageId,
     ephemeral: (flags & FLAG_EPHEMERAL) !== 0 ? true : undefined,
     createdAt,
+    ...(payload === undefined ? {} : { payload }),
   }
 }
 

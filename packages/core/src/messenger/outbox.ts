@@ -35,17 +35,30 @@ export interface OutboxDriver {
   acked(cid: ContactId, acks: readonly AppliedAck[]): Promise<void>
   /** Drops ephemeral entries after a failed attempt. */
   dropEphemeral(cid: ContactId, entries: readonly OutboxRecord[]): Promise<void>
+  /**
+   * The peer answered `entry` STALE (its PreKey message names prekeys that are gone): start the
+   * session again (true: deliver again now) or not now (false: back off). Without it, a stale
+   * entry fails like a rejected one.
+   */
+  restart?(cid: ContactId, entry: OutboxRecord): Promise<boolean>
   onError?(cid: ContactId, error: unknown): void
 }
 
 /** An acknowledged outbox entry and what the peer said about it. */
 export interface AppliedAck {
   readonly entry: OutboxRecord
-  readonly status: Exclude<AckStatus, 'retry'>
+  readonly status: 'ok' | 'rejected'
   readonly route: ConnectionRoute | undefined
 }
 
 class RetryLater extends Error {}
+
+/** The peer holds no longer the prekeys `entry`'s session started from (see OutboxDriver.restart). */
+class RestartSession extends Error {
+  constructor(readonly entry: OutboxRecord) {
+    super('the session must start again')
+  }
+}
 
 /** A delivery stream waiting for more envelopes: woken by a kick, or giving up after LINGER_MS. */
 interface Lingering {
@@ -126,6 +139,12 @@ export class OutboxPump {
           this.failures.delete(cid)
           if (sent === 0) break
         } catch (error) {
+          if (error instanceof RestartSession) {
+            await this.driver.dropEphemeral(cid, [...pulled.values()]).catch(() => undefined)
+            if (await this.restart(cid, error.entry)) continue
+            this.schedule(cid)
+            break
+          }
           if (!(error instanceof RetryLater)) this.driver.onError?.(cid, error)
           await this.driver.dropEphemeral(cid, [...pulled.values()]).catch(() => undefined)
           // A stream that sat idle may have been closed by the peer: a new one, at once.
@@ -208,9 +227,11 @@ export class OutboxPump {
         async (r, status, route) => {
           if (status === 'retry') throw new RetryLater('peer asked to retry later')
           const entry = pulled.get(r)!
+          // Left in the outbox: it goes again, encrypted anew, once the session has restarted.
+          if (status === 'stale' && this.driver.restart !== undefined) throw new RestartSession(entry)
           pulled.delete(r)
           if (gathered.length === 0) afterTurn(applyGathered)
-          gathered.push({ entry, status, route })
+          gathered.push({ entry, status: status === 'ok' ? 'ok' : 'rejected', route })
         },
         this.controller.signal,
       )
@@ -220,6 +241,16 @@ export class OutboxPump {
       await Promise.allSettled(applying)
     }
     return ref
+  }
+
+  /** Asks the driver to restart the entry's session; a failure to do so counts as "not now". */
+  private async restart(cid: ContactId, entry: OutboxRecord): Promise<boolean> {
+    try {
+      return await this.driver.restart!(cid, entry)
+    } catch (error) {
+      this.driver.onError?.(cid, error)
+      return false
+    }
   }
 
   /** Waits for a kick (true) or LINGER_MS / stop (false); a kick that came meanwhile counts. */

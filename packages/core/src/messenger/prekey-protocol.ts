@@ -1,13 +1,17 @@
 /**
- * /jiayi/prekeys/1: one request frame, one response frame. The response carries the identity keys,
- * the signed prekey with its signature, one one-time prekey (while the pool lasts) and the
- * identity-signed ML-KEM-768 prekey. The fetcher checks every signature against the identity it
- * expected (from the card) before any key is used.
+ * /jiayi/prekeys/1: one request frame, one response frame. The request proves that the fetcher
+ * holds one of our cards (a MAC keyed with the identity keys printed on it, bound to both peer
+ * ids), so a peer id alone tells no one who is behind it; the response carries the signed
+ * prekey, one one-time prekey (while the pool lasts) and an ML-KEM-768 prekey (one-time while
+ * they last, else the last-resort one), each signed by the identity, and never the identity keys
+ * themselves: the fetcher has them from the card and checks every signature against them.
  */
 import type { PeerId } from '@libp2p/interface'
-import { equalBytes } from '../bytes.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { concatBytes, equalBytes, utf8 } from '../bytes.js'
+import type { ContactCard } from '../card/card.js'
 import { verifyKemPreKey, verifySignedPreKey } from '../crypto/prekeys.js'
-import { KEM_PUBLIC_BYTES, KEY_BYTES } from '../crypto/primitives.js'
+import { hmacSha256, KEM_PUBLIC_BYTES, KEY_BYTES } from '../crypto/primitives.js'
 import type { PreKeyBundle } from '../crypto/x3dh.js'
 import type { PublicIdentity } from '../identity/identity.js'
 import { openFramed } from '../net/framed-handler.js'
@@ -18,13 +22,36 @@ import { MalformedFrameError } from './msg-protocol.js'
 import type { PublicPreKeys } from './prekey-store.js'
 import { PrekeyRequest, PrekeyResponse } from './wire.pb.js'
 
-export const PREKEY_PROTOCOL_VERSION = 1
+export const PREKEY_PROTOCOL_VERSION = 2
 const TIMEOUT_MS = 5_000
+const CARD_PROOF_LABEL = utf8('Jiayi_PrekeyFetch_v1')
+/** How long a fetch for a new session waits for the peer's fresh prekeys before using the card's. */
+export const PREKEY_FETCH_TIMEOUT_MS = 4_000
 
+/**
+ * The proof that a fetcher holds a card of `identity`: HMAC-SHA256 keyed with the identity's two
+ * public keys (Ed25519 || X25519, which only its cards carry, never a peer id) over the label and
+ * both peer ids, so it is worth nothing on another connection.
+ */
+export function cardProof(identity: PublicIdentity, responder: PeerId, requester: PeerId): Uint8Array {
+  return hmacSha256(
+    concatBytes(identity.signingKey, identity.agreementKey),
+    concatBytes(
+      CARD_PROOF_LABEL,
+      Uint8Array.of(0),
+      responder.toMultihash().bytes,
+      requester.toMultihash().bytes,
+    ),
+  )
+}
+
+/**
+ * Serves one request: `handOut` gets the request's card proof and decides (trust, proof, rate
+ * limits); undefined refuses the stream.
+ */
 export async function servePrekeyStream(
   framed: FramedStream,
-  identity: PublicIdentity,
-  handOut: () => Promise<PublicPreKeys | undefined>,
+  handOut: (cardProof: Uint8Array) => Promise<PublicPreKeys | undefined>,
 ): Promise<void> {
   const bytes = await framed.read({ timeoutMs: TIMEOUT_MS })
   if (bytes === null) return
@@ -36,11 +63,9 @@ export async function servePrekeyStream(
   }
   if (request.version !== PREKEY_PROTOCOL_VERSION)
     throw new MalformedFrameError('unknown prekey protocol version')
-  const keys = await handOut()
-  if (keys === undefined) throw new MalformedFrameError('rate-limited')
+  const keys = await handOut(request.cardProof)
+  if (keys === undefined) throw new MalformedFrameError('refused')
   const response = PrekeyResponse.encode({
-    identitySigningKey: identity.signingKey as Uint8Array<ArrayBuffer>,
-    identityAgreementKey: identity.agreementKey as Uint8Array<ArrayBuffer>,
     signedPrekeyId: keys.signedPreKey.id,
     signedPrekey: keys.signedPreKey.keyPair.publicKey as Uint8Array<ArrayBuffer>,
     signedPrekeySignature: keys.signedPreKey.signature as Uint8Array<ArrayBuffer>,
@@ -52,6 +77,16 @@ export async function servePrekeyStream(
   })
   await framed.write(response, { timeoutMs: TIMEOUT_MS })
   await framed.close()
+}
+
+/** Whether `proof` shows that `requester` holds a card of ours (constant-time comparison). */
+export function isCardProof(
+  proof: Uint8Array,
+  identity: PublicIdentity,
+  self: PeerId,
+  requester: PeerId,
+): boolean {
+  return proof.length === 32 && equalBytes(proof, cardProof(identity, self, requester))
 }
 
 /**
@@ -68,7 +103,11 @@ export async function fetchPreKeyBundle(
   let framed: FramedStream | undefined
   try {
     framed = await openFramed(node, peer, PROTOCOL_PREKEYS, { signal: options.signal })
-    await framed.write(PrekeyRequest.encode({ version: PREKEY_PROTOCOL_VERSION }), { timeoutMs: TIMEOUT_MS })
+    const request = PrekeyRequest.encode({
+      version: PREKEY_PROTOCOL_VERSION,
+      cardProof: cardProof(expected, peer, node.peerId) as Uint8Array<ArrayBuffer>,
+    })
+    await framed.write(request, { timeoutMs: TIMEOUT_MS })
     const bytes = await framed.read({ timeoutMs: TIMEOUT_MS, signal: options.signal })
     await framed.close().catch(() => undefined)
     if (bytes === null) return undefined
@@ -79,13 +118,15 @@ export async function fetchPreKeyBundle(
   }
 }
 
+/** A fresh bundle from the card's device (one-time prekeys, ML-KEM); else the card's signed prekey. */
+export async function bundleFor(node: JiayiNode, card: ContactCard): Promise<PreKeyBundle> {
+  const fetched = await fetchPreKeyBundle(node, peerIdFromString(card.peerId), card.identity, {
+    signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
+  })
+  return fetched ?? { identity: card.identity, signedPreKey: card.signedPreKey }
+}
+
 export function verifyBundle(r: PrekeyResponse, expected: PublicIdentity): PreKeyBundle | undefined {
-  if (
-    !equalBytes(r.identitySigningKey, expected.signingKey) ||
-    !equalBytes(r.identityAgreementKey, expected.agreementKey)
-  ) {
-    return undefined
-  }
   if (r.signedPrekey.length !== KEY_BYTES) return undefined
   if (!verifySignedPreKey(expected.signingKey, r.signedPrekeyId, r.signedPrekey, r.signedPrekeySignature))
     return undefined

@@ -21,6 +21,14 @@ export interface ContactRecord {
   readonly addrs: readonly string[]
   readonly state: ContactState
   readonly verified: boolean
+  /**
+   * Their device started a session under other identity keys than these ("safety number
+   * changed", identity-change.ts): refused, shown, and `verified` cleared. Cleared again when the
+   * user marks them verified.
+   */
+  readonly identityChanged?: boolean | undefined
+  /** Whether the session we send on was agreed with ML-KEM (PQXDH); kept in step by commit. */
+  readonly postQuantum?: boolean | undefined
   /** The latest card we hold for them, as its link payload. */
   readonly card: string
   readonly addedAt: number
@@ -65,6 +73,12 @@ export interface OutboxRecord {
   /** Ephemeral envelopes (typing) are dropped on the first failure instead of retried. */
   readonly ephemeral?: boolean | undefined
   readonly createdAt: number
+  /**
+   * PreKey entries only: the payload's plaintext, so that it can be encrypted again under a new
+   * session if the peer no longer holds the prekeys the envelope names (session-restart.ts). Such
+   * records are sealed by the store like every record that is not ciphertext already.
+   */
+  readonly payload?: Uint8Array | undefined
 }
 
 export function encodeRecord(value: unknown): Uint8Array {

@@ -1,9 +1,14 @@
 /**
  * All sessions we hold with one contact (libsignal's SessionRecord idea). Normally one; two appear
- * when both people add each other at the same moment and each starts a session. We send on the
- * current one and decrypt with any; whichever session last decrypted becomes current, so both
- * sides settle on the same session after one round trip. Older sessions are kept (at most
- * MAX_SESSIONS) so that envelopes already in flight under them still open.
+ * when both people add each other at the same moment and each starts a session, or when a
+ * classical session is upgraded (session-upgrade.ts), perhaps by both sides at once. We send on
+ * the current one and decrypt with any. A session the peer just started (a PreKey message) becomes
+ * current: the peer may have lost the others. A session we hold already becomes current when it
+ * decrypts only if it is stronger than the current one (ML-KEM, then a one-time prekey), or as
+ * strong with the smaller base key: both sides apply the same rule to the same sessions, so they
+ * settle on the same one after a round trip, and traffic still in flight on an old classical
+ * session does not undo an upgrade. Older sessions are kept (at most MAX_SESSIONS) so that
+ * envelopes already in flight under them still open.
  */
 import type { RandomSource } from '../bytes.js'
 import { fromBase64, randomBytes, toBase64 } from '../bytes.js'
@@ -52,10 +57,27 @@ export function encryptWith(
   return { set: [session, ...set.slice(1)], envelope }
 }
 
+/** Byte order of two base keys (public values: no need for constant time). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
+}
+
+/** How much a session's X3DH had: ML-KEM counts most, then a one-time prekey. */
+function strength(s: Session): number {
+  return (s.postQuantum ? 2 : 0) + (s.oneTimePreKey ? 1 : 0)
+}
+
+/** Whether `s`, having decrypted, should be sent on instead of `current` (the same rule on both sides). */
+export function preferred(s: Session, current: Session): boolean {
+  const d = strength(s) - strength(current)
+  return d !== 0 ? d > 0 : compareBytes(s.baseKey, current.baseKey) < 0
+}
+
 /**
- * Decrypts a ratchet message with whichever session opens it (current first) and promotes that
- * session. 'Duplicate' from any session wins over 'DecryptFailed' from the others, so a replay
- * is recognised as one.
+ * Decrypts a ratchet message with whichever session opens it (current first); that session
+ * becomes current if it is `preferred`. 'Duplicate' from any session wins over 'DecryptFailed'
+ * from the others, so a replay is recognised as one.
  */
 export function decryptMessage(
   set: SessionSet,
@@ -63,10 +85,14 @@ export function decryptMessage(
 ): { set: SessionSet; plaintext: Uint8Array } {
   let duplicate: unknown
   let last: unknown
-  for (const session of set) {
+  for (const [i, session] of set.entries()) {
     try {
       const out = sessionDecrypt(session, message)
-      return { set: promote(set, out.session, session), plaintext: out.plaintext }
+      const next =
+        i > 0 && preferred(out.session, set[0]!)
+          ? promote(set, out.session, session)
+          : set.map((s) => (s === session ? out.session : s))
+      return { set: next, plaintext: out.plaintext }
     } catch (error) {
       if (CryptoError.is(error, 'Duplicate')) duplicate = error
       else last = error

@@ -29,6 +29,10 @@ export interface ContactView {
   readonly state: ContactState
   readonly online: boolean
   readonly verified: boolean
+  /** Their device offered other identity keys than the stored ones: the safety number changed. */
+  readonly identityChanged: boolean
+  /** Whether the conversation's current session was agreed with ML-KEM-768 (PQXDH). */
+  readonly postQuantum: boolean
   readonly identityKey: string
   readonly addrs: readonly string[]
 }
@@ -59,6 +63,8 @@ export function contactView(c: ContactRecord, online: boolean): ContactView {
     state: c.state,
     online,
     verified: c.verified,
+    identityChanged: c.identityChanged === true,
+    postQuantum: c.postQuantum === true,
     identityKey: c.identityKey,
     addrs: c.addrs,
   }

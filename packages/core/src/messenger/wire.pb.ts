@@ -291,13 +291,15 @@ export namespace Ack {
   export enum Status {
     OK = 'OK',
     REJECTED = 'REJECTED',
-    RETRY = 'RETRY'
+    RETRY = 'RETRY',
+    STALE = 'STALE'
   }
 
   enum __StatusValues {
     OK = 0,
     REJECTED = 1,
-    RETRY = 2
+    RETRY = 2,
+    STALE = 3
   }
 
   export namespace Status {
@@ -414,6 +416,7 @@ export namespace Ack {
 
 export interface PrekeyRequest {
   version: number
+  cardProof: Uint8Array<ArrayBuffer>
 }
 
 export namespace PrekeyRequest {
@@ -431,12 +434,18 @@ export namespace PrekeyRequest {
           w.uint32(obj.version)
         }
 
+        if ((obj.cardProof != null && obj.cardProof.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.cardProof)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          version: 0
+          version: 0,
+          cardProof: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -447,6 +456,10 @@ export namespace PrekeyRequest {
           switch (tag >>> 3) {
             case 1: {
               obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.cardProof = reader.bytes()
               break
             }
             default: {
@@ -471,6 +484,13 @@ export namespace PrekeyRequest {
               }
               break
             }
+            case 2: {
+              yield {
+                field: `${prefix}.cardProof`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -488,6 +508,11 @@ export namespace PrekeyRequest {
     value: number
   }
 
+  export interface PrekeyRequestCardProofFieldEvent {
+    field: '$.cardProof'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<PrekeyRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PrekeyRequest.codec())
   }
@@ -496,14 +521,12 @@ export namespace PrekeyRequest {
     return decodeMessage(buf, PrekeyRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrekeyRequest>): Generator<PrekeyRequestVersionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrekeyRequest>): Generator<PrekeyRequestVersionFieldEvent | PrekeyRequestCardProofFieldEvent> {
     return streamMessage(buf, PrekeyRequest.codec(), opts)
   }
 }
 
 export interface PrekeyResponse {
-  identitySigningKey: Uint8Array<ArrayBuffer>
-  identityAgreementKey: Uint8Array<ArrayBuffer>
   signedPrekeyId: number
   signedPrekey: Uint8Array<ArrayBuffer>
   signedPrekeySignature: Uint8Array<ArrayBuffer>
@@ -522,16 +545,6 @@ export namespace PrekeyResponse {
       _codec = message<PrekeyResponse>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
-        }
-
-        if ((obj.identitySigningKey != null && obj.identitySigningKey.byteLength > 0)) {
-          w.uint32(10)
-          w.bytes(obj.identitySigningKey)
-        }
-
-        if ((obj.identityAgreementKey != null && obj.identityAgreementKey.byteLength > 0)) {
-          w.uint32(18)
-          w.bytes(obj.identityAgreementKey)
         }
 
         if ((obj.signedPrekeyId != null && obj.signedPrekeyId !== 0)) {
@@ -579,8 +592,6 @@ export namespace PrekeyResponse {
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          identitySigningKey: uint8ArrayAlloc(0),
-          identityAgreementKey: uint8ArrayAlloc(0),
           signedPrekeyId: 0,
           signedPrekey: uint8ArrayAlloc(0),
           signedPrekeySignature: uint8ArrayAlloc(0)
@@ -592,14 +603,6 @@ export namespace PrekeyResponse {
           const tag = reader.uint32()
 
           switch (tag >>> 3) {
-            case 1: {
-              obj.identitySigningKey = reader.bytes()
-              break
-            }
-            case 2: {
-              obj.identityAgreementKey = reader.bytes()
-              break
-            }
             case 3: {
               obj.signedPrekeyId = reader.uint32()
               break
@@ -647,20 +650,6 @@ export namespace PrekeyResponse {
           const tag = reader.uint32()
 
           switch (tag >>> 3) {
-            case 1: {
-              yield {
-                field: `${prefix}.identitySigningKey`,
-                value: reader.bytes()
-              }
-              break
-            }
-            case 2: {
-              yield {
-                field: `${prefix}.identityAgreementKey`,
-                value: reader.bytes()
-              }
-              break
-            }
             case 3: {
               yield {
                 field: `${prefix}.signedPrekeyId`,
@@ -729,16 +718,6 @@ export namespace PrekeyResponse {
     return _codec
   }
 
-  export interface PrekeyResponseIdentitySigningKeyFieldEvent {
-    field: '$.identitySigningKey'
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export interface PrekeyResponseIdentityAgreementKeyFieldEvent {
-    field: '$.identityAgreementKey'
-    value: Uint8Array<ArrayBuffer>
-  }
-
   export interface PrekeyResponseSignedPrekeyIdFieldEvent {
     field: '$.signedPrekeyId'
     value: number
@@ -787,7 +766,7 @@ export namespace PrekeyResponse {
     return decodeMessage(buf, PrekeyResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrekeyResponse>): Generator<PrekeyResponseIdentitySigningKeyFieldEvent | PrekeyResponseIdentityAgreementKeyFieldEvent | PrekeyResponseSignedPrekeyIdFieldEvent | PrekeyResponseSignedPrekeyFieldEvent | PrekeyResponseSignedPrekeySignatureFieldEvent | PrekeyResponseOneTimePrekeyIdFieldEvent | PrekeyResponseOneTimePrekeyFieldEvent | PrekeyResponseKemPrekeyIdFieldEvent | PrekeyResponseKemPrekeyFieldEvent | PrekeyResponseKemPrekeySignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrekeyResponse>): Generator<PrekeyResponseSignedPrekeyIdFieldEvent | PrekeyResponseSignedPrekeyFieldEvent | PrekeyResponseSignedPrekeySignatureFieldEvent | PrekeyResponseOneTimePrekeyIdFieldEvent | PrekeyResponseOneTimePrekeyFieldEvent | PrekeyResponseKemPrekeyIdFieldEvent | PrekeyResponseKemPrekeyFieldEvent | PrekeyResponseKemPrekeySignatureFieldEvent> {
     return streamMessage(buf, PrekeyResponse.codec(), opts)
   }
 }

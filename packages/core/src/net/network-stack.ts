@@ -3,6 +3,7 @@ import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Libp2pOptions } from 'libp2p'
+import type { LanRendezvous } from './lan-rendezvous.js'
 
 export type NetEnvironment = 'node' | 'browser'
 
@@ -11,6 +12,8 @@ export interface NetworkStack {
   readonly environment: NetEnvironment
   readonly transports: NonNullable<Libp2pOptions['transports']>
   readonly peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']>
+  /** Services of this environment only (the LAN rendezvous on Node), beside the common ones. */
+  readonly services?: Partial<Libp2pOptions<JiayiServices>['services']>
   readonly defaultListen: readonly string[]
 }
 
@@ -21,6 +24,8 @@ export type JiayiServices = {
   ping: Ping
   /** Present on Node peers unless turned off. */
   relay?: CircuitRelayService
+  /** Present where the environment can find contacts on the LAN (lan-rendezvous.ts). */
+  lanRendezvous?: LanRendezvous
 }
 
 export type JiayiNode = Libp2p<JiayiServices>

@@ -50,6 +50,7 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     identifyPush: identifyPush(),
     ping: ping(),
     ...(relay ? { relay: circuitRelayServer(lanRelayServerInit(relayLimits)) } : {}),
+    ...network.services,
   }
 
   const init: Libp2pOptions<JiayiServices> = {

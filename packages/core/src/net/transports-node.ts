@@ -3,6 +3,7 @@ import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
 import { type TransportCertificate, type WebRTCTransportInit, webRTC, webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
+import { lanBeacon } from './lan-beacon.js'
 import type { NetworkStack } from './network-stack.js'
 
 // @libp2p/websockets dials with the global WebSocket, which Node 22 has and Node 20 lacks (there
@@ -24,7 +25,12 @@ if (typeof globalThis.WebSocket === 'undefined') {
  * WebRTC and circuit relay too, so a Node peer can reach a browser peer through a relay.
  */
 export interface NodeNetworkInit {
-  /** LAN discovery; on by default. `false` turns it off (`jiayi start --no-mdns`). */
+  /**
+   * LAN discovery; on by default: contacts find each other by rotating names only they can make
+   * (lan-beacon.ts). `{ open: true }` also runs libp2p's open mDNS, which announces this device's
+   * peer id to everyone and finds every peer that does the same. `false` turns both off
+   * (`jiayi start --no-mdns`).
+   */
   mdns?: boolean | MdnsOptions
   /**
    * The WebRTC-Direct TLS certificate (ECDSA P-256). Its hash is part of the address on the card,
@@ -37,13 +43,19 @@ export interface NodeNetworkInit {
 }
 
 /**
- * What @libp2p/mdns puts on the LAN: a PTR record `<random 63-char name>._p2p._udp.local` (a new
- * random name per start, never the host name) and one TXT record `dnsaddr=<multiaddr>/p2p/<peer id>`
- * per private or loopback listen address. Nothing else: no SRV/A records, no display name, no
- * identity key (checked in packages/core/test/net-mdns.test.ts).
+ * What @libp2p/mdns puts on the LAN (with `open` only): a PTR record `<random 63-char
+ * name>._p2p._udp.local` (a new random name per start, never the host name) and one TXT record
+ * `dnsaddr=<multiaddr>/p2p/<peer id>` per private or loopback listen address. Nothing else: no
+ * SRV/A records, no display name, no identity key (checked in packages/core/test/net-mdns.test.ts).
+ * The rendezvous (always, unless mdns is false) puts rotating labels and ciphertext only.
  */
 export interface MdnsOptions {
-  /** DNS-SD service name; default libp2p's `_p2p._udp.local`. Tests use their own. */
+  /** Also announce the peer id to, and discover, every peer on the LAN (libp2p's mDNS). */
+  open?: boolean
+  /**
+   * DNS-SD service name; default libp2p's `_p2p._udp.local` for open mDNS and
+   * `_jiayi._udp.local` for the rendezvous. Tests use their own (for both).
+   */
   serviceTag?: string
   /** UDP port; default 5353. */
   port?: number
@@ -59,6 +71,7 @@ export const DEFAULT_NODE_LISTEN: readonly string[] = [
 
 export function nodeNetwork(init: NodeNetworkInit = {}): NetworkStack {
   const mdnsInit = init.mdns ?? true
+  const lan = mdnsInit === false ? undefined : mdnsInit === true ? {} : mdnsInit
   const directInit =
     init.webrtcDirectCertificate === undefined ? {} : { certificate: init.webrtcDirectCertificate }
   return {
@@ -70,7 +83,17 @@ export function nodeNetwork(init: NodeNetworkInit = {}): NetworkStack {
       webRTC({ rtcConfiguration: init.rtcConfiguration ?? { iceServers: [] } }),
       circuitRelayTransport(),
     ],
-    peerDiscovery: mdnsInit === false ? [] : [mdnsDiscovery(mdnsInit === true ? {} : mdnsInit)],
+    peerDiscovery: lan?.open === true ? [mdnsDiscovery(lan)] : [],
+    services:
+      lan === undefined
+        ? {}
+        : {
+            lanRendezvous: lanBeacon({
+              serviceTag: lan.serviceTag,
+              port: lan.port,
+              intervalMs: lan.intervalMs,
+            }),
+          },
     defaultListen: DEFAULT_NODE_LISTEN,
   }
 }

@@ -1,8 +1,11 @@
-/** A real messenger on a real libp2p node on 127.0.0.1 (TCP only, no mDNS), for in-process tests. */
+/**
+ * A real messenger on a real libp2p node on 127.0.0.1 (TCP only, no LAN discovery unless
+ * `network` asks for it), for in-process tests.
+ */
 import { createAccount, loadAccount } from '../../src/messenger/account.js'
 import { Messenger, type MessengerInit } from '../../src/messenger/messenger.js'
 import { createJiayiNode } from '../../src/net/node-factory.js'
-import { nodeNetwork } from '../../src/net/transports-node.js'
+import { type NodeNetworkInit, nodeNetwork } from '../../src/net/transports-node.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import type { Store } from '../../src/store/store.js'
 
@@ -16,16 +19,20 @@ export interface TestPeer {
 export async function testPeer(
   name: string,
   store: Store = new MemoryStore(),
-  options: Pick<MessengerInit, 'pendingLimits'> = {},
+  options: Pick<MessengerInit, 'pendingLimits' | 'now'> & {
+    network?: NodeNetworkInit
+    listen?: string[]
+  } = {},
 ): Promise<TestPeer> {
+  const { network, listen, ...init } = options
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
     privateKey: account.deviceKey,
-    network: nodeNetwork({ mdns: false }),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    network: nodeNetwork({ mdns: false, ...network }),
+    listen: listen ?? ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
   })
-  const messenger = await Messenger.open({ store, node, account, ...options })
+  const messenger = await Messenger.open({ store, node, account, ...init })
   return {
     messenger,
     store,
