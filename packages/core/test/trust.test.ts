@@ -248,7 +248,7 @@ describe('Mallory in each trust state sends every payload kind', () => {
     assert.equal(victim.messenger.trustOf(malloryPeerId), 'blocked')
     await mallory.messenger.reject(victimCid)
     await mallory.messenger.addContact(victim.messenger.card().link)
-    await eventually(() => refusedFor(victim.messenger, 'blocked') >= 1, 10_000, 'refused as blocked')
+    await eventually(() => refusedFor(victim.messenger, 'blocked') >= 1, 30_000, 'refused as blocked')
     assert.equal(victim.messenger.contactList().length, 0)
     assert.equal(victim.messenger.peerMay(malloryPeerId, 'fetch-prekeys'), false)
   })
