@@ -41,27 +41,45 @@ const RECENT_MESSAGES = 4096
 
 export class Conversations {
   private readonly counters = new Map<ContactId, Counters>()
+  private readonly loadingCounters = new Map<ContactId, Promise<Counters>>()
   private readonly recent = new Map<string, MessageRecord>()
   /** Entries just committed, so a running delivery need not read them back (outbox-tail.ts). */
   readonly outboxTail = new OutboxTail()
 
   constructor(private readonly store: Store) {}
 
-  private async countersFor(cid: ContactId): Promise<Counters> {
-    let c = this.counters.get(cid)
-    if (c === undefined) {
-      const metaBytes = await this.store.get(Keys.convMeta(cid))
-      const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
-      const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
-      c = {
-        nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
-        nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
-        maxIn: meta?.maxIn ?? 0,
-        runs: StatusRuns.decode(meta?.runs),
-      }
-      this.counters.set(cid, c)
+  private countersFor(cid: ContactId): Promise<Counters> {
+    const c = this.counters.get(cid)
+    if (c !== undefined) return Promise.resolve(c)
+    // One load per conversation: a reader outside the conversation's lock (a message lookup)
+    // and a writer inside it that both loaded would each get their own counters, and the one
+    // set last would hand out sequence numbers the other had used already.
+    let loading = this.loadingCounters.get(cid)
+    if (loading === undefined) {
+      const load: Promise<Counters> = this.loadCounters(cid).then((loaded) => {
+        // Forgotten meanwhile (the conversation was deleted): what was loaded is not kept.
+        if (this.loadingCounters.get(cid) !== load) return loaded
+        this.loadingCounters.delete(cid)
+        this.counters.set(cid, loaded)
+        return loaded
+      })
+      loading = load
+      loading.catch(() => this.loadingCounters.delete(cid))
+      this.loadingCounters.set(cid, loading)
     }
-    return c
+    return loading
+  }
+
+  private async loadCounters(cid: ContactId): Promise<Counters> {
+    const metaBytes = await this.store.get(Keys.convMeta(cid))
+    const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
+    const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
+    return {
+      nextMsg: (await this.lastSeq(Keys.msgPrefix(cid))) + 1,
+      nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
+      maxIn: meta?.maxIn ?? 0,
+      runs: StatusRuns.decode(meta?.runs),
+    }
   }
 
   /**
@@ -123,6 +141,7 @@ export class Conversations {
   /** Forgets the counters (after a conversation is deleted). */
   forget(cid: ContactId): void {
     this.counters.delete(cid)
+    this.loadingCounters.delete(cid)
     this.outboxTail.forget(cid)
     for (const k of [...this.recent.keys()]) if (k.startsWith(`${cid}/`)) this.recent.delete(k)
   }
