@@ -22,6 +22,8 @@ const KEY_BYTES = 32
 export interface OpenedStore {
   /** The sealed view: everything the app reads and writes. */
   readonly store: Store
+  /** The passphrase that opened the store; undefined when its key file did. */
+  readonly unlockedWith: string | undefined
   /**
    * Locks the store with a new passphrase (Argon2id) instead of its current secret: `current` is
    * the passphrase in use, or undefined when the key file locks it (which is then wiped, since it
@@ -226,7 +228,12 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
       }
       if (key !== undefined) await wipeKeyFile(paths.keyFile)
     }
-    return { store: store as Store, changePassphrase, close: () => store.close() }
+    return {
+      store: store as Store,
+      unlockedWith: 'passphrase' in secret ? secret.passphrase : undefined,
+      changePassphrase,
+      close: () => store.close(),
+    }
   } catch (error) {
     await inner.close().catch(() => undefined)
     throw error
