@@ -44,10 +44,14 @@ function checked(passphrase: string): string {
   return passphrase
 }
 
-/** Prints progress to stderr, a few lines a second, and remembers how many records there were. */
+/**
+ * Prints progress to stderr, a few lines a second (and the first step of each phase at once, so
+ * that the start is seen even where it all takes less), and remembers how many records there were.
+ */
 function progressPrinter(ctx: Context) {
   let last = 0
   let phase = ''
+  let steps = 0
   let records = 0
   return {
     get records() {
@@ -60,7 +64,8 @@ function progressPrinter(ctx: Context) {
       }
       const now = Date.now()
       const complete = p.done >= p.total
-      if (p.phase === phase && !complete && now - last < PRINT_EVERY_MS) return
+      steps = p.phase === phase ? steps + 1 : 0
+      if (p.phase === phase && !complete && steps > 1 && now - last < PRINT_EVERY_MS) return
       phase = p.phase
       last = now
       const what = p.phase === 'sealing' ? 'Re-sealing records under the new key' : 'Deleting the old records'
