@@ -33,6 +33,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   read: async () => (await import('./commands/remote.js')).read,
   verify: async () => (await import('./commands/remote.js')).verify,
   stats: async () => (await import('./commands/remote.js')).stats,
+  passphrase: async () => (await import('./commands/passphrase.js')).passphrase,
   chat: async () => (await import('./commands/chat.js')).chat,
 }
 

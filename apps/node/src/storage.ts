@@ -4,11 +4,13 @@
  * SealedStore with
  *   - a passphrase (--passphrase or $JIAYI_PASSPHRASE; Argon2id, m = 19 MiB, t = 2), or else
  *   - a key file <home>/storage.key: 32 random bytes, mode 0600, created with the store.
- * Which one a store uses is fixed by the key header written when it was created.
+ * Which one a store uses is fixed by the key header written when it was created, and changed only
+ * by `changePassphrase`, which re-seals every record under a new data key (core's rekey.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { open, readFile, stat, unlink } from 'node:fs/promises'
-import type { Store } from '@jiayi/core'
+import { join } from 'node:path'
+import type { RekeyProgress, SealedStore, Store } from '@jiayi/core'
 import type { Context } from './cli/context.js'
 import { CliError } from './cli/errors.js'
 import type { HomePaths } from './cli/home.js'
@@ -20,12 +22,20 @@ const KEY_BYTES = 32
 export interface OpenedStore {
   /** The sealed view: everything the app reads and writes. */
   readonly store: Store
+  /** The passphrase that opened the store; undefined when its key file did. */
+  readonly unlockedWith: string | undefined
   /**
    * Locks the store with a new passphrase (Argon2id) instead of its current secret: `current` is
    * the passphrase in use, or undefined when the key file locks it (which is then wiped, since it
-   * no longer opens anything). Only the key header is rewritten; the data key stays.
+   * no longer opens anything). A new data key seals every record again, and the old records and
+   * key header are deleted from the disk; the peer's reads and writes wait while records are
+   * re-sealed. Resolves once all that is done.
    */
-  changePassphrase(current: string | undefined, next: string): Promise<void>
+  changePassphrase(
+    current: string | undefined,
+    next: string,
+    onProgress?: (progress: RekeyProgress) => void,
+  ): Promise<void>
   close(): Promise<void>
 }
 
@@ -35,6 +45,11 @@ export interface OpenStoreOptions {
   readonly busyWaitMs?: number
   /** Asks for the passphrase when the store needs one and none was given (a terminal). */
   readonly askPassphrase?: () => Promise<string>
+  /**
+   * Progress of work the open has to do first: moving a store written by an older version to
+   * keyed names, or finishing a change of passphrase that was interrupted.
+   */
+  readonly onRekeyProgress?: (progress: RekeyProgress) => void
 }
 
 /** The secret options of a command: --passphrase / $JIAYI_PASSPHRASE, else ask on a terminal. */
@@ -148,9 +163,14 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
     }
     if ('passphrase' in secret && secret.passphrase.length === 0)
       throw new CliError('Usage', 'the passphrase is empty')
-    let store: Store
+    let store: SealedStore
+    let reworked = false
+    const onRekeyProgress = (p: RekeyProgress) => {
+      reworked = true
+      options.onRekeyProgress?.(p)
+    }
     try {
-      store = await openSealedStore(inner, secret)
+      store = await openSealedStore(inner, secret, { onRekeyProgress })
     } catch (error) {
       // Branch on codes only: a wrong secret and a secret of the other kind share a code.
       if (StoreError.is(error, 'BadPassphrase')) {
@@ -173,15 +193,34 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
       }
       throw error
     }
-    const changePassphrase = async (current: string | undefined, next: string): Promise<void> => {
+    if (reworked) {
+      // The open rewrote the store (see onRekeyProgress). LevelDB rewrites its manifest, which
+      // names the first and last key of every table, only when it opens, and its own log of that
+      // session may quote keys (of a legacy store: contact ids): reopen, and delete that log.
+      await store.close()
+      return openHomeStore(paths, {
+        ...options,
+        passphrase: 'passphrase' in secret ? secret.passphrase : undefined,
+      }).then(async (reopened) => {
+        await unlink(join(paths.store, 'LOG.old')).catch(() => undefined)
+        return reopened
+      })
+    }
+    // Once a passphrase opens the store, a key file left beside it (a change to a passphrase cut
+    // short before the file was wiped) opens nothing any more.
+    if ('passphrase' in secret) await wipeKeyFile(paths.keyFile).catch(() => undefined)
+    const changePassphrase = async (
+      current: string | undefined,
+      next: string,
+      onProgress?: (progress: RekeyProgress) => void,
+    ): Promise<void> => {
       // StoreError, not CliError: the API shows its message to whoever asked (web app, socket).
       if (next.length === 0) throw new StoreError('BadPassphrase', 'the new passphrase is empty')
-      const { changeStoreSecret } = await core()
       const key = current === undefined ? await readKeyFile(paths.keyFile) : undefined
       const old = current !== undefined ? { passphrase: current } : key !== undefined ? { key } : undefined
       if (old === undefined) throw new StoreError('BadPassphrase', 'give the current passphrase')
       try {
-        await changeStoreSecret(inner, old, { passphrase: next })
+        await store.changeSecret(old, { passphrase: next }, onProgress === undefined ? {} : { onProgress })
       } catch (error) {
         if (StoreError.is(error, 'BadPassphrase') || StoreError.is(error, 'WrongKey'))
           throw new StoreError('BadPassphrase', 'the current passphrase is wrong')
@@ -189,7 +228,12 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
       }
       if (key !== undefined) await wipeKeyFile(paths.keyFile)
     }
-    return { store, changePassphrase, close: () => store.close() }
+    return {
+      store: store as Store,
+      unlockedWith: 'passphrase' in secret ? secret.passphrase : undefined,
+      changePassphrase,
+      close: () => store.close(),
+    }
   } catch (error) {
     await inner.close().catch(() => undefined)
     throw error

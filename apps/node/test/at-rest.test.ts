@@ -10,6 +10,10 @@
  * the signed, one-time and ML-KEM prekeys, the WebRTC-Direct certificate's private key, and every
  * ratchet key of every session (root, chain, header and skipped message keys, DH secrets). Each is
  * searched as raw bytes, hex and base64; every sealed record's plaintext is searched raw too.
+ *
+ * Nor does any byte of either store (LevelDB's files, and its records read back raw) tell who
+ * talked to whom or when: no contact id, peer id, identity key, message id or message time
+ * (PROTOCOL.md, "Storage at rest", says what stays visible: families, counts, sizes).
  */
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
@@ -22,8 +26,10 @@ import {
   LevelStore,
   loadAccount,
   openKeyHeader,
+  openSealedStore,
   SealedStore,
   type StorageSecret,
+  storeKey,
   utf8,
 } from '@jiayi/core'
 import { cleanup, eventually, LOOPBACK } from './helpers/cli.js'
@@ -160,9 +166,66 @@ async function secretsOf(home: string, secret: StorageSecret, label: string): Pr
   return needles
 }
 
+// ------------------------------------------------------------------ ids and times
+
+/** The identity keys (hex) of a stopped peer's contacts, read as the peer reads them. */
+async function rawContacts(home: string): Promise<string[]> {
+  const secret: StorageSecret =
+    home === a.home
+      ? { key: new Uint8Array(await readFile(join(home, 'storage.key'))) }
+      : { passphrase: PASSPHRASE }
+  const store = await openSealedStore(await LevelStore.open(join(home, 'store')), secret)
+  try {
+    const out: string[] = []
+    for await (const [, v] of store.iterate({ prefix: storeKey('contact') }))
+      out.push((JSON.parse(Buffer.from(v).toString('utf8')) as { identityKey: string }).identityKey)
+    return out
+  } finally {
+    await store.close()
+  }
+}
+
+/** A stopped peer's store as raw records (keys and values as LevelDB gives them back). */
+async function rawStoreBytes(home: string): Promise<Snapshot> {
+  const inner = await LevelStore.open(join(home, 'store'))
+  const out: Snapshot = new Map()
+  try {
+    let n = 0
+    for await (const [k, v] of inner.iterate())
+      out.set(`${home === a.home ? 'A' : 'B'} raw record ${n++}`, Buffer.concat([k, v]))
+  } finally {
+    await inner.close()
+  }
+  return out
+}
+
+const RUN_STARTED = Date.now()
+
+/**
+ * Millisecond times of this run found in `bytes`: as a big-endian float64 (the outbox's fields
+ * were stored so) or as 13 decimal digits (JSON). A random 8 bytes falls in a window of minutes
+ * with a chance of about 2^-47, so a hit is a time.
+ */
+function timesIn(bytes: Buffer): number[] {
+  const now = Date.now() + 60_000
+  const found: number[] = []
+  for (let i = 0; i + 8 <= bytes.length; i++) {
+    if (bytes[i] !== 0x42) continue
+    const t = bytes.readDoubleBE(i)
+    if (Number.isInteger(t) && t >= RUN_STARTED && t <= now) found.push(t)
+  }
+  for (const m of bytes.toString('latin1').matchAll(/\d{13}/g)) {
+    const t = Number(m[0])
+    if (t >= RUN_STARTED && t <= now) found.push(t)
+  }
+  return found
+}
+
 // ------------------------------------------------------------------ the conversation
 
 const texts: string[] = []
+/** Every message either side has, as the API shows them (ids, times). */
+const seen: { id: string; sentAt: string }[] = []
 
 async function talk(round: number): Promise<void> {
   const fromA = Array.from(
@@ -181,6 +244,7 @@ async function talk(round: number): Promise<void> {
     30_000,
     `round ${round} delivered`,
   )
+  seen.push(...(await a.control.messages(bAtA)), ...(await b.control.messages(aAtB)))
   // Reading sends read receipts: more ratchet steps on both sides.
   await Promise.all([
     a.control.call('markRead', { contact: bAtA }),
@@ -210,11 +274,11 @@ test('no message text and no private key is anywhere in either home', { timeout:
   }
   snapshots.push(await snapshot(a.home, 'A stopped'), await snapshot(b.home, 'B stopped'))
 
-  // The search does see what is stored in the clear: record keys (contact ids) and the key file.
-  const structural = findAll(snapshots, [{ what: 'contact id', bytes: utf8(aAtB) }])
+  // The search does see what is stored in the clear: record families and the key file.
+  const structural = findAll(snapshots, [{ what: 'family', bytes: utf8('outbox') }])
   assert.ok(
     structural.some((f) => f.includes(':store/')),
-    'the scan reads the LevelDB files (record keys are in the clear)',
+    'the scan reads the LevelDB files (record families are in the clear)',
   )
   const keyFile = secretA.key as Uint8Array
   assert.ok(
@@ -241,6 +305,32 @@ test('no message text and no private key is anywhere in either home', { timeout:
   const leaks = [...findAll(snapshots, [...plaintext, ...needles]), ...keyFileElsewhere, ...passphrase]
   assert.deepEqual([...new Set(leaks)], [], 'nothing secret is on disk in the clear')
   // The homes were really scanned: A has a key file, B (passphrase) has none.
+  // Who and when: ids, keys and times, in the store's files and in its raw records.
+  const ids: Needle[] = []
+  const contacts = [...(await rawContacts(a.home)), ...(await rawContacts(b.home))]
+  for (const c of [aAtB, bAtA]) ids.push({ what: `contact id ${c}`, bytes: utf8(c) })
+  for (const peerId of [a.proc.ready.peerId, b.proc.ready.peerId])
+    ids.push({ what: 'peer id', bytes: utf8(peerId) })
+  for (const key of contacts) ids.push(...encodings('identity key', Buffer.from(key, 'hex')))
+  for (const m of seen) {
+    ids.push(
+      { what: `message id ${m.id}`, bytes: utf8(m.id) },
+      { what: 'message id (raw)', bytes: Buffer.from(m.id, 'hex') },
+    )
+  }
+  const storeFiles = snapshots.map((snap) => new Map([...snap].filter(([f]) => /:store\//.test(f))))
+  const raw = [await rawStoreBytes(a.home), await rawStoreBytes(b.home)]
+  assert.deepEqual(
+    [...new Set(findAll([...storeFiles, ...raw], ids))],
+    [],
+    'no id or identity key in either store',
+  )
+  const times = [...storeFiles, ...raw].flatMap((snap) =>
+    [...snap].flatMap(([f, bytes]) => timesIn(bytes).map((t) => `${t} in ${f}`)),
+  )
+  assert.deepEqual(times, [], 'no time of this run in either store, as a number or as text')
+  assert.ok(seen.length >= 80 && contacts.length === 2, `ids checked: ${seen.length} messages`)
+
   const files = snapshots.flatMap((s) => [...s.keys()])
   assert.ok(files.some((f) => f === 'A stopped:storage.key'))
   assert.ok(!files.some((f) => f === 'B stopped:storage.key'))

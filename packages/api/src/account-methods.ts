@@ -7,7 +7,10 @@ import { str } from './params.js'
 import { ControlError } from './protocol.js'
 import { type MethodContext, type MethodTable, params } from './table.js'
 
-function op<K extends keyof AccountHost>(c: MethodContext, name: K): NonNullable<AccountHost[K]> {
+function op<K extends Exclude<keyof AccountHost, 'events'>>(
+  c: MethodContext,
+  name: K,
+): NonNullable<AccountHost[K]> {
   const f = c.account?.[name]
   if (f === undefined) throw new ControlError('Unsupported', 'this peer cannot do that')
   return f.bind(c.account) as NonNullable<AccountHost[K]>

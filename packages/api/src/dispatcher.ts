@@ -94,6 +94,7 @@ export class ControlDispatcher {
       (e) =>
         ((e === 'transfer' || e === 'progress') && this.context.files?.files.events !== undefined) ||
         (e === 'feed' && this.context.feed?.events !== undefined) ||
+        (e === 'passphrase' && this.context.account?.events !== undefined) ||
         e === 'message' ||
         e === 'contact' ||
         e === 'typing',
@@ -197,6 +198,9 @@ export class ControlDispatcher {
           }),
         ),
       )
+    const accountEvents = this.context.account?.events
+    if (accountEvents !== undefined && want.has('passphrase'))
+      offs.push(accountEvents.on('passphrase', (p) => sink({ event: 'passphrase', ...p })))
     return () => {
       for (const off of offs.splice(0)) off()
     }

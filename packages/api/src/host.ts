@@ -5,7 +5,7 @@
  */
 import type { ConnectionInfo, FileService, FileSource, Logger, Messenger, MessengerEvents } from '@jiayi/core'
 import type { Feed, LinkPreview } from '@jiayi/feed'
-import type { BackupFile, MeView, SourceHandle } from './methods.js'
+import type { BackupFile, MeView, PassphraseProgress, SourceHandle } from './methods.js'
 import type { MomentOffers } from './moment-offers.js'
 
 /** What the dispatcher needs of a Messenger. */
@@ -68,7 +68,12 @@ export type FeedApi = Pick<
 /** Account operations some hosts support. */
 export interface AccountHost {
   setName?(name: string): Promise<MeView>
+  /** Resolves once the change is done (every record re-sealed, the old ones deleted). */
   changePassphrase?(current: string | undefined, next: string): Promise<void>
+  /** Progress of a change of passphrase while it runs. */
+  readonly events?: {
+    on(type: 'passphrase', handler: (progress: PassphraseProgress) => void): () => void
+  }
   exportBackup?(passphrase: string): Promise<BackupFile>
 }
 

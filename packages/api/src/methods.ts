@@ -206,6 +206,18 @@ export interface ApiEvents {
   progress: FileProgress
   /** Someone's feed changed (ours included): re-read the timeline. */
   feed: { readonly feed: string; readonly local: boolean; readonly author?: AuthorView }
+  /** A change of passphrase under way (`changePassphrase` answers once it is done). */
+  passphrase: PassphraseProgress
+}
+
+/**
+ * How far a change of passphrase is: every record re-sealed under a new key ('sealing'), then
+ * the old records deleted from the disk ('cleaning'), then 'done'. Counts are records.
+ */
+export interface PassphraseProgress {
+  readonly phase: 'sealing' | 'cleaning' | 'done'
+  readonly done: number
+  readonly total: number
 }
 
 export type EventName = keyof ApiEvents
@@ -216,6 +228,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'transfer',
   'progress',
   'feed',
+  'passphrase',
 ] as const
 
 export type ApiNotification = { [E in EventName]: { readonly event: E } & ApiEvents[E] }[EventName]

@@ -123,11 +123,15 @@ class ForgedTx implements Tx {
   readonly outbox: Tx['outbox'] = []
   route: Tx['route'] = undefined
   readonly metas: Tx['metas'] = new Set()
-  put(key: Uint8Array, value: Uint8Array | (() => Uint8Array), options: { sealedEndToEnd?: boolean } = {}) {
+  put(
+    key: Uint8Array,
+    value: Uint8Array | (() => Uint8Array),
+    options: { readonly endToEndFrom?: number } = {},
+  ) {
     this.ops.push(
-      options.sealedEndToEnd
-        ? { type: 'put', key, value, sealedEndToEnd: true }
-        : { type: 'put', key, value },
+      options.endToEndFrom === undefined
+        ? { type: 'put', key, value }
+        : { type: 'put', key, value, endToEndFrom: options.endToEndFrom },
     )
   }
   del(key: Uint8Array) {

@@ -3,17 +3,22 @@
  * message exactly once and in order when it comes back, even on new ports.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { randomBytes } from '../src/bytes.js'
-import { Conversations, seqBytes } from '../src/messenger/conversations.js'
+import { Conversations } from '../src/messenger/conversations.js'
 import type { ContactId, MessageId } from '../src/messenger/ids.js'
 import { Keys } from '../src/messenger/keys.js'
+import { StoreError } from '../src/store/errors.js'
+import { key } from '../src/store/keys.js'
 import { LevelStore } from '../src/store/level.js'
 import { openSealedStore } from '../src/store/unlock.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
+
+/** The physical prefix of a record family in a fresh store's namespace (store/layout.ts). */
+const rawFamily = (family: string) => Uint8Array.of(0x10, ...key(family))
 
 describe('offline and restart', () => {
   const dirs: string[] = []
@@ -106,7 +111,10 @@ describe('offline and restart', () => {
       const raw = await LevelStore.open(dir)
       try {
         const records: Uint8Array[] = []
-        for await (const [, v] of raw.iterate({ prefix: Keys.outboxPrefix(cid) })) records.push(v)
+        // On disk the family name stays and the contact id is a keyed hash (store/layout.ts):
+        // Alice has one contact, so every outbox record there is Bob's.
+        for await (const [, v] of raw.iterate({ prefix: rawFamily('outbox') })) records.push(v)
+        assert.ok(!records.some((r) => hasText(r, cid)), 'the contact id is not in a record')
         return records
       } finally {
         await raw.close()
@@ -127,8 +135,8 @@ describe('offline and restart', () => {
     assert.equal(early.length, 2)
     assert.deepEqual(
       early.map((r) => r[0]),
-      [0x01, 0x01],
-      'a PreKey message (our public keys in the clear) is sealed by the store',
+      [0x02, 0x02],
+      'a PreKey message (our public keys in the clear) is sealed whole by the store',
     )
 
     // Bob accepts; once he has answered, Alice's texts are ratchet messages.
@@ -151,7 +159,8 @@ describe('offline and restart', () => {
     const later = await rawOutbox(a.dir, bob.id as ContactId)
     assert.ok(later.length >= 2)
     for (const record of later) {
-      assert.deepEqual([record[0], record[1]], [0x00, 0x01], 'stored as it is: %x00, then the record')
+      // %x03: the envelope stored as it is after a sealed box that holds the record's own fields.
+      assert.equal(record[0], 0x03, 'the envelope is not sealed a second time')
       for (const text of texts) assert.ok(!hasText(record, text), 'and no text in it')
     }
 
@@ -173,7 +182,7 @@ describe('offline and restart', () => {
     )
   })
 
-  it('the id index and unread markers are hints in the clear; a wrong one is not believed', async () => {
+  it('the id index and unread markers are sealed; what they point to is still checked', async () => {
     const { a, b, bobAtAlice, aliceAtBob } = await diskPair()
     const first = await a.peer.messenger.send(bobAtAlice.id, 'first 第一')
     const second = await a.peer.messenger.send(bobAtAlice.id, 'second 第二')
@@ -184,35 +193,49 @@ describe('offline and restart', () => {
     )
     await b.peer.stop()
 
-    // On disk: the index maps each id to its place in the clear (%x00 seq), an unread marker is a
-    // bare %x00, and the messages themselves stay sealed.
-    const cid = aliceAtBob.id as ContactId
+    // On disk: index entries, unread markers and messages are all sealed records, and no message
+    // id is in a key or a value.
     const raw = await LevelStore.open(b.dir)
-    const index = async (id: string) => (await raw.get(Keys.msgId(cid, id as MessageId)))!
-    const [hintFirst, hintSecond] = [await index(first.id), await index(second.id)]
-    assert.deepEqual([hintFirst.length, hintFirst[0]], [9, 0x00])
-    const seqSecond = Number(Buffer.from(hintSecond.subarray(1)).readBigUInt64BE())
-    const markers: Uint8Array[] = []
-    for await (const [, v] of raw.iterate({ prefix: Keys.unreadPrefix(cid) })) markers.push(v)
-    assert.deepEqual(markers, [Uint8Array.of(0x00), Uint8Array.of(0x00)])
-    assert.equal((await raw.get(Keys.msg(cid, seqSecond)))![0], 0x01, 'the message is sealed')
-    // Someone with the disk points the first id at the second message.
-    await raw.put(Keys.msgId(cid, first.id as MessageId), Uint8Array.of(0x00, ...seqBytes(seqSecond)))
+    const family = async (name: string) => {
+      const out: [Uint8Array, Uint8Array][] = []
+      for await (const entry of raw.iterate({ prefix: rawFamily(name) })) out.push(entry)
+      return out
+    }
+    const index = await family('msgid')
+    const markers = await family('unread')
+    assert.equal(markers.length, 2)
+    for (const [k, v] of [...index, ...markers, ...(await family('msg'))]) {
+      assert.equal(v[0], 0x02, 'sealed')
+      for (const id of [first.id, second.id])
+        for (const bytes of [Buffer.from(id, 'hex'), Buffer.from(id)])
+          assert.ok(!Buffer.from(k).includes(bytes) && !Buffer.from(v).includes(bytes), 'no message id')
+    }
     await raw.close()
+    // Someone with (a copy of) the disk shifts every index entry's value to the next entry: a
+    // seal is bound to its key on disk, so none is believed.
+    assert.ok(index.length >= 2)
+    const copy = await mkdtemp(join(tmpdir(), 'jiayi-copy-'))
+    dirs.push(copy)
+    await cp(b.dir, copy, { recursive: true })
+    const forged = await LevelStore.open(copy)
+    await forged.batch(
+      index.map(([k], i) => ({ type: 'put' as const, key: k, value: index[(i + 1) % index.length]![1] })),
+    )
+    const opened = await openSealedStore(forged, { key: b.key })
+    const cid = aliceAtBob.id as ContactId
+    for (const id of [first.id, second.id])
+      await assert.rejects(opened.get(Keys.msgId(cid, id as MessageId)), (e) => StoreError.is(e, 'Corrupt'))
+    await opened.close()
 
     const again = await diskPeer('Bob', b.dir, b.key)
-    const m = again.peer.messenger
-    assert.equal(
-      await m.message(aliceAtBob.id, first.id),
-      undefined,
-      'the index is checked against the message',
-    )
-    assert.equal((await m.message(aliceAtBob.id, second.id))?.text, 'second 第二')
+    const m2 = again.peer.messenger
+    assert.equal((await m2.message(aliceAtBob.id, first.id))?.text, 'first 第一')
+    assert.equal((await m2.message(aliceAtBob.id, second.id))?.text, 'second 第二')
     // Key-only markers: reading still finds both messages and tells Alice.
-    assert.equal(await m.unreadCount(aliceAtBob.id), 2)
-    await m.markRead(aliceAtBob.id)
-    assert.equal(await m.unreadCount(aliceAtBob.id), 0)
-    const statuses = (await m.messages(aliceAtBob.id, { peek: true })).map((x) => [x.text, x.status])
+    assert.equal(await m2.unreadCount(aliceAtBob.id), 2)
+    await m2.markRead(aliceAtBob.id)
+    assert.equal(await m2.unreadCount(aliceAtBob.id), 0)
+    const statuses = (await m2.messages(aliceAtBob.id, { peek: true })).map((x) => [x.text, x.status])
     assert.deepEqual(statuses.slice(-2), [
       ['first 第一', 'read'],
       ['second 第二', 'read'],

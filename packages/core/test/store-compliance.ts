@@ -84,7 +84,11 @@ const EDGE_KEYS = [
 export function runStoreCompliance(
   name: string,
   makeStore: MakeStore,
-  options: { persistent?: boolean } = {},
+  options: {
+    persistent?: boolean
+    /** The longest key the adapter takes, when less than MAX_KEY_BYTES (SealedStore: raw keys). */
+    maxKeyBytes?: number
+  } = {},
 ): void {
   async function withStore(fn: (store: Store, harness: StoreHarness) => Promise<void>): Promise<void> {
     const harness = await makeStore()
@@ -319,7 +323,7 @@ export function runStoreCompliance(
         await assert.rejects(store.get('k' as unknown as Uint8Array), isInputError)
         await assert.rejects(store.get(new Uint8Array(0)), isInputError)
         await assert.rejects(store.put(new Uint8Array(1025), b(1)), isInputError)
-        await store.put(new Uint8Array(1024).fill(7), b(1)) // the largest key is fine
+        await store.put(new Uint8Array(options.maxKeyBytes ?? 1024).fill(7), b(1)) // the largest key is fine
         await assert.rejects(store.put(b(1), [1] as unknown as Uint8Array), isInputError)
         await assert.rejects(store.del(undefined as unknown as Uint8Array), isInputError)
         const bad: unknown[] = [

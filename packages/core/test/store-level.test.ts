@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { randomBytes } from '../src/bytes.js'
 import { InputError } from '../src/errors.js'
 import { StoreError } from '../src/store/errors.js'
+import { MAX_RAW_KEY_BYTES } from '../src/store/layout.js'
 import { LevelStore } from '../src/store/level.js'
 import type { Store } from '../src/store/store.js'
 import { openSealedStore } from '../src/store/unlock.js'
@@ -38,13 +39,13 @@ const fileKey = randomBytes(32)
 runStoreCompliance(
   'SealedStore over LevelStore',
   () => levelHarness((level) => openSealedStore(level, { key: fileKey })),
-  { persistent: true },
+  { persistent: true, maxKeyBytes: MAX_RAW_KEY_BYTES },
 )
 
 runStoreCompliance(
   'WriteBehindStore over SealedStore over LevelStore',
   () => levelHarness(async (level) => new WriteBehindStore(await openSealedStore(level, { key: fileKey }))),
-  { persistent: true },
+  { persistent: true, maxKeyBytes: MAX_RAW_KEY_BYTES },
 )
 
 test('LevelStore: a second handle on the same location is Locked, and works once the first closes', async () => {

@@ -45,19 +45,19 @@ describe('WriteBehindStore', () => {
     assert.deepEqual(await inner.get(k(9)), k(4))
   })
 
-  it('passes sealedEndToEnd on to the inner store, for copied, owned and lazy values', async () => {
+  it('passes endToEndFrom on to the inner store, for copied, owned and lazy values', async () => {
     const inner = new RecordingStore()
     const store = new WriteBehindStore(inner)
     await Promise.all([
-      store.write([{ type: 'put', key: k(1), value: k(1), sealedEndToEnd: true }]),
-      store.write([{ type: 'put', key: k(2), value: k(2), sealedEndToEnd: true }], { owned: true }),
-      store.write([{ type: 'put', key: k(3), value: () => k(3), sealedEndToEnd: true }]),
+      store.write([{ type: 'put', key: k(1), value: k(1), endToEndFrom: 1 }]),
+      store.write([{ type: 'put', key: k(2), value: k(2), endToEndFrom: 0 }], { owned: true }),
+      store.write([{ type: 'put', key: k(3), value: () => k(3), endToEndFrom: 1 }]),
       store.write([{ type: 'put', key: k(4), value: k(4) }]),
     ])
     const ops = inner.batches.flat()
     assert.deepEqual(
-      ops.map((op) => op.type === 'put' && op.sealedEndToEnd === true),
-      [true, true, true, false],
+      ops.map((op) => (op.type === 'put' ? op.endToEndFrom : 'del')),
+      [1, 0, 1, undefined],
     )
     assert.deepEqual(await inner.get(k(3)), k(3))
   })

@@ -238,6 +238,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: 1,
   },
   {
+    name: 'passphrase',
+    usage: 'passphrase',
+    summary: 'lock this home with a new passphrase (asked twice, or $JIAYI_NEW_PASSPHRASE)',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
     name: 'stats',
     usage: 'stats',
     summary: 'what the peer refused from the network',

@@ -225,7 +225,10 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
         () => messenger!.whoami().name,
         core,
         (n) => messenger!.setName(n),
-        (current, next) => opened.changePassphrase(current, next),
+        (current, next, onProgress) => {
+          log.info('changing the passphrase')
+          return opened.changePassphrase(current, next, onProgress).then(() => log.info('passphrase changed'))
+        },
       ),
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : makeLinkPreviews,
       log,

@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ApiHost, BackupFile, MeView } from '@jiayi/api'
+import type { ApiHost, BackupFile, MeView, PassphraseProgress } from '@jiayi/api'
 import type { Store } from '@jiayi/core'
 import { type Context, optFlag, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
@@ -105,17 +105,31 @@ export async function startWeb(
   }
 }
 
-/** Account operations the node offers: an encrypted backup of its whole store. */
+/**
+ * Account operations the node offers: an encrypted backup of its whole store, and a change of
+ * passphrase (whose progress `changePassphrase` reports to the `passphrase` event).
+ */
 export function nodeAccount(
   store: Store,
   name: () => string,
   core: typeof import('@jiayi/core'),
   rename?: (name: string) => Promise<MeView>,
-  changePassphrase?: (current: string | undefined, next: string) => Promise<void>,
+  changePassphrase?: (
+    current: string | undefined,
+    next: string,
+    onProgress: (progress: PassphraseProgress) => void,
+  ) => Promise<void>,
 ): NonNullable<ApiHost['account']> {
+  const events = new core.Emitter<{ passphrase: PassphraseProgress }>()
   return {
     ...(rename === undefined ? {} : { setName: rename }),
-    ...(changePassphrase === undefined ? {} : { changePassphrase }),
+    ...(changePassphrase === undefined
+      ? {}
+      : {
+          changePassphrase: (current: string | undefined, next: string) =>
+            changePassphrase(current, next, (p) => events.emit('passphrase', p)),
+          events,
+        }),
     async exportBackup(passphrase: string): Promise<BackupFile> {
       async function* records() {
         for await (const entry of store.iterate()) yield entry

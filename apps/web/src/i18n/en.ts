@@ -229,7 +229,11 @@ export const en = {
   'settings.currentPassphrase': 'Current passphrase',
   'settings.newPassphrase': 'New passphrase',
   'settings.changePassphrase': 'Change passphrase',
-  'settings.passphraseChanged': 'Passphrase changed',
+  'settings.passphraseChanged':
+    'Passphrase changed. Every record is now sealed under a new key; the old key and records are deleted.',
+  'settings.passphraseStarting': 'Checking the current passphrase…',
+  'settings.passphraseSealing': 'Sealing records under the new key: {done} of {total}',
+  'settings.passphraseCleaning': 'Deleting the old records: {done} of {total}',
   'settings.backup': 'Backup',
   'settings.backupHint':
     'An encrypted file with your identity and contacts. Keep the passphrase safe: without it the file cannot be opened.',

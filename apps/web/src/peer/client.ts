@@ -11,7 +11,7 @@
  * contacts serve as relays too.
  */
 
-import type { ApiEvents, ResultOf } from '@jiayi/api'
+import type { ApiEvents, PassphraseProgress, ResultOf } from '@jiayi/api'
 import {
   type AccountHost,
   ApiClosedError,
@@ -25,6 +25,7 @@ import {
   MomentOffers,
   type ParamsArg,
 } from '@jiayi/api'
+import { Emitter } from '@jiayi/core'
 import type {
   AccountState,
   ClientState,
@@ -76,9 +77,12 @@ async function discoverRelays(): Promise<string[]> {
 
 /** The API host of a running in-page peer. */
 export function apiHostOf(peer: InPagePeer): DispatcherOptions {
+  const passphraseEvents = new Emitter<{ passphrase: PassphraseProgress }>()
   const account: AccountHost = {
     setName: (name) => peer.messenger.setName(name),
-    changePassphrase: (current, next) => peer.setPassphrase(current, next),
+    changePassphrase: (current, next) =>
+      peer.setPassphrase(current, next, (p) => passphraseEvents.emit('passphrase', p)),
+    events: passphraseEvents,
     exportBackup: async (passphrase) => {
       const { blob, fileName } = await peer.exportBackup(passphrase)
       return { fileName, mime: BACKUP_MIME, data: base64(new Uint8Array(await blob.arrayBuffer())) }

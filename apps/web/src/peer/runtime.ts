@@ -18,6 +18,7 @@ import {
   type Logger,
   loadAccount,
   Messenger,
+  type RekeyProgress,
 } from '@jiayi/core'
 import { Feed } from '@jiayi/feed'
 import { backupFileName, exportStore, importIntoStore } from './backup.js'
@@ -163,8 +164,12 @@ export class InPagePeer {
   }
 
   /** Sets, changes (current + next) or removes (next undefined) the passphrase that locks this profile. */
-  setPassphrase(current: string | undefined, next: string | undefined): Promise<void> {
-    return this.vault.setPassphrase(current, next)
+  setPassphrase(
+    current: string | undefined,
+    next: string | undefined,
+    onProgress?: (progress: RekeyProgress) => void,
+  ): Promise<void> {
+    return this.vault.setPassphrase(current, next, onProgress)
   }
 
   /** Runs `fn` as the peer stops (before its feed, files and messenger do). */

@@ -29,10 +29,11 @@
  */
 import {
   type Argon2Params,
-  changeStoreSecret,
   type KeyWrapper,
   LevelStore,
   openSealedStore,
+  type RekeyProgress,
+  type SealedStore,
   type StorageSecret,
   type Store,
   StoreError,
@@ -190,8 +191,7 @@ export class Vault {
   private constructor(
     readonly profile: string,
     /** The sealed view: everything the peer reads and writes. */
-    readonly store: Store,
-    private readonly inner: Store,
+    private readonly sealed: SealedStore,
     lock: VaultLock,
     private readonly releaseTab: () => void,
     private readonly argon2: Argon2Params | undefined,
@@ -199,6 +199,11 @@ export class Vault {
     readonly created: boolean,
   ) {
     this.#lock = lock
+  }
+
+  /** The sealed view: everything the peer reads and writes. */
+  get store(): Store {
+    return this.sealed
   }
 
   get lock(): VaultLock {
@@ -232,8 +237,11 @@ export class Vault {
         secret = { wrapper: cryptoKeyWrapper(key) }
       }
       const store = await openSealedStore(inner, secret, derive)
-      const lock: VaultLock = 'passphrase' in secret ? 'passphrase' : 'device'
-      return new Vault(profile, store, inner, lock, release, options.argon2, kind === undefined)
+      // The open may have finished a change of passphrase that a closed tab cut short: then the
+      // store is locked as that change said, and a device key it replaced opens nothing.
+      const lock: VaultLock = (await storeKeyKind(inner)) === 'passphrase' ? 'passphrase' : 'device'
+      if (lock === 'passphrase' && !('passphrase' in secret)) await deleteDeviceKey(profile)
+      return new Vault(profile, store, lock, release, options.argon2, kind === undefined)
     } catch (error) {
       await inner?.close().catch(() => undefined)
       release()
@@ -242,10 +250,15 @@ export class Vault {
   }
 
   /**
-   * Sets, changes or removes the passphrase. Only the key header is rewritten (records stay as
-   * they are). Setting one deletes the device key; removing it makes a new device key.
+   * Sets, changes or removes the passphrase: a new data key seals every record again and the old
+   * records are deleted (core's rekey.ts; IndexedDB's own files are the browser's to compact).
+   * Setting one deletes the device key; removing it makes a new device key.
    */
-  async setPassphrase(current: string | undefined, next: string | undefined): Promise<void> {
+  async setPassphrase(
+    current: string | undefined,
+    next: string | undefined,
+    onProgress?: (progress: RekeyProgress) => void,
+  ): Promise<void> {
     this.#checkOpen()
     let old: StorageSecret
     if (this.#lock === 'device' && !next) return
@@ -261,7 +274,10 @@ export class Vault {
     const fresh: StorageSecret = next
       ? { passphrase: next }
       : { wrapper: cryptoKeyWrapper(await createDeviceKey(this.profile)) }
-    await changeStoreSecret(this.inner, old, fresh, this.argon2 ? { params: this.argon2 } : {})
+    await this.sealed.changeSecret(old, fresh, {
+      ...(this.argon2 ? { derive: { params: this.argon2 } } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    })
     if (next) await deleteDeviceKey(this.profile)
     this.#lock = next ? 'passphrase' : 'device'
   }

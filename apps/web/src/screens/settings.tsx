@@ -1,4 +1,5 @@
 /** Settings: language, name, passphrase, an encrypted backup, and what this app is. */
+import type { PassphraseProgress } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
@@ -27,6 +28,9 @@ export function SettingsScreen() {
   const [next, setNext] = useState('')
   const [backupPass, setBackupPass] = useState('')
   const [busy, setBusy] = useState(false)
+  const [rekey, setRekey] = useState<
+    { phase: PassphraseProgress['phase'] | 'starting'; done: number; total: number } | undefined
+  >(undefined)
   useEffect(() => {
     if (draft !== undefined && draft === me.data?.name) setDraft(undefined)
   }, [draft, me.data?.name])
@@ -102,7 +106,15 @@ export function SettingsScreen() {
             onSubmit={(e) => {
               e.preventDefault()
               void run(async () => {
-                await client.call('changePassphrase', { ...(current ? { current } : {}), next })
+                // The node re-seals every record and then deletes the old ones: it says how far.
+                setRekey({ phase: 'starting', done: 0, total: 0 })
+                const off = client.on('passphrase', (p) => setRekey(p))
+                try {
+                  await client.call('changePassphrase', { ...(current ? { current } : {}), next })
+                } finally {
+                  off()
+                  setRekey(undefined)
+                }
                 setCurrent('')
                 setNext('')
                 notify('settings.passphraseChanged')
@@ -127,6 +139,17 @@ export function SettingsScreen() {
             <button type="submit" class="button" disabled={busy || next.length < 8}>
               {t('settings.changePassphrase')}
             </button>
+            {rekey !== undefined && (
+              <p class="hint" role="status">
+                {rekey.phase === 'sealing'
+                  ? t('settings.passphraseSealing', { done: rekey.done, total: rekey.total })
+                  : rekey.phase === 'cleaning'
+                    ? t('settings.passphraseCleaning', { done: rekey.done, total: rekey.total })
+                    : rekey.phase === 'done'
+                      ? t('settings.passphraseChanged')
+                      : t('settings.passphraseStarting')}
+              </p>
+            )}
           </form>
         )}
 

@@ -39,6 +39,16 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return hmac(sha256, key, data)
 }
 
+/**
+ * HMAC-SHA256 under one key for many short messages: the key's inner and outer pads are hashed
+ * once here, not once per message (the sealed store names every record key this way).
+ */
+export function hmacSha256With(key: Uint8Array): (data: Uint8Array) => Uint8Array {
+  assertBytes(key, undefined, 'HMAC key')
+  const keyed = hmac.create(sha256, key)
+  return (data) => keyed.clone().update(data).digest()
+}
+
 /** HKDF-SHA256 (RFC 5869). An empty salt equals 32 zero bytes, as the X3DH spec asks. */
 export function hkdfSha256(
   ikm: Uint8Array,

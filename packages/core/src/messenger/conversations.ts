@@ -198,8 +198,8 @@ export class Conversations {
   }
 
   /**
-   * Where the index says message `id` is. A hint: the index is stored in the clear, so whoever
-   * follows it checks the message found there (as `message` does).
+   * Where the index says message `id` is. A hint: whoever follows it checks the message found
+   * there (as `message` does), so a stale or damaged entry is never believed.
    */
   async seqOf(cid: ContactId, id: MessageId): Promise<number | undefined> {
     const bytes = await this.store.get(Keys.msgId(cid, id))
@@ -236,7 +236,7 @@ export class Conversations {
     const seq = await this.seqOf(cid, id)
     if (seq === undefined) return undefined
     const record = await this.storedAt(cid, seq)
-    // The id index is a hint stored in the clear (store/sealed.ts): the sealed message decides.
+    // The id index is a hint: the message itself decides.
     if (record === undefined || record.id !== id) return undefined
     return withRun(record, (await this.runs(cid)).get(seq))
   }

@@ -157,9 +157,14 @@ export class MessengerCore {
       // Kept while the session is unanswered, in case it must start again (session-restart.ts).
       ...(envelope.type === 'prekey' ? { payload: plaintext } : {}),
     }
-    // A ratchet message is ciphertext already; a PreKey message shows our public keys, so the
-    // store seals that one (store/sealed.ts).
-    tx.put(Keys.outbox(cid, seq), encodeOutboxRecord(entry), { sealedEndToEnd: envelope.type === 'message' })
+    // A ratchet message is ciphertext already: the store seals only the record's fields in front
+    // of it. A PreKey message shows our public keys, so the store seals all of that one.
+    const record = encodeOutboxRecord(entry)
+    tx.put(
+      Keys.outbox(cid, seq),
+      record,
+      envelope.type === 'message' ? { endToEndFrom: record.length - envelope.bytes.length } : {},
+    )
     tx.outbox.push({ cid, entry })
     // No counters record here: while the entry is in the outbox its key records the number, and
     // whatever deletes it writes the counters (Conversations.writeMeta).

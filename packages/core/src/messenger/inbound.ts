@@ -390,7 +390,7 @@ export class Inbound {
       ...(tx.route === undefined ? {} : { route: tx.route }),
     }
     core.putMessage(tx, record, 'new')
-    // Key only: the sequence number is in the key (and the value would be stored in the clear).
+    // Key only: the sequence number is in the key.
     tx.put(Keys.unread(cid, seq), NO_VALUE)
     // A pending request's messages are acknowledged (delivered) only once it is accepted.
     if (peerMay(contact.state, 'get-receipts'))

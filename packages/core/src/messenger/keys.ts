@@ -8,17 +8,17 @@
  *   contact <cid>               contact record       blocked <cid> a rejected identity (its peer id)
  *   sessions <cid>              the contact's sessions
  *   msg <cid> <seq>             a message, in conversation order
- *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups); a hint *
+ *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups); a hint
  *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack (outbox-record.ts) **
  *   announced                   the addresses we last told our contacts
  *   meta <cid>                  the conversation's payload counters (last sent, highest received)
  *                               and its outgoing messages' status runs (status-runs.ts)
- *   unread <cid> <seq>          incoming messages not yet read (key only; older ones -> seq) *
+ *   unread <cid> <seq>          incoming messages not yet read (key only; older ones -> seq)
  *
- * (*) Hint families (store/sealed.ts HINT_FAMILIES): their values are stored in the clear, so
- * their readers check what they point to against the sealed message.
- * (**) An end-to-end family (store/sealed.ts END_TO_END_FAMILIES): a ratchet message's record is
- * stored as it is, being ciphertext already.
+ * On disk (store/layout.ts) the family and the numbers stay, the ids (<cid>, <id>) are keyed
+ * hashes, and every value is sealed.
+ * (**) An end-to-end family (store/record.ts END_TO_END_FAMILIES): a ratchet message's envelope is
+ * stored as it is, being ciphertext already; the record's fields in front of it are sealed.
  */
 import { decodeKey, key } from '../store/keys.js'
 import type { ContactId, MessageId } from './ids.js'
@@ -59,6 +59,6 @@ export function unreadSeq(k: Uint8Array): number | undefined {
     const seq = parts.length === 3 && parts[0] === 'unread' ? parts[2] : undefined
     return typeof seq === 'number' ? seq : undefined
   } catch {
-    return undefined // keys are stored in the clear: a damaged one is skipped, not fatal
+    return undefined // a key that is not a marker's is skipped, not fatal
   }
 }

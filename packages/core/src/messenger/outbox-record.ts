@@ -13,8 +13,9 @@
  *
  * Earlier versions stored the entry as JSON with the envelope in base64 (`{"seq":..,"body":..}`);
  * such a record starts with `{` (%x7B), never with %x01, and still decodes. The binary form saves
- * the sender the base64 text and the JSON for every message, and lets a ratchet message's record
- * skip the store's seal (store/sealed.ts END_TO_END_FAMILIES): it is ciphertext already.
+ * the sender the base64 text and the JSON for every message, and lets a ratchet message's
+ * envelope skip the store's seal (store/record.ts END_TO_END_FAMILIES): it is ciphertext already,
+ * and the store seals only the fields in front of it.
  */
 import { fromBase64, fromUtf8 } from '../bytes.js'
 import { StoreError } from '../store/errors.js'

@@ -31,12 +31,12 @@ export class Tx {
   put(
     key: Uint8Array,
     value: Uint8Array | (() => Uint8Array),
-    options: { readonly sealedEndToEnd?: boolean } = {},
+    options: { readonly endToEndFrom?: number } = {},
   ): void {
     this.ops.push(
-      options.sealedEndToEnd
-        ? { type: 'put', key, value, sealedEndToEnd: true }
-        : { type: 'put', key, value },
+      options.endToEndFrom === undefined
+        ? { type: 'put', key, value }
+        : { type: 'put', key, value, endToEndFrom: options.endToEndFrom },
     )
   }
 

@@ -10,6 +10,7 @@ import { defineError } from '../errors.js'
  * - BadPassphrase: the passphrase does not open this store's key header.
  * - BadHeader: the key header is malformed, of an unknown version, or has absurd KDF parameters.
  * - Io: the underlying database failed for another reason (disk full, permissions, quota).
+ * - Busy: the secret is being changed already (one change at a time).
  *
  * Bad arguments (a key that is not a Uint8Array, an empty key, an unknown batch op) are caller
  * bugs and throw the shared InputError instead.
@@ -22,6 +23,7 @@ export const StoreError = defineError('StoreError', [
   'BadPassphrase',
   'BadHeader',
   'Io',
+  'Busy',
 ] as const)
 export type StoreError = InstanceType<typeof StoreError>
 export type StoreErrorCode = StoreError['code']

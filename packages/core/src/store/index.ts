@@ -4,7 +4,8 @@ export { decodeKey, type KeyPart, key } from './keys.js'
 export { LevelStore } from './level.js'
 export { MemoryStore } from './memory.js'
 export { compareBytes, prefixEnd } from './range.js'
-export { SealedStore, STORE_HEADER_KEY } from './sealed.js'
+export type { RekeyProgress } from './rekey.js'
+export { type ChangeSecretOptions, type ChangeSecretResult, SealedStore, STORE_HEADER_KEY } from './sealed.js'
 export {
   ARGON2_PARAMS,
   type Argon2Params,
@@ -28,5 +29,5 @@ export {
   MAX_VALUE_BYTES,
   type Store,
 } from './store.js'
-export { changeStoreSecret, hasKeyHeader, openSealedStore, storeKeyKind } from './unlock.js'
+export { hasKeyHeader, type OpenSealedOptions, openSealedStore, storeKeyKind } from './unlock.js'
 export { WriteBehindStore } from './write-behind.js'

@@ -2,8 +2,9 @@
  * Record keys built from typed parts so that byte order equals logical order: `key('msg', convId,
  * seq)` sorts by conversation, then by sequence number, and `key('msg', convId)` is a byte prefix
  * of exactly that conversation's messages (for `iterate({ prefix })`). Keys carry structural ids
- * and counters only; user content (names, text) never goes into a key, because keys are stored
- * in the clear even by SealedStore.
+ * and counters only; user content (names, text) never goes into a key. SealedStore stores the
+ * first part (the record family) and the numbers as they are and every other part as a keyed hash
+ * (store/layout.ts): so ids go after the first part, and nothing secret goes into a first part.
  *
  * Grammar (ABNF; the tuple encoding of FoundationDB, reduced to three types):
  *

@@ -12,6 +12,8 @@ import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
 
 type Db = Level<Uint8Array, Uint8Array>
 
+const COMPACT_END = Uint8Array.of(0xff, 0xff)
+
 /** Level reports causes as nested errors with string codes; find one anywhere in the chain. */
 function hasCode(error: unknown, code: string): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
@@ -168,6 +170,21 @@ export class LevelStore implements Store {
       // Releases the LevelDB iterator (and its snapshot) also when the consumer breaks early.
       await iterator.close().catch(() => undefined)
     }
+  }
+
+  /**
+   * Compacts the whole key range: LevelDB flushes its log into a table and merges every level,
+   * dropping overwritten and deleted values as it goes (only while no iterator holds a snapshot
+   * that still sees them), and deletes the files they were in. In browsers (IndexedDB) there is
+   * nothing to call: the browser's own engine decides when freed space is rewritten.
+   */
+  async compact(): Promise<void> {
+    await this.#run(async (db) => {
+      const compactRange = (db as { compactRange?: (start: Uint8Array, end: Uint8Array) => Promise<void> })
+        .compactRange
+      // Every key sorts after the empty key and before 0xff 0xff (keys start with 0x00..0x11).
+      if (typeof compactRange === 'function') await compactRange.call(db, new Uint8Array(0), COMPACT_END)
+    })
   }
 
   async close(): Promise<void> {

@@ -30,11 +30,11 @@ export type BatchOp =
       readonly key: Uint8Array
       readonly value: Uint8Array
       /**
-       * The value is already sealed end to end (an envelope that only the peer can open).
-       * SealedStore then stores it as it is, in the families that allow that; other adapters,
-       * which seal nothing, ignore it.
+       * The value from this offset on is sealed end to end already (an envelope that only the
+       * peer can open). SealedStore then seals only the bytes before it, in the families that
+       * allow that; other adapters, which seal nothing, ignore it.
        */
-      readonly sealedEndToEnd?: boolean
+      readonly endToEndFrom?: number
     }
   | { readonly type: 'del'; readonly key: Uint8Array }
 
@@ -65,6 +65,11 @@ export interface Store {
   batch(ops: readonly BatchOp[]): Promise<void>
   /** Entries in key order (descending with `reverse`); breaking out of the loop releases resources. */
   iterate(options?: IterateOptions): AsyncIterable<Entry>
+  /**
+   * Optional: rewrites the files so that deleted and overwritten values leave them (LevelDB keeps
+   * them in its log and older tables until a compaction). Adapters without files leave it out.
+   */
+  compact?(): Promise<void>
   /** Releases the store; later calls reject with 'Closed'. Safe to call more than once. */
   close(): Promise<void>
 }

@@ -38,8 +38,8 @@ export type WriteOp =
       readonly type: 'put'
       readonly key: Uint8Array
       readonly value: Uint8Array | (() => Uint8Array)
-      /** As BatchOp's: the value is already sealed end to end. */
-      readonly sealedEndToEnd?: boolean
+      /** As BatchOp's: the value from this offset on is sealed end to end already. */
+      readonly endToEndFrom?: number
     }
 
 interface Pending {
