@@ -3,7 +3,7 @@
 // Node 20's runner does not expand globs itself, so the files are found here.
 // Usage: node scripts/test.mjs [path-substring ...]   (no argument = every test file)
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -48,9 +48,41 @@ if (files.some((f) => f.startsWith('test/web/'))) {
 // threads still running), and a single test that stalls fails after 5 minutes.
 const guards = ['--test-force-exit', '--test-timeout=300000']
 
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--import', './polyfill.mjs', '--test', ...guards, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit' },
-)
-process.exit(result.status ?? 1)
+const runner = ['--import', 'tsx', '--import', './polyfill.mjs', '--test', ...guards, '--test-reporter=spec']
+
+// Files that need multicast (LAN discovery) run inside a network namespace of their own, whose
+// loopback carries multicast: their packets must never reach this machine's real interfaces.
+const NETNS_MARK = '@jiayi-test own-network-namespace'
+const inNetns = files.filter((f) => readFileSync(join(root, f), 'utf8').includes(NETNS_MARK))
+const plain = files.filter((f) => !inNetns.includes(f))
+
+let status = 0
+if (plain.length > 0)
+  status = spawnSync(process.execPath, [...runner, ...plain], { cwd: root, stdio: 'inherit' }).status ?? 1
+if (inNetns.length > 0) {
+  const ns = `jiayi-mc-${process.pid}`
+  const ip = (...args) => spawnSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] }).status === 0
+  if (!ip('netns', 'add', ns)) {
+    console.error(
+      `could not create a network namespace for ${inNetns.join(', ')}: these tests need root and iproute2`,
+    )
+    process.exit(1)
+  }
+  try {
+    const configured =
+      ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up') &&
+      ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'multicast', 'on') &&
+      ip('netns', 'exec', ns, 'ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo')
+    const run = configured
+      ? spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...runner, ...inNetns], {
+          cwd: root,
+          stdio: 'inherit',
+          env: { ...process.env, JIAYI_TEST_NETNS: ns },
+        })
+      : { status: 1 }
+    if (run.status !== 0) status = run.status ?? 1
+  } finally {
+    ip('netns', 'del', ns)
+  }
+}
+process.exit(status)

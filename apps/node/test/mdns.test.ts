@@ -1,8 +1,8 @@
 /**
  * mDNS between two `jiayi start` processes: the only test here that runs with discovery on.
  * Each peer listens on 127.0.0.1 only, and mDNS uses a random service tag and UDP port
- * (`--mdns-tag`, `--mdns-port`, hidden options for tests): @libp2p/mdns joins the multicast group
- * on every interface, so the tag and port keep this test's queries and answers to itself.
+ * (`--mdns-tag`, `--mdns-port`, hidden options for tests), in a network namespace of the test's
+ * own whose only interface is a loopback that carries multicast (scripts/test.mjs makes it).
  *
  * The cards carry no address at all: they are made before either peer ever ran (`jiayi card`
  * with no peer running and no previous run), so only discovery can bring the peers together.
@@ -13,6 +13,15 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { cleanup, eventually, jiayiJson, tempHome } from './helpers/cli.js'
 import { numbered, TestPeer } from './helpers/peers.js'
+
+// @jiayi-test own-network-namespace: scripts/test.mjs runs this file inside a network namespace of
+// its own, whose loopback carries multicast, so no packet reaches this machine's real interfaces.
+before(() => {
+  assert.ok(
+    process.env.JIAYI_TEST_NETNS,
+    'run this file through scripts/test.mjs (its own network namespace)',
+  )
+})
 
 const tag = `_jiayi-test-${randomBytes(4).toString('hex')}._udp.local`
 const MDNS = [

@@ -1,18 +1,27 @@
 /**
  * Contacts find each other on the LAN without announcing who they are (lan-presence.ts,
  * net/lan-beacon.ts): real peers on 127.0.0.1 with the store on disk, real multicast DNS on a
- * random service tag and UDP port (multicast cannot be confined to loopback: the tag and port keep
- * the test's packets to itself, as in net-mdns.test.ts), and an observer recording every packet.
+ * random service tag and UDP port, on the loopback of a network namespace of the test's own
+ * (scripts/test.mjs makes it), and an observer recording every packet.
  */
 import assert from 'node:assert/strict'
 import { randomBytes as nodeRandomBytes, randomInt } from 'node:crypto'
-import { after, describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
 import multicastDNS from 'multicast-dns'
 import { generateIdentity } from '../src/identity/identity.js'
 import { EPOCH_MS, epochAt, pairKeys, rendezvousName } from '../src/messenger/lan-presence.js'
 import { DiskPeers } from './helpers/disk-peer.js'
 import { eventually } from './helpers/messenger-peer.js'
+
+// @jiayi-test own-network-namespace: scripts/test.mjs runs this file inside a network namespace of
+// its own, whose loopback carries multicast, so no packet reaches this machine's real interfaces.
+before(() => {
+  assert.ok(
+    process.env.JIAYI_TEST_NETNS,
+    'run this file through scripts/test.mjs (its own network namespace)',
+  )
+})
 
 const tag = `_jiayi-test-${nodeRandomBytes(4).toString('hex')}._udp.local`
 const port = randomInt(20_000, 60_000)

@@ -1,9 +1,10 @@
 // mDNS on the LAN: two peers in two processes, given no addresses, find each other and connect;
 // and what goes on the wire is only the peer id and its addresses.
 //
-// Multicast cannot be confined to loopback with @libp2p/mdns (it joins the group on every
-// interface), so the test uses its own random service tag and UDP port: nothing it sends is
-// answered by, or visible to, anything but these test peers. Peers listen on 127.0.0.1 only.
+// @libp2p/mdns joins the multicast group on every interface, so this file runs in a network
+// namespace of its own whose only interface is a loopback that carries multicast; a random
+// service tag and UDP port keep it apart from the other test files run there. Peers listen on
+// 127.0.0.1 only.
 import assert from 'node:assert/strict'
 import { randomBytes, randomInt } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -15,6 +16,15 @@ import type { JiayiNode } from '../src/net/network-stack.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { type ChildPeer, startChildPeer } from './net-child.js'
 import { startTestNode, stopAll, waitFor } from './net-helpers.js'
+
+// @jiayi-test own-network-namespace: scripts/test.mjs runs this file inside a network namespace of
+// its own, whose loopback carries multicast, so no packet reaches this machine's real interfaces.
+before(() => {
+  assert.ok(
+    process.env.JIAYI_TEST_NETNS,
+    'run this file through scripts/test.mjs (its own network namespace)',
+  )
+})
 
 const tag = `_jiayi-test-${randomBytes(4).toString('hex')}._udp.local`
 const port = randomInt(20_000, 60_000)
