@@ -231,6 +231,12 @@ export {
   describeConnection,
   type TransportName,
 } from './net/connection-info.js'
+export {
+  type AddressRefusal,
+  DialPolicy,
+  type LocalScope,
+  MAX_CONTACT_ADDRS,
+} from './net/dial-policy.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export {
   type FramedProtocolInit,
@@ -247,6 +253,7 @@ export {
   framedStream,
   framedStreamFor,
 } from './net/framing.js'
+export { type IpScope, ipScope, isPublicIp } from './net/ip-scope.js'
 export type { JiayiNode, JiayiServices, NetEnvironment, NetworkStack } from './net/network-stack.js'
 export {
   browserConnectionGater,
