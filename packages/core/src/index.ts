@@ -267,12 +267,14 @@ export {
   JIAYI_PROTOCOLS,
   type JiayiProtocol,
   MAX_FRAME_BYTES,
+  MAX_INBOUND_STREAMS,
   PROTOCOL_FEED,
   PROTOCOL_FILE,
   PROTOCOL_MSG,
   PROTOCOL_PREKEYS,
 } from './net/protocols.js'
 export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
+export { RESOURCE_LIMITS, type ResourceLimits } from './net/resource-limits.js'
 export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'
 // --- end net ---
 // --- store ---

@@ -22,7 +22,7 @@ import { peerMay } from '../messenger/trust.js'
 import type { ContactView } from '../messenger/views.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
-import { PROTOCOL_FILE } from '../net/protocols.js'
+import { MAX_INBOUND_STREAMS, PROTOCOL_FILE } from '../net/protocols.js'
 import { FileError } from './errors.js'
 import { decodeFrame, encodeFrame, type Frame } from './frames.js'
 import { TransferHandles } from './handles.js'
@@ -88,7 +88,9 @@ export class TransferRunner {
       allow: (peer) => messenger.peerMay(peer.toString(), 'open-file-stream'),
       onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
     })
-    await messenger.node.handle(PROTOCOL_FILE, handler, { maxInboundStreams: 16 })
+    await messenger.node.handle(PROTOCOL_FILE, handler, {
+      maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_FILE],
+    })
     const onConnect = (e: Event) => {
       const contact = this.acceptedContact((e as CustomEvent<PeerId>).detail.toString())
       if (contact !== undefined) this.resumeWith(contact.id, true)

@@ -11,6 +11,7 @@ import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
+import { connectionManagerInit, RESOURCE_LIMITS, type ResourceLimits, yamuxInit } from './resource-limits.js'
 import { installHalfWindowUpdates } from './yamux-window.js'
 
 /**
@@ -36,6 +37,8 @@ export interface JiayiNodeOptions {
    * addresses are dialled only by a peer that listens on them (dial-policy.ts).
    */
   alsoDial?: readonly LocalScope[]
+  /** Connection and stream limits (resource-limits.ts); default RESOURCE_LIMITS. */
+  limits?: Partial<ResourceLimits>
   /** Start listening at once (default true). */
   start?: boolean
 }
@@ -66,6 +69,10 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     ...(relay ? { relay: circuitRelayServer(lanRelayServerInit(relayLimits)) } : {}),
   }
 
+  const limits = { ...RESOURCE_LIMITS, ...options.limits }
+  // The gater counts a peer's connections on the node it guards, which exists only after
+  // createLibp2p returns; no connection can arrive before that.
+  let node: JiayiNode | undefined
   const init: Libp2pOptions<JiayiServices> = {
     privateKey,
     start: options.start ?? true,
@@ -73,14 +80,21 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     addresses: { listen },
     transports: [...network.transports],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux(yamuxInit(limits))],
+    connectionManager: connectionManagerInit(limits),
     peerDiscovery: [...network.peerDiscovery],
     services,
     // Also replaces libp2p's browser default, which refuses private and loopback addresses and
     // plain ws://: exactly where Jiayi's peers are (a node on the same LAN).
-    connectionGater: jiayiConnectionGater({ policy, self: peerIdFromPrivateKey(privateKey) }),
+    connectionGater: jiayiConnectionGater({
+      policy,
+      self: peerIdFromPrivateKey(privateKey),
+      maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
+      connectionsOf: (peer) => node?.getConnections(peer).length ?? 0,
+    }),
   }
-  return createLibp2p(init)
+  node = await createLibp2p(init)
+  return node
 }
 
 /**
