@@ -8,6 +8,7 @@ import { type Context, stdio } from './cli/context.js'
 import { classify, EXIT_OK, EXIT_USER } from './cli/errors.js'
 import { checkSocketPath, ensureHome, homePaths, resolveHome } from './cli/home.js'
 import { type AppLog, errorFields, nullLog, openLog } from './cli/log.js'
+import { shownText } from './cli/terminal-text.js'
 
 type Run = (ctx: Context) => Promise<number | undefined> | Promise<void>
 
@@ -82,7 +83,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const frames = (error.stack ?? '').split('\n').slice(1, 8).join(' | ')
       log.error('internal error', { ...errorFields(error), stack: frames.trim() })
     }
-    process.stderr.write(`jiayi: ${c.message}\n`)
+    process.stderr.write(`jiayi: ${shownText(c.message)}\n`)
     if (json) stdio.json({ error: { code: c.code, message: c.message } })
     return c.exitCode
   } finally {

@@ -9,6 +9,7 @@ import { resolve } from 'node:path'
 import type { FileEntry, TransferView } from '@jiayi/core'
 import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
+import { shownLine } from '../cli/terminal-text.js'
 import type { ControlClient } from '../control/client.js'
 import { withPeer } from './remote.js'
 
@@ -33,7 +34,7 @@ export async function sendFile(ctx: Context): Promise<number> {
   })
   if (ctx.json) ctx.out.json({ id: done.id, status: done.status })
   else if (done.status === 'complete')
-    ctx.out.line(`Sent ${done.name} (${formatBytes(done.size)}), id ${done.id}`)
+    ctx.out.line(`Sent ${shownLine(done.name)} (${formatBytes(done.size)}), id ${done.id}`)
   else ctx.out.note(`The transfer failed: ${reasonText(done.reason)} (id ${done.id})`)
   return done.status === 'complete' ? EXIT_OK : EXIT_USER
 }
@@ -92,7 +93,7 @@ export async function files(ctx: Context): Promise<void> {
   for (const f of list) {
     const where = f.path ?? (f.status === 'incoming' ? '(arriving)' : '(not kept)')
     ctx.out.line(
-      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${f.name}  from ${f.contact}  ${where}`,
+      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  from ${shownLine(f.contact)}  ${shownLine(where)}`,
     )
   }
 }

@@ -15,6 +15,7 @@ import { type Context, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
+import { shownLine } from '../cli/terminal-text.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
 import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
@@ -325,9 +326,11 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
       }
       // Only state transitions matter to a person; address updates stay quiet.
       if (state === 'pending-in' && before === undefined) {
-        out.line(`${e.contact!.name} wants to add you: jiayi accept ${e.id}   (or: jiayi reject ${e.id})`)
+        out.line(
+          `${shownLine(e.contact!.name)} wants to add you: jiayi accept ${e.id}   (or: jiayi reject ${e.id})`,
+        )
       } else if (state === 'accepted' && before === 'pending-out') {
-        out.line(`${e.contact!.name} accepted your request.`)
+        out.line(`${shownLine(e.contact!.name)} accepted your request.`)
       }
     }),
   ]
@@ -373,7 +376,7 @@ function batchedLines(target: Context['out']): Context['out'] & { flush(): void 
 
 function safeName(m: Messenger, id: string): string {
   try {
-    return m.contact(id).name
+    return shownLine(m.contact(id).name)
   } catch {
     return id
   }
