@@ -22,6 +22,13 @@ export {
   verifyEntry,
   verifySnapshotHeader,
 } from './log-crypto.js'
+export {
+  checkPreviewUrl,
+  checkResolved,
+  MAX_PREVIEW_REDIRECTS,
+  PreviewError,
+  previewPort,
+} from './preview-target.js'
 export type { AttachmentRef, Comment, Like, LinkPreview, Post, PostInput, PostRef } from './schema.js'
 /** The doc schema's writers and readers (for FeedEngine.write, importers and tools). */
 export {

@@ -38,6 +38,8 @@ const OPTIONS = {
   'no-link-previews': { type: 'boolean' },
   // hidden (tests): bind the web server here (e.g. 127.0.0.1 with --web-lan)
   'web-host': { type: 'string' },
+  // hidden (tests): link previews of NAME come from a server on 127.0.0.1:PORT (NAME=PORT)
+  'preview-via': { type: 'string', multiple: true },
   // hidden (tests): mDNS on a private service tag, UDP port and query interval
   'mdns-tag': { type: 'string' },
   'mdns-port': { type: 'string' },
@@ -92,6 +94,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'web-lan',
       'no-link-previews',
       'web-host',
+      'preview-via',
       'mdns-tag',
       'mdns-port',
       'mdns-interval',

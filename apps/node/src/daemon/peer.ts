@@ -21,7 +21,7 @@ import { openHomeStore, unlockOptions } from '../storage.js'
 import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
-import { makeLinkPreviews } from './link-preview.js'
+import { LinkPreviewer, previewRoutes, routedPreviewNet } from './link-preview.js'
 import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
 import { removeLockPid, writeLockPid } from './lock.js'
 import { loadOrCreateWebrtcCertificate } from './webrtc-cert.js'
@@ -36,6 +36,8 @@ export interface PeerOptions {
   readonly name: string | undefined
   readonly showCard: boolean
   readonly web: WebOptions
+  /** Hidden (tests): host names whose previews come from a server on 127.0.0.1 (link-preview.ts). */
+  readonly previewRoutes: ReadonlyMap<string, number>
 }
 
 export function peerOptions(ctx: Context): PeerOptions {
@@ -50,6 +52,15 @@ export function peerOptions(ctx: Context): PeerOptions {
     name,
     showCard: optFlag(ctx, 'show-card'),
     web: webOptions(ctx),
+    previewRoutes: routesOption(optList(ctx, 'preview-via')),
+  }
+}
+
+function routesOption(values: readonly string[]): Map<string, number> {
+  try {
+    return previewRoutes(values)
+  } catch (error) {
+    throw new CliError('Usage', error instanceof Error ? error.message : 'bad --preview-via')
   }
 }
 
@@ -209,6 +220,10 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     await saveLastCard(store, messenger.card())
     // Pictures of our posts for contacts accepted after the post (and offers a crash cut short).
     momentOffers = MomentOffers.start({ messenger, files, feed, log: log.child('moments') })
+    // Tests route their preview links to loopback servers; nothing else ever reaches them.
+    const previewer = new LinkPreviewer(
+      options.previewRoutes.size > 0 ? routedPreviewNet(options.previewRoutes) : undefined,
+    )
     const parts: HostParts = {
       messenger,
       files,
@@ -223,7 +238,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
         (n) => messenger!.setName(n),
         (current, next) => opened.changePassphrase(current, next),
       ),
-      previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : makeLinkPreviews,
+      previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : (urls) => previewer.makeAll(urls),
       log,
     }
     server = await listenControlSocket(
