@@ -24,6 +24,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   send: async () => (await import('./commands/remote.js')).send,
   'send-file': async () => (await import('./commands/files.js')).sendFile,
   files: async () => (await import('./commands/files.js')).files,
+  'accept-file': async () => (await import('./commands/files.js')).acceptFile,
   post: async () => (await import('./commands/feed.js')).post,
   feed: async () => (await import('./commands/feed.js')).feed,
   like: async () => (await import('./commands/feed.js')).like,

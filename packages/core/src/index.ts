@@ -106,6 +106,12 @@ export type { PreKeyBundle, ResponderPreKeys, X3dhInit } from './crypto/x3dh.js'
 export { defineError, InputError, JiayiError } from './errors.js'
 // --- end messenger ---
 // --- files ---
+export {
+  type AutoDownloadLimits,
+  DEFAULT_AUTO_DOWNLOAD,
+  HOLD_REASONS,
+  type HoldReason,
+} from './files/auto-download.js'
 export { ChunkCipher, type SealedChunk } from './files/chunk-cipher.js'
 export { FileError, type FileErrorCode } from './files/errors.js'
 export { decodeFrame, encodeFrame, type Frame, REJECT_REASONS, type RejectReason } from './files/frames.js'
@@ -143,6 +149,7 @@ export {
   type FileServiceEvents,
   type FileServiceInit,
   type FileServiceStats,
+  type FileSettings,
   type SendFileOptions,
 } from './files/service.js'
 export type { FileSink, FileSource, FileStorage, Sha256Hasher, SinkInit } from './files/storage.js'

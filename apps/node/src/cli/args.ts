@@ -159,6 +159,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: 0,
   },
   {
+    name: 'accept-file',
+    usage: 'accept-file ID',
+    summary: 'download a received file that waits for you (large, or over a quota)',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
     name: 'messages',
     usage: 'messages CONTACT [--limit N] [--peek]',
     summary: 'the conversation, oldest first (marks it read unless --peek)',

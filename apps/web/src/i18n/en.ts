@@ -125,6 +125,12 @@ export const en = {
   'file.note.offline': 'Waiting: they are offline',
   'file.note.interrupted': 'Interrupted, will resume',
   'file.note.busy': 'Waiting: their device is busy',
+  'file.accept': 'Accept',
+  'file.acceptName': 'Accept and download {name}',
+  'file.hold.large': 'Larger than your limit: accept to download',
+  'file.hold.contact-quota': "Over today's quota for this contact: accept to download",
+  'file.hold.total-quota': "Over today's quota for all contacts: accept to download",
+  'file.hold.disk-space': 'Would leave too little free space: accept to download',
   'file.kind.pdf': 'PDF document',
   'file.kind.doc': 'Document',
   'file.kind.sheet': 'Spreadsheet',
@@ -233,6 +239,12 @@ export const en = {
   'settings.identity': 'Identity key',
   'settings.peerId': 'Peer id',
   'settings.unsupported': 'Not available on this device.',
+  'settings.files': 'Files',
+  'settings.askAbove': 'Ask before downloading files larger than (MB)',
+  'settings.askAboveHint':
+    'Smaller files from your contacts download by themselves, within a daily quota; larger ones wait for you to accept them.',
+  'settings.saveFiles': 'Save',
+  'settings.filesSaved': 'File settings saved',
 
   // errors
   'error.generic': 'Something went wrong. Please try again.',
