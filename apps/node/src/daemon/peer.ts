@@ -265,6 +265,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       addrs,
       ...(web ? { web: web.url } : {}),
       ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
+      ...(web?.lan ? { webLanLinks: web.lan.links } : {}),
     })
   } else {
     const me = m.whoami()
@@ -277,6 +278,12 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       out.line(`  web app   ${web.url}`)
       for (const u of web.lanUrls) out.line(`  on LAN    ${u}   (a full peer in the browser; no token)`)
       if (web.fingerprint) out.line(`  TLS cert  SHA-256 ${web.fingerprint}`)
+      const link = web.lan?.links[0]
+      if (link !== undefined) {
+        const { printCertLink } = await import('../commands/card-print.js')
+        out.line()
+        await printCertLink(out, link)
+      }
     }
     if (options.showCard) {
       const { printCard } = await import('../commands/card-print.js')

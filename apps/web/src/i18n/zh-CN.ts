@@ -34,6 +34,18 @@ export const zhCN: Record<MessageKey, string> = {
   'onboarding.locked': '你的身份已锁定',
   'onboarding.unlock': '解锁',
   'onboarding.or': '或',
+  'onboarding.lock': '用密码锁定此账户（推荐）',
+  'onboarding.lockHint': '没有密码时，任何人在此浏览器中打开这个地址都能使用你的身份。',
+  'onboarding.passphraseRequired': '密码（至少 8 个字符）',
+  'lan.title': '检查此连接',
+  'lan.bareIp':
+    '你是通过 IP 地址（{host}）打开加一的。浏览器按地址保存此应用的数据，而在别的网络中，同一个地址可能分给另一台设备。请用密码锁定此账户。',
+  'lan.compare':
+    '浏览器对此页面的证书给出了警告。请打开警告的详细信息：其中的 SHA-256 指纹必须与你的节点显示的完全一致（见下方）。',
+  'lan.fingerprint': '证书指纹（SHA-256）',
+  'lan.match': '与你从节点扫描的二维码一致。',
+  'lan.mismatch': '与你从节点扫描的二维码不一致：这可能不是你的节点。请不要继续。',
+  'lan.qr': '证书指纹二维码',
 
   'chats.title': '聊天',
   'chats.empty': '还没有聊天。添加联系人即可开始。',
@@ -225,6 +237,10 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.identity': '身份公钥',
   'settings.peerId': '节点 ID',
   'settings.unsupported': '此设备不支持。',
+  'settings.lan': '局域网中的手机',
+  'settings.lanHint':
+    '用同一网络中的手机扫描此二维码，即可在手机上以完整节点的方式打开加一。手机浏览器会对证书发出警告：警告详细信息中的 SHA-256 指纹必须与下方一致。',
+  'settings.lanQr': '在手机上打开加一的二维码',
   'settings.files': '文件',
   'settings.askAbove': '超过此大小的文件先询问我（MB）',
   'settings.askAboveHint': '联系人发来的较小文件会在每日额度内自动下载；较大的文件等你确认后再下载。',

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
+import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { PasswordField } from '../ui/password-field.js'
 
@@ -102,6 +103,8 @@ export function SettingsScreen() {
             </div>
           </form>
         )}
+
+        {client.mode === 'remote' && <LanAccessCard />}
 
         {can('setFileSettings') && (
           <form
