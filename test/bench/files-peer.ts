@@ -41,7 +41,13 @@ const node = await createJiayiNode({
   listen: ['/ip4/127.0.0.1/tcp/0'],
   relayServer: false,
 })
-const files = new FileService({ store, storage: NodeFileStorage.forHome(home) })
+// A 1 GiB file on purpose: nothing waits for a user's accept.
+const unlimited = Number.MAX_SAFE_INTEGER
+const files = new FileService({
+  store,
+  storage: NodeFileStorage.forHome(home),
+  autoDownload: { askAboveBytes: unlimited, perContactBytes: unlimited, totalBytes: unlimited },
+})
 const messenger = await Messenger.open({ store, node, account, extensions: files.extensions })
 await files.start(messenger)
 files.events.on('transfer', ({ transfer: t }) => {

@@ -8,6 +8,7 @@ import { type Context, stdio } from './cli/context.js'
 import { classify, EXIT_OK, EXIT_USER } from './cli/errors.js'
 import { checkSocketPath, ensureHome, homePaths, resolveHome } from './cli/home.js'
 import { type AppLog, errorFields, nullLog, openLog } from './cli/log.js'
+import { shownText } from './cli/terminal-text.js'
 
 type Run = (ctx: Context) => Promise<number | undefined> | Promise<void>
 
@@ -23,6 +24,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   send: async () => (await import('./commands/remote.js')).send,
   'send-file': async () => (await import('./commands/files.js')).sendFile,
   files: async () => (await import('./commands/files.js')).files,
+  'accept-file': async () => (await import('./commands/files.js')).acceptFile,
   post: async () => (await import('./commands/feed.js')).post,
   feed: async () => (await import('./commands/feed.js')).feed,
   like: async () => (await import('./commands/feed.js')).like,
@@ -83,7 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const frames = (error.stack ?? '').split('\n').slice(1, 8).join(' | ')
       log.error('internal error', { ...errorFields(error), stack: frames.trim() })
     }
-    process.stderr.write(`jiayi: ${c.message}\n`)
+    process.stderr.write(`jiayi: ${shownText(c.message)}\n`)
     if (json) stdio.json({ error: { code: c.code, message: c.message } })
     return c.exitCode
   } finally {

@@ -68,6 +68,8 @@ before(async () => {
     privateKey: await generateDeviceKey(),
     network: nodeNetwork({ mdns: false }),
     listen: [],
+    // It only dials, and the victim is on 127.0.0.1.
+    alsoDial: ['loopback'],
     relayServer: false,
   })
   const known = await malloryNode.peerStore.get(victimId)

@@ -1,7 +1,8 @@
 /**
- * Link previews are made by the poster: Alice's peer fetches the page (here from a server on
- * 127.0.0.1) when she posts, and Bob's feed shows title, description and image without Bob ever
- * fetching the URL.
+ * Link previews are made by the poster: Alice's peer fetches the page when she posts, and Bob's
+ * feed shows title, description and image without Bob ever fetching the URL. The page is "public"
+ * tea.test, served from 127.0.0.1 (the hidden `--preview-via tea.test=PORT` carries that name's
+ * connections there); the same server named by its loopback address gets no request at all.
  */
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
@@ -21,6 +22,7 @@ let ha: string
 let hb: string
 let server: Server
 let base: string
+let loopbackBase: string
 const hits: string[] = []
 
 before(async () => {
@@ -42,12 +44,14 @@ before(async () => {
     }
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const port = (server.address() as AddressInfo).port
+  base = 'http://tea.test'
+  loopbackBase = `http://127.0.0.1:${port}`
   ha = await tempHome()
   hb = await tempHome()
   await Promise.all([jiayiJson(ha, ['init', '--name', 'Alice']), jiayiJson(hb, ['init', '--name', 'Bob'])])
   ;[alice, bob] = await Promise.all([
-    PeerProcess.start(ha, LOOPBACK, { linkPreviews: true }),
+    PeerProcess.start(ha, [...LOOPBACK, '--preview-via', `tea.test=${port}`], { linkPreviews: true }),
     PeerProcess.start(hb, LOOPBACK),
   ])
   await jiayiJson(ha, ['add', (await jiayiJson<{ link: string }>(hb, ['card'])).link])
@@ -87,4 +91,28 @@ test('a link that cannot be fetched is posted bare', async () => {
     15_000,
   )
   assert.deepEqual(seen.links, [{ url: `${base}/missing` }])
+})
+
+test('a link to a private address is posted bare, and never fetched', async () => {
+  const before = hits.length
+  const urls = [
+    `${loopbackBase}/shop`,
+    'http://127.0.0.1/shop',
+    'http://localhost/shop',
+    'http://tea.test:8080/shop',
+  ]
+  const made = await jiayiJson<{ id: string }>(ha, [
+    'post',
+    'Not for previews',
+    ...urls.flatMap((u) => ['--link', u]),
+  ])
+  const seen = await eventually(
+    async () => (await jiayiJson<Post[]>(hb, ['feed'])).find((p) => p.id === made.id),
+    15_000,
+  )
+  assert.deepEqual(
+    seen.links,
+    urls.map((url) => ({ url })),
+  )
+  assert.equal(hits.length, before, 'the server on 127.0.0.1 got no request')
 })

@@ -8,6 +8,9 @@
  *   transfer   {id}                    -> TransferView
  *   transfers  {}                      -> TransferView[]
  *   cancelFile {id}                    -> TransferView
+ *   acceptFile {id}                    -> TransferView (a file waiting for the user downloads)
+ *   fileSettings {}                    -> {askAboveBytes}
+ *   setFileSettings {askAboveBytes}    -> {askAboveBytes}
  */
 import type { FileSource, SendFileOptions } from '@jiayi/core'
 import type { FileHost } from './host.js'
@@ -85,7 +88,22 @@ function fileHost(c: { files?: FileHost | undefined }): FileHost {
   return c.files
 }
 
-export type FileMethodName = 'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancelFile' | 'forwardFile'
+export type FileMethodName =
+  | 'sendFile'
+  | 'files'
+  | 'transfer'
+  | 'transfers'
+  | 'cancelFile'
+  | 'forwardFile'
+  | 'acceptFile'
+  | 'fileSettings'
+  | 'setFileSettings'
+
+/** A host method that an older host may lack. */
+function hostMethod<T>(method: T | undefined): T {
+  if (method === undefined) throw new ControlError('Unsupported', 'this peer cannot do that with files')
+  return method
+}
 
 export const FILE_METHODS: MethodTable<FileMethodName> = {
   sendFile: {
@@ -137,5 +155,29 @@ export const FILE_METHODS: MethodTable<FileMethodName> = {
     needs: 'files',
     check: params({ id: transferId, contact: str({ min: 1, max: 1024 }) }),
     run: (c, p) => fileHost(c).files.forward(p.id, p.contact),
+  },
+  acceptFile: {
+    needs: 'files',
+    check: params({ id: transferId }),
+    run: (c, p) => {
+      const files = fileHost(c).files
+      return userErrors(() => hostMethod(files.accept).call(files, p.id))
+    },
+  },
+  fileSettings: {
+    needs: 'files',
+    check: none,
+    run: (c) => {
+      const files = fileHost(c).files
+      return hostMethod(files.settings).call(files)
+    },
+  },
+  setFileSettings: {
+    needs: 'files',
+    check: params({ askAboveBytes: int(0, Number.MAX_SAFE_INTEGER) }),
+    run: (c, p) => {
+      const files = fileHost(c).files
+      return userErrors(() => hostMethod(files.setSettings).call(files, { askAboveBytes: p.askAboveBytes }))
+    },
   },
 }

@@ -44,6 +44,10 @@ export interface FileHost {
     FileService,
     'sendFile' | 'files' | 'transfer' | 'transfers' | 'cancel' | 'forward'
   > & {
+    /** A file waiting for the user's accept (too large, over a quota) downloads now. */
+    accept?: FileService['accept']
+    settings?: FileService['settings']
+    setSettings?: FileService['setSettings']
     readonly events?: FileService['events']
     /** Transfer counters, refusals among them (shown by the `stats` method). */
     stats?(): ReturnType<FileService['stats']>

@@ -16,6 +16,7 @@ import type {
   FileEntry,
   FileKind,
   FileProgress,
+  FileSettings,
   MessageId,
   MessageView,
   MessengerStats,
@@ -35,6 +36,7 @@ export type {
   FileEntry,
   FileKind,
   FileProgress,
+  FileSettings,
   MessageId,
   MessageView,
   MessengerStats,
@@ -151,6 +153,12 @@ export interface ApiMethods {
   cancelFile: { params: { id: string }; result: TransferView }
   /** Sends a file this peer holds (sent, or received complete) to a contact, as a new offer. */
   forwardFile: { params: { id: string; contact: string }; result: TransferView }
+  /** Downloads a file that waits for the user's accept (note 'needs-accept'). */
+  acceptFile: { params: { id: string }; result: TransferView }
+  /** The user's settings about receiving files. */
+  fileSettings: { params: NoParams; result: FileSettings }
+  /** Offers larger than `askAboveBytes` wait for the user's accept. */
+  setFileSettings: { params: { askAboveBytes: number }; result: FileSettings }
 
   // ------------------------------------------------------------------ moments
   /** Newest first; `before` (ms since the epoch) pages back. */

@@ -108,6 +108,12 @@ export type { PreKeyBundle, ResponderPreKeys, X3dhInit } from './crypto/x3dh.js'
 export { defineError, InputError, JiayiError } from './errors.js'
 // --- end messenger ---
 // --- files ---
+export {
+  type AutoDownloadLimits,
+  DEFAULT_AUTO_DOWNLOAD,
+  HOLD_REASONS,
+  type HoldReason,
+} from './files/auto-download.js'
 export { ChunkCipher, type SealedChunk } from './files/chunk-cipher.js'
 export { FileError, type FileErrorCode } from './files/errors.js'
 export { decodeFrame, encodeFrame, type Frame, REJECT_REASONS, type RejectReason } from './files/frames.js'
@@ -145,6 +151,7 @@ export {
   type FileServiceEvents,
   type FileServiceInit,
   type FileServiceStats,
+  type FileSettings,
   type SendFileOptions,
 } from './files/service.js'
 export type { FileSink, FileSource, FileStorage, Sha256Hasher, SinkInit } from './files/storage.js'
@@ -233,6 +240,12 @@ export {
   describeConnection,
   type TransportName,
 } from './net/connection-info.js'
+export {
+  type AddressRefusal,
+  DialPolicy,
+  type LocalScope,
+  MAX_CONTACT_ADDRS,
+} from './net/dial-policy.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export {
   type FramedProtocolInit,
@@ -249,6 +262,7 @@ export {
   framedStream,
   framedStreamFor,
 } from './net/framing.js'
+export { type IpScope, ipScope, isPublicIp } from './net/ip-scope.js'
 export type { JiayiNode, JiayiServices, NetEnvironment, NetworkStack } from './net/network-stack.js'
 export {
   browserConnectionGater,
@@ -262,12 +276,14 @@ export {
   JIAYI_PROTOCOLS,
   type JiayiProtocol,
   MAX_FRAME_BYTES,
+  MAX_INBOUND_STREAMS,
   PROTOCOL_FEED,
   PROTOCOL_FILE,
   PROTOCOL_MSG,
   PROTOCOL_PREKEYS,
 } from './net/protocols.js'
 export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
+export { RESOURCE_LIMITS, type ResourceLimits } from './net/resource-limits.js'
 export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'
 // --- end net ---
 // --- store ---

@@ -22,8 +22,9 @@ describe('LAN relay (circuit-relay-v2 server on a Node peer)', () => {
 
   before(async () => {
     relay = await startTestNode()
-    // A peer that cannot be dialled directly (like a browser): reachable only through the relay.
-    listener = await startTestNode({ listen: ['/p2p-circuit'], relayServer: false })
+    // A peer that cannot be dialled directly (like a browser): reachable only through the relay,
+    // which it reaches on 127.0.0.1 without listening there (so it says it may dial loopback).
+    listener = await startTestNode({ listen: ['/p2p-circuit'], relayServer: false, alsoDial: ['loopback'] })
     dialer = await startTestNode({ listen: [LOOPBACK_LISTEN.tcp], relayServer: false })
     await listener.handle(
       ECHO,
@@ -53,7 +54,11 @@ describe('LAN relay (circuit-relay-v2 server on a Node peer)', () => {
       listen: [LOOPBACK_LISTEN.tcp],
       relayServer: { connectionDurationMs: 300 },
     })
-    const hidden = await startTestNode({ listen: ['/p2p-circuit'], relayServer: false })
+    const hidden = await startTestNode({
+      listen: ['/p2p-circuit'],
+      relayServer: false,
+      alsoDial: ['loopback'],
+    })
     try {
       await hidden.dial(addrFor(shortRelay, 'tcp'))
       const addr = await circuitAddressOf(hidden)

@@ -23,6 +23,13 @@ export {
   verifyEntry,
   verifySnapshotHeader,
 } from './log-crypto.js'
+export {
+  checkPreviewUrl,
+  checkResolved,
+  MAX_PREVIEW_REDIRECTS,
+  PreviewError,
+  previewPort,
+} from './preview-target.js'
 /** Likes and comments sealed under the post owner's key, and reading them with the keys held. */
 export { type Reaction, ReactionReader } from './reaction-reader.js'
 export {

@@ -19,6 +19,7 @@ import {
   framedHandler,
   type JiayiNode,
   type Logger,
+  MAX_INBOUND_STREAMS,
   openFramed,
   PROTOCOL_FEED,
   type RefusedStream,
@@ -56,7 +57,6 @@ export interface FeedSyncComponents {
   readonly node: JiayiNode
 }
 
-const MAX_INBOUND_STREAMS = 8
 const RETRY_MIN_MS = 500
 const RETRY_MAX_MS = 30_000
 
@@ -90,7 +90,7 @@ export class FeedSync {
       allow: (peer) => !this.stopped && this.init.allow(peer),
       onRefused: (r) => this.refused(r),
     })
-    await this.node.handle(PROTOCOL_FEED, handler, { maxInboundStreams: MAX_INBOUND_STREAMS })
+    await this.node.handle(PROTOCOL_FEED, handler, { maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_FEED] })
     this.node.addEventListener('peer:connect', this.onConnect)
     for (const connection of this.node.getConnections()) this.connected(connection.remotePeer)
   }

@@ -39,6 +39,8 @@ const OPTIONS = {
   'no-link-previews': { type: 'boolean' },
   // hidden (tests): bind the web server here (e.g. 127.0.0.1 with --web-lan)
   'web-host': { type: 'string' },
+  // hidden (tests): link previews of NAME come from a server on 127.0.0.1:PORT (NAME=PORT)
+  'preview-via': { type: 'string', multiple: true },
   // hidden (tests): mDNS on a private service tag, UDP port and query interval
   'mdns-tag': { type: 'string' },
   'mdns-port': { type: 'string' },
@@ -94,6 +96,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'web-lan',
       'no-link-previews',
       'web-host',
+      'preview-via',
       'mdns-tag',
       'mdns-port',
       'mdns-interval',
@@ -156,6 +159,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [],
     minArgs: 0,
     maxArgs: 0,
+  },
+  {
+    name: 'accept-file',
+    usage: 'accept-file ID',
+    summary: 'download a received file that waits for you (large, or over a quota)',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
   },
   {
     name: 'messages',

@@ -2,6 +2,7 @@
 import { CliError } from './errors.js'
 import type { HomePaths } from './home.js'
 import type { AppLog } from './log.js'
+import { jsonText } from './terminal-text.js'
 
 export interface Output {
   /** One JSON document on stdout (with --json nothing else goes there). */
@@ -26,7 +27,7 @@ export interface Context {
 }
 
 export const stdio: Output = {
-  json: (value) => process.stdout.write(`${JSON.stringify(value)}\n`),
+  json: (value) => process.stdout.write(`${jsonText(value)}\n`),
   line: (text = '') => process.stdout.write(`${text}\n`),
   note: (text) => process.stderr.write(`${text}\n`),
 }

@@ -15,6 +15,17 @@ export async function printCard(out: Output, card: CardView, title?: string): Pr
   else for (const a of card.addrs) out.line(`  ${a}`)
 }
 
+/**
+ * The LAN page's cert link (web/lan.ts) as a QR code: a phone scans it to open the app, and
+ * checks the certificate its browser warns about against the fingerprint in it.
+ */
+export async function printCertLink(out: Output, link: string): Promise<void> {
+  out.line('On a phone on this network, scan this to open Jiayi there. Its browser will warn about the')
+  out.line("certificate: open the warning's details and check that the SHA-256 fingerprint is the one above.")
+  out.line((await QRCode.toString(link, { type: 'terminal', small: true })).trimEnd())
+  out.line(`  ${link}`)
+}
+
 /** A PNG of the QR code (margin 4 modules, 400 px: what phone cameras read easily). */
 export async function writeCardPng(file: string, card: CardView): Promise<void> {
   try {

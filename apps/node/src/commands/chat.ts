@@ -8,6 +8,7 @@ import type { ControlNotification } from '@jiayi/api'
 import type { ContactView, MessageView } from '@jiayi/core'
 import type { Context } from '../cli/context.js'
 import { CliError, classify, EXIT_OK, EXIT_USER } from '../cli/errors.js'
+import { shownLine, shownText } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
 import { formatMessage } from './format.js'
 
@@ -23,8 +24,8 @@ const TYPING_RESEND_MS = 3_000
 const TYPING_SHOW_MS = 5_000
 
 function excerpt(text: string, max = 24): string {
-  const chars = [...text.replace(/\s+/g, ' ')]
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
+  const chars = [...shownLine(text).replace(/\s+/g, ' ')]
+  return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`
 }
 
 export async function chat(ctx: Context): Promise<number> {
@@ -73,10 +74,10 @@ export async function chat(ctx: Context): Promise<number> {
 
   if (!ctx.json) {
     show(
-      `Chat with ${contact.name} (${contact.online ? 'online' : 'offline'}). Type a message and press Enter; /quit to leave.`,
+      `Chat with ${shownLine(contact.name)} (${contact.online ? 'online' : 'offline'}). Type a message and press Enter; /quit to leave.`,
     )
     if (contact.state === 'pending-out')
-      show(`(${contact.name} has not accepted your request yet; messages wait for them.)`)
+      show(`(${shownLine(contact.name)} has not accepted your request yet; messages wait for them.)`)
   }
   for (const m of history) {
     remember(m)
@@ -124,17 +125,18 @@ export async function chat(ctx: Context): Promise<number> {
       emit({ event: 'typing', contactId: cid, active: n.active })
       if (n.active === true && Date.now() - typingShownAt > TYPING_SHOW_MS) {
         typingShownAt = Date.now()
-        show(`${contact.name} is typing…`)
+        show(`${shownLine(contact.name)} is typing…`)
       }
       return
     }
     if (n.event === 'contact' && n.id === cid) {
       const next = n.contact as ContactView | undefined
       emit({ event: 'contact', id: cid, change: n.change, state: next?.state ?? null })
-      if (next === undefined) show(`${contact.name} was removed from your contacts.`)
+      if (next === undefined) show(`${shownLine(contact.name)} was removed from your contacts.`)
       else if (next.state !== contact.state)
-        show(`${next.name}: ${next.state === 'accepted' ? 'accepted' : next.state}`)
-      else if (next.online !== contact.online) show(`${next.name} is ${next.online ? 'online' : 'offline'}`)
+        show(`${shownLine(next.name)}: ${next.state === 'accepted' ? 'accepted' : next.state}`)
+      else if (next.online !== contact.online)
+        show(`${shownLine(next.name)} is ${next.online ? 'online' : 'offline'}`)
       if (next !== undefined) contact = next
     }
   }
@@ -198,7 +200,7 @@ export async function chat(ctx: Context): Promise<number> {
           }
         } catch (error) {
           const c = classify(error)
-          process.stderr.write(`jiayi: ${c.message}\n`)
+          process.stderr.write(`jiayi: ${shownText(c.message)}\n`)
         }
       })
     })

@@ -14,6 +14,7 @@
  */
 import type { CommentView, PostView } from '@jiayi/feed'
 import { arg, type Context, optLimit, optList, textArg } from '../cli/context.js'
+import { shownLine, shownText } from '../cli/terminal-text.js'
 import { withPeer } from './remote.js'
 
 export async function post(ctx: Context): Promise<void> {
@@ -34,17 +35,19 @@ export async function feed(ctx: Context): Promise<void> {
   if (ctx.json) return ctx.out.json(posts)
   if (posts.length === 0) ctx.out.line('Nothing in your moments yet: post something, or add contacts.')
   for (const p of posts) {
-    const who = p.author.me ? 'You' : p.author.name
-    ctx.out.line(`${who} · ${when(p.createdAt)}${p.editedAt ? ' (edited)' : ''}  [${p.id}]`)
-    for (const line of p.text.split('\n')) ctx.out.line(`  ${line}`)
+    // Everything here but the ids and times was written by someone (terminal-text.ts).
+    const who = p.author.me ? 'You' : shownLine(p.author.name)
+    ctx.out.line(`${who} · ${when(p.createdAt)}${p.editedAt ? ' (edited)' : ''}  [${shownLine(p.id)}]`)
+    for (const line of shownText(p.text).split('\n')) ctx.out.line(`  ${line}`)
     for (const l of p.links) {
-      ctx.out.line(`  🔗 ${l.url}${l.title ? ` — ${l.title}` : ''}`)
-      if (l.description) ctx.out.line(`     ${l.description}`)
+      ctx.out.line(`  🔗 ${shownLine(l.url)}${l.title ? ` — ${shownLine(l.title)}` : ''}`)
+      if (l.description) ctx.out.line(`     ${shownLine(l.description)}`)
     }
-    for (const a of p.attachments) ctx.out.line(`  📎 ${a.name}`)
+    for (const a of p.attachments) ctx.out.line(`  📎 ${shownLine(a.name)}`)
     if (p.likes.length > 0)
-      ctx.out.line(`  ♥ ${p.likes.map((l) => (l.author.me ? 'you' : l.author.name)).join(', ')}`)
-    for (const c of p.comments) ctx.out.line(`  💬 ${c.author.me ? 'You' : c.author.name}: ${c.text}`)
+      ctx.out.line(`  ♥ ${p.likes.map((l) => (l.author.me ? 'you' : shownLine(l.author.name))).join(', ')}`)
+    for (const c of p.comments)
+      ctx.out.line(`  💬 ${c.author.me ? 'You' : shownLine(c.author.name)}: ${shownLine(c.text)}`)
     ctx.out.line()
   }
 }
@@ -53,7 +56,7 @@ export async function like(ctx: Context): Promise<void> {
   const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
   const liked = await withPeer(ctx, (c) => c.call<PostView>('like', { postId }))
   if (ctx.json) return ctx.out.json({ post: liked.id, liked: true })
-  ctx.out.line(`Liked ${liked.author.me ? 'your' : `${liked.author.name}'s`} post.`)
+  ctx.out.line(`Liked ${liked.author.me ? 'your' : `${shownLine(liked.author.name)}'s`} post.`)
 }
 
 export async function unlike(ctx: Context): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * `jiayi send-file CONTACT PATH` and `jiayi files`, over the control socket like the other
- * commands. send-file offers the file, then follows the transfer with a progress bar (speed, time
+ * `jiayi send-file CONTACT PATH`, `jiayi files` and `jiayi accept-file ID`, over the control
+ * socket like the other commands. A received file downloads on its own unless it is large or over
+ * a quota (@jiayi/core files/auto-download.ts); then `files` says so and `accept-file` starts it. send-file offers the file, then follows the transfer with a progress bar (speed, time
  * left) on stderr until the contact has it; with --json it prints only {"id","status"} at the end.
  * Ctrl+C stops watching; the peer keeps sending (and resumes after restarts) on its own.
  */
@@ -9,6 +10,7 @@ import { resolve } from 'node:path'
 import type { FileEntry, TransferView } from '@jiayi/core'
 import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
+import { shownLine } from '../cli/terminal-text.js'
 import type { ControlClient } from '../control/client.js'
 import { withPeer } from './remote.js'
 
@@ -33,7 +35,7 @@ export async function sendFile(ctx: Context): Promise<number> {
   })
   if (ctx.json) ctx.out.json({ id: done.id, status: done.status })
   else if (done.status === 'complete')
-    ctx.out.line(`Sent ${done.name} (${formatBytes(done.size)}), id ${done.id}`)
+    ctx.out.line(`Sent ${shownLine(done.name)} (${formatBytes(done.size)}), id ${done.id}`)
   else ctx.out.note(`The transfer failed: ${reasonText(done.reason)} (id ${done.id})`)
   return done.status === 'complete' ? EXIT_OK : EXIT_USER
 }
@@ -86,15 +88,41 @@ export function progressLine(t: TransferView, bytesPerSecond: number): string {
 }
 
 export async function files(ctx: Context): Promise<void> {
-  const list = await withPeer(ctx, (c) => c.call<FileEntry[]>('files'))
+  const { list, held } = await withPeer(ctx, async (c) => {
+    const list = await c.call<FileEntry[]>('files')
+    if (ctx.json) return { list, held: new Map<string, string>() }
+    const transfers = await c.call<TransferView[]>('transfers')
+    const held = new Map(transfers.flatMap((t) => (t.hold === undefined ? [] : [[t.id as string, t.hold]])))
+    return { list, held }
+  })
   if (ctx.json) return ctx.out.json(list)
   if (list.length === 0) return ctx.out.line('No files received yet.')
   for (const f of list) {
-    const where = f.path ?? (f.status === 'incoming' ? '(arriving)' : '(not kept)')
+    const hold = held.get(f.id)
+    const where =
+      hold !== undefined
+        ? `(waits for you: ${HOLD_TEXT[hold] ?? hold}; jiayi accept-file ${f.id})`
+        : (f.path ?? (f.status === 'incoming' ? '(arriving)' : '(not kept)'))
     ctx.out.line(
-      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${f.name}  from ${f.contact}  ${where}`,
+      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  from ${shownLine(f.contact)}  ${shownLine(where)}`,
     )
   }
+}
+
+const HOLD_TEXT: Record<string, string> = {
+  large: 'larger than your limit',
+  'contact-quota': "over today's quota for this contact",
+  'total-quota': "over today's quota for all contacts",
+  'disk-space': 'it would leave too little free disk space',
+}
+
+export async function acceptFile(ctx: Context): Promise<void> {
+  const id = arg(ctx, 0, 'the file id (see: jiayi files)')
+  const t = await withPeer(ctx, (c) => c.call<TransferView>('acceptFile', { id }))
+  if (ctx.json) return ctx.out.json(t)
+  ctx.out.line(
+    `Downloading ${shownLine(t.name)} (${formatBytes(t.size)}); see its progress with: jiayi files`,
+  )
 }
 
 const REASONS: Record<string, string> = {

@@ -1,5 +1,9 @@
-/** Human-readable forms of the Messenger's views (the --json forms are the views themselves). */
+/**
+ * Human-readable forms of the Messenger's views (the --json forms are the views themselves).
+ * Everything a peer wrote passes through terminal-text.ts on its way to the screen.
+ */
 import type { ContactView, MessageView } from '@jiayi/core'
+import { shownLine, shownText } from '../cli/terminal-text.js'
 
 export const STATUS_MARK: Record<string, string> = {
   queued: '…',
@@ -33,11 +37,13 @@ const SAFETY_NUMBER_CHANGED = 'safety-number-changed'
 
 export function formatMessage(m: MessageView, contactName: string): string {
   // A line from the peer itself, not from the contact.
-  if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return `[${shortTime(m.sentAt)}] *** ${m.text}`
-  const who = m.direction === 'out' ? 'you' : contactName
-  const text = m.deleted ? '(deleted)' : m.text
+  if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return `[${shortTime(m.sentAt)}] *** ${shownText(m.text)}`
+  const who = m.direction === 'out' ? 'you' : shownLine(contactName)
+  // Lines after the first are indented, so a message cannot pass one of its lines off as a
+  // message of its own ("[time] Bank: ...").
+  const text = m.deleted ? '(deleted)' : shownText(m.text).replace(/\n/g, '\n  ')
   const flags = [m.edited ? '(edited)' : '', m.direction === 'out' ? (STATUS_MARK[m.status] ?? m.status) : '']
-  const reactions = [m.reactions?.mine, m.reactions?.theirs].filter(Boolean).join(' ')
+  const reactions = shownLine([m.reactions?.mine, m.reactions?.theirs].filter(Boolean).join(' '))
   return `[${shortTime(m.sentAt)}] ${who}: ${text}${flags
     .filter(Boolean)
     .map((f) => `  ${f}`)
@@ -69,7 +75,7 @@ export function formatContacts(list: readonly ContactView[]): string[] {
   if (list.length === 0) return ['No contacts yet. Add someone with: jiayi add <their card link>']
   const rows = list.map((c) => [
     c.id,
-    c.name,
+    shownLine(c.name),
     stateText(c.state),
     c.online ? 'online' : 'offline',
     // Post-quantum or not: a classical session is upgraded the next time both are online.

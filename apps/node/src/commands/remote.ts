@@ -4,6 +4,7 @@
  */
 import type { ContactView, MessageView, MessengerStats } from '@jiayi/core'
 import { arg, type Context, optFlag, optLimit, textArg } from '../cli/context.js'
+import { shownLine } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
 import { formatContacts, formatMessage, formatSafetyNumber, STATUS_MARK } from './format.js'
 
@@ -20,10 +21,11 @@ export async function add(ctx: Context): Promise<void> {
   const link = arg(ctx, 0, 'the card link (jiayi:add/…)')
   const contact = await withPeer(ctx, (c) => c.call<ContactView>('addContact', { link }))
   if (ctx.json) return ctx.out.json({ contact })
-  if (contact.state === 'accepted') ctx.out.line(`${contact.name} is now a contact (id ${contact.id}).`)
+  if (contact.state === 'accepted')
+    ctx.out.line(`${shownLine(contact.name)} is now a contact (id ${contact.id}).`)
   else
     ctx.out.line(
-      `Added ${contact.name} (id ${contact.id}); a contact request is on its way. ` +
+      `Added ${shownLine(contact.name)} (id ${contact.id}); a contact request is on its way. ` +
         'You can already send messages: they are delivered once the request arrives.',
     )
 }
@@ -38,7 +40,9 @@ export async function accept(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const contact = await withPeer(ctx, (c) => c.call<ContactView>('accept', { contact: ref }))
   if (ctx.json) return ctx.out.json({ contact })
-  ctx.out.line(`${contact.name} is now a contact (id ${contact.id}); you can chat: jiayi chat ${contact.id}`)
+  ctx.out.line(
+    `${shownLine(contact.name)} is now a contact (id ${contact.id}); you can chat: jiayi chat ${contact.id}`,
+  )
 }
 
 export async function reject(ctx: Context): Promise<void> {
@@ -54,7 +58,7 @@ export async function reject(ctx: Context): Promise<void> {
       removed: true,
     })
   ctx.out.line(
-    `Removed ${contact.name}; their requests are refused from now on (adding their card again lifts that).`,
+    `Removed ${shownLine(contact.name)}; their requests are refused from now on (adding their card again lifts that).`,
   )
 }
 
@@ -82,7 +86,7 @@ export async function messages(ctx: Context): Promise<void> {
     return { contact, list }
   })
   if (ctx.json) return ctx.out.json(list)
-  if (list.length === 0) ctx.out.line(`No messages with ${contact.name} yet.`)
+  if (list.length === 0) ctx.out.line(`No messages with ${shownLine(contact.name)} yet.`)
   for (const m of list) ctx.out.line(formatMessage(m, contact.name))
 }
 
@@ -94,7 +98,7 @@ export async function read(ctx: Context): Promise<void> {
     return found
   })
   if (ctx.json) return ctx.out.json({ contact: contact.id, read: true })
-  ctx.out.line(`Marked everything from ${contact.name} as read.`)
+  ctx.out.line(`Marked everything from ${shownLine(contact.name)} as read.`)
 }
 
 export async function verify(ctx: Context): Promise<void> {
@@ -111,16 +115,16 @@ export async function verify(ctx: Context): Promise<void> {
   if (ctx.json) return ctx.out.json(result)
   if (contact.identityChanged && !mark)
     ctx.out.line(
-      `Warning: ${contact.name}'s device offered other identity keys than these; messages under them ` +
+      `Warning: ${shownLine(contact.name)}'s device offered other identity keys than these; messages under them ` +
         'are refused. If they really have new keys, remove them (jiayi reject) and add their new card.',
     )
-  ctx.out.line(`Safety number with ${contact.name}:`)
+  ctx.out.line(`Safety number with ${shownLine(contact.name)}:`)
   for (const row of formatSafetyNumber(result.safetyNumber)) ctx.out.line(`  ${row}`)
   ctx.out.line()
-  if (result.verified) ctx.out.line(`${contact.name} is marked verified.`)
+  if (result.verified) ctx.out.line(`${shownLine(contact.name)} is marked verified.`)
   else
     ctx.out.line(
-      `Compare it with the number on ${contact.name}'s screen (in person or on a call you trust);` +
+      `Compare it with the number on ${shownLine(contact.name)}'s screen (in person or on a call you trust);` +
         ` if they match, run: jiayi verify ${contact.id} --mark`,
     )
 }

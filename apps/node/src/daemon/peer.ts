@@ -15,12 +15,13 @@ import { type Context, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
+import { shownLine } from '../cli/terminal-text.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
 import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
-import { makeLinkPreviews } from './link-preview.js'
+import { LinkPreviewer, previewRoutes, routedPreviewNet } from './link-preview.js'
 import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
 import { removeLockPid, writeLockPid } from './lock.js'
 import { loadOrCreateWebrtcCertificate } from './webrtc-cert.js'
@@ -38,6 +39,8 @@ export interface PeerOptions {
   readonly name: string | undefined
   readonly showCard: boolean
   readonly web: WebOptions
+  /** Hidden (tests): host names whose previews come from a server on 127.0.0.1 (link-preview.ts). */
+  readonly previewRoutes: ReadonlyMap<string, number>
 }
 
 export function peerOptions(ctx: Context): PeerOptions {
@@ -52,6 +55,15 @@ export function peerOptions(ctx: Context): PeerOptions {
     name,
     showCard: optFlag(ctx, 'show-card'),
     web: webOptions(ctx),
+    previewRoutes: routesOption(optList(ctx, 'preview-via')),
+  }
+}
+
+function routesOption(values: readonly string[]): Map<string, number> {
+  try {
+    return previewRoutes(values)
+  } catch (error) {
+    throw new CliError('Usage', error instanceof Error ? error.message : 'bad --preview-via')
   }
 }
 
@@ -213,6 +225,10 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     await saveLastCard(store, messenger.card())
     // Pictures of our posts for contacts accepted after the post (and offers a crash cut short).
     momentOffers = MomentOffers.start({ messenger, files, feed, log: log.child('moments') })
+    // Tests route their preview links to loopback servers; nothing else ever reaches them.
+    const previewer = new LinkPreviewer(
+      options.previewRoutes.size > 0 ? routedPreviewNet(options.previewRoutes) : undefined,
+    )
     const parts: HostParts = {
       messenger,
       files,
@@ -230,7 +246,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
           return opened.changePassphrase(current, next, onProgress).then(() => log.info('passphrase changed'))
         },
       ),
-      previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : makeLinkPreviews,
+      previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : (urls) => previewer.makeAll(urls),
       log,
     }
     server = await listenControlSocket(
@@ -257,6 +273,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       addrs,
       ...(web ? { web: web.url } : {}),
       ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
+      ...(web?.lan ? { webLanLinks: web.lan.links } : {}),
     })
   } else {
     const me = m.whoami()
@@ -269,6 +286,12 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       out.line(`  web app   ${web.url}`)
       for (const u of web.lanUrls) out.line(`  on LAN    ${u}   (a full peer in the browser; no token)`)
       if (web.fingerprint) out.line(`  TLS cert  SHA-256 ${web.fingerprint}`)
+      const link = web.lan?.links[0]
+      if (link !== undefined) {
+        const { printCertLink } = await import('../commands/card-print.js')
+        out.line()
+        await printCertLink(out, link)
+      }
     }
     if (options.showCard) {
       const { printCard } = await import('../commands/card-print.js')
@@ -333,9 +356,11 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
       }
       // Only state transitions matter to a person; address updates stay quiet.
       if (state === 'pending-in' && before === undefined) {
-        out.line(`${e.contact!.name} wants to add you: jiayi accept ${e.id}   (or: jiayi reject ${e.id})`)
+        out.line(
+          `${shownLine(e.contact!.name)} wants to add you: jiayi accept ${e.id}   (or: jiayi reject ${e.id})`,
+        )
       } else if (state === 'accepted' && before === 'pending-out') {
-        out.line(`${e.contact!.name} accepted your request.`)
+        out.line(`${shownLine(e.contact!.name)} accepted your request.`)
       }
     }),
   ]
@@ -381,7 +406,7 @@ function batchedLines(target: Context['out']): Context['out'] & { flush(): void 
 
 function safeName(m: Messenger, id: string): string {
   try {
-    return m.contact(id).name
+    return shownLine(m.contact(id).name)
   } catch {
     return id
   }

@@ -8,6 +8,8 @@
  *   GET  /api/files/<id>    a transfer's bytes (received files, and sent ones kept on disk)
  *   GET  /jiayi-relays.json this node's WebSocket addresses, for pages that run their own peer
  *                           (they reserve a relay slot here so other browsers can reach them)
+ *   GET  /jiayi-lan.json    with --web-lan: the LAN addresses and the certificate's fingerprint
+ *                           (lan.ts), for the page to show; 404 otherwise
  *
  * Who may use the API: whoever holds the token (printed in the URL fragment at start, 256 random
  * bits, compared in constant time) from the server's own origin. The Host header must name the
@@ -33,6 +35,7 @@ import type { TransferView } from '@jiayi/core'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { type AppLog, errorFields } from '../cli/log.js'
 import { DOWNLOAD_CSP, INLINE_TYPES, setSecurityHeaders } from './headers.js'
+import type { LanInfo } from './lan.js'
 import { bearer, tokenFromProtocols, tokenMatches, WS_PROTOCOL } from './token.js'
 import { UploadError, type Uploads } from './uploads.js'
 
@@ -71,6 +74,8 @@ export interface WebServerOptions {
   readonly transfer: (id: string) => TransferView | undefined
   /** This node's WebSocket multiaddrs (with /p2p/): relays for in-page peers. */
   readonly relays?: () => readonly string[]
+  /** --web-lan: what phones open and the certificate's fingerprint (public, like the certificate). */
+  readonly lan?: LanInfo | undefined
   readonly log: AppLog
 }
 
@@ -149,6 +154,11 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     if (url.pathname === '/jiayi-relays.json') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       return void res.end(JSON.stringify({ relays: o.relays?.() ?? [] }))
+    }
+    if (url.pathname === '/jiayi-lan.json') {
+      if (o.lan === undefined) return deny(res, 404, 'not found')
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      return void res.end(JSON.stringify(o.lan))
     }
     return serveStatic(req, res, url.pathname)
   }

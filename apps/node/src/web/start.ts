@@ -19,6 +19,7 @@ import { type Context, optFlag, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 import type { HomePaths } from '../cli/home.js'
 import { createDispatcher, type HostParts } from '../daemon/api-host.js'
+import { type LanInfo, lanInfo } from './lan.js'
 import { startWebServer, type WebServer } from './server.js'
 import { lanAddresses, loadOrCreateWebCertificate } from './tls.js'
 import { newToken } from './token.js'
@@ -57,6 +58,8 @@ export interface RunningWeb {
   /** --web-lan: what phones open (no token: they run their own peer in the page). */
   readonly lanUrls: readonly string[]
   readonly fingerprint: string | undefined
+  /** --web-lan: the LAN addresses, fingerprint and cert links (lan.ts). */
+  readonly lan: LanInfo | undefined
   close(): Promise<void>
 }
 
@@ -75,6 +78,8 @@ export async function startWeb(
   )
   await uploads.init()
   const dispatcher = createDispatcher(parts, (handle) => uploads.openSource(handle), 'web-api')
+  // The port is known once the server listens; the LAN description follows it.
+  let lan: LanInfo | undefined
   const server = await startWebServer({
     dist: webDist(),
     host: options.host ?? (options.lan ? '0.0.0.0' : '127.0.0.1'),
@@ -90,14 +95,23 @@ export async function startWeb(
         .getMultiaddrs()
         .map((a) => a.toString())
         .filter((a) => /\/(ws|wss)\/p2p\//.test(a)),
+    get lan() {
+      return lan
+    },
     log,
   })
+  if (tls !== undefined)
+    lan = lanInfo(
+      ips.map((ip) => `https://${ip}:${server.port}/`),
+      tls.fingerprint,
+    )
   log.info('web app served', { port: server.port, tls: tls !== undefined })
   return {
     server,
     url: server.url,
     lanUrls: ips.map((ip) => `https://${ip}:${server.port}/`),
     fingerprint: tls?.fingerprint,
+    lan,
     async close() {
       await server.close()
       dispatcher.close()

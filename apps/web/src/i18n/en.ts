@@ -40,6 +40,19 @@ export const en = {
   'onboarding.locked': 'Your identity is locked',
   'onboarding.unlock': 'Unlock',
   'onboarding.or': 'or',
+  'onboarding.lock': 'Lock this profile with a passphrase (recommended)',
+  'onboarding.lockHint':
+    'Without a passphrase, whoever opens this address in this browser can use your identity.',
+  'onboarding.passphraseRequired': 'Passphrase (at least 8 characters)',
+  'lan.title': 'Check this connection',
+  'lan.bareIp':
+    'You opened Jiayi by an IP address ({host}). Your browser keeps this app’s data for that address, and another network can give the same address to another device. Lock this profile with a passphrase.',
+  'lan.compare':
+    'Your browser warned about this page’s certificate. Open the warning’s details: its SHA-256 fingerprint must be exactly the one your node shows, below.',
+  'lan.fingerprint': 'Certificate fingerprint (SHA-256)',
+  'lan.match': 'It matches the code you scanned from your node.',
+  'lan.mismatch': 'It does not match the code you scanned: this may not be your node. Do not continue.',
+  'lan.qr': 'Certificate fingerprint as a QR code',
 
   // chats
   'chats.title': 'Chats',
@@ -133,6 +146,12 @@ export const en = {
   'file.note.offline': 'Waiting: they are offline',
   'file.note.interrupted': 'Interrupted, will resume',
   'file.note.busy': 'Waiting: their device is busy',
+  'file.accept': 'Accept',
+  'file.acceptName': 'Accept and download {name}',
+  'file.hold.large': 'Larger than your limit: accept to download',
+  'file.hold.contact-quota': "Over today's quota for this contact: accept to download",
+  'file.hold.total-quota': "Over today's quota for all contacts: accept to download",
+  'file.hold.disk-space': 'Would leave too little free space: accept to download',
   'file.kind.pdf': 'PDF document',
   'file.kind.doc': 'Document',
   'file.kind.sheet': 'Spreadsheet',
@@ -250,6 +269,16 @@ export const en = {
   'settings.identity': 'Identity key',
   'settings.peerId': 'Peer id',
   'settings.unsupported': 'Not available on this device.',
+  'settings.lan': 'Phones on your network',
+  'settings.lanHint':
+    'Scan this code with a phone on the same network to open Jiayi there, as a full peer. Its browser will warn about the certificate: the SHA-256 fingerprint in the warning’s details must be the one below.',
+  'settings.lanQr': 'QR code to open Jiayi on a phone',
+  'settings.files': 'Files',
+  'settings.askAbove': 'Ask before downloading files larger than (MB)',
+  'settings.askAboveHint':
+    'Smaller files from your contacts download by themselves, within a daily quota; larger ones wait for you to accept them.',
+  'settings.saveFiles': 'Save',
+  'settings.filesSaved': 'File settings saved',
 
   // errors
   'error.generic': 'Something went wrong. Please try again.',

@@ -11,6 +11,8 @@ export interface FileData {
   readonly status: 'incoming' | 'sending' | 'complete' | 'failed'
   readonly bytes: number
   readonly note?: string
+  /** With note 'needs-accept': why the file waits for this user. */
+  readonly hold?: string
   readonly reason?: string
   readonly thumbnail?: {
     readonly mime: string

@@ -223,6 +223,13 @@ export class StoreFileStorage implements FileStorage {
     return nobleSha256()
   }
 
+  /** What the browser says this origin may still store (auto-download keeps a reserve free). */
+  async freeBytes(): Promise<number | undefined> {
+    const estimate = await globalThis.navigator?.storage?.estimate?.().catch(() => undefined)
+    if (estimate?.quota === undefined || estimate.usage === undefined) return undefined
+    return Math.max(0, estimate.quota - estimate.usage)
+  }
+
   // ------------------------------------------------------------------ the page's side
 
   /**

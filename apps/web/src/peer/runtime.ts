@@ -79,7 +79,8 @@ export class InPagePeer {
       if (account === undefined) throw new PeerError('NoAccount', 'this profile has no identity yet')
       node = await createBrowserNode(account.deviceKey, options)
       const storage = new StoreFileStorage(vault.store)
-      files = new FileService({ store: vault.store, storage, log })
+      // The browser's quota is the origin's share, not the disk: a file need only fit in it.
+      files = new FileService({ store: vault.store, storage, log, autoDownload: { minFreeBytes: 0 } })
       const feed = await Feed.create({ store: vault.store, identity: account.identity, log })
       messenger = await Messenger.open({
         store: vault.store,

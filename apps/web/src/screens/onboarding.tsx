@@ -1,7 +1,13 @@
-/** First run of a peer in this browser: create an identity, restore a backup, or unlock. */
+/**
+ * First run of a peer in this browser: create an identity, restore a backup, or unlock. On the
+ * LAN page (lib/lan.ts) it first shows the connection check, and the passphrase lock is on unless
+ * the user turns it off.
+ */
 import { useState } from 'preact/hooks'
 import type { Onboarding as OnboardingApi } from '../client/types.js'
 import { t } from '../i18n/index.js'
+import { isLanPage } from '../lib/lan.js'
+import { LanCheck } from '../ui/lan-check.js'
 import { notifyError } from '../ui/notice.js'
 import { PasswordField } from '../ui/password-field.js'
 
@@ -9,6 +15,9 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
   const o = props.onboarding
   const [name, setName] = useState('')
   const [pass, setPass] = useState('')
+  const lan = isLanPage()
+  // Offered by default where another device could one day serve the same origin (lib/lan.ts).
+  const [lock, setLock] = useState(lan)
   const [file, setFile] = useState<File | undefined>(undefined)
   const [backupPass, setBackupPass] = useState('')
   const [busy, setBusy] = useState<'create' | 'restore' | 'unlock' | undefined>(undefined)
@@ -49,11 +58,12 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
       <img src="/icon.svg" width={72} height={72} alt="" />
       <h1>{t('onboarding.title')}</h1>
       <p class="hint">{t('onboarding.subtitle')}</p>
+      {lan && <LanCheck />}
       <form
         class="card"
         onSubmit={(e) => {
           e.preventDefault()
-          run('create', () => o.create(name.trim(), pass || undefined))
+          run('create', () => o.create(name.trim(), lan && !lock ? undefined : pass || undefined))
         }}
       >
         <label for="ob-name">{t('onboarding.name')}</label>
@@ -65,15 +75,31 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
           value={name}
           onInput={(e) => setName((e.target as HTMLInputElement).value)}
         />
-        <PasswordField
-          id="ob-pass"
-          label={t('onboarding.passphrase')}
-          autoComplete="new-password"
-          value={pass}
-          onValue={setPass}
-        />
-        <p class="hint small">{t('onboarding.passphraseHint')}</p>
-        <button type="submit" class="button primary" disabled={busy !== undefined || name.trim() === ''}>
+        {lan && (
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={lock}
+              onChange={(e) => setLock((e.target as HTMLInputElement).checked)}
+            />
+            {t('onboarding.lock')}
+          </label>
+        )}
+        {(!lan || lock) && (
+          <PasswordField
+            id="ob-pass"
+            label={lan ? t('onboarding.passphraseRequired') : t('onboarding.passphrase')}
+            autoComplete="new-password"
+            value={pass}
+            onValue={setPass}
+          />
+        )}
+        <p class="hint small">{lan && !lock ? t('onboarding.lockHint') : t('onboarding.passphraseHint')}</p>
+        <button
+          type="submit"
+          class="button primary"
+          disabled={busy !== undefined || name.trim() === '' || (lan && lock && pass.length < 8)}
+        >
           {busy === 'create' ? t('onboarding.creating') : t('onboarding.create')}
         </button>
       </form>

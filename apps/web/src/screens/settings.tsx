@@ -1,9 +1,10 @@
-/** Settings: language, name, passphrase, an encrypted backup, and what this app is. */
+/** Settings: language, name, files, passphrase, an encrypted backup, and what this app is. */
 import type { PassphraseProgress } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
+import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { PasswordField } from '../ui/password-field.js'
 
@@ -27,6 +28,13 @@ export function SettingsScreen() {
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
   const [backupPass, setBackupPass] = useState('')
+  const fileSettings = useQuery('fileSettings', {})
+  // Megabytes as typed; undefined until the user edits (then the node's value no longer seeds it).
+  const [askDraft, setAskDraft] = useState<string | undefined>(undefined)
+  const askMb =
+    askDraft ?? (fileSettings.data === undefined ? '' : String(fileSettings.data.askAboveBytes / 1_000_000))
+  const askBytes = Math.round(Number(askMb) * 1_000_000)
+  const askValid = askMb.trim() !== '' && Number.isFinite(askBytes) && askBytes >= 0
   const [busy, setBusy] = useState(false)
   const [rekey, setRekey] = useState<
     { phase: PassphraseProgress['phase'] | 'starting'; done: number; total: number } | undefined
@@ -95,6 +103,41 @@ export function SettingsScreen() {
                 disabled={busy || name.trim() === '' || name.trim() === me.data?.name}
               >
                 {t('settings.saveName')}
+              </button>
+            </div>
+          </form>
+        )}
+
+        {client.mode === 'remote' && <LanAccessCard />}
+
+        {can('setFileSettings') && (
+          <form
+            class="card"
+            onSubmit={(e) => {
+              e.preventDefault()
+              void run(async () => {
+                await client.call('setFileSettings', { askAboveBytes: askBytes })
+                setAskDraft(undefined)
+                fileSettings.reload()
+                notify('settings.filesSaved')
+              })
+            }}
+          >
+            <h2>{t('settings.files')}</h2>
+            <p class="hint">{t('settings.askAboveHint')}</p>
+            <label for="ask-above">{t('settings.askAbove')}</label>
+            <div class="field-row">
+              <input
+                id="ask-above"
+                type="number"
+                min={0}
+                step="any"
+                inputMode="decimal"
+                value={askMb}
+                onInput={(e) => setAskDraft((e.target as HTMLInputElement).value)}
+              />
+              <button type="submit" class="button" disabled={busy || !askValid || askDraft === undefined}>
+                {t('settings.saveFiles')}
               </button>
             </div>
           </form>

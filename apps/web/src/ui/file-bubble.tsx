@@ -17,6 +17,48 @@ const NOTES: Record<string, MessageKey> = {
   'waiting-for-accept': 'file.waiting',
 }
 
+/** Why a file waits for this user's accept (note 'needs-accept'). */
+const HOLDS: Record<string, MessageKey> = {
+  large: 'file.hold.large',
+  'contact-quota': 'file.hold.contact-quota',
+  'total-quota': 'file.hold.total-quota',
+  'disk-space': 'file.hold.disk-space',
+}
+
+function noteKey(f: FileData): MessageKey | undefined {
+  if (f.note === 'needs-accept') return HOLDS[f.hold ?? 'large'] ?? 'file.hold.large'
+  return f.note === undefined ? undefined : NOTES[f.note]
+}
+
+/** The Accept button of an incoming file that waits for the user. */
+function AcceptButton(props: { m: ApiMessage; f: FileData }) {
+  const client = useClient()
+  const [busy, setBusy] = useState(false)
+  if (props.m.direction !== 'in' || props.f.note !== 'needs-accept' || props.f.status !== 'incoming')
+    return null
+  const accept = async () => {
+    setBusy(true)
+    try {
+      await client.call('acceptFile', { id: props.m.id })
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <button
+      type="button"
+      class="button small accept-file"
+      disabled={busy}
+      onClick={accept}
+      aria-label={t('file.acceptName', { name: props.f.name })}
+    >
+      {t('file.accept')}
+    </button>
+  )
+}
+
 export function FileBubble(props: { message: ApiMessage; file: FileData }) {
   const { message: m, file: f } = props
   const live = useProgress(m.id)
@@ -47,8 +89,8 @@ function Progress(props: { f: FileData; bytes: number }) {
         <span style={{ width: `${fraction * 100}%` }} />
       </span>
       <span class="file-state">
-        {f.note !== undefined && NOTES[f.note] !== undefined
-          ? t(NOTES[f.note]!)
+        {noteKey(f) !== undefined
+          ? t(noteKey(f)!)
           : t('file.progress', { done: formatBytes(bytes), total: formatBytes(f.size) })}
       </span>
     </span>
@@ -79,6 +121,7 @@ function ImageFile(props: { m: ApiMessage; f: FileData; ready: boolean }) {
         </span>
       )}
       <Progress f={f} bytes={f.bytes} />
+      <AcceptButton m={m} f={f} />
     </figure>
   )
 }
@@ -111,7 +154,10 @@ function VoiceFile(props: { m: ApiMessage; f: FileData; ready: boolean; bytes: n
           onLoadedMetadata={(e) => revealDuration(e.currentTarget)}
         />
       ) : (
-        <Progress f={f} bytes={props.bytes} />
+        <>
+          <Progress f={f} bytes={props.bytes} />
+          <AcceptButton m={m} f={f} />
+        </>
       )}
     </div>
   )
@@ -159,6 +205,7 @@ function DocumentFile(props: { m: ApiMessage; f: FileData; bytes: number }) {
           {t(kindKey(f.mime, f.name))} · {formatBytes(f.size)}
         </span>
         <Progress f={f} bytes={props.bytes} />
+        <AcceptButton m={m} f={f} />
       </span>
       {canDownload && (
         <button

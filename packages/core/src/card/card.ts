@@ -10,6 +10,7 @@ import { isEd25519PublicKey, KEY_BYTES, SIGNATURE_BYTES } from '../crypto/primit
 import { SignatureContext } from '../identity/contexts.js'
 import { peerIdFromDeviceKey } from '../identity/device.js'
 import { type IdentityKeyPair, type PublicIdentity, signAs, verifySignedBy } from '../identity/identity.js'
+import { hasUnsafeNameChars } from '../unsafe-chars.js'
 import { CardBody, SignedCard } from './card-wire.pb.js'
 import { CardError } from './errors.js'
 
@@ -123,8 +124,8 @@ function checkFields(body: CardBody): ContactCard {
     throw new CardError('BadField', `name must be 1 to ${MAX_NAME_BYTES} UTF-8 bytes`)
   }
   // protons decodes strings leniently; round-tripping proves the UTF-8 was valid.
-  if (fromUtf8(nameBytes) !== body.name || UNSAFE_NAME_CHARS.test(body.name)) {
-    throw new CardError('BadField', 'name contains control or text-direction characters')
+  if (fromUtf8(nameBytes) !== body.name || hasUnsafeNameChars(body.name)) {
+    throw new CardError('BadField', 'name contains control, text-direction or invisible characters')
   }
   if (!isEd25519PublicKey(body.identitySigningKey))
     throw new CardError('BadField', 'identity signing key is invalid')
@@ -171,7 +172,3 @@ function checkFields(body: CardBody): ContactCard {
     createdAt: Number(body.createdAt),
   }
 }
-
-// C0/C1 controls, and the bidi embedding/override/isolate controls used to disguise names.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/

@@ -11,6 +11,7 @@ import { defineError } from '../errors.js'
  * - SourceChanged: the file being sent changed (size or modification time) since it was offered.
  * - SourceGone: the file being sent can no longer be read.
  * - Storage: reading or writing local storage failed.
+ * - NoSpace: the storage has no room for a file the user accepted.
  * - Stopped: the file service is shutting down.
  */
 export const FileError = defineError('FileError', [
@@ -23,6 +24,7 @@ export const FileError = defineError('FileError', [
   'SourceChanged',
   'SourceGone',
   'Storage',
+  'NoSpace',
   'Stopped',
 ] as const)
 export type FileError = InstanceType<typeof FileError>

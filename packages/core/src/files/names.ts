@@ -6,15 +6,12 @@
  * space, not a Windows reserved device name, at most 200 UTF-8 bytes with the extension kept.
  */
 import { utf8 } from '../bytes.js'
+import { stripUnsafeNameChars } from '../unsafe-chars.js'
 import { MAX_MIME_BYTES } from './limits.js'
 
 const MAX_SAFE_NAME_BYTES = 200
 const FALLBACK_NAME = 'file'
 
-// C0/C1 controls, DEL, and the Unicode format characters that reorder or hide text
-// (U+202E RIGHT-TO-LEFT OVERRIDE turns "gpj.exe" into "exe.jpg" on screen).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g
 // Forbidden in Windows file names (the separators are handled before).
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/g
 // CON, PRN, AUX, NUL, COM0-9, LPT0-9 (also with superscript digits), with or without extension.
@@ -22,7 +19,9 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[
 
 export function sanitizeFileName(offered: string): string {
   let name = typeof offered === 'string' ? offered.normalize('NFC') : ''
-  name = name.replace(UNSAFE_CHARS, '')
+  // Controls and the format characters that reorder or hide text (unsafe-chars.ts): U+202E
+  // RIGHT-TO-LEFT OVERRIDE turns "gpj.exe" into "exe.jpg" on screen.
+  name = stripUnsafeNameChars(name)
   // Only the last path component counts, whichever separator the sender's system uses.
   const parts = name.split(/[/\\]/)
   name = parts[parts.length - 1] ?? ''

@@ -12,8 +12,8 @@
  */
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { chmod, copyFile, type FileHandle, link, mkdir, open, stat, unlink } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { chmod, copyFile, type FileHandle, link, mkdir, open, stat, statfs, unlink } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import { equalBytes } from '../bytes.js'
 import { FileError } from './errors.js'
 import { hashRange } from './hash-pass.js'
@@ -104,6 +104,19 @@ export class NodeFileStorage implements FileStorage {
 
   createHasher(): Sha256Hasher {
     return nodeSha256()
+  }
+
+  /** Free bytes for an unprivileged user on the file system of the files folder (or its parent). */
+  async freeBytes(): Promise<number | undefined> {
+    for (let dir = this.dir; ; dir = dirname(dir)) {
+      try {
+        const s = await statfs(dir)
+        return s.bavail * s.bsize
+      } catch {
+        // Not made yet: its parent is on the same file system as it will be.
+        if (dirname(dir) === dir) return undefined
+      }
+    }
   }
 
   async discardPartial(id: string): Promise<void> {

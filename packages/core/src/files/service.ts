@@ -13,14 +13,22 @@
  *   await files.start(messenger)
  */
 import { base64 } from 'multiformats/bases/base64'
-import { bytesToHex, randomBytes } from '../bytes.js'
+import { bytesToHex, fromUtf8, randomBytes, utf8 } from '../bytes.js'
 import type { Logger } from '../messenger/core.js'
 import type { Emitter } from '../messenger/events.js'
-import { type MessageId, newMessageId } from '../messenger/ids.js'
+import { type ContactId, type MessageId, newMessageId } from '../messenger/ids.js'
 import type { ExtensionContext, ExtensionHandler } from '../messenger/inbound.js'
 import type { Messenger } from '../messenger/messenger.js'
 import { peerMay } from '../messenger/trust.js'
+import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
+import {
+  type AutoDownloadLimits,
+  DEFAULT_AUTO_DOWNLOAD,
+  type HoldReason,
+  holdFor,
+  validLimits,
+} from './auto-download.js'
 import { FileError } from './errors.js'
 import { hashRange } from './hash-pass.js'
 import {
@@ -62,6 +70,8 @@ export type { FileRefusal } from './transfer-runner.js'
 export const FILE_OFFER_EXTENSION = 'file-offer'
 
 const NUDGE_DELAY_MS = 2_000
+/** The user's auto-download setting, beside the transfer records (key('file') is theirs). */
+const SETTINGS_KEY = key('file-settings')
 
 export interface FileServiceInit {
   /** The store passed to Messenger.open (used until the messenger runs, then the messenger's). */
@@ -75,7 +85,18 @@ export interface FileServiceInit {
   readonly windowChunks?: number
   /** Give up on a stream that brings no frame for this long; default 30 s. */
   readonly frameTimeoutMs?: number
+  /**
+   * Which offers download without asking (auto-download.ts); default DEFAULT_AUTO_DOWNLOAD. The
+   * user's own setting (`setSettings`), once made, replaces `askAboveBytes`.
+   */
+  readonly autoDownload?: Partial<AutoDownloadLimits>
   readonly log?: Logger
+}
+
+/** What the user sets about receiving files. */
+export interface FileSettings {
+  /** Offers larger than this wait for the user's accept. */
+  readonly askAboveBytes: number
 }
 
 export interface SendFileOptions {
@@ -109,6 +130,7 @@ export class FileService {
   private readonly book: TransferBook
   private readonly runner: TransferRunner
   private readonly nudged = new Set<MessageId>()
+  private limits: AutoDownloadLimits
   private unsubscribe: (() => void) | undefined
   private messengerRef: Messenger | undefined
   private stopped = false
@@ -125,6 +147,9 @@ export class FileService {
       throw new FileError('BadInput', 'chunkBytes must be a power of two, 16..256 KiB')
     if (!Number.isInteger(windowChunks) || windowChunks < 1 || windowChunks > 14)
       throw new FileError('BadInput', 'windowChunks must be 1..14')
+    this.limits = { ...DEFAULT_AUTO_DOWNLOAD, ...init.autoDownload }
+    if (!validLimits(this.limits))
+      throw new FileError('BadInput', 'auto-download limits must be whole, non-negative numbers')
     this.book = new TransferBook(
       () => this.store,
       (k) => this.runner.isActive(k),
@@ -134,6 +159,7 @@ export class FileService {
       windowChunks,
       timeoutMs: init.frameTimeoutMs ?? FRAME_TIMEOUT_MS,
       log: init.log,
+      holdFor: (r) => this.holdFor(r.size, r.contactId),
     })
     this.extensions = { [FILE_OFFER_EXTENSION]: { receive: (ctx) => this.receiveOffer(ctx) } }
   }
@@ -160,6 +186,7 @@ export class FileService {
     this.book.messenger = messenger
     messenger.registerExtension(FILE_OFFER_EXTENSION, this.extensions[FILE_OFFER_EXTENSION]!)
     await this.book.load()
+    await this.loadSettings()
     // Once the receiver has our offer (it acked it), it should be pulling. If it is not (it
     // refused the offer, or it was not listening), a push soon after tells us either way.
     this.unsubscribe = messenger.events.on('message', ({ message: m }) => {
@@ -311,6 +338,8 @@ export class FileService {
     if ((await this.store.get(recordKey('in', id))) !== undefined) return
     const tooLarge = offer.size > this.maxFileBytes
     const accepted = peerMay(ctx.contact.state, 'take-file-offer')
+    // From a contact: downloads now, or waits for the user (too large, over a quota, no space).
+    const hold = !tooLarge && accepted ? await this.holdFor(offer.size, ctx.contact.id) : undefined
     const record = newTransferRecord({
       id,
       direction: 'in',
@@ -319,14 +348,72 @@ export class FileService {
       name: sanitizeFileName(offer.name),
       status: tooLarge ? 'failed' : 'incoming',
       reason: tooLarge ? 'too-large' : undefined,
-      note: tooLarge || accepted ? undefined : 'waiting-for-accept',
+      note: tooLarge ? undefined : !accepted ? 'waiting-for-accept' : hold ? 'needs-accept' : undefined,
+      hold,
     })
     ctx.tx.put(recordKey('in', id), encodeTransferRecord(record))
     await ctx.showMessage(messageText(record), messageData(record))
     ctx.tx.after(() => {
       this.book.added(record)
-      if (record.status === 'incoming' && accepted) this.runner.schedulePull(id, 0)
+      if (record.status === 'incoming' && accepted && hold === undefined) this.runner.schedulePull(id, 0)
     })
+  }
+
+  /** Whether an offer of `size` bytes from `contactId` waits for the user (auto-download.ts). */
+  private async holdFor(size: number, contactId: ContactId): Promise<HoldReason | undefined> {
+    let free: number | undefined
+    try {
+      free = await this.storage.freeBytes?.()
+    } catch {
+      free = undefined // a platform that cannot tell does not stop downloads
+    }
+    return holdFor({ size, contactId }, this.book.all(), this.limits, free)
+  }
+
+  /**
+   * The user accepts a file that waits for them (note 'needs-accept'): it downloads now, whatever
+   * the size and quotas. Refused (FileError NoSpace) when the storage says it cannot hold the rest.
+   */
+  async accept(id: string): Promise<TransferView> {
+    const r = this.book.find(id)
+    if (r === undefined || r.direction !== 'in')
+      throw new FileError('BadInput', 'no incoming file with that id')
+    if (r.status !== 'incoming' || r.hold === undefined)
+      throw new FileError('BadInput', 'that file is not waiting to be accepted')
+    const free = await this.storage.freeBytes?.().catch(() => undefined)
+    if (free !== undefined && free < r.size - r.bytes)
+      throw new FileError('NoSpace', 'there is not enough free space for that file')
+    const after = (await this.book.change(keyOf('in', r.id), { type: 'release' })) ?? r
+    this.runner.schedulePull(r.id, 0)
+    return this.book.view(after)
+  }
+
+  /** The user's settings about receiving files. */
+  settings(): FileSettings {
+    return { askAboveBytes: this.limits.askAboveBytes }
+  }
+
+  /** Changes (and keeps) the user's settings; applies to offers that arrive from now on. */
+  async setSettings(settings: FileSettings): Promise<FileSettings> {
+    const askAboveBytes = settings.askAboveBytes
+    if (!Number.isSafeInteger(askAboveBytes) || askAboveBytes < 0)
+      throw new FileError('BadInput', 'the size to ask above must be a whole number of bytes')
+    await this.store.put(SETTINGS_KEY, utf8(JSON.stringify({ v: 1, askAboveBytes })))
+    this.limits = { ...this.limits, askAboveBytes }
+    return this.settings()
+  }
+
+  private async loadSettings(): Promise<void> {
+    const bytes = await this.store.get(SETTINGS_KEY)
+    if (bytes === undefined) return
+    try {
+      const stored = JSON.parse(fromUtf8(bytes)) as { askAboveBytes?: unknown }
+      const n = stored.askAboveBytes
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)
+        this.limits = { ...this.limits, askAboveBytes: n }
+    } catch {
+      // An unreadable setting: the defaults apply until the user sets it again.
+    }
   }
 
   // ------------------------------------------------------------------ reading and control

@@ -71,4 +71,9 @@ export interface FileStorage {
   /** Deletes the partial data of a transfer that failed or was cancelled (no-op if none). */
   discardPartial(id: string): Promise<void>
   createHasher(): Sha256Hasher
+  /**
+   * Bytes free where received files go, if the platform can tell (Node: statfs; a browser: its
+   * storage estimate). Auto-download keeps a reserve free (auto-download.ts).
+   */
+  freeBytes?(): Promise<number | undefined>
 }

@@ -22,7 +22,8 @@ import { peerMay } from '../messenger/trust.js'
 import type { ContactView } from '../messenger/views.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
-import { PROTOCOL_FILE } from '../net/protocols.js'
+import { MAX_INBOUND_STREAMS, PROTOCOL_FILE } from '../net/protocols.js'
+import type { HoldReason } from './auto-download.js'
 import { FileError } from './errors.js'
 import { decodeFrame, encodeFrame, type Frame } from './frames.js'
 import { TransferHandles } from './handles.js'
@@ -50,6 +51,8 @@ export interface RunnerOptions {
   readonly windowChunks: number
   readonly timeoutMs: number
   readonly log?: Logger | undefined
+  /** Whether a file waits for the user (auto-download.ts), asked once its sender is a contact. */
+  readonly holdFor: (r: TransferRecord) => Promise<HoldReason | undefined>
 }
 
 interface Attempt extends AttemptClock {
@@ -88,7 +91,9 @@ export class TransferRunner {
       allow: (peer) => messenger.peerMay(peer.toString(), 'open-file-stream'),
       onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
     })
-    await messenger.node.handle(PROTOCOL_FILE, handler, { maxInboundStreams: 16 })
+    await messenger.node.handle(PROTOCOL_FILE, handler, {
+      maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_FILE],
+    })
     const onConnect = (e: Event) => {
       const contact = this.acceptedContact((e as CustomEvent<PeerId>).detail.toString())
       if (contact !== undefined) this.resumeWith(contact.id, true)
@@ -182,6 +187,9 @@ export class TransferRunner {
       return endStream(framed, { type: 'complete' })
     }
     if (r.status === 'failed') return rejectStream(framed, rejectFor(r))
+    // Waiting for this user's accept (or for them to become a contact): the sender keeps it
+    // ready, and we pull once the user says yes.
+    if (r.hold !== undefined || r.note === 'waiting-for-accept') return rejectStream(framed, 'busy')
     const attempt = this.claim('in', r)
     if (attempt === undefined) {
       this.refuse('busy')
@@ -201,6 +209,12 @@ export class TransferRunner {
     if (contact === undefined) return void (await this.book.change(k, { type: 'fail', reason: 'refused' }))
     if (!peerMay(contact.state, 'take-file-offer')) {
       return void (await this.book.change(k, { type: 'note', note: 'waiting-for-accept' }))
+    }
+    if (r.hold !== undefined) return // the user decides (FileService.accept)
+    if (r.note === 'waiting-for-accept') {
+      // Offered before they were a contact: the auto-download rules apply now that they are.
+      const hold = await this.options.holdFor(r)
+      if (hold !== undefined) return void (await this.book.change(k, { type: 'hold', hold }))
     }
     const attempt = this.claim('in', r)
     if (attempt === undefined) return

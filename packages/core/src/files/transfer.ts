@@ -15,6 +15,7 @@ import { base64 } from 'multiformats/bases/base64'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import { key } from '../store/keys.js'
+import type { HoldReason } from './auto-download.js'
 import type { RejectReason } from './frames.js'
 import type { FileKind, FileOffer } from './offer.js'
 
@@ -25,7 +26,15 @@ export type TransferStatus = 'incoming' | 'sending' | 'complete' | 'failed'
 export type FailReason = Exclude<RejectReason, 'busy' | 'protocol'> | 'too-large' | 'protocol'
 
 /** Why a transfer that is not final is not moving right now. */
-export type TransferNote = 'offline' | 'interrupted' | 'truncated' | 'busy' | 'waiting-for-accept'
+export type TransferNote =
+  | 'offline'
+  | 'interrupted'
+  | 'truncated'
+  | 'busy'
+  /** The sender is not an accepted contact yet. */
+  | 'waiting-for-accept'
+  /** The file waits for this user's accept (auto-download.ts: too large, over a quota, no space). */
+  | 'needs-accept'
 
 export interface TransferRecord {
   readonly v: 1
@@ -54,6 +63,8 @@ export interface TransferRecord {
   readonly bytes: number
   readonly reason?: FailReason | undefined
   readonly note?: TransferNote | undefined
+  /** Incoming: why it waits for the user's accept (with note 'needs-accept'); absent once accepted. */
+  readonly hold?: HoldReason | undefined
   /** Incoming: where the finished file is. Outgoing: the source's ref (to reopen after a restart). */
   readonly path?: string | undefined
   /** Outgoing: the source's version when it was offered. */
@@ -67,6 +78,10 @@ export type TransferEvent =
   | { readonly type: 'note'; readonly note: TransferNote }
   | { readonly type: 'complete'; readonly path?: string | undefined }
   | { readonly type: 'fail'; readonly reason: FailReason }
+  /** Incoming: it waits for the user (auto-download.ts). */
+  | { readonly type: 'hold'; readonly hold: HoldReason }
+  /** Incoming: the user accepted it; it downloads. */
+  | { readonly type: 'release' }
 
 export function isFinal(status: TransferStatus): boolean {
   return status === 'complete' || status === 'failed'
@@ -90,7 +105,13 @@ export function applyTransferEvent(r: TransferRecord, e: TransferEvent, now = Da
         updatedAt: now,
       }
     case 'fail':
-      return { ...r, status: 'failed', reason: e.reason, note: undefined, updatedAt: now }
+      return { ...r, status: 'failed', reason: e.reason, note: undefined, hold: undefined, updatedAt: now }
+    case 'hold':
+      return { ...r, note: 'needs-accept', hold: e.hold, updatedAt: now }
+    case 'release':
+      return r.hold === undefined && r.note !== 'needs-accept'
+        ? r
+        : { ...r, note: undefined, hold: undefined, updatedAt: now }
   }
 }
 
@@ -103,6 +124,7 @@ export function newTransferRecord(init: {
   status: TransferStatus
   reason?: FailReason
   note?: TransferNote
+  hold?: HoldReason
   path?: string | undefined
   sourceVersion?: string | undefined
   now?: number
@@ -127,6 +149,7 @@ export function newTransferRecord(init: {
     bytes: 0,
     reason: init.reason,
     note: init.note,
+    hold: init.hold,
     path: init.path,
     sourceVersion: init.sourceVersion,
     createdAt: now,
@@ -168,6 +191,8 @@ export interface TransferView {
   readonly bytes: number
   readonly reason?: FailReason | undefined
   readonly note?: TransferNote | undefined
+  /** Why it waits for the user's accept (note 'needs-accept'). */
+  readonly hold?: HoldReason | undefined
   /** Incoming: the finished file. Outgoing: the source, when it has a path. */
   readonly path: string | null
   /** A stream is moving this file right now. */
@@ -201,6 +226,7 @@ export interface FileMessageData {
   readonly bytes: number
   readonly reason?: FailReason | undefined
   readonly note?: TransferNote | undefined
+  readonly hold?: HoldReason | undefined
   readonly thumbnail?: TransferRecord['thumbnail']
   readonly voice?: TransferRecord['voice']
 }
@@ -219,6 +245,7 @@ export function transferView(r: TransferRecord, active: boolean): TransferView {
     bytes: r.bytes,
     reason: r.reason,
     note: r.note,
+    hold: r.hold,
     path: r.path ?? null,
     active,
     thumbnail: r.thumbnail,
@@ -251,6 +278,7 @@ export function messageData(r: TransferRecord): FileMessageData {
     bytes: r.bytes,
     reason: r.reason,
     note: r.note,
+    hold: r.hold,
     thumbnail: r.thumbnail,
     voice: r.voice,
   }

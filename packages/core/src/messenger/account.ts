@@ -11,6 +11,7 @@ import {
   type IdentityKeyPair,
 } from '../identity/identity.js'
 import type { Store } from '../store/store.js'
+import { hasUnsafeNameChars } from '../unsafe-chars.js'
 import { MessengerError } from './errors.js'
 import { Keys } from './keys.js'
 import { decodeRecord, encodeRecord } from './records.js'
@@ -38,9 +39,12 @@ export function checkName(name: string): string {
   if (bytes === 0 || bytes > MAX_NAME_BYTES) {
     throw new MessengerError('BadInput', `a name must be 1 to ${MAX_NAME_BYTES} UTF-8 bytes`)
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(trimmed)) {
-    throw new MessengerError('BadInput', 'a name cannot contain control or text-direction characters')
+  // The same characters the card decoder refuses (unsafe-chars.ts), so our card always decodes.
+  if (hasUnsafeNameChars(trimmed)) {
+    throw new MessengerError(
+      'BadInput',
+      'a name cannot contain control, text-direction, zero-width or line-separator characters',
+    )
   }
   return trimmed
 }

@@ -7,6 +7,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, utf8 } from '../bytes.js'
+import { MAX_CONTACT_ADDRS } from '../net/dial-policy.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { MessengerCore } from './core.js'
 import { Keys } from './keys.js'
@@ -68,10 +69,8 @@ export class AddressWatcher {
     const core = this.core
     const contact = core.contacts.byPeerId(peerId.toString())
     if (contact === undefined) return
-    const addrs = selectCardAddrs(
-      listenAddrs.map((a) => a.toString()),
-      8,
-    )
+    // What a peer claims in identify is filtered like its card (core.contactAddrs).
+    const addrs = selectCardAddrs(core.contactAddrs(listenAddrs.map((a) => a.toString())), MAX_CONTACT_ADDRS)
     if (addrs.length === 0 || addrs.join(' ') === contact.addrs.join(' ')) return
     void core.queue
       .run(contact.id, async () => {

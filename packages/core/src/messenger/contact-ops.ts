@@ -59,7 +59,8 @@ export class ContactOps {
       const tx = new Tx()
       tx.del(Keys.blocked(cid))
       tx.after(() => core.blockedPeers.delete(card.peerId))
-      core.putContact(tx, newContactRecord(cid, card, bytes, 'pending-out'), 'new')
+      const admitted = { ...card, addrs: core.contactAddrs(card.addrs) }
+      core.putContact(tx, newContactRecord(cid, admitted, bytes, 'pending-out'), 'new')
       tx.sessions.set(cid, [initiateSession(core.account.identity, bundle)])
       await core.encryptToOutbox(tx, cid, { kind: 'request', card: core.cardBytes() })
       await core.commit(tx)

@@ -303,12 +303,22 @@ export class MessengerCore {
     return 'rejected'
   }
 
+  /**
+   * Of the addresses a card, an address update or identify names, those this peer may dial
+   * (net/dial-policy.ts: no /unix, no loopback or link-local unless we listen there), at most 8.
+   * Every address that reaches a contact record or the peer store passes here first.
+   */
+  contactAddrs(addrs: readonly string[]): string[] {
+    return this.node.services.dialPolicy.dialable(addrs)
+  }
+
   /** Lets libp2p dial `peerId` at `addrs` (kept in its peer store beside identify/mDNS finds). */
   async rememberAddrs(peerId: string, addrs: readonly string[]): Promise<void> {
-    if (addrs.length === 0) return
+    const dialable = this.contactAddrs(addrs)
+    if (dialable.length === 0) return
     try {
       await this.node.peerStore.merge(peerIdFromString(peerId), {
-        multiaddrs: addrs.map((a) => multiaddr(a)),
+        multiaddrs: dialable.map((a) => multiaddr(a)),
       })
     } catch {
       // A malformed address from a card or an update is skipped; the others still work.

@@ -214,10 +214,11 @@ export class Inbound {
     }
     const card = requestCard(plaintext, decoded, from)
     if (card === undefined) return core.refuse(PROTOCOL_MSG, 'bad-request', from)
-    core.putContact(tx, newContactRecord(cid, card, card.bytes, 'pending-in'), 'new')
+    const admitted = { ...card, addrs: core.contactAddrs(card.addrs) }
+    core.putContact(tx, newContactRecord(cid, admitted, card.bytes, 'pending-in'), 'new')
     tx.after(() => this.dropOldestRequests())
     const durable = core.commit(tx)
-    await core.rememberAddrs(card.peerId, card.addrs)
+    await core.rememberAddrs(card.peerId, admitted.addrs)
     core.log.info('contact request received', { contact: cid })
     return { durable }
   }
@@ -321,13 +322,15 @@ export class Inbound {
         return
       }
       case 'address-update': {
-        const addrs = body.addrs.flatMap((a) => {
-          try {
-            return [multiaddr(a).toString()]
-          } catch {
-            return []
-          }
-        })
+        const addrs = core.contactAddrs(
+          body.addrs.flatMap((a) => {
+            try {
+              return [multiaddr(a).toString()]
+            } catch {
+              return []
+            }
+          }),
+        )
         core.putContact(tx, { ...contact, addrs, updatedAt: Date.now() }, 'update')
         tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
         return
@@ -484,17 +487,18 @@ export function updateContactFromCard(
   card: ContactCard & { readonly bytes?: Uint8Array },
   state: ContactState,
 ): void {
+  const addrs = core.contactAddrs(card.addrs)
   core.putContact(
     tx,
     {
       ...contact,
       name: card.name,
-      addrs: card.addrs.length > 0 ? card.addrs : contact.addrs,
+      addrs: addrs.length > 0 ? addrs : contact.addrs,
       card: card.bytes ? encodeCardPayload(card.bytes) : contact.card,
       state,
       updatedAt: Date.now(),
     },
     'update',
   )
-  tx.after(() => void core.rememberAddrs(card.peerId, card.addrs))
+  tx.after(() => void core.rememberAddrs(card.peerId, addrs))
 }

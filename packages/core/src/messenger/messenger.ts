@@ -12,7 +12,7 @@ import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
-import { PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
 import type { Store } from '../store/store.js'
 import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
@@ -165,8 +165,10 @@ export class Messenger {
       (framed, connection) => servePrekeyStream(framed, (proof) => this.handOutPrekeys(connection, proof)),
       { onRefused },
     )
-    await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: 32 })
-    await core.node.handle(PROTOCOL_PREKEYS, servePrekeys, { maxInboundStreams: 8 })
+    await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_MSG] })
+    await core.node.handle(PROTOCOL_PREKEYS, servePrekeys, {
+      maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_PREKEYS],
+    })
     this.listen('peer:connect', (e) => this.peerSeen((e as CustomEvent<PeerId>).detail))
     this.listen('peer:discovery', (e) => this.peerSeen((e as CustomEvent<{ id: PeerId }>).detail.id))
     this.listen('peer:identify', (e) => {

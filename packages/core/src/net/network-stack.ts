@@ -3,6 +3,7 @@ import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Libp2pOptions } from 'libp2p'
+import type { DialPolicy } from './dial-policy.js'
 import type { LanRendezvous } from './lan-rendezvous.js'
 
 export type NetEnvironment = 'node' | 'browser'
@@ -19,6 +20,8 @@ export interface NetworkStack {
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 export type JiayiServices = {
+  /** Which addresses this node may dial (also its connection gater). */
+  dialPolicy: DialPolicy
   identify: Identify
   identifyPush: IdentifyPush
   ping: Ping

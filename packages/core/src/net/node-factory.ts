@@ -2,12 +2,16 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify, identifyPush } from '@libp2p/identify'
 import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { jiayiConnectionGater } from './connection-gater.js'
+import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
+import { connectionManagerInit, RESOURCE_LIMITS, type ResourceLimits, yamuxInit } from './resource-limits.js'
 import { installHalfWindowUpdates } from './yamux-window.js'
 
 /**
@@ -15,7 +19,9 @@ import { installHalfWindowUpdates } from './yamux-window.js'
  * default listen addresses) comes in as a `NetworkStack` from `nodeNetwork()` (transports-node.ts,
  * imported only by Node code because it pulls in TCP and mDNS) or `browserNetwork()`
  * (transports-browser.ts). Everything else is the same on both: Noise, Yamux, identify (and push,
- * so contacts learn new addresses), ping, and on Node a LAN-sized circuit-relay-v2 server.
+ * so contacts learn new addresses), ping, on Node a LAN-sized circuit-relay-v2 server, and the dial
+ * policy (dial-policy.ts) as the connection gater and as the `dialPolicy` service, which the
+ * messenger asks where addresses enter.
  */
 export interface JiayiNodeOptions {
   /** The device key (Ed25519): its peer id is the one the identity certifies on the card. */
@@ -25,6 +31,14 @@ export interface JiayiNodeOptions {
   listen?: readonly string[]
   /** Node only: run the circuit-relay-v2 server (default true) and/or override its limits. */
   relayServer?: boolean | Partial<RelayServerLimits>
+  /**
+   * Node only: loopback or link-local addresses this peer may dial although it does not listen
+   * there (it only dials, or listens only through a relay on this machine). Default none: such
+   * addresses are dialled only by a peer that listens on them (dial-policy.ts).
+   */
+  alsoDial?: readonly LocalScope[]
+  /** Connection and stream limits (resource-limits.ts); default RESOURCE_LIMITS. */
+  limits?: Partial<ResourceLimits>
   /** Start listening at once (default true). */
   start?: boolean
 }
@@ -45,7 +59,10 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
   const relay = network.environment === 'node' && options.relayServer !== false
   const relayLimits = typeof options.relayServer === 'object' ? options.relayServer : {}
 
+  const listen = [...(options.listen ?? network.defaultListen)]
+  const policy = new DialPolicy(network.environment, listen, options.alsoDial)
   const services: Libp2pOptions<JiayiServices>['services'] = {
+    dialPolicy: () => policy,
     identify: identify(),
     identifyPush: identifyPush(),
     ping: ping(),
@@ -53,30 +70,42 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     ...network.services,
   }
 
+  const limits = { ...RESOURCE_LIMITS, ...options.limits }
+  // The gater counts a peer's connections on the node it guards, which exists only after
+  // createLibp2p returns; no connection can arrive before that.
+  let node: JiayiNode | undefined
   const init: Libp2pOptions<JiayiServices> = {
     privateKey,
     start: options.start ?? true,
     nodeInfo: { userAgent: JIAYI_USER_AGENT },
-    addresses: { listen: [...(options.listen ?? network.defaultListen)] },
+    addresses: { listen },
     transports: [...network.transports],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux(yamuxInit(limits))],
+    connectionManager: connectionManagerInit(limits),
     peerDiscovery: [...network.peerDiscovery],
     services,
+    // Also replaces libp2p's browser default, which refuses private and loopback addresses and
+    // plain ws://: exactly where Jiayi's peers are (a node on the same LAN).
+    connectionGater: jiayiConnectionGater({
+      policy,
+      self: peerIdFromPrivateKey(privateKey),
+      maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
+      connectionsOf: (peer) => node?.getConnections(peer).length ?? 0,
+    }),
   }
-  if (network.environment === 'browser') init.connectionGater = browserConnectionGater()
-  return createLibp2p(init)
+  node = await createLibp2p(init)
+  return node
 }
 
 /**
- * libp2p's browser default refuses private and loopback addresses and plain ws://, which is
- * exactly where Jiayi's peers are (a node on the same LAN). Browsers still enforce their own
- * rules (mixed content, Private Network Access) on top of this.
+ * The browser's gater on its own (createJiayiNode installs it for browser nodes): private,
+ * loopback and plain ws:// addresses are allowed; browsers still enforce their own rules (mixed
+ * content, Private Network Access) on top of this.
  */
 export function browserConnectionGater(): ConnectionGater {
-  return {
-    denyDialMultiaddr: async () => false,
-  }
+  const policy = new DialPolicy('browser', [])
+  return { denyDialMultiaddr: (addr) => !policy.mayDial(addr) }
 }
 
 export type { JiayiNode, JiayiServices }

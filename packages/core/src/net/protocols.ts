@@ -51,3 +51,19 @@ export const MAX_FRAME_BYTES: Readonly<Record<JiayiProtocol, number>> = Object.f
 export function isJiayiProtocol(value: string): value is JiayiProtocol {
   return (JIAYI_PROTOCOLS as readonly string[]).includes(value)
 }
+
+/**
+ * Streams a remote peer may have open per protocol on one connection (the handler's
+ * `maxInboundStreams`); more are reset. With the per-connection and per-peer limits of
+ * resource-limits.ts they bound what one peer can hold.
+ * - msg: envelopes of several conversations' outboxes, receipts and typing can overlap.
+ * - prekeys: one fetch per contact request; a few in parallel at most.
+ * - file: one stream per file moving at once between two peers.
+ * - feed: one sync session per direction, plus a fresh one while an old one closes.
+ */
+export const MAX_INBOUND_STREAMS: Readonly<Record<JiayiProtocol, number>> = Object.freeze({
+  [PROTOCOL_MSG]: 32,
+  [PROTOCOL_PREKEYS]: 8,
+  [PROTOCOL_FILE]: 16,
+  [PROTOCOL_FEED]: 8,
+})

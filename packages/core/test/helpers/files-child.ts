@@ -87,6 +87,12 @@ const files = new FileService({
   store,
   storage,
   windowChunks: env.JIAYI_TEST_WINDOW ? Number(env.JIAYI_TEST_WINDOW) : undefined,
+  // These peers move hundreds of MiB on purpose: nothing waits for a user's accept.
+  autoDownload: {
+    askAboveBytes: Number.MAX_SAFE_INTEGER,
+    perContactBytes: Number.MAX_SAFE_INTEGER,
+    totalBytes: Number.MAX_SAFE_INTEGER,
+  },
 })
 const messenger = await Messenger.open({ store, node, account, extensions: files.extensions })
 
