@@ -5,3 +5,16 @@
 
 export { fileExists, NodeFileStorage, nodeFileSource, nodeSha256 } from './files/node-fs.js'
 export * from './net/transports-node.js'
+export {
+  CLOSE_RECORD,
+  checkStoreFiles,
+  type FileFacts,
+  fileKind,
+  forgetStoreFiles,
+  needsRepair,
+  recordStoreFiles,
+  recoveryProblems,
+  type StoreFileKind,
+  type StoreFileProblem,
+  type StoreFilesCheck,
+} from './store/level-files.js'

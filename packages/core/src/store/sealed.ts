@@ -35,7 +35,7 @@ import { assertBytes, concatBytes, equalBytes, utf8, wipe } from '../bytes.js'
 import { KEY_BYTES, open, sealAfter, TAG_BYTES, XNONCE_BYTES } from '../crypto/primitives.js'
 import { InputError } from '../errors.js'
 import { StoreError } from './errors.js'
-import { key as keyOf } from './keys.js'
+import { decodeKey, key as keyOf } from './keys.js'
 import { checkBatch, checkKey, checkValue, resolveRange } from './range.js'
 import type { BatchOp, Entry, IterateOptions, Store } from './store.js'
 
@@ -89,6 +89,16 @@ export const STORE_HEADER_KEY: Uint8Array = concatBytes(Uint8Array.of(0x00), utf
 
 function isHeaderKey(key: Uint8Array): boolean {
   return key.length === STORE_HEADER_KEY.length && equalBytes(key, STORE_HEADER_KEY)
+}
+
+/** A record's family (its first key part), or 'unknown' for a key that does not decode. */
+function familyOf(key: Uint8Array): string {
+  try {
+    const first = decodeKey(key)[0]
+    return typeof first === 'string' ? first : 'unknown'
+  } catch {
+    return 'unknown'
+  }
 }
 
 function checkUserKey(key: unknown): asserts key is Uint8Array {
@@ -180,6 +190,35 @@ export class SealedStore implements Store {
       yield [key, this.#open(key, record)]
       if (++yielded >= limit) return
     }
+  }
+
+  /**
+   * Deletes the records that no longer open: after LevelStore.repair, bytes damaged inside a
+   * table that LevelDB kept (it checks no block checksums) would fail every read that meets
+   * them, where deleted they cost only themselves. Returns how many went, by record family.
+   */
+  async dropUnreadable(): Promise<Map<string, number>> {
+    this.#checkOpen()
+    const dropped = new Map<string, number>()
+    let bad: Uint8Array[] = []
+    const flush = async () => {
+      if (bad.length > 0) await this.#inner.batch(bad.map((key) => ({ type: 'del', key })))
+      bad = []
+    }
+    for await (const [key, record] of this.#inner.iterate()) {
+      if (isHeaderKey(key)) continue
+      try {
+        this.#open(key, record)
+      } catch (error) {
+        if (!StoreError.is(error, 'Corrupt')) throw error
+        bad.push(key)
+        const family = familyOf(key)
+        dropped.set(family, (dropped.get(family) ?? 0) + 1)
+        if (bad.length >= 256) await flush()
+      }
+    }
+    await flush()
+    return dropped
   }
 
   /** Closes the inner store too, and wipes the data key. */
