@@ -41,6 +41,7 @@ import { servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
 import { ReceiptBatcher } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { SESSION_RESET_EXTENSION, SessionResets } from './session-reset.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
@@ -60,6 +61,11 @@ export interface MessengerInit {
   readonly extensions?: Readonly<Record<string, ExtensionHandler>>
   /** What pending requests may keep here; default PENDING_IN_LIMITS. */
   readonly pendingLimits?: Partial<PendingLimits>
+  /**
+   * The store lost its latest writes (a damaged log, a repair): start a new session with every
+   * accepted contact before anything is sent to them (session-reset.ts).
+   */
+  readonly resetSessions?: boolean
 }
 
 export interface MessengerStats {
@@ -74,6 +80,7 @@ export class Messenger {
   private readonly inbound: Inbound
   private readonly addresses: AddressWatcher
   private readonly contacts: ContactOps
+  private readonly resets: SessionResets
   private readonly listeners: [string, (e: Event) => void][] = []
 
   private constructor(
@@ -86,6 +93,9 @@ export class Messenger {
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
+    this.resets = new SessionResets(core)
+    core.onDecryptFailed = (cid) => this.resets.decryptFailed(cid)
+    this.inbound.extensions.set(SESSION_RESET_EXTENSION, this.resets.extension)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -110,7 +120,7 @@ export class Messenger {
     const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits })
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
-    await messenger.start()
+    await messenger.start(init.resetSessions === true)
     return messenger
   }
 
@@ -130,7 +140,7 @@ export class Messenger {
     return this.core.account
   }
 
-  private async start(): Promise<void> {
+  private async start(resetSessions: boolean): Promise<void> {
     const core = this.core
     const onRefused = (r: RefusedStream) => core.refuse(r.protocol, refusalOf(r.code), r.remotePeer)
     const serveMsg = framedHandler(
@@ -155,6 +165,7 @@ export class Messenger {
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
     await this.addresses.start()
+    await this.resets.start(resetSessions)
     for (const c of core.contacts.all()) this.outbox.kick(c.id)
   }
 
@@ -171,6 +182,7 @@ export class Messenger {
     this.outbox.stop()
     this.receipts.stop()
     this.addresses.stop()
+    this.resets.stop()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)

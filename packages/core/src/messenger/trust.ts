@@ -38,6 +38,8 @@ export type PeerAction =
   | 'typing'
   | 'address-update'
   | 'feed-key'
+  /** A new session replacing one that stopped working (session-reset.ts), either way round. */
+  | 'reset-session'
   // what we give them
   | 'get-receipts'
   | 'get-feed-key'
@@ -55,6 +57,7 @@ export const PEER_ACTIONS: readonly PeerAction[] = [
   'typing',
   'address-update',
   'feed-key',
+  'reset-session',
   'get-receipts',
   'get-feed-key',
   'get-address-updates',
