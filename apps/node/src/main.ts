@@ -16,6 +16,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   whoami: async () => (await import('./commands/local.js')).whoami,
   card: async () => (await import('./commands/local.js')).card,
   start: async () => (await import('./commands/start.js')).start,
+  repair: async () => (await import('./commands/repair.js')).repair,
   add: async () => (await import('./commands/remote.js')).add,
   contacts: async () => (await import('./commands/remote.js')).contacts,
   accept: async () => (await import('./commands/remote.js')).accept,

@@ -17,6 +17,8 @@ export const EXIT_INTERNAL = 2
  * - PassphraseNeeded / BadPassphrase / KeyFile: unlocking the store failed (see the message).
  * - Unsafe: a file or directory is readable by others where it must not be.
  * - Disconnected: the running peer went away in the middle of a command.
+ * - Damaged: the store's files are damaged or missing (`jiayi repair` keeps what can be read).
+ * - DiskFull: the disk holding the home has no room left.
  * - Internal: a bug or an environment failure; details go to the log.
  */
 export type CliErrorCode =
@@ -30,6 +32,8 @@ export type CliErrorCode =
   | 'KeyFile'
   | 'Unsafe'
   | 'Disconnected'
+  | 'Damaged'
+  | 'DiskFull'
   | 'Internal'
 
 export class CliError extends Error {
