@@ -51,6 +51,7 @@ export const en = {
   'preview.voice': '[Voice message]',
   'preview.file': '[File] {name}',
   'preview.deleted': 'Message deleted',
+  'preview.sessionReset': 'Secure session reset',
 
   // conversation
   'chat.message': 'Message',
@@ -84,6 +85,8 @@ export const en = {
   'chat.save': 'Save',
   'chat.edited': 'edited',
   'chat.deleted': 'This message was deleted',
+  'chat.sessionReset': 'The secure session with {name} was reset.',
+  'chat.sessionResetResent': '{count} message(s) that had not arrived were sent again.',
   'chat.reactionMine': 'Your reaction: {emoji}',
   'chat.reactionTheirs': 'Their reaction: {emoji}',
   'chat.removeReaction': 'Remove reaction',

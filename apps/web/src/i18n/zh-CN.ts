@@ -47,6 +47,7 @@ export const zhCN: Record<MessageKey, string> = {
   'preview.voice': '[语音]',
   'preview.file': '[文件] {name}',
   'preview.deleted': '消息已删除',
+  'preview.sessionReset': '安全会话已重置',
 
   'chat.message': '消息',
   'chat.send': '发送',
@@ -79,6 +80,8 @@ export const zhCN: Record<MessageKey, string> = {
   'chat.save': '保存',
   'chat.edited': '已编辑',
   'chat.deleted': '此消息已被删除',
+  'chat.sessionReset': '与{name}的安全会话已重置。',
+  'chat.sessionResetResent': '已重新发送 {count} 条未送达的消息。',
   'chat.reactionMine': '我的表态：{emoji}',
   'chat.reactionTheirs': '对方的表态：{emoji}',
   'chat.removeReaction': '取消表态',

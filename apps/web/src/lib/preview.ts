@@ -30,6 +30,7 @@ export function fileData(m: ApiMessage): FileData | undefined {
 
 export function previewText(m: ApiMessage): string {
   if (m.deleted) return t('preview.deleted')
+  if (m.extension?.kind === 'session-reset') return t('preview.sessionReset')
   const f = fileData(m)
   if (f?.kind === 'image') return t('preview.image')
   if (f?.kind === 'voice') return t('preview.voice')
