@@ -19,6 +19,7 @@ export const EXIT_INTERNAL = 2
  * - Disconnected: the running peer went away in the middle of a command.
  * - Damaged: the store's files are damaged or missing (`jiayi repair` keeps what can be read).
  * - DiskFull: the disk holding the home has no room left.
+ * - Listen: the peer cannot listen on an address given with --listen (malformed, busy, not ours).
  * - Internal: a bug or an environment failure; details go to the log.
  */
 export type CliErrorCode =
@@ -34,6 +35,7 @@ export type CliErrorCode =
   | 'Disconnected'
   | 'Damaged'
   | 'DiskFull'
+  | 'Listen'
   | 'Internal'
 
 export class CliError extends Error {

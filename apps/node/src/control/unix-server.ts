@@ -3,7 +3,7 @@
  * JSON, one ControlSession per connection. Only the owner can connect: the socket is created
  * under a 0177 umask (so it is 0600 from its first instant) inside the 0700 home.
  */
-import { chmod, rm } from 'node:fs/promises'
+import { chmod, lstat, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { type ControlDispatcher, ControlError, ControlSession } from '@jiayi/api'
 import { type AppLog, errorFields, nullLog } from '../cli/log.js'
@@ -20,14 +20,17 @@ export interface ControlServer {
   close(): Promise<void>
 }
 
+/** How often the peer checks that its socket file is still there (and makes a new one if not). */
+export const SOCKET_CHECK_MS = 2_000
+
 export async function listenControlSocket(
   path: string,
   dispatcher: ControlDispatcher,
-  options: { log?: AppLog } = {},
+  options: { log?: AppLog; checkMs?: number } = {},
 ): Promise<ControlServer> {
   const log = options.log ?? nullLog
   const clients = new Set<Socket>()
-  const server: Server = createServer((socket) => {
+  const onConnection = (socket: Socket) => {
     if (clients.size >= MAX_CONNECTIONS) {
       log.warn('control connection refused: too many clients')
       socket.destroy()
@@ -36,12 +39,67 @@ export async function listenControlSocket(
     clients.add(socket)
     serve(socket, dispatcher, log)
     socket.on('close', () => clients.delete(socket))
-  })
-  server.maxConnections = MAX_CONNECTIONS + 1
+  }
 
   const unix = process.platform !== 'win32'
   // The caller holds the home's lock, so a socket file left here is from a peer that died.
   if (unix) await rm(path, { force: true })
+  let server = await bind(path, onConnection, log)
+
+  // Someone may delete the socket file while the peer runs (a cleanup script, a careless rm):
+  // every command would then find no peer, and `jiayi start` would find one running. The peer
+  // notices and makes a new one; the connections it has keep working.
+  let rebinding = false
+  let failing = false
+  const watch = unix
+    ? setInterval(() => {
+        if (rebinding) return
+        rebinding = true
+        void isSocket(path)
+          .then(async (present) => {
+            if (present) return
+            // Closed first: closing a listener unlinks its path (libuv does it at once, in the
+            // close call), which would be the new one's. Connections already made stay open (and
+            // keep the old server's 'close' event waiting: it is not awaited).
+            server.close()
+            await new Promise((resolve) => setImmediate(resolve))
+            server = await bind(path, onConnection, log)
+            failing = false
+            log.warn('the control socket file was removed; made a new one')
+          })
+          .catch((error) => {
+            // Once, not every check: whatever holds the path now stays until someone moves it.
+            if (!failing) log.warn('could not make a new control socket', errorFields(error))
+            failing = true
+          })
+          .finally(() => {
+            rebinding = false
+          })
+      }, options.checkMs ?? SOCKET_CHECK_MS)
+    : undefined
+  watch?.unref()
+
+  let closing: Promise<void> | undefined
+  return {
+    path,
+    close() {
+      closing ??= (async () => {
+        if (watch !== undefined) clearInterval(watch)
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        for (const socket of clients) socket.destroy()
+        await closed
+        if (unix) await rm(path, { force: true })
+      })()
+      return closing
+    },
+  }
+}
+
+/** Listens on `path`, a socket the owner alone may use from its first instant. */
+async function bind(path: string, onConnection: (socket: Socket) => void, log: AppLog): Promise<Server> {
+  const unix = process.platform !== 'win32'
+  const server: Server = createServer(onConnection)
+  server.maxConnections = MAX_CONNECTIONS + 1
   const previousMask = unix ? process.umask(0o177) : 0
   try {
     await new Promise<void>((resolve, reject) => {
@@ -56,19 +114,14 @@ export async function listenControlSocket(
   }
   if (unix) await chmod(path, 0o600)
   server.on('error', (error) => log.warn('control socket error', errorFields(error)))
+  return server
+}
 
-  let closing: Promise<void> | undefined
-  return {
-    path,
-    close() {
-      closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        for (const socket of clients) socket.destroy()
-        await closed
-        if (unix) await rm(path, { force: true })
-      })()
-      return closing
-    },
+async function isSocket(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSocket()
+  } catch {
+    return false
   }
 }
 

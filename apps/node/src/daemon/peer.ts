@@ -21,7 +21,16 @@ import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } f
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
 import { makeLinkPreviews } from './link-preview.js'
-import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
+import {
+  availablePorts,
+  checkListenAddrs,
+  listenError,
+  listenFor,
+  listenProblem,
+  portsOf,
+  rememberedPorts,
+  rememberPorts,
+} from './listen.js'
 import { removeLockPid, writeLockPid } from './lock.js'
 import { loadOrCreateWebrtcCertificate } from './webrtc-cert.js'
 
@@ -113,7 +122,18 @@ async function createNode(
       throw error
     }
   }
-  if (options.listen.length > 0) return attempt(options.listen)
+  if (options.listen.length > 0) {
+    try {
+      return await attempt(options.listen)
+    } catch (error) {
+      // Checked before the start; what fails here anyway (a port taken meanwhile) is named now.
+      for (const addr of options.listen) {
+        const problem = await listenProblem(addr)
+        if (problem !== undefined) throw listenError(addr, problem)
+      }
+      throw error
+    }
+  }
   const remembered = listenFor(await availablePorts(await rememberedPorts(store)))
   try {
     return await attempt(remembered)
@@ -147,6 +167,8 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       `no identity in ${paths.home} yet; create one with: jiayi init --name NAME`,
     )
   await ensureHome(paths.home, (w) => log.warn(w))
+  // A typo or a busy port in --listen is the user's to fix, and said before anything opens.
+  await checkListenAddrs(options.listen)
   const core = await import('@jiayi/core')
   const nodeNet = await import('@jiayi/core/node')
   const opened = await openHomeStore(paths, unlockOptions(ctx))
