@@ -9,8 +9,13 @@ import { type ControlDispatcher, ControlError, ControlSession } from '@jiayi/api
 import { type AppLog, errorFields, nullLog } from '../cli/log.js'
 import { encodeLine, LineSplitter } from './lines.js'
 
-/** Connections beyond this are refused (a runaway script must not exhaust the peer). */
-const MAX_CONNECTIONS = 64
+/**
+ * At most this many connections (a runaway script must not exhaust the peer). A new one past it
+ * takes the place of the connection idle longest, so that idle clients never lock out a command.
+ */
+export const MAX_CONNECTIONS = 64
+/** Above this much output queued for a client, its heavy requests wait for it to read (work.ts). */
+const HIGH_WATER_BYTES = 1024 * 1024
 /** A client that stops reading its notifications is dropped once this much is queued for it. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
@@ -29,15 +34,23 @@ export async function listenControlSocket(
   options: { log?: AppLog; checkMs?: number } = {},
 ): Promise<ControlServer> {
   const log = options.log ?? nullLog
-  const clients = new Set<Socket>()
+  const clients = new Map<Socket, ControlSession>()
   const onConnection = (socket: Socket) => {
-    if (clients.size >= MAX_CONNECTIONS) {
-      log.warn('control connection refused: too many clients')
-      socket.destroy()
+    if (clients.size >= MAX_CONNECTIONS && !makeRoom(clients, log)) {
+      log.warn('control connection refused: every client is busy')
+      socket.end(
+        encodeLine({
+          id: null,
+          error: {
+            code: 'Busy',
+            message: 'the peer is serving too many clients; try again',
+            type: 'ControlError',
+          },
+        }),
+      )
       return
     }
-    clients.add(socket)
-    serve(socket, dispatcher, log)
+    clients.set(socket, serve(socket, dispatcher, log))
     socket.on('close', () => clients.delete(socket))
   }
 
@@ -86,7 +99,7 @@ export async function listenControlSocket(
       closing ??= (async () => {
         if (watch !== undefined) clearInterval(watch)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        for (const socket of clients) socket.destroy()
+        for (const socket of clients.keys()) socket.destroy()
         await closed
         if (unix) await rm(path, { force: true })
       })()
@@ -99,7 +112,8 @@ export async function listenControlSocket(
 async function bind(path: string, onConnection: (socket: Socket) => void, log: AppLog): Promise<Server> {
   const unix = process.platform !== 'win32'
   const server: Server = createServer(onConnection)
-  server.maxConnections = MAX_CONNECTIONS + 1
+  // A hard backstop only: room is made by closing idle connections (makeRoom), which takes a moment.
+  server.maxConnections = MAX_CONNECTIONS * 2
   const previousMask = unix ? process.umask(0o177) : 0
   try {
     await new Promise<void>((resolve, reject) => {
@@ -125,28 +139,74 @@ async function isSocket(path: string): Promise<boolean> {
   }
 }
 
-function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): void {
+/**
+ * Closes the connection idle longest (nothing running or waiting; one without a subscription
+ * before one with: a chat window is someone's) to make room for a new one. False when every
+ * connection has work in flight.
+ */
+function makeRoom(clients: Map<Socket, ControlSession>, log: AppLog): boolean {
+  let victim: [Socket, ControlSession] | undefined
+  for (const entry of clients) {
+    const [, s] = entry
+    if (!s.idle) continue
+    const better =
+      victim === undefined ||
+      (victim[1].subscribed && !s.subscribed) ||
+      (victim[1].subscribed === s.subscribed && s.lastActive < victim[1].lastActive)
+    if (better) victim = entry
+  }
+  if (victim === undefined) return false
+  const [socket] = victim
+  clients.delete(socket)
+  log.info('control connection closed to make room', { subscribed: victim[1].subscribed })
+  socket.end(
+    encodeLine({
+      id: null,
+      error: { code: 'Closed', message: 'closed to make room for a newer client', type: 'ControlError' },
+    }),
+  )
+  socket.destroySoon()
+  return true
+}
+
+function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): ControlSession {
   const splitter = new LineSplitter()
   let corked = false
-  const session = new ControlSession(dispatcher, (message) => {
-    if (socket.destroyed) return
-    if (socket.writableLength > MAX_QUEUED_BYTES) {
-      log.warn('control client dropped: it is not reading')
-      socket.destroy()
-      return
-    }
-    // The lines of one go (a group commit answers hundreds of sends at once, and every message
-    // stored is an event) leave in one system call instead of one each.
-    if (!corked) {
-      corked = true
-      socket.cork()
-      process.nextTick(() => {
-        corked = false
-        socket.uncork()
-      })
-    }
-    socket.write(encodeLine(message))
-  })
+  const writable = (): Promise<void> =>
+    socket.writableLength <= HIGH_WATER_BYTES || socket.destroyed
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const done = () => {
+            socket.off('drain', done)
+            socket.off('close', done)
+            resolve()
+          }
+          socket.on('drain', done)
+          socket.on('close', done)
+        })
+  const session = new ControlSession(
+    dispatcher,
+    (message) => {
+      if (socket.destroyed) return
+      if (socket.writableLength > MAX_QUEUED_BYTES) {
+        log.warn('control client dropped: it is not reading')
+        socket.destroy()
+        return
+      }
+      // The lines of one go (a group commit answers hundreds of sends at once, and every message
+      // stored is an event) leave in one system call instead of one each.
+      if (!corked) {
+        corked = true
+        socket.cork()
+        process.nextTick(() => {
+          corked = false
+          socket.uncork()
+        })
+      }
+      socket.write(encodeLine(message))
+    },
+    { writable },
+  )
   socket.on('data', (chunk: Buffer) => {
     let lines: string[]
     try {
@@ -160,4 +220,5 @@ function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): void
   })
   socket.on('error', () => socket.destroy())
   socket.on('close', () => session.close())
+  return session
 }
