@@ -61,11 +61,10 @@ test('a thousand full-history requests at once: each answered, memory bounded, t
       }
     })
     const N = 1000
-    socket.write(
-      Array.from({ length: N }, (_, id) =>
-        JSON.stringify({ id, method: 'messages', params: { contact: aAtB, limit: 10_000, peek: true } }),
-      ).join('\n') + '\n',
+    const requests = Array.from({ length: N }, (_, id) =>
+      JSON.stringify({ id, method: 'messages', params: { contact: aAtB, limit: 10_000, peek: true } }),
     )
+    socket.write(`${requests.join('\n')}\n`)
     // Meanwhile Alice keeps writing to Bob.
     const during = numbered('during', 10)
     const sentAt = new Map<string, number>()
