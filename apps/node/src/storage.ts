@@ -82,7 +82,11 @@ async function openLevel(paths: HomePaths, busyWaitMs: number): Promise<OpenedLe
       // Synced writes: the messenger acknowledges what it received only once it is written, and
       // an acknowledgement must not outlive a crash that loses the write (group commit pays the
       // fsync once per batch).
-      const level = await LevelStore.open(paths.store, { sync: true })
+      const level = await LevelStore.open(paths.store, {
+        sync: true,
+        // After a full disk, LevelDB is reopened for writing once there is room (level.ts).
+        hasRoom: () => files.levelHasRoom(paths.store).catch(() => true),
+      })
       // From now on the files change: the record describes the last close no longer.
       await files.forgetStoreFiles(paths.store)
       const found = [...check.problems, ...(await files.recoveryProblems(paths.store))]

@@ -11,6 +11,7 @@ export {
   type FileFacts,
   fileKind,
   forgetStoreFiles,
+  levelHasRoom,
   needsRepair,
   recordStoreFiles,
   recoveryProblems,

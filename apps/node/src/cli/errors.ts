@@ -69,8 +69,8 @@ export class RemoteError extends Error {
 
 /** Error classes of @jiayi/core (and @jiayi/feed) whose codes all describe bad input from the user. */
 const USER_ERROR_TYPES = new Set(['MessengerError', 'CardError', 'ControlError', 'InputError', 'FeedError'])
-/** Store failures that the user can fix (wrong secret, another process holds the store). */
-const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked'])
+/** Store failures that the user can fix (wrong secret, another process holds the store, no room). */
+const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked', 'Full'])
 /** Control-protocol codes that mean the daemon itself failed. */
 const INTERNAL_CODES = new Set(['Internal'])
 
@@ -84,7 +84,10 @@ export interface Classified {
 export function classify(error: unknown): Classified {
   if (error instanceof CliError) return { exitCode: error.exitCode, code: error.code, message: error.message }
   if (error instanceof RemoteError) {
-    const internal = INTERNAL_CODES.has(error.code) || !USER_ERROR_TYPES.has(error.type)
+    const internal =
+      INTERNAL_CODES.has(error.code) ||
+      (!USER_ERROR_TYPES.has(error.type) &&
+        !(error.type === 'StoreError' && USER_STORE_CODES.has(error.code)))
     return { exitCode: internal ? EXIT_INTERNAL : EXIT_USER, code: error.code, message: error.message }
   }
   if (error instanceof Error) {

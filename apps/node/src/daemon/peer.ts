@@ -358,6 +358,14 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
         out.line(`New message from ${name} (read it with: jiayi chat ${quoteArg(name)})`)
       }
     }),
+    m.events.on('storage', (e) => {
+      if (ctx.json) return out.json({ event: 'storage', state: e.state })
+      out.line(
+        e.state === 'full'
+          ? 'The disk is full: nothing new is stored or acknowledged (senders keep their messages and try again). Free some space; the peer carries on by itself.'
+          : 'The disk has room again: carrying on.',
+      )
+    }),
     m.events.on('session', (e) => {
       if (ctx.json) {
         out.json({ event: 'session', change: e.change, contactId: e.contactId, by: e.by, resent: e.resent })

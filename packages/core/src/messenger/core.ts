@@ -47,6 +47,11 @@ export interface MessengerEvents extends Record<string, unknown> {
     readonly change: 'new' | 'update' | 'removed'
   }
   typing: { readonly contactId: ContactId; readonly active: boolean }
+  /**
+   * The disk refused a write for want of room ('full': writes wait in memory, nothing they
+   * carry is acknowledged), or has room again ('ok'). Once per change.
+   */
+  storage: { readonly state: 'full' | 'ok' }
   /** A secure session was replaced by a new one (session-reset.ts): who started it, what went again. */
   session: {
     readonly contactId: ContactId

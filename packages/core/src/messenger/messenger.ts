@@ -13,6 +13,7 @@ import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import { StoreError } from '../store/errors.js'
 import type { Store } from '../store/store.js'
 import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
@@ -117,6 +118,13 @@ export class Messenger {
       const peerId = fromUtf8(value)
       if (peerId.length > 1) core.blockedPeers.add(peerId)
     }
+    // A full disk is waited out (WriteBehindStore): said once when it fills, once when it clears.
+    store.onSpace((state) => {
+      if (state === 'full')
+        core.log.warn('the disk is full: changes wait in memory and nothing is acknowledged')
+      else core.log.info('the disk has room again: the changes that waited are written')
+      core.events.emit('storage', { state })
+    })
     const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits })
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
@@ -187,8 +195,9 @@ export class Messenger {
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
     await core.node.unhandle(PROTOCOL_PREKEYS).catch(() => undefined)
-    // Whatever was committed reaches the disk before the caller closes the store.
-    await core.store.flushed().catch(() => undefined)
+    // Whatever was committed reaches the disk before the caller closes the store (unless the
+    // disk is full: then it may never, and the store's close makes the last try).
+    if (!core.store.full) await core.store.flushed().catch(() => undefined)
   }
 
   private peerSeen(peer: PeerId): void {
@@ -536,6 +545,8 @@ export class Messenger {
     const core = this.core
     const contact = core.contacts.resolve(ref)
     if (contact.state === 'pending-in') return
+    // Reading goes on while the disk is full; the read marks wait for the next look.
+    if (core.store.full) return
     const read = await core.queue.run(contact.id, async () => {
       const tx = new Tx()
       const ids: MessageId[] = []
@@ -569,6 +580,12 @@ export class Messenger {
 
   private assertRunning(): void {
     if (this.core.stopped) throw new MessengerError('Stopped', 'the messenger is shutting down')
+    // Said at once rather than waited out: whoever asked can tell the user, and nothing changed.
+    if (this.core.store.full)
+      throw new StoreError(
+        'Full',
+        'the disk is full: free some space on it; the peer carries on by itself once there is room',
+      )
   }
 }
 

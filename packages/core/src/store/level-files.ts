@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { open, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** The record of the last clean close, inside the LevelDB directory (LevelDB ignores the name). */
@@ -115,6 +115,22 @@ async function missingCurrent(dir: string): Promise<StoreFileProblem[]> {
   const data = names.some((n) => ['log', 'table', 'manifest'].includes(fileKind(n)))
   if (!data || names.includes('CURRENT')) return []
   return [{ file: 'CURRENT', kind: 'current', change: 'missing' }]
+}
+
+/** Room LevelDB needs beyond its logs to reopen: a new log, a MANIFEST, its notes. */
+const REOPEN_HEADROOM_BYTES = 512 * 1024
+
+/**
+ * Whether the disk holding `dir` has room for LevelDB to reopen (LevelStoreOptions.hasRoom): it
+ * replays its logs into a new table, so their size and some headroom.
+ */
+export async function levelHasRoom(dir: string): Promise<boolean> {
+  let logs = 0
+  for (const name of await readdir(dir)) {
+    if (fileKind(name) === 'log') logs += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size
+  }
+  const fs = await statfs(dir)
+  return fs.bavail * fs.bsize >= logs + REOPEN_HEADROOM_BYTES
 }
 
 /** Removes the close record: from the moment LevelDB opens the files, they change. */

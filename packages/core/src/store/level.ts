@@ -20,6 +20,14 @@ export interface LevelStoreOptions {
    * (WriteBehindStore) pays it once per batch, not once per message.
    */
   readonly sync?: boolean
+  /**
+   * Whether the disk has room again, after a write failed for want of it (in Node the app asks
+   * the file system). LevelDB may be left unable to write after such a failure (its log in doubt,
+   * or a failed compaction it keeps failing with), so the next write first reopens the database,
+   * and only once this says there is room: reads go on meanwhile. Without it, the next write just
+   * tries.
+   */
+  readonly hasRoom?: () => Promise<boolean>
 }
 
 /** Level reports causes as nested errors with string codes; find one anywhere in the chain. */
@@ -73,8 +81,11 @@ export class LevelStore implements Store {
   readonly #db: Db
   readonly #opened: Promise<void>
   readonly #write: { sync: boolean }
+  readonly #hasRoom: (() => Promise<boolean>) | undefined
   #openFailure: unknown
   #closed = false
+  /** A write failed for a full disk: the next write reopens LevelDB first (LevelStoreOptions.hasRoom). */
+  #reopenBeforeWrite = false
 
   /**
    * Opens (in the background) the database at `location`: a directory in Node, an IndexedDB
@@ -87,6 +98,7 @@ export class LevelStore implements Store {
     }
     this.location = location
     this.#write = { sync: options.sync === true }
+    this.#hasRoom = options.hasRoom
     this.#db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
     this.#opened = this.#db.open().then(
       () => undefined,
@@ -144,10 +156,47 @@ export class LevelStore implements Store {
 
   async #run<T>(op: (db: Db) => Promise<T>): Promise<T> {
     await this.ready()
+    await this.#ensureOpen()
     try {
       return await op(this.#db)
     } catch (cause) {
       throw this.#fail(cause)
+    }
+  }
+
+  /** A write: after a failure for want of room, LevelDB is reopened first (see LevelStoreOptions). */
+  async #runWrite(op: (db: Db) => Promise<void>): Promise<void> {
+    await this.ready()
+    if (this.#reopenBeforeWrite) await this.#reopen()
+    else await this.#ensureOpen()
+    try {
+      await op(this.#db)
+    } catch (cause) {
+      const error = this.#fail(cause)
+      if (error.code === 'Full') this.#reopenBeforeWrite = true
+      throw error
+    }
+  }
+
+  async #reopen(): Promise<void> {
+    if (this.#hasRoom !== undefined && !(await this.#hasRoom()))
+      throw new StoreError('Full', 'a store operation failed: the disk is full')
+    try {
+      await this.#db.close()
+      await this.#db.open()
+    } catch (cause) {
+      throw levelFailure(cause, 'the store could not be opened again')
+    }
+    this.#reopenBeforeWrite = false
+  }
+
+  /** A reopen that failed left LevelDB closed: every call tries again until it opens. */
+  async #ensureOpen(): Promise<void> {
+    if (this.#closed || this.#db.status === 'open') return
+    try {
+      await this.#db.open()
+    } catch (cause) {
+      throw levelFailure(cause, 'the store could not be opened again')
     }
   }
 
@@ -160,12 +209,12 @@ export class LevelStore implements Store {
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
     checkKey(key)
     checkValue(value)
-    await this.#run((db) => db.put(key, value, this.#write))
+    await this.#runWrite((db) => db.put(key, value, this.#write))
   }
 
   async del(key: Uint8Array): Promise<void> {
     checkKey(key)
-    await this.#run((db) => db.del(key, this.#write))
+    await this.#runWrite((db) => db.del(key, this.#write))
   }
 
   async batch(ops: readonly BatchOp[]): Promise<void> {
@@ -177,7 +226,7 @@ export class LevelStore implements Store {
     }
     // A chained batch: level copies no op objects for it (~20% less CPU per op than an array of
     // them, and a group commit hands over hundreds). Written whole or not at all, like the array.
-    await this.#run(async (db) => {
+    await this.#runWrite(async (db) => {
       const batch = db.batch()
       try {
         for (const op of ops) {
@@ -195,6 +244,7 @@ export class LevelStore implements Store {
   async *iterate(options?: IterateOptions): AsyncIterable<Entry> {
     const range = resolveRange(options)
     await this.ready()
+    await this.#ensureOpen()
     if (range.empty) return
     const { lower, upper, reverse, limit } = range
     let iterator: { next(): Promise<[Uint8Array, Uint8Array] | undefined>; close(): Promise<void> }
