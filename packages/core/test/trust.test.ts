@@ -48,7 +48,8 @@ const ALLOWED: Record<TrustState, readonly PeerAction[]> = {
     'address-update',
     'get-receipts',
   ],
-  // Everything, 'reset-session' included: only an accepted contact may replace a session.
+  // Everything, 'reset-session' and 'find-contact' included: only an accepted contact may replace a
+  // session or ask where a contact we share is.
   accepted: PEER_ACTIONS,
 }
 
@@ -107,6 +108,11 @@ function everyPayload(
     {
       body: { kind: 'extension', extension: 'session-reset', body: Uint8Array.of(1) },
       action: 'reset-session',
+    },
+    // Where a contact we share is now (contact-finder.ts): only between accepted contacts.
+    {
+      body: { kind: 'extension', extension: 'where-is', body: new Uint8Array([0x31]) },
+      action: 'find-contact',
     },
     // Last: an accept (or a request) from a contact we asked makes them accepted.
     { body: { kind: 'request', card }, action: 'request' },

@@ -88,6 +88,8 @@ export class MessengerCore {
   onOutbox: (cid: ContactId) => void = () => {}
   /** Called when a known contact's ratchet message opens with none of our sessions (session-reset.ts). */
   onDecryptFailed: (cid: ContactId) => void = () => {}
+  /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */
+  onDeliveryFailed: (cid: ContactId) => void = () => {}
   stopped = false
 
   constructor(

@@ -20,11 +20,13 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
     acked: (cid, acks) => acked(core, cid, acks),
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
-    onError: (cid, error) =>
+    onError: (cid, error) => {
       core.log.debug('delivery attempt failed', {
         contact: cid,
         error: error instanceof Error ? error.name : 'unknown',
-      }),
+      })
+      core.onDeliveryFailed(cid)
+    },
   })
 }
 

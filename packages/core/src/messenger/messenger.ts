@@ -19,6 +19,7 @@ import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
+import { ContactFinder } from './contact-finder.js'
 import { ContactOps } from './contact-ops.js'
 import { Conversations } from './conversations.js'
 import {
@@ -97,6 +98,10 @@ export class Messenger {
     this.resets = new SessionResets(core)
     core.onDecryptFailed = (cid) => this.resets.decryptFailed(cid)
     this.inbound.extensions.set(SESSION_RESET_EXTENSION, this.resets.extension)
+    const finder = new ContactFinder(core, (cid) => this.outbox.kick(cid, true))
+    core.onDeliveryFailed = (cid) => finder.deliveryFailed(cid)
+    for (const [kind, handler] of Object.entries(finder.extensions))
+      this.inbound.extensions.set(kind, handler)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {

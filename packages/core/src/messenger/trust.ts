@@ -40,6 +40,8 @@ export type PeerAction =
   | 'feed-key'
   /** A new session replacing one that stopped working (session-reset.ts), either way round. */
   | 'reset-session'
+  /** Asking where a contact we share is now, or answering that (contact-finder.ts). */
+  | 'find-contact'
   // what we give them
   | 'get-receipts'
   | 'get-feed-key'
@@ -58,6 +60,7 @@ export const PEER_ACTIONS: readonly PeerAction[] = [
   'address-update',
   'feed-key',
   'reset-session',
+  'find-contact',
   'get-receipts',
   'get-feed-key',
   'get-address-updates',
