@@ -118,3 +118,20 @@ test('a full disk: the peer waits it out without losing or flooding anything, an
     await Promise.all([alice.stop(), bob.stop()])
   }
 })
+
+test('start on a full disk says so and what to do (exit 1), and starts once there is room', async () => {
+  const home = join(mnt, 'carol')
+  await jiayiJson(home, ['init', '--name', 'Carol'])
+  const carol = await TestPeer.startOn('Carol', home)
+  assert.equal(await carol.stop(), 0)
+  const filler = join(mnt, 'filler2')
+  await fill(filler)
+  const refused = await jiayi(home, ['start', '--json', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])
+  assert.equal(refused.code, 1, refused.stderr)
+  assert.equal(JSON.parse(refused.stdout).error.code, 'DiskFull')
+  assert.match(refused.stderr, /is full: free some space on it, then try again/)
+  await rm(filler)
+  await carol.restart()
+  assert.equal((await carol.control.call<{ name: string }>('whoami')).name, 'Carol')
+  await carol.stop()
+})
