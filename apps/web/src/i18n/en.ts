@@ -251,6 +251,8 @@ export const en = {
   'error.self': 'That is your own card.',
   'error.upload': 'The upload failed.',
   'error.download': 'The download failed.',
+  'error.diskFull': 'The disk of your node is full. Free some space; it carries on by itself.',
+  'error.busy': 'Your node is busy with earlier requests. Try again in a moment.',
 
   // generic
   'common.close': 'Close',

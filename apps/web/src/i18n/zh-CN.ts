@@ -236,6 +236,8 @@ export const zhCN: Record<MessageKey, string> = {
   'error.self': '这是你自己的名片。',
   'error.upload': '上传失败。',
   'error.download': '下载失败。',
+  'error.diskFull': '节点所在的磁盘已满。请释放一些空间，之后会自动继续。',
+  'error.busy': '节点正在处理之前的请求，请稍后再试。',
 
   'common.close': '关闭',
   'common.dismiss': '知道了',

@@ -16,6 +16,8 @@ const BY_CODE: Record<string, MessageKey> = {
   UploadFailed: 'error.upload',
   DownloadFailed: 'error.download',
   NotFound: 'error.download',
+  Full: 'error.diskFull',
+  Busy: 'error.busy',
 }
 
 export function errorText(error: unknown): string {
