@@ -86,7 +86,7 @@ test('a session reset is one notice line in the conversation, in both languages'
       await notice.waitFor()
       assert.equal(await notice.count(), 1, `${locale}: one notice`)
       const expected = catalogue['chat.sessionReset'].replace('{name}', 'Bob')
-      assert.equal((await notice.innerText()).trim(), expected, `${locale}: the notice in its language`)
+      assert.equal((await notice.textContent())?.trim(), expected, `${locale}: the notice in its language`)
       // Between the messages before and after it.
       await page.getByTestId('messages').getByText('after the repair').waitFor()
       const order = await page
