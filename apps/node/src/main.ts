@@ -6,7 +6,7 @@
 import { type CommandSpec, parseCommandLine, usage } from './cli/args.js'
 import { type Context, stdio } from './cli/context.js'
 import { classify, EXIT_OK, EXIT_USER } from './cli/errors.js'
-import { checkSocketPath, ensureHome, homePaths, resolveHome } from './cli/home.js'
+import { checkHomeIsDirectory, checkSocketPath, ensureHome, homePaths, resolveHome } from './cli/home.js'
 import { type AppLog, errorFields, nullLog, openLog } from './cli/log.js'
 import { shownText } from './cli/terminal-text.js'
 
@@ -17,6 +17,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   whoami: async () => (await import('./commands/local.js')).whoami,
   card: async () => (await import('./commands/local.js')).card,
   start: async () => (await import('./commands/start.js')).start,
+  repair: async () => (await import('./commands/repair.js')).repair,
   add: async () => (await import('./commands/remote.js')).add,
   contacts: async () => (await import('./commands/remote.js')).contacts,
   accept: async () => (await import('./commands/remote.js')).accept,
@@ -57,6 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const home = resolveHome(parsed.home)
     const paths = homePaths(home)
     checkSocketPath(paths)
+    await checkHomeIsDirectory(home)
     const passphrase = parsed.passphrase ?? (process.env.JIAYI_PASSPHRASE || undefined)
     // init and `start --init-if-needed` create the home; do it first so their log has a place.
     if (command.name === 'init' || (command.name === 'start' && parsed.options['init-if-needed'] === true)) {

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto'
 import { open, readFile, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { RekeyProgress, SealedStore, Store } from '@jiayi/core'
+import type { LevelStore, RekeyProgress, SealedStore, Store } from '@jiayi/core'
+import type { FileFacts, StoreFileProblem } from '@jiayi/core/node'
 import type { Context } from './cli/context.js'
 import { CliError } from './cli/errors.js'
 import type { HomePaths } from './cli/home.js'
@@ -36,6 +37,13 @@ export interface OpenedStore {
     next: string,
     onProgress?: (progress: RekeyProgress) => void,
   ): Promise<void>
+  /**
+   * What opening found wrong with the store's files that did not stop it (a log cut or damaged
+   * since the last clean stop: its last writes are lost); empty when nothing.
+   */
+  readonly found: readonly StoreFileProblem[]
+  /** Deletes the records that no longer open (`jiayi repair`), by record family. */
+  dropUnreadable(): Promise<Map<string, number>>
   close(): Promise<void>
 }
 
@@ -64,14 +72,43 @@ async function core() {
   return import('@jiayi/core')
 }
 
-/** Opens LevelDB, waiting briefly if a short-lived jiayi command holds it; fails at once if a peer does. */
-async function openLevel(paths: HomePaths, busyWaitMs: number) {
+interface OpenedLevel {
+  readonly level: LevelStore
+  readonly found: readonly StoreFileProblem[]
+  /** The files checked at open, for the close record (tables are not hashed again). */
+  readonly known: ReadonlyMap<string, FileFacts>
+}
+
+/**
+ * Opens LevelDB, waiting briefly if a short-lived jiayi command holds it; fails at once if a
+ * peer does. Its files are first compared with the record of the last clean close: damage
+ * beyond the log stops the open with what to do (`jiayi repair`), a log that lost its last
+ * writes is reported in `found` (LevelDB replays what is left, and the conversations heal).
+ */
+async function openLevel(paths: HomePaths, busyWaitMs: number): Promise<OpenedLevel> {
   const { LevelStore, StoreError } = await core()
+  const files = await import('@jiayi/core/node')
+  const check = await files.checkStoreFiles(paths.store)
+  const fatal = check.problems.find(files.needsRepair)
+  if (fatal !== undefined) throw damaged(paths, describeProblem(fatal))
   const deadline = Date.now() + busyWaitMs
   for (;;) {
     try {
-      return await LevelStore.open(paths.store)
+      // Synced writes: the messenger acknowledges what it received only once it is written, and
+      // an acknowledgement must not outlive a crash that loses the write (group commit pays the
+      // fsync once per batch).
+      const level = await LevelStore.open(paths.store, {
+        sync: true,
+        // After a full disk, LevelDB is reopened for writing once there is room (level.ts).
+        hasRoom: () => files.levelHasRoom(paths.store).catch(() => true),
+      })
+      // From now on the files change: the record describes the last close no longer.
+      await files.forgetStoreFiles(paths.store)
+      const found = [...check.problems, ...(await files.recoveryProblems(paths.store))]
+      return { level, found, known: check.known }
     } catch (error) {
+      if (StoreError.is(error, 'Damaged')) throw damaged(paths, error.message)
+      if (StoreError.is(error, 'Full')) throw diskFull(paths)
       if (!StoreError.is(error, 'Locked')) throw error
       const pid = await readLockPid(paths.lock)
       if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
@@ -83,6 +120,77 @@ async function openLevel(paths: HomePaths, busyWaitMs: number) {
       await new Promise((r) => setTimeout(r, 100))
     }
   }
+}
+
+/** A store LevelDB cannot use as it is: what is wrong, and the one command that helps. */
+export function damaged(paths: HomePaths, what: string): CliError {
+  return new CliError(
+    'Damaged',
+    `the store in ${paths.home} is damaged (${what}). Run \`jiayi --home '${paths.home}' repair\` to keep ` +
+      `everything that can still be read (records in the damaged parts are lost; copy ${paths.store} ` +
+      'first if you want to keep the damaged files), then start again',
+  )
+}
+
+export function diskFull(paths: HomePaths): CliError {
+  return new CliError(
+    'DiskFull',
+    `the disk holding ${paths.store} is full: free some space on it, then try again`,
+  )
+}
+
+/** A file problem in words (file names are LevelDB's numbers, never content). */
+export function describeProblem(p: StoreFileProblem): string {
+  const what =
+    p.kind === 'log'
+      ? `its log ${p.file}`
+      : p.kind === 'table'
+        ? `its table file ${p.file}`
+        : p.kind === 'manifest'
+          ? `its MANIFEST file ${p.file}`
+          : p.kind === 'current'
+            ? 'its CURRENT file (which names the MANIFEST)'
+            : `its file ${p.file}`
+  const how =
+    p.change === 'missing'
+      ? 'is missing'
+      : p.change === 'shorter'
+        ? 'was cut short since the peer last stopped'
+        : p.change === 'changed'
+          ? 'changed since the peer last stopped'
+          : 'had damaged parts that LevelDB skipped'
+  return `${what} ${how}`
+}
+
+/**
+ * A repair may bring back older records (a session state from an older table): the next start
+ * then resets every secure session (MessengerInit.resetSessions). Kept in the store, so that it
+ * holds until a peer has actually done it.
+ */
+async function sessionsStaleKey(): Promise<Uint8Array> {
+  return (await core()).storeKey('node', 'sessions-stale')
+}
+
+export async function markSessionsStale(store: Store): Promise<void> {
+  await store.put(await sessionsStaleKey(), Uint8Array.of(1))
+}
+
+export async function sessionsStale(store: Store): Promise<boolean> {
+  return (await store.get(await sessionsStaleKey())) !== undefined
+}
+
+export async function clearSessionsStale(store: Store): Promise<void> {
+  await store.del(await sessionsStaleKey())
+}
+
+/** What `start` says about a store that opened with its last writes lost (OpenedStore.found). */
+export function foundNote(found: readonly StoreFileProblem[]): string {
+  const what = found.map(describeProblem).join('; ')
+  return (
+    `The store's last changes before the peer last stopped are lost: ${what}. ` +
+    'Messages received or sent just before then may be missing, and a secure session that lost its ' +
+    'state resets itself (both sides see a notice).'
+  )
 }
 
 export function isAlive(pid: number): boolean {
@@ -141,7 +249,7 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
   // A loose key file is refused before anything else is loaded or opened.
   if (options.passphrase === undefined) await readKeyFile(paths.keyFile)
   const { openSealedStore, hasKeyHeader, StoreError } = await core()
-  const inner = await openLevel(paths, options.busyWaitMs ?? 3_000)
+  const { level: inner, found, known } = await openLevel(paths, options.busyWaitMs ?? 3_000)
   try {
     const passphrase = options.passphrase
     let secret: { passphrase: string } | { key: Uint8Array }
@@ -228,11 +336,19 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
       }
       if (key !== undefined) await wipeKeyFile(paths.keyFile)
     }
+    const close = async () => {
+      await store.close()
+      // Only a clean close is recorded; without a record the next open trusts LevelDB alone.
+      const { recordStoreFiles } = await import('@jiayi/core/node')
+      await recordStoreFiles(paths.store, known).catch(() => undefined)
+    }
     return {
       store: store as Store,
       unlockedWith: 'passphrase' in secret ? secret.passphrase : undefined,
       changePassphrase,
-      close: () => store.close(),
+      found,
+      dropUnreadable: () => store.dropUnreadable(),
+      close,
     }
   } catch (error) {
     await inner.close().catch(() => undefined)

@@ -5,7 +5,7 @@
 import type { AccountHost } from './host.js'
 import { str } from './params.js'
 import { ControlError } from './protocol.js'
-import { type MethodContext, type MethodTable, params } from './table.js'
+import { always, type MethodContext, type MethodTable, params } from './table.js'
 
 function op<K extends Exclude<keyof AccountHost, 'events'>>(
   c: MethodContext,
@@ -27,6 +27,8 @@ export const ACCOUNT_METHODS: MethodTable<AccountMethodName> = {
     run: (c, p) => op(c, 'setName')(p.name),
   },
   changePassphrase: {
+    // Argon2id, twice (the old secret and the new).
+    heavy: always,
     needs: 'account',
     check: params({ current: { optional: true, check: secret }, next: secret }),
     run: async (c, p) => {
@@ -35,6 +37,8 @@ export const ACCOUNT_METHODS: MethodTable<AccountMethodName> = {
     },
   },
   exportBackup: {
+    // The whole store, read and sealed.
+    heavy: always,
     needs: 'account',
     check: params({ passphrase: str({ min: 8, max: 1024 }) }),
     run: (c, p) => op(c, 'exportBackup')(p.passphrase),

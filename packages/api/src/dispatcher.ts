@@ -26,6 +26,7 @@ import {
   parseRequest,
 } from './protocol.js'
 import type { MethodContext, MethodSpec } from './table.js'
+import { ClientWork, HeavyGate } from './work.js'
 
 /** Every method with a table entry (subscribe and unsubscribe are the session's, capabilities the dispatcher's). */
 export const METHODS: {
@@ -63,6 +64,8 @@ export class ControlDispatcher {
   private readonly log: ApiLog
   private readonly context: MethodContext
   private readonly moments: MomentFiles
+  /** Heavy requests of all clients together (work.ts). */
+  readonly heavyGate = new HeavyGate()
 
   constructor(messenger: MessengerApi, options: DispatcherOptions = {}) {
     this.log = options.log ?? nullLog
@@ -99,6 +102,13 @@ export class ControlDispatcher {
         e === 'contact' ||
         e === 'typing',
     )
+  }
+
+  /** Whether this call reads or computes much (MethodSpec.heavy): it then waits its turn (work.ts). */
+  isHeavy(method: string, params: Record<string, unknown> | undefined): boolean {
+    if (!Object.hasOwn(METHODS, method)) return false
+    const spec = METHODS[method as keyof typeof METHODS] as MethodSpec<MethodName>
+    return spec.heavy?.(params) ?? false
   }
 
   /** Calls a method with checked params; throws ControlError or the host's own errors. */
@@ -220,14 +230,36 @@ export class ControlDispatcher {
 export class ControlSession {
   private unsubscribe: (() => void) | undefined
   private closed = false
+  private readonly work: ClientWork
+  private inFlight = 0
+  /** When the client last sent something or got its last answer (Date.now()). */
+  lastActive = Date.now()
 
+  /**
+   * `writable` resolves when the transport can take more output: a heavy request waits for it
+   * before it starts, so a client that does not read its answers stops getting new ones made.
+   */
   constructor(
     private readonly dispatcher: ControlDispatcher,
     private readonly send: (message: ControlResponse | ControlNotification) => void,
-  ) {}
+    options: { writable?: () => Promise<void> } = {},
+  ) {
+    this.work = new ClientWork(dispatcher.heavyGate, options.writable)
+  }
+
+  /** No request of this client is running or waiting. */
+  get idle(): boolean {
+    return this.inFlight === 0
+  }
+
+  /** The client listens for events (a chat window, the web app). */
+  get subscribed(): boolean {
+    return this.unsubscribe !== undefined
+  }
 
   /** Handles one message (a line, or a WebSocket text frame). Never throws. */
   async receive(text: string): Promise<void> {
+    this.lastActive = Date.now()
     const parsed = parseRequest(text)
     if ('reject' in parsed) return this.reply(parsed.reject)
     if (parsed.method === 'subscribe' || parsed.method === 'unsubscribe') {
@@ -238,7 +270,24 @@ export class ControlSession {
       }
       return
     }
-    this.reply(await this.dispatcher.handle(parsed))
+    this.inFlight++
+    try {
+      const request = parsed
+      const response = this.dispatcher.isHeavy(request.method, request.params)
+        ? await this.work
+            .run(() => this.dispatcher.handle(request))
+            .catch(
+              (error): ControlResponse => ({
+                id: request.id,
+                error: this.dispatcher.errorBody(request.method, error),
+              }),
+            )
+        : await this.dispatcher.handle(request)
+      this.reply(response)
+    } finally {
+      this.inFlight--
+      this.lastActive = Date.now()
+    }
   }
 
   private subscription(method: 'subscribe' | 'unsubscribe', params: Record<string, unknown> = {}) {

@@ -17,7 +17,7 @@ import type { FeedApi, FileHost } from './host.js'
 import type { AttachmentParam } from './methods.js'
 import { array, int, obj, str } from './params.js'
 import { ControlError } from './protocol.js'
-import { type MethodContext, type MethodTable, params } from './table.js'
+import { limitAbove, type MethodContext, type MethodTable, params } from './table.js'
 
 const MAX_ATTACHMENTS = 9
 const MAX_LINKS = 8
@@ -91,6 +91,7 @@ export type FeedMethodName =
 export const FEED_METHODS: MethodTable<FeedMethodName> = {
   timeline: {
     needs: 'feed',
+    heavy: limitAbove(100, 50),
     check: params({
       limit: { optional: true, check: int(1, 1000) },
       before: { optional: true, check: int(0, Number.MAX_SAFE_INTEGER) },

@@ -17,7 +17,7 @@ import type { FileHost } from './host.js'
 import type { ThumbnailParam, VoiceParam } from './methods.js'
 import { array, int, obj, oneOf, str } from './params.js'
 import { ControlError } from './protocol.js'
-import { type MethodTable, none, params } from './table.js'
+import { always, type MethodTable, none, params } from './table.js'
 
 /** base64 of at most 20,000 bytes (MAX_THUMBNAIL_BYTES). */
 const MAX_THUMBNAIL_BASE64 = 26_668
@@ -107,6 +107,8 @@ function hostMethod<T>(method: T | undefined): T {
 
 export const FILE_METHODS: MethodTable<FileMethodName> = {
   sendFile: {
+    // Hashes the whole file before the offer goes.
+    heavy: always,
     needs: 'files',
     check: params({
       contact: str({ min: 1, max: 1024 }),
@@ -134,7 +136,7 @@ export const FILE_METHODS: MethodTable<FileMethodName> = {
       return withSource(files, p.source, (s) => files.files.sendFile(p.contact, s, options))
     },
   },
-  files: { needs: 'files', check: none, run: (c) => fileHost(c).files.files() },
+  files: { needs: 'files', heavy: always, check: none, run: (c) => fileHost(c).files.files() },
   transfer: {
     needs: 'files',
     check: params({ id: transferId }),
@@ -144,7 +146,7 @@ export const FILE_METHODS: MethodTable<FileMethodName> = {
       return t
     },
   },
-  transfers: { needs: 'files', check: none, run: (c) => fileHost(c).files.transfers() },
+  transfers: { needs: 'files', heavy: always, check: none, run: (c) => fileHost(c).files.transfers() },
   cancelFile: {
     needs: 'files',
     check: params({ id: transferId }),

@@ -35,3 +35,4 @@ export {
   parseRequest,
   type RequestId,
 } from './protocol.js'
+export { ClientWork, HEAVY_PER_CLIENT, HEAVY_QUEUED_PER_CLIENT, HEAVY_TOTAL, HeavyGate } from './work.js'

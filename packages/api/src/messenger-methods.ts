@@ -5,12 +5,14 @@
  */
 import type { ChatView } from './methods.js'
 import { bool, int, str } from './params.js'
-import { type MethodTable, none, params } from './table.js'
+import { always, limitAbove, type MethodTable, none, params } from './table.js'
 
 const ref = str({ min: 1, max: 1024 })
 const id = str({ min: 1, max: 128 })
 const CONTACT = { contact: ref }
 const MAX_LIMIT = 10_000
+/** A conversation screen asks for a page of about this many; more is a history read (work.ts). */
+const HEAVY_MESSAGES = 200
 /** How far back `chats` looks for a last message that is not a Moments picture. */
 const LAST_LOOKBACK = 20
 
@@ -78,6 +80,8 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
     },
   },
   chats: {
+    // Every conversation's last messages and unread count.
+    heavy: always,
     check: none,
     run: async (c) => {
       const chats: ChatView[] = await Promise.all(
@@ -103,6 +107,7 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
     run: (c, p) => c.messenger.send(p.contact, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo }),
   },
   messages: {
+    heavy: limitAbove(HEAVY_MESSAGES, 50),
     check: params({
       ...CONTACT,
       limit: { optional: true, check: int(1, MAX_LIMIT) },

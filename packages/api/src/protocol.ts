@@ -51,6 +51,10 @@ export type ControlErrorCode =
   | 'Internal'
   /** This peer does not offer that (no files layer, no feed, no such account operation). */
   | 'Unsupported'
+  /** The client has too many large requests running and waiting (work.ts); ask again later. */
+  | 'Busy'
+  /** The peer closed this idle connection to make room for a newer client. */
+  | 'Closed'
 
 export class ControlError extends Error {
   readonly code: ControlErrorCode

@@ -19,6 +19,22 @@ export interface MethodSpec<M extends MethodName> {
   readonly run: (ctx: MethodContext, params: ParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>
   /** The host part the method needs; without it the method answers 'Unsupported'. */
   readonly needs?: 'files' | 'feed' | 'account'
+  /**
+   * Whether a call (by its raw params) reads or computes much: a long history, every
+   * conversation, a file to hash. Heavy calls are queued per client (work.ts).
+   */
+  readonly heavy?: (raw: Record<string, unknown> | undefined) => boolean
+}
+
+/** Heavy whatever its params. */
+export const always = (): boolean => true
+
+/** Heavy when the `limit` asked for (or the method's default) is above `threshold`. */
+export function limitAbove(threshold: number, byDefault: number) {
+  return (raw: Record<string, unknown> | undefined): boolean => {
+    const limit = raw?.limit
+    return (typeof limit === 'number' ? limit : byDefault) > threshold
+  }
 }
 
 export type MethodTable<K extends MethodName> = { readonly [M in K]: MethodSpec<M> }

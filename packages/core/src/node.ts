@@ -5,3 +5,17 @@
 
 export { fileExists, NodeFileStorage, nodeFileSource, nodeSha256 } from './files/node-fs.js'
 export * from './net/transports-node.js'
+export {
+  CLOSE_RECORD,
+  checkStoreFiles,
+  type FileFacts,
+  fileKind,
+  forgetStoreFiles,
+  levelHasRoom,
+  needsRepair,
+  recordStoreFiles,
+  recoveryProblems,
+  type StoreFileKind,
+  type StoreFileProblem,
+  type StoreFilesCheck,
+} from './store/level-files.js'

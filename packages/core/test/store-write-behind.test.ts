@@ -102,6 +102,56 @@ describe('WriteBehindStore', () => {
 })
 
 describe('WriteBehindStore lazy values', () => {
+  it('a full disk is waited out: writes stay visible and pending, go again, and land once there is room', async () => {
+    const inner = new RecordingStore()
+    let full = true
+    inner.batch = async function (this: RecordingStore, ops) {
+      this.batches.push([...ops])
+      if (full) throw new StoreError('Full', 'the disk is full')
+      return MemoryStore.prototype.batch.call(this, ops)
+    }
+    const store = new WriteBehindStore(inner, { fullRetryMs: 5 })
+    const states: string[] = []
+    store.onSpace((s) => states.push(s))
+    let landed = false
+    const first = store.write([{ type: 'put', key: k(1), value: k(1) }]).then(() => {
+      landed = true
+    })
+    await new Promise((r) => setTimeout(r, 30))
+    assert.equal(store.full, true)
+    assert.deepEqual(states, ['full'], 'said once, however often it is tried')
+    assert.ok(inner.batches.length >= 2, 'tried again')
+    assert.equal(landed, false, 'not durable, so not acknowledged')
+    // Later writes join the waiting batch; a later write of the same key wins.
+    const second = store.write([
+      { type: 'put', key: k(1), value: k(7) },
+      { type: 'put', key: k(2), value: k(2) },
+    ])
+    assert.deepEqual(await store.get(k(1)), k(7), 'reads see what waits')
+    full = false
+    await Promise.all([first, second])
+    assert.equal(store.full, false)
+    assert.deepEqual(states, ['full', 'ok'])
+    assert.deepEqual(await inner.get(k(1)), k(7))
+    assert.deepEqual(await inner.get(k(2)), k(2))
+    // And it goes on as before.
+    await store.put(k(3), k(3))
+    assert.deepEqual(await inner.get(k(3)), k(3))
+    await store.close()
+  })
+
+  it('a close while the disk stays full rejects what waits, and closes', async () => {
+    const inner = new RecordingStore()
+    inner.batch = async () => {
+      throw new StoreError('Full', 'the disk is full')
+    }
+    const store = new WriteBehindStore(inner, { fullRetryMs: 5 })
+    const waiting = store.write([{ type: 'put', key: k(1), value: k(1) }])
+    await new Promise((r) => setTimeout(r, 20))
+    await store.close()
+    await assert.rejects(waiting, (e) => StoreError.is(e, 'Full'))
+  })
+
   it('encodes only the last of several lazy writes to a key, once, and reads see it meanwhile', async () => {
     const inner = new RecordingStore()
     let open!: () => void

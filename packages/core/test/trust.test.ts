@@ -48,6 +48,8 @@ const ALLOWED: Record<TrustState, readonly PeerAction[]> = {
     'address-update',
     'get-receipts',
   ],
+  // Everything, 'reset-session' and 'find-contact' included: only an accepted contact may replace a
+  // session or ask where a contact we share is.
   accepted: PEER_ACTIONS,
 }
 
@@ -102,6 +104,16 @@ function everyPayload(
     },
     { body: { kind: 'extension', extension: 'probe-key', body: new Uint8Array([1]) }, action: 'feed-key' },
     { body: { kind: 'extension', extension: 'probe-msg', body: new Uint8Array([2]) }, action: 'message' },
+    // A new session's opening payload (session-reset.ts): only a contact may replace a session.
+    {
+      body: { kind: 'extension', extension: 'session-reset', body: Uint8Array.of(1) },
+      action: 'reset-session',
+    },
+    // Where a contact we share is now (contact-finder.ts): only between accepted contacts.
+    {
+      body: { kind: 'extension', extension: 'where-is', body: new Uint8Array([0x31]) },
+      action: 'find-contact',
+    },
     // Last: an accept (or a request) from a contact we asked makes them accepted.
     { body: { kind: 'request', card }, action: 'request' },
     { body: { kind: 'accept', card }, action: 'accept' },
@@ -233,7 +245,7 @@ describe('Mallory in each trust state sends every payload kind', () => {
     assert.equal(victim.messenger.contactList().length, 0, 'no contact made')
     // Past the first few, the stranger's bucket refuses before anything is decrypted.
     const refused = refusedFor(victim.messenger, 'bad-request') + refusedFor(victim.messenger, 'rate-limited')
-    assert.equal(refused, 10, 'each refused and counted')
+    assert.equal(refused, everyPayload(mallory, newMessageId()).length - 1, 'each refused and counted')
     assert.ok(refusedFor(victim.messenger, 'bad-request') >= 1)
     assert.equal(victim.messenger.trustOf(mallory.messenger.whoami().peerId), 'stranger')
   })

@@ -105,6 +105,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: 0,
   },
   {
+    name: 'repair',
+    usage: 'repair',
+    summary: 'keep what can be read of a damaged store (when start says so; stop the peer first)',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
     name: 'add',
     usage: 'add LINK',
     summary: 'add the person on a card link',

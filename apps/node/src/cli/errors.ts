@@ -17,6 +17,9 @@ export const EXIT_INTERNAL = 2
  * - PassphraseNeeded / BadPassphrase / KeyFile: unlocking the store failed (see the message).
  * - Unsafe: a file or directory is readable by others where it must not be.
  * - Disconnected: the running peer went away in the middle of a command.
+ * - Damaged: the store's files are damaged or missing (`jiayi repair` keeps what can be read).
+ * - DiskFull: the disk holding the home has no room left.
+ * - Listen: the peer cannot listen on an address given with --listen (malformed, busy, not ours).
  * - Internal: a bug or an environment failure; details go to the log.
  */
 export type CliErrorCode =
@@ -30,6 +33,9 @@ export type CliErrorCode =
   | 'KeyFile'
   | 'Unsafe'
   | 'Disconnected'
+  | 'Damaged'
+  | 'DiskFull'
+  | 'Listen'
   | 'Internal'
 
 export class CliError extends Error {
@@ -63,8 +69,8 @@ export class RemoteError extends Error {
 
 /** Error classes of @jiayi/core (and @jiayi/feed) whose codes all describe bad input from the user. */
 const USER_ERROR_TYPES = new Set(['MessengerError', 'CardError', 'ControlError', 'InputError', 'FeedError'])
-/** Store failures that the user can fix (wrong secret, another process holds the store, ...). */
-const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked', 'Busy'])
+/** Store failures that the user can fix (wrong secret, another process holds the store, no room). */
+const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked', 'Busy', 'Full'])
 /** Control-protocol codes that mean the daemon itself failed. */
 const INTERNAL_CODES = new Set(['Internal'])
 
@@ -80,7 +86,8 @@ export function classify(error: unknown): Classified {
   if (error instanceof RemoteError) {
     const internal =
       INTERNAL_CODES.has(error.code) ||
-      !(USER_ERROR_TYPES.has(error.type) || (error.type === 'StoreError' && USER_STORE_CODES.has(error.code)))
+      (!USER_ERROR_TYPES.has(error.type) &&
+        !(error.type === 'StoreError' && USER_STORE_CODES.has(error.code)))
     return { exitCode: internal ? EXIT_INTERNAL : EXIT_USER, code: error.code, message: error.message }
   }
   if (error instanceof Error) {

@@ -60,6 +60,28 @@ export function homePaths(home: string, platform: NodeJS.Platform = process.plat
   }
 }
 
+/**
+ * A home that exists must be a directory: a file there (a mistyped --home) would otherwise show
+ * as "no identity yet" or a failed socket connection, depending on the command.
+ */
+export async function checkHomeIsDirectory(home: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>
+  try {
+    info = await stat(home)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return // created where needed (init, start --init-if-needed)
+    if (code === 'ENOTDIR')
+      throw new CliError(
+        'Usage',
+        `the home ${home} lies inside a file, not a directory: give a directory with --home`,
+      )
+    throw error
+  }
+  if (!info.isDirectory())
+    throw new CliError('Usage', `the home ${home} is a file, not a directory: give a directory with --home`)
+}
+
 export function checkSocketPath(paths: HomePaths): void {
   if (process.platform !== 'win32' && Buffer.byteLength(paths.socket) > MAX_SOCKET_PATH) {
     throw new CliError(
@@ -74,6 +96,7 @@ export function checkSocketPath(paths: HomePaths): void {
  * tightened to 0700: the store, key file and control socket inside are only ever the owner's.
  */
 export async function ensureHome(home: string, warn: (message: string) => void = () => {}): Promise<void> {
+  await checkHomeIsDirectory(home)
   await mkdir(home, { recursive: true, mode: 0o700 })
   const info = await stat(home)
   if (!info.isDirectory()) throw new CliError('Usage', `the home ${home} is not a directory`)

@@ -45,7 +45,7 @@ async function follow(ctx: Context, client: ControlClient, first: TransferView):
   const bar = !ctx.json && process.stderr.isTTY === true
   const samples: { t: number; bytes: number }[] = []
   let t = first
-  let waitingShown = false
+  let shownNote: string | undefined
   for (;;) {
     if (t.status === 'complete' || t.status === 'failed') break
     const now = Date.now()
@@ -53,10 +53,20 @@ async function follow(ctx: Context, client: ControlClient, first: TransferView):
     while (samples.length > 2 && now - samples[0]!.t > 3_000) samples.shift()
     const speed = rate(samples)
     if (bar) process.stderr.write(`\r${progressLine(t, speed)}`)
-    if (!bar && !ctx.json && !waitingShown && t.note === 'offline') {
-      ctx.out.note('Waiting for the contact to come online (Ctrl+C stops watching; sending goes on).')
-      waitingShown = true
+    // Each time the transfer stops for the contact, once: what happens next and that Ctrl+C
+    // loses nothing (the bar says it too, in short).
+    const stalled = t.note === 'offline' || t.note === 'interrupted' ? t.note : undefined
+    if (!ctx.json && stalled !== undefined && stalled !== shownNote) {
+      const what =
+        stalled === 'offline'
+          ? 'Waiting for the contact to come online'
+          : `The contact went away at ${formatBytes(t.bytes)} of ${formatBytes(t.size)}`
+      ctx.out.note(
+        `${bar ? '\n' : ''}${what}: the transfer resumes where it stopped once they are back ` +
+          '(Ctrl+C stops watching; the peer keeps the transfer and resumes it on its own).',
+      )
     }
+    shownNote = stalled
     await new Promise((r) => setTimeout(r, POLL_MS))
     t = await client.call<TransferView>('transfer', { id: t.id })
   }
@@ -144,7 +154,9 @@ function reasonText(reason: string | undefined): string {
 }
 
 function noteText(note: string): string {
-  return note === 'offline' ? 'waiting for the contact to come online' : note.replace(/-/g, ' ')
+  if (note === 'offline') return 'waiting for the contact; resumes then'
+  if (note === 'interrupted') return 'interrupted; resumes when the contact is back'
+  return note.replace(/-/g, ' ')
 }
 
 export function formatBytes(n: number): string {

@@ -2,15 +2,50 @@
  * The client side of the control socket, used by every command that talks to the running peer.
  * Light on purpose: it imports neither @jiayi/core nor libp2p, so `jiayi send` starts fast.
  */
+import { readFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { type ControlNotification, type ControlResponse, isNotification, isResponse } from '@jiayi/api'
 import { CliError, RemoteError } from '../cli/errors.js'
 import { encodeLine, LineSplitter } from './lines.js'
 
 const CONNECT_TIMEOUT_MS = 5_000
+/** How long a command waits for the socket of a peer that runs without one (see connect). */
+const SOCKET_WAIT_MS = 6_000
 
 export function notRunning(home: string): CliError {
   return new CliError('NotRunning', `no jiayi peer is running on ${home}; start one with: jiayi start`)
+}
+
+/**
+ * A peer runs (its pid is in peer.lock and alive) but its socket stayed away: rather than "start
+ * one", which `jiayi start` would refuse, say what is going on and what to do.
+ */
+function socketGone(home: string, pid: number): CliError {
+  return new CliError(
+    'NotRunning',
+    `the jiayi peer on ${home} (pid ${pid}) is running, but its control socket is not there (still ` +
+      `starting, or the file was removed: the peer makes a new one within seconds). Try again; if ` +
+      `it stays away, stop the peer (kill ${pid}) and start it again`,
+  )
+}
+
+/** The pid in <home>/peer.lock if that process is alive. */
+async function runningPid(home: string): Promise<number | undefined> {
+  let text: string
+  try {
+    text = (await readFile(join(home, 'peer.lock'), 'utf8')).trim()
+  } catch {
+    return undefined
+  }
+  const pid = Number.parseInt(text, 10)
+  if (!Number.isSafeInteger(pid) || pid <= 0 || String(pid) !== text) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined
+  }
 }
 
 export class ControlClient {
@@ -39,13 +74,30 @@ export class ControlClient {
     socket.on('close', () => this.fail())
   }
 
-  /** Connects to the peer's socket; rejects with NotRunning when nobody listens there. */
-  static connect(path: string, home: string): Promise<ControlClient> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Connects to the peer's socket; rejects with NotRunning when nobody listens there. A peer that
+   * runs without its socket (starting, or someone removed the file: it makes a new one) is waited
+   * for a few seconds.
+   */
+  static async connect(path: string, home: string): Promise<ControlClient> {
+    const deadline = Date.now() + SOCKET_WAIT_MS
+    for (;;) {
+      const result = await ControlClient.connectOnce(path, home)
+      if (result instanceof ControlClient) return result
+      if (result !== 'absent') throw result
+      const pid = await runningPid(home)
+      if (pid === undefined) throw notRunning(home)
+      if (Date.now() > deadline) throw socketGone(home, pid)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+
+  private static connectOnce(path: string, home: string): Promise<ControlClient | Error | 'absent'> {
+    return new Promise((resolve) => {
       const socket = connect(path)
       const timer = setTimeout(() => {
         socket.destroy()
-        reject(new CliError('NotRunning', `the jiayi peer on ${home} does not answer`))
+        resolve(new CliError('NotRunning', `the jiayi peer on ${home} does not answer`))
       }, CONNECT_TIMEOUT_MS)
       socket.once('connect', () => {
         clearTimeout(timer)
@@ -55,9 +107,8 @@ export class ControlClient {
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer)
         socket.destroy()
-        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK')
-          reject(notRunning(home))
-        else reject(error)
+        const absent = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK'
+        resolve(absent ? 'absent' : error)
       })
     })
   }

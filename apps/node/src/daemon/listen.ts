@@ -6,8 +6,9 @@
  * taken, the peer falls back to fresh ports and its contacts learn the new addresses.
  */
 import { createSocket } from 'node:dgram'
-import { createServer } from 'node:net'
+import { createServer, isIP } from 'node:net'
 import { type Store, storeKey } from '@jiayi/core'
+import { CliError } from '../cli/errors.js'
 
 export const DEFAULT_LISTEN: readonly string[] = [
   '/ip4/0.0.0.0/tcp/0',
@@ -104,4 +105,74 @@ export async function availablePorts(ports: ListenPorts): Promise<ListenPorts> {
     ...(ws === undefined ? {} : { ws }),
     ...(webrtcDirect === undefined ? {} : { webrtcDirect }),
   }
+}
+
+/**
+ * Checks the addresses of --listen before the node tries them, so that a typo or a busy port is
+ * a clear user error naming the address (libp2p reports only that "some" address failed).
+ * Addresses this cannot judge (dns, relay forms) are left to libp2p.
+ */
+export async function checkListenAddrs(addrs: readonly string[]): Promise<void> {
+  for (const addr of addrs) {
+    const problem = await listenProblem(addr)
+    if (problem !== undefined) throw listenError(addr, problem)
+  }
+}
+
+/** The user error for an address the node could not listen on. */
+export function listenError(addr: string, problem: string): CliError {
+  return new CliError(
+    'Listen',
+    `cannot listen on ${addr}: ${problem}. Give another address (port 0 lets the system pick a ` +
+      'free one, e.g. /ip4/0.0.0.0/tcp/0), or leave --listen out',
+  )
+}
+
+const LISTEN_FORM = /^\/(ip4|ip6)\/([^/]+)\/(tcp|udp)\/([^/]+)(\/.*)?$/
+
+/** Why the node could not listen on `addr`, or undefined when it can (as far as we can tell). */
+export async function listenProblem(addr: string): Promise<string | undefined> {
+  if (!addr.startsWith('/')) return 'it is not a multiaddr (they look like /ip4/0.0.0.0/tcp/4001)'
+  const m = LISTEN_FORM.exec(addr)
+  if (m === null)
+    return /^\/(dns|dns4|dns6|p2p-circuit|webrtc)\b/.test(addr)
+      ? undefined
+      : 'it is not an address to listen on'
+  const [, family, host, proto, portText] = m as unknown as [
+    string,
+    'ip4' | 'ip6',
+    string,
+    'tcp' | 'udp',
+    string,
+  ]
+  if (isIP(host) !== (family === 'ip4' ? 4 : 6))
+    return `${host} is not an ${family === 'ip4' ? 'IPv4' : 'IPv6'} address`
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65_535)
+    return `${portText} is not a port number (0 to 65535)`
+  const port = Number(portText)
+  const code = await bindError(proto, host, port)
+  if (code === undefined) return undefined
+  if (code === 'EADDRINUSE') return `port ${port} is in use by another program`
+  if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine`
+  if (code === 'EACCES') return `port ${port} needs privileges this user does not have`
+  return `the system refused it (${code})`
+}
+
+/** Binds and releases `host:port` for a moment: the error code, or undefined when it works. */
+function bindError(proto: 'tcp' | 'udp', host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const fail = (error: NodeJS.ErrnoException) => resolve(error.code ?? 'unknown')
+    if (proto === 'tcp') {
+      const server = createServer()
+      server.once('error', fail)
+      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(undefined)))
+      return
+    }
+    const socket = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4')
+    socket.once('error', (error) => {
+      socket.close()
+      fail(error)
+    })
+    socket.bind({ port, address: host, exclusive: true }, () => socket.close(() => resolve(undefined)))
+  })
 }

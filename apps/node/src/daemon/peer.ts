@@ -17,12 +17,21 @@ import { ensureHome, homeExists } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
-import { openHomeStore, unlockOptions } from '../storage.js'
+import { clearSessionsStale, foundNote, openHomeStore, sessionsStale, unlockOptions } from '../storage.js'
 import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
 import { saveLastCard } from './last-card.js'
 import { LinkPreviewer, previewRoutes, routedPreviewNet } from './link-preview.js'
-import { availablePorts, listenFor, portsOf, rememberedPorts, rememberPorts } from './listen.js'
+import {
+  availablePorts,
+  checkListenAddrs,
+  listenError,
+  listenFor,
+  listenProblem,
+  portsOf,
+  rememberedPorts,
+  rememberPorts,
+} from './listen.js'
 import { removeLockPid, writeLockPid } from './lock.js'
 import { loadOrCreateWebrtcCertificate } from './webrtc-cert.js'
 
@@ -130,7 +139,18 @@ async function createNode(
       throw error
     }
   }
-  if (options.listen.length > 0) return attempt(options.listen)
+  if (options.listen.length > 0) {
+    try {
+      return await attempt(options.listen)
+    } catch (error) {
+      // Checked before the start; what fails here anyway (a port taken meanwhile) is named now.
+      for (const addr of options.listen) {
+        const problem = await listenProblem(addr)
+        if (problem !== undefined) throw listenError(addr, problem)
+      }
+      throw error
+    }
+  }
   const remembered = listenFor(await availablePorts(await rememberedPorts(store)))
   try {
     return await attempt(remembered)
@@ -164,10 +184,14 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       `no identity in ${paths.home} yet; create one with: jiayi init --name NAME`,
     )
   await ensureHome(paths.home, (w) => log.warn(w))
+  // A typo or a busy port in --listen is the user's to fix, and said before anything opens.
+  await checkListenAddrs(options.listen)
   const core = await import('@jiayi/core')
   const nodeNet = await import('@jiayi/core/node')
   const opened = await openHomeStore(paths, unlockOptions(ctx))
   await writeLockPid(paths.lock)
+  if (opened.found.length > 0)
+    log.warn('the store lost its last writes', { files: opened.found.map((p) => p.file).join(' ') })
   let node: JiayiNode | undefined
   let messenger: Messenger | undefined
   let files: FileService | undefined
@@ -175,7 +199,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   let server: ControlServer | undefined
   let web: RunningWeb | undefined
   let momentOffers: MomentOffers | undefined
+  let events: EventLines | undefined
   const cleanup = async () => {
+    events?.stop(false)
     momentOffers?.stop()
     await web?.close().catch(() => undefined)
     await server?.close().catch(() => undefined)
@@ -211,13 +237,20 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     // The moments feed, likewise: its key handler is in place before the first envelope.
     const { Feed } = await import('@jiayi/feed')
     feed = await Feed.create({ store, identity: account.identity, log: log.child('feed') })
+    // Lost writes (found at open, or a repair since the last run) may have taken our ratchets
+    // back in time: every secure session starts afresh.
+    const staleSessions = await sessionsStale(store)
     messenger = await core.Messenger.open({
       store,
       node,
       account,
       log: log.child('messenger'),
       extensions: { ...files.extensions, ...feed.extensions },
+      resetSessions: staleSessions || opened.found.length > 0,
     })
+    if (staleSessions) await clearSessionsStale(store)
+    // Listening from here (a session reset begun at open says so), written once ready is out.
+    events = watchEvents(ctx, messenger)
     await files.start(messenger)
     await feed.start(messenger)
     const addrs = node.getMultiaddrs().map((a) => a.toString())
@@ -274,6 +307,8 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(web ? { web: web.url } : {}),
       ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
       ...(web?.lan ? { webLanLinks: web.lan.links } : {}),
+      // Only when opening found damage: which files, and what it cost.
+      ...(opened.found.length > 0 ? { store: { lostWrites: true, files: opened.found } } : {}),
     })
   } else {
     const me = m.whoami()
@@ -299,8 +334,10 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       await printCard(out, m.card(), 'Your card: others add you with this link or by scanning the QR code.')
     }
     out.line('Stop it with Ctrl+C.')
+    if (opened.found.length > 0) out.note(`\nNote: ${foundNote(opened.found)}`)
   }
-  const offEvents = watchEvents(ctx, m)
+  const watching = events!
+  watching.release()
   const lastCard = watchCard(ctx, m, n, opened.store)
 
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))
@@ -308,7 +345,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
 
   const signal = await stopSignal
   log.info('shutting down', { signal })
-  offEvents() // and writes the event lines still batched, before "stopping"
+  watching.stop() // and writes the event lines still batched, before "stopping"
   if (ctx.json) out.json({ event: 'stopping', signal })
   else out.note(`\nStopping (${signal})…`)
   // A shutdown that hangs ends the process without waiting.
@@ -326,7 +363,14 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
 }
 
 /** Live events on stdout: no message text there (it may end up in a file), only what happened. */
-function watchEvents(ctx: Context, m: Messenger): () => void {
+interface EventLines {
+  /** Lets the lines held since the start out (after the ready line), and the next ones as they come. */
+  release(): void
+  /** Stops listening and writes what is still batched (unless the start failed: `write` false). */
+  stop(write?: boolean): void
+}
+
+function watchEvents(ctx: Context, m: Messenger): EventLines {
   const out = batchedLines(ctx.out)
   const states = new Map(m.contactList().map((c) => [c.id as string, c.state]))
   const offs = [
@@ -344,6 +388,25 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
         const name = safeName(m, e.contactId)
         out.line(`New message from ${name} (read it with: jiayi chat ${quoteArg(name)})`)
       }
+    }),
+    m.events.on('storage', (e) => {
+      if (ctx.json) return out.json({ event: 'storage', state: e.state })
+      out.line(
+        e.state === 'full'
+          ? 'The disk is full: nothing new is stored or acknowledged (senders keep their messages and try again). Free some space; the peer carries on by itself.'
+          : 'The disk has room again: carrying on.',
+      )
+    }),
+    m.events.on('session', (e) => {
+      if (ctx.json) {
+        out.json({ event: 'session', change: e.change, contactId: e.contactId, by: e.by, resent: e.resent })
+        return
+      }
+      const name = safeName(m, e.contactId)
+      const again = e.resent > 0 ? ` ${e.resent} message(s) that did not arrive were sent again.` : ''
+      out.line(
+        `The secure session with ${name} was reset ${e.by === 'us' ? 'by this peer' : `by ${name}`}.${again}`,
+      )
     }),
     m.events.on('contact', (e) => {
       const before = states.get(e.id)
@@ -364,9 +427,12 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
       }
     }),
   ]
-  return () => {
-    for (const off of offs) off()
-    out.flush()
+  return {
+    release: () => out.release(),
+    stop(write = true) {
+      for (const off of offs.splice(0)) off()
+      if (write) out.release()
+    },
   }
 }
 
@@ -380,9 +446,11 @@ function watchEvents(ctx: Context, m: Messenger): () => void {
 const EVENT_LINES_MS = 20
 const EVENT_LINES_MAX = 1024
 
-function batchedLines(target: Context['out']): Context['out'] & { flush(): void } {
+function batchedLines(target: Context['out']): Context['out'] & { release(): void } {
   let lines: string[] = []
   let timer: ReturnType<typeof setTimeout> | undefined
+  // Held until release(): nothing may precede the ready line.
+  let held = true
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined
@@ -393,6 +461,7 @@ function batchedLines(target: Context['out']): Context['out'] & { flush(): void 
   }
   const push = (text: string) => {
     lines.push(text)
+    if (held) return
     if (lines.length >= EVENT_LINES_MAX) flush()
     else timer ??= setTimeout(flush, EVENT_LINES_MS)
   }
@@ -400,7 +469,10 @@ function batchedLines(target: Context['out']): Context['out'] & { flush(): void 
     json: (value) => push(JSON.stringify(value)),
     line: (text = '') => push(text),
     note: (text) => target.note(text),
-    flush,
+    release() {
+      held = false
+      flush()
+    },
   }
 }
 

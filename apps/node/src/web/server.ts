@@ -43,6 +43,8 @@ const MAX_SOCKETS = 16
 /** Text assets are sent gzipped (phones on the LAN load the app faster); kept per file and mtime. */
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.webmanifest', '.svg', '.txt'])
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024
+/** Above this much queued for a page, its heavy requests wait for it to read (@jiayi/api work.ts). */
+const HIGH_WATER_BYTES = 1024 * 1024
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -266,17 +268,28 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws))
   })
 
+  /** Resolves once what is queued for the page is below HIGH_WATER_BYTES (ws has no drain event). */
+  async function readable(ws: WebSocket): Promise<void> {
+    while (ws.readyState === ws.OPEN && ws.bufferedAmount > HIGH_WATER_BYTES) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
   function serveSocket(ws: WebSocket) {
     sockets.add(ws)
-    const session = new ControlSession(o.dispatcher, (message) => {
-      if (ws.readyState !== ws.OPEN) return
-      if (ws.bufferedAmount > MAX_QUEUED_BYTES) {
-        o.log.warn('web client dropped: it is not reading')
-        ws.terminate()
-        return
-      }
-      ws.send(JSON.stringify(message))
-    })
+    const session = new ControlSession(
+      o.dispatcher,
+      (message) => {
+        if (ws.readyState !== ws.OPEN) return
+        if (ws.bufferedAmount > MAX_QUEUED_BYTES) {
+          o.log.warn('web client dropped: it is not reading')
+          ws.terminate()
+          return
+        }
+        ws.send(JSON.stringify(message))
+      },
+      { writable: () => readable(ws) },
+    )
     ws.on('message', (data, isBinary) => {
       if (isBinary) return ws.close(1003, 'text frames only')
       void session.receive(data.toString())

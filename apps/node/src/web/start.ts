@@ -39,7 +39,8 @@ export function webOptions(ctx: Context): WebOptions {
   const host = optString(ctx, 'web-host')
   if (!enabled && (portText !== undefined || lan || host !== undefined))
     throw new CliError('Usage', '--no-web cannot go with --web, --web-lan or --web-host')
-  const port = portText === undefined ? 0 : Number(portText)
+  // Digits only: Number('') is 0, and `--web ""` is a mistake, not a request for any port.
+  const port = portText === undefined ? 0 : /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new CliError('Usage', '--web must be a port number from 0 to 65535')
   if (host !== undefined && !/^[0-9a-f.:]+$/i.test(host))

@@ -69,6 +69,7 @@ export const en = {
   'preview.file': '[File] {name}',
   'preview.deleted': 'Message deleted',
   'preview.safetyChanged': 'Safety number changed',
+  'preview.sessionReset': 'Secure session reset',
 
   // conversation
   'chat.message': 'Message',
@@ -102,6 +103,8 @@ export const en = {
   'chat.save': 'Save',
   'chat.edited': 'edited',
   'chat.deleted': 'This message was deleted',
+  'chat.sessionReset': 'The secure session with {name} was reset.',
+  'chat.sessionResetResent': '{count} message(s) that had not arrived were sent again.',
   'chat.reactionMine': 'Your reaction: {emoji}',
   'chat.reactionTheirs': 'Their reaction: {emoji}',
   'chat.removeReaction': 'Remove reaction',
@@ -296,6 +299,8 @@ export const en = {
   'error.download': 'The download failed.',
   'error.identityChanged':
     'This card names one of your contacts with other keys: the safety number would change. Compare safety numbers with them first.',
+  'error.diskFull': 'The disk of your node is full. Free some space; it carries on by itself.',
+  'error.busy': 'Your node is busy with earlier requests. Try again in a moment.',
 
   // generic
   'common.close': 'Close',

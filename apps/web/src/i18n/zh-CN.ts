@@ -63,6 +63,7 @@ export const zhCN: Record<MessageKey, string> = {
   'preview.file': '[文件] {name}',
   'preview.deleted': '消息已删除',
   'preview.safetyChanged': '安全码已变更',
+  'preview.sessionReset': '安全会话已重置',
 
   'chat.message': '消息',
   'chat.send': '发送',
@@ -95,6 +96,8 @@ export const zhCN: Record<MessageKey, string> = {
   'chat.save': '保存',
   'chat.edited': '已编辑',
   'chat.deleted': '此消息已被删除',
+  'chat.sessionReset': '与{name}的安全会话已重置。',
+  'chat.sessionResetResent': '已重新发送 {count} 条未送达的消息。',
   'chat.reactionMine': '我的表态：{emoji}',
   'chat.reactionTheirs': '对方的表态：{emoji}',
   'chat.removeReaction': '取消表态',
@@ -276,6 +279,8 @@ export const zhCN: Record<MessageKey, string> = {
   'error.upload': '上传失败。',
   'error.download': '下载失败。',
   'error.identityChanged': '这张名片以其他密钥指向你的一位联系人：安全码将会改变。请先与对方核对安全码。',
+  'error.diskFull': '节点所在的磁盘已满。请释放一些空间，之后会自动继续。',
+  'error.busy': '节点正在处理之前的请求，请稍后再试。',
 
   'common.close': '关闭',
   'common.dismiss': '知道了',

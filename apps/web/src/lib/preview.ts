@@ -36,6 +36,7 @@ export const SAFETY_NUMBER_CHANGED = 'safety-number-changed'
 export function previewText(m: ApiMessage): string {
   if (m.deleted) return t('preview.deleted')
   if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return t('preview.safetyChanged')
+  if (m.extension?.kind === 'session-reset') return t('preview.sessionReset')
   const f = fileData(m)
   if (f?.kind === 'image') return t('preview.image')
   if (f?.kind === 'voice') return t('preview.voice')

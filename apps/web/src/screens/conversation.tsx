@@ -108,44 +108,50 @@ export function Conversation(props: { contact: string }) {
       )}
       <ol class="messages" ref={listRef} aria-label={contact.name} data-testid="messages">
         {messagesQ.data !== undefined && messages.length === 0 && <li class="empty">{t('chat.empty')}</li>}
-        {messages.map((m) => (
-          <MessageBubble
-            key={m.id}
-            m={m}
-            quoted={m.replyTo ? byId.get(m.replyTo) : undefined}
-            contactName={contact.name}
-            menuOpen={menu === m.id}
-            onMenu={() => setMenu(menu === m.id ? undefined : m.id)}
-            onReply={() => {
-              setMenu(undefined)
-              setEditing(undefined)
-              setReplyTo(m)
-            }}
-            onReact={(emoji) =>
-              act(() =>
-                client.call('react', { contact: contact.id, messageId: m.id, emoji }).then(messagesQ.reload),
-              )
-            }
-            onEdit={() => {
-              setMenu(undefined)
-              setReplyTo(undefined)
-              setEditing(m)
-            }}
-            onForward={() => {
-              setMenu(undefined)
-              setForwarding(m)
-            }}
-            onDelete={() => {
-              setMenu(undefined)
-              if (confirm(t('chat.deleteConfirm')))
+        {messages.map((m) =>
+          m.extension?.kind === 'session-reset' ? (
+            <SessionNotice key={m.id} m={m} name={contact.name} />
+          ) : (
+            <MessageBubble
+              key={m.id}
+              m={m}
+              quoted={m.replyTo ? byId.get(m.replyTo) : undefined}
+              contactName={contact.name}
+              menuOpen={menu === m.id}
+              onMenu={() => setMenu(menu === m.id ? undefined : m.id)}
+              onReply={() => {
+                setMenu(undefined)
+                setEditing(undefined)
+                setReplyTo(m)
+              }}
+              onReact={(emoji) =>
                 act(() =>
                   client
-                    .call('deleteMessage', { contact: contact.id, messageId: m.id })
+                    .call('react', { contact: contact.id, messageId: m.id, emoji })
                     .then(messagesQ.reload),
                 )
-            }}
-          />
-        ))}
+              }
+              onEdit={() => {
+                setMenu(undefined)
+                setReplyTo(undefined)
+                setEditing(m)
+              }}
+              onForward={() => {
+                setMenu(undefined)
+                setForwarding(m)
+              }}
+              onDelete={() => {
+                setMenu(undefined)
+                if (confirm(t('chat.deleteConfirm')))
+                  act(() =>
+                    client
+                      .call('deleteMessage', { contact: contact.id, messageId: m.id })
+                      .then(messagesQ.reload),
+                  )
+              }}
+            />
+          ),
+        )}
       </ol>
       {forwarding !== undefined && <ForwardDialog m={forwarding} onClose={() => setForwarding(undefined)} />}
       <Composer
@@ -417,5 +423,20 @@ function Composer(props: {
         </form>
       )}
     </div>
+  )
+}
+
+/** A line in the conversation, not a bubble: the secure session was replaced (session-reset.ts). */
+function SessionNotice(props: { m: ApiMessage; name: string }) {
+  const data = props.m.extension?.data as { resent?: unknown } | undefined
+  const resent = typeof data?.resent === 'number' ? data.resent : 0
+  return (
+    <li class="system-notice" data-kind="session-reset" role="note">
+      <Icon name="shield" size={16} />
+      <span>
+        {t('chat.sessionReset', { name: props.name })}
+        {resent > 0 && ` ${t('chat.sessionResetResent', { count: resent })}`}
+      </span>
+    </li>
   )
 }

@@ -17,6 +17,8 @@ const BY_CODE: Record<string, MessageKey> = {
   DownloadFailed: 'error.download',
   NotFound: 'error.download',
   IdentityChanged: 'error.identityChanged',
+  Full: 'error.diskFull',
+  Busy: 'error.busy',
 }
 
 export function errorText(error: unknown): string {

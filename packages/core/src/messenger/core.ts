@@ -47,6 +47,18 @@ export interface MessengerEvents extends Record<string, unknown> {
     readonly change: 'new' | 'update' | 'removed'
   }
   typing: { readonly contactId: ContactId; readonly active: boolean }
+  /**
+   * The disk refused a write for want of room ('full': writes wait in memory, nothing they
+   * carry is acknowledged), or has room again ('ok'). Once per change.
+   */
+  storage: { readonly state: 'full' | 'ok' }
+  /** A secure session was replaced by a new one (session-reset.ts): who started it, what went again. */
+  session: {
+    readonly contactId: ContactId
+    readonly change: 'reset'
+    readonly by: 'us' | 'them'
+    readonly resent: number
+  }
 }
 
 export interface EncryptOptions {
@@ -55,6 +67,11 @@ export interface EncryptOptions {
   /** The user-visible message this envelope carries (its status follows the acks). */
   readonly messageId?: MessageId
   readonly ephemeral?: boolean
+  /**
+   * The payload's number, when not the next one: a message sent again after a session reset
+   * carries 0, a number the receiver has seen, so it looks the message id up before showing it.
+   */
+  readonly payloadSeq?: number
 }
 
 export class MessengerCore {
@@ -69,6 +86,10 @@ export class MessengerCore {
   private cardCache: { addrs: string; bytes: Uint8Array } | undefined
   /** Called after a commit for every conversation that got new outbox entries. */
   onOutbox: (cid: ContactId) => void = () => {}
+  /** Called when a known contact's ratchet message opens with none of our sessions (session-reset.ts). */
+  onDecryptFailed: (cid: ContactId) => void = () => {}
+  /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */
+  onDeliveryFailed: (cid: ContactId) => void = () => {}
   stopped = false
 
   constructor(
@@ -144,7 +165,12 @@ export class MessengerCore {
   ): Promise<void> {
     const set = tx.sessions.get(cid) ?? (await this.sessionSet(cid))
     const seq = await this.conversations.nextOutboxSeq(cid)
-    const plaintext = encodePayload(options.id ?? newMessageId(), options.sentAt ?? Date.now(), seq, body)
+    const plaintext = encodePayload(
+      options.id ?? newMessageId(),
+      options.sentAt ?? Date.now(),
+      options.payloadSeq ?? seq,
+      body,
+    )
     const { set: next, envelope } = encryptWith(set, plaintext, this.account.identity)
     tx.sessions.set(cid, next)
     const entry: OutboxRecord = {

@@ -32,11 +32,13 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
       if (outcome === 'give-up') await acked(core, cid, [{ entry, status: 'rejected', route: undefined }])
       return true
     },
-    onError: (cid, error) =>
+    onError: (cid, error) => {
       core.log.debug('delivery attempt failed', {
         contact: cid,
         error: error instanceof Error ? error.name : 'unknown',
-      }),
+      })
+      core.onDeliveryFailed(cid)
+    },
   })
 }
 

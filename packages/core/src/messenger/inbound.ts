@@ -157,6 +157,8 @@ export class Inbound {
     } catch (error) {
       if (CryptoError.is(error, 'Duplicate')) return this.duplicate()
       const reason = CryptoError.is(error, 'BadMessage') ? 'bad-envelope' : 'decrypt-failed'
+      // Their ratchet and ours no longer agree (one side lost state): a new session heals it.
+      if (reason === 'decrypt-failed') this.core.onDecryptFailed(cid)
       return this.core.refuse(PROTOCOL_MSG, reason, from)
     }
     const tx = new Tx()

@@ -13,11 +13,13 @@ import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import { StoreError } from '../store/errors.js'
 import type { Store } from '../store/store.js'
 import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
+import { ContactFinder } from './contact-finder.js'
 import { ContactOps } from './contact-ops.js'
 import { Conversations } from './conversations.js'
 import {
@@ -43,6 +45,7 @@ import { PreKeyStore } from './prekey-store.js'
 import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
 import { ReceiptBatcher, type ReceiptFor } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { SESSION_RESET_EXTENSION, SessionResets } from './session-reset.js'
 import { SessionUpgrader } from './session-upgrade.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
@@ -65,6 +68,11 @@ export interface MessengerInit {
   readonly pendingLimits?: Partial<PendingLimits>
   /** The clock prekey rotation runs by (ms since the epoch); default Date.now. Tests move it. */
   readonly now?: () => number
+  /**
+   * The store lost its latest writes (a damaged log, a repair): start a new session with every
+   * accepted contact before anything is sent to them (session-reset.ts).
+   */
+  readonly resetSessions?: boolean
 }
 
 /** How often the peer checks whether its prekeys are due for rotation. */
@@ -86,6 +94,7 @@ export class Messenger {
   private readonly upgrader: SessionUpgrader
   private rotation: ReturnType<typeof setInterval> | undefined
   private readonly unsubscribe: (() => void)[] = []
+  private readonly resets: SessionResets
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -106,6 +115,13 @@ export class Messenger {
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
+    this.resets = new SessionResets(core)
+    core.onDecryptFailed = (cid) => this.resets.decryptFailed(cid)
+    this.inbound.extensions.set(SESSION_RESET_EXTENSION, this.resets.extension)
+    const finder = new ContactFinder(core, (cid) => this.outbox.kick(cid, true))
+    core.onDeliveryFailed = (cid) => finder.deliveryFailed(cid)
+    for (const [kind, handler] of Object.entries(finder.extensions))
+      this.inbound.extensions.set(kind, handler)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -128,10 +144,17 @@ export class Messenger {
       const peerId = fromUtf8(value)
       if (peerId.length > 1) core.blockedPeers.add(peerId)
     }
+    // A full disk is waited out (WriteBehindStore): said once when it fills, once when it clears.
+    store.onSpace((state) => {
+      if (state === 'full')
+        core.log.warn('the disk is full: changes wait in memory and nothing is acknowledged')
+      else core.log.info('the disk has room again: the changes that waited are written')
+      core.events.emit('storage', { state })
+    })
     const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
-    await messenger.start()
+    await messenger.start(init.resetSessions === true)
     return messenger
   }
 
@@ -151,7 +174,7 @@ export class Messenger {
     return this.core.account
   }
 
-  private async start(): Promise<void> {
+  private async start(resetSessions: boolean): Promise<void> {
     const core = this.core
     const onRefused = (r: RefusedStream) => core.refuse(r.protocol, refusalOf(r.code), r.remotePeer)
     const serveMsg = framedHandler(
@@ -187,6 +210,7 @@ export class Messenger {
         if (e.contact?.state === 'accepted' && e.contact.online) this.upgrader.consider(e.id)
       }),
     )
+    await this.resets.start(resetSessions)
     for (const c of core.contacts.all()) {
       await this.receipts.recover(c.id)
       this.outbox.kick(c.id)
@@ -209,12 +233,14 @@ export class Messenger {
     this.presence.stop()
     clearInterval(this.rotation)
     for (const off of this.unsubscribe) off()
+    this.resets.stop()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
     await core.node.unhandle(PROTOCOL_PREKEYS).catch(() => undefined)
-    // Whatever was committed reaches the disk before the caller closes the store.
-    await core.store.flushed().catch(() => undefined)
+    // Whatever was committed reaches the disk before the caller closes the store (unless the
+    // disk is full: then it may never, and the store's close makes the last try).
+    if (!core.store.full) await core.store.flushed().catch(() => undefined)
   }
 
   private peerSeen(peer: PeerId): void {
@@ -583,6 +609,8 @@ export class Messenger {
     const core = this.core
     const contact = core.contacts.resolve(ref)
     if (contact.state === 'pending-in') return
+    // Reading goes on while the disk is full; the read marks wait for the next look.
+    if (core.store.full) return
     const read = await core.queue.run(contact.id, async () => {
       const tx = new Tx()
       const read: ReceiptFor[] = []
@@ -616,6 +644,12 @@ export class Messenger {
 
   private assertRunning(): void {
     if (this.core.stopped) throw new MessengerError('Stopped', 'the messenger is shutting down')
+    // Said at once rather than waited out: whoever asked can tell the user, and nothing changed.
+    if (this.core.store.full)
+      throw new StoreError(
+        'Full',
+        'the disk is full: free some space on it; the peer carries on by itself once there is room',
+      )
   }
 }
 

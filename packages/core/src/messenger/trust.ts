@@ -38,6 +38,10 @@ export type PeerAction =
   | 'typing'
   | 'address-update'
   | 'feed-key'
+  /** A new session replacing one that stopped working (session-reset.ts), either way round. */
+  | 'reset-session'
+  /** Asking where a contact we share is now, or answering that (contact-finder.ts). */
+  | 'find-contact'
   // what we give them
   | 'get-receipts'
   | 'get-feed-key'
@@ -55,6 +59,8 @@ export const PEER_ACTIONS: readonly PeerAction[] = [
   'typing',
   'address-update',
   'feed-key',
+  'reset-session',
+  'find-contact',
   'get-receipts',
   'get-feed-key',
   'get-address-updates',

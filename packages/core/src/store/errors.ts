@@ -9,7 +9,11 @@ import { defineError } from '../errors.js'
  * - WrongKey: the storage key does not open this store's key header (a key file from elsewhere).
  * - BadPassphrase: the passphrase does not open this store's key header.
  * - BadHeader: the key header is malformed, of an unknown version, or has absurd KDF parameters.
- * - Io: the underlying database failed for another reason (disk full, permissions, quota).
+ * - Damaged: the database's own files are damaged or missing (a table, the log, the MANIFEST):
+ *   reading them fails. LevelStore.repair keeps what can still be read.
+ * - Full: the disk (or the browser's quota) has no room for the write; it may succeed once
+ *   space is freed.
+ * - Io: the underlying database failed for another reason (permissions, a failing disk).
  * - Busy: the secret is being changed already (one change at a time).
  *
  * Bad arguments (a key that is not a Uint8Array, an empty key, an unknown batch op) are caller
@@ -22,6 +26,8 @@ export const StoreError = defineError('StoreError', [
   'WrongKey',
   'BadPassphrase',
   'BadHeader',
+  'Damaged',
+  'Full',
   'Io',
   'Busy',
 ] as const)

@@ -29,6 +29,7 @@ import { concatBytes, utf8, wipe } from '../bytes.js'
 import { hkdfSha256, hmacSha256With } from '../crypto/primitives.js'
 import { InputError } from '../errors.js'
 import { StoreError } from './errors.js'
+import { decodeKey } from './keys.js'
 import { type IterateOptions, MAX_KEY_BYTES } from './store.js'
 
 const META = (name: string) => concatBytes(Uint8Array.of(0x00), utf8(name))
@@ -112,6 +113,18 @@ function partEnds(key: Uint8Array): number[] | undefined {
     ends.push(at)
   }
   return ends.length > 0 ? ends : undefined
+}
+
+/** The record family (first key part) of a physical key, or 'unknown' when it has none. */
+export function familyOfPhysical(physical: Uint8Array): string {
+  const end = partEnd(physical, 1)
+  if (end < 0) return 'unknown'
+  try {
+    const first = decodeKey(physical.subarray(1, end))[0]
+    return typeof first === 'string' ? first : 'unknown'
+  } catch {
+    return 'unknown'
+  }
 }
 
 /**

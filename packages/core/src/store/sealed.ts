@@ -24,7 +24,7 @@ import { assertBytes, equalBytes, wipe } from '../bytes.js'
 import { KEY_BYTES } from '../crypto/primitives.js'
 import { InputError } from '../errors.js'
 import { StoreError } from './errors.js'
-import { KeyNames, NAMESPACES, otherNamespace, STORE_HEADER_KEY } from './layout.js'
+import { familyOfPhysical, KeyNames, NAMESPACES, otherNamespace, STORE_HEADER_KEY } from './layout.js'
 import { checkBatch, checkKey, resolveRange } from './range.js'
 import { isEndToEndKey, openRecord, recordValue, sealRecord } from './record.js'
 import { beginRekey, commitRekey, copyRecords, type OnRekeyProgress, purge, type RekeyPlan } from './rekey.js'
@@ -295,6 +295,37 @@ export class SealedStore implements Store {
     wipe(from.key)
     options.onProgress?.({ phase: 'done', done: copied, total: copied })
     return { records: copied, dropped, cleaned }
+  }
+
+  /**
+   * Deletes the records that no longer open: after LevelStore.repair, bytes damaged inside a
+   * table that LevelDB kept (it checks no block checksums) would fail every read that meets
+   * them, where deleted they cost only themselves. Returns how many went, by record family.
+   */
+  async dropUnreadable(): Promise<Map<string, number>> {
+    this.#checkOpen()
+    return await this.#exclusive(async () => {
+      const gen = this.#gen
+      const dropped = new Map<string, number>()
+      let bad: Uint8Array[] = []
+      const flush = async () => {
+        if (bad.length > 0) await this.#inner.batch(bad.map((key) => ({ type: 'del', key })))
+        bad = []
+      }
+      for await (const [physical, record] of this.#inner.iterate(gen.names.range({}))) {
+        try {
+          openRecord(gen.key, physical, record)
+        } catch (error) {
+          if (!StoreError.is(error, 'Corrupt')) throw error
+          bad.push(physical)
+          const family = familyOfPhysical(physical)
+          dropped.set(family, (dropped.get(family) ?? 0) + 1)
+          if (bad.length >= 256) await flush()
+        }
+      }
+      await flush()
+      return dropped
+    })
   }
 
   /** Closes the inner store too (after a change of secret in progress), and wipes the data key. */

@@ -12,6 +12,11 @@
  *
  * If an inner batch fails, memory may be ahead of the disk, so the wrapper fails closed: that
  * write and every later call reject with StoreError 'Io' (the app must restart from the disk).
+ * Except when the disk is full (StoreError 'Full'): nothing is lost then, only late. The batch
+ * goes back in front of the pending writes, its waiters keep waiting (so nothing that depends on
+ * it is acknowledged), reads still see it, later writes join it, and the batch is tried again
+ * (FULL_RETRY_MS, doubling to FULL_RETRY_MAX_MS) until it lands. `full` says so meanwhile, and
+ * `onSpace` listeners hear each change ('full', then 'ok'), once per change, not per attempt.
  *
  * A write may be deferred (`{ defer: true }`): for changes whose loss in a crash only repeats work
  * (an acknowledged envelope that would be sent again), and that a later change usually
@@ -61,6 +66,12 @@ interface DeferredGroup {
 
 /** The longest a deferred write waits for company before it goes to disk anyway. */
 export const DEFER_MS = 1_000
+/** How soon a batch refused for a full disk is tried again; the wait doubles up to the max. */
+export const FULL_RETRY_MS = 250
+export const FULL_RETRY_MAX_MS = 5_000
+
+/** Whether the disk had room for the last batch: 'full' until a batch lands again. */
+export type SpaceState = 'full' | 'ok'
 
 export interface WriteOptions {
   /**
@@ -93,11 +104,42 @@ export class WriteBehindStore implements Store {
   #failure: StoreError | undefined
   #closed = false
   readonly #deferMs: number
+  readonly #fullRetryMs: number
+  /** The disk refused the last batch for want of room (see the module comment). */
+  #full: StoreError | undefined
+  readonly #spaceListeners = new Set<(state: SpaceState) => void>()
+  /** Wakes a flush loop that waits to try a full disk again (close() cuts the wait short). */
+  #wakeRetry: (() => void) | undefined
 
-  /** `deferMs`: how long deferred writes may wait for company (default DEFER_MS). */
-  constructor(inner: Store, options: { deferMs?: number } = {}) {
+  /**
+   * `deferMs`: how long deferred writes may wait for company (default DEFER_MS);
+   * `fullRetryMs`: the first wait before a batch refused for a full disk goes again.
+   */
+  constructor(inner: Store, options: { deferMs?: number; fullRetryMs?: number } = {}) {
     this.#inner = inner
     this.#deferMs = options.deferMs ?? DEFER_MS
+    this.#fullRetryMs = options.fullRetryMs ?? FULL_RETRY_MS
+  }
+
+  /** The disk is full: writes wait (they are visible, not durable) until it has room again. */
+  get full(): boolean {
+    return this.#full !== undefined
+  }
+
+  /** Calls `listener` with 'full' when the disk refuses a batch, 'ok' when one lands again. */
+  onSpace(listener: (state: SpaceState) => void): () => void {
+    this.#spaceListeners.add(listener)
+    return () => this.#spaceListeners.delete(listener)
+  }
+
+  #space(state: SpaceState): void {
+    for (const l of this.#spaceListeners) {
+      try {
+        l(state)
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
   }
 
   /** Visible to reads now; the promise resolves once the ops are durable. */
@@ -216,6 +258,7 @@ export class WriteBehindStore implements Store {
     // Let the writes of this turn of the event loop join the batch: under load one turn handles
     // many envelopes (a socket read carries many frames), and each batch costs the same to start.
     await nextTurn()
+    let retryMs = this.#fullRetryMs
     while (this.#pending.size > 0 && this.#failure === undefined) {
       const batch = this.#pending
       const waiters = this.#waiters
@@ -225,6 +268,22 @@ export class WriteBehindStore implements Store {
       try {
         await this.#inner.batch([...batch.values()].map((p) => resolved(p)))
       } catch (cause) {
+        if (StoreError.is(cause, 'Full')) {
+          this.#requeue(batch, waiters)
+          if (this.#closed) {
+            // close() made its last try: what found no room is lost (and was never acknowledged).
+            this.#giveUp(cause)
+            this.#flushing = undefined
+            return
+          }
+          if (this.#full === undefined) {
+            this.#full = cause
+            this.#space('full')
+          }
+          await this.#retryWait(retryMs)
+          retryMs = Math.min(retryMs * 2, FULL_RETRY_MAX_MS)
+          continue
+        }
         this.#failure = new StoreError(
           'Io',
           'a write to the store failed; restart to continue from the disk',
@@ -241,6 +300,11 @@ export class WriteBehindStore implements Store {
       for (const [id, p] of batch) {
         if (this.#inFlight.get(id) === p) this.#inFlight.delete(id)
       }
+      if (this.#full !== undefined) {
+        this.#full = undefined
+        retryMs = this.#fullRetryMs
+        this.#space('ok')
+      }
       for (const w of waiters) w.resolve()
     }
     // Cleared synchronously with the last check of #pending, so a write arriving from now on
@@ -250,6 +314,35 @@ export class WriteBehindStore implements Store {
     const rest = this.#waiters
     this.#waiters = []
     for (const w of rest) w.resolve()
+  }
+
+  /**
+   * A batch the disk had no room for goes back in front of what was written since (a later write
+   * of the same key still wins), with its waiters first.
+   */
+  #requeue(batch: Map<string, Pending>, waiters: Waiter[]): void {
+    const merged = new Map(batch)
+    for (const [id, p] of this.#pending) {
+      merged.delete(id)
+      merged.set(id, p)
+    }
+    for (const [id, p] of batch) if (this.#inFlight.get(id) === p) this.#inFlight.delete(id)
+    this.#pending = merged
+    this.#waiters = [...waiters, ...this.#waiters]
+  }
+
+  #retryWait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wakeRetry = undefined
+        resolve()
+      }, ms)
+      this.#wakeRetry = () => {
+        clearTimeout(timer)
+        this.#wakeRetry = undefined
+        resolve()
+      }
+    })
   }
 
   #overlay(key: Uint8Array): Pending | undefined {
@@ -296,10 +389,30 @@ export class WriteBehindStore implements Store {
     if (this.#closed) return
     this.#closed = true
     try {
-      if (!this.#failure) await this.flushed()
+      if (this.#full !== undefined) {
+        // One last try; what still finds no room is lost (and was never acknowledged).
+        this.#wakeRetry?.()
+        await Promise.race([
+          this.flushed().catch(() => undefined),
+          new Promise((r) => setTimeout(r, this.#fullRetryMs)),
+        ])
+        if (this.#full !== undefined) this.#giveUp(this.#full)
+      } else if (!this.#failure) {
+        await this.flushed()
+      }
     } finally {
       await this.#inner.close()
     }
+  }
+
+  /** Rejects everything still waiting (a close while the disk is full). */
+  #giveUp(reason: StoreError): void {
+    const deferred = [...new Set(this.#deferred.values())].flatMap((g) => g.waiters)
+    for (const w of [...this.#waiters, ...deferred]) w.reject(reason)
+    this.#waiters = []
+    this.#deferred.clear()
+    this.#pending.clear()
+    this.#clearDeferTimer()
   }
 }
 
