@@ -98,6 +98,8 @@ test('send-file: when the contact goes away mid-transfer, it says the transfer r
   const bob = await TestPeer.create('Bob')
   try {
     const { bAtA } = await befriend(alice, bob)
+    // Bob takes files of this size without asking (the default asks above 100 MB).
+    await bob.control.call('setFileSettings', { askAboveBytes: 200 * 1024 * 1024 })
     const path = join(alice.home, 'big.bin')
     await writeFile(path, randomBytes(96 * 1024 * 1024))
     const sending = jiayi(alice.home, ['send-file', bAtA, path], { timeoutMs: 120_000 })

@@ -8,6 +8,7 @@ import { NoInPagePeer, pickClient } from './client/pick.js'
 import type { AccountState, ClientState, JiayiClient } from './client/types.js'
 import { t, useLang } from './i18n/index.js'
 import { ClientContext } from './lib/client-context.js'
+import { isLanPage } from './lib/lan.js'
 import { href, type Route, takeAddLink, useRoute } from './lib/router.js'
 import { ChatsScreen } from './screens/chats.js'
 import { ContactScreen } from './screens/contact.js'
@@ -104,8 +105,9 @@ function Running(props: { client: JiayiClient; addLink: string | undefined }) {
     )
   if (account === undefined) return <Splash text={t('app.loading')} />
   // The node's own address without its token: the owner most likely lost the token, and a new
-  // identity here would be a second person, not their node.
-  if (account === 'new' && client.onboarding && isLoopback(location.hostname) && !separate)
+  // identity here would be a second person, not their node. (The LAN page is HTTPS: a phone's
+  // own peer belongs there, whatever address the node serves it on.)
+  if (account === 'new' && client.onboarding && isLoopback(location.hostname) && !isLanPage() && !separate)
     return (
       <main class="splash">
         <img src="/icon.svg" width={72} height={72} alt="" />
