@@ -32,6 +32,15 @@ if (files.length === 0) {
   process.exit(1)
 }
 
+// Tests run the `jiayi` command as users do: compiled (apps/node/dist), built here when stale.
+{
+  const build = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--if-needed'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (build.status !== 0) process.exit(build.status ?? 1)
+}
+
 // The browser tests serve apps/web/dist, and each file builds it when it is missing or stale:
 // built once here first, so that files the runner starts side by side never empty it under
 // each other's servers (Vite clears the directory before it writes).
@@ -48,7 +57,20 @@ if (files.some((f) => f.startsWith('test/web/'))) {
 // threads still running), and a single test that stalls fails after 5 minutes.
 const guards = ['--test-force-exit', '--test-timeout=300000']
 
-const runner = ['--import', 'tsx', '--import', './polyfill.mjs', '--test', ...guards, '--test-reporter=spec']
+// Two files at a time: most tests wait on sockets, timers and browsers, so two share the two
+// cores well. JIAYI_TEST_CONCURRENCY overrides it (1 runs the files one by one).
+const concurrency = `--test-concurrency=${process.env.JIAYI_TEST_CONCURRENCY ?? 2}`
+
+const runner = [
+  '--import',
+  'tsx',
+  '--import',
+  './polyfill.mjs',
+  '--test',
+  concurrency,
+  ...guards,
+  '--test-reporter=spec',
+]
 
 // Files that need multicast (LAN discovery) run inside a network namespace of their own, whose
 // loopback carries multicast: their packets must never reach this machine's real interfaces.

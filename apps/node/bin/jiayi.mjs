@@ -6,13 +6,15 @@
 // each take longer; ~10 MiB more at idle). The flag must be on the command line (V8 sizes the heap
 // at start), so `npm start` passes the flags of the first line too, and the benchmarks read them
 // from it (a test keeps the two in step).
-// Node 20 needs the Promise.withResolvers polyfill before libp2p loads, and the sources are
-// TypeScript run through tsx (no build step). Everything heavy (@jiayi/core, libp2p) is imported
+// Node 20 needs the Promise.withResolvers polyfill before libp2p loads. The command runs compiled
+// JavaScript (apps/node/dist, made by `npm run build:cli`, by `npm ci` and before the tests) when
+// that build is newer than every source; otherwise the TypeScript sources through tsx, so an
+// edit not yet built still runs as written. Everything heavy (@jiayi/core, libp2p) is imported
 // lazily by the commands that need it, so client commands start fast.
 import '../../../polyfill.mjs'
-import { register } from 'tsx/esm/api'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { freshBuild } from './freshness.mjs'
 
-register()
 // `jiayi messages bob | head`: the reader going away is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
@@ -20,5 +22,13 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error
   })
 }
-const { main } = await import('../src/main.ts')
+const built = freshBuild(fileURLToPath(new URL('../../../', import.meta.url)))
+let main
+if (built !== undefined) {
+  ;({ main } = await import(pathToFileURL(built).href))
+} else {
+  const { register } = await import('tsx/esm/api')
+  register()
+  ;({ main } = await import('../src/main.ts'))
+}
 process.exitCode = await main(process.argv.slice(2))

@@ -11,7 +11,8 @@
  *
  * The app's files come from apps/web/dist (JIAYI_WEB_DIST overrides), never imported as code.
  */
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ApiHost, BackupFile, MeView, PassphraseProgress } from '@jiayi/api'
 import type { Store } from '@jiayi/core'
@@ -49,7 +50,22 @@ export function webOptions(ctx: Context): WebOptions {
 }
 
 export function webDist(): string {
-  return process.env.JIAYI_WEB_DIST || fileURLToPath(new URL('../../../web/dist/', import.meta.url))
+  return process.env.JIAYI_WEB_DIST || join(nodeAppDir(), '..', 'web', 'dist')
+}
+
+/**
+ * apps/node: the nearest directory above this module with the `jiayi` bin. This module runs from
+ * src/web (through tsx) or from a chunk of the compiled build (dist/chunks), so its own depth
+ * says nothing.
+ */
+function nodeAppDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'bin', 'jiayi.mjs'))) {
+    const up = dirname(dir)
+    if (up === dir) throw new Error('the jiayi app directory was not found')
+    dir = up
+  }
+  return dir
 }
 
 export interface RunningWeb {
