@@ -176,6 +176,9 @@ export class Messenger {
 
   private async start(resetSessions: boolean): Promise<void> {
     const core = this.core
+    // Receipts a stop or crash left unsent are queued before any message can come in: a receipt
+    // for a new message moves the mark recovery reads from past the ones still owed.
+    for (const c of core.contacts.all()) await this.receipts.recover(c.id)
     const onRefused = (r: RefusedStream) => core.refuse(r.protocol, refusalOf(r.code), r.remotePeer)
     const serveMsg = framedHandler(
       PROTOCOL_MSG,
@@ -211,10 +214,7 @@ export class Messenger {
       }),
     )
     await this.resets.start(resetSessions)
-    for (const c of core.contacts.all()) {
-      await this.receipts.recover(c.id)
-      this.outbox.kick(c.id)
-    }
+    for (const c of core.contacts.all()) this.outbox.kick(c.id)
   }
 
   private listen(type: string, handler: (e: Event) => void): void {
