@@ -81,6 +81,10 @@ export class MessengerCore {
   readonly counters = new Counters()
   readonly peerId: PeerId
   private readonly sessions = new Map<ContactId, SessionSet>()
+  /** First loads of `sessions` in flight (sessionSet). */
+  private readonly sessionLoads = new Map<ContactId, Promise<SessionSet>>()
+  /** Counts removals from `sessions`: a load that saw one in between does not cache. */
+  private sessionChanges = 0
   /** Devices of identities we blocked (removed contacts, rejected requests). */
   readonly blockedPeers = new Set<string>()
   private cardCache: { addrs: string; bytes: Uint8Array } | undefined
@@ -147,13 +151,33 @@ export class MessengerCore {
     }
   }
 
+  /**
+   * The contact's sessions as last committed. The first load from the store is shared by every
+   * caller meanwhile, and never replaces a set a commit put in the cache while it read: a reader
+   * outside the conversation's queue (a contact view, the upgrader) that loaded an older set
+   * would otherwise hand the next encryption a ratchet that had moved on, and a message key
+   * would be used twice.
+   */
   async sessionSet(cid: ContactId): Promise<SessionSet> {
     const cached = this.sessions.get(cid)
     if (cached !== undefined) return cached
-    const bytes = await this.store.get(Keys.sessions(cid))
-    const set = bytes === undefined ? [] : decodeSessionSet(bytes)
-    this.sessions.set(cid, set)
-    return set
+    let loading = this.sessionLoads.get(cid)
+    if (loading === undefined) {
+      const changesBefore = this.sessionChanges
+      loading = this.store
+        .get(Keys.sessions(cid))
+        .then((bytes) => {
+          const newer = this.sessions.get(cid)
+          if (newer !== undefined) return newer
+          const set = bytes === undefined ? [] : decodeSessionSet(bytes)
+          // A contact removed (or sessions dropped) while this read: the read may be stale.
+          if (this.sessionChanges === changesBefore) this.sessions.set(cid, set)
+          return set
+        })
+        .finally(() => this.sessionLoads.delete(cid))
+      this.sessionLoads.set(cid, loading)
+    }
+    return await loading
   }
 
   /** Encrypts `body` with the contact's current session into a new outbox entry, within `tx`. */
@@ -274,6 +298,7 @@ export class MessengerCore {
     for (const cid of tx.removedContacts) {
       this.contacts.delete(cid)
       this.sessions.delete(cid)
+      this.sessionChanges++
       this.conversations.forget(cid)
     }
     for (const { cid, entry } of tx.outbox) this.conversations.outboxTail.add(cid, entry, durable)
