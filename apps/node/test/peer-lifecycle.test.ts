@@ -95,7 +95,7 @@ test('start: first run, lock, ready line, signals, kill -9 and restart', async (
   assert.equal(await exists(socket), true)
   const notRunning = await jiayi(home, ['contacts'])
   assert.equal(notRunning.code, 1)
-  assert.match(notRunning.stderr, /jiayi start/)
+  assert.ok(notRunning.stderr.includes(`jiayi --home ${home} start`), notRunning.stderr)
 
   const again = await PeerProcess.start(home, LISTEN)
   assert.equal(again.ready.peerId, me.peerId)

@@ -42,6 +42,20 @@ export function resolveHome(option: string | undefined, env: NodeJS.ProcessEnv =
   return resolve(chosen)
 }
 
+/** `text` as one shell word (quoted when it has anything but plain characters). */
+export function shellWord(text: string): string {
+  return /^[\w./@:+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * A `jiayi` command line to suggest to the user, keeping the home they are using: with
+ * `--home` unless it is the one jiayi finds by itself ($JIAYI_HOME or the OS data directory).
+ */
+export function jiayiCommand(home: string, args: string, env: NodeJS.ProcessEnv = process.env): string {
+  const homeArg = resolve(home) === resolveHome(undefined, env) ? '' : ` --home ${shellWord(home)}`
+  return `jiayi${homeArg} ${args}`
+}
+
 /** Linux allows 108 bytes in sockaddr_un.sun_path (with the NUL), macOS 104. */
 const MAX_SOCKET_PATH = 103
 

@@ -5,7 +5,7 @@
 import type { CardView, MeView, Store } from '@jiayi/core'
 import { type Context, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
-import { ensureHome, homeExists } from '../cli/home.js'
+import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
 import { ControlClient } from '../control/client.js'
 import { loadLastCard } from '../daemon/last-card.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
@@ -14,7 +14,7 @@ import { printCard, writeCardPng } from './card-print.js'
 function noAccount(ctx: Context): CliError {
   return new CliError(
     'NoAccount',
-    `no identity in ${ctx.paths.home} yet; create one with: jiayi init --name NAME`,
+    `no identity in ${ctx.paths.home} yet; create one with: ${jiayiCommand(ctx.paths.home, 'init --name NAME')}`,
   )
 }
 
@@ -80,7 +80,9 @@ export async function init(ctx: Context): Promise<void> {
   ctx.out.line(`Created the identity "${me.name}" in ${ctx.paths.home}`)
   ctx.out.line(`  identity key  ${me.identityKey}`)
   ctx.out.line(`  peer id       ${me.peerId}`)
-  ctx.out.line('Next: jiayi start   (then: jiayi card, to show your QR code)')
+  ctx.out.line(
+    `Next: ${jiayiCommand(ctx.paths.home, 'start')}   (then: ${jiayiCommand(ctx.paths.home, 'card')}, to show your QR code)`,
+  )
 }
 
 function meOf(account: import('@jiayi/core').Account): MeView {
@@ -144,8 +146,8 @@ export async function card(ctx: Context): Promise<void> {
   if (!live) {
     ctx.out.note(
       view.addrs.length > 0
-        ? 'No peer is running: these are the addresses of its last run. Start it with: jiayi start'
-        : 'No peer is running, so this card has no addresses yet. Start it with: jiayi start',
+        ? `No peer is running: these are the addresses of its last run. Start it with: ${jiayiCommand(ctx.paths.home, 'start')}`
+        : `No peer is running, so this card has no addresses yet. Start it with: ${jiayiCommand(ctx.paths.home, 'start')}`,
     )
   }
   if (ctx.json) return ctx.out.json({ ...view, live })

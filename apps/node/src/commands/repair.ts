@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Context } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
-import { homeExists } from '../cli/home.js'
+import { homeExists, jiayiCommand } from '../cli/home.js'
 import { readLockPid } from '../daemon/lock.js'
 import { isAlive, markSessionsStale, openHomeStore, unlockOptions } from '../storage.js'
 
@@ -80,7 +80,9 @@ export async function repair(ctx: Context): Promise<void> {
   ctx.out.line(
     `LevelDB kept the files it replaced in ${join(paths.store, 'lost')}; delete them once all is well.`,
   )
-  ctx.out.line('Secure sessions that lost their state reset themselves once the peer runs. Next: jiayi start')
+  ctx.out.line(
+    `Secure sessions that lost their state reset themselves once the peer runs. Next: ${jiayiCommand(ctx.paths.home, 'start')}`,
+  )
 }
 
 /**

@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { type ControlNotification, type ControlResponse, isNotification, isResponse } from '@jiayi/api'
 import { CliError, RemoteError } from '../cli/errors.js'
+import { jiayiCommand } from '../cli/home.js'
 import { encodeLine, LineSplitter } from './lines.js'
 
 const CONNECT_TIMEOUT_MS = 5_000
@@ -14,7 +15,10 @@ const CONNECT_TIMEOUT_MS = 5_000
 const SOCKET_WAIT_MS = 6_000
 
 export function notRunning(home: string): CliError {
-  return new CliError('NotRunning', `no jiayi peer is running on ${home}; start one with: jiayi start`)
+  return new CliError(
+    'NotRunning',
+    `no jiayi peer is running on ${home}; start one with: ${jiayiCommand(home, 'start')}`,
+  )
 }
 
 /**

@@ -13,7 +13,7 @@ import type { MdnsOptions } from '@jiayi/core/node'
 import type { Feed } from '@jiayi/feed'
 import { type Context, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
-import { ensureHome, homeExists } from '../cli/home.js'
+import { ensureHome, homeExists, jiayiCommand, shellWord } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
@@ -181,7 +181,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   if (!options.initIfNeeded && !(await homeExists(paths)))
     throw new CliError(
       'NoAccount',
-      `no identity in ${paths.home} yet; create one with: jiayi init --name NAME`,
+      `no identity in ${paths.home} yet; create one with: ${jiayiCommand(paths.home, 'init --name NAME')}`,
     )
   await ensureHome(paths.home, (w) => log.warn(w))
   // A typo or a busy port in --listen is the user's to fix, and said before anything opens.
@@ -221,7 +221,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       if (!options.initIfNeeded)
         throw new CliError(
           'NoAccount',
-          `no identity in ${paths.home} yet; create one with: jiayi init --name NAME`,
+          `no identity in ${paths.home} yet; create one with: ${jiayiCommand(paths.home, 'init --name NAME')}`,
         )
       account = await core.createAccount(store, options.name ?? defaultName())
       log.info('identity created')
@@ -386,7 +386,9 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
         })
       } else if (e.change === 'new' && e.message.direction === 'in') {
         const name = safeName(m, e.contactId)
-        out.line(`New message from ${name} (read it with: jiayi chat ${quoteArg(name)})`)
+        out.line(
+          `New message from ${name} (read it with: ${jiayiCommand(ctx.paths.home, `chat ${shellWord(name)}`)})`,
+        )
       }
     }),
     m.events.on('storage', (e) => {
@@ -420,7 +422,7 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
       // Only state transitions matter to a person; address updates stay quiet.
       if (state === 'pending-in' && before === undefined) {
         out.line(
-          `${shownLine(e.contact!.name)} wants to add you: jiayi accept ${e.id}   (or: jiayi reject ${e.id})`,
+          `${shownLine(e.contact!.name)} wants to add you: ${jiayiCommand(ctx.paths.home, `accept ${e.id}`)}   (or: ${jiayiCommand(ctx.paths.home, `reject ${e.id}`)})`,
         )
       } else if (state === 'accepted' && before === 'pending-out') {
         out.line(`${shownLine(e.contact!.name)} accepted your request.`)
@@ -482,10 +484,6 @@ function safeName(m: Messenger, id: string): string {
   } catch {
     return id
   }
-}
-
-function quoteArg(text: string): string {
-  return /^[\w.@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
 }
 
 /** Keeps the stored "last card" (what `jiayi card` shows while no peer runs) up to date. */
