@@ -72,6 +72,7 @@ test('start: first run, lock, ready line, signals, kill -9 and restart', async (
 
   first.kill('SIGINT')
   assert.equal(await exited, 0)
+  assert.match(err, /Stopping \(SIGINT\)…[\s\S]*\nStopped\./, 'a person sees that it stopped')
   assert.equal(await exists(socket), false, 'the socket is removed')
   assert.equal(await exists(lock), false, 'peer.lock is removed')
 

@@ -21,6 +21,7 @@ import {
   ROOT,
   tempHome,
 } from './helpers/cli.js'
+import { Control, type Notification } from './helpers/control.js'
 
 interface Contact {
   id: string
@@ -192,6 +193,50 @@ test('chat: lines typed are sent, incoming messages show live and are read', {
     10_000,
     'chat marks read',
   )
+})
+
+test('chat in a terminal: typing is announced, /quit is not', { timeout: 60_000 }, async () => {
+  const control = await Control.open(ha)
+  const typing: Notification[] = []
+  await control.subscribe(
+    (n) => {
+      if (n.event === 'typing' && n.active === true) typing.push(n)
+    },
+    ['typing'],
+  )
+  /** Bob's `jiayi chat` in a real terminal (util-linux `script` gives it a pty), keys one by one. */
+  const chatInTerminal = async (keys: string) => {
+    const command = [process.execPath, BIN, '--home', hb, 'chat', 'Alice'].map((w) => `'${w}'`).join(' ')
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    await eventually(() => out.includes('/quit to leave'), 15_000, 'the chat prompt')
+    for (const key of keys) {
+      child.stdin.write(key)
+      await new Promise((r) => setTimeout(r, 30))
+    }
+    return { child, exited }
+  }
+  try {
+    const quitting = await chatInTerminal('/quit\r')
+    assert.equal(await quitting.exited, 0)
+    await new Promise((r) => setTimeout(r, 1_500))
+    assert.deepEqual(typing, [], 'typing /quit announces nothing')
+
+    // The same terminal announces a message being typed (so the silence above means something).
+    const writing = await chatInTerminal('hi')
+    await eventually(() => typing.length > 0, 10_000, 'Alice hears Bob typing')
+    for (const key of '\u0015/quit\r') writing.child.stdin.write(key)
+    assert.equal(await writing.exited, 0)
+  } finally {
+    control.close()
+  }
 })
 
 test('verify, stats, and errors with their exit codes', async () => {

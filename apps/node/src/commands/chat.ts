@@ -148,6 +148,8 @@ export async function chat(ctx: Context): Promise<number> {
   if (tty) {
     process.stdin.on('keypress', (_s: string, key: { name?: string } | undefined) => {
       if (key?.name === 'return' || key?.name === 'enter') return
+      // A command (/quit, /help) is not a message being typed.
+      if (rl.line.trimStart().startsWith('/')) return
       if (Date.now() - typingSentAt < TYPING_RESEND_MS) return
       typingSentAt = Date.now()
       client.call('setTyping', { contact: cid, active: true }).catch(() => undefined)

@@ -359,6 +359,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   clearTimeout(timer)
   log.info('stopped')
   if (ctx.json) out.json({ event: 'stopped' })
+  else out.note('Stopped. Messages sent to you meanwhile wait with your contacts until the next start.')
   return EXIT_OK
 }
 
