@@ -57,6 +57,12 @@ describe('jiayi without a running peer', { concurrency: true }, () => {
     assert.equal(card.live, false)
     const pngBytes = await readFile(png)
     assert.deepEqual([...pngBytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47])
+    // For people, into a pipe: the link, the QR code's blocks, and no colour codes.
+    const piped = await jiayi(home, ['card'])
+    assert.equal(piped.code, 0)
+    assert.match(piped.stdout, /jiayi:add\/[A-Z2-7]+/)
+    assert.match(piped.stdout, /[▄▀█]{10}/)
+    assert.ok(!piped.stdout.includes('\x1b'), 'no escape codes in a pipe')
 
     const again = await jiayi(home, ['init', '--name', 'Someone else', '--json'])
     assert.equal(again.code, 1)

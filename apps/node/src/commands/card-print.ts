@@ -4,11 +4,22 @@ import QRCode from 'qrcode'
 import type { Output } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 
+/**
+ * A QR code drawn with block characters. On a terminal it carries colour codes (dark modules on
+ * a light background, whatever the terminal's own colours); into a pipe or a file, the blocks
+ * alone, since the codes would only be noise there.
+ */
+async function drawQr(text: string): Promise<string> {
+  const drawn = (await QRCode.toString(text, { type: 'terminal', small: true })).trimEnd()
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape is what is removed
+  return process.stdout.isTTY ? drawn : drawn.replace(/\x1b\[[0-9;]*m/g, '')
+}
+
 export async function printCard(out: Output, card: CardView, title?: string): Promise<void> {
   if (title) out.line(title)
   out.line(card.link)
   out.line()
-  out.line((await QRCode.toString(card.qr, { type: 'terminal', small: true })).trimEnd())
+  out.line(await drawQr(card.qr))
   out.line()
   out.line(`${card.name} · ${card.peerId}`)
   if (card.addrs.length === 0) out.line('(no addresses: contacts will find this peer on the LAN by mDNS)')
@@ -22,7 +33,7 @@ export async function printCard(out: Output, card: CardView, title?: string): Pr
 export async function printCertLink(out: Output, link: string): Promise<void> {
   out.line('On a phone on this network, scan this to open Jiayi there. Its browser will warn about the')
   out.line("certificate: open the warning's details and check that the SHA-256 fingerprint is the one above.")
-  out.line((await QRCode.toString(link, { type: 'terminal', small: true })).trimEnd())
+  out.line(await drawQr(link))
   out.line(`  ${link}`)
 }
 
