@@ -52,7 +52,10 @@ export function decodeCardPayload(payload: string): Uint8Array {
   // person that lower-cased the link. The character check runs BEFORE case-folding: Unicode
   // upper-casing maps some non-ASCII letters onto base32 ones ('ſ' → 'S', 'ı' → 'I', 'ß' → 'SS').
   if (payload.length === 0 || !/^[A-Za-z2-7]+$/.test(payload)) {
-    throw new CardError('BadEncoding', 'the payload is not base32 (letters A–Z and digits 2–7)')
+    throw new CardError(
+      'BadEncoding',
+      'this link is damaged or cut short (its code is not base32: letters A–Z and digits 2–7); copy it again',
+    )
   }
   const upper = payload.toUpperCase()
   if (upper.length > Math.ceil((MAX_CARD_BYTES * 8) / 5))
@@ -60,7 +63,7 @@ export function decodeCardPayload(payload: string): Uint8Array {
   try {
     return base32upper.baseDecode(upper)
   } catch (cause) {
-    throw new CardError('BadEncoding', 'the payload is truncated or has trailing bits set', { cause })
+    throw new CardError('BadEncoding', 'this link is damaged or cut short; copy it again', { cause })
   }
 }
 
