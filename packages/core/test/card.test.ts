@@ -395,8 +395,8 @@ describe('CardError codes', () => {
     assertCardError(() => decodeCard(withTrailing.toLowerCase()), 'BadEncoding', /damaged or cut short; copy it again/)
 
     // Base32 lengths that no byte string has (1, 3, 6 characters mod 8).
-    assertCardError(() => decodeCard('jiayi:add/A'), 'BadEncoding', /truncated/)
-    assertCardError(() => decodeCard('jiayi:add/AAA'), 'BadEncoding', /truncated/)
+    assertCardError(() => decodeCard('jiayi:add/A'), 'BadEncoding', /cut short/)
+    assertCardError(() => decodeCard('jiayi:add/AAA'), 'BadEncoding', /cut short/)
     // Truncated payloads and truncated binary cards.
     for (let cut = 1; cut <= 12; cut++) {
       assertCardError(() => decodeCard(link.slice(0, -cut)), 'BadEncoding')
