@@ -34,6 +34,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   'delete-post': async () => (await import('./commands/feed.js')).deletePost,
   messages: async () => (await import('./commands/remote.js')).messages,
   read: async () => (await import('./commands/remote.js')).read,
+  name: async () => (await import('./commands/remote.js')).rename,
   verify: async () => (await import('./commands/remote.js')).verify,
   stats: async () => (await import('./commands/remote.js')).stats,
   passphrase: async () => (await import('./commands/passphrase.js')).passphrase,

@@ -318,3 +318,26 @@ test('the control socket answers garbage with errors and keeps running', async (
   // The peer is fine.
   assert.equal((await jiayiJson<{ name: string }>(ha, ['whoami'])).name, 'Alice')
 })
+
+test('jiayi name: a new name, at once here and soon at the contact; a bad one is a user error', async () => {
+  const me = await jiayiJson<{ name: string; identityKey: string; peerId: string }>(hb, [
+    'name',
+    '小明',
+    'Bob',
+    'Wang',
+  ])
+  assert.deepEqual(Object.keys(me).sort(), ['identityKey', 'name', 'peerId'])
+  assert.equal(me.name, '小明 Bob Wang')
+  assert.equal((await jiayiJson<{ name: string }>(hb, ['whoami'])).name, '小明 Bob Wang')
+  await eventually(
+    async () => (await jiayiJson<Contact[]>(ha, ['contacts'])).some((c) => c.name === '小明 Bob Wang'),
+    15_000,
+    'the new name at Alice',
+  )
+  const human = await jiayi(hb, ['name', 'Bob'])
+  assert.equal(human.code, 0)
+  assert.match(human.stdout, /Your name is now "Bob"/)
+  const bad = await jiayi(hb, ['name', 'a\u202eb', '--json'])
+  assert.equal(bad.code, 1, bad.stderr)
+  assert.equal(JSON.parse(bad.stdout).error.code, 'BadInput')
+})

@@ -185,6 +185,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: 1,
   },
   {
+    name: 'name',
+    usage: 'name NEW NAME…',
+    summary: 'change the name your contacts see (it reaches them as an address update does)',
+    options: [],
+    minArgs: 1,
+    maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
     name: 'read',
     usage: 'read CONTACT',
     summary: 'mark a conversation read',

@@ -2,7 +2,7 @@
  * Commands that drive the running peer over its control socket. Each is one or two control
  * calls and a print; with no peer running they fail with a hint to run `jiayi start`.
  */
-import type { ContactView, MessageView, MessengerStats } from '@jiayi/core'
+import type { ContactView, MessageView, MessengerStats, MeView } from '@jiayi/core'
 import { arg, type Context, optFlag, optLimit, textArg } from '../cli/context.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
@@ -88,6 +88,15 @@ export async function messages(ctx: Context): Promise<void> {
   if (ctx.json) return ctx.out.json(list)
   if (list.length === 0) ctx.out.line(`No messages with ${shownLine(contact.name)} yet.`)
   for (const m of list) ctx.out.line(formatMessage(m, contact.name))
+}
+
+export async function rename(ctx: Context): Promise<void> {
+  const name = await textArg(ctx, 0, 'jiayi name NEW NAME')
+  const me = await withPeer(ctx, (c) => c.call<MeView>('setName', { name }))
+  if (ctx.json) return ctx.out.json(me)
+  ctx.out.line(
+    `Your name is now "${shownLine(me.name)}"; your contacts see it the next time they are online.`,
+  )
 }
 
 export async function read(ctx: Context): Promise<void> {
