@@ -19,13 +19,23 @@ export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => 
 
 export async function add(ctx: Context): Promise<void> {
   const link = arg(ctx, 0, 'the card link (jiayi:add/…)')
-  const contact = await withPeer(ctx, (c) => c.call<ContactView>('addContact', { link }))
-  if (ctx.json) return ctx.out.json({ contact })
-  if (contact.state === 'accepted')
-    ctx.out.line(`${shownLine(contact.name)} is now a contact (id ${contact.id}).`)
+  const { contact, known } = await withPeer(ctx, async (c) => {
+    const before = await c.call<ContactView[]>('contactList')
+    const added = await c.call<ContactView>('addContact', { link })
+    return { contact: added, known: before.find((b) => b.id === added.id) }
+  })
+  if (ctx.json) return ctx.out.json({ contact, ...(known ? { alreadyAdded: true } : {}) })
+  const name = shownLine(contact.name)
+  if (known?.state === 'accepted') ctx.out.line(`${name} is already a contact (id ${contact.id}).`)
+  else if (contact.state === 'accepted') ctx.out.line(`${name} is now a contact (id ${contact.id}).`)
+  else if (known !== undefined)
+    ctx.out.line(
+      `You added ${name} before (id ${contact.id}); they have not accepted yet. ` +
+        'Your request reaches them the next time both of you are online.',
+    )
   else
     ctx.out.line(
-      `Added ${shownLine(contact.name)} (id ${contact.id}); a contact request is on its way. ` +
+      `Added ${name} (id ${contact.id}); a contact request is on its way. ` +
         'You can already send messages: they are delivered once the request arrives.',
     )
 }
