@@ -29,6 +29,7 @@ import {
   type PostRef,
   reactionsOf,
   readPost,
+  readPosts,
   writeDeletePost,
   writeDeleteReaction,
   writePost,
@@ -186,10 +187,30 @@ export class Feed {
     return this.get(id)!
   }
 
+  /**
+   * The full id of a post we can see, from its id or from its first 4 or more hex digits (as
+   * people copy them from a list). UnknownPost when none matches; BadInput when several do.
+   */
+  postIdOf(ref: string): PostId {
+    const wanted = typeof ref === 'string' ? ref.toLowerCase() : ''
+    if (isItemId(wanted)) return wanted
+    if (!/^[0-9a-f]{4,31}$/.test(wanted))
+      throw new FeedError('BadInput', 'a post id is 32 hex digits, or its first 4 or more')
+    const matches = new Set<PostId>()
+    for (const source of this.sources())
+      for (const [id] of readPosts(source.doc)) if (id.startsWith(wanted)) matches.add(id)
+    const [only, ...others] = matches
+    if (only === undefined)
+      throw new FeedError('UnknownPost', `no post in your timeline starts with ${wanted}`)
+    if (others.length > 0)
+      throw new FeedError('BadInput', `${matches.size} posts start with ${wanted}: give more of the id`)
+    return only
+  }
+
   /** Replaces a post's text, links and attachments (our own posts only). */
   async edit(postId: string, input: PostInput | string): Promise<PostView> {
     this.assertRunning()
-    const id = checkId<PostId>(postId)
+    const id = this.postIdOf(postId)
     const content = checkPostInput(typeof input === 'string' ? { text: input } : input)
     await this.engineRef.write((doc) => {
       const old = readPost(doc, id)
@@ -202,7 +223,7 @@ export class Feed {
   /** Deletes one of our posts: its content goes, a signed tombstone stays. */
   async deletePost(postId: string): Promise<void> {
     this.assertRunning()
-    const id = checkId<PostId>(postId)
+    const id = this.postIdOf(postId)
     await this.engineRef.write((doc) => {
       if (readPost(doc, id) === undefined) throw new FeedError('UnknownPost', 'no such post of ours')
       writeDeletePost(doc, id, Date.now())
@@ -219,7 +240,8 @@ export class Feed {
 
   async unlike(postId: string): Promise<void> {
     this.assertRunning()
-    const id = checkId<PostId>(postId)
+    // The post may be gone (then only its whole id names it): unlike whatever we liked under it.
+    const id = isItemId(postId) ? postId : this.postIdOf(postId)
     // The post may be gone: unlike whatever we liked under that id.
     const ours = this.ownReactions().filter((r) => r.kind === 'like' && r.target.post === id)
     if (ours.length === 0) return
@@ -396,7 +418,7 @@ export class Feed {
 
   /** The post a like or comment points at: it must be one we can see. */
   private resolve(postId: string): PostRef {
-    const id = checkId<PostId>(postId)
+    const id = this.postIdOf(postId)
     for (const source of this.sources()) {
       if (readPost(source.doc, id) !== undefined) return { feed: source.feed, post: id }
     }
