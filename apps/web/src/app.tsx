@@ -6,8 +6,8 @@
 import { useEffect, useState } from 'preact/hooks'
 import { NoInPagePeer, pickClient } from './client/pick.js'
 import type { AccountState, ClientState, JiayiClient } from './client/types.js'
-import { t, useLang } from './i18n/index.js'
-import { ClientContext } from './lib/client-context.js'
+import { formatNumber, t, useLang } from './i18n/index.js'
+import { ClientContext, useQuery } from './lib/client-context.js'
 import { isLanPage } from './lib/lan.js'
 import { href, type Route, takeAddLink, useRoute } from './lib/router.js'
 import { ChatsScreen } from './screens/chats.js'
@@ -160,10 +160,23 @@ function sectionOf(route: Route): Route['name'] {
   return route.name
 }
 
+/** Unread messages in all accepted conversations (a request's messages wait for the Accept). */
+function useUnreadTotal(): number {
+  const chats = useQuery('chats', {}, { events: ['message', 'contact'] })
+  return (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in').reduce((n, c) => n + c.unread, 0)
+}
+
 function Shell(props: { addLink: string | undefined }) {
   const route = useRoute()
   const section = sectionOf(route)
   const detail = route.name === 'chat' || route.name === 'contact'
+  const unread = useUnreadTotal()
+  const shown = unread > 99 ? '99+' : formatNumber(unread)
+  const lang = useLang()
+  // The tab's title says it too, as WeChat's does: seen from another tab or the task bar.
+  useEffect(() => {
+    document.title = unread > 0 ? `(${shown}) ${t('app.name')}` : t('app.name')
+  }, [unread, shown, lang])
   return (
     <div class={`shell section-${section} ${detail ? 'has-detail' : ''}`}>
       <nav class="rail" aria-label={t('nav.label')}>
@@ -176,6 +189,12 @@ function Shell(props: { addLink: string | undefined }) {
           >
             <Icon name={s.icon} size={24} />
             <span>{t(s.key)}</span>
+            {s.key === 'nav.chats' && unread > 0 && (
+              <span class="badge rail-badge" data-testid="unread-total">
+                <span aria-hidden="true">{shown}</span>
+                <span class="sr-only">{t('chats.unread', { n: unread })}</span>
+              </span>
+            )}
           </a>
         ))}
       </nav>

@@ -1,0 +1,87 @@
+/**
+ * Unread at a glance, in Debian's Chromium against real `jiayi start` processes on 127.0.0.1:
+ * the Chats tab carries the number of unread messages and the page title says it too, on a
+ * phone (tab bar) and a desktop (rail), in English and in 中文; reading the conversation clears
+ * both.
+ */
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import type { Browser } from 'playwright-core'
+import {
+  cleanup,
+  ensureWebBuilt,
+  eventually,
+  launchBrowser,
+  NodePeer,
+  openApp,
+  outputDir,
+} from './helpers.js'
+
+interface Contact {
+  id: string
+  state: string
+}
+
+let alice: NodePeer
+let bob: NodePeer
+let browser: Browser
+
+before(async () => {
+  ensureWebBuilt()
+  ;[alice, bob] = await Promise.all([NodePeer.start('Alice'), NodePeer.start('Bob')])
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await cleanup()
+})
+
+test('the Chats tab and the page title count unread messages; reading clears them', async () => {
+  const card = await bob.call<{ link: string }>('card')
+  const bobAtAlice = await alice.call<Contact>('addContact', { link: card.link })
+  const aliceAtBob = await eventually(
+    async () => (await bob.call<Contact[]>('contactList')).find((c) => c.state === 'pending-in'),
+    'the request at Bob',
+  )
+  await bob.call('accept', { contact: aliceAtBob.id })
+  await eventually(
+    async () => (await alice.call<Contact[]>('contactList')).find((c) => c.state === 'accepted'),
+    'accepted',
+  )
+
+  const phone = await openApp(browser, alice.web, { viewport: { width: 390, height: 800 } })
+  const desktop = await openApp(browser, alice.web, { locale: 'zh-CN' })
+  try {
+    for (const { page } of [phone, desktop]) await page.getByTestId('chat-list').waitFor()
+    assert.equal(await phone.page.title(), 'Jiayi')
+    assert.equal(await phone.page.getByTestId('unread-total').count(), 0, 'nothing unread, no badge')
+
+    for (const text of ['one', 'two', 'three']) await bob.call('send', { contact: aliceAtBob.id, text })
+    const chatsTab = phone.page.getByRole('navigation').getByRole('link', { name: 'Chats' })
+    await chatsTab.getByText('3', { exact: true }).waitFor()
+    assert.equal((await chatsTab.textContent())?.includes('3 unread'), true, 'said to screen readers')
+    await eventually(async () => (await phone.page.title()) === '(3) Jiayi', 'the English title')
+    const zhTab = desktop.page.getByRole('navigation').getByRole('link', { name: '聊天' })
+    await zhTab.getByText('3', { exact: true }).waitFor()
+    await eventually(async () => (await desktop.page.title()) === '(3) 加一', 'the Chinese title')
+    const shots = await outputDir('unread')
+    await phone.page.screenshot({ path: join(shots, 'phone-en.png') })
+    await desktop.page.screenshot({ path: join(shots, 'desktop-zh.png') })
+
+    // Reading the conversation (on the phone) clears the count everywhere.
+    await phone.page.getByTestId('chat-list').getByText('Bob').click()
+    await phone.page.getByTestId('messages').getByText('three').waitFor()
+    await eventually(async () => (await phone.page.title()) === 'Jiayi', 'the title without a count')
+    await eventually(
+      async () => (await desktop.page.getByTestId('unread-total').count()) === 0,
+      'no badge once read',
+    )
+    assert.equal(await desktop.page.title(), '加一')
+    assert.ok(bobAtAlice.id)
+  } finally {
+    await phone.context.close()
+    await desktop.context.close()
+  }
+})
