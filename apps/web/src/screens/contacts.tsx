@@ -203,12 +203,14 @@ function Request(props: { c: ContactView; onDone: () => void }) {
       <span class="row-main">
         <span class="row-title">{t('contacts.wantsToAdd', { name: c.name })}</span>
       </span>
-      <button type="button" class="button primary" disabled={busy} onClick={() => run('accept')}>
-        {t('contacts.accept')}
-      </button>
-      <button type="button" class="button" disabled={busy} onClick={() => run('reject')}>
-        {t('contacts.reject')}
-      </button>
+      <span class="row-actions">
+        <button type="button" class="button primary" disabled={busy} onClick={() => run('accept')}>
+          {t('contacts.accept')}
+        </button>
+        <button type="button" class="button" disabled={busy} onClick={() => run('reject')}>
+          {t('contacts.reject')}
+        </button>
+      </span>
     </li>
   )
 }
