@@ -80,6 +80,26 @@ test('the Chats tab and the page title count unread messages; reading clears the
     )
     assert.equal(await desktop.page.title(), '加一')
     assert.ok(bobAtAlice.id)
+
+    // The "…" menu of the last message opens in sight, above the composer (phone and desktop).
+    for (const text of ['four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'])
+      await bob.call('send', { contact: aliceAtBob.id, text })
+    for (const { page } of [phone, desktop]) {
+      if (page === desktop.page) await page.getByTestId('chat-list').getByText('Bob').click()
+      const last = page.getByTestId('messages').locator('li', { hasText: 'twelve' }).last()
+      await last.waitFor()
+      await last.hover()
+      await last.getByRole('button', { name: page === phone.page ? 'Message actions' : '消息操作' }).click()
+      const menu = page.getByRole('menu')
+      await menu.waitFor()
+      const menuBox = (await menu.boundingBox())!
+      const composerBox = (await page.locator('.composer').boundingBox())!
+      assert.ok(
+        menuBox.y + menuBox.height <= composerBox.y + 1,
+        `the menu ends above the composer (${menuBox.y + menuBox.height} <= ${composerBox.y})`,
+      )
+    }
+    await phone.page.screenshot({ path: join(shots, 'phone-menu.png') })
   } finally {
     await phone.context.close()
     await desktop.context.close()

@@ -8,6 +8,14 @@ import { canForward } from './forward-dialog.js'
 import { Icon, type IconName } from './icons.js'
 import { Linkified } from './linkify.js'
 
+/**
+ * An opened menu is scrolled into the list's view: under the last messages it would otherwise
+ * open below the composer, out of sight.
+ */
+function scrollIntoView(el: HTMLElement | null): void {
+  el?.scrollIntoView({ block: 'nearest' })
+}
+
 const STATUS: Record<string, { icon: IconName; key: MessageKey }> = {
   queued: { icon: 'clock', key: 'status.queued' },
   sent: { icon: 'check', key: 'status.sent' },
@@ -118,7 +126,7 @@ export function MessageBubble(props: {
           </button>
         )}
         {props.menuOpen && (
-          <div class="msg-menu" role="menu" aria-label={t('chat.actions')}>
+          <div class="msg-menu" role="menu" aria-label={t('chat.actions')} ref={scrollIntoView}>
             <div class="emoji-row">
               {REACTIONS.map((e) => (
                 <button
