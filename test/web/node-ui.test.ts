@@ -143,7 +143,12 @@ describe('the web app as the UI of a node', () => {
     const link = bubble.getByRole('link', { name: 'https://example.com/docs' })
     assert.equal(await link.getAttribute('target'), '_blank')
     assert.match((await link.getAttribute('rel')) ?? '', /noopener/)
-    await bubble.getByText(/^(LAN|Direct|Relayed)$/).waitFor()
+    // How it travelled is in the message's menu, not on the bubble.
+    assert.equal(await bubble.getByText(/^(LAN|Direct|Relayed)$/).count(), 0)
+    await bubble.hover()
+    await bubble.getByRole('button', { name: 'Message actions' }).click()
+    await page.getByRole('menu').getByText(/^Sent (over your local network|straight to their device)$/).waitFor()
+    await bubble.getByRole('button', { name: 'Message actions' }).click()
 
     // The keyboard alone: Enter sends (Shift+Enter would add a line).
     const box = page.getByRole('textbox', { name: 'Message' })

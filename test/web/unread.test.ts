@@ -92,6 +92,12 @@ test('the Chats tab and the page title count unread messages; reading clears the
       await last.getByRole('button', { name: page === phone.page ? 'Message actions' : '消息操作' }).click()
       const menu = page.getByRole('menu')
       await menu.waitFor()
+      // How it travelled is a detail of the menu, not a tag on every bubble.
+      assert.equal(
+        (await menu.locator('.msg-route').textContent())?.trim(),
+        page === phone.page ? 'Sent over your local network' : '经由你的局域网发送',
+      )
+      assert.equal(await page.getByTestId('messages').getByText('LAN', { exact: true }).count(), 0)
       const menuBox = (await menu.boundingBox())!
       const composerBox = (await page.locator('.composer').boundingBox())!
       assert.ok(

@@ -26,14 +26,19 @@ const STATUS: Record<string, { icon: IconName; key: MessageKey }> = {
 
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const
 
-export function RouteTag(props: { m: ApiMessage }) {
+/**
+ * How the message travelled (LAN, direct, relayed, still queued): a detail, shown in the
+ * message's menu rather than on every bubble; the conversation's header says how the contact is
+ * reached now.
+ */
+function RouteDetail(props: { m: ApiMessage }) {
   const { m } = props
   const route = m.direction === 'out' && m.status === 'queued' ? 'queued' : m.route
   if (route === undefined) return null
   return (
-    <span class={`route route-${route}`} title={t(`route.${route}.long`)}>
-      {t(`route.${route}`)}
-    </span>
+    <div class="msg-route" role="presentation" data-route={route}>
+      {t(`route.${route}.long`)}
+    </div>
   )
 }
 
@@ -76,7 +81,6 @@ export function MessageBubble(props: {
           )}
           <span class="meta">
             {m.edited && !m.deleted && <span class="edited">{t('chat.edited')}</span>}
-            <RouteTag m={m} />
             <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
             {status !== undefined && (
               <span
@@ -127,6 +131,7 @@ export function MessageBubble(props: {
         )}
         {props.menuOpen && (
           <div class="msg-menu" role="menu" aria-label={t('chat.actions')} ref={scrollIntoView}>
+            <RouteDetail m={m} />
             <div class="emoji-row">
               {REACTIONS.map((e) => (
                 <button
