@@ -2,7 +2,8 @@
  * Unread at a glance, in Debian's Chromium against real `jiayi start` processes on 127.0.0.1:
  * the Chats tab carries the number of unread messages and the page title says it too, on a
  * phone (tab bar) and a desktop (rail), in English and in 中文; reading the conversation clears
- * both.
+ * both. And the conversation stays quiet and in sight: how a message travelled is in its menu,
+ * the menu of the last message opens above the composer, a notice stays on its own screen.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -106,6 +107,18 @@ test('the Chats tab and the page title count unread messages; reading clears the
       )
     }
     await phone.page.screenshot({ path: join(shots, 'phone-menu.png') })
+
+    // A notice belongs to the screen it was shown on: it does not follow the user elsewhere.
+    const page = phone.page
+    await page.evaluate(() => {
+      location.hash = '#/settings'
+    })
+    await page.getByLabel('Name', { exact: true }).fill('Alice Li')
+    await page.getByLabel('Name', { exact: true }).press('Enter')
+    await page.getByRole('status').getByText('Name saved').waitFor()
+    await page.getByRole('navigation').getByRole('link', { name: 'Chats' }).click()
+    await page.getByTestId('chat-list').waitFor()
+    await page.getByText('Name saved').waitFor({ state: 'detached', timeout: 1_000 })
   } finally {
     await phone.context.close()
     await desktop.context.close()

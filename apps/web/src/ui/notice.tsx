@@ -3,8 +3,9 @@
  * A notice keeps what it says (a catalogue key, or the error), not the text: it follows a switch
  * of language while it is on screen.
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { type MessageKey, type Params, t, useLang } from '../i18n/index.js'
+import { useRoute } from '../lib/router.js'
 import { errorText } from './errors.js'
 
 interface Notice {
@@ -42,6 +43,13 @@ function dismiss(id: number): void {
   publish()
 }
 
+/** Clears every notice: they belong to the screen they were shown on. */
+function dismissAll(): void {
+  if (notices.length === 0) return
+  notices = []
+  publish()
+}
+
 export function Notices() {
   useLang()
   const [list, setList] = useState(notices)
@@ -49,6 +57,14 @@ export function Notices() {
     listeners.add(setList)
     return () => listeners.delete(setList)
   }, [])
+  // A notice about one screen does not follow the user to the next.
+  const route = JSON.stringify(useRoute())
+  const shownOn = useRef(route)
+  useEffect(() => {
+    if (shownOn.current === route) return
+    shownOn.current = route
+    dismissAll()
+  }, [route])
   return (
     <div class="notices" aria-live="polite">
       {list.map((n) => (
