@@ -46,6 +46,7 @@ interface FileEntry {
   path: string | null
   status: string
   mime: string
+  direction: 'in' | 'out'
 }
 interface Transfer extends FileEntry {
   direction: 'in' | 'out'
@@ -147,7 +148,10 @@ describe('the web app as the UI of a node', () => {
     assert.equal(await bubble.getByText(/^(LAN|Direct|Relayed)$/).count(), 0)
     await bubble.hover()
     await bubble.getByRole('button', { name: 'Message actions' }).click()
-    await page.getByRole('menu').getByText(/^Sent (over your local network|straight to their device)$/).waitFor()
+    await page
+      .getByRole('menu')
+      .getByText(/^Sent (over your local network|straight to their device)$/)
+      .waitFor()
     await bubble.getByRole('button', { name: 'Message actions' }).click()
 
     // The keyboard alone: Enter sends (Shift+Enter would add a line).
@@ -408,7 +412,9 @@ describe('the web app as the UI of a node', () => {
         ),
       'Carol accepted at Alice',
     )
-    const doc = (await alice.call<FileEntry[]>('files')).find((f) => f.name === 'price list.xlsx')
+    const doc = (await alice.call<FileEntry[]>('files')).find(
+      (f) => f.name === 'price list.xlsx' && f.direction === 'in',
+    )
     assert.equal(doc?.status, 'complete')
 
     const forward = async (bubble: ReturnType<Page['locator']>) => {

@@ -26,6 +26,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   'send-file': async () => (await import('./commands/files.js')).sendFile,
   files: async () => (await import('./commands/files.js')).files,
   'accept-file': async () => (await import('./commands/files.js')).acceptFile,
+  'cancel-file': async () => (await import('./commands/files.js')).cancelFile,
   post: async () => (await import('./commands/feed.js')).post,
   feed: async () => (await import('./commands/feed.js')).feed,
   like: async () => (await import('./commands/feed.js')).like,

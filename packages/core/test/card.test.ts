@@ -392,7 +392,11 @@ describe('CardError codes', () => {
     assert.equal(last & ((1 << spare) - 1), 0, 'an honest encoder leaves the spare bits zero')
     const withTrailing = link.slice(0, -1) + alphabet[last | 1]
     assertCardError(() => decodeCard(withTrailing), 'BadEncoding', /damaged or cut short; copy it again/)
-    assertCardError(() => decodeCard(withTrailing.toLowerCase()), 'BadEncoding', /damaged or cut short; copy it again/)
+    assertCardError(
+      () => decodeCard(withTrailing.toLowerCase()),
+      'BadEncoding',
+      /damaged or cut short; copy it again/,
+    )
 
     // Base32 lengths that no byte string has (1, 3, 6 characters mod 8).
     assertCardError(() => decodeCard('jiayi:add/A'), 'BadEncoding', /cut short/)

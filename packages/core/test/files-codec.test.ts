@@ -329,6 +329,7 @@ describe('transfer state machine', () => {
     const entry = fileEntry(applyTransferEvent(record, { type: 'progress', bytes: 5 }))
     assert.deepEqual(Object.keys(entry).sort(), [
       'contact',
+      'direction',
       'id',
       'mime',
       'name',
@@ -338,6 +339,7 @@ describe('transfer state machine', () => {
       'status',
     ])
     assert.equal(entry.status, 'incoming')
+    assert.equal(entry.direction, 'in')
     assert.equal(entry.path, null)
     assert.equal(fileEntry(applyTransferEvent(record, { type: 'fail', reason: 'bad-chunk' })).path, null)
   })

@@ -177,6 +177,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: 1,
   },
   {
+    name: 'cancel-file',
+    usage: 'cancel-file ID',
+    summary: 'stop a file you are sending or receiving (the other side cannot finish it either)',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+  },
+  {
     name: 'messages',
     usage: 'messages CONTACT [--limit N] [--peek]',
     summary: 'the conversation, oldest first (marks it read unless --peek)',

@@ -3,13 +3,16 @@
  * socket like the other commands. A received file downloads on its own unless it is large or over
  * a quota (@jiayi/core files/auto-download.ts); then `files` says so and `accept-file` starts it. send-file offers the file, then follows the transfer with a progress bar (speed, time
  * left) on stderr until the contact has it; with --json it prints only {"id","status"} at the end.
- * Ctrl+C stops watching; the peer keeps sending (and resumes after restarts) on its own.
+ * Ctrl+C stops watching (and says so); the peer keeps sending (and resumes after restarts) on its
+ * own until the contact has the file or `jiayi cancel-file ID` stops it. `files` lists both
+ * directions.
  */
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { FileEntry, TransferView } from '@jiayi/core'
 import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
+import { jiayiCommand } from '../cli/home.js'
 import { shownLine } from '../cli/terminal-text.js'
 import type { ControlClient } from '../control/client.js'
 import { withPeer } from './remote.js'
@@ -31,7 +34,21 @@ export async function sendFile(ctx: Context): Promise<number> {
       source: path,
       ...(name === undefined ? {} : { name }),
     })
-    return follow(ctx, client, offered)
+    // Ctrl+C stops watching, not the transfer: say so, and how to stop it for good.
+    const onInterrupt = () => {
+      if (!ctx.json)
+        ctx.out.note(
+          `\nStopped watching. The peer goes on sending ${offered.name} (id ${offered.id}) on its own; ` +
+            `see it with: ${jiayiCommand(ctx.paths.home, 'files')}, or stop it with: ${jiayiCommand(ctx.paths.home, `cancel-file ${offered.id}`)}`,
+        )
+      process.exit(130)
+    }
+    process.once('SIGINT', onInterrupt)
+    try {
+      return await follow(ctx, client, offered)
+    } finally {
+      process.off('SIGINT', onInterrupt)
+    }
   })
   if (ctx.json) ctx.out.json({ id: done.id, status: done.status })
   else if (done.status === 'complete')
@@ -106,15 +123,20 @@ export async function files(ctx: Context): Promise<void> {
     return { list, held }
   })
   if (ctx.json) return ctx.out.json(list)
-  if (list.length === 0) return ctx.out.line('No files received yet.')
+  if (list.length === 0) return ctx.out.line('No files sent or received yet.')
   for (const f of list) {
     const hold = held.get(f.id)
     const where =
       hold !== undefined
-        ? `(waits for you: ${HOLD_TEXT[hold] ?? hold}; jiayi accept-file ${f.id})`
-        : (f.path ?? (f.status === 'incoming' ? '(arriving)' : '(not kept)'))
+        ? `(waits for you: ${HOLD_TEXT[hold] ?? hold}; ${jiayiCommand(ctx.paths.home, `accept-file ${f.id}`)})`
+        : f.status === 'incoming'
+          ? '(arriving)'
+          : f.status === 'sending'
+            ? `(sending; ${jiayiCommand(ctx.paths.home, `cancel-file ${f.id}`)} stops it)`
+            : (f.path ?? '(not kept)')
+    const peer = f.direction === 'out' ? `to ${shownLine(f.contact)}` : `from ${shownLine(f.contact)}`
     ctx.out.line(
-      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  from ${shownLine(f.contact)}  ${shownLine(where)}`,
+      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  ${peer}  ${shownLine(where)}`,
     )
   }
 }
@@ -124,6 +146,13 @@ const HOLD_TEXT: Record<string, string> = {
   'contact-quota': "over today's quota for this contact",
   'total-quota': "over today's quota for all contacts",
   'disk-space': 'it would leave too little free disk space',
+}
+
+export async function cancelFile(ctx: Context): Promise<void> {
+  const id = arg(ctx, 0, 'the file id (see: jiayi files)')
+  const t = await withPeer(ctx, (c) => c.call<TransferView>('cancelFile', { id }))
+  if (ctx.json) return ctx.out.json(t)
+  ctx.out.line(`Cancelled ${shownLine(t.name)} (id ${t.id}).`)
 }
 
 export async function acceptFile(ctx: Context): Promise<void> {

@@ -418,12 +418,9 @@ export class FileService {
 
   // ------------------------------------------------------------------ reading and control
 
-  /** Received files, oldest first: exactly the fields `jiayi files` prints. */
+  /** Every file received or sent, oldest first: exactly the fields `jiayi files` prints. */
   files(): FileEntry[] {
-    return this.book
-      .all()
-      .filter((r) => r.direction === 'in')
-      .map(fileEntry)
+    return this.book.all().map(fileEntry)
   }
 
   /** Every transfer, both directions, oldest first. */

@@ -211,7 +211,9 @@ export interface FileEntry {
   readonly sha256: string
   /** Where the file is; null until it is complete. */
   readonly path: string | null
-  readonly status: 'incoming' | 'complete' | 'failed'
+  /** Received ('incoming' until complete) or sent by us ('sending' until the contact has it). */
+  readonly status: 'incoming' | 'sending' | 'complete' | 'failed'
+  readonly direction: 'in' | 'out'
 }
 
 /** The extension data of the conversation message that shows the file (`message.extension.data`). */
@@ -262,7 +264,8 @@ export function fileEntry(r: TransferRecord): FileEntry {
     mime: r.mime,
     sha256: r.sha256,
     path: r.status === 'complete' ? (r.path ?? null) : null,
-    status: r.status === 'sending' ? 'incoming' : r.status,
+    status: r.status,
+    direction: r.direction,
   }
 }
 
