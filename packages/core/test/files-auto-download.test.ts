@@ -122,8 +122,9 @@ describe('auto-download limits', () => {
     const free = await probe.storage.freeBytes?.()
     await probe.stop()
     assert.ok(free !== undefined && free > 0, 'statfs answers on this machine')
-    // A reserve just above what is free now: any file would cut into it.
-    const bob = await filePeer('Bob', { autoDownload: { ...LIMITS, minFreeBytes: free + 1 } })
+    // A reserve far above what is free now (other tests running beside this one write and delete
+    // large files): any file would cut into it.
+    const bob = await filePeer('Bob', { autoDownload: { ...LIMITS, minFreeBytes: 2 * free + 2 ** 30 } })
     try {
       const { bAtA } = await befriend(alice, bob)
       const t = await offer(alice, bAtA, bob, random(10 * KB), 'small.txt')

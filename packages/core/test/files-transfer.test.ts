@@ -95,6 +95,7 @@ describe('file transfer between two peers', () => {
         sha256: hex(data),
         path: got.path,
         status: 'complete',
+        direction: 'in',
       })
       assert.equal((await a.files.waitFor(sent.id)).status, 'complete')
       await eventually(
