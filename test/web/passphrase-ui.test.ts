@@ -76,6 +76,11 @@ test('Settings shows the change of passphrase as it goes, then that it is done',
   let page: Page
   ;({ context, page } = await openApp(browser, node.web))
   await page.getByRole('navigation').getByRole('link', { name: 'Settings', exact: true }).click()
+  // Before: the node's owner learns that starting the node will need the passphrase, and how.
+  assert.match(
+    (await page.getByTestId('passphrase-node-hint').textContent()) ?? '',
+    /no longer starts by itself: start it with jiayi start --passphrase/,
+  )
   await page.getByLabel('New passphrase').fill('a long new passphrase 新')
   await page.getByRole('button', { name: 'Change passphrase' }).click()
   // What the page says while the node works, read as often as the page can be asked.

@@ -254,6 +254,8 @@ export const en = {
   'settings.passphraseChanged':
     'Passphrase changed. Every record is now sealed under a new key; the old key and records are deleted.',
   'settings.passphraseStarting': 'Checking the current passphrase…',
+  'settings.passphraseNodeHint':
+    'With a passphrase your node no longer starts by itself: start it with jiayi start --passphrase "…" (or set JIAYI_PASSPHRASE). Commands to the running node need nothing more.',
   'settings.passphraseSealing': 'Sealing records under the new key: {done} of {total}',
   'settings.passphraseCleaning': 'Deleting the old records: {done} of {total}',
   'settings.backup': 'Backup',

@@ -238,6 +238,8 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.changePassphrase': '修改密码',
   'settings.passphraseChanged': '密码已修改。所有记录都已用新密钥重新加密，旧密钥和旧记录已删除。',
   'settings.passphraseStarting': '正在核对当前密码…',
+  'settings.passphraseNodeHint':
+    '设置密码后，节点不再能自行启动：请用 jiayi start --passphrase "…" 启动（或设置环境变量 JIAYI_PASSPHRASE）。对运行中节点的命令无需密码。',
   'settings.passphraseSealing': '正在用新密钥重新加密记录：{done} / {total}',
   'settings.passphraseCleaning': '正在删除旧记录：{done} / {total}',
   'settings.backup': '备份',

@@ -179,6 +179,11 @@ export function SettingsScreen() {
               value={next}
               onValue={setNext}
             />
+            {client.mode === 'remote' && (
+              <p class="warning" data-testid="passphrase-node-hint">
+                {t('settings.passphraseNodeHint')}
+              </p>
+            )}
             <button type="submit" class="button" disabled={busy || next.length < 8}>
               {t('settings.changePassphrase')}
             </button>
