@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { en } from '../../apps/web/src/i18n/en.js'
@@ -18,6 +20,7 @@ import {
   launchBrowser,
   NodePeer,
   openApp,
+  outputDir,
   ROOT,
 } from './helpers.js'
 
@@ -83,7 +86,17 @@ test('a session reset is one notice line in the conversation, in both languages'
     try {
       await page.goto(`${alice.origin}/#/chat/${bobAtAlice.id}`)
       const notice = page.locator('.system-notice[data-kind="session-reset"]')
-      await notice.waitFor()
+      // On a loaded machine (two test files at a time) the first page load can be slow; if it
+      // never comes, what the page showed instead is kept for whoever looks into it.
+      await notice.waitFor({ timeout: 60_000 }).catch(async (error) => {
+        const shots = await outputDir('session-notice')
+        await page.screenshot({ path: join(shots, `missing-${locale}.png`) })
+        await writeFile(
+          join(shots, `missing-${locale}.txt`),
+          (await page.locator('body').textContent()) ?? '',
+        )
+        throw error
+      })
       assert.equal(await notice.count(), 1, `${locale}: one notice`)
       const expected = catalogue['chat.sessionReset'].replace('{name}', 'Bob')
       assert.equal((await notice.textContent())?.trim(), expected, `${locale}: the notice in its language`)
