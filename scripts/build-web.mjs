@@ -4,9 +4,10 @@
 //   --if-needed  skip the build when dist/index.html is newer than every source it is made from
 //                (the app, and the packages it bundles: api, core, feed).
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { newest } from '../apps/node/bin/freshness.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const web = join(root, 'apps', 'web')
@@ -21,20 +22,6 @@ const SOURCES = [
   join(root, 'packages', 'core', 'src'),
   join(root, 'packages', 'feed', 'src'),
 ]
-
-function newest(path) {
-  let info
-  try {
-    info = statSync(path)
-  } catch {
-    return 0
-  }
-  if (!info.isDirectory()) return info.mtimeMs
-  let max = info.mtimeMs
-  for (const name of readdirSync(path))
-    if (name !== 'node_modules') max = Math.max(max, newest(join(path, name)))
-  return max
-}
 
 function builtAt() {
   try {

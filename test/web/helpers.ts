@@ -6,14 +6,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import jsQRModule from 'jsqr'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import { PNG } from 'pngjs'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -292,4 +292,42 @@ export function toneWav(seconds: number, hz = 440, rate = 16_000): Uint8Array {
     buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 12_000 * env), 44 + i * 2)
   }
   return new Uint8Array(buf)
+}
+
+/** `a` adds `b`'s card and `b` accepts: each one's contact id at the other. */
+export async function befriendNodes(a: NodePeer, b: NodePeer): Promise<{ bAtA: string; aAtB: string }> {
+  const card = await b.call<{ link: string }>('card')
+  const bAtA = (await a.call<{ id: string }>('addContact', { link: card.link })).id
+  const aAtB = await eventually(
+    async () =>
+      (await b.call<{ id: string; state: string }[]>('contactList')).find((c) => c.state === 'pending-in'),
+    'the request',
+  )
+  await b.call('accept', { contact: aAtB.id })
+  await eventually(
+    async () =>
+      (await a.call<{ id: string; state: string }[]>('contactList')).find(
+        (c) => c.id === bAtA && c.state === 'accepted',
+      ),
+    'accepted',
+  )
+  return { bAtA, aAtB: aAtB.id }
+}
+
+/**
+ * Waits up to a minute for `locator` (a first page load on a loaded machine can be slow); if it
+ * never shows, a screenshot and the page's text go to test-output/web/<test>/missing-<label>.*.
+ */
+export async function waitOrKeepPage(
+  page: Page,
+  locator: Locator,
+  test: string,
+  label: string,
+): Promise<void> {
+  await locator.waitFor({ timeout: 60_000 }).catch(async (error) => {
+    const shots = await outputDir(test)
+    await page.screenshot({ path: join(shots, `missing-${label}.png`) })
+    await writeFile(join(shots, `missing-${label}.txt`), (await page.locator('body').textContent()) ?? '')
+    throw error
+  })
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -22,8 +22,8 @@ import {
   launchBrowser,
   NodePeer,
   openApp,
-  outputDir,
   ROOT,
+  waitOrKeepPage,
 } from './helpers.js'
 
 interface Contact {
@@ -117,17 +117,7 @@ describe('a contact’s device under other identity keys, in the web app and the
       try {
         await page.goto(`${alice.origin}/#/chat/${bobId}`)
         const line = page.locator('li.msg.system[data-kind="safety-number-changed"]')
-        // On a loaded machine (two test files at a time) the first page load can be slow; if it
-        // never comes, what the page showed instead is kept for whoever looks into it.
-        await line.waitFor({ timeout: 60_000 }).catch(async (error) => {
-          const shots = await outputDir('safety-number')
-          await page.screenshot({ path: join(shots, `missing-${locale}.png`) })
-          await writeFile(
-            join(shots, `missing-${locale}.txt`),
-            (await page.locator('body').textContent()) ?? '',
-          )
-          throw error
-        })
+        await waitOrKeepPage(page, line, 'safety-number', locale)
         const text = (await line.textContent()) ?? ''
         assert.ok(text.includes(words['chat.safetyChanged'].replace('{name}', 'Bob')), text)
         await page.goto(`${alice.origin}/#/contact/${bobId}`)

@@ -6,28 +6,23 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { en } from '../../apps/web/src/i18n/en.js'
 import { zhCN } from '../../apps/web/src/i18n/zh-CN.js'
 import {
   BIN,
+  befriendNodes,
   cleanup,
   ensureWebBuilt,
   eventually,
   launchBrowser,
   NodePeer,
   openApp,
-  outputDir,
   ROOT,
+  waitOrKeepPage,
 } from './helpers.js'
 
-interface Contact {
-  id: string
-  state: string
-}
 interface Message {
   id: string
   text: string
@@ -51,18 +46,8 @@ after(async () => {
 })
 
 test('a session reset is one notice line in the conversation, in both languages', async () => {
-  const card = await bob.call<{ link: string }>('card')
-  const bobAtAlice = await alice.call<Contact>('addContact', { link: card.link })
-  const aliceAtBob = await eventually(
-    async () => (await bob.call<Contact[]>('contactList')).find((c) => c.state === 'pending-in'),
-    'the request at Bob',
-  )
-  await bob.call('accept', { contact: aliceAtBob.id })
-  await eventually(
-    async () => (await alice.call<Contact[]>('contactList')).find((c) => c.state === 'accepted'),
-    'accepted',
-  )
-  await bob.call('send', { contact: aliceAtBob.id, text: 'before the repair' })
+  const { bAtA, aAtB } = await befriendNodes(alice, bob)
+  await bob.call('send', { contact: aAtB, text: 'before the repair' })
 
   // Bob's store is repaired: his next start resets every secure session.
   await bob.stop()
@@ -71,12 +56,12 @@ test('a session reset is one notice line in the conversation, in both languages'
   bob = await NodePeer.restart(bob.home)
   await eventually(
     async () =>
-      (await alice.call<Message[]>('messages', { contact: bobAtAlice.id, peek: true })).some(
+      (await alice.call<Message[]>('messages', { contact: bAtA, peek: true })).some(
         (m) => m.extension?.kind === 'session-reset',
       ),
     'the reset at Alice',
   )
-  await bob.call('send', { contact: aliceAtBob.id, text: 'after the repair' })
+  await bob.call('send', { contact: aAtB, text: 'after the repair' })
 
   for (const [locale, catalogue] of [
     ['en-US', en],
@@ -84,19 +69,9 @@ test('a session reset is one notice line in the conversation, in both languages'
   ] as const) {
     const { context, page } = await openApp(browser, alice.web, { locale })
     try {
-      await page.goto(`${alice.origin}/#/chat/${bobAtAlice.id}`)
+      await page.goto(`${alice.origin}/#/chat/${bAtA}`)
       const notice = page.locator('.system-notice[data-kind="session-reset"]')
-      // On a loaded machine (two test files at a time) the first page load can be slow; if it
-      // never comes, what the page showed instead is kept for whoever looks into it.
-      await notice.waitFor({ timeout: 60_000 }).catch(async (error) => {
-        const shots = await outputDir('session-notice')
-        await page.screenshot({ path: join(shots, `missing-${locale}.png`) })
-        await writeFile(
-          join(shots, `missing-${locale}.txt`),
-          (await page.locator('body').textContent()) ?? '',
-        )
-        throw error
-      })
+      await waitOrKeepPage(page, notice, 'session-notice', locale)
       assert.equal(await notice.count(), 1, `${locale}: one notice`)
       const expected = catalogue['chat.sessionReset'].replace('{name}', 'Bob')
       assert.equal((await notice.textContent())?.trim(), expected, `${locale}: the notice in its language`)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Browser } from 'playwright-core'
 import {
+  befriendNodes,
   cleanup,
   ensureWebBuilt,
   eventually,
@@ -18,11 +19,6 @@ import {
   openApp,
   outputDir,
 } from './helpers.js'
-
-interface Contact {
-  id: string
-  state: string
-}
 
 let alice: NodePeer
 let bob: NodePeer
@@ -40,17 +36,7 @@ after(async () => {
 })
 
 test('the Chats tab and the page title count unread messages; reading clears them', async () => {
-  const card = await bob.call<{ link: string }>('card')
-  const bobAtAlice = await alice.call<Contact>('addContact', { link: card.link })
-  const aliceAtBob = await eventually(
-    async () => (await bob.call<Contact[]>('contactList')).find((c) => c.state === 'pending-in'),
-    'the request at Bob',
-  )
-  await bob.call('accept', { contact: aliceAtBob.id })
-  await eventually(
-    async () => (await alice.call<Contact[]>('contactList')).find((c) => c.state === 'accepted'),
-    'accepted',
-  )
+  const { aAtB } = await befriendNodes(alice, bob)
 
   const phone = await openApp(browser, alice.web, { viewport: { width: 390, height: 800 } })
   const desktop = await openApp(browser, alice.web, { locale: 'zh-CN' })
@@ -59,7 +45,7 @@ test('the Chats tab and the page title count unread messages; reading clears the
     assert.equal(await phone.page.title(), 'Jiayi')
     assert.equal(await phone.page.getByTestId('unread-total').count(), 0, 'nothing unread, no badge')
 
-    for (const text of ['one', 'two', 'three']) await bob.call('send', { contact: aliceAtBob.id, text })
+    for (const text of ['one', 'two', 'three']) await bob.call('send', { contact: aAtB, text })
     const chatsTab = phone.page.getByRole('navigation').getByRole('link', { name: 'Chats' })
     await chatsTab.getByText('3', { exact: true }).waitFor()
     assert.equal((await chatsTab.textContent())?.includes('3 unread'), true, 'said to screen readers')
@@ -80,11 +66,10 @@ test('the Chats tab and the page title count unread messages; reading clears the
       'no badge once read',
     )
     assert.equal(await desktop.page.title(), '加一')
-    assert.ok(bobAtAlice.id)
 
     // The "…" menu of the last message opens in sight, above the composer (phone and desktop).
     for (const text of ['four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'])
-      await bob.call('send', { contact: aliceAtBob.id, text })
+      await bob.call('send', { contact: aAtB, text })
     for (const { page } of [phone, desktop]) {
       if (page === desktop.page) await page.getByTestId('chat-list').getByText('Bob').click()
       const last = page.getByTestId('messages').locator('li', { hasText: 'twelve' }).last()

@@ -15,7 +15,7 @@ export function cliSources(root) {
   ]
 }
 
-/** The newest modification time under `path` (0 when it does not exist). */
+/** The newest modification time under `path`, node_modules aside (0 when it does not exist). */
 export function newest(path) {
   let info
   try {
@@ -25,7 +25,8 @@ export function newest(path) {
   }
   if (!info.isDirectory()) return info.mtimeMs
   let max = info.mtimeMs
-  for (const name of readdirSync(path)) max = Math.max(max, newest(join(path, name)))
+  for (const name of readdirSync(path))
+    if (name !== 'node_modules') max = Math.max(max, newest(join(path, name)))
   return max
 }
 
