@@ -75,6 +75,9 @@ test('post → {id}; the contact’s feed shows it; like, comment, unlike and de
   )
   for (const key of ['id', 'author', 'text', 'links', 'createdAt', 'likes', 'comments'])
     assert.ok(key in seen, `feed --json has "${key}"`)
+  // The human form dates a post the way `messages` and `files` do.
+  const shown = await jiayi(hb, ['feed'])
+  assert.match(shown.stdout, /^Alice · \d{4}-\d\d-\d\d \d\d:\d\d {2}\[[0-9a-f]{32}\]$/m)
 
   // A post id may be given by its first few hex digits, as with contacts.
   assert.deepEqual(await jiayiJson(hb, ['like', made.id.slice(0, 6)]), { post: made.id, liked: true })

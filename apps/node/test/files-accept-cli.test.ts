@@ -103,7 +103,8 @@ test('sent files are listed; Ctrl+C on send-file says it goes on; cancel-file st
   const listed = await jiayi(alice.home, ['files'])
   assert.match(
     listed.stdout,
-    /sending .* brochure\.pdf {2}to \S+ {2}\(sending; jiayi --home \S+ cancel-file [0-9a-f]{32} stops it\)/,
+    /^\[\d{4}-\d\d-\d\d \d\d:\d\d\] sending .* brochure\.pdf {2}to Bob {2}\(sending; jiayi --home \S+ cancel-file [0-9a-f]{32} stops it\)/m,
+    'one date format, and the contact by name',
   )
   assert.match(listed.stdout, /complete .* catalogue\.pdf {2}to /, 'the file sent before is listed too')
   await eventually(async () => {

@@ -15,6 +15,7 @@
 import type { CommentView, PostView } from '@jiayi/feed'
 import { arg, type Context, optLimit, optList, textArg } from '../cli/context.js'
 import { shownLine, shownText } from '../cli/terminal-text.js'
+import { shortTime } from './format.js'
 import { withPeer } from './remote.js'
 
 export async function post(ctx: Context): Promise<void> {
@@ -37,7 +38,7 @@ export async function feed(ctx: Context): Promise<void> {
   for (const p of posts) {
     // Everything here but the ids and times was written by someone (terminal-text.ts).
     const who = p.author.me ? 'You' : shownLine(p.author.name)
-    ctx.out.line(`${who} · ${when(p.createdAt)}${p.editedAt ? ' (edited)' : ''}  [${shownLine(p.id)}]`)
+    ctx.out.line(`${who} · ${shortTime(p.createdAt)}${p.editedAt ? ' (edited)' : ''}  [${shownLine(p.id)}]`)
     for (const line of shownText(p.text).split('\n')) ctx.out.line(`  ${line}`)
     for (const l of p.links) {
       ctx.out.line(`  🔗 ${shownLine(l.url)}${l.title ? ` — ${shownLine(l.title)}` : ''}`)
@@ -79,9 +80,4 @@ export async function deletePost(ctx: Context): Promise<void> {
   await withPeer(ctx, (c) => c.call('deletePost', { postId }))
   if (ctx.json) return ctx.out.json({ post: postId, deleted: true })
   ctx.out.line('Post deleted (your contacts see it go as they sync).')
-}
-
-function when(iso: string): string {
-  const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString()
 }

@@ -9,12 +9,13 @@
  */
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { FileEntry, TransferView } from '@jiayi/core'
+import type { ContactView, FileEntry, TransferView } from '@jiayi/core'
 import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
 import { jiayiCommand } from '../cli/home.js'
 import { shownLine } from '../cli/terminal-text.js'
 import type { ControlClient } from '../control/client.js'
+import { shortTime } from './format.js'
 import { withPeer } from './remote.js'
 
 const POLL_MS = 200
@@ -115,12 +116,14 @@ export function progressLine(t: TransferView, bytesPerSecond: number): string {
 }
 
 export async function files(ctx: Context): Promise<void> {
-  const { list, held } = await withPeer(ctx, async (c) => {
+  const { list, held, names } = await withPeer(ctx, async (c) => {
     const list = await c.call<FileEntry[]>('files')
-    if (ctx.json) return { list, held: new Map<string, string>() }
+    if (ctx.json) return { list, held: new Map<string, string>(), names: new Map<string, string>() }
     const transfers = await c.call<TransferView[]>('transfers')
     const held = new Map(transfers.flatMap((t) => (t.hold === undefined ? [] : [[t.id as string, t.hold]])))
-    return { list, held }
+    const contacts = await c.call<ContactView[]>('contactList')
+    const names = new Map(contacts.map((k) => [k.id as string, k.name]))
+    return { list, held, names }
   })
   if (ctx.json) return ctx.out.json(list)
   if (list.length === 0) return ctx.out.line('No files sent or received yet.')
@@ -134,9 +137,11 @@ export async function files(ctx: Context): Promise<void> {
           : f.status === 'sending'
             ? `(sending; ${jiayiCommand(ctx.paths.home, `cancel-file ${f.id}`)} stops it)`
             : (f.path ?? '(not kept)')
-    const peer = f.direction === 'out' ? `to ${shownLine(f.contact)}` : `from ${shownLine(f.contact)}`
+    // A contact removed since is named by the id the file was filed under.
+    const who = shownLine(names.get(f.contact) ?? f.contact)
+    const peer = f.direction === 'out' ? `to ${who}` : `from ${who}`
     ctx.out.line(
-      `${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  ${peer}  ${shownLine(where)}`,
+      `[${shortTime(f.createdAt)}] ${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  ${peer}  ${shownLine(where)}`,
     )
   }
 }

@@ -214,6 +214,8 @@ export interface FileEntry {
   /** Received ('incoming' until complete) or sent by us ('sending' until the contact has it). */
   readonly status: 'incoming' | 'sending' | 'complete' | 'failed'
   readonly direction: 'in' | 'out'
+  /** When the file was offered (sent or received), ISO 8601. */
+  readonly createdAt: string
 }
 
 /** The extension data of the conversation message that shows the file (`message.extension.data`). */
@@ -266,6 +268,7 @@ export function fileEntry(r: TransferRecord): FileEntry {
     path: r.status === 'complete' ? (r.path ?? null) : null,
     status: r.status,
     direction: r.direction,
+    createdAt: new Date(r.createdAt).toISOString(),
   }
 }
 
