@@ -102,3 +102,24 @@ test('Settings sets the size; a larger file waits with Accept, and downloads onc
   assert.equal(await sha256File(got.path!), sha256(bytes))
   assert.equal(await bubble.getByRole('button', { name: /^Accept/ }).count(), 0, 'no Accept once it is here')
 })
+
+test('a waiting file is cancelled with its button: both ends stop it, and it says so', async () => {
+  const dir = await outputDir('files-accept')
+  const path = join(dir, 'price-list.zip')
+  await writeFile(path, randomBytes(2_000_000))
+  const offered = await bob.call<{ id: string }>('sendFile', { contact: aliceAtBob.id, source: path })
+
+  await page.goto(`${alice.origin}/#/chat/${bobAtAlice.id}`)
+  const bubble = page.locator('li.msg.in', { hasText: 'price-list.zip' })
+  await bubble.getByText('Larger than your limit: accept to download').waitFor({ timeout: 20_000 })
+  await bubble.getByRole('button', { name: 'Cancel the transfer of price-list.zip' }).click()
+  await bubble.getByText('Cancelled', { exact: true }).waitFor({ timeout: 20_000 })
+  assert.equal(await bubble.getByRole('button', { name: /^Accept/ }).count(), 0, 'nothing to accept any more')
+  const atAlice = (await alice.call<FileEntry[]>('files')).find((f) => f.id === offered.id)
+  assert.equal(atAlice?.status, 'failed')
+  await eventually(
+    async () =>
+      (await bob.call<FileEntry[]>('files')).find((f) => f.id === offered.id && f.status === 'failed'),
+    'the sender stops too',
+  )
+})

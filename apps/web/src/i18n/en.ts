@@ -143,6 +143,8 @@ export const en = {
   'file.failed': 'Transfer failed',
   'file.waiting': 'Waiting for the other device',
   'file.cancel': 'Cancel transfer',
+  'file.cancelName': 'Cancel the transfer of {name}',
+  'file.cancelled': 'Cancelled',
   'file.uploading': 'Uploading {name}…',
   'file.complete': 'Complete',
   'file.notHere': 'Not on this device',

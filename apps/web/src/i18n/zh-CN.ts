@@ -133,6 +133,8 @@ export const zhCN: Record<MessageKey, string> = {
   'file.failed': '传输失败',
   'file.waiting': '等待对方设备',
   'file.cancel': '取消传输',
+  'file.cancelName': '取消传输 {name}',
+  'file.cancelled': '已取消',
   'file.uploading': '正在上传 {name}…',
   'file.complete': '已完成',
   'file.notHere': '不在此设备上',

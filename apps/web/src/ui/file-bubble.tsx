@@ -59,6 +59,35 @@ function AcceptButton(props: { m: ApiMessage; f: FileData }) {
   )
 }
 
+/** Stops a transfer still on its way, in either direction (`cancelFile`, as `jiayi cancel-file`). */
+function CancelButton(props: { m: ApiMessage; f: FileData }) {
+  const client = useClient()
+  const [busy, setBusy] = useState(false)
+  if (props.f.status !== 'incoming' && props.f.status !== 'sending') return null
+  const cancel = async () => {
+    setBusy(true)
+    try {
+      await client.call('cancelFile', { id: props.m.id })
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <button
+      type="button"
+      class="icon-button cancel-file"
+      disabled={busy}
+      onClick={cancel}
+      aria-label={t('file.cancelName', { name: props.f.name })}
+      title={t('file.cancel')}
+    >
+      <Icon name="close" size={18} />
+    </button>
+  )
+}
+
 export function FileBubble(props: { message: ApiMessage; file: FileData }) {
   const { message: m, file: f } = props
   const live = useProgress(m.id)
@@ -74,7 +103,10 @@ export function FileBubble(props: { message: ApiMessage; file: FileData }) {
 function Progress(props: { f: FileData; bytes: number }) {
   const { f, bytes } = props
   if (f.status === 'complete') return null
-  if (f.status === 'failed') return <span class="file-state error">{t('file.failed')}</span>
+  if (f.status === 'failed')
+    return (
+      <span class="file-state error">{t(f.reason === 'cancelled' ? 'file.cancelled' : 'file.failed')}</span>
+    )
   const fraction = f.size === 0 ? 1 : Math.min(1, bytes / f.size)
   return (
     <span class="file-progress">
@@ -122,6 +154,7 @@ function ImageFile(props: { m: ApiMessage; f: FileData; ready: boolean }) {
       )}
       <Progress f={f} bytes={f.bytes} />
       <AcceptButton m={m} f={f} />
+      <CancelButton m={m} f={f} />
     </figure>
   )
 }
@@ -157,6 +190,7 @@ function VoiceFile(props: { m: ApiMessage; f: FileData; ready: boolean; bytes: n
         <>
           <Progress f={f} bytes={props.bytes} />
           <AcceptButton m={m} f={f} />
+          <CancelButton m={m} f={f} />
         </>
       )}
     </div>
@@ -207,6 +241,7 @@ function DocumentFile(props: { m: ApiMessage; f: FileData; bytes: number }) {
         <Progress f={f} bytes={props.bytes} />
         <AcceptButton m={m} f={f} />
       </span>
+      <CancelButton m={m} f={f} />
       {canDownload && (
         <button
           type="button"
