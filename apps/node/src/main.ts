@@ -36,6 +36,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   messages: async () => (await import('./commands/remote.js')).messages,
   read: async () => (await import('./commands/remote.js')).read,
   name: async () => (await import('./commands/remote.js')).rename,
+  remark: async () => (await import('./commands/remote.js')).remark,
   verify: async () => (await import('./commands/remote.js')).verify,
   stats: async () => (await import('./commands/remote.js')).stats,
   passphrase: async () => (await import('./commands/passphrase.js')).passphrase,

@@ -30,6 +30,7 @@ interface Contact {
   state: string
   verified: boolean
   identityChanged: boolean
+  remark?: string
   postQuantum: boolean
 }
 interface Message {
@@ -349,4 +350,31 @@ test('jiayi name: a new name, at once here and soon at the contact; a bad one is
   const bad = await jiayi(hb, ['name', 'a\u202eb', '--json'])
   assert.equal(bad.code, 1, bad.stderr)
   assert.equal(JSON.parse(bad.stdout).error.code, 'BadInput')
+})
+
+test('jiayi remark: a private name for a contact, used to find them and shown in place of theirs', async () => {
+  const bob = (await jiayiJson<Contact[]>(ha, ['contacts']))[0]!
+  const set = await jiayiJson<{ id: string; name: string; remark?: string }>(ha, [
+    'remark',
+    bob.id,
+    '老王',
+    '供应商',
+  ])
+  assert.equal(set.id, bob.id)
+  assert.equal(set.remark, '老王 供应商')
+  assert.equal(set.name, bob.name, 'their own name is kept')
+  const table = await jiayi(ha, ['contacts'])
+  assert.ok(table.stdout.includes(`老王 供应商 (${bob.name})`), table.stdout)
+  // The remark finds them wherever a name does.
+  await jiayi(ha, ['send', '供应商', 'Remark test'])
+  const shown = await jiayi(ha, ['messages', '老王'])
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.match(shown.stdout, /you: Remark test/)
+  const atBob = await jiayi(hb, ['messages', 'Alice'])
+  assert.match(atBob.stdout, /Alice: Remark test/)
+  assert.ok(!atBob.stdout.includes('老王'), 'Bob never learns the remark')
+  const cleared = await jiayi(ha, ['remark', bob.id])
+  assert.equal(cleared.code, 0)
+  assert.match(cleared.stdout, /is shown by their own name again/)
+  assert.equal((await jiayiJson<Contact[]>(ha, ['contacts']))[0]!.remark, undefined)
 })

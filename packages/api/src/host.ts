@@ -29,6 +29,7 @@ export type MessengerApi = Pick<
   | 'deleteMessage'
   | 'setTyping'
   | 'verify'
+  | 'setRemark'
   | 'safetyNumberCode'
   | 'outboxSize'
   | 'settled'

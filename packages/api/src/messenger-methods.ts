@@ -26,6 +26,7 @@ export type MessengerMethodName =
   | 'accept'
   | 'reject'
   | 'verify'
+  | 'setRemark'
   | 'safetyNumberCode'
   | 'connection'
   | 'chats'
@@ -70,6 +71,10 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   verify: {
     check: params({ ...CONTACT, mark: { optional: true, check: bool } }),
     run: (c, p) => c.messenger.verify(p.contact, p.mark === true),
+  },
+  setRemark: {
+    check: params({ ...CONTACT, remark: str({ min: 0, max: 1024 }) }),
+    run: (c, p) => c.messenger.setRemark(p.contact, p.remark),
   },
   safetyNumberCode: { check: params(CONTACT), run: (c, p) => c.messenger.safetyNumberCode(p.contact) },
   connection: {

@@ -112,6 +112,8 @@ export interface ApiMethods {
   addContact: { params: { link: string }; result: ContactView }
   accept: { params: { contact: string }; result: ContactView }
   reject: { params: { contact: string }; result: null }
+  /** The user's private name for a contact (备注); '' clears it. Never sent to anyone. */
+  setRemark: { params: { contact: string; remark: string }; result: ContactView }
   verify: { params: { contact: string; mark?: boolean }; result: { safetyNumber: string; verified: boolean } }
   /** The scannable safety number, hex (for a QR code the other person scans). */
   safetyNumberCode: { params: { contact: string }; result: string }

@@ -201,6 +201,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: Number.POSITIVE_INFINITY,
   },
   {
+    name: 'remark',
+    usage: 'remark CONTACT [REMARK…]',
+    summary: 'your private name for a contact (备注), shown instead of theirs; none clears it',
+    options: [],
+    minArgs: 1,
+    maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
     name: 'read',
     usage: 'read CONTACT',
     summary: 'mark a conversation read',

@@ -10,7 +10,7 @@ import type { Context } from '../cli/context.js'
 import { CliError, classify, EXIT_OK, EXIT_USER } from '../cli/errors.js'
 import { shownLine, shownText } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
-import { formatMessage } from './format.js'
+import { formatMessage, nameOf } from './format.js'
 
 const STATUS_LINE: Record<string, string> = {
   sent: '✓ sent',
@@ -74,14 +74,14 @@ export async function chat(ctx: Context): Promise<number> {
 
   if (!ctx.json) {
     show(
-      `Chat with ${shownLine(contact.name)} (${contact.online ? 'online' : 'offline'}). Type a message and press Enter; /quit to leave.`,
+      `Chat with ${shownLine(nameOf(contact))} (${contact.online ? 'online' : 'offline'}). Type a message and press Enter; /quit to leave.`,
     )
     if (contact.state === 'pending-out')
-      show(`(${shownLine(contact.name)} has not accepted your request yet; messages wait for them.)`)
+      show(`(${shownLine(nameOf(contact))} has not accepted your request yet; messages wait for them.)`)
   }
   for (const m of history) {
     remember(m)
-    show(formatMessage(m, contact.name))
+    show(formatMessage(m, nameOf(contact)))
     emit({ event: 'message', change: 'history', contactId: cid, message: m })
   }
 
@@ -103,10 +103,10 @@ export async function chat(ctx: Context): Promise<number> {
         remember(m)
         if (m.direction === 'in') {
           typingShownAt = 0
-          show(formatMessage(m, contact.name))
+          show(formatMessage(m, nameOf(contact)))
           markRead()
         } else {
-          show(formatMessage(m, contact.name))
+          show(formatMessage(m, nameOf(contact)))
         }
         emit({ event: 'message', change: 'new', contactId: cid, message: m })
         return
@@ -125,18 +125,18 @@ export async function chat(ctx: Context): Promise<number> {
       emit({ event: 'typing', contactId: cid, active: n.active })
       if (n.active === true && Date.now() - typingShownAt > TYPING_SHOW_MS) {
         typingShownAt = Date.now()
-        show(`${shownLine(contact.name)} is typing…`)
+        show(`${shownLine(nameOf(contact))} is typing…`)
       }
       return
     }
     if (n.event === 'contact' && n.id === cid) {
       const next = n.contact as ContactView | undefined
       emit({ event: 'contact', id: cid, change: n.change, state: next?.state ?? null })
-      if (next === undefined) show(`${shownLine(contact.name)} was removed from your contacts.`)
+      if (next === undefined) show(`${shownLine(nameOf(contact))} was removed from your contacts.`)
       else if (next.state !== contact.state)
-        show(`${shownLine(next.name)}: ${next.state === 'accepted' ? 'accepted' : next.state}`)
+        show(`${shownLine(nameOf(next))}: ${next.state === 'accepted' ? 'accepted' : next.state}`)
       else if (next.online !== contact.online)
-        show(`${shownLine(next.name)} is ${next.online ? 'online' : 'offline'}`)
+        show(`${shownLine(nameOf(next))} is ${next.online ? 'online' : 'offline'}`)
       if (next !== undefined) contact = next
     }
   }
@@ -197,7 +197,7 @@ export async function chat(ctx: Context): Promise<number> {
           const m = await client.call<MessageView>('send', { contact: cid, text: line })
           if (!seen.has(m.id)) {
             remember(m)
-            show(formatMessage(m, contact.name))
+            show(formatMessage(m, nameOf(contact)))
             emit({ event: 'message', change: 'new', contactId: cid, message: m })
           }
         } catch (error) {

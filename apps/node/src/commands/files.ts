@@ -15,7 +15,7 @@ import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
 import { jiayiCommand } from '../cli/home.js'
 import { shownLine } from '../cli/terminal-text.js'
 import type { ControlClient } from '../control/client.js'
-import { shortTime } from './format.js'
+import { nameOf, shortTime } from './format.js'
 import { withPeer } from './remote.js'
 
 const POLL_MS = 200
@@ -122,7 +122,7 @@ export async function files(ctx: Context): Promise<void> {
     const transfers = await c.call<TransferView[]>('transfers')
     const held = new Map(transfers.flatMap((t) => (t.hold === undefined ? [] : [[t.id as string, t.hold]])))
     const contacts = await c.call<ContactView[]>('contactList')
-    const names = new Map(contacts.map((k) => [k.id as string, k.name]))
+    const names = new Map(contacts.map((k) => [k.id as string, nameOf(k)]))
     return { list, held, names }
   })
   if (ctx.json) return ctx.out.json(list)

@@ -20,6 +20,11 @@ const STATE_TEXT: Record<string, string> = {
   'pending-out': 'request sent',
 }
 
+/** The name the user sees for a contact: their remark (备注) if they gave one, else the card's. */
+export function nameOf(c: Pick<ContactView, 'name' | 'remark'>): string {
+  return c.remark ?? c.name
+}
+
 export function stateText(state: string): string {
   return STATE_TEXT[state] ?? state
 }
@@ -75,7 +80,7 @@ export function formatContacts(list: readonly ContactView[]): string[] {
   if (list.length === 0) return ['No contacts yet. Add someone with: jiayi add <their card link>']
   const rows = list.map((c) => [
     c.id,
-    shownLine(c.name),
+    shownLine(c.remark === undefined ? c.name : `${c.remark} (${c.name})`),
     stateText(c.state),
     c.online ? 'online' : 'offline',
     // Post-quantum or not: a classical session is upgraded the next time both are online.

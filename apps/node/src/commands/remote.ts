@@ -6,7 +6,7 @@ import type { ContactView, MessageView, MessengerStats, MeView } from '@jiayi/co
 import { arg, type Context, optFlag, optLimit, textArg } from '../cli/context.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
-import { formatContacts, formatMessage, formatSafetyNumber, STATUS_MARK } from './format.js'
+import { formatContacts, formatMessage, formatSafetyNumber, nameOf, STATUS_MARK } from './format.js'
 
 export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => Promise<T>): Promise<T> {
   const client = await ControlClient.connect(ctx.paths.socket, ctx.paths.home)
@@ -25,7 +25,7 @@ export async function add(ctx: Context): Promise<void> {
     return { contact: added, known: before.find((b) => b.id === added.id) }
   })
   if (ctx.json) return ctx.out.json({ contact, ...(known ? { alreadyAdded: true } : {}) })
-  const name = shownLine(contact.name)
+  const name = shownLine(nameOf(contact))
   if (known?.state === 'accepted') ctx.out.line(`${name} is already a contact (id ${contact.id}).`)
   else if (contact.state === 'accepted') ctx.out.line(`${name} is now a contact (id ${contact.id}).`)
   else if (known !== undefined)
@@ -51,7 +51,7 @@ export async function accept(ctx: Context): Promise<void> {
   const contact = await withPeer(ctx, (c) => c.call<ContactView>('accept', { contact: ref }))
   if (ctx.json) return ctx.out.json({ contact })
   ctx.out.line(
-    `${shownLine(contact.name)} is now a contact (id ${contact.id}); you can chat: jiayi chat ${contact.id}`,
+    `${shownLine(nameOf(contact))} is now a contact (id ${contact.id}); you can chat: jiayi chat ${contact.id}`,
   )
 }
 
@@ -68,7 +68,7 @@ export async function reject(ctx: Context): Promise<void> {
       removed: true,
     })
   ctx.out.line(
-    `Removed ${shownLine(contact.name)}; their requests are refused from now on (adding their card again lifts that).`,
+    `Removed ${shownLine(nameOf(contact))}; their requests are refused from now on (adding their card again lifts that).`,
   )
 }
 
@@ -96,8 +96,8 @@ export async function messages(ctx: Context): Promise<void> {
     return { contact, list }
   })
   if (ctx.json) return ctx.out.json(list)
-  if (list.length === 0) ctx.out.line(`No messages with ${shownLine(contact.name)} yet.`)
-  for (const m of list) ctx.out.line(formatMessage(m, contact.name))
+  if (list.length === 0) ctx.out.line(`No messages with ${shownLine(nameOf(contact))} yet.`)
+  for (const m of list) ctx.out.line(formatMessage(m, nameOf(contact)))
 }
 
 export async function rename(ctx: Context): Promise<void> {
@@ -109,6 +109,18 @@ export async function rename(ctx: Context): Promise<void> {
   )
 }
 
+export async function remark(ctx: Context): Promise<void> {
+  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const text = ctx.args.slice(1).join(' ')
+  const contact = await withPeer(ctx, (c) => c.call<ContactView>('setRemark', { contact: ref, remark: text }))
+  if (ctx.json) return ctx.out.json(contact)
+  ctx.out.line(
+    contact.remark === undefined
+      ? `${shownLine(contact.name)} is shown by their own name again.`
+      : `${shownLine(contact.name)} is shown as "${shownLine(contact.remark)}" (only on this device).`,
+  )
+}
+
 export async function read(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const contact = await withPeer(ctx, async (c) => {
@@ -117,7 +129,7 @@ export async function read(ctx: Context): Promise<void> {
     return found
   })
   if (ctx.json) return ctx.out.json({ contact: contact.id, read: true })
-  ctx.out.line(`Marked everything from ${shownLine(contact.name)} as read.`)
+  ctx.out.line(`Marked everything from ${shownLine(nameOf(contact))} as read.`)
 }
 
 export async function verify(ctx: Context): Promise<void> {
@@ -134,16 +146,16 @@ export async function verify(ctx: Context): Promise<void> {
   if (ctx.json) return ctx.out.json(result)
   if (contact.identityChanged && !mark)
     ctx.out.line(
-      `Warning: ${shownLine(contact.name)}'s device offered other identity keys than these; messages under them ` +
+      `Warning: ${shownLine(nameOf(contact))}'s device offered other identity keys than these; messages under them ` +
         'are refused. If they really have new keys, remove them (jiayi reject) and add their new card.',
     )
-  ctx.out.line(`Safety number with ${shownLine(contact.name)}:`)
+  ctx.out.line(`Safety number with ${shownLine(nameOf(contact))}:`)
   for (const row of formatSafetyNumber(result.safetyNumber)) ctx.out.line(`  ${row}`)
   ctx.out.line()
-  if (result.verified) ctx.out.line(`${shownLine(contact.name)} is marked verified.`)
+  if (result.verified) ctx.out.line(`${shownLine(nameOf(contact))} is marked verified.`)
   else
     ctx.out.line(
-      `Compare it with the number on ${shownLine(contact.name)}'s screen (in person or on a call you trust);` +
+      `Compare it with the number on ${shownLine(nameOf(contact))}'s screen (in person or on a call you trust);` +
         ` if they match, run: jiayi verify ${contact.id} --mark`,
     )
 }

@@ -178,6 +178,10 @@ export const en = {
   'contacts.linkPlaceholder': 'jiayi:add/… or a link with #add=',
   'contacts.addButton': 'Add',
   'contacts.scan': 'Scan QR code',
+  'contacts.scanImage': 'Scan from an image',
+  'contacts.noQrInImage': 'No QR code was found in that picture.',
+  'contacts.search': 'Search contacts',
+  'contacts.noMatch': 'No contact matches.',
   'contacts.scanning': 'Point the camera at a Jiayi QR code',
   'contacts.stopScan': 'Stop scanning',
   'contacts.cameraDenied': 'The camera is not available. Paste the link instead.',
@@ -214,7 +218,14 @@ export const en = {
   'contact.identityChanged':
     'The safety number changed: {name}’s device offered other identity keys. Messages under them are refused. Compare the numbers below with {name} in person; marking them verified clears this warning. If {name} really has new keys, remove them and add their new card.',
   'contact.remove': 'Remove contact',
-  'contact.removeConfirm': 'Remove {name}? Your chat history with them stays.',
+  'contact.removeConfirm':
+    'Remove {name}? Your chat history with them is deleted too, and their requests are refused until you add them again.',
+  'contact.removed': '{name} removed.',
+  'contact.remark': 'Remark',
+  'contact.remarkHint': 'Only you see it. It is shown instead of their name, and search finds it.',
+  'contact.remarkSave': 'Save remark',
+  'contact.remarkSaved': 'Remark saved',
+  'contact.cardName': 'Name on their card: {name}',
 
   // moments
   'moments.title': 'Moments',

@@ -167,6 +167,10 @@ export const zhCN: Record<MessageKey, string> = {
   'contacts.linkPlaceholder': 'jiayi:add/… 或带 #add= 的链接',
   'contacts.addButton': '添加',
   'contacts.scan': '扫描二维码',
+  'contacts.scanImage': '从图片识别',
+  'contacts.noQrInImage': '这张图片里没有找到二维码。',
+  'contacts.search': '搜索联系人',
+  'contacts.noMatch': '没有匹配的联系人。',
   'contacts.scanning': '请将摄像头对准加一二维码',
   'contacts.stopScan': '停止扫描',
   'contacts.cameraDenied': '无法使用摄像头。请改为粘贴链接。',
@@ -202,7 +206,14 @@ export const zhCN: Record<MessageKey, string> = {
   'contact.identityChanged':
     '安全码已变更：{name} 的设备使用了其他身份密钥，以这些密钥发来的消息已被拒收。请当面与 {name} 核对下面的数字；标记为已验证后此警告消失。如果 {name} 确实换了密钥，请删除该联系人并添加对方的新名片。',
   'contact.remove': '删除联系人',
-  'contact.removeConfirm': '删除 {name}？与对方的聊天记录会保留。',
+  'contact.removeConfirm':
+    '删除 {name}？与对方的聊天记录也会删除，在你重新添加对方之前，对方的好友申请都会被拒绝。',
+  'contact.removed': '已删除 {name}。',
+  'contact.remark': '备注',
+  'contact.remarkHint': '只有你能看到。它会代替对方的名字显示，也可以用来搜索。',
+  'contact.remarkSave': '保存备注',
+  'contact.remarkSaved': '备注已保存',
+  'contact.cardName': '对方名片上的名字：{name}',
 
   'moments.title': '朋友圈',
   'moments.newPost': '发表动态',

@@ -2,6 +2,7 @@
 import type { ChatView } from '@jiayi/api'
 import { formatNumber, formatTime, t } from '../i18n/index.js'
 import { useQuery } from '../lib/client-context.js'
+import { shownName } from '../lib/names.js'
 import { previewText } from '../lib/preview.js'
 import { href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
@@ -56,10 +57,10 @@ function ChatRow(props: { chat: ChatView; selected: boolean }) {
         href={href({ name: 'chat', id: contact.id })}
         aria-current={props.selected ? 'true' : undefined}
       >
-        <Avatar name={contact.name} id={contact.id} />
+        <Avatar name={shownName(contact)} id={contact.id} />
         <span class="row-main">
           <span class="row-top">
-            <span class="row-title">{contact.name}</span>
+            <span class="row-title">{shownName(contact)}</span>
             {last !== null && (
               <time class="row-time" dateTime={last.sentAt}>
                 {formatTime(last.sentAt)}

@@ -1,17 +1,19 @@
 /**
  * One contact: their safety number (the two 30-digit halves, one per person, in groups of five)
  * and a QR code of its scannable form to compare, marking them verified, a warning when their
- * safety number changed, how we are connected, whether the session is post-quantum, and a way
- * into the chat.
+ * safety number changed, how we are connected, whether the session is post-quantum, a way
+ * into the chat, the user's private remark (备注) for them, and removing them.
  */
+import type { ContactView } from '@jiayi/api'
 import { useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
-import { href } from '../lib/router.js'
+import { shownName } from '../lib/names.js'
+import { go, href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
 import { errorText } from '../ui/errors.js'
 import { Icon } from '../ui/icons.js'
-import { notifyError } from '../ui/notice.js'
+import { notify, notifyError } from '../ui/notice.js'
 import { QrImage } from '../ui/qr.js'
 
 function halves(formatted: string): [string[], string[]] {
@@ -37,19 +39,21 @@ export function ContactScreen(props: { contact: string }) {
     )
   if (c === undefined) return <section class="pane detail" aria-busy="true" />
   const [a, b] = safety.data ? halves(safety.data.safetyNumber) : [[], []]
+  const name = shownName(c)
   return (
     <section class="pane detail contact" aria-labelledby="contact-title">
       <header class="pane-header">
         <a class="icon-button back" href={href({ name: 'contacts' })} aria-label={t('nav.back')}>
           <Icon name="back" />
         </a>
-        <h1 id="contact-title">{c.name}</h1>
+        <h1 id="contact-title">{name}</h1>
       </header>
       <div class="scroll">
         <div class="card contact-head">
-          <Avatar name={c.name} id={c.id} size="large" />
+          <Avatar name={name} id={c.id} size="large" />
           <div>
-            <p class="big">{c.name}</p>
+            <p class="big">{name}</p>
+            {c.remark !== undefined && <p class="muted small">{t('contact.cardName', { name: c.name })}</p>}
             <p class="muted small">
               {t('contact.peerId')} <code>{c.peerId.slice(0, 16)}…</code>
             </p>
@@ -69,13 +73,13 @@ export function ContactScreen(props: { contact: string }) {
         </div>
         {c.identityChanged && (
           <p class="card warning" role="alert" data-testid="identity-changed">
-            <Icon name="alert" size={18} /> {t('contact.identityChanged', { name: c.name })}
+            <Icon name="alert" size={18} /> {t('contact.identityChanged', { name })}
           </p>
         )}
         {accepted && (
           <section class="card safety" aria-labelledby="safety-title">
             <h2 id="safety-title">{t('contact.safetyTitle')}</h2>
-            <p class="hint">{t('contact.safetyHint', { name: c.name })}</p>
+            <p class="hint">{t('contact.safetyHint', { name })}</p>
             {safety.data && (
               <div class="numbers">
                 <div>
@@ -99,7 +103,7 @@ export function ContactScreen(props: { contact: string }) {
             {code.data && <QrImage text={code.data.toUpperCase()} label={t('contact.safetyQr')} size={200} />}
             {safety.data?.verified ? (
               <p class="ok">
-                <Icon name="shield" size={18} /> {t('contact.isVerified', { name: c.name })}
+                <Icon name="shield" size={18} /> {t('contact.isVerified', { name })}
               </p>
             ) : (
               <>
@@ -123,7 +127,73 @@ export function ContactScreen(props: { contact: string }) {
             )}
           </section>
         )}
+        {c.state !== 'pending-in' && <RemarkCard c={c} onSaved={contact.reload} />}
+        <section class="card">
+          <button
+            type="button"
+            class="button danger"
+            disabled={busy}
+            onClick={() => {
+              if (!confirm(t('contact.removeConfirm', { name }))) return
+              setBusy(true)
+              client
+                .call('reject', { contact: c.id })
+                .then(() => {
+                  notify('contact.removed', { name })
+                  go({ name: 'contacts' })
+                })
+                .catch(notifyError)
+                .finally(() => setBusy(false))
+            }}
+          >
+            {t('contact.remove')}
+          </button>
+        </section>
       </div>
     </section>
+  )
+}
+
+/** The user's private name for the contact (备注): only here, shown instead of their name. */
+function RemarkCard(props: { c: ContactView; onSaved: () => void }) {
+  const client = useClient()
+  const saved = props.c.remark ?? ''
+  const [draft, setDraft] = useState<string | undefined>(undefined)
+  const [busy, setBusy] = useState(false)
+  const value = draft ?? saved
+  return (
+    <form
+      class="card remark"
+      onSubmit={(e) => {
+        e.preventDefault()
+        setBusy(true)
+        client
+          .call('setRemark', { contact: props.c.id, remark: value })
+          .then(() => {
+            setDraft(undefined)
+            notify('contact.remarkSaved')
+            props.onSaved()
+          })
+          .catch(notifyError)
+          .finally(() => setBusy(false))
+      }}
+    >
+      <label for="remark">{t('contact.remark')}</label>
+      <div class="field-row">
+        <input
+          id="remark"
+          type="text"
+          autoComplete="off"
+          maxLength={64}
+          placeholder={props.c.name}
+          value={value}
+          onInput={(e) => setDraft(e.currentTarget.value)}
+        />
+        <button type="submit" class="button primary" disabled={busy || value.trim() === saved}>
+          {t('contact.remarkSave')}
+        </button>
+      </div>
+      <p class="hint">{t('contact.remarkHint')}</p>
+    </form>
   )
 }

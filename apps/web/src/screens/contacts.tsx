@@ -1,11 +1,14 @@
 /**
  * Contacts: my QR code and link (what others scan or paste to add me), adding someone by link,
- * by camera or from an opened `#add=` link, requests to accept or reject, and everyone I have.
+ * by camera, from a picture of a QR code or from an opened `#add=` link, requests to accept or
+ * reject, and everyone I have, found by name or remark.
  */
 import type { ContactView } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
+import { nameMatches, shownName } from '../lib/names.js'
+import { decodeQrImage } from '../lib/qr-image.js'
 import { go, href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
 import { Icon } from '../ui/icons.js'
@@ -21,6 +24,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
   const [link, setLink] = useState(props.addLink ?? '')
   const [scanning, setScanning] = useState(false)
   const [busy, setBusy] = useState(false)
+  const [search, setSearch] = useState('')
 
   const add = async (value: string) => {
     const text = value.trim()
@@ -39,13 +43,35 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
     }
   }
 
+  // What a camera or a picture decoded: added if it is a card, else said so.
+  const addScanned = (text: string) => {
+    if (!/^(jiayi:add\/|https?:\/\/[^#\s]+\/?#add=)/i.test(text.trim()))
+      notify('contacts.notACard', undefined, true)
+    else void add(text)
+  }
+
+  const scanImage = async (input: HTMLInputElement) => {
+    const file = input.files?.[0]
+    input.value = ''
+    if (file === undefined) return
+    try {
+      const text = await decodeQrImage(file)
+      if (text === undefined) notify('contacts.noQrInImage', undefined, true)
+      else addScanned(text)
+    } catch {
+      notify('contacts.noQrInImage', undefined, true)
+    }
+  }
+
   useEffect(() => {
     if (props.addLink !== undefined) document.getElementById('contact-link')?.focus()
   }, [])
 
   const list = contacts.data ?? []
   const requests = list.filter((c) => c.state === 'pending-in')
-  const others = list.filter((c) => c.state !== 'pending-in').sort((a, b) => a.name.localeCompare(b.name))
+  const others = list
+    .filter((c) => c.state !== 'pending-in' && nameMatches(c, search))
+    .sort((a, b) => shownName(a).localeCompare(shownName(b)))
 
   return (
     <section class="pane list contacts" aria-labelledby="contacts-title">
@@ -91,16 +117,25 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
               <Scanner
                 onCode={(text) => {
                   setScanning(false)
-                  if (!/^(jiayi:add\/|https?:\/\/[^#\s]+\/?#add=)/i.test(text.trim()))
-                    notify('contacts.notACard', undefined, true)
-                  else void add(text)
+                  addScanned(text)
                 }}
                 onClose={() => setScanning(false)}
               />
             ) : (
-              <button type="button" class="button" onClick={() => setScanning(true)}>
-                <Icon name="qr" size={18} /> {t('contacts.scan')}
-              </button>
+              <div class="field-row scan-row">
+                <button type="button" class="button" onClick={() => setScanning(true)}>
+                  <Icon name="qr" size={18} /> {t('contacts.scan')}
+                </button>
+                <label class="button">
+                  <Icon name="image" size={18} /> {t('contacts.scanImage')}
+                  <input
+                    type="file"
+                    accept="image/*"
+                    class="sr-only"
+                    onChange={(e) => void scanImage(e.currentTarget)}
+                  />
+                </label>
+              </div>
             )}
           </form>
         )}
@@ -146,7 +181,19 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
 
         <section class="card" aria-labelledby="list-title">
           <h2 id="list-title">{t('contacts.list')}</h2>
-          {contacts.data !== undefined && others.length === 0 && <p class="hint">{t('contacts.none')}</p>}
+          {list.length > 1 && (
+            <input
+              type="search"
+              class="contact-search"
+              aria-label={t('contacts.search')}
+              placeholder={t('contacts.search')}
+              value={search}
+              onInput={(e) => setSearch(e.currentTarget.value)}
+            />
+          )}
+          {contacts.data !== undefined && others.length === 0 && (
+            <p class="hint">{search.trim() === '' ? t('contacts.none') : t('contacts.noMatch')}</p>
+          )}
           <ul class="rows">
             {others.map((c) => (
               <li key={c.id}>
@@ -155,9 +202,9 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                   href={href({ name: 'contact', id: c.id })}
                   aria-current={props.selected === c.id ? 'true' : undefined}
                 >
-                  <Avatar name={c.name} id={c.id} />
+                  <Avatar name={shownName(c)} id={c.id} />
                   <span class="row-main">
-                    <span class="row-title">{c.name}</span>
+                    <span class="row-title">{shownName(c)}</span>
                     <span class="row-text">
                       {c.state === 'pending-out'
                         ? t('contacts.pendingOut')

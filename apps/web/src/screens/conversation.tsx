@@ -8,6 +8,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { formatDuration, t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { makeThumbnail, VoiceRecorder, waveformOf } from '../lib/media.js'
+import { shownName } from '../lib/names.js'
 import { previewText } from '../lib/preview.js'
 import { href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
@@ -91,9 +92,9 @@ export function Conversation(props: { contact: string }) {
         <a class="icon-button back" href={href({ name: 'chats' })} aria-label={t('nav.back')}>
           <Icon name="back" />
         </a>
-        <Avatar name={contact.name} id={contact.id} />
+        <Avatar name={shownName(contact)} id={contact.id} />
         <div class="conv-title">
-          <h1 id="conv-title">{contact.name}</h1>
+          <h1 id="conv-title">{shownName(contact)}</h1>
           <span class={`presence ${typing ? 'typing' : ''}`} aria-live="polite">
             {presence}
           </span>
@@ -102,21 +103,23 @@ export function Conversation(props: { contact: string }) {
           <Icon name="shield" />
         </a>
       </header>
-      {contact.state === 'pending-out' && <p class="hint">{t('chat.notAccepted', { name: contact.name })}</p>}
+      {contact.state === 'pending-out' && (
+        <p class="hint">{t('chat.notAccepted', { name: shownName(contact) })}</p>
+      )}
       {messagesQ.error !== undefined && messagesQ.data === undefined && (
         <p class="hint error">{t('chat.loadFailed')}</p>
       )}
-      <ol class="messages" ref={listRef} aria-label={contact.name} data-testid="messages">
+      <ol class="messages" ref={listRef} aria-label={shownName(contact)} data-testid="messages">
         {messagesQ.data !== undefined && messages.length === 0 && <li class="empty">{t('chat.empty')}</li>}
         {messages.map((m) =>
           m.extension?.kind === 'session-reset' ? (
-            <SessionNotice key={m.id} m={m} name={contact.name} />
+            <SessionNotice key={m.id} m={m} name={shownName(contact)} />
           ) : (
             <MessageBubble
               key={m.id}
               m={m}
               quoted={m.replyTo ? byId.get(m.replyTo) : undefined}
-              contactName={contact.name}
+              contactName={shownName(contact)}
               menuOpen={menu === m.id}
               onMenu={() => setMenu(menu === m.id ? undefined : m.id)}
               onReply={() => {
@@ -328,7 +331,9 @@ function Composer(props: {
             <strong>
               {editing
                 ? t('chat.editing')
-                : t('chat.replyingTo', { name: replyTo!.direction === 'out' ? t('chat.you') : contact.name })}
+                : t('chat.replyingTo', {
+                    name: replyTo!.direction === 'out' ? t('chat.you') : shownName(contact),
+                  })}
             </strong>{' '}
             <span class="muted">{previewText((editing ?? replyTo)!)}</span>
           </span>

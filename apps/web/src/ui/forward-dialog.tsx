@@ -6,6 +6,7 @@ import type { ApiMessage, ContactView } from '@jiayi/api'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
+import { shownName } from '../lib/names.js'
 import { fileData } from '../lib/preview.js'
 import { Avatar } from './avatar.js'
 import { notify, notifyError } from './notice.js'
@@ -35,7 +36,7 @@ export function ForwardDialog(props: { m: ApiMessage; onClose: () => void }) {
       if (fileData(props.m) !== undefined)
         await client.call('forwardFile', { id: props.m.id, contact: to.id })
       else await client.call('send', { contact: to.id, text: props.m.text })
-      notify('chat.forwarded', { name: to.name })
+      notify('chat.forwarded', { name: shownName(to) })
       ref.current?.close()
     } catch (error) {
       notifyError(error)
@@ -52,8 +53,8 @@ export function ForwardDialog(props: { m: ApiMessage; onClose: () => void }) {
         {targets.map((c) => (
           <li key={c.id}>
             <button type="button" disabled={busy} onClick={() => void forward(c)}>
-              <Avatar name={c.name} id={c.id} size="small" />
-              <span>{c.name}</span>
+              <Avatar name={shownName(c)} id={c.id} size="small" />
+              <span>{shownName(c)}</span>
             </button>
           </li>
         ))}

@@ -33,17 +33,17 @@ interface AccountRecord {
   readonly createdAt: number
 }
 
-export function checkName(name: string): string {
+export function checkName(name: string, what = 'a name'): string {
   const trimmed = typeof name === 'string' ? name.trim() : ''
   const bytes = utf8(trimmed).length
   if (bytes === 0 || bytes > MAX_NAME_BYTES) {
-    throw new MessengerError('BadInput', `a name must be 1 to ${MAX_NAME_BYTES} UTF-8 bytes`)
+    throw new MessengerError('BadInput', `${what} must be 1 to ${MAX_NAME_BYTES} UTF-8 bytes`)
   }
   // The same characters the card decoder refuses (unsafe-chars.ts), so our card always decodes.
   if (hasUnsafeNameChars(trimmed)) {
     throw new MessengerError(
       'BadInput',
-      'a name cannot contain control, text-direction, zero-width or line-separator characters',
+      `${what} cannot contain control, text-direction, zero-width or line-separator characters`,
     )
   }
   return trimmed

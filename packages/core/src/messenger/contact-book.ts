@@ -61,11 +61,14 @@ export class ContactBook {
     const lower = query.toLowerCase()
     // Most precise first: the whole name, then an id prefix, then one word of the name
     // ("bob" for "小明 Bob"), then the start of the name ("小明" for "小明 Bob").
+    // A remark (备注) counts as a name: it is what the user sees and types.
+    const names = (c: ContactRecord) =>
+      c.remark === undefined ? [c.name.toLowerCase()] : [c.remark.toLowerCase(), c.name.toLowerCase()]
     const rules: ((c: ContactRecord) => boolean)[] = [
-      (c) => c.name.toLowerCase() === lower,
+      (c) => names(c).includes(lower),
       (c) => /^[0-9a-f]{4,16}$/.test(lower) && c.id.startsWith(lower),
-      (c) => c.name.toLowerCase().split(/\s+/).includes(lower),
-      (c) => c.name.toLowerCase().startsWith(lower),
+      (c) => names(c).some((n) => n.split(/\s+/).includes(lower)),
+      (c) => names(c).some((n) => n.startsWith(lower)),
     ]
     let matches: ContactRecord[] = []
     for (const rule of rules) {

@@ -7,6 +7,7 @@ import type { ContactCard } from '../card/card.js'
 import { decodeCard, decodeCardPayload, linkPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
 import { formatSafetyNumber, safetyNumber } from '../identity/safety-number.js'
+import { checkName } from './account.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
 import { isStoredIdentity } from './identity-change.js'
@@ -100,6 +101,30 @@ export class ContactOps {
       await core.commit(tx)
     })
     this.outbox.reset(contact.id)
+  }
+
+  /**
+   * Sets the user's private name for a contact (备注), or clears it with an empty one. It stays on
+   * this device: contacts never learn it.
+   */
+  async setRemark(ref: string, remark: string): Promise<ContactView> {
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    const trimmed = typeof remark === 'string' ? remark.trim() : ''
+    const checked = trimmed === '' ? undefined : checkName(trimmed, 'a remark')
+    await core.queue.run(contact.id, async () => {
+      const current = core.contacts.get(contact.id)
+      if (current === undefined || current.remark === checked) return
+      const tx = new Tx()
+      const { remark: _old, ...rest } = current
+      core.putContact(
+        tx,
+        { ...rest, ...(checked !== undefined ? { remark: checked } : {}), updatedAt: Date.now() },
+        'update',
+      )
+      await core.commit(tx)
+    })
+    return this.view(contact.id)
   }
 
   async verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {

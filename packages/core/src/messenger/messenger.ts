@@ -380,6 +380,12 @@ export class Messenger {
     return this.contacts.verify(ref, mark)
   }
 
+  /** Sets (or, with '', clears) the user's private name for a contact (备注). */
+  setRemark(ref: string, remark: string): Promise<ContactView> {
+    this.assertRunning()
+    return this.contacts.setRemark(ref, remark)
+  }
+
   /** The scannable safety number (for a QR code the other person scans), as hex. */
   safetyNumberCode(ref: string): string {
     return this.contacts.safetyNumberCode(ref)

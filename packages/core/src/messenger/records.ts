@@ -31,6 +31,8 @@ export interface ContactRecord {
   readonly postQuantum?: boolean | undefined
   /** The latest card we hold for them, as its link payload. */
   readonly card: string
+  /** The user's private name for them (备注): shown instead of `name`, never sent anywhere. */
+  readonly remark?: string | undefined
   readonly addedAt: number
   readonly updatedAt: number
 }

@@ -24,7 +24,10 @@ export interface CardView {
 
 export interface ContactView {
   readonly id: ContactId
+  /** The name on their card. */
   readonly name: string
+  /** The user's private name for them (备注), shown instead of `name` where set. */
+  readonly remark?: string | undefined
   readonly peerId: string
   readonly state: ContactState
   readonly online: boolean
@@ -59,6 +62,7 @@ export function contactView(c: ContactRecord, online: boolean): ContactView {
   return {
     id: c.id,
     name: c.name,
+    ...(c.remark !== undefined ? { remark: c.remark } : {}),
     peerId: c.peerId,
     state: c.state,
     online,
