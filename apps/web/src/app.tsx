@@ -7,8 +7,9 @@ import { useEffect, useState } from 'preact/hooks'
 import { NoInPagePeer, pickClient } from './client/pick.js'
 import type { AccountState, ClientState, JiayiClient } from './client/types.js'
 import { formatNumber, t, useLang } from './i18n/index.js'
-import { ClientContext, useQuery } from './lib/client-context.js'
+import { ClientContext, useClient, useQuery } from './lib/client-context.js'
 import { isLanPage } from './lib/lan.js'
+import { useBackgroundNotifications } from './lib/notifications.js'
 import { href, type Route, takeAddLink, useRoute } from './lib/router.js'
 import { ChatsScreen } from './screens/chats.js'
 import { ContactScreen } from './screens/contact.js'
@@ -173,6 +174,7 @@ function Shell(props: { addLink: string | undefined }) {
   const unread = useUnreadTotal()
   const shown = unread > 99 ? '99+' : formatNumber(unread)
   const lang = useLang()
+  useBackgroundNotifications(useClient())
   // The tab's title says it too, as WeChat's does: seen from another tab or the task bar.
   useEffect(() => {
     document.title = unread > 0 ? `(${shown}) ${t('app.name')}` : t('app.name')

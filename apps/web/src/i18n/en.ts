@@ -291,6 +291,12 @@ export const en = {
   'settings.lanHint':
     'Scan this code with a phone on the same network to open Jiayi there, as a full peer. Its browser will warn about the certificate: the SHA-256 fingerprint in the warning’s details must be the one below.',
   'settings.lanQr': 'QR code to open Jiayi on a phone',
+  'settings.notifications': 'Notifications',
+  'settings.notificationsOn': 'Notify me of new messages and requests while this tab is in the background',
+  'settings.notificationsHideText': 'Hide the message text (show only who wrote)',
+  'settings.notificationsDenied': 'The browser did not allow notifications. Allow them in its site settings.',
+  'notify.newMessage': 'New message',
+  'notify.requestTitle': 'Contact request',
   'settings.files': 'Files',
   'settings.askAbove': 'Ask before downloading files larger than (MB)',
   'settings.askAboveHint':

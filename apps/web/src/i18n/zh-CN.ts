@@ -274,6 +274,12 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.lanHint':
     '用同一网络中的手机扫描此二维码，即可在手机上以完整节点的方式打开加一。手机浏览器会对证书发出警告：警告详细信息中的 SHA-256 指纹必须与下方一致。',
   'settings.lanQr': '在手机上打开加一的二维码',
+  'settings.notifications': '通知',
+  'settings.notificationsOn': '此标签页在后台时，收到新消息和好友申请就通知我',
+  'settings.notificationsHideText': '隐藏消息内容（只显示发送人）',
+  'settings.notificationsDenied': '浏览器没有允许通知。请在浏览器的网站设置中允许。',
+  'notify.newMessage': '新消息',
+  'notify.requestTitle': '好友申请',
   'settings.files': '文件',
   'settings.askAbove': '超过此大小的文件先询问我（MB）',
   'settings.askAboveHint': '联系人发来的较小文件会在每日额度内自动下载；较大的文件等你确认后再下载。',

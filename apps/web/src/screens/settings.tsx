@@ -1,4 +1,7 @@
-/** Settings: language, name, files, passphrase, an encrypted backup, and what this app is. */
+/**
+ * Settings: language, name, notifications, files, passphrase, an encrypted backup, and what this
+ * app is.
+ */
 import type { PassphraseProgress } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
@@ -6,6 +9,7 @@ import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
 import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
+import { NotificationsCard } from '../ui/notifications-card.js'
 import { PasswordField } from '../ui/password-field.js'
 
 const VERSION = '0.1.0'
@@ -107,6 +111,8 @@ export function SettingsScreen() {
             </div>
           </form>
         )}
+
+        <NotificationsCard />
 
         {client.mode === 'remote' && <LanAccessCard />}
 
