@@ -3,8 +3,10 @@
  * checked before the call. Contact refs are ids, id prefixes, peer ids or names (the Messenger
  * resolves them); message ids are checked by the Messenger too.
  */
-import type { ChatView } from './methods.js'
-import { bool, int, str } from './params.js'
+import { fromBase64, MAX_PICTURE_BYTES, type ProfilePicture, toBase64 } from '@jiayi/core'
+import type { ChatView, PictureView } from './methods.js'
+import { bool, int, oneOf, str } from './params.js'
+import { ControlError } from './protocol.js'
 import { always, limitAbove, type MethodTable, none, params } from './table.js'
 
 const ref = str({ min: 1, max: 1024 })
@@ -15,6 +17,22 @@ const MAX_LIMIT = 10_000
 const HEAVY_MESSAGES = 200
 /** How far back `chats` looks for a last message that is not a Moments picture. */
 const LAST_LOOKBACK = 20
+
+const PICTURE_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const
+/** base64 of at most MAX_PICTURE_BYTES. */
+const PICTURE_BASE64 = Math.ceil(MAX_PICTURE_BYTES / 3) * 4
+
+function picturePayload(text: string): Uint8Array {
+  try {
+    return fromBase64(text)
+  } catch {
+    throw new ControlError('BadParams', '"data" must be base64')
+  }
+}
+
+function pictureView(p: ProfilePicture | undefined): PictureView | null {
+  return p === undefined ? null : { mime: p.mime, data: toBase64(p.data), hash: p.hash }
+}
 
 export type MessengerMethodName =
   | 'whoami'
@@ -27,6 +45,9 @@ export type MessengerMethodName =
   | 'reject'
   | 'verify'
   | 'setRemark'
+  | 'profilePicture'
+  | 'setProfilePicture'
+  | 'contactPicture'
   | 'safetyNumberCode'
   | 'connection'
   | 'chats'
@@ -71,6 +92,29 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   verify: {
     check: params({ ...CONTACT, mark: { optional: true, check: bool } }),
     run: (c, p) => c.messenger.verify(p.contact, p.mark === true),
+  },
+  profilePicture: { check: none, run: async (c) => pictureView(await c.messenger.profilePicture()) },
+  setProfilePicture: {
+    check: params({
+      mime: { optional: true, check: oneOf(PICTURE_TYPES) },
+      data: { optional: true, check: str({ min: 1, max: PICTURE_BASE64 }) },
+    }),
+    run: async (c, p) => {
+      if ((p.mime === undefined) !== (p.data === undefined))
+        throw new ControlError(
+          'BadParams',
+          'give "mime" and "data" together, or neither to remove the picture',
+        )
+      const data = p.data === undefined ? undefined : picturePayload(p.data)
+      const set = await c.messenger.setProfilePicture(
+        p.mime === undefined || data === undefined ? undefined : { mime: p.mime, data },
+      )
+      return set === undefined ? null : { mime: set.mime, hash: set.hash }
+    },
+  },
+  contactPicture: {
+    check: params(CONTACT),
+    run: async (c, p) => pictureView(await c.messenger.contactPicture(p.contact)),
   },
   setRemark: {
     check: params({ ...CONTACT, remark: str({ min: 0, max: 1024 }) }),

@@ -54,6 +54,13 @@ export type {
 export type ApiMessage = MessageView
 
 /** One line of the chats list: newest conversation first. */
+/** A profile picture: its type, the image as base64, and the hash that names it. */
+export interface PictureView {
+  readonly mime: string
+  readonly data: string
+  readonly hash: string
+}
+
 export interface ChatView {
   readonly contact: ContactView
   /** The newest message, or null for a conversation with none yet (or a pending request). */
@@ -112,6 +119,15 @@ export interface ApiMethods {
   addContact: { params: { link: string }; result: ContactView }
   accept: { params: { contact: string }; result: ContactView }
   reject: { params: { contact: string }; result: null }
+  /** Our profile picture (sent to accepted contacts through the sessions, never in the card). */
+  profilePicture: { params: NoParams; result: PictureView | null }
+  /** Sets our picture (JPEG, PNG or WebP, at most 64 KiB), or removes it given neither field. */
+  setProfilePicture: {
+    params: { mime?: 'image/jpeg' | 'image/png' | 'image/webp'; data?: string }
+    result: { mime: string; hash: string } | null
+  }
+  /** The picture a contact sent (their ContactView's `picture` names it), or null. */
+  contactPicture: { params: { contact: string }; result: PictureView | null }
   /** The user's private name for a contact (备注); '' clears it. Never sent to anyone. */
   setRemark: { params: { contact: string; remark: string }; result: ContactView }
   verify: { params: { contact: string; mark?: boolean }; result: { safetyNumber: string; verified: boolean } }

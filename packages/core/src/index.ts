@@ -18,10 +18,12 @@ export {
   bytesToHex,
   concatBytes,
   equalBytes,
+  fromBase64,
   fromUtf8,
   hexToBytes,
   type RandomSource,
   randomBytes,
+  toBase64,
   utf8,
 } from './bytes.js'
 // --- contact card ---
@@ -217,6 +219,7 @@ export {
   type MessengerInit,
   type MessengerStats,
 } from './messenger/messenger.js'
+export { MAX_PICTURE_BYTES, type ProfilePicture } from './messenger/profile-picture.js'
 export type { ContactState, MessageStatus } from './messenger/records.js'
 export {
   PEER_ACTIONS,

@@ -70,6 +70,11 @@ describe('the trust table', () => {
   })
 })
 
+const ONE_PIXEL_PNG = Uint8Array.from(
+  atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='),
+  (c) => c.charCodeAt(0),
+)
+
 const coreOf = (m: Messenger) => (m as unknown as { core: MessengerCore }).core
 
 /** Mallory's own build: any payload, straight into her outbox for `cid`. */
@@ -113,6 +118,11 @@ function everyPayload(
     {
       body: { kind: 'extension', extension: 'where-is', body: new Uint8Array([0x31]) },
       action: 'find-contact',
+    },
+    // A profile picture (profile-picture.ts, a real 1×1 PNG): only a contact's is taken.
+    {
+      body: { kind: 'extension', extension: 'profile-picture', body: Uint8Array.of(2, ...ONE_PIXEL_PNG) },
+      action: 'profile-picture',
     },
     // Last: an accept (or a request) from a contact we asked makes them accepted.
     { body: { kind: 'request', card }, action: 'request' },
@@ -210,12 +220,15 @@ describe('Mallory in each trust state sends every payload kind', () => {
         assert.equal(after.state, 'pending-in', 'a stranger cannot accept her own request')
         assert.deepEqual(calls, ['probe-msg'], 'only the held message extension ran')
         assert.equal(typing, 0, 'no typing shown')
+        assert.equal(after.picture, undefined, 'no picture taken from her')
         // Nothing went back to her: no receipts for her held messages.
         assert.equal(await victim.messenger.outboxSize(malloryCid), 0, 'no receipt queued for her')
       } else {
         assert.equal(after.state, 'accepted', 'her answer makes a contact we asked an accepted one')
         assert.deepEqual(calls, state === 'accepted' ? ['probe-key', 'probe-msg'] : ['probe-msg'])
         assert.ok(typing >= 1, 'typing shown')
+        // Sent while pending-out (refused) or accepted (taken): her picture is there only if taken.
+        assert.equal(after.picture !== undefined, state === 'accepted', 'picture taken only from a contact')
       }
     })
   }

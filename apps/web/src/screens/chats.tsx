@@ -57,7 +57,7 @@ function ChatRow(props: { chat: ChatView; selected: boolean }) {
         href={href({ name: 'chat', id: contact.id })}
         aria-current={props.selected ? 'true' : undefined}
       >
-        <Avatar name={shownName(contact)} id={contact.id} />
+        <Avatar name={shownName(contact)} id={contact.id} picture={contact.picture} />
         <span class="row-main">
           <span class="row-top">
             <span class="row-title">{shownName(contact)}</span>

@@ -50,7 +50,7 @@ export function ContactScreen(props: { contact: string }) {
       </header>
       <div class="scroll">
         <div class="card contact-head">
-          <Avatar name={name} id={c.id} size="large" />
+          <Avatar name={name} id={c.id} picture={c.picture} size="large" />
           <div>
             <p class="big">{name}</p>
             {c.remark !== undefined && <p class="muted small">{t('contact.cardName', { name: c.name })}</p>}

@@ -202,7 +202,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                   href={href({ name: 'contact', id: c.id })}
                   aria-current={props.selected === c.id ? 'true' : undefined}
                 >
-                  <Avatar name={shownName(c)} id={c.id} />
+                  <Avatar name={shownName(c)} id={c.id} picture={c.picture} />
                   <span class="row-main">
                     <span class="row-title">{shownName(c)}</span>
                     <span class="row-text">

@@ -92,7 +92,7 @@ export function Conversation(props: { contact: string }) {
         <a class="icon-button back" href={href({ name: 'chats' })} aria-label={t('nav.back')}>
           <Icon name="back" />
         </a>
-        <Avatar name={shownName(contact)} id={contact.id} />
+        <Avatar name={shownName(contact)} id={contact.id} picture={contact.picture} />
         <div class="conv-title">
           <h1 id="conv-title">{shownName(contact)}</h1>
           <span class={`presence ${typing ? 'typing' : ''}`} aria-live="polite">

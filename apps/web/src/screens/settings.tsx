@@ -1,5 +1,5 @@
 /**
- * Settings: language, name, notifications, files, passphrase, an encrypted backup, and what this
+ * Settings: language, name, profile picture, notifications, files, passphrase, an encrypted backup, and what this
  * app is.
  */
 import type { PassphraseProgress } from '@jiayi/api'
@@ -11,6 +11,7 @@ import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { NotificationsCard } from '../ui/notifications-card.js'
 import { PasswordField } from '../ui/password-field.js'
+import { PictureCard } from '../ui/picture-card.js'
 
 const VERSION = '0.1.0'
 
@@ -111,6 +112,8 @@ export function SettingsScreen() {
             </div>
           </form>
         )}
+
+        <PictureCard />
 
         <NotificationsCard />
 

@@ -53,7 +53,7 @@ export function ForwardDialog(props: { m: ApiMessage; onClose: () => void }) {
         {targets.map((c) => (
           <li key={c.id}>
             <button type="button" disabled={busy} onClick={() => void forward(c)}>
-              <Avatar name={shownName(c)} id={c.id} size="small" />
+              <Avatar name={shownName(c)} id={c.id} picture={c.picture} size="small" />
               <span>{shownName(c)}</span>
             </button>
           </li>

@@ -4,6 +4,7 @@
  * Inbound, delivery, receipts and address handling are separate modules over this core; the
  * Messenger class is the facade apps use.
  */
+
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,6 +25,7 @@ import { Keys } from './keys.js'
 import { encodeOutboxRecord } from './outbox-record.js'
 import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
+import { forgetPictures } from './profile-picture.js'
 import { type ContactRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from './session-set.js'
 import { isRunStatus, withRun } from './status-runs.js'
@@ -338,6 +340,7 @@ export class MessengerCore {
     for (const prefix of prefixes) for await (const [k] of this.store.iterate({ prefix })) tx.del(k)
     tx.del(Keys.sessions(contact.id))
     tx.del(Keys.convMeta(contact.id))
+    forgetPictures(tx, contact.id)
     tx.del(Keys.contact(contact.id))
     if (options.block) {
       // The peer id is kept so that the device, too, is refused before it names its identity.

@@ -42,6 +42,7 @@ import type { OutboxPump } from './outbox.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
 import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
+import { PROFILE_PICTURE_EXTENSION, type ProfilePicture, ProfilePictures } from './profile-picture.js'
 import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
 import { ReceiptBatcher, type ReceiptFor } from './receipts.js'
 import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
@@ -95,6 +96,7 @@ export class Messenger {
   private rotation: ReturnType<typeof setInterval> | undefined
   private readonly unsubscribe: (() => void)[] = []
   private readonly resets: SessionResets
+  private readonly pictures: ProfilePictures
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -122,6 +124,8 @@ export class Messenger {
     core.onDeliveryFailed = (cid) => finder.deliveryFailed(cid)
     for (const [kind, handler] of Object.entries(finder.extensions))
       this.inbound.extensions.set(kind, handler)
+    this.pictures = new ProfilePictures(core)
+    this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -211,8 +215,11 @@ export class Messenger {
     this.unsubscribe.push(
       core.events.on('contact', (e) => {
         if (e.contact?.state === 'accepted' && e.contact.online) this.upgrader.consider(e.id)
+        // A new contact, or one that has not got our current picture yet, gets it.
+        if (e.contact?.state === 'accepted') void this.pictures.sendTo(e.id).catch(() => undefined)
       }),
     )
+    void this.pictures.sendToAll().catch(() => undefined)
     await this.resets.start(resetSessions)
     for (const c of core.contacts.all()) this.outbox.kick(c.id)
   }
@@ -378,6 +385,24 @@ export class Messenger {
 
   verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {
     return this.contacts.verify(ref, mark)
+  }
+
+  /** Our profile picture, if we set one. */
+  profilePicture(): Promise<ProfilePicture | undefined> {
+    return this.pictures.mine()
+  }
+
+  /** Sets (or, with undefined, removes) our profile picture; every accepted contact gets it. */
+  setProfilePicture(
+    picture: { mime: string; data: Uint8Array } | undefined,
+  ): Promise<ProfilePicture | undefined> {
+    this.assertRunning()
+    return this.pictures.set(picture)
+  }
+
+  /** A contact's profile picture, if they sent one. */
+  contactPicture(ref: string): Promise<ProfilePicture | undefined> {
+    return this.pictures.of(this.core.contacts.resolve(ref).id)
   }
 
   /** Sets (or, with '', clears) the user's private name for a contact (备注). */

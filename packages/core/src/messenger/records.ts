@@ -33,6 +33,8 @@ export interface ContactRecord {
   readonly card: string
   /** The user's private name for them (备注): shown instead of `name`, never sent anywhere. */
   readonly remark?: string | undefined
+  /** Their profile picture's hash (profile-picture.ts), when they sent one. */
+  readonly picture?: string | undefined
   readonly addedAt: number
   readonly updatedAt: number
 }

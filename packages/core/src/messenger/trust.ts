@@ -42,6 +42,8 @@ export type PeerAction =
   | 'reset-session'
   /** Asking where a contact we share is now, or answering that (contact-finder.ts). */
   | 'find-contact'
+  /** Their profile picture (profile-picture.ts): only a contact's is taken. */
+  | 'profile-picture'
   // what we give them
   | 'get-receipts'
   | 'get-feed-key'
@@ -61,6 +63,7 @@ export const PEER_ACTIONS: readonly PeerAction[] = [
   'feed-key',
   'reset-session',
   'find-contact',
+  'profile-picture',
   'get-receipts',
   'get-feed-key',
   'get-address-updates',

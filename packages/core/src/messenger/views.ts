@@ -28,6 +28,8 @@ export interface ContactView {
   readonly name: string
   /** The user's private name for them (备注), shown instead of `name` where set. */
   readonly remark?: string | undefined
+  /** Names their profile picture (the `contactPicture` method gives it), when they sent one. */
+  readonly picture?: string | undefined
   readonly peerId: string
   readonly state: ContactState
   readonly online: boolean
@@ -63,6 +65,7 @@ export function contactView(c: ContactRecord, online: boolean): ContactView {
     id: c.id,
     name: c.name,
     ...(c.remark !== undefined ? { remark: c.remark } : {}),
+    ...(c.picture !== undefined ? { picture: c.picture } : {}),
     peerId: c.peerId,
     state: c.state,
     online,
