@@ -11,9 +11,9 @@ import { Keys } from './keys.js'
 import { type AckStatus, type OutgoingEnvelope, sendEnvelopes } from './msg-protocol.js'
 import { type AppliedAck, OutboxPump } from './outbox.js'
 import type { MessageRecord, OutboxRecord } from './records.js'
+import { advanceStatus } from './records.js'
 import { SessionRestarter } from './session-restart.js'
 import { Tx } from './tx.js'
-import { advanceStatus } from './views.js'
 
 export function createOutboxPump(core: MessengerCore): OutboxPump {
   const restarter = new SessionRestarter(core)

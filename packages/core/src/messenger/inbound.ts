@@ -23,10 +23,10 @@ import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody }
 import { addressKey, RateLimiter, STRANGER_REQUEST_LIMITS } from './rate-limit.js'
 import type { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
+import { advanceStatus } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay } from './trust.js'
 import { Tx } from './tx.js'
-import { advanceStatus } from './views.js'
 
 /**
  * How long an incoming message's write may wait for the next ones (WriteBehindStore's deferred

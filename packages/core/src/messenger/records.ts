@@ -41,6 +41,21 @@ export interface ContactRecord {
 
 export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'received'
 
+const OUT_ORDER: Record<MessageStatus, number> = {
+  queued: 0,
+  sent: 1,
+  delivered: 2,
+  read: 3,
+  failed: -1,
+  received: 0,
+}
+
+/** Statuses only move forward (queued -> sent -> delivered -> read); receipts may arrive out of order. */
+export function advanceStatus(current: MessageStatus, next: MessageStatus): MessageStatus {
+  if (current === 'failed') return current
+  return OUT_ORDER[next] > OUT_ORDER[current] ? next : current
+}
+
 export interface MessageRecord {
   readonly id: MessageId
   readonly contactId: ContactId

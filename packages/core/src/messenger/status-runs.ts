@@ -21,7 +21,7 @@
  */
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { MessageRecord, MessageStatus } from './records.js'
-import { advanceStatus } from './views.js'
+import { advanceStatus } from './records.js'
 
 /** The statuses a run can hold: what acks and receipts move an outgoing message to. */
 export type RunStatus = 'sent' | 'delivered' | 'read'
