@@ -72,6 +72,7 @@ test('send-file --json prints {id, status}; files lists it at the receiver; same
   })
   assert.deepEqual(Object.keys(list).sort(), [
     'contact',
+    'createdAt',
     'direction',
     'id',
     'mime',

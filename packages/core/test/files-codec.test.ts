@@ -329,6 +329,7 @@ describe('transfer state machine', () => {
     const entry = fileEntry(applyTransferEvent(record, { type: 'progress', bytes: 5 }))
     assert.deepEqual(Object.keys(entry).sort(), [
       'contact',
+      'createdAt',
       'direction',
       'id',
       'mime',

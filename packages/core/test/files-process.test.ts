@@ -98,6 +98,7 @@ describe('files between two processes', () => {
       const entry = list.find((f) => f.id === id)!
       assert.deepEqual(Object.keys(entry).sort(), [
         'contact',
+        'createdAt',
         'direction',
         'id',
         'mime',

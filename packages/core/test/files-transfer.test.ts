@@ -96,7 +96,9 @@ describe('file transfer between two peers', () => {
         path: got.path,
         status: 'complete',
         direction: 'in',
+        createdAt: entry?.createdAt,
       })
+      assert.match(entry?.createdAt ?? '', /^\d{4}-\d\d-\d\dT/)
       assert.equal((await a.files.waitFor(sent.id)).status, 'complete')
       await eventually(
         async () => (await message(b, aAtB, sent.id))?.status === 'complete',

@@ -64,8 +64,11 @@ export function feedKeyHandler(
       }
       const feed = ctx.contact.identityKey as FeedId
       if (!isFeedId(feed) || feed === engine.self) return
-      ctx.tx.ops.push(...engine.keyOps(feed, message.epoch, message.key))
-      ctx.tx.after(() => {
+      for (const op of engine.keyOps(feed, message.epoch, message.key)) {
+        if (op.type === 'put') ctx.put(op.key, op.value)
+        else ctx.del(op.key)
+      }
+      ctx.after(() => {
         engine.keyStored(feed, message.epoch, message.key)
         onStored(ctx.contact.id, feed)
       })

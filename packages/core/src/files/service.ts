@@ -351,9 +351,9 @@ export class FileService {
       note: tooLarge ? undefined : !accepted ? 'waiting-for-accept' : hold ? 'needs-accept' : undefined,
       hold,
     })
-    ctx.tx.put(recordKey('in', id), encodeTransferRecord(record))
+    ctx.put(recordKey('in', id), encodeTransferRecord(record))
     await ctx.showMessage(messageText(record), messageData(record))
-    ctx.tx.after(() => {
+    ctx.after(() => {
       this.book.added(record)
       if (record.status === 'incoming' && accepted && hold === undefined) this.runner.schedulePull(id, 0)
     })

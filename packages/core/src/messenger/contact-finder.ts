@@ -19,7 +19,7 @@ import { fromUtf8, utf8 } from '../bytes.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId } from './ids.js'
-import type { ExtensionContext, ExtensionHandler } from './inbound.js'
+import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
 import type { ContactRecord } from './records.js'
 import { peerMay } from './trust.js'
 import { Tx } from './tx.js'
@@ -46,7 +46,7 @@ export class ContactFinder {
   ) {}
 
   /** The handlers of the two payloads (registered as messenger extensions). */
-  readonly extensions: Readonly<Record<string, ExtensionHandler>> = {
+  readonly extensions: Readonly<Record<string, CoreExtensionHandler>> = {
     [WHERE_IS_EXTENSION]: { requires: 'find-contact', receive: (ctx) => this.whereIs(ctx) },
     [HERE_IS_EXTENSION]: { requires: 'find-contact', receive: (ctx) => this.hereIs(ctx) },
   }
@@ -81,7 +81,7 @@ export class ContactFinder {
   }
 
   /** They ask where a peer is: answered if it is an accepted contact of ours too. */
-  private async whereIs(ctx: ExtensionContext): Promise<void> {
+  private async whereIs(ctx: CoreExtensionContext): Promise<void> {
     const core = this.core
     if (ctx.body.length > MAX_PEER_ID_CHARS || !this.mayAnswer(ctx.contact.peerId)) return
     const peerId = fromUtf8(ctx.body)
@@ -98,7 +98,7 @@ export class ContactFinder {
   }
 
   /** An answer: taken only from a contact we asked about that peer, lately. */
-  private async hereIs(ctx: ExtensionContext): Promise<void> {
+  private async hereIs(ctx: CoreExtensionContext): Promise<void> {
     const core = this.core
     if (ctx.body.length > MAX_ANSWER_BYTES) return
     let answer: { peerId?: unknown; addrs?: unknown }

@@ -35,12 +35,20 @@ import { Tx } from './tx.js'
  */
 export const INBOUND_DEFER_MS = 5
 
-/** Extensions (files, feed keys) carry their own payload kinds through the same sessions. */
+/**
+ * Extensions (files, feed keys) carry their own payload kinds through the same sessions. What an
+ * extension writes goes into the transaction of the ratchet step that decrypted its payload, so
+ * both are durable together; it gets that transaction's writes and effects, not the transaction.
+ */
 export interface ExtensionContext {
-  readonly tx: Tx
   readonly contact: ContactRecord
   readonly payload: DecodedPayload
   readonly body: Uint8Array
+  /** Writes `value` under `key` with the payload's ratchet step (never change either afterwards). */
+  put(key: Uint8Array, value: Uint8Array): void
+  del(key: Uint8Array): void
+  /** Runs `effect` once the writes are on disk (an event, a cache update, a download started). */
+  after(effect: () => void): void
   /**
    * Shows the payload in the conversation as an incoming message (id and time from the payload;
    * once only, like a text) whose extension data is `data`.
@@ -54,8 +62,27 @@ export interface ExtensionHandler {
    * 'message' (shown in the conversation, and held while a request waits).
    */
   readonly requires?: PeerAction
-  /** Called inside the conversation's queue; add ops and effects to `ctx.tx`. */
+  /** Called inside the conversation's queue. */
   receive(ctx: ExtensionContext): Promise<void>
+}
+
+/** The messenger's own extensions also get the transaction: they answer in it, update contacts. */
+export interface CoreExtensionContext extends ExtensionContext {
+  readonly tx: Tx
+}
+
+export interface CoreExtensionHandler {
+  readonly requires?: PeerAction
+  receive(ctx: CoreExtensionContext): Promise<void>
+}
+
+/** An extension from outside the messenger sees the transaction's writes, not the transaction. */
+export function outsideExtension(handler: ExtensionHandler): CoreExtensionHandler {
+  return {
+    ...(handler.requires === undefined ? {} : { requires: handler.requires }),
+    receive: ({ contact, payload, body, put, del, after, showMessage }) =>
+      handler.receive({ contact, payload, body, put, del, after, showMessage }),
+  }
 }
 
 type CardWithBytes = ContactCard & { readonly bytes: Uint8Array }
@@ -64,7 +91,7 @@ type CardWithBytes = ContactCard & { readonly bytes: Uint8Array }
 type Verdict = Exclude<AckStatus, 'ok'> | { readonly durable: Promise<void> }
 
 export class Inbound {
-  readonly extensions = new Map<string, ExtensionHandler>()
+  readonly extensions = new Map<string, CoreExtensionHandler>()
   /** Strangers' contact requests (their prekey fetches have buckets of their own: messenger.ts). */
   readonly requests = new RateLimiter(STRANGER_REQUEST_LIMITS)
 
@@ -343,6 +370,9 @@ export class Inbound {
           contact,
           payload,
           body: body.body,
+          put: (key, value) => tx.put(key, value),
+          del: (key) => tx.del(key),
+          after: (effect) => tx.after(effect),
           showMessage: (text, data) =>
             this.showIncoming(tx, contact, payload, { text, extension: { kind: body.extension, data } }),
         })

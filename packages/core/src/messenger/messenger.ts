@@ -34,7 +34,7 @@ import { createOutboxPump } from './delivery.js'
 import { MessengerError } from './errors.js'
 import type { Emitter } from './events.js'
 import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
-import { type ExtensionContext, type ExtensionHandler, Inbound } from './inbound.js'
+import { type ExtensionContext, type ExtensionHandler, Inbound, outsideExtension } from './inbound.js'
 import { Keys, unreadSeq } from './keys.js'
 import { LanPresence } from './lan-presence.js'
 import { serveMsgStream } from './msg-protocol.js'
@@ -594,8 +594,9 @@ export class Messenger {
     return m && messageView(m)
   }
 
+  /** Lets a payload kind of another package (files, feed keys) through the sessions. */
   registerExtension(kind: string, handler: ExtensionHandler): void {
-    this.inbound.extensions.set(kind, handler)
+    this.inbound.extensions.set(kind, outsideExtension(handler))
   }
 
   private sendable(ref: string): ContactRecord {

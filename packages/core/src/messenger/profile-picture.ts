@@ -20,7 +20,7 @@ import { key } from '../store/keys.js'
 import type { MessengerCore } from './core.js'
 import { MessengerError } from './errors.js'
 import type { ContactId } from './ids.js'
-import type { ExtensionContext, ExtensionHandler } from './inbound.js'
+import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
 import { Tx } from './tx.js'
 
 export const PROFILE_PICTURE_EXTENSION = 'profile-picture'
@@ -83,7 +83,7 @@ export function forgetPictures(tx: Tx, cid: ContactId): void {
 export class ProfilePictures {
   constructor(private readonly core: MessengerCore) {}
 
-  readonly extension: ExtensionHandler = {
+  readonly extension: CoreExtensionHandler = {
     requires: 'profile-picture',
     receive: (ctx) => this.receive(ctx),
   }
@@ -140,7 +140,7 @@ export class ProfilePictures {
     })
   }
 
-  private async receive(ctx: ExtensionContext): Promise<void> {
+  private async receive(ctx: CoreExtensionContext): Promise<void> {
     const { tx, contact, payload, body } = ctx
     const core = this.core
     const counted = () => void core.refuse(PROTOCOL_MSG, 'bad-payload')

@@ -29,7 +29,7 @@ import { key } from '../store/keys.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId, MessageId } from './ids.js'
 import { newMessageId } from './ids.js'
-import type { ExtensionContext, ExtensionHandler } from './inbound.js'
+import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
 import { Keys } from './keys.js'
 import { fetchPreKeyBundle } from './prekey-protocol.js'
 import type { ContactRecord, MessageRecord } from './records.js'
@@ -72,7 +72,7 @@ export class SessionResets {
   constructor(private readonly core: MessengerCore) {}
 
   /** The handler of the `session-reset` payload (registered as a messenger extension). */
-  readonly extension: ExtensionHandler = {
+  readonly extension: CoreExtensionHandler = {
     requires: 'reset-session',
     receive: (ctx) => this.accepted(ctx),
   }
@@ -157,7 +157,7 @@ export class SessionResets {
   }
 
   /** Their reset arrived: its PreKey message made the new session current in `ctx.tx` already. */
-  private async accepted(ctx: ExtensionContext): Promise<void> {
+  private async accepted(ctx: CoreExtensionContext): Promise<void> {
     const core = this.core
     const { tx, contact } = ctx
     const session = tx.sessions.get(contact.id)?.[0]
