@@ -1,7 +1,8 @@
 /**
  * Pictures of Moments posts between `jiayi start` processes on 127.0.0.1: a contact accepted
  * after the post still gets its picture (forwarded from the file the poster sent), it stays out
- * of the chat, and a restart of the poster offers nothing twice.
+ * of the chat at both ends (no message, nothing unread: the offer says it is a post's attachment),
+ * and a restart of the poster offers nothing twice.
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
@@ -18,6 +19,7 @@ interface Transfer {
   sha256: string
   status: string
   path: string | null
+  purpose?: string
 }
 interface Post {
   id: string
@@ -62,6 +64,23 @@ test('a contact accepted after a post gets its picture; nothing is offered twice
     20_000,
     'Bob has the picture',
   )
+  // Not a chat message, and nothing unread, at either end.
+  const aliceAtBob = withSha(await transfers(bob), sha, 'in')[0]!.contactId
+  const bobAtAlice = withSha(await transfers(alice), sha, 'out')[0]!.contactId
+  assert.equal(withSha(await transfers(bob), sha, 'in')[0]!.purpose, 'post-attachment')
+  assert.equal(
+    await bob.control.call<number>('unreadCount', { contact: aliceAtBob }),
+    0,
+    'nothing unread at Bob',
+  )
+  const chats = await bob.control.call<{ contact: { id: string }; unread: number; last: unknown }[]>('chats')
+  assert.deepEqual(
+    chats.filter((c) => c.contact.id === aliceAtBob).map((c) => [c.unread, c.last]),
+    [[0, null]],
+    "no unread and no last message in Bob's chat list",
+  )
+  assert.deepEqual(await bob.control.messages(aliceAtBob, { peek: true }), [], 'no message at Bob')
+  assert.deepEqual(await alice.control.messages(bobAtAlice, { peek: true }), [], 'no message at Alice')
 
   // Chloé arrives later: she sees the post, and its picture follows.
   chloe = await TestPeer.create('Chloé')

@@ -142,6 +142,7 @@ export const FEED_METHODS: MethodTable<FeedMethodName> = {
                 name: a.name,
                 mime: a.type,
                 kind: a.type.startsWith('image/') ? 'image' : 'file',
+                purpose: 'post-attachment',
               }),
             ).catch((error) =>
               c.log?.warn('moments attachment not offered', {

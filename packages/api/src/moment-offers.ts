@@ -94,7 +94,7 @@ export class MomentOffers {
   private async forward(contactId: string, copies: readonly TransferView[]): Promise<void> {
     for (const copy of copies) {
       try {
-        await this.host.files.forward(copy.id, contactId)
+        await this.host.files.forward(copy.id, contactId, { purpose: 'post-attachment' })
         return
       } catch (error) {
         this.host.log?.debug('a copy of a moments picture could not be forwarded', {

@@ -142,6 +142,7 @@ export {
   encodeOffer,
   type FileKind,
   type FileOffer,
+  type FilePurpose,
   type Thumbnail,
   type VoiceInfo,
 } from './files/offer.js'

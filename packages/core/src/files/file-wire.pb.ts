@@ -17,6 +17,7 @@ export interface FileOffer {
   chunkSize: number
   thumbnail?: Thumbnail
   voice?: Voice
+  purpose?: number
 }
 
 export namespace FileOffer {
@@ -82,6 +83,11 @@ export namespace FileOffer {
         if (obj.voice != null) {
           w.uint32(90)
           Voice.codec().encode(obj.voice, w)
+        }
+
+        if (obj.purpose != null) {
+          w.uint32(96)
+          w.uint32(obj.purpose)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -152,6 +158,10 @@ export namespace FileOffer {
               obj.voice = Voice.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.voice
               })
+              break
+            }
+            case 12: {
+              obj.purpose = reader.uint32()
               break
             }
             default: {
@@ -246,6 +256,13 @@ export namespace FileOffer {
 
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.purpose`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -333,6 +350,11 @@ export namespace FileOffer {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface FileOfferPurposeFieldEvent {
+    field: '$.purpose'
+    value: number
+  }
+
   export function encode (obj: Partial<FileOffer>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, FileOffer.codec())
   }
@@ -341,7 +363,7 @@ export namespace FileOffer {
     return decodeMessage(buf, FileOffer.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileOffer>): Generator<FileOfferVersionFieldEvent | FileOfferKindFieldEvent | FileOfferNameFieldEvent | FileOfferMimeFieldEvent | FileOfferSizeFieldEvent | FileOfferSha256FieldEvent | FileOfferCipherFieldEvent | FileOfferKeyFieldEvent | FileOfferChunkSizeFieldEvent | FileOfferThumbnailMimeFieldEvent | FileOfferThumbnailWidthFieldEvent | FileOfferThumbnailHeightFieldEvent | FileOfferThumbnailDataFieldEvent | FileOfferVoiceDurationMsFieldEvent | FileOfferVoiceWaveformFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileOffer>): Generator<FileOfferVersionFieldEvent | FileOfferKindFieldEvent | FileOfferNameFieldEvent | FileOfferMimeFieldEvent | FileOfferSizeFieldEvent | FileOfferSha256FieldEvent | FileOfferCipherFieldEvent | FileOfferKeyFieldEvent | FileOfferChunkSizeFieldEvent | FileOfferThumbnailMimeFieldEvent | FileOfferThumbnailWidthFieldEvent | FileOfferThumbnailHeightFieldEvent | FileOfferThumbnailDataFieldEvent | FileOfferVoiceDurationMsFieldEvent | FileOfferVoiceWaveformFieldEvent | FileOfferPurposeFieldEvent> {
     return streamMessage(buf, FileOffer.codec(), opts)
   }
 }

@@ -27,6 +27,13 @@ export const OFFER_VERSION = 1
 export const CIPHER_AES_256_GCM = 1
 
 export type FileKind = 'file' | 'image' | 'voice'
+
+/**
+ * Why a file is sent: said in the chat (a message in the conversation at both ends), or a
+ * Moments post's attachment (the post shows it; no chat message, nothing unread).
+ */
+export type FilePurpose = 'chat' | 'post-attachment'
+const PURPOSE_ATTACHMENT = 1
 const KINDS: readonly FileKind[] = ['file', 'image', 'voice']
 
 export interface Thumbnail {
@@ -54,6 +61,8 @@ export interface FileOffer {
   readonly chunkSize: number
   readonly thumbnail?: Thumbnail | undefined
   readonly voice?: VoiceInfo | undefined
+  /** Default 'chat'. */
+  readonly purpose?: FilePurpose | undefined
 }
 
 type Bytes = Uint8Array<ArrayBuffer>
@@ -116,6 +125,7 @@ export function encodeOffer(offer: FileOffer): Uint8Array {
   if (offer.voice !== undefined) {
     wire.voice = { durationMs: offer.voice.durationMs, waveform: offer.voice.waveform as Bytes }
   }
+  if (offer.purpose === 'post-attachment') wire.purpose = PURPOSE_ATTACHMENT
   const bytes = WireOffer.encode(wire)
   if (bytes.length > MAX_OFFER_BYTES) throw new FileError('BadOffer', 'file offer: too large')
   return bytes
@@ -137,6 +147,8 @@ export function decodeOffer(bytes: Uint8Array): FileOffer {
     throw new FileError('BadOffer', 'file offer: size out of range')
   const kind = KINDS[wire.kind]
   if (kind === undefined) throw new FileError('BadOffer', 'file offer: unknown kind')
+  if (wire.purpose !== undefined && wire.purpose !== PURPOSE_ATTACHMENT)
+    throw new FileError('BadOffer', 'file offer: unknown purpose')
   const offer: FileOffer = {
     kind,
     name: wire.name,
@@ -147,6 +159,7 @@ export function decodeOffer(bytes: Uint8Array): FileOffer {
     chunkSize: wire.chunkSize,
     thumbnail: wire.thumbnail && { ...wire.thumbnail },
     voice: wire.voice && { durationMs: wire.voice.durationMs, waveform: wire.voice.waveform },
+    ...(wire.purpose === PURPOSE_ATTACHMENT ? { purpose: 'post-attachment' as const } : {}),
   }
   checkOffer(offer)
   // Canonical form only: one encoding per offer (no unknown fields, repeats or padding).

@@ -45,6 +45,7 @@ import {
   encodeOffer,
   type FileKind,
   type FileOffer,
+  type FilePurpose,
   type Thumbnail,
   type VoiceInfo,
 } from './offer.js'
@@ -111,6 +112,8 @@ export interface SendFileOptions {
   /** Voice messages: duration and waveform. */
   readonly voice?: VoiceInfo
   readonly chunkBytes?: number
+  /** 'post-attachment': a Moments post's picture, shown by the post and never in the chat. */
+  readonly purpose?: FilePurpose
 }
 
 export interface FileServiceStats {
@@ -234,10 +237,15 @@ export class FileService {
 
   /**
    * Sends a file this peer already has (one it sent, or one it received completely) to a
-   * contact: read again from where it lies and offered afresh, with a new key. Refuses with
+   * contact: read again from where it lies and offered afresh, with a new key (as a chat file or a
+   * post's attachment, like the original unless `as` says). Refuses with
    * FileError SourceGone when the bytes are not kept, SourceChanged when they are not the same.
    */
-  async forward(id: string, contactRef: string): Promise<TransferView> {
+  async forward(
+    id: string,
+    contactRef: string,
+    as: { readonly purpose?: FilePurpose } = {},
+  ): Promise<TransferView> {
     const r = this.book.find(id)
     if (r === undefined) throw new FileError('BadInput', 'no transfer with that id')
     const path = r.direction === 'out' || r.status === 'complete' ? r.path : undefined
@@ -245,7 +253,14 @@ export class FileService {
     const source = await this.storage.openSource(path)
     const thumbnail = r.thumbnail && { ...r.thumbnail, data: base64.baseDecode(r.thumbnail.data) }
     const voice = r.voice && { ...r.voice, waveform: Uint8Array.from(r.voice.waveform) }
-    const options: SendFileOptions = { name: r.name, mime: r.mime, kind: r.kind, thumbnail, voice }
+    const options: SendFileOptions = {
+      name: r.name,
+      mime: r.mime,
+      kind: r.kind,
+      thumbnail,
+      voice,
+      purpose: as.purpose ?? r.purpose ?? 'chat',
+    }
     try {
       return await this.offer(contactRef, source, options, r.sha256)
     } catch (error) {
@@ -282,6 +297,7 @@ export class FileService {
       chunkSize: options.chunkBytes ?? this.chunkBytes,
       thumbnail: options.thumbnail,
       voice: options.voice,
+      ...(options.purpose === 'post-attachment' ? { purpose: 'post-attachment' as const } : {}),
     }
     encodeOffer(draft) // every rule checked before the long hashing pass
     const offer = { ...draft, sha256: await this.hashSource(source) }
@@ -303,10 +319,15 @@ export class FileService {
     await this.book.create(record)
     this.runner.adoptSource(id, source)
     try {
-      await messenger.sendExtension(contact.id, FILE_OFFER_EXTENSION, body, {
-        id,
-        record: { text: messageText(record), data: messageData(record) },
-      })
+      // A post's attachment is shown by the post: no message in the conversation.
+      await messenger.sendExtension(
+        contact.id,
+        FILE_OFFER_EXTENSION,
+        body,
+        record.purpose === 'post-attachment'
+          ? { id }
+          : { id, record: { text: messageText(record), data: messageData(record) } },
+      )
     } catch (error) {
       this.runner.forgetSource(id)
       await this.book.remove(record)
@@ -352,7 +373,8 @@ export class FileService {
       hold,
     })
     ctx.put(recordKey('in', id), encodeTransferRecord(record))
-    await ctx.showMessage(messageText(record), messageData(record))
+    // A post's attachment is shown by the post: no chat message, nothing unread.
+    if (record.purpose !== 'post-attachment') await ctx.showMessage(messageText(record), messageData(record))
     ctx.after(() => {
       this.book.added(record)
       if (record.status === 'incoming' && accepted && hold === undefined) this.runner.schedulePull(id, 0)

@@ -163,6 +163,7 @@ export class TransferBook {
         })
         return
       }
+      if (r.purpose === 'post-attachment') return // no message shows it
       try {
         await this.messenger?.updateExtension(r.contactId, r.id, messageData(r))
       } catch {

@@ -58,6 +58,8 @@ export interface TransferRecord {
     readonly data: string
   }
   readonly voice?: { readonly durationMs: number; readonly waveform: readonly number[] }
+  /** A Moments post's attachment: no chat message at either end. Absent: said in the chat. */
+  readonly purpose?: 'post-attachment' | undefined
   readonly status: TransferStatus
   /** Incoming: bytes stored. Outgoing: bytes the receiver acknowledged as stored. */
   readonly bytes: number
@@ -145,6 +147,7 @@ export function newTransferRecord(init: {
     chunkSize: offer.chunkSize,
     thumbnail: offer.thumbnail && { ...offer.thumbnail, data: base64.baseEncode(offer.thumbnail.data) },
     voice: offer.voice && { durationMs: offer.voice.durationMs, waveform: [...offer.voice.waveform] },
+    ...(offer.purpose === 'post-attachment' ? { purpose: 'post-attachment' as const } : {}),
     status: init.status,
     bytes: 0,
     reason: init.reason,
@@ -199,6 +202,8 @@ export interface TransferView {
   readonly active: boolean
   readonly thumbnail?: TransferRecord['thumbnail']
   readonly voice?: TransferRecord['voice']
+  /** 'post-attachment' for a Moments picture; absent for a file said in the chat. */
+  readonly purpose?: TransferRecord['purpose']
 }
 
 /** One line of `jiayi files`: a received file (the fields the CLI prints, exactly). */
@@ -254,6 +259,7 @@ export function transferView(r: TransferRecord, active: boolean): TransferView {
     active,
     thumbnail: r.thumbnail,
     voice: r.voice,
+    ...(r.purpose === undefined ? {} : { purpose: r.purpose }),
   }
 }
 
