@@ -246,6 +246,7 @@ export {
   type LocalScope,
   MAX_CONTACT_ADDRS,
 } from './net/dial-policy.js'
+export type { AnnouncedAddrs } from './net/announced-addrs.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export {
   type FramedProtocolInit,
