@@ -229,6 +229,7 @@ export {
 } from './messenger/trust.js'
 export type { Tx } from './messenger/tx.js'
 export type { CardView, ContactView, MessageView, MeView } from './messenger/views.js'
+export type { AnnouncedAddrs } from './net/announced-addrs.js'
 // --- net ---
 // Node-only transports (TCP, mDNS) live in ./net/transports-node.ts and are deliberately not
 // exported here, so that the browser bundle of this index contains no Node builtins.
@@ -246,7 +247,6 @@ export {
   type LocalScope,
   MAX_CONTACT_ADDRS,
 } from './net/dial-policy.js'
-export type { AnnouncedAddrs } from './net/announced-addrs.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export {
   type FramedProtocolInit,

@@ -239,7 +239,10 @@ describe('browser peers: an address through a relay keeps the relay id', () => {
     ])
     // A node's own WebSockets slot: plain ws before its web port's TLS address.
     assert.deepEqual(
-      core.selectCardAddrs([`/ip4/192.168.1.20/tcp/8443/tls/ws/p2p/${me}`, `/ip4/192.168.1.20/tcp/4002/ws/p2p/${me}`]),
+      core.selectCardAddrs([
+        `/ip4/192.168.1.20/tcp/8443/tls/ws/p2p/${me}`,
+        `/ip4/192.168.1.20/tcp/4002/ws/p2p/${me}`,
+      ]),
       ['/ip4/192.168.1.20/tcp/4002/ws'],
     )
     // Node peers' own listeners are unaffected.
