@@ -50,7 +50,9 @@ async function call<T>(home: string, method: string, params?: Record<string, unk
 }
 
 async function nav(page: Page, name: string): Promise<void> {
-  await page.getByRole('navigation').getByRole('link', { name, exact: true }).click()
+  const link = page.getByRole('navigation').getByRole('link', { name, exact: true })
+  await waitOrKeepPage(page, link, 'lan-reach', `nav-${name}`)
+  await link.click()
 }
 
 /** Creates an identity on the LAN page (no passphrase lock: the test's throwaway profile). */
@@ -130,7 +132,8 @@ describe('phones on a --web-lan page are reachable through its node', { timeout:
   const phone = async () => {
     const context = await browser.newContext({
       ignoreHTTPSErrors: true,
-      viewport: { width: 375, height: 667 },
+      // Wide enough that the navigation stays beside an open conversation.
+      viewport: { width: 1280, height: 800 },
       locale: 'en-US',
     })
     contexts.push(context)
@@ -227,7 +230,10 @@ describe('phones on a --web-lan page are reachable through its node', { timeout:
     )
     await call(otherHome, 'send', { contact: added.id, text: 'Hello phone, from the desk 你好' })
     await openChat(phoneA, 'Desk 小明')
-    await phoneA.getByText('Hello phone, from the desk 你好').waitFor({ timeout: 30_000 })
+    await phoneA
+      .getByTestId('messages')
+      .getByText('Hello phone, from the desk 你好')
+      .waitFor({ timeout: 30_000 })
     await send(phoneA, 'Hi desk 👋')
     await eventually(
       async () =>
@@ -249,9 +255,9 @@ describe('phones on a --web-lan page are reachable through its node', { timeout:
     await openChat(phoneA, 'Phone 乙')
     await send(phoneA, 'Phone to phone 直接')
     await openChat(phoneB, 'Phone 甲')
-    await phoneB.getByText('Phone to phone 直接').waitFor({ timeout: 30_000 })
+    await phoneB.getByTestId('messages').getByText('Phone to phone 直接').waitFor({ timeout: 30_000 })
     await send(phoneB, 'Got it 收到')
-    await phoneA.getByText('Got it 收到').waitFor({ timeout: 30_000 })
+    await phoneA.getByTestId('messages').getByText('Got it 收到').waitFor({ timeout: 30_000 })
     assert.deepEqual(pageErrors, [])
   })
 })
