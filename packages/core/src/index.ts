@@ -217,6 +217,7 @@ export {
   type MessengerInit,
   type MessengerStats,
 } from './messenger/messenger.js'
+export type { ReachProblem, ReachProblemCode } from './messenger/reach.js'
 export type { ContactState, MessageStatus } from './messenger/records.js'
 export {
   PEER_ACTIONS,

@@ -173,6 +173,12 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                         : c.online
                           ? t('chat.online')
                           : t('chat.offline')}
+                      {c.lastError != null && !c.online && (
+                        <span class="unreachable">
+                          {' · '}
+                          {t('contacts.unreachable')}
+                        </span>
+                      )}
                       {c.verified && (
                         <span class="verified">
                           {' · '}
