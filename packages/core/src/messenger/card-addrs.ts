@@ -45,15 +45,17 @@ export function stripPeer(addr: string): string {
 }
 
 /**
- * Within a slot: for relay addresses the relay reached over WebSockets first, then
- * WebRTC-Direct, then TCP; for a node's own WebSockets, plain ws before TLS.
+ * The order of the card: for relay addresses the relay reached over TLS WebSockets first (what
+ * a phone scanning the code dials), then plain WebSockets, WebRTC-Direct, TCP; for a node's own
+ * WebSockets, plain ws before TLS.
  */
 function rank(addr: string): number {
   const t = transportOf(addr)
   if (t === 'ws') return isTls(addr) ? 1 : 0
-  if (t !== 'webrtc' && t !== 'webrtc-tls') return 0
+  if (t === 'webrtc-tls') return 0
+  if (t !== 'webrtc') return 0
   const relay = addr.slice(0, addr.indexOf('/p2p/'))
-  return /\/wss?$/.test(relay) ? 0 : relay.includes('/webrtc-direct') ? 1 : 2
+  return /\/ws$/.test(relay) ? 1 : relay.includes('/webrtc-direct') ? 2 : 3
 }
 
 export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
