@@ -5,6 +5,7 @@
  * relay. In real Chromium, with the app's own screens:
  *
  * - another node adds the phone's card: its request arrives, the phone accepts, they chat;
+ * - the node serving the page adds it too;
  * - a second phone adds the first phone's card: the request arrives, they chat.
  *
  * Browser-to-browser WebRTC needs a real interface (Chromium gathers no ICE candidates on
@@ -243,6 +244,20 @@ describe('phones on a --web-lan page are reachable through its node', { timeout:
       'the node receives the reply',
       30_000,
     )
+  })
+
+  test('the node that serves the page adds the phone too: it reaches it on the connection the page keeps', async () => {
+    const added = await call<Contact>(lanHome, 'addContact', { link: linkA })
+    await accept(phoneA, 'Shop 小店')
+    await eventually(
+      async () =>
+        (await call<Contact[]>(lanHome, 'contactList')).find((c) => c.id === added.id)?.state === 'accepted',
+      'the serving node sees the accept',
+      30_000,
+    )
+    await call(lanHome, 'send', { contact: added.id, text: 'Welcome to the shop 欢迎' })
+    await openChat(phoneA, 'Shop 小店')
+    await phoneA.getByTestId('messages').getByText('Welcome to the shop 欢迎').waitFor({ timeout: 30_000 })
   })
 
   test('a second phone adds the first: the request arrives, they chat', async () => {
