@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -22,7 +22,7 @@ import { decodeCard } from '@jiayi/core'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { createNetns, firstLine, type Netns, netnsUnavailable } from '../../apps/web/test/peer-netns.js'
 import { CHROMIUM_ARGS } from '../browser/chromium.js'
-import { BIN, Control, ensureWebBuilt, eventually, waitOrKeepPage } from './helpers.js'
+import { BIN, Control, ensureWebBuilt, eventually, outputDir, waitOrKeepPage } from './helpers.js'
 
 interface Ready {
   peerId: string
@@ -53,7 +53,14 @@ async function call<T>(home: string, method: string, params?: Record<string, unk
 async function nav(page: Page, name: string): Promise<void> {
   const link = page.getByRole('navigation').getByRole('link', { name, exact: true })
   await waitOrKeepPage(page, link, 'lan-reach', `nav-${name}`)
-  await link.click()
+  await link.click({ timeout: 10_000 }).catch(async (error) => {
+    await page.screenshot({ path: join(await outputDir('lan-reach'), `click-${name}.png`) })
+    await writeFile(
+      join(await outputDir('lan-reach'), `click-${name}.txt`),
+      `${page.url()}\n${await page.locator('body').innerText()}`,
+    )
+    throw error
+  })
 }
 
 /** Creates an identity on the LAN page (no passphrase lock: the test's throwaway profile). */
@@ -273,6 +280,9 @@ describe('phones on a --web-lan page are reachable through its node', { timeout:
     await phoneB.getByTestId('messages').getByText('Phone to phone 直接').waitFor({ timeout: 30_000 })
     await send(phoneB, 'Got it 收到')
     await phoneA.getByTestId('messages').getByText('Got it 收到').waitFor({ timeout: 30_000 })
+    // The relay carried only the signalling: the chat runs over a direct connection on the LAN.
+    for (const page of [phoneA, phoneB])
+      await page.locator('.conv-title .presence').getByText('online · LAN').waitFor({ timeout: 20_000 })
     assert.deepEqual(pageErrors, [])
   })
 })
