@@ -57,7 +57,7 @@ async function nav(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: join(await outputDir('lan-reach'), `click-${name}.png`) })
     await writeFile(
       join(await outputDir('lan-reach'), `click-${name}.txt`),
-      `${page.url()}\n${await page.locator('body').innerText()}`,
+      `${page.url()}\n${await page.locator('body').textContent()}`,
     )
     throw error
   })
