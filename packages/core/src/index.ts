@@ -221,6 +221,7 @@ export {
   type MessengerStats,
 } from './messenger/messenger.js'
 export { MAX_PICTURE_BYTES, type ProfilePicture } from './messenger/profile-picture.js'
+export type { ReachProblem, ReachProblemCode } from './messenger/reach.js'
 export type { ContactState, MessageStatus } from './messenger/records.js'
 export {
   PEER_ACTIONS,
@@ -233,6 +234,7 @@ export {
 } from './messenger/trust.js'
 export type { Tx } from './messenger/tx.js'
 export type { CardView, ContactView, MessageView, MeView } from './messenger/views.js'
+export type { AnnouncedAddrs } from './net/announced-addrs.js'
 // --- net ---
 // Node-only transports (TCP, mDNS) live in ./net/transports-node.ts and are deliberately not
 // exported here, so that the browser bundle of this index contains no Node builtins.

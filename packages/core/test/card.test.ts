@@ -230,6 +230,21 @@ describe('browser peers: an address through a relay keeps the relay id', () => {
     assert.deepEqual(core.selectCardAddrs(listen), [
       `/ip4/192.168.1.20/tcp/4002/ws/p2p/${relay}/p2p-circuit/webrtc`,
     ])
+    // A relay that also serves WebSockets over TLS (a node's --web-lan port): one address through
+    // it for browsers on HTTPS pages, and one without TLS for Node peers.
+    const tls = `/ip4/192.168.1.20/tcp/8443/tls/ws/p2p/${relay}/p2p-circuit/webrtc`
+    assert.deepEqual(core.selectCardAddrs([...listen, `${tls}/p2p/${me}`]), [
+      tls,
+      `/ip4/192.168.1.20/tcp/4002/ws/p2p/${relay}/p2p-circuit/webrtc`,
+    ])
+    // A node's own WebSockets slot: plain ws before its web port's TLS address.
+    assert.deepEqual(
+      core.selectCardAddrs([
+        `/ip4/192.168.1.20/tcp/8443/tls/ws/p2p/${me}`,
+        `/ip4/192.168.1.20/tcp/4002/ws/p2p/${me}`,
+      ]),
+      ['/ip4/192.168.1.20/tcp/4002/ws'],
+    )
     // Node peers' own listeners are unaffected.
     assert.deepEqual(core.selectCardAddrs([`/ip4/192.168.1.20/tcp/4001/p2p/${me}`]), [
       '/ip4/192.168.1.20/tcp/4001',

@@ -88,6 +88,8 @@ export function formatContacts(list: readonly ContactView[]): string[] {
     [
       c.identityChanged ? `SAFETY NUMBER CHANGED (compare: jiayi verify ${c.id})` : '',
       c.verified ? 'verified' : '',
+      // Why the last attempt failed (the message after the contact's name).
+      c.lastError ? `not reached: ${c.lastError.message.split(': ').slice(1).join(': ')}` : '',
     ]
       .filter(Boolean)
       .join(', '),

@@ -8,6 +8,9 @@
  *   GET  /api/files/<id>    a transfer's bytes (received files, and sent ones kept on disk)
  *   GET  /jiayi-relays.json this node's WebSocket addresses, for pages that run their own peer
  *                           (they reserve a relay slot here so other browsers can reach them)
+ *   GET  /  (WebSocket)     the node itself (libp2p over WebSockets): the upgrade is handed to the
+ *                           node's own WebSocket listener (relay.ts), so that over HTTPS a page
+ *                           reaches the node as wss:// on its own origin and certificate
  *   GET  /jiayi-lan.json    with --web-lan: the LAN addresses and the certificate's fingerprint
  *                           (lan.ts), for the page to show; 404 otherwise
  *
@@ -36,6 +39,7 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import { type AppLog, errorFields } from '../cli/log.js'
 import { DOWNLOAD_CSP, INLINE_TYPES, setSecurityHeaders } from './headers.js'
 import type { LanInfo } from './lan.js'
+import { type RelayTarget, WebRelay } from './relay.js'
 import { bearer, tokenFromProtocols, tokenMatches, WS_PROTOCOL } from './token.js'
 import { UploadError, type Uploads } from './uploads.js'
 
@@ -76,6 +80,8 @@ export interface WebServerOptions {
   readonly transfer: (id: string) => TransferView | undefined
   /** This node's WebSocket multiaddrs (with /p2p/): relays for in-page peers. */
   readonly relays?: () => readonly string[]
+  /** Where the node's own WebSocket listener is: a WebSocket upgrade on `/` goes there. */
+  readonly relayTarget?: () => RelayTarget | undefined
   /** --web-lan: what phones open and the certificate's fingerprint (public, like the certificate). */
   readonly lan?: LanInfo | undefined
   readonly log: AppLog
@@ -114,6 +120,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   })
   const sockets = new Set<WebSocket>()
+  const relay = new WebRelay(o.log)
   const gzipped = new Map<string, { mtimeMs: number; body: Buffer }>()
 
   const hostOk = (req: IncomingMessage) => hosts().has(req.headers.host ?? '')
@@ -258,6 +265,12 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     }
     const path = new URL(req.url ?? '/', ownOrigin()).pathname
     if (!hostOk(req)) return refuse(421, 'misdirected request')
+    // libp2p's WebSocket dialer asks for `/` and no subprotocol; the node authenticates it (Noise).
+    const target = path === '/' ? o.relayTarget?.() : undefined
+    if (target !== undefined) {
+      if (!relay.hand(req, socket, head, target)) refuse(503, 'busy')
+      return
+    }
     if (
       path !== '/api/ws' ||
       !originOk(req, true) ||
@@ -319,6 +332,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     close() {
       closing ??= (async () => {
         for (const ws of sockets) ws.terminate()
+        relay.close()
         wss.close()
         server.closeAllConnections()
         await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -9,6 +9,11 @@
  *   --web-host    (hidden, tests) the address to bind, e.g. 127.0.0.1 with --web-lan, so a test
  *                 exercises HTTPS without listening on the machine's real interfaces.
  *
+ * With --web-lan the node is also reachable through the HTTPS port itself (relay.ts): announced as
+ * `/ip4/<address>/tcp/<web port>/tls/ws` and offered to pages in `jiayi-relays.json`, it is how a
+ * phone's page reaches the node (plain ws:// is mixed content on an HTTPS page) and reserves the
+ * relay slot through which other browsers and nodes reach the phone.
+ *
  * The app's files come from apps/web/dist (JIAYI_WEB_DIST overrides), never imported as code.
  */
 import { existsSync } from 'node:fs'
@@ -21,6 +26,7 @@ import { CliError } from '../cli/errors.js'
 import type { HomePaths } from '../cli/home.js'
 import { createDispatcher, type HostParts } from '../daemon/api-host.js'
 import { type LanInfo, lanInfo } from './lan.js'
+import { relayTargetOf } from './relay.js'
 import { startWebServer, type WebServer } from './server.js'
 import { lanAddresses, loadOrCreateWebCertificate } from './tls.js'
 import { newToken } from './token.js'
@@ -97,6 +103,7 @@ export async function startWeb(
   const dispatcher = createDispatcher(parts, (handle) => uploads.openSource(handle), 'web-api')
   // The port is known once the server listens; the LAN description follows it.
   let lan: LanInfo | undefined
+  const nodeAddrs = () => parts.node.getMultiaddrs().map((a) => a.toString())
   const server = await startWebServer({
     dist: webDist(),
     host: options.host ?? (options.lan ? '0.0.0.0' : '127.0.0.1'),
@@ -107,16 +114,27 @@ export async function startWeb(
     dispatcher,
     uploads,
     transfer: (id) => parts.files.transfer(id),
+    // Over HTTPS a page can dial only wss://: the web port's own addresses (below).
     relays: () =>
-      parts.node
-        .getMultiaddrs()
-        .map((a) => a.toString())
-        .filter((a) => /\/(ws|wss)\/p2p\//.test(a)),
+      nodeAddrs().filter((a) =>
+        tls === undefined ? /\/ws\/p2p\//.test(a) && !/\/tls\/ws\//.test(a) : /\/tls\/ws\/p2p\//.test(a),
+      ),
+    relayTarget: tls === undefined ? undefined : () => relayTargetOf(nodeAddrs()),
     get lan() {
       return lan
     },
     log,
   })
+  // The addresses the HTTPS server answers at: the one it is bound to, or with a wildcard bind
+  // the LAN addresses (never loopback: contacts could not use it).
+  const host = options.host ?? (options.lan ? '0.0.0.0' : '127.0.0.1')
+  const announced =
+    tls === undefined || relayTargetOf(nodeAddrs()) === undefined
+      ? []
+      : (host === '0.0.0.0' ? ips : [host])
+          .filter((ip) => /^[0-9.]+$/.test(ip))
+          .map((ip) => `/ip4/${ip}/tcp/${server.port}/tls/ws`)
+  parts.node.services.announcedAddrs.add(announced)
   if (tls !== undefined)
     lan = lanInfo(
       ips.map((ip) => `https://${ip}:${server.port}/`),
@@ -130,6 +148,7 @@ export async function startWeb(
     fingerprint: tls?.fingerprint,
     lan,
     async close() {
+      parts.node.services.announcedAddrs.remove(announced)
       await server.close()
       dispatcher.close()
     },

@@ -84,6 +84,12 @@ export const en = {
   'chat.online': 'online',
   'chat.offline': 'offline',
   'chat.empty': 'Say hello. Messages are end-to-end encrypted.',
+  'reach.noAddress.browser':
+    '{name} can’t be reached from this browser: their peer has no WebSocket or WebRTC address. Jiayi keeps trying.',
+  'reach.noAddress.node':
+    '{name} can’t be reached from this device: their peer has no address it can dial. Jiayi keeps trying.',
+  'reach.unreachable':
+    '{name} can’t be reached right now: their peer did not answer at any of its addresses. Jiayi keeps trying.',
   'chat.notAccepted': '{name} has not accepted you yet: your messages wait until they do.',
   'chat.safety': 'Safety number',
   'chat.actions': 'Message actions',
@@ -194,6 +200,7 @@ export const en = {
   'contacts.list': 'My contacts',
   'contacts.none': 'No contacts yet.',
   'contacts.pendingOut': 'Request sent',
+  'contacts.unreachable': 'Can’t be reached',
   'contacts.verified': 'Verified',
   'contacts.openFromLink': 'Add the contact from the link you opened?',
 

@@ -77,6 +77,10 @@ export const zhCN: Record<MessageKey, string> = {
   'chat.online': '在线',
   'chat.offline': '离线',
   'chat.empty': '打个招呼吧。消息均为端到端加密。',
+  'reach.noAddress.browser':
+    '无法从这个浏览器联系到 {name}：对方的设备没有 WebSocket 或 WebRTC 地址。加一会继续尝试。',
+  'reach.noAddress.node': '无法从这台设备联系到 {name}：对方的设备没有这里可以连接的地址。加一会继续尝试。',
+  'reach.unreachable': '暂时联系不到 {name}：对方的设备在它的所有地址上都没有回应。加一会继续尝试。',
   'chat.notAccepted': '{name} 还没有通过你的请求：消息会在对方通过后送达。',
   'chat.safety': '安全码',
   'chat.actions': '消息操作',
@@ -183,6 +187,7 @@ export const zhCN: Record<MessageKey, string> = {
   'contacts.list': '我的联系人',
   'contacts.none': '还没有联系人。',
   'contacts.pendingOut': '已发送请求',
+  'contacts.unreachable': '无法联系',
   'contacts.verified': '已验证',
   'contacts.openFromLink': '添加你打开的链接中的联系人？',
 

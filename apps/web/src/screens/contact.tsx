@@ -15,6 +15,7 @@ import { errorText } from '../ui/errors.js'
 import { Icon } from '../ui/icons.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { QrImage } from '../ui/qr.js'
+import { ReachNotice } from '../ui/reach-notice.js'
 
 function halves(formatted: string): [string[], string[]] {
   const groups = formatted.split(/\s+/).filter(Boolean)
@@ -71,6 +72,7 @@ export function ContactScreen(props: { contact: string }) {
             </a>
           )}
         </div>
+        <ReachNotice contact={c} />
         {c.identityChanged && (
           <p class="card warning" role="alert" data-testid="identity-changed">
             <Icon name="alert" size={18} /> {t('contact.identityChanged', { name })}

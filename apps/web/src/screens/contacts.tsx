@@ -67,6 +67,15 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
     if (props.addLink !== undefined) document.getElementById('contact-link')?.focus()
   }, [])
 
+  // A peer in a browser tab has addresses only once its relay slot is granted (a second or so
+  // after it starts): until then its card could not be reached, so it is read again.
+  const addressless = card.data !== undefined && card.data.addrs.length === 0
+  useEffect(() => {
+    if (!addressless) return
+    const timer = setInterval(() => card.reload(), 2_000)
+    return () => clearInterval(timer)
+  }, [addressless, card.reload])
+
   const list = contacts.data ?? []
   const requests = list.filter((c) => c.state === 'pending-in')
   const others = list
@@ -211,6 +220,12 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                         : c.online
                           ? t('chat.online')
                           : t('chat.offline')}
+                      {c.lastError != null && !c.online && (
+                        <span class="unreachable">
+                          {' · '}
+                          {t('contacts.unreachable')}
+                        </span>
+                      )}
                       {c.verified && (
                         <span class="verified">
                           {' · '}

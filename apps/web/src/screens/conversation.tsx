@@ -17,6 +17,7 @@ import { ForwardDialog } from '../ui/forward-dialog.js'
 import { Icon } from '../ui/icons.js'
 import { MessageBubble } from '../ui/message.js'
 import { notifyError } from '../ui/notice.js'
+import { ReachNotice } from '../ui/reach-notice.js'
 
 const PAGE = 200
 const TYPING_SHOWN_MS = 6_000
@@ -106,6 +107,7 @@ export function Conversation(props: { contact: string }) {
       {contact.state === 'pending-out' && (
         <p class="hint">{t('chat.notAccepted', { name: shownName(contact) })}</p>
       )}
+      <ReachNotice contact={contact} />
       {messagesQ.error !== undefined && messagesQ.data === undefined && (
         <p class="hint error">{t('chat.loadFailed')}</p>
       )}

@@ -3,20 +3,32 @@
  * WebRTC-Direct, WebRTC through a relay) and IP family, LAN addresses before loopback (loopback
  * only when there is nothing else, e.g. a test bound to 127.0.0.1). Of relay addresses only
  * `/p2p-circuit/webrtc` ones (a browser peer's: the relay carries the WebRTC signalling, the data
- * then flows directly), preferring a relay reached over WebSockets, which browsers and Node
- * peers can both dial; a plain circuit would carry all data through the relay. Three addresses
- * keep the QR code at version ≤ 15.
+ * then flows directly); a plain circuit would carry all data through the relay. A browser peer
+ * keeps two of them when its relay offers both: one through the relay over TLS WebSockets (what
+ * another browser on an HTTPS page can dial: plain ws:// is mixed content there) and one through
+ * a relay address without TLS (what a Node peer dials: it does not accept the relay's self-signed
+ * certificate), WebSockets before WebRTC-Direct before TCP. A node's own WebSockets slot takes
+ * plain ws before TLS (its TLS address is the web app's port, made for pages of that origin).
+ * Three addresses keep the QR code at version ≤ 15.
  */
 import { MAX_ADDRS } from '../card/card.js'
 
-type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc'
+type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'webrtc-tls'
 
 function transportOf(addr: string): Transport | undefined {
-  if (addr.includes('/p2p-circuit')) return /\/p2p-circuit\/webrtc$/.test(addr) ? 'webrtc' : undefined
+  if (addr.includes('/p2p-circuit')) {
+    if (!/\/p2p-circuit\/webrtc$/.test(addr)) return undefined
+    return isTls(addr.slice(0, addr.indexOf('/p2p/'))) ? 'webrtc-tls' : 'webrtc'
+  }
   if (addr.includes('/webrtc-direct')) return 'webrtc-direct'
   if (addr.includes('/ws') || addr.includes('/wss')) return 'ws'
   if (addr.includes('/tcp/')) return 'tcp'
   return undefined
+}
+
+/** WebSockets over TLS (`/tls/ws`, `/wss`, also with an `/sni/…`). */
+function isTls(addr: string): boolean {
+  return /\/(tls(\/sni\/[^/]+)?\/ws|wss)$/.test(addr)
 }
 
 function isLoopback(addr: string): boolean {
@@ -32,11 +44,18 @@ export function stripPeer(addr: string): string {
   return addr.replace(/\/p2p\/[^/]+$/, '')
 }
 
-/** For relay addresses: the relay reached over WebSockets first, then WebRTC-Direct, then TCP. */
-function relayRank(addr: string): number {
-  if (transportOf(addr) !== 'webrtc') return 0
+/**
+ * The order of the card: for relay addresses the relay reached over TLS WebSockets first (what
+ * a phone scanning the code dials), then plain WebSockets, WebRTC-Direct, TCP; for a node's own
+ * WebSockets, plain ws before TLS.
+ */
+function rank(addr: string): number {
+  const t = transportOf(addr)
+  if (t === 'ws') return isTls(addr) ? 1 : 0
+  if (t === 'webrtc-tls') return 0
+  if (t !== 'webrtc') return 0
   const relay = addr.slice(0, addr.indexOf('/p2p/'))
-  return /\/wss?$/.test(relay) ? 0 : relay.includes('/webrtc-direct') ? 1 : 2
+  return /\/ws$/.test(relay) ? 1 : relay.includes('/webrtc-direct') ? 2 : 3
 }
 
 export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
@@ -48,7 +67,7 @@ export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
   const chosen: string[] = []
   const seen = new Set<string>()
   // IPv4 first: phones and QR scanners on a LAN nearly always reach it.
-  const ranked = [...pool].sort((a, b) => relayRank(a) - relayRank(b))
+  const ranked = [...pool].sort((a, b) => rank(a) - rank(b))
   const ordered = [
     ...ranked.filter((a) => a.startsWith('/ip4/')),
     ...ranked.filter((a) => !a.startsWith('/ip4/')),

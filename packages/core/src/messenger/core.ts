@@ -26,6 +26,7 @@ import { encodeOutboxRecord } from './outbox-record.js'
 import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
 import { forgetPictures } from './profile-picture.js'
+import { ReachProblems, reachProblemOf } from './reach.js'
 import { type ContactRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
 import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from './session-set.js'
 import { isRunStatus, withRun } from './status-runs.js'
@@ -96,6 +97,11 @@ export class MessengerCore {
   onDecryptFailed: (cid: ContactId) => void = () => {}
   /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */
   onDeliveryFailed: (cid: ContactId) => void = () => {}
+  /** Why contacts could not be reached lately (reach.ts); shown in their views as `lastError`. */
+  readonly reach = new ReachProblems((cid) => {
+    const c = this.contacts.get(cid)
+    if (c !== undefined) this.events.emit('contact', { id: cid, contact: this.view(c), change: 'update' })
+  })
   stopped = false
 
   constructor(
@@ -142,7 +148,19 @@ export class MessengerCore {
   }
 
   view(c: ContactRecord): ContactView {
-    return contactView(c, this.isOnline(c.peerId))
+    return contactView(c, this.isOnline(c.peerId), this.reach.get(c.id) ?? null)
+  }
+
+  /**
+   * An attempt to deliver to `cid` failed with `error`. With no connection to them the dial is
+   * what failed: why is recorded for their view (reach.ts). A failure on an open connection (a
+   * stream reset, a slow ack) says nothing about reaching them.
+   */
+  deliveryFailed(cid: ContactId, error: unknown): void {
+    const c = this.contacts.get(cid)
+    if (c === undefined || this.stopped || this.isOnline(c.peerId)) return
+    this.reach.failed(cid, reachProblemOf(error, c.name, this.node.services.dialPolicy.environment))
+    this.onDeliveryFailed(cid)
   }
 
   isOnline(peerId: string): boolean {
@@ -348,7 +366,10 @@ export class MessengerCore {
       tx.after(() => this.blockedPeers.add(contact.peerId))
     }
     tx.removedContacts.add(contact.id)
-    tx.after(() => this.events.emit('contact', { id: contact.id, change: 'removed' }))
+    tx.after(() => {
+      this.reach.forget(contact.id)
+      this.events.emit('contact', { id: contact.id, change: 'removed' })
+    })
   }
 
   refuse(protocol: string, reason: RefusalReason, peer?: PeerId): 'rejected' {

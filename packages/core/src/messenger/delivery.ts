@@ -21,7 +21,10 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
     load: (cid, limit, after) => core.conversations.outbox(cid, limit, after),
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
     acked: (cid, acks) => {
-      if (acks.some((a) => a.status === 'ok')) restarter.succeeded(cid)
+      if (acks.some((a) => a.status === 'ok')) {
+        restarter.succeeded(cid)
+        core.reach.reached(cid)
+      }
       return acked(core, cid, acks)
     },
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
@@ -37,7 +40,7 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
         contact: cid,
         error: error instanceof Error ? error.name : 'unknown',
       })
-      core.onDeliveryFailed(cid)
+      core.deliveryFailed(cid, error)
     },
   })
 }

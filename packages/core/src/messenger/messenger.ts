@@ -199,7 +199,13 @@ export class Messenger {
     await core.node.handle(PROTOCOL_PREKEYS, servePrekeys, {
       maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_PREKEYS],
     })
-    this.listen('peer:connect', (e) => this.peerSeen((e as CustomEvent<PeerId>).detail))
+    this.listen('peer:connect', (e) => {
+      const peer = (e as CustomEvent<PeerId>).detail
+      // A connection, whoever opened it: they are reachable now.
+      const contact = core.contacts.byPeerId(peer.toString())
+      if (contact !== undefined) core.reach.reached(contact.id)
+      this.peerSeen(peer)
+    })
     this.listen('peer:discovery', (e) => this.peerSeen((e as CustomEvent<{ id: PeerId }>).detail.id))
     this.listen('peer:identify', (e) => {
       const detail = (e as CustomEvent<{ peerId: PeerId; listenAddrs: { toString(): string }[] }>).detail

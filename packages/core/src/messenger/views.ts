@@ -4,6 +4,7 @@
  */
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
+import type { ReachProblem } from './reach.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
 
 export interface MeView {
@@ -40,6 +41,11 @@ export interface ContactView {
   readonly postQuantum: boolean
   readonly identityKey: string
   readonly addrs: readonly string[]
+  /**
+   * Why the last attempt to reach them failed (reach.ts), until a connection to them opens or
+   * they acknowledge a delivery; null when nothing failed since. Always set by the messenger.
+   */
+  readonly lastError?: ReachProblem | null
 }
 
 export interface MessageView {
@@ -60,7 +66,11 @@ export interface MessageView {
   readonly route?: ConnectionRoute | undefined
 }
 
-export function contactView(c: ContactRecord, online: boolean): ContactView {
+export function contactView(
+  c: ContactRecord,
+  online: boolean,
+  lastError: ReachProblem | null = null,
+): ContactView {
   return {
     id: c.id,
     name: c.name,
@@ -74,6 +84,7 @@ export function contactView(c: ContactRecord, online: boolean): ContactView {
     postQuantum: c.postQuantum === true,
     identityKey: c.identityKey,
     addrs: c.addrs,
+    lastError,
   }
 }
 

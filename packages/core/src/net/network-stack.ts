@@ -3,6 +3,7 @@ import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Libp2pOptions } from 'libp2p'
+import type { AnnouncedAddrs } from './announced-addrs.js'
 import type { DialPolicy } from './dial-policy.js'
 import type { LanRendezvous } from './lan-rendezvous.js'
 
@@ -22,6 +23,8 @@ export interface NetworkStack {
 export type JiayiServices = {
   /** Which addresses this node may dial (also its connection gater). */
   dialPolicy: DialPolicy
+  /** Addresses served for this node by another server (the web app's HTTPS port). */
+  announcedAddrs: AnnouncedAddrs
   identify: Identify
   identifyPush: IdentifyPush
   ping: Ping

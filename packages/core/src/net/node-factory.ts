@@ -6,6 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { announcedAddrs } from './announced-addrs.js'
 import { jiayiConnectionGater } from './connection-gater.js'
 import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
@@ -63,6 +64,7 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
   const policy = new DialPolicy(network.environment, listen, options.alsoDial)
   const services: Libp2pOptions<JiayiServices>['services'] = {
     dialPolicy: () => policy,
+    announcedAddrs: announcedAddrs(),
     identify: identify(),
     identifyPush: identifyPush(),
     ping: ping(),

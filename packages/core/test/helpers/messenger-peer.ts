@@ -4,6 +4,7 @@
  */
 import { createAccount, loadAccount } from '../../src/messenger/account.js'
 import { Messenger, type MessengerInit } from '../../src/messenger/messenger.js'
+import type { LocalScope } from '../../src/net/dial-policy.js'
 import { createJiayiNode } from '../../src/net/node-factory.js'
 import { type NodeNetworkInit, nodeNetwork } from '../../src/net/transports-node.js'
 import { MemoryStore } from '../../src/store/memory.js'
@@ -22,15 +23,18 @@ export async function testPeer(
   options: Pick<MessengerInit, 'pendingLimits' | 'now'> & {
     network?: NodeNetworkInit
     listen?: string[]
+    /** Scopes it dials without listening there (a peer that only dials: `listen: []`). */
+    alsoDial?: LocalScope[]
   } = {},
 ): Promise<TestPeer> {
-  const { network, listen, ...init } = options
+  const { network, listen, alsoDial, ...init } = options
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
     privateKey: account.deviceKey,
     network: nodeNetwork({ mdns: false, ...network }),
     listen: listen ?? ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
+    ...(alsoDial === undefined ? {} : { alsoDial }),
   })
   const messenger = await Messenger.open({ store, node, account, ...init })
   return {
