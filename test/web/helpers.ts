@@ -331,3 +331,42 @@ export async function waitOrKeepPage(
     throw error
   })
 }
+
+/**
+ * For a context's addInitScript: records each browser notification the page shows (then shows
+ * it as usual: headless Chromium draws none anyone could read), and lets a test say whether the
+ * tab is hidden (headless Chromium keeps every tab visible). A string, not a function: the test
+ * runner's compiler would wrap a function's inner functions in helpers the page does not have.
+ */
+export const RECORD_NOTIFICATIONS = `
+  window.__shown = []
+  const Real = window.Notification
+  function Recorded(title, options) {
+    window.__shown.push({ title, body: (options && options.body) || '' })
+    return new Real(title, options)
+  }
+  Object.defineProperty(Recorded, 'permission', { get: () => Real.permission })
+  Recorded.requestPermission = Real.requestPermission.bind(Real)
+  window.Notification = Recorded
+  Object.defineProperty(document, 'visibilityState', {
+    configurable: true,
+    get: () => (window.__hidden ? 'hidden' : 'visible'),
+  })
+`
+
+export interface ShownNotification {
+  title: string
+  body: string
+}
+
+/** The notifications the page showed so far (RECORD_NOTIFICATIONS). */
+export const shownNotifications = (page: Page): Promise<ShownNotification[]> =>
+  page.evaluate(() => (window as unknown as { __shown: ShownNotification[] }).__shown)
+
+/** As if the user switched to another tab (hidden) or back (visible): RECORD_NOTIFICATIONS. */
+export async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((h) => {
+    ;(window as unknown as { __hidden?: boolean }).__hidden = h
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, hidden)
+}

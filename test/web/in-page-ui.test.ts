@@ -8,7 +8,18 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { cleanup, ensureWebBuilt, eventually, launchBrowser, NodePeer, openApp, readMyQr } from './helpers.js'
+import {
+  cleanup,
+  ensureWebBuilt,
+  eventually,
+  launchBrowser,
+  NodePeer,
+  openApp,
+  RECORD_NOTIFICATIONS,
+  readMyQr,
+  setHidden,
+  shownNotifications,
+} from './helpers.js'
 
 interface Contact {
   id: string
@@ -105,6 +116,21 @@ describe('the app as a full peer in the page', () => {
     await page.getByRole('heading', { name: 'Chats' }).waitFor({ timeout: 30_000 })
     const row = page.locator('[data-testid=chat-list] .row', { hasText: 'Node' })
     await row.getByText('Hello from the node').waitFor({ timeout: 20_000 })
+  })
+
+  test('the in-page peer notifies too, once turned on, while the tab is hidden', async () => {
+    await context.grantPermissions(['notifications'], { origin: node.origin })
+    await context.addInitScript(RECORD_NOTIFICATIONS)
+    await page.goto(`${node.origin}/#/settings`)
+    await page.reload()
+    const on = page.getByRole('checkbox', { name: /Notify me of new messages/ })
+    await on.waitFor({ timeout: 30_000 })
+    await on.check()
+    await setHidden(page, true)
+    await node.call('send', { contact: phoneAtNode.id, text: 'Your order shipped' })
+    const got = await eventually(async () => (await shownNotifications(page))[0], 'a notification')
+    assert.deepEqual(got, { title: 'Node', body: 'Your order shipped' })
+    await setHidden(page, false)
   })
 
   test("the node's UI (token URL) never loads the in-page peer's code", async () => {

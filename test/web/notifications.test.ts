@@ -12,12 +12,17 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { befriendNodes, cleanup, ensureWebBuilt, eventually, launchBrowser, NodePeer } from './helpers.js'
-
-interface Shown {
-  title: string
-  body: string
-}
+import {
+  befriendNodes,
+  cleanup,
+  ensureWebBuilt,
+  eventually,
+  launchBrowser,
+  NodePeer,
+  RECORD_NOTIFICATIONS,
+  setHidden,
+  shownNotifications as shown,
+} from './helpers.js'
 
 let alice: NodePeer
 let bob: NodePeer
@@ -26,26 +31,6 @@ let context: BrowserContext
 let page: Page
 let aliceAtBob: string
 
-// A string, not a function: the test runner's compiler would wrap a function's inner functions
-// in helpers the page does not have.
-const RECORD_AND_HIDE = `
-  window.__shown = []
-  const Real = window.Notification
-  function Recorded(title, options) {
-    window.__shown.push({ title, body: (options && options.body) || '' })
-    return new Real(title, options)
-  }
-  Object.defineProperty(Recorded, 'permission', { get: () => Real.permission })
-  Recorded.requestPermission = Real.requestPermission.bind(Real)
-  window.Notification = Recorded
-  Object.defineProperty(document, 'visibilityState', {
-    configurable: true,
-    get: () => (window.__hidden ? 'hidden' : 'visible'),
-  })
-`
-
-const shown = (p: Page) => p.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown)
-
 before(async () => {
   ensureWebBuilt()
   ;[alice, bob] = await Promise.all([NodePeer.start('Alice'), NodePeer.start('Bob')])
@@ -53,7 +38,7 @@ before(async () => {
   browser = await launchBrowser()
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' })
   await context.grantPermissions(['notifications'], { origin: alice.origin })
-  await context.addInitScript(RECORD_AND_HIDE)
+  await context.addInitScript(RECORD_NOTIFICATIONS)
   page = await context.newPage()
   page.on('pageerror', (e) => console.error('page error:', e.message))
   await page.goto(alice.web)
@@ -65,15 +50,8 @@ after(async () => {
   await cleanup()
 })
 
-/** As if the user switched to another tab (hidden) and back (visible). */
-async function setHidden(hidden: boolean): Promise<void> {
-  await page.evaluate((h) => {
-    ;(window as unknown as { __hidden?: boolean }).__hidden = h
-    document.dispatchEvent(new Event('visibilitychange'))
-  }, hidden)
-}
-const hide = () => setHidden(true)
-const show = () => setHidden(false)
+const hide = () => setHidden(page, true)
+const show = () => setHidden(page, false)
 
 test('off by default: a message to a hidden tab shows nothing', async () => {
   await page.goto(`${alice.origin}/#/settings`)
