@@ -37,6 +37,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   read: async () => (await import('./commands/remote.js')).read,
   name: async () => (await import('./commands/remote.js')).rename,
   remark: async () => (await import('./commands/remote.js')).remark,
+  search: async () => (await import('./commands/remote.js')).search,
   verify: async () => (await import('./commands/remote.js')).verify,
   stats: async () => (await import('./commands/remote.js')).stats,
   passphrase: async () => (await import('./commands/passphrase.js')).passphrase,

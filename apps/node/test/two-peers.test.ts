@@ -378,3 +378,27 @@ test('jiayi remark: a private name for a contact, used to find them and shown in
   assert.match(cleared.stdout, /is shown by their own name again/)
   assert.equal((await jiayiJson<Contact[]>(ha, ['contacts']))[0]!.remark, undefined)
 })
+
+test('jiayi search: --json results with the contract fields; the human form names and dates them', async () => {
+  const bob = (await jiayiJson<Contact[]>(ha, ['contacts']))[0]!
+  await jiayi(ha, ['send', bob.id, 'Jasmine 茉莉花茶 samples ship Friday'])
+  const hits = await jiayiJson<Record<string, unknown>[]>(ha, [
+    'search',
+    '茉莉',
+    'samples',
+    '--contact',
+    bob.id,
+  ])
+  assert.equal(hits.length, 1, JSON.stringify(hits))
+  assert.deepEqual(Object.keys(hits[0]!).sort(), ['contactId', 'id', 'kind', 'sentAt', 'text'])
+  assert.equal(hits[0]!.kind, 'message')
+  assert.equal(hits[0]!.contactId, bob.id)
+  assert.equal(hits[0]!.text, 'Jasmine 茉莉花茶 samples ship Friday')
+  const human = await jiayi(ha, ['search', 'jasmine'])
+  assert.match(
+    human.stdout,
+    /^\[\d{4}-\d\d-\d\d \d\d:\d\d\] .+: Jasmine 茉莉花茶 samples ship Friday {2}\([0-9a-f]{8}\)$/m,
+  )
+  const none = await jiayi(ha, ['search', 'zzzqqq'])
+  assert.match(none.stdout, /Nothing matches "zzzqqq"/)
+})

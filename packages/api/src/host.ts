@@ -30,6 +30,7 @@ export type MessengerApi = Pick<
   | 'setTyping'
   | 'verify'
   | 'setRemark'
+  | 'search'
   | 'profilePicture'
   | 'setProfilePicture'
   | 'contactPicture'

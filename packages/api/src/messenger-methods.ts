@@ -45,6 +45,7 @@ export type MessengerMethodName =
   | 'reject'
   | 'verify'
   | 'setRemark'
+  | 'search'
   | 'profilePicture'
   | 'setProfilePicture'
   | 'contactPicture'
@@ -92,6 +93,20 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   verify: {
     check: params({ ...CONTACT, mark: { optional: true, check: bool } }),
     run: (c, p) => c.messenger.verify(p.contact, p.mark === true),
+  },
+  search: {
+    // Reads postings, and a message per hit.
+    heavy: always,
+    check: params({
+      query: str({ min: 1, max: 256 }),
+      contact: { optional: true, check: ref },
+      limit: { optional: true, check: int(1, 500) },
+    }),
+    run: (c, p) =>
+      c.messenger.search(p.query, {
+        ...(p.contact === undefined ? {} : { contact: p.contact }),
+        ...(p.limit === undefined ? {} : { limit: p.limit }),
+      }),
   },
   profilePicture: { check: none, run: async (c) => pictureView(await c.messenger.profilePicture()) },
   setProfilePicture: {

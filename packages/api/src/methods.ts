@@ -21,6 +21,7 @@ import type {
   MessageView,
   MessengerStats,
   MeView,
+  SearchResult,
   TransferView,
 } from '@jiayi/core'
 import type { AuthorView, CommentView, PostView } from '@jiayi/feed'
@@ -42,6 +43,7 @@ export type {
   MessengerStats,
   MeView,
   PostView,
+  SearchResult,
   TransferView,
 }
 
@@ -119,6 +121,11 @@ export interface ApiMethods {
   addContact: { params: { link: string }; result: ContactView }
   accept: { params: { contact: string }; result: ContactView }
   reject: { params: { contact: string }; result: null }
+  /**
+   * Local search: contacts by name or remark, then messages and file names with every word of
+   * `query` (Chinese by characters), newest first.
+   */
+  search: { params: { query: string; contact?: string; limit?: number }; result: SearchResult[] }
   /** Our profile picture (sent to accepted contacts through the sessions, never in the card). */
   profilePicture: { params: NoParams; result: PictureView | null }
   /** Sets our picture (JPEG, PNG or WebP, at most 64 KiB), or removes it given neither field. */

@@ -291,6 +291,8 @@ export {
 export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
 export { RESOURCE_LIMITS, type ResourceLimits } from './net/resource-limits.js'
 export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'
+export type { SearchKind, SearchResult } from './search/message-search.js'
+export { queryTokens, tokensOf } from './search/tokens.js'
 // --- end net ---
 // --- store ---
 export {

@@ -46,6 +46,7 @@ const OPTIONS = {
   'mdns-port': { type: 'string' },
   'mdns-interval': { type: 'string' },
   limit: { type: 'string' },
+  contact: { type: 'string' },
   link: { type: 'string', multiple: true },
   peek: { type: 'boolean' },
   mark: { type: 'boolean' },
@@ -191,6 +192,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: ['limit', 'peek'],
     minArgs: 1,
     maxArgs: 1,
+  },
+  {
+    name: 'search',
+    usage: 'search QUERY… [--contact C] [--limit N]',
+    summary: 'find messages, file names and contacts (every word; Chinese by characters)',
+    options: ['contact', 'limit'],
+    minArgs: 1,
+    maxArgs: Number.POSITIVE_INFINITY,
   },
   {
     name: 'name',

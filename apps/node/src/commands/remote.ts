@@ -2,11 +2,18 @@
  * Commands that drive the running peer over its control socket. Each is one or two control
  * calls and a print; with no peer running they fail with a hint to run `jiayi start`.
  */
-import type { ContactView, MessageView, MessengerStats, MeView } from '@jiayi/core'
-import { arg, type Context, optFlag, optLimit, textArg } from '../cli/context.js'
+import type { ContactView, MessageView, MessengerStats, MeView, SearchResult } from '@jiayi/core'
+import { arg, type Context, optFlag, optLimit, optString, textArg } from '../cli/context.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
-import { formatContacts, formatMessage, formatSafetyNumber, nameOf, STATUS_MARK } from './format.js'
+import {
+  formatContacts,
+  formatMessage,
+  formatSafetyNumber,
+  nameOf,
+  STATUS_MARK,
+  shortTime,
+} from './format.js'
 
 export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => Promise<T>): Promise<T> {
   const client = await ControlClient.connect(ctx.paths.socket, ctx.paths.home)
@@ -119,6 +126,34 @@ export async function remark(ctx: Context): Promise<void> {
       ? `${shownLine(contact.name)} is shown by their own name again.`
       : `${shownLine(contact.name)} is shown as "${shownLine(contact.remark)}" (only on this device).`,
   )
+}
+
+export async function search(ctx: Context): Promise<void> {
+  const query = ctx.args.join(' ')
+  const contact = optString(ctx, 'contact')
+  const limit = optLimit(ctx, 500)
+  const { hits, names } = await withPeer(ctx, async (c) => {
+    const hits = await c.call<SearchResult[]>('search', {
+      query,
+      ...(contact === undefined ? {} : { contact }),
+      ...(limit === undefined ? {} : { limit }),
+    })
+    const names = new Map(
+      (await c.call<ContactView[]>('contactList')).map((k) => [k.id as string, nameOf(k)]),
+    )
+    return { hits, names }
+  })
+  if (ctx.json) return ctx.out.json(hits)
+  if (hits.length === 0) return ctx.out.line(`Nothing matches "${shownLine(query)}".`)
+  for (const h of hits) {
+    const who = shownLine(names.get(h.contactId) ?? h.contactId)
+    const text = shownLine(h.text.replace(/\s+/g, ' ')).slice(0, 200)
+    if (h.kind === 'contact') ctx.out.line(`contact   ${who}  (id ${h.contactId})`)
+    else
+      ctx.out.line(
+        `[${shortTime(h.sentAt)}] ${who}: ${h.kind === 'file' ? `📎 ${text}` : text}  (${h.id.slice(0, 8)})`,
+      )
+  }
 }
 
 export async function read(ctx: Context): Promise<void> {

@@ -13,6 +13,7 @@ import { createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import type { JiayiNode } from '../net/network-stack.js'
+import { forgetSearch } from '../search/message-search.js'
 import type { WriteBehindStore, WriteOptions } from '../store/write-behind.js'
 import type { Account } from './account.js'
 import { selectCardAddrs } from './card-addrs.js'
@@ -359,6 +360,7 @@ export class MessengerCore {
     tx.del(Keys.sessions(contact.id))
     tx.del(Keys.convMeta(contact.id))
     forgetPictures(tx, contact.id)
+    await forgetSearch(this, contact.id, (k) => tx.del(k))
     tx.del(Keys.contact(contact.id))
     if (options.block) {
       // The peer id is kept so that the device, too, is refused before it names its identity.

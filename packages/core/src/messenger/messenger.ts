@@ -13,6 +13,7 @@ import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import { MessageSearch, type SearchResult } from '../search/message-search.js'
 import { StoreError } from '../store/errors.js'
 import type { Store } from '../store/store.js'
 import { WriteBehindStore } from '../store/write-behind.js'
@@ -97,6 +98,7 @@ export class Messenger {
   private readonly unsubscribe: (() => void)[] = []
   private readonly resets: SessionResets
   private readonly pictures: ProfilePictures
+  private readonly finder: MessageSearch
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -125,6 +127,7 @@ export class Messenger {
     for (const [kind, handler] of Object.entries(finder.extensions))
       this.inbound.extensions.set(kind, handler)
     this.pictures = new ProfilePictures(core)
+    this.finder = new MessageSearch(core)
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
   }
 
@@ -226,6 +229,7 @@ export class Messenger {
       }),
     )
     void this.pictures.sendToAll().catch(() => undefined)
+    this.finder.start()
     await this.resets.start(resetSessions)
     for (const c of core.contacts.all()) this.outbox.kick(c.id)
   }
@@ -247,6 +251,7 @@ export class Messenger {
     clearInterval(this.rotation)
     for (const off of this.unsubscribe) off()
     this.resets.stop()
+    await this.finder.stop()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
@@ -391,6 +396,15 @@ export class Messenger {
 
   verify(ref: string, mark = false): Promise<{ safetyNumber: string; verified: boolean }> {
     return this.contacts.verify(ref, mark)
+  }
+
+  /**
+   * Messages, file names and contacts matching every word of `query` (Chinese by characters),
+   * contacts first, then the newest messages (search/message-search.ts).
+   */
+  search(query: string, options: { contact?: string; limit?: number } = {}): Promise<SearchResult[]> {
+    const only = options.contact === undefined ? undefined : this.core.contacts.resolve(options.contact).id
+    return this.finder.search(query, { limit: options.limit, contact: only })
   }
 
   /** Our profile picture, if we set one. */
