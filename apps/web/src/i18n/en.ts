@@ -61,6 +61,10 @@ export const en = {
   'chats.unread': '{n} unread',
   'chats.you': 'You: {text}',
   'chats.noMessages': 'No messages yet',
+  'chats.search': 'Search',
+  'chats.searchResults': 'Search results',
+  'chats.searchNone': 'Nothing found.',
+  'chats.searchContact': 'Contact',
   'chats.pending': 'Waiting for them to accept',
 
   // message previews

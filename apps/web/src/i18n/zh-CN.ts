@@ -56,6 +56,10 @@ export const zhCN: Record<MessageKey, string> = {
   'chats.unread': '{n} 条未读',
   'chats.you': '我：{text}',
   'chats.noMessages': '暂无消息',
+  'chats.search': '搜索',
+  'chats.searchResults': '搜索结果',
+  'chats.searchNone': '没有找到。',
+  'chats.searchContact': '联系人',
   'chats.pending': '等待对方通过',
 
   'preview.image': '[图片]',

@@ -1,5 +1,9 @@
-/** Chats: every conversation, newest first, with its last message, time and unread count. */
+/**
+ * Chats: every conversation, newest first, with its last message, time and unread count; and a
+ * search box over all of them.
+ */
 import type { ChatView } from '@jiayi/api'
+import { useState } from 'preact/hooks'
 import { formatNumber, formatTime, t } from '../i18n/index.js'
 import { useQuery } from '../lib/client-context.js'
 import { shownName } from '../lib/names.js'
@@ -8,10 +12,13 @@ import { href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
 import { errorText } from '../ui/errors.js'
 import { Icon } from '../ui/icons.js'
+import { SearchResults } from '../ui/search-results.js'
 
 export function ChatsScreen(props: { selected: string | undefined }) {
   const chats = useQuery('chats', {}, { events: ['message', 'contact'] })
   const list = (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in')
+  const [query, setQuery] = useState('')
+  const searching = query.trim() !== ''
   return (
     <section class="pane list" aria-labelledby="chats-title">
       <header class="pane-header">
@@ -20,10 +27,21 @@ export function ChatsScreen(props: { selected: string | undefined }) {
           <Icon name="plus" />
         </a>
       </header>
-      {chats.error !== undefined && chats.data === undefined && (
+      <div class="search-box">
+        <input
+          type="search"
+          aria-label={t('chats.search')}
+          placeholder={t('chats.search')}
+          value={query}
+          onInput={(e) => setQuery(e.currentTarget.value)}
+          onKeyDown={(e) => e.key === 'Escape' && setQuery('')}
+        />
+      </div>
+      {searching && <SearchResults query={query.trim()} />}
+      {!searching && chats.error !== undefined && chats.data === undefined && (
         <p class="hint error">{errorText(chats.error)}</p>
       )}
-      {chats.data !== undefined && list.length === 0 && (
+      {!searching && chats.data !== undefined && list.length === 0 && (
         <div class="empty">
           <p>{t('chats.empty')}</p>
           <a class="button primary" href={href({ name: 'contacts' })}>
@@ -31,7 +49,7 @@ export function ChatsScreen(props: { selected: string | undefined }) {
           </a>
         </div>
       )}
-      <ul class="rows" data-testid="chat-list">
+      <ul class="rows" data-testid="chat-list" hidden={searching}>
         {list.map((c) => (
           <ChatRow key={c.contact.id} chat={c} selected={props.selected === c.contact.id} />
         ))}

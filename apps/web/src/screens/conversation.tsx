@@ -7,6 +7,7 @@ import type { ApiMessage, ContactView } from '@jiayi/api'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { formatDuration, t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
+import { useFocusMessage } from '../lib/focus-message.js'
 import { makeThumbnail, VoiceRecorder, waveformOf } from '../lib/media.js'
 import { shownName } from '../lib/names.js'
 import { previewText } from '../lib/preview.js'
@@ -66,6 +67,7 @@ export function Conversation(props: { contact: string }) {
     const el = listRef.current
     if (el) el.scrollTop = el.scrollHeight
   }, [lastId, messages.length])
+  useFocusMessage(listRef, messages)
 
   if (contactQ.error !== undefined && contact === undefined)
     return (
