@@ -1,25 +1,20 @@
 /**
  * Local search over conversations (texts and file names) and contacts (names and remarks).
  *
- * The index lives in the messenger's own store, so it is sealed at rest like everything else: a
- * posting is `sx <token> <contact> <message>`, and on disk the token and ids are keyed names
- * (store/layout.ts), never the words. Each posting's value names its message, since a keyed name
- * cannot be read back. `sxdoc <contact> <message>` keeps what a message was indexed under (to
- * take it out again on an edit or a delete), and `sxmark <contact>` how far the conversation is
- * indexed.
+ * The index lives in the messenger's own store (postings.ts), so it is sealed at rest like
+ * everything else: on disk a token is a keyed name, never the word.
  *
  * Indexing follows the conversation, not the message's own write: messages come in at thousands
- * a second and must not wait for it. It runs shortly after new messages, from each
- * conversation's mark, so a crash or a store written before search existed is caught up at the
- * next start. An edit or delete re-indexes its message. Every hit is checked against the message
- * as it is now, so an index a crash left behind never shows a wrong result.
+ * a second and must not wait for it. It runs once a burst is over, from each conversation's
+ * mark, so a crash or a store written before search existed is caught up at the next start. An
+ * edit or delete re-indexes its message. Every hit is checked against the message as it is now,
+ * so an index a crash left behind never shows a wrong result.
  */
-import { fromUtf8, utf8 } from '../bytes.js'
 import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import type { MessageRecord } from '../messenger/records.js'
-import { key } from '../store/keys.js'
 import type { BatchOp } from '../store/store.js'
+import { type IndexedMessage, Postings } from './postings.js'
 import { queryTokens, tokensOf } from './tokens.js'
 
 export type SearchKind = 'message' | 'file' | 'contact'
@@ -40,13 +35,6 @@ export interface SearchOptions {
   readonly limit?: number | undefined
 }
 
-const SearchKeys = {
-  posting: (token: string, cid: ContactId, id: MessageId) => key('sx', token, cid, id),
-  postings: (token: string) => key('sx', token),
-  doc: (cid: ContactId, id: MessageId) => key('sxdoc', cid, id),
-  mark: (cid: ContactId) => key('sxmark', cid),
-}
-
 /**
  * New messages are indexed once the conversation has been quiet this long (a burst is indexed
  * after it, not while it arrives), and at the latest after INDEX_MAX_WAIT_MS.
@@ -56,8 +44,6 @@ const INDEX_MAX_WAIT_MS = 5_000
 /** Messages per batch write while catching up. */
 const BATCH = 500
 export const DEFAULT_SEARCH_LIMIT = 50
-/** A query token found in more messages than this is not used to narrow (a word in everything). */
-const MAX_POSTINGS = 200_000
 
 /** What a message is found by: its text, or a file's name. */
 function searchableText(m: MessageRecord): { kind: 'message' | 'file'; text: string } | undefined {
@@ -71,18 +57,13 @@ function searchableText(m: MessageRecord): { kind: 'message' | 'file'; text: str
   return m.text === '' ? undefined : { kind: 'message', text: m.text }
 }
 
-/** What forgetting a contact removes of the index: their postings, documents and mark. */
+/** What forgetting a contact removes of the index: their messages' numbers and the mark. */
 export async function forgetSearch(
   core: Pick<MessengerCore, 'store'>,
   cid: ContactId,
   del: (k: Uint8Array) => void,
 ): Promise<void> {
-  for await (const [k, v] of core.store.iterate({ prefix: key('sxdoc', cid) })) {
-    const doc = JSON.parse(fromUtf8(v)) as { id: MessageId; tokens: string[] }
-    for (const token of doc.tokens) del(SearchKeys.posting(token, cid, doc.id))
-    del(k)
-  }
-  del(SearchKeys.mark(cid))
+  await new Postings(core.store).forget(cid, del)
 }
 
 export class MessageSearch {
@@ -93,8 +74,10 @@ export class MessageSearch {
   private running: Promise<void> = Promise.resolve()
   private readonly off: () => void
   private stopped = false
+  private readonly postings: Postings
 
   constructor(private readonly core: MessengerCore) {
+    this.postings = new Postings(core.store)
     this.off = core.events.on('message', (e) => {
       const ids = this.pending.get(e.contactId) ?? new Set<MessageId>()
       if (e.change === 'update') ids.add(e.message.id)
@@ -136,20 +119,17 @@ export class MessageSearch {
     if (tokens.length === 0) return []
     await this.settled()
     const results: SearchResult[] = [...this.contactsMatching(query, options.contact)]
-    // The rarest token first: the fewer postings read, the sooner the answer.
-    const lists: Map<string, { cid: ContactId; id: MessageId }>[] = []
-    for (const token of tokens) {
-      const list = await this.postings(token, options.contact)
-      if (list === undefined) continue
-      if (list.size === 0) return results.slice(0, limit)
-      lists.push(list)
-    }
-    lists.sort((a, b) => a.size - b.size)
-    const [first, ...rest] = lists
+    // The rarest token's numbers first; the newest (highest) numbers are checked first.
+    const sets = await Promise.all(tokens.map((t) => this.postings.numbers(t)))
+    sets.sort((a, b) => a.size - b.size)
+    const [first, ...rest] = sets
+    const candidates = [...(first ?? [])].filter((n) => rest.every((set) => set.has(n))).sort((a, b) => b - a)
     const hits: SearchResult[] = []
-    for (const [ref, { cid, id }] of first ?? new Map()) {
-      if (!rest.every((l) => l.has(ref))) continue
-      const m = await this.core.conversations.message(cid, id)
+    for (const n of candidates) {
+      if (hits.length >= limit) break
+      const ref = await this.postings.ref(n)
+      if (ref === undefined || (options.contact !== undefined && ref.cid !== options.contact)) continue
+      const m = await this.core.conversations.message(ref.cid, ref.id)
       const found = m && searchableText(m)
       if (m === undefined || found === undefined) continue
       // Checked against the message as it is now: an index a crash left behind shows nothing wrong.
@@ -157,8 +137,8 @@ export class MessageSearch {
       if (!tokens.every((t) => now.has(t))) continue
       hits.push({
         kind: found.kind,
-        id,
-        contactId: cid,
+        id: ref.id,
+        contactId: ref.cid,
         text: found.text,
         sentAt: new Date(m.sentAt).toISOString(),
       })
@@ -180,22 +160,6 @@ export class MessageSearch {
         text: c.remark ?? c.name,
         sentAt: new Date(c.addedAt).toISOString(),
       }))
-  }
-
-  /** The messages under `token` (by "cid:id"), or undefined when it is too common to narrow. */
-  private async postings(
-    token: string,
-    only: ContactId | undefined,
-  ): Promise<Map<string, { cid: ContactId; id: MessageId }> | undefined> {
-    const out = new Map<string, { cid: ContactId; id: MessageId }>()
-    const prefix = only === undefined ? SearchKeys.postings(token) : key('sx', token, only)
-    for await (const [, value] of this.core.store.iterate({ prefix })) {
-      const ref = fromUtf8(value)
-      const at = ref.indexOf(':')
-      out.set(ref, { cid: ref.slice(0, at) as ContactId, id: ref.slice(at + 1) as MessageId })
-      if (out.size > MAX_POSTINGS) return undefined
-    }
-    return out
   }
 
   private schedule(delay = INDEX_DELAY_MS): void {
@@ -231,52 +195,34 @@ export class MessageSearch {
 
   /** Indexes the conversation's messages past its mark. */
   private async catchUp(cid: ContactId): Promise<void> {
-    const markBytes = await this.core.store.get(SearchKeys.mark(cid))
-    let mark = markBytes === undefined ? 0 : Number(fromUtf8(markBytes))
-    let ops: BatchOp[] = []
-    for await (const m of this.core.conversations.after(cid, mark)) {
-      ops.push(...this.opsFor(cid, m))
-      mark = m.seq
-      if (ops.length >= BATCH) {
-        ops.push({ type: 'put', key: SearchKeys.mark(cid), value: utf8(String(mark)) })
-        await this.core.store.batch(ops)
-        ops = []
+    const mark = await this.postings.mark(cid)
+    let seq = mark ?? 0
+    let batch: IndexedMessage[] = []
+    const write = async () => {
+      const ops: BatchOp[] = await this.postings.addOps(batch)
+      ops.push(this.postings.markOp(cid, seq))
+      await this.core.store.batch(ops)
+      batch = []
+    }
+    for await (const m of this.core.conversations.after(cid, seq)) {
+      const found = searchableText(m)
+      if (found !== undefined) batch.push({ cid, id: m.id, tokens: [...tokensOf(found.text)] })
+      seq = m.seq
+      if (batch.length >= BATCH) {
+        await write()
         if (this.stopped) return
       }
     }
-    if (ops.length > 0 || markBytes === undefined) {
-      ops.push({ type: 'put', key: SearchKeys.mark(cid), value: utf8(String(mark)) })
-      await this.core.store.batch(ops)
-    }
+    if (batch.length > 0 || mark === undefined || seq !== mark) await write()
   }
 
-  /** An edited or deleted message: its old tokens out, its new ones in. */
+  /** An edited or deleted message: out under its old number, in again under a new one. */
   private async reindex(cid: ContactId, id: MessageId): Promise<void> {
+    const ops = await this.postings.removeOps(cid, id)
     const m = await this.core.conversations.message(cid, id)
-    const doc = await this.core.store.get(SearchKeys.doc(cid, id))
-    const before = doc === undefined ? [] : (JSON.parse(fromUtf8(doc)) as { tokens: string[] }).tokens
-    const ops = m === undefined ? [] : this.opsFor(cid, m)
-    for (const token of before) ops.unshift({ type: 'del', key: SearchKeys.posting(token, cid, id) })
-    if (m === undefined || searchableText(m) === undefined)
-      ops.push({ type: 'del', key: SearchKeys.doc(cid, id) })
+    const found = m && searchableText(m)
+    if (found !== undefined)
+      ops.push(...(await this.postings.addOps([{ cid, id, tokens: [...tokensOf(found.text)] }])))
     if (ops.length > 0) await this.core.store.batch(ops)
-  }
-
-  private opsFor(cid: ContactId, m: MessageRecord): BatchOp[] {
-    const found = searchableText(m)
-    if (found === undefined) return []
-    const tokens = [...tokensOf(found.text)]
-    const ref = utf8(`${cid}:${m.id}`)
-    const ops: BatchOp[] = tokens.map((t) => ({
-      type: 'put',
-      key: SearchKeys.posting(t, cid, m.id),
-      value: ref,
-    }))
-    ops.push({
-      type: 'put',
-      key: SearchKeys.doc(cid, m.id),
-      value: utf8(JSON.stringify({ id: m.id, tokens })),
-    })
-    return ops
   }
 }
