@@ -44,7 +44,16 @@ class Peer {
     const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []
     this.child = spawn(
       process.execPath,
-      [...profile, '--import', 'tsx', '--import', './polyfill.mjs', PEER],
+      [
+        ...profile,
+        '--import',
+        'tsx',
+        '--import',
+        './polyfill.mjs',
+        '--import',
+        './test/use-node-crypto.mjs',
+        PEER,
+      ],
       {
         cwd: ROOT,
         stdio: ['pipe', 'pipe', 'inherit'],

@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { bytesToHex } from '../src/bytes.js'
 import { nobleProvider as noble } from '../src/crypto/noble-provider.js'
 import { nodeCryptoProvider as native } from '../src/crypto/node-provider.js'
-import type { CryptoProvider } from '../src/crypto/primitives.js'
+import { type CryptoProvider, cryptoProviderName } from '../src/crypto/primitives.js'
 
 const RUNS = 200
 /** Curve operations cost milliseconds each; fewer runs keep the file under ten seconds. */
@@ -198,5 +198,11 @@ describe('crypto providers agree byte for byte (node:crypto against @noble)', ()
       assert.equal(native.ed25519Verify(small, message, forged), false)
       same((p) => p.ed25519Verify(small, message, forged))
     }
+  })
+})
+
+describe('the Node test run', () => {
+  it("runs core on node:crypto's primitives (scripts/test.mjs loads test/use-node-crypto.mjs)", () => {
+    assert.equal(cryptoProviderName(), process.env.JIAYI_CRYPTO === 'noble' ? 'noble' : 'node')
   })
 })

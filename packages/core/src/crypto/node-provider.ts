@@ -217,3 +217,7 @@ function isStrictEd25519Key(key: Uint8Array): boolean {
 export function useNodeCrypto(): void {
   setCryptoProvider(nodeCryptoProvider)
 }
+
+// For Node code that compares or chooses providers (benchmarks, tests, the jiayi command).
+export { nobleProvider } from './noble-provider.js'
+export { type CryptoProvider, cryptoProviderName, setCryptoProvider } from './primitives.js'
