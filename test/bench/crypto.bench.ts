@@ -9,7 +9,7 @@
  *   what node:crypto itself measured for the same work (why it is not used).
  */
 
-import { createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
 import {
   acceptSession,
   decodePreKeyMessage,
@@ -32,7 +32,7 @@ import {
   nodeCryptoProvider,
   setCryptoProvider,
 } from '@jiayi/core/node-crypto'
-import { medianMs, opsPerSecond, report } from './report.js'
+import { compareOpsPerSecond, medianMs, opsPerSecond, report } from './report.js'
 
 const PROVIDERS: readonly CryptoProvider[] = [nodeCryptoProvider, nobleProvider]
 
@@ -153,6 +153,59 @@ for (const p of PROVIDERS) {
 }
 setCryptoProvider(nodeCryptoProvider)
 
+/** What node:crypto itself does for work the node provider leaves to @noble, against @noble. */
+function nativeCandidate(native: () => unknown, noble: () => unknown) {
+  const { a, b } = compareOpsPerSecond(native, noble)
+  return { nativeCandidate: a, nativeCandidateRatio: a / b }
+}
+
+// crypto.ratchet_msgs_per_s, crypto.dh_steps_per_s: the ratchet under node:crypto's provider
+// against @noble's, in alternating rounds (both give the same bytes, so one session serves both).
+{
+  const payload = randomBytes(200)
+  let { a, b } = establish()
+  const message = () => {
+    const m = sessionEncrypt(a, payload, alice)
+    a = m.session
+    b = sessionDecrypt(b, m.envelope.bytes).session
+  }
+  const turn = () => {
+    // A reply turns the conversation around: each message below takes one DH ratchet step.
+    const m = sessionEncrypt(a, utf8('ping'), alice)
+    a = m.session
+    b = sessionDecrypt(b, m.envelope.bytes).session
+    const r = sessionEncrypt(b, utf8('pong'), bob)
+    b = r.session
+    a = sessionDecrypt(a, r.envelope.bytes).session
+  }
+  const under = (p: CryptoProvider, fn: () => void) => () => {
+    setCryptoProvider(p)
+    fn()
+  }
+  for (const [bench, fn, unit, what] of [
+    [
+      'crypto.ratchet_msgs_per_s',
+      message,
+      'msg/s',
+      'a 200-byte message encrypted and decrypted in one chain',
+    ],
+    ['crypto.ratchet_turns_per_s', turn, 'turns/s', 'two messages each taking a DH ratchet step'],
+  ] as const) {
+    const r = compareOpsPerSecond(under(nodeCryptoProvider, fn), under(nobleProvider, fn), 9, 300)
+    report({
+      bench,
+      value: r.a,
+      unit,
+      baseline: bench.replace('crypto.', 'noble.'),
+      baselineValue: r.b,
+      provider: 'node',
+      baselineProvider: 'noble',
+      what,
+    })
+  }
+  setCryptoProvider(nodeCryptoProvider)
+}
+
 // crypto.<primitive>_per_s: node:crypto's provider against @noble's, at the sizes Jiayi uses.
 {
   const key = randomBytes(32)
@@ -170,6 +223,7 @@ setCryptoProvider(nodeCryptoProvider)
   const xsealed = new Uint8Array(216)
   nobleProvider.xchacha20Poly1305Seal(key, nonce24, ad, msg200, xsealed)
   const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex')
+  const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
 
   const cases: ReadonlyArray<{
     name: string
@@ -177,6 +231,12 @@ setCryptoProvider(nodeCryptoProvider)
     run: (p: CryptoProvider) => unknown
     native?: () => unknown
   }> = [
+    {
+      name: 'sha256_32B',
+      what: 'SHA-256 of 32 bytes (a contact id)',
+      run: (p) => p.sha256(key),
+      native: () => createHash('sha256').update(key).digest(),
+    },
     { name: 'sha256_200B', what: 'SHA-256 of 200 bytes', run: (p) => p.sha256(msg200) },
     {
       name: 'sha512_64B',
@@ -196,7 +256,6 @@ setCryptoProvider(nodeCryptoProvider)
       name: 'hkdf_96B',
       what: 'HKDF-SHA256, 32-byte ikm and salt, 96 bytes out (KDF_RK)',
       run: (p) => p.hkdfSha256(key, secret, ad, 96),
-      native: () => hkdfSync('sha256', key, secret, ad, 96),
     },
     {
       name: 'chacha20poly1305_200B',
@@ -215,7 +274,15 @@ setCryptoProvider(nodeCryptoProvider)
       },
     },
     { name: 'x25519_shared', what: 'X25519 shared secret', run: (p) => p.x25519Shared(secret, xPublic) },
-    { name: 'x25519_public', what: 'X25519 public key', run: (p) => p.x25519PublicKey(secret) },
+    {
+      name: 'x25519_public',
+      what: 'X25519 public key',
+      run: (p) => p.x25519PublicKey(secret),
+      native: () =>
+        createPublicKey(
+          createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secret]), format: 'der', type: 'pkcs8' }),
+        ).export({ format: 'der', type: 'spki' }),
+    },
     {
       name: 'ed25519_public',
       what: 'Ed25519 public key',
@@ -237,9 +304,10 @@ setCryptoProvider(nodeCryptoProvider)
     },
   ]
   for (const c of cases) {
-    const ms = 600
-    const baseline = opsPerSecond(() => c.run(nobleProvider), ms)
-    const value = opsPerSecond(() => c.run(nodeCryptoProvider), ms)
+    const { a: value, b: baseline } = compareOpsPerSecond(
+      () => c.run(nodeCryptoProvider),
+      () => c.run(nobleProvider),
+    )
     report({
       bench: `crypto.${c.name}_per_s`,
       value,
@@ -249,7 +317,7 @@ setCryptoProvider(nodeCryptoProvider)
       provider: 'node',
       baselineProvider: 'noble',
       what: c.what,
-      ...(c.native === undefined ? {} : { nativeCandidate: opsPerSecond(c.native, ms) }),
+      ...(c.native === undefined ? {} : nativeCandidate(c.native, () => c.run(nobleProvider))),
     })
   }
 }

@@ -4,15 +4,16 @@
  * faster than @noble for Jiayi's input sizes; the rest stays @noble's, each choice measured by
  * `npm run bench crypto` (the crypto.* lines, docs/performance.md):
  *
- * - SHA-256/512, HMAC-SHA256, ChaCha20-Poly1305: OpenSSL.
+ * - SHA-512, HMAC-SHA256, HKDF-SHA256, ChaCha20-Poly1305: OpenSSL.
+ * - SHA-256: OpenSSL from 128 bytes on; below, a hash object's set-up costs more than @noble's
+ *   one or two compressions (32 bytes, a contact id's input: ~0.5x @noble's rate natively).
  * - XChaCha20-Poly1305: @noble's HChaCha20 derives the subkey, then OpenSSL's ChaCha20-Poly1305
  *   seals with the nonce 0x00000000 || nonce[16..24] (draft-irtf-cfrg-xchacha, section 2.3);
  *   OpenSSL has no XChaCha.
- * - HKDF-SHA256: @noble's; `hkdfSync` costs as much as @noble for the ratchet's 96-byte outputs.
- * - X25519, Ed25519 signing: OpenSSL. Raw keys enter it as KeyObjects imported from DER, and
- *   importing a private key computes its public key, yet this is still faster than @noble.
- * - Ed25519 public keys: @noble's (OpenSSL's import and export cost more than @noble's base
- *   multiplication).
+ * - X25519 shared secrets, Ed25519 signing: OpenSSL. Raw keys enter it as KeyObjects imported
+ *   from DER, and importing a private key computes its public key, yet this is still faster.
+ * - X25519 and Ed25519 public keys: @noble's (its base-point multiplication with precomputed
+ *   tables beats OpenSSL's import and export).
  * - Ed25519 verification: OpenSSL, after @noble's strict key check (see ed25519Verify).
  */
 import {
@@ -23,6 +24,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  hkdfSync,
   sign,
   verify,
 } from 'node:crypto'
@@ -33,6 +35,9 @@ import { setCryptoProvider } from './primitives.js'
 import type { CryptoProvider } from './provider.js'
 
 const TAG = 16
+const SHA256_NATIVE_FROM = 128
+/** node:crypto takes at most 1024 bytes of HKDF info; longer ones (Jiayi has none) go to @noble. */
+const MAX_NATIVE_HKDF_INFO = 1024
 
 /** A Uint8Array over a Buffer's bytes: same memory, the plain type the rest of core expects. */
 function plain(buffer: Buffer): Uint8Array {
@@ -159,15 +164,12 @@ function publicKey(prefix: Uint8Array, key: Uint8Array) {
   return createPublicKey({ key: der(prefix, key), format: 'der', type: 'spki' })
 }
 
-/** The raw public key: the last 32 bytes of its SPKI encoding. */
-function rawPublicKey(secret: ReturnType<typeof createPrivateKey>): Uint8Array {
-  const spki = createPublicKey(secret).export({ format: 'der', type: 'spki' })
-  return plain(spki.subarray(spki.length - 32))
-}
-
 export const nodeCryptoProvider: CryptoProvider = {
   name: 'node',
-  sha256: (data) => plain(createHash('sha256').update(data).digest()),
+  sha256: (data) =>
+    data.length < SHA256_NATIVE_FROM
+      ? nobleProvider.sha256(data)
+      : plain(createHash('sha256').update(data).digest()),
   sha512: (data) => plain(createHash('sha512').update(data).digest()),
   hmacSha256: (key, data) => plain(createHmac('sha256', key).update(data).digest()),
   // OpenSSL cannot copy a keyed HMAC cheaply from JS; a fresh one per message is still faster.
@@ -175,13 +177,16 @@ export const nodeCryptoProvider: CryptoProvider = {
     const copy = Uint8Array.from(key)
     return (data) => plain(createHmac('sha256', copy).update(data).digest())
   },
-  hkdfSha256: nobleProvider.hkdfSha256,
+  hkdfSha256: (ikm, salt, info, length) =>
+    info.length > MAX_NATIVE_HKDF_INFO
+      ? nobleProvider.hkdfSha256(ikm, salt, info, length)
+      : new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
   chacha20Poly1305Seal: (key, nonce, ad, plaintext, output) => chachaSeal(key, nonce, ad, plaintext, output),
   chacha20Poly1305Open: chachaOpen,
   xchacha20Poly1305Seal: (key, nonce, ad, plaintext, output) =>
     xchachaSeal(key, nonce, ad, plaintext, output),
   xchacha20Poly1305Open: xchachaOpen,
-  x25519PublicKey: (secretKey) => rawPublicKey(privateKey(X25519_PKCS8, secretKey)),
+  x25519PublicKey: nobleProvider.x25519PublicKey,
   x25519Shared: (secretKey, key) =>
     // OpenSSL refuses an all-zero result (a low-order public key) by throwing, as @noble does.
     plain(
