@@ -159,8 +159,10 @@ function nativeCandidate(native: () => unknown, noble: () => unknown) {
   return { nativeCandidate: a, nativeCandidateRatio: a / b }
 }
 
-// crypto.ratchet_msgs_per_s, crypto.dh_steps_per_s: the ratchet under node:crypto's provider
-// against @noble's, in alternating rounds (both give the same bytes, so one session serves both).
+// crypto.ratchet_msgs_per_s, crypto.ratchet_turns_per_s, crypto.x3dh_handshakes_per_s: sessions
+// under node:crypto's provider against @noble's, in alternating rounds (both give the same
+// bytes, so one session serves both). The per-provider lines above are measured one provider
+// after the other while the load moves: compare providers with these.
 {
   const payload = randomBytes(200)
   let { a, b } = establish()
@@ -182,7 +184,15 @@ function nativeCandidate(native: () => unknown, noble: () => unknown) {
     setCryptoProvider(p)
     fn()
   }
+  const handshake = () => {
+    const first = sessionEncrypt(initiateSession(alice, bundle), utf8('hello'), alice)
+    acceptSession(bob, decodePreKeyMessage(first.envelope.bytes), {
+      signedPreKey: spk.keyPair,
+      oneTimePreKey: otk!.keyPair,
+    })
+  }
   for (const [bench, fn, unit, what] of [
+    ['crypto.x3dh_handshakes_per_s', handshake, 'handshakes/s', 'X3DH both sides and the first message'],
     [
       'crypto.ratchet_msgs_per_s',
       message,
