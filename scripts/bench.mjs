@@ -16,7 +16,15 @@ for (const bench of benches) {
   process.stderr.write(`# ${bench}\n`)
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--import', './polyfill.mjs', `test/bench/${bench}`],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      './polyfill.mjs',
+      '--import',
+      './test/use-node-crypto.mjs',
+      `test/bench/${bench}`,
+    ],
     {
       cwd: root,
       stdio: 'inherit',

@@ -61,11 +61,14 @@ const guards = ['--test-force-exit', '--test-timeout=300000']
 // cores well. JIAYI_TEST_CONCURRENCY overrides it (1 runs the files one by one).
 const concurrency = `--test-concurrency=${process.env.JIAYI_TEST_CONCURRENCY ?? 2}`
 
+// Core runs node:crypto's primitives in Node, as the jiayi command does (test/use-node-crypto.mjs).
 const runner = [
   '--import',
   'tsx',
   '--import',
   './polyfill.mjs',
+  '--import',
+  './test/use-node-crypto.mjs',
   '--test',
   concurrency,
   ...guards,

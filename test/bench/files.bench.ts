@@ -27,6 +27,8 @@ const SIZE = Number(process.env.FILES_BENCH_MIB ?? 1024) * MiB
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const PEER = fileURLToPath(new URL('./files-peer.ts', import.meta.url))
 const PROFILE = process.env.FILES_BENCH_PROFILE
+/** The peers' crypto provider (each line's `crypto`): node:crypto, or @noble with JIAYI_CRYPTO=noble. */
+const CRYPTO = process.env.JIAYI_CRYPTO === 'noble' ? 'noble' : 'node'
 
 /** With FILES_BENCH_PROFILE: phase boundaries on the monotonic clock of the .cpuprofile files (µs). */
 function phase(name: string): void {
@@ -44,7 +46,16 @@ class Peer {
     const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []
     this.child = spawn(
       process.execPath,
-      [...profile, '--import', 'tsx', '--import', './polyfill.mjs', PEER],
+      [
+        ...profile,
+        '--import',
+        'tsx',
+        '--import',
+        './polyfill.mjs',
+        '--import',
+        './test/use-node-crypto.mjs',
+        PEER,
+      ],
       {
         cwd: ROOT,
         stdio: ['pipe', 'pipe', 'inherit'],
@@ -137,6 +148,7 @@ try {
   const fileMbS = SIZE / 1e6 / (totalMs / 1000)
   report({
     bench: 'file.throughput_mb_s',
+    crypto: CRYPTO,
     value: fileMbS,
     unit: 'MB/s',
     baseline: 'libp2p.one_stream_mb_s',
@@ -154,6 +166,7 @@ try {
   const growthB = growth(baseB, peakB)
   report({
     bench: 'file.rss_growth_mb',
+    crypto: CRYPTO,
     value: Math.max(growthA, growthB),
     unit: 'MiB',
     baseline: 'file_size_mb',

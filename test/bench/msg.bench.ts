@@ -46,6 +46,8 @@ const BIN_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n', 1)[0]!.split(/\s+/)
 const RAW = fileURLToPath(new URL('./msg-raw-peer.ts', import.meta.url))
 const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
 const N = Number(process.env.MSG_BENCH_N ?? 20_000)
+/** The peers' crypto provider (each line's `crypto`): node:crypto, or @noble with JIAYI_CRYPTO=noble. */
+const CRYPTO = process.env.JIAYI_CRYPTO === 'noble' ? 'noble' : 'node'
 /** Messages counted in the extra `ratePerSFirst` field: the run's default length until 2026-11-27. */
 const FIRST = 5000
 const WINDOW = 256
@@ -443,6 +445,7 @@ async function main(): Promise<void> {
     const rttP50 = (rawBefore.rttP50 + rawAfter.rttP50) / 2
     report({
       bench: 'msg.rate_per_s',
+      crypto: CRYPTO,
       value: ratePerS,
       unit: 'msg/s',
       baseline: 'libp2p.lp_frames_per_s',
@@ -466,6 +469,7 @@ async function main(): Promise<void> {
     })
     report({
       bench: 'msg.latency_p50_ms',
+      crypto: CRYPTO,
       value: quantile(latencies, 0.5),
       unit: 'ms',
       baseline: 'libp2p.echo_rtt_p50_ms',
@@ -483,6 +487,7 @@ async function main(): Promise<void> {
     })
     report({
       bench: 'msg.latency_p99_ms',
+      crypto: CRYPTO,
       value: quantile(latencies, 0.99),
       unit: 'ms',
       baseline: 'libp2p.echo_rtt_p99_ms',
@@ -492,6 +497,7 @@ async function main(): Promise<void> {
     })
     report({
       bench: 'peer.start_ms',
+      crypto: CRYPTO,
       value: median(starts),
       unit: 'ms',
       baseline: 'node.bare_start_ms',
@@ -501,6 +507,7 @@ async function main(): Promise<void> {
     })
     report({
       bench: 'peer.idle_rss_mb',
+      crypto: CRYPTO,
       value: idle.hwmMb,
       unit: 'MiB',
       baseline: 'node.bare_rss_mb',

@@ -56,3 +56,26 @@ export function medianMs(fn: () => void, rounds = 51): number {
   times.sort((a, b) => a - b)
   return times[Math.floor(times.length / 2)]!
 }
+
+/**
+ * Operations per second of `a` and of `b`, measured in alternating rounds (the median of each
+ * side's rounds): on a shared machine whose load moves during a run, two figures taken one after
+ * the other can differ by half for identical code; alternating makes their ratio hold.
+ */
+export function compareOpsPerSecond(
+  a: () => void,
+  b: () => void,
+  rounds = 9,
+  ms = 150,
+): { a: number; b: number } {
+  opsPerSecond(a, ms)
+  opsPerSecond(b, ms)
+  const as: number[] = []
+  const bs: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    as.push(opsPerSecond(a, ms))
+    bs.push(opsPerSecond(b, ms))
+  }
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
+  return { a: median(as), b: median(bs) }
+}

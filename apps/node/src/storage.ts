@@ -16,6 +16,7 @@ import type { Context } from './cli/context.js'
 import { CliError } from './cli/errors.js'
 import type { HomePaths } from './cli/home.js'
 import { askHidden, canPrompt } from './cli/prompt.js'
+import { loadCore } from './core.js'
 import { readLockPid } from './daemon/lock.js'
 
 const KEY_BYTES = 32
@@ -68,9 +69,7 @@ export function unlockOptions(ctx: Context): OpenStoreOptions {
   }
 }
 
-async function core() {
-  return import('@jiayi/core')
-}
+const core = loadCore
 
 interface OpenedLevel {
   readonly level: LevelStore

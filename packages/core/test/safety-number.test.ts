@@ -24,6 +24,7 @@ import {
   safetyNumber,
 } from '../src/identity/safety-number.js'
 import * as core from '../src/index.js'
+import { describeEachProvider } from './helpers/providers.js'
 
 /** `<repo>/test/vectors/signal/libsignal-vectors.json`, from `<repo>/packages/core/test/`. */
 const VECTORS = fileURLToPath(new URL('../../../test/vectors/signal/libsignal-vectors.json', import.meta.url))
@@ -69,7 +70,7 @@ function withFlippedBit(
   return { ...identity, [key]: bytes }
 }
 
-describe("libsignal's fingerprint vector", () => {
+describeEachProvider("libsignal's fingerprint vector", () => {
   it('reproduces `displayable` exactly, from either side', () => {
     const v = loadFingerprintVector()
     assert.equal(v.iterations, 5200)

@@ -37,6 +37,7 @@ import {
   senderKeyAssociatedData,
 } from '../src/crypto/sender-keys/index.js'
 import { decodeSenderKeyMessage, encodeMessageHeader } from '../src/crypto/sender-keys/wire.js'
+import { describeEachProvider } from './helpers/providers.js'
 
 const GROUP = utf8('group:trade-fair-2025')
 const ALICE = utf8('alice-identity-key')
@@ -190,7 +191,7 @@ describe('sender keys: basics', () => {
   })
 })
 
-describe('sender keys: vectors', () => {
+describeEachProvider('sender keys: vectors', () => {
   it("libsignal's chain-key vector: our chain step is libsignal's (0x01 seed, 0x02 next chain)", () => {
     const url = new URL('../../../test/vectors/signal/libsignal-vectors.json', import.meta.url)
     const v = JSON.parse(readFileSync(url, 'utf8')).chain_key_derivation

@@ -4,11 +4,12 @@
  * safety-number.test.ts.)
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { it } from 'node:test'
 import { bytesToHex, hexToBytes, utf8 } from '../src/bytes.js'
 import { hkdfSha256, x25519KeyPair, x25519PublicKey, x25519Shared } from '../src/crypto/primitives.js'
 import { kdfChain } from '../src/crypto/ratchet/kdf.js'
 import { X3DH_INFO, x3dhInitiate, x3dhKdf, x3dhRespond } from '../src/crypto/x3dh.js'
+import { describeEachProvider } from './helpers/providers.js'
 import { readSharedVector } from './helpers/shared-vectors.js'
 
 interface Vectors {
@@ -24,7 +25,7 @@ function stripType(hex: string): Uint8Array {
   return bytes.subarray(1)
 }
 
-describe('libsignal vectors', () => {
+describeEachProvider('libsignal vectors', () => {
   it('chain key derivation: KDF_CK with 0x01/0x02 and the message-key HKDF', () => {
     const v = vectors.chain_key_derivation
     const step = kdfChain(hexToBytes(v.chain_key!))

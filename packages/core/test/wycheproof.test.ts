@@ -1,10 +1,10 @@
 /**
- * Wycheproof (C2SP/wycheproof, testvectors_v1 at dac1dd47) for every primitive Jiayi calls.
+ * Wycheproof (C2SP/wycheproof, testvectors_v1 at dac1dd47) for every primitive Jiayi calls, once
+ * under each crypto provider (@noble and node:crypto, helpers/providers.ts).
  *
  * Each case goes through Jiayi's own wrapper in src/crypto/primitives.ts wherever the wrapper can
- * express it; @noble is called directly only where no wrapper can (ChaCha20-Poly1305 with a 96-bit
- * nonce, which Jiayi calls through no wrapper; XChaCha20-Poly1305 nonces of the wrong size, which
- * `open` cannot express because it always reads a 24-byte nonce).
+ * express it; @noble is called directly only where no wrapper can (XChaCha20-Poly1305 nonces of
+ * the wrong size, which `open` cannot express because it always reads a 24-byte nonce).
  *
  * Every case is run, failures are reported by tcId, and the counts are asserted against the file
  * and against pinned per-result counts (helpers/wycheproof.ts). `valid` cases must give the exact
@@ -12,11 +12,13 @@
  * to each primitive (only X25519 has any).
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { it } from 'node:test'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { bytesToHex, concatBytes, hexToBytes } from '../src/bytes.js'
 import { CryptoError } from '../src/crypto/errors.js'
 import {
+  chacha20Poly1305Open,
+  chacha20Poly1305SealInto,
   ed25519Verify,
   hkdfSha256,
   hmacSha256,
@@ -30,6 +32,7 @@ import {
   x25519Shared,
 } from '../src/crypto/primitives.js'
 import { JiayiError } from '../src/errors.js'
+import { describeEachProvider } from './helpers/providers.js'
 import {
   describeCounts,
   loadWycheproof,
@@ -162,7 +165,7 @@ function fixedNonce(nonce: Uint8Array): (length: number) => Uint8Array {
 
 const PREFIXES = [0, 1, 2, 3, 5].map((n) => Uint8Array.from({ length: n }, (_, i) => 0xa0 + i))
 
-describe('Wycheproof', () => {
+describeEachProvider('Wycheproof', () => {
   /*
    * X25519 through x25519Shared. Acceptable cases (254): RFC 7748 leaves them to the
    * implementation. Our policy, asserted case by case:
@@ -268,11 +271,12 @@ describe('Wycheproof', () => {
   })
 
   /*
-   * ChaCha20-Poly1305 (RFC 8439, 96-bit nonce). Jiayi has no wrapper for it, so @noble is called
-   * directly: valid cases must encrypt to ct || tag and decrypt to the message; invalid cases
-   * (modified tags, nonces of the wrong size) must throw.
+   * ChaCha20-Poly1305 (RFC 8439, 96-bit nonce, the ratchet's AEAD) through
+   * chacha20Poly1305SealInto/chacha20Poly1305Open: valid cases must encrypt to ct || tag and
+   * decrypt to the message; modified tags must throw DecryptFailed, nonces of the wrong size a
+   * typed input error.
    */
-  it('chacha20-poly1305 (@noble/ciphers directly)', (t) => {
+  it('chacha20-poly1305 (chacha20Poly1305SealInto/chacha20Poly1305Open)', (t) => {
     const file = loadWycheproof<AeadGroup>('chacha20_poly1305_test')
     const counts = runWycheproof(
       'chacha20-poly1305',
@@ -286,10 +290,14 @@ describe('Wycheproof', () => {
         const aad = hex(test.aad)
         const sealed = concatBytes(hex(test.ct), hex(test.tag))
         if (test.result === 'valid') {
-          expectHex(chacha20poly1305(key, iv, aad).decrypt(sealed), test.msg, 'plaintext')
-          expectHex(chacha20poly1305(key, iv, aad).encrypt(hex(test.msg)), bytesToHex(sealed), 'ct || tag')
+          expectHex(chacha20Poly1305Open(key, iv, sealed, aad), test.msg, 'plaintext')
+          const out = new Uint8Array(sealed.length)
+          chacha20Poly1305SealInto(out, key, iv, hex(test.msg), aad)
+          expectHex(out, bytesToHex(sealed), 'ct || tag')
         } else if (test.result === 'invalid') {
-          thrownBy(() => chacha20poly1305(key, iv, aad).decrypt(sealed))
+          if (iv.length === 12)
+            expectCryptoError(() => chacha20Poly1305Open(key, iv, sealed, aad), 'DecryptFailed')
+          else expectTypedError(() => chacha20Poly1305Open(key, iv, sealed, aad))
         } else {
           unexpectedResult(test)
         }

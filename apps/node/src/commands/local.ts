@@ -7,6 +7,7 @@ import { type Context, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
 import { ControlClient } from '../control/client.js'
+import { loadCore } from '../core.js'
 import { loadLastCard } from '../daemon/last-card.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
 import { printCard, writeCardPng } from './card-print.js'
@@ -64,7 +65,7 @@ export async function init(ctx: Context): Promise<void> {
   const name = optString(ctx, 'name')?.trim()
   if (!name) throw new CliError('Usage', 'give a display name: jiayi init --name NAME')
   await ensureHome(ctx.paths.home, (w) => ctx.log.warn(w))
-  const { createAccount } = await import('@jiayi/core')
+  const { createAccount } = await loadCore()
   const opened = await openHomeStore(ctx.paths, { passphrase: ctx.passphrase })
   let me: MeView
   try {
@@ -99,7 +100,7 @@ export async function whoami(ctx: Context): Promise<void> {
     ctx,
     (c) => c.call<MeView>('whoami'),
     async (store) => {
-      const { loadAccount } = await import('@jiayi/core')
+      const { loadAccount } = await loadCore()
       const account = await loadAccount(store)
       if (account === undefined) throw noAccount(ctx)
       return meOf(account)
@@ -113,7 +114,7 @@ export async function whoami(ctx: Context): Promise<void> {
 
 /** A card without a running peer: the last run's (it has addresses), else one with none. */
 async function offlineCard(ctx: Context, store: Store): Promise<CardView> {
-  const core = await import('@jiayi/core')
+  const core = await loadCore()
   const account = await core.loadAccount(store)
   if (account === undefined) throw noAccount(ctx)
   const last = await loadLastCard(store)

@@ -17,6 +17,7 @@ import { ensureHome, homeExists, jiayiCommand, shellWord } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { type ControlServer, listenControlSocket } from '../control/unix-server.js'
+import { loadCore } from '../core.js'
 import { clearSessionsStale, foundNote, openHomeStore, sessionsStale, unlockOptions } from '../storage.js'
 import { nodeAccount, type RunningWeb, startWeb, type WebOptions, webOptions } from '../web/start.js'
 import { createDispatcher, type HostParts, pathSource } from './api-host.js'
@@ -186,7 +187,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   await ensureHome(paths.home, (w) => log.warn(w))
   // A typo or a busy port in --listen is the user's to fix, and said before anything opens.
   await checkListenAddrs(options.listen)
-  const core = await import('@jiayi/core')
+  const core = await loadCore()
   const nodeNet = await import('@jiayi/core/node')
   const opened = await openHomeStore(paths, unlockOptions(ctx))
   await writeLockPid(paths.lock)

@@ -1,16 +1,37 @@
 /**
- * The only doors to @noble's primitives inside Jiayi. Each wrapper fixes the algorithm choice,
- * checks inputs at the boundary and turns library exceptions into typed CryptoErrors.
+ * The only door to Jiayi's cryptographic primitives. Each wrapper fixes the algorithm choice,
+ * checks inputs at the boundary and turns library exceptions into typed CryptoErrors; the bytes
+ * come from the installed CryptoProvider (provider.ts): @noble unless the platform installs its
+ * own (Node installs node:crypto's through `@jiayi/core/node-crypto`). Both give the same bytes,
+ * so nothing outside this file knows, or needs to know, which one runs. ML-KEM and the Ed25519
+ * point check are @noble's on every platform (node:crypto has neither).
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
-import { ed25519, x25519 } from '@noble/curves/ed25519.js'
-import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js'
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256, sha512 } from '@noble/hashes/sha2.js'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 import { assertBytes, type RandomSource, randomBytes } from '../bytes.js'
 import { InputError } from '../errors.js'
 import { CryptoError } from './errors.js'
+import { nobleProvider } from './noble-provider.js'
+import type { CryptoProvider } from './provider.js'
+
+export type { CryptoProvider } from './provider.js'
+
+let provider: CryptoProvider = nobleProvider
+
+/**
+ * Installs the provider every wrapper below uses from now on; once, at start-up, before any key
+ * is made. Returns the one it replaces.
+ */
+export function setCryptoProvider(next: CryptoProvider): CryptoProvider {
+  const previous = provider
+  provider = next
+  return previous
+}
+
+/** The provider's name ("noble", "node"), for benchmarks and diagnostics. */
+export function cryptoProviderName(): string {
+  return provider.name
+}
 
 export const KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
@@ -28,25 +49,24 @@ export interface KeyPair {
 // ---------- hashing and key derivation ----------
 
 export function sha256Hash(data: Uint8Array): Uint8Array {
-  return sha256(data)
+  return provider.sha256(data)
 }
 
 export function sha512Hash(data: Uint8Array): Uint8Array {
-  return sha512(data)
+  return provider.sha512(data)
 }
 
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return hmac(sha256, key, data)
+  return provider.hmacSha256(key, data)
 }
 
 /**
- * HMAC-SHA256 under one key for many short messages: the key's inner and outer pads are hashed
- * once here, not once per message (the sealed store names every record key this way).
+ * HMAC-SHA256 under one key for many short messages (the sealed store names every record key
+ * this way, KDF_CK derives two keys from one chain key): the provider may prepare the key once.
  */
 export function hmacSha256With(key: Uint8Array): (data: Uint8Array) => Uint8Array {
   assertBytes(key, undefined, 'HMAC key')
-  const keyed = hmac.create(sha256, key)
-  return (data) => keyed.clone().update(data).digest()
+  return provider.hmacSha256With(key)
 }
 
 /** HKDF-SHA256 (RFC 5869). An empty salt equals 32 zero bytes, as the X3DH spec asks. */
@@ -59,36 +79,37 @@ export function hkdfSha256(
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new InputError('OutOfRange', 'HKDF-SHA256 output length must be 1..8160 bytes')
   }
-  return nobleHkdf(sha256, ikm, salt ?? new Uint8Array(32), info, length)
+  return provider.hkdfSha256(ikm, salt ?? new Uint8Array(32), info, length)
 }
 
 // ---------- Ed25519 (strict RFC 8032 verification) ----------
 
 export function ed25519KeyPair(seed?: Uint8Array): KeyPair {
   if (seed !== undefined) assertBytes(seed, KEY_BYTES, 'Ed25519 seed')
-  const { secretKey, publicKey } = ed25519.keygen(seed && Uint8Array.from(seed))
-  return { secretKey, publicKey }
+  // RFC 8032: the secret key is the 32-byte seed itself.
+  const secretKey = seed === undefined ? randomBytes(KEY_BYTES) : Uint8Array.from(seed)
+  return { secretKey, publicKey: provider.ed25519PublicKey(secretKey) }
 }
 
 export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
   assertBytes(secretKey, KEY_BYTES, 'Ed25519 secret key')
-  return ed25519.getPublicKey(secretKey)
+  return provider.ed25519PublicKey(secretKey)
 }
 
 export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   assertBytes(secretKey, KEY_BYTES, 'Ed25519 secret key')
-  return ed25519.sign(message, secretKey)
+  return provider.ed25519Sign(secretKey, message)
 }
 
 /**
- * Strict verification: `zip215: false` rejects non-canonical encodings and small-order keys that
- * the permissive default accepts (Wycheproof ed25519 tcId 151). Never throws; false on any fault.
+ * Strict RFC 8032 verification: non-canonical encodings and small-order keys are rejected
+ * (Wycheproof ed25519 tcId 151 among them). Never throws; false on any fault.
  */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false
   try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false })
+    return provider.ed25519Verify(publicKey, message, signature)
   } catch {
     return false
   }
@@ -109,13 +130,14 @@ export function isEd25519PublicKey(publicKey: Uint8Array): boolean {
 
 export function x25519KeyPair(seed?: Uint8Array): KeyPair {
   if (seed !== undefined) assertBytes(seed, KEY_BYTES, 'X25519 seed')
-  const { secretKey, publicKey } = x25519.keygen(seed && Uint8Array.from(seed))
-  return { secretKey, publicKey }
+  // RFC 7748: any 32 bytes are a secret key (clamped when used).
+  const secretKey = seed === undefined ? randomBytes(KEY_BYTES) : Uint8Array.from(seed)
+  return { secretKey, publicKey: provider.x25519PublicKey(secretKey) }
 }
 
 export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
   assertBytes(secretKey, KEY_BYTES, 'X25519 secret key')
-  return x25519.getPublicKey(secretKey)
+  return provider.x25519PublicKey(secretKey)
 }
 
 /** X25519 shared secret; a low-order public key (all-zero output) is rejected with BadKey. */
@@ -125,9 +147,46 @@ export function x25519Shared(secretKey: Uint8Array, publicKey: Uint8Array): Uint
     throw new CryptoError('BadKey', 'X25519 public key must be 32 bytes')
   }
   try {
-    return x25519.getSharedSecret(secretKey, publicKey)
+    return provider.x25519Shared(secretKey, publicKey)
   } catch (cause) {
     throw new CryptoError('BadKey', 'X25519 public key is of low order', { cause })
+  }
+}
+
+// ---------- ChaCha20-Poly1305 (RFC 8439, 96-bit nonce) for the ratchet's one-chain keys ----------
+
+export const NONCE_BYTES = 12
+
+/** Seals into `output`: ciphertext || tag, `plaintext.length + TAG_BYTES` bytes. */
+export function chacha20Poly1305SealInto(
+  output: Uint8Array,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): void {
+  assertBytes(key, KEY_BYTES, 'AEAD key')
+  assertBytes(nonce, NONCE_BYTES, 'AEAD nonce')
+  assertBytes(output, plaintext.length + TAG_BYTES, 'AEAD output')
+  provider.chacha20Poly1305Seal(key, nonce, ad, plaintext, output)
+}
+
+/** Opens ciphertext || tag; throws DecryptFailed on any tampering, never returns partial data. */
+export function chacha20Poly1305Open(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
+  assertBytes(key, KEY_BYTES, 'AEAD key')
+  assertBytes(nonce, NONCE_BYTES, 'AEAD nonce')
+  if (!(sealed instanceof Uint8Array) || sealed.length < TAG_BYTES) {
+    throw new CryptoError('DecryptFailed', 'sealed data is too short')
+  }
+  try {
+    return provider.chacha20Poly1305Open(key, nonce, ad, sealed)
+  } catch (cause) {
+    throw new CryptoError('DecryptFailed', 'authentication failed', { cause })
   }
 }
 
@@ -166,7 +225,7 @@ export function sealAfter(
   const at = prefix.length
   out.set(nonce, at)
   const alignedNonce = out.subarray(at, at + XNONCE_BYTES)
-  xchacha20poly1305(key, alignedNonce, ad).encrypt(plaintext, out.subarray(at + XNONCE_BYTES))
+  provider.xchacha20Poly1305Seal(key, alignedNonce, ad, plaintext, out.subarray(at + XNONCE_BYTES))
   return out
 }
 
@@ -177,7 +236,12 @@ export function open(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8
     throw new CryptoError('DecryptFailed', 'sealed data is too short')
   }
   try {
-    return xchacha20poly1305(key, sealed.subarray(0, XNONCE_BYTES), ad).decrypt(sealed.subarray(XNONCE_BYTES))
+    return provider.xchacha20Poly1305Open(
+      key,
+      sealed.subarray(0, XNONCE_BYTES),
+      ad,
+      sealed.subarray(XNONCE_BYTES),
+    )
   } catch (cause) {
     throw new CryptoError('DecryptFailed', 'authentication failed', { cause })
   }

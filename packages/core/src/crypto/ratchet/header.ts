@@ -7,11 +7,10 @@
  * the next DH ratchet step; the collision bound of random 96-bit nonces (2^32 messages per key,
  * NIST SP 800-38D) is far beyond any chain.
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { chacha20Poly1305Open, chacha20Poly1305SealInto, NONCE_BYTES, TAG_BYTES } from '../primitives.js'
 
+export { NONCE_BYTES, TAG_BYTES }
 export const HEADER_PLAINTEXT_BYTES = 40
-export const NONCE_BYTES = 12
-export const TAG_BYTES = 16
 export const SEALED_HEADER_BYTES = NONCE_BYTES + HEADER_PLAINTEXT_BYTES + TAG_BYTES
 
 export interface Header {
@@ -56,17 +55,16 @@ export function sealHeaderInto(
   nonce: Uint8Array,
 ): void {
   out.set(nonce, 0)
-  chacha20poly1305(headerKey, nonce, ad).encrypt(encodeHeader(header), out.subarray(NONCE_BYTES))
+  chacha20Poly1305SealInto(out.subarray(NONCE_BYTES), headerKey, nonce, encodeHeader(header), ad)
 }
 
 /** Trial decryption: undefined when this key did not seal the header. */
 export function openHeader(headerKey: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Header | undefined {
   if (sealed.length !== SEALED_HEADER_BYTES) return undefined
   try {
-    const plain = chacha20poly1305(headerKey, sealed.subarray(0, NONCE_BYTES), ad).decrypt(
-      sealed.subarray(NONCE_BYTES),
+    return decodeHeader(
+      chacha20Poly1305Open(headerKey, sealed.subarray(0, NONCE_BYTES), sealed.subarray(NONCE_BYTES), ad),
     )
-    return decodeHeader(plain)
   } catch {
     return undefined
   }

@@ -3,9 +3,7 @@
  * KDF_RK is HKDF-SHA256 keyed by the root key, KDF_CK is HMAC-SHA256 with the constants
  * 0x01 (message key) and 0x02 (next chain key).
  */
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { hkdfSha256 } from '../primitives.js'
+import { hkdfSha256, hmacSha256With } from '../primitives.js'
 import { ROOT_KDF_INFO } from './constants.js'
 
 const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01)
@@ -35,11 +33,10 @@ export interface ChainStep {
 
 /**
  * KDF_CK(ck): message key = HMAC(ck, 0x01), next chain key = HMAC(ck, 0x02).
- * Both MACs share one keyed HMAC instance (cloned), which saves the key schedule twice over.
+ * Both MACs share one keyed HMAC, whose key schedule the provider may compute once.
  */
 export function kdfChain(chainKey: Uint8Array): ChainStep {
-  const keyed = hmac.create(sha256, chainKey)
-  const messageKey = keyed.clone().update(MESSAGE_KEY_CONSTANT).digest()
-  const nextChainKey = keyed.update(CHAIN_KEY_CONSTANT).digest()
-  return { chainKey: nextChainKey, messageKey }
+  const keyed = hmacSha256With(chainKey)
+  const messageKey = keyed(MESSAGE_KEY_CONSTANT)
+  return { chainKey: keyed(CHAIN_KEY_CONSTANT), messageKey }
 }

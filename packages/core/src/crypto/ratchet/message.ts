@@ -5,9 +5,9 @@
  * Each message key seals exactly one body, so the key alone would make the nonce unique; the random
  * nonce is defence in depth should a crashed peer ever restore an older state and re-derive a key.
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { concatBytes } from '../../bytes.js'
 import { CryptoError } from '../errors.js'
+import { chacha20Poly1305Open, chacha20Poly1305SealInto } from '../primitives.js'
 import { MESSAGE_VERSION } from './constants.js'
 import { NONCE_BYTES, SEALED_HEADER_BYTES, TAG_BYTES } from './header.js'
 
@@ -48,12 +48,12 @@ export function sealBodyInto(
   nonce: Uint8Array,
 ): void {
   out.set(nonce, 0)
-  chacha20poly1305(messageKey, nonce, ad).encrypt(plaintext, out.subarray(NONCE_BYTES))
+  chacha20Poly1305SealInto(out.subarray(NONCE_BYTES), messageKey, nonce, plaintext, ad)
 }
 
 export function openBody(messageKey: Uint8Array, body: Uint8Array, ad: Uint8Array): Uint8Array {
   try {
-    return chacha20poly1305(messageKey, body.subarray(0, NONCE_BYTES), ad).decrypt(body.subarray(NONCE_BYTES))
+    return chacha20Poly1305Open(messageKey, body.subarray(0, NONCE_BYTES), body.subarray(NONCE_BYTES), ad)
   } catch (cause) {
     throw new CryptoError('DecryptFailed', 'message authentication failed', { cause })
   }
