@@ -40,7 +40,7 @@ export interface IndexedMessage {
 function encodeNumbers(numbers: readonly number[]): Uint8Array {
   const out = new Uint8Array(numbers.length * 4)
   const view = new DataView(out.buffer)
-  numbers.forEach((n, i) => view.setUint32(i * 4, n, true))
+  for (let i = 0; i < numbers.length; i++) view.setUint32(i * 4, numbers[i]!, true)
   return out
 }
 
