@@ -30,22 +30,25 @@ function noteKey(f: FileData): MessageKey | undefined {
   return f.note === undefined ? undefined : NOTES[f.note]
 }
 
-/** The Accept button of an incoming file that waits for the user. */
-function AcceptButton(props: { m: ApiMessage; f: FileData }) {
+/** A button that calls one file method on the transfer, disabled while it runs. */
+function useTransferCall(method: 'acceptFile' | 'cancelFile', id: string): [boolean, () => void] {
   const client = useClient()
   const [busy, setBusy] = useState(false)
+  const run = () => {
+    setBusy(true)
+    client
+      .call(method, { id })
+      .catch(notifyError)
+      .finally(() => setBusy(false))
+  }
+  return [busy, run]
+}
+
+/** The Accept button of an incoming file that waits for the user. */
+function AcceptButton(props: { m: ApiMessage; f: FileData }) {
+  const [busy, accept] = useTransferCall('acceptFile', props.m.id)
   if (props.m.direction !== 'in' || props.f.note !== 'needs-accept' || props.f.status !== 'incoming')
     return null
-  const accept = async () => {
-    setBusy(true)
-    try {
-      await client.call('acceptFile', { id: props.m.id })
-    } catch (error) {
-      notifyError(error)
-    } finally {
-      setBusy(false)
-    }
-  }
   return (
     <button
       type="button"
@@ -61,19 +64,8 @@ function AcceptButton(props: { m: ApiMessage; f: FileData }) {
 
 /** Stops a transfer still on its way, in either direction (`cancelFile`, as `jiayi cancel-file`). */
 function CancelButton(props: { m: ApiMessage; f: FileData }) {
-  const client = useClient()
-  const [busy, setBusy] = useState(false)
+  const [busy, cancel] = useTransferCall('cancelFile', props.m.id)
   if (props.f.status !== 'incoming' && props.f.status !== 'sending') return null
-  const cancel = async () => {
-    setBusy(true)
-    try {
-      await client.call('cancelFile', { id: props.m.id })
-    } catch (error) {
-      notifyError(error)
-    } finally {
-      setBusy(false)
-    }
-  }
   return (
     <button
       type="button"
