@@ -35,10 +35,10 @@ export async function chat(ctx: Context): Promise<number> {
   let contact: ContactView
   let history: MessageView[]
   try {
-    contact = await client.call<ContactView>('contact', { contact: ref })
+    contact = await client.call('contact', { contact: ref })
     // Subscribe first so nothing falls between the history and the live events.
-    await client.call('subscribe', { events: ['message', 'contact', 'typing'] })
-    history = await client.call<MessageView[]>('messages', { contact: contact.id, limit: HISTORY })
+    await client.request('subscribe', { events: ['message', 'contact', 'typing'] })
+    history = await client.call('messages', { contact: contact.id, limit: HISTORY })
   } catch (error) {
     client.close()
     throw error
@@ -194,7 +194,7 @@ export async function chat(ctx: Context): Promise<number> {
       // One send at a time, in the order typed.
       queue = queue.then(async () => {
         try {
-          const m = await client.call<MessageView>('send', { contact: cid, text: line })
+          const m = await client.call('send', { contact: cid, text: line })
           if (!seen.has(m.id)) {
             remember(m)
             show(formatMessage(m, nameOf(contact)))

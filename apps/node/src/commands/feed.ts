@@ -12,7 +12,6 @@
  *
  * TEXT "-" reads stdin. Post ids are what `jiayi feed` shows.
  */
-import type { CommentView, PostView } from '@jiayi/feed'
 import { arg, type Context, optLimit, optList, textArg } from '../cli/context.js'
 import { shownLine, shownText } from '../cli/terminal-text.js'
 import { shortTime } from './format.js'
@@ -21,18 +20,14 @@ import { withPeer } from './remote.js'
 export async function post(ctx: Context): Promise<void> {
   const text = await textArg(ctx, 0, 'jiayi post TEXT [--link URL ...] (or - to read stdin)')
   const links = optList(ctx, 'link')
-  const made = await withPeer(ctx, (c) =>
-    c.call<PostView>('post', { text, ...(links.length > 0 ? { links } : {}) }),
-  )
+  const made = await withPeer(ctx, (c) => c.call('post', { text, ...(links.length > 0 ? { links } : {}) }))
   if (ctx.json) return ctx.out.json({ id: made.id })
   ctx.out.line(`Posted, id ${made.id}`)
 }
 
 export async function feed(ctx: Context): Promise<void> {
   const limit = optLimit(ctx, 1000)
-  const posts = await withPeer(ctx, (c) =>
-    c.call<PostView[]>('timeline', limit === undefined ? {} : { limit }),
-  )
+  const posts = await withPeer(ctx, (c) => c.call('timeline', limit === undefined ? {} : { limit }))
   if (ctx.json) return ctx.out.json(posts)
   if (posts.length === 0) ctx.out.line('Nothing in your moments yet: post something, or add contacts.')
   for (const p of posts) {
@@ -55,7 +50,7 @@ export async function feed(ctx: Context): Promise<void> {
 
 export async function like(ctx: Context): Promise<void> {
   const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
-  const liked = await withPeer(ctx, (c) => c.call<PostView>('like', { postId }))
+  const liked = await withPeer(ctx, (c) => c.call('like', { postId }))
   if (ctx.json) return ctx.out.json({ post: liked.id, liked: true })
   ctx.out.line(`Liked ${liked.author.me ? 'your' : `${shownLine(liked.author.name)}'s`} post.`)
 }
@@ -70,7 +65,7 @@ export async function unlike(ctx: Context): Promise<void> {
 export async function comment(ctx: Context): Promise<void> {
   const postId = arg(ctx, 0, 'the post id (see: jiayi feed)')
   const text = await textArg(ctx, 1, 'jiayi comment POST_ID TEXT (or - to read stdin)')
-  const made = await withPeer(ctx, (c) => c.call<CommentView>('comment', { postId, text }))
+  const made = await withPeer(ctx, (c) => c.call('comment', { postId, text }))
   if (ctx.json) return ctx.out.json({ id: made.id, post: postId })
   ctx.out.line(`Commented, id ${made.id}`)
 }

@@ -9,7 +9,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { ContactView, FileEntry, TransferView } from '@jiayi/core'
+import type { TransferView } from '@jiayi/core'
 import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, EXIT_OK, EXIT_USER } from '../cli/errors.js'
 import { jiayiCommand } from '../cli/home.js'
@@ -30,7 +30,7 @@ export async function sendFile(ctx: Context): Promise<number> {
   const name = optString(ctx, 'name')
   const done = await withPeer(ctx, async (client) => {
     if (!ctx.json) ctx.out.note(`Hashing and offering ${path}…`)
-    const offered = await client.call<TransferView>('sendFile', {
+    const offered = await client.call('sendFile', {
       contact,
       source: path,
       ...(name === undefined ? {} : { name }),
@@ -86,7 +86,7 @@ async function follow(ctx: Context, client: ControlClient, first: TransferView):
     }
     shownNote = stalled
     await new Promise((r) => setTimeout(r, POLL_MS))
-    t = await client.call<TransferView>('transfer', { id: t.id })
+    t = await client.call('transfer', { id: t.id })
   }
   if (bar) process.stderr.write(`\r${progressLine(t, 0)}\n`)
   return t
@@ -117,11 +117,11 @@ export function progressLine(t: TransferView, bytesPerSecond: number): string {
 
 export async function files(ctx: Context): Promise<void> {
   const { list, held, names } = await withPeer(ctx, async (c) => {
-    const list = await c.call<FileEntry[]>('files')
+    const list = await c.call('files')
     if (ctx.json) return { list, held: new Map<string, string>(), names: new Map<string, string>() }
-    const transfers = await c.call<TransferView[]>('transfers')
+    const transfers = await c.call('transfers')
     const held = new Map(transfers.flatMap((t) => (t.hold === undefined ? [] : [[t.id as string, t.hold]])))
-    const contacts = await c.call<ContactView[]>('contactList')
+    const contacts = await c.call('contactList')
     const names = new Map(contacts.map((k) => [k.id as string, nameOf(k)]))
     return { list, held, names }
   })
@@ -155,14 +155,14 @@ const HOLD_TEXT: Record<string, string> = {
 
 export async function cancelFile(ctx: Context): Promise<void> {
   const id = arg(ctx, 0, 'the file id (see: jiayi files)')
-  const t = await withPeer(ctx, (c) => c.call<TransferView>('cancelFile', { id }))
+  const t = await withPeer(ctx, (c) => c.call('cancelFile', { id }))
   if (ctx.json) return ctx.out.json(t)
   ctx.out.line(`Cancelled ${shownLine(t.name)} (id ${t.id}).`)
 }
 
 export async function acceptFile(ctx: Context): Promise<void> {
   const id = arg(ctx, 0, 'the file id (see: jiayi files)')
-  const t = await withPeer(ctx, (c) => c.call<TransferView>('acceptFile', { id }))
+  const t = await withPeer(ctx, (c) => c.call('acceptFile', { id }))
   if (ctx.json) return ctx.out.json(t)
   ctx.out.line(
     `Downloading ${shownLine(t.name)} (${formatBytes(t.size)}); see its progress with: jiayi files`,

@@ -98,7 +98,7 @@ function meOf(account: import('@jiayi/core').Account): MeView {
 export async function whoami(ctx: Context): Promise<void> {
   const { value: me } = await viaPeerOrStore<MeView>(
     ctx,
-    (c) => c.call<MeView>('whoami'),
+    (c) => c.call('whoami'),
     async (store) => {
       const { loadAccount } = await loadCore()
       const account = await loadAccount(store)
@@ -140,7 +140,7 @@ export async function card(ctx: Context): Promise<void> {
   const png = optString(ctx, 'png')
   const { value: view, live } = await viaPeerOrStore<CardView>(
     ctx,
-    (c) => c.call<CardView>('card'),
+    (c) => c.call('card'),
     (store) => offlineCard(ctx, store),
   )
   if (png !== undefined) await writeCardPng(png, view)

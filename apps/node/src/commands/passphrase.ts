@@ -88,7 +88,7 @@ async function viaPeer(
   client.onNotification((n: ControlNotification) => {
     if (n.event === 'passphrase') report(n as unknown as RekeyProgress)
   })
-  await client.call('subscribe', { events: ['passphrase'] })
+  await client.request('subscribe', { events: ['passphrase'] })
   const change = (current: string | undefined) =>
     client.call('changePassphrase', { ...(current === undefined ? {} : { current }), next })
   try {

@@ -2,7 +2,6 @@
  * Commands that drive the running peer over its control socket. Each is one or two control
  * calls and a print; with no peer running they fail with a hint to run `jiayi start`.
  */
-import type { ContactView, MessageView, MessengerStats, MeView, SearchResult } from '@jiayi/core'
 import { arg, type Context, optFlag, optLimit, optString, textArg } from '../cli/context.js'
 import { shownLine } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
@@ -27,8 +26,8 @@ export async function withPeer<T>(ctx: Context, run: (client: ControlClient) => 
 export async function add(ctx: Context): Promise<void> {
   const link = arg(ctx, 0, 'the card link (jiayi:add/…)')
   const { contact, known } = await withPeer(ctx, async (c) => {
-    const before = await c.call<ContactView[]>('contactList')
-    const added = await c.call<ContactView>('addContact', { link })
+    const before = await c.call('contactList')
+    const added = await c.call('addContact', { link })
     return { contact: added, known: before.find((b) => b.id === added.id) }
   })
   if (ctx.json) return ctx.out.json({ contact, ...(known ? { alreadyAdded: true } : {}) })
@@ -48,14 +47,14 @@ export async function add(ctx: Context): Promise<void> {
 }
 
 export async function contacts(ctx: Context): Promise<void> {
-  const list = await withPeer(ctx, (c) => c.call<ContactView[]>('contactList'))
+  const list = await withPeer(ctx, (c) => c.call('contactList'))
   if (ctx.json) return ctx.out.json(list)
   for (const line of formatContacts(list)) ctx.out.line(line)
 }
 
 export async function accept(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
-  const contact = await withPeer(ctx, (c) => c.call<ContactView>('accept', { contact: ref }))
+  const contact = await withPeer(ctx, (c) => c.call('accept', { contact: ref }))
   if (ctx.json) return ctx.out.json({ contact })
   ctx.out.line(
     `${shownLine(nameOf(contact))} is now a contact (id ${contact.id}); you can chat: jiayi chat ${contact.id}`,
@@ -65,7 +64,7 @@ export async function accept(ctx: Context): Promise<void> {
 export async function reject(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const contact = await withPeer(ctx, async (c) => {
-    const found = await c.call<ContactView>('contact', { contact: ref })
+    const found = await c.call('contact', { contact: ref })
     await c.call('reject', { contact: found.id })
     return found
   })
@@ -82,7 +81,7 @@ export async function reject(ctx: Context): Promise<void> {
 export async function send(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const text = await textArg(ctx, 1, 'jiayi send CONTACT TEXT (or - to read stdin)')
-  const message = await withPeer(ctx, (c) => c.call<MessageView>('send', { contact: ref, text }))
+  const message = await withPeer(ctx, (c) => c.call('send', { contact: ref, text }))
   if (ctx.json) return ctx.out.json(message)
   ctx.out.line(
     `Sent (${message.status}${STATUS_MARK[message.status] ? ` ${STATUS_MARK[message.status]}` : ''}), id ${message.id}`,
@@ -94,8 +93,8 @@ export async function messages(ctx: Context): Promise<void> {
   const limit = optLimit(ctx, 10_000)
   const peek = optFlag(ctx, 'peek')
   const { contact, list } = await withPeer(ctx, async (c) => {
-    const contact = await c.call<ContactView>('contact', { contact: ref })
-    const list = await c.call<MessageView[]>('messages', {
+    const contact = await c.call('contact', { contact: ref })
+    const list = await c.call('messages', {
       contact: contact.id,
       ...(limit === undefined ? {} : { limit }),
       ...(peek ? { peek } : {}),
@@ -109,7 +108,7 @@ export async function messages(ctx: Context): Promise<void> {
 
 export async function rename(ctx: Context): Promise<void> {
   const name = await textArg(ctx, 0, 'jiayi name NEW NAME')
-  const me = await withPeer(ctx, (c) => c.call<MeView>('setName', { name }))
+  const me = await withPeer(ctx, (c) => c.call('setName', { name }))
   if (ctx.json) return ctx.out.json(me)
   ctx.out.line(
     `Your name is now "${shownLine(me.name)}"; your contacts see it the next time they are online.`,
@@ -119,7 +118,7 @@ export async function rename(ctx: Context): Promise<void> {
 export async function remark(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const text = ctx.args.slice(1).join(' ')
-  const contact = await withPeer(ctx, (c) => c.call<ContactView>('setRemark', { contact: ref, remark: text }))
+  const contact = await withPeer(ctx, (c) => c.call('setRemark', { contact: ref, remark: text }))
   if (ctx.json) return ctx.out.json(contact)
   ctx.out.line(
     contact.remark === undefined
@@ -133,14 +132,12 @@ export async function search(ctx: Context): Promise<void> {
   const contact = optString(ctx, 'contact')
   const limit = optLimit(ctx, 500)
   const { hits, names } = await withPeer(ctx, async (c) => {
-    const hits = await c.call<SearchResult[]>('search', {
+    const hits = await c.call('search', {
       query,
       ...(contact === undefined ? {} : { contact }),
       ...(limit === undefined ? {} : { limit }),
     })
-    const names = new Map(
-      (await c.call<ContactView[]>('contactList')).map((k) => [k.id as string, nameOf(k)]),
-    )
+    const names = new Map((await c.call('contactList')).map((k) => [k.id as string, nameOf(k)]))
     return { hits, names }
   })
   if (ctx.json) return ctx.out.json(hits)
@@ -159,7 +156,7 @@ export async function search(ctx: Context): Promise<void> {
 export async function read(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const contact = await withPeer(ctx, async (c) => {
-    const found = await c.call<ContactView>('contact', { contact: ref })
+    const found = await c.call('contact', { contact: ref })
     await c.call('markRead', { contact: found.id })
     return found
   })
@@ -171,8 +168,8 @@ export async function verify(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
   const mark = optFlag(ctx, 'mark')
   const { contact, result } = await withPeer(ctx, async (c) => {
-    const contact = await c.call<ContactView>('contact', { contact: ref })
-    const result = await c.call<{ safetyNumber: string; verified: boolean }>('verify', {
+    const contact = await c.call('contact', { contact: ref })
+    const result = await c.call('verify', {
       contact: contact.id,
       mark,
     })
@@ -196,7 +193,7 @@ export async function verify(ctx: Context): Promise<void> {
 }
 
 export async function stats(ctx: Context): Promise<void> {
-  const s = await withPeer(ctx, (c) => c.call<MessengerStats>('stats'))
+  const s = await withPeer(ctx, (c) => c.call('stats'))
   if (ctx.json) return ctx.out.json(s)
   ctx.out.line(`contacts: ${s.contacts}`)
   ctx.out.line(`refused from the network: ${s.refusedTotal}`)

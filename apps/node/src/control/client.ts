@@ -5,7 +5,15 @@
 import { readFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { type ControlNotification, type ControlResponse, isNotification, isResponse } from '@jiayi/api'
+import {
+  type CallableMethod,
+  type ControlNotification,
+  type ControlResponse,
+  isNotification,
+  isResponse,
+  type ParamsArg,
+  type ResultOf,
+} from '@jiayi/api'
 import { CliError, RemoteError } from '../cli/errors.js'
 import { jiayiCommand } from '../cli/home.js'
 import { encodeLine, LineSplitter } from './lines.js'
@@ -166,7 +174,13 @@ export class ControlClient {
     this.socket.destroy()
   }
 
-  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+  /** Calls a method of @jiayi/api's method map: its parameters and result are the map's types. */
+  call<M extends CallableMethod>(method: M, ...params: ParamsArg<M>): Promise<ResultOf<M>> {
+    return this.request<ResultOf<M>>(method, (params[0] ?? {}) as Record<string, unknown>)
+  }
+
+  /** A raw request (subscribe, and methods outside the map). */
+  request<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     if (this.closed)
       return Promise.reject(new CliError('Disconnected', `the jiayi peer on ${this.home} went away`))
     const id = this.nextId++
