@@ -3,7 +3,7 @@
  * checked before the call. Contact refs are ids, id prefixes, peer ids or names (the Messenger
  * resolves them); message ids are checked by the Messenger too.
  */
-import type { ChatView } from './methods.js'
+import type { ApiMessage, ChatView } from './methods.js'
 import { bool, int, str } from './params.js'
 import { always, limitAbove, type MethodTable, none, params } from './table.js'
 
@@ -11,6 +11,8 @@ const ref = str({ min: 1, max: 1024 })
 const id = str({ min: 1, max: 128 })
 const CONTACT = { contact: ref }
 const MAX_LIMIT = 10_000
+/** The Messenger's own default page. */
+const DEFAULT_LIMIT = 50
 /** A conversation screen asks for a page of about this many; more is a history read (work.ts). */
 const HEAVY_MESSAGES = 200
 /** How far back `chats` looks for a last message that is not a Moments picture. */
@@ -112,14 +114,29 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
       ...CONTACT,
       limit: { optional: true, check: int(1, MAX_LIMIT) },
       peek: { optional: true, check: bool },
+      before: { optional: true, check: id },
     }),
-    run: async (c, p) =>
-      (
-        await c.messenger.messages(p.contact, {
-          ...(p.limit === undefined ? {} : { limit: p.limit }),
-          ...(p.peek === undefined ? {} : { peek: p.peek }),
+    run: async (c, p) => {
+      // Moments pictures travel as messages but are not shown in the conversation: pages are
+      // filled past them, so that a page shorter than `limit` still means the start was reached.
+      const limit = p.limit ?? DEFAULT_LIMIT
+      const out: ApiMessage[] = []
+      let before = p.before
+      // The first page marks the conversation read (unless peek); the rest only read.
+      let peek = p.peek
+      for (;;) {
+        const want = limit - out.length
+        const page = await c.messenger.messages(p.contact, {
+          limit: want,
+          ...(peek === undefined ? {} : { peek }),
+          ...(before === undefined ? {} : { before }),
         })
-      ).filter((m) => !c.moments.isMomentFile(m)),
+        out.unshift(...page.filter((m) => !c.moments.isMomentFile(m)))
+        if (page.length < want || out.length >= limit) return out
+        before = page[0]!.id
+        peek = true
+      }
+    },
   },
   message: {
     check: params({ ...CONTACT, messageId: id }),

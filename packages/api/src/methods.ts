@@ -122,7 +122,14 @@ export interface ApiMethods {
   chats: { params: NoParams; result: ChatView[] }
   send: { params: { contact: string; text: string; replyTo?: string }; result: ApiMessage }
   /** The newest `limit` messages, oldest first; marks incoming ones read unless `peek`. */
-  messages: { params: { contact: string; limit?: number; peek?: boolean }; result: ApiMessage[] }
+  /**
+   * The newest `limit` messages, oldest first; `before` (a message id, the oldest of the page
+   * before) pages back. A page shorter than `limit` is the start of the conversation.
+   */
+  messages: {
+    params: { contact: string; limit?: number; peek?: boolean; before?: string }
+    result: ApiMessage[]
+  }
   message: { params: { contact: string; messageId: string }; result: ApiMessage | null }
   markRead: { params: { contact: string }; result: null }
   unreadCount: { params: { contact: string }; result: number }
@@ -208,6 +215,8 @@ export interface ApiEvents {
     readonly contact?: ContactView
   }
   typing: { readonly contactId: ContactId; readonly active: boolean }
+  /** The conversation was read: its incoming messages so far read as read, its unread count is 0. */
+  read: { readonly contactId: ContactId }
   /** A transfer was created or changed state (not every chunk: see `progress`). */
   transfer: { readonly transfer: TransferView; readonly change: 'new' | 'update' }
   /** Bytes moved; at most a few per second per transfer. */
@@ -233,6 +242,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'message',
   'contact',
   'typing',
+  'read',
   'transfer',
   'progress',
   'feed',

@@ -9,7 +9,7 @@ import { errorText } from '../ui/errors.js'
 import { Icon } from '../ui/icons.js'
 
 export function ChatsScreen(props: { selected: string | undefined }) {
-  const chats = useQuery('chats', {}, { events: ['message', 'contact'] })
+  const chats = useQuery('chats', {}, { events: ['message', 'contact', 'read'] })
   const list = (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in')
   return (
     <section class="pane list" aria-labelledby="chats-title">
