@@ -115,13 +115,16 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
       limit: { optional: true, check: int(1, MAX_LIMIT) },
       peek: { optional: true, check: bool },
       before: { optional: true, check: id },
+      after: { optional: true, check: id },
     }),
     run: async (c, p) => {
       // Moments pictures travel as messages but are not shown in the conversation: pages are
-      // filled past them, so that a page shorter than `limit` still means the start was reached.
+      // filled past them, so that a page shorter than `limit` still means an end was reached.
       const limit = p.limit ?? DEFAULT_LIMIT
+      const forward = p.after !== undefined
       const out: ApiMessage[] = []
       let before = p.before
+      let after = p.after
       // The first page marks the conversation read (unless peek); the rest only read.
       let peek = p.peek
       for (;;) {
@@ -130,10 +133,14 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
           limit: want,
           ...(peek === undefined ? {} : { peek }),
           ...(before === undefined ? {} : { before }),
+          ...(after === undefined ? {} : { after }),
         })
-        out.unshift(...page.filter((m) => !c.moments.isMomentFile(m)))
+        const shown = page.filter((m) => !c.moments.isMomentFile(m))
+        if (forward) out.push(...shown)
+        else out.unshift(...shown)
         if (page.length < want || out.length >= limit) return out
-        before = page[0]!.id
+        if (forward) after = page.at(-1)!.id
+        else before = page[0]!.id
         peek = true
       }
     },

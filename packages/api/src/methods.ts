@@ -124,10 +124,11 @@ export interface ApiMethods {
   /** The newest `limit` messages, oldest first; marks incoming ones read unless `peek`. */
   /**
    * The newest `limit` messages, oldest first; `before` (a message id, the oldest of the page
-   * before) pages back. A page shorter than `limit` is the start of the conversation.
+   * before) pages back, `after` (the newest of a page) pages forward again, both exclusive. A
+   * page shorter than `limit` reached the start (or, with `after`, the end).
    */
   messages: {
-    params: { contact: string; limit?: number; peek?: boolean; before?: string }
+    params: { contact: string; limit?: number; peek?: boolean; before?: string; after?: string }
     result: ApiMessage[]
   }
   message: { params: { contact: string; messageId: string }; result: ApiMessage | null }

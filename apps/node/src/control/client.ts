@@ -5,7 +5,14 @@
 import { readFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { type ControlNotification, type ControlResponse, isNotification, isResponse } from '@jiayi/api'
+import {
+  ControlError,
+  type ControlNotification,
+  type ControlResponse,
+  isNotification,
+  isResponse,
+  MAX_MESSAGE_BYTES,
+} from '@jiayi/api'
 import { CliError, RemoteError } from '../cli/errors.js'
 import { jiayiCommand } from '../cli/home.js'
 import { encodeLine, LineSplitter } from './lines.js'
@@ -69,7 +76,15 @@ export class ControlClient {
       try {
         lines = splitter.push(chunk)
       } catch (error) {
-        this.fail(error as Error)
+        // The peer runs on: one answer was longer than we take.
+        this.fail(
+          ControlError.is(error, 'TooLarge')
+            ? new CliError(
+                'ReplyTooLarge',
+                `an answer of the jiayi peer on ${this.home} was longer than the ${MAX_MESSAGE_BYTES} bytes a line may carry; ask for less (a smaller --limit)`,
+              )
+            : (error as Error),
+        )
         return
       }
       for (const line of lines) this.receive(line)

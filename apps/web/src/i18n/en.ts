@@ -292,6 +292,7 @@ export const en = {
   'error.unknownContact': 'No such contact.',
   'error.notAccepted': 'Accept the request first.',
   'error.tooLarge': 'That file is too large.',
+  'error.replyTooLarge': 'The answer is too large to send at once; ask for fewer.',
   'error.badInput': 'Please check what you typed.',
   'error.unsupported': 'Not available on this device.',
   'error.passphrase': 'Wrong passphrase.',

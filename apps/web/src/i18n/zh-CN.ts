@@ -273,6 +273,7 @@ export const zhCN: Record<MessageKey, string> = {
   'error.unknownContact': '没有这个联系人。',
   'error.notAccepted': '请先接受对方的请求。',
   'error.tooLarge': '文件太大。',
+  'error.replyTooLarge': '回复太大，无法一次发送；请少要一些。',
   'error.badInput': '请检查你输入的内容。',
   'error.unsupported': '此设备不支持。',
   'error.passphrase': '密码错误。',

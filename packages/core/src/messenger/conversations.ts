@@ -335,10 +335,19 @@ export class Conversations {
     return bytes === undefined ? undefined : decodeRecord<MessageRecord>(bytes)
   }
 
-  /** The newest `limit` messages (before `beforeSeq` if given), oldest first. */
-  async list(cid: ContactId, limit: number, beforeSeq?: number): Promise<MessageRecord[]> {
+  /**
+   * The newest `limit` messages (before `beforeSeq` if given), oldest first; with `afterSeq`,
+   * the oldest `limit` after it instead.
+   */
+  async list(cid: ContactId, limit: number, beforeSeq?: number, afterSeq?: number): Promise<MessageRecord[]> {
     const c = await this.countersFor(cid)
     const out: MessageRecord[] = []
+    if (afterSeq !== undefined) {
+      const range = { gt: Keys.msg(cid, afterSeq), lt: Keys.msg(cid, beforeSeq ?? Number.MAX_SAFE_INTEGER) }
+      for await (const [, v] of this.store.iterate({ ...range, limit }))
+        out.push(seen(c, decodeRecord<MessageRecord>(v)))
+      return out
+    }
     const range =
       beforeSeq === undefined
         ? { prefix: Keys.msgPrefix(cid) }

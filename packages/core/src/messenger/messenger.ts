@@ -578,13 +578,14 @@ export class Messenger {
   // ------------------------------------------------------------------ reading
 
   /**
-   * The newest `limit` messages (older than message `before`, when given), oldest first. Viewing
+   * The newest `limit` messages (older than message `before`, when given), oldest first; with
+   * `after`, the oldest `limit` newer than that message (a page back towards the end). Viewing
    * marks incoming messages read unless `peek`: the page is read first, then the read marker
    * moves (one write), and the read receipts are gathered after that (markRead).
    */
   async messages(
     ref: string,
-    options: { limit?: number; peek?: boolean; before?: string } = {},
+    options: { limit?: number; peek?: boolean; before?: string; after?: string } = {},
   ): Promise<MessageView[]> {
     const contact = this.core.contacts.resolve(ref)
     if (contact.state === 'pending-in') {
@@ -595,9 +596,11 @@ export class Messenger {
     }
     const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000))
     const beforeSeq = options.before === undefined ? undefined : await this.seqOf(contact.id, options.before)
-    const list = await this.core.conversations.list(contact.id, limit, beforeSeq)
+    const afterSeq = options.after === undefined ? undefined : await this.seqOf(contact.id, options.after)
+    const list = await this.core.conversations.list(contact.id, limit, beforeSeq, afterSeq)
     // Up to the newest message shown: one that arrived meanwhile stays unread.
-    if (!options.peek) await this.markRead(contact.id, beforeSeq === undefined ? list.at(-1)?.seq : undefined)
+    const newest = beforeSeq === undefined && afterSeq === undefined ? list.at(-1)?.seq : undefined
+    if (!options.peek) await this.markRead(contact.id, newest)
     return list.map((m) => {
       const view = messageView(m)
       return !options.peek && m.direction === 'in' && m.status === 'received'
