@@ -169,8 +169,11 @@ export interface ApiMethods {
   setFileSettings: { params: { askAboveBytes: number }; result: FileSettings }
 
   // ------------------------------------------------------------------ moments
-  /** Newest first; `before` (ms since the epoch) pages back. */
-  timeline: { params: { limit?: number; before?: number }; result: PostView[] }
+  /**
+   * Newest first; `beforePost` (the last post of the page before) pages back exactly, `before`
+   * (ms since the epoch) by time.
+   */
+  timeline: { params: { limit?: number; before?: number; beforePost?: string }; result: PostView[] }
   /**
    * A new post. Links become link previews (URL only: readers never fetch them). Attachments are
    * sent to every accepted contact through the files layer; the post refers to each by

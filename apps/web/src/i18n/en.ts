@@ -110,6 +110,8 @@ export const en = {
   'chat.removeReaction': 'Remove reaction',
   'chat.you': 'You',
   'chat.loadFailed': 'Could not load the messages.',
+  'chat.loadOlder': 'Load older messages',
+  'chat.loadNewer': 'Load newer messages',
   'chat.safetyChanged':
     'Your safety number with {name} changed: their device offered other keys, and messages under them are refused.',
   'chat.safetyCheck': 'Compare safety numbers',
@@ -223,6 +225,7 @@ export const en = {
   'moments.post': 'Post',
   'moments.posting': 'Posting…',
   'moments.empty': 'No moments yet. Posts from you and your contacts show here.',
+  'moments.loadMore': 'Load older posts',
   'moments.like': 'Like',
   'moments.unlike': 'Unlike',
   'moments.likedBy': 'Liked by {names}',

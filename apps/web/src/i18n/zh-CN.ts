@@ -103,6 +103,8 @@ export const zhCN: Record<MessageKey, string> = {
   'chat.removeReaction': '取消表态',
   'chat.you': '我',
   'chat.loadFailed': '无法加载消息。',
+  'chat.loadOlder': '加载更早的消息',
+  'chat.loadNewer': '加载更新的消息',
   'chat.safetyChanged':
     '你与 {name} 的安全码已变更：对方的设备使用了其他密钥，以这些密钥发来的消息已被拒收。',
   'chat.safetyCheck': '核对安全码',
@@ -210,6 +212,7 @@ export const zhCN: Record<MessageKey, string> = {
   'moments.post': '发表',
   'moments.posting': '正在发表…',
   'moments.empty': '还没有动态。你和联系人的动态会显示在这里。',
+  'moments.loadMore': '加载更早的动态',
   'moments.like': '赞',
   'moments.unlike': '取消赞',
   'moments.likedBy': '{names} 觉得很赞',
