@@ -227,6 +227,16 @@ describe('read marker and unread counter', () => {
       10_000,
       'the late ones unread',
     )
+    // And forward again from the first, with `after`.
+    const first = (await b.peer.messenger.messages(alice, { limit: 500, peek: true }))[0]!
+    const forward: string[] = [first.text]
+    let next = await b.peer.messenger.messages(alice, { limit: 13, after: first.id, peek: true })
+    for (;;) {
+      forward.push(...next.map((m) => m.text))
+      if (next.length < 13) break
+      next = await b.peer.messenger.messages(alice, { limit: 13, after: next.at(-1)!.id, peek: true })
+    }
+    assert.deepEqual(forward, expected)
     await assert.rejects(
       b.peer.messenger.messages(alice, { before: 'ab'.repeat(16) }),
       (e: unknown) => (e as { code?: string }).code === 'UnknownMessage',
