@@ -197,6 +197,19 @@ export class Conversations {
     return { from, to }
   }
 
+  /**
+   * Messages up to the last one were imported (Messenger.importHistory), `unread` of them
+   * incoming and unread: no receipts are owed for any of them.
+   */
+  async imported(tx: Tx, cid: ContactId, unread: number): Promise<void> {
+    const c = await this.countersFor(cid)
+    const last = c.nextMsg - 1
+    c.receiptsThrough.delivered = Math.max(c.receiptsThrough.delivered, last)
+    c.receiptsThrough.read = Math.max(c.receiptsThrough.read, last)
+    c.unread += unread
+    await this.writeMeta(tx, cid)
+  }
+
   /** Incoming messages not read yet: a counter, no reads. */
   async unread(cid: ContactId): Promise<number> {
     return (await this.countersFor(cid)).unread

@@ -84,6 +84,16 @@ export interface MessengerStats {
   readonly refused: Record<string, Record<string, number>>
 }
 
+/** A message of a history brought in by `importHistory`. */
+export interface HistoryEntry {
+  readonly direction: 'in' | 'out'
+  readonly text: string
+  /** ms since the epoch. */
+  readonly sentAt: number
+  /** Incoming only: already read (default: unread). */
+  readonly read?: boolean
+}
+
 export class Messenger {
   private readonly outbox: OutboxPump
   private readonly receipts: ReceiptBatcher
@@ -644,6 +654,39 @@ export class Messenger {
     })
     if (moved === undefined) return none
     return { receipts: this.receipts.read(contact.id, moved.from, moved.to) }
+  }
+
+  /**
+   * Adds finished messages to the end of a conversation's history, locally: nothing is sent and
+   * no receipt is owed for them (a history brought from elsewhere, a benchmark's store). Incoming
+   * ones count as unread unless `read`. One atomic write per call; keep calls to some thousands.
+   */
+  async importHistory(ref: string, entries: readonly HistoryEntry[]): Promise<void> {
+    this.assertRunning()
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    await core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      let unread = 0
+      for (const e of entries) {
+        checkText(e.text)
+        const record: MessageRecord = {
+          id: newMessageId(),
+          contactId: contact.id,
+          seq: await core.conversations.nextMessageSeq(contact.id),
+          direction: e.direction,
+          text: e.text,
+          sentAt: e.sentAt,
+          at: e.sentAt,
+          status: e.direction === 'out' ? 'delivered' : e.read === true ? 'read' : 'received',
+        }
+        core.putMessage(tx, record, 'new')
+        if (record.status === 'received') unread++
+      }
+      // What is imported has no receipts to send: the marks move past it.
+      await core.conversations.imported(tx, contact.id, unread)
+      await core.commit(tx)
+    })
   }
 
   // ------------------------------------------------------------------ housekeeping

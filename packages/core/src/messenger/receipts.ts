@@ -73,8 +73,10 @@ export class ReceiptBatcher {
     const previous = this.gathering.get(cid) ?? Promise.resolve()
     const next = previous.then(async () => {
       if (core.stopped) return
+      // Those up to `through` need none (imported ones: Messenger.importHistory).
+      const through = (await core.conversations.receiptsThrough(cid)).read
       let batch: ReceiptFor[] = []
-      for await (const m of core.conversations.storedBetween(cid, from, to)) {
+      for await (const m of core.conversations.storedBetween(cid, Math.max(from, through), to)) {
         if (core.stopped) return
         // Messages stored read (a notice of ours, one read before the marker) had theirs.
         if (m.direction !== 'in' || m.status !== 'received') continue
