@@ -199,13 +199,14 @@ export class Conversations {
 
   /**
    * Messages up to the last one were imported (Messenger.importHistory), `unread` of them
-   * incoming and unread: no receipts are owed for any of them.
+   * incoming and unread: no receipts are owed for any of them (but read receipts, with
+   * `readReceipts`, once they are read).
    */
-  async imported(tx: Tx, cid: ContactId, unread: number): Promise<void> {
+  async imported(tx: Tx, cid: ContactId, unread: number, readReceipts: boolean): Promise<void> {
     const c = await this.countersFor(cid)
     const last = c.nextMsg - 1
     c.receiptsThrough.delivered = Math.max(c.receiptsThrough.delivered, last)
-    c.receiptsThrough.read = Math.max(c.receiptsThrough.read, last)
+    if (!readReceipts) c.receiptsThrough.read = Math.max(c.receiptsThrough.read, last)
     c.unread += unread
     await this.writeMeta(tx, cid)
   }

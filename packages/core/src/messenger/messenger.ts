@@ -649,7 +649,14 @@ export class Messenger {
       const moved = await core.conversations.readAll(tx, contact.id, upTo)
       if (moved === undefined) return undefined
       tx.after(() => core.events.emit('read', { contactId: contact.id }))
-      await core.commit(tx)
+      // Not waited for, and held back for company: lost in a crash, the messages only show as
+      // unread again. Whoever reads sees the marker at once; the receipts' write (which writes the
+      // same counters record) or the next read of the store takes it to the disk.
+      core.commit(tx, { defer: true }).catch((error: unknown) =>
+        core.log.warn('could not record a read marker', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
       return moved
     })
     if (moved === undefined) return none
@@ -658,10 +665,16 @@ export class Messenger {
 
   /**
    * Adds finished messages to the end of a conversation's history, locally: nothing is sent and
-   * no receipt is owed for them (a history brought from elsewhere, a benchmark's store). Incoming
-   * ones count as unread unless `read`. One atomic write per call; keep calls to some thousands.
+   * no receipt is owed for them (a history brought from elsewhere, a benchmark's store), unless
+   * `readReceipts`: then reading the unread ones sends read receipts, as for messages received.
+   * Incoming ones count as unread unless `read`. One atomic write per call; keep calls to some
+   * thousands.
    */
-  async importHistory(ref: string, entries: readonly HistoryEntry[]): Promise<void> {
+  async importHistory(
+    ref: string,
+    entries: readonly HistoryEntry[],
+    options: { readReceipts?: boolean } = {},
+  ): Promise<void> {
     this.assertRunning()
     const core = this.core
     const contact = core.contacts.resolve(ref)
@@ -684,7 +697,7 @@ export class Messenger {
         if (record.status === 'received') unread++
       }
       // What is imported has no receipts to send: the marks move past it.
-      await core.conversations.imported(tx, contact.id, unread)
+      await core.conversations.imported(tx, contact.id, unread, options.readReceipts === true)
       await core.commit(tx)
     })
   }
