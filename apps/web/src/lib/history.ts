@@ -77,8 +77,10 @@ export interface History extends HistoryWindow {
   loadOlder(): Promise<void>
   /** Loads the page after a window that is not live. */
   loadNewer(): Promise<void>
-  /** The newest page again (after a send, an edit). */
+  /** The newest page again (after a reaction, a deletion). */
   reload(): void
+  /** Back to the newest page, live, from wherever the window was (after a send). */
+  toEnd(): void
 }
 
 export function useHistory(contactId: string | undefined): History {
@@ -139,5 +141,13 @@ export function useHistory(contactId: string | undefined): History {
     loadOlder: () => page('older'),
     loadNewer: () => page('newer'),
     reload: tail.reload,
+    toEnd: () => {
+      if (!current.current.live) {
+        generation.current++
+        loading.current = false
+        setW(EMPTY)
+      }
+      tail.reload()
+    },
   }
 }

@@ -202,7 +202,9 @@ export function Conversation(props: { contact: string }) {
         onDone={() => {
           setReplyTo(undefined)
           setEditing(undefined)
-          history.reload()
+          // What was just sent shows at the end, wherever the reader was.
+          atBottom.current = true
+          history.toEnd()
         }}
         onCancel={() => {
           setReplyTo(undefined)
