@@ -111,7 +111,10 @@ export class Conversations {
     const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
     const lastMsg = await this.lastSeq(Keys.msgPrefix(cid))
     const rcpt = validReceipts(meta?.rcpt) ?? [lastMsg, lastMsg]
-    const read = validPair(meta?.read) ?? (await this.legacyRead(cid, lastMsg))
+    // No counters record at all: nothing was ever received here (each incoming message writes
+    // it), so there are no unread markers of old either.
+    const read =
+      validPair(meta?.read) ?? (meta === undefined ? [lastMsg, 0] : await this.legacyRead(cid, lastMsg))
     return {
       nextMsg: lastMsg + 1,
       nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
