@@ -163,7 +163,7 @@ function sectionOf(route: Route): Route['name'] {
 
 /** Unread messages in all accepted conversations (a request's messages wait for the Accept). */
 function useUnreadTotal(): number {
-  const chats = useQuery('chats', {}, { events: ['message', 'contact'] })
+  const chats = useQuery('chats', {}, { events: ['message', 'contact', 'read'] })
   return (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in').reduce((n, c) => n + c.unread, 0)
 }
 

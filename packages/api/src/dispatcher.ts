@@ -100,7 +100,8 @@ export class ControlDispatcher {
         (e === 'passphrase' && this.context.account?.events !== undefined) ||
         e === 'message' ||
         e === 'contact' ||
-        e === 'typing',
+        e === 'typing' ||
+        e === 'read',
     )
   }
 
@@ -180,6 +181,7 @@ export class ControlDispatcher {
       )
     if (want.has('contact')) offs.push(e.on('contact', (ev) => sink({ event: 'contact', ...ev })))
     if (want.has('typing')) offs.push(e.on('typing', (ev) => sink({ event: 'typing', ...ev })))
+    if (want.has('read')) offs.push(e.on('read', (ev) => sink({ event: 'read', ...ev })))
     const fileEvents = this.context.files?.files.events
     if (fileEvents !== undefined && want.has('transfer'))
       offs.push(fileEvents.on('transfer', (ev) => sink({ event: 'transfer', ...ev })))

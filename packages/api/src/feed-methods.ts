@@ -95,11 +95,13 @@ export const FEED_METHODS: MethodTable<FeedMethodName> = {
     check: params({
       limit: { optional: true, check: int(1, 1000) },
       before: { optional: true, check: int(0, Number.MAX_SAFE_INTEGER) },
+      beforePost: { optional: true, check: str({ min: 1, max: 128 }) },
     }),
     run: (c, p) =>
       feedOf(c).timeline({
         ...(p.limit === undefined ? {} : { limit: p.limit }),
         ...(p.before === undefined ? {} : { before: p.before }),
+        ...(p.beforePost === undefined ? {} : { beforePost: p.beforePost }),
       }),
   },
   post: {

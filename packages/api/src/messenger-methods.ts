@@ -4,7 +4,7 @@
  * resolves them); message ids are checked by the Messenger too.
  */
 import { fromBase64, MAX_PICTURE_BYTES, type ProfilePicture, toBase64 } from '@jiayi/core'
-import type { ChatView, PictureView } from './methods.js'
+import type { ApiMessage, ChatView, PictureView } from './methods.js'
 import { bool, int, oneOf, str } from './params.js'
 import { ControlError } from './protocol.js'
 import { always, limitAbove, type MethodTable, none, params } from './table.js'
@@ -13,6 +13,8 @@ const ref = str({ min: 1, max: 1024 })
 const id = str({ min: 1, max: 128 })
 const CONTACT = { contact: ref }
 const MAX_LIMIT = 10_000
+/** The Messenger's own default page. */
+const DEFAULT_LIMIT = 50
 /** A conversation screen asks for a page of about this many; more is a history read (work.ts). */
 const HEAVY_MESSAGES = 200
 /** How far back `chats` looks for a last message that is not a Moments picture. */
@@ -176,14 +178,36 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
       ...CONTACT,
       limit: { optional: true, check: int(1, MAX_LIMIT) },
       peek: { optional: true, check: bool },
+      before: { optional: true, check: id },
+      after: { optional: true, check: id },
     }),
-    run: async (c, p) =>
-      (
-        await c.messenger.messages(p.contact, {
-          ...(p.limit === undefined ? {} : { limit: p.limit }),
-          ...(p.peek === undefined ? {} : { peek: p.peek }),
+    run: async (c, p) => {
+      // Moments pictures travel as messages but are not shown in the conversation: pages are
+      // filled past them, so that a page shorter than `limit` still means an end was reached.
+      const limit = p.limit ?? DEFAULT_LIMIT
+      const forward = p.after !== undefined
+      const out: ApiMessage[] = []
+      let before = p.before
+      let after = p.after
+      // The first page marks the conversation read (unless peek); the rest only read.
+      let peek = p.peek
+      for (;;) {
+        const want = limit - out.length
+        const page = await c.messenger.messages(p.contact, {
+          limit: want,
+          ...(peek === undefined ? {} : { peek }),
+          ...(before === undefined ? {} : { before }),
+          ...(after === undefined ? {} : { after }),
         })
-      ).filter((m) => !c.moments.isMomentFile(m)),
+        const shown = page.filter((m) => !c.moments.isMomentFile(m))
+        if (forward) out.push(...shown)
+        else out.unshift(...shown)
+        if (page.length < want || out.length >= limit) return out
+        if (forward) after = page.at(-1)!.id
+        else before = page[0]!.id
+        peek = true
+      }
+    },
   },
   message: {
     check: params({ ...CONTACT, messageId: id }),

@@ -147,7 +147,15 @@ export interface ApiMethods {
   chats: { params: NoParams; result: ChatView[] }
   send: { params: { contact: string; text: string; replyTo?: string }; result: ApiMessage }
   /** The newest `limit` messages, oldest first; marks incoming ones read unless `peek`. */
-  messages: { params: { contact: string; limit?: number; peek?: boolean }; result: ApiMessage[] }
+  /**
+   * The newest `limit` messages, oldest first; `before` (a message id, the oldest of the page
+   * before) pages back, `after` (the newest of a page) pages forward again, both exclusive. A
+   * page shorter than `limit` reached the start (or, with `after`, the end).
+   */
+  messages: {
+    params: { contact: string; limit?: number; peek?: boolean; before?: string; after?: string }
+    result: ApiMessage[]
+  }
   message: { params: { contact: string; messageId: string }; result: ApiMessage | null }
   markRead: { params: { contact: string }; result: null }
   unreadCount: { params: { contact: string }; result: number }
@@ -186,8 +194,11 @@ export interface ApiMethods {
   setFileSettings: { params: { askAboveBytes: number }; result: FileSettings }
 
   // ------------------------------------------------------------------ moments
-  /** Newest first; `before` (ms since the epoch) pages back. */
-  timeline: { params: { limit?: number; before?: number }; result: PostView[] }
+  /**
+   * Newest first; `beforePost` (the last post of the page before) pages back exactly, `before`
+   * (ms since the epoch) by time.
+   */
+  timeline: { params: { limit?: number; before?: number; beforePost?: string }; result: PostView[] }
   /**
    * A new post. Links become link previews (URL only: readers never fetch them). Attachments are
    * sent to every accepted contact through the files layer; the post refers to each by
@@ -233,6 +244,8 @@ export interface ApiEvents {
     readonly contact?: ContactView
   }
   typing: { readonly contactId: ContactId; readonly active: boolean }
+  /** The conversation was read: its incoming messages so far read as read, its unread count is 0. */
+  read: { readonly contactId: ContactId }
   /** A transfer was created or changed state (not every chunk: see `progress`). */
   transfer: { readonly transfer: TransferView; readonly change: 'new' | 'update' }
   /** Bytes moved; at most a few per second per transfer. */
@@ -258,6 +271,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'message',
   'contact',
   'typing',
+  'read',
   'transfer',
   'progress',
   'feed',

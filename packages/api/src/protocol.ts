@@ -47,6 +47,11 @@ export type ControlErrorCode =
   | 'BadParams'
   /** The message is longer than MAX_MESSAGE_BYTES. */
   | 'TooLarge'
+  /**
+   * The answer would be longer than MAX_MESSAGE_BYTES, so it is not sent: ask for less (a
+   * smaller page). The connection stays open.
+   */
+  | 'ReplyTooLarge'
   /** The peer failed; the details are in its log. */
   | 'Internal'
   /** This peer does not offer that (no files layer, no feed, no such account operation). */

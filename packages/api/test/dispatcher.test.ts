@@ -153,7 +153,7 @@ test('session: subscribe forwards events until unsubscribe or close', async () =
   await session.receive('{"id":2,"method":"subscribe","params":{"events":["bogus"]}}')
   assert.equal((sent.shift() as { error: { code: string } }).error.code, 'BadParams')
   await session.receive('{"id":3,"method":"subscribe"}')
-  assert.deepEqual(sent.shift(), { id: 3, result: { events: ['message', 'contact', 'typing'] } })
+  assert.deepEqual(sent.shift(), { id: 3, result: { events: ['message', 'contact', 'typing', 'read'] } })
   session.close()
   messenger.events.emit('typing', { contactId: 'c', active: true })
   assert.deepEqual(sent, [])

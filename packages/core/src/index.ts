@@ -214,6 +214,7 @@ export { type ContactId, contactIdFor, isContactId, isMessageId, type MessageId 
 export {
   type ExtensionContext,
   type ExtensionHandler,
+  type HistoryEntry,
   type Logger,
   Messenger,
   type MessengerEvents,

@@ -68,6 +68,12 @@ export interface TimelineOptions {
   readonly limit?: number
   /** Only posts created before this time (ms since the epoch), for paging. */
   readonly before?: number
+  /**
+   * Only posts after this one in the timeline's order (a page cursor: the last post of the page
+   * before). Exact where `before` is not: posts made in the same millisecond are neither skipped
+   * nor shown twice. A post no longer there falls back to `before`.
+   */
+  readonly beforePost?: string
 }
 
 interface Found {
@@ -78,17 +84,34 @@ interface Found {
 
 export function buildTimeline(sources: readonly FeedSource[], options: TimelineOptions = {}): PostView[] {
   const limit = Math.max(1, Math.min(Math.floor(options.limit ?? 50), 1000))
+  const cursor = options.beforePost === undefined ? undefined : findFound(sources, options.beforePost)
   const found: Found[] = []
   for (const source of sources) {
     for (const [id, post] of safely(() => readPosts(source.doc))) {
-      if (options.before === undefined || post.createdAt < options.before) found.push({ source, id, post })
+      const f = { source, id, post }
+      if (
+        cursor !== undefined
+          ? timelineOrder(cursor, f) < 0
+          : options.before === undefined || post.createdAt < options.before
+      )
+        found.push(f)
     }
   }
-  found.sort(
-    (a, b) =>
-      b.post.createdAt - a.post.createdAt || compare(a.source.feed, b.source.feed) || compare(a.id, b.id),
-  )
+  found.sort(timelineOrder)
   return gather(sources, found.slice(0, limit))
+}
+
+/** Newest first; posts of the same millisecond by feed, then id: a total order, for cursors. */
+function timelineOrder(a: Found, b: Found): number {
+  return b.post.createdAt - a.post.createdAt || compare(a.source.feed, b.source.feed) || compare(a.id, b.id)
+}
+
+function findFound(sources: readonly FeedSource[], id: string): Found | undefined {
+  for (const source of sources) {
+    const post = safe(() => readPost(source.doc, id))
+    if (post !== undefined) return { source, id: id as PostId, post }
+  }
+  return undefined
 }
 
 /** One post by id (the first feed holding it, ours first), with its likes and comments. */

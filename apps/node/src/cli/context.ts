@@ -11,6 +11,8 @@ export interface Output {
   line(text?: string): void
   /** A line on stderr (hints, warnings, progress). */
   note(text: string): void
+  /** Text on stdout as it is (a long JSON document written in parts). */
+  write(text: string): void
 }
 
 export interface Context {
@@ -30,6 +32,7 @@ export const stdio: Output = {
   json: (value) => process.stdout.write(`${jsonText(value)}\n`),
   line: (text = '') => process.stdout.write(`${text}\n`),
   note: (text) => process.stderr.write(`${text}\n`),
+  write: (text) => process.stdout.write(text),
 }
 
 export function optString(ctx: Context, name: string): string | undefined {

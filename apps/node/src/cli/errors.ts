@@ -17,6 +17,7 @@ export const EXIT_INTERNAL = 2
  * - PassphraseNeeded / BadPassphrase / KeyFile: unlocking the store failed (see the message).
  * - Unsafe: a file or directory is readable by others where it must not be.
  * - Disconnected: the running peer went away in the middle of a command.
+ * - ReplyTooLarge: an answer of the peer is longer than a line of the control socket may be.
  * - Damaged: the store's files are damaged or missing (`jiayi repair` keeps what can be read).
  * - DiskFull: the disk holding the home has no room left.
  * - Listen: the peer cannot listen on an address given with --listen (malformed, busy, not ours).
@@ -33,6 +34,7 @@ export type CliErrorCode =
   | 'KeyFile'
   | 'Unsafe'
   | 'Disconnected'
+  | 'ReplyTooLarge'
   | 'Damaged'
   | 'DiskFull'
   | 'Listen'

@@ -2,8 +2,10 @@
  * Commands that drive the running peer over its control socket. Each is one or two control
  * calls and a print; with no peer running they fail with a hint to run `jiayi start`.
  */
+import type { MessageView } from '@jiayi/core'
 import { arg, type Context, optFlag, optLimit, optString, textArg } from '../cli/context.js'
-import { shownLine } from '../cli/terminal-text.js'
+import { CliError, RemoteError } from '../cli/errors.js'
+import { jsonText, shownLine } from '../cli/terminal-text.js'
 import { ControlClient } from '../control/client.js'
 import {
   formatContacts,
@@ -88,22 +90,69 @@ export async function send(ctx: Context): Promise<void> {
   )
 }
 
+/** What one `messages` request asks for at first; halved while an answer is too large for a line. */
+export const MESSAGES_PAGE = 500
+/** `--limit` at most: any history a store can hold. */
+const MAX_MESSAGES = 100_000_000
+
+/**
+ * The newest N messages, oldest first. Read in pages through the control socket (each answer is
+ * one line of at most MAX_MESSAGE_BYTES, so no single answer holds them all), then printed one
+ * by one. A page that is still too large is asked for again at half the size; a single message
+ * too large for a line is the typed error ReplyTooLarge.
+ */
 export async function messages(ctx: Context): Promise<void> {
   const ref = arg(ctx, 0, 'the contact (id or name)')
-  const limit = optLimit(ctx, 10_000)
+  const limit = optLimit(ctx, MAX_MESSAGES) ?? 50
   const peek = optFlag(ctx, 'peek')
-  const { contact, list } = await withPeer(ctx, async (c) => {
+  const { contact, pages } = await withPeer(ctx, async (c) => {
     const contact = await c.call('contact', { contact: ref })
-    const list = await c.call('messages', {
-      contact: contact.id,
-      ...(limit === undefined ? {} : { limit }),
-      ...(peek ? { peek } : {}),
-    })
-    return { contact, list }
+    const pages: MessageView[][] = []
+    let size = MESSAGES_PAGE
+    let got = 0
+    let before: string | undefined
+    while (got < limit) {
+      const want = Math.min(size, limit - got)
+      let page: MessageView[]
+      try {
+        page = await c.call('messages', {
+          contact: contact.id,
+          limit: want,
+          // The first page marks the conversation read (unless --peek), the others only read.
+          ...(peek || before !== undefined ? { peek: true } : {}),
+          ...(before === undefined ? {} : { before }),
+        })
+      } catch (error) {
+        if (!(error instanceof RemoteError && error.code === 'ReplyTooLarge')) throw error
+        if (want === 1)
+          throw new CliError(
+            'ReplyTooLarge',
+            'a message in this conversation is too large to pass the control socket (over 1 MiB as JSON)',
+          )
+        size = Math.max(1, Math.floor(want / 2))
+        continue
+      }
+      pages.push(page)
+      got += page.length
+      if (page.length < want) break
+      before = page[0]!.id
+    }
+    return { contact, pages: pages.reverse() }
   })
-  if (ctx.json) return ctx.out.json(list)
-  if (list.length === 0) ctx.out.line(`No messages with ${shownLine(nameOf(contact))} yet.`)
-  for (const m of list) ctx.out.line(formatMessage(m, nameOf(contact)))
+  if (ctx.json) {
+    // One JSON document, as JSON.stringify would make it, written a message at a time.
+    let first = true
+    ctx.out.write('[')
+    for (const page of pages)
+      for (const m of page) {
+        ctx.out.write(`${first ? '' : ','}${jsonText(m)}`)
+        first = false
+      }
+    ctx.out.write(']\n')
+    return
+  }
+  if (pages.every((p) => p.length === 0)) ctx.out.line(`No messages with ${shownLine(nameOf(contact))} yet.`)
+  for (const page of pages) for (const m of page) ctx.out.line(formatMessage(m, nameOf(contact)))
 }
 
 export async function rename(ctx: Context): Promise<void> {

@@ -7,10 +7,12 @@ import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import {
   type CallableMethod,
+  ControlError,
   type ControlNotification,
   type ControlResponse,
   isNotification,
   isResponse,
+  MAX_MESSAGE_BYTES,
   type ParamsArg,
   type ResultOf,
 } from '@jiayi/api'
@@ -77,7 +79,15 @@ export class ControlClient {
       try {
         lines = splitter.push(chunk)
       } catch (error) {
-        this.fail(error as Error)
+        // The peer runs on: one answer was longer than we take.
+        this.fail(
+          ControlError.is(error, 'TooLarge')
+            ? new CliError(
+                'ReplyTooLarge',
+                `an answer of the jiayi peer on ${this.home} was longer than the ${MAX_MESSAGE_BYTES} bytes a line may carry; ask for less (a smaller --limit)`,
+              )
+            : (error as Error),
+        )
         return
       }
       for (const line of lines) this.receive(line)

@@ -5,7 +5,14 @@
  */
 import { chmod, lstat, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
-import { type ControlDispatcher, ControlError, ControlSession } from '@jiayi/api'
+import {
+  type ControlDispatcher,
+  ControlError,
+  type ControlNotification,
+  type ControlResponse,
+  ControlSession,
+  MAX_MESSAGE_BYTES,
+} from '@jiayi/api'
 import { type AppLog, errorFields, nullLog } from '../cli/log.js'
 import { encodeLine, LineSplitter } from './lines.js'
 
@@ -169,6 +176,27 @@ function makeRoom(clients: Map<Socket, ControlSession>, log: AppLog): boolean {
   return true
 }
 
+/**
+ * The message as a line, or in place of an answer too long for a line the client can take (its
+ * limit is ours, MAX_MESSAGE_BYTES), the typed error that says so: the client asks again for
+ * less instead of losing the connection.
+ */
+function lineFor(message: ControlResponse | ControlNotification): string {
+  const line = encodeLine(message)
+  // A UTF-8 byte count only when the characters could make it too long (3 bytes at most each).
+  if (line.length * 3 <= MAX_MESSAGE_BYTES || !('result' in message) || 'event' in message) return line
+  const bytes = Buffer.byteLength(line) - 1
+  if (bytes <= MAX_MESSAGE_BYTES) return line
+  return encodeLine({
+    id: (message as ControlResponse).id,
+    error: {
+      code: 'ReplyTooLarge',
+      message: `the answer is ${bytes} bytes, over the ${MAX_MESSAGE_BYTES} one line may carry; ask for less`,
+      type: 'ControlError',
+    },
+  })
+}
+
 function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): ControlSession {
   const splitter = new LineSplitter()
   let corked = false
@@ -203,7 +231,7 @@ function serve(socket: Socket, dispatcher: ControlDispatcher, log: AppLog): Cont
           socket.uncork()
         })
       }
-      socket.write(encodeLine(message))
+      socket.write(lineFor(message))
     },
     { writable },
   )

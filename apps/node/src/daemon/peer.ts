@@ -473,6 +473,10 @@ function batchedLines(target: Context['out']): Context['out'] & { release(): voi
     json: (value) => push(JSON.stringify(value)),
     line: (text = '') => push(text),
     note: (text) => target.note(text),
+    write(text) {
+      flush()
+      target.write(text)
+    },
     release() {
       held = false
       flush()

@@ -15,7 +15,7 @@ import { Icon } from '../ui/icons.js'
 import { SearchResults } from '../ui/search-results.js'
 
 export function ChatsScreen(props: { selected: string | undefined }) {
-  const chats = useQuery('chats', {}, { events: ['message', 'contact'] })
+  const chats = useQuery('chats', {}, { events: ['message', 'contact', 'read'] })
   const list = (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in')
   const [query, setQuery] = useState('')
   const searching = query.trim() !== ''

@@ -8,6 +8,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { formatDuration, t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { useFocusMessage } from '../lib/focus-message.js'
+import { useHistory } from '../lib/history.js'
 import { makeThumbnail, VoiceRecorder, waveformOf } from '../lib/media.js'
 import { shownName } from '../lib/names.js'
 import { previewText } from '../lib/preview.js'
@@ -20,7 +21,8 @@ import { MessageBubble } from '../ui/message.js'
 import { notifyError } from '../ui/notice.js'
 import { ReachNotice } from '../ui/reach-notice.js'
 
-const PAGE = 200
+/** How close to an edge of the list (px) the next page is loaded. */
+const EDGE_PX = 400
 const TYPING_SHOWN_MS = 6_000
 const TYPING_SEND_EVERY_MS = 3_000
 const TYPING_IDLE_MS = 4_000
@@ -29,11 +31,7 @@ export function Conversation(props: { contact: string }) {
   const client = useClient()
   const contactQ = useQuery('contact', { contact: props.contact }, { events: ['contact'] })
   const contact = contactQ.data
-  const messagesQ = useQuery(
-    'messages',
-    contact && contact.state !== 'pending-in' ? { contact: contact.id, limit: PAGE } : null,
-    { events: ['message', 'transfer'] },
-  )
+  const history = useHistory(contact && contact.state !== 'pending-in' ? contact.id : undefined)
   const connection = useQuery('connection', { contact: props.contact }, { events: ['contact', 'message'] })
   const [typing, setTyping] = useState(false)
   const [menu, setMenu] = useState<string | undefined>(undefined)
@@ -41,6 +39,10 @@ export function Conversation(props: { contact: string }) {
   const [editing, setEditing] = useState<ApiMessage | undefined>(undefined)
   const [forwarding, setForwarding] = useState<ApiMessage | undefined>(undefined)
   const listRef = useRef<HTMLOListElement>(null)
+  /** The reader is at the newest message: new ones scroll into sight. */
+  const atBottom = useRef(true)
+  /** A message that stays where it is on the screen while a page comes or goes around it. */
+  const anchor = useRef<{ id: string; offset: number } | undefined>(undefined)
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -60,14 +62,42 @@ export function Conversation(props: { contact: string }) {
     }
   }, [client, contact?.id])
 
-  const messages = messagesQ.data ?? []
+  const messages = history.items
   const byId = useMemo(() => new Map(messages.map((m) => [m.id as string, m])), [messages])
-  const lastId = messages.at(-1)?.id
   useLayoutEffect(() => {
     const el = listRef.current
-    if (el) el.scrollTop = el.scrollHeight
-  }, [lastId, messages.length])
+    if (!el) return
+    const kept = anchor.current && el.querySelector<HTMLElement>(`[data-id="${anchor.current.id}"]`)
+    if (kept) el.scrollTop = kept.offsetTop - anchor.current!.offset
+    else if (history.live && atBottom.current) el.scrollTop = el.scrollHeight
+  }, [messages])
   useFocusMessage(listRef, messages)
+
+  /** Loads a page at one end, keeping the first message in sight where it is. */
+  const pageIn = (load: () => Promise<void>) => {
+    const el = listRef.current
+    if (!el) return
+    for (const child of el.children) {
+      const li = child as HTMLElement
+      const id = li.dataset.id
+      if (id !== undefined && li.offsetTop + li.offsetHeight > el.scrollTop) {
+        anchor.current = { id, offset: li.offsetTop - el.scrollTop }
+        break
+      }
+    }
+    void load()
+      .catch(notifyError)
+      // Once the page is drawn (Preact renders in a microtask), the anchor has done its work.
+      .finally(() => setTimeout(() => (anchor.current = undefined), 0))
+  }
+  const onScroll = () => {
+    const el = listRef.current
+    if (!el) return
+    const below = el.scrollHeight - el.scrollTop - el.clientHeight
+    atBottom.current = below < 40
+    if (el.scrollTop < EDGE_PX && !history.atStart) pageIn(history.loadOlder)
+    else if (below < EDGE_PX && !history.live) pageIn(history.loadNewer)
+  }
 
   if (contactQ.error !== undefined && contact === undefined)
     return (
@@ -110,11 +140,22 @@ export function Conversation(props: { contact: string }) {
         <p class="hint">{t('chat.notAccepted', { name: shownName(contact) })}</p>
       )}
       <ReachNotice contact={contact} />
-      {messagesQ.error !== undefined && messagesQ.data === undefined && (
-        <p class="hint error">{t('chat.loadFailed')}</p>
-      )}
-      <ol class="messages" ref={listRef} aria-label={shownName(contact)} data-testid="messages">
-        {messagesQ.data !== undefined && messages.length === 0 && <li class="empty">{t('chat.empty')}</li>}
+      {history.error !== undefined && !history.loaded && <p class="hint error">{t('chat.loadFailed')}</p>}
+      <ol
+        class="messages"
+        ref={listRef}
+        aria-label={shownName(contact)}
+        data-testid="messages"
+        onScroll={onScroll}
+      >
+        {history.loaded && messages.length === 0 && <li class="empty">{t('chat.empty')}</li>}
+        {history.loaded && messages.length > 0 && !history.atStart && (
+          <li class="history-edge">
+            <button type="button" class="button" onClick={() => pageIn(history.loadOlder)}>
+              {t('chat.loadOlder')}
+            </button>
+          </li>
+        )}
         {messages.map((m) =>
           m.extension?.kind === 'session-reset' ? (
             <SessionNotice key={m.id} m={m} name={shownName(contact)} />
@@ -133,9 +174,7 @@ export function Conversation(props: { contact: string }) {
               }}
               onReact={(emoji) =>
                 act(() =>
-                  client
-                    .call('react', { contact: contact.id, messageId: m.id, emoji })
-                    .then(messagesQ.reload),
+                  client.call('react', { contact: contact.id, messageId: m.id, emoji }).then(history.reload),
                 )
               }
               onEdit={() => {
@@ -153,11 +192,18 @@ export function Conversation(props: { contact: string }) {
                   act(() =>
                     client
                       .call('deleteMessage', { contact: contact.id, messageId: m.id })
-                      .then(messagesQ.reload),
+                      .then(history.reload),
                   )
               }}
             />
           ),
+        )}
+        {!history.live && (
+          <li class="history-edge">
+            <button type="button" class="button" onClick={() => pageIn(history.loadNewer)}>
+              {t('chat.loadNewer')}
+            </button>
+          </li>
         )}
       </ol>
       {forwarding !== undefined && <ForwardDialog m={forwarding} onClose={() => setForwarding(undefined)} />}
@@ -169,7 +215,9 @@ export function Conversation(props: { contact: string }) {
         onDone={() => {
           setReplyTo(undefined)
           setEditing(undefined)
-          messagesQ.reload()
+          // What was just sent shows at the end, wherever the reader was.
+          atBottom.current = true
+          history.toEnd()
         }}
         onCancel={() => {
           setReplyTo(undefined)

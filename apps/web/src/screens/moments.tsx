@@ -22,8 +22,62 @@ async function sha256Hex(blob: Blob): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
 
+/** Posts per page: the newest page stays live (reloaded on feed events), older ones load on scroll. */
+const PAGE = 50
+/** How close to the end of the list (px) the next page is loaded. */
+const EDGE_PX = 600
+
+/**
+ * The newest page merged with what was shown before: posts older than the page's last stay as
+ * they were (older pages, and posts a new one pushed out of the page), those in its range are
+ * the page's. So new posts never leave a gap before the older pages.
+ */
+function merged(shown: readonly PostView[], page: readonly PostView[]): PostView[] {
+  if (page.length < PAGE) return [...page]
+  const last = page.at(-1)!
+  const inPage = new Set(page.map((p) => p.id))
+  const older = shown.filter((p) => !inPage.has(p.id) && p.createdAt < last.createdAt)
+  return [...page, ...older]
+}
+
+function useTimeline() {
+  const client = useClient()
+  const newest = useQuery('timeline', { limit: PAGE }, { events: ['feed'] })
+  const [posts, setPosts] = useState<PostView[] | undefined>(undefined)
+  const [atEnd, setAtEnd] = useState(false)
+  const loading = useRef(false)
+  const current = useRef(posts)
+  current.current = posts
+  useEffect(() => {
+    if (newest.data === undefined) return
+    setPosts((shown) => merged(shown ?? [], newest.data!))
+    if (newest.data.length < PAGE) setAtEnd(true)
+  }, [newest.data])
+  const loadMore = async () => {
+    const shown = current.current
+    const last = shown?.at(-1)
+    if (last === undefined || atEnd || loading.current) return
+    loading.current = true
+    try {
+      const page = await client.call('timeline', {
+        limit: PAGE,
+        beforePost: last.id,
+        before: Date.parse(last.createdAt),
+      })
+      setPosts((now) => {
+        const known = new Set((now ?? []).map((p) => p.id))
+        return [...(now ?? []), ...page.filter((p) => !known.has(p.id))]
+      })
+      if (page.length < PAGE) setAtEnd(true)
+    } finally {
+      loading.current = false
+    }
+  }
+  return { posts, atEnd, loadMore, reload: newest.reload }
+}
+
 export function MomentsScreen() {
-  const timeline = useQuery('timeline', { limit: 100 }, { events: ['feed'] })
+  const timeline = useTimeline()
   const transfers = useQuery('transfers', {}, { events: ['transfer'] })
   const bySha = useMemo(() => {
     const m = new Map<string, TransferView>()
@@ -34,20 +88,34 @@ export function MomentsScreen() {
     }
     return m
   }, [transfers.data])
-  const posts = timeline.data ?? []
+  const posts = timeline.posts ?? []
+  const more = () => void timeline.loadMore().catch(notifyError)
   return (
     <section class="pane wide moments" aria-labelledby="moments-title">
       <header class="pane-header">
         <h1 id="moments-title">{t('moments.title')}</h1>
       </header>
-      <div class="scroll">
+      <div
+        class="scroll"
+        onScroll={(e) => {
+          const el = e.currentTarget
+          if (el.scrollHeight - el.scrollTop - el.clientHeight < EDGE_PX) more()
+        }}
+      >
         <NewPost onPosted={timeline.reload} />
-        {timeline.data !== undefined && posts.length === 0 && <p class="empty">{t('moments.empty')}</p>}
+        {timeline.posts !== undefined && posts.length === 0 && <p class="empty">{t('moments.empty')}</p>}
         <ul class="posts" data-testid="timeline">
           {posts.map((p) => (
             <Post key={p.id} post={p} bySha={bySha} onChange={timeline.reload} />
           ))}
         </ul>
+        {posts.length > 0 && !timeline.atEnd && (
+          <p class="history-edge">
+            <button type="button" class="button" onClick={more}>
+              {t('moments.loadMore')}
+            </button>
+          </p>
+        )}
       </div>
     </section>
   )

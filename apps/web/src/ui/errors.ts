@@ -8,6 +8,7 @@ const BY_CODE: Record<string, MessageKey> = {
   NotAccepted: 'error.notAccepted',
   SelfContact: 'error.self',
   TooLarge: 'error.tooLarge',
+  ReplyTooLarge: 'error.replyTooLarge',
   BadInput: 'error.badInput',
   BadParams: 'error.badInput',
   Unsupported: 'error.unsupported',

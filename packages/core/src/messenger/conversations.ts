@@ -7,7 +7,7 @@
 import { decodeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import type { ContactId, MessageId } from './ids.js'
-import { Keys } from './keys.js'
+import { Keys, unreadSeq } from './keys.js'
 import { decodeOutboxRecord } from './outbox-record.js'
 import { OutboxTail } from './outbox-tail.js'
 import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
@@ -28,6 +28,15 @@ interface Counters {
    * waits in memory for company, and a crash there would otherwise lose it for good.
    */
   readonly receiptsThrough: Record<ReceiptKind, number>
+  /** Every incoming message up to this local number is read (see MetaRecord.read). */
+  readTo: number
+  /** Incoming messages above `readTo` still unread. */
+  unread: number
+  /**
+   * Per-message unread markers of a store written before the read marker (`unread <cid> <seq>`):
+   * counted once into `readTo` and `unread`, deleted with the first counters record written.
+   */
+  legacyUnread: Uint8Array[]
 }
 
 export type ReceiptKind = 'delivered' | 'read'
@@ -48,6 +57,13 @@ interface MetaRecord {
    * Absent in records written before it: everything up to the last message counts as receipted.
    */
   readonly rcpt?: readonly [number, number]
+  /**
+   * [readTo, unread]: every incoming message up to local number readTo reads as read, whatever
+   * its record says, and `unread` incoming messages above it are not read yet. Reading a
+   * conversation moves the marker in one write instead of rewriting each message. Absent in
+   * records written before it: derived from the per-message unread markers (loadCounters).
+   */
+  readonly read?: readonly [number, number]
 }
 
 const RECENT_MESSAGES = 4096
@@ -95,13 +111,42 @@ export class Conversations {
     const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
     const lastMsg = await this.lastSeq(Keys.msgPrefix(cid))
     const rcpt = validReceipts(meta?.rcpt) ?? [lastMsg, lastMsg]
+    // No counters record at all: nothing was ever received here (each incoming message writes
+    // it), so there are no unread markers of old either.
+    const read =
+      validPair(meta?.read) ?? (meta === undefined ? [lastMsg, 0] : await this.legacyRead(cid, lastMsg))
     return {
       nextMsg: lastMsg + 1,
       nextOutbox: Math.max(lastOutbox, meta?.lastOut ?? 0) + 1,
       maxIn: meta?.maxIn ?? 0,
       runs: StatusRuns.decode(meta?.runs),
       receiptsThrough: { delivered: rcpt[0], read: rcpt[1] },
+      readTo: read[0],
+      unread: read[1],
+      legacyUnread: read[2] ?? [],
     }
+  }
+
+  /**
+   * The read marker of a conversation stored before there was one. Its unread messages are those
+   * with an `unread <cid> <seq>` marker, and each reading marked all of them read at once, so
+   * they are every incoming message from the lowest marked one on: the marker sits just below it.
+   * Messages marked read one by one stay read (their records say so); the markers are deleted
+   * with the next counters record (writeMeta), so this runs once per conversation.
+   */
+  private async legacyRead(
+    cid: ContactId,
+    lastMsg: number,
+  ): Promise<readonly [number, number, Uint8Array[]]> {
+    const keys: Uint8Array[] = []
+    let lowest = Number.POSITIVE_INFINITY
+    for await (const [k] of this.store.iterate({ prefix: Keys.unreadPrefix(cid) })) {
+      keys.push(k)
+      const seq = unreadSeq(k)
+      if (seq !== undefined && seq < lowest) lowest = seq
+    }
+    if (lowest === Number.POSITIVE_INFINITY) return [lastMsg, 0, keys]
+    return [lowest - 1, keys.length, keys]
   }
 
   /**
@@ -118,9 +163,65 @@ export class Conversations {
         lastOut: c.nextOutbox - 1,
         maxIn: c.maxIn,
         rcpt: [c.receiptsThrough.delivered, c.receiptsThrough.read],
+        read: [c.readTo, c.unread],
       }
       return encodeRecord(c.runs.size === 0 ? meta : { ...meta, runs: c.runs.encode() })
     })
+    // The marker now in this record replaces the old per-message markers.
+    for (const k of c.legacyUnread.splice(0)) tx.del(k)
+  }
+
+  /** A new incoming message waits to be read (call inside the conversation's lock, in its Tx). */
+  async addUnread(tx: Tx, cid: ContactId): Promise<void> {
+    const c = await this.countersFor(cid)
+    c.unread++
+    await this.writeMeta(tx, cid)
+  }
+
+  /**
+   * Every message up to local number `upTo` (default: the last) is read, within `tx`: one
+   * counters record, whatever the number of messages. Returns the local numbers the marker moved
+   * over (`from` exclusive, `to` inclusive), or undefined if it did not move. Messages above
+   * `upTo` (arrived after the reader's page was read) are counted again, and stay unread.
+   */
+  async readAll(tx: Tx, cid: ContactId, upTo?: number): Promise<{ from: number; to: number } | undefined> {
+    const c = await this.countersFor(cid)
+    const last = c.nextMsg - 1
+    const to = Math.min(upTo ?? last, last)
+    if (to <= c.readTo) return undefined
+    const from = c.readTo
+    c.readTo = to
+    let unread = 0
+    if (to < last)
+      for await (const m of this.storedBetween(cid, to, last))
+        if (m.direction === 'in' && m.status === 'received') unread++
+    c.unread = unread
+    await this.writeMeta(tx, cid)
+    return { from, to }
+  }
+
+  /**
+   * Messages up to the last one were imported (Messenger.importHistory), `unread` of them
+   * incoming and unread: no receipts are owed for any of them (but read receipts, with
+   * `readReceipts`, once they are read).
+   */
+  async imported(tx: Tx, cid: ContactId, unread: number, readReceipts: boolean): Promise<void> {
+    const c = await this.countersFor(cid)
+    const last = c.nextMsg - 1
+    c.receiptsThrough.delivered = Math.max(c.receiptsThrough.delivered, last)
+    if (!readReceipts) c.receiptsThrough.read = Math.max(c.receiptsThrough.read, last)
+    c.unread += unread
+    await this.writeMeta(tx, cid)
+  }
+
+  /** Incoming messages not read yet: a counter, no reads. */
+  async unread(cid: ContactId): Promise<number> {
+    return (await this.countersFor(cid)).unread
+  }
+
+  /** Up to which local number everything reads as read. */
+  async readTo(cid: ContactId): Promise<number> {
+    return (await this.countersFor(cid)).readTo
   }
 
   /**
@@ -141,11 +242,15 @@ export class Conversations {
 
   /** Messages with local numbers above `seq`, oldest first. */
   async *after(cid: ContactId, seq: number): AsyncIterable<MessageRecord> {
-    const runs = await this.runs(cid)
-    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid), gt: Keys.msg(cid, seq) })) {
-      const m = decodeRecord<MessageRecord>(v)
-      yield withRun(m, runs.get(m.seq))
-    }
+    const c = await this.countersFor(cid)
+    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid), gt: Keys.msg(cid, seq) }))
+      yield seen(c, decodeRecord<MessageRecord>(v))
+  }
+
+  /** Messages with local numbers in (`from`, `to`] as they are stored (no runs, no read marker). */
+  async *storedBetween(cid: ContactId, from: number, to: number): AsyncIterable<MessageRecord> {
+    const range = { gt: Keys.msg(cid, from), lte: Keys.msg(cid, to) }
+    for await (const [, v] of this.store.iterate(range)) yield decodeRecord<MessageRecord>(v)
   }
 
   /** The conversation's status runs (changed in place; written with its counters). */
@@ -232,13 +337,13 @@ export class Conversations {
 
   async message(cid: ContactId, id: MessageId): Promise<MessageRecord | undefined> {
     const cached = this.recent.get(`${cid}/${id}`)
-    if (cached !== undefined) return cached
+    if (cached !== undefined) return seen(await this.countersFor(cid), cached)
     const seq = await this.seqOf(cid, id)
     if (seq === undefined) return undefined
     const record = await this.storedAt(cid, seq)
     // The id index is a hint: the message itself decides.
     if (record === undefined || record.id !== id) return undefined
-    return withRun(record, (await this.runs(cid)).get(seq))
+    return seen(await this.countersFor(cid), record)
   }
 
   /** Message number `seq` as it is stored, without what a status run says of it. */
@@ -247,27 +352,32 @@ export class Conversations {
     return bytes === undefined ? undefined : decodeRecord<MessageRecord>(bytes)
   }
 
-  /** The newest `limit` messages (before `beforeSeq` if given), oldest first. */
-  async list(cid: ContactId, limit: number, beforeSeq?: number): Promise<MessageRecord[]> {
-    const runs = await this.runs(cid)
+  /**
+   * The newest `limit` messages (before `beforeSeq` if given), oldest first; with `afterSeq`,
+   * the oldest `limit` after it instead.
+   */
+  async list(cid: ContactId, limit: number, beforeSeq?: number, afterSeq?: number): Promise<MessageRecord[]> {
+    const c = await this.countersFor(cid)
     const out: MessageRecord[] = []
+    if (afterSeq !== undefined) {
+      const range = { gt: Keys.msg(cid, afterSeq), lt: Keys.msg(cid, beforeSeq ?? Number.MAX_SAFE_INTEGER) }
+      for await (const [, v] of this.store.iterate({ ...range, limit }))
+        out.push(seen(c, decodeRecord<MessageRecord>(v)))
+      return out
+    }
     const range =
       beforeSeq === undefined
         ? { prefix: Keys.msgPrefix(cid) }
         : { gte: Keys.msgPrefix(cid), lt: Keys.msg(cid, beforeSeq) }
-    for await (const [, v] of this.store.iterate({ ...range, reverse: true, limit })) {
-      const m = decodeRecord<MessageRecord>(v)
-      out.push(withRun(m, runs.get(m.seq)))
-    }
+    for await (const [, v] of this.store.iterate({ ...range, reverse: true, limit }))
+      out.push(seen(c, decodeRecord<MessageRecord>(v)))
     return out.reverse()
   }
 
   async *all(cid: ContactId): AsyncIterable<MessageRecord> {
-    const runs = await this.runs(cid)
-    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid) })) {
-      const m = decodeRecord<MessageRecord>(v)
-      yield withRun(m, runs.get(m.seq))
-    }
+    const c = await this.countersFor(cid)
+    for await (const [, v] of this.store.iterate({ prefix: Keys.msgPrefix(cid) }))
+      yield seen(c, decodeRecord<MessageRecord>(v))
   }
 
   /** Outbox entries in order (after seq `after`, when given), once they are durable. */
@@ -297,10 +407,21 @@ export class Conversations {
   }
 }
 
-function validReceipts(value: unknown): readonly [number, number] | undefined {
+function validPair(value: unknown): readonly [number, number] | undefined {
   if (!Array.isArray(value) || value.length !== 2) return undefined
   const [d, r] = value
   return Number.isSafeInteger(d) && Number.isSafeInteger(r) ? [d as number, r as number] : undefined
+}
+
+const validReceipts = validPair
+
+/**
+ * A message as every reader sees it: an outgoing one with what its status run says, an incoming
+ * one at or below the read marker as read.
+ */
+function seen(c: Counters, m: MessageRecord): MessageRecord {
+  if (m.direction === 'out') return withRun(m, c.runs.get(m.seq))
+  return m.status === 'received' && m.seq <= c.readTo ? { ...m, status: 'read' } : m
 }
 
 export function seqBytes(seq: number): Uint8Array {

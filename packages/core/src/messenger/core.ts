@@ -51,6 +51,8 @@ export interface MessengerEvents extends Record<string, unknown> {
     readonly change: 'new' | 'update' | 'removed'
   }
   typing: { readonly contactId: ContactId; readonly active: boolean }
+  /** The conversation was read: every incoming message in it so far now reads as read. */
+  read: { readonly contactId: ContactId }
   /**
    * The disk refused a write for want of room ('full': writes wait in memory, nothing they
    * carry is acknowledged), or has room again ('ok'). Once per change.

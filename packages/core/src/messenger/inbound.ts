@@ -17,7 +17,7 @@ import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { MessengerCore } from './core.js'
 import { isStoredIdentity, recordIdentityChange } from './identity-change.js'
 import { type ContactId, contactIdFor } from './ids.js'
-import { Keys, NO_VALUE } from './keys.js'
+import { Keys } from './keys.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
 import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody } from './payload.js'
 import { addressKey, RateLimiter, STRANGER_REQUEST_LIMITS } from './rate-limit.js'
@@ -425,8 +425,7 @@ export class Inbound {
       ...(tx.route === undefined ? {} : { route: tx.route }),
     }
     core.putMessage(tx, record, 'new')
-    // Key only: the sequence number is in the key.
-    tx.put(Keys.unread(cid, seq), NO_VALUE)
+    await core.conversations.addUnread(tx, cid)
     // A pending request's messages are acknowledged (delivered) only once it is accepted.
     if (peerMay(contact.state, 'get-receipts'))
       tx.after(() => this.receipts.queue(cid, 'delivered', [{ id: payload.id, seq }]))

@@ -11,9 +11,11 @@
  *   msgid <cid> <16-byte id>    message id -> seq (exactly-once and lookups); a hint
  *   outbox <cid> <seq>          an encrypted envelope waiting for the peer's ack (outbox-record.ts) **
  *   announced                   the addresses we last told our contacts
- *   meta <cid>                  the conversation's payload counters (last sent, highest received)
- *                               and its outgoing messages' status runs (status-runs.ts)
- *   unread <cid> <seq>          incoming messages not yet read (key only; older ones -> seq)
+ *   meta <cid>                  the conversation's payload counters (last sent, highest received),
+ *                               its outgoing messages' status runs (status-runs.ts), its read
+ *                               marker and unread count
+ *   unread <cid> <seq>          stores written before the read marker: an incoming message not
+ *                               yet read (key only); read once into the marker, then deleted
  *
  * On disk (store/layout.ts) the family and the numbers stay, the ids (<cid>, <id>) are keyed
  * hashes, and every value is sealed.
@@ -48,9 +50,6 @@ export const Keys = {
   unread: (cid: ContactId, seq: number) => key('unread', cid, seq),
   unreadPrefix: (cid: ContactId) => key('unread', cid),
 }
-
-/** The empty value of a key-only record (an unread marker). */
-export const NO_VALUE: Uint8Array = new Uint8Array(0)
 
 /** The sequence number of an unread marker's key; undefined for a key that is not one. */
 export function unreadSeq(k: Uint8Array): number | undefined {

@@ -36,7 +36,7 @@ import { MessengerError } from './errors.js'
 import type { Emitter } from './events.js'
 import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
 import { type ExtensionContext, type ExtensionHandler, Inbound, outsideExtension } from './inbound.js'
-import { Keys, unreadSeq } from './keys.js'
+import { Keys } from './keys.js'
 import { LanPresence } from './lan-presence.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
@@ -45,8 +45,8 @@ import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
 import { PROFILE_PICTURE_EXTENSION, type ProfilePicture, ProfilePictures } from './profile-picture.js'
 import { addressKey, KNOWN_FETCH_LIMITS, RateLimiter, STRANGER_FETCH_LIMITS } from './rate-limit.js'
-import { ReceiptBatcher, type ReceiptFor } from './receipts.js'
-import { type ContactRecord, decodeRecord, type MessageRecord } from './records.js'
+import { ReceiptBatcher } from './receipts.js'
+import type { ContactRecord, MessageRecord } from './records.js'
 import { SESSION_RESET_EXTENSION, SessionResets } from './session-reset.js'
 import { SessionUpgrader } from './session-upgrade.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
@@ -84,6 +84,16 @@ export interface MessengerStats {
   readonly contacts: number
   readonly refusedTotal: number
   readonly refused: Record<string, Record<string, number>>
+}
+
+/** A message of a history brought in by `importHistory`. */
+export interface HistoryEntry {
+  readonly direction: 'in' | 'out'
+  readonly text: string
+  /** ms since the epoch. */
+  readonly sentAt: number
+  /** Incoming only: already read (default: unread). */
+  readonly read?: boolean
 }
 
 export class Messenger {
@@ -629,8 +639,16 @@ export class Messenger {
 
   // ------------------------------------------------------------------ reading
 
-  /** The newest `limit` messages, oldest first. Viewing marks incoming messages read unless `peek`. */
-  async messages(ref: string, options: { limit?: number; peek?: boolean } = {}): Promise<MessageView[]> {
+  /**
+   * The newest `limit` messages (older than message `before`, when given), oldest first; with
+   * `after`, the oldest `limit` newer than that message (a page back towards the end). Viewing
+   * marks incoming messages read unless `peek`: the page is read first, then the read marker
+   * moves (one write), and the read receipts are gathered after that (markRead).
+   */
+  async messages(
+    ref: string,
+    options: { limit?: number; peek?: boolean; before?: string; after?: string } = {},
+  ): Promise<MessageView[]> {
     const contact = this.core.contacts.resolve(ref)
     if (contact.state === 'pending-in') {
       throw new MessengerError(
@@ -639,8 +657,12 @@ export class Messenger {
       )
     }
     const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000))
-    const list = await this.core.conversations.list(contact.id, limit)
-    if (!options.peek) await this.markRead(contact.id)
+    const beforeSeq = options.before === undefined ? undefined : await this.seqOf(contact.id, options.before)
+    const afterSeq = options.after === undefined ? undefined : await this.seqOf(contact.id, options.after)
+    const list = await this.core.conversations.list(contact.id, limit, beforeSeq, afterSeq)
+    // Up to the newest message shown: one that arrived meanwhile stays unread.
+    const newest = beforeSeq === undefined && afterSeq === undefined ? list.at(-1)?.seq : undefined
+    if (!options.peek) await this.markRead(contact.id, newest)
     return list.map((m) => {
       const view = messageView(m)
       return !options.peek && m.direction === 'in' && m.status === 'received'
@@ -649,38 +671,87 @@ export class Messenger {
     })
   }
 
-  async unreadCount(ref: string): Promise<number> {
-    const contact = this.core.contacts.resolve(ref)
-    let n = 0
-    for await (const _ of this.core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) n++
-    return n
+  /** Where message `id` is in the conversation: a page cursor. */
+  private async seqOf(cid: ContactId, id: string): Promise<number> {
+    const m = await this.core.conversations.message(cid, checkMessageId(id))
+    if (m === undefined) throw new MessengerError('UnknownMessage', 'no message with that id here')
+    return m.seq
   }
 
-  /** Marks every incoming message read and tells the sender (read receipts). */
-  async markRead(ref: string): Promise<void> {
+  /** Incoming messages not read yet (a counter: no messages are read to count them). */
+  async unreadCount(ref: string): Promise<number> {
+    const contact = this.core.contacts.resolve(ref)
+    return this.core.conversations.unread(contact.id)
+  }
+
+  /**
+   * Marks every incoming message read: the conversation's read marker moves past its last
+   * message in one write. The sender is told (read receipts) once their ids are gathered, after
+   * this returns; `receipts` resolves when they are queued.
+   */
+  async markRead(ref: string, upTo?: number): Promise<{ receipts: Promise<void> }> {
     const core = this.core
     const contact = core.contacts.resolve(ref)
-    if (contact.state === 'pending-in') return
+    const none = { receipts: Promise.resolve() }
+    if (contact.state === 'pending-in') return none
     // Reading goes on while the disk is full; the read marks wait for the next look.
-    if (core.store.full) return
-    const read = await core.queue.run(contact.id, async () => {
+    if (core.store.full) return none
+    const moved = await core.queue.run(contact.id, async () => {
       const tx = new Tx()
-      const read: ReceiptFor[] = []
-      for await (const [k] of core.store.iterate({ prefix: Keys.unreadPrefix(contact.id) })) {
-        tx.del(k)
-        const seq = unreadSeq(k)
-        if (seq === undefined) continue
-        const bytes = await core.store.get(Keys.msg(contact.id, seq))
-        if (bytes === undefined) continue
-        const m = decodeRecord<MessageRecord>(bytes)
-        if (m.status !== 'received') continue
-        core.putMessage(tx, { ...m, status: 'read' }, 'update')
-        read.push({ id: m.id, seq: m.seq })
-      }
-      if (tx.ops.length > 0) await core.commit(tx)
-      return read
+      const moved = await core.conversations.readAll(tx, contact.id, upTo)
+      if (moved === undefined) return undefined
+      tx.after(() => core.events.emit('read', { contactId: contact.id }))
+      // Not waited for, and held back for company: lost in a crash, the messages only show as
+      // unread again. Whoever reads sees the marker at once; the receipts' write (which writes the
+      // same counters record) or the next read of the store takes it to the disk.
+      core.commit(tx, { defer: true }).catch((error: unknown) =>
+        core.log.warn('could not record a read marker', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+      return moved
     })
-    this.receipts.queue(contact.id, 'read', read)
+    if (moved === undefined) return none
+    return { receipts: this.receipts.read(contact.id, moved.from, moved.to) }
+  }
+
+  /**
+   * Adds finished messages to the end of a conversation's history, locally: nothing is sent and
+   * no receipt is owed for them (a history brought from elsewhere, a benchmark's store), unless
+   * `readReceipts`: then reading the unread ones sends read receipts, as for messages received.
+   * Incoming ones count as unread unless `read`. One atomic write per call; keep calls to some
+   * thousands.
+   */
+  async importHistory(
+    ref: string,
+    entries: readonly HistoryEntry[],
+    options: { readReceipts?: boolean } = {},
+  ): Promise<void> {
+    this.assertRunning()
+    const core = this.core
+    const contact = core.contacts.resolve(ref)
+    await core.queue.run(contact.id, async () => {
+      const tx = new Tx()
+      let unread = 0
+      for (const e of entries) {
+        checkText(e.text)
+        const record: MessageRecord = {
+          id: newMessageId(),
+          contactId: contact.id,
+          seq: await core.conversations.nextMessageSeq(contact.id),
+          direction: e.direction,
+          text: e.text,
+          sentAt: e.sentAt,
+          at: e.sentAt,
+          status: e.direction === 'out' ? 'delivered' : e.read === true ? 'read' : 'received',
+        }
+        core.putMessage(tx, record, 'new')
+        if (record.status === 'received') unread++
+      }
+      // What is imported has no receipts to send: the marks move past it.
+      await core.conversations.imported(tx, contact.id, unread, options.readReceipts === true)
+      await core.commit(tx)
+    })
   }
 
   // ------------------------------------------------------------------ housekeeping

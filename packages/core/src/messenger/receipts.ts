@@ -33,6 +33,8 @@ export class ReceiptBatcher {
   private readonly pending = new Map<ContactId, Record<ReceiptKind, ReceiptFor[]>>()
   private readonly timers = new Map<ContactId, ReturnType<typeof setTimeout>>()
   private readonly lastFlush = new Map<ContactId, number>()
+  /** Per conversation, the read receipts being gathered (read): one range after another. */
+  private readonly gathering = new Map<ContactId, Promise<void>>()
 
   constructor(private readonly core: MessengerCore) {}
 
@@ -60,6 +62,45 @@ export class ReceiptBatcher {
   }
 
   /**
+   * Read receipts for the incoming messages the read marker just moved over (local numbers in
+   * (`from`, `to`]). Runs after the marker is written, so whoever reads is not kept waiting for
+   * the messages' ids; the ranges of one conversation are gathered in order, so the receipts
+   * queue in the order of their messages (flush relies on it). A crash before they are in the
+   * outbox leaves them to `recover`.
+   */
+  read(cid: ContactId, from: number, to: number): Promise<void> {
+    const core = this.core
+    const previous = this.gathering.get(cid) ?? Promise.resolve()
+    const next = previous.then(async () => {
+      if (core.stopped) return
+      // Those up to `through` need none (imported ones: Messenger.importHistory).
+      const through = (await core.conversations.receiptsThrough(cid)).read
+      let batch: ReceiptFor[] = []
+      for await (const m of core.conversations.storedBetween(cid, Math.max(from, through), to)) {
+        if (core.stopped) return
+        // Messages stored read (a notice of ours, one read before the marker) had theirs.
+        if (m.direction !== 'in' || m.status !== 'received') continue
+        batch.push({ id: m.id, seq: m.seq })
+        if (batch.length >= MAX_RECEIPT_IDS) {
+          this.queue(cid, 'read', batch)
+          batch = []
+        }
+      }
+      this.queue(cid, 'read', batch)
+    })
+    const settled = next.catch((error: unknown) =>
+      core.log.warn('could not gather read receipts', {
+        error: error instanceof Error ? error.name : 'unknown',
+      }),
+    )
+    this.gathering.set(cid, settled)
+    void settled.then(() => {
+      if (this.gathering.get(cid) === settled) this.gathering.delete(cid)
+    })
+    return settled
+  }
+
+  /**
    * Queues again the receipts a stop or a crash left unsent: those of incoming messages above
    * what the conversation's counters say is in the outbox already. Called at start; usually
    * finds nothing, and reads only the messages after that mark.
@@ -69,8 +110,13 @@ export class ReceiptBatcher {
     const contact = core.contacts.get(cid)
     if (contact === undefined || !peerMay(contact.state, 'get-receipts')) return
     const through = await core.conversations.receiptsThrough(cid)
+    const readTo = await core.conversations.readTo(cid)
     const owed: Record<ReceiptKind, ReceiptFor[]> = { delivered: [], read: [] }
-    for await (const m of core.conversations.after(cid, Math.min(through.delivered, through.read))) {
+    // Read receipts can be owed only up to the read marker (messages stored read above it were
+    // read before there was one, and the marker sits above those): an unread conversation is
+    // not read through at every start.
+    const from = through.read < readTo ? Math.min(through.delivered, through.read) : through.delivered
+    for await (const m of core.conversations.after(cid, from)) {
       if (m.direction !== 'in') continue
       if (m.seq > through.delivered) owed.delivered.push({ id: m.id, seq: m.seq })
       if (m.seq > through.read && m.status === 'read') owed.read.push({ id: m.id, seq: m.seq })
