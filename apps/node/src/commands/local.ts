@@ -9,7 +9,6 @@ import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
 import { ControlClient } from '../control/client.js'
 import { loadLastCard } from '../daemon/last-card.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
-import { printCard, writeCardPng } from './card-print.js'
 
 function noAccount(ctx: Context): CliError {
   return new CliError(
@@ -99,7 +98,7 @@ export async function whoami(ctx: Context): Promise<void> {
     ctx,
     (c) => c.call<MeView>('whoami'),
     async (store) => {
-      const { loadAccount } = await import('@jiayi/core')
+      const { loadAccount } = await import('@jiayi/core/home-store')
       const account = await loadAccount(store)
       if (account === undefined) throw noAccount(ctx)
       return meOf(account)
@@ -142,6 +141,8 @@ export async function card(ctx: Context): Promise<void> {
     (c) => c.call<CardView>('card'),
     (store) => offlineCard(ctx, store),
   )
+  // The QR code's module loads only here: whoami never needs it.
+  const { printCard, writeCardPng } = await import('./card-print.js')
   if (png !== undefined) await writeCardPng(png, view)
   if (!live) {
     ctx.out.note(

@@ -33,8 +33,8 @@ export async function repair(ctx: Context): Promise<void> {
       'AlreadyRunning',
       `a jiayi peer (pid ${pid}) is running on ${paths.home}; stop it before repairing its store`,
     )
-  const { LevelStore, StoreError } = await import('@jiayi/core')
-  const files = await import('@jiayi/core/node')
+  const files = await import('@jiayi/core/home-store')
+  const { LevelStore, StoreError } = files
   // LevelDB's repair takes no lock: make sure nobody holds the store (a command that just
   // started, a peer whose peer.lock is gone).
   try {

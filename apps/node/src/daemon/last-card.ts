@@ -6,7 +6,7 @@
 import type { CardView, Store } from '@jiayi/core'
 
 // Imported lazily: `jiayi card` with a running peer must not load @jiayi/core.
-const lastCardKey = async () => (await import('@jiayi/core')).storeKey('node', 'last-card')
+const lastCardKey = async () => (await import('@jiayi/core/home-store')).storeKey('node', 'last-card')
 
 export async function saveLastCard(store: Store, card: CardView): Promise<void> {
   await store.put(await lastCardKey(), new TextEncoder().encode(JSON.stringify(card)))
