@@ -112,11 +112,13 @@ export async function whoami(ctx: Context): Promise<void> {
 
 /** A card without a running peer: the last run's (it has addresses), else one with none. */
 async function offlineCard(ctx: Context, store: Store): Promise<CardView> {
-  const core = await import('@jiayi/core')
-  const account = await core.loadAccount(store)
+  const { loadAccount } = await import('@jiayi/core/home-store')
+  const account = await loadAccount(store)
   if (account === undefined) throw noAccount(ctx)
   const last = await loadLastCard(store)
   if (last !== undefined && last.peerId === account.deviceKey.publicKey.toString()) return last
+  // Only a home whose peer never ran gets here: the network and the messenger make its card.
+  const core = await import('@jiayi/core')
   const { nodeNetwork } = await import('@jiayi/core/node')
   // A node that never starts: no sockets, no discovery; it only gives the Messenger its peer id.
   const node = await core.createJiayiNode({
