@@ -17,7 +17,7 @@
  * - peer.stop_ms: SIGTERM to the process's exit. Baseline: the bare node, which exits as soon as
  *   node.stop() resolves. Goal: ≤ 200 ms.
  *
- * CLI_BENCH_RUNS (default 15) runs per command figure, CLI_BENCH_PEER_RUNS (default 7) starts and
+ * CLI_BENCH_RUNS (default 11) runs per command figure, CLI_BENCH_PEER_RUNS (default 5) starts and
  * stops per side. The homes go under os.tmpdir() and the bundle under node_modules/.cache; both
  * are removed at the end. Linux only (/proc for RSS).
  */
@@ -44,8 +44,8 @@ const LISTEN = [
   '/ip4/127.0.0.1/udp/0/webrtc-direct',
   '--no-mdns',
 ]
-const RUNS = Number(process.env.CLI_BENCH_RUNS ?? 15)
-const PEER_RUNS = Number(process.env.CLI_BENCH_PEER_RUNS ?? 7)
+const RUNS = Number(process.env.CLI_BENCH_RUNS ?? 11)
+const PEER_RUNS = Number(process.env.CLI_BENCH_PEER_RUNS ?? 5)
 const SETTLE_MS = 1500
 const CACHE = join(ROOT, 'node_modules/.cache/jiayi-bench')
 
