@@ -11,6 +11,14 @@ const benches = readdirSync(`${root}test/bench`)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort()
+// The benchmarks run the `jiayi` command as users do: compiled (apps/node/dist), built here when stale.
+{
+  const build = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--if-needed'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (build.status !== 0) process.exit(build.status ?? 1)
+}
 let failed = 0
 for (const bench of benches) {
   process.stderr.write(`# ${bench}\n`)

@@ -11,10 +11,7 @@
  *   millisecond for LAT_SECONDS (and, as extra fields, at a tenth of that rate). Baseline: raw
  *   libp2p echo round trip (one 256 B frame there and back) between the two bare processes, one
  *   after the other. Goal: p50 <= 10x the baseline.
- * - peer.start_ms: spawn of `jiayi start` to its ready line (median of 3). Baseline: spawn of a bare
- *   `node -e` to its first line.
- * - peer.idle_rss_mb: peak RSS (VmHWM) of a peer idle for 3 s after ready. Baseline: the same for a
- *   bare `node -e`.
+ * (The peer's start, memory and stop are in cli.bench.ts, against a bare libp2p node.)
  *
  * The rate and latency lines also give each peer's CPU time per message (`cpuMsPerMsgA/B`: the
  * whole process, every thread, from /proc): steadier than the timings on a shared machine, and
@@ -222,7 +219,6 @@ class RawPeer {
   }
 }
 
-const median = (xs: readonly number[]) => quantile(xs, 0.5)
 function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
@@ -272,25 +268,6 @@ async function rawBaselines(): Promise<{ perS: number; rttP50: number; rttP99: n
   }
 }
 
-async function nodeBaseline(): Promise<{ startMs: number; hwmMb: number }> {
-  const starts: number[] = []
-  let hwmMb = 0
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now()
-    const child = spawn(process.execPath, ['-e', "console.log('{}'); setTimeout(() => {}, 3500)"], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    await new Lines(child).next(() => true)
-    starts.push(performance.now() - t)
-    if (i === 0) {
-      await sleep(3_000)
-      hwmMb = (await procStatus(child.pid!)).hwmMb
-    }
-    child.kill()
-  }
-  return { startMs: median(starts), hwmMb }
-}
-
 // ------------------------------------------------------------------ the full stack
 
 async function main(): Promise<void> {
@@ -298,20 +275,6 @@ async function main(): Promise<void> {
   try {
     const [ha, hb] = [join(dir, 'a'), join(dir, 'b')]
     await Promise.all([run(['init', '--name', 'Bench A'], ha), run(['init', '--name', 'Bench B'], hb)])
-
-    // peer.start_ms and peer.idle_rss_mb, on A's home (no contacts yet: a first-day peer).
-    const starts: number[] = []
-    let idle = { hwmMb: 0, rssMb: 0 }
-    for (let i = 0; i < 3; i++) {
-      const d = await new Daemon(ha).ready()
-      starts.push(d.readyMs)
-      if (i === 0) {
-        await sleep(3_000)
-        idle = await procStatus(d.child.pid!)
-      }
-      await d.stop()
-    }
-    const bare = await nodeBaseline()
 
     const rawBefore = await rawBaselines()
 
@@ -494,25 +457,6 @@ async function main(): Promise<void> {
       baselineValue: (rawBefore.rttP99 + rawAfter.rttP99) / 2,
       offeredPerS: LAT_PER_S,
       maxMs: Math.max(...latencies),
-    })
-    report({
-      bench: 'peer.start_ms',
-      crypto: CRYPTO,
-      value: median(starts),
-      unit: 'ms',
-      baseline: 'node.bare_start_ms',
-      baselineValue: bare.startMs,
-      runs: starts.length,
-      minMs: Math.min(...starts),
-    })
-    report({
-      bench: 'peer.idle_rss_mb',
-      crypto: CRYPTO,
-      value: idle.hwmMb,
-      unit: 'MiB',
-      baseline: 'node.bare_rss_mb',
-      baselineValue: bare.hwmMb,
-      idleRssMb: idle.rssMb,
     })
   } finally {
     await rm(dir, { recursive: true, force: true })

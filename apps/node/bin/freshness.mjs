@@ -25,8 +25,11 @@ export function newest(path) {
   }
   if (!info.isDirectory()) return info.mtimeMs
   let max = info.mtimeMs
+  // Every command walks these ~240 entries before it starts: a plain `/` rather than path.join,
+  // whose normalising, still cold at that point, took longer than the stat calls (first call
+  // 17–55 ms against 8–33 ms, measured side by side on the loaded machine).
   for (const name of readdirSync(path))
-    if (name !== 'node_modules') max = Math.max(max, newest(join(path, name)))
+    if (name !== 'node_modules') max = Math.max(max, newest(`${path}/${name}`))
   return max
 }
 

@@ -15,13 +15,6 @@ import '../../../polyfill.mjs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { freshBuild } from './freshness.mjs'
 
-// `jiayi messages bob | head`: the reader going away is not an error worth a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    throw error
-  })
-}
 const built = freshBuild(fileURLToPath(new URL('../../../', import.meta.url)))
 let main
 if (built !== undefined) {

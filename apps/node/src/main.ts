@@ -4,7 +4,7 @@
  * loaded on demand: the ones that talk to a running peer never load @jiayi/core or libp2p.
  */
 import { type CommandSpec, parseCommandLine, usage } from './cli/args.js'
-import { type Context, stdio } from './cli/context.js'
+import { type Context, stdio, watchClosedOutput } from './cli/context.js'
 import { classify, EXIT_OK, EXIT_USER } from './cli/errors.js'
 import { checkHomeIsDirectory, checkSocketPath, ensureHome, homePaths, resolveHome } from './cli/home.js'
 import { type AppLog, errorFields, nullLog, openLog } from './cli/log.js'
@@ -45,6 +45,7 @@ const RUN: Record<string, () => Promise<Run>> = {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  watchClosedOutput()
   let json = argv.includes('--json')
   let log: AppLog = nullLog
   try {

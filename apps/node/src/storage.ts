@@ -10,13 +10,13 @@
 import { randomBytes } from 'node:crypto'
 import { open, readFile, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { LevelStore, RekeyProgress, SealedStore, Store } from '@jiayi/core'
-import type { FileFacts, StoreFileProblem } from '@jiayi/core/node'
+import type { RekeyProgress, SealedStore, Store } from '@jiayi/core'
+import type { FileFacts, LevelStore, StoreFileProblem } from '@jiayi/core/home-store'
 import type { Context } from './cli/context.js'
 import { CliError } from './cli/errors.js'
 import type { HomePaths } from './cli/home.js'
 import { askHidden, canPrompt } from './cli/prompt.js'
-import { loadCore } from './core.js'
+import { loadHomeStore } from './core.js'
 import { readLockPid } from './daemon/lock.js'
 
 const KEY_BYTES = 32
@@ -69,7 +69,8 @@ export function unlockOptions(ctx: Context): OpenStoreOptions {
   }
 }
 
-const core = loadCore
+/** The store without the network: what a command with no peer loads (not libp2p). */
+const core = loadHomeStore
 
 interface OpenedLevel {
   readonly level: LevelStore
@@ -85,8 +86,8 @@ interface OpenedLevel {
  * writes is reported in `found` (LevelDB replays what is left, and the conversations heal).
  */
 async function openLevel(paths: HomePaths, busyWaitMs: number): Promise<OpenedLevel> {
-  const { LevelStore, StoreError } = await core()
-  const files = await import('@jiayi/core/node')
+  const files = await core()
+  const { LevelStore, StoreError } = files
   const check = await files.checkStoreFiles(paths.store)
   const fatal = check.problems.find(files.needsRepair)
   if (fatal !== undefined) throw damaged(paths, describeProblem(fatal))
@@ -338,7 +339,7 @@ export async function openHomeStore(paths: HomePaths, options: OpenStoreOptions 
     const close = async () => {
       await store.close()
       // Only a clean close is recorded; without a record the next open trusts LevelDB alone.
-      const { recordStoreFiles } = await import('@jiayi/core/node')
+      const { recordStoreFiles } = await core()
       await recordStoreFiles(paths.store, known).catch(() => undefined)
     }
     return {

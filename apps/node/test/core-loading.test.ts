@@ -10,7 +10,7 @@ import { join, relative } from 'node:path'
 import { afterEach, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { cryptoProviderName, nobleProvider, setCryptoProvider } from '@jiayi/core/node-crypto'
-import { loadCore } from '../src/core.js'
+import { loadCore, loadHomeStore } from '../src/core.js'
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))
 
@@ -27,6 +27,17 @@ describe('the jiayi command and its crypto provider', () => {
   afterEach(() => {
     if (before === undefined) delete process.env.JIAYI_CRYPTO
     else process.env.JIAYI_CRYPTO = before
+  })
+
+  test('loadHomeStore() (commands with no peer) installs node:crypto too', async () => {
+    delete process.env.JIAYI_CRYPTO
+    const previous = setCryptoProvider(nobleProvider)
+    try {
+      await loadHomeStore()
+      assert.equal(cryptoProviderName(), 'node')
+    } finally {
+      setCryptoProvider(previous)
+    }
   })
 
   test('loadCore() installs node:crypto over @noble', async () => {
@@ -58,7 +69,7 @@ describe('the jiayi command and its crypto provider', () => {
       if (rel === 'core.ts') continue
       const text = readFileSync(file, 'utf8')
       // Dynamic imports that are not in a type position (`typeof import(…)`, `: import(…)`).
-      for (const m of text.matchAll(/(typeof |: )?import\('@jiayi\/core'\)/g)) {
+      for (const m of text.matchAll(/(typeof |: )?import\('@jiayi\/core(\/home-store)?'\)/g)) {
         if (m[1] === undefined) offenders.push(rel)
       }
     }

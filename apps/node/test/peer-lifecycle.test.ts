@@ -1,14 +1,26 @@
 /**
  * `jiayi start` as a process: the npm-start path (identity created on first run, card printed),
  * one peer per home, the ready line, clean shutdown on SIGINT/SIGTERM, and a restart after
- * kill -9 (the stale lock and socket must not block it). Loopback only, no mDNS.
+ * kill -9 (the stale lock and socket must not block it), and a peer whose stdout reader goes away
+ * (`start --json | head -c 20`) carrying on. Loopback only, no mDNS.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { access } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { BIN, cleanup, jiayi, jiayiJson, PeerProcess, ROOT, tempHome } from './helpers/cli.js'
+import {
+  BIN,
+  cleanup,
+  eventually,
+  jiayi,
+  jiayiJson,
+  LOOPBACK,
+  PeerProcess,
+  ROOT,
+  tempHome,
+} from './helpers/cli.js'
+import { TestPeer } from './helpers/peers.js'
 
 after(cleanup)
 
@@ -104,4 +116,86 @@ test('start: first run, lock, ready line, signals, kill -9 and restart', async (
   assert.equal(await again.stop('SIGTERM'), 0)
   assert.deepEqual(again.lines.at(-1), { event: 'stopped' })
   assert.equal(await exists(socket), false)
+})
+
+test('start --json | head -c 20: the peer outlives its reader; SIGINT stops it and the store is intact', async () => {
+  const bob = await TestPeer.create('Bob')
+  const home = await tempHome()
+  await jiayiJson(home, ['init', '--name', 'Alice'])
+  // A real `head -c 20` reads the start of the ready line and exits: the next line the peer
+  // writes (an event) meets a pipe with no reader (EPIPE).
+  const head = spawn('head', ['-c', '20'], { stdio: ['pipe', 'pipe', 'ignore'] })
+  let headOut = ''
+  head.stdout.setEncoding('utf8').on('data', (d: string) => {
+    headOut += d
+  })
+  const headExited = new Promise<number | null>((resolve) => head.once('exit', resolve))
+  const alice = spawn(
+    process.execPath,
+    [BIN, '--home', home, 'start', '--json', ...LOOPBACK, '--no-link-previews'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', head.stdin, 'pipe'],
+    },
+  )
+  head.stdin.destroy() // our copy of the pipe's write end: the peer holds the only one
+  let err = ''
+  alice.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d
+  })
+  const aliceExited = new Promise<number | null>((resolve) => alice.once('exit', resolve))
+  try {
+    assert.equal(await headExited, 0)
+    assert.equal(headOut, '{"event":"ready","pe')
+    const me = await eventually(() => jiayiJson<{ peerId: string }>(home, ['whoami']), 20_000, 'whoami')
+
+    // Bob's request is an event line for Alice's stdout: the write fails, the peer carries on.
+    const card = await jiayiJson<{ link: string }>(home, ['card'])
+    await bob.control.call('addContact', { link: card.link })
+    await eventually(
+      async () => (await readFile(join(home, 'jiayi.log'), 'utf8')).includes('output closed'),
+      15_000,
+      'the peer noticing its closed stdout',
+    )
+    assert.match(
+      await readFile(join(home, 'jiayi.log'), 'utf8'),
+      /output closed; the peer carries on without it stream=stdout code=EPIPE/,
+    )
+    assert.equal(alice.exitCode, null, `the peer is still running; stderr: ${err}`)
+    assert.equal((await jiayiJson<{ peerId: string }>(home, ['whoami'])).peerId, me.peerId)
+    const [request] = await jiayiJson<Array<{ id: string; state: string }>>(home, ['contacts'])
+    assert.equal(request?.state, 'pending-in')
+    assert.equal((await jiayi(home, ['accept', request.id])).code, 0)
+    const bobsId = await eventually(
+      async () => (await bob.contact(me.peerId))?.state === 'accepted' && (await bob.contact(me.peerId))?.id,
+      15_000,
+      'Bob seeing the accept',
+    )
+    await bob.control.call('send', { contact: bobsId, text: 'still there? 还在吗' })
+    const received = () => jiayiJson<Array<{ text: string }>>(home, ['messages', request.id])
+    await eventually(async () => (await received()).some((m) => m.text === 'still there? 还在吗'), 15_000)
+
+    // SIGINT: a clean stop, then the store opens again with nothing lost.
+    alice.kill('SIGINT')
+    assert.equal(await aliceExited, 0, `stderr: ${err}`)
+    assert.match(
+      await readFile(join(home, 'jiayi.log'), 'utf8'),
+      /shutting down signal=SIGINT\n.*\[start\] stopped\n/,
+    )
+    assert.equal(await exists(join(home, 'peer.lock')), false)
+    const again = await PeerProcess.start(home, LOOPBACK)
+    try {
+      assert.equal(again.ready.peerId, me.peerId)
+      assert.equal((again.ready as { store?: unknown }).store, undefined, 'no lost writes found at open')
+      assert.deepEqual(
+        (await received()).map((m) => m.text),
+        ['still there? 还在吗'],
+      )
+    } finally {
+      assert.equal(await again.stop('SIGTERM'), 0)
+    }
+  } finally {
+    alice.kill('SIGKILL')
+    await bob.stop()
+  }
 })

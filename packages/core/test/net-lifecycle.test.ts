@@ -1,6 +1,7 @@
 // Stopping a node releases everything: sockets, UDP ports, WebRTC peer connections and timers,
 // so that a process that stops its node exits by itself.
 import assert from 'node:assert/strict'
+import { createHook } from 'node:async_hooks'
 import { describe, test } from 'node:test'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -36,6 +37,39 @@ describe('clean stop', () => {
     const deadline = Date.now() + 3000
     while (sockets().length > baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     assert.deepEqual(sockets().length, baseline, `left open: ${sockets().join(', ')}`)
+  })
+
+  test('stopping a node leaves no timer behind that keeps the process alive', async () => {
+    const [a, b] = await Promise.all([startTestNode(), startTestNode()])
+    for (const t of Object.keys(LOOPBACK_LISTEN) as LoopbackTransport[])
+      await a.dial(addrFor(b, t), { force: true })
+    // The timers set while the nodes stop, with where they were set. A cleared one is marked
+    // `_destroyed` at once (its destroy hook comes later); an unref'd one holds nothing.
+    interface Timer {
+      hasRef(): boolean
+      _destroyed?: boolean
+    }
+    const armed: Array<{ timer: Timer; where: string }> = []
+    const hook = createHook({
+      init(_id, type, _trigger, resource) {
+        if (type !== 'Timeout') return
+        const frames = (new Error().stack ?? '').split('\n').slice(1)
+        const where = frames.filter((f) => !f.includes('node:') && !f.includes('net-lifecycle'))
+        armed.push({ timer: resource as Timer, where: where.slice(0, 3).join(' <').trim() })
+      },
+    }).enable()
+    try {
+      await stopAll(a, b)
+    } finally {
+      hook.disable()
+    }
+    // libp2p arms two one-second debounces while stopping; node-factory.ts clears them.
+    const holding = armed.filter(({ timer }) => timer._destroyed !== true && timer.hasRef())
+    assert.deepEqual(
+      holding.map((h) => h.where),
+      [],
+      'timers set during stop() that still keep the process alive',
+    )
   })
 
   test('a stopped node refuses to dial', async () => {

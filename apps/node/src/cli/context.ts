@@ -35,6 +35,41 @@ export const stdio: Output = {
   write: (text) => process.stdout.write(text),
 }
 
+/**
+ * A reader that goes away (`jiayi messages bob | head`, a closed terminal) ends a command quietly,
+ * with the exit code it has so far: not an error worth a stack trace. A running peer carries on
+ * instead (`carryOnWithoutOutput`): its output is only a view of what it does.
+ */
+let closedOutput: ((stream: 'stdout' | 'stderr', error: NodeJS.ErrnoException) => void) | undefined
+let watching = false
+
+export function watchClosedOutput(): void {
+  if (watching) return
+  watching = true
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (closedOutput !== undefined) return closedOutput(name, error)
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+      throw error
+    })
+  }
+}
+
+/** From now on a failed write to stdout or stderr is reported to `onClosed` (once per stream). */
+export function carryOnWithoutOutput(
+  onClosed: (stream: 'stdout' | 'stderr', error: NodeJS.ErrnoException) => void,
+): void {
+  const reported = new Set<string>()
+  closedOutput = (stream, error) => {
+    if (reported.has(stream)) return
+    reported.add(stream)
+    onClosed(stream, error)
+  }
+}
+
 export function optString(ctx: Context, name: string): string | undefined {
   const v = ctx.options[name]
   return typeof v === 'string' ? v : undefined

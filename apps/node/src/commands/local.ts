@@ -7,10 +7,9 @@ import { type Context, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
 import { ControlClient } from '../control/client.js'
-import { loadCore } from '../core.js'
+import { loadCore, loadHomeStore } from '../core.js'
 import { loadLastCard } from '../daemon/last-card.js'
 import { openHomeStore, unlockOptions } from '../storage.js'
-import { printCard, writeCardPng } from './card-print.js'
 
 function noAccount(ctx: Context): CliError {
   return new CliError(
@@ -100,7 +99,7 @@ export async function whoami(ctx: Context): Promise<void> {
     ctx,
     (c) => c.call('whoami'),
     async (store) => {
-      const { loadAccount } = await loadCore()
+      const { loadAccount } = await loadHomeStore()
       const account = await loadAccount(store)
       if (account === undefined) throw noAccount(ctx)
       return meOf(account)
@@ -114,11 +113,13 @@ export async function whoami(ctx: Context): Promise<void> {
 
 /** A card without a running peer: the last run's (it has addresses), else one with none. */
 async function offlineCard(ctx: Context, store: Store): Promise<CardView> {
-  const core = await loadCore()
-  const account = await core.loadAccount(store)
+  const { loadAccount } = await loadHomeStore()
+  const account = await loadAccount(store)
   if (account === undefined) throw noAccount(ctx)
   const last = await loadLastCard(store)
   if (last !== undefined && last.peerId === account.deviceKey.publicKey.toString()) return last
+  // Only a home whose peer never ran gets here: the network and the messenger make its card.
+  const core = await import('@jiayi/core')
   const { nodeNetwork } = await import('@jiayi/core/node')
   // A node that never starts: no sockets, no discovery; it only gives the Messenger its peer id.
   const node = await core.createJiayiNode({
@@ -143,6 +144,8 @@ export async function card(ctx: Context): Promise<void> {
     (c) => c.call('card'),
     (store) => offlineCard(ctx, store),
   )
+  // The QR code's module loads only here: whoami never needs it.
+  const { printCard, writeCardPng } = await import('./card-print.js')
   if (png !== undefined) await writeCardPng(png, view)
   if (!live) {
     ctx.out.note(

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import type { Context } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 import { homeExists, jiayiCommand } from '../cli/home.js'
-import { loadCore } from '../core.js'
+import { loadHomeStore } from '../core.js'
 import { readLockPid } from '../daemon/lock.js'
 import { isAlive, markSessionsStale, openHomeStore, unlockOptions } from '../storage.js'
 
@@ -34,8 +34,8 @@ export async function repair(ctx: Context): Promise<void> {
       'AlreadyRunning',
       `a jiayi peer (pid ${pid}) is running on ${paths.home}; stop it before repairing its store`,
     )
-  const { LevelStore, StoreError } = await loadCore()
-  const files = await import('@jiayi/core/node')
+  const files = await loadHomeStore()
+  const { LevelStore, StoreError } = files
   // LevelDB's repair takes no lock: make sure nobody holds the store (a command that just
   // started, a peer whose peer.lock is gone).
   try {

@@ -4,10 +4,10 @@
  * those addresses are normally where the peer will listen again.
  */
 import type { CardView, Store } from '@jiayi/core'
-import { loadCore } from '../core.js'
+import { loadHomeStore } from '../core.js'
 
 // Imported lazily: `jiayi card` with a running peer must not load @jiayi/core.
-const lastCardKey = async () => (await loadCore()).storeKey('node', 'last-card')
+const lastCardKey = async () => (await loadHomeStore()).storeKey('node', 'last-card')
 
 export async function saveLastCard(store: Store, card: CardView): Promise<void> {
   await store.put(await lastCardKey(), new TextEncoder().encode(JSON.stringify(card)))

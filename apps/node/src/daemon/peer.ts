@@ -11,7 +11,7 @@ import { MomentOffers } from '@jiayi/api'
 import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
 import type { Feed } from '@jiayi/feed'
-import { type Context, optFlag, optList, optString } from '../cli/context.js'
+import { type Context, carryOnWithoutOutput, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists, jiayiCommand, shellWord } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
@@ -165,6 +165,10 @@ async function createNode(
 export async function runPeer(ctx: Context, options: PeerOptions): Promise<number> {
   const { log, out, paths } = ctx
   const started = Date.now()
+  // `jiayi start --json | head -c 20`: what reads our output may go away; the peer does not.
+  carryOnWithoutOutput((stream, error) =>
+    log.info('output closed; the peer carries on without it', { stream, code: error.code ?? 'unknown' }),
+  )
   // Listening from the first instant: a signal during startup stops the peer cleanly once it is
   // up; a second signal (at any time) ends the process at once.
   let signals = 0
@@ -299,7 +303,6 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   log.info('peer ready', { peerId: n.peerId.toString(), addrs: addrs.length, ms: Date.now() - started })
 
   // Output: with --json one object per line (ready first); for people, a short status.
-  process.stdout.on('error', () => undefined) // a closed pipe must not kill the peer
   if (ctx.json) {
     out.json({
       event: 'ready',

@@ -97,7 +97,31 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     }),
   }
   node = await createLibp2p(init)
+  clearTimersWhenStopped(node)
   return node
+}
+
+/**
+ * libp2p arms two one-second debounce timers while it stops and never clears them (libp2p 3.3.11,
+ * @libp2p/identify 4.1.14): the address manager's, when a listener closes (`transport:close`), and
+ * identify push's, when unhandling the protocols changes our own peer record
+ * (`self:peer:update`). Neither does anything once the node has stopped, but each keeps the
+ * process alive: a peer that had stopped in ~30 ms took 1–2 s more to exit. Both debounces have a
+ * `stop()`; they are called once the node has stopped. (Internals, hence the guards; the clean-stop
+ * test in net-lifecycle.test.ts notices when a libp2p update moves them.)
+ */
+function clearTimersWhenStopped(node: JiayiNode): void {
+  interface Debounced {
+    stop?: () => void
+  }
+  const internals = node as unknown as {
+    components?: { addressManager?: { _updatePeerStoreAddresses?: Debounced } }
+  }
+  const push = node.services.identifyPush as unknown as { _push?: Debounced }
+  node.addEventListener('stop', () => {
+    internals.components?.addressManager?._updatePeerStoreAddresses?.stop?.()
+    push._push?.stop?.()
+  })
 }
 
 /**
