@@ -119,7 +119,7 @@ async function offlineCard(ctx: Context, store: Store): Promise<CardView> {
   const last = await loadLastCard(store)
   if (last !== undefined && last.peerId === account.deviceKey.publicKey.toString()) return last
   // Only a home whose peer never ran gets here: the network and the messenger make its card.
-  const core = await import('@jiayi/core')
+  const core = await loadCore()
   const { nodeNetwork } = await import('@jiayi/core/node')
   // A node that never starts: no sockets, no discovery; it only gives the Messenger its peer id.
   const node = await core.createJiayiNode({
