@@ -1,7 +1,7 @@
 /**
  * Search in the web app (Debian's Chromium, the UI of a real `jiayi start` on 127.0.0.1): typing
  * in the Chats screen's search box lists the messages with every word, marked; choosing one
- * opens its conversation scrolled to it and highlighted. Contacts are found by name; in 中文 the
+ * opens its conversation scrolled to it and highlighted, even when it is older than the first page. Contacts are found by name; in 中文 the
  * box is 搜索.
  */
 import assert from 'node:assert/strict'
@@ -30,12 +30,13 @@ before(async () => {
   ;[alice, bob] = await Promise.all([NodePeer.start('Alice'), NodePeer.start('Bob')])
   ;({ bAtA: bobAtAlice, aAtB: aliceAtBob } = await befriendNodes(alice, bob))
   await bob.call('send', { contact: aliceAtBob, text: 'The jasmine 茉莉花茶 samples ship on Friday' })
-  for (let i = 0; i < 40; i++)
+  // More than the conversation's first page (100) came after it.
+  for (let i = 0; i < 150; i++)
     await bob.call('send', { contact: aliceAtBob, text: `Order update number ${i}` })
   await eventually(
     async () =>
-      (await alice.call<unknown[]>('messages', { contact: bobAtAlice, peek: true, limit: 100 })).length ===
-      41,
+      (await alice.call<unknown[]>('messages', { contact: bobAtAlice, peek: true, limit: 200 })).length ===
+      151,
     'the messages at Alice',
   )
   browser = await launchBrowser()
@@ -48,7 +49,7 @@ after(async () => {
   await cleanup()
 })
 
-test('a search hit opens its conversation scrolled to the message, highlighted', async () => {
+test('a search hit opens its conversation scrolled to the message, highlighted, older pages loaded to it', async () => {
   const box = page.getByRole('searchbox', { name: 'Search' })
   await box.waitFor({ timeout: 20_000 })
   await box.fill('茉莉 samples')

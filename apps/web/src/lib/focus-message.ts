@@ -1,7 +1,7 @@
 /**
  * Opening a conversation at one message (a search hit): the message to show is set just before
- * the route changes, and the conversation, once that message is on the page, scrolls it into
- * the middle and highlights it for a few seconds.
+ * the route changes; the conversation pages back until that message is on the page (`seeking`),
+ * then scrolls it into the middle and highlights it for a few seconds.
  */
 import type { RefObject } from 'preact'
 import { useLayoutEffect } from 'preact/hooks'
@@ -10,6 +10,11 @@ let pending: string | undefined
 
 export function focusMessageNext(messageId: string): void {
   pending = messageId
+}
+
+/** The message the conversation should bring into view, while it is not on the page yet. */
+export function seeking(shown: { has(id: string): boolean }): string | undefined {
+  return pending !== undefined && !shown.has(pending) ? pending : undefined
 }
 
 /** Call after the conversation's own scrolling: `shown` changes when its messages do. */

@@ -7,7 +7,7 @@ import type { ApiMessage, ContactView } from '@jiayi/api'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { formatDuration, t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
-import { useFocusMessage } from '../lib/focus-message.js'
+import { seeking, useFocusMessage } from '../lib/focus-message.js'
 import { useHistory } from '../lib/history.js'
 import { makeThumbnail, VoiceRecorder, waveformOf } from '../lib/media.js'
 import { shownName } from '../lib/names.js'
@@ -72,6 +72,11 @@ export function Conversation(props: { contact: string }) {
     else if (history.live && atBottom.current) el.scrollTop = el.scrollHeight
   }, [messages])
   useFocusMessage(listRef, messages)
+  // A search hit older than the page shown: older pages until it is there (or the start).
+  useEffect(() => {
+    if (history.loaded && !history.atStart && seeking(byId) !== undefined)
+      void history.loadOlder().catch(notifyError)
+  }, [messages, history.loaded, history.atStart])
 
   /** Loads a page at one end, keeping the first message in sight where it is. */
   const pageIn = (load: () => Promise<void>) => {
