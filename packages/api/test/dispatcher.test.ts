@@ -53,6 +53,11 @@ function fakeMessenger() {
     setTyping: record('setTyping', undefined),
     verify: record('verify', { safetyNumber: '1', verified: false }),
     safetyNumberCode: record('safetyNumberCode', 'ab'),
+    setRemark: record('setRemark', { id: 'c' }),
+    search: record('search', []),
+    profilePicture: record('profilePicture', undefined),
+    setProfilePicture: record('setProfilePicture', undefined),
+    contactPicture: record('contactPicture', undefined),
     outboxSize: record('outboxSize', 0),
     settled: record('settled', undefined),
     crash: record('crash', new TypeError('secret text here')),
@@ -106,6 +111,9 @@ test('dispatcher: every method checks its params and calls the Messenger', async
   assert.deepEqual(calls.at(-1), ['messages', ['bob', { limit: 5, peek: true }]])
   await d.call('verify', { contact: 'bob' })
   assert.deepEqual(calls.at(-1), ['verify', ['bob', false]])
+  await d.call('search', { query: '绿茶 ship', contact: 'bob', limit: 5 })
+  assert.deepEqual(calls.at(-1), ['search', ['绿茶 ship', { contact: 'bob', limit: 5 }]])
+  assert.equal(await d.call('profilePicture', {}), null, 'no picture travels as null')
   assert.equal(await d.call('reject', { contact: 'bob' }), null, 'undefined travels as null')
 
   const rejects = async (method: string, params: Record<string, unknown> | undefined, code: string) => {
@@ -121,6 +129,9 @@ test('dispatcher: every method checks its params and calls the Messenger', async
   await rejects('messages', { contact: 'bob', limit: 1.5 }, 'BadParams')
   await rejects('setTyping', { contact: 'bob', active: 'yes' }, 'BadParams')
   await rejects('whoami', { extra: true }, 'BadParams')
+  await rejects('search', { query: '' }, 'BadParams')
+  await rejects('setProfilePicture', { mime: 'image/svg+xml', data: 'AAAA' }, 'BadParams')
+  await rejects('setProfilePicture', { mime: 'image/png' }, 'BadParams')
   // Every Messenger method in the table exists on the Messenger-shaped fake (and the real class, by type).
   for (const name of Object.keys(MESSENGER_METHODS).filter((n) => n !== 'chats' && n !== 'connection'))
     assert.equal(typeof (messenger as unknown as Record<string, unknown>)[name], 'function', name)
