@@ -2,7 +2,7 @@
 // Runs every *.test.ts under packages/*/test, apps/*/test and test/ with Node's test runner.
 // Node 20's runner does not expand globs itself, so the files are found here.
 // Usage: node scripts/test.mjs [path-substring ...]   (no argument = every test file)
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -82,33 +82,53 @@ const NETNS_MARK = '@jiayi-test own-network-namespace'
 const inNetns = files.filter((f) => readFileSync(join(root, f), 'utf8').includes(NETNS_MARK))
 const plain = files.filter((f) => !inNetns.includes(f))
 
-let status = 0
-if (plain.length > 0)
-  status = spawnSync(process.execPath, [...runner, ...plain], { cwd: root, stdio: 'inherit' }).status ?? 1
+/** Runs `args` to the end; its output is kept and given back when `keep`, else shown as it comes. */
+function run(command, args, options, keep) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...options, stdio: keep ? ['ignore', 'pipe', 'pipe'] : 'inherit' })
+    const out = []
+    if (keep) {
+      child.stdout.on('data', (d) => out.push(d))
+      child.stderr.on('data', (d) => out.push(d))
+    }
+    child.on('close', (code) => resolve({ status: code ?? 1, output: Buffer.concat(out) }))
+  })
+}
+
+// The namespaced files run beside the others (they share nothing: their own network, their own
+// homes); their report is printed after the others' so the two do not interleave.
+let netns = Promise.resolve({ status: 0, output: Buffer.alloc(0) })
+let ns
+const ip = (...args) => spawnSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] }).status === 0
 if (inNetns.length > 0) {
-  const ns = `jiayi-mc-${process.pid}`
-  const ip = (...args) => spawnSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] }).status === 0
+  ns = `jiayi-mc-${process.pid}`
   if (!ip('netns', 'add', ns)) {
     console.error(
       `could not create a network namespace for ${inNetns.join(', ')}: these tests need root and iproute2`,
     )
     process.exit(1)
   }
-  try {
-    const configured =
-      ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up') &&
-      ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'multicast', 'on') &&
-      ip('netns', 'exec', ns, 'ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo')
-    const run = configured
-      ? spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...runner, ...inNetns], {
-          cwd: root,
-          stdio: 'inherit',
-          env: { ...process.env, JIAYI_TEST_NETNS: ns },
-        })
-      : { status: 1 }
-    if (run.status !== 0) status = run.status ?? 1
-  } finally {
-    ip('netns', 'del', ns)
-  }
+  const configured =
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up') &&
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'multicast', 'on') &&
+    ip('netns', 'exec', ns, 'ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo')
+  netns = configured
+    ? run(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, ...runner, ...inNetns],
+        { cwd: root, env: { ...process.env, JIAYI_TEST_NETNS: ns } },
+        plain.length > 0,
+      )
+    : Promise.resolve({ status: 1, output: Buffer.from('could not configure the network namespace\n') })
+}
+let status = 0
+try {
+  if (plain.length > 0)
+    status = (await run(process.execPath, [...runner, ...plain], { cwd: root }, false)).status
+  const done = await netns
+  process.stdout.write(done.output)
+  if (done.status !== 0) status = done.status
+} finally {
+  if (ns !== undefined) ip('netns', 'del', ns)
 }
 process.exit(status)
