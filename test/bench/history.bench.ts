@@ -20,18 +20,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  createAccount,
-  createJiayiNode,
   type HistoryEntry,
   LevelStore,
-  loadAccount,
   MemoryStore,
-  Messenger,
+  type Messenger,
   openSealedStore,
   randomBytes,
-  type Store,
 } from '@jiayi/core'
-import { nodeNetwork } from '@jiayi/core/node'
+import { median, type RunningPeer as Running, startPeer } from './bench-peer.js'
 import { report } from './report.js'
 
 const N = Number(process.env.HISTORY_BENCH_N ?? 100_000)
@@ -44,35 +40,6 @@ const UNREAD_ROUNDS = 5
 
 function log(message: string): void {
   process.stderr.write(`# ${message}\n`)
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-
-interface Running {
-  readonly messenger: Messenger
-  stop(): Promise<void>
-}
-
-async function startPeer(store: Store, name: string, onStop?: () => Promise<void>): Promise<Running> {
-  const account = (await loadAccount(store)) ?? (await createAccount(store, name))
-  const node = await createJiayiNode({
-    privateKey: account.deviceKey,
-    network: nodeNetwork({ mdns: false }),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    relayServer: false,
-  })
-  const messenger = await Messenger.open({ store, node, account })
-  return {
-    messenger,
-    async stop() {
-      await messenger.stop()
-      await node.stop()
-      await onStop?.()
-    },
-  }
 }
 
 const lorem = 'Fresh jasmine tea in from Fujian this week — 50 g tins. 新茶到了，欢迎品尝。'

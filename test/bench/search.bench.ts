@@ -9,23 +9,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type BatchOp,
-  createAccount,
-  createJiayiNode,
-  LevelStore,
-  MemoryStore,
-  Messenger,
-  openSealedStore,
-  randomBytes,
-  type Store,
-} from '@jiayi/core'
-import { nodeNetwork } from '@jiayi/core/node'
+import { type BatchOp, LevelStore, MemoryStore, openSealedStore, randomBytes } from '@jiayi/core'
 import { seqBytes } from '../../packages/core/src/messenger/conversations.js'
 import type { ContactId, MessageId } from '../../packages/core/src/messenger/ids.js'
 import { newMessageId } from '../../packages/core/src/messenger/ids.js'
 import { Keys } from '../../packages/core/src/messenger/keys.js'
 import { encodeRecord, type MessageRecord } from '../../packages/core/src/messenger/records.js'
+import { median, startPeer } from './bench-peer.js'
 import { report } from './report.js'
 
 const WORDS = (
@@ -38,11 +28,6 @@ function log(message: string): void {
   process.stderr.write(`# ${message}\n`)
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
 function text(i: number): string {
   const pick = (n: number) => WORDS[(i * 7 + n * 13) % WORDS.length]!
   const words = Array.from({ length: 8 }, (_, n) => pick(n))
@@ -51,51 +36,16 @@ function text(i: number): string {
   return `${words.join(' ')} ${PHRASES[i % PHRASES.length]}`
 }
 
-async function peer(store: Store, name: string) {
-  const account = await createAccount(store, name)
-  const node = await createJiayiNode({
-    privateKey: account.deviceKey,
-    network: nodeNetwork({ mdns: false }),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    relayServer: false,
-  })
-  return { account, node }
-}
-
-async function open(store: Store) {
-  const { loadAccount } = await import('../../packages/core/src/messenger/account.js')
-  const account = (await loadAccount(store))!
-  const node = await createJiayiNode({
-    privateKey: account.deviceKey,
-    network: nodeNetwork({ mdns: false }),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    relayServer: false,
-  })
-  const messenger = await Messenger.open({ store, node, account })
-  return {
-    messenger,
-    async stop() {
-      await messenger.stop()
-      await node.stop()
-    },
-  }
-}
-
 async function measure(count: number): Promise<{ indexMs: number; queryMs: number; hits: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'jiayi-search-bench-'))
   try {
     const store = await openSealedStore(await LevelStore.open(dir), { key: randomBytes(32) })
-    const bobStore = new MemoryStore()
-    const bob = await peer(bobStore, 'Bob')
-    const bobMessenger = await Messenger.open({ store: bobStore, node: bob.node, account: bob.account })
-    const alice = await peer(store, 'Alice')
-    const aliceMessenger = await Messenger.open({ store, node: alice.node, account: alice.account })
-    const cid = (await aliceMessenger.addContact(bobMessenger.card().link)).id as ContactId
-    await bobMessenger.stop()
-    await bob.node.stop()
-    await aliceMessenger.settled()
-    await aliceMessenger.stop()
-    await alice.node.stop()
+    const bob = await startPeer(new MemoryStore(), 'Bob')
+    const alice = await startPeer(store, 'Alice')
+    const cid = (await alice.messenger.addContact(bob.messenger.card().link)).id as ContactId
+    await bob.stop()
+    await alice.messenger.settled()
+    await alice.stop()
 
     // A history from before search: records only.
     const t0 = Date.now() - count * 1000
@@ -120,7 +70,7 @@ async function measure(count: number): Promise<{ indexMs: number; queryMs: numbe
     }
 
     const started = performance.now()
-    const reopened = await open(store)
+    const reopened = await startPeer(store, 'Alice')
     // The first query waits for the index to catch up.
     await reopened.messenger.search('zanzibar')
     const indexMs = performance.now() - started

@@ -32,8 +32,8 @@ function picturePayload(text: string): Uint8Array {
   }
 }
 
-function pictureView(p: ProfilePicture | undefined | null): PictureView | null {
-  return p === undefined || p === null ? null : { mime: p.mime, data: toBase64(p.data), hash: p.hash }
+function pictureView(p: ProfilePicture | undefined): PictureView | null {
+  return p === undefined ? null : { mime: p.mime, data: toBase64(p.data), hash: p.hash }
 }
 
 export type MessengerMethodName =

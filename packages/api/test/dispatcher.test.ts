@@ -55,9 +55,10 @@ function fakeMessenger() {
     safetyNumberCode: record('safetyNumberCode', 'ab'),
     setRemark: record('setRemark', { id: 'c' }),
     search: record('search', []),
-    profilePicture: record('profilePicture', undefined),
-    setProfilePicture: record('setProfilePicture', undefined),
-    contactPicture: record('contactPicture', undefined),
+    // No picture is undefined, as the Messenger answers (record's default is null).
+    profilePicture: (...args: unknown[]) => void calls.push(['profilePicture', args]),
+    setProfilePicture: (...args: unknown[]) => void calls.push(['setProfilePicture', args]),
+    contactPicture: (...args: unknown[]) => void calls.push(['contactPicture', args]),
     outboxSize: record('outboxSize', 0),
     settled: record('settled', undefined),
     crash: record('crash', new TypeError('secret text here')),

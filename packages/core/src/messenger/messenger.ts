@@ -234,6 +234,7 @@ export class Messenger {
     this.unsubscribe.push(
       core.events.on('contact', (e) => {
         if (e.contact?.state === 'accepted' && e.contact.online) this.upgrader.consider(e.id)
+        if (e.change === 'removed') this.pictures.forgotten(e.id)
         // A new contact, or one that has not got our current picture yet, gets it.
         if (e.contact?.state === 'accepted') void this.pictures.sendTo(e.id).catch(() => undefined)
       }),

@@ -88,9 +88,17 @@ export class ProfilePictures {
     receive: (ctx) => this.receive(ctx),
   }
 
+  /** Our picture, read once (then kept with every change `set` makes); null until read. */
+  private own: ProfilePicture | undefined | null = null
+  /** Which picture each contact was sent ('none' for none), as read or written. */
+  private readonly sent = new Map<ContactId, string>()
+
   async mine(): Promise<ProfilePicture | undefined> {
-    const bytes = await this.core.store.get(PictureKeys.mine())
-    return bytes === undefined ? undefined : decodeStored(bytes)?.picture
+    if (this.own === null) {
+      const bytes = await this.core.store.get(PictureKeys.mine())
+      this.own = bytes === undefined ? undefined : decodeStored(bytes)?.picture
+    }
+    return this.own
   }
 
   async of(cid: ContactId): Promise<ProfilePicture | undefined> {
@@ -109,8 +117,14 @@ export class ProfilePictures {
     }
     if (checked === undefined) await this.core.store.del(PictureKeys.mine())
     else await this.core.store.put(PictureKeys.mine(), encodeStored(Date.now(), checked))
+    this.own = checked
     await this.sendToAll()
     return checked
+  }
+
+  /** A removed contact (its records go with forgetPictures): added again, it gets the picture again. */
+  forgotten(cid: ContactId): void {
+    this.sent.delete(cid)
   }
 
   /** Sends our current picture to each accepted contact that does not have it yet. */
@@ -124,18 +138,23 @@ export class ProfilePictures {
     if (core.stopped) return
     const mine = await this.mine()
     const current = mine?.hash ?? 'none'
+    // Contact events are frequent (presence, sessions): most find the contact up to date here.
+    if (this.sent.get(cid) === current) return
     await core.queue.run(cid, async () => {
       const contact = core.contacts.get(cid)
       if (contact === undefined || contact.state !== 'accepted') return
-      const sent = await core.store.get(PictureKeys.sent(cid))
-      // Nobody needs to hear "no picture" who was never sent one.
-      const was = sent === undefined ? 'none' : new TextDecoder().decode(sent)
-      if (was === current) return
+      if (!this.sent.has(cid)) {
+        const bytes = await core.store.get(PictureKeys.sent(cid))
+        // Nobody needs to hear "no picture" who was never sent one.
+        this.sent.set(cid, bytes === undefined ? 'none' : new TextDecoder().decode(bytes))
+      }
+      if (this.sent.get(cid) === current) return
       const tx = new Tx()
       const body =
         mine === undefined ? Uint8Array.of(0) : concatBytes(Uint8Array.of(CODES[mine.mime]!), mine.data)
       await core.encryptToOutbox(tx, cid, { kind: 'extension', extension: PROFILE_PICTURE_EXTENSION, body })
       tx.put(PictureKeys.sent(cid), new TextEncoder().encode(current))
+      tx.after(() => this.sent.set(cid, current))
       await core.commit(tx)
     })
   }

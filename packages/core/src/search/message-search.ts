@@ -99,16 +99,13 @@ export class MessageSearch {
     await this.running
   }
 
-  /** Waits until everything said so far is indexed (tests, and a search right after a send). */
+  /** Indexes now what waits (once: messages arriving meanwhile wait for the next turn). */
   async settled(): Promise<void> {
-    while (this.pending.size > 0 || this.timer !== undefined) {
-      if (this.timer !== undefined) {
-        clearTimeout(this.timer)
-        this.timer = undefined
-        this.waitingSince = undefined
-        this.running = this.running.then(() => this.flush())
-      }
-      await this.running
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+      this.waitingSince = undefined
+      this.flushNext()
     }
     await this.running
   }
@@ -173,14 +170,19 @@ export class MessageSearch {
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.waitingSince = undefined
-      this.running = this.running
-        .then(() => this.flush())
-        .catch((error) => {
-          this.core.log.warn('search indexing failed', {
-            error: error instanceof Error ? error.name : 'unknown',
-          })
-        })
+      this.flushNext()
     }, delay)
+  }
+
+  /** Indexes after whatever indexing runs now; a failure is logged, and the next turn tries again. */
+  private flushNext(): void {
+    this.running = this.running
+      .then(() => this.flush())
+      .catch((error) => {
+        this.core.log.warn('search indexing failed', {
+          error: error instanceof Error ? error.name : 'unknown',
+        })
+      })
   }
 
   private async flush(): Promise<void> {
