@@ -169,6 +169,8 @@ export {
   type TransferStatus,
   type TransferView,
 } from './files/transfer.js'
+// --- groups: the op log, state and invites ---
+export * from './groups/index.js'
 // --- identity ---
 export { SignatureContext } from './identity/contexts.js'
 export {

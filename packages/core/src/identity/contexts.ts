@@ -14,6 +14,10 @@ export const SignatureContext = {
   FeedUpdate: 'Jiayi_FeedUpdate_v1',
   /** A compacted snapshot of a moments feed (@jiayi/feed). */
   FeedSnapshot: 'Jiayi_FeedSnapshot_v1',
+  /** One change to a group's state (groups/ops.ts). */
+  GroupOp: 'Jiayi_GroupOp_v1',
+  /** A group invite, made by an admin (groups/invite.ts). */
+  GroupInvite: 'Jiayi_GroupInvite_v1',
 } as const
 export type SignatureContext = (typeof SignatureContext)[keyof typeof SignatureContext]
 

@@ -1,0 +1,30 @@
+/** Groups: the signed op log, the state it folds into, and invites. The public surface. */
+export { GroupError } from './errors.js'
+export {
+  checkInviteFresh,
+  DEFAULT_INVITE_TTL_MS,
+  decodeInviteBytes,
+  decodeInviteLink,
+  type GroupInvite,
+  inviteLink,
+  inviteQrText,
+  isInviteLink,
+  makeInvite,
+} from './invite.js'
+export { type AddOutcome, GroupLog, MAX_WAITING_OPS } from './log.js'
+export {
+  checkGroupName,
+  decodeOp,
+  GROUP_OP_KINDS,
+  type GroupCard,
+  type GroupId,
+  type GroupOp,
+  type GroupOpDraft,
+  type GroupOpId,
+  type GroupOpKind,
+  isGroupId,
+  MAX_CARDS_PER_OP,
+  MAX_GROUP_MEMBERS,
+  MAX_GROUP_NAME_BYTES,
+} from './ops.js'
+export { foldGroup, type GroupChange, type GroupMember, type GroupRole, type GroupState } from './state.js'
