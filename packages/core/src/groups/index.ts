@@ -1,4 +1,12 @@
 /** Groups: the signed op log, the state it folds into, and invites. The public surface. */
+export {
+  type CarriedMessage,
+  type CarryLimits,
+  CarryStore,
+  DEFAULT_CARRY_LIMITS,
+  type HighWaterMarks,
+} from './carry.js'
+export { GroupChannel, type KeyHandout, MAX_WAITING_MESSAGES, type ReceiveOutcome } from './channel.js'
 export { GroupError } from './errors.js'
 export {
   checkInviteFresh,

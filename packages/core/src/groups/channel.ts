@@ -1,0 +1,220 @@
+/**
+ * One member's sender keys for one group (DESIGN.md "Groups", PROTOCOL.md 7): its own chain, the
+ * chains other members handed it, and the messages it carries for others.
+ *
+ * - A send is one sender-key message, the same bytes for every member.
+ * - A removal or a leave rotates: once a member this member's key was given to is gone, the next
+ *   send uses a new key, handed only to those still in the group. So whoever was removed reads
+ *   nothing sent after it, and everything they send is refused (they are not a member).
+ * - A new member is handed the current chain at its current iteration: it reads from now on,
+ *   never back.
+ * - A message that arrives before its sender's key waits (bounded) until the key comes.
+ *
+ * The distributions this returns travel over pairwise Double Ratchet sessions, which
+ * authenticate who sent them; this module never sends anything itself.
+ */
+import { hexToBytes } from '../bytes.js'
+import { CryptoError } from '../crypto/errors.js'
+import {
+  createSenderKey,
+  emptySenderKeyRecord,
+  encodeDistribution,
+  groupDecrypt,
+  groupEncrypt,
+  processDistribution,
+  type SenderKeyRecord,
+  type SenderKeyState,
+  senderKeyAssociatedData,
+} from '../crypto/sender-keys/index.js'
+import { decodeSenderKeyMessage } from '../crypto/sender-keys/wire.js'
+import type { ContactId } from '../messenger/ids.js'
+import {
+  type CarriedMessage,
+  type CarryLimits,
+  CarryStore,
+  DEFAULT_CARRY_LIMITS,
+  type HighWaterMarks,
+} from './carry.js'
+import { GroupError } from './errors.js'
+import type { GroupId } from './ops.js'
+import type { GroupState } from './state.js'
+
+/** Messages kept while their sender's key has not come yet. */
+export const MAX_WAITING_MESSAGES = 1024
+
+export interface KeyHandout {
+  readonly to: ContactId
+  readonly distribution: Uint8Array
+}
+
+export type ReceiveOutcome =
+  | { readonly kind: 'read'; readonly plaintext: Uint8Array; readonly message: CarriedMessage }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'waiting' }
+
+export class GroupChannel {
+  private own: { state: SenderKeyState; givenTo: Set<ContactId> } | undefined
+  private readonly records = new Map<ContactId, SenderKeyRecord>()
+  private readonly waiting = new Map<string, CarriedMessage>()
+  readonly carried: CarryStore
+
+  constructor(
+    readonly groupId: GroupId,
+    readonly me: ContactId,
+    limits: CarryLimits = DEFAULT_CARRY_LIMITS,
+  ) {
+    this.carried = new CarryStore(limits)
+  }
+
+  /**
+   * Brings the keys in line with `state` (call after every change to the group): forgets the
+   * chains of those who left, rotates our own if anyone it was given to has gone, and returns the
+   * handouts still owed (our current chain to each member who has not had it).
+   */
+  keysFor(state: GroupState): KeyHandout[] {
+    for (const id of this.records.keys()) if (!state.members.has(id)) this.forget(id)
+    for (const id of [...this.waitingSenders()])
+      if (!state.members.has(id as ContactId)) this.forget(id as ContactId)
+    if (!state.members.has(this.me)) {
+      this.own = undefined
+      return []
+    }
+    if (this.own === undefined || [...this.own.givenTo].some((id) => !state.members.has(id))) {
+      this.own = { state: createSenderKey(), givenTo: new Set() }
+    }
+    const handouts: KeyHandout[] = []
+    const distribution = encodeDistribution(this.own.state)
+    for (const id of state.members.keys()) {
+      if (id === this.me || this.own.givenTo.has(id)) continue
+      this.own.givenTo.add(id)
+      handouts.push({ to: id, distribution })
+    }
+    return handouts
+  }
+
+  /**
+   * Encrypts one message for the group. Returns it (kept for carrying too) with any handouts
+   * owed first: they must reach a member before the message can be read there.
+   */
+  encrypt(
+    state: GroupState,
+    plaintext: Uint8Array,
+    now = Date.now(),
+  ): { message: CarriedMessage; handouts: KeyHandout[] } {
+    const me = state.members.get(this.me)
+    if (me === undefined) throw new GroupError('NotAllowed', 'you are not a member of this group')
+    const handouts = this.keysFor(state)
+    const own = this.own!
+    const ad = senderKeyAssociatedData(hexToBytes(this.groupId), me.card.identity.signingKey)
+    const iteration = own.state.chainKey.iteration
+    const out = groupEncrypt(own.state, plaintext, ad)
+    own.state = out.state
+    const message: CarriedMessage = {
+      sender: this.me,
+      keyId: own.state.keyId,
+      iteration,
+      bytes: out.message,
+      at: now,
+    }
+    this.carried.keep(message, now)
+    return { message, handouts }
+  }
+
+  /** A chain `from` handed us. Only a member's is taken. */
+  receiveKey(state: GroupState, from: ContactId, distribution: Uint8Array): ReceiveOutcome[] {
+    if (!state.members.has(from) || from === this.me) {
+      throw new GroupError('NotAllowed', 'a sender key from someone who is not a member of this group')
+    }
+    this.records.set(
+      from,
+      processDistribution(this.records.get(from) ?? emptySenderKeyRecord(), distribution),
+    )
+    // What waited for this key can be read now.
+    const released: ReceiveOutcome[] = []
+    // A snapshot: a message this key does not open waits again, and must not be visited again.
+    for (const [k, m] of [...this.waiting]) {
+      if (m.sender !== from) continue
+      this.waiting.delete(k)
+      released.push(this.receive(state, m))
+    }
+    return released.filter((r) => r.kind === 'read')
+  }
+
+  /**
+   * A group message, pushed by its sender or carried by another member. Refused (GroupError
+   * NotAllowed) from a non-member; CryptoError for a forgery or corruption.
+   */
+  receive(
+    state: GroupState,
+    input: Omit<CarriedMessage, 'keyId' | 'iteration' | 'at'> & { at?: number },
+    now = Date.now(),
+  ): ReceiveOutcome {
+    const sender = input.sender as ContactId
+    const member = state.members.get(sender)
+    if (member === undefined)
+      throw new GroupError('NotAllowed', 'a group message from someone who is not a member')
+    const header = decodeSenderKeyMessage(input.bytes)
+    const message: CarriedMessage = {
+      sender,
+      keyId: header.keyId,
+      iteration: header.iteration,
+      bytes: input.bytes,
+      at: input.at ?? now,
+    }
+    if (sender === this.me || this.carried.has(message)) return { kind: 'duplicate' }
+    const record = this.records.get(sender)
+    if (record === undefined || !record.states.some((s) => s.keyId === message.keyId)) {
+      this.wait(message)
+      return { kind: 'waiting' }
+    }
+    const ad = senderKeyAssociatedData(hexToBytes(this.groupId), member.card.identity.signingKey)
+    let out: { plaintext: Uint8Array; record: SenderKeyRecord }
+    try {
+      out = groupDecrypt(record, input.bytes, ad)
+    } catch (error) {
+      if (CryptoError.is(error, 'Duplicate')) return { kind: 'duplicate' }
+      throw error
+    }
+    this.records.set(sender, out.record)
+    this.carried.keep({ ...message, at: now }, now)
+    return { kind: 'read', plaintext: out.plaintext, message }
+  }
+
+  /**
+   * What this member holds, for a member it meets: per sender and key, the highest iteration
+   * carried or read (a key with nothing read yet: one below where its chain starts).
+   */
+  marks(): HighWaterMarks {
+    const out: Record<string, Record<number, number>> = {}
+    for (const [sender, record] of this.records) {
+      out[sender] = Object.fromEntries(record.states.map((s) => [s.keyId, s.chainKey.iteration - 1]))
+    }
+    for (const [sender, byKey] of Object.entries(this.carried.marks())) {
+      const mine = out[sender] ?? {}
+      out[sender] = mine
+      for (const [keyId, it] of Object.entries(byKey))
+        mine[Number(keyId)] = Math.max(mine[Number(keyId)] ?? -1, it)
+    }
+    return out
+  }
+
+  /** What a member whose marks are `theirs` lacks of what this member carries. */
+  missingFor(theirs: HighWaterMarks): CarriedMessage[] {
+    return this.carried.missingFor(theirs)
+  }
+
+  private wait(m: CarriedMessage): void {
+    if (this.waiting.size >= MAX_WAITING_MESSAGES) this.waiting.delete(this.waiting.keys().next().value!)
+    this.waiting.set(`${m.sender}/${m.keyId}/${m.iteration}`, m)
+  }
+
+  private *waitingSenders(): Iterable<string> {
+    for (const m of this.waiting.values()) yield m.sender
+  }
+
+  private forget(id: ContactId): void {
+    this.records.delete(id)
+    this.carried.forgetSender(id)
+    for (const [k, m] of this.waiting) if (m.sender === id) this.waiting.delete(k)
+  }
+}
