@@ -37,7 +37,7 @@ import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js
 const ALLOWED: Record<TrustState, readonly PeerAction[]> = {
   stranger: ['fetch-prekeys', 'request'],
   blocked: [],
-  'pending-in': ['fetch-prekeys', 'request', 'message'],
+  'pending-in': ['fetch-prekeys', 'request', 'message', 'group'],
   'pending-out': [
     'fetch-prekeys',
     'request',
@@ -46,8 +46,11 @@ const ALLOWED: Record<TrustState, readonly PeerAction[]> = {
     'receipt',
     'typing',
     'address-update',
+    'group',
     'get-receipts',
   ],
+  // A group member we never added: group traffic, and a request of their own; nothing else.
+  member: ['fetch-prekeys', 'request', 'group'],
   // Everything, 'reset-session' and 'find-contact' included: only an accepted contact may replace a
   // session or ask where a contact we share is.
   accepted: PEER_ACTIONS,

@@ -17,8 +17,12 @@ import { hexToBytes } from '../bytes.js'
 import { CryptoError } from '../crypto/errors.js'
 import {
   createSenderKey,
+  decodeSenderKeyRecord,
+  decodeSenderKeyState,
   emptySenderKeyRecord,
   encodeDistribution,
+  encodeSenderKeyRecord,
+  encodeSenderKeyState,
   groupDecrypt,
   groupEncrypt,
   processDistribution,
@@ -42,6 +46,11 @@ import type { GroupState } from './state.js'
 /** Messages kept while their sender's key has not come yet. */
 export const MAX_WAITING_MESSAGES = 1024
 
+export interface ChannelSnapshot {
+  readonly own?: { readonly state: Uint8Array; readonly givenTo: readonly ContactId[] }
+  readonly records: readonly (readonly [ContactId, Uint8Array])[]
+}
+
 export interface KeyHandout {
   readonly to: ContactId
   readonly distribution: Uint8Array
@@ -64,6 +73,44 @@ export class GroupChannel {
     limits: CarryLimits = DEFAULT_CARRY_LIMITS,
   ) {
     this.carried = new CarryStore(limits)
+  }
+
+  /** What to store of this channel (carried messages are stored as the group's messages). */
+  snapshot(): ChannelSnapshot {
+    return {
+      ...(this.own === undefined
+        ? {}
+        : { own: { state: encodeSenderKeyState(this.own.state), givenTo: [...this.own.givenTo] } }),
+      records: [...this.records].map(([id, r]) => [id, encodeSenderKeyRecord(r)] as const),
+    }
+  }
+
+  static restore(
+    groupId: GroupId,
+    me: ContactId,
+    snapshot: ChannelSnapshot,
+    limits: CarryLimits = DEFAULT_CARRY_LIMITS,
+  ): GroupChannel {
+    const channel = new GroupChannel(groupId, me, limits)
+    if (snapshot.own !== undefined) {
+      channel.own = {
+        state: decodeSenderKeyState(snapshot.own.state),
+        givenTo: new Set(snapshot.own.givenTo),
+      }
+    }
+    for (const [id, bytes] of snapshot.records) channel.records.set(id, decodeSenderKeyRecord(bytes))
+    return channel
+  }
+
+  /** Our current key id (undefined before the first `keysFor`). */
+  get ownKeyId(): number | undefined {
+    return this.own?.state.keyId
+  }
+
+  /** Hands our current chain again to `to` (a member whose marks show it lacks it). */
+  handoutFor(to: ContactId): KeyHandout | undefined {
+    if (this.own === undefined || !this.own.givenTo.has(to)) return undefined
+    return { to, distribution: encodeDistribution(this.own.state) }
   }
 
   /**

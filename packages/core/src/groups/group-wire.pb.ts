@@ -809,3 +809,572 @@ export namespace SignedGroupInvite {
     return streamMessage(buf, SignedGroupInvite.codec(), opts)
   }
 }
+
+export interface GroupTraffic {
+  groupId: Uint8Array<ArrayBuffer>
+  ops: Uint8Array<ArrayBuffer>[]
+  distribution: Uint8Array<ArrayBuffer>
+  messages: CarriedGroupMessage[]
+  sync: boolean
+  heads: Uint8Array<ArrayBuffer>[]
+  marks: HighWaterMark[]
+}
+
+export namespace GroupTraffic {
+  let _codec: Codec<GroupTraffic>
+
+  export const codec = (): Codec<GroupTraffic> => {
+    if (_codec == null) {
+      _codec = message<GroupTraffic>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.groupId != null && obj.groupId.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.groupId)
+        }
+
+        if (obj.ops != null && obj.ops.length > 0) {
+          for (const value of obj.ops) {
+            w.uint32(18)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.distribution != null && obj.distribution.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.distribution)
+        }
+
+        if (obj.messages != null && obj.messages.length > 0) {
+          for (const value of obj.messages) {
+            w.uint32(34)
+            CarriedGroupMessage.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.sync != null && obj.sync !== false)) {
+          w.uint32(40)
+          w.bool(obj.sync)
+        }
+
+        if (obj.heads != null && obj.heads.length > 0) {
+          for (const value of obj.heads) {
+            w.uint32(50)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.marks != null && obj.marks.length > 0) {
+          for (const value of obj.marks) {
+            w.uint32(58)
+            HighWaterMark.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          groupId: uint8ArrayAlloc(0),
+          ops: [],
+          distribution: uint8ArrayAlloc(0),
+          messages: [],
+          sync: false,
+          heads: [],
+          marks: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.groupId = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.ops != null && obj.ops.length === opts.limits.ops) {
+                throw new MaxLengthError('Decode error - repeated field "ops" had too many elements')
+              }
+
+              obj.ops.push(reader.bytes())
+              break
+            }
+            case 3: {
+              obj.distribution = reader.bytes()
+              break
+            }
+            case 4: {
+              if (opts.limits?.messages != null && obj.messages.length === opts.limits.messages) {
+                throw new MaxLengthError('Decode error - repeated field "messages" had too many elements')
+              }
+
+              obj.messages.push(CarriedGroupMessage.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.messages$
+              }))
+              break
+            }
+            case 5: {
+              obj.sync = reader.bool()
+              break
+            }
+            case 6: {
+              if (opts.limits?.heads != null && obj.heads.length === opts.limits.heads) {
+                throw new MaxLengthError('Decode error - repeated field "heads" had too many elements')
+              }
+
+              obj.heads.push(reader.bytes())
+              break
+            }
+            case 7: {
+              if (opts.limits?.marks != null && obj.marks.length === opts.limits.marks) {
+                throw new MaxLengthError('Decode error - repeated field "marks" had too many elements')
+              }
+
+              obj.marks.push(HighWaterMark.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.marks$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          ops: 0,
+          messages: 0,
+          heads: 0,
+          marks: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.groupId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.ops != null && obj.ops === opts.limits.ops) {
+                throw new MaxLengthError('Streaming decode error - repeated field "ops" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.ops[]`,
+                index: obj.ops,
+                value: reader.bytes()
+              }
+
+              obj.ops++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.distribution`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.messages != null && obj.messages === opts.limits.messages) {
+                throw new MaxLengthError('Streaming decode error - repeated field "messages" had too many elements')
+              }
+
+              for (const evt of CarriedGroupMessage.codec().stream(reader, reader.uint32(), `${prefix}.messages[]`, {
+                limits: opts.limits?.messages$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.messages
+                }
+              }
+
+              obj.messages++
+
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.sync`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 6: {
+              if (opts.limits?.heads != null && obj.heads === opts.limits.heads) {
+                throw new MaxLengthError('Streaming decode error - repeated field "heads" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.heads[]`,
+                index: obj.heads,
+                value: reader.bytes()
+              }
+
+              obj.heads++
+
+              break
+            }
+            case 7: {
+              if (opts.limits?.marks != null && obj.marks === opts.limits.marks) {
+                throw new MaxLengthError('Streaming decode error - repeated field "marks" had too many elements')
+              }
+
+              for (const evt of HighWaterMark.codec().stream(reader, reader.uint32(), `${prefix}.marks[]`, {
+                limits: opts.limits?.marks$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.marks
+                }
+              }
+
+              obj.marks++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GroupTrafficGroupIdFieldEvent {
+    field: '$.groupId'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GroupTrafficOpsFieldEvent {
+    field: '$.ops[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GroupTrafficDistributionFieldEvent {
+    field: '$.distribution'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GroupTrafficMessagesSenderFieldEvent {
+    field: '$.messages[].sender'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface GroupTrafficMessagesMessageFieldEvent {
+    field: '$.messages[].message'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface GroupTrafficSyncFieldEvent {
+    field: '$.sync'
+    value: boolean
+  }
+
+  export interface GroupTrafficHeadsFieldEvent {
+    field: '$.heads[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GroupTrafficMarksSenderFieldEvent {
+    field: '$.marks[].sender'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface GroupTrafficMarksKeyIdFieldEvent {
+    field: '$.marks[].keyId'
+    value: number
+    index: number
+  }
+
+  export interface GroupTrafficMarksIterationFieldEvent {
+    field: '$.marks[].iteration'
+    value: bigint
+    index: number
+  }
+
+  export function encode (obj: Partial<GroupTraffic>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, GroupTraffic.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): GroupTraffic {
+    return decodeMessage(buf, GroupTraffic.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent> {
+    return streamMessage(buf, GroupTraffic.codec(), opts)
+  }
+}
+
+export interface CarriedGroupMessage {
+  sender: Uint8Array<ArrayBuffer>
+  message: Uint8Array<ArrayBuffer>
+}
+
+export namespace CarriedGroupMessage {
+  let _codec: Codec<CarriedGroupMessage>
+
+  export const codec = (): Codec<CarriedGroupMessage> => {
+    if (_codec == null) {
+      _codec = message<CarriedGroupMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.sender != null && obj.sender.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.sender)
+        }
+
+        if ((obj.message != null && obj.message.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          sender: uint8ArrayAlloc(0),
+          message: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.sender = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.message = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.sender`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CarriedGroupMessageSenderFieldEvent {
+    field: '$.sender'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CarriedGroupMessageMessageFieldEvent {
+    field: '$.message'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<CarriedGroupMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, CarriedGroupMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CarriedGroupMessage>): CarriedGroupMessage {
+    return decodeMessage(buf, CarriedGroupMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CarriedGroupMessage>): Generator<CarriedGroupMessageSenderFieldEvent | CarriedGroupMessageMessageFieldEvent> {
+    return streamMessage(buf, CarriedGroupMessage.codec(), opts)
+  }
+}
+
+export interface HighWaterMark {
+  sender: Uint8Array<ArrayBuffer>
+  keyId: number
+  iteration: bigint
+}
+
+export namespace HighWaterMark {
+  let _codec: Codec<HighWaterMark>
+
+  export const codec = (): Codec<HighWaterMark> => {
+    if (_codec == null) {
+      _codec = message<HighWaterMark>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.sender != null && obj.sender.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.sender)
+        }
+
+        if ((obj.keyId != null && obj.keyId !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.keyId)
+        }
+
+        if ((obj.iteration != null && obj.iteration !== 0n)) {
+          w.uint32(24)
+          w.sint64(obj.iteration)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          sender: uint8ArrayAlloc(0),
+          keyId: 0,
+          iteration: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.sender = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.keyId = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.iteration = reader.sint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.sender`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.keyId`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.iteration`,
+                value: reader.sint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface HighWaterMarkSenderFieldEvent {
+    field: '$.sender'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface HighWaterMarkKeyIdFieldEvent {
+    field: '$.keyId'
+    value: number
+  }
+
+  export interface HighWaterMarkIterationFieldEvent {
+    field: '$.iteration'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<HighWaterMark>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HighWaterMark.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HighWaterMark>): HighWaterMark {
+    return decodeMessage(buf, HighWaterMark.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HighWaterMark>): Generator<HighWaterMarkSenderFieldEvent | HighWaterMarkKeyIdFieldEvent | HighWaterMarkIterationFieldEvent> {
+    return streamMessage(buf, HighWaterMark.codec(), opts)
+  }
+}

@@ -22,8 +22,8 @@ import { GroupOpBody, SignedGroupOp } from './group-wire.pb.js'
 export const GROUP_OP_VERSION = 1
 /** WeChat's limit for a group, and what the benchmarks hold Jiayi to. */
 export const MAX_GROUP_MEMBERS = 500
-/** Cards per add op: a bigger add is several ops, so no op grows past MAX_OP_BYTES. */
-export const MAX_CARDS_PER_OP = 50
+/** Cards per add op: a bigger add is several ops, so an op fits in one message frame (64 KiB). */
+export const MAX_CARDS_PER_OP = 20
 export const MAX_OP_BYTES = MAX_CARDS_PER_OP * (MAX_CARD_BYTES + 8) + 1024
 export const MAX_GROUP_NAME_BYTES = 64
 /** Heads an op may name: concurrent admins are few; a longer list is refused, not trimmed. */

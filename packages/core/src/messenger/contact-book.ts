@@ -30,7 +30,13 @@ export class ContactBook {
     return id === undefined ? undefined : this.byId.get(id)
   }
 
+  /** Contacts, requests included; not group members we did not add (they are no contacts). */
   all(): ContactRecord[] {
+    return this.everyone().filter((c) => c.state !== 'member')
+  }
+
+  /** Every record with a session: contacts and group members (delivery, sessions). */
+  everyone(): ContactRecord[] {
     return [...this.byId.values()].sort((a, b) => a.addedAt - b.addedAt)
   }
 

@@ -9,7 +9,7 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { utf8 } from '../bytes.js'
-import { createCard } from '../card/card.js'
+import { type ContactCard, createCard } from '../card/card.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import type { JiayiNode } from '../net/network-stack.js'
@@ -100,6 +100,12 @@ export class MessengerCore {
   onDecryptFailed: (cid: ContactId) => void = () => {}
   /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */
   onDeliveryFailed: (cid: ContactId) => void = () => {}
+  /**
+   * The card a group we are in carries for `cid`, if we share one (groups/service.ts): lets a
+   * member we never added start a session for group traffic. Set by the groups service.
+   */
+  groupMemberCard: (cid: ContactId) => (ContactCard & { readonly bytes: Uint8Array }) | undefined = () =>
+    undefined
   /** Why contacts could not be reached lately (reach.ts); shown in their views as `lastError`. */
   readonly reach = new ReachProblems((cid) => {
     const c = this.contacts.get(cid)
@@ -247,6 +253,8 @@ export class MessengerCore {
   putContact(tx: Tx, record: ContactRecord, change: 'new' | 'update'): void {
     tx.contacts.set(record.id, record)
     tx.put(Keys.contact(record.id), encodeRecord(record))
+    // A group member we did not add is no contact: nothing listening for contacts hears of it.
+    if (record.state === 'member') return
     tx.after(() => this.events.emit('contact', { id: record.id, contact: this.view(record), change }))
   }
 

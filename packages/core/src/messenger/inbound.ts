@@ -241,6 +241,20 @@ export class Inbound {
       await this.applyPayload(tx, known, plaintext, from)
       return { durable: core.commit(tx) }
     }
+    // Someone we share a group with, on the device and identity the group's card names: a
+    // member record (no contact), and what they sent is judged by what a member may send.
+    const member = core.groupMemberCard(cid)
+    if (member !== undefined && member.peerId === from.toString() && isCardIdentity(member, decoded)) {
+      const record = newContactRecord(
+        cid,
+        { ...member, addrs: core.contactAddrs(member.addrs) },
+        member.bytes,
+        'member',
+      )
+      core.putContact(tx, record, 'new')
+      await this.applyPayload(tx, record, plaintext, from)
+      return { durable: core.commit(tx) }
+    }
     const card = requestCard(plaintext, decoded, from)
     if (card === undefined) return core.refuse(PROTOCOL_MSG, 'bad-request', from)
     const admitted = { ...card, addrs: core.contactAddrs(card.addrs) }
@@ -340,7 +354,9 @@ export class Inbound {
         if (card === undefined) return
         // Only a contact we asked becomes accepted by what they send: their accept, or their own
         // request when QR codes were swapped. A request waiting for us stays waiting.
-        const state: ContactState = contact.state === 'pending-in' ? 'pending-in' : 'accepted'
+        // A group member we never added who asks is asking like a stranger.
+        const state: ContactState =
+          contact.state === 'pending-in' || contact.state === 'member' ? 'pending-in' : 'accepted'
         updateContactFromCard(core, tx, contact, card, state)
         // A request means they wait for our answer. When we have already said yes (we added them
         // too, or they re-added us), answer now: our own request may never reach them (it can be
@@ -532,4 +548,12 @@ export function updateContactFromCard(
     'update',
   )
   tx.after(() => void core.rememberAddrs(card.peerId, addrs))
+}
+
+/** Whether the session was started under the identity keys `card` names. */
+function isCardIdentity(card: ContactCard, decoded: DecodedPreKeyMessage): boolean {
+  return (
+    equalBytes(card.identity.signingKey, decoded.initiator.signingKey) &&
+    equalBytes(card.identity.agreementKey, decoded.initiator.agreementKey)
+  )
 }

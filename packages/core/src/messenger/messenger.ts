@@ -242,7 +242,7 @@ export class Messenger {
     void this.pictures.sendToAll().catch(() => undefined)
     this.finder.start()
     await this.resets.start(resetSessions)
-    for (const c of core.contacts.all()) this.outbox.kick(c.id)
+    for (const c of core.contacts.everyone()) this.outbox.kick(c.id)
   }
 
   private listen(type: string, handler: (e: Event) => void): void {
@@ -759,7 +759,7 @@ export class Messenger {
 
   /** Resolves once every outbox is empty or waiting for a retry (tests, graceful shutdown). */
   async settled(): Promise<void> {
-    await Promise.all(this.core.contacts.all().map((c) => this.outbox.whenIdle(c.id)))
+    await Promise.all(this.core.contacts.everyone().map((c) => this.outbox.whenIdle(c.id)))
   }
 
   async outboxSize(ref: string): Promise<number> {

@@ -7,7 +7,12 @@ import { fromUtf8, utf8 } from '../bytes.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 
-export type ContactState = 'accepted' | 'pending-in' | 'pending-out'
+/**
+ * `member`: someone we share a group with but did not add (WeChat groups are full of strangers).
+ * Their record holds the card the group carries and the pairwise session group traffic uses; it
+ * is not a contact, never listed as one, and may send group traffic only (trust.ts).
+ */
+export type ContactState = 'accepted' | 'pending-in' | 'pending-out' | 'member'
 
 export interface ContactRecord {
   readonly id: ContactId

@@ -19,6 +19,7 @@ export const TRUST_STATES: readonly TrustState[] = [
   'pending-in',
   'pending-out',
   'accepted',
+  'member',
 ]
 
 /**
@@ -44,6 +45,11 @@ export type PeerAction =
   | 'find-contact'
   /** Their profile picture (profile-picture.ts): only a contact's is taken. */
   | 'profile-picture'
+  /**
+   * Group traffic (groups/service.ts): ops, sender keys, group messages, carrying. The group
+   * checks membership itself; this only says which peers may speak to a group at all.
+   */
+  | 'group'
   // what we give them
   | 'get-receipts'
   | 'get-feed-key'
@@ -64,6 +70,7 @@ export const PEER_ACTIONS: readonly PeerAction[] = [
   'reset-session',
   'find-contact',
   'profile-picture',
+  'group',
   'get-receipts',
   'get-feed-key',
   'get-address-updates',
@@ -76,7 +83,7 @@ const TABLE: Readonly<Record<TrustState, ReadonlySet<PeerAction>>> = {
   stranger: new Set(['fetch-prekeys', 'request']),
   blocked: new Set(),
   // Held until this user accepts (capped: PENDING_IN_LIMITS); their accept means nothing.
-  'pending-in': new Set(['fetch-prekeys', 'request', 'message']),
+  'pending-in': new Set(['fetch-prekeys', 'request', 'message', 'group']),
   // We asked them: their answer (accept, or a request of their own when QR codes were swapped)
   // makes them a contact, and what follows it in their outbox may already arrive. Nothing of
   // ours that only friends get (feed key, files, address updates) goes to them before that.
@@ -88,9 +95,13 @@ const TABLE: Readonly<Record<TrustState, ReadonlySet<PeerAction>>> = {
     'receipt',
     'typing',
     'address-update',
+    'group',
     'get-receipts',
   ]),
   accepted: EVERYTHING,
+  // Someone we share a group with but did not add: group traffic, and a contact request of
+  // their own (which makes them pending-in like anyone's); nothing a contact gets.
+  member: new Set(['fetch-prekeys', 'request', 'group']),
 }
 
 /** Whether a peer in `state` may do `action`. */
