@@ -29,7 +29,7 @@ import {
 import type { FeedEngine } from './engine.js'
 import type { FeedId } from './ids.js'
 import { readPost } from './schema.js'
-import { type SearchItem, searchItems, textHash } from './search-items.js'
+import { commentItems, postItem, type SearchItem, searchItems, textHash } from './search-items.js'
 import type { FeedSource } from './timeline.js'
 
 export interface FeedSearchInit {
@@ -101,12 +101,13 @@ export class FeedSearch implements SearchSource {
   ): Promise<SearchResult[]> {
     await this.settled()
     const shown = new Map(this.init.sources().map((s) => [s.feed, s]))
-    const items = new Map<FeedId, Map<string, SearchItem>>()
-    const itemsOf = (source: FeedSource) => {
-      let found = items.get(source.feed)
+    // A feed's comments are opened once per search, and only for a feed that has a candidate.
+    const comments = new Map<FeedId, Map<string, SearchItem>>()
+    const commentsOf = (source: FeedSource) => {
+      let found = comments.get(source.feed)
       if (found === undefined) {
-        found = new Map([...searchItems(source)].map((i) => [i.id, i]))
-        items.set(source.feed, found)
+        found = new Map((safely(() => commentItems(source)) ?? []).map((i) => [i.id, i]))
+        comments.set(source.feed, found)
       }
       return found
     }
@@ -117,7 +118,7 @@ export class FeedSearch implements SearchSource {
       const source = at && shown.get(at.group as FeedId)
       if (at === undefined || source === undefined) continue
       if (options.contact !== undefined && source.author.id !== options.contact) continue
-      const item = itemsOf(source).get(at.id)
+      const item = safely(() => postItem(source, at.id)) ?? commentsOf(source).get(at.id)
       if (item === undefined) continue
       // A comment shows under its post: one we can see.
       if (item.kind === 'comment' && !visible(shown.get(item.post.feed), item.post.post)) continue
@@ -184,7 +185,7 @@ export class FeedSearch implements SearchSource {
   private async index(source: FeedSource, mark: string): Promise<void> {
     const feed = source.feed
     const have = await this.indexedOf(feed)
-    const now = new Map([...searchItems(source)].map((i) => [i.id as string, i]))
+    const now = new Map(searchItems(source).map((i) => [i.id as string, i]))
     const ops: BatchOp[] = []
     for (const [id, version] of have)
       if (now.get(id)?.version !== version) ops.push(...(await this.postings.removeOps(feed, id)))
@@ -248,10 +249,15 @@ export class FeedSearch implements SearchSource {
 }
 
 function visible(source: FeedSource | undefined, post: string): boolean {
+  return source !== undefined && safely(() => readPost(source.doc, post) !== undefined) === true
+}
+
+/** What a hostile doc makes throw reads as nothing. */
+function safely<T>(read: () => T): T | undefined {
   try {
-    return source !== undefined && readPost(source.doc, post) !== undefined
+    return read()
   } catch {
-    return false
+    return undefined
   }
 }
 
