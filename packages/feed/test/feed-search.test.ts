@@ -1,10 +1,10 @@
 /**
  * Moments in search, between real peers on 127.0.0.1 with Alice on a sealed LevelDB: posts and
  * comments, ours and a contact's, found by English words and Chinese characters among the
- * messenger's results; an edit or a delete (ours, or one that arrives by sync) takes the old
- * words out; a feed held without its owner being an accepted contact is never indexed, nor is a
- * removed contact's any more; an index that is gone is built again at start; on disk no word
- * shows.
+ * messenger's results; an edit or a delete of a post or comment (ours, or one that arrives by
+ * sync) takes the old words out; a feed held without its owner being an accepted contact is
+ * never indexed, nor is a removed contact's any more; an index that is gone is built again at
+ * start; on disk no word shows.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -87,6 +87,9 @@ describe('moments search', () => {
   })
 
   it('an edit or a delete takes the old words out, ours or one that arrives by sync', async () => {
+    const [ours] = await find('send samples')
+    await alice.feed.deleteComment(ours!.id)
+    assert.deepEqual(brief(await find('send samples')), [], 'a deleted comment')
     await alice.feed.edit(alicePost.id, 'Our oolong samples ship on Monday')
     assert.deepEqual(brief(await find('jasmine')), [])
     assert.deepEqual(brief(await find('oolong')), [['post', 'Our oolong samples ship on Monday']])
