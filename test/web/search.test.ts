@@ -1,8 +1,8 @@
 /**
  * Search in the web app (Debian's Chromium, the UI of a real `jiayi start` on 127.0.0.1): typing
  * in the Chats screen's search box lists the messages with every word, marked; choosing one
- * opens its conversation scrolled to it and highlighted, even when it is older than the first page. Contacts are found by name; in 中文 the
- * box is 搜索.
+ * opens its conversation scrolled to it and highlighted, even when it is older than the first page;
+ * a Moments post opens Moments at it. Contacts are found by name; in 中文 the box is 搜索.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -39,6 +39,11 @@ before(async () => {
       151,
     'the messages at Alice',
   )
+  const post = await bob.call<{ id: string }>('post', { text: 'Spring 龙井 harvest is in' })
+  await eventually(
+    async () => (await alice.call<{ id: string }[]>('timeline', {})).some((p) => p.id === post.id),
+    "Bob's post at Alice",
+  )
   browser = await launchBrowser()
   ;({ context, page } = await openApp(browser, alice.web, { viewport: { width: 1280, height: 700 } }))
 })
@@ -68,6 +73,18 @@ test('a search hit opens its conversation scrolled to the message, highlighted, 
     return r.top >= list.top && r.bottom <= list.bottom
   })
   assert.ok(inView, 'scrolled into view, not left at the bottom of the conversation')
+})
+
+test('a Moments hit opens Moments at its post, highlighted', async () => {
+  await page.goto(`${alice.origin}/#/chats`)
+  await page.getByRole('searchbox', { name: 'Search' }).fill('龙井')
+  const hit = page
+    .getByRole('list', { name: 'Search results' })
+    .getByRole('button', { name: /Moments · Spring/ })
+  await hit.waitFor({ timeout: 15_000 })
+  await hit.click()
+  await page.locator('li.post.found', { hasText: 'Spring 龙井 harvest is in' }).waitFor({ timeout: 15_000 })
+  assert.match(page.url(), /#\/moments$/)
 })
 
 test('contacts are found by name; nothing found says so; in 中文 the box is 搜索', async () => {

@@ -94,6 +94,22 @@ test('post → {id}; the contact’s feed shows it; like, comment, unlike and de
   assert.equal(atAlice.likes[0]!.author.name, 'Bob')
   assert.equal(atAlice.comments[0]!.text, 'How much?')
   assert.equal(atAlice.comments[0]!.id, commented.id)
+  // Search finds posts and comments beside messages: ours marked `me`, a comment naming its post.
+  const [hit] = await jiayiJson<Record<string, unknown>[]>(ha, ['search', '新茶'])
+  assert.deepEqual(hit, {
+    kind: 'post',
+    id: made.id,
+    contactId: atAlice.author.id,
+    text: 'New jasmine tea 新茶',
+    sentAt: atAlice.createdAt,
+    postId: made.id,
+    me: true,
+  })
+  const found = await jiayi(ha, ['search', 'much'])
+  assert.match(
+    found.stdout,
+    new RegExp(`^\\[[-\\d :]+\\] Bob commented: How much\\? {2}\\(post ${made.id.slice(0, 8)}\\)$`, 'm'),
+  )
 
   assert.deepEqual(await jiayiJson(hb, ['unlike', made.id]), { post: made.id, liked: false })
   await eventually(async () => (await jiayiJson<Post[]>(ha, ['feed']))[0]?.likes.length === 0, 15_000)

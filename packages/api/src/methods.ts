@@ -122,8 +122,9 @@ export interface ApiMethods {
   accept: { params: { contact: string }; result: ContactView }
   reject: { params: { contact: string }; result: null }
   /**
-   * Local search: contacts by name or remark, then messages and file names with every word of
-   * `query` (Chinese by characters), newest first.
+   * Local search: contacts by name or remark, then messages, file names, and Moments posts and
+   * comments (with `postId`, the post to open, and `me` on ours) with every word of `query`
+   * (Chinese by characters), newest first.
    */
   search: { params: { query: string; contact?: string; limit?: number }; result: SearchResult[] }
   /** Our profile picture (sent to accepted contacts through the sessions, never in the card). */

@@ -294,7 +294,9 @@ export {
 export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
 export { RESOURCE_LIMITS, type ResourceLimits } from './net/resource-limits.js'
 export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'
-export type { SearchKind, SearchResult } from './search/message-search.js'
+/** Local search: the sealed postings index, and what other sources (Moments) add to a search. */
+export { type IndexedDoc, Postings } from './search/postings.js'
+export type { SearchKind, SearchOptions, SearchResult, SearchSource } from './search/results.js'
 export { queryTokens, tokensOf } from './search/tokens.js'
 // --- end net ---
 // --- store ---

@@ -17,6 +17,7 @@ import {
 import type { FeedStats } from './counters.js'
 import { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
+import { FeedSearch } from './feed-search.js'
 import { type CommentId, type FeedId, isItemId, newItemId, type PostId, type ReactionId } from './ids.js'
 import { FEED_KEY_EXTENSION, feedKeyHandler, KeyDistribution } from './keys.js'
 import { ReactionReader } from './reaction-reader.js'
@@ -87,6 +88,7 @@ export class Feed {
   private stopped = false
   private readonly reader: ReactionReader
   private resealing: Promise<void> = Promise.resolve()
+  private finder: FeedSearch | undefined
 
   private constructor(
     private readonly engineRef: FeedEngine,
@@ -153,6 +155,15 @@ export class Feed {
     )
     await keys.start()
     await sync.start()
+    // Posts and comments join the messenger's search (feed-search.ts).
+    this.finder = new FeedSearch({
+      store: messenger.store,
+      engine,
+      messenger,
+      sources: () => this.sources(),
+      log,
+    })
+    this.finder.start()
     // A key may have arrived just before a crash, its resealing not yet written.
     this.reseal()
   }
@@ -371,6 +382,7 @@ export class Feed {
     if (this.stopped) return
     this.stopped = true
     for (const u of this.unsubscribe) u()
+    await this.finder?.stop()
     this.running?.keys.stop()
     await this.running?.sync.stop()
     await this.engineRef.close()

@@ -196,7 +196,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'search',
     usage: 'search QUERY… [--contact C] [--limit N]',
-    summary: 'find messages, file names and contacts (every word; Chinese by characters)',
+    summary: 'find messages, file names, posts, comments and contacts (every word; Chinese by characters)',
     options: ['contact', 'limit'],
     minArgs: 1,
     maxArgs: Number.POSITIVE_INFINITY,

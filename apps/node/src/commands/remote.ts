@@ -192,9 +192,14 @@ export async function search(ctx: Context): Promise<void> {
   if (ctx.json) return ctx.out.json(hits)
   if (hits.length === 0) return ctx.out.line(`Nothing matches "${shownLine(query)}".`)
   for (const h of hits) {
-    const who = shownLine(names.get(h.contactId) ?? h.contactId)
+    const who = h.me ? 'You' : shownLine(names.get(h.contactId) ?? h.contactId)
     const text = shownLine(h.text.replace(/\s+/g, ' ')).slice(0, 200)
     if (h.kind === 'contact') ctx.out.line(`contact   ${who}  (id ${h.contactId})`)
+    // A post's id (or its first digits) is what `jiayi like` and `jiayi comment` take.
+    else if (h.kind === 'post' || h.kind === 'comment')
+      ctx.out.line(
+        `[${shortTime(h.sentAt)}] ${who} ${h.kind === 'post' ? 'posted' : 'commented'}: ${text}  (post ${shownLine(h.postId ?? h.id).slice(0, 8)})`,
+      )
     else
       ctx.out.line(
         `[${shortTime(h.sentAt)}] ${who}: ${h.kind === 'file' ? `📎 ${text}` : text}  (${h.id.slice(0, 8)})`,

@@ -65,6 +65,8 @@ export const en = {
   'chats.searchResults': 'Search results',
   'chats.searchNone': 'Nothing found.',
   'chats.searchContact': 'Contact',
+  'chats.searchPost': 'Moments',
+  'chats.searchComment': 'Comment',
   'chats.pending': 'Waiting for them to accept',
 
   // message previews

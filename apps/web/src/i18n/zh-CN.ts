@@ -60,6 +60,8 @@ export const zhCN: Record<MessageKey, string> = {
   'chats.searchResults': '搜索结果',
   'chats.searchNone': '没有找到。',
   'chats.searchContact': '联系人',
+  'chats.searchPost': '朋友圈',
+  'chats.searchComment': '评论',
   'chats.pending': '等待对方通过',
 
   'preview.image': '[图片]',

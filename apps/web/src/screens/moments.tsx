@@ -8,6 +8,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { formatList, formatRelative, t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { fileUrl } from '../lib/files.js'
+import { focusPost } from '../lib/focus-message.js'
 import { INLINE_IMAGE } from '../lib/media.js'
 import { Avatar } from '../ui/avatar.js'
 import { Icon } from '../ui/icons.js'
@@ -90,6 +91,15 @@ export function MomentsScreen() {
   }, [transfers.data])
   const posts = timeline.posts ?? []
   const more = () => void timeline.loadMore().catch(notifyError)
+  const listRef = useRef<HTMLUListElement>(null)
+  focusPost.useFocus(listRef, timeline.posts)
+  // A search hit older than the page shown: older pages until it is there (or the end).
+  useEffect(() => {
+    if (timeline.posts === undefined || focusPost.seeking(new Set(posts.map((p) => p.id))) === undefined)
+      return
+    if (timeline.atEnd) focusPost.giveUp()
+    else more()
+  }, [timeline.posts, timeline.atEnd])
   return (
     <section class="pane wide moments" aria-labelledby="moments-title">
       <header class="pane-header">
@@ -104,7 +114,7 @@ export function MomentsScreen() {
       >
         <NewPost onPosted={timeline.reload} />
         {timeline.posts !== undefined && posts.length === 0 && <p class="empty">{t('moments.empty')}</p>}
-        <ul class="posts" data-testid="timeline">
+        <ul class="posts" data-testid="timeline" ref={listRef}>
           {posts.map((p) => (
             <Post key={p.id} post={p} bySha={bySha} onChange={timeline.reload} />
           ))}

@@ -1,18 +1,37 @@
 /**
- * Search from the Chats screen: messages, file names and contacts matching every word typed
- * (the API's `search`, local to the peer). A message opens its conversation scrolled to it and
- * highlighted; a contact opens the chat with them.
+ * Search from the Chats screen: messages, file names, Moments posts and comments, and contacts
+ * matching every word typed (the API's `search`, local to the peer). A message opens its
+ * conversation scrolled to it and highlighted; a post or comment opens Moments at its post,
+ * likewise; a contact opens the chat with them.
  */
 import type { ContactView, SearchResult } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
 import { formatTime, t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
-import { focusMessageNext } from '../lib/focus-message.js'
+import { focusMessageNext, focusPost } from '../lib/focus-message.js'
 import { shownName } from '../lib/names.js'
 import { go } from '../lib/router.js'
 import { Avatar } from './avatar.js'
 
 const TYPING_PAUSE_MS = 250
+
+function open(h: SearchResult): void {
+  if (h.kind === 'post' || h.kind === 'comment') {
+    focusPost.next(h.postId ?? h.id)
+    go({ name: 'moments' })
+    return
+  }
+  if (h.kind !== 'contact') focusMessageNext(h.id)
+  go({ name: 'chat', id: h.contactId })
+}
+
+/** What goes before a hit's text: which kind of thing it is, when not a message. */
+function label(h: SearchResult): string {
+  if (h.kind === 'file') return '📎 '
+  if (h.kind === 'post') return `${t('chats.searchPost')} · `
+  if (h.kind === 'comment') return `${t('chats.searchComment')} · `
+  return ''
+}
 
 /** `text` with each occurrence of the query's words marked. */
 function Marked(props: { text: string; query: string }) {
@@ -50,17 +69,10 @@ export function SearchResults(props: { query: string }) {
     <ul class="rows search-results" aria-label={t('chats.searchResults')}>
       {hits.map((h) => {
         const c = byId.get(h.contactId)
-        const name = c ? shownName(c) : h.contactId
+        const name = h.me ? t('moments.you') : c ? shownName(c) : h.contactId
         return (
           <li key={`${h.kind}-${h.id}`}>
-            <button
-              type="button"
-              class="row"
-              onClick={() => {
-                if (h.kind !== 'contact') focusMessageNext(h.id)
-                go({ name: 'chat', id: h.contactId })
-              }}
-            >
+            <button type="button" class="row" onClick={() => open(h)}>
               <Avatar name={name} id={h.contactId} picture={c?.picture} />
               <span class="row-main">
                 <span class="row-top">
@@ -73,7 +85,7 @@ export function SearchResults(props: { query: string }) {
                 </span>
                 <span class="row-bottom">
                   <span class="row-text">
-                    {h.kind === 'contact' ? t('chats.searchContact') : h.kind === 'file' ? '📎 ' : ''}
+                    {h.kind === 'contact' ? t('chats.searchContact') : label(h)}
                     {h.kind !== 'contact' && <Marked text={h.text} query={props.query} />}
                   </span>
                 </span>

@@ -13,7 +13,8 @@ import { cardLink, cardQrText } from '../card/link.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
-import { MessageSearch, type SearchResult } from '../search/message-search.js'
+import { MessageSearch } from '../search/message-search.js'
+import type { SearchResult, SearchSource } from '../search/results.js'
 import { StoreError } from '../store/errors.js'
 import type { Store } from '../store/store.js'
 import { WriteBehindStore } from '../store/write-behind.js'
@@ -411,11 +412,20 @@ export class Messenger {
 
   /**
    * Messages, file names and contacts matching every word of `query` (Chinese by characters),
-   * contacts first, then the newest messages (search/message-search.ts).
+   * and what added sources find (Moments posts and comments): contacts first, then the newest
+   * (search/message-search.ts).
    */
   search(query: string, options: { contact?: string; limit?: number } = {}): Promise<SearchResult[]> {
     const only = options.contact === undefined ? undefined : this.core.contacts.resolve(options.contact).id
     return this.finder.search(query, { limit: options.limit, contact: only })
+  }
+
+  /**
+   * Adds what `source` finds (the Moments feed's posts and comments) to every search, ranked
+   * with the messages; until the returned function is called.
+   */
+  addSearchSource(source: SearchSource): () => void {
+    return this.finder.addSource(source)
   }
 
   /** Our profile picture, if we set one. */

@@ -9,31 +9,16 @@
  * mark, so a crash or a store written before search existed is caught up at the next start. An
  * edit or delete re-indexes its message. Every hit is checked against the message as it is now,
  * so an index a crash left behind never shows a wrong result.
+ *
+ * Other sources (results.ts: the Moments feed) add their hits to each search, ranked with these.
  */
 import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import type { MessageRecord } from '../messenger/records.js'
 import type { BatchOp } from '../store/store.js'
-import { type IndexedMessage, Postings } from './postings.js'
+import { type IndexedDoc, Postings } from './postings.js'
+import type { SearchOptions, SearchResult, SearchSource } from './results.js'
 import { queryTokens, tokensOf } from './tokens.js'
-
-export type SearchKind = 'message' | 'file' | 'contact'
-
-export interface SearchResult {
-  readonly kind: SearchKind
-  /** A message's id, or for a contact the contact id. */
-  readonly id: string
-  readonly contactId: ContactId
-  /** The text that matched: the message, the file's name, or the contact's shown name. */
-  readonly text: string
-  /** When it was sent (a contact: when they were added), ISO 8601. */
-  readonly sentAt: string
-}
-
-export interface SearchOptions {
-  readonly contact?: ContactId | undefined
-  readonly limit?: number | undefined
-}
 
 /**
  * New messages are indexed once the conversation has been quiet this long (a burst is indexed
@@ -75,6 +60,7 @@ export class MessageSearch {
   private readonly off: () => void
   private stopped = false
   private readonly postings: Postings
+  private readonly sources = new Set<SearchSource>()
 
   constructor(private readonly core: MessengerCore) {
     this.postings = new Postings(core.store)
@@ -110,22 +96,34 @@ export class MessageSearch {
     await this.running
   }
 
+  /** Adds `source`'s hits to every search, until the returned function is called. */
+  addSource(source: SearchSource): () => void {
+    this.sources.add(source)
+    return () => this.sources.delete(source)
+  }
+
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {
     const limit = options.limit ?? DEFAULT_SEARCH_LIMIT
     const tokens = queryTokens(query)
     if (tokens.length === 0) return []
     await this.settled()
     const results: SearchResult[] = [...this.contactsMatching(query, options.contact)]
-    // The rarest token's numbers first; the newest (highest) numbers are checked first.
-    const sets = await Promise.all(tokens.map((t) => this.postings.numbers(t)))
-    sets.sort((a, b) => a.size - b.size)
-    const [first, ...rest] = sets
-    const candidates = [...(first ?? [])].filter((n) => rest.every((set) => set.has(n))).sort((a, b) => b - a)
+    const others = [...this.sources].map((s) =>
+      s.search(tokens, { contact: options.contact, limit }).catch((error: unknown) => {
+        // One source failing leaves the others' hits.
+        this.core.log.warn('a search source failed', {
+          error: error instanceof Error ? error.name : 'unknown',
+        })
+        return []
+      }),
+    )
     const hits: SearchResult[] = []
-    for (const n of candidates) {
+    // The newest (highest) numbers are checked first.
+    for (const n of await this.postings.matching(tokens)) {
       if (hits.length >= limit) break
-      const ref = await this.postings.ref(n)
-      if (ref === undefined || (options.contact !== undefined && ref.cid !== options.contact)) continue
+      const at = await this.postings.ref(n)
+      if (at === undefined || (options.contact !== undefined && at.group !== options.contact)) continue
+      const ref = { cid: at.group as ContactId, id: at.id as MessageId }
       const m = await this.core.conversations.message(ref.cid, ref.id)
       const found = m && searchableText(m)
       if (m === undefined || found === undefined) continue
@@ -140,6 +138,7 @@ export class MessageSearch {
         sentAt: new Date(m.sentAt).toISOString(),
       })
     }
+    for (const more of await Promise.all(others)) hits.push(...more)
     hits.sort((a, b) => b.sentAt.localeCompare(a.sentAt))
     return [...results, ...hits].slice(0, limit)
   }
@@ -197,18 +196,19 @@ export class MessageSearch {
 
   /** Indexes the conversation's messages past its mark. */
   private async catchUp(cid: ContactId): Promise<void> {
-    const mark = await this.postings.mark(cid)
+    const marked = await this.postings.mark(cid)
+    const mark = marked === undefined ? undefined : Number(marked)
     let seq = mark ?? 0
-    let batch: IndexedMessage[] = []
+    let batch: IndexedDoc[] = []
     const write = async () => {
       const ops: BatchOp[] = await this.postings.addOps(batch)
-      ops.push(this.postings.markOp(cid, seq))
+      ops.push(this.postings.markOp(cid, String(seq)))
       await this.core.store.batch(ops)
       batch = []
     }
     for await (const m of this.core.conversations.after(cid, seq)) {
       const found = searchableText(m)
-      if (found !== undefined) batch.push({ cid, id: m.id, tokens: [...tokensOf(found.text)] })
+      if (found !== undefined) batch.push({ group: cid, id: m.id, tokens: [...tokensOf(found.text)] })
       seq = m.seq
       if (batch.length >= BATCH) {
         await write()
@@ -224,7 +224,7 @@ export class MessageSearch {
     const m = await this.core.conversations.message(cid, id)
     const found = m && searchableText(m)
     if (found !== undefined)
-      ops.push(...(await this.postings.addOps([{ cid, id, tokens: [...tokensOf(found.text)] }])))
+      ops.push(...(await this.postings.addOps([{ group: cid, id, tokens: [...tokensOf(found.text)] }])))
     if (ops.length > 0) await this.core.store.batch(ops)
   }
 }
