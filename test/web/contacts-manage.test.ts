@@ -190,6 +190,25 @@ test('labels from contact pages; a broadcast to a label reaches each accepted co
       `the broadcast at ${peer === bob ? 'Bob' : 'Carol'}`,
     )
   }
+
+  // A file goes the same way: one offer per accepted contact.
+  const prices = join(await outputDir('contacts-manage'), 'prices.txt')
+  await writeFile(prices, '价目表 price list\n'.repeat(100))
+  await form.getByLabel('Attach a file').setInputFiles(prices)
+  await form.getByRole('button', { name: 'Remove prices.txt' }).waitFor()
+  await form.getByRole('button', { name: 'Send to all' }).click()
+  await form
+    .getByRole('button', { name: 'Remove prices.txt' })
+    .waitFor({ state: 'detached', timeout: 15_000 })
+  await form.getByRole('status').getByText('Sent to 2.').waitFor({ timeout: 15_000 })
+  for (const peer of [bob, carol])
+    await eventually(
+      async () =>
+        (await peer.call<{ name: string; direction: string }[]>('transfers')).some(
+          (x) => x.name === 'prices.txt' && x.direction === 'in',
+        ),
+      'the file offer',
+    )
 })
 
 test('Remove contact asks first, then the node no longer has them', async () => {

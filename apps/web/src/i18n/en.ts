@@ -258,6 +258,8 @@ export const en = {
     'One message to everyone with a label, sent to each separately: no one sees who else got it.',
   'broadcast.label': 'Label',
   'broadcast.text': 'Message',
+  'broadcast.attach': 'Attach a file',
+  'broadcast.removeFile': 'Remove {name}',
   'broadcast.send': 'Send to all',
   'broadcast.sent': 'Sent to {n}.',
   'broadcast.skipped': 'Not sent to {names}: they have not accepted yet.',

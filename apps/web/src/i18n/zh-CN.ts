@@ -243,6 +243,8 @@ export const zhCN: Record<MessageKey, string> = {
   'broadcast.hint': '把一条消息发给某个标签下的所有人，每人单独收到，谁也看不到还发给了谁。',
   'broadcast.label': '标签',
   'broadcast.text': '消息',
+  'broadcast.attach': '添加文件',
+  'broadcast.removeFile': '移除 {name}',
   'broadcast.send': '发送给所有人',
   'broadcast.sent': '已发送给 {n} 人。',
   'broadcast.skipped': '未发送给 {names}：对方尚未通过好友请求。',

@@ -1,7 +1,8 @@
 /**
  * Labels (标签) and broadcasts (群发): every label with its contacts, a way to delete a label,
- * and a form that sends one text to everyone with a label. The peer sends it to each accepted
- * contact as a message of their own (no one sees who else got it) and says who it skipped.
+ * and a form that sends one text (and/or a file) to everyone with a label. The peer sends it to
+ * each accepted contact as a message of their own (no one sees who else got it) and says whom it
+ * skipped.
  */
 import type { BroadcastResult } from '@jiayi/api'
 import { useState } from 'preact/hooks'
@@ -19,22 +20,37 @@ export function LabelsScreen() {
   const list = labels.data ?? []
   const [picked, setPicked] = useState('')
   const [text, setText] = useState('')
+  const [file, setFile] = useState<File | undefined>(undefined)
   const [busy, setBusy] = useState(false)
   const [result, setResult] = useState<BroadcastResult | undefined>(undefined)
   const chosen = list.some((l) => l.name === picked) ? picked : (list[0]?.name ?? '')
 
-  const send = () => {
-    if (busy || text.trim() === '' || chosen === '') return
+  const send = async () => {
+    if (busy || (text.trim() === '' && file === undefined) || chosen === '') return
     setBusy(true)
     setResult(undefined)
-    client
-      .call('broadcast', { label: chosen, text })
-      .then((r) => {
-        setResult(r)
+    try {
+      let last: BroadcastResult | undefined
+      if (file !== undefined) {
+        const source = await client.upload(file, file.name)
+        last = await client.call('broadcastFile', {
+          label: chosen,
+          source,
+          name: file.name,
+          mime: file.type || 'application/octet-stream',
+        })
+        setFile(undefined)
+      }
+      if (text.trim() !== '') {
+        last = await client.call('broadcast', { label: chosen, text })
         setText('')
-      })
-      .catch(notifyError)
-      .finally(() => setBusy(false))
+      }
+      setResult(last)
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
   }
 
   const remove = (label: string) => {
@@ -61,7 +77,7 @@ export function LabelsScreen() {
             aria-labelledby="broadcast-title"
             onSubmit={(e) => {
               e.preventDefault()
-              send()
+              void send()
             }}
           >
             <h2 id="broadcast-title">{t('broadcast.title')}</h2>
@@ -88,7 +104,36 @@ export function LabelsScreen() {
               value={text}
               onInput={(e) => setText(e.currentTarget.value)}
             />
-            <button type="submit" class="button primary" disabled={busy || text.trim() === ''}>
+            {file === undefined ? (
+              <label class="button attach-file">
+                <Icon name="attach" size={18} /> {t('broadcast.attach')}
+                <input
+                  type="file"
+                  class="sr-only"
+                  onChange={(e) => {
+                    setFile(e.currentTarget.files?.[0])
+                    e.currentTarget.value = ''
+                  }}
+                />
+              </label>
+            ) : (
+              <p class="picked-file">
+                <Icon name="file" size={18} /> <span>{file.name}</span>
+                <button
+                  type="button"
+                  class="icon-button tiny"
+                  aria-label={t('broadcast.removeFile', { name: file.name })}
+                  onClick={() => setFile(undefined)}
+                >
+                  <Icon name="close" size={14} />
+                </button>
+              </p>
+            )}
+            <button
+              type="submit"
+              class="button primary"
+              disabled={busy || (text.trim() === '' && file === undefined)}
+            >
               <Icon name="send" size={18} /> {t('broadcast.send')}
             </button>
             <p role="status" class="broadcast-result">
