@@ -1,8 +1,9 @@
 /**
  * Managing contacts in the web app (Debian's Chromium, the UI of real `jiayi start` peers on
  * 127.0.0.1): a private remark (备注) shown instead of the contact's name and found by the
- * contacts search; adding someone from a picture of their QR code (a saved screenshot); and
- * removing a contact, which the node itself then no longer has.
+ * contacts search; adding someone from a picture of their QR code (a saved screenshot); labels
+ * (标签) on a contact's page and a broadcast (群发) to a label; and removing a contact, which the
+ * node itself then no longer has.
  */
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
@@ -99,6 +100,7 @@ test('in Chinese at phone size, the remark field is 备注', async () => {
     await field.waitFor({ timeout: 20_000 })
     assert.equal(await field.inputValue(), '老王 supplier')
     await zh.page.getByRole('button', { name: '删除联系人' }).waitFor()
+    await zh.page.getByRole('region', { name: '标签' }).getByRole('button', { name: '添加标签' }).waitFor()
     const dir = await outputDir('contacts-manage')
     await zh.page.screenshot({ path: join(dir, 'remark-zh-phone.png') })
   } finally {
@@ -139,6 +141,76 @@ test('a picture of a QR code adds its person; a picture without one says so', as
   )
 })
 
+test('labels from contact pages; a broadcast to a label reaches each accepted contact alone', async () => {
+  const contacts = await alice.call<Contact[]>('contactList')
+  const carolId = contacts.find((c) => c.name === 'Carol')!.id
+  const daveId = contacts.find((c) => c.name === 'Dave')!.id
+  const labelOn = async (id: string, typed: string) => {
+    await page.goto(`${alice.origin}/#/contact/${id}`)
+    const card = page.getByRole('region', { name: 'Labels' })
+    await card.getByLabel('New label').fill(typed)
+    await card.getByRole('button', { name: 'Add label' }).click()
+    // Typed in another case, it is the label already in use.
+    await card.getByRole('button', { name: 'Remove label VIP 客户' }).waitFor({ timeout: 15_000 })
+  }
+  await labelOn(bobAtAlice, 'VIP 客户')
+  await labelOn(carolId, 'vip 客户')
+  await page
+    .getByRole('region', { name: 'Labels' })
+    .screenshot({ path: join(await outputDir('contacts-manage'), 'contact-labels.png') })
+  await page.getByRole('region', { name: 'Labels' }).getByRole('button', { name: 'Add label' }).click()
+  await page.getByText('Give the label a name.').waitFor({ timeout: 15_000 })
+  // Dave has not accepted Alice's request: labelled, but a broadcast skips him.
+  await alice.call('addLabel', { label: 'VIP 客户', contacts: [daveId] })
+
+  await page.goto(`${alice.origin}/#/contacts`)
+  await page.getByRole('link', { name: 'Labels' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Labels' }).waitFor({ timeout: 15_000 })
+  const group = page.getByRole('region', { name: 'VIP 客户' })
+  await group.getByText('Dave').waitFor({ timeout: 15_000 })
+  await group.getByText('老王 supplier').waitFor()
+  await group.getByText('not accepted yet').waitFor()
+
+  const form = page.getByRole('form', { name: 'Broadcast' })
+  await form.getByLabel('Label').selectOption('VIP 客户')
+  await form.getByLabel('Message').fill('新品到货 New arrivals 🍵')
+  await form.getByRole('button', { name: 'Send to all' }).click()
+  await form
+    .getByRole('status')
+    .getByText('Sent to 2. Not sent to Dave: they have not accepted yet.')
+    .waitFor({ timeout: 15_000 })
+  await page.screenshot({ path: join(await outputDir('contacts-manage'), 'labels-broadcast.png') })
+  for (const peer of [bob, carol]) {
+    const [aliceThere] = await peer.call<Contact[]>('contactList')
+    await eventually(
+      async () =>
+        (await peer.call<{ text: string }[]>('messages', { contact: aliceThere!.id, peek: true })).some(
+          (m) => m.text === '新品到货 New arrivals 🍵',
+        ),
+      `the broadcast at ${peer === bob ? 'Bob' : 'Carol'}`,
+    )
+  }
+
+  // A file goes the same way: one offer per accepted contact.
+  const prices = join(await outputDir('contacts-manage'), 'prices.txt')
+  await writeFile(prices, '价目表 price list\n'.repeat(100))
+  await form.getByLabel('Attach a file').setInputFiles(prices)
+  await form.getByRole('button', { name: 'Remove prices.txt' }).waitFor()
+  await form.getByRole('button', { name: 'Send to all' }).click()
+  await form
+    .getByRole('button', { name: 'Remove prices.txt' })
+    .waitFor({ state: 'detached', timeout: 15_000 })
+  await form.getByRole('status').getByText('Sent to 2.').waitFor({ timeout: 15_000 })
+  for (const peer of [bob, carol])
+    await eventually(
+      async () =>
+        (await peer.call<{ name: string; direction: string }[]>('transfers')).some(
+          (x) => x.name === 'prices.txt' && x.direction === 'in',
+        ),
+      'the file offer',
+    )
+})
+
 test('Remove contact asks first, then the node no longer has them', async () => {
   await page.goto(`${alice.origin}/#/contact/${bobAtAlice}`)
   const dialogs: string[] = []
@@ -152,5 +224,9 @@ test('Remove contact asks first, then the node no longer has them', async () => 
   )
   const list = page.getByRole('region', { name: 'My contacts' })
   await list.getByText('Carol').waitFor({ timeout: 15_000 })
-  assert.equal(await list.getByText('老王 supplier').count(), 0)
+  // The list reads the contacts again on the removal's event, a moment after the node answered.
+  await eventually(
+    async () => (await list.getByText('老王 supplier').count()) === 0,
+    'Bob gone from the list',
+  )
 })

@@ -2,8 +2,10 @@
  * Three `jiayi start` processes on 127.0.0.1 (no mDNS), each with its own home: A–B and B–C swap
  * cards (both add, so both are accepted at once), chat both ways in English and in Chinese with
  * emoji, receipts reach read, and nothing of either conversation leaks to the pair that are not
- * contacts (A–C) or into the other conversation. Adds, sends and reads go through the CLI
- * (`jiayi add/send/messages`), the checks through the control socket.
+ * contacts (A–C) or into the other conversation. Then B labels A and C and broadcasts to the
+ * label (群发): each gets it as a message of their own. Adds, sends, reads, labels and the
+ * broadcast go through the CLI (`jiayi add/send/messages/label/broadcast`), the checks through
+ * the control socket.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -167,4 +169,52 @@ test('nothing leaks between the conversations or to the pair that are not contac
     assert.equal(stats.contacts, 1)
     assert.equal(stats.refusedTotal, 0, `${p.name} refused nothing (nobody else tried)`)
   }
+})
+
+const BROADCAST = '本周新品 New this week: green tea 绿茶 🍵'
+
+test('B labels A and C and broadcasts to the label: each gets it as a message of their own', async () => {
+  const added = await jiayiJson<{ name: string; contacts: { id: string }[] }>(b.home, [
+    'label',
+    'add',
+    ' 客户  VIP ',
+    'alice',
+    'chloé',
+  ])
+  assert.equal(added.name, '客户 VIP')
+  const [aAtB, cAtB] = [await b.contact(a.peerId), await b.contact(c.peerId)]
+  assert.ok(aAtB && cAtB)
+  assert.deepEqual(await jiayiJson(b.home, ['labels']), [
+    { name: '客户 VIP', contacts: [aAtB, cAtB].map((x) => ({ id: x.id, name: x.name, state: 'accepted' })) },
+  ])
+  const listed = await jiayiJson<{ id: string; labels: string[] }[]>(b.home, ['contacts'])
+  for (const x of listed) assert.deepEqual(x.labels, ['客户 VIP'])
+
+  // Another case is the same label.
+  const result = await jiayiJson<{ sent: number; ids: string[]; skipped: unknown[] }>(b.home, [
+    'broadcast',
+    '客户 vip',
+    BROADCAST,
+  ])
+  assert.equal(result.sent, 2)
+  assert.equal(new Set(result.ids).size, 2)
+  assert.deepEqual(result.skipped, [])
+  for (const p of [a, c]) {
+    const got = await eventually(
+      async () => {
+        const list = (await conversation(p, b)).filter(([, text]) => text === BROADCAST)
+        return list.length > 0 ? list : undefined
+      },
+      20_000,
+      `the broadcast at ${p.name}`,
+    )
+    assert.deepEqual(got, [['in', BROADCAST]])
+  }
+
+  const unknown = await jiayi(b.home, ['broadcast', 'nobody', 'hi', '--json'])
+  assert.equal(unknown.code, 1)
+  assert.equal(JSON.parse(unknown.stdout).error.code, 'UnknownLabel')
+  const empty = await jiayi(b.home, ['label', 'add', '  ', 'alice', '--json'])
+  assert.equal(empty.code, 1)
+  assert.equal(JSON.parse(empty.stdout).error.code, 'EmptyLabel')
 })

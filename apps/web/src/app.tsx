@@ -15,6 +15,7 @@ import { ChatsScreen } from './screens/chats.js'
 import { ContactScreen } from './screens/contact.js'
 import { ContactsScreen } from './screens/contacts.js'
 import { Conversation } from './screens/conversation.js'
+import { LabelsScreen } from './screens/labels.js'
 import { MomentsScreen } from './screens/moments.js'
 import { Onboarding } from './screens/onboarding.js'
 import { SettingsScreen } from './screens/settings.js'
@@ -157,7 +158,7 @@ const SECTIONS: readonly {
 
 function sectionOf(route: Route): Route['name'] {
   if (route.name === 'chat') return 'chats'
-  if (route.name === 'contact') return 'contacts'
+  if (route.name === 'contact' || route.name === 'labels') return 'contacts'
   return route.name
 }
 
@@ -170,7 +171,7 @@ function useUnreadTotal(): number {
 function Shell(props: { addLink: string | undefined }) {
   const route = useRoute()
   const section = sectionOf(route)
-  const detail = route.name === 'chat' || route.name === 'contact'
+  const detail = route.name === 'chat' || route.name === 'contact' || route.name === 'labels'
   const unread = useUnreadTotal()
   const shown = unread > 99 ? '99+' : formatNumber(unread)
   const lang = useLang()
@@ -212,7 +213,13 @@ function Shell(props: { addLink: string | undefined }) {
             addLink={props.addLink}
             selected={route.name === 'contact' ? route.id : undefined}
           />
-          {route.name === 'contact' ? <ContactScreen key={route.id} contact={route.id} /> : <EmptyDetail />}
+          {route.name === 'contact' ? (
+            <ContactScreen key={route.id} contact={route.id} />
+          ) : route.name === 'labels' ? (
+            <LabelsScreen />
+          ) : (
+            <EmptyDetail />
+          )}
         </>
       )}
       {section === 'moments' && <MomentsScreen />}

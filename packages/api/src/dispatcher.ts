@@ -13,6 +13,7 @@ import { ACCOUNT_METHODS } from './account-methods.js'
 import { FEED_METHODS } from './feed-methods.js'
 import { FILE_METHODS } from './file-methods.js'
 import type { AccountHost, ApiHost, ApiLog, MessengerApi } from './host.js'
+import { LABEL_METHODS } from './label-methods.js'
 import { MESSENGER_METHODS } from './messenger-methods.js'
 import { type ApiNotification, EVENT_NAMES, type EventName, type MethodName } from './methods.js'
 import { MomentFiles } from './moment-files.js'
@@ -33,6 +34,7 @@ export const METHODS: {
   readonly [M in Exclude<MethodName, 'subscribe' | 'unsubscribe' | 'capabilities'>]: MethodSpec<M>
 } = {
   ...MESSENGER_METHODS,
+  ...LABEL_METHODS,
   ...FILE_METHODS,
   ...FEED_METHODS,
   ...ACCOUNT_METHODS,
@@ -51,6 +53,7 @@ const SHOWN_TYPES = new Set([
   'SafetyNumberError',
   'FeedError',
   'FileError',
+  'LabelError',
 ])
 
 /** Progress notifications per transfer are at most this often (the last one always goes). */

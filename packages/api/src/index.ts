@@ -19,6 +19,7 @@ export { ControlDispatcher, ControlSession, type DispatcherOptions, METHODS } fr
 export { FEED_METHODS, type FeedMethodName } from './feed-methods.js'
 export { FILE_METHODS, type FileMethodName } from './file-methods.js'
 export type { AccountHost, ApiHost, ApiLog, FeedApi, FileHost, MessengerApi } from './host.js'
+export { LABEL_METHODS, type LabelMethodName } from './label-methods.js'
 export { MESSENGER_METHODS, type MessengerMethodName } from './messenger-methods.js'
 export * from './methods.js'
 export { MomentOffers, type MomentOffersHost } from './moment-offers.js'

@@ -8,6 +8,7 @@
  * Times are ISO 8601 strings; ids are hex strings; `null` stands for "nothing".
  */
 import type {
+  BroadcastResult,
   CardView,
   ConnectionInfo,
   ConnectionRoute,
@@ -17,6 +18,8 @@ import type {
   FileKind,
   FileProgress,
   FileSettings,
+  LabelMember,
+  LabelView,
   MessageId,
   MessageView,
   MessengerStats,
@@ -28,6 +31,7 @@ import type { AuthorView, CommentView, PostView } from '@jiayi/feed'
 
 export type {
   AuthorView,
+  BroadcastResult,
   CardView,
   CommentView,
   ConnectionInfo,
@@ -38,6 +42,8 @@ export type {
   FileKind,
   FileProgress,
   FileSettings,
+  LabelMember,
+  LabelView,
   MessageId,
   MessageView,
   MessengerStats,
@@ -141,6 +147,25 @@ export interface ApiMethods {
   verify: { params: { contact: string; mark?: boolean }; result: { safetyNumber: string; verified: boolean } }
   /** The scannable safety number, hex (for a QR code the other person scans). */
   safetyNumberCode: { params: { contact: string }; result: string }
+
+  // ------------------------------------------------------------------ labels (标签), broadcasts (群发)
+  /** Every label in use, by name, each with its contacts. Labels are private, never sent. */
+  labels: { params: NoParams; result: LabelView[] }
+  /** Gives a label to contacts (all are found first, or nothing changes); its spelling is kept. */
+  addLabel: { params: { label: string; contacts: string[] }; result: LabelView }
+  removeLabel: { params: { label: string; contacts: string[] }; result: LabelView }
+  /** Takes a label from everyone who has it. */
+  deleteLabel: { params: { label: string }; result: null }
+  /**
+   * One text to every accepted contact with the label, each a separate 1:1 message (`ids`, one
+   * per contact); contacts that have not accepted are `skipped`, not sent to.
+   */
+  broadcast: { params: { label: string; text: string }; result: BroadcastResult }
+  /** One file (an upload or path, as `sendFile` takes) offered to each, as `broadcast`. */
+  broadcastFile: {
+    params: { label: string; source: SourceHandle; name?: string; mime?: string }
+    result: BroadcastResult
+  }
   /** How this peer is connected to the contact right now (null: not connected). */
   connection: { params: { contact: string }; result: ConnectionInfo | null }
 

@@ -207,6 +207,11 @@ export {
   safetyNumber,
 } from './identity/safety-number.js'
 // --- end store ---
+// --- labels ---
+export { type BroadcastResult, broadcastEach, broadcastFile } from './labels/broadcast.js'
+export { LabelError, type LabelErrorCode } from './labels/errors.js'
+export { labelKey, labelName, MAX_LABEL_CHARS, MAX_LABELS_PER_CONTACT } from './labels/label-name.js'
+export type { LabelAudience, LabelMember, LabelView } from './labels/labels.js'
 // --- messenger ---
 export { type Account, createAccount, loadAccount } from './messenger/account.js'
 export { selectCardAddrs } from './messenger/card-addrs.js'

@@ -50,6 +50,7 @@ const OPTIONS = {
   link: { type: 'string', multiple: true },
   peek: { type: 'boolean' },
   mark: { type: 'boolean' },
+  file: { type: 'string' },
 } as const
 
 const GLOBAL = new Set(['home', 'json', 'verbose', 'passphrase', 'help', 'version'])
@@ -214,6 +215,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'remark CONTACT [REMARK…]',
     summary: 'your private name for a contact (备注), shown instead of theirs; none clears it',
     options: [],
+    minArgs: 1,
+    maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
+    name: 'label',
+    usage: 'label add|remove LABEL CONTACT…',
+    summary: 'label contacts (标签, only on this device); label delete LABEL takes it from all',
+    options: [],
+    minArgs: 2,
+    maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
+    name: 'labels',
+    usage: 'labels',
+    summary: 'your labels and who has each',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'broadcast',
+    usage: 'broadcast LABEL TEXT... | --file PATH',
+    summary: 'send to everyone with a label (群发), to each as a separate message',
+    options: ['file'],
     minArgs: 1,
     maxArgs: Number.POSITIVE_INFINITY,
   },

@@ -70,7 +70,14 @@ export class RemoteError extends Error {
 }
 
 /** Error classes of @jiayi/core (and @jiayi/feed) whose codes all describe bad input from the user. */
-const USER_ERROR_TYPES = new Set(['MessengerError', 'CardError', 'ControlError', 'InputError', 'FeedError'])
+const USER_ERROR_TYPES = new Set([
+  'MessengerError',
+  'CardError',
+  'ControlError',
+  'InputError',
+  'FeedError',
+  'LabelError',
+])
 /** Store failures that the user can fix (wrong secret, another process holds the store, no room). */
 const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked', 'Busy', 'Full'])
 /** Control-protocol codes that mean the daemon itself failed. */

@@ -90,6 +90,8 @@ export function formatContacts(list: readonly ContactView[]): string[] {
       c.verified ? 'verified' : '',
       // Why the last attempt failed (the message after the contact's name).
       c.lastError ? `not reached: ${c.lastError.message.split(': ').slice(1).join(': ')}` : '',
+      // A peer of an older version sends no labels.
+      c.labels?.length ? `labels: ${shownLine(c.labels.join(', '))}` : '',
     ]
       .filter(Boolean)
       .join(', '),

@@ -241,6 +241,30 @@ export const en = {
   'contact.remarkSave': 'Save remark',
   'contact.remarkSaved': 'Remark saved',
   'contact.cardName': 'Name on their card: {name}',
+  'contact.labels': 'Labels',
+  'contact.labelsNone': 'No labels yet.',
+  'contact.labelNew': 'New label',
+  'contact.labelAdd': 'Add label',
+  'contact.labelRemove': 'Remove label {label}',
+  'contact.labelsHint': 'Only you see labels. Contacts → Labels sends one message to everyone with a label.',
+
+  'labels.title': 'Labels',
+  'labels.none': 'No labels yet. Open a contact to give them a label.',
+  'labels.count': '{n} contacts',
+  'labels.notAccepted': 'not accepted yet',
+  'labels.delete': 'Delete label {label}',
+  'labels.deleteConfirm': 'Delete the label “{label}”? The contacts stay; only the label goes.',
+  'labels.deleted': 'Label “{label}” deleted.',
+  'broadcast.title': 'Broadcast',
+  'broadcast.hint':
+    'One message to everyone with a label, sent to each separately: no one sees who else got it.',
+  'broadcast.label': 'Label',
+  'broadcast.text': 'Message',
+  'broadcast.attach': 'Attach a file',
+  'broadcast.removeFile': 'Remove {name}',
+  'broadcast.send': 'Send to all',
+  'broadcast.sent': 'Sent to {n}.',
+  'broadcast.skipped': 'Not sent to {names}: they have not accepted yet.',
 
   // moments
   'moments.title': 'Moments',
@@ -346,6 +370,10 @@ export const en = {
   'error.identityChanged':
     'This card names one of your contacts with other keys: the safety number would change. Compare safety numbers with them first.',
   'error.diskFull': 'The disk of your node is full. Free some space; it carries on by itself.',
+  'error.emptyLabel': 'Give the label a name.',
+  'error.badLabel': 'A label is at most 32 characters, without control characters.',
+  'error.unknownLabel': 'No contact has that label.',
+  'error.tooManyLabels': 'That contact has as many labels as one can have.',
   'error.busy': 'Your node is busy with earlier requests. Try again in a moment.',
 
   // generic

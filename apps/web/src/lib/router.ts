@@ -1,6 +1,6 @@
 /**
  * Hash routes (so the back button and reloads work without a server-side router):
- *   #/chats  #/chat/<contact>  #/contacts  #/contact/<contact>  #/moments  #/settings
+ *   #/chats  #/chat/<contact>  #/contacts  #/contact/<contact>  #/labels  #/moments  #/settings
  * `#add=<link>` (a contact link opened from elsewhere) is taken by the app on load.
  */
 import { useEffect, useState } from 'preact/hooks'
@@ -10,16 +10,17 @@ export type Route =
   | { readonly name: 'chat'; readonly id: string }
   | { readonly name: 'contacts' }
   | { readonly name: 'contact'; readonly id: string }
+  | { readonly name: 'labels' }
   | { readonly name: 'moments' }
   | { readonly name: 'settings' }
 
 export function parseRoute(hash: string): Route {
-  const m = /^#\/(chats|chat|contacts|contact|moments|settings)(?:\/([0-9A-Za-z]+))?$/.exec(hash)
+  const m = /^#\/(chats|chat|contacts|contact|labels|moments|settings)(?:\/([0-9A-Za-z]+))?$/.exec(hash)
   if (m === null) return { name: 'chats' }
   const [, name, id] = m
   if ((name === 'chat' || name === 'contact') && id) return { name, id }
   if (name === 'chat' || name === 'contact') return { name: name === 'chat' ? 'chats' : 'contacts' }
-  return { name: name as 'chats' | 'contacts' | 'moments' | 'settings' }
+  return { name: name as 'chats' | 'contacts' | 'labels' | 'moments' | 'settings' }
 }
 
 export function href(route: Route): string {

@@ -2,7 +2,7 @@
  * One contact: their safety number (the two 30-digit halves, one per person, in groups of five)
  * and a QR code of its scannable form to compare, marking them verified, a warning when their
  * safety number changed, how we are connected, whether the session is post-quantum, a way
- * into the chat, the user's private remark (备注) for them, and removing them.
+ * into the chat, the user's private remark (备注) and labels (标签) for them, and removing them.
  */
 import type { ContactView } from '@jiayi/api'
 import { useState } from 'preact/hooks'
@@ -13,6 +13,7 @@ import { go, href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
 import { errorText } from '../ui/errors.js'
 import { Icon } from '../ui/icons.js'
+import { LabelsCard } from '../ui/labels-card.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { QrImage } from '../ui/qr.js'
 import { ReachNotice } from '../ui/reach-notice.js'
@@ -130,6 +131,7 @@ export function ContactScreen(props: { contact: string }) {
           </section>
         )}
         {c.state !== 'pending-in' && <RemarkCard c={c} onSaved={contact.reload} />}
+        {c.state !== 'pending-in' && <LabelsCard c={c} />}
         <section class="card">
           <button
             type="button"

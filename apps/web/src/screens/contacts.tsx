@@ -1,7 +1,7 @@
 /**
  * Contacts: my QR code and link (what others scan or paste to add me), adding someone by link,
  * by camera, from a picture of a QR code or from an opened `#add=` link, requests to accept or
- * reject, and everyone I have, found by name or remark.
+ * reject, everyone I have, found by name or remark, and the way to their labels (标签).
  */
 import type { ContactView } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
@@ -190,6 +190,14 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
 
         <section class="card" aria-labelledby="list-title">
           <h2 id="list-title">{t('contacts.list')}</h2>
+          <a class="row labels-link" href={href({ name: 'labels' })}>
+            <span class="avatar labels-icon" aria-hidden="true">
+              <Icon name="tag" size={22} />
+            </span>
+            <span class="row-main">
+              <span class="row-title">{t('labels.title')}</span>
+            </span>
+          </a>
           {list.length > 1 && (
             <input
               type="search"
@@ -232,6 +240,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                           {t('contacts.verified')}
                         </span>
                       )}
+                      {c.labels.length > 0 && <span class="row-labels">{` · ${c.labels.join(', ')}`}</span>}
                     </span>
                   </span>
                 </a>

@@ -20,6 +20,10 @@ const BY_CODE: Record<string, MessageKey> = {
   IdentityChanged: 'error.identityChanged',
   Full: 'error.diskFull',
   Busy: 'error.busy',
+  EmptyLabel: 'error.emptyLabel',
+  BadLabel: 'error.badLabel',
+  UnknownLabel: 'error.unknownLabel',
+  TooManyLabels: 'error.tooManyLabels',
 }
 
 export function errorText(error: unknown): string {

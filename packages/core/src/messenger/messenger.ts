@@ -10,6 +10,8 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
+import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
+import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
@@ -110,6 +112,7 @@ export class Messenger {
   private readonly resets: SessionResets
   private readonly pictures: ProfilePictures
   private readonly finder: MessageSearch
+  private readonly contactLabels: ContactLabels
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -139,6 +142,7 @@ export class Messenger {
       this.inbound.extensions.set(kind, handler)
     this.pictures = new ProfilePictures(core)
     this.finder = new MessageSearch(core)
+    this.contactLabels = new ContactLabels(core)
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
   }
 
@@ -455,6 +459,45 @@ export class Messenger {
   /** The scannable safety number (for a QR code the other person scans), as hex. */
   safetyNumberCode(ref: string): string {
     return this.contacts.safetyNumberCode(ref)
+  }
+
+  // ------------------------------------------------------------------ labels (labels/)
+
+  /** Every label (标签) in use, each with its contacts; private to this device. */
+  labels(): LabelView[] {
+    return this.contactLabels.list()
+  }
+
+  /** Gives the label to each contact named (all are found first, or nothing changes). */
+  addLabel(label: string, refs: readonly string[]): Promise<LabelView> {
+    this.assertRunning()
+    return this.contactLabels.add(label, refs)
+  }
+
+  removeLabel(label: string, refs: readonly string[]): Promise<LabelView> {
+    this.assertRunning()
+    return this.contactLabels.remove(label, refs)
+  }
+
+  /** Takes the label from everyone who has it. */
+  deleteLabel(label: string): Promise<void> {
+    this.assertRunning()
+    return this.contactLabels.delete(label)
+  }
+
+  /** Who a broadcast to the label would reach (accepted contacts), and who it would skip. */
+  labelAudience(label: string): LabelAudience {
+    return this.contactLabels.audience(label)
+  }
+
+  /**
+   * 群发: `text` to every accepted contact with the label, each as a separate 1:1 message of
+   * `send` (queued in their outboxes when this returns); no one learns who else got it.
+   */
+  async broadcast(label: string, text: string): Promise<BroadcastResult> {
+    this.assertRunning()
+    checkText(text)
+    return broadcastEach(this.labelAudience(label), async (cid) => (await this.send(cid, text)).id)
   }
 
   // ------------------------------------------------------------------ sending

@@ -38,6 +38,8 @@ export interface ContactRecord {
   readonly card: string
   /** The user's private name for them (备注): shown instead of `name`, never sent anywhere. */
   readonly remark?: string | undefined
+  /** The user's labels for them (标签, labels/labels.ts), by name; private like `remark`. */
+  readonly labels?: readonly string[] | undefined
   /** Their profile picture's hash (profile-picture.ts), when they sent one. */
   readonly picture?: string | undefined
   readonly addedAt: number

@@ -29,6 +29,8 @@ export interface ContactView {
   readonly name: string
   /** The user's private name for them (备注), shown instead of `name` where set. */
   readonly remark?: string | undefined
+  /** The user's labels for them (标签), by name; private, like the remark. */
+  readonly labels: readonly string[]
   /** Names their profile picture (the `contactPicture` method gives it), when they sent one. */
   readonly picture?: string | undefined
   readonly peerId: string
@@ -75,6 +77,7 @@ export function contactView(
     id: c.id,
     name: c.name,
     ...(c.remark !== undefined ? { remark: c.remark } : {}),
+    labels: c.labels ?? [],
     ...(c.picture !== undefined ? { picture: c.picture } : {}),
     peerId: c.peerId,
     state: c.state,
