@@ -35,4 +35,11 @@ export {
   MAX_GROUP_MEMBERS,
   MAX_GROUP_NAME_BYTES,
 } from './ops.js'
+export {
+  GROUP_EXTENSION,
+  type GroupMemberView,
+  type GroupMessageView,
+  Groups,
+  type GroupView,
+} from './service.js'
 export { foldGroup, type GroupChange, type GroupMember, type GroupRole, type GroupState } from './state.js'

@@ -10,6 +10,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { utf8 } from '../bytes.js'
 import { type ContactCard, createCard } from '../card/card.js'
+import type { GroupId } from '../groups/ops.js'
+import type { GroupMessageView } from '../groups/service.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import type { JiayiNode } from '../net/network-stack.js'
@@ -58,6 +60,10 @@ export interface MessengerEvents extends Record<string, unknown> {
    * carry is acknowledged), or has room again ('ok'). Once per change.
    */
   storage: { readonly state: 'full' | 'ok' }
+  /** A group changed (groups/service.ts): its state, or we are no longer in it. */
+  group: { readonly groupId: GroupId; readonly change: 'update' | 'removed' }
+  /** A group message was stored (ours, or one read from another member). */
+  'group-message': { readonly groupId: GroupId; readonly message: GroupMessageView }
   /** A secure session was replaced by a new one (session-reset.ts): who started it, what went again. */
   session: {
     readonly contactId: ContactId

@@ -10,6 +10,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
+import { GROUP_EXTENSION, Groups } from '../groups/service.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
 import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
@@ -111,6 +112,8 @@ export class Messenger {
   private readonly unsubscribe: (() => void)[] = []
   private readonly resets: SessionResets
   private readonly pictures: ProfilePictures
+  /** Group chats (groups/service.ts). */
+  readonly groups: Groups
   private readonly finder: MessageSearch
   private readonly contactLabels: ContactLabels
   private readonly listeners: [string, (e: Event) => void][] = []
@@ -144,6 +147,8 @@ export class Messenger {
     this.finder = new MessageSearch(core)
     this.contactLabels = new ContactLabels(core)
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
+    this.groups = new Groups(core)
+    this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -201,6 +206,7 @@ export class Messenger {
     // Receipts a stop or crash left unsent are queued before any message can come in: a receipt
     // for a new message moves the mark recovery reads from past the ones still owed.
     for (const c of core.contacts.all()) await this.receipts.recover(c.id)
+    await this.groups.start()
     const onRefused = (r: RefusedStream) => core.refuse(r.protocol, refusalOf(r.code), r.remotePeer)
     const serveMsg = framedHandler(
       PROTOCOL_MSG,
@@ -223,6 +229,7 @@ export class Messenger {
       const contact = core.contacts.byPeerId(peer.toString())
       if (contact !== undefined) core.reach.reached(contact.id)
       this.peerSeen(peer)
+      void this.groups.peerConnected(peer).catch(() => undefined)
     })
     this.listen('peer:discovery', (e) => this.peerSeen((e as CustomEvent<{ id: PeerId }>).detail.id))
     this.listen('peer:identify', (e) => {

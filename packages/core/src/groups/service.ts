@@ -1,0 +1,698 @@
+/**
+ * Groups over the messenger (DESIGN.md "Groups"): each group's op log, this member's sender keys
+ * and the group's messages, kept in the messenger's sealed store; group traffic travels as the
+ * messenger extension `group` inside pairwise sessions, so it is durable in the outbox, retried,
+ * and authenticated per member.
+ *
+ * - A change (op) goes to every member; a member who was away gets it at the next sync.
+ * - A message is one sender-key ciphertext, the same bytes for every member, handed to each
+ *   member's outbox. Members keep what they read (bounded, carry.ts) and carry it on: when two
+ *   members connect they sync (heads + high-water marks) and each sends what the other lacks,
+ *   so a member who was away gets everything from whoever is online.
+ * - A member we never added gets a `member` record (trust.ts): group traffic only.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { bytesToHex, fromUtf8, hexToBytes, utf8 } from '../bytes.js'
+import { decodeCardPayload } from '../card/link.js'
+import { initiateSession } from '../crypto/session.js'
+import type { MessengerCore } from '../messenger/core.js'
+import { MessengerError } from '../messenger/errors.js'
+import { type ContactId, contactIdFor, newMessageId } from '../messenger/ids.js'
+import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/inbound.js'
+import { newContactRecord } from '../messenger/inbound.js'
+import { Tx } from '../messenger/tx.js'
+import { PROTOCOL_MSG } from '../net/protocols.js'
+import { key } from '../store/keys.js'
+import type { CarriedMessage, HighWaterMarks } from './carry.js'
+import { type ChannelSnapshot, GroupChannel, type KeyHandout } from './channel.js'
+import { GroupError } from './errors.js'
+import { GroupTraffic } from './group-wire.pb.js'
+import { GroupLog } from './log.js'
+import {
+  checkGroupName,
+  type GroupCard,
+  type GroupId,
+  type GroupOp,
+  type GroupOpDraft,
+  MAX_CARDS_PER_OP,
+} from './ops.js'
+import type { GroupRole, GroupState } from './state.js'
+
+export const GROUP_EXTENSION = 'group'
+/** Messages per traffic payload: a sync answer of many is several payloads (64 KiB frames). */
+const MESSAGES_PER_PAYLOAD = 16
+const OPS_PER_PAYLOAD = 2
+const MAX_GROUP_TEXT_BYTES = 16 * 1024
+/** Logs of groups someone sends us before the ops that add us: a stranger cannot grow this. */
+const MAX_PENDING_LOGS = 16
+
+function logFrom(create: Uint8Array): GroupLog | undefined {
+  try {
+    return GroupLog.fromCreate(create)
+  } catch {
+    return undefined
+  }
+}
+
+export interface GroupMemberView {
+  readonly id: ContactId
+  readonly name: string
+  readonly role: GroupRole
+}
+
+export interface GroupView {
+  readonly id: GroupId
+  readonly name: string
+  readonly members: readonly GroupMemberView[]
+  readonly admins: readonly ContactId[]
+  readonly owner: ContactId
+  readonly unread: number
+  readonly joinApproval: boolean
+  readonly adminsOnly: boolean
+}
+
+export interface GroupMessageView {
+  readonly id: string
+  readonly groupId: GroupId
+  readonly sender: { readonly id: ContactId; readonly name: string }
+  readonly direction: 'in' | 'out'
+  readonly text: string
+  readonly sentAt: number
+}
+
+/** What a traffic payload may hold (GroupTraffic, with plain byte arrays). */
+interface TrafficOut {
+  readonly groupId: Uint8Array
+  readonly ops?: readonly Uint8Array[]
+  readonly distribution?: Uint8Array
+  readonly messages?: readonly { readonly sender: Uint8Array; readonly message: Uint8Array }[]
+  readonly sync?: boolean
+  readonly heads?: readonly Uint8Array[]
+  readonly marks?: readonly {
+    readonly sender: Uint8Array
+    readonly keyId: number
+    readonly iteration: bigint
+  }[]
+}
+
+interface StoredGroup {
+  readonly ops: string[]
+  readonly channel: { own?: { state: string; givenTo: string[] }; records: [string, string][] }
+  readonly unread: number
+  readonly nextSeq: number
+}
+
+interface StoredMessage {
+  readonly id: string
+  readonly sender: string
+  readonly text: string
+  readonly sentAt: number
+  /** The sender-key message, kept for carrying. */
+  readonly bytes: string
+  readonly keyId: number
+  readonly iteration: number
+  readonly at: number
+}
+
+interface Loaded {
+  log: GroupLog
+  channel: GroupChannel
+  unread: number
+  nextSeq: number
+}
+
+const GroupKeys = {
+  group: (gid: GroupId) => key('grp', gid),
+  groups: () => key('grp'),
+  message: (gid: GroupId, seq: number) => key('gmsg', gid, seq),
+  messages: (gid: GroupId) => key('gmsg', gid),
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
+const unb64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
+
+export class Groups {
+  private readonly loaded = new Map<GroupId, Loaded>()
+
+  constructor(private readonly core: MessengerCore) {}
+
+  readonly extension: CoreExtensionHandler = {
+    requires: 'group',
+    receive: (ctx) => this.receive(ctx),
+  }
+
+  /** Loads every group and lets members we share a group with start sessions. */
+  async start(): Promise<void> {
+    const core = this.core
+    for await (const [, value] of core.store.iterate({ prefix: GroupKeys.groups() })) {
+      const stored = JSON.parse(fromUtf8(value)) as StoredGroup
+      const ops = stored.ops.map(unb64)
+      const log = GroupLog.fromCreate(ops[0]!)
+      for (const op of ops.slice(1)) log.add(op)
+      const snapshot: ChannelSnapshot = {
+        ...(stored.channel.own === undefined
+          ? {}
+          : {
+              own: {
+                state: unb64(stored.channel.own.state),
+                givenTo: stored.channel.own.givenTo as ContactId[],
+              },
+            }),
+        records: stored.channel.records.map(([id, r]) => [id as ContactId, unb64(r)] as const),
+      }
+      const channel = GroupChannel.restore(log.id, this.me, snapshot)
+      this.loaded.set(log.id, { log, channel, unread: stored.unread, nextSeq: stored.nextSeq })
+      // What we read is carried on (within the limits).
+      for await (const [, m] of core.store.iterate({ prefix: GroupKeys.messages(log.id) })) {
+        const s = JSON.parse(fromUtf8(m)) as StoredMessage
+        channel.carried.keep(
+          { sender: s.sender, keyId: s.keyId, iteration: s.iteration, bytes: unb64(s.bytes), at: s.at },
+          Date.now(),
+        )
+      }
+    }
+    core.groupMemberCard = (cid) => this.cardOf(cid)
+  }
+
+  private get me(): ContactId {
+    return contactIdFor(this.core.account.identity.signing.publicKey)
+  }
+
+  /** The card of `cid` in any group we are both in. */
+  private cardOf(cid: ContactId): GroupCard | undefined {
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (state.members.has(this.me)) {
+        const m = state.members.get(cid)
+        if (m !== undefined) return m.card
+      }
+    }
+    return undefined
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  list(): GroupView[] {
+    return [...this.loaded.values()]
+      .filter((g) => g.log.state().members.has(this.me))
+      .map((g) => this.view(g))
+  }
+
+  get(ref: string): GroupView {
+    return this.view(this.resolve(ref))
+  }
+
+  /** A group by id, id prefix (≥ 4 hex digits) or name; NotFound or an ambiguity says which. */
+  private resolve(ref: string): Loaded {
+    const query = ref.trim()
+    const all = [...this.loaded.values()].filter((g) => g.log.state().members.has(this.me))
+    const exact = all.find((g) => g.log.id === query)
+    if (exact !== undefined) return exact
+    const lower = query.toLowerCase()
+    const rules: ((g: Loaded) => boolean)[] = [
+      (g) => g.log.state().name.toLowerCase() === lower,
+      (g) => /^[0-9a-f]{4,32}$/.test(lower) && g.log.id.startsWith(lower),
+    ]
+    for (const rule of rules) {
+      const matches = all.filter(rule)
+      if (matches.length === 1) return matches[0]!
+      if (matches.length > 1) {
+        throw new GroupError(
+          'NotFound',
+          `${matches.length} groups match "${query}"; use an id: ${matches.map((g) => g.log.id).join(', ')}`,
+        )
+      }
+    }
+    throw new GroupError('NotFound', `no group matches "${query}"`)
+  }
+
+  /** Whether `ref` names a group (for commands that take a contact or a group). */
+  has(ref: string): boolean {
+    try {
+      this.resolve(ref)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private view(g: Loaded): GroupView {
+    const state = g.log.state()
+    const members = [...state.members.values()].map((m) => ({
+      id: m.id,
+      name: this.nameOf(m.id, m.card.name),
+      role: m.role,
+    }))
+    return {
+      id: state.id,
+      name: state.name,
+      members,
+      admins: members.filter((m) => m.role !== 'member').map((m) => m.id),
+      owner: state.owner,
+      unread: g.unread,
+      joinApproval: state.joinApproval,
+      adminsOnly: state.adminsOnly,
+    }
+  }
+
+  /** What we call a member: the remark or name of a contact, else the name on their card. */
+  private nameOf(id: ContactId, cardName: string): string {
+    const c = this.core.contacts.get(id)
+    if (c !== undefined && c.state !== 'member') return c.remark ?? c.name
+    return cardName
+  }
+
+  async messages(ref: string, options: { limit?: number; peek?: boolean } = {}): Promise<GroupMessageView[]> {
+    const g = this.resolve(ref)
+    const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000))
+    const out: GroupMessageView[] = []
+    for await (const [, value] of this.core.store.iterate({
+      prefix: GroupKeys.messages(g.log.id),
+      reverse: true,
+      limit,
+    })) {
+      out.push(this.messageView(g, JSON.parse(fromUtf8(value)) as StoredMessage))
+    }
+    out.reverse()
+    if (!options.peek && g.unread > 0) {
+      g.unread = 0
+      await this.persist(g)
+    }
+    return out
+  }
+
+  private messageView(g: Loaded, s: StoredMessage): GroupMessageView {
+    const sender = s.sender as ContactId
+    const member = g.log.state().members.get(sender)
+    const name =
+      sender === this.me ? this.core.account.name : this.nameOf(sender, member?.card.name ?? sender)
+    return {
+      id: s.id,
+      groupId: g.log.id,
+      sender: { id: sender, name },
+      direction: sender === this.me ? 'out' : 'in',
+      text: s.text,
+      sentAt: s.sentAt,
+    }
+  }
+
+  // ---------------------------------------------------------------- changing
+
+  /** Starts a group with us as owner and `contacts` (accepted contacts) as members. */
+  async create(name: string, contacts: readonly string[] = []): Promise<GroupView> {
+    const core = this.core
+    const cards = contacts.map((ref) => this.contactCard(ref))
+    const log = GroupLog.start(core.account.identity, { name: checkGroupName(name), card: core.cardBytes() })
+    for (let i = 0; i < cards.length; i += MAX_CARDS_PER_OP) {
+      log.make(core.account.identity, { kind: 'add', cards: cards.slice(i, i + MAX_CARDS_PER_OP) })
+    }
+    const g: Loaded = { log, channel: new GroupChannel(log.id, this.me), unread: 0, nextSeq: 1 }
+    this.loaded.set(log.id, g)
+    await this.persist(g)
+    await this.afterChange(g, log.ordered())
+    return this.view(g)
+  }
+
+  /** The card of an accepted contact, for adding them. */
+  private contactCard(ref: string): Uint8Array {
+    const contact = this.core.contacts.resolve(ref)
+    if (contact.state !== 'accepted') {
+      throw new MessengerError(
+        'NotAccepted',
+        `${contact.name} is not a contact yet; only contacts are added to a group`,
+      )
+    }
+    return decodeCardPayload(contact.card)
+  }
+
+  async add(ref: string, contact: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'add', cards: [this.contactCard(contact)] })
+  }
+
+  async remove(ref: string, member: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'remove', target: this.memberKey(ref, member) })
+  }
+
+  async promote(ref: string, member: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'promote', target: this.memberKey(ref, member) })
+  }
+
+  async demote(ref: string, member: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'demote', target: this.memberKey(ref, member) })
+  }
+
+  async transfer(ref: string, member: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'transfer', target: this.memberKey(ref, member) })
+  }
+
+  async rename(ref: string, name: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'rename', name: checkGroupName(name) })
+  }
+
+  async leave(ref: string): Promise<GroupView> {
+    return this.change(ref, { kind: 'leave' })
+  }
+
+  /** A member by id, id prefix or name, as their identity key. */
+  private memberKey(ref: string, member: string): Uint8Array {
+    const state = this.resolve(ref).log.state()
+    const q = member.trim().toLowerCase()
+    const matches = [...state.members.values()].filter(
+      (m) =>
+        m.id === q ||
+        (/^[0-9a-f]{4,16}$/.test(q) && m.id.startsWith(q)) ||
+        m.card.name.toLowerCase() === q ||
+        this.nameOf(m.id, m.card.name).toLowerCase() === q,
+    )
+    if (matches.length === 1) return matches[0]!.card.identity.signingKey
+    if (matches.length > 1) {
+      throw new GroupError(
+        'NotFound',
+        `${matches.length} members match "${member}"; use an id: ${matches.map((m) => m.id).join(', ')}`,
+      )
+    }
+    throw new GroupError('NotFound', `no member of ${state.name} matches "${member}"`)
+  }
+
+  private async change(ref: string, draft: Exclude<GroupOpDraft, { kind: 'create' }>): Promise<GroupView> {
+    const g = this.resolve(ref)
+    const before = g.log.state()
+    const op = g.log.make(this.core.account.identity, draft)
+    await this.persist(g)
+    await this.afterChange(g, [op], before)
+    return this.view(g)
+  }
+
+  /**
+   * After we made `ops`: tells every member (a newcomer gets the whole log; one who was removed
+   * or left hears of it too, and stops sending), hands our key where it is owed (rotating it if
+   * anyone it was given to is gone), and stores where we stand.
+   */
+  private async afterChange(g: Loaded, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
+    const state = g.log.state()
+    const to = new Set<ContactId>([...state.members.keys(), ...(before?.members.keys() ?? [])])
+    to.delete(this.me)
+    for (const cid of to) {
+      const newcomer = before === undefined || !before.members.has(cid)
+      await this.sendOps(g, cid, newcomer ? g.log.ordered() : ops)
+    }
+    await this.handOut(g, g.channel.keysFor(state))
+  }
+
+  private async handOut(g: Loaded, handouts: readonly KeyHandout[]): Promise<void> {
+    await this.persist(g)
+    for (const h of handouts)
+      await this.sendTraffic(h.to, { groupId: hexToBytes(g.log.id), distribution: h.distribution })
+  }
+
+  private async sendOps(g: Loaded, cid: ContactId, ops: readonly GroupOp[]): Promise<void> {
+    for (let i = 0; i < ops.length; i += OPS_PER_PAYLOAD) {
+      await this.sendTraffic(
+        cid,
+        { groupId: hexToBytes(g.log.id), ops: ops.slice(i, i + OPS_PER_PAYLOAD).map((o) => o.bytes) },
+        g,
+      )
+    }
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  async send(ref: string, text: string): Promise<GroupMessageView> {
+    const g = this.resolve(ref)
+    const state = g.log.state()
+    const me = state.members.get(this.me)
+    if (me === undefined) throw new GroupError('NotAllowed', 'you are not a member of this group')
+    if (state.adminsOnly && me.role === 'member')
+      throw new GroupError('NotAllowed', 'only admins post in this group')
+    if (typeof text !== 'string' || text.trim() === '' || utf8(text).length > MAX_GROUP_TEXT_BYTES) {
+      throw new MessengerError('BadInput', `a message is 1 to ${MAX_GROUP_TEXT_BYTES} bytes of text`)
+    }
+    const id = newMessageId()
+    const sentAt = Date.now()
+    const { message, handouts } = g.channel.encrypt(state, utf8(JSON.stringify({ id, text, sentAt })))
+    const stored: StoredMessage = {
+      id,
+      sender: this.me,
+      text,
+      sentAt,
+      bytes: b64(message.bytes),
+      keyId: message.keyId,
+      iteration: message.iteration,
+      at: message.at,
+    }
+    await this.storeMessage(g, stored, false)
+    await this.handOut(g, handouts)
+    const wire = { sender: hexToBytes(this.me), message: message.bytes }
+    for (const cid of state.members.keys()) {
+      if (cid !== this.me) await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), messages: [wire] }, g)
+    }
+    return this.messageView(g, stored)
+  }
+
+  private async storeMessage(g: Loaded, s: StoredMessage, incoming: boolean): Promise<void> {
+    const tx = new Tx()
+    const seq = g.nextSeq++
+    if (incoming) g.unread++
+    tx.put(GroupKeys.message(g.log.id, seq), utf8(JSON.stringify(s)))
+    tx.put(GroupKeys.group(g.log.id), this.encodeGroup(g))
+    tx.after(() =>
+      this.core.events.emit('group-message', { groupId: g.log.id, message: this.messageView(g, s) }),
+    )
+    await this.core.commit(tx)
+  }
+
+  private encodeGroup(g: Loaded): Uint8Array {
+    const snap = g.channel.snapshot()
+    const stored: StoredGroup = {
+      ops: g.log.ordered().map((o) => b64(o.bytes)),
+      channel: {
+        ...(snap.own === undefined
+          ? {}
+          : { own: { state: b64(snap.own.state), givenTo: [...snap.own.givenTo] } }),
+        records: snap.records.map(([id, r]) => [id, b64(r)]),
+      },
+      unread: g.unread,
+      nextSeq: g.nextSeq,
+    }
+    return utf8(JSON.stringify(stored))
+  }
+
+  private async persist(g: Loaded): Promise<void> {
+    await this.core.store.put(GroupKeys.group(g.log.id), this.encodeGroup(g))
+  }
+
+  /**
+   * Puts group traffic in `cid`'s outbox. A member we have no session with gets one, started
+   * from the card the group carries (its signed prekey: no network round trip, so an offline
+   * member costs nothing now and gets it when back).
+   */
+  private async sendTraffic(cid: ContactId, traffic: TrafficOut, g?: Loaded): Promise<void> {
+    const core = this.core
+    if (core.stopped) return
+    await core.queue.run(cid, async () => {
+      const tx = new Tx()
+      if (core.contacts.get(cid) === undefined) {
+        const card = g?.log.state().members.get(cid)?.card ?? this.cardOf(cid)
+        if (card === undefined) return
+        const record = newContactRecord(
+          cid,
+          { ...card, addrs: core.contactAddrs(card.addrs) },
+          card.bytes,
+          'member',
+        )
+        core.putContact(tx, record, 'new')
+        tx.sessions.set(cid, [
+          initiateSession(core.account.identity, {
+            identity: card.identity,
+            signedPreKey: card.signedPreKey,
+          }),
+        ])
+        await core.rememberAddrs(card.peerId, record.addrs)
+      }
+      // The codec's types want ArrayBuffer-backed arrays; every array here is one.
+      const body = GroupTraffic.encode(traffic as unknown as GroupTraffic)
+      await core.encryptToOutbox(tx, cid, { kind: 'extension', extension: GROUP_EXTENSION, body })
+      await core.commit(tx)
+    })
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** When a member connects: sync every group we share (each side sends what the other lacks). */
+  async peerConnected(peer: PeerId): Promise<void> {
+    const contact = this.core.contacts.byPeerId(peer.toString())
+    if (contact === undefined) return
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (!state.members.has(this.me) || !state.members.has(contact.id)) continue
+      await this.sendTraffic(contact.id, this.syncRequest(g), g)
+    }
+  }
+
+  private syncRequest(g: Loaded): TrafficOut {
+    return {
+      groupId: hexToBytes(g.log.id),
+      sync: true,
+      heads: g.log.heads().map((h) => hexToBytes(h)),
+      marks: Object.entries(g.channel.marks()).flatMap(([sender, byKey]) =>
+        Object.entries(byKey).map(([keyId, iteration]) => ({
+          sender: hexToBytes(sender),
+          keyId: Number(keyId),
+          iteration: BigInt(iteration),
+        })),
+      ),
+    }
+  }
+
+  private async receive(ctx: CoreExtensionContext): Promise<void> {
+    const { contact, body } = ctx
+    const refuse = () => void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    let traffic: GroupTraffic
+    try {
+      traffic = GroupTraffic.decode(body)
+    } catch {
+      return refuse()
+    }
+    if (traffic.groupId.length !== 16) return refuse()
+    const gid = bytesToHex(traffic.groupId) as GroupId
+    const from = contact.id
+    // Handled after this envelope is durable, outside the sender's queue (we answer them).
+    ctx.after(() => void this.handle(gid, from, traffic).catch((error) => this.counted(error)))
+  }
+
+  private counted(error: unknown): void {
+    if (GroupError.is(error) || (error instanceof Error && error.name === 'CryptoError')) {
+      this.core.refuse(PROTOCOL_MSG, 'not-allowed')
+      return
+    }
+    this.core.log.warn('group traffic failed', { error: error instanceof Error ? error.name : 'unknown' })
+  }
+
+  private async handle(gid: GroupId, from: ContactId, t: GroupTraffic): Promise<void> {
+    if (t.ops.length > 0) await this.receiveOps(gid, from, t.ops)
+    const g = this.loaded.get(gid)
+    if (g === undefined) return
+    const state = g.log.state()
+    // Only a member speaks for a group (the ops above may just have made them one).
+    if (!state.members.has(from) || !state.members.has(this.me)) {
+      if (t.distribution.length > 0 || t.messages.length > 0 || t.sync)
+        throw new GroupError('NotAllowed', 'not a member')
+      return
+    }
+    if (t.distribution.length > 0) {
+      for (const r of g.channel.receiveKey(state, from, t.distribution))
+        if (r.kind === 'read') await this.keepRead(g, r.message, r.plaintext)
+      await this.persist(g)
+    }
+    for (const m of t.messages) {
+      if (m.sender.length !== 8) continue
+      const outcome = g.channel.receive(state, { sender: bytesToHex(m.sender), bytes: m.message })
+      if (outcome.kind === 'read') await this.keepRead(g, outcome.message, outcome.plaintext)
+    }
+    if (t.messages.length > 0) await this.persist(g)
+    if (t.sync) await this.answerSync(g, from, t)
+  }
+
+  private async receiveOps(gid: GroupId, from: ContactId, ops: readonly Uint8Array[]): Promise<void> {
+    let g = this.loaded.get(gid)
+    const added: GroupOp[] = []
+    if (g === undefined) {
+      // A group we are not in yet: only its whole log (from the create op) can tell us we were
+      // added. It is held (bounded) until the ops that add us have come, and kept only then.
+      let pending = this.pendingLogs.get(gid)
+      let rest = ops
+      if (pending === undefined) {
+        const log = logFrom(ops[0]!)
+        if (log === undefined || log.id !== gid) return
+        pending = { log, channel: new GroupChannel(gid, this.me), unread: 0, nextSeq: 1 }
+        rest = ops.slice(1)
+      }
+      for (const op of rest) pending.log.add(op)
+      const state = pending.log.state()
+      if (!state.members.has(this.me) || !state.members.has(from)) {
+        if (this.pendingLogs.size >= MAX_PENDING_LOGS)
+          this.pendingLogs.delete(this.pendingLogs.keys().next().value!)
+        this.pendingLogs.set(gid, pending)
+        return
+      }
+      this.pendingLogs.delete(gid)
+      g = pending
+      this.loaded.set(gid, g)
+      added.push(...g.log.ordered())
+    } else {
+      const before = new Set(g.log.ordered().map((o) => o.id))
+      for (const bytes of ops) g.log.add(bytes)
+      added.push(...g.log.ordered().filter((o) => !before.has(o.id)))
+    }
+    const ineffective = added.filter((o) => g.log.state().ineffective.has(o.id))
+    for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
+    if (added.length === 0) return
+    const state = g.log.state()
+    await this.handOut(g, g.channel.keysFor(state))
+    this.core.events.emit('group', {
+      groupId: gid,
+      change: state.members.has(this.me) ? 'update' : 'removed',
+    })
+  }
+
+  /** Logs of groups we may be joining, waiting for the ops that add us. */
+  private readonly pendingLogs = new Map<GroupId, Loaded>()
+
+  private async keepRead(g: Loaded, message: CarriedMessage, plaintext: Uint8Array): Promise<void> {
+    let content: { id?: unknown; text?: unknown; sentAt?: unknown }
+    try {
+      content = JSON.parse(fromUtf8(plaintext)) as typeof content
+    } catch {
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    }
+    if (
+      typeof content.id !== 'string' ||
+      typeof content.text !== 'string' ||
+      typeof content.sentAt !== 'number'
+    ) {
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    }
+    await this.storeMessage(
+      g,
+      {
+        id: content.id,
+        sender: message.sender,
+        text: content.text,
+        sentAt: content.sentAt,
+        bytes: b64(message.bytes),
+        keyId: message.keyId,
+        iteration: message.iteration,
+        at: message.at,
+      },
+      true,
+    )
+  }
+
+  /** Sends `from` the ops and messages its sync shows it lacks, and our key if it lacks that. */
+  private async answerSync(g: Loaded, from: ContactId, t: GroupTraffic): Promise<void> {
+    const gid = hexToBytes(g.log.id)
+    const ops = g.log.missingFrom(
+      t.heads.filter((h) => h.length === 32).map((h) => bytesToHex(h) as GroupOp['id']),
+    )
+    await this.sendOps(g, from, ops)
+    const marks: Record<string, Record<number, number>> = {}
+    for (const m of t.marks) {
+      const sender = bytesToHex(m.sender)
+      const bySender = marks[sender] ?? {}
+      marks[sender] = bySender
+      bySender[m.keyId] = Number(m.iteration)
+    }
+    const own = g.channel.ownKeyId
+    if (own !== undefined && marks[this.me]?.[own] === undefined) {
+      const h = g.channel.handoutFor(from)
+      if (h !== undefined) await this.sendTraffic(from, { groupId: gid, distribution: h.distribution }, g)
+    }
+    const missing = g.channel.missingFor(marks as HighWaterMarks)
+    for (let i = 0; i < missing.length; i += MESSAGES_PER_PAYLOAD) {
+      const messages = missing
+        .slice(i, i + MESSAGES_PER_PAYLOAD)
+        .map((m) => ({ sender: hexToBytes(m.sender), message: m.bytes }))
+      await this.sendTraffic(from, { groupId: gid, messages }, g)
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Groups between real peers on 127.0.0.1 with real stores on disk: members who are not each
+ * other's contacts talk through the group only; every message arrives once; a member who was
+ * away gets a burst from another member while its sender is offline; a removed member gets
+ * nothing more; a member that is no contact cannot use its session for anything but the group.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { MessengerCore } from '../src/messenger/core.js'
+import type { ContactId } from '../src/messenger/ids.js'
+import type { Messenger } from '../src/messenger/messenger.js'
+import { Tx } from '../src/messenger/tx.js'
+import { befriend, type FilePeer, filePeer, removeHomes } from './helpers/files-peers.js'
+import { eventually } from './helpers/messenger-peer.js'
+
+const coreOf = (m: Messenger) => (m as unknown as { core: MessengerCore }).core
+const texts = async (p: FilePeer, group: string) =>
+  (await p.messenger.groups.messages(group, { peek: true })).map((m) => m.text)
+
+describe('groups between peers', () => {
+  let ann: FilePeer
+  let bo: FilePeer
+  let cy: FilePeer
+  let groupId: string
+
+  before(async () => {
+    ;[ann, bo, cy] = await Promise.all([
+      filePeer('Ann', { withFiles: false }),
+      filePeer('Bo', { withFiles: false }),
+      filePeer('Cy', { withFiles: false }),
+    ])
+    await befriend(ann, bo)
+    await befriend(ann, cy)
+  })
+  after(async () => {
+    await Promise.all([ann, bo, cy].map((p) => p?.stop()))
+    await removeHomes()
+  })
+
+  it("members who are not contacts get the group and each other's messages, once each, in order", async () => {
+    const group = await ann.messenger.groups.create('Shop 店', ['Bo', 'Cy'])
+    groupId = group.id
+    assert.deepEqual(group.members.map((m) => [m.name, m.role]).sort(), [
+      ['Ann', 'owner'],
+      ['Bo', 'member'],
+      ['Cy', 'member'],
+    ])
+    for (const p of [bo, cy])
+      await eventually(() => p.messenger.groups.list().length === 1, 15_000, `the group at ${p.name}`)
+    await ann.messenger.groups.send(groupId, 'welcome')
+    await bo.messenger.groups.send(groupId, 'bo 1')
+    await bo.messenger.groups.send(groupId, 'bo 2')
+    await cy.messenger.groups.send(groupId, 'cy 1')
+    await eventually(async () => (await texts(cy, groupId)).length === 4, 15_000, "Bo's messages at Cy")
+    await eventually(async () => (await texts(bo, groupId)).length === 4, 15_000, "Cy's message at Bo")
+    await eventually(async () => (await texts(ann, groupId)).length === 4, 15_000, 'all at Ann')
+    for (const p of [ann, bo, cy]) {
+      const got = await texts(p, groupId)
+      assert.deepEqual(
+        got.filter((t) => t.startsWith('bo')),
+        ['bo 1', 'bo 2'],
+        `Bo's order at ${p.name}`,
+      )
+      assert.equal(new Set(got).size, 4, `each once at ${p.name}`)
+    }
+    const atCy = await cy.messenger.groups.messages(groupId)
+    assert.deepEqual(atCy.find((m) => m.text === 'bo 1')?.sender.name, 'Bo')
+    // Bo and Cy are still no contacts of each other.
+    assert.deepEqual(
+      bo.messenger.contactList().map((c) => c.name),
+      ['Ann'],
+    )
+    assert.deepEqual(
+      cy.messenger.contactList().map((c) => c.name),
+      ['Ann'],
+    )
+  })
+
+  it('a member who is no contact can send group traffic and nothing else', async () => {
+    const boAtCy = coreOf(cy.messenger)
+      .contacts.everyone()
+      .find((c) => c.name === 'Bo')!
+    assert.equal(boAtCy.state, 'member')
+    const refusedBefore = bo.messenger.stats().refused['/jiayi/msg/1']?.['not-allowed'] ?? 0
+    // Cy runs her own build: a 1:1 text straight into her session with Bo.
+    const core = coreOf(cy.messenger)
+    await core.queue.run(boAtCy.id, async () => {
+      const tx = new Tx()
+      await core.encryptToOutbox(tx, boAtCy.id as ContactId, { kind: 'text', text: 'buy my stuff' })
+      await core.commit(tx)
+    })
+    await eventually(
+      () => (bo.messenger.stats().refused['/jiayi/msg/1']?.['not-allowed'] ?? 0) > refusedBefore,
+      15_000,
+      'the text refused at Bo',
+    )
+    assert.deepEqual(
+      bo.messenger.contactList().map((c) => c.name),
+      ['Ann'],
+    )
+  })
+
+  it('a member away during a burst gets it from another member while the sender is offline', async () => {
+    const cyHome = cy.home
+    const cyKey = cy.key
+    await cy.stop()
+    for (const t of ['burst 1', 'burst 2', 'burst 3']) await bo.messenger.groups.send(groupId, t)
+    await eventually(async () => (await texts(ann, groupId)).includes('burst 3'), 15_000, 'the burst at Ann')
+    await bo.stop()
+    cy = await filePeer('Cy', { withFiles: false, home: cyHome, key: cyKey })
+    // Cy is back and meets Ann (Bo, the sender, is gone).
+    await cy.messenger.node.dial(multiaddr(`${ann.messenger.node.getMultiaddrs()[0]}`))
+    await eventually(
+      async () => (await texts(cy, groupId)).includes('burst 3'),
+      20_000,
+      'the burst at Cy, from Ann',
+    )
+    const got = await texts(cy, groupId)
+    assert.deepEqual(
+      got.filter((t) => t.startsWith('burst')),
+      ['burst 1', 'burst 2', 'burst 3'],
+    )
+  })
+
+  it('a removed member gets nothing sent after, and the others stop taking from it', async () => {
+    await ann.messenger.groups.remove(groupId, 'Cy')
+    await eventually(() => cy.messenger.groups.list().length === 0, 15_000, 'Cy hears she was removed')
+    assert.deepEqual(
+      ann.messenger.groups
+        .get(groupId)
+        .members.map((m) => m.name)
+        .sort(),
+      ['Ann', 'Bo'],
+    )
+    await ann.messenger.groups.send(groupId, 'after Cy')
+    await assert.rejects(cy.messenger.groups.send(groupId, 'still here'), /no group matches/)
+    // Time for anything in flight to land: nothing of it is at Cy.
+    await new Promise((r) => setTimeout(r, 500))
+    assert.ok(
+      !(await cy.messenger.groups.messages(groupId, { peek: true }).catch(() => [])).some(
+        (m) => m.text === 'after Cy',
+      ),
+    )
+  })
+})
