@@ -38,6 +38,8 @@ const RUN: Record<string, () => Promise<Run>> = {
   name: async () => (await import('./commands/remote.js')).rename,
   remark: async () => (await import('./commands/remote.js')).remark,
   search: async () => (await import('./commands/remote.js')).search,
+  group: async () => (await import('./commands/groups.js')).group,
+  groups: async () => (await import('./commands/groups.js')).groups,
   label: async () => (await import('./commands/labels.js')).label,
   labels: async () => (await import('./commands/labels.js')).labels,
   broadcast: async () => (await import('./commands/labels.js')).broadcast,

@@ -12,6 +12,7 @@ import type { FileProgress } from '@jiayi/core'
 import { ACCOUNT_METHODS } from './account-methods.js'
 import { FEED_METHODS } from './feed-methods.js'
 import { FILE_METHODS } from './file-methods.js'
+import { GROUP_METHODS } from './group-methods.js'
 import type { AccountHost, ApiHost, ApiLog, MessengerApi } from './host.js'
 import { LABEL_METHODS } from './label-methods.js'
 import { MESSENGER_METHODS } from './messenger-methods.js'
@@ -35,6 +36,7 @@ export const METHODS: {
 } = {
   ...MESSENGER_METHODS,
   ...LABEL_METHODS,
+  ...GROUP_METHODS,
   ...FILE_METHODS,
   ...FEED_METHODS,
   ...ACCOUNT_METHODS,
@@ -54,6 +56,7 @@ const SHOWN_TYPES = new Set([
   'FeedError',
   'FileError',
   'LabelError',
+  'GroupError',
 ])
 
 /** Progress notifications per transfer are at most this often (the last one always goes). */
@@ -102,6 +105,8 @@ export class ControlDispatcher {
         (e === 'feed' && this.context.feed?.events !== undefined) ||
         (e === 'passphrase' && this.context.account?.events !== undefined) ||
         e === 'message' ||
+        e === 'group' ||
+        e === 'group-message' ||
         e === 'contact' ||
         e === 'typing' ||
         e === 'read',
@@ -183,6 +188,9 @@ export class ControlDispatcher {
         }),
       )
     if (want.has('contact')) offs.push(e.on('contact', (ev) => sink({ event: 'contact', ...ev })))
+    if (want.has('group')) offs.push(e.on('group', (ev) => sink({ event: 'group', ...ev })))
+    if (want.has('group-message'))
+      offs.push(e.on('group-message', (ev) => sink({ event: 'group-message', ...ev })))
     if (want.has('typing')) offs.push(e.on('typing', (ev) => sink({ event: 'typing', ...ev })))
     if (want.has('read')) offs.push(e.on('read', (ev) => sink({ event: 'read', ...ev })))
     const fileEvents = this.context.files?.files.events

@@ -31,6 +31,8 @@ export type MessengerApi = Pick<
   | 'verify'
   | 'setRemark'
   | 'labels'
+  | 'groups'
+  | 'conversationOf'
   | 'addLabel'
   | 'removeLabel'
   | 'deleteLabel'

@@ -18,6 +18,7 @@ export {
 export { ControlDispatcher, ControlSession, type DispatcherOptions, METHODS } from './dispatcher.js'
 export { FEED_METHODS, type FeedMethodName } from './feed-methods.js'
 export { FILE_METHODS, type FileMethodName } from './file-methods.js'
+export { GROUP_METHODS, type GroupMethodName } from './group-methods.js'
 export type { AccountHost, ApiHost, ApiLog, FeedApi, FileHost, MessengerApi } from './host.js'
 export { LABEL_METHODS, type LabelMethodName } from './label-methods.js'
 export { MESSENGER_METHODS, type MessengerMethodName } from './messenger-methods.js'

@@ -170,7 +170,11 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   },
   send: {
     check: params({ ...CONTACT, text: str({ min: 1 }), replyTo: { optional: true, check: id } }),
-    run: (c, p) => c.messenger.send(p.contact, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo }),
+    run: (c, p) => {
+      const to = c.messenger.conversationOf(p.contact)
+      if (to.kind === 'group') return c.messenger.groups.send(to.id, p.text)
+      return c.messenger.send(to.id, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo })
+    },
   },
   messages: {
     heavy: limitAbove(HEAVY_MESSAGES, 50),

@@ -18,6 +18,8 @@ import type {
   FileKind,
   FileProgress,
   FileSettings,
+  GroupMessageView,
+  GroupView,
   LabelMember,
   LabelView,
   MessageId,
@@ -169,9 +171,32 @@ export interface ApiMethods {
   /** How this peer is connected to the contact right now (null: not connected). */
   connection: { params: { contact: string }; result: ConnectionInfo | null }
 
+  // ------------------------------------------------------------------ groups (群聊)
+  /** The groups we are in. */
+  groups: { params: NoParams; result: GroupView[] }
+  group: { params: { group: string }; result: GroupView }
+  /** A new group with us as owner and these accepted contacts as members. */
+  createGroup: { params: { name: string; contacts?: string[] }; result: GroupView }
+  groupAdd: { params: { group: string; contact: string }; result: GroupView }
+  groupRemove: { params: { group: string; member: string }; result: GroupView }
+  groupLeave: { params: { group: string }; result: GroupView }
+  groupPromote: { params: { group: string; member: string }; result: GroupView }
+  groupDemote: { params: { group: string; member: string }; result: GroupView }
+  /** Hands ownership on (the owner becomes an admin). */
+  groupTransfer: { params: { group: string; member: string }; result: GroupView }
+  groupRename: { params: { group: string; name: string }; result: GroupView }
+  /** The newest `limit` group messages, oldest first; clears the unread count unless `peek`. */
+  groupMessages: { params: { group: string; limit?: number; peek?: boolean }; result: GroupMessageView[] }
+  /** What a name or id names: a contact or a group (a name naming both is AmbiguousContact). */
+  conversation: {
+    params: { ref: string }
+    result: { kind: 'contact' | 'group'; id: string; name: string }
+  }
+
   // ------------------------------------------------------------------ conversations
   chats: { params: NoParams; result: ChatView[] }
-  send: { params: { contact: string; text: string; replyTo?: string }; result: ApiMessage }
+  /** To a contact, or to a group (`contact` names either; the answer then has `groupId`, `sender`). */
+  send: { params: { contact: string; text: string; replyTo?: string }; result: ApiMessage | GroupMessageView }
   /** The newest `limit` messages, oldest first; marks incoming ones read unless `peek`. */
   /**
    * The newest `limit` messages, oldest first; `before` (a message id, the oldest of the page
@@ -272,6 +297,10 @@ export interface ApiEvents {
   typing: { readonly contactId: ContactId; readonly active: boolean }
   /** The conversation was read: its incoming messages so far read as read, its unread count is 0. */
   read: { readonly contactId: ContactId }
+  /** A group changed, or we are no longer in it. */
+  group: { readonly groupId: string; readonly change: 'update' | 'removed' }
+  /** A group message was stored (sent by us, or read from a member). */
+  'group-message': { readonly groupId: string; readonly message: GroupMessageView }
   /** A transfer was created or changed state (not every chunk: see `progress`). */
   transfer: { readonly transfer: TransferView; readonly change: 'new' | 'update' }
   /** Bytes moved; at most a few per second per transfer. */
@@ -302,6 +331,8 @@ export const EVENT_NAMES: readonly EventName[] = [
   'progress',
   'feed',
   'passphrase',
+  'group',
+  'group-message',
 ] as const
 
 export type ApiNotification = { [E in EventName]: { readonly event: E } & ApiEvents[E] }[EventName]

@@ -148,7 +148,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'send',
-    usage: 'send CONTACT TEXT...',
+    usage: 'send CONTACT|GROUP TEXT...',
     summary: 'send a message (TEXT "-" reads stdin)',
     options: [],
     minArgs: 2,
@@ -188,7 +188,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'messages',
-    usage: 'messages CONTACT [--limit N] [--peek]',
+    usage: 'messages CONTACT|GROUP [--limit N] [--peek]',
     summary: 'the conversation, oldest first (marks it read unless --peek)',
     options: ['limit', 'peek'],
     minArgs: 1,
@@ -241,6 +241,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: ['file'],
     minArgs: 1,
     maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
+    name: 'group',
+    usage:
+      'group create NAME [CONTACT…] | add|remove|promote|demote|transfer GROUP MEMBER | leave GROUP | rename GROUP NAME',
+    summary: 'group chats (群聊): make one, add and remove members, roles, leave',
+    options: [],
+    minArgs: 1,
+    maxArgs: Number.POSITIVE_INFINITY,
+  },
+  {
+    name: 'groups',
+    usage: 'groups',
+    summary: 'the groups you are in, with members and unread counts',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
   },
   {
     name: 'read',

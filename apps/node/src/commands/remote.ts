@@ -102,11 +102,13 @@ const MAX_MESSAGES = 100_000_000
  * too large for a line is the typed error ReplyTooLarge.
  */
 export async function messages(ctx: Context): Promise<void> {
-  const ref = arg(ctx, 0, 'the contact (id or name)')
+  const ref = arg(ctx, 0, 'the contact or group (id or name)')
   const limit = optLimit(ctx, MAX_MESSAGES) ?? 50
   const peek = optFlag(ctx, 'peek')
+  const target = await withPeer(ctx, (c) => c.call('conversation', { ref }))
+  if (target.kind === 'group') return groupMessages(ctx, target, limit, peek)
   const { contact, pages } = await withPeer(ctx, async (c) => {
-    const contact = await c.call('contact', { contact: ref })
+    const contact = await c.call('contact', { contact: target.id })
     const pages: MessageView[][] = []
     let size = MESSAGES_PAGE
     let got = 0
@@ -153,6 +155,21 @@ export async function messages(ctx: Context): Promise<void> {
   }
   if (pages.every((p) => p.length === 0)) ctx.out.line(`No messages with ${shownLine(nameOf(contact))} yet.`)
   for (const page of pages) for (const m of page) ctx.out.line(formatMessage(m, nameOf(contact)))
+}
+
+/** A group's messages, each line naming its sender; `--json` adds `groupId` and `sender`. */
+async function groupMessages(
+  ctx: Context,
+  target: { id: string; name: string },
+  limit: number,
+  peek: boolean,
+): Promise<void> {
+  const list = await withPeer(ctx, (c) =>
+    c.call('groupMessages', { group: target.id, limit: Math.min(limit, 10_000), ...(peek ? { peek } : {}) }),
+  )
+  if (ctx.json) return ctx.out.json(list)
+  if (list.length === 0) ctx.out.line(`No messages in ${shownLine(target.name)} yet.`)
+  for (const m of list) ctx.out.line(formatMessage(m, m.sender.name))
 }
 
 export async function rename(ctx: Context): Promise<void> {

@@ -17,7 +17,7 @@ import { decodeCardPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
 import type { MessengerCore } from '../messenger/core.js'
 import { MessengerError } from '../messenger/errors.js'
-import { type ContactId, contactIdFor, newMessageId } from '../messenger/ids.js'
+import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from '../messenger/ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/inbound.js'
 import { newContactRecord } from '../messenger/inbound.js'
 import { Tx } from '../messenger/tx.js'
@@ -45,6 +45,8 @@ const OPS_PER_PAYLOAD = 2
 const MAX_GROUP_TEXT_BYTES = 16 * 1024
 /** Logs of groups someone sends us before the ops that add us: a stranger cannot grow this. */
 const MAX_PENDING_LOGS = 16
+/** Members per group asked for news after a start. */
+const REACH_OUT_MEMBERS = 4
 
 function logFrom(create: Uint8Array): GroupLog | undefined {
   try {
@@ -71,13 +73,20 @@ export interface GroupView {
   readonly adminsOnly: boolean
 }
 
+/** A group message, shaped as a 1:1 message (MessageView) plus the group and its sender. */
 export interface GroupMessageView {
-  readonly id: string
+  readonly id: MessageId
   readonly groupId: GroupId
+  /** The sender (as in a 1:1 message's `contactId`: whose words these are). */
+  readonly contactId: ContactId
   readonly sender: { readonly id: ContactId; readonly name: string }
   readonly direction: 'in' | 'out'
   readonly text: string
-  readonly sentAt: number
+  /** ISO 8601, the sender's clock. */
+  readonly sentAt: string
+  readonly status: 'sent' | 'received'
+  readonly edited: false
+  readonly deleted: false
 }
 
 /** What a traffic payload may hold (GroupTraffic, with plain byte arrays). */
@@ -226,13 +235,13 @@ export class Groups {
     throw new GroupError('NotFound', `no group matches "${query}"`)
   }
 
-  /** Whether `ref` names a group (for commands that take a contact or a group). */
-  has(ref: string): boolean {
+  /** The group `ref` names, if it names one (for commands that take a contact or a group). */
+  find(ref: string): GroupView | undefined {
     try {
-      this.resolve(ref)
-      return true
-    } catch {
-      return false
+      return this.view(this.resolve(ref))
+    } catch (error) {
+      if (GroupError.is(error, 'NotFound') && !error.message.includes('groups match')) return undefined
+      throw error
     }
   }
 
@@ -286,13 +295,18 @@ export class Groups {
     const member = g.log.state().members.get(sender)
     const name =
       sender === this.me ? this.core.account.name : this.nameOf(sender, member?.card.name ?? sender)
+    const out = sender === this.me
     return {
-      id: s.id,
+      id: s.id as MessageId,
       groupId: g.log.id,
+      contactId: sender,
       sender: { id: sender, name },
-      direction: sender === this.me ? 'out' : 'in',
+      direction: out ? 'out' : 'in',
       text: s.text,
-      sentAt: s.sentAt,
+      sentAt: new Date(s.sentAt).toISOString(),
+      status: out ? 'sent' : 'received',
+      edited: false,
+      deleted: false,
     }
   }
 
@@ -486,7 +500,12 @@ export class Groups {
    * from the card the group carries (its signed prekey: no network round trip, so an offline
    * member costs nothing now and gets it when back).
    */
-  private async sendTraffic(cid: ContactId, traffic: TrafficOut, g?: Loaded): Promise<void> {
+  private async sendTraffic(
+    cid: ContactId,
+    traffic: TrafficOut,
+    g?: Loaded,
+    options: { ephemeral?: boolean } = {},
+  ): Promise<void> {
     const core = this.core
     if (core.stopped) return
     await core.queue.run(cid, async () => {
@@ -511,7 +530,12 @@ export class Groups {
       }
       // The codec's types want ArrayBuffer-backed arrays; every array here is one.
       const body = GroupTraffic.encode(traffic as unknown as GroupTraffic)
-      await core.encryptToOutbox(tx, cid, { kind: 'extension', extension: GROUP_EXTENSION, body })
+      await core.encryptToOutbox(
+        tx,
+        cid,
+        { kind: 'extension', extension: GROUP_EXTENSION, body },
+        options.ephemeral === true ? { ephemeral: true } : {},
+      )
       await core.commit(tx)
     })
   }
@@ -525,7 +549,27 @@ export class Groups {
     for (const g of this.loaded.values()) {
       const state = g.log.state()
       if (!state.members.has(this.me) || !state.members.has(contact.id)) continue
-      await this.sendTraffic(contact.id, this.syncRequest(g), g)
+      await this.sendTraffic(contact.id, this.syncRequest(g), g, { ephemeral: true })
+    }
+  }
+
+  /**
+   * After a start: asks a few members of each group for what we missed while away (one try
+   * each; members who connect later sync then). Contacts first: they are the likeliest nearby.
+   */
+  async reachOut(): Promise<void> {
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (!state.members.has(this.me)) continue
+      const others = [...state.members.keys()].filter((id) => id !== this.me)
+      const isContact = (id: ContactId) => {
+        const c = this.core.contacts.get(id)
+        return c !== undefined && c.state !== 'member'
+      }
+      const ordered = [...others.filter(isContact), ...others.filter((id) => !isContact(id))]
+      for (const cid of ordered.slice(0, REACH_OUT_MEMBERS)) {
+        await this.sendTraffic(cid, this.syncRequest(g), g, { ephemeral: true })
+      }
     }
   }
 
@@ -647,8 +691,11 @@ export class Groups {
     }
     if (
       typeof content.id !== 'string' ||
+      !isMessageId(content.id) ||
       typeof content.text !== 'string' ||
-      typeof content.sentAt !== 'number'
+      utf8(content.text).length > MAX_GROUP_TEXT_BYTES ||
+      typeof content.sentAt !== 'number' ||
+      !Number.isSafeInteger(content.sentAt)
     ) {
       return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
     }

@@ -10,6 +10,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
+import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
 import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
@@ -255,6 +256,7 @@ export class Messenger {
     this.finder.start()
     await this.resets.start(resetSessions)
     for (const c of core.contacts.everyone()) this.outbox.kick(c.id)
+    void this.groups.reachOut().catch(() => undefined)
   }
 
   private listen(type: string, handler: (e: Event) => void): void {
@@ -683,6 +685,36 @@ export class Messenger {
     const contact = this.core.contacts.resolve(ref)
     const m = await this.core.conversations.message(contact.id, checkMessageId(messageId))
     return m && messageView(m)
+  }
+
+  /**
+   * What `ref` names: a contact or a group (`send` and `messages` take either). A name that
+   * matches a contact and a group is AmbiguousContact, listing both.
+   */
+  conversationOf(
+    ref: string,
+  ): { kind: 'contact'; id: ContactId; name: string } | { kind: 'group'; id: GroupId; name: string } {
+    let contact: ContactRecord | undefined
+    let miss: unknown
+    try {
+      contact = this.core.contacts.resolve(ref)
+    } catch (error) {
+      if (!MessengerError.is(error, 'UnknownContact')) throw error
+      miss = error
+    }
+    const group = this.groups.find(ref)
+    if (contact !== undefined && group !== undefined) {
+      throw new MessengerError(
+        'AmbiguousContact',
+        `"${ref}" names a contact (id ${contact.id}) and a group (id ${group.id}); use an id`,
+      )
+    }
+    if (group !== undefined) return { kind: 'group', id: group.id, name: group.name }
+    if (contact !== undefined)
+      return { kind: 'contact', id: contact.id, name: contact.remark ?? contact.name }
+    throw miss instanceof MessengerError
+      ? new MessengerError('UnknownContact', `no contact or group matches "${ref}"`)
+      : miss
   }
 
   /** Lets a payload kind of another package (files, feed keys) through the sessions. */
