@@ -21,7 +21,6 @@ export { FILE_METHODS, type FileMethodName } from './file-methods.js'
 export type { AccountHost, ApiHost, ApiLog, FeedApi, FileHost, MessengerApi } from './host.js'
 export { MESSENGER_METHODS, type MessengerMethodName } from './messenger-methods.js'
 export * from './methods.js'
-export { MomentOffers, type MomentOffersHost } from './moment-offers.js'
 export {
   ControlError,
   type ControlErrorBody,

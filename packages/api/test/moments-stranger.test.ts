@@ -1,6 +1,6 @@
 /**
  * A stranger who sent a contact request gets nothing of Moments (issue 15, item 1), between real
- * peers on 127.0.0.1: Messenger, files, feed, the moments offers and the method table, as the
+ * peers on 127.0.0.1: Messenger, files, feed (with its pictures) and the method table, as the
  * node daemon assembles them. Mallory runs her own build of Jiayi: she scans Vera's QR code (a
  * request), then answers her own request with a forged accept, then asks for Vera's feed over
  * /jiayi/feed/2, with her own client and by hand. Vera never accepted: Mallory gets no feed key,
@@ -26,7 +26,7 @@ import {
 } from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
 import { decodeFrame, encodeFrame, Feed, type SyncFrame } from '@jiayi/feed'
-import { ControlDispatcher, MomentOffers } from '../src/index.js'
+import { ControlDispatcher } from '../src/index.js'
 
 interface StackPeer {
   readonly name: string
@@ -51,7 +51,7 @@ async function stackPeer(name: string): Promise<StackPeer> {
   })
   const storage = new MemoryFileStorage()
   const files = new FileService({ store, storage })
-  const feed = await Feed.create({ store, identity: account.identity })
+  const feed = await Feed.create({ store, identity: account.identity, files: { service: files } })
   const messenger = await Messenger.open({
     store,
     node,
@@ -60,11 +60,9 @@ async function stackPeer(name: string): Promise<StackPeer> {
   })
   await files.start(messenger)
   await feed.start(messenger)
-  const momentOffers = MomentOffers.start({ messenger, files, feed })
   const dispatcher = new ControlDispatcher(messenger, {
     files: { files, openSource: (handle) => storage.openSource(handle) },
     feed,
-    momentOffers,
   })
   return {
     name,
@@ -75,7 +73,6 @@ async function stackPeer(name: string): Promise<StackPeer> {
     feed,
     dispatcher,
     async stop() {
-      momentOffers.stop()
       await feed.stop()
       await files.stop()
       await messenger.stop()

@@ -4,12 +4,20 @@
  * APIs, no DOM). This file is the package's whole public API; PROTOCOL.md has the byte grammar.
  */
 
+export type { NewAttachment } from './attachment-source.js'
 export type { FeedStats } from './counters.js'
 // --- the parts, for tests, tools and other transports ---
 export { type EngineEvents, FeedEngine, type FeedEngineInit, type ServeItem } from './engine.js'
 export { FeedError, type FeedErrorCode, REJECTION_CODES, type RejectionCode } from './errors.js'
 // --- the app-facing feed ---
-export { Feed, type FeedCreateInit, type FeedEvents, type FeedInit } from './feed.js'
+export {
+  Feed,
+  type FeedCreateInit,
+  type FeedEvents,
+  type FeedFiles,
+  type FeedInit,
+  type PostDraft,
+} from './feed.js'
 export type { HeldKeys } from './held-keys.js'
 export { type CommentId, type FeedId, newItemId, type PostId, type ReplicaId } from './ids.js'
 export { FEED_KEY_EXTENSION, feedKeyHandler } from './keys.js'

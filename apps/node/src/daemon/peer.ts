@@ -7,7 +7,6 @@
  * SIGINT / SIGTERM / SIGHUP shut down in reverse: socket, messenger, node, peer.lock, store.
  */
 import { userInfo } from 'node:os'
-import { MomentOffers } from '@jiayi/api'
 import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
 import type { Feed } from '@jiayi/feed'
@@ -203,11 +202,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   let feed: Feed | undefined
   let server: ControlServer | undefined
   let web: RunningWeb | undefined
-  let momentOffers: MomentOffers | undefined
   let events: EventLines | undefined
   const cleanup = async () => {
     events?.stop(false)
-    momentOffers?.stop()
     await web?.close().catch(() => undefined)
     await server?.close().catch(() => undefined)
     await feed?.stop().catch(() => undefined)
@@ -234,14 +231,17 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     }
     node = await createNode(core, nodeNet, account, store, options, ctx)
     // Files land in <home>/files; the service listens for offers before the first envelope.
-    files = new core.FileService({
-      store,
-      storage: nodeNet.NodeFileStorage.forHome(paths.home),
-      log: log.child('files'),
-    })
-    // The moments feed, likewise: its key handler is in place before the first envelope.
+    const storage = nodeNet.NodeFileStorage.forHome(paths.home)
+    files = new core.FileService({ store, storage, log: log.child('files') })
+    // The moments feed, likewise: its key handler is in place before the first envelope. Its
+    // posts' pictures travel through the files service.
     const { Feed } = await import('@jiayi/feed')
-    feed = await Feed.create({ store, identity: account.identity, log: log.child('feed') })
+    feed = await Feed.create({
+      store,
+      identity: account.identity,
+      files: { service: files, createHasher: () => storage.createHasher() },
+      log: log.child('feed'),
+    })
     // Lost writes (found at open, or a repair since the last run) may have taken our ratchets
     // back in time: every secure session starts afresh.
     const staleSessions = await sessionsStale(store)
@@ -261,8 +261,6 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     const addrs = node.getMultiaddrs().map((a) => a.toString())
     if (options.listen.length === 0) await rememberPorts(store, portsOf(addrs))
     await saveLastCard(store, messenger.card())
-    // Pictures of our posts for contacts accepted after the post (and offers a crash cut short).
-    momentOffers = MomentOffers.start({ messenger, files, feed, log: log.child('moments') })
     // Tests route their preview links to loopback servers; nothing else ever reaches them.
     const previewer = new LinkPreviewer(
       options.previewRoutes.size > 0 ? routedPreviewNet(options.previewRoutes) : undefined,
@@ -271,7 +269,6 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       messenger,
       files,
       feed,
-      momentOffers,
       node,
       describeConnection: core.describeConnection,
       account: nodeAccount(

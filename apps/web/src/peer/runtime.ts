@@ -81,7 +81,13 @@ export class InPagePeer {
       const storage = new StoreFileStorage(vault.store)
       // The browser's quota is the origin's share, not the disk: a file need only fit in it.
       files = new FileService({ store: vault.store, storage, log, autoDownload: { minFreeBytes: 0 } })
-      const feed = await Feed.create({ store: vault.store, identity: account.identity, log })
+      // Posts' pictures travel through the files service.
+      const feed = await Feed.create({
+        store: vault.store,
+        identity: account.identity,
+        files: { service: files, createHasher: () => storage.createHasher() },
+        log,
+      })
       messenger = await Messenger.open({
         store: vault.store,
         node,

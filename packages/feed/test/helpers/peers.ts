@@ -1,6 +1,7 @@
 /**
- * Real messengers with feeds on real libp2p nodes on 127.0.0.1 (TCP only, no mDNS), in-process.
- * The pattern of packages/core/test/helpers/messenger-peer.ts, through core's public API.
+ * Real messengers with feeds (and the files service their pictures travel by, files kept in
+ * memory) on real libp2p nodes on 127.0.0.1 (TCP only, no mDNS), in-process. The pattern of
+ * packages/core/test/helpers/messenger-peer.ts, through core's public API.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,8 +10,11 @@ import {
   type ContactView,
   createAccount,
   createJiayiNode,
+  FileService,
+  type FileStorage,
   LevelStore,
   loadAccount,
+  MemoryFileStorage,
   MemoryStore,
   Messenger,
   type Store,
@@ -22,8 +26,10 @@ export interface FeedPeer {
   readonly name: string
   readonly messenger: Messenger
   readonly feed: Feed
+  readonly files: FileService
+  readonly storage: FileStorage
   readonly store: Store
-  /** Stops the feed, the messenger and the node; the store stays open (restart with it). */
+  /** Stops the feed, the files, the messenger and the node; the store stays open (restart with it). */
   stop(): Promise<void>
 }
 
@@ -32,6 +38,7 @@ export async function feedPeer(
   name: string,
   store: Store = new MemoryStore(),
   init: FeedInit = {},
+  storage: FileStorage = new MemoryFileStorage(),
 ): Promise<FeedPeer> {
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
@@ -40,20 +47,35 @@ export async function feedPeer(
     listen: ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
   })
-  // The feed's key handler is in place before the first envelope can arrive.
-  const feed = await Feed.create({ ...init, store, identity: account.identity })
-  const messenger = await Messenger.open({ store, node, account, extensions: feed.extensions })
+  // The feed's key handler and the file offers' are in place before the first envelope can arrive.
+  const files = new FileService({ store, storage })
+  const feed = await Feed.create({
+    files: { service: files, createHasher: () => storage.createHasher() },
+    ...init,
+    store,
+    identity: account.identity,
+  })
+  const messenger = await Messenger.open({
+    store,
+    node,
+    account,
+    extensions: { ...files.extensions, ...feed.extensions },
+  })
+  await files.start(messenger)
   await feed.start(messenger)
   let stopped = false
   return {
     name,
     messenger,
     feed,
+    files,
+    storage,
     store,
     async stop() {
       if (stopped) return
       stopped = true
       await feed.stop()
+      await files.stop()
       await messenger.stop()
       await node.stop()
     },
