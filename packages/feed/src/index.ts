@@ -1,7 +1,9 @@
 /**
  * @jiayi/feed — the moments feed: one Yjs doc per person, written only by that person's devices,
- * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/2. Isomorphic (no Node
- * APIs, no DOM). This file is the package's whole public API; PROTOCOL.md has the byte grammar.
+ * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/2; and `openPeer`, the
+ * one assembly of a whole peer (the feed being the topmost library, it is the one that knows every
+ * part). Isomorphic (no Node APIs, no DOM). This file is the package's whole public API;
+ * PROTOCOL.md has the byte grammar.
  */
 
 export type { NewAttachment } from './attachment-source.js'
@@ -31,6 +33,7 @@ export {
   verifyEntry,
   verifySnapshotHeader,
 } from './log-crypto.js'
+export { openPeer, Peer, type PeerInit, type PeerLog } from './peer.js'
 export {
   checkPreviewUrl,
   checkResolved,
