@@ -8,8 +8,14 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
-import { type FileSource, MemoryFileStorage, type Sha256Hasher } from '@jiayi/core'
-import { FeedError, type NewAttachment } from '../src/index.js'
+import {
+  createAccount,
+  type FileSource,
+  MemoryFileStorage,
+  MemoryStore,
+  type Sha256Hasher,
+} from '@jiayi/core'
+import { Feed, FeedError, type NewAttachment } from '../src/index.js'
 import { befriend, eventually, type FeedPeer, feedPeer } from './helpers/peers.js'
 
 /** File storage in memory that counts the bytes its SHA-256 hashers see. */
@@ -117,13 +123,15 @@ describe('a post’s pictures', () => {
   })
 
   it('need the files service, and stay below the size limit', async () => {
-    const hal = await feedPeer('Hal', undefined, { files: undefined })
-    peers.push(hal)
+    // A feed made by hand without the files service takes references only.
+    const store = new MemoryStore()
+    const hal = await Feed.create({ store, identity: (await createAccount(store, 'Hal')).identity })
     const storage = new MemoryFileStorage()
     const { attachment } = picture(storage, 'x', 100)
-    await assert.rejects(hal.feed.post({ text: 'x', attachments: [attachment] }), (e: unknown) =>
+    await assert.rejects(hal.post({ text: 'x', attachments: [attachment] }), (e: unknown) =>
       FeedError.is(e, 'NoFiles'),
     )
+    await hal.stop()
     const ivy = await feedPeer('Ivy')
     peers.push(ivy)
     let closed = false

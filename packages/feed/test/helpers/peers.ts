@@ -1,7 +1,7 @@
 /**
- * Real messengers with feeds (and the files service their pictures travel by, files kept in
- * memory) on real libp2p nodes on 127.0.0.1 (TCP only, no mDNS), in-process. The pattern of
- * packages/core/test/helpers/messenger-peer.ts, through core's public API.
+ * Real peers as `openPeer` assembles them (messenger, the files service the pictures travel by
+ * with files kept in memory, the feed) on real libp2p nodes on 127.0.0.1 (TCP only, no mDNS),
+ * in-process.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,18 +9,17 @@ import { join } from 'node:path'
 import {
   type ContactView,
   createAccount,
-  createJiayiNode,
-  FileService,
+  type FileService,
   type FileStorage,
   LevelStore,
   loadAccount,
   MemoryFileStorage,
   MemoryStore,
-  Messenger,
+  type Messenger,
   type Store,
 } from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
-import { Feed, type FeedInit } from '../../src/index.js'
+import { type Feed, type FeedInit, openPeer } from '../../src/index.js'
 
 export interface FeedPeer {
   readonly name: string
@@ -37,49 +36,23 @@ export interface FeedPeer {
 export async function feedPeer(
   name: string,
   store: Store = new MemoryStore(),
-  init: FeedInit = {},
+  init: Omit<FeedInit, 'files' | 'log'> = {},
   storage: FileStorage = new MemoryFileStorage(),
 ): Promise<FeedPeer> {
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
-  const node = await createJiayiNode({
-    privateKey: account.deviceKey,
+  const peer = await openPeer({
+    store,
+    // The store outlives the peer: a test restarts with it.
+    closeStore: async () => undefined,
+    account,
     network: nodeNetwork({ mdns: false }),
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    relayServer: false,
+    node: { relayServer: false },
+    fileStorage: storage,
+    feed: init,
   })
-  // The feed's key handler and the file offers' are in place before the first envelope can arrive.
-  const files = new FileService({ store, storage })
-  const feed = await Feed.create({
-    files: { service: files, createHasher: () => storage.createHasher() },
-    ...init,
-    store,
-    identity: account.identity,
-  })
-  const messenger = await Messenger.open({
-    store,
-    node,
-    account,
-    extensions: { ...files.extensions, ...feed.extensions },
-  })
-  await files.start(messenger)
-  await feed.start(messenger)
-  let stopped = false
-  return {
-    name,
-    messenger,
-    feed,
-    files,
-    storage,
-    store,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await feed.stop()
-      await files.stop()
-      await messenger.stop()
-      await node.stop()
-    },
-  }
+  const { messenger, feed, files } = peer
+  return { name, messenger, feed, files, storage, store, stop: () => peer.stop() }
 }
 
 /** Makes `a` and `b` accepted contacts of each other (b accepts a's request). */
