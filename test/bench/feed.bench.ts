@@ -19,8 +19,8 @@ import {
   generateIdentity,
   type IdentityKeyPair,
   LevelStore,
+  MemoryFileStorage,
   MemoryStore,
-  Messenger,
   openSealedStore,
   randomBytes,
   type Store,
@@ -29,10 +29,10 @@ import { nodeNetwork } from '@jiayi/core/node'
 import {
   type CommentId,
   FeedEngine as Engine,
-  Feed,
   type FeedEngine,
   feedSync,
   newItemId,
+  openPeer,
   type PostId,
   reactionKeys,
   sealReaction,
@@ -264,20 +264,17 @@ async function syncAndLoad(): Promise<void> {
 
 // ------------------------------------------------------------------ post to visible
 
+/** A whole peer as the apps assemble it (files in memory). */
 async function peer(name: string) {
   const store = new MemoryStore()
-  const { account, node: n } = await node(store, name)
-  const messenger = await Messenger.open({ store, node: n, account })
-  const feed = await Feed.open(messenger)
-  return {
-    messenger,
-    feed,
-    async stop() {
-      await feed.stop()
-      await messenger.stop()
-      await n.stop()
-    },
-  }
+  await createAccount(store, name)
+  return openPeer({
+    store,
+    network: nodeNetwork({ mdns: false }),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    node: { relayServer: false },
+    fileStorage: new MemoryFileStorage(),
+  })
 }
 
 async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * One peer of the file benchmark (files.bench.ts), in its own process: a messenger and a file
- * service on a real libp2p node (TCP on 127.0.0.1), LevelDB and files in a temporary home.
+ * One peer of the file benchmark (files.bench.ts), in its own process, as `openPeer` assembles
+ * it on a real libp2p node (TCP on 127.0.0.1), LevelDB and files in a temporary home.
  * JSON commands on stdin, JSON events on stdout, one per line.
  *
  *   env: BENCH_HOME, BENCH_KEY (hex)
@@ -11,17 +11,9 @@
  */
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import {
-  createAccount,
-  createJiayiNode,
-  FileService,
-  hexToBytes,
-  LevelStore,
-  loadAccount,
-  Messenger,
-  openSealedStore,
-} from '@jiayi/core'
+import { createAccount, hexToBytes, LevelStore, loadAccount, openSealedStore } from '@jiayi/core'
 import { NodeFileStorage, nodeFileSource, nodeNetwork } from '@jiayi/core/node'
+import { openPeer } from '@jiayi/feed'
 import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 
@@ -34,22 +26,18 @@ const print = (event: Record<string, unknown>): void => {
 const store = await openSealedStore(await LevelStore.open(join(home, 'store')), {
   key: hexToBytes(process.env.BENCH_KEY!),
 })
-const account = (await loadAccount(store)) ?? (await createAccount(store, 'bench'))
-const node = await createJiayiNode({
-  privateKey: account.deviceKey,
-  network: nodeNetwork({ mdns: false }),
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  relayServer: false,
-})
+if ((await loadAccount(store)) === undefined) await createAccount(store, 'bench')
 // A 1 GiB file on purpose: nothing waits for a user's accept.
 const unlimited = Number.MAX_SAFE_INTEGER
-const files = new FileService({
+const peer = await openPeer({
   store,
-  storage: NodeFileStorage.forHome(home),
-  autoDownload: { askAboveBytes: unlimited, perContactBytes: unlimited, totalBytes: unlimited },
+  network: nodeNetwork({ mdns: false }),
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  node: { relayServer: false },
+  fileStorage: NodeFileStorage.forHome(home),
+  files: { autoDownload: { askAboveBytes: unlimited, perContactBytes: unlimited, totalBytes: unlimited } },
 })
-const messenger = await Messenger.open({ store, node, account, extensions: files.extensions })
-await files.start(messenger)
+const { node, messenger, files } = peer
 files.events.on('transfer', ({ transfer: t }) => {
   if (t.status === 'complete') print({ event: 'complete', id: t.id, direction: t.direction })
   if (t.status === 'failed') print({ event: 'failed', id: t.id, reason: t.reason })
@@ -99,10 +87,7 @@ async function handle(cmd: Record<string, unknown>): Promise<void> {
     }
     case 'exit':
       clearInterval(sampler)
-      await files.stop()
-      await messenger.stop()
-      await node.stop()
-      await store.close()
+      await peer.stop()
       process.exit(0)
   }
 }

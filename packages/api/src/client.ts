@@ -93,6 +93,11 @@ export class RpcClient implements ApiClient {
     } catch {
       return
     }
+    this.receiveParsed(value)
+  }
+
+  /** Feeds one incoming message that the channel has parsed already (to look at it first). */
+  receiveParsed(value: unknown): void {
     if (isResponse(value)) {
       const p = typeof value.id === 'number' ? this.pending.get(value.id) : undefined
       if (p === undefined) return

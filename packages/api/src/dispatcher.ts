@@ -17,7 +17,6 @@ import type { AccountHost, ApiHost, ApiLog, MessengerApi } from './host.js'
 import { LABEL_METHODS } from './label-methods.js'
 import { MESSENGER_METHODS } from './messenger-methods.js'
 import { type ApiNotification, EVENT_NAMES, type EventName, type MethodName } from './methods.js'
-import { MomentFiles } from './moment-files.js'
 import { checkParams } from './params.js'
 import {
   ControlError,
@@ -69,13 +68,14 @@ export type DispatcherOptions = Omit<ApiHost, 'messenger'>
 export class ControlDispatcher {
   private readonly log: ApiLog
   private readonly context: MethodContext
-  private readonly moments: MomentFiles
+  private readonly moments: MethodContext['moments']
   /** Heavy requests of all clients together (work.ts). */
   readonly heavyGate = new HeavyGate()
 
   constructor(messenger: MessengerApi, options: DispatcherOptions = {}) {
     this.log = options.log ?? nullLog
-    this.moments = new MomentFiles(options.feed)
+    const feed = options.feed
+    this.moments = { isMomentFile: (m) => feed?.isAttachmentMessage?.(m) ?? false }
     this.context = { ...options, messenger, moments: this.moments }
   }
 
@@ -227,11 +227,6 @@ export class ControlDispatcher {
     return () => {
       for (const off of offs.splice(0)) off()
     }
-  }
-
-  /** Stops watching the feed (which files belong to Moments). */
-  close(): void {
-    this.moments.stop()
   }
 }
 

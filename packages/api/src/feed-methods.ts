@@ -2,17 +2,12 @@
  * The moments methods over @jiayi/feed: timeline, post (with links and attachments), editPost,
  * deletePost, like, unlike, comment, deleteComment.
  *
- * Attachments: the feed doc holds references only. `post` reads each attachment once to hash it,
- * then offers it to every accepted contact through the files layer, and the post refers to it as
- * `sha256:<hex>` with its name, type and size. A reader shows the received file whose SHA-256
- * matches. Contacts accepted after the post get the pictures from the host's MomentOffers.
+ * Attachments: `post` hands the feed each attachment as a way to open the host's source; the
+ * feed hashes it, refers to it as `sha256:<hex>` and offers the bytes to contacts (@jiayi/feed's
+ * attachment-offers.ts). A reader shows the received file whose SHA-256 matches.
  */
 
-import type { FileSource } from '@jiayi/core'
-import type { LinkPreview } from '@jiayi/feed'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex } from '@noble/hashes/utils.js'
-import { withSource } from './file-methods.js'
+import type { LinkPreview, NewAttachment } from '@jiayi/feed'
 import type { FeedApi, FileHost } from './host.js'
 import type { AttachmentParam } from './methods.js'
 import { array, int, obj, str } from './params.js'
@@ -21,9 +16,6 @@ import { limitAbove, type MethodContext, type MethodTable, params } from './tabl
 
 const MAX_ATTACHMENTS = 9
 const MAX_LINKS = 8
-const HASH_READ_BYTES = 1024 * 1024
-/** Moments attachments are pictures and small documents, not archives. */
-const MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024
 
 const itemId = str({ min: 1, max: 64 })
 const links = { optional: true, check: array(str({ min: 1, max: 2048 }), MAX_LINKS) } as const
@@ -46,36 +38,9 @@ function feedOf(c: MethodContext): FeedApi {
   return c.feed
 }
 
-async function hashSource(s: FileSource): Promise<string> {
-  const h = sha256.create()
-  for (let offset = 0; offset < s.size; offset += HASH_READ_BYTES)
-    h.update(await s.read(offset, Math.min(HASH_READ_BYTES, s.size - offset)))
-  return bytesToHex(h.digest())
-}
-
-interface Prepared {
-  readonly ref: string
-  readonly name: string
-  readonly type: string
-  readonly size: number
-  readonly source: string
-}
-
-async function prepare(files: FileHost, a: AttachmentParam): Promise<Prepared> {
-  const s = await files.openSource(a.source)
-  try {
-    if (s.size > MAX_ATTACHMENT_BYTES)
-      throw new ControlError('BadParams', `a moments attachment is at most ${MAX_ATTACHMENT_BYTES} bytes`)
-    return {
-      ref: `sha256:${await hashSource(s)}`,
-      name: a.name ?? s.name,
-      type: a.mime ?? s.mime ?? 'application/octet-stream',
-      size: s.size,
-      source: a.source,
-    }
-  } finally {
-    await s.close().catch(() => undefined)
-  }
+/** An attachment param as the feed takes it: the host's source handle, opened when needed. */
+function newAttachment(files: FileHost, a: AttachmentParam): NewAttachment {
+  return { open: () => files.openSource(a.source), name: a.name, type: a.mime }
 }
 
 export type FeedMethodName =
@@ -124,39 +89,14 @@ export const FEED_METHODS: MethodTable<FeedMethodName> = {
     run: async (c, p) => {
       const feed = feedOf(c)
       const wanted = p.attachments ?? []
-      if (wanted.length > 0 && c.files === undefined)
+      const files = c.files
+      if (wanted.length > 0 && files === undefined)
         throw new ControlError('Unsupported', 'this peer does not transfer files')
-      const files = c.files!
-      const prepared = await Promise.all(wanted.map((a) => prepare(files, a)))
-      const post = await feed.post({
+      return feed.post({
         text: p.text,
         links: await withPreviews(c, p.links ?? []),
-        attachments: prepared.map(({ ref, name, type, size }) => ({ ref, name, type, size })),
+        attachments: wanted.map((a) => newAttachment(files!, a)),
       })
-      // The bytes follow through the files layer, one offer per accepted contact (contacts
-      // accepted later get them from the host's MomentOffers).
-      const offerAll = async () => {
-        const contacts = c.messenger.contactList().filter((x) => x.state === 'accepted')
-        for (const a of prepared) {
-          for (const contact of contacts) {
-            await withSource(files, a.source, (s) =>
-              files.files.sendFile(contact.id, s, {
-                name: a.name,
-                mime: a.type,
-                kind: a.type.startsWith('image/') ? 'image' : 'file',
-                purpose: 'post-attachment',
-              }),
-            ).catch((error) =>
-              c.log?.warn('moments attachment not offered', {
-                contact: contact.id,
-                error: error instanceof Error ? error.name : 'unknown',
-              }),
-            )
-          }
-        }
-      }
-      await (c.momentOffers?.exclusive(offerAll) ?? offerAll())
-      return post
     },
   },
   editPost: {

@@ -6,7 +6,6 @@
 import type { ConnectionInfo, FileService, FileSource, Logger, Messenger, MessengerEvents } from '@jiayi/core'
 import type { Feed, LinkPreview } from '@jiayi/feed'
 import type { BackupFile, MeView, PassphraseProgress, SourceHandle } from './methods.js'
-import type { MomentOffers } from './moment-offers.js'
 
 /** What the dispatcher needs of a Messenger. */
 export type MessengerApi = Pick<
@@ -78,6 +77,8 @@ export type FeedApi = Pick<
   'timeline' | 'get' | 'post' | 'edit' | 'deletePost' | 'like' | 'unlike' | 'comment' | 'deleteComment'
 > & {
   readonly events?: Feed['events']
+  /** Whether a chat message is a post's picture (left out of conversations); default none is. */
+  isAttachmentMessage?: Feed['isAttachmentMessage']
   /** Sync counters, rejections among them (shown by the `stats` method). */
   stats?(): ReturnType<Feed['stats']>
 }
@@ -104,11 +105,6 @@ export interface ApiHost {
    * hosts that cannot (a browser tab: cross-origin pages) leave it out and links go bare.
    */
   readonly previewLinks?: ((urls: readonly string[]) => Promise<readonly LinkPreview[]>) | undefined
-  /**
-   * The host's one MomentOffers (moment-offers.ts), when it runs one: `post` offers its pictures
-   * through it so that they are never offered twice to a contact.
-   */
-  readonly momentOffers?: Pick<MomentOffers, 'exclusive'> | undefined
   /** How this peer is connected to a peer id right now (the first open connection), if at all. */
   readonly connection?: ((peerId: string) => ConnectionInfo | undefined) | undefined
   readonly log?: ApiLog | undefined

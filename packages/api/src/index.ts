@@ -23,7 +23,6 @@ export type { AccountHost, ApiHost, ApiLog, FeedApi, FileHost, MessengerApi } fr
 export { LABEL_METHODS, type LabelMethodName } from './label-methods.js'
 export { MESSENGER_METHODS, type MessengerMethodName } from './messenger-methods.js'
 export * from './methods.js'
-export { MomentOffers, type MomentOffersHost } from './moment-offers.js'
 export {
   ControlError,
   type ControlErrorBody,

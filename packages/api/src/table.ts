@@ -7,7 +7,7 @@ import type { ApiHost } from './host.js'
 import type { MethodName, ParamsOf, ResultOf } from './methods.js'
 import { type Checked, checkParams, type Shape } from './params.js'
 
-/** The host, plus what the dispatcher adds: which files belong to Moments. */
+/** The host, plus what the dispatcher adds: which files belong to Moments (the feed says). */
 export interface MethodContext extends ApiHost {
   /** Moments pictures sent as files: not shown in conversations. */
   readonly moments: { isMomentFile(m: MessageView): boolean }

@@ -1,13 +1,14 @@
 /**
  * @jiayi/api in process, against fakes: the typed client over a ControlSession (localClient),
  * notifications that carry an `id` of their own, opaque file sources, Moments posts with
- * attachments (hashed, offered to each accepted contact, referred to by SHA-256 and kept out of
+ * attachments (handed to the feed as sources to open; what the feed calls a picture kept out of
  * the chat), message routes, and 'Unsupported' for what a host does not offer.
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { Emitter } from '@jiayi/core'
+import type { NewAttachment } from '@jiayi/feed'
 import {
   ApiCallError,
   ControlDispatcher,
@@ -151,37 +152,36 @@ test('files: sendFile resolves its opaque source through the host; unknown handl
   await assert.rejects(d.call('forwardFile', { id: 't1' }), /contact/)
 })
 
-test('moments: a post’s pictures are hashed, offered to each accepted contact, referred to by SHA-256, and kept out of chats', async () => {
+test('moments: post hands the feed each attachment to open from the host; chats leave out what the feed calls a picture', async () => {
   const bytes = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => i % 251)
   const hex = createHash('sha256').update(bytes).digest('hex')
-  const offered: string[] = []
-  const posted: unknown[] = []
-  const feedEvents = emitter()
-  const posts: { attachments: { ref: string }[] }[] = []
+  const opened: string[] = []
+  const posted: { text: string; links: unknown; attachments: NewAttachment[] }[] = []
   const feed = {
-    events: feedEvents,
-    timeline: () => posts,
+    events: emitter(),
+    timeline: () => [],
     get: () => undefined,
-    post: async (input: { attachments: { ref: string }[] }) => {
+    post: async (input: (typeof posted)[number]) => {
       posted.push(input)
-      posts.push(input)
-      feedEvents.emit('change', { feed: 'f', local: true })
       return { id: 'p1' }
     },
+    // The feed's rule (which file messages belong to Moments), as a fake.
+    isAttachmentMessage: (m: { extension?: { data?: { sha256?: string } } }) =>
+      m.extension?.data?.sha256 === hex,
   } as unknown as FeedApi
   const files: FileHost = {
     files: {
-      sendFile: async (contact) => {
-        offered.push(contact)
-        return {} as never
-      },
+      sendFile: async () => ({}) as never,
       files: () => [],
       transfer: () => undefined,
       transfers: () => [],
       cancel: async () => ({}) as never,
       forward: async () => ({}) as never,
     },
-    openSource: async () => memorySource(bytes, 'shop.png'),
+    openSource: async (handle) => {
+      opened.push(handle)
+      return memorySource(bytes, 'shop.png')
+    },
   }
   const picture = {
     id: 'm1',
@@ -192,20 +192,29 @@ test('moments: a post’s pictures are hashed, offered to each accepted contact,
   }
   const chat = { id: 'm2', contactId: 'c1', direction: 'in', text: 'hello', sentAt: '2026-01-01T00:00:01Z' }
   const d = new ControlDispatcher(fakeMessenger([chat, picture]), { files, feed })
-  assert.deepEqual(await d.call('messages', { contact: 'c1' }), [chat, picture], 'no post yet: a plain file')
   await d.call('post', {
     text: 'new shop',
     links: ['https://example.com'],
-    attachments: [{ source: 'u1', mime: 'image/png' }],
+    attachments: [
+      { source: 'u1', mime: 'image/png' },
+      { source: 'u2', name: 'menu.pdf' },
+    ],
   })
-  assert.deepEqual(posted, [
-    {
-      text: 'new shop',
-      links: ['https://example.com'],
-      attachments: [{ ref: `sha256:${hex}`, name: 'shop.png', type: 'image/png', size: bytes.length }],
-    },
-  ])
-  assert.deepEqual(offered.sort(), ['c1', 'c2'], 'accepted contacts only')
+  const [input] = posted
+  assert.equal(input?.text, 'new shop')
+  assert.deepEqual(input?.links, ['https://example.com'])
+  assert.deepEqual(
+    input?.attachments.map((a) => [a.name, a.type]),
+    [
+      [undefined, 'image/png'],
+      ['menu.pdf', undefined],
+    ],
+  )
+  assert.deepEqual(opened, [], 'the feed opens the sources when it needs them')
+  const source = await input!.attachments[1]!.open()
+  assert.equal(source.size, bytes.length)
+  assert.deepEqual(opened, ['u2'])
+
   assert.deepEqual(await d.call('messages', { contact: 'c1' }), [chat])
   const chats = (await d.call('chats')) as {
     contact: { id: string }
@@ -224,6 +233,10 @@ test('moments: a post’s pictures are hashed, offered to each accepted contact,
     d.call('post', { text: 'x', attachments: new Array(10).fill({ source: 'u' }) }),
     /more than 9/,
   )
+  const noFiles = new ControlDispatcher(fakeMessenger(), { feed })
+  await assert.rejects(noFiles.call('post', { text: 'x', attachments: [{ source: 'u1' }] }), {
+    code: 'Unsupported',
+  })
 })
 
 test('routes: messages carry the route the Messenger recorded; connection describes the link', async () => {
@@ -265,5 +278,4 @@ test('routes: messages carry the route the Messenger recorded; connection descri
     remoteAddr: '/ip4/10.0.0.2/tcp/1',
   })
   assert.equal(await d.call('connection', { contact: 'Carol' }), null)
-  d.close()
 })

@@ -1,7 +1,7 @@
 /**
  * A stranger who sent a contact request gets nothing of Moments (issue 15, item 1), between real
- * peers on 127.0.0.1: Messenger, files, feed, the moments offers and the method table, as the
- * node daemon assembles them. Mallory runs her own build of Jiayi: she scans Vera's QR code (a
+ * peers on 127.0.0.1: peers as `openPeer` assembles them for the node daemon, and the method
+ * table over them. Mallory runs her own build of Jiayi: she scans Vera's QR code (a
  * request), then answers her own request with a forged accept, then asks for Vera's feed over
  * /jiayi/feed/2, with her own client and by hand. Vera never accepted: Mallory gets no feed key,
  * no entries, no snapshot and no picture offers, before or after Vera's posts, and Vera counts
@@ -13,11 +13,10 @@ import { after, describe, it } from 'node:test'
 import {
   type ContactId,
   createAccount,
-  createJiayiNode,
-  FileService,
+  type FileService,
   MemoryFileStorage,
   MemoryStore,
-  Messenger,
+  type Messenger,
   openFramed,
   PROTOCOL_FEED,
   randomBytes,
@@ -25,8 +24,8 @@ import {
   type Tx,
 } from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
-import { decodeFrame, encodeFrame, Feed, type SyncFrame } from '@jiayi/feed'
-import { ControlDispatcher, MomentOffers } from '../src/index.js'
+import { decodeFrame, encodeFrame, type Feed, openPeer, type SyncFrame } from '@jiayi/feed'
+import { ControlDispatcher } from '../src/index.js'
 
 interface StackPeer {
   readonly name: string
@@ -42,29 +41,19 @@ interface StackPeer {
 /** One peer put together as apps/node's daemon does it (store in memory, files in memory). */
 async function stackPeer(name: string): Promise<StackPeer> {
   const store = new MemoryStore()
-  const account = await createAccount(store, name)
-  const node = await createJiayiNode({
-    privateKey: account.deviceKey,
+  await createAccount(store, name)
+  const storage = new MemoryFileStorage()
+  const peer = await openPeer({
+    store,
     network: nodeNetwork({ mdns: false }),
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    relayServer: false,
+    node: { relayServer: false },
+    fileStorage: storage,
   })
-  const storage = new MemoryFileStorage()
-  const files = new FileService({ store, storage })
-  const feed = await Feed.create({ store, identity: account.identity })
-  const messenger = await Messenger.open({
-    store,
-    node,
-    account,
-    extensions: { ...files.extensions, ...feed.extensions },
-  })
-  await files.start(messenger)
-  await feed.start(messenger)
-  const momentOffers = MomentOffers.start({ messenger, files, feed })
+  const { messenger, files, feed } = peer
   const dispatcher = new ControlDispatcher(messenger, {
     files: { files, openSource: (handle) => storage.openSource(handle) },
     feed,
-    momentOffers,
   })
   return {
     name,
@@ -74,13 +63,7 @@ async function stackPeer(name: string): Promise<StackPeer> {
     storage,
     feed,
     dispatcher,
-    async stop() {
-      momentOffers.stop()
-      await feed.stop()
-      await files.stop()
-      await messenger.stop()
-      await node.stop()
-    },
+    stop: () => peer.stop(),
   }
 }
 

@@ -255,6 +255,15 @@ export {
   type TransportName,
 } from './net/connection-info.js'
 export {
+  bestConnection,
+  ConnectionKeeper,
+  type ConnectionKeeperInit,
+  connectionInfo,
+  isReachableAddr,
+  peerIdOf,
+  waitUntilReachable,
+} from './net/connection-keeper.js'
+export {
   type AddressRefusal,
   DialPolicy,
   type LocalScope,

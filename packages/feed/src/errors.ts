@@ -37,6 +37,8 @@ export const FeedError = defineError('FeedError', [
   'BadInput',
   'UnknownPost',
   'UnknownComment',
+  /** A post with new files, on a feed created without the files service. */
+  'NoFiles',
   /** The feed service is stopped. */
   'Stopped',
 ] as const)

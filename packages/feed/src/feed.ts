@@ -1,7 +1,8 @@
 /**
  * The moments feed for an app: `Feed.open(messenger)` right after `Messenger.open`, then post,
  * like, comment and read the timeline. Wires the engine (signed logs in the store), the sync
- * protocol (/jiayi/feed/2) and key distribution (over the messenger's sessions) together.
+ * protocol (/jiayi/feed/2), key distribution (over the messenger's sessions) and, given the
+ * files service, the delivery of posts' pictures (attachment-offers.ts) together.
  */
 import {
   type ContactId,
@@ -9,20 +10,34 @@ import {
   contactIdFor,
   Emitter,
   type ExtensionHandler,
+  type FileService,
   type IdentityKeyPair,
   type Logger,
+  type MessageView,
   type Messenger,
+  type Sha256Hasher,
   type Store,
 } from '@jiayi/core'
+import { AttachmentMessages } from './attachment-messages.js'
+import { AttachmentOffers } from './attachment-offers.js'
+import {
+  isNewAttachment,
+  type NewAttachment,
+  type PreparedAttachment,
+  prepareAttachment,
+  refSha256,
+} from './attachment-source.js'
 import type { FeedStats } from './counters.js'
 import { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
 import { FeedSearch } from './feed-search.js'
 import { type CommentId, type FeedId, isItemId, newItemId, type PostId, type ReactionId } from './ids.js'
 import { FEED_KEY_EXTENSION, feedKeyHandler, KeyDistribution } from './keys.js'
+import { MAX_ATTACHMENTS } from './limits.js'
 import { ReactionReader } from './reaction-reader.js'
 import { type ReactionContent, sealReaction } from './reactions.js'
 import {
+  type AttachmentRef,
   checkCommentText,
   checkPostInput,
   isDeleted,
@@ -52,8 +67,28 @@ export interface FeedInit {
   readonly snapshotEveryUpdates?: number
   /** ... or after this many bytes of updates (default 256 KiB). */
   readonly snapshotEveryBytes?: number
+  /** Where posts' pictures travel; without it a post takes attachment references only. */
+  readonly files?: FeedFiles | undefined
   readonly log?: Logger
 }
+
+/** The files layer the feed offers its posts' attachments through. */
+export interface FeedFiles {
+  /** The peer's file service, started before the feed (its transfers say what was offered). */
+  readonly service: Pick<FileService, 'sendFile' | 'transfers' | 'forward'>
+  /** The platform's SHA-256 (the file storage's `createHasher`); default @noble's. */
+  readonly createHasher?: (() => Sha256Hasher) | undefined
+}
+
+/** A post as the app writes it: attachments are new files (hashed and offered) or references. */
+export interface PostDraft {
+  readonly text: string
+  readonly links?: PostInput['links']
+  readonly attachments?: readonly (AttachmentRef | NewAttachment)[]
+}
+
+/** Our latest posts whose attachments a newly accepted contact gets. */
+const RECENT_POSTS_OFFERED = 50
 
 export interface FeedCreateInit extends FeedInit {
   /** The messenger's store (the feed keeps its records under its own prefix). */
@@ -89,10 +124,13 @@ export class Feed {
   private readonly reader: ReactionReader
   private resealing: Promise<void> = Promise.resolve()
   private finder: FeedSearch | undefined
+  private offers: AttachmentOffers | undefined
+  private readonly attachmentMessages = new AttachmentMessages(() => this.referencedAttachments())
 
   private constructor(
     private readonly engineRef: FeedEngine,
     private readonly log: Logger,
+    private readonly files: FeedFiles | undefined,
   ) {
     this.reader = new ReactionReader(engineRef)
     this.extensions = {
@@ -110,7 +148,7 @@ export class Feed {
       snapshotEveryBytes: init.snapshotEveryBytes,
       log,
     })
-    return new Feed(engine, log)
+    return new Feed(engine, log, init.files)
   }
 
   /** Creates and starts the feed on a running messenger. */
@@ -147,6 +185,7 @@ export class Feed {
     this.running = { messenger, sync, keys }
     this.unsubscribe.push(
       engine.events.on('change', ({ feed, local }) => {
+        this.attachmentMessages.changed()
         this.events.emit('change', { feed, author: this.authorOf(feed), local })
       }),
       // A contact removed (or otherwise no longer allowed) loses its open feed streams at once.
@@ -166,6 +205,15 @@ export class Feed {
     this.finder.start()
     // A key may have arrived just before a crash, its resealing not yet written.
     this.reseal()
+    if (this.files !== undefined) {
+      this.offers = new AttachmentOffers({
+        messenger,
+        files: this.files.service,
+        recentOwn: () => this.recentOwnAttachments(),
+        log,
+      })
+      this.offers.start()
+    }
   }
 
   private get messenger(): Messenger {
@@ -190,12 +238,40 @@ export class Feed {
 
   // ------------------------------------------------------------------ writing
 
-  async post(input: PostInput | string): Promise<PostView> {
+  /**
+   * Writes a new post. Each new attachment (`{ open }`) is hashed once and referred to as
+   * `sha256:<hex>`; its bytes are offered to every accepted contact as the post's attachment
+   * (resolves once each offer is queued), and to contacts accepted later.
+   */
+  async post(input: PostDraft | string): Promise<PostView> {
     this.assertRunning()
-    const content = checkPostInput(typeof input === 'string' ? { text: input } : input)
+    const draft = typeof input === 'string' ? { text: input } : input
+    const wanted = draft.attachments ?? []
+    // Everything else is checked before any file is read.
+    checkPostInput({ ...draft, attachments: [] })
+    if (wanted.length > MAX_ATTACHMENTS)
+      throw new FeedError('BadInput', `a post has at most ${MAX_ATTACHMENTS} attachments`)
+    const fresh = await this.prepareAttachments(wanted)
+    const content = checkPostInput({
+      ...draft,
+      attachments: wanted.map((a) => (isNewAttachment(a) ? fresh.get(a)!.ref : a)),
+    })
     const id = newItemId<PostId>()
     await this.engineRef.write((doc) => writePost(doc, id, { ...content, createdAt: Date.now() }))
+    await this.offers?.offerNew([...fresh.values()])
     return this.get(id)!
+  }
+
+  private async prepareAttachments(
+    wanted: readonly (AttachmentRef | NewAttachment)[],
+  ): Promise<Map<NewAttachment, PreparedAttachment>> {
+    const fresh = wanted.filter(isNewAttachment)
+    if (fresh.length === 0) return new Map()
+    if (this.files === undefined)
+      throw new FeedError('NoFiles', 'this feed has no files service to send pictures with')
+    const createHasher = this.files.createHasher
+    const prepared = await Promise.all(fresh.map((a) => prepareAttachment(a, createHasher)))
+    return new Map(fresh.map((a, i) => [a, prepared[i]!]))
   }
 
   /**
@@ -336,6 +412,14 @@ export class Feed {
 
   // ------------------------------------------------------------------ reading
 
+  /**
+   * Whether a chat message is one of the posts' attachments (a file offered before offers said
+   * so): apps leave such messages out of conversations.
+   */
+  isAttachmentMessage(message: MessageView): boolean {
+    return this.attachmentMessages.isAttachmentMessage(message)
+  }
+
   /** Newest first: our posts and our contacts', with likes and comments from feeds we hold. */
   timeline(options: TimelineOptions = {}): PostView[] {
     return buildTimeline(this.sources(), options)
@@ -381,6 +465,7 @@ export class Feed {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.offers?.stop()
     for (const u of this.unsubscribe) u()
     await this.finder?.stop()
     this.running?.keys.stop()
@@ -412,6 +497,26 @@ export class Feed {
       out.push({ feed, doc, author, reactions: () => this.reader.read(feed, doc) })
     }
     return out
+  }
+
+  /** The SHA-256 (hex) of every attachment of our latest posts. */
+  private recentOwnAttachments(): Set<string> {
+    const hashes = new Set<string>()
+    const doc = this.engineRef.doc(this.engineRef.self)
+    if (doc === undefined) return hashes
+    const latest = [...readPosts(doc)]
+      .sort(([, a], [, b]) => b.createdAt - a.createdAt)
+      .slice(0, RECENT_POSTS_OFFERED)
+    for (const [, post] of latest) addAttachmentHashes(post.attachments, hashes)
+    return hashes
+  }
+
+  /** The SHA-256 (hex) of every attachment of the posts we can see. */
+  private referencedAttachments(): Set<string> {
+    const hashes = new Set<string>()
+    for (const source of this.sources())
+      for (const [, post] of readPosts(source.doc)) addAttachmentHashes(post.attachments, hashes)
+    return hashes
   }
 
   private me(): AuthorView {
@@ -458,6 +563,13 @@ export class Feed {
 
   private assertRunning(): void {
     if (this.stopped) throw new FeedError('Stopped', 'the feed is stopped')
+  }
+}
+
+function addAttachmentHashes(attachments: readonly AttachmentRef[], into: Set<string>): void {
+  for (const a of attachments) {
+    const sha = refSha256(a.ref)
+    if (sha !== undefined) into.add(sha)
   }
 }
 

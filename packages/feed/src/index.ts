@@ -1,15 +1,25 @@
 /**
  * @jiayi/feed — the moments feed: one Yjs doc per person, written only by that person's devices,
- * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/2. Isomorphic (no Node
- * APIs, no DOM). This file is the package's whole public API; PROTOCOL.md has the byte grammar.
+ * as a log of signed, sealed updates synced peer to peer over /jiayi/feed/2; and `openPeer`, the
+ * one assembly of a whole peer (the feed being the topmost library, it is the one that knows every
+ * part). Isomorphic (no Node APIs, no DOM). This file is the package's whole public API;
+ * PROTOCOL.md has the byte grammar.
  */
 
+export type { NewAttachment } from './attachment-source.js'
 export type { FeedStats } from './counters.js'
 // --- the parts, for tests, tools and other transports ---
 export { type EngineEvents, FeedEngine, type FeedEngineInit, type ServeItem } from './engine.js'
 export { FeedError, type FeedErrorCode, REJECTION_CODES, type RejectionCode } from './errors.js'
 // --- the app-facing feed ---
-export { Feed, type FeedCreateInit, type FeedEvents, type FeedInit } from './feed.js'
+export {
+  Feed,
+  type FeedCreateInit,
+  type FeedEvents,
+  type FeedFiles,
+  type FeedInit,
+  type PostDraft,
+} from './feed.js'
 export type { HeldKeys } from './held-keys.js'
 export { type CommentId, type FeedId, newItemId, type PostId, type ReplicaId } from './ids.js'
 export { FEED_KEY_EXTENSION, feedKeyHandler } from './keys.js'
@@ -23,6 +33,7 @@ export {
   verifyEntry,
   verifySnapshotHeader,
 } from './log-crypto.js'
+export { openPeer, Peer, type PeerInit, type PeerLog } from './peer.js'
 export {
   checkPreviewUrl,
   checkResolved,

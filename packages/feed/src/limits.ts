@@ -23,6 +23,8 @@ export const MAX_ATTACHMENTS = 9
 export const MAX_ATTACHMENT_REF_BYTES = 256
 export const MAX_ATTACHMENT_NAME_CHARS = 255
 export const MAX_MIME_BYTES = 127
+/** An attachment's bytes: pictures and small documents, not archives. */
+export const MAX_ATTACHMENT_BYTES = 64 * MiB
 
 /** One Yjs update (a post with its link previews stays far below this). */
 export const MAX_UPDATE_BYTES = 512 * KiB

@@ -1,24 +1,27 @@
 /**
- * The client side of the control socket, used by every command that talks to the running peer.
- * Light on purpose: it imports neither @jiayi/core nor libp2p, so `jiayi send` starts fast.
+ * The client side of the control socket, used by every command that talks to the running peer:
+ * @jiayi/api's RpcClient (the web app's too) over the socket's lines, with the CLI's errors and
+ * the raw notifications its commands print. Light on purpose: it imports neither @jiayi/core nor
+ * libp2p, so `jiayi send` starts fast.
  */
 import { readFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import {
+  ApiCallError,
   type CallableMethod,
   ControlError,
   type ControlNotification,
-  type ControlResponse,
   isNotification,
   isResponse,
   MAX_MESSAGE_BYTES,
   type ParamsArg,
   type ResultOf,
+  RpcClient,
 } from '@jiayi/api'
 import { CliError, RemoteError } from '../cli/errors.js'
 import { jiayiCommand } from '../cli/home.js'
-import { encodeLine, LineSplitter } from './lines.js'
+import { LineSplitter } from './lines.js'
 
 const CONNECT_TIMEOUT_MS = 5_000
 /** How long a command waits for the socket of a peer that runs without one (see connect). */
@@ -63,8 +66,7 @@ async function runningPid(home: string): Promise<number | undefined> {
 }
 
 export class ControlClient {
-  private nextId = 1
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
+  private readonly rpc: RpcClient
   private readonly listeners = new Set<(n: ControlNotification) => void>()
   private closeListeners = new Set<(error?: Error) => void>()
   private closed = false
@@ -73,6 +75,7 @@ export class ControlClient {
     private readonly socket: Socket,
     private readonly home: string,
   ) {
+    this.rpc = new RpcClient((text) => this.socket.write(`${text}\n`))
     const splitter = new LineSplitter()
     socket.on('data', (chunk: Buffer) => {
       let lines: string[]
@@ -158,17 +161,12 @@ export class ControlClient {
       return
     }
     if (!isResponse(value)) return
-    const response = value as ControlResponse
-    if (typeof response.id !== 'number') {
+    if (typeof value.id !== 'number') {
       // An answer to no request in particular (e.g. our line was too large): fail everything.
-      if ('error' in response) this.fail(new RemoteError(response.error))
+      if ('error' in value) this.fail(new RemoteError(value.error))
       return
     }
-    const waiter = this.pending.get(response.id)
-    if (waiter === undefined) return
-    this.pending.delete(response.id)
-    if ('error' in response) waiter.reject(new RemoteError(response.error))
-    else waiter.resolve(response.result)
+    this.rpc.receiveParsed(value)
   }
 
   private fail(error?: Error): void {
@@ -178,8 +176,7 @@ export class ControlClient {
       error instanceof CliError || error instanceof RemoteError
         ? error
         : new CliError('Disconnected', `the jiayi peer on ${this.home} went away`)
-    for (const w of this.pending.values()) w.reject(reason)
-    this.pending.clear()
+    this.rpc.fail(reason)
     for (const l of this.closeListeners) l(error === undefined ? undefined : reason)
     this.socket.destroy()
   }
@@ -193,11 +190,12 @@ export class ControlClient {
   request<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     if (this.closed)
       return Promise.reject(new CliError('Disconnected', `the jiayi peer on ${this.home} went away`))
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      this.socket.write(encodeLine({ id, method, params }))
-    })
+    // The peer's answer as the CLI reports it (exit codes by the peer-side error class).
+    return this.rpc.request(method, params).catch((error: unknown) => {
+      throw ApiCallError.is(error)
+        ? new RemoteError({ code: error.code, message: error.message, type: error.type })
+        : error
+    }) as Promise<T>
   }
 
   onNotification(listener: (n: ControlNotification) => void): () => void {
@@ -216,8 +214,8 @@ export class ControlClient {
 
   close(): void {
     if (this.closed) return
+    // Calls still waiting stay unanswered, as the command that closes wants nothing more.
     this.closed = true
-    this.pending.clear()
     this.socket.end()
   }
 }

@@ -5,13 +5,7 @@
  * any absolute path the owner names; the web server: its own uploads, never a path).
  */
 import { isAbsolute } from 'node:path'
-import {
-  type AccountHost,
-  ControlDispatcher,
-  ControlError,
-  type DispatcherOptions,
-  type MomentOffers,
-} from '@jiayi/api'
+import { type AccountHost, ControlDispatcher, ControlError, type DispatcherOptions } from '@jiayi/api'
 import type { ConnectionInfo, FileService, FileSource, JiayiNode, Messenger } from '@jiayi/core'
 import type { Feed } from '@jiayi/feed'
 import type { AppLog } from '../cli/log.js'
@@ -20,7 +14,6 @@ export interface HostParts {
   readonly messenger: Messenger
   readonly files: FileService
   readonly feed: Feed | undefined
-  readonly momentOffers?: MomentOffers | undefined
   readonly node: JiayiNode
   readonly account?: AccountHost
   /** Makes link previews when posting (absent with --no-link-previews). */
@@ -49,7 +42,6 @@ export function createDispatcher(
     log: parts.log.child(component),
     files: { files: parts.files, openSource },
     feed: parts.feed,
-    momentOffers: parts.momentOffers,
     account: parts.account,
     previewLinks: parts.previewLinks,
     connection: connectionTo(parts),

@@ -2,15 +2,16 @@
  * `jiayi start`: the peer in the foreground. Order matters:
  *   1. the store's LevelDB lock (one peer per home), then peer.lock with our pid;
  *   2. unlock (passphrase or key file), load (or, with --init-if-needed, create) the identity;
- *   3. the libp2p node (remembered ports, the kept WebRTC-Direct certificate) and the Messenger;
+ *   3. the peer, assembled by @jiayi/feed's `openPeer` (node on the remembered ports with the
+ *      kept WebRTC-Direct certificate, messenger, files in the home, feed);
  *   4. the control socket; only then "ready", so a command run after ready always finds it.
- * SIGINT / SIGTERM / SIGHUP shut down in reverse: socket, messenger, node, peer.lock, store.
+ * SIGINT / SIGTERM / SIGHUP shut down in reverse: web, socket, then the peer (feed, files,
+ * messenger, node, peer.lock, store).
  */
 import { userInfo } from 'node:os'
-import { MomentOffers } from '@jiayi/api'
-import type { Account, FileService, JiayiNode, Messenger, Store } from '@jiayi/core'
+import type { JiayiNode, Messenger, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
-import type { Feed } from '@jiayi/feed'
+import type { Peer, PeerInit } from '@jiayi/feed'
 import { type Context, carryOnWithoutOutput, optFlag, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists, jiayiCommand, shellWord } from '../cli/home.js'
@@ -112,53 +113,36 @@ export function defaultName(): string {
   return process.env.USER || process.env.USERNAME || 'me'
 }
 
-async function createNode(
-  core: typeof import('@jiayi/core'),
-  nodeNet: typeof import('@jiayi/core/node'),
-  account: Account,
+/**
+ * Where the node listens: exactly --listen, else the ports of the last run (so a card someone
+ * already scanned keeps working), falling back to fresh ports when another program took them.
+ */
+async function listening(
   store: Store,
   options: PeerOptions,
-  ctx: Context,
-): Promise<JiayiNode> {
-  const { certificate, created } = await loadOrCreateWebrtcCertificate(store)
-  if (created) ctx.log.info('new webrtc-direct certificate', { certhash: certificate.certhash })
-  const network = () => nodeNet.nodeNetwork({ mdns: options.mdns, webrtcDirectCertificate: certificate })
-  const attempt = async (listen: readonly string[]) => {
-    const node = await core.createJiayiNode({
-      privateKey: account.deviceKey,
-      network: network(),
-      listen,
-      start: false,
-    })
-    try {
-      await node.start()
-      return node
-    } catch (error) {
-      await Promise.resolve()
-        .then(() => node.stop())
-        .catch(() => undefined)
-      throw error
-    }
-  }
+  log: Context['log'],
+): Promise<Pick<PeerInit, 'listen' | 'listenFallback'>> {
   if (options.listen.length > 0) {
-    try {
-      return await attempt(options.listen)
-    } catch (error) {
+    return {
+      listen: options.listen,
       // Checked before the start; what fails here anyway (a port taken meanwhile) is named now.
-      for (const addr of options.listen) {
-        const problem = await listenProblem(addr)
-        if (problem !== undefined) throw listenError(addr, problem)
-      }
-      throw error
+      listenFallback: async (error) => {
+        for (const addr of options.listen) {
+          const problem = await listenProblem(addr)
+          if (problem !== undefined) throw listenError(addr, problem)
+        }
+        throw error
+      },
     }
   }
   const remembered = listenFor(await availablePorts(await rememberedPorts(store)))
-  try {
-    return await attempt(remembered)
-  } catch (error) {
-    if (remembered.every((a) => /\/(tcp|udp)\/0(\/|$)/.test(a))) throw error
-    ctx.log.warn('remembered ports are taken; listening on new ones', errorFields(error))
-    return attempt(listenFor({}))
+  return {
+    listen: remembered,
+    listenFallback: async (error) => {
+      if (remembered.every((a) => /\/(tcp|udp)\/0(\/|$)/.test(a))) return undefined
+      log.warn('remembered ports are taken; listening on new ones', errorFields(error))
+      return listenFor({})
+    },
   }
 }
 
@@ -193,31 +177,26 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   await checkListenAddrs(options.listen)
   const core = await loadCore()
   const nodeNet = await import('@jiayi/core/node')
+  const { openPeer } = await import('@jiayi/feed')
   const opened = await openHomeStore(paths, unlockOptions(ctx))
   await writeLockPid(paths.lock)
   if (opened.found.length > 0)
     log.warn('the store lost its last writes', { files: opened.found.map((p) => p.file).join(' ') })
-  let node: JiayiNode | undefined
-  let messenger: Messenger | undefined
-  let files: FileService | undefined
-  let feed: Feed | undefined
+  // peer.lock goes before the store's lock: a peer started after us then keeps its own.
+  const closeStore = async () => {
+    await removeLockPid(paths.lock).catch(() => undefined)
+    await opened.close()
+  }
+  let peer: Peer | undefined
   let server: ControlServer | undefined
   let web: RunningWeb | undefined
-  let momentOffers: MomentOffers | undefined
   let events: EventLines | undefined
   const cleanup = async () => {
     events?.stop(false)
-    momentOffers?.stop()
     await web?.close().catch(() => undefined)
     await server?.close().catch(() => undefined)
-    await feed?.stop().catch(() => undefined)
-    await files?.stop().catch(() => undefined)
-    await messenger?.stop().catch(() => undefined)
-    await Promise.resolve()
-      .then(() => node?.stop())
-      .catch(() => undefined)
-    await removeLockPid(paths.lock).catch(() => undefined)
-    await opened.close().catch(() => undefined)
+    if (peer !== undefined) await peer.stop().catch(() => undefined)
+    else await closeStore().catch(() => undefined)
   }
   try {
     const store = opened.store
@@ -232,37 +211,32 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       log.info('identity created')
       if (!ctx.json) out.note(`Created a new identity "${account.name}" in ${paths.home}`)
     }
-    node = await createNode(core, nodeNet, account, store, options, ctx)
-    // Files land in <home>/files; the service listens for offers before the first envelope.
-    files = new core.FileService({
-      store,
-      storage: nodeNet.NodeFileStorage.forHome(paths.home),
-      log: log.child('files'),
-    })
-    // The moments feed, likewise: its key handler is in place before the first envelope.
-    const { Feed } = await import('@jiayi/feed')
-    feed = await Feed.create({ store, identity: account.identity, log: log.child('feed') })
+    const { certificate, created } = await loadOrCreateWebrtcCertificate(store)
+    if (created) log.info('new webrtc-direct certificate', { certhash: certificate.certhash })
     // Lost writes (found at open, or a repair since the last run) may have taken our ratchets
     // back in time: every secure session starts afresh.
     const staleSessions = await sessionsStale(store)
-    messenger = await core.Messenger.open({
+    peer = await openPeer({
       store,
-      node,
+      closeStore,
       account,
-      log: log.child('messenger'),
-      extensions: { ...files.extensions, ...feed.extensions },
-      resetSessions: staleSessions || opened.found.length > 0,
+      network: nodeNet.nodeNetwork({ mdns: options.mdns, webrtcDirectCertificate: certificate }),
+      ...(await listening(store, options, log)),
+      // Files land in <home>/files.
+      fileStorage: nodeNet.NodeFileStorage.forHome(paths.home),
+      messenger: { resetSessions: staleSessions || opened.found.length > 0 },
+      // Event lines from the first event (a session reset begun at open says so), written once
+      // ready is out.
+      onMessenger: (m) => {
+        events = watchEvents(ctx, m)
+      },
+      log,
     })
     if (staleSessions) await clearSessionsStale(store)
-    // Listening from here (a session reset begun at open says so), written once ready is out.
-    events = watchEvents(ctx, messenger)
-    await files.start(messenger)
-    await feed.start(messenger)
+    const { messenger, files, feed, node } = peer
     const addrs = node.getMultiaddrs().map((a) => a.toString())
     if (options.listen.length === 0) await rememberPorts(store, portsOf(addrs))
     await saveLastCard(store, messenger.card())
-    // Pictures of our posts for contacts accepted after the post (and offers a crash cut short).
-    momentOffers = MomentOffers.start({ messenger, files, feed, log: log.child('moments') })
     // Tests route their preview links to loopback servers; nothing else ever reaches them.
     const previewer = new LinkPreviewer(
       options.previewRoutes.size > 0 ? routedPreviewNet(options.previewRoutes) : undefined,
@@ -271,14 +245,13 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       messenger,
       files,
       feed,
-      momentOffers,
       node,
       describeConnection: core.describeConnection,
       account: nodeAccount(
         store,
-        () => messenger!.whoami().name,
+        () => messenger.whoami().name,
         core,
-        (n) => messenger!.setName(n),
+        (n) => messenger.setName(n),
         (current, next, onProgress) => {
           log.info('changing the passphrase')
           return opened.changePassphrase(current, next, onProgress).then(() => log.info('passphrase changed'))
@@ -297,8 +270,8 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     await cleanup()
     throw error
   }
-  const m = messenger
-  const n = node
+  const m = peer.messenger
+  const n = peer.node
   const addrs = n.getMultiaddrs().map((a) => a.toString())
   log.info('peer ready', { peerId: n.peerId.toString(), addrs: addrs.length, ms: Date.now() - started })
 

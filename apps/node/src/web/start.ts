@@ -150,7 +150,6 @@ export async function startWeb(
     async close() {
       parts.node.services.announcedAddrs.remove(announced)
       await server.close()
-      dispatcher.close()
     },
   }
 }

@@ -22,7 +22,6 @@ import {
   type EventName,
   type LocalClient,
   localClient,
-  MomentOffers,
   type ParamsArg,
 } from '@jiayi/api'
 import { Emitter } from '@jiayi/core'
@@ -184,15 +183,7 @@ class InPageClient implements JiayiClient {
       throw new ApiClosedError()
     }
     this.#peer = peer
-    // Pictures of our posts for contacts accepted after the post; stops with the peer's feed.
-    const momentOffers = MomentOffers.start({
-      messenger: peer.messenger,
-      files: peer.files,
-      feed: peer.feed,
-      log: consoleLogger,
-    })
-    peer.onStop(() => momentOffers.stop())
-    this.#api = localClient(new ControlDispatcher(peer.messenger, { ...apiHostOf(peer), momentOffers }))
+    this.#api = localClient(new ControlDispatcher(peer.messenger, apiHostOf(peer)))
     for (const s of this.#subscriptions) s.off = this.#api.on(s.event, s.handler as never)
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.#onWake)

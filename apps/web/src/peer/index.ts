@@ -6,13 +6,13 @@ export { BACKUP_MIME, backupFileName, exportStore, importIntoStore } from './bac
 export { apiHostOf, createInPageClient, createInPageClientWith, type InPageClientOptions } from './client.js'
 export { PeerError, type PeerErrorCode } from './errors.js'
 export { fileLocation, IMPORT_CHUNK_BYTES, parseLocation, StoreFileStorage } from './file-storage.js'
-export { bestConnection, connectionInfo, isReachableAddr, type PeerNetworkOptions } from './network.js'
 export {
   consoleLogger,
   createPeer,
   DEFAULT_PROFILE,
   InPagePeer,
   openPeer,
+  type PeerNetworkOptions,
   type PeerOptions,
   profileStatus,
   restorePeer,

@@ -1,38 +1,40 @@
 /**
- * The in-page peer: @jiayi/core running inside the page with its own identity, keys and history
+ * The in-page peer: a whole Jiayi peer inside the page with its own identity, keys and history
  * in IndexedDB (sealed: see vault.ts). One `InPagePeer` per open profile; the app gets one from
  * `openPeer`, `createPeer` or `restorePeer` and drives it through the API (client.ts) or directly.
  *
- *   vault (sealed store) -> account -> libp2p node (browser transports) -> FileService + Feed
- *   (their extension handlers installed at Messenger.open, as the node daemon does) -> Messenger
- *   -> ConnectionKeeper (relays, contacts)
+ * The peer is @jiayi/feed's `openPeer` (the same assembly as the node daemon's) over the vault's
+ * store, a browser network, files in the sealed store, and a connection keeper for the relays
+ * and contacts (a tab cannot be dialled except through a relay). The vault closes last.
  */
 import {
-  type Account,
+  browserNetwork,
   type ConnectionInfo,
-  type FileService as CoreFileService,
   createAccount,
   FileError,
-  FileService,
-  type JiayiNode,
+  type FileService,
+  isReachableAddr,
   type Logger,
   loadAccount,
-  Messenger,
   type RekeyProgress,
 } from '@jiayi/core'
-import { Feed } from '@jiayi/feed'
+import { openPeer as openJiayiPeer, type Peer } from '@jiayi/feed'
 import { backupFileName, exportStore, importIntoStore } from './backup.js'
 import { PeerError } from './errors.js'
 import { StoreFileStorage } from './file-storage.js'
-import {
-  ConnectionKeeper,
-  connectionInfo,
-  createBrowserNode,
-  isReachableAddr,
-  type PeerNetworkOptions,
-  waitUntilReachable,
-} from './network.js'
 import { Vault, type VaultOptions, vaultStatus } from './vault.js'
+
+export interface PeerNetworkOptions {
+  /**
+   * Node peers (multiaddrs ending in /p2p/<peer id>) to stay connected to and use as relays,
+   * e.g. the LAN node that served this page.
+   */
+  readonly relays?: readonly string[] | undefined
+  /** ICE configuration for browser-to-browser WebRTC; default none (LAN only, nothing to third parties). */
+  readonly rtcConfiguration?: RTCConfiguration | undefined
+  /** How often to redial relays and contacts we are not connected to (default 20 s). */
+  readonly keepAliveMs?: number | undefined
+}
 
 export interface PeerOptions extends PeerNetworkOptions, VaultOptions {
   /** Which profile (IndexedDB database) to use; default 'default'. One tab runs a profile at a time. */
@@ -54,59 +56,60 @@ export const consoleLogger: Logger = {
 export { vaultStatus as profileStatus }
 
 export class InPagePeer {
-  private stopped = false
-  private readonly stopHooks: (() => void)[] = []
-
   private constructor(
     readonly vault: Vault,
-    readonly account: Account,
-    readonly node: JiayiNode,
-    readonly messenger: Messenger,
-    readonly files: CoreFileService,
-    readonly feed: Feed,
+    private readonly peer: Peer,
     readonly storage: StoreFileStorage,
-    private readonly keeper: ConnectionKeeper,
   ) {}
 
   /** Starts the peer on an unlocked vault that holds an account. Closes the vault if it fails. */
   static async start(vault: Vault, options: PeerOptions = {}): Promise<InPagePeer> {
-    const log = options.log ?? quiet
-    let node: JiayiNode | undefined
-    let messenger: Messenger | undefined
-    let files: FileService | undefined
     try {
       const account = await loadAccount(vault.store)
       if (account === undefined) throw new PeerError('NoAccount', 'this profile has no identity yet')
-      node = await createBrowserNode(account.deviceKey, options)
       const storage = new StoreFileStorage(vault.store)
-      // The browser's quota is the origin's share, not the disk: a file need only fit in it.
-      files = new FileService({ store: vault.store, storage, log, autoDownload: { minFreeBytes: 0 } })
-      const feed = await Feed.create({ store: vault.store, identity: account.identity, log })
-      messenger = await Messenger.open({
+      const peer = await openJiayiPeer({
         store: vault.store,
-        node,
+        closeStore: () => vault.close(),
         account,
-        log,
-        extensions: { ...files.extensions, ...feed.extensions },
+        network: browserNetwork(
+          options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {},
+        ),
+        fileStorage: storage,
+        // The browser's quota is the origin's share, not the disk: a file need only fit in it.
+        files: { autoDownload: { minFreeBytes: 0 } },
+        keepConnected: { relays: options.relays, keepAliveMs: options.keepAliveMs },
+        log: options.log ?? quiet,
       })
-      await files.start(messenger)
-      await feed.start(messenger)
-      const keeper = new ConnectionKeeper(node, messenger, log, options)
-      keeper.start()
-      return new InPagePeer(vault, account, node, messenger, files, feed, storage, keeper)
+      return new InPagePeer(vault, peer, storage)
     } catch (error) {
-      await files?.stop().catch(() => undefined)
-      await messenger?.stop().catch(() => undefined)
-      await Promise.resolve()
-        .then(() => node?.stop())
-        .catch(() => undefined)
       await vault.close().catch(() => undefined)
       throw error
     }
   }
 
+  get account() {
+    return this.peer.account
+  }
+
+  get node() {
+    return this.peer.node
+  }
+
+  get messenger() {
+    return this.peer.messenger
+  }
+
+  get files() {
+    return this.peer.files
+  }
+
+  get feed() {
+    return this.peer.feed
+  }
+
   get peerId(): string {
-    return this.node.peerId.toString()
+    return this.peer.peerId
   }
 
   /** Our addresses through relays (what other browsers dial), if any reservation is held. */
@@ -118,19 +121,18 @@ export class InPagePeer {
   }
 
   /** Resolves once a relay reservation gives us a circuit WebRTC address (and so a card address). */
-  async reachable(timeoutMs = 15_000): Promise<string[]> {
-    await this.keeper.sweep()
-    return waitUntilReachable(this.node, timeoutMs)
+  reachable(timeoutMs = 15_000): Promise<string[]> {
+    return this.peer.reachable(timeoutMs)
   }
 
   /** Redial relays and contacts now (e.g. when the page becomes visible or the network returns). */
   reconnect(): Promise<void> {
-    return this.keeper.sweep()
+    return this.peer.reconnect()
   }
 
   /** How we are connected to a peer right now (lan / direct / relayed, transport), if at all. */
   connection(peerId: string): ConnectionInfo | undefined {
-    return connectionInfo(this.node, peerId)
+    return this.peer.connection(peerId)
   }
 
   /** Offers a File or Blob to a contact: stored (sealed) first, then sent chunk by chunk. */
@@ -173,23 +175,9 @@ export class InPagePeer {
     return this.vault.setPassphrase(current, next, onProgress)
   }
 
-  /** Runs `fn` as the peer stops (before its feed, files and messenger do). */
-  onStop(fn: () => void): void {
-    this.stopHooks.push(fn)
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return
-    this.stopped = true
-    for (const fn of this.stopHooks) fn()
-    this.keeper.stop()
-    await this.feed.stop().catch(() => undefined)
-    await this.files.stop().catch(() => undefined)
-    await this.messenger.stop().catch(() => undefined)
-    await Promise.resolve()
-      .then(() => this.node.stop())
-      .catch(() => undefined)
-    await this.vault.close()
+  /** Stops the peer; the vault closes last. */
+  stop(): Promise<void> {
+    return this.peer.stop()
   }
 }
 

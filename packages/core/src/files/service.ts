@@ -114,6 +114,12 @@ export interface SendFileOptions {
   readonly chunkBytes?: number
   /** 'post-attachment': a Moments post's picture, shown by the post and never in the chat. */
   readonly purpose?: FilePurpose
+  /**
+   * The source's SHA-256, when the caller has just computed it: a file offered to many contacts
+   * (a post's picture) is read and hashed once, not once per offer. A wrong one only fails the
+   * receiver's check (HashMismatch).
+   */
+  readonly sha256?: Uint8Array
 }
 
 export interface FileServiceStats {
@@ -299,8 +305,10 @@ export class FileService {
       voice: options.voice,
       ...(options.purpose === 'post-attachment' ? { purpose: 'post-attachment' as const } : {}),
     }
+    if (options.sha256 !== undefined && options.sha256.length !== 32)
+      throw new FileError('BadInput', 'a SHA-256 is 32 bytes')
     encodeOffer(draft) // every rule checked before the long hashing pass
-    const offer = { ...draft, sha256: await this.hashSource(source) }
+    const offer = { ...draft, sha256: options.sha256 ?? (await this.hashSource(source)) }
     if (expectedSha256 !== undefined && bytesToHex(offer.sha256) !== expectedSha256)
       throw new FileError('SourceChanged', 'the file changed since it was sent or received')
     const body = encodeOffer(offer)

@@ -1,6 +1,7 @@
 /**
- * Real messengers with feeds on real libp2p nodes on 127.0.0.1 (TCP only, no mDNS), in-process.
- * The pattern of packages/core/test/helpers/messenger-peer.ts, through core's public API.
+ * Real peers as `openPeer` assembles them (messenger, the files service the pictures travel by
+ * with files kept in memory, the feed) on real libp2p nodes on 127.0.0.1 (TCP only, no mDNS),
+ * in-process.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,22 +9,26 @@ import { join } from 'node:path'
 import {
   type ContactView,
   createAccount,
-  createJiayiNode,
+  type FileService,
+  type FileStorage,
   LevelStore,
   loadAccount,
+  MemoryFileStorage,
   MemoryStore,
-  Messenger,
+  type Messenger,
   type Store,
 } from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
-import { Feed, type FeedInit } from '../../src/index.js'
+import { type Feed, type FeedInit, openPeer } from '../../src/index.js'
 
 export interface FeedPeer {
   readonly name: string
   readonly messenger: Messenger
   readonly feed: Feed
+  readonly files: FileService
+  readonly storage: FileStorage
   readonly store: Store
-  /** Stops the feed, the messenger and the node; the store stays open (restart with it). */
+  /** Stops the feed, the files, the messenger and the node; the store stays open (restart with it). */
   stop(): Promise<void>
 }
 
@@ -31,33 +36,23 @@ export interface FeedPeer {
 export async function feedPeer(
   name: string,
   store: Store = new MemoryStore(),
-  init: FeedInit = {},
+  init: Omit<FeedInit, 'files' | 'log'> = {},
+  storage: FileStorage = new MemoryFileStorage(),
 ): Promise<FeedPeer> {
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
-  const node = await createJiayiNode({
-    privateKey: account.deviceKey,
+  const peer = await openPeer({
+    store,
+    // The store outlives the peer: a test restarts with it.
+    closeStore: async () => undefined,
+    account,
     network: nodeNetwork({ mdns: false }),
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    relayServer: false,
+    node: { relayServer: false },
+    fileStorage: storage,
+    feed: init,
   })
-  // The feed's key handler is in place before the first envelope can arrive.
-  const feed = await Feed.create({ ...init, store, identity: account.identity })
-  const messenger = await Messenger.open({ store, node, account, extensions: feed.extensions })
-  await feed.start(messenger)
-  let stopped = false
-  return {
-    name,
-    messenger,
-    feed,
-    store,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await feed.stop()
-      await messenger.stop()
-      await node.stop()
-    },
-  }
+  const { messenger, feed, files } = peer
+  return { name, messenger, feed, files, storage, store, stop: () => peer.stop() }
 }
 
 /** Makes `a` and `b` accepted contacts of each other (b accepts a's request). */

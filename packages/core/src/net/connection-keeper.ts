@@ -1,41 +1,38 @@
 /**
- * The in-page peer's network: a browser libp2p node (WebSockets, WebRTC-Direct and WebRTC
- * dialers, circuit-relay transport) that
- *   - reaches node peers directly at their card addresses (WebSockets / WebRTC-Direct);
- *   - keeps a connection to its relay nodes (the LAN node that served the page, given as
- *     `relays`) and to its contacts, so that they can deliver to it: a browser cannot be dialled
- *     except through a relay;
- *   - listens on `/p2p-circuit` + `/webrtc`: once connected to a relay-capable node peer it
- *     reserves a slot there and gains `<relay>/p2p/<relay id>/p2p-circuit/webrtc`, which goes on
- *     its card. Another browser dials that address: the relay carries the SDP/ICE signalling, then
- *     both browsers open a direct WebRTC connection (no STUN/TURN: host candidates, LAN only) and
- *     the relay is out of the data path.
+ * Staying reachable when nobody can dial us: a browser tab (and any peer without a listener
+ * others reach) keeps a connection to its relay nodes (the LAN node that served the page, say)
+ * and to its contacts, so that they can deliver to it. Once connected to a relay-capable node it
+ * reserves a slot there (listening on `/p2p-circuit` + `/webrtc`) and gains
+ * `<relay>/p2p/<relay id>/p2p-circuit/webrtc`, which goes on its card; another browser dials that
+ * address, the relay carries the WebRTC signalling, and the data then flows directly.
+ *
+ * Sweeps run at start, every `keepAliveMs`, and when a connection drops; one at a time, each dial
+ * bounded. Peers we hold an open connection to are left alone.
  */
-import {
-  browserNetwork,
-  type ConnectionInfo,
-  createJiayiNode,
-  describeConnection,
-  type JiayiNode,
-  type Logger,
-  type Messenger,
-} from '@jiayi/core'
-import type { Connection, Ed25519PrivateKey } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { type ConnectionInfo, describeConnection } from './connection-info.js'
+import type { JiayiNode } from './network-stack.js'
 
-export interface PeerNetworkOptions {
+export interface ConnectionKeeperInit {
   /**
-   * Node peers (multiaddrs ending in /p2p/<peer id>) to stay connected to and use as relays,
-   * e.g. the LAN node that served this page.
+   * Node peers (multiaddrs ending in /p2p/<peer id>) to stay connected to and use as relays;
+   * malformed ones are logged and left out.
    */
   readonly relays?: readonly string[] | undefined
-  /** ICE configuration for browser-to-browser WebRTC; default none (LAN only, nothing to third parties). */
-  readonly rtcConfiguration?: RTCConfiguration | undefined
-  /** How often to redial relays and contacts we are not connected to (default 20 s). */
+  /** The peer ids to stay connected to after the relays (accepted contacts), read at each sweep. */
+  readonly peers: () => Iterable<string>
+  /** How often to redial what we are not connected to; default 20 s. */
   readonly keepAliveMs?: number | undefined
+  /** Structurally the messenger's Logger (net knows nothing above it). */
+  readonly log: {
+    debug(message: string, fields?: Record<string, string>): void
+    warn(message: string): void
+  }
 }
 
+const DEFAULT_KEEP_ALIVE_MS = 20_000
 const DIAL_TIMEOUT_MS = 10_000
 
 /** The peer id an address ends with (`/p2p/<id>`), if any. */
@@ -43,17 +40,7 @@ export function peerIdOf(ma: Multiaddr): string | undefined {
   return ma.getComponents().findLast((c) => c.name === 'p2p')?.value
 }
 
-export async function createBrowserNode(
-  deviceKey: Ed25519PrivateKey,
-  options: PeerNetworkOptions,
-): Promise<JiayiNode> {
-  return createJiayiNode({
-    privateKey: deviceKey,
-    network: browserNetwork(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
-  })
-}
-
-/** A circuit WebRTC address of ours: how other browsers (and nodes) reach this tab. */
+/** A circuit WebRTC address of ours: how other browsers (and nodes) reach a tab. */
 export function isReachableAddr(addr: string): boolean {
   return /\/p2p-circuit\/webrtc(\/p2p\/[^/]+)?$/.test(addr)
 }
@@ -70,44 +57,38 @@ export function bestConnection(node: JiayiNode, peerId: string): Connection | un
   return open.find((c) => c.limits == null) ?? open[0]
 }
 
+/** How `node` is connected to a peer right now (lan / direct / relayed, transport), if at all. */
 export function connectionInfo(node: JiayiNode, peerId: string): ConnectionInfo | undefined {
   const c = bestConnection(node, peerId)
   return c && describeConnection(c)
 }
 
-/**
- * Keeps us connected to relays and contacts: at start, every `keepAliveMs`, and when a relay
- * connection drops. One sweep at a time; each dial is bounded.
- */
 export class ConnectionKeeper {
   private timer: ReturnType<typeof setInterval> | undefined
   private running: Promise<void> | undefined
   private stopped = false
-  private readonly relays: { ma: Multiaddr; peer: string }[]
+  private readonly relays: { ma: Multiaddr; peer: string }[] = []
   private readonly onDisconnect = () => this.sweepSoon()
 
   constructor(
     private readonly node: JiayiNode,
-    private readonly messenger: Messenger,
-    private readonly log: Logger,
-    private readonly options: PeerNetworkOptions,
+    private readonly init: ConnectionKeeperInit,
   ) {
-    this.relays = []
-    for (const a of options.relays ?? []) {
+    for (const a of init.relays ?? []) {
       try {
         const ma = multiaddr(a)
         const peer = peerIdOf(ma)
         if (peer === undefined) throw new Error('no peer id')
         this.relays.push({ ma, peer })
       } catch {
-        log.warn('ignoring a relay address that is not a multiaddr with a peer id')
+        init.log.warn('ignoring a relay address that is not a multiaddr with a peer id')
       }
     }
   }
 
   start(): void {
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
-    this.timer = setInterval(() => this.sweepSoon(), this.options.keepAliveMs ?? 20_000)
+    this.timer = setInterval(() => this.sweepSoon(), this.init.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS)
     this.sweepSoon()
   }
 
@@ -139,16 +120,16 @@ export class ConnectionKeeper {
         try {
           await this.node.dial(ma, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
         } catch (error) {
-          this.log.debug('relay dial failed', { error: error instanceof Error ? error.name : 'unknown' })
+          this.init.log.debug('relay dial failed', { error: error instanceof Error ? error.name : 'unknown' })
         }
       }),
     )
-    // Then accepted contacts we are not connected to, so they learn we are online and deliver.
-    for (const c of this.messenger.contactList()) {
+    // Then the peers we are not connected to, so they learn we are online and deliver.
+    for (const peer of this.init.peers()) {
       if (this.stopped) return
-      if (c.state !== 'accepted' || bestConnection(this.node, c.peerId) !== undefined) continue
+      if (bestConnection(this.node, peer) !== undefined) continue
       try {
-        await this.node.dial(peerIdFromString(c.peerId), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        await this.node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       } catch {
         // Offline; the next sweep tries again.
       }
@@ -162,7 +143,7 @@ export class ConnectionKeeper {
   }
 }
 
-/** Resolves once we have a circuit WebRTC address (a relay reservation), or rejects after `timeoutMs`. */
+/** Resolves once `node` has a circuit WebRTC address (a relay reservation), or rejects after `timeoutMs`. */
 export function waitUntilReachable(node: JiayiNode, timeoutMs = 15_000): Promise<string[]> {
   const current = () =>
     node
