@@ -43,6 +43,11 @@ function fakeMessenger(messages: Record<string, unknown>[] = []) {
     messages: async () => messages,
     unreadCount: async () => 2,
     send: async (contact: string, text: string) => ({ id: 'm9', contactId: contact, text, status: 'queued' }),
+    conversationOf: (ref: string) => {
+      const c = CONTACTS.find((x) => x.id === ref || x.name === ref)
+      if (!c) throw Object.assign(new Error('no contact'), { name: 'MessengerError', code: 'UnknownContact' })
+      return { kind: 'contact', id: c.id, name: c.name }
+    },
   }
   return m as unknown as MessengerApi & typeof m
 }

@@ -43,6 +43,8 @@ function fakeMessenger() {
     accept: record('accept', { id: 'c' }),
     reject: record('reject', undefined),
     send: record('send', { id: 'm', status: 'queued' }),
+    // Every name here is a contact's (groups have their own test: groups-network, groups-cli).
+    conversationOf: (ref: string) => ({ kind: 'contact', id: ref, name: ref }),
     messages: record('messages', []),
     message: record('message', undefined),
     markRead: record('markRead', undefined),
@@ -165,7 +167,10 @@ test('session: subscribe forwards events until unsubscribe or close', async () =
   await session.receive('{"id":2,"method":"subscribe","params":{"events":["bogus"]}}')
   assert.equal((sent.shift() as { error: { code: string } }).error.code, 'BadParams')
   await session.receive('{"id":3,"method":"subscribe"}')
-  assert.deepEqual(sent.shift(), { id: 3, result: { events: ['message', 'contact', 'typing', 'read'] } })
+  assert.deepEqual(sent.shift(), {
+    id: 3,
+    result: { events: ['message', 'contact', 'typing', 'read', 'group', 'group-message'] },
+  })
   session.close()
   messenger.events.emit('typing', { contactId: 'c', active: true })
   assert.deepEqual(sent, [])
