@@ -501,6 +501,7 @@ export interface GroupInviteBody {
   inviteId: Uint8Array<ArrayBuffer>
   adminCard: Uint8Array<ArrayBuffer>
   expiresAt: bigint
+  joinApproval: boolean
 }
 
 export namespace GroupInviteBody {
@@ -543,6 +544,11 @@ export namespace GroupInviteBody {
           w.uint64(obj.expiresAt)
         }
 
+        if ((obj.joinApproval != null && obj.joinApproval !== false)) {
+          w.uint32(56)
+          w.bool(obj.joinApproval)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -553,7 +559,8 @@ export namespace GroupInviteBody {
           groupName: '',
           inviteId: uint8ArrayAlloc(0),
           adminCard: uint8ArrayAlloc(0),
-          expiresAt: 0n
+          expiresAt: 0n,
+          joinApproval: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -584,6 +591,10 @@ export namespace GroupInviteBody {
             }
             case 6: {
               obj.expiresAt = reader.uint64()
+              break
+            }
+            case 7: {
+              obj.joinApproval = reader.bool()
               break
             }
             default: {
@@ -643,6 +654,13 @@ export namespace GroupInviteBody {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.joinApproval`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -685,6 +703,11 @@ export namespace GroupInviteBody {
     value: bigint
   }
 
+  export interface GroupInviteBodyJoinApprovalFieldEvent {
+    field: '$.joinApproval'
+    value: boolean
+  }
+
   export function encode (obj: Partial<GroupInviteBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, GroupInviteBody.codec())
   }
@@ -693,7 +716,7 @@ export namespace GroupInviteBody {
     return decodeMessage(buf, GroupInviteBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupInviteBody>): Generator<GroupInviteBodyVersionFieldEvent | GroupInviteBodyGroupIdFieldEvent | GroupInviteBodyGroupNameFieldEvent | GroupInviteBodyInviteIdFieldEvent | GroupInviteBodyAdminCardFieldEvent | GroupInviteBodyExpiresAtFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupInviteBody>): Generator<GroupInviteBodyVersionFieldEvent | GroupInviteBodyGroupIdFieldEvent | GroupInviteBodyGroupNameFieldEvent | GroupInviteBodyInviteIdFieldEvent | GroupInviteBodyAdminCardFieldEvent | GroupInviteBodyExpiresAtFieldEvent | GroupInviteBodyJoinApprovalFieldEvent> {
     return streamMessage(buf, GroupInviteBody.codec(), opts)
   }
 }
@@ -818,6 +841,9 @@ export interface GroupTraffic {
   sync: boolean
   heads: Uint8Array<ArrayBuffer>[]
   marks: HighWaterMark[]
+  invite: Uint8Array<ArrayBuffer>
+  card: Uint8Array<ArrayBuffer>
+  refused: string
 }
 
 export namespace GroupTraffic {
@@ -873,6 +899,21 @@ export namespace GroupTraffic {
           }
         }
 
+        if ((obj.invite != null && obj.invite.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.invite)
+        }
+
+        if ((obj.card != null && obj.card.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.card)
+        }
+
+        if ((obj.refused != null && obj.refused !== '')) {
+          w.uint32(82)
+          w.string(obj.refused)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -884,7 +925,10 @@ export namespace GroupTraffic {
           messages: [],
           sync: false,
           heads: [],
-          marks: []
+          marks: [],
+          invite: uint8ArrayAlloc(0),
+          card: uint8ArrayAlloc(0),
+          refused: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -939,6 +983,18 @@ export namespace GroupTraffic {
               obj.marks.push(HighWaterMark.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.marks$
               }))
+              break
+            }
+            case 8: {
+              obj.invite = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.card = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.refused = reader.string()
               break
             }
             default: {
@@ -1050,6 +1106,27 @@ export namespace GroupTraffic {
 
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.invite`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.card`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.refused`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1119,6 +1196,21 @@ export namespace GroupTraffic {
     index: number
   }
 
+  export interface GroupTrafficInviteFieldEvent {
+    field: '$.invite'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GroupTrafficCardFieldEvent {
+    field: '$.card'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GroupTrafficRefusedFieldEvent {
+    field: '$.refused'
+    value: string
+  }
+
   export function encode (obj: Partial<GroupTraffic>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, GroupTraffic.codec())
   }
@@ -1127,7 +1219,7 @@ export namespace GroupTraffic {
     return decodeMessage(buf, GroupTraffic.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent | GroupTrafficInviteFieldEvent | GroupTrafficCardFieldEvent | GroupTrafficRefusedFieldEvent> {
     return streamMessage(buf, GroupTraffic.codec(), opts)
   }
 }

@@ -32,13 +32,21 @@ export interface GroupInvite {
   readonly admin: GroupCard
   readonly adminId: ContactId
   readonly expiresAt: number
+  /** Whether an admin approves each join, as the group said when the invite was made. */
+  readonly joinApproval: boolean
   /** The signed invite, as the link carries it. */
   readonly bytes: Uint8Array
 }
 
 export function makeInvite(
   identity: IdentityKeyPair,
-  input: { groupId: GroupId; groupName: string; adminCard: Uint8Array; expiresAt: number },
+  input: {
+    groupId: GroupId
+    groupName: string
+    adminCard: Uint8Array
+    expiresAt: number
+    joinApproval?: boolean
+  },
 ): GroupInvite {
   const body = GroupInviteBody.encode({
     version: GROUP_INVITE_VERSION,
@@ -47,6 +55,7 @@ export function makeInvite(
     inviteId: randomBytes(16) as Uint8Array<ArrayBuffer>,
     adminCard: input.adminCard as Uint8Array<ArrayBuffer>,
     expiresAt: BigInt(input.expiresAt),
+    joinApproval: input.joinApproval ?? true,
   })
   const signature = signAs(identity, SignatureContext.GroupInvite, body)
   return decodeInviteBytes(
@@ -87,6 +96,7 @@ export function decodeInviteBytes(bytes: Uint8Array): GroupInvite {
     admin,
     adminId: contactIdFor(admin.identity.signingKey),
     expiresAt: Number(body.expiresAt),
+    joinApproval: body.joinApproval,
     bytes,
   }
 }

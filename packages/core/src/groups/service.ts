@@ -12,7 +12,7 @@
  * - A member we never added gets a `member` record (trust.ts): group traffic only.
  */
 import type { PeerId } from '@libp2p/interface'
-import { bytesToHex, fromUtf8, hexToBytes, utf8 } from '../bytes.js'
+import { bytesToHex, fromUtf8, hexToBytes, toBase64, utf8 } from '../bytes.js'
 import { decodeCardPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
 import type { MessengerCore } from '../messenger/core.js'
@@ -22,10 +22,18 @@ import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/in
 import { newContactRecord } from '../messenger/inbound.js'
 import { Tx } from '../messenger/tx.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
-import { key } from '../store/keys.js'
 import type { CarriedMessage, HighWaterMarks } from './carry.js'
-import { type ChannelSnapshot, GroupChannel, type KeyHandout } from './channel.js'
+import { GroupChannel, type KeyHandout } from './channel.js'
 import { GroupError } from './errors.js'
+import {
+  decodeMessage,
+  encodeGroup,
+  encodeMessage,
+  GroupKeys,
+  type HeldGroup,
+  loadGroups,
+  type StoredMessage,
+} from './group-store.js'
 import { GroupTraffic } from './group-wire.pb.js'
 import { GroupLog } from './log.js'
 import {
@@ -104,44 +112,8 @@ interface TrafficOut {
   }[]
 }
 
-interface StoredGroup {
-  readonly ops: string[]
-  readonly channel: { own?: { state: string; givenTo: string[] }; records: [string, string][] }
-  readonly unread: number
-  readonly nextSeq: number
-}
-
-interface StoredMessage {
-  readonly id: string
-  readonly sender: string
-  readonly text: string
-  readonly sentAt: number
-  /** The sender-key message, kept for carrying. */
-  readonly bytes: string
-  readonly keyId: number
-  readonly iteration: number
-  readonly at: number
-}
-
-interface Loaded {
-  log: GroupLog
-  channel: GroupChannel
-  unread: number
-  nextSeq: number
-}
-
-const GroupKeys = {
-  group: (gid: GroupId) => key('grp', gid),
-  groups: () => key('grp'),
-  message: (gid: GroupId, seq: number) => key('gmsg', gid, seq),
-  messages: (gid: GroupId) => key('gmsg', gid),
-}
-
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
-const unb64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
-
 export class Groups {
-  private readonly loaded = new Map<GroupId, Loaded>()
+  private readonly loaded = new Map<GroupId, HeldGroup>()
 
   constructor(private readonly core: MessengerCore) {}
 
@@ -153,33 +125,7 @@ export class Groups {
   /** Loads every group and lets members we share a group with start sessions. */
   async start(): Promise<void> {
     const core = this.core
-    for await (const [, value] of core.store.iterate({ prefix: GroupKeys.groups() })) {
-      const stored = JSON.parse(fromUtf8(value)) as StoredGroup
-      const ops = stored.ops.map(unb64)
-      const log = GroupLog.fromCreate(ops[0]!)
-      for (const op of ops.slice(1)) log.add(op)
-      const snapshot: ChannelSnapshot = {
-        ...(stored.channel.own === undefined
-          ? {}
-          : {
-              own: {
-                state: unb64(stored.channel.own.state),
-                givenTo: stored.channel.own.givenTo as ContactId[],
-              },
-            }),
-        records: stored.channel.records.map(([id, r]) => [id as ContactId, unb64(r)] as const),
-      }
-      const channel = GroupChannel.restore(log.id, this.me, snapshot)
-      this.loaded.set(log.id, { log, channel, unread: stored.unread, nextSeq: stored.nextSeq })
-      // What we read is carried on (within the limits).
-      for await (const [, m] of core.store.iterate({ prefix: GroupKeys.messages(log.id) })) {
-        const s = JSON.parse(fromUtf8(m)) as StoredMessage
-        channel.carried.keep(
-          { sender: s.sender, keyId: s.keyId, iteration: s.iteration, bytes: unb64(s.bytes), at: s.at },
-          Date.now(),
-        )
-      }
-    }
+    for await (const g of loadGroups(core.store, this.me)) this.loaded.set(g.log.id, g)
     core.groupMemberCard = (cid) => this.cardOf(cid)
   }
 
@@ -212,13 +158,13 @@ export class Groups {
   }
 
   /** A group by id, id prefix (≥ 4 hex digits) or name; NotFound or an ambiguity says which. */
-  private resolve(ref: string): Loaded {
+  private resolve(ref: string): HeldGroup {
     const query = ref.trim()
     const all = [...this.loaded.values()].filter((g) => g.log.state().members.has(this.me))
     const exact = all.find((g) => g.log.id === query)
     if (exact !== undefined) return exact
     const lower = query.toLowerCase()
-    const rules: ((g: Loaded) => boolean)[] = [
+    const rules: ((g: HeldGroup) => boolean)[] = [
       (g) => g.log.state().name.toLowerCase() === lower,
       (g) => /^[0-9a-f]{4,32}$/.test(lower) && g.log.id.startsWith(lower),
     ]
@@ -245,7 +191,7 @@ export class Groups {
     }
   }
 
-  private view(g: Loaded): GroupView {
+  private view(g: HeldGroup): GroupView {
     const state = g.log.state()
     const members = [...state.members.values()].map((m) => ({
       id: m.id,
@@ -280,7 +226,7 @@ export class Groups {
       reverse: true,
       limit,
     })) {
-      out.push(this.messageView(g, JSON.parse(fromUtf8(value)) as StoredMessage))
+      out.push(this.messageView(g, decodeMessage(value)))
     }
     out.reverse()
     if (!options.peek && g.unread > 0) {
@@ -290,7 +236,7 @@ export class Groups {
     return out
   }
 
-  private messageView(g: Loaded, s: StoredMessage): GroupMessageView {
+  private messageView(g: HeldGroup, s: StoredMessage): GroupMessageView {
     const sender = s.sender as ContactId
     const member = g.log.state().members.get(sender)
     const name =
@@ -320,7 +266,13 @@ export class Groups {
     for (let i = 0; i < cards.length; i += MAX_CARDS_PER_OP) {
       log.make(core.account.identity, { kind: 'add', cards: cards.slice(i, i + MAX_CARDS_PER_OP) })
     }
-    const g: Loaded = { log, channel: new GroupChannel(log.id, this.me), unread: 0, nextSeq: 1 }
+    const g: HeldGroup = {
+      log,
+      channel: new GroupChannel(log.id, this.me),
+      unread: 0,
+      nextSeq: 1,
+      requests: new Map(),
+    }
     this.loaded.set(log.id, g)
     await this.persist(g)
     await this.afterChange(g, log.ordered())
@@ -402,7 +354,7 @@ export class Groups {
    * or left hears of it too, and stops sending), hands our key where it is owed (rotating it if
    * anyone it was given to is gone), and stores where we stand.
    */
-  private async afterChange(g: Loaded, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
+  private async afterChange(g: HeldGroup, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
     const state = g.log.state()
     const to = new Set<ContactId>([...state.members.keys(), ...(before?.members.keys() ?? [])])
     to.delete(this.me)
@@ -413,13 +365,13 @@ export class Groups {
     await this.handOut(g, g.channel.keysFor(state))
   }
 
-  private async handOut(g: Loaded, handouts: readonly KeyHandout[]): Promise<void> {
+  private async handOut(g: HeldGroup, handouts: readonly KeyHandout[]): Promise<void> {
     await this.persist(g)
     for (const h of handouts)
       await this.sendTraffic(h.to, { groupId: hexToBytes(g.log.id), distribution: h.distribution })
   }
 
-  private async sendOps(g: Loaded, cid: ContactId, ops: readonly GroupOp[]): Promise<void> {
+  private async sendOps(g: HeldGroup, cid: ContactId, ops: readonly GroupOp[]): Promise<void> {
     for (let i = 0; i < ops.length; i += OPS_PER_PAYLOAD) {
       await this.sendTraffic(
         cid,
@@ -449,7 +401,7 @@ export class Groups {
       sender: this.me,
       text,
       sentAt,
-      bytes: b64(message.bytes),
+      bytes: toBase64(message.bytes),
       keyId: message.keyId,
       iteration: message.iteration,
       at: message.at,
@@ -463,36 +415,20 @@ export class Groups {
     return this.messageView(g, stored)
   }
 
-  private async storeMessage(g: Loaded, s: StoredMessage, incoming: boolean): Promise<void> {
+  private async storeMessage(g: HeldGroup, s: StoredMessage, incoming: boolean): Promise<void> {
     const tx = new Tx()
     const seq = g.nextSeq++
     if (incoming) g.unread++
-    tx.put(GroupKeys.message(g.log.id, seq), utf8(JSON.stringify(s)))
-    tx.put(GroupKeys.group(g.log.id), this.encodeGroup(g))
+    tx.put(GroupKeys.message(g.log.id, seq), encodeMessage(s))
+    tx.put(GroupKeys.group(g.log.id), encodeGroup(g))
     tx.after(() =>
       this.core.events.emit('group-message', { groupId: g.log.id, message: this.messageView(g, s) }),
     )
     await this.core.commit(tx)
   }
 
-  private encodeGroup(g: Loaded): Uint8Array {
-    const snap = g.channel.snapshot()
-    const stored: StoredGroup = {
-      ops: g.log.ordered().map((o) => b64(o.bytes)),
-      channel: {
-        ...(snap.own === undefined
-          ? {}
-          : { own: { state: b64(snap.own.state), givenTo: [...snap.own.givenTo] } }),
-        records: snap.records.map(([id, r]) => [id, b64(r)]),
-      },
-      unread: g.unread,
-      nextSeq: g.nextSeq,
-    }
-    return utf8(JSON.stringify(stored))
-  }
-
-  private async persist(g: Loaded): Promise<void> {
-    await this.core.store.put(GroupKeys.group(g.log.id), this.encodeGroup(g))
+  private async persist(g: HeldGroup): Promise<void> {
+    await this.core.store.put(GroupKeys.group(g.log.id), encodeGroup(g))
   }
 
   /**
@@ -503,7 +439,7 @@ export class Groups {
   private async sendTraffic(
     cid: ContactId,
     traffic: TrafficOut,
-    g?: Loaded,
+    g?: HeldGroup,
     options: { ephemeral?: boolean } = {},
   ): Promise<void> {
     const core = this.core
@@ -573,7 +509,7 @@ export class Groups {
     }
   }
 
-  private syncRequest(g: Loaded): TrafficOut {
+  private syncRequest(g: HeldGroup): TrafficOut {
     return {
       groupId: hexToBytes(g.log.id),
       sync: true,
@@ -648,7 +584,7 @@ export class Groups {
       if (pending === undefined) {
         const log = logFrom(ops[0]!)
         if (log === undefined || log.id !== gid) return
-        pending = { log, channel: new GroupChannel(gid, this.me), unread: 0, nextSeq: 1 }
+        pending = { log, channel: new GroupChannel(gid, this.me), unread: 0, nextSeq: 1, requests: new Map() }
         rest = ops.slice(1)
       }
       for (const op of rest) pending.log.add(op)
@@ -680,9 +616,9 @@ export class Groups {
   }
 
   /** Logs of groups we may be joining, waiting for the ops that add us. */
-  private readonly pendingLogs = new Map<GroupId, Loaded>()
+  private readonly pendingLogs = new Map<GroupId, HeldGroup>()
 
-  private async keepRead(g: Loaded, message: CarriedMessage, plaintext: Uint8Array): Promise<void> {
+  private async keepRead(g: HeldGroup, message: CarriedMessage, plaintext: Uint8Array): Promise<void> {
     let content: { id?: unknown; text?: unknown; sentAt?: unknown }
     try {
       content = JSON.parse(fromUtf8(plaintext)) as typeof content
@@ -706,7 +642,7 @@ export class Groups {
         sender: message.sender,
         text: content.text,
         sentAt: content.sentAt,
-        bytes: b64(message.bytes),
+        bytes: toBase64(message.bytes),
         keyId: message.keyId,
         iteration: message.iteration,
         at: message.at,
@@ -716,7 +652,7 @@ export class Groups {
   }
 
   /** Sends `from` the ops and messages its sync shows it lacks, and our key if it lacks that. */
-  private async answerSync(g: Loaded, from: ContactId, t: GroupTraffic): Promise<void> {
+  private async answerSync(g: HeldGroup, from: ContactId, t: GroupTraffic): Promise<void> {
     const gid = hexToBytes(g.log.id)
     const ops = g.log.missingFrom(
       t.heads.filter((h) => h.length === 32).map((h) => bytesToHex(h) as GroupOp['id']),
