@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
+import { GroupError } from '../src/groups/errors.js'
 import type { MessengerCore } from '../src/messenger/core.js'
 import type { ContactId } from '../src/messenger/ids.js'
 import type { Messenger } from '../src/messenger/messenger.js'
@@ -142,5 +143,56 @@ describe('groups between peers', () => {
         (m) => m.text === 'after Cy',
       ),
     )
+  })
+
+  it('a stranger joins by invite: held for approval, approved, then reads; expired and revoked invites are refused', async () => {
+    const di = await filePeer('Di', { withFiles: false })
+    try {
+      const invite = await ann.messenger.groups.invite(groupId)
+      assert.match(invite.link, /^jiayi:group\//)
+      assert.equal(invite.qr, invite.link.toUpperCase())
+      // Approval is on (the default): the request waits at Ann.
+      const asked = await di.messenger.groups.join(invite.link)
+      assert.equal(asked.state, 'pending')
+      await eventually(
+        () => ann.messenger.groups.get(groupId).requests.length === 1,
+        15_000,
+        'the request at Ann',
+      )
+      assert.deepEqual(di.messenger.contactList(), [], 'joining makes no contact')
+      assert.deepEqual(
+        ann.messenger
+          .contactList()
+          .map((c) => c.name)
+          .sort(),
+        ['Bo', 'Cy'],
+      )
+      await ann.messenger.groups.approve(groupId, 'Di')
+      await eventually(() => di.messenger.groups.list().length === 1, 15_000, 'Di is in')
+      await ann.messenger.groups.send(groupId, 'welcome Di')
+      await eventually(async () => (await texts(di, groupId)).includes('welcome Di'), 15_000, 'Di reads')
+      assert.ok(!(await texts(di, groupId)).includes('burst 1'), 'a new member reads from its joining on')
+
+      // Approval off: a join is answered at once. Expired and revoked invites are refused clearly.
+      await ann.messenger.groups.settings(groupId, { joinApproval: false, adminsOnly: false })
+      const expired = await ann.messenger.groups.invite(groupId, 1)
+      await new Promise((r) => setTimeout(r, 5))
+      await assert.rejects(di.messenger.groups.join(expired.link), (e) => GroupError.is(e, 'Expired'))
+      const revoked = await ann.messenger.groups.invite(groupId)
+      await ann.messenger.groups.revokeInvite(groupId, revoked.link)
+      const eve = await filePeer('Eve', { withFiles: false })
+      try {
+        await assert.rejects(eve.messenger.groups.join(revoked.link), (e) => GroupError.is(e, 'Revoked'))
+        assert.equal(eve.messenger.groups.list().length, 0)
+        const open = await ann.messenger.groups.invite(groupId)
+        const joined = await eve.messenger.groups.join(open.link)
+        assert.equal(joined.state, 'joined')
+        assert.ok(joined.group.members.some((m) => m.name === 'Eve'))
+      } finally {
+        await eve.stop()
+      }
+    } finally {
+      await di.stop()
+    }
   })
 })

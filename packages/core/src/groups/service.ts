@@ -13,6 +13,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, hexToBytes, toBase64, utf8 } from '../bytes.js'
+import { decodeCardBytes } from '../card/card.js'
 import { decodeCardPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
 import type { MessengerCore } from '../messenger/core.js'
@@ -20,6 +21,7 @@ import { MessengerError } from '../messenger/errors.js'
 import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from '../messenger/ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/inbound.js'
 import { newContactRecord } from '../messenger/inbound.js'
+import { decodePayload } from '../messenger/payload.js'
 import { Tx } from '../messenger/tx.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { CarriedMessage, HighWaterMarks } from './carry.js'
@@ -35,6 +37,16 @@ import {
   type StoredMessage,
 } from './group-store.js'
 import { GroupTraffic } from './group-wire.pb.js'
+import {
+  checkInviteFresh,
+  DEFAULT_INVITE_TTL_MS,
+  decodeInviteBytes,
+  decodeInviteLink,
+  inviteLink,
+  inviteQrText,
+  makeInvite,
+} from './invite.js'
+import { type CheckedJoin, checkJoin, joinRequestIn, MAX_JOIN_REQUESTS } from './joins.js'
 import { GroupLog } from './log.js'
 import {
   checkGroupName,
@@ -79,6 +91,23 @@ export interface GroupView {
   readonly unread: number
   readonly joinApproval: boolean
   readonly adminsOnly: boolean
+  /** Join requests waiting for an admin (held by the admin whose invite they used). */
+  readonly requests: readonly { readonly id: ContactId; readonly name: string }[]
+}
+
+export interface InviteView {
+  readonly link: string
+  readonly qr: string
+  /** ISO 8601. */
+  readonly expiresAt: string
+  /** Names the invite for `revokeInvite`. */
+  readonly id: string
+}
+
+export interface JoinResult {
+  readonly group: GroupView
+  /** joined: we are a member; pending: the request waits for an admin (or for the admin's peer). */
+  readonly state: 'joined' | 'pending'
 }
 
 /** A group message, shaped as a 1:1 message (MessageView) plus the group and its sender. */
@@ -104,6 +133,9 @@ interface TrafficOut {
   readonly distribution?: Uint8Array
   readonly messages?: readonly { readonly sender: Uint8Array; readonly message: Uint8Array }[]
   readonly sync?: boolean
+  readonly invite?: Uint8Array
+  readonly card?: Uint8Array
+  readonly refused?: string
   readonly heads?: readonly Uint8Array[]
   readonly marks?: readonly {
     readonly sender: Uint8Array
@@ -127,6 +159,7 @@ export class Groups {
     const core = this.core
     for await (const g of loadGroups(core.store, this.me)) this.loaded.set(g.log.id, g)
     core.groupMemberCard = (cid) => this.cardOf(cid)
+    core.groupJoinerCard = (plaintext) => this.joinerCard(plaintext)
   }
 
   private get me(): ContactId {
@@ -207,6 +240,7 @@ export class Groups {
       unread: g.unread,
       joinApproval: state.joinApproval,
       adminsOnly: state.adminsOnly,
+      requests: [...g.requests].map(([id, r]) => ({ id, name: cardName(r.card) })),
     }
   }
 
@@ -315,6 +349,11 @@ export class Groups {
     return this.change(ref, { kind: 'rename', name: checkGroupName(name) })
   }
 
+  /** Join approval and admins-only posting (an admin). */
+  async settings(ref: string, settings: { joinApproval: boolean; adminsOnly: boolean }): Promise<GroupView> {
+    return this.change(ref, { kind: 'settings', ...settings })
+  }
+
   async leave(ref: string): Promise<GroupView> {
     return this.change(ref, { kind: 'leave' })
   }
@@ -381,6 +420,170 @@ export class Groups {
     }
   }
 
+  // ---------------------------------------------------------------- invites
+
+  /** A signed invite to the group (we must be an admin), valid for `expiresInMs`. */
+  async invite(ref: string, expiresInMs = DEFAULT_INVITE_TTL_MS): Promise<InviteView> {
+    const g = this.resolve(ref)
+    const state = g.log.state()
+    const role = state.members.get(this.me)?.role
+    if (role === undefined || role === 'member')
+      throw new GroupError('NotAllowed', 'only admins make invites')
+    const invite = makeInvite(this.core.account.identity, {
+      groupId: g.log.id,
+      groupName: state.name,
+      adminCard: this.core.cardBytes(),
+      expiresAt: Date.now() + expiresInMs,
+      joinApproval: state.joinApproval,
+    })
+    return {
+      link: inviteLink(invite),
+      qr: inviteQrText(invite),
+      expiresAt: new Date(invite.expiresAt).toISOString(),
+      id: invite.id,
+    }
+  }
+
+  /** Revokes an invite (by its link or id): joins asked with it are refused from now on. */
+  async revokeInvite(ref: string, invite: string): Promise<GroupView> {
+    const id = /^[0-9a-f]{32}$/.test(invite.trim()) ? invite.trim() : decodeInviteLink(invite).id
+    return this.change(ref, { kind: 'revoke-invite', inviteId: id })
+  }
+
+  /**
+   * Asks to join by an invite link. Sends the request to the admin who made it; when the group
+   * does not ask for approval, waits up to `waitMs` for the admin's peer to add us.
+   */
+  async join(link: string, waitMs = 15_000): Promise<JoinResult> {
+    const invite = decodeInviteLink(link)
+    checkInviteFresh(invite)
+    const held = this.loaded.get(invite.groupId)
+    if (held?.log.state().members.has(this.me)) return { group: this.view(held), state: 'joined' }
+    // With approval on, a refusal (expired, revoked) still comes at once: wait a moment for it.
+    const joined = this.whenJoined(invite.groupId, invite.joinApproval ? Math.min(waitMs, 3_000) : waitMs)
+    await this.sendTraffic(
+      invite.adminId,
+      { groupId: hexToBytes(invite.groupId), invite: invite.bytes, card: this.core.cardBytes() },
+      undefined,
+      {},
+      invite.admin,
+    )
+    const g = await joined
+    if (g !== undefined) return { group: this.view(g), state: 'joined' }
+    return {
+      group: {
+        id: invite.groupId,
+        name: invite.groupName,
+        members: [],
+        admins: [invite.adminId],
+        owner: invite.adminId,
+        unread: 0,
+        joinApproval: invite.joinApproval,
+        adminsOnly: false,
+        requests: [],
+      },
+      state: 'pending',
+    }
+  }
+
+  /** Resolves with the group once we are in it, undefined after `ms`; rejects on a refusal. */
+  private whenJoined(gid: GroupId, ms: number): Promise<HeldGroup | undefined> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(undefined), ms)
+      const done = (g: HeldGroup | undefined, error?: unknown) => {
+        clearTimeout(timer)
+        off()
+        this.joining.delete(gid)
+        if (error === undefined) resolve(g)
+        else reject(error)
+      }
+      const off = this.core.events.on('group', (e) => {
+        const g = this.loaded.get(gid)
+        if (e.groupId === gid && g?.log.state().members.has(this.me)) done(g)
+      })
+      this.joining.set(gid, (code) => done(undefined, new GroupError(code, refusalText(code))))
+    })
+  }
+
+  /** Joins under way: how to tell the waiting `join` that the admin refused. */
+  private readonly joining = new Map<GroupId, (code: GroupError['code']) => void>()
+
+  /** Lets a waiting join request in (an admin; join approval on). */
+  async approve(ref: string, who: string): Promise<GroupView> {
+    const g = this.resolve(ref)
+    const q = who.trim().toLowerCase()
+    const matches = [...g.requests].filter(
+      ([id, r]) =>
+        id === q || (/^[0-9a-f]{4,16}$/.test(q) && id.startsWith(q)) || cardName(r.card).toLowerCase() === q,
+    )
+    if (matches.length !== 1) {
+      throw new GroupError(
+        'NotFound',
+        matches.length === 0
+          ? `no join request matches "${who}"`
+          : `${matches.length} join requests match "${who}"; use an id`,
+      )
+    }
+    const [id, request] = matches[0]!
+    const view = await this.change(ref, { kind: 'add', cards: [request.card] })
+    g.requests.delete(id)
+    await this.persist(g)
+    return { ...view, requests: view.requests.filter((r) => r.id !== id) }
+  }
+
+  /** The card of a stranger whose first payload asks to join by an invite of ours. */
+  private joinerCard(plaintext: Uint8Array): GroupCard | undefined {
+    let payload: ReturnType<typeof decodePayload>
+    try {
+      payload = decodePayload(plaintext)
+    } catch {
+      return undefined
+    }
+    const body = payload.body
+    if (body.kind !== 'extension' || body.extension !== GROUP_EXTENSION) return undefined
+    const request = joinRequestIn(body.body)
+    if (request === undefined) return undefined
+    try {
+      // Admitted on a real invite of ours; expiry and revocation are answered once in (receiveJoin).
+      const invite = decodeInviteBytes(request.invite)
+      if (invite.adminId !== this.me || !this.loaded.has(invite.groupId)) return undefined
+      return { ...decodeCardBytes(request.card), bytes: request.card }
+    } catch {
+      return undefined
+    }
+  }
+
+  /** A join request reached us: add the joiner, hold the request for approval, or say no. */
+  private async receiveJoin(from: ContactId, t: GroupTraffic): Promise<void> {
+    const gid = bytesToHex(t.groupId) as GroupId
+    let checked: CheckedJoin
+    try {
+      checked = checkJoin(t.invite, t.card, this.me, (id) => this.loaded.get(id))
+      if (contactIdFor(checked.card.identity.signingKey) !== from)
+        throw new GroupError('BadField', 'not their own card')
+    } catch (error) {
+      this.core.refuse(PROTOCOL_MSG, 'not-allowed')
+      const code = GroupError.is(error) ? error.code : 'NotAllowed'
+      await this.sendTraffic(from, { groupId: t.groupId, refused: code })
+      return
+    }
+    const g = this.loaded.get(gid)!
+    const state = g.log.state()
+    if (state.members.has(from)) return
+    if (state.joinApproval) {
+      if (g.requests.size >= MAX_JOIN_REQUESTS) g.requests.delete(g.requests.keys().next().value!)
+      g.requests.set(from, { card: checked.card.bytes, at: Date.now() })
+      await this.persist(g)
+      this.core.events.emit('group', { groupId: gid, change: 'update' })
+      return
+    }
+    const before = state
+    const op = g.log.make(this.core.account.identity, { kind: 'add', cards: [checked.card.bytes] })
+    await this.persist(g)
+    await this.afterChange(g, [op], before)
+    this.core.events.emit('group', { groupId: gid, change: 'update' })
+  }
+
   // ---------------------------------------------------------------- sending
 
   async send(ref: string, text: string): Promise<GroupMessageView> {
@@ -441,13 +644,15 @@ export class Groups {
     traffic: TrafficOut,
     g?: HeldGroup,
     options: { ephemeral?: boolean } = {},
+    /** The card to start a session from when `cid` is in no group of ours yet (an invite's admin). */
+    cardForNew?: GroupCard,
   ): Promise<void> {
     const core = this.core
     if (core.stopped) return
     await core.queue.run(cid, async () => {
       const tx = new Tx()
       if (core.contacts.get(cid) === undefined) {
-        const card = g?.log.state().members.get(cid)?.card ?? this.cardOf(cid)
+        const card = g?.log.state().members.get(cid)?.card ?? this.cardOf(cid) ?? cardForNew
         if (card === undefined) return
         const record = newContactRecord(
           cid,
@@ -549,6 +754,15 @@ export class Groups {
   }
 
   private async handle(gid: GroupId, from: ContactId, t: GroupTraffic): Promise<void> {
+    if (t.invite.length > 0) return this.receiveJoin(from, t)
+    if (t.refused !== '') {
+      // Only the admin we asked answers our join; anyone else's "no" means nothing.
+      const refused = this.joining.get(gid)
+      const code = GroupError.codes.find((c) => c === t.refused)
+      if (refused !== undefined && code !== undefined && this.core.contacts.get(from) !== undefined)
+        refused(code)
+      return
+    }
     if (t.ops.length > 0) await this.receiveOps(gid, from, t.ops)
     const g = this.loaded.get(gid)
     if (g === undefined) return
@@ -677,5 +891,24 @@ export class Groups {
         .map((m) => ({ sender: hexToBytes(m.sender), message: m.bytes }))
       await this.sendTraffic(from, { groupId: gid, messages }, g)
     }
+  }
+}
+
+function cardName(bytes: Uint8Array): string {
+  try {
+    return decodeCardBytes(bytes).name
+  } catch {
+    return '?'
+  }
+}
+
+function refusalText(code: GroupError['code']): string {
+  switch (code) {
+    case 'Expired':
+      return 'this group invite has expired; ask for a new one'
+    case 'Revoked':
+      return 'this group invite was revoked; ask for a new one'
+    default:
+      return 'the admin who made this invite can no longer let you in; ask for a new one'
   }
 }

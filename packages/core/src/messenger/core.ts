@@ -112,6 +112,12 @@ export class MessengerCore {
    */
   groupMemberCard: (cid: ContactId) => (ContactCard & { readonly bytes: Uint8Array }) | undefined = () =>
     undefined
+  /**
+   * The joiner's card, when the first payload of a stranger's session is a join request with an
+   * invite this peer made for a group it holds (groups/joins.ts). Set by the groups service.
+   */
+  groupJoinerCard: (plaintext: Uint8Array) => (ContactCard & { readonly bytes: Uint8Array }) | undefined =
+    () => undefined
   /** Why contacts could not be reached lately (reach.ts); shown in their views as `lastError`. */
   readonly reach = new ReachProblems((cid) => {
     const c = this.contacts.get(cid)

@@ -243,7 +243,8 @@ export class Inbound {
     }
     // Someone we share a group with, on the device and identity the group's card names: a
     // member record (no contact), and what they sent is judged by what a member may send.
-    const member = core.groupMemberCard(cid)
+    // Or someone asking to join a group by an invite of ours: group traffic only, like a member.
+    const member = core.groupMemberCard(cid) ?? core.groupJoinerCard(plaintext)
     if (member !== undefined && member.peerId === from.toString() && isCardIdentity(member, decoded)) {
       const record = newContactRecord(
         cid,
