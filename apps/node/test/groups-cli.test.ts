@@ -3,7 +3,7 @@
  * contract (`group create`, `groups`, `send GROUP`, `messages GROUP`, `group remove`): Ann knows
  * everyone, the others know only Ann. Everyone gets everyone's messages once, in each sender's
  * order; a member who was stopped during a burst gets it on return while the burst's sender is
- * stopped; a removed member gets nothing sent after.
+ * stopped; a removed member gets nothing sent after, and comes back by the group's invite link.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -150,4 +150,21 @@ test('five processes: a group made by the CLI, messages both ways, catch-up, rem
   const refused = await jiayi(bo.home, ['send', 'Shop', 'still here?'])
   assert.notEqual(refused.code, 0)
   assert.match(refused.stderr, /no contact or group matches/)
+
+  // Back by the group's QR: an invite, and a join the admin's peer answers at once.
+  await jiayiJson(ann.home, ['group', 'settings', 'Shop', '--join-approval', 'off'])
+  const invite = await jiayiJson<{ link: string; qr: string; expiresAt: string }>(ann.home, [
+    'group',
+    'invite',
+    'Shop',
+    '--expires',
+    '1h',
+  ])
+  assert.match(invite.link, /^jiayi:group\/[A-Z2-7]+$/)
+  assert.equal(invite.qr, invite.link.toUpperCase())
+  const hours = (Date.parse(invite.expiresAt) - Date.now()) / 3_600_000
+  assert.ok(hours > 0.9 && hours <= 1, `expires in an hour (${hours})`)
+  const joined = await jiayiJson<{ group: GroupJson; state: string }>(bo.home, ['group', 'join', invite.link])
+  assert.equal(joined.state, 'joined')
+  assert.ok(joined.group.members.some((m) => m.name === 'Bo'))
 })

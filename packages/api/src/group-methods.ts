@@ -13,11 +13,16 @@
  *   groupTransfer {group, member}             -> GroupView
  *   groupRename   {group, name}               -> GroupView
  *   groupMessages {group, limit?, peek?}      -> [GroupMessageView]
+ *   groupSettings {group, joinApproval, adminsOnly} -> GroupView
+ *   groupInvite   {group, expiresInMs?}       -> {link, qr, expiresAt, id}
+ *   groupRevokeInvite {group, invite}         -> GroupView (invite: its link or id)
+ *   groupJoin     {link}                      -> {group, state: 'joined'|'pending'}
+ *   groupApprove  {group, member}             -> GroupView (member: a join request's id or name)
  *   conversation  {ref}                       -> {kind: 'contact'|'group', id, name}
  * `send` and `messages` take a group too (messenger-methods.ts).
  */
 import { array, bool, int, str } from './params.js'
-import { type MethodTable, none, params } from './table.js'
+import { always, type MethodTable, none, params } from './table.js'
 
 const group = str({ min: 1, max: 1024 })
 const ref = str({ min: 1, max: 1024 })
@@ -36,6 +41,11 @@ export type GroupMethodName =
   | 'groupTransfer'
   | 'groupRename'
   | 'groupMessages'
+  | 'groupSettings'
+  | 'groupInvite'
+  | 'groupRevokeInvite'
+  | 'groupJoin'
+  | 'groupApprove'
   | 'conversation'
 
 export const GROUP_METHODS: MethodTable<GroupMethodName> = {
@@ -84,6 +94,30 @@ export const GROUP_METHODS: MethodTable<GroupMethodName> = {
         ...(p.limit === undefined ? {} : { limit: p.limit }),
         ...(p.peek === undefined ? {} : { peek: p.peek }),
       }),
+  },
+  groupSettings: {
+    check: params({ group, joinApproval: bool, adminsOnly: bool }),
+    run: (c, p) =>
+      c.messenger.groups.settings(p.group, { joinApproval: p.joinApproval, adminsOnly: p.adminsOnly }),
+  },
+  groupInvite: {
+    // A minute to a year.
+    check: params({ group, expiresInMs: { optional: true, check: int(60_000, 366 * 24 * 3600_000) } }),
+    run: (c, p) => c.messenger.groups.invite(p.group, p.expiresInMs),
+  },
+  groupRevokeInvite: {
+    check: params({ group, invite: str({ min: 1, max: 8192 }) }),
+    run: (c, p) => c.messenger.groups.revokeInvite(p.group, p.invite),
+  },
+  groupJoin: {
+    // Waits for the admin's peer (up to 15 s) when the group adds joiners at once.
+    heavy: always,
+    check: params({ link: str({ min: 1, max: 8192 }) }),
+    run: (c, p) => c.messenger.groups.join(p.link),
+  },
+  groupApprove: {
+    check: params({ group, member: ref }),
+    run: (c, p) => c.messenger.groups.approve(p.group, p.member),
   },
   conversation: { check: params({ ref }), run: (c, p) => c.messenger.conversationOf(p.ref) },
 }

@@ -20,6 +20,8 @@ import type {
   FileSettings,
   GroupMessageView,
   GroupView,
+  InviteView,
+  JoinResult,
   LabelMember,
   LabelView,
   MessageId,
@@ -187,6 +189,16 @@ export interface ApiMethods {
   groupRename: { params: { group: string; name: string }; result: GroupView }
   /** The newest `limit` group messages, oldest first; clears the unread count unless `peek`. */
   groupMessages: { params: { group: string; limit?: number; peek?: boolean }; result: GroupMessageView[] }
+  /** Join approval and admins-only posting (an admin). */
+  groupSettings: { params: { group: string; joinApproval: boolean; adminsOnly: boolean }; result: GroupView }
+  /** A signed invite link / QR text (an admin); 7 days unless `expiresInMs` says otherwise. */
+  groupInvite: { params: { group: string; expiresInMs?: number }; result: InviteView }
+  /** Joins asked with this invite (its link or id) are refused from now on. */
+  groupRevokeInvite: { params: { group: string; invite: string }; result: GroupView }
+  /** Asks the invite's admin to let us in: `joined`, or `pending` while an admin decides. */
+  groupJoin: { params: { link: string }; result: JoinResult }
+  /** Lets a waiting join request in (`member`: the request's id or name). */
+  groupApprove: { params: { group: string; member: string }; result: GroupView }
   /** What a name or id names: a contact or a group (a name naming both is AmbiguousContact). */
   conversation: {
     params: { ref: string }

@@ -51,6 +51,9 @@ const OPTIONS = {
   peek: { type: 'boolean' },
   mark: { type: 'boolean' },
   file: { type: 'string' },
+  expires: { type: 'string' },
+  'join-approval': { type: 'string' },
+  'admins-only': { type: 'string' },
 } as const
 
 const GLOBAL = new Set(['home', 'json', 'verbose', 'passphrase', 'help', 'version'])
@@ -245,9 +248,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'group',
     usage:
-      'group create NAME [CONTACT…] | add|remove|promote|demote|transfer GROUP MEMBER | leave GROUP | rename GROUP NAME',
-    summary: 'group chats (群聊): make one, add and remove members, roles, leave',
-    options: [],
+      'group create NAME [CONTACT…] | add|remove|promote|demote|transfer|approve GROUP MEMBER | leave GROUP | ' +
+      'rename GROUP NAME | invite GROUP [--expires 7d] | join LINK | revoke GROUP LINK|ID | ' +
+      'settings GROUP [--join-approval on|off] [--admins-only on|off]',
+    summary: 'group chats (群聊): make one, invite by QR, add and remove members, roles, leave',
+    options: ['expires', 'join-approval', 'admins-only'],
     minArgs: 1,
     maxArgs: Number.POSITIVE_INFINITY,
   },

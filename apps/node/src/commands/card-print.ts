@@ -9,7 +9,7 @@ import { CliError } from '../cli/errors.js'
  * a light background, whatever the terminal's own colours); into a pipe or a file, the blocks
  * alone, since the codes would only be noise there.
  */
-async function drawQr(text: string): Promise<string> {
+export async function drawQr(text: string): Promise<string> {
   const drawn = (await QRCode.toString(text, { type: 'terminal', small: true })).trimEnd()
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape is what is removed
   return process.stdout.isTTY ? drawn : drawn.replace(/\x1b\[[0-9;]*m/g, '')

@@ -41,5 +41,7 @@ export {
   type GroupMessageView,
   Groups,
   type GroupView,
+  type InviteView,
+  type JoinResult,
 } from './service.js'
 export { foldGroup, type GroupChange, type GroupMember, type GroupRole, type GroupState } from './state.js'
