@@ -147,6 +147,32 @@ describe('group sender keys and carrying', () => {
     ])
   })
 
+  it('a key given again opens what the first handout did and nothing older, whichever comes first', () => {
+    const trio = GroupLog.start(ann.owner.identity, { name: 'Trio', card: ann.card })
+    trio.make(ann.owner.identity, { kind: 'add', cards: [bo.card] })
+    const sender = new GroupChannel(trio.id, ann.id)
+    const first = sender.encrypt(trio.state(), utf8('one'))
+    const second = sender.encrypt(trio.state(), utf8('two'))
+    const again = sender.handoutFor(bo.id)
+    assert.ok(again !== undefined)
+    // The second handout overtakes the first on the way; both messages still open.
+    const reader = new GroupChannel(trio.id, bo.id)
+    reader.receiveKey(trio.state(), ann.id, again.distribution)
+    reader.receiveKey(trio.state(), ann.id, first.handouts[0]!.distribution)
+    const read = [first.message, second.message].map((m) => reader.receive(trio.state(), m))
+    assert.deepEqual(
+      read.map((r) => (r.kind === 'read' ? fromUtf8(r.plaintext) : r.kind)),
+      ['one', 'two'],
+    )
+    // A member added later is given it from where the chain is then: nothing older opens.
+    trio.make(ann.owner.identity, { kind: 'add', cards: [cy.card] })
+    const third = sender.encrypt(trio.state(), utf8('three'))
+    const late = new GroupChannel(trio.id, cy.id)
+    late.receiveKey(trio.state(), ann.id, sender.handoutFor(cy.id)!.distribution)
+    assert.notEqual(late.receive(trio.state(), second.message).kind, 'read')
+    assert.equal(late.receive(trio.state(), third.message).kind, 'read')
+  })
+
   it('a member who was away gets the burst from another member while the sender is gone', () => {
     const burst = ['m1', 'm2', 'm3', 'm4', 'm5']
     const seen = di.inbox.length

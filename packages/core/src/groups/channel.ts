@@ -4,7 +4,8 @@
  *
  * - A send is one sender-key message, the same bytes for every member.
  * - A removal or a leave rotates: once a member this member's key was given to is gone, the next
- *   send uses a new key, handed only to those still in the group. So whoever was removed reads
+ *   send uses a new key, handed only to those still in the group. Keys are handed out when a
+ *   member first sends, not when it joins: a quiet member of a 500-person group costs nothing. So whoever was removed reads
  *   nothing sent after it, and everything they send is refused (they are not a member).
  * - A new member is handed the current chain at its current iteration: it reads from now on,
  *   never back.
@@ -15,6 +16,7 @@
  */
 import { hexToBytes } from '../bytes.js'
 import { CryptoError } from '../crypto/errors.js'
+import { nextChainKey } from '../crypto/sender-keys/chain.js'
 import {
   createSenderKey,
   decodeSenderKeyRecord,
@@ -47,7 +49,13 @@ import type { GroupState } from './state.js'
 export const MAX_WAITING_MESSAGES = 1024
 
 export interface ChannelSnapshot {
-  readonly own?: { readonly state: Uint8Array; readonly givenTo: readonly ContactId[] }
+  readonly own?: {
+    readonly state: Uint8Array
+    /** The chain at iteration 0 (what a handout given again starts from). */
+    readonly first: Uint8Array
+    /** Who was given the key, and at which iteration. */
+    readonly givenTo: readonly (readonly [ContactId, number])[]
+  }
   readonly records: readonly (readonly [ContactId, Uint8Array])[]
 }
 
@@ -62,7 +70,7 @@ export type ReceiveOutcome =
   | { readonly kind: 'waiting' }
 
 export class GroupChannel {
-  private own: { state: SenderKeyState; givenTo: Set<ContactId> } | undefined
+  private own: { state: SenderKeyState; first: SenderKeyState; givenTo: Map<ContactId, number> } | undefined
   private readonly records = new Map<ContactId, SenderKeyRecord>()
   private readonly waiting = new Map<string, CarriedMessage>()
   readonly carried: CarryStore
@@ -80,7 +88,13 @@ export class GroupChannel {
     return {
       ...(this.own === undefined
         ? {}
-        : { own: { state: encodeSenderKeyState(this.own.state), givenTo: [...this.own.givenTo] } }),
+        : {
+            own: {
+              state: encodeSenderKeyState(this.own.state),
+              first: encodeSenderKeyState(this.own.first),
+              givenTo: [...this.own.givenTo],
+            },
+          }),
       records: [...this.records].map(([id, r]) => [id, encodeSenderKeyRecord(r)] as const),
     }
   }
@@ -95,7 +109,8 @@ export class GroupChannel {
     if (snapshot.own !== undefined) {
       channel.own = {
         state: decodeSenderKeyState(snapshot.own.state),
-        givenTo: new Set(snapshot.own.givenTo),
+        first: decodeSenderKeyState(snapshot.own.first),
+        givenTo: new Map(snapshot.own.givenTo),
       }
     }
     for (const [id, bytes] of snapshot.records) channel.records.set(id, decodeSenderKeyRecord(bytes))
@@ -109,31 +124,47 @@ export class GroupChannel {
 
   /** Hands our current chain again to `to` (a member whose marks show it lacks it). */
   handoutFor(to: ContactId): KeyHandout | undefined {
-    if (this.own === undefined || !this.own.givenTo.has(to)) return undefined
-    return { to, distribution: encodeDistribution(this.own.state) }
+    const at = this.own?.givenTo.get(to)
+    if (this.own === undefined || at === undefined) return undefined
+    // From where they were first given it: a handout given again (it may overtake the first on
+    // the way) opens what the first did, and nothing older.
+    let chainKey = this.own.first.chainKey
+    while (chainKey.iteration < at) chainKey = nextChainKey(chainKey)
+    return { to, distribution: encodeDistribution({ ...this.own.state, chainKey }) }
   }
 
   /**
-   * Brings the keys in line with `state` (call after every change to the group): forgets the
-   * chains of those who left, rotates our own if anyone it was given to has gone, and returns the
-   * handouts still owed (our current chain to each member who has not had it).
+   * Brings what this member holds in line with `state` (call after every change to the group):
+   * forgets the chains of those who left, and drops our own chain if anyone it was given to has
+   * gone, so the next send starts a new one. Nothing is handed out here: a member hands its key
+   * out when it first sends (`keysFor`), so a quiet member of a big group opens no sessions.
    */
-  keysFor(state: GroupState): KeyHandout[] {
+  align(state: GroupState): void {
     for (const id of this.records.keys()) if (!state.members.has(id)) this.forget(id)
     for (const id of [...this.waitingSenders()])
       if (!state.members.has(id as ContactId)) this.forget(id as ContactId)
-    if (!state.members.has(this.me)) {
+    if (!state.members.has(this.me)) this.own = undefined
+    else if (this.own !== undefined && [...this.own.givenTo.keys()].some((id) => !state.members.has(id))) {
       this.own = undefined
-      return []
     }
-    if (this.own === undefined || [...this.own.givenTo].some((id) => !state.members.has(id))) {
-      this.own = { state: createSenderKey(), givenTo: new Set() }
+  }
+
+  /**
+   * `align`, then the handouts owed before our next message: our current chain (new if we have
+   * none) to each member who has not had it.
+   */
+  keysFor(state: GroupState): KeyHandout[] {
+    this.align(state)
+    if (!state.members.has(this.me)) return []
+    if (this.own === undefined) {
+      const state = createSenderKey()
+      this.own = { state, first: state, givenTo: new Map() }
     }
     const handouts: KeyHandout[] = []
     const distribution = encodeDistribution(this.own.state)
     for (const id of state.members.keys()) {
       if (id === this.me || this.own.givenTo.has(id)) continue
-      this.own.givenTo.add(id)
+      this.own.givenTo.set(id, this.own.state.chainKey.iteration)
       handouts.push({ to: id, distribution })
     }
     return handouts

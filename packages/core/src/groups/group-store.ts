@@ -39,7 +39,10 @@ export interface StoredMessage {
 
 interface StoredGroup {
   readonly ops: string[]
-  readonly channel: { own?: { state: string; givenTo: string[] }; records: [string, string][] }
+  readonly channel: {
+    own?: { state: string; first: string; givenTo: [string, number][] }
+    records: [string, string][]
+  }
   readonly unread: number
   readonly nextSeq: number
   readonly requests?: [string, string, number][]
@@ -59,7 +62,13 @@ export function encodeGroup(g: HeldGroup): Uint8Array {
     channel: {
       ...(snap.own === undefined
         ? {}
-        : { own: { state: toBase64(snap.own.state), givenTo: [...snap.own.givenTo] } }),
+        : {
+            own: {
+              state: toBase64(snap.own.state),
+              first: toBase64(snap.own.first),
+              givenTo: snap.own.givenTo.map(([id, at]) => [id, at] as [string, number]),
+            },
+          }),
       records: snap.records.map(([id, r]) => [id, toBase64(r)]),
     },
     unread: g.unread,
@@ -88,7 +97,13 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     const channel = GroupChannel.restore(log.id, me, {
       ...(own === undefined
         ? {}
-        : { own: { state: fromBase64(own.state), givenTo: own.givenTo as ContactId[] } }),
+        : {
+            own: {
+              state: fromBase64(own.state),
+              first: fromBase64(own.first),
+              givenTo: own.givenTo as [ContactId, number][],
+            },
+          }),
       records: stored.channel.records.map(([id, r]) => [id as ContactId, fromBase64(r)] as const),
     })
     const requests = new Map(

@@ -390,8 +390,8 @@ export class Groups {
 
   /**
    * After we made `ops`: tells every member (a newcomer gets the whole log; one who was removed
-   * or left hears of it too, and stops sending), hands our key where it is owed (rotating it if
-   * anyone it was given to is gone), and stores where we stand.
+   * or left hears of it too, and stops sending), drops our key if anyone it was given to is gone
+   * (the next send hands out a new one), and stores where we stand.
    */
   private async afterChange(g: HeldGroup, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
     const state = g.log.state()
@@ -401,7 +401,8 @@ export class Groups {
       const newcomer = before === undefined || !before.members.has(cid)
       await this.sendOps(g, cid, newcomer ? g.log.ordered() : ops)
     }
-    await this.handOut(g, g.channel.keysFor(state))
+    g.channel.align(state)
+    await this.persist(g)
   }
 
   private async handOut(g: HeldGroup, handouts: readonly KeyHandout[]): Promise<void> {
@@ -822,7 +823,8 @@ export class Groups {
     for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
     if (added.length === 0) return
     const state = g.log.state()
-    await this.handOut(g, g.channel.keysFor(state))
+    g.channel.align(state)
+    await this.persist(g)
     this.core.events.emit('group', {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',
