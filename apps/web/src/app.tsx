@@ -8,6 +8,7 @@ import { NoInPagePeer, pickClient } from './client/pick.js'
 import type { AccountState, ClientState, JiayiClient } from './client/types.js'
 import { formatNumber, t, useLang } from './i18n/index.js'
 import { ClientContext, useClient, useQuery } from './lib/client-context.js'
+import { useGroupsTouched } from './lib/groups.js'
 import { isLanPage } from './lib/lan.js'
 import { useBackgroundNotifications } from './lib/notifications.js'
 import { href, type Route, takeAddLink, useRoute } from './lib/router.js'
@@ -157,21 +158,35 @@ const SECTIONS: readonly {
 ]
 
 function sectionOf(route: Route): Route['name'] {
-  if (route.name === 'chat') return 'chats'
+  if (
+    route.name === 'chat' ||
+    route.name === 'group' ||
+    route.name === 'group-info' ||
+    route.name === 'new-group'
+  )
+    return 'chats'
   if (route.name === 'contact' || route.name === 'labels') return 'contacts'
   return route.name
 }
 
-/** Unread messages in all accepted conversations (a request's messages wait for the Accept). */
+/**
+ * Unread messages in all accepted conversations (a request's messages wait for the Accept) and
+ * in every group.
+ */
 function useUnreadTotal(): number {
   const chats = useQuery('chats', {}, { events: ['message', 'contact', 'read'] })
-  return (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in').reduce((n, c) => n + c.unread, 0)
+  const groups = useQuery('groups', {}, { events: ['group', 'group-message'] })
+  useGroupsTouched(groups.reload)
+  const direct = (chats.data ?? [])
+    .filter((c) => c.contact.state !== 'pending-in')
+    .reduce((n, c) => n + c.unread, 0)
+  return (groups.data ?? []).reduce((n, g) => n + g.unread, direct)
 }
 
 function Shell(props: { addLink: string | undefined }) {
   const route = useRoute()
   const section = sectionOf(route)
-  const detail = route.name === 'chat' || route.name === 'contact' || route.name === 'labels'
+  const detail = route.name !== sectionOf(route)
   const unread = useUnreadTotal()
   const shown = unread > 99 ? '99+' : formatNumber(unread)
   const lang = useLang()
@@ -203,8 +218,8 @@ function Shell(props: { addLink: string | undefined }) {
       </nav>
       {section === 'chats' && (
         <>
-          <ChatsScreen selected={route.name === 'chat' ? route.id : undefined} />
-          {route.name === 'chat' ? <Conversation key={route.id} contact={route.id} /> : <EmptyDetail />}
+          <ChatsScreen selected={'id' in route ? route.id : undefined} />
+          <ChatsDetail route={route} />
         </>
       )}
       {section === 'contacts' && (
@@ -226,6 +241,13 @@ function Shell(props: { addLink: string | undefined }) {
       {section === 'settings' && <SettingsScreen />}
     </div>
   )
+}
+
+/** The chats section's detail pane: a conversation (group screens come next). */
+function ChatsDetail(props: { route: Route }) {
+  const { route } = props
+  if (route.name === 'chat') return <Conversation key={route.id} contact={route.id} />
+  return <EmptyDetail />
 }
 
 function EmptyDetail() {

@@ -68,6 +68,11 @@ export const en = {
   'chats.searchPost': 'Moments',
   'chats.searchComment': 'Comment',
   'chats.pending': 'Waiting for them to accept',
+  'chats.sender': '{name}: {text}',
+
+  // groups (群聊)
+  'groups.new': 'New group',
+  'groups.memberCount': '{n} members',
 
   // message previews
   'preview.image': '[Photo]',

@@ -63,6 +63,10 @@ export const zhCN: Record<MessageKey, string> = {
   'chats.searchPost': '朋友圈',
   'chats.searchComment': '评论',
   'chats.pending': '等待对方通过',
+  'chats.sender': '{name}：{text}',
+
+  'groups.new': '发起群聊',
+  'groups.memberCount': '{n} 位成员',
 
   'preview.image': '[图片]',
   'preview.voice': '[语音]',
