@@ -16,8 +16,10 @@ import { ChatsScreen } from './screens/chats.js'
 import { ContactScreen } from './screens/contact.js'
 import { ContactsScreen } from './screens/contacts.js'
 import { Conversation } from './screens/conversation.js'
+import { GroupChat } from './screens/group-chat.js'
 import { LabelsScreen } from './screens/labels.js'
 import { MomentsScreen } from './screens/moments.js'
+import { NewGroupScreen } from './screens/new-group.js'
 import { Onboarding } from './screens/onboarding.js'
 import { SettingsScreen } from './screens/settings.js'
 import { errorText } from './ui/errors.js'
@@ -243,10 +245,12 @@ function Shell(props: { addLink: string | undefined }) {
   )
 }
 
-/** The chats section's detail pane: a conversation (group screens come next). */
+/** The chats section's detail pane: a conversation, a group, or a new group. */
 function ChatsDetail(props: { route: Route }) {
   const { route } = props
   if (route.name === 'chat') return <Conversation key={route.id} contact={route.id} />
+  if (route.name === 'group') return <GroupChat key={route.id} group={route.id} />
+  if (route.name === 'new-group') return <NewGroupScreen />
   return <EmptyDetail />
 }
 

@@ -72,7 +72,15 @@ export const en = {
 
   // groups (群聊)
   'groups.new': 'New group',
+  'groups.name': 'Group name',
+  'groups.pick': 'Members',
+  'groups.picked': '{n} contacts chosen',
+  'groups.create': 'Create group',
+  'groups.noContacts': 'A group starts with your contacts, and you have none yet.',
   'groups.memberCount': '{n} members',
+  'groups.empty': 'No messages yet. Everything said here is end-to-end encrypted for the members.',
+  'groups.adminsOnly': 'Only the owner and admins post in this group.',
+  'groups.info': 'Group info',
 
   // message previews
   'preview.image': '[Photo]',

@@ -66,7 +66,15 @@ export const zhCN: Record<MessageKey, string> = {
   'chats.sender': '{name}：{text}',
 
   'groups.new': '发起群聊',
+  'groups.name': '群聊名称',
+  'groups.pick': '选择联系人',
+  'groups.picked': '已选择 {n} 位联系人',
+  'groups.create': '创建群聊',
+  'groups.noContacts': '群聊从你的联系人开始，而你还没有联系人。',
   'groups.memberCount': '{n} 位成员',
+  'groups.empty': '还没有消息。这里的每条消息都对群成员端到端加密。',
+  'groups.adminsOnly': '本群只有群主和管理员可以发言。',
+  'groups.info': '聊天信息',
 
   'preview.image': '[图片]',
   'preview.voice': '[语音]',
