@@ -17,6 +17,7 @@ import { ContactScreen } from './screens/contact.js'
 import { ContactsScreen } from './screens/contacts.js'
 import { Conversation } from './screens/conversation.js'
 import { GroupChat } from './screens/group-chat.js'
+import { GroupInfoScreen } from './screens/group-info.js'
 import { LabelsScreen } from './screens/labels.js'
 import { MomentsScreen } from './screens/moments.js'
 import { NewGroupScreen } from './screens/new-group.js'
@@ -245,11 +246,12 @@ function Shell(props: { addLink: string | undefined }) {
   )
 }
 
-/** The chats section's detail pane: a conversation, a group, or a new group. */
+/** The chats section's detail pane: a conversation, a group, its members, or a new group. */
 function ChatsDetail(props: { route: Route }) {
   const { route } = props
   if (route.name === 'chat') return <Conversation key={route.id} contact={route.id} />
   if (route.name === 'group') return <GroupChat key={route.id} group={route.id} />
+  if (route.name === 'group-info') return <GroupInfoScreen key={route.id} group={route.id} />
   if (route.name === 'new-group') return <NewGroupScreen />
   return <EmptyDetail />
 }
