@@ -3,8 +3,8 @@
  * 127.0.0.1: Alice's page starts a group with Bob and Carol (who are no contacts of each other)
  * and writes in it; Bob answers from his node and his words show under his name; the chats list
  * counts Carol's message unread until the group is opened; and on a phone in 中文 the member
- * list shows the roles (群主, 管理员) and the owner makes Bob an admin, which his node learns; and
- * 发起群聊 opens the new group's form.
+ * list shows the roles (群主, 管理员) and the owner makes Bob an admin, which his node learns, a
+ * refused rename says why in Chinese, and 发起群聊 opens the new group's form.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -127,6 +127,13 @@ test('in 中文 at phone size: the members with their roles, and the owner makes
     await member('Bob').getByRole('button', { name: '取消 Bob 的管理员' }).waitFor()
     await members.getByRole('button', { name: '将 Carol 移出群聊' }).waitFor()
     await members.getByRole('button', { name: '将群主转让给 Carol' }).waitFor()
+    // A refusal is said in the reader's language: a name over 64 bytes (3 per 汉字).
+    await zh.page.getByLabel('群聊名称').fill('茶'.repeat(30))
+    await zh.page.getByRole('button', { name: '修改群名' }).click()
+    await zh.page
+      .getByRole('alert')
+      .getByText('群聊名称为 1 到 64 字节的可打印文字。')
+      .waitFor({ timeout: 15_000 })
     // The owner hands ownership on before leaving: the page says so rather than offering it.
     assert.equal(await zh.page.getByRole('button', { name: '退出群聊' }).isDisabled(), true)
     await zh.page.getByText('你是群主：请先将群主转让给其他成员，再退出群聊。').waitFor()
