@@ -8,6 +8,7 @@ import { NoInPagePeer, pickClient } from './client/pick.js'
 import type { AccountState, ClientState, JiayiClient } from './client/types.js'
 import { formatNumber, t, useLang } from './i18n/index.js'
 import { ClientContext, useClient, useQuery } from './lib/client-context.js'
+import { useGroupsTouched } from './lib/groups.js'
 import { isLanPage } from './lib/lan.js'
 import { useBackgroundNotifications } from './lib/notifications.js'
 import { href, type Route, takeAddLink, useRoute } from './lib/router.js'
@@ -15,8 +16,11 @@ import { ChatsScreen } from './screens/chats.js'
 import { ContactScreen } from './screens/contact.js'
 import { ContactsScreen } from './screens/contacts.js'
 import { Conversation } from './screens/conversation.js'
+import { GroupChat } from './screens/group-chat.js'
+import { GroupInfoScreen } from './screens/group-info.js'
 import { LabelsScreen } from './screens/labels.js'
 import { MomentsScreen } from './screens/moments.js'
+import { NewGroupScreen } from './screens/new-group.js'
 import { Onboarding } from './screens/onboarding.js'
 import { SettingsScreen } from './screens/settings.js'
 import { errorText } from './ui/errors.js'
@@ -157,21 +161,35 @@ const SECTIONS: readonly {
 ]
 
 function sectionOf(route: Route): Route['name'] {
-  if (route.name === 'chat') return 'chats'
+  if (
+    route.name === 'chat' ||
+    route.name === 'group' ||
+    route.name === 'group-info' ||
+    route.name === 'new-group'
+  )
+    return 'chats'
   if (route.name === 'contact' || route.name === 'labels') return 'contacts'
   return route.name
 }
 
-/** Unread messages in all accepted conversations (a request's messages wait for the Accept). */
+/**
+ * Unread messages in all accepted conversations (a request's messages wait for the Accept) and
+ * in every group.
+ */
 function useUnreadTotal(): number {
   const chats = useQuery('chats', {}, { events: ['message', 'contact', 'read'] })
-  return (chats.data ?? []).filter((c) => c.contact.state !== 'pending-in').reduce((n, c) => n + c.unread, 0)
+  const groups = useQuery('groups', {}, { events: ['group', 'group-message'] })
+  useGroupsTouched(groups.reload)
+  const direct = (chats.data ?? [])
+    .filter((c) => c.contact.state !== 'pending-in')
+    .reduce((n, c) => n + c.unread, 0)
+  return (groups.data ?? []).reduce((n, g) => n + g.unread, direct)
 }
 
 function Shell(props: { addLink: string | undefined }) {
   const route = useRoute()
   const section = sectionOf(route)
-  const detail = route.name === 'chat' || route.name === 'contact' || route.name === 'labels'
+  const detail = route.name !== sectionOf(route)
   const unread = useUnreadTotal()
   const shown = unread > 99 ? '99+' : formatNumber(unread)
   const lang = useLang()
@@ -203,8 +221,8 @@ function Shell(props: { addLink: string | undefined }) {
       </nav>
       {section === 'chats' && (
         <>
-          <ChatsScreen selected={route.name === 'chat' ? route.id : undefined} />
-          {route.name === 'chat' ? <Conversation key={route.id} contact={route.id} /> : <EmptyDetail />}
+          <ChatsScreen selected={'id' in route ? route.id : undefined} />
+          <ChatsDetail route={route} />
         </>
       )}
       {section === 'contacts' && (
@@ -226,6 +244,16 @@ function Shell(props: { addLink: string | undefined }) {
       {section === 'settings' && <SettingsScreen />}
     </div>
   )
+}
+
+/** The chats section's detail pane: a conversation, a group, its members, or a new group. */
+function ChatsDetail(props: { route: Route }) {
+  const { route } = props
+  if (route.name === 'chat') return <Conversation key={route.id} contact={route.id} />
+  if (route.name === 'group') return <GroupChat key={route.id} group={route.id} />
+  if (route.name === 'group-info') return <GroupInfoScreen key={route.id} group={route.id} />
+  if (route.name === 'new-group') return <NewGroupScreen />
+  return <EmptyDetail />
 }
 
 function EmptyDetail() {

@@ -1,6 +1,7 @@
 /** One line for a message in the chats list and in reply quotes, in the reader's language. */
 import type { ApiMessage } from '@jiayi/api'
 import { t } from '../i18n/index.js'
+import type { GroupMessageView } from './groups.js'
 
 export interface FileData {
   readonly kind: 'file' | 'image' | 'voice'
@@ -42,4 +43,10 @@ export function previewText(m: ApiMessage): string {
   if (f?.kind === 'voice') return t('preview.voice')
   if (f !== undefined) return t('preview.file', { name: f.name })
   return m.text.replace(/\s+/g, ' ').slice(0, 120)
+}
+
+/** A group message's line: who wrote it, then what (as WeChat's chats list says it). */
+export function groupPreviewText(m: GroupMessageView): string {
+  const text = m.text.replace(/\s+/g, ' ').slice(0, 120)
+  return m.direction === 'out' ? t('chats.you', { text }) : t('chats.sender', { name: m.sender.name, text })
 }

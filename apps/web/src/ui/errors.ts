@@ -26,11 +26,22 @@ const BY_CODE: Record<string, MessageKey> = {
   TooManyLabels: 'error.tooManyLabels',
 }
 
+/** A group's refusals (core's GroupError) share some codes with other errors, so go by type too. */
+const GROUP_CODES: Record<string, MessageKey> = {
+  NotAllowed: 'error.groupNotAllowed',
+  NotFound: 'error.groupNotFound',
+  Full: 'error.groupFull',
+  BadField: 'error.groupBadField',
+  Expired: 'error.inviteExpired',
+  Revoked: 'error.inviteRevoked',
+}
+
 export function errorText(error: unknown): string {
   const e = error as { code?: unknown; type?: unknown; name?: unknown } | null
   const code = typeof e?.code === 'string' ? e.code : undefined
   const type = typeof e?.type === 'string' ? e.type : typeof e?.name === 'string' ? e.name : undefined
   if (type === 'CardError') return t('error.badLink')
+  if (type === 'GroupError' && code !== undefined && code in GROUP_CODES) return t(GROUP_CODES[code]!)
   if (code !== undefined && code in BY_CODE) return t(BY_CODE[code]!)
   return t('error.generic')
 }

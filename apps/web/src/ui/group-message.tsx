@@ -1,0 +1,29 @@
+/**
+ * One group message: the sender's avatar and name above their bubble (WeChat's group layout);
+ * our own on the right with no name shown, and "You" said to screen readers.
+ */
+import { formatTime, t } from '../i18n/index.js'
+import type { GroupMessageView } from '../lib/groups.js'
+import { Avatar } from './avatar.js'
+import { Linkified } from './linkify.js'
+
+export function GroupBubble(props: { m: GroupMessageView }) {
+  const { m } = props
+  const mine = m.direction === 'out'
+  return (
+    <li class={`msg ${m.direction} group-msg`} data-id={m.id}>
+      {!mine && <Avatar name={m.sender.name} id={m.sender.id} size="small" />}
+      <div class="bubble-wrap">
+        <span class={mine ? 'sr-only' : 'msg-sender'}>{mine ? t('chat.you') : m.sender.name}</span>
+        <div class="bubble">
+          <span class="text">
+            <Linkified text={m.text} />
+          </span>
+          <span class="meta">
+            <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
+          </span>
+        </div>
+      </div>
+    </li>
+  )
+}

@@ -1,0 +1,161 @@
+/**
+ * Group chats (群聊) in the web app, in Debian's Chromium against real `jiayi start` processes on
+ * 127.0.0.1: Alice's page starts a group with Bob and Carol (who are no contacts of each other)
+ * and writes in it; Bob answers from his node and his words show under his name; the chats list
+ * counts Carol's message unread until the group is opened; and on a phone in 中文 the member
+ * list shows the roles (群主, 管理员) and the owner makes Bob an admin, which his node learns, a
+ * refused rename says why in Chinese, and 发起群聊 opens the new group's form.
+ */
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import {
+  befriendNodes,
+  cleanup,
+  ensureWebBuilt,
+  eventually,
+  launchBrowser,
+  NodePeer,
+  openApp,
+  outputDir,
+} from './helpers.js'
+
+interface Group {
+  id: string
+  name: string
+  members: { id: string; name: string; role: string }[]
+}
+
+let alice: NodePeer
+let bob: NodePeer
+let carol: NodePeer
+let browser: Browser
+let context: BrowserContext
+let page: Page
+let groupId: string
+
+before(async () => {
+  ensureWebBuilt()
+  ;[alice, bob, carol] = await Promise.all([
+    NodePeer.start('Alice'),
+    NodePeer.start('Bob'),
+    NodePeer.start('Carol'),
+  ])
+  await Promise.all([befriendNodes(alice, bob), befriendNodes(alice, carol)])
+  browser = await launchBrowser()
+  ;({ context, page } = await openApp(browser, alice.web))
+})
+
+after(async () => {
+  await context?.close()
+  await browser?.close()
+  await cleanup()
+})
+
+test('a group made in the page: messages with their senders, live, and unread in the list', async () => {
+  await page.getByRole('link', { name: 'New group' }).click()
+  await page.getByLabel('Group name').fill('茶叶 Tea')
+  await page.getByRole('checkbox', { name: 'Bob' }).check()
+  await page.getByRole('checkbox', { name: 'Carol' }).check()
+  await page.getByRole('status').getByText('2 contacts chosen').waitFor()
+  await page.screenshot({ path: join(await outputDir('groups'), 'new-group-en.png') })
+  await page.getByRole('button', { name: 'Create group' }).click()
+  await page.getByRole('heading', { level: 1, name: '茶叶 Tea' }).waitFor({ timeout: 15_000 })
+  groupId = /#\/group\/([0-9a-f]+)$/.exec(page.url())![1]!
+  await page.getByText('3 members').first().waitFor()
+
+  await page.getByLabel('Message').fill('新茶到了 new tea is in')
+  await page.getByRole('button', { name: 'Send' }).click()
+  const messages = page.getByTestId('group-messages')
+  await messages.getByText('新茶到了 new tea is in').waitFor({ timeout: 15_000 })
+
+  // Bob answers from his node once the group and Alice's message have reached him.
+  await eventually(
+    async () =>
+      (await bob.call<{ text: string }[]>('groupMessages', { group: groupId, peek: true })).some(
+        (m) => m.text === '新茶到了 new tea is in',
+      ),
+    'the group and its message at Bob',
+  )
+  await bob.call('send', { contact: groupId, text: 'Two boxes for me' })
+  const answer = messages.locator('li', { hasText: 'Two boxes for me' })
+  await answer.waitFor({ timeout: 15_000 })
+  assert.equal(await answer.locator('.msg-sender').textContent(), 'Bob', 'his name above his bubble')
+  assert.match((await answer.getAttribute('class')) ?? '', /\bin\b/)
+  const mine = messages.locator('li', { hasText: '新茶到了 new tea is in' })
+  assert.match((await mine.getAttribute('class')) ?? '', /\bout\b/, 'ours on the right')
+  const row = page.getByTestId('chat-list').getByRole('link', { name: /茶叶 Tea/ })
+  await row.getByText('Bob: Two boxes for me').waitFor({ timeout: 15_000 })
+  await page.screenshot({ path: join(await outputDir('groups'), 'conversation-en.png') })
+
+  // Away from the group, Carol's message counts as unread; opening the group reads it.
+  await page.goto(`${alice.origin}/#/chats`)
+  await eventually(
+    async () => (await carol.call<Group[]>('groups')).some((g) => g.id === groupId),
+    'the group at Carol',
+  )
+  await carol.call('send', { contact: groupId, text: 'Carol here' })
+  await row.getByText('Carol: Carol here').waitFor({ timeout: 20_000 })
+  assert.match((await row.getByTestId('unread').textContent()) ?? '', /1 unread/)
+  await row.click()
+  await messages.getByText('Carol here').waitFor()
+  await eventually(async () => (await row.getByTestId('unread').count()) === 0, 'read once opened')
+  assert.equal(
+    (await alice.call<Group & { unread: number }>('group', { group: groupId })).unread,
+    0,
+    'the node counts it read',
+  )
+})
+
+test('in 中文 at phone size: the members with their roles, and the owner makes Bob an admin', async () => {
+  const zh = await openApp(browser, alice.web, { viewport: { width: 375, height: 667 }, locale: 'zh-CN' })
+  try {
+    await zh.page.goto(`${alice.origin}/#/group/${groupId}`)
+    await zh.page.getByTestId('group-messages').getByText('Carol here').waitFor({ timeout: 20_000 })
+    await zh.page.screenshot({ path: join(await outputDir('groups'), 'conversation-zh-phone.png') })
+    await zh.page.getByRole('link', { name: '聊天信息' }).click()
+    const members = zh.page.getByRole('region', { name: '群成员' })
+    await members.getByRole('heading', { name: '群成员（3）' }).waitFor({ timeout: 20_000 })
+    const member = (name: string) => members.getByRole('listitem').filter({ hasText: name })
+    await member('Alice').getByText('群主', { exact: true }).waitFor()
+    await member('Alice').getByText('（我）').waitFor()
+    assert.equal(await member('Bob').getByText('管理员', { exact: true }).count(), 0)
+
+    await member('Bob').getByRole('button', { name: '设 Bob 为管理员' }).click()
+    await member('Bob').getByText('管理员', { exact: true }).waitFor({ timeout: 15_000 })
+    await member('Bob').getByRole('button', { name: '取消 Bob 的管理员' }).waitFor()
+    await members.getByRole('button', { name: '将 Carol 移出群聊' }).waitFor()
+    await members.getByRole('button', { name: '将群主转让给 Carol' }).waitFor()
+    // A refusal is said in the reader's language: a name over 64 bytes (3 per 汉字).
+    await zh.page.getByLabel('群聊名称').fill('茶'.repeat(30))
+    await zh.page.getByRole('button', { name: '修改群名' }).click()
+    await zh.page
+      .getByRole('alert')
+      .getByText('群聊名称为 1 到 64 字节的可打印文字。')
+      .waitFor({ timeout: 15_000 })
+    // The owner hands ownership on before leaving: the page says so rather than offering it.
+    assert.equal(await zh.page.getByRole('button', { name: '退出群聊' }).isDisabled(), true)
+    await zh.page.getByText('你是群主：请先将群主转让给其他成员，再退出群聊。').waitFor()
+    await zh.page.screenshot({
+      path: join(await outputDir('groups'), 'members-zh-phone.png'),
+      fullPage: true,
+    })
+    await eventually(
+      async () =>
+        (await bob.call<Group>('group', { group: groupId })).members.find((m) => m.name === 'Bob')?.role ===
+        'admin',
+      'Bob an admin at his node',
+    )
+
+    // The way in, in Chinese: 发起群聊 from the chats list.
+    await zh.page.goto(`${alice.origin}/#/chats`)
+    await zh.page.getByRole('link', { name: '发起群聊' }).click()
+    await zh.page.getByLabel('群聊名称').waitFor()
+    await zh.page.getByRole('checkbox', { name: 'Carol' }).check()
+    await zh.page.getByRole('button', { name: '创建群聊' }).waitFor()
+    await zh.page.screenshot({ path: join(await outputDir('groups'), 'new-group-zh-phone.png') })
+  } finally {
+    await zh.context.close()
+  }
+})
