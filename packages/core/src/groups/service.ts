@@ -266,6 +266,7 @@ export class Groups {
     if (!options.peek && g.unread > 0) {
       g.unread = 0
       await this.persist(g)
+      this.changed(g)
     }
     return out
   }
@@ -310,6 +311,7 @@ export class Groups {
     this.loaded.set(log.id, g)
     await this.persist(g)
     await this.afterChange(g, log.ordered())
+    this.changed(g)
     return this.view(g)
   }
 
@@ -385,7 +387,14 @@ export class Groups {
     const op = g.log.make(this.core.account.identity, draft)
     await this.persist(g)
     await this.afterChange(g, [op], before)
+    this.changed(g)
     return this.view(g)
+  }
+
+  /** Tells listeners (every open window) that a group changed here: ours, or read. */
+  private changed(g: HeldGroup): void {
+    const change = g.log.state().members.has(this.me) ? 'update' : 'removed'
+    this.core.events.emit('group', { groupId: g.log.id, change })
   }
 
   /**
