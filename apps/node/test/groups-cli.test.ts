@@ -23,6 +23,7 @@ interface GroupMessageJson {
   groupId: string
   sender: { id: string; name: string }
   direction: string
+  extension?: { kind: string }
 }
 
 let ann: TestPeer
@@ -40,8 +41,10 @@ after(async () => {
 })
 
 /** Polls go through the control socket (a CLI process per poll costs seconds on two cores). */
-const messagesAt = (p: TestPeer) =>
-  p.control.call<GroupMessageJson[]>('groupMessages', { group: 'Shop', peek: true })
+const messagesAt = async (p: TestPeer) =>
+  (await p.control.call<GroupMessageJson[]>('groupMessages', { group: 'Shop', peek: true })).filter(
+    (m) => m.extension === undefined,
+  )
 
 test('five processes: a group made by the CLI, messages both ways, catch-up, removal', {
   timeout: 120_000,
@@ -112,6 +115,15 @@ test('five processes: a group made by the CLI, messages both ways, catch-up, rem
     )
     assert.ok(got.every((m) => m.groupId === made.group.id))
   }
+  // The CLI's own reading of a group: the sender on each message, and the group's change lines.
+  const shown = await jiayiJson<GroupMessageJson[]>(di.home, ['messages', 'Shop'])
+  assert.ok(shown.some((m) => m.extension?.kind === 'group-change' && m.text.startsWith('Ann added')))
+  assert.deepEqual(
+    shown
+      .filter((m) => m.extension === undefined && m.sender.name !== 'Bo')
+      .map((m) => [m.sender.name, m.text]),
+    [['小陈 Cy', '陈 1 🍜']],
+  )
 
   // Ed is away during Di's burst; Di is gone by the time Ed is back.
   const edHome = ed.home

@@ -172,7 +172,8 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
     check: params({ ...CONTACT, text: str({ min: 1 }), replyTo: { optional: true, check: id } }),
     run: (c, p) => {
       const to = c.messenger.conversationOf(p.contact)
-      if (to.kind === 'group') return c.messenger.groups.send(to.id, p.text)
+      if (to.kind === 'group')
+        return c.messenger.groups.send(to.id, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo })
       return c.messenger.send(to.id, p.text, p.replyTo === undefined ? {} : { replyTo: p.replyTo })
     },
   },

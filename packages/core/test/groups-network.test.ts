@@ -16,8 +16,11 @@ import { befriend, type FilePeer, filePeer, removeHomes } from './helpers/files-
 import { eventually } from './helpers/messenger-peer.js'
 
 const coreOf = (m: Messenger) => (m as unknown as { core: MessengerCore }).core
+/** What members said (the group's own change lines left out). */
 const texts = async (p: FilePeer, group: string) =>
-  (await p.messenger.groups.messages(group, { peek: true })).map((m) => m.text)
+  (await p.messenger.groups.messages(group, { peek: true }))
+    .filter((m) => m.extension === undefined)
+    .map((m) => m.text)
 
 describe('groups between peers', () => {
   let ann: FilePeer
@@ -67,6 +70,22 @@ describe('groups between peers', () => {
     }
     const atCy = await cy.messenger.groups.messages(groupId)
     assert.deepEqual(atCy.find((m) => m.text === 'bo 1')?.sender.name, 'Bo')
+    // The group's own changes are lines among the messages, in words and as data.
+    const lines = atCy.filter((m) => m.extension?.kind === 'group-change')
+    assert.deepEqual(
+      lines.map((m) => m.text),
+      ['Ann created the group "Shop 店"', 'Ann added Bo, Cy'],
+    )
+    // An @mention of Cy is hers alone, counted apart until she reads the group.
+    await bo.messenger.groups.send(groupId, '@Cy can you take the 3pm delivery?')
+    await eventually(() => cy.messenger.groups.get(groupId).mentions === 1, 15_000, 'the mention at Cy')
+    const mention = (await cy.messenger.groups.messages(groupId, { peek: true })).at(-1)!
+    assert.equal(mention.mentionsMe, true)
+    await eventually(async () => (await texts(ann, groupId)).length === 5, 15_000, 'the mention at Ann')
+    assert.equal(ann.messenger.groups.get(groupId).mentions, 0)
+    await cy.messenger.groups.messages(groupId)
+    assert.equal(cy.messenger.groups.get(groupId).mentions, 0)
+    assert.equal(cy.messenger.groups.get(groupId).unread, 0)
     // Bo and Cy are still no contacts of each other.
     assert.deepEqual(
       bo.messenger.contactList().map((c) => c.name),

@@ -4,8 +4,9 @@
  *
  * - A send is one sender-key message, the same bytes for every member.
  * - A removal or a leave rotates: once a member this member's key was given to is gone, the next
- *   send uses a new key, handed only to those still in the group. Keys are handed out when a
- *   member first sends, not when it joins: a quiet member of a 500-person group costs nothing. So whoever was removed reads
+ *   send uses a new key, handed only to those still in the group. `keysFor` hands the key
+ *   out; `align` only forgets and drops, for groups where keys go out at the first send (the
+ *   service decides when: service.ts settleKeys). So whoever was removed reads
  *   nothing sent after it, and everything they send is refused (they are not a member).
  * - A new member is handed the current chain at its current iteration: it reads from now on,
  *   never back.

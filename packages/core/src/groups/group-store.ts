@@ -19,6 +19,8 @@ export interface HeldGroup {
   readonly log: GroupLog
   readonly channel: GroupChannel
   unread: number
+  /** Unread messages that @mention this member (counted apart, as WeChat shows them). */
+  mentioned: number
   nextSeq: number
   /** Join requests waiting for an admin (join approval on): the joiner's signed card. */
   readonly requests: Map<ContactId, { readonly card: Uint8Array; readonly at: number }>
@@ -35,6 +37,9 @@ export interface StoredMessage {
   readonly iteration: number
   /** When this member got it: what the carrying age limit counts from. */
   readonly at: number
+  /** Members the message @mentions (ids), and the message it answers. */
+  readonly mentions?: readonly string[]
+  readonly replyTo?: string
 }
 
 interface StoredGroup {
@@ -44,6 +49,7 @@ interface StoredGroup {
     records: [string, string][]
   }
   readonly unread: number
+  readonly mentioned?: number
   readonly nextSeq: number
   readonly requests?: [string, string, number][]
 }
@@ -72,6 +78,7 @@ export function encodeGroup(g: HeldGroup): Uint8Array {
       records: snap.records.map(([id, r]) => [id, toBase64(r)]),
     },
     unread: g.unread,
+    mentioned: g.mentioned,
     nextSeq: g.nextSeq,
     requests: [...g.requests].map(([id, r]) => [id, toBase64(r.card), r.at]),
   }
@@ -118,6 +125,13 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
         Date.now(),
       )
     }
-    yield { log, channel, unread: stored.unread, nextSeq: stored.nextSeq, requests }
+    yield {
+      log,
+      channel,
+      unread: stored.unread,
+      mentioned: stored.mentioned ?? 0,
+      nextSeq: stored.nextSeq,
+      requests,
+    }
   }
 }

@@ -48,6 +48,7 @@ import {
 } from './invite.js'
 import { type CheckedJoin, checkJoin, joinRequestIn, MAX_JOIN_REQUESTS } from './joins.js'
 import { GroupLog } from './log.js'
+import { MAX_MENTIONS, mentionsIn } from './mentions.js'
 import {
   checkGroupName,
   type GroupCard,
@@ -56,7 +57,7 @@ import {
   type GroupOpDraft,
   MAX_CARDS_PER_OP,
 } from './ops.js'
-import type { GroupRole, GroupState } from './state.js'
+import type { GroupChange, GroupRole, GroupState } from './state.js'
 
 export const GROUP_EXTENSION = 'group'
 /** Messages per traffic payload: a sync answer of many is several payloads (64 KiB frames). */
@@ -65,6 +66,8 @@ const OPS_PER_PAYLOAD = 2
 const MAX_GROUP_TEXT_BYTES = 16 * 1024
 /** Logs of groups someone sends us before the ops that add us: a stranger cannot grow this. */
 const MAX_PENDING_LOGS = 16
+/** Groups up to this size hand every member's key out at once (settleKeys). */
+export const EAGER_KEYS_UP_TO = 64
 /** Members per group asked for news after a start. */
 const REACH_OUT_MEMBERS = 4
 
@@ -89,6 +92,8 @@ export interface GroupView {
   readonly admins: readonly ContactId[]
   readonly owner: ContactId
   readonly unread: number
+  /** Unread messages that @mention us (also counted in `unread`). */
+  readonly mentions: number
   readonly joinApproval: boolean
   readonly adminsOnly: boolean
   /** Join requests waiting for an admin (held by the admin whose invite they used). */
@@ -124,6 +129,22 @@ export interface GroupMessageView {
   readonly status: 'sent' | 'received'
   readonly edited: false
   readonly deleted: false
+  /** Members it @mentions, and whether we are one of them. */
+  readonly mentions: readonly ContactId[]
+  readonly mentionsMe: boolean
+  readonly replyTo?: MessageId | undefined
+  /**
+   * A line about the group itself (someone joined, left, was removed, the name changed): `text`
+   * says it in English, `data` says it for an app to put in its own words.
+   */
+  readonly extension?: { readonly kind: 'group-change'; readonly data: GroupChangeData } | undefined
+}
+
+export interface GroupChangeData {
+  readonly change: GroupChange['kind']
+  readonly by: { readonly id: ContactId; readonly name: string }
+  readonly members: readonly { readonly id: ContactId; readonly name: string }[]
+  readonly name?: string | undefined
 }
 
 /** What a traffic payload may hold (GroupTraffic, with plain byte arrays). */
@@ -238,10 +259,17 @@ export class Groups {
       admins: members.filter((m) => m.role !== 'member').map((m) => m.id),
       owner: state.owner,
       unread: g.unread,
+      mentions: g.mentioned,
       joinApproval: state.joinApproval,
       adminsOnly: state.adminsOnly,
       requests: [...g.requests].map(([id, r]) => ({ id, name: cardName(r.card) })),
     }
+  }
+
+  /** Every name we know a member by (for @mentions): their card's, and our remark and name for a contact. */
+  private namesOf(id: ContactId, cardName: string): string[] {
+    const c = this.core.contacts.get(id)
+    return [cardName, ...(c === undefined ? [] : [c.name, ...(c.remark === undefined ? [] : [c.remark])])]
   }
 
   /** What we call a member: the remark or name of a contact, else the name on their card. */
@@ -263,12 +291,21 @@ export class Groups {
       out.push(this.messageView(g, decodeMessage(value)))
     }
     out.reverse()
-    if (!options.peek && g.unread > 0) {
+    // The group's own changes, as lines among the messages of this page (a full page starts at
+    // its oldest message; a short one holds the whole history).
+    const from = out.length === limit ? Date.parse(out[0]!.sentAt) : Number.NEGATIVE_INFINITY
+    const lines = g.log
+      .state()
+      .changes.filter((c) => c.at >= from && c.kind !== 'revoke-invite')
+      .map((c) => this.changeView(g, c))
+    const page = [...out, ...lines].sort((a, b) => a.sentAt.localeCompare(b.sentAt))
+    if (!options.peek && (g.unread > 0 || g.mentioned > 0)) {
       g.unread = 0
+      g.mentioned = 0
       await this.persist(g)
       this.changed(g)
     }
-    return out
+    return page
   }
 
   private messageView(g: HeldGroup, s: StoredMessage): GroupMessageView {
@@ -288,6 +325,42 @@ export class Groups {
       status: out ? 'sent' : 'received',
       edited: false,
       deleted: false,
+      mentions: (s.mentions ?? []) as ContactId[],
+      mentionsMe: (s.mentions ?? []).includes(this.me),
+      ...(s.replyTo === undefined ? {} : { replyTo: s.replyTo as MessageId }),
+    }
+  }
+
+  /** A change to the group as a line in its conversation. */
+  private changeView(g: HeldGroup, c: GroupChange): GroupMessageView {
+    const state = g.log.state()
+    const who = (id: ContactId) => ({
+      id,
+      name: id === this.me ? this.core.account.name : this.nameOf(id, cardNameIn(g, id)),
+    })
+    const by = who(c.by)
+    const members = c.members.map(who)
+    return {
+      id: c.op.slice(0, 32) as MessageId,
+      groupId: state.id,
+      contactId: c.by,
+      sender: by,
+      direction: c.by === this.me ? 'out' : 'in',
+      text: changeText(
+        c,
+        by.name,
+        members.map((m) => m.name),
+      ),
+      sentAt: new Date(c.at).toISOString(),
+      status: c.by === this.me ? 'sent' : 'received',
+      edited: false,
+      deleted: false,
+      mentions: [],
+      mentionsMe: false,
+      extension: {
+        kind: 'group-change',
+        data: { change: c.kind, by, members, ...(c.name === undefined ? {} : { name: c.name }) },
+      },
     }
   }
 
@@ -305,6 +378,7 @@ export class Groups {
       log,
       channel: new GroupChannel(log.id, this.me),
       unread: 0,
+      mentioned: 0,
       nextSeq: 1,
       requests: new Map(),
     }
@@ -410,8 +484,23 @@ export class Groups {
       const newcomer = before === undefined || !before.members.has(cid)
       await this.sendOps(g, cid, newcomer ? g.log.ordered() : ops)
     }
-    g.channel.align(state)
-    await this.persist(g)
+    await this.settleKeys(g, state)
+  }
+
+  /**
+   * After a change: in a group of up to EAGER_KEYS_UP_TO members every member hands its key to
+   * every other at once, so a member who is away later can read a burst carried by others even
+   * when the burst's sender first spoke while it was away. In a bigger group keys are handed
+   * out when a member first sends (n² sessions would cost too much), and such a burst waits for
+   * its sender to be back.
+   */
+  private async settleKeys(g: HeldGroup, state: GroupState): Promise<void> {
+    if (state.members.size <= EAGER_KEYS_UP_TO && state.members.has(this.me)) {
+      await this.handOut(g, g.channel.keysFor(state))
+    } else {
+      g.channel.align(state)
+      await this.persist(g)
+    }
   }
 
   private async handOut(g: HeldGroup, handouts: readonly KeyHandout[]): Promise<void> {
@@ -488,6 +577,7 @@ export class Groups {
         admins: [invite.adminId],
         owner: invite.adminId,
         unread: 0,
+        mentions: 0,
         joinApproval: invite.joinApproval,
         adminsOnly: false,
         requests: [],
@@ -596,7 +686,7 @@ export class Groups {
 
   // ---------------------------------------------------------------- sending
 
-  async send(ref: string, text: string): Promise<GroupMessageView> {
+  async send(ref: string, text: string, options: { replyTo?: string } = {}): Promise<GroupMessageView> {
     const g = this.resolve(ref)
     const state = g.log.state()
     const me = state.members.get(this.me)
@@ -606,14 +696,27 @@ export class Groups {
     if (typeof text !== 'string' || text.trim() === '' || utf8(text).length > MAX_GROUP_TEXT_BYTES) {
       throw new MessengerError('BadInput', `a message is 1 to ${MAX_GROUP_TEXT_BYTES} bytes of text`)
     }
+    if (options.replyTo !== undefined && !isMessageId(options.replyTo)) {
+      throw new MessengerError('BadInput', 'replyTo is a message id (32 hex digits)')
+    }
     const id = newMessageId()
     const sentAt = Date.now()
-    const { message, handouts } = g.channel.encrypt(state, utf8(JSON.stringify({ id, text, sentAt })))
+    const mentions = mentionsIn(text, state, this.me, (mid, cardName) => this.namesOf(mid, cardName))
+    const content = {
+      id,
+      text,
+      sentAt,
+      mentions,
+      ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
+    }
+    const { message, handouts } = g.channel.encrypt(state, utf8(JSON.stringify(content)))
     const stored: StoredMessage = {
       id,
       sender: this.me,
       text,
       sentAt,
+      mentions,
+      ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
       bytes: toBase64(message.bytes),
       keyId: message.keyId,
       iteration: message.iteration,
@@ -632,6 +735,7 @@ export class Groups {
     const tx = new Tx()
     const seq = g.nextSeq++
     if (incoming) g.unread++
+    if (incoming && (s.mentions ?? []).includes(this.me)) g.mentioned++
     tx.put(GroupKeys.message(g.log.id, seq), encodeMessage(s))
     tx.put(GroupKeys.group(g.log.id), encodeGroup(g))
     tx.after(() =>
@@ -808,7 +912,14 @@ export class Groups {
       if (pending === undefined) {
         const log = logFrom(ops[0]!)
         if (log === undefined || log.id !== gid) return
-        pending = { log, channel: new GroupChannel(gid, this.me), unread: 0, nextSeq: 1, requests: new Map() }
+        pending = {
+          log,
+          channel: new GroupChannel(gid, this.me),
+          unread: 0,
+          mentioned: 0,
+          nextSeq: 1,
+          requests: new Map(),
+        }
         rest = ops.slice(1)
       }
       for (const op of rest) pending.log.add(op)
@@ -832,8 +943,7 @@ export class Groups {
     for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
     if (added.length === 0) return
     const state = g.log.state()
-    g.channel.align(state)
-    await this.persist(g)
+    await this.settleKeys(g, state)
     this.core.events.emit('group', {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',
@@ -844,7 +954,7 @@ export class Groups {
   private readonly pendingLogs = new Map<GroupId, HeldGroup>()
 
   private async keepRead(g: HeldGroup, message: CarriedMessage, plaintext: Uint8Array): Promise<void> {
-    let content: { id?: unknown; text?: unknown; sentAt?: unknown }
+    let content: { id?: unknown; text?: unknown; sentAt?: unknown; mentions?: unknown; replyTo?: unknown }
     try {
       content = JSON.parse(fromUtf8(plaintext)) as typeof content
     } catch {
@@ -860,6 +970,14 @@ export class Groups {
     ) {
       return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
     }
+    const members = g.log.state().members
+    const mentions = Array.isArray(content.mentions)
+      ? content.mentions
+          .filter((m): m is string => typeof m === 'string' && members.has(m as ContactId))
+          .slice(0, MAX_MENTIONS)
+      : []
+    const replyTo =
+      typeof content.replyTo === 'string' && isMessageId(content.replyTo) ? content.replyTo : undefined
     await this.storeMessage(
       g,
       {
@@ -871,6 +989,8 @@ export class Groups {
         keyId: message.keyId,
         iteration: message.iteration,
         at: message.at,
+        mentions,
+        ...(replyTo === undefined ? {} : { replyTo }),
       },
       true,
     )
@@ -921,5 +1041,36 @@ function refusalText(code: GroupError['code']): string {
       return 'this group invite was revoked; ask for a new one'
     default:
       return 'the admin who made this invite can no longer let you in; ask for a new one'
+  }
+}
+
+function cardNameIn(g: HeldGroup, id: ContactId): string {
+  return g.log.state().members.get(id)?.card.name ?? id
+}
+
+/** A change in English (apps say it in their own words from `data`). */
+function changeText(c: GroupChange, by: string, members: readonly string[]): string {
+  const them = members.join(', ')
+  switch (c.kind) {
+    case 'create':
+      return `${by} created the group "${c.name ?? ''}"`
+    case 'add':
+      return `${by} added ${them}`
+    case 'remove':
+      return `${by} removed ${them}`
+    case 'leave':
+      return `${by} left the group`
+    case 'rename':
+      return `${by} renamed the group "${c.name ?? ''}"`
+    case 'promote':
+      return `${by} made ${them} an admin`
+    case 'demote':
+      return `${by} made ${them} no longer an admin`
+    case 'transfer':
+      return `${by} made ${them} the owner`
+    case 'settings':
+      return `${by} changed the group's settings`
+    case 'revoke-invite':
+      return `${by} revoked an invite`
   }
 }
