@@ -95,11 +95,16 @@ test('a group made in the page: messages with their senders, live, and unread in
     async () => (await carol.call<Group[]>('groups')).some((g) => g.id === groupId),
     'the group at Carol',
   )
-  await carol.call('send', { contact: groupId, text: 'Carol here' })
-  await row.getByText('Carol: Carol here').waitFor({ timeout: 20_000 })
+  await carol.call('send', { contact: groupId, text: '@Alice Carol here' })
+  await row.getByText('Carol: @Alice Carol here').waitFor({ timeout: 20_000 })
   assert.match((await row.getByTestId('unread').textContent()) ?? '', /1 unread/)
+  // She named Alice: the list says so before the preview, and the bubble is marked.
+  await row.getByText('[1 mention you]', { exact: false }).waitFor()
   await row.click()
-  await messages.getByText('Carol here').waitFor()
+  await messages.getByText('@Alice Carol here').waitFor()
+  await messages.locator('li.mentions-me', { hasText: 'Carol here' }).getByText('Mentions you').waitFor()
+  // The group's own changes are lines in its conversation.
+  await messages.getByRole('note').filter({ hasText: 'Alice added Bob, Carol' }).waitFor()
   await eventually(async () => (await row.getByTestId('unread').count()) === 0, 'read once opened')
   assert.equal(
     (await alice.call<Group & { unread: number }>('group', { group: groupId })).unread,
@@ -113,6 +118,7 @@ test('in 中文 at phone size: the members with their roles, and the owner makes
   try {
     await zh.page.goto(`${alice.origin}/#/group/${groupId}`)
     await zh.page.getByTestId('group-messages').getByText('Carol here').waitFor({ timeout: 20_000 })
+    await zh.page.getByRole('note').filter({ hasText: 'Alice邀请Bob、Carol加入了群聊' }).waitFor()
     await zh.page.screenshot({ path: join(await outputDir('groups'), 'conversation-zh-phone.png') })
     await zh.page.getByRole('link', { name: '聊天信息' }).click()
     const members = zh.page.getByRole('region', { name: '群成员' })

@@ -72,6 +72,18 @@ export const en = {
 
   // groups (群聊)
   'groups.new': 'New group',
+  'groups.change.create': '{by} created the group "{name}"',
+  'groups.change.add': '{by} added {them}',
+  'groups.change.remove': '{by} removed {them}',
+  'groups.change.leave': '{by} left the group',
+  'groups.change.rename': '{by} renamed the group "{name}"',
+  'groups.change.promote': '{by} made {them} an admin',
+  'groups.change.demote': '{by} made {them} no longer an admin',
+  'groups.change.transfer': '{by} made {them} the owner',
+  'groups.change.settings': "{by} changed the group's settings",
+  'groups.listSep': ', ',
+  'groups.mentionsYou': 'Mentions you',
+  'groups.mentionCount': '[{n} mention you]',
   'groups.name': 'Group name',
   'groups.pick': 'Members',
   'groups.picked': '{n} contacts chosen',

@@ -1,6 +1,8 @@
 /** One line for a message in the chats list and in reply quotes, in the reader's language. */
+
 import type { ApiMessage } from '@jiayi/api'
 import { t } from '../i18n/index.js'
+import { groupChangeText } from './group-change.js'
 import type { GroupMessageView } from './groups.js'
 
 export interface FileData {
@@ -47,6 +49,8 @@ export function previewText(m: ApiMessage): string {
 
 /** A group message's line: who wrote it, then what (as WeChat's chats list says it). */
 export function groupPreviewText(m: GroupMessageView): string {
+  const change = groupChangeText(m)
+  if (change !== undefined) return change
   const text = m.text.replace(/\s+/g, ' ').slice(0, 120)
   return m.direction === 'out' ? t('chats.you', { text }) : t('chats.sender', { name: m.sender.name, text })
 }

@@ -137,7 +137,9 @@ function GroupRow(props: { chat: GroupChat; selected: boolean }) {
       title={group.name}
       badge={t('groups.memberCount', { n: group.members.length })}
       time={last?.sentAt}
-      line={last === null ? t('chats.noMessages') : groupPreviewText(last)}
+      line={`${group.mentions > 0 ? `${t('groups.mentionCount', { n: group.mentions })} ` : ''}${
+        last === null ? t('chats.noMessages') : groupPreviewText(last)
+      }`}
       unread={group.unread}
     />
   )

@@ -3,6 +3,7 @@
  * our own on the right with no name shown, and "You" said to screen readers.
  */
 import { formatTime, t } from '../i18n/index.js'
+import { groupChangeText } from '../lib/group-change.js'
 import type { GroupMessageView } from '../lib/groups.js'
 import { Avatar } from './avatar.js'
 import { Linkified } from './linkify.js'
@@ -10,11 +11,23 @@ import { Linkified } from './linkify.js'
 export function GroupBubble(props: { m: GroupMessageView }) {
   const { m } = props
   const mine = m.direction === 'out'
+  const change = groupChangeText(m)
+  if (change !== undefined) {
+    return (
+      <li class="msg system" data-id={m.id}>
+        <p class="system-line" role="note">
+          {change}
+        </p>
+      </li>
+    )
+  }
+  const mentioned = (m as { mentionsMe?: boolean }).mentionsMe === true
   return (
-    <li class={`msg ${m.direction} group-msg`} data-id={m.id}>
+    <li class={`msg ${m.direction} group-msg${mentioned ? ' mentions-me' : ''}`} data-id={m.id}>
       {!mine && <Avatar name={m.sender.name} id={m.sender.id} size="small" />}
       <div class="bubble-wrap">
         <span class={mine ? 'sr-only' : 'msg-sender'}>{mine ? t('chat.you') : m.sender.name}</span>
+        {mentioned && <span class="mention-badge">{t('groups.mentionsYou')}</span>}
         <div class="bubble">
           <span class="text">
             <Linkified text={m.text} />
