@@ -935,8 +935,20 @@ export class Groups {
       this.loaded.set(gid, g)
       added.push(...g.log.ordered())
     } else {
+      // Only a member passes a group's ops on: anyone else could grow the log with ops that
+      // change nothing. (Whoever removes someone is a member, so the removed hear of it.)
+      if (!g.log.state().members.has(from))
+        throw new GroupError('NotAllowed', 'ops from someone who is not a member')
       const before = new Set(g.log.ordered().map((o) => o.id))
-      for (const bytes of ops) g.log.add(bytes)
+      for (const bytes of ops) {
+        try {
+          g.log.add(bytes)
+        } catch (error) {
+          // A bad op is counted; the good ones beside it still count.
+          if (!GroupError.is(error)) throw error
+          this.core.refuse(PROTOCOL_MSG, 'not-allowed')
+        }
+      }
       added.push(...g.log.ordered().filter((o) => !before.has(o.id)))
     }
     const ineffective = added.filter((o) => g.log.state().ineffective.has(o.id))
