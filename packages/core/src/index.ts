@@ -309,6 +309,7 @@ export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
 export { RESOURCE_LIMITS, type ResourceLimits } from './net/resource-limits.js'
 export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'
 /** Local search: the sealed postings index, and what other sources (Moments) add to a search. */
+export { BurstRunner, type BurstRunnerInit } from './search/burst-runner.js'
 export { type IndexedDoc, Postings } from './search/postings.js'
 export type { SearchKind, SearchOptions, SearchResult, SearchSource } from './search/results.js'
 export { queryTokens, tokensOf } from './search/tokens.js'

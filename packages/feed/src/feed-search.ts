@@ -17,6 +17,7 @@
  */
 import {
   type BatchOp,
+  BurstRunner,
   type ContactId,
   type Logger,
   type Messenger,
@@ -56,10 +57,13 @@ export class FeedSearch implements SearchSource {
   /** Per feed, what is indexed: item id -> version; loaded when the feed is first indexed again. */
   private readonly indexed = new Map<FeedId, Map<string, string>>()
   private readonly off: (() => void)[] = []
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private waitingSince: number | undefined
-  private running: Promise<void> = Promise.resolve()
   private stopped = false
+  private readonly burst = new BurstRunner({
+    delayMs: INDEX_DELAY_MS,
+    maxWaitMs: INDEX_MAX_WAIT_MS,
+    run: () => this.flush(),
+    failed: (error) => this.init.log.warn('moments search indexing failed', { error }),
+  })
 
   constructor(private readonly init: FeedSearchInit) {
     this.postings = new Postings(init.store, FAMILY)
@@ -67,32 +71,25 @@ export class FeedSearch implements SearchSource {
 
   /** Follows the feeds and contacts, catches up in the background, and joins the messenger's search. */
   start(): void {
-    const changed = () => this.schedule()
+    const changed = () => this.burst.schedule()
     this.off.push(
       this.init.engine.events.on('change', changed),
       this.init.engine.events.on('keys', changed),
       this.init.messenger.events.on('contact', changed),
       this.init.messenger.addSearchSource(this),
     )
-    this.schedule(0)
+    this.burst.schedule(0)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     for (const off of this.off) off()
-    clearTimeout(this.timer)
-    await this.running
+    await this.burst.stop()
   }
 
   /** Indexes now what waits. */
   async settled(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
-      this.waitingSince = undefined
-      this.flushNext()
-    }
-    await this.running
+    await this.burst.settled()
   }
 
   async search(
@@ -135,32 +132,6 @@ export class FeedSearch implements SearchSource {
       })
     }
     return hits
-  }
-
-  private schedule(delay = INDEX_DELAY_MS): void {
-    if (this.stopped) return
-    const now = Date.now()
-    this.waitingSince ??= now
-    if (this.timer !== undefined) {
-      if (now - this.waitingSince >= INDEX_MAX_WAIT_MS) return // due soon anyway
-      clearTimeout(this.timer)
-    }
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.waitingSince = undefined
-      this.flushNext()
-    }, delay)
-  }
-
-  /** Indexes after whatever indexing runs now; a failure is logged, and the next change tries again. */
-  private flushNext(): void {
-    this.running = this.running
-      .then(() => this.flush())
-      .catch((error) => {
-        this.init.log.warn('moments search indexing failed', {
-          error: error instanceof Error ? error.name : 'unknown',
-        })
-      })
   }
 
   private async flush(): Promise<void> {

@@ -12,10 +12,12 @@
  *
  * Other sources (results.ts: the Moments feed) add their hits to each search, ranked with these.
  */
+
 import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import type { MessageRecord } from '../messenger/records.js'
 import type { BatchOp } from '../store/store.js'
+import { BurstRunner } from './burst-runner.js'
 import { type IndexedDoc, Postings } from './postings.js'
 import type { SearchOptions, SearchResult, SearchSource } from './results.js'
 import { queryTokens, tokensOf } from './tokens.js'
@@ -53,12 +55,14 @@ export async function forgetSearch(
 
 export class MessageSearch {
   private readonly pending = new Map<ContactId, Set<MessageId>>()
-  private timer: ReturnType<typeof setTimeout> | undefined
-  /** When the oldest change not yet indexed came. */
-  private waitingSince: number | undefined
-  private running: Promise<void> = Promise.resolve()
   private readonly off: () => void
   private stopped = false
+  private readonly burst = new BurstRunner({
+    delayMs: INDEX_DELAY_MS,
+    maxWaitMs: INDEX_MAX_WAIT_MS,
+    run: () => this.flush(),
+    failed: (error) => this.core.log.warn('search indexing failed', { error }),
+  })
   private readonly postings: Postings
   private readonly sources = new Set<SearchSource>()
 
@@ -68,32 +72,25 @@ export class MessageSearch {
       const ids = this.pending.get(e.contactId) ?? new Set<MessageId>()
       if (e.change === 'update') ids.add(e.message.id)
       this.pending.set(e.contactId, ids)
-      this.schedule()
+      this.burst.schedule()
     })
   }
 
   /** Catches every conversation up (a store from before search, or a crash), in the background. */
   start(): void {
     for (const c of this.core.contacts.all()) if (!this.pending.has(c.id)) this.pending.set(c.id, new Set())
-    this.schedule(0)
+    this.burst.schedule(0)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     this.off()
-    clearTimeout(this.timer)
-    await this.running
+    await this.burst.stop()
   }
 
   /** Indexes now what waits (once: messages arriving meanwhile wait for the next turn). */
   async settled(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
-      this.waitingSince = undefined
-      this.flushNext()
-    }
-    await this.running
+    await this.burst.settled()
   }
 
   /** Adds `source`'s hits to every search, until the returned function is called. */
@@ -156,32 +153,6 @@ export class MessageSearch {
         text: c.remark ?? c.name,
         sentAt: new Date(c.addedAt).toISOString(),
       }))
-  }
-
-  private schedule(delay = INDEX_DELAY_MS): void {
-    if (this.stopped) return
-    const now = Date.now()
-    this.waitingSince ??= now
-    if (this.timer !== undefined) {
-      if (now - this.waitingSince >= INDEX_MAX_WAIT_MS) return // due soon anyway
-      clearTimeout(this.timer)
-    }
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.waitingSince = undefined
-      this.flushNext()
-    }, delay)
-  }
-
-  /** Indexes after whatever indexing runs now; a failure is logged, and the next turn tries again. */
-  private flushNext(): void {
-    this.running = this.running
-      .then(() => this.flush())
-      .catch((error) => {
-        this.core.log.warn('search indexing failed', {
-          error: error instanceof Error ? error.name : 'unknown',
-        })
-      })
   }
 
   private async flush(): Promise<void> {
