@@ -70,6 +70,17 @@ describe('groups between peers', () => {
     }
     const atCy = await cy.messenger.groups.messages(groupId)
     assert.deepEqual(atCy.find((m) => m.text === 'bo 1')?.sender.name, 'Bo')
+    // Ann sees who has her message: both members' peers acknowledged it.
+    await eventually(
+      async () => {
+        const welcome = (await ann.messenger.groups.messages(groupId, { peek: true })).find(
+          (m) => m.text === 'welcome',
+        )
+        return welcome?.delivery?.deliveredTo.length === 2 && welcome.delivery.of === 2
+      },
+      15_000,
+      "'delivered to 2 of 2' at Ann",
+    )
     // The group's own changes are lines among the messages, in words and as data.
     const lines = atCy.filter((m) => m.extension?.kind === 'group-change')
     assert.deepEqual(

@@ -169,7 +169,11 @@ async function groupMessages(
   )
   if (ctx.json) return ctx.out.json(list)
   if (list.length === 0) ctx.out.line(`No messages in ${shownLine(target.name)} yet.`)
-  for (const m of list) ctx.out.line(formatMessage(m, m.sender.name))
+  for (const m of list) {
+    const delivery =
+      m.delivery === undefined ? '' : `  (delivered to ${m.delivery.deliveredTo.length} of ${m.delivery.of})`
+    ctx.out.line(`${formatMessage(m, m.sender.name)}${delivery}`)
+  }
 }
 
 export async function rename(ctx: Context): Promise<void> {

@@ -40,6 +40,9 @@ export interface StoredMessage {
   /** Members the message @mentions (ids), and the message it answers. */
   readonly mentions?: readonly string[]
   readonly replyTo?: string
+  /** Ours: how many members it went to, and which of their peers have it. */
+  readonly recipients?: number
+  readonly deliveredTo?: readonly string[]
 }
 
 interface StoredGroup {
@@ -58,6 +61,8 @@ export const GroupKeys = {
   group: (gid: GroupId) => key('grp', gid),
   groups: () => key('grp'),
   message: (gid: GroupId, seq: number) => key('gmsg', gid, seq),
+  /** Where our own message `id` is: group id and seq (its delivery is counted there). */
+  sent: (id: string) => key('gsent', id),
   messages: (gid: GroupId) => key('gmsg', gid),
 }
 

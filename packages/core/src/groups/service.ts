@@ -133,6 +133,8 @@ export interface GroupMessageView {
   readonly mentions: readonly ContactId[]
   readonly mentionsMe: boolean
   readonly replyTo?: MessageId | undefined
+  /** Ours: members whose peers have it, of how many it went to ("delivered to 37 of 40"). */
+  readonly delivery?: { readonly deliveredTo: readonly ContactId[]; readonly of: number } | undefined
   /**
    * A line about the group itself (someone joined, left, was removed, the name changed): `text`
    * says it in English, `data` says it for an app to put in its own words.
@@ -181,6 +183,7 @@ export class Groups {
     for await (const g of loadGroups(core.store, this.me)) this.loaded.set(g.log.id, g)
     core.groupMemberCard = (cid) => this.cardOf(cid)
     core.groupJoinerCard = (plaintext) => this.joinerCard(plaintext)
+    core.onOtherAck = (cid, id) => this.delivered(cid, id)
   }
 
   private get me(): ContactId {
@@ -328,6 +331,9 @@ export class Groups {
       mentions: (s.mentions ?? []) as ContactId[],
       mentionsMe: (s.mentions ?? []).includes(this.me),
       ...(s.replyTo === undefined ? {} : { replyTo: s.replyTo as MessageId }),
+      ...(s.recipients === undefined
+        ? {}
+        : { delivery: { deliveredTo: (s.deliveredTo ?? []) as ContactId[], of: s.recipients } }),
     }
   }
 
@@ -722,14 +728,45 @@ export class Groups {
       iteration: message.iteration,
       at: message.at,
     }
-    await this.storeMessage(g, stored, false)
+    const recipients = [...state.members.keys()].filter((cid) => cid !== this.me)
+    const ours: StoredMessage = { ...stored, recipients: recipients.length, deliveredTo: [] }
+    await this.storeMessage(g, ours, false)
     await this.handOut(g, handouts)
     const wire = { sender: hexToBytes(this.me), message: message.bytes }
-    for (const cid of state.members.keys()) {
-      if (cid !== this.me) await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), messages: [wire] }, g)
+    for (const cid of recipients) {
+      await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), messages: [wire] }, g, { messageId: id })
     }
-    return this.messageView(g, stored)
+    return this.messageView(g, ours)
   }
+
+  /**
+   * A member's peer acknowledged our message `id`: it has it ("delivered to 37 of 40"). Acks
+   * come one per member; they are applied one at a time.
+   */
+  private delivered(cid: ContactId, id: MessageId): void {
+    this.deliveries = this.deliveries
+      .then(async () => {
+        const where = await this.core.store.get(GroupKeys.sent(id))
+        if (where === undefined) return
+        const [gid, seqText] = fromUtf8(where).split(' ') as [GroupId, string]
+        const g = this.loaded.get(gid)
+        const key = GroupKeys.message(gid, Number(seqText))
+        const bytes = await this.core.store.get(key)
+        if (g === undefined || bytes === undefined) return
+        const m = decodeMessage(bytes)
+        if (m.deliveredTo?.includes(cid)) return
+        const next: StoredMessage = { ...m, deliveredTo: [...(m.deliveredTo ?? []), cid] }
+        await this.core.store.put(key, encodeMessage(next))
+        this.core.events.emit('group-message', { groupId: gid, message: this.messageView(g, next) })
+      })
+      .catch((error) =>
+        this.core.log.warn('could not count a delivery', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+  }
+
+  private deliveries: Promise<void> = Promise.resolve()
 
   private async storeMessage(g: HeldGroup, s: StoredMessage, incoming: boolean): Promise<void> {
     const tx = new Tx()
@@ -737,6 +774,7 @@ export class Groups {
     if (incoming) g.unread++
     if (incoming && (s.mentions ?? []).includes(this.me)) g.mentioned++
     tx.put(GroupKeys.message(g.log.id, seq), encodeMessage(s))
+    if (!incoming) tx.put(GroupKeys.sent(s.id), utf8(`${g.log.id} ${seq}`))
     tx.put(GroupKeys.group(g.log.id), encodeGroup(g))
     tx.after(() =>
       this.core.events.emit('group-message', { groupId: g.log.id, message: this.messageView(g, s) }),
@@ -757,7 +795,7 @@ export class Groups {
     cid: ContactId,
     traffic: TrafficOut,
     g?: HeldGroup,
-    options: { ephemeral?: boolean } = {},
+    options: { ephemeral?: boolean; messageId?: MessageId } = {},
     /** The card to start a session from when `cid` is in no group of ours yet (an invite's admin). */
     cardForNew?: GroupCard,
   ): Promise<void> {
@@ -789,7 +827,10 @@ export class Groups {
         tx,
         cid,
         { kind: 'extension', extension: GROUP_EXTENSION, body },
-        options.ephemeral === true ? { ephemeral: true } : {},
+        {
+          ...(options.ephemeral === true ? { ephemeral: true } : {}),
+          ...(options.messageId === undefined ? {} : { messageId: options.messageId }),
+        },
       )
       await core.commit(tx)
     })

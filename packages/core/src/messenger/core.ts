@@ -106,6 +106,8 @@ export class MessengerCore {
   onDecryptFailed: (cid: ContactId) => void = () => {}
   /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */
   onDeliveryFailed: (cid: ContactId) => void = () => {}
+  /** An envelope for a message that lives outside the conversations (a group's) was acknowledged. */
+  onOtherAck: (cid: ContactId, messageId: MessageId) => void = () => {}
   /**
    * The card a group we are in carries for `cid`, if we share one (groups/service.ts): lets a
    * member we never added start a session for group traffic. Set by the groups service.

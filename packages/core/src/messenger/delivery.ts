@@ -66,7 +66,11 @@ async function acked(core: MessengerCore, cid: ContactId, acks: readonly Applied
       tx.del(Keys.outbox(cid, entry.seq))
       if (entry.messageId === undefined) continue
       const m = changed.get(entry.messageId) ?? (await core.conversations.message(cid, entry.messageId))
-      if (m === undefined) continue
+      if (m === undefined) {
+        // Not a message of this conversation: a group's (groups/service.ts counts who has it).
+        if (status === 'ok') tx.after(() => core.onOtherAck(cid, entry.messageId!))
+        continue
+      }
       const next = status === 'ok' ? advanceStatus(m.status, 'sent') : 'failed'
       // The route it left on is noted with its first ack (a resend keeps the first).
       const via = status === 'ok' && m.route === undefined ? route : undefined
