@@ -85,6 +85,7 @@ test('a group made in the page: messages with their senders, live, and unread in
   assert.match((await answer.getAttribute('class')) ?? '', /\bin\b/)
   const mine = messages.locator('li', { hasText: '新茶到了 new tea is in' })
   assert.match((await mine.getAttribute('class')) ?? '', /\bout\b/, 'ours on the right')
+  await mine.getByText('delivered to 2 of 2').waitFor({ timeout: 15_000 })
   const row = page.getByTestId('chat-list').getByRole('link', { name: /茶叶 Tea/ })
   await row.getByText('Bob: Two boxes for me').waitFor({ timeout: 15_000 })
   await page.screenshot({ path: join(await outputDir('groups'), 'conversation-en.png') })

@@ -82,6 +82,7 @@ export const en = {
   'groups.change.transfer': '{by} made {them} the owner',
   'groups.change.settings': "{by} changed the group's settings",
   'groups.listSep': ', ',
+  'groups.delivered': 'delivered to {n} of {of}',
   'groups.mentionsYou': 'Mentions you',
   'groups.mentionCount': '[{n} mention you]',
   'groups.name': 'Group name',

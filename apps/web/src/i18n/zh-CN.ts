@@ -160,6 +160,7 @@ export const zhCN: Record<MessageKey, string> = {
   'groups.change.transfer': '{by}将群主转让给{them}',
   'groups.change.settings': '{by}修改了群设置',
   'groups.listSep': '、',
+  'groups.delivered': '{of}人中{n}人已收到',
   'groups.mentionsYou': '有人@我',
   'groups.mentionCount': '[有{n}条@我]',
   'chat.loadFailed': '无法加载消息。',

@@ -34,6 +34,11 @@ export function GroupBubble(props: { m: GroupMessageView }) {
           </span>
           <span class="meta">
             <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
+            {mine && m.delivery !== undefined && (
+              <span class="delivery">
+                {t('groups.delivered', { n: m.delivery.deliveredTo.length, of: m.delivery.of })}
+              </span>
+            )}
           </span>
         </div>
       </div>

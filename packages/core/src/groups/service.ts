@@ -66,6 +66,8 @@ const OPS_PER_PAYLOAD = 2
 const MAX_GROUP_TEXT_BYTES = 16 * 1024
 /** Logs of groups someone sends us before the ops that add us: a stranger cannot grow this. */
 const MAX_PENDING_LOGS = 16
+/** Acks of a group message are told at most this often (a 500-member group acks 499 times). */
+const DELIVERY_EVENT_MS = 300
 /** Groups up to this size hand every member's key out at once (settleKeys). */
 export const EAGER_KEYS_UP_TO = 64
 /** Members per group asked for news after a start. */
@@ -757,7 +759,7 @@ export class Groups {
         if (m.deliveredTo?.includes(cid)) return
         const next: StoredMessage = { ...m, deliveredTo: [...(m.deliveredTo ?? []), cid] }
         await this.core.store.put(key, encodeMessage(next))
-        this.core.events.emit('group-message', { groupId: gid, message: this.messageView(g, next) })
+        this.deliveryShown(g, next)
       })
       .catch((error) =>
         this.core.log.warn('could not count a delivery', {
@@ -767,6 +769,29 @@ export class Groups {
   }
 
   private deliveries: Promise<void> = Promise.resolve()
+  /** Messages whose delivery count moved, said once a burst of acks is over (one per member). */
+  private readonly deliveryChanged = new Map<string, { g: HeldGroup; m: StoredMessage }>()
+  private deliveryTimer: ReturnType<typeof setTimeout> | undefined
+
+  /** Stops telling of deliveries; waits for the counts being written. */
+  async stop(): Promise<void> {
+    clearTimeout(this.deliveryTimer)
+    this.deliveryTimer = undefined
+    await this.deliveries
+  }
+
+  private deliveryShown(g: HeldGroup, m: StoredMessage): void {
+    this.deliveryChanged.set(m.id, { g, m })
+    this.deliveryTimer ??= setTimeout(() => {
+      this.deliveryTimer = undefined
+      const changed = [...this.deliveryChanged.values()]
+      this.deliveryChanged.clear()
+      if (this.core.stopped) return
+      for (const { g, m } of changed) {
+        this.core.events.emit('group-message', { groupId: g.log.id, message: this.messageView(g, m) })
+      }
+    }, DELIVERY_EVENT_MS)
+  }
 
   private async storeMessage(g: HeldGroup, s: StoredMessage, incoming: boolean): Promise<void> {
     const tx = new Tx()

@@ -277,6 +277,7 @@ export class Messenger {
     for (const off of this.unsubscribe) off()
     this.resets.stop()
     await this.finder.stop()
+    await this.groups.stop()
     for (const [type, handler] of this.listeners)
       core.node.removeEventListener(type as never, handler as never)
     await core.node.unhandle(PROTOCOL_MSG).catch(() => undefined)
