@@ -118,7 +118,14 @@ export {
 } from './files/auto-download.js'
 export { ChunkCipher, type SealedChunk } from './files/chunk-cipher.js'
 export { FileError, type FileErrorCode } from './files/errors.js'
-export { decodeFrame, encodeFrame, type Frame, REJECT_REASONS, type RejectReason } from './files/frames.js'
+export {
+  type ChunkFrame,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  REJECT_REASONS,
+  type RejectReason,
+} from './files/frames.js'
 export {
   ACK_EVERY_CHUNKS,
   CHUNK_NONCE_BYTES,
@@ -128,6 +135,7 @@ export {
   DEFAULT_CHUNK_BYTES,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_WINDOW_CHUNKS,
+  HASH_FIRST_MAX_BYTES,
   MAX_CHUNK_BYTES,
   MAX_OFFER_BYTES,
   MAX_THUMBNAIL_BYTES,

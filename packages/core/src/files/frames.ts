@@ -39,15 +39,19 @@ const REASON_BY_NUMBER = new Map<number, RejectReason>(
 export type Frame =
   | { readonly type: 'have'; readonly fileId: Uint8Array }
   | { readonly type: 'want'; readonly fileId: Uint8Array; readonly nextChunk: number }
-  | {
-      readonly type: 'chunk'
-      readonly index: number
-      readonly nonce: Uint8Array
-      readonly sealed: Uint8Array
-    }
+  | ChunkFrame
   | { readonly type: 'ack'; readonly nextChunk: number }
   | { readonly type: 'done'; readonly sha256: Uint8Array }
   | { readonly type: 'reject'; readonly reason: RejectReason }
+
+/** A chunk; the last one of a file carries the file's SHA-256 (and only the last one). */
+export interface ChunkFrame {
+  readonly type: 'chunk'
+  readonly index: number
+  readonly nonce: Uint8Array
+  readonly sealed: Uint8Array
+  readonly sha256?: Uint8Array | undefined
+}
 
 type Bytes = Uint8Array<ArrayBuffer>
 
@@ -59,7 +63,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return WireFrame.encode({ want: { fileId: frame.fileId as Bytes, nextChunk: frame.nextChunk } })
     case 'chunk':
       return WireFrame.encode({
-        chunk: { index: frame.index, nonce: frame.nonce as Bytes, sealed: frame.sealed as Bytes },
+        chunk: {
+          index: frame.index,
+          nonce: frame.nonce as Bytes,
+          sealed: frame.sealed as Bytes,
+          sha256: (frame.sha256 ?? new Uint8Array(0)) as Bytes,
+        },
       })
     case 'ack':
       return WireFrame.encode({ ack: { nextChunk: frame.nextChunk } })
@@ -86,11 +95,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (w.have) return { type: 'have', fileId: fileId(w.have.fileId) }
   if (w.want) return { type: 'want', fileId: fileId(w.want.fileId), nextChunk: w.want.nextChunk }
   if (w.chunk) {
-    const { index, nonce, sealed } = w.chunk
+    const { index, nonce, sealed, sha256 } = w.chunk
     if (nonce.length !== CHUNK_NONCE_BYTES) bad('nonce must be 12 bytes')
     if (sealed.length < CHUNK_TAG_BYTES || sealed.length > MAX_CHUNK_BYTES + CHUNK_TAG_BYTES)
       bad('sealed chunk length out of range')
-    return { type: 'chunk', index, nonce, sealed }
+    if (sha256.length === 0) return { type: 'chunk', index, nonce, sealed }
+    if (sha256.length !== SHA256_BYTES) bad('digest must be 32 bytes')
+    return { type: 'chunk', index, nonce, sealed, sha256 }
   }
   if (w.ack) return { type: 'ack', nextChunk: w.ack.nextChunk }
   if (w.done) {

@@ -39,7 +39,7 @@ const print = (event: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(event)}\n`)
 }
 
-/** Slows down chunk reads of sent files (not the hashing pass), so a test can kill mid-transfer. */
+/** Slows down chunk reads of sent files (not a hash before the offer), so a test can kill mid-transfer. */
 function throttled(
   storage: FileStorage,
 ): FileStorage & { wrap(s: FileSource): FileSource; armed: Set<FileSource> } {
