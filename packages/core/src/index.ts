@@ -121,6 +121,7 @@ export { FileError, type FileErrorCode } from './files/errors.js'
 export {
   type ChunkFrame,
   decodeFrame,
+  encodeChunkFrame,
   encodeFrame,
   type Frame,
   REJECT_REASONS,
@@ -271,11 +272,13 @@ export {
   type RefusedStream,
 } from './net/framed-handler.js'
 export {
+  type FrameBytes,
   type FramedStream,
   type FramedStreamInit,
   type FrameOptions,
   framedStream,
   framedStreamFor,
+  type ReadOptions,
 } from './net/framing.js'
 export { type IpScope, ipScope, isPublicIp } from './net/ip-scope.js'
 export type { JiayiNode, JiayiServices, NetEnvironment, NetworkStack } from './net/network-stack.js'

@@ -92,6 +92,18 @@ describe('chunk AEAD (AES-256-GCM via WebCrypto)', () => {
     )
   })
 
+  it('copies its input before it returns: the caller may reuse the buffer at once', async () => {
+    const cipher = await ChunkCipher.create(randomBytes(32), randomBytes(16))
+    const buffer = randomBytes(64 * 1024)
+    const original = Uint8Array.from(buffer)
+    const sealing = cipher.seal(0, buffer)
+    buffer.fill(0)
+    const { nonce, sealed } = await sealing
+    const opening = cipher.open(0, nonce, sealed)
+    sealed.fill(0)
+    assert.deepEqual(await opening, original)
+  })
+
   it('refuses a flipped bit anywhere, another index, another file, another key', async () => {
     const key = randomBytes(32)
     const fileId = randomBytes(16)

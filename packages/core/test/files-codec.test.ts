@@ -7,7 +7,13 @@ import { describe, it } from 'node:test'
 import { randomBytes } from '../src/bytes.js'
 import { FileError } from '../src/files/errors.js'
 import { FileFrame, FileOffer as WireOffer } from '../src/files/file-wire.pb.js'
-import { decodeFrame, encodeFrame, type Frame, REJECT_REASONS } from '../src/files/frames.js'
+import {
+  decodeFrame,
+  encodeChunkFrame,
+  encodeFrame,
+  type Frame,
+  REJECT_REASONS,
+} from '../src/files/frames.js'
 import { chunkCount, chunkLength, MAX_OFFER_BYTES, MAX_THUMBNAIL_BYTES } from '../src/files/limits.js'
 import { guessMime, isValidMime, numberedName, sanitizeFileName } from '../src/files/names.js'
 import { decodeOffer, encodeOffer, type FileOffer } from '../src/files/offer.js'
@@ -192,6 +198,23 @@ describe('file frames', () => {
         sha256: randomBytes(31),
       }),
     )
+  })
+
+  it('writes a chunk frame in parts that are exactly its encoding, the sealed bytes not copied', () => {
+    for (const index of [0, 1, 127, 128, 300_000, 0xffff_ffff]) {
+      for (const sealedBytes of [16, 127, 128, 16_384 + 16, 256 * 1024 + 16]) {
+        for (const sha256 of [undefined, randomBytes(32)]) {
+          const sealed = Uint8Array.from({ length: sealedBytes }, (_, i) => (i * 7) & 0xff)
+          const chunk = { index, nonce: randomBytes(12), sealed, sha256 }
+          const parts = encodeChunkFrame(chunk)
+          const joined = new Uint8Array(Buffer.concat(parts))
+          assert.deepEqual(joined, encodeFrame({ type: 'chunk', ...chunk }))
+          assert.equal(parts[1], chunk.sealed, "the sealed bytes are the caller's own array")
+        }
+      }
+    }
+    assert.throws(() => encodeChunkFrame({ index: -1, nonce: randomBytes(12), sealed: randomBytes(16) }))
+    assert.throws(() => encodeChunkFrame({ index: 0, nonce: randomBytes(12), sealed: randomBytes(15) }))
   })
 
   it('reads a reject reason from a newer version as a protocol failure', () => {

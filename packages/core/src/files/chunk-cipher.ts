@@ -59,7 +59,11 @@ export class ChunkCipher {
     return out
   }
 
-  /** Seals chunk `index` (the last one with the file's `sha256`). */
+  /**
+   * Seals chunk `index` (the last one with the file's `sha256`). The plaintext is copied before
+   * this returns its promise (WebCrypto takes a copy of its input when it is called, before its
+   * first await here), so the caller may fill the same buffer with the next chunk at once.
+   */
   async seal(index: number, plaintext: Uint8Array, sha256?: Uint8Array): Promise<SealedChunk> {
     const nonce = randomBytes(CHUNK_NONCE_BYTES)
     const sealed = await globalThis.crypto.subtle.encrypt(
@@ -77,7 +81,8 @@ export class ChunkCipher {
 
   /**
    * The plaintext of chunk `index` (the last one opens only with the digest it was sealed with);
-   * FileError BadChunk if anything was changed.
+   * FileError BadChunk if anything was changed. The inputs are copied before this returns its
+   * promise, as for `seal`.
    */
   async open(index: number, nonce: Uint8Array, sealed: Uint8Array, sha256?: Uint8Array): Promise<Uint8Array> {
     if (nonce.length !== CHUNK_NONCE_BYTES || sealed.length < CHUNK_TAG_BYTES) {

@@ -57,10 +57,11 @@ export async function nodeFileSource(
       size,
       ref: absolute,
       version: `${info.size}:${info.mtimeMs}`,
-      async read(offset, length) {
+      async read(offset, length, into) {
         if (offset < 0 || length < 0 || offset + length > size)
           throw new FileError('SourceChanged', 'read outside the offered size')
-        const out = new Uint8Array(length)
+        const out =
+          into !== undefined && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length)
         let done = 0
         while (done < length) {
           let n: number

@@ -69,8 +69,10 @@ async function run(framed: FramedStream, ctx: ReceiveContext): Promise<Outcome> 
 
   const opened = new BoundedQueue<Opened>(OPEN_AHEAD)
   const reader = (async () => {
+    // Frames are read into one buffer: opening copies its input when it starts (chunk-cipher.ts).
+    const into = new Uint8Array(framed.maxFrameBytes)
     for (let index = start; index < total; index++) {
-      const bytes = await framed.read(io)
+      const bytes = await framed.read({ ...io, into })
       if (bytes === null) throw new OutcomeSignal(retry('truncated'))
       const frame = decodeFrame(bytes)
       if (frame.type === 'reject') throw new OutcomeSignal(outcomeOfReject(frame.reason))

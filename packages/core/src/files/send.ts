@@ -2,14 +2,15 @@
  * The sending side of /jiayi/file/1 on one stream, once the receiver said where to start (Want):
  * reads, seals and sends chunks in order while at most `windowChunks` of them are unacknowledged,
  * and listens for the receiver's Acks, Done or Reject at the same time. Reading and sealing run a
- * few chunks ahead of the network. Unless the offer carried the file's SHA-256, each chunk is
- * counted into it as it is read, and the digest goes out with the last chunk, bound to it by the
- * chunk's AEAD. Nothing here throws: every end is an Outcome.
+ * few chunks ahead of the network, and whatever is sealed when the window opens leaves in one
+ * write. Unless the offer carried the file's SHA-256, each chunk is counted into it as it is read,
+ * and the digest goes out with the last chunk, bound to it by the chunk's AEAD. Nothing here
+ * throws: every end is an Outcome.
  */
 import { equalBytes } from '../bytes.js'
 import type { FramedStream } from '../net/framing.js'
 import type { ChunkCipher } from './chunk-cipher.js'
-import { decodeFrame, encodeFrame } from './frames.js'
+import { decodeFrame, encodeChunkFrame } from './frames.js'
 import { chunkCount, chunkLength } from './limits.js'
 import {
   endStream,
@@ -24,7 +25,7 @@ import { BoundedQueue, Notifier } from './pipe.js'
 import type { SourceHash } from './source-hash.js'
 import type { FileSource } from './storage.js'
 
-const SEAL_AHEAD = 3
+const SEAL_AHEAD = 4
 
 export interface SendContext {
   readonly size: number
@@ -98,13 +99,15 @@ async function run(framed: FramedStream, fromChunk: number, ctx: SendContext): P
   )
   ended.catch(() => undefined) // awaited below unless the sending loop fails first
 
-  const sealed = new BoundedQueue<Promise<Uint8Array>>(SEAL_AHEAD)
+  const sealed = new BoundedQueue<Promise<Uint8Array[]>>(SEAL_AHEAD)
   const producer = (async () => {
-    // Chunks are read one after another, so that each is counted into the hash in order.
+    // Chunks are read one after another into one buffer: sealing copies its input when it starts
+    // (chunk-cipher.ts), so no chunk of the file is allocated anew.
+    const buffer = new Uint8Array(ctx.chunkSize)
     const read = (offset: number, length: number) => ctx.source.read(offset, length)
     for (let index = fromChunk; index < total; index++) {
       const offset = index * ctx.chunkSize
-      const plaintext = await read(offset, chunkLength(ctx.size, ctx.chunkSize, index))
+      const plaintext = await ctx.source.read(offset, chunkLength(ctx.size, ctx.chunkSize, index), buffer)
       if (ctx.sha256 === undefined) ctx.hash.add(offset, plaintext)
       let last: Uint8Array | undefined
       if (index === total - 1) {
@@ -120,11 +123,14 @@ async function run(framed: FramedStream, fromChunk: number, ctx: SendContext): P
   producer.catch((error) => sealed.fail(error))
 
   try {
-    for (let index = fromChunk; index < total; index++) {
+    for (let index = fromChunk; index < total; ) {
       while (index >= acked + ctx.windowChunks) await ackChanged.wait()
-      const frame = await await sealed.shift()
-      await framed.write(frame, { timeoutMs: ctx.timeoutMs, signal: ctx.signal })
-      ctx.onChunkSent?.(index, frame.length)
+      // Every chunk already sealed that the window allows goes in the same write.
+      const take = Math.min(1 + sealed.length, acked + ctx.windowChunks - index, total - index)
+      const frames: Uint8Array[][] = []
+      for (let i = 0; i < take; i++) frames.push(await await sealed.shift())
+      await framed.writeMany(frames, { timeoutMs: ctx.timeoutMs, signal: ctx.signal })
+      for (const frame of frames) ctx.onChunkSent?.(index++, frameLength(frame))
     }
   } catch (error) {
     sealed.fail(error)
@@ -135,12 +141,17 @@ async function run(framed: FramedStream, fromChunk: number, ctx: SendContext): P
   return ended
 }
 
+/** Seals chunk `index` (copying `plaintext` before it returns) into its frame's parts. */
 async function sealFrame(
   cipher: ChunkCipher,
   index: number,
   plaintext: Uint8Array,
   sha256: Uint8Array | undefined,
-): Promise<Uint8Array> {
+): Promise<Uint8Array[]> {
   const { nonce, sealed } = await cipher.seal(index, plaintext, sha256)
-  return encodeFrame({ type: 'chunk', index, nonce, sealed, sha256 })
+  return encodeChunkFrame({ index, nonce, sealed, sha256 })
+}
+
+function frameLength(parts: readonly Uint8Array[]): number {
+  return parts.reduce((n, p) => n + p.length, 0)
 }

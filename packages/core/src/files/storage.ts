@@ -28,8 +28,12 @@ export interface FileSource {
   readonly ref?: string | undefined
   /** Changes whenever the content may have changed (Node: size and modification time). */
   readonly version?: string | undefined
-  /** Exactly `length` bytes from `offset` (FileError SourceChanged/SourceGone otherwise). */
-  read(offset: number, length: number): Promise<Uint8Array>
+  /**
+   * Exactly `length` bytes from `offset` (FileError SourceChanged/SourceGone otherwise). With
+   * `into` (at least `length` bytes), a source may read into it and return a view of it, so a
+   * caller done with each read before the next needs no buffer per read.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>
   close(): Promise<void>
 }
 

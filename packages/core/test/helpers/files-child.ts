@@ -49,9 +49,9 @@ function throttled(
       ...s,
       name: s.name,
       size: s.size,
-      read: async (offset, length) => {
+      read: async (offset, length, into) => {
         if (throttleMs > 0 && armed.has(wrapped)) await new Promise((r) => setTimeout(r, throttleMs))
-        return s.read(offset, length)
+        return s.read(offset, length, into)
       },
       close: () => s.close(),
     }

@@ -135,6 +135,10 @@ export function storageCompliance(name: string, make: () => Promise<StorageHarne
       assert.deepEqual(await source.read(CHUNK, CHUNK), data.subarray(CHUNK, 2 * CHUNK))
       assert.deepEqual(await source.read(3 * CHUNK, 9), data.subarray(3 * CHUNK))
       assert.deepEqual(await source.read(0, 0), new Uint8Array())
+      // A buffer to read into (a source may use it or not): the bytes are the same either way.
+      const into = new Uint8Array(CHUNK + 100).fill(0xee)
+      assert.deepEqual(await source.read(2 * CHUNK, CHUNK, into), data.subarray(2 * CHUNK, 3 * CHUNK))
+      assert.deepEqual(await source.read(3 * CHUNK, 9, into), data.subarray(3 * CHUNK))
       await assert.rejects(source.read(3 * CHUNK, 10), (e: unknown) => FileError.is(e, 'SourceChanged'))
       await source.close()
       await assert.rejects(h.storage.openSource(`${await h.addSource(data, 'x')}-missing`))
