@@ -3,10 +3,10 @@
  * (files-peer.ts), on the real stack (ratcheted offer, /jiayi/file/1, AES-256-GCM chunks, LevelDB,
  * files on disk, SHA-256 on both sides).
  *
- * - file.throughput_mb_s: file size / time from sendFile (which first hashes the file) until the
- *   receiver has it complete and verified. Baseline: raw libp2p one-stream throughput between the
- *   same two processes in the same run (256 KiB writes, no framing, no crypto beyond Noise).
- *   Goal ratio ≥ 0.70.
+ * - file.throughput_mb_s: file size / time from sendFile (a 1 GiB file is hashed on the way, not
+ *   before its offer; `offerMs` is until the offer is queued) until the receiver has it complete
+ *   and verified. Baseline: raw libp2p one-stream throughput between the same two processes in the
+ *   same run (256 KiB writes, no framing, no crypto beyond Noise). Goal ratio ≥ 0.70.
  * - file.rss_growth_mb: the larger of the two processes' peak RSS growth during the transfer.
  *   Baseline: the 1 GiB file size (the ratio shows the share of the file held in memory). Goal ≤ 64.
  *
@@ -135,7 +135,7 @@ try {
   phase('transfer-start')
   const t0 = performance.now()
   const offered = await a.ask({ cmd: 'send', contact: bAtA, path }, 'offered')
-  const hashedMs = performance.now() - t0
+  const offeredMs = performance.now() - t0
   await b.next('complete', fromB)
   const totalMs = performance.now() - t0
   phase('transfer-end')
@@ -155,8 +155,8 @@ try {
     baselineValue: rawMbS,
     goal: 'ratio >= 0.70',
     mib: SIZE / MiB,
-    hashMs: hashedMs,
-    transferMbS: SIZE / 1e6 / ((totalMs - hashedMs) / 1000),
+    offerMs: offeredMs,
+    transferMbS: SIZE / 1e6 / ((totalMs - offeredMs) / 1000),
     rawBeforeMbS: rawBefore,
     rawAfterMbS: rawAfter,
     id: offered.id,

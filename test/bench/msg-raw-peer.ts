@@ -5,9 +5,11 @@
  *
  *   commands: flood {addr, n, size}   one stream, n frames of `size` bytes, as fast as they go
  *             echo {addr, n, size}    n round trips of one frame each, one after the other
+ *             stream {addr, bytes}    one stream, `bytes` in 256 KiB writes, no framing
  *             exit
  *   events:   ready {addr} | flooded | received {frames, ms} (receiver side, per flood)
- *             echoed {rtts: number[]} | error
+ *             echoed {rtts: number[]} | streamed {bytes} (receiver side, at the stream's end)
+ *             error
  */
 import { createInterface } from 'node:readline'
 import { createJiayiNode, framedStream, generateDeviceKey } from '@jiayi/core'
@@ -16,6 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 
 const FLOOD = '/jiayi-bench/frames/1'
 const ECHO = '/jiayi-bench/echo/1'
+const STREAM = '/jiayi-bench/stream/1'
 const MAX = 64 * 1024
 
 const print = (event: Record<string, unknown>): void => {
@@ -47,6 +50,12 @@ await node.handle(ECHO, async (stream) => {
   await framed.close()
 })
 
+await node.handle(STREAM, async (stream) => {
+  let bytes = 0
+  for await (const chunk of stream) bytes += chunk.byteLength
+  print({ event: 'streamed', bytes })
+})
+
 async function handle(cmd: Record<string, unknown>): Promise<void> {
   const frame = new Uint8Array(Number(cmd.size ?? 256)).fill(0x61)
   switch (cmd.cmd) {
@@ -71,6 +80,16 @@ async function handle(cmd: Record<string, unknown>): Promise<void> {
       }
       await framed.close()
       return print({ event: 'echoed', rtts })
+    }
+    case 'stream': {
+      // Waiting for drain like any sender; 256 KiB is a file chunk.
+      const stream = await node.dialProtocol(multiaddr(String(cmd.addr)), STREAM)
+      const block = new Uint8Array(256 * 1024).fill(7)
+      for (let sent = 0; sent < Number(cmd.bytes); sent += block.length) {
+        if (!stream.send(block)) await stream.onDrain()
+      }
+      await stream.close()
+      return
     }
     case 'exit':
       await node.stop()

@@ -26,22 +26,25 @@
  * into DIR.
  * Homes go under os.tmpdir() and are removed at the end. Linux only (/proc for RSS).
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { connect, type Socket } from 'node:net'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import {
+  Control,
+  contactsOfEachOther,
+  cpuMs,
+  Daemon,
+  type Line,
+  Lines,
+  procStatus,
+  ROOT,
+  runJiayi,
+} from './jiayi-daemons.js'
 import { report } from './report.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const BIN = join(ROOT, 'apps/node/bin/jiayi.mjs')
-/** The Node flags that `jiayi` runs with (its #! line), so the peers here run as users' do. */
-const BIN_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3)
 const RAW = fileURLToPath(new URL('./msg-raw-peer.ts', import.meta.url))
-const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
 const N = Number(process.env.MSG_BENCH_N ?? 20_000)
 /** The peers' crypto provider (each line's `crypto`): node:crypto, or @noble with JIAYI_CRYPTO=noble. */
 const CRYPTO = process.env.JIAYI_CRYPTO === 'noble' ? 'noble' : 'node'
@@ -53,146 +56,6 @@ const LAT_PER_S = 1000
 const PROFILE = process.env.MSG_BENCH_PROFILE
 const RAW_FRAMES = 50_000
 const FRAME_BYTES = 256
-
-type Line = Record<string, unknown>
-
-/** Lines of a child's stdout as parsed JSON, with a way to wait for one. */
-class Lines {
-  readonly all: Line[] = []
-  private readonly waiters = new Set<() => void>()
-
-  constructor(child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        this.all.push(JSON.parse(line) as Line)
-      } catch {
-        this.all.push({ text: line })
-      }
-      for (const w of [...this.waiters]) w()
-    })
-  }
-
-  next(match: (l: Line) => boolean, from = 0, timeoutMs = 120_000): Promise<Line> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.all.slice(from).find(match)
-        if (found === undefined) return
-        this.waiters.delete(check)
-        clearTimeout(timer)
-        resolve(found)
-      }
-      const timer = setTimeout(() => {
-        this.waiters.delete(check)
-        reject(new Error('timed out waiting for a line'))
-      }, timeoutMs)
-      this.waiters.add(check)
-      check()
-    })
-  }
-}
-
-/** Never the developer's own home or passphrase. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  delete env.JIAYI_HOME
-  delete env.JIAYI_PASSPHRASE
-  return env
-}
-
-function run(args: readonly string[], home: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--home', home, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: childEnv(),
-    })
-    let out = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-    })
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`jiayi ${args[0]} exited ${code}`)),
-    )
-  })
-}
-
-/** `jiayi start --json` on a home; `readyMs` is spawn to the ready line. */
-class Daemon {
-  readonly child: ChildProcess
-  readonly lines: Lines
-  readonly spawnedAt = performance.now()
-  readyMs = 0
-
-  constructor(
-    readonly home: string,
-    nodeArgs: readonly string[] = [],
-  ) {
-    const args = [...BIN_NODE_FLAGS, ...nodeArgs, BIN, '--home', home, 'start', '--json', ...LOOPBACK]
-    this.child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: childEnv(),
-    })
-    this.lines = new Lines(this.child)
-  }
-
-  async ready(): Promise<this> {
-    await this.lines.next((l) => l.event === 'ready')
-    this.readyMs = performance.now() - this.spawnedAt
-    return this
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      this.child.once('exit', () => resolve())
-      this.child.kill('SIGTERM')
-    })
-  }
-}
-
-/** The control socket: newline-delimited JSON requests, responses and notifications. */
-class Control {
-  private nextId = 1
-  private buffered = ''
-  private readonly pending = new Map<number, (v: Line) => void>()
-  onEvent: (n: Line) => void = () => {}
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      this.buffered += chunk
-      for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
-        const value = JSON.parse(this.buffered.slice(0, nl)) as Line
-        this.buffered = this.buffered.slice(nl + 1)
-        if (typeof value.event === 'string') this.onEvent(value)
-        else this.pending.get(value.id as number)?.(value)
-      }
-    })
-  }
-
-  static open(home: string): Promise<Control> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(join(home, 'control.sock'), () => resolve(new Control(socket)))
-      socket.once('error', reject)
-    })
-  }
-
-  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, (v) => {
-        this.pending.delete(id)
-        if (v.error) reject(new Error(`${method}: ${JSON.stringify(v.error)}`))
-        else resolve(v.result as T)
-      })
-      this.socket.write(`${JSON.stringify({ id, method, params })}\n`)
-    })
-  }
-
-  close(): void {
-    this.socket.destroy()
-  }
-}
 
 /** A bare libp2p process (msg-raw-peer.ts). */
 class RawPeer {
@@ -223,21 +86,6 @@ function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
 }
-
-async function procStatus(pid: number): Promise<{ hwmMb: number; rssMb: number }> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0)
-  return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 }
-}
-
-/** CPU time a process has used so far, all its threads (user + system), in ms. */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
-}
-const CLOCK_TICKS_PER_S = 100
 
 /** With MSG_BENCH_PROFILE: phase boundaries on the monotonic clock of the .cpuprofile files (µs). */
 const mark = (phase: string) => {
@@ -274,27 +122,17 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'jy-bench-'))
   try {
     const [ha, hb] = [join(dir, 'a'), join(dir, 'b')]
-    await Promise.all([run(['init', '--name', 'Bench A'], ha), run(['init', '--name', 'Bench B'], hb)])
+    await Promise.all([
+      runJiayi(['init', '--name', 'Bench A'], ha),
+      runJiayi(['init', '--name', 'Bench B'], hb),
+    ])
 
     const rawBefore = await rawBaselines()
 
     const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []
     const [a, b] = await Promise.all([new Daemon(ha, nodeArgs).ready(), new Daemon(hb, nodeArgs).ready()])
     const [ca, cb] = await Promise.all([Control.open(ha), Control.open(hb)])
-    const [cardA, cardB] = await Promise.all([
-      ca.call<{ link: string }>('card'),
-      cb.call<{ link: string }>('card'),
-    ])
-    const bAtA = (await ca.call<{ id: string }>('addContact', { link: cardB.link })).id
-    await cb.call('addContact', { link: cardA.link })
-    for (;;) {
-      const [x, y] = await Promise.all([
-        ca.call<{ state: string }[]>('contactList'),
-        cb.call<{ state: string }[]>('contactList'),
-      ])
-      if (x[0]?.state === 'accepted' && y[0]?.state === 'accepted') break
-      await sleep(100)
-    }
+    const { bAtA } = await contactsOfEachOther(ca, cb)
 
     // B's events: when each text arrived.
     const arrived = new Map<string, number>()

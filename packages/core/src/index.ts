@@ -118,7 +118,15 @@ export {
 } from './files/auto-download.js'
 export { ChunkCipher, type SealedChunk } from './files/chunk-cipher.js'
 export { FileError, type FileErrorCode } from './files/errors.js'
-export { decodeFrame, encodeFrame, type Frame, REJECT_REASONS, type RejectReason } from './files/frames.js'
+export {
+  type ChunkFrame,
+  decodeFrame,
+  encodeChunkFrame,
+  encodeFrame,
+  type Frame,
+  REJECT_REASONS,
+  type RejectReason,
+} from './files/frames.js'
 export {
   ACK_EVERY_CHUNKS,
   CHUNK_NONCE_BYTES,
@@ -128,6 +136,7 @@ export {
   DEFAULT_CHUNK_BYTES,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_WINDOW_CHUNKS,
+  HASH_FIRST_MAX_BYTES,
   MAX_CHUNK_BYTES,
   MAX_OFFER_BYTES,
   MAX_THUMBNAIL_BYTES,
@@ -279,11 +288,13 @@ export {
   type RefusedStream,
 } from './net/framed-handler.js'
 export {
+  type FrameBytes,
   type FramedStream,
   type FramedStreamInit,
   type FrameOptions,
   framedStream,
   framedStreamFor,
+  type ReadOptions,
 } from './net/framing.js'
 export { type IpScope, ipScope, isPublicIp } from './net/ip-scope.js'
 export type { JiayiNode, JiayiServices, NetEnvironment, NetworkStack } from './net/network-stack.js'

@@ -69,6 +69,41 @@ describe('chunk AEAD (AES-256-GCM via WebCrypto)', () => {
     assert.deepEqual(await cipher.open(5, b.nonce, b.sealed), plaintext)
   })
 
+  it('binds the last chunk to the file digest it carries', async () => {
+    const key = randomBytes(32)
+    const fileId = randomBytes(16)
+    const cipher = await ChunkCipher.create(key, fileId)
+    const plaintext = randomBytes(300)
+    const digest = randomBytes(32)
+    const { nonce, sealed } = await cipher.seal(9, plaintext, digest)
+    const ad = concatBytes(utf8('Jiayi_FileChunk_v1\u0000'), fileId, hexToBytes('00000009'), digest)
+    assert.deepEqual(cipher.associatedData(9, digest), ad)
+    assert.deepEqual(sealed, gcm(key, nonce, ad).encrypt(plaintext))
+    assert.deepEqual(await cipher.open(9, nonce, sealed, digest), plaintext)
+    const badChunk = (e: unknown) => FileError.is(e, 'BadChunk')
+    await assert.rejects(cipher.open(9, nonce, sealed), badChunk)
+    const other = Uint8Array.from(digest)
+    other[31]! ^= 1
+    await assert.rejects(cipher.open(9, nonce, sealed, other), badChunk)
+    const plain = await cipher.seal(9, plaintext)
+    await assert.rejects(cipher.open(9, plain.nonce, plain.sealed, digest), badChunk)
+    await assert.rejects(cipher.seal(9, plaintext, randomBytes(31)), (e: unknown) =>
+      FileError.is(e, 'BadInput'),
+    )
+  })
+
+  it('copies its input before it returns: the caller may reuse the buffer at once', async () => {
+    const cipher = await ChunkCipher.create(randomBytes(32), randomBytes(16))
+    const buffer = randomBytes(64 * 1024)
+    const original = Uint8Array.from(buffer)
+    const sealing = cipher.seal(0, buffer)
+    buffer.fill(0)
+    const { nonce, sealed } = await sealing
+    const opening = cipher.open(0, nonce, sealed)
+    sealed.fill(0)
+    assert.deepEqual(await opening, original)
+  })
+
   it('refuses a flipped bit anywhere, another index, another file, another key', async () => {
     const key = randomBytes(32)
     const fileId = randomBytes(16)

@@ -7,7 +7,13 @@ import { describe, it } from 'node:test'
 import { randomBytes } from '../src/bytes.js'
 import { FileError } from '../src/files/errors.js'
 import { FileFrame, FileOffer as WireOffer } from '../src/files/file-wire.pb.js'
-import { decodeFrame, encodeFrame, type Frame, REJECT_REASONS } from '../src/files/frames.js'
+import {
+  decodeFrame,
+  encodeChunkFrame,
+  encodeFrame,
+  type Frame,
+  REJECT_REASONS,
+} from '../src/files/frames.js'
 import { chunkCount, chunkLength, MAX_OFFER_BYTES, MAX_THUMBNAIL_BYTES } from '../src/files/limits.js'
 import { guessMime, isValidMime, numberedName, sanitizeFileName } from '../src/files/names.js'
 import { decodeOffer, encodeOffer, type FileOffer } from '../src/files/offer.js'
@@ -54,7 +60,9 @@ describe('file offer codec', () => {
       mime: 'audio/opus',
       voice: { durationMs: 7_300, waveform: Uint8Array.from({ length: 64 }, (_, i) => (i * 4) % 256) },
     }
-    for (const offer of [base, { ...base, size: 0 }, image, voice]) {
+    // A large file's offer without its hash (it comes with the last chunk).
+    const streamed: FileOffer = { ...base, sha256: new Uint8Array(0) }
+    for (const offer of [base, { ...base, size: 0 }, image, voice, streamed]) {
       const back = decodeOffer(encodeOffer(offer))
       assert.equal(back.kind, offer.kind)
       assert.equal(back.name, offer.name)
@@ -79,6 +87,8 @@ describe('file offer codec', () => {
     badOffer({ size: 1.5 }, /size/)
     badOffer({ size: 2 ** 53 }, /size/)
     badOffer({ sha256: randomBytes(31) }, /SHA-256/)
+    // A 0-byte file has no last chunk to bring the hash.
+    badOffer({ size: 0, sha256: new Uint8Array(0) }, /SHA-256/)
     badOffer({ key: randomBytes(16) }, /key/)
     badOffer({ chunkSize: 100_000 }, /chunk size/)
     badOffer({ chunkSize: 8 * 1024 }, /chunk size/)
@@ -121,14 +131,15 @@ describe('file offer codec', () => {
         (e: unknown) => FileError.is(e, 'BadOffer') && what.test((e as Error).message),
       )
     reject(Uint8Array.of(0xff, 0xff, 0xff), /parse/)
-    reject(WireOffer.encode({ ...wire, version: 2 }), /version/)
+    reject(WireOffer.encode({ ...wire, version: 1 }), /version/)
+    reject(WireOffer.encode({ ...wire, version: 3 }), /version/)
     reject(WireOffer.encode({ ...wire, cipher: 2 }), /cipher/)
     reject(WireOffer.encode({ ...wire, kind: 3 }), /kind/)
     reject(WireOffer.encode({ ...wire, size: 2n ** 60n }), /size/)
     // An unknown field (tag 15, varint) appended: not the canonical encoding.
     reject(Uint8Array.of(...good, 0x78, 0x01), /canonical/)
     // A repeated scalar (the version again): decodes, but is not canonical.
-    reject(Uint8Array.of(...good, 0x08, 0x01), /canonical/)
+    reject(Uint8Array.of(...good, 0x08, 0x02), /canonical/)
     reject(new Uint8Array(MAX_OFFER_BYTES + 1), /too large/)
   })
 })
@@ -140,6 +151,7 @@ describe('file frames', () => {
     { type: 'want', fileId: id, nextChunk: 0 },
     { type: 'want', fileId: id, nextChunk: 4095 },
     { type: 'chunk', index: 7, nonce: randomBytes(12), sealed: randomBytes(16 + 1000) },
+    { type: 'chunk', index: 8, nonce: randomBytes(12), sealed: randomBytes(16), sha256: randomBytes(32) },
     { type: 'ack', nextChunk: 0 },
     { type: 'ack', nextChunk: 12 },
     { type: 'done', sha256: randomBytes(32) },
@@ -177,6 +189,32 @@ describe('file frames', () => {
       }),
     )
     bad(encodeFrame({ type: 'done', sha256: randomBytes(31) }))
+    bad(
+      encodeFrame({
+        type: 'chunk',
+        index: 1,
+        nonce: randomBytes(12),
+        sealed: randomBytes(16),
+        sha256: randomBytes(31),
+      }),
+    )
+  })
+
+  it('writes a chunk frame in parts that are exactly its encoding, the sealed bytes not copied', () => {
+    for (const index of [0, 1, 127, 128, 300_000, 0xffff_ffff]) {
+      for (const sealedBytes of [16, 127, 128, 16_384 + 16, 256 * 1024 + 16]) {
+        for (const sha256 of [undefined, randomBytes(32)]) {
+          const sealed = Uint8Array.from({ length: sealedBytes }, (_, i) => (i * 7) & 0xff)
+          const chunk = { index, nonce: randomBytes(12), sealed, sha256 }
+          const parts = encodeChunkFrame(chunk)
+          const joined = new Uint8Array(Buffer.concat(parts))
+          assert.deepEqual(joined, encodeFrame({ type: 'chunk', ...chunk }))
+          assert.equal(parts[1], chunk.sealed, "the sealed bytes are the caller's own array")
+        }
+      }
+    }
+    assert.throws(() => encodeChunkFrame({ index: -1, nonce: randomBytes(12), sealed: randomBytes(16) }))
+    assert.throws(() => encodeChunkFrame({ index: 0, nonce: randomBytes(12), sealed: randomBytes(15) }))
   })
 
   it('reads a reject reason from a newer version as a protocol failure', () => {
@@ -323,6 +361,22 @@ describe('transfer state machine', () => {
     assert.equal(failed.status, 'failed')
     assert.equal(failed.reason, 'hash-mismatch')
     assert.equal(applyTransferEvent(failed, { type: 'complete', path: '/x' }), failed)
+  })
+
+  it('keeps the first digest it hears of, and none before the offer or the last chunk says it', () => {
+    const unknown = newTransferRecord({
+      id: 'c'.repeat(32) as MessageId,
+      direction: 'in',
+      contactId: 'b'.repeat(16) as ContactId,
+      offer: { ...base, sha256: new Uint8Array(0) },
+      name: 'big.bin',
+      status: 'incoming',
+    })
+    assert.equal(unknown.sha256, '')
+    const known = applyTransferEvent(unknown, { type: 'digest', sha256: 'ab'.repeat(32) })
+    assert.equal(known.sha256, 'ab'.repeat(32))
+    assert.equal(applyTransferEvent(known, { type: 'digest', sha256: 'cd'.repeat(32) }), known)
+    assert.equal(applyTransferEvent(record, { type: 'digest', sha256: 'cd'.repeat(32) }), record)
   })
 
   it('lists received files with exactly the CLI fields, and never shows a path before completion', () => {

@@ -1,8 +1,9 @@
 /**
  * What a hostile or broken peer may try on /jiayi/file/1, against an honest receiver: a flipped
- * bit in a chunk, a truncated stream, a lying size or hash in the offer, chunks out of order,
- * chunks for a file never offered, and pushing files without being a contact. Each is refused
- * with a clear status; nothing partial is ever shown complete.
+ * bit in a chunk, a truncated stream, a lying size or hash in the offer, a lying, swapped or
+ * missing hash in the last chunk, chunks out of order, chunks for a file never offered, and
+ * pushing files without being a contact. Each is refused with a clear status; nothing partial is
+ * ever shown complete.
  *
  * The rogue is a real peer (messenger, session, libp2p) without a FileService: it sends offers it
  * crafts itself and serves /jiayi/file/1 with a handler of its own.
@@ -35,6 +36,8 @@ interface RogueFile {
   readonly data: Uint8Array
   readonly offer: FileOffer
   readonly cipher: ChunkCipher
+  /** The SHA-256 the last chunk says the file has (sealed into it). */
+  readonly claim: Uint8Array
 }
 
 /** What the rogue does when the receiver asks for a file (Want), frame by frame. */
@@ -47,11 +50,13 @@ async function sendChunks(
   to: number,
   tamper?: (i: number, sealed: Uint8Array) => void,
 ) {
+  const last = chunkCount(file.offer.size, CHUNK) - 1
   for (let i = from; i < to; i++) {
     const plain = file.data.subarray(i * CHUNK, Math.min(file.data.length, (i + 1) * CHUNK))
-    const { nonce, sealed } = await file.cipher.seal(i, plain)
+    const sha256 = i === last ? file.claim : undefined
+    const { nonce, sealed } = await file.cipher.seal(i, plain, sha256)
     tamper?.(i, sealed)
-    await framed.write(encodeFrame({ type: 'chunk', index: i, nonce, sealed }))
+    await framed.write(encodeFrame({ type: 'chunk', index: i, nonce, sealed, sha256 }))
   }
 }
 
@@ -98,8 +103,16 @@ class Rogue {
     )
   }
 
-  /** Sends an offer through the real ratchet session; `lie` changes what the offer claims. */
-  async offer(contact: string, data: Uint8Array, lie: Partial<FileOffer> = {}): Promise<RogueFile> {
+  /**
+   * Sends an offer through the real ratchet session; `lie` changes what the offer claims, and
+   * `claim` what the last chunk says the file hashes to (default: the offer's, else the truth).
+   */
+  async offer(
+    contact: string,
+    data: Uint8Array,
+    lie: Partial<FileOffer> = {},
+    claim?: Uint8Array,
+  ): Promise<RogueFile> {
     const id = newMessageId()
     const offer: FileOffer = {
       kind: 'file',
@@ -111,7 +124,13 @@ class Rogue {
       chunkSize: CHUNK,
       ...lie,
     }
-    const file = { id, data, offer, cipher: await ChunkCipher.create(offer.key, hexToBytes(id)) }
+    const file = {
+      id,
+      data,
+      offer,
+      cipher: await ChunkCipher.create(offer.key, hexToBytes(id)),
+      claim: claim ?? (offer.sha256.length > 0 ? offer.sha256 : sha256(data)),
+    }
     this.files.set(id, file)
     await this.peer.messenger.sendExtension(contact, FILE_OFFER_EXTENSION, encodeOffer(offer), {
       id,
@@ -195,6 +214,60 @@ describe('a hostile sender', () => {
     assert.deepEqual(reply.at(-1), { type: 'reject', reason: 'hash-mismatch' })
   })
 
+  it('a lying hash in the last chunk, the offer without one: failed "hash-mismatch", never shown', async () => {
+    rogue.behaviour = async (framed, file, from) =>
+      sendChunks(framed, file, from, chunkCount(file.data.length, CHUNK))
+    const data = random(5 * CHUNK + 3)
+    const file = await rogue.offer(honestAtRogue, data, { sha256: new Uint8Array(0) }, sha256(random(10)))
+    assert.equal(honest.files.transfer(file.id)?.sha256 ?? '', '', 'no hash known before the last chunk')
+    await expectFailed(file.id, 'hash-mismatch')
+    const reply = await eventually(() => rogue.replies.get(file.id), 5_000, 'stream end')
+    assert.deepEqual(reply.at(-1), { type: 'reject', reason: 'hash-mismatch' })
+  })
+
+  it('a last chunk whose hash is not the offer\'s: failed "hash-mismatch" before it is stored', async () => {
+    rogue.behaviour = async (framed, file, from) =>
+      sendChunks(framed, file, from, chunkCount(file.data.length, CHUNK))
+    const data = random(3 * CHUNK + 3)
+    const file = await rogue.offer(honestAtRogue, data, {}, sha256(random(10)))
+    await expectFailed(file.id, 'hash-mismatch')
+    const reply = await eventually(() => rogue.replies.get(file.id), 5_000, 'stream end')
+    assert.ok(!reply.some((f) => f.type === 'ack' && f.nextChunk === 4), 'the last chunk is not stored')
+  })
+
+  it('a hash swapped in the last chunk\'s frame (not the one sealed with it): failed "bad-chunk"', async () => {
+    rogue.behaviour = async (framed, file, from) => {
+      const total = chunkCount(file.data.length, CHUNK)
+      await sendChunks(framed, file, from, total - 1)
+      const plain = file.data.subarray((total - 1) * CHUNK)
+      const { nonce, sealed } = await file.cipher.seal(total - 1, plain, file.claim)
+      const swapped = sha256(random(10))
+      await framed.write(encodeFrame({ type: 'chunk', index: total - 1, nonce, sealed, sha256: swapped }))
+    }
+    const file = await rogue.offer(honestAtRogue, random(2 * CHUNK + 1), { sha256: new Uint8Array(0) })
+    await expectFailed(file.id, 'bad-chunk')
+  })
+
+  it('a last chunk without the hash, or a hash on another chunk: failed "protocol"', async () => {
+    rogue.behaviour = async (framed, file, from) => {
+      const total = chunkCount(file.data.length, CHUNK)
+      for (let i = from; i < total; i++) {
+        const plain = file.data.subarray(i * CHUNK, Math.min(file.data.length, (i + 1) * CHUNK))
+        const { nonce, sealed } = await file.cipher.seal(i, plain)
+        await framed.write(encodeFrame({ type: 'chunk', index: i, nonce, sealed }))
+      }
+    }
+    const bare = await rogue.offer(honestAtRogue, random(2 * CHUNK + 1))
+    await expectFailed(bare.id, 'protocol')
+    rogue.behaviour = async (framed, file, from) => {
+      const plain = file.data.subarray(from * CHUNK, (from + 1) * CHUNK)
+      const { nonce, sealed } = await file.cipher.seal(from, plain, file.claim)
+      await framed.write(encodeFrame({ type: 'chunk', index: from, nonce, sealed, sha256: file.claim }))
+    }
+    const early = await rogue.offer(honestAtRogue, random(2 * CHUNK + 1))
+    await expectFailed(early.id, 'protocol')
+  })
+
   it('a lying size in the offer (bigger than the file): failed "size-mismatch"', async () => {
     rogue.behaviour = async (framed, file, from) => {
       // The real file ends early: its last chunk is short for the offered size.
@@ -212,8 +285,9 @@ describe('a hostile sender', () => {
       for (let i = from; i < claimed; i++) {
         // Sends whole chunks of the real, longer file: the last one is too long for the offer.
         const plain = file.data.subarray(i * CHUNK, (i + 1) * CHUNK)
-        const { nonce, sealed } = await file.cipher.seal(i, plain)
-        await framed.write(encodeFrame({ type: 'chunk', index: i, nonce, sealed }))
+        const sha256 = i === claimed - 1 ? file.claim : undefined
+        const { nonce, sealed } = await file.cipher.seal(i, plain, sha256)
+        await framed.write(encodeFrame({ type: 'chunk', index: i, nonce, sealed, sha256 }))
       }
     }
     const data = random(4 * CHUNK)

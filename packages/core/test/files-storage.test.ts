@@ -10,7 +10,13 @@ import { FileError } from '../src/files/errors.js'
 import { MemoryFileStorage } from '../src/files/memory-storage.js'
 import { NodeFileStorage, nodeFileSource } from '../src/files/node-fs.js'
 import { newHome, removeHomes } from './helpers/files-peers.js'
-import { random, sinkInit, storageCompliance, writeChunks } from './helpers/files-storage-compliance.js'
+import {
+  random,
+  sha256,
+  sinkInit,
+  storageCompliance,
+  writeChunks,
+} from './helpers/files-storage-compliance.js'
 
 after(removeHomes)
 
@@ -55,7 +61,7 @@ describe('node fs storage', () => {
     assert.equal((await stat(partial)).mode & 0o777, 0o600)
     assert.equal((await stat(storage.partialDir)).mode & 0o777, 0o700)
     await writeChunks(sink, data, 1, 3)
-    const path = await sink.finish()
+    const path = await sink.finish(sha256(data))
     assert.equal(path, join(home, 'files', 'run-me.sh'))
     const info = await stat(path)
     assert.equal(info.mode & 0o777, 0o644)
@@ -77,7 +83,7 @@ describe('node fs storage', () => {
     assert.equal(again.storedChunks, 3)
     assert.equal((await stat(storage.partialPath(init.id))).size, 3 * 16384, 'the torn piece is cut off')
     await writeChunks(again, data, 3, 7)
-    assert.deepEqual(new Uint8Array(await readFile(await again.finish())), data)
+    assert.deepEqual(new Uint8Array(await readFile(await again.finish(sha256(data)))), data)
   })
 
   it('a partial file whose stored bytes were damaged fails the hash check instead of showing', async () => {
@@ -93,7 +99,7 @@ describe('node fs storage', () => {
     await writeFile(storage.partialPath(init.id), damaged)
     const again = await storage.openSink(init)
     await writeChunks(again, data, 2, 4)
-    await assert.rejects(again.finish(), (e: unknown) => FileError.is(e, 'HashMismatch'))
+    await assert.rejects(again.finish(sha256(data)), (e: unknown) => FileError.is(e, 'HashMismatch'))
     await assert.rejects(stat(join(home, 'files', 'damaged.bin')))
   })
 
@@ -107,7 +113,7 @@ describe('node fs storage', () => {
     const data = random(1000)
     const sink = await storage.openSink(sinkInit(data, 'report.pdf'))
     await writeChunks(sink, data, 0, 1)
-    const path = await sink.finish()
+    const path = await sink.finish(sha256(data))
     assert.equal(path, join(home, 'files', 'report (1).pdf'))
     assert.equal(await readFile(victim, 'utf8'), 'keep me')
     assert.ok((await lstat(join(home, 'files', 'report.pdf'))).isSymbolicLink())

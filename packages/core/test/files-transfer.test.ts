@@ -9,6 +9,7 @@ import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { FileError } from '../src/files/errors.js'
+import { HASH_FIRST_MAX_BYTES } from '../src/files/limits.js'
 import { memorySource } from '../src/files/memory-storage.js'
 import { nodeFileSource } from '../src/files/node-fs.js'
 import type { FileSource } from '../src/files/storage.js'
@@ -20,7 +21,7 @@ const KiB = 1024
 const hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
 const random = (n: number) => new Uint8Array(randomBytes(n))
 
-/** A source that waits before each chunk read once armed (not during the hashing pass). */
+/** A source that waits before each chunk read once armed (not while a small file is hashed before its offer). */
 function slowSource(inner: FileSource, ms: number): FileSource & { arm(): void } {
   let armed = false
   return {
@@ -76,7 +77,8 @@ describe('file transfer between two peers', () => {
       const data = random(size)
       const path = await fileOnDisk(a.home, `payload-${size}.bin`, data)
       const sent = await a.files.sendFile(bAtA, await nodeFileSource(path), { chunkBytes })
-      assert.equal(sent.sha256, hex(data))
+      // A small file's offer carries its hash; a larger one's comes with its last chunk.
+      assert.equal(sent.sha256, size <= HASH_FIRST_MAX_BYTES ? hex(data) : '')
       assert.equal(sent.status, 'sending')
       const got = await b.files.waitFor(sent.id, { signal: AbortSignal.timeout(20_000) })
       assert.equal(got.status, 'complete', JSON.stringify(got))
@@ -99,7 +101,9 @@ describe('file transfer between two peers', () => {
         createdAt: entry?.createdAt,
       })
       assert.match(entry?.createdAt ?? '', /^\d{4}-\d\d-\d\dT/)
-      assert.equal((await a.files.waitFor(sent.id)).status, 'complete')
+      const atA = await a.files.waitFor(sent.id)
+      assert.equal(atA.status, 'complete')
+      assert.equal(atA.sha256, hex(data))
       await eventually(
         async () => (await message(b, aAtB, sent.id))?.status === 'complete',
         5_000,
@@ -115,6 +119,32 @@ describe('file transfer between two peers', () => {
       assert.match(shown!.text, new RegExp(`payload-${size}\\.bin`))
     })
   }
+
+  it('a large file is offered before a byte of it is read; its hash comes with the last chunk', async () => {
+    const data = random(HASH_FIRST_MAX_BYTES + 1)
+    const inner = memorySource(data, 'large.bin')
+    let reads = 0
+    const counted: FileSource = {
+      ...inner,
+      read: (...args) => {
+        reads++
+        return inner.read(...args)
+      },
+    }
+    const sent = await a.files.sendFile(bAtA, counted)
+    assert.equal(reads, 0, 'no pass over the file before the offer')
+    assert.equal(sent.sha256, '')
+    const got = await b.files.waitFor(sent.id, { signal: AbortSignal.timeout(20_000) })
+    assert.equal(got.status, 'complete', JSON.stringify(got))
+    assert.equal(got.sha256, hex(data))
+    assert.equal((await a.files.waitFor(sent.id)).sha256, hex(data))
+    assert.equal(reads, 5, 'each chunk read once, nothing read again for the hash')
+    await eventually(
+      async () => (await message(b, aAtB, sent.id))?.sha256 === hex(data),
+      5_000,
+      'the message at Bob names the file by its hash',
+    )
+  })
 
   it('sanitises names from the other side: no traversal, no absolute path, no NUL, no reserved name', async () => {
     const names: [string, string][] = [
@@ -311,7 +341,8 @@ describe('restarts', () => {
     let b = await filePeer('Bob')
     try {
       const { bAtA } = await befriend(a, b)
-      const data = random(60 * 16 * KiB + 7)
+      // Over HASH_FIRST_MAX_BYTES: the hash goes on with the transfer, across the restart.
+      const data = random(70 * 16 * KiB + 7)
       const source = slowSource(memorySource(data, 'resume.bin'), 20)
       const sent = await a.files.sendFile(bAtA, source, { chunkBytes: 16 * KiB })
       source.arm()
@@ -333,7 +364,7 @@ describe('restarts', () => {
       assert.equal(got.status, 'complete')
       assert.equal(hex(new Uint8Array(await readFile(got.path!))), hex(data))
       // Everything was sent once, plus at most what was in flight when Bob went away.
-      const total = 61
+      const total = 71
       assert.ok(a.files.stats().chunksSent - total <= 2, `sent ${a.files.stats().chunksSent} for ${total}`)
       assert.ok(sentBefore >= storedBefore)
     } finally {
@@ -347,7 +378,8 @@ describe('restarts', () => {
     const b = await filePeer('Bob')
     try {
       const { bAtA } = await befriend(a, b)
-      const data = random(50 * 16 * KiB + 3)
+      // Over HASH_FIRST_MAX_BYTES: the restarted sender hashes what it sent before from the file.
+      const data = random(70 * 16 * KiB + 3)
       const path = await fileOnDisk(await newHome(), 'report.pdf', data)
       const source = slowSource(await nodeFileSource(path), 25)
       const sent = await a.files.sendFile(bAtA, source, { chunkBytes: 16 * KiB })
@@ -357,11 +389,11 @@ describe('restarts', () => {
       a = await filePeer('Alice', { home: a.home, key: a.key })
       const got = await b.files.waitFor(sent.id, { signal: AbortSignal.timeout(30_000) })
       assert.equal(got.status, 'complete', JSON.stringify(got))
+      assert.equal(got.sha256, hex(data))
       assert.equal(hex(new Uint8Array(await readFile(got.path!))), hex(data))
-      assert.equal(
-        (await a.files.waitFor(sent.id, { signal: AbortSignal.timeout(10_000) })).status,
-        'complete',
-      )
+      const atA = await a.files.waitFor(sent.id, { signal: AbortSignal.timeout(10_000) })
+      assert.equal(atA.status, 'complete')
+      assert.equal(atA.sha256, hex(data))
     } finally {
       await a.stop()
       await b.stop()

@@ -87,6 +87,39 @@ describe('framed stream', () => {
     assert.deepEqual(await fa.read(), bytes(9, 9))
   })
 
+  test('writes a frame given in parts as one frame, and several frames in one write', async () => {
+    const [a, b] = await streamPair()
+    const fa = framedStream(a, { maxFrameBytes: 1000 })
+    const fb = framedStream(b, { maxFrameBytes: 1000 })
+    await fa.write([bytes(1, 2), bytes(), bytes(3)])
+    await fa.writeMany([bytes(4), [bytes(5), bytes(6, 7)], []])
+    assert.deepEqual(await fb.read(), bytes(1, 2, 3))
+    assert.deepEqual(await fb.read(), bytes(4))
+    assert.deepEqual(await fb.read(), bytes(5, 6, 7))
+    assert.deepEqual(await fb.read(), bytes())
+    await assert.rejects(
+      fa.write([new Uint8Array(600), new Uint8Array(401)]),
+      expectNetError('FrameTooLarge'),
+    )
+    await assert.rejects(fa.write(['x' as unknown as Uint8Array]), expectNetError('BadOptions'))
+    await fa.write(bytes(8))
+    assert.deepEqual(await fb.read(), bytes(8), 'a refused frame sent nothing')
+  })
+
+  test('reads into a buffer the caller lends when the frame fits, else into a new one', async () => {
+    const [a, b] = await streamPair()
+    const fa = framedStream(a, { maxFrameBytes: 1000 })
+    const fb = framedStream(b, { maxFrameBytes: 1000 })
+    const into = new Uint8Array(4)
+    await fa.writeMany([bytes(1, 2, 3), bytes(4, 5, 6, 7, 8)])
+    const first = await fb.read({ into })
+    assert.deepEqual(first, bytes(1, 2, 3))
+    assert.equal(first?.buffer, into.buffer)
+    const second = await fb.read({ into })
+    assert.deepEqual(second, bytes(4, 5, 6, 7, 8))
+    assert.notEqual(second?.buffer, into.buffer)
+  })
+
   test('uses the per-protocol maximum', async () => {
     const [a] = await streamPair()
     assert.equal(framedStreamFor(a, PROTOCOL_MSG).maxFrameBytes, MAX_FRAME_BYTES[PROTOCOL_MSG])

@@ -29,7 +29,7 @@ export async function sendFile(ctx: Context): Promise<number> {
   if (!info.isFile()) throw new CliError('Usage', `not a regular file: ${path}`)
   const name = optString(ctx, 'name')
   const done = await withPeer(ctx, async (client) => {
-    if (!ctx.json) ctx.out.note(`Hashing and offering ${path}…`)
+    if (!ctx.json) ctx.out.note(`Offering ${path}…`)
     const offered = await client.call('sendFile', {
       contact,
       source: path,

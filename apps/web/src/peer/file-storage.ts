@@ -47,7 +47,7 @@ interface FileMeta {
   /** Chunks 0..stored-1 are in the store. */
   readonly stored: number
   readonly complete: boolean
-  /** The file's own SHA-256 (hex), for incoming files the offered one. */
+  /** The file's own SHA-256 (hex); an incoming file's once it is complete. */
   readonly sha256?: string | undefined
   readonly createdAt: number
 }
@@ -143,15 +143,8 @@ export class StoreFileStorage implements FileStorage {
   async openSink(init: SinkInit): Promise<FileSink> {
     const id = checkId(init.id)
     const total = chunkCount(init.size, init.chunkSize)
-    const sha = bytesToHex(init.sha256)
     let meta = await this.#meta(id)
-    if (
-      meta === undefined ||
-      meta.complete ||
-      meta.size !== init.size ||
-      meta.chunkSize !== init.chunkSize ||
-      meta.sha256 !== sha
-    ) {
+    if (meta === undefined || meta.complete || meta.size !== init.size || meta.chunkSize !== init.chunkSize) {
       if (meta !== undefined) await this.#deleteFile(id)
       meta = {
         v: 1,
@@ -160,7 +153,6 @@ export class StoreFileStorage implements FileStorage {
         chunkSize: init.chunkSize,
         stored: 0,
         complete: false,
-        sha256: sha,
         createdAt: Date.now(),
       }
       await this.store.put(metaKey(id), utf8(JSON.stringify(meta)))
@@ -196,16 +188,17 @@ export class StoreFileStorage implements FileStorage {
         hasher.update(plaintext)
         current = next
       },
-      finish: async () => {
+      finish: async (sha256) => {
         if (closed) throw new FileError('Stopped', 'the sink is closed')
         if (current.stored !== total) throw new FileError('BadInput', 'the file is not complete')
         closed = true
-        if (!equalBytes(hasher.digest(), init.sha256)) {
+        if (!equalBytes(hasher.digest(), sha256)) {
           await this.#deleteFile(id)
-          throw new FileError('HashMismatch', 'SHA-256 of the received file differs from the offer')
+          throw new FileError('HashMismatch', "SHA-256 of the received file differs from the sender's")
         }
         const name = await this.#uniqueName(init.name, id)
-        await this.store.put(metaKey(id), utf8(JSON.stringify({ ...current, name, complete: true })))
+        const done: FileMeta = { ...current, name, complete: true, sha256: bytesToHex(sha256) }
+        await this.store.put(metaKey(id), utf8(JSON.stringify(done)))
         return fileLocation(id, name)
       },
       close: async () => {

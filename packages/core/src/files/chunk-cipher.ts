@@ -3,8 +3,11 @@
  * 5-9x faster here than @noble's ChaCha20-Poly1305, see PROTOCOL.md "Files").
  *
  *   nonce = 12 random bytes (fresh for every sealing, sent with the chunk)
- *   ad    = "Jiayi_FileChunk_v1" || 0x00 || file id (16) || u32be(index)
+ *   ad    = "Jiayi_FileChunk_v1" || 0x00 || file id (16) || u32be(index) [|| SHA-256 (32)]
  *   sealed = AES-256-GCM(key, nonce, ad, plaintext) = ciphertext || 16-byte tag
+ *
+ * The last chunk carries the SHA-256 of the whole file in its associated data (and in clear in
+ * its frame), so the digest is authenticated under the per-file key like the bytes themselves.
  *
  * The key is random per file and known only to the two peers (it travels in the ratcheted offer).
  * The index and file id in the associated data stop a chunk from being replayed at another
@@ -15,7 +18,7 @@
  */
 import { assertBytes, concatBytes, randomBytes, utf8 } from '../bytes.js'
 import { FileError } from './errors.js'
-import { CHUNK_NONCE_BYTES, CHUNK_TAG_BYTES, FILE_ID_BYTES, FILE_KEY_BYTES } from './limits.js'
+import { CHUNK_NONCE_BYTES, CHUNK_TAG_BYTES, FILE_ID_BYTES, FILE_KEY_BYTES, SHA256_BYTES } from './limits.js'
 
 const AD_LABEL = utf8('Jiayi_FileChunk_v1\u0000')
 
@@ -44,23 +47,30 @@ export class ChunkCipher {
     return new ChunkCipher(cryptoKey, Uint8Array.from(fileId))
   }
 
-  /** The associated data for chunk `index` of this file. */
-  associatedData(index: number): Uint8Array {
+  /** The associated data for chunk `index` of this file; the last chunk's binds the file's digest. */
+  associatedData(index: number, sha256?: Uint8Array): Uint8Array {
     if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
       throw new FileError('BadInput', 'chunk index out of range')
     }
-    const out = concatBytes(AD_LABEL, this.fileId, new Uint8Array(4))
-    new DataView(out.buffer).setUint32(out.length - 4, index, false)
+    if (sha256 !== undefined && sha256.length !== SHA256_BYTES)
+      throw new FileError('BadInput', 'a file digest is 32 bytes')
+    const out = concatBytes(AD_LABEL, this.fileId, new Uint8Array(4), sha256 ?? new Uint8Array(0))
+    new DataView(out.buffer).setUint32(AD_LABEL.length + FILE_ID_BYTES, index, false)
     return out
   }
 
-  async seal(index: number, plaintext: Uint8Array): Promise<SealedChunk> {
+  /**
+   * Seals chunk `index` (the last one with the file's `sha256`). The plaintext is copied before
+   * this returns its promise (WebCrypto takes a copy of its input when it is called, before its
+   * first await here), so the caller may fill the same buffer with the next chunk at once.
+   */
+  async seal(index: number, plaintext: Uint8Array, sha256?: Uint8Array): Promise<SealedChunk> {
     const nonce = randomBytes(CHUNK_NONCE_BYTES)
     const sealed = await globalThis.crypto.subtle.encrypt(
       {
         name: 'AES-GCM',
         iv: nonce as Bytes,
-        additionalData: this.associatedData(index) as Bytes,
+        additionalData: this.associatedData(index, sha256) as Bytes,
         tagLength: 128,
       },
       this.key,
@@ -69,8 +79,12 @@ export class ChunkCipher {
     return { nonce, sealed: new Uint8Array(sealed) }
   }
 
-  /** The plaintext of chunk `index`; FileError BadChunk if anything was changed. */
-  async open(index: number, nonce: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
+  /**
+   * The plaintext of chunk `index` (the last one opens only with the digest it was sealed with);
+   * FileError BadChunk if anything was changed. The inputs are copied before this returns its
+   * promise, as for `seal`.
+   */
+  async open(index: number, nonce: Uint8Array, sealed: Uint8Array, sha256?: Uint8Array): Promise<Uint8Array> {
     if (nonce.length !== CHUNK_NONCE_BYTES || sealed.length < CHUNK_TAG_BYTES) {
       throw new FileError('BadChunk', 'chunk is malformed')
     }
@@ -79,7 +93,7 @@ export class ChunkCipher {
         {
           name: 'AES-GCM',
           iv: nonce as Bytes,
-          additionalData: this.associatedData(index) as Bytes,
+          additionalData: this.associatedData(index, sha256) as Bytes,
           tagLength: 128,
         },
         this.key,
@@ -87,6 +101,7 @@ export class ChunkCipher {
       )
       return new Uint8Array(plain)
     } catch (cause) {
+      if (FileError.is(cause)) throw cause
       throw new FileError('BadChunk', `chunk ${index} failed authentication`, { cause })
     }
   }

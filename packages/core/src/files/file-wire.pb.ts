@@ -834,6 +834,11 @@ export namespace FileFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface FileFrameChunkSha256FieldEvent {
+    field: '$.chunk.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface FileFrameAckNextChunkFieldEvent {
     field: '$.ack.nextChunk'
     value: number
@@ -857,7 +862,7 @@ export namespace FileFrame {
     return decodeMessage(buf, FileFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileFrame>): Generator<FileFrameHaveFileIdFieldEvent | FileFrameWantFileIdFieldEvent | FileFrameWantNextChunkFieldEvent | FileFrameChunkIndexFieldEvent | FileFrameChunkNonceFieldEvent | FileFrameChunkSealedFieldEvent | FileFrameAckNextChunkFieldEvent | FileFrameDoneSha256FieldEvent | FileFrameRejectReasonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileFrame>): Generator<FileFrameHaveFileIdFieldEvent | FileFrameWantFileIdFieldEvent | FileFrameWantNextChunkFieldEvent | FileFrameChunkIndexFieldEvent | FileFrameChunkNonceFieldEvent | FileFrameChunkSealedFieldEvent | FileFrameChunkSha256FieldEvent | FileFrameAckNextChunkFieldEvent | FileFrameDoneSha256FieldEvent | FileFrameRejectReasonFieldEvent> {
     return streamMessage(buf, FileFrame.codec(), opts)
   }
 }
@@ -1067,6 +1072,7 @@ export interface Chunk {
   index: number
   nonce: Uint8Array<ArrayBuffer>
   sealed: Uint8Array<ArrayBuffer>
+  sha256: Uint8Array<ArrayBuffer>
 }
 
 export namespace Chunk {
@@ -1094,6 +1100,11 @@ export namespace Chunk {
           w.bytes(obj.sealed)
         }
 
+        if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.sha256)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1101,7 +1112,8 @@ export namespace Chunk {
         const obj: any = {
           index: 0,
           nonce: uint8ArrayAlloc(0),
-          sealed: uint8ArrayAlloc(0)
+          sealed: uint8ArrayAlloc(0),
+          sha256: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1120,6 +1132,10 @@ export namespace Chunk {
             }
             case 3: {
               obj.sealed = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.sha256 = reader.bytes()
               break
             }
             default: {
@@ -1158,6 +1174,13 @@ export namespace Chunk {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.sha256`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1185,6 +1208,11 @@ export namespace Chunk {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ChunkSha256FieldEvent {
+    field: '$.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Chunk>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Chunk.codec())
   }
@@ -1193,7 +1221,7 @@ export namespace Chunk {
     return decodeMessage(buf, Chunk.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Chunk>): Generator<ChunkIndexFieldEvent | ChunkNonceFieldEvent | ChunkSealedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Chunk>): Generator<ChunkIndexFieldEvent | ChunkNonceFieldEvent | ChunkSealedFieldEvent | ChunkSha256FieldEvent> {
     return streamMessage(buf, Chunk.codec(), opts)
   }
 }

@@ -1,7 +1,10 @@
 /**
  * The frames of /jiayi/file/1 as a discriminated union, with a strict pure codec. A frame carries
  * exactly one of its fields; lengths are checked here so the protocol code can trust the shape.
+ * A chunk frame can also be encoded in parts around its sealed bytes (`encodeChunkFrame`), so
+ * the sender writes it without copying the chunk into a new buffer.
  */
+import { encodeLengthPrefix } from '../net/varint.js'
 import { FileError } from './errors.js'
 import { FileFrame as WireFrame } from './file-wire.pb.js'
 import { CHUNK_NONCE_BYTES, CHUNK_TAG_BYTES, FILE_ID_BYTES, MAX_CHUNK_BYTES, SHA256_BYTES } from './limits.js'
@@ -39,15 +42,19 @@ const REASON_BY_NUMBER = new Map<number, RejectReason>(
 export type Frame =
   | { readonly type: 'have'; readonly fileId: Uint8Array }
   | { readonly type: 'want'; readonly fileId: Uint8Array; readonly nextChunk: number }
-  | {
-      readonly type: 'chunk'
-      readonly index: number
-      readonly nonce: Uint8Array
-      readonly sealed: Uint8Array
-    }
+  | ChunkFrame
   | { readonly type: 'ack'; readonly nextChunk: number }
   | { readonly type: 'done'; readonly sha256: Uint8Array }
   | { readonly type: 'reject'; readonly reason: RejectReason }
+
+/** A chunk; the last one of a file carries the file's SHA-256 (and only the last one). */
+export interface ChunkFrame {
+  readonly type: 'chunk'
+  readonly index: number
+  readonly nonce: Uint8Array
+  readonly sealed: Uint8Array
+  readonly sha256?: Uint8Array | undefined
+}
 
 type Bytes = Uint8Array<ArrayBuffer>
 
@@ -59,7 +66,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return WireFrame.encode({ want: { fileId: frame.fileId as Bytes, nextChunk: frame.nextChunk } })
     case 'chunk':
       return WireFrame.encode({
-        chunk: { index: frame.index, nonce: frame.nonce as Bytes, sealed: frame.sealed as Bytes },
+        chunk: {
+          index: frame.index,
+          nonce: frame.nonce as Bytes,
+          sealed: frame.sealed as Bytes,
+          sha256: (frame.sha256 ?? new Uint8Array(0)) as Bytes,
+        },
       })
     case 'ack':
       return WireFrame.encode({ ack: { nextChunk: frame.nextChunk } })
@@ -86,11 +98,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (w.have) return { type: 'have', fileId: fileId(w.have.fileId) }
   if (w.want) return { type: 'want', fileId: fileId(w.want.fileId), nextChunk: w.want.nextChunk }
   if (w.chunk) {
-    const { index, nonce, sealed } = w.chunk
+    const { index, nonce, sealed, sha256 } = w.chunk
     if (nonce.length !== CHUNK_NONCE_BYTES) bad('nonce must be 12 bytes')
     if (sealed.length < CHUNK_TAG_BYTES || sealed.length > MAX_CHUNK_BYTES + CHUNK_TAG_BYTES)
       bad('sealed chunk length out of range')
-    return { type: 'chunk', index, nonce, sealed }
+    if (sha256.length === 0) return { type: 'chunk', index, nonce, sealed }
+    if (sha256.length !== SHA256_BYTES) bad('digest must be 32 bytes')
+    return { type: 'chunk', index, nonce, sealed, sha256 }
   }
   if (w.ack) return { type: 'ack', nextChunk: w.ack.nextChunk }
   if (w.done) {
@@ -100,4 +114,53 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const reason = REASON_BY_NUMBER.get(w.reject!.reason)
   // A reason from a newer version reads as a protocol failure rather than being refused.
   return { type: 'reject', reason: reason ?? 'protocol' }
+}
+
+/**
+ * The bytes `encodeFrame(frame)` gives for a chunk, as parts whose concatenation is exactly that
+ * (the protobuf encoding of FileFrame { chunk }): what comes before the sealed bytes, the sealed
+ * bytes themselves (not copied), and what follows them.
+ */
+export function encodeChunkFrame(frame: Omit<ChunkFrame, 'type'>): Uint8Array[] {
+  const { index, nonce, sealed, sha256 } = frame
+  if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff)
+    throw new FileError('BadInput', 'chunk index out of range')
+  if (nonce.length !== CHUNK_NONCE_BYTES) throw new FileError('BadInput', 'nonce must be 12 bytes')
+  if (sealed.length < CHUNK_TAG_BYTES) throw new FileError('BadInput', 'sealed chunk too short')
+  if (sha256 !== undefined && sha256.length !== SHA256_BYTES)
+    throw new FileError('BadInput', 'digest must be 32 bytes')
+  // Chunk { 1: index (omitted when 0), 2: nonce, 3: sealed, 4: sha256 (omitted when absent) }
+  const fields: (number | Uint8Array)[] = []
+  if (index !== 0) fields.push(CHUNK_INDEX_TAG, encodeLengthPrefix(index))
+  fields.push(CHUNK_NONCE_TAG, encodeLengthPrefix(nonce.length), nonce)
+  fields.push(CHUNK_SEALED_TAG, encodeLengthPrefix(sealed.length))
+  const tail = sha256 === undefined ? new Uint8Array(0) : concat([CHUNK_SHA256_TAG, sha256.length, sha256])
+  const bodyBytes = byteLength(fields) + sealed.length + tail.length
+  const head = concat([FRAME_CHUNK_TAG, encodeLengthPrefix(bodyBytes), ...fields])
+  return tail.length === 0 ? [head, sealed] : [head, sealed, tail]
+}
+
+/** Protobuf tags (field number << 3 | wire type) of FileFrame.chunk and of Chunk's fields. */
+const FRAME_CHUNK_TAG = (3 << 3) | 2
+const CHUNK_INDEX_TAG = (1 << 3) | 0
+const CHUNK_NONCE_TAG = (2 << 3) | 2
+const CHUNK_SEALED_TAG = (3 << 3) | 2
+const CHUNK_SHA256_TAG = (4 << 3) | 2
+
+function byteLength(parts: readonly (number | Uint8Array)[]): number {
+  return parts.reduce<number>((n, p) => n + (typeof p === 'number' ? 1 : p.length), 0)
+}
+
+/** Bytes (a number is one byte) into one array. */
+function concat(parts: readonly (number | Uint8Array)[]): Uint8Array {
+  const out = new Uint8Array(byteLength(parts))
+  let at = 0
+  for (const p of parts) {
+    if (typeof p === 'number') out[at++] = p
+    else {
+      out.set(p, at)
+      at += p.length
+    }
+  }
+  return out
 }

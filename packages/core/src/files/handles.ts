@@ -1,12 +1,14 @@
 /**
  * What a running transfer holds open, kept across its streams (a reconnect does not hash the
- * partial file again or reopen the source): the receiver's sink, the sender's source, and each
- * transfer's chunk cipher. Released when the transfer ends or the service stops.
+ * partial file again or reopen the source): the receiver's sink, the sender's source and its
+ * running SHA-256, and each transfer's chunk cipher. Released when the transfer ends or the
+ * service stops.
  */
 import { hexToBytes } from '../bytes.js'
 import type { MessageId } from '../messenger/ids.js'
 import { ChunkCipher } from './chunk-cipher.js'
 import { FileError } from './errors.js'
+import { SourceHash } from './source-hash.js'
 import type { FileSink, FileSource, FileStorage } from './storage.js'
 import { recordKeyBytes, type TransferRecord } from './transfer.js'
 import { keyOf, type RecordKey } from './transfer-book.js'
@@ -14,6 +16,7 @@ import { keyOf, type RecordKey } from './transfer-book.js'
 export class TransferHandles {
   private readonly sinks = new Map<MessageId, Promise<FileSink>>()
   private readonly sources = new Map<MessageId, FileSource>()
+  private readonly hashes = new Map<MessageId, SourceHash>()
   private readonly ciphers = new Map<RecordKey, Promise<ChunkCipher>>()
 
   constructor(private readonly storage: FileStorage) {}
@@ -27,7 +30,6 @@ export class TransferHandles {
         name: r.name,
         size: r.size,
         chunkSize: r.chunkSize,
-        sha256: hexToBytes(r.sha256),
       })
       sink.catch(() => this.sinks.delete(r.id))
       this.sinks.set(r.id, sink)
@@ -47,6 +49,16 @@ export class TransferHandles {
       throw new FileError('SourceChanged', 'the file changed since it was offered')
     }
     return source
+  }
+
+  /** The running SHA-256 of an outgoing file (after a restart, a new one: it reads what it lacks). */
+  sourceHash(r: TransferRecord): SourceHash {
+    let hash = this.hashes.get(r.id)
+    if (hash === undefined) {
+      hash = new SourceHash(this.storage.createHasher(), r.size)
+      this.hashes.set(r.id, hash)
+    }
+    return hash
   }
 
   adoptSource(id: MessageId, source: FileSource): void {
@@ -86,6 +98,7 @@ export class TransferHandles {
   async closeOut(id: MessageId): Promise<void> {
     const source = this.sources.get(id)
     this.sources.delete(id)
+    this.hashes.delete(id)
     this.ciphers.delete(keyOf('out', id))
     await source?.close().catch(() => undefined)
   }
@@ -96,6 +109,7 @@ export class TransferHandles {
     await Promise.allSettled([...this.sources.values()].map((s) => s.close()))
     this.sinks.clear()
     this.sources.clear()
+    this.hashes.clear()
     this.ciphers.clear()
   }
 }

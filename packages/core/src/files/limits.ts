@@ -11,6 +11,13 @@ export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024 * KiB
 export const MIN_CHUNK_BYTES = 16 * KiB
 export const MAX_CHUNK_BYTES = FILE_CHUNK_BYTES
 export const DEFAULT_CHUNK_BYTES = FILE_CHUNK_BYTES
+/**
+ * Files up to this size are hashed before their offer, which then names them by their SHA-256
+ * from the start (that takes about a millisecond here); larger ones are hashed as their chunks
+ * leave, and the digest comes with the last chunk, so the first chunk never waits for a pass over
+ * the whole file.
+ */
+export const HASH_FIRST_MAX_BYTES = 1024 * KiB
 /** Chunk indexes are u32 on the wire. */
 export const MAX_CHUNKS = 0xffff_ffff
 

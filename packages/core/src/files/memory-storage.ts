@@ -96,11 +96,11 @@ export class MemoryFileStorage implements FileStorage {
         p.chunks.push(copy)
         hasher.update(copy)
       },
-      finish: async () => {
+      finish: async (sha256) => {
         if (p.chunks.length !== total) throw new FileError('BadInput', 'the file is not complete')
         this.partials.delete(init.id)
-        if (!equalBytes(hasher.digest(), init.sha256))
-          throw new FileError('HashMismatch', 'SHA-256 of the received file differs from the offer')
+        if (!equalBytes(hasher.digest(), sha256))
+          throw new FileError('HashMismatch', "SHA-256 of the received file differs from the sender's")
         let name = init.name
         for (let n = 1; this.files.has(name); n++) name = numberedName(init.name, n)
         const out = new Uint8Array(init.size)

@@ -6,7 +6,8 @@
  *   chunk by chunk at their offsets; the file's length is the resume point (chunks are written in
  *   order, so every whole chunk below the length is one that was authenticated and stored);
  * - the SHA-256 is computed as chunks are written (after a restart, the stored prefix is hashed
- *   once again), compared with the offer, and only a match is moved into place;
+ *   once again), compared with the file's (the offer's, or what its last chunk said), and only a
+ *   match is moved into place;
  * - the final file gets mode 0644 (never executable) and a hard link under its sanitised name,
  *   with " (1)", " (2)", ... when the name is taken: link() never replaces an existing file.
  */
@@ -56,10 +57,11 @@ export async function nodeFileSource(
       size,
       ref: absolute,
       version: `${info.size}:${info.mtimeMs}`,
-      async read(offset, length) {
+      async read(offset, length, into) {
         if (offset < 0 || length < 0 || offset + length > size)
           throw new FileError('SourceChanged', 'read outside the offered size')
-        const out = new Uint8Array(length)
+        const out =
+          into !== undefined && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length)
         let done = 0
         while (done < length) {
           let n: number
@@ -187,14 +189,14 @@ export class NodeFileStorage implements FileStorage {
         hasher.update(plaintext)
         stored++
       },
-      async finish() {
+      async finish(sha256) {
         if (closed) throw new FileError('Stopped', 'the sink is closed')
         if (stored !== total) throw new FileError('BadInput', 'the file is not complete')
         closed = true
-        if (!equalBytes(hasher.digest(), init.sha256)) {
+        if (!equalBytes(hasher.digest(), sha256)) {
           await fh.close().catch(() => undefined)
           await unlink(path).catch(() => undefined)
-          throw new FileError('HashMismatch', 'SHA-256 of the received file differs from the offer')
+          throw new FileError('HashMismatch', "SHA-256 of the received file differs from the sender's")
         }
         try {
           await fh.datasync()

@@ -22,7 +22,11 @@ import {
 } from './limits.js'
 import { isValidMime } from './names.js'
 
-export const OFFER_VERSION = 1
+/**
+ * 2: the SHA-256 may come with the last chunk instead of in the offer. A peer that knows only
+ * version 1 drops the offer as unknown rather than failing the transfer at its last chunk.
+ */
+export const OFFER_VERSION = 2
 /** Chunks sealed with AES-256-GCM through WebCrypto (PROTOCOL.md "Files" says why). */
 export const CIPHER_AES_256_GCM = 1
 
@@ -55,6 +59,7 @@ export interface FileOffer {
   readonly name: string
   readonly mime: string
   readonly size: number
+  /** 32 bytes; or empty: the digest comes with the last chunk (a 0-byte file has none, so never). */
   readonly sha256: Uint8Array
   /** The random per-file AES-256-GCM key. */
   readonly key: Uint8Array
@@ -78,7 +83,9 @@ export function checkOffer(offer: FileOffer): void {
   if (nameBytes < 1 || nameBytes > MAX_NAME_BYTES) bad(`name must be 1..${MAX_NAME_BYTES} bytes`)
   if (!isValidMime(offer.mime)) bad('MIME type is not type/subtype')
   if (!Number.isSafeInteger(offer.size) || offer.size < 0) bad('size out of range')
-  if (!(offer.sha256 instanceof Uint8Array) || offer.sha256.length !== SHA256_BYTES) bad('bad SHA-256')
+  if (!(offer.sha256 instanceof Uint8Array)) bad('bad SHA-256')
+  if (offer.sha256.length !== SHA256_BYTES && (offer.sha256.length !== 0 || offer.size === 0))
+    bad('bad SHA-256')
   if (!(offer.key instanceof Uint8Array) || offer.key.length !== FILE_KEY_BYTES) bad('bad key')
   if (!isValidChunkSize(offer.chunkSize)) bad('chunk size must be a power of two, 16..256 KiB')
   if (chunkCount(offer.size, offer.chunkSize) > MAX_CHUNKS) bad('too many chunks')

@@ -2,11 +2,14 @@
  * The file service: what apps call to send and list files. Offers travel over the messenger,
  * bytes over /jiayi/file/1 (transfer-runner.ts), state in the store (transfer-book.ts).
  *
- * Sending: hash the source (one streaming pass), store the outgoing record, then send the
- * ratcheted offer (extension "file-offer", shown in the conversation with the transfer's state).
+ * Sending: store the outgoing record, then send the ratcheted offer (extension "file-offer",
+ * shown in the conversation with the transfer's state). A small file (HASH_FIRST_MAX_BYTES), a
+ * Moments picture (its post names it by its hash) and a forwarded file (checked against the hash
+ * it had) are hashed first and the offer carries the SHA-256; any other file is hashed as its
+ * chunks leave, and the digest comes with the last chunk.
  * Receiving: the offer's record commits atomically with the ratchet step that carried it, shows in
  * the conversation, and the receiver pulls the chunks. A file shows as complete only after every
- * chunk was authenticated and stored and the SHA-256 of the whole equals the offer's.
+ * chunk was authenticated and stored and the SHA-256 of the whole equals the sender's.
  *
  *   const files = new FileService({ store, storage: NodeFileStorage.forHome(home) })
  *   const messenger = await Messenger.open({ store, node, account, extensions: files.extensions })
@@ -37,6 +40,7 @@ import {
   DEFAULT_WINDOW_CHUNKS,
   FILE_KEY_BYTES,
   FRAME_TIMEOUT_MS,
+  HASH_FIRST_MAX_BYTES,
   isValidChunkSize,
 } from './limits.js'
 import { guessMime, sanitizeFileName } from './names.js'
@@ -230,8 +234,8 @@ export class FileService {
   // ------------------------------------------------------------------ sending
 
   /**
-   * Offers `source` to a contact and serves it until the receiver has it. The SHA-256 is computed
-   * first (one streaming pass over the source). Resolves once the offer is queued.
+   * Offers `source` to a contact and serves it until the receiver has it. Resolves once the offer
+   * is queued: only a file of at most HASH_FIRST_MAX_BYTES is read (hashed) before.
    */
   async sendFile(
     contactRef: string,
@@ -268,7 +272,8 @@ export class FileService {
       purpose: as.purpose ?? r.purpose ?? 'chat',
     }
     try {
-      return await this.offer(contactRef, source, options, r.sha256)
+      // A file still on its way out may not have its digest yet: then there is nothing to check.
+      return await this.offer(contactRef, source, options, r.sha256 === '' ? undefined : r.sha256)
     } catch (error) {
       // Opened here, so closed here: a refused forward keeps no file handle.
       await source.close().catch(() => undefined)
@@ -307,8 +312,13 @@ export class FileService {
     }
     if (options.sha256 !== undefined && options.sha256.length !== 32)
       throw new FileError('BadInput', 'a SHA-256 is 32 bytes')
-    encodeOffer(draft) // every rule checked before the long hashing pass
-    const offer = { ...draft, sha256: options.sha256 ?? (await this.hashSource(source)) }
+    encodeOffer(draft) // every rule checked before any hashing
+    // A hash the caller already has (a post's picture offered to many) is used as it is; a small
+    // file, a post attachment, or a resend is hashed first; a large file is hashed as it leaves.
+    const hashFirst =
+      size <= HASH_FIRST_MAX_BYTES || draft.purpose === 'post-attachment' || expectedSha256 !== undefined
+    const sha256 = options.sha256 ?? (hashFirst ? await this.hashSource(source) : new Uint8Array(0))
+    const offer = { ...draft, sha256 }
     if (expectedSha256 !== undefined && bytesToHex(offer.sha256) !== expectedSha256)
       throw new FileError('SourceChanged', 'the file changed since it was sent or received')
     const body = encodeOffer(offer)

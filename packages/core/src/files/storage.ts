@@ -28,8 +28,12 @@ export interface FileSource {
   readonly ref?: string | undefined
   /** Changes whenever the content may have changed (Node: size and modification time). */
   readonly version?: string | undefined
-  /** Exactly `length` bytes from `offset` (FileError SourceChanged/SourceGone otherwise). */
-  read(offset: number, length: number): Promise<Uint8Array>
+  /**
+   * Exactly `length` bytes from `offset` (FileError SourceChanged/SourceGone otherwise). With
+   * `into` (at least `length` bytes), a source may read into it and return a view of it, so a
+   * caller done with each read before the next needs no buffer per read.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>
   close(): Promise<void>
 }
 
@@ -40,8 +44,6 @@ export interface SinkInit {
   readonly name: string
   readonly size: number
   readonly chunkSize: number
-  /** The offered SHA-256: `finish()` refuses anything else. */
-  readonly sha256: Uint8Array
 }
 
 /** A file being received. Chunks are written in order; each write is durable once it resolves. */
@@ -54,11 +56,12 @@ export interface FileSink {
   /** Stores chunk `index`, which must equal `storedChunks`, and counts it into the hash. */
   write(index: number, plaintext: Uint8Array): Promise<void>
   /**
-   * After the last chunk: checks the SHA-256 of everything written against the offer and only
-   * then moves the file into place (never overwriting another file). Returns where it went.
-   * On a mismatch the partial data is deleted and FileError HashMismatch is thrown.
+   * After the last chunk: checks the SHA-256 of everything written against `sha256` (the offer's,
+   * or what the last chunk said) and only then moves the file into place (never overwriting
+   * another file). Returns where it went. On a mismatch the partial data is deleted and FileError
+   * HashMismatch is thrown.
    */
-  finish(): Promise<string>
+  finish(sha256: Uint8Array): Promise<string>
   /** Releases handles; the partial data stays for a later resume. */
   close(): Promise<void>
 }

@@ -27,6 +27,7 @@ import type { HoldReason } from './auto-download.js'
 import { FileError } from './errors.js'
 import { decodeFrame, encodeFrame, type Frame } from './frames.js'
 import { TransferHandles } from './handles.js'
+import { chunkCount } from './limits.js'
 import { endStream, failed, type Outcome, outcomeOfReject, rejectStream } from './outcome.js'
 import { receiveFile } from './receive.js'
 import { sendFile } from './send.js'
@@ -252,7 +253,10 @@ export class TransferRunner {
     }
     if (reply.type === 'want') return this.runSend(framed, r, reply.nextChunk)
     if (reply.type === 'done') {
-      if (equalBytes(reply.sha256, hexToBytes(r.sha256))) await this.finishOut(r.id, { type: 'complete' })
+      // A digest not kept here (its write failed) leaves the receiver's check, against the digest
+      // we sent it, as the only one.
+      if (r.sha256 === '' || equalBytes(reply.sha256, hexToBytes(r.sha256)))
+        await this.finishOut(r.id, { type: 'complete' })
       return endStream(framed, { type: 'none' })
     }
     // "unknown-file": the offer may still be in our outbox; the receiver pulls once it has it.
@@ -303,13 +307,15 @@ export class TransferRunner {
       const outcome = await sendFile(framed, from, {
         size: r.size,
         chunkSize: r.chunkSize,
-        sha256: hexToBytes(r.sha256),
+        sha256: digestOf(r),
+        hash: this.handles.sourceHash(r),
         cipher: await this.handles.cipher(r),
         source,
         windowChunks: this.options.windowChunks,
         timeoutMs: this.options.timeoutMs,
         finishTimeoutMs: FINISH_TIMEOUT_MS,
         signal: attempt.controller.signal,
+        onDigest: (sha256) => this.keepDigest(k, sha256),
         onAcked: (next) => this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt),
         onChunkSent: (index) => {
           this.chunksSent++
@@ -337,6 +343,16 @@ export class TransferRunner {
       let sink: FileSink
       try {
         sink = await this.handles.sink(r)
+        if (
+          digestOf(r) === undefined &&
+          sink.storedChunks > 0 &&
+          sink.storedChunks === chunkCount(r.size, r.chunkSize)
+        ) {
+          // Stored to the end by an attempt whose digest was not kept (its write failed): there is
+          // nothing to check the file against, so it is fetched again.
+          await this.handles.discardIn(r.id)
+          sink = await this.handles.sink(r)
+        }
       } catch (error) {
         const outcome: Outcome = FileError.is(error, 'Stopped')
           ? { type: 'retry', note: 'interrupted' }
@@ -348,7 +364,7 @@ export class TransferRunner {
         fileId: hexToBytes(r.id),
         size: r.size,
         chunkSize: r.chunkSize,
-        sha256: hexToBytes(r.sha256),
+        sha256: digestOf(r),
         cipher: await this.handles.cipher(r),
         sink,
         timeoutMs: this.options.timeoutMs,
@@ -357,6 +373,7 @@ export class TransferRunner {
           this.book.events.emit('resume', { id: r.id, direction: 'in', fromChunk })
           this.book.progress(k, Math.min(fromChunk * r.chunkSize, r.size), attempt, true)
         },
+        onDigest: (sha256) => this.keepDigest(k, sha256),
         onStored: (next) => {
           this.chunksReceived++
           this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
@@ -381,6 +398,11 @@ export class TransferRunner {
       this.retryLater(id)
     }
     if (this.book.get(k)?.status === 'failed') await this.discard(id)
+  }
+
+  /** Keeps a file's digest in its record (and its message) before the last chunk moves on. */
+  private async keepDigest(k: RecordKey, sha256: Uint8Array): Promise<void> {
+    await this.book.change(k, { type: 'digest', sha256: bytesToHex(sha256) })
   }
 
   /** Nothing of a failed incoming file stays behind: no partial data, no handles, no timers. */
@@ -481,6 +503,11 @@ export class TransferRunner {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1)
     this.options.log?.debug('file refused', { reason, peer: peer?.toString() ?? '' })
   }
+}
+
+/** The file's SHA-256, if known yet (the offer's, or kept from its last chunk). */
+function digestOf(r: TransferRecord): Uint8Array | undefined {
+  return r.sha256 === '' ? undefined : hexToBytes(r.sha256)
 }
 
 /** What we tell a peer that asks about a transfer that failed here. */

@@ -5,7 +5,7 @@
  *
  *   incoming --(all chunks stored, SHA-256 equal, moved into place)--> complete
  *   incoming --(bad chunk, size or hash mismatch, sender gave up, cancel, too large)--> failed
- *   sending  --(receiver's Done with the offered SHA-256)--> complete
+ *   sending  --(receiver's Done with the file's SHA-256)--> complete
  *   sending  --(receiver refused, source changed or gone, cancel)--> failed
  *
  * complete and failed are final. While a transfer is not final, `note` says why it is not moving
@@ -46,7 +46,11 @@ export interface TransferRecord {
   readonly name: string
   readonly mime: string
   readonly size: number
-  /** Hex. */
+  /**
+   * Hex; '' until known. The offer names small files by it; a large file's comes with its last
+   * chunk (the sender keeps it as it sends that chunk, the receiver as it stores it), and a
+   * received file is complete only once what it stored hashes to it.
+   */
   readonly sha256: string
   /** base64 of the per-file key. */
   readonly key: string
@@ -84,6 +88,8 @@ export type TransferEvent =
   | { readonly type: 'hold'; readonly hold: HoldReason }
   /** Incoming: the user accepted it; it downloads. */
   | { readonly type: 'release' }
+  /** The file's SHA-256 (hex), once known; it never changes a digest already kept. */
+  | { readonly type: 'digest'; readonly sha256: string }
 
 export function isFinal(status: TransferStatus): boolean {
   return status === 'complete' || status === 'failed'
@@ -114,6 +120,8 @@ export function applyTransferEvent(r: TransferRecord, e: TransferEvent, now = Da
       return r.hold === undefined && r.note !== 'needs-accept'
         ? r
         : { ...r, note: undefined, hold: undefined, updatedAt: now }
+    case 'digest':
+      return r.sha256 !== '' ? r : { ...r, sha256: e.sha256, updatedAt: now }
   }
 }
 
@@ -189,6 +197,7 @@ export interface TransferView {
   readonly name: string
   readonly mime: string
   readonly size: number
+  /** Hex; '' until known (a large file's comes with its last chunk). */
   readonly sha256: string
   readonly status: TransferStatus
   readonly bytes: number
@@ -213,6 +222,7 @@ export interface FileEntry {
   readonly name: string
   readonly size: number
   readonly mime: string
+  /** Hex; '' until known (a large file's comes with its last chunk). */
   readonly sha256: string
   /** Where the file is; null until it is complete. */
   readonly path: string | null

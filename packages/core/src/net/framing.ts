@@ -1,5 +1,6 @@
 import type { AbortOptions, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { NetError } from './errors.js'
 import { type JiayiProtocol, MAX_FRAME_BYTES } from './protocols.js'
 import { decodeLengthPrefix, encodeLengthPrefix, lengthPrefixBytes } from './varint.js'
@@ -25,6 +26,17 @@ export interface FrameOptions extends AbortOptions {
   timeoutMs?: number
 }
 
+export interface ReadOptions extends FrameOptions {
+  /**
+   * Copy the frame into this buffer and return a view of it, when it fits (else into a new one):
+   * a reader that is done with each frame before the next read needs no buffer per frame.
+   */
+  into?: Uint8Array
+}
+
+/** One frame's payload: whole, or in parts written one after another (never copied together). */
+export type FrameBytes = Uint8Array | readonly Uint8Array[]
+
 export interface FramedStreamInit {
   /** Largest payload accepted or sent, in bytes. */
   maxFrameBytes: number
@@ -37,10 +49,10 @@ export interface FramedStreamInit {
 
 export interface FramedStream {
   /** The next frame (a copy the caller owns), or null when the remote closed its writable end between frames. */
-  read(options?: FrameOptions): Promise<Uint8Array | null>
-  write(frame: Uint8Array, options?: FrameOptions): Promise<void>
-  /** Several frames in one write (one muxer frame); all are checked before any is sent. */
-  writeMany(frames: readonly Uint8Array[], options?: FrameOptions): Promise<void>
+  read(options?: ReadOptions): Promise<Uint8Array | null>
+  write(frame: FrameBytes, options?: FrameOptions): Promise<void>
+  /** Several frames in one write (one send to the muxer); all are checked before any is sent. */
+  writeMany(frames: readonly FrameBytes[], options?: FrameOptions): Promise<void>
   /** Close our writable end gracefully once queued frames are out (the remote's read gets null). */
   close(options?: AbortOptions): Promise<void>
   /** Reset the stream now; the remote sees an error. */
@@ -90,23 +102,23 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
     return err
   }
 
-  async function writeMany(frames: readonly Uint8Array[], options?: FrameOptions): Promise<void> {
+  async function writeMany(frames: readonly FrameBytes[], options?: FrameOptions): Promise<void> {
     if (failure !== undefined) throw failure
-    for (const frame of frames) {
-      if (!(frame instanceof Uint8Array)) throw new NetError('BadOptions', 'a frame must be a Uint8Array')
+    const payloads = frames.map(payload)
+    for (const frame of payloads) {
       if (frame.byteLength > maxFrameBytes) {
         throw new NetError('FrameTooLarge', `frame of ${frame.byteLength} bytes exceeds ${maxFrameBytes}`)
       }
     }
-    if (frames.length === 0) return
+    if (payloads.length === 0) return
     // A write that fits the stream's buffer never looks at the signal: refuse it here instead,
     // with nothing written (so the stream stays usable).
     if (options?.signal?.aborted) throw new NetError('Aborted', 'aborted by the caller')
     const deadline = withDeadline(options)
     try {
       // One write for all of them: one muxer frame and one socket write instead of many.
-      if (frames.length === 1) await lp.write(frames[0]!, { signal: deadline.signal })
-      else await lp.writeV([...frames], { signal: deadline.signal })
+      if (payloads.length === 1) await lp.write(payloads[0]!, { signal: deadline.signal })
+      else await lp.writeV(payloads, { signal: deadline.signal })
     } catch (err) {
       // Part of the frame may be queued: the stream can no longer be trusted.
       throw fail(toNetError(err, deadline.reason(), 'write'))
@@ -127,9 +139,13 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
       const deadline = withDeadline(options)
       try {
         const frame = await lp.read({ signal: deadline.signal })
-        // A fresh plain Uint8Array the caller owns: subarray() would hand out a Node Buffer that
-        // may share (and keep alive) a larger socket buffer.
-        const out = new Uint8Array(frame.byteLength)
+        // A plain Uint8Array the caller owns: subarray() would hand out a Node Buffer that may
+        // share (and keep alive) a larger socket buffer.
+        const into = options?.into
+        const out =
+          into !== undefined && into.byteLength >= frame.byteLength
+            ? into.subarray(0, frame.byteLength)
+            : new Uint8Array(frame.byteLength)
         let offset = 0
         for (const chunk of frame) {
           out.set(chunk, offset)
@@ -166,6 +182,14 @@ export function framedStream(stream: Stream, init: FramedStreamInit): FramedStre
       stream.abort(err)
     },
   }
+}
+
+/** A frame as lpStream writes it: parts become one list (its buffers are not copied). */
+function payload(frame: FrameBytes): Uint8Array | Uint8ArrayList {
+  if (frame instanceof Uint8Array) return frame
+  if (!Array.isArray(frame) || !frame.every((part) => part instanceof Uint8Array))
+    throw new NetError('BadOptions', 'a frame must be a Uint8Array or an array of them')
+  return new Uint8ArrayList(...frame)
 }
 
 interface Deadline {

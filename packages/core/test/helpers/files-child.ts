@@ -39,7 +39,7 @@ const print = (event: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(event)}\n`)
 }
 
-/** Slows down chunk reads of sent files (not the hashing pass), so a test can kill mid-transfer. */
+/** Slows down chunk reads of sent files (not a hash before the offer), so a test can kill mid-transfer. */
 function throttled(
   storage: FileStorage,
 ): FileStorage & { wrap(s: FileSource): FileSource; armed: Set<FileSource> } {
@@ -49,9 +49,9 @@ function throttled(
       ...s,
       name: s.name,
       size: s.size,
-      read: async (offset, length) => {
+      read: async (offset, length, into) => {
         if (throttleMs > 0 && armed.has(wrapped)) await new Promise((r) => setTimeout(r, throttleMs))
-        return s.read(offset, length)
+        return s.read(offset, length, into)
       },
       close: () => s.close(),
     }
