@@ -27,9 +27,12 @@
  * figures are CPU-bound (`cpuMs`: this process's CPU time over the timed span).
  *
  * Knobs: GROUPS_BENCH_SIZES (comma-separated group sizes, default "100,500"), GROUPS_BENCH_CATCHUP
- * (default 1000; 0 skips it), GROUPS_BENCH_ROUNDS (steady messages per size, default 3).
+ * (default 1000; 0 skips it), GROUPS_BENCH_REKEY=0 (skips the rekey), GROUPS_BENCH_ROUNDS (steady
+ * messages per size, default 3), GROUPS_BENCH_MAX_CONNECTIONS (every peer's connection cap; default
+ * the product's, RESOURCE_LIMITS.maxConnections = 100), GROUPS_BENCH_FORM_TIMEOUT_S (how long the
+ * setup may take to bring the group to every member, default 600).
  */
-import { MemoryStore, type Messenger } from '@jiayi/core'
+import { MemoryStore, type Messenger, RESOURCE_LIMITS } from '@jiayi/core'
 import { median, type RunningPeer, startPeer } from './bench-peer.js'
 import { report } from './report.js'
 
@@ -39,7 +42,22 @@ const SIZES = (process.env.GROUPS_BENCH_SIZES ?? '100,500')
   .filter((n) => n >= 3)
   .sort((a, b) => a - b)
 const CATCHUP = Number(process.env.GROUPS_BENCH_CATCHUP ?? 1000)
+/** 0 skips the rekey figure (measured on the smallest size). */
+const REKEY = process.env.GROUPS_BENCH_REKEY !== '0'
 const STEADY_ROUNDS = Number(process.env.GROUPS_BENCH_ROUNDS ?? 3)
+/**
+ * Every peer's connection cap in a group of `n`: GROUPS_BENCH_MAX_CONNECTIONS when set, else the
+ * product's (RESOURCE_LIMITS.maxConnections, 100) while a sender needs no more connections than
+ * that, else n + 16. Direct fan-out needs a connection to every member; at the product's cap a
+ * group above ~100 thrashes (docs/performance.md, "Groups"), which is a finding, not a figure.
+ */
+function maxConnections(n: number): number {
+  const set = process.env.GROUPS_BENCH_MAX_CONNECTIONS
+  if (set !== undefined) return Number(set)
+  return n - 1 <= RESOURCE_LIMITS.maxConnections ? RESOURCE_LIMITS.maxConnections : n + 16
+}
+/** How long the setup may take to bring the group to every member. */
+const FORM_TIMEOUT_MS = Number(process.env.GROUPS_BENCH_FORM_TIMEOUT_S ?? 600) * 1000
 const BASELINE_ROUNDS = 5
 /** Senders whose keys the removed member held (the remover first). */
 const REKEY_SENDERS = 3
@@ -58,6 +76,12 @@ function log(message: string): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
+/** Connections closed so far, every peer of the bench: none should close while a message fans out. */
+let closed = 0
+const countCloses = (p: RunningPeer) =>
+  p.messenger.node.addEventListener('connection:close', () => {
+    closed++
+  })
 const cpuNow = () => {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
@@ -75,7 +99,13 @@ async function until(check: () => boolean, what: string, timeoutMs = TIMEOUT_MS)
  * Resolves when `m` holds group `groupId` with `members` members; checked at each of its `group`
  * events (nothing is polled: a poll of 500 peers' views would weigh on what is timed).
  */
-function membersAt(m: Messenger, groupId: string, members: number, what: string): Promise<number> {
+function membersAt(
+  m: Messenger,
+  groupId: string,
+  members: number,
+  what: string,
+  timeoutMs = TIMEOUT_MS,
+): Promise<number> {
   const reached = () => {
     try {
       return m.groups.get(groupId).members.length === members
@@ -88,7 +118,7 @@ function membersAt(m: Messenger, groupId: string, members: number, what: string)
     const timer = setTimeout(() => {
       off()
       reject(new Error(`timed out waiting for ${what}`))
-    }, TIMEOUT_MS)
+    }, timeoutMs)
     const off = m.events.on('group', (e) => {
       if (e.groupId !== groupId || !reached()) return
       clearTimeout(timer)
@@ -203,11 +233,14 @@ interface Built {
 
 /** `n` peers; peer 0 befriends the rest and makes a group of all `n`; waits until all hold it. */
 async function build(n: number, tag: string): Promise<Built> {
+  const cap = maxConnections(n)
+  const limits = cap === RESOURCE_LIMITS.maxConnections ? undefined : { maxConnections: cap }
   const rss0 = rssMb()
   const t0 = performance.now()
   const peers: RunningPeer[] = []
   for (let i = 0; i < n; i++) {
-    peers.push(await startPeer(new MemoryStore(), `${tag}${i}`))
+    peers.push(await startPeer(new MemoryStore(), `${tag}${i}`, undefined, limits))
+    countCloses(peers[i]!)
     if ((i + 1) % 100 === 0) log(`${i + 1} peers started, ${Math.round(rssMb())} MB`)
   }
   const t1 = performance.now()
@@ -218,22 +251,49 @@ async function build(n: number, tag: string): Promise<Built> {
     if (i % 100 === 0) log(`${i} befriended, ${Math.round(performance.now() - t1)} ms`)
   }
   const t2 = performance.now()
-  // The group's id is known only once made: each member's wait starts at its first group event.
-  let groupId = ''
+  // Each member's wait starts at its first group event (the group's id is in it: a member may
+  // hear of the group before `create` has returned here).
+  let formedCount = 0
   const formed = peers.slice(1).map(
     (p) =>
       new Promise<void>((resolve, reject) => {
-        const off = p.messenger.events.on('group', () => {
+        const off = p.messenger.events.on('group', (e) => {
           off()
-          membersAt(p.messenger, groupId, n, `the group of ${n} at every member`).then(
-            () => resolve(),
-            reject,
-          )
+          membersAt(p.messenger, e.groupId, n, 'the group', FORM_TIMEOUT_MS).then(() => {
+            formedCount++
+            resolve()
+          }, reject)
         })
       }),
   )
-  groupId = (await creator.groups.create(`Bench ${n}`, ids.slice(1))).id
-  await Promise.all(formed)
+  const groupId = (await creator.groups.create(`Bench ${n}`, ids.slice(1))).id
+  const progress = setInterval(
+    () =>
+      log(
+        `${formedCount} of ${n - 1} members hold the whole group after ${Math.round((performance.now() - t2) / 1000)} s; the creator has ${creator.node.getConnections().length} connections`,
+      ),
+    30_000,
+  )
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      Promise.all(formed),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `the group of ${n} reached ${formedCount} of ${n - 1} members in ${FORM_TIMEOUT_MS / 1000} s (connection cap ${cap})`,
+              ),
+            ),
+          FORM_TIMEOUT_MS,
+        )
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+    clearInterval(progress)
+  }
   const t3 = performance.now()
   return {
     peers,
@@ -262,20 +322,24 @@ async function oneToOne(b: Built, tag: string): Promise<number> {
   return median(times)
 }
 
+interface Fanned {
+  readonly ms: number
+  readonly sendMs: number
+  readonly cpuMs: number
+  readonly connectionsClosed: number
+}
+
 /** `sender` sends `text` to the group; the time until every other member holds it. */
-async function fanout(
-  b: Built,
-  sender: number,
-  text: string,
-): Promise<{ ms: number; sendMs: number; cpuMs: number }> {
+async function fanout(b: Built, sender: number, text: string): Promise<Fanned> {
   const others = b.peers.filter((_, i) => i !== sender).map((p) => p.messenger)
   const held = heldByAll(others, [text], 'fan-out')
   const cpu0 = cpuNow()
+  const closed0 = closed
   const t = performance.now()
   await b.peers[sender]!.messenger.groups.send(b.groupId, text)
   const sendMs = performance.now() - t
   const at = await held
-  return { ms: at - t, sendMs, cpuMs: cpuNow() - cpu0 }
+  return { ms: at - t, sendMs, cpuMs: cpuNow() - cpu0, connectionsClosed: closed - closed0 }
 }
 
 async function fanoutFigures(b: Built, n: number): Promise<void> {
@@ -285,7 +349,7 @@ async function fanoutFigures(b: Built, n: number): Promise<void> {
   const first = await fanout(b, 1, `n${n} first ${TEXT}`)
   mark(`steady-${n}`)
   log(`first group message to ${n - 1}: ${Math.round(first.ms)} ms`)
-  const steady: { ms: number; sendMs: number; cpuMs: number }[] = []
+  const steady: Fanned[] = []
   for (let i = 0; i < STEADY_ROUNDS; i++) steady.push(await fanout(b, 1, `n${n} steady ${i} ${TEXT}`))
   mark(`end-${n}`)
   const mid = steady.sort((x, y) => x.ms - y.ms)[Math.floor(steady.length / 2)]!
@@ -295,6 +359,7 @@ async function fanoutFigures(b: Built, n: number): Promise<void> {
     baselineValue: baseline,
     members: n,
     peersInProcess: n,
+    maxConnections: maxConnections(n),
     setupStartMs: b.startMs,
     setupBefriendMs: b.befriendMs,
     setupGroupMs: b.formMs,
@@ -309,6 +374,8 @@ async function fanoutFigures(b: Built, n: number): Promise<void> {
     notes: `steady state, median of ${STEADY_ROUNDS}: groups.send at a member (not the creator) until all ${n - 1} others hold it`,
     sendReturnedMs: mid.sendMs,
     cpuMs: mid.cpuMs,
+    connectionsClosed: steady.map((x) => x.connectionsClosed),
+    senderConnections: b.peers[1]!.messenger.node.getConnections().length,
     allMs: steady.map((s) => Math.round(s.ms)),
   })
   report({
@@ -318,6 +385,7 @@ async function fanoutFigures(b: Built, n: number): Promise<void> {
     notes: `the sender's first message: member sessions with ${n - 2} strangers, new connections, its key handed to ${n - 1}`,
     sendReturnedMs: first.sendMs,
     cpuMs: first.cpuMs,
+    connectionsClosed: first.connectionsClosed,
   })
 }
 
@@ -352,6 +420,7 @@ async function rekeyFigure(b: Built, n: number): Promise<void> {
   )
   const victimName = b.peers[victimIndex]!.messenger.whoami().name
   mark('rekey')
+  const closed0 = closed
   const cpu0 = cpuNow()
   const t = performance.now()
   const applied = remaining.map((m) => membersAt(m, b.groupId, n - 1, 'the removal'))
@@ -378,8 +447,10 @@ async function rekeyFigure(b: Built, n: number): Promise<void> {
     baselineValue: baseline,
     members: n,
     notes: `groups.remove of one of ${n} (who held ${REKEY_SENDERS} members' keys) until one new message from each of those ${REKEY_SENDERS} (the remover first), each sent once its sender applied the removal and so under a new key handed to the ${n - 2} remaining others, is held by every remaining member; the removed member holds none`,
+    maxConnections: maxConnections(n),
     removalAppliedEverywhereMs: appliedMs,
     cpuMs,
+    connectionsClosed: closed - closed0,
   })
 }
 
@@ -451,7 +522,7 @@ async function main(): Promise<void> {
     )
     try {
       await fanoutFigures(b, n)
-      if (k === 0) await rekeyFigure(b, n)
+      if (k === 0 && REKEY) await rekeyFigure(b, n)
     } finally {
       const t = performance.now()
       await Promise.all(b.peers.map((p) => p.stop()))
