@@ -3,7 +3,14 @@
  * (TCP only, no LAN discovery) over a given store, opened with the account already in it or a
  * new one; and the median of a run of timings.
  */
-import { createAccount, createJiayiNode, loadAccount, Messenger, type Store } from '@jiayi/core'
+import {
+  createAccount,
+  createJiayiNode,
+  loadAccount,
+  Messenger,
+  type ResourceLimits,
+  type Store,
+} from '@jiayi/core'
 import { nodeNetwork } from '@jiayi/core/node'
 
 export interface RunningPeer {
@@ -15,6 +22,8 @@ export async function startPeer(
   store: Store,
   name: string,
   onStop?: () => Promise<void>,
+  /** Connection limits other than the product's (RESOURCE_LIMITS). */
+  limits?: Partial<ResourceLimits>,
 ): Promise<RunningPeer> {
   const account = (await loadAccount(store)) ?? (await createAccount(store, name))
   const node = await createJiayiNode({
@@ -22,6 +31,7 @@ export async function startPeer(
     network: nodeNetwork({ mdns: false }),
     listen: ['/ip4/127.0.0.1/tcp/0'],
     relayServer: false,
+    ...(limits === undefined ? {} : { limits }),
   })
   const messenger = await Messenger.open({ store, node, account })
   return {
