@@ -107,7 +107,8 @@ export class FeedSync {
   }
 
   private connected(peer: PeerId): void {
-    if (!this.stopped && this.init.allow(peer)) void this.pull(peer).catch(() => undefined)
+    // The other side may not listen yet (its feed starts after its node): try again while connected.
+    if (!this.stopped && this.init.allow(peer)) void this.pull(peer).catch(() => this.retryLater(peer, false))
   }
 
   /**
