@@ -121,8 +121,7 @@ test('a waiting file is cancelled with its button: both ends stop it, and it say
     async () =>
       (await bob.call<FileEntry[]>('files')).find((f) => f.id === offered.id && f.status === 'failed'),
     'the sender stops too',
-    // The sender hears of it at its next attempt, and its attempts back off up to 30 s while the
-    // file waited for Alice.
-    60_000,
+    // Alice's peer tells Bob's at once, over a stream of its own.
+    15_000,
   )
 })

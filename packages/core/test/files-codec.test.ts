@@ -156,6 +156,7 @@ describe('file frames', () => {
     { type: 'ack', nextChunk: 12 },
     { type: 'done', sha256: randomBytes(32) },
     ...Object.keys(REJECT_REASONS).map((reason) => ({ type: 'reject', reason }) as Frame),
+    { type: 'reject', reason: 'cancelled', fileId: id },
   ]
 
   it('round-trips every frame type', () => {
@@ -189,6 +190,7 @@ describe('file frames', () => {
       }),
     )
     bad(encodeFrame({ type: 'done', sha256: randomBytes(31) }))
+    bad(encodeFrame({ type: 'reject', reason: 'cancelled', fileId: randomBytes(15) }))
     bad(
       encodeFrame({
         type: 'chunk',

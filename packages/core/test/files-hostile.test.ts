@@ -391,6 +391,41 @@ describe('who may push files', () => {
     }
   })
 
+  it('a contact cannot cancel someone else\'s transfer: Reject "unknown-file", counted, the file arrives', async () => {
+    const receiver = await filePeer('Receiver')
+    const sender = await filePeer('Sender')
+    const meddler = await filePeer('Meddler')
+    try {
+      const { bAtA: receiverAtSender } = await befriend(sender, receiver)
+      await befriend(meddler, receiver)
+      // Held (over the size to ask above), so the transfer waits while the meddler tries.
+      await receiver.files.setSettings({ askAboveBytes: CHUNK })
+      const data = random(3 * CHUNK)
+      const sent = await sender.files.sendFile(receiverAtSender, memorySource(data, 'order.pdf'))
+      await eventually(() => receiver.files.transfer(sent.id)?.note === 'needs-accept', 10_000, 'held')
+      const before = receiver.files.stats().refused['unknown-file'] ?? 0
+      const s = await openFramed(meddler.messenger.node, receiver.messenger.node.peerId, PROTOCOL_FILE)
+      await s.write(encodeFrame({ type: 'reject', reason: 'cancelled', fileId: hexToBytes(sent.id) }))
+      assert.deepEqual(decodeFrame((await s.read({ timeoutMs: 5_000 }))!), {
+        type: 'reject',
+        reason: 'unknown-file',
+      })
+      assert.equal(receiver.files.stats().refused['unknown-file'], before + 1)
+      assert.equal(receiver.files.transfer(sent.id)?.status, 'incoming')
+      await receiver.files.accept(sent.id)
+      const done = await receiver.files.waitFor(sent.id, { signal: AbortSignal.timeout(15_000) })
+      assert.equal(done.status, 'complete')
+      assert.equal(
+        (await sender.files.waitFor(sent.id, { signal: AbortSignal.timeout(15_000) })).status,
+        'complete',
+      )
+    } finally {
+      await receiver.stop()
+      await sender.stop()
+      await meddler.stop()
+    }
+  })
+
   it('someone who only asked to be a contact cannot push; their file comes only after accepting', async () => {
     const receiver = await filePeer('Receiver')
     const asker = await filePeer('Asker')

@@ -229,12 +229,13 @@ describe('file transfer between two peers', () => {
     assert.equal(cancelled.reason, 'cancelled')
     assert.deepEqual(await readdir(join(b.home, 'files', '.partial')), [])
     assert.equal(b.files.files().find((f) => f.id === sent.id)?.path, null)
-    // The sender learns it at its next attempt (a restart, a reconnect, or a cancel of its own).
-    await a.files.cancel(sent.id)
-    assert.equal(a.files.transfer(sent.id)?.reason, 'cancelled')
+    // Told at once over a stream of its own: the sender stops too, with no retry or reconnect.
+    const atSender = await a.files.waitFor(sent.id, { signal: AbortSignal.timeout(10_000) })
+    assert.equal(atSender.status, 'failed')
+    assert.equal(atSender.reason, 'cancelled')
   })
 
-  it('cancel by the sender: the receiver fails with "cancelled" at its next pull', async () => {
+  it('cancel by the sender: the receiver is told and fails with "cancelled"', async () => {
     const source = slowSource(memorySource(random(40 * 16 * KiB), 'big2.bin'), 50)
     const sent = await a.files.sendFile(bAtA, source, { chunkBytes: 16 * KiB })
     source.arm()

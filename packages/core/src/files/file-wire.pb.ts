@@ -854,6 +854,11 @@ export namespace FileFrame {
     value: number
   }
 
+  export interface FileFrameRejectFileIdFieldEvent {
+    field: '$.reject.fileId'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<FileFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, FileFrame.codec())
   }
@@ -862,7 +867,7 @@ export namespace FileFrame {
     return decodeMessage(buf, FileFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileFrame>): Generator<FileFrameHaveFileIdFieldEvent | FileFrameWantFileIdFieldEvent | FileFrameWantNextChunkFieldEvent | FileFrameChunkIndexFieldEvent | FileFrameChunkNonceFieldEvent | FileFrameChunkSealedFieldEvent | FileFrameChunkSha256FieldEvent | FileFrameAckNextChunkFieldEvent | FileFrameDoneSha256FieldEvent | FileFrameRejectReasonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileFrame>): Generator<FileFrameHaveFileIdFieldEvent | FileFrameWantFileIdFieldEvent | FileFrameWantNextChunkFieldEvent | FileFrameChunkIndexFieldEvent | FileFrameChunkNonceFieldEvent | FileFrameChunkSealedFieldEvent | FileFrameChunkSha256FieldEvent | FileFrameAckNextChunkFieldEvent | FileFrameDoneSha256FieldEvent | FileFrameRejectReasonFieldEvent | FileFrameRejectFileIdFieldEvent> {
     return streamMessage(buf, FileFrame.codec(), opts)
   }
 }
@@ -1406,6 +1411,7 @@ export namespace Done {
 
 export interface Reject {
   reason: number
+  fileId: Uint8Array<ArrayBuffer>
 }
 
 export namespace Reject {
@@ -1423,12 +1429,18 @@ export namespace Reject {
           w.uint32(obj.reason)
         }
 
+        if ((obj.fileId != null && obj.fileId.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.fileId)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          reason: 0
+          reason: 0,
+          fileId: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1439,6 +1451,10 @@ export namespace Reject {
           switch (tag >>> 3) {
             case 1: {
               obj.reason = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.fileId = reader.bytes()
               break
             }
             default: {
@@ -1463,6 +1479,13 @@ export namespace Reject {
               }
               break
             }
+            case 2: {
+              yield {
+                field: `${prefix}.fileId`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1480,6 +1503,11 @@ export namespace Reject {
     value: number
   }
 
+  export interface RejectFileIdFieldEvent {
+    field: '$.fileId'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Reject>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Reject.codec())
   }
@@ -1488,7 +1516,7 @@ export namespace Reject {
     return decodeMessage(buf, Reject.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reject>): Generator<RejectReasonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reject>): Generator<RejectReasonFieldEvent | RejectFileIdFieldEvent> {
     return streamMessage(buf, Reject.codec(), opts)
   }
 }

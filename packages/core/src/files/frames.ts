@@ -45,7 +45,7 @@ export type Frame =
   | ChunkFrame
   | { readonly type: 'ack'; readonly nextChunk: number }
   | { readonly type: 'done'; readonly sha256: Uint8Array }
-  | { readonly type: 'reject'; readonly reason: RejectReason }
+  | { readonly type: 'reject'; readonly reason: RejectReason; readonly fileId?: Uint8Array | undefined }
 
 /** A chunk; the last one of a file carries the file's SHA-256 (and only the last one). */
 export interface ChunkFrame {
@@ -78,7 +78,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case 'done':
       return WireFrame.encode({ done: { sha256: frame.sha256 as Bytes } })
     case 'reject':
-      return WireFrame.encode({ reject: { reason: REJECT_REASONS[frame.reason] } })
+      return WireFrame.encode({
+        reject: {
+          reason: REJECT_REASONS[frame.reason],
+          fileId: (frame.fileId ?? new Uint8Array(0)) as Bytes,
+        },
+      })
   }
 }
 
@@ -113,7 +118,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   }
   const reason = REASON_BY_NUMBER.get(w.reject!.reason)
   // A reason from a newer version reads as a protocol failure rather than being refused.
-  return { type: 'reject', reason: reason ?? 'protocol' }
+  const known = reason ?? 'protocol'
+  if (w.reject!.fileId.length === 0) return { type: 'reject', reason: known }
+  return { type: 'reject', reason: known, fileId: fileId(w.reject!.fileId) }
 }
 
 /**

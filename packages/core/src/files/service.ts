@@ -500,7 +500,10 @@ export class FileService {
     })
   }
 
-  /** Gives a transfer up (either direction); the other side learns it at its next attempt. */
+  /**
+   * Gives a transfer up (either direction). The other side is told at once when connected (it
+   * stops too), else it learns at its next attempt.
+   */
   async cancel(id: string): Promise<TransferView> {
     const r = this.book.find(id)
     if (r === undefined) throw new FileError('BadInput', 'no transfer with that id')
@@ -508,6 +511,7 @@ export class FileService {
     this.runner.interrupt(k, 'cancelled')
     const after = (await this.book.change(k, { type: 'fail', reason: 'cancelled' })) ?? r
     if (r.direction === 'in' && after.status === 'failed') await this.runner.discard(r.id)
+    if (!isFinal(r.status) && after.reason === 'cancelled') void this.runner.tellGaveUp(r.direction, r.id)
     return this.book.view(after)
   }
 

@@ -25,7 +25,7 @@ import type { FramedStream } from '../net/framing.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_FILE } from '../net/protocols.js'
 import type { HoldReason } from './auto-download.js'
 import { FileError } from './errors.js'
-import { decodeFrame, encodeFrame, type Frame } from './frames.js'
+import { decodeFrame, encodeFrame, type Frame, type RejectReason } from './frames.js'
 import { TransferHandles } from './handles.js'
 import { chunkCount } from './limits.js'
 import { endStream, failed, type Outcome, outcomeOfReject, rejectStream } from './outcome.js'
@@ -156,6 +156,8 @@ export class TransferRunner {
     }
     if (frame.type === 'want') return this.serveWant(framed, peer, frame.fileId, frame.nextChunk)
     if (frame.type === 'have') return this.serveHave(framed, peer, frame.fileId)
+    if (frame.type === 'reject' && frame.fileId !== undefined)
+      return this.serveGaveUp(framed, peer, frame.fileId, frame.reason)
     this.refuse('bad-frame', connection.remotePeer)
     return rejectStream(framed, 'protocol')
   }
@@ -174,6 +176,49 @@ export class TransferRunner {
     }
     if (r.status === 'failed') return rejectStream(framed, rejectFor(r))
     await this.track(this.runSend(framed, r, from))
+  }
+
+  /** The other side gave a file up (cancelled it): ours ends the same way, now rather than at a retry. */
+  private async serveGaveUp(
+    framed: FramedStream,
+    peer: string,
+    fileId: Uint8Array,
+    reason: RejectReason,
+  ): Promise<void> {
+    const r = this.recordFor('out', fileId, peer) ?? this.recordFor('in', fileId, peer)
+    if (r === undefined) {
+      this.refuse('unknown-file')
+      return rejectStream(framed, 'unknown-file')
+    }
+    await framed.close({ signal: AbortSignal.timeout(2_000) }).catch(() => framed.abort(new Error('closing')))
+    if (isFinal(r.status)) return
+    this.interrupt(keyOf(r.direction, r.id), 'the other side gave the file up')
+    const outcome = outcomeOfReject(reason)
+    if (r.direction === 'out') await this.finishOut(r.id, outcome)
+    else await this.finishIn(r.id, outcome)
+  }
+
+  /** Tells the other side, best effort, that this user gave the file up (it stops too). */
+  async tellGaveUp(direction: Direction, id: MessageId): Promise<void> {
+    const r = this.book.get(keyOf(direction, id))
+    const contact = r === undefined ? undefined : this.contactById(r.contactId)
+    if (this.stopped || contact === undefined || !peerMay(contact.state, 'open-file-stream')) return
+    if (this.messengerRef?.node.getConnections(peerIdFromString(contact.peerId)).length === 0) return
+    await this.track(
+      (async () => {
+        let framed: FramedStream | undefined
+        try {
+          framed = await this.dial(contact, AbortSignal.timeout(this.options.timeoutMs))
+          await framed.write(encodeFrame({ type: 'reject', reason: 'cancelled', fileId: hexToBytes(id) }), {
+            timeoutMs: 2_000,
+          })
+          await framed.close({ signal: AbortSignal.timeout(2_000) })
+        } catch {
+          // Offline or gone: it learns at its next attempt.
+          framed?.abort(new FileError('Stopped', 'could not say the file was cancelled'))
+        }
+      })(),
+    )
   }
 
   /** The sender tells us it has a file for us (after a restart, or when we connect). */
