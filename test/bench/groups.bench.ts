@@ -342,7 +342,18 @@ async function fanout(b: Built, sender: number, text: string): Promise<Fanned> {
   return { ms: at - t, sendMs, cpuMs: cpuNow() - cpu0, connectionsClosed: closed - closed0 }
 }
 
+/** CPU per second of wall time while nothing is sent: the peers' own timers, heartbeats, pings. */
+async function idleCpuMsPerS(): Promise<number> {
+  await sleep(1000)
+  const cpu0 = cpuNow()
+  const t = performance.now()
+  await sleep(3000)
+  return ((cpuNow() - cpu0) * 1000) / (performance.now() - t)
+}
+
 async function fanoutFigures(b: Built, n: number): Promise<void> {
+  const idle = await idleCpuMsPerS()
+  log(`idle: ${idle.toFixed(0)} ms of CPU a second`)
   const baseline = await oneToOne(b, `n${n}`)
   log(`1:1 baseline ${baseline.toFixed(1)} ms`)
   mark(`first-${n}`)
@@ -365,6 +376,7 @@ async function fanoutFigures(b: Built, n: number): Promise<void> {
     setupGroupMs: b.formMs,
     rssPerPeerMb: b.rssPerPeerMb,
     rssMb: rssMb(),
+    idleCpuMsPerS: idle,
   }
   report({
     bench: `group.fanout_${n}_ms`,
