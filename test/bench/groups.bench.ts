@@ -29,8 +29,9 @@
  * Knobs: GROUPS_BENCH_SIZES (comma-separated group sizes, default "100,500"), GROUPS_BENCH_CATCHUP
  * (default 1000; 0 skips it), GROUPS_BENCH_REKEY=0 (skips the rekey), GROUPS_BENCH_ROUNDS (steady
  * messages per size, default 3), GROUPS_BENCH_MAX_CONNECTIONS (every peer's connection cap; default
- * the product's, RESOURCE_LIMITS.maxConnections = 100), GROUPS_BENCH_FORM_TIMEOUT_S (how long the
- * setup may take to bring the group to every member, default 600).
+ * the product's, 100, for groups of up to 101, else members + 16: see maxConnections below),
+ * GROUPS_BENCH_FORM_TIMEOUT_S (how long the setup may take to bring the group to every member,
+ * default 600), GROUPS_BENCH_MARKS=1 (phase timestamps on stderr, for `node --cpu-prof`).
  */
 import { MemoryStore, type Messenger, RESOURCE_LIMITS } from '@jiayi/core'
 import { median, type RunningPeer, startPeer } from './bench-peer.js'
@@ -62,7 +63,7 @@ const BASELINE_ROUNDS = 5
 /** Senders whose keys the removed member held (the remover first). */
 const REKEY_SENDERS = 3
 const TIMEOUT_MS = 600_000
-/** About a chat line: its sender-key message is ~200 bytes. */
+/** About a chat line. */
 const TEXT = 'Fresh jasmine tea in from Fujian this week — 50 g tins. 新茶到了。'
 
 /** Phase boundaries on the clock of `node --cpu-prof` profiles (µs), with GROUPS_BENCH_MARKS=1. */
