@@ -29,8 +29,9 @@
  * Knobs: GROUPS_BENCH_SIZES (comma-separated group sizes, default "100,500"), GROUPS_BENCH_CATCHUP
  * (default 1000; 0 skips it), GROUPS_BENCH_REKEY=0 (skips the rekey), GROUPS_BENCH_ROUNDS (steady
  * messages per size, default 3), GROUPS_BENCH_MAX_CONNECTIONS (every peer's connection cap; default
- * the product's, RESOURCE_LIMITS.maxConnections = 100), GROUPS_BENCH_FORM_TIMEOUT_S (how long the
- * setup may take to bring the group to every member, default 600).
+ * the product's, 100, for groups of up to 101, else members + 16: see maxConnections below),
+ * GROUPS_BENCH_FORM_TIMEOUT_S (how long the setup may take to bring the group to every member,
+ * default 600), GROUPS_BENCH_MARKS=1 (phase timestamps on stderr, for `node --cpu-prof`).
  */
 import { MemoryStore, type Messenger, RESOURCE_LIMITS } from '@jiayi/core'
 import { median, type RunningPeer, startPeer } from './bench-peer.js'
@@ -62,7 +63,7 @@ const BASELINE_ROUNDS = 5
 /** Senders whose keys the removed member held (the remover first). */
 const REKEY_SENDERS = 3
 const TIMEOUT_MS = 600_000
-/** About a chat line: its sender-key message is ~200 bytes. */
+/** About a chat line. */
 const TEXT = 'Fresh jasmine tea in from Fujian this week — 50 g tins. 新茶到了。'
 
 /** Phase boundaries on the clock of `node --cpu-prof` profiles (µs), with GROUPS_BENCH_MARKS=1. */
@@ -342,7 +343,18 @@ async function fanout(b: Built, sender: number, text: string): Promise<Fanned> {
   return { ms: at - t, sendMs, cpuMs: cpuNow() - cpu0, connectionsClosed: closed - closed0 }
 }
 
+/** CPU per second of wall time while nothing is sent: the peers' own timers, heartbeats, pings. */
+async function idleCpuMsPerS(): Promise<number> {
+  await sleep(1000)
+  const cpu0 = cpuNow()
+  const t = performance.now()
+  await sleep(3000)
+  return ((cpuNow() - cpu0) * 1000) / (performance.now() - t)
+}
+
 async function fanoutFigures(b: Built, n: number): Promise<void> {
+  const idle = await idleCpuMsPerS()
+  log(`idle: ${idle.toFixed(0)} ms of CPU a second`)
   const baseline = await oneToOne(b, `n${n}`)
   log(`1:1 baseline ${baseline.toFixed(1)} ms`)
   mark(`first-${n}`)
@@ -365,6 +377,7 @@ async function fanoutFigures(b: Built, n: number): Promise<void> {
     setupGroupMs: b.formMs,
     rssPerPeerMb: b.rssPerPeerMb,
     rssMb: rssMb(),
+    idleCpuMsPerS: idle,
   }
   report({
     bench: `group.fanout_${n}_ms`,
