@@ -220,7 +220,7 @@ describe('file frames', () => {
   })
 
   it('reads a reject reason from a newer version as a protocol failure', () => {
-    assert.deepEqual(decodeFrame(FileFrame.encode({ reject: { reason: 999 } })), {
+    assert.deepEqual(decodeFrame(FileFrame.encode({ reject: { reason: 999, fileId: new Uint8Array(0) } })), {
       type: 'reject',
       reason: 'protocol',
     })
