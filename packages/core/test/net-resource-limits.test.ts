@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { MAX_GROUP_MEMBERS } from '../src/groups/ops.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { createJiayiNode } from '../src/net/node-factory.js'
 import { RESOURCE_LIMITS } from '../src/net/resource-limits.js'
@@ -103,5 +104,11 @@ describe('one stranger cannot pin a peer with connections and streams', () => {
       15_000,
       "Alice's reply is delivered",
     )
+  })
+})
+
+describe('the connection cap', () => {
+  it('holds a connection to every other member of the largest group, with room for contacts', () => {
+    assert.ok(RESOURCE_LIMITS.maxConnections >= MAX_GROUP_MEMBERS - 1 + 50)
   })
 })

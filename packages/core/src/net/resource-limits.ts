@@ -2,8 +2,8 @@
  * How much of this peer one remote peer can hold: connections, streams, time. libp2p's defaults
  * (300 connections, 1,000 streams per Yamux connection, any number of connections per peer) let
  * one stranger open thousands of streams, each with a 256 KiB receive window, and keep them while
- * protocol negotiation waits 10 s. Jiayi's numbers are explicit and small, sized for a LAN
- * messenger: a peer talks to its contacts (and a few browsers), not to a swarm.
+ * protocol negotiation waits 10 s. Jiayi's numbers are explicit, sized for a LAN
+ * messenger: a peer talks to its contacts, its groups' members and a few browsers, not a swarm.
  *
  * What one peer id can hold at most, then: MAX_CONNECTIONS_PER_PEER connections (refused by the
  * connection gater after the Noise handshake, so the id is authenticated) × the inbound Yamux
@@ -46,7 +46,11 @@ export interface ResourceLimits {
 }
 
 export const RESOURCE_LIMITS: Readonly<ResourceLimits> = Object.freeze({
-  maxConnections: 100,
+  // A group of up to 500 members (MAX_GROUP_MEMBERS) fans a message out over one connection to
+  // each member, with contacts and browsers beside them. Below that, libp2p's pruner closes the
+  // newest connections that carry no stream yet, which is what a delivery's fresh connection is,
+  // and a large group's messages wait on back-off (docs/performance.md, "The connection cap").
+  maxConnections: 600,
   maxConnectionsPerPeer: 3,
   maxIncomingPendingConnections: 8,
   inboundConnectionsPerHostPerSecond: 5,
