@@ -135,6 +135,7 @@ export const en = {
   'groups.approve': 'Approve',
   'groups.approveName': 'Let {name} join',
   'groups.approved': '{name} joined the group.',
+  'groups.asking': 'Asking to join the group…',
   'groups.joinPending': "You asked to join {name}. Waiting for an admin's approval.",
   'groups.joined': 'You joined {name}.',
   'groups.openGroup': 'Open group',

@@ -115,6 +115,7 @@ export const zhCN: Record<MessageKey, string> = {
   'groups.approve': '同意',
   'groups.approveName': '同意 {name} 入群',
   'groups.approved': '{name} 已入群。',
+  'groups.asking': '正在申请入群…',
   'groups.joinPending': '已申请加入“{name}”，等待管理员同意。',
   'groups.joined': '你已加入“{name}”。',
   'groups.openGroup': '进入群聊',

@@ -30,6 +30,8 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
   const [busy, setBusy] = useState(false)
   const [search, setSearch] = useState('')
   const [joining, setJoining] = useState<{ id: string; name: string } | undefined>(undefined)
+  // A join waits a few seconds for the admin's peer: said, so the closed scanner is not the end.
+  const [asking, setAsking] = useState(false)
 
   const add = async (value: string) => {
     const text = value.trim()
@@ -37,6 +39,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
     setBusy(true)
     try {
       if (isGroupLink(text)) {
+        setAsking(true)
         const { group, state } = await client.call('groupJoin', { link: text })
         groupsTouched()
         setLink('')
@@ -54,6 +57,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
       notifyError(error)
     } finally {
       setBusy(false)
+      setAsking(false)
     }
   }
 
@@ -138,6 +142,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
               </button>
             </div>
             <p class="hint">{t('contacts.groupLinkHint')}</p>
+            {asking && <p role="status">{t('groups.asking')}</p>}
             {scanning ? (
               <Scanner
                 onCode={(text) => {

@@ -65,7 +65,7 @@ export function GroupInvite(props: { g: GroupView }) {
         </button>
       ) : (
         <>
-          <QrImage text={invite.qr} label={t('groups.inviteQr', { name: g.name })} size={220} />
+          <QrImage text={invite.qr} label={t('groups.inviteQr', { name: g.name })} size={264} />
           <p class="hint" data-testid="group-invite-expiry">
             {t('groups.inviteExpires', { date: formatDateTime(invite.expiresAt) })}
           </p>
