@@ -78,8 +78,10 @@ function toVideo(png: string, y4m: string): void {
 
 test('an invite QR code shown by an admin, scanned by a stranger, approved, then a group chat', async () => {
   const shots = await outputDir('group-join')
-  const a = await openApp(browser, alice.web)
-  const b = await openApp(browser, bob.web, { viewport: { width: 375, height: 667 } })
+  const [a, b] = await Promise.all([
+    openApp(browser, alice.web),
+    openApp(browser, bob.web, { viewport: { width: 375, height: 667 } }),
+  ])
   try {
     await a.page.getByRole('link', { name: 'New group' }).click()
     await a.page.getByLabel('Group name').fill(GROUP)
@@ -110,6 +112,7 @@ test('an invite QR code shown by an admin, scanned by a stranger, approved, then
       .getByText(`You asked to join ${GROUP}. Waiting for an admin's approval.`)
       .waitFor({ timeout: 20_000 })
     assert.equal(await b.page.locator('.scanner video').count(), 0, 'the camera is released')
+    await b.page.screenshot({ path: join(shots, 'join-pending-phone.png') })
 
     // Alice's page lists the request as it arrives, and lets him in.
     const requests = a.page.getByRole('region', { name: 'Join requests (1)' })
