@@ -2,9 +2,10 @@
  * Joining a group by its QR code (群二维码) in the web app, in Debian's Chromium against real
  * `jiayi start` processes on 127.0.0.1: Alice's page makes a group and shows its invite QR code
  * with link and expiry; a screenshot of that image becomes the fake camera's video; Bob (no
- * contact of Alice's) scans it with the add-contact scanner and waits for approval, Alice lets
- * him in from Group info, they write to each other in the group, and Bob's page in 中文 lists
- * the members with their roles. Finally Alice revokes the invite.
+ * contact of Alice's) scans it with the add-contact scanner (where a broken pasted link is
+ * refused in words) and waits for approval, Alice lets him in from Group info, they write to
+ * each other in the group, and Bob's page in 中文 lists the members with their roles. Finally
+ * Alice revokes the invite.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -106,6 +107,10 @@ test('an invite QR code shown by an admin, scanned by a stranger, approved, then
     // Bob scans it where he would scan a contact's code.
     await b.page.getByRole('navigation').getByRole('link', { name: 'Contacts', exact: true }).click()
     await b.page.getByRole('button', { name: 'Add contact' }).click()
+    // A pasted group link goes the same way; a broken one is refused in words.
+    await b.page.getByRole('textbox', { name: 'Contact link' }).fill('jiayi:group/NOT-AN-INVITE')
+    await b.page.getByRole('button', { name: 'Add', exact: true }).click()
+    await b.page.getByRole('alert').getByText('That is not a valid Jiayi group invite.').waitFor()
     await b.page.getByRole('button', { name: 'Scan QR code' }).click()
     const state = b.page.getByTestId('group-join-state')
     await state

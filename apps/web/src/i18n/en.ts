@@ -455,6 +455,7 @@ export const en = {
   'error.groupBadField': 'A group name is 1 to 64 bytes of printable text.',
   'error.inviteExpired': 'This group invite has expired. Ask for a new one.',
   'error.inviteRevoked': 'This group invite was withdrawn by an admin.',
+  'error.badGroupLink': 'That is not a valid Jiayi group invite.',
 
   // generic
   'common.close': 'Close',

@@ -429,6 +429,7 @@ export const zhCN: Record<MessageKey, string> = {
   'error.groupBadField': '群聊名称为 1 到 64 字节的可打印文字。',
   'error.inviteExpired': '此群邀请已过期，请重新索取。',
   'error.inviteRevoked': '此群邀请已被管理员撤回。',
+  'error.badGroupLink': '这不是有效的加一群邀请。',
 
   'common.close': '关闭',
   'common.dismiss': '知道了',
