@@ -45,14 +45,20 @@ const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ??
 
 /** The contact link in the page's own QR code ("My QR code"), read from a screenshot. */
 export async function readMyQr(page: Page): Promise<string> {
+  return (await screenshotQr(page.locator('img.qr[alt="My QR code"]'))).text
+}
+
+/** A QR code image on the page: its screenshot (PNG) and the text it holds. */
+export async function screenshotQr(img: Locator): Promise<{ png: Buffer; text: string }> {
   // The image itself, decoded: a grey placeholder with the same role and name stands in while
   // the code is drawn.
-  const qr = page.locator('img.qr[alt="My QR code"]')
-  await qr.evaluate((img: HTMLImageElement) => img.decode())
-  const image = PNG.sync.read(await qr.screenshot())
+  const qr = img.and(img.page().locator('img.qr'))
+  await qr.evaluate((el: HTMLImageElement) => el.decode())
+  const png = await qr.screenshot()
+  const image = PNG.sync.read(png)
   const code = jsQR(new Uint8ClampedArray(image.data), image.width, image.height)
   if (code === null) throw new Error('no QR code in the screenshot')
-  return code.data
+  return { png, text: code.data }
 }
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')

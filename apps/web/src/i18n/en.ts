@@ -120,6 +120,26 @@ export const en = {
   'groups.leaveConfirm': 'Leave {name}? Its messages stop coming, and the members are told you left.',
   'groups.left': 'You left {name}.',
   'groups.ownerLeaves': 'As the owner, make another member the owner before you leave.',
+  'groups.inviteTitle': 'Group QR code',
+  'groups.inviteHintApproval':
+    'Whoever scans it or opens its link asks to join, and an admin lets them in here.',
+  'groups.inviteHintOpen': 'Whoever scans it or opens its link joins at once.',
+  'groups.invite': 'Invite',
+  'groups.inviteQr': 'QR code to join {name}',
+  'groups.inviteExpires': 'Valid until {date}',
+  'groups.copyInvite': 'Copy invite link',
+  'groups.revokeInvite': 'Revoke invite',
+  'groups.revokeConfirm': 'Revoke this invite? Nobody can join with its QR code or link any more.',
+  'groups.revoked': 'Invite revoked',
+  'groups.requests': 'Join requests ({n})',
+  'groups.approve': 'Approve',
+  'groups.approveName': 'Let {name} join',
+  'groups.approved': '{name} joined the group.',
+  'groups.asking': 'Asking to join the group…',
+  'groups.joinPending': "You asked to join {name}. Waiting for an admin's approval.",
+  'groups.joined': 'You joined {name}.',
+  'groups.openGroup': 'Open group',
+  'groups.joinDismiss': 'Close',
 
   // message previews
   'preview.image': '[Photo]',
@@ -251,7 +271,7 @@ export const en = {
   'contacts.scanning': 'Point the camera at a Jiayi QR code',
   'contacts.stopScan': 'Stop scanning',
   'contacts.cameraDenied': 'The camera is not available. Paste the link instead.',
-  'contacts.notACard': 'That QR code is not a Jiayi contact card.',
+  'contacts.notACard': 'That QR code is neither a Jiayi contact card nor a group invite.',
   'contacts.added': '{name} added. They will see your request.',
   'contacts.requests': 'Requests',
   'contacts.wantsToAdd': '{name} wants to add you',
@@ -263,6 +283,8 @@ export const en = {
   'contacts.unreachable': 'Can’t be reached',
   'contacts.verified': 'Verified',
   'contacts.openFromLink': 'Add the contact from the link you opened?',
+  'contacts.groupLinkHint':
+    "A group's QR code or link (jiayi:group/…) works here too: it asks to join the group.",
 
   // one contact / safety number
   'contact.title': 'Contact',
@@ -433,6 +455,7 @@ export const en = {
   'error.groupBadField': 'A group name is 1 to 64 bytes of printable text.',
   'error.inviteExpired': 'This group invite has expired. Ask for a new one.',
   'error.inviteRevoked': 'This group invite was withdrawn by an admin.',
+  'error.badGroupLink': 'That is not a valid Jiayi group invite.',
 
   // generic
   'common.close': 'Close',

@@ -1,16 +1,20 @@
 /**
  * Contacts: my QR code and link (what others scan or paste to add me), adding someone by link,
  * by camera, from a picture of a QR code or from an opened `#add=` link, requests to accept or
- * reject, everyone I have, found by name or remark, and the way to their labels (标签).
+ * reject, everyone I have, found by name or remark, and the way to their labels (标签). A group's
+ * invite pasted or scanned there asks to join the group instead (lib/group-join.ts says why).
  */
 import type { ContactView } from '@jiayi/api'
 import { useEffect, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
+import { isCardLink, isGroupLink } from '../lib/group-join.js'
+import { groupsTouched } from '../lib/groups.js'
 import { nameMatches, shownName } from '../lib/names.js'
 import { decodeQrImage } from '../lib/qr-image.js'
 import { go, href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
+import { GroupJoinStatus } from '../ui/group-join-status.js'
 import { Icon } from '../ui/icons.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { QrImage } from '../ui/qr.js'
@@ -25,12 +29,25 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
   const [scanning, setScanning] = useState(false)
   const [busy, setBusy] = useState(false)
   const [search, setSearch] = useState('')
+  const [joining, setJoining] = useState<{ id: string; name: string } | undefined>(undefined)
+  // A join waits a few seconds for the admin's peer: said, so the closed scanner is not the end.
+  const [asking, setAsking] = useState(false)
 
   const add = async (value: string) => {
     const text = value.trim()
     if (text === '' || busy) return
     setBusy(true)
     try {
+      if (isGroupLink(text)) {
+        setAsking(true)
+        const { group, state } = await client.call('groupJoin', { link: text })
+        groupsTouched()
+        setLink('')
+        setAdding(false)
+        setJoining({ id: group.id, name: group.name })
+        if (state === 'joined') notify('groups.joined', { name: group.name })
+        return
+      }
       const c = await client.call('addContact', { link: text })
       notify('contacts.added', { name: c.name })
       setLink('')
@@ -40,13 +57,14 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
       notifyError(error)
     } finally {
       setBusy(false)
+      setAsking(false)
     }
   }
 
-  // What a camera or a picture decoded: added if it is a card, else said so.
+  // What a camera or a picture decoded: added if it is a card, joined if a group's invite, else
+  // said so.
   const addScanned = (text: string) => {
-    if (!/^(jiayi:add\/|https?:\/\/[^#\s]+\/?#add=)/i.test(text.trim()))
-      notify('contacts.notACard', undefined, true)
+    if (!isCardLink(text) && !isGroupLink(text)) notify('contacts.notACard', undefined, true)
     else void add(text)
   }
 
@@ -96,6 +114,7 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
         </button>
       </header>
       <div class="scroll">
+        {joining !== undefined && <GroupJoinStatus group={joining} onClose={() => setJoining(undefined)} />}
         {adding && (
           <form
             class="card add-contact"
@@ -122,6 +141,8 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                 {t('contacts.addButton')}
               </button>
             </div>
+            <p class="hint">{t('contacts.groupLinkHint')}</p>
+            {asking && <p role="status">{t('groups.asking')}</p>}
             {scanning ? (
               <Scanner
                 onCode={(text) => {

@@ -1,7 +1,8 @@
 /**
  * A group's members and settings (聊天信息): the members with their roles (群主 owner, 管理员
  * admin), and what the user's role lets them do there: rename the group, add a contact, remove a
- * member, promote or demote one and hand ownership on (the owner); and leaving the group.
+ * member, promote or demote one and hand ownership on (the owner), show the group's invite QR
+ * code and let waiting join requests in (admins); and leaving the group.
  * Which buttons show follows core's rules (groups/state.ts) as a courtesy; core decides, and its
  * refusal is shown as any other error.
  */
@@ -14,6 +15,8 @@ import { shownName } from '../lib/names.js'
 import { go, href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
 import { errorText } from '../ui/errors.js'
+import { GroupInvite } from '../ui/group-invite.js'
+import { GroupRequests } from '../ui/group-requests.js'
 import { Icon } from '../ui/icons.js'
 import { notify, notifyError } from '../ui/notice.js'
 
@@ -58,8 +61,10 @@ export function GroupInfoScreen(props: { group: string }) {
       </header>
       <div class="scroll">
         {group.error !== undefined && <p class="card hint error">{errorText(group.error)}</p>}
+        {admin && g.requests.length > 0 && <GroupRequests g={g} />}
         <Members g={g} me={me} role={role} />
         {(admin || (role !== undefined && !g.joinApproval)) && <AddMember g={g} />}
+        {admin && <GroupInvite key={g.id} g={g} />}
         {admin && <Rename g={g} />}
         {role !== undefined && <Leave g={g} owner={role === 'owner'} />}
       </div>

@@ -34,6 +34,10 @@ const GROUP_CODES: Record<string, MessageKey> = {
   BadField: 'error.groupBadField',
   Expired: 'error.inviteExpired',
   Revoked: 'error.inviteRevoked',
+  // Only a pasted or scanned invite reaches the page malformed or forged.
+  BadEncoding: 'error.badGroupLink',
+  BadSignature: 'error.badGroupLink',
+  WrongGroup: 'error.badGroupLink',
 }
 
 export function errorText(error: unknown): string {
