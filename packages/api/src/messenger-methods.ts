@@ -232,7 +232,12 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   react: {
     // An empty emoji takes our reaction back.
     check: params({ ...CONTACT, messageId: id, emoji: str({ max: 64 }) }),
-    run: (c, p) => c.messenger.react(p.contact, p.messageId, p.emoji),
+    run: (c, p) => {
+      // A group's message too: `contact` names a conversation, as in `send`.
+      const to = c.messenger.conversationOf(p.contact)
+      if (to.kind === 'group') return c.messenger.groups.react(to.id, p.messageId, p.emoji)
+      return c.messenger.react(to.id, p.messageId, p.emoji)
+    },
   },
   edit: {
     check: params({ ...CONTACT, messageId: id, text: str({ min: 1 }) }),
