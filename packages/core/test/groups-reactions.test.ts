@@ -167,6 +167,15 @@ describe('group reactions, read receipts and delivery lists', () => {
       (await ann.messenger.groups.messages(gid, { peek: true })).map((m) => m.reactions),
       linesBefore,
     )
+    // A reaction carried ahead of its message counts once the message comes.
+    const late = newMessageId()
+    await sealed({ kind: 'reaction', target: late, emoji: '🍵', sentAt: Date.now() })
+    await sealed({ id: late, text: 'came late', sentAt: Date.now(), mentions: [] })
+    await eventually(
+      async () => (await reactionsAt(ann, gid, 'came late')).join() === 'Bo 🍵',
+      15_000,
+      'the waiting reaction at Ann',
+    )
   })
 
   it('a member who was away gets a reaction carried by another while its sender is offline', async () => {

@@ -54,9 +54,20 @@ export class GroupReceipts {
     return g.log.state().members.size <= this.upTo
   }
 
-  /** We read `g`, and with it its newest `unread` incoming messages: tells each author which. */
+  /**
+   * We read `g`, and with it its newest `unread` incoming messages: tells each author which. A
+   * failure is logged, not thrown: the reading itself (what the caller shows) succeeded.
+   */
   async read(g: HeldGroup, unread: number): Promise<void> {
     if (unread <= 0 || !this.on(g)) return
+    await this.tell(g, unread).catch((error) =>
+      this.host.core.log.warn('could not send read receipts', {
+        error: error instanceof Error ? error.name : 'unknown',
+      }),
+    )
+  }
+
+  private async tell(g: HeldGroup, unread: number): Promise<void> {
     const want = Math.min(unread, MAX_READ_IDS)
     const byAuthor = new Map<ContactId, Uint8Array[]>()
     let n = 0
