@@ -230,5 +230,27 @@ describe('group reactions, read receipts and delivery lists', () => {
     })
     await eventually(() => refused(ann, 'not-allowed') > before, 15_000, 'counted at Ann')
     assert.equal((await reactionsAt(ann, gid, 'carried')).join(), 'Bo 🙏')
+    // Nor does she say she read Ann's message any more.
+    const ours = (await byText(ann, gid, 'carried'))!
+    const counted = refused(ann, 'not-allowed')
+    await inside(cy).sendTraffic(annId, { groupId: hexToBytes(gid), read: [hexToBytes(ours.id)] })
+    await eventually(() => refused(ann, 'not-allowed') > counted, 15_000, 'her receipt counted at Ann')
+    assert.deepEqual(
+      (await byText(ann, gid, 'carried'))?.readBy?.map((w) => w.name),
+      ours.readBy?.map((w) => w.name),
+    )
+  })
+
+  it("a receipt for a message that is not the author's own is counted and changes nothing", async () => {
+    const annAtBo = bo.messenger.contactList().find((c) => c.name === 'Ann')!.id
+    // Both restarted on new ports since they last met.
+    await bo.messenger.node.dial(multiaddr(`${ann.messenger.node.getMultiaddrs()[0]}`))
+    const before = refused(ann, 'not-allowed')
+    const bad = refused(ann, 'bad-payload')
+    // Bo's build says he read a made-up message, and sends ids of the wrong length.
+    await inside(bo).sendTraffic(annAtBo, { groupId: hexToBytes(gid), read: [hexToBytes(newMessageId())] })
+    await inside(bo).sendTraffic(annAtBo, { groupId: hexToBytes(gid), read: [new Uint8Array(3)] })
+    await eventually(() => refused(ann, 'not-allowed') > before, 15_000, 'the made-up id counted')
+    await eventually(() => refused(ann, 'bad-payload') > bad, 15_000, 'the short id counted')
   })
 })
