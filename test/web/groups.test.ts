@@ -100,11 +100,11 @@ test('a group made in the page: messages with their senders, live, and unread in
   const mine = messages.locator('li', { hasText: '新茶到了 new tea is in' })
   assert.match((await mine.getAttribute('class')) ?? '', /\bout\b/, 'ours on the right')
   await mine.getByText('delivered to 2 of 2').waitFor({ timeout: 15_000 })
-  // Bob reads the group and reacts from his node; the page shows both on Alice's bubble.
+  // Bob reads the group (markRead takes a group) and reacts from his node; the page shows both.
   const ours = (
     await alice.call<{ id: string; text: string }[]>('groupMessages', { group: groupId, peek: true })
   ).find((m) => m.text === '新茶到了 new tea is in')!
-  await bob.call('groupMessages', { group: groupId })
+  await bob.call('markRead', { contact: groupId })
   await bob.call('react', { contact: groupId, messageId: ours.id, emoji: '👍' })
   await mine.getByRole('img', { name: '👍 from Bob' }).waitFor({ timeout: 15_000 })
   await mine.getByText('read by 1').waitFor({ timeout: 15_000 })

@@ -224,7 +224,10 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   markRead: {
     check: params(CONTACT),
     run: async (c, p) => {
-      await c.messenger.markRead(p.contact)
+      const to = c.messenger.conversationOf(p.contact)
+      // A group is read as opening it reads it (which sends its read receipts in a small group).
+      if (to.kind === 'group') await c.messenger.groups.messages(to.id, { limit: 1 })
+      else await c.messenger.markRead(to.id)
       return null
     },
   },
