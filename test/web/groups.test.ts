@@ -83,9 +83,34 @@ test('a group made in the page: messages with their senders, live, and unread in
   await answer.waitFor({ timeout: 15_000 })
   assert.equal(await answer.locator('.msg-sender').textContent(), 'Bob', 'his name above his bubble')
   assert.match((await answer.getAttribute('class')) ?? '', /\bin\b/)
+  // Alice reacts to Bob's message from its menu, as in a 1:1 chat; his node has it.
+  await answer.getByRole('button', { name: 'Message actions' }).click()
+  await answer.getByRole('menuitem', { name: '❤️' }).click()
+  await answer.getByRole('button', { name: /❤️ from Alice — Remove reaction/ }).waitFor({ timeout: 15_000 })
+  await eventually(
+    async () =>
+      (
+        await bob.call<{ text: string; reactions?: { theirs?: string } }[]>('groupMessages', {
+          group: groupId,
+          peek: true,
+        })
+      ).some((m) => m.text === 'Two boxes for me' && m.reactions?.theirs === '❤️'),
+    "Alice's reaction at Bob",
+  )
   const mine = messages.locator('li', { hasText: '新茶到了 new tea is in' })
   assert.match((await mine.getAttribute('class')) ?? '', /\bout\b/, 'ours on the right')
   await mine.getByText('delivered to 2 of 2').waitFor({ timeout: 15_000 })
+  // Bob reads the group (markRead takes a group) and reacts from his node; the page shows both.
+  const ours = (
+    await alice.call<{ id: string; text: string }[]>('groupMessages', { group: groupId, peek: true })
+  ).find((m) => m.text === '新茶到了 new tea is in')!
+  await bob.call('markRead', { contact: groupId })
+  await bob.call('react', { contact: groupId, messageId: ours.id, emoji: '👍' })
+  await mine.getByRole('img', { name: '👍 from Bob' }).waitFor({ timeout: 15_000 })
+  await mine.getByText('read by 1').waitFor({ timeout: 15_000 })
+  await mine.getByRole('button', { name: 'delivered to 2 of 2, read by 1 — show who' }).click()
+  const who = mine.getByRole('region', { name: 'Who has it' })
+  assert.deepEqual((await who.getByRole('listitem').allTextContents()).sort(), ['Bob', 'Bob', 'Carol'])
   const row = page.getByTestId('chat-list').getByRole('link', { name: /茶叶 Tea/ })
   await row.getByText('Bob: Two boxes for me').waitFor({ timeout: 15_000 })
   await page.screenshot({ path: join(await outputDir('groups'), 'conversation-en.png') })

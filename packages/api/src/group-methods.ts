@@ -19,7 +19,7 @@
  *   groupJoin     {link}                      -> {group, state: 'joined'|'pending'}
  *   groupApprove  {group, member}             -> GroupView (member: a join request's id or name)
  *   conversation  {ref}                       -> {kind: 'contact'|'group', id, name}
- * `send` and `messages` take a group too (messenger-methods.ts).
+ * `send`, `messages`, `react` and `markRead` take a group too (messenger-methods.ts).
  */
 import { array, bool, int, str } from './params.js'
 import { always, type MethodTable, none, params } from './table.js'

@@ -224,7 +224,10 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   markRead: {
     check: params(CONTACT),
     run: async (c, p) => {
-      await c.messenger.markRead(p.contact)
+      const to = c.messenger.conversationOf(p.contact)
+      // A group is read as opening it reads it (which sends its read receipts in a small group).
+      if (to.kind === 'group') await c.messenger.groups.messages(to.id, { limit: 1 })
+      else await c.messenger.markRead(to.id)
       return null
     },
   },
@@ -232,7 +235,12 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   react: {
     // An empty emoji takes our reaction back.
     check: params({ ...CONTACT, messageId: id, emoji: str({ max: 64 }) }),
-    run: (c, p) => c.messenger.react(p.contact, p.messageId, p.emoji),
+    run: (c, p) => {
+      // A group's message too: `contact` names a conversation, as in `send`.
+      const to = c.messenger.conversationOf(p.contact)
+      if (to.kind === 'group') return c.messenger.groups.react(to.id, p.messageId, p.emoji)
+      return c.messenger.react(to.id, p.messageId, p.emoji)
+    },
   },
   edit: {
     check: params({ ...CONTACT, messageId: id, text: str({ min: 1 }) }),

@@ -222,7 +222,10 @@ export interface ApiMethods {
   message: { params: { contact: string; messageId: string }; result: ApiMessage | null }
   markRead: { params: { contact: string }; result: null }
   unreadCount: { params: { contact: string }; result: number }
-  react: { params: { contact: string; messageId: string; emoji: string }; result: ApiMessage }
+  react: {
+    params: { contact: string; messageId: string; emoji: string }
+    result: ApiMessage | GroupMessageView
+  }
   edit: { params: { contact: string; messageId: string; text: string }; result: ApiMessage }
   deleteMessage: { params: { contact: string; messageId: string }; result: ApiMessage }
   setTyping: { params: { contact: string; active: boolean }; result: null }

@@ -170,9 +170,18 @@ async function groupMessages(
   if (ctx.json) return ctx.out.json(list)
   if (list.length === 0) ctx.out.line(`No messages in ${shownLine(target.name)} yet.`)
   for (const m of list) {
+    // Read receipts exist in small groups only (core leaves `readBy` out above the limit).
+    const read = m.readBy === undefined ? '' : `, read by ${m.readBy.length}`
     const delivery =
-      m.delivery === undefined ? '' : `  (delivered to ${m.delivery.deliveredTo.length} of ${m.delivery.of})`
-    ctx.out.line(`${formatMessage(m, m.sender.name)}${delivery}`)
+      m.delivery === undefined
+        ? ''
+        : `  (delivered to ${m.delivery.deliveredTo.length} of ${m.delivery.of}${read})`
+    // Every member's reaction, by name: a group has more than the "mine" and "theirs" of a 1:1 line.
+    const reactions =
+      m.reactions === undefined
+        ? ''
+        : `  ${shownLine(m.reactions.by.map((r) => `${r.emoji} ${r.name}`).join(', '))}`
+    ctx.out.line(`${formatMessage({ ...m, reactions: undefined }, m.sender.name)}${reactions}${delivery}`)
   }
 }
 

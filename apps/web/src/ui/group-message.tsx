@@ -1,17 +1,28 @@
 /**
  * One group message: the sender's avatar and name above their bubble (WeChat's group layout);
- * our own on the right with no name shown, and "You" said to screen readers.
+ * our own on the right with no name shown, and "You" said to screen readers; the members'
+ * reactions under it, and who has (and read) ours (group-extras.tsx).
  */
+import { useState } from 'preact/hooks'
 import { formatTime, t } from '../i18n/index.js'
 import { groupChangeText } from '../lib/group-change.js'
 import type { GroupMessageView } from '../lib/groups.js'
 import { Avatar } from './avatar.js'
+import {
+  DeliveryButton,
+  DeliveryList,
+  GroupMessageMenu,
+  GroupReactionChips,
+  useGroupReact,
+} from './group-extras.js'
 import { Linkified } from './linkify.js'
 
 export function GroupBubble(props: { m: GroupMessageView }) {
   const { m } = props
   const mine = m.direction === 'out'
   const change = groupChangeText(m)
+  const react = useGroupReact(m)
+  const [listOpen, setListOpen] = useState(false)
   if (change !== undefined) {
     return (
       <li class="msg system" data-id={m.id}>
@@ -34,13 +45,12 @@ export function GroupBubble(props: { m: GroupMessageView }) {
           </span>
           <span class="meta">
             <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
-            {mine && m.delivery !== undefined && (
-              <span class="delivery">
-                {t('groups.delivered', { n: m.delivery.deliveredTo.length, of: m.delivery.of })}
-              </span>
-            )}
+            {mine && <DeliveryButton m={m} open={listOpen} onToggle={() => setListOpen((o) => !o)} />}
           </span>
         </div>
+        <GroupReactionChips m={m} onReact={react} />
+        {mine && listOpen && m.delivery !== undefined && <DeliveryList m={m} />}
+        <GroupMessageMenu m={m} onReact={react} />
       </div>
     </li>
   )

@@ -43,6 +43,8 @@ export interface StoredMessage {
   /** Ours: how many members it went to, and which of their peers have it. */
   readonly recipients?: number
   readonly deliveredTo?: readonly string[]
+  /** Ours, in a small group (receipts.ts): members who read it. */
+  readonly readBy?: readonly string[]
 }
 
 interface StoredGroup {

@@ -844,6 +844,7 @@ export interface GroupTraffic {
   invite: Uint8Array<ArrayBuffer>
   card: Uint8Array<ArrayBuffer>
   refused: string
+  read: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace GroupTraffic {
@@ -914,6 +915,13 @@ export namespace GroupTraffic {
           w.string(obj.refused)
         }
 
+        if (obj.read != null && obj.read.length > 0) {
+          for (const value of obj.read) {
+            w.uint32(90)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -928,7 +936,8 @@ export namespace GroupTraffic {
           marks: [],
           invite: uint8ArrayAlloc(0),
           card: uint8ArrayAlloc(0),
-          refused: ''
+          refused: '',
+          read: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -997,6 +1006,14 @@ export namespace GroupTraffic {
               obj.refused = reader.string()
               break
             }
+            case 11: {
+              if (opts.limits?.read != null && obj.read.length === opts.limits.read) {
+                throw new MaxLengthError('Decode error - repeated field "read" had too many elements')
+              }
+
+              obj.read.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1010,7 +1027,8 @@ export namespace GroupTraffic {
           ops: 0,
           messages: 0,
           heads: 0,
-          marks: 0
+          marks: 0,
+          read: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1127,6 +1145,21 @@ export namespace GroupTraffic {
               }
               break
             }
+            case 11: {
+              if (opts.limits?.read != null && obj.read === opts.limits.read) {
+                throw new MaxLengthError('Streaming decode error - repeated field "read" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.read[]`,
+                index: obj.read,
+                value: reader.bytes()
+              }
+
+              obj.read++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1211,6 +1244,12 @@ export namespace GroupTraffic {
     value: string
   }
 
+  export interface GroupTrafficReadFieldEvent {
+    field: '$.read[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<GroupTraffic>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, GroupTraffic.codec())
   }
@@ -1219,7 +1258,7 @@ export namespace GroupTraffic {
     return decodeMessage(buf, GroupTraffic.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent | GroupTrafficInviteFieldEvent | GroupTrafficCardFieldEvent | GroupTrafficRefusedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent | GroupTrafficInviteFieldEvent | GroupTrafficCardFieldEvent | GroupTrafficRefusedFieldEvent | GroupTrafficReadFieldEvent> {
     return streamMessage(buf, GroupTraffic.codec(), opts)
   }
 }

@@ -35,6 +35,8 @@ export {
   MAX_GROUP_MEMBERS,
   MAX_GROUP_NAME_BYTES,
 } from './ops.js'
+export { type GroupReactionsView, MAX_WAITING_REACTIONS } from './reactions.js'
+export { MAX_READ_IDS, READ_RECEIPTS_UP_TO } from './receipts.js'
 export {
   GROUP_EXTENSION,
   type GroupMemberView,

@@ -49,6 +49,7 @@ import {
 import { type CheckedJoin, checkJoin, joinRequestIn, MAX_JOIN_REQUESTS } from './joins.js'
 import { GroupLog } from './log.js'
 import { MAX_MENTIONS, mentionsIn } from './mentions.js'
+import { MessageIndex } from './message-index.js'
 import {
   checkGroupName,
   type GroupCard,
@@ -57,6 +58,8 @@ import {
   type GroupOpDraft,
   MAX_CARDS_PER_OP,
 } from './ops.js'
+import { GroupReactions, type GroupReactionsView, REACTION_KIND } from './reactions.js'
+import { GroupReceipts } from './receipts.js'
 import type { GroupChange, GroupRole, GroupState } from './state.js'
 
 export const GROUP_EXTENSION = 'group'
@@ -137,6 +140,12 @@ export interface GroupMessageView {
   readonly replyTo?: MessageId | undefined
   /** Ours: members whose peers have it, of how many it went to ("delivered to 37 of 40"). */
   readonly delivery?: { readonly deliveredTo: readonly ContactId[]; readonly of: number } | undefined
+  /** Ours: the members `delivery` counts, by name (the list behind "delivered to 37 of 40"). */
+  readonly deliveredTo?: readonly { readonly id: ContactId; readonly name: string }[] | undefined
+  /** Ours, in a group of at most READ_RECEIPTS_UP_TO members: who read it (receipts.ts). */
+  readonly readBy?: readonly { readonly id: ContactId; readonly name: string }[] | undefined
+  /** Members' reactions (reactions.ts): `mine` and `theirs` as in a 1:1 view, and who chose what. */
+  readonly reactions?: GroupReactionsView | undefined
   /**
    * A line about the group itself (someone joined, left, was removed, the name changed): `text`
    * says it in English, `data` says it for an app to put in its own words.
@@ -161,6 +170,7 @@ interface TrafficOut {
   readonly invite?: Uint8Array
   readonly card?: Uint8Array
   readonly refused?: string
+  readonly read?: readonly Uint8Array[]
   readonly heads?: readonly Uint8Array[]
   readonly marks?: readonly {
     readonly sender: Uint8Array
@@ -171,8 +181,29 @@ interface TrafficOut {
 
 export class Groups {
   private readonly loaded = new Map<GroupId, HeldGroup>()
+  private readonly reactions: GroupReactions
+  /** Read receipts and delivery lists (public: a test lowers `receipts.upTo`). */
+  readonly receipts: GroupReceipts
 
-  constructor(private readonly core: MessengerCore) {}
+  constructor(private readonly core: MessengerCore) {
+    const index = new MessageIndex(core.store)
+    const me = this.me
+    this.reactions = new GroupReactions({
+      core,
+      me,
+      index,
+      broadcast: (g, plaintext) => this.broadcast(g, plaintext),
+      show: (g, m) =>
+        core.events.emit('group-message', { groupId: g.log.id, message: this.messageView(g, m) }),
+    })
+    this.reactions.groupOf = (gid) => this.loaded.get(gid)
+    this.receipts = new GroupReceipts({
+      core,
+      me,
+      sendRead: (g, to, ids) => this.sendTraffic(to, { groupId: hexToBytes(g.log.id), read: ids }, g),
+      updateOwn: (id, change, missing) => this.updateOwn(id, change, missing),
+    })
+  }
 
   readonly extension: CoreExtensionHandler = {
     requires: 'group',
@@ -183,6 +214,7 @@ export class Groups {
   async start(): Promise<void> {
     const core = this.core
     for await (const g of loadGroups(core.store, this.me)) this.loaded.set(g.log.id, g)
+    for (const g of this.loaded.values()) await this.reactions.load(g)
     core.groupMemberCard = (cid) => this.cardOf(cid)
     core.groupJoinerCard = (plaintext) => this.joinerCard(plaintext)
     core.onOtherAck = (cid, id) => this.delivered(cid, id)
@@ -305,10 +337,12 @@ export class Groups {
       .map((c) => this.changeView(g, c))
     const page = [...out, ...lines].sort((a, b) => a.sentAt.localeCompare(b.sentAt))
     if (!options.peek && (g.unread > 0 || g.mentioned > 0)) {
+      const read = g.unread
       g.unread = 0
       g.mentioned = 0
       await this.persist(g)
       this.changed(g)
+      await this.receipts.read(g, read)
     }
     return page
   }
@@ -319,6 +353,10 @@ export class Groups {
     const name =
       sender === this.me ? this.core.account.name : this.nameOf(sender, member?.card.name ?? sender)
     const out = sender === this.me
+    const who = (id: ContactId) => ({
+      id,
+      name: id === this.me ? this.core.account.name : this.nameOf(id, cardNameIn(g, id)),
+    })
     return {
       id: s.id as MessageId,
       groupId: g.log.id,
@@ -336,6 +374,8 @@ export class Groups {
       ...(s.recipients === undefined
         ? {}
         : { delivery: { deliveredTo: (s.deliveredTo ?? []) as ContactId[], of: s.recipients } }),
+      ...(s.recipients === undefined ? {} : this.receipts.lists(g, s, who)),
+      ...this.reactions.viewOf(g.log.id, s.id, who),
     }
   }
 
@@ -741,23 +781,56 @@ export class Groups {
     return this.messageView(g, ours)
   }
 
+  /** Our reaction to message `messageId` of the group; an empty emoji takes it back. */
+  async react(ref: string, messageId: string, emoji: string): Promise<GroupMessageView> {
+    const g = this.resolve(ref)
+    if (!g.log.state().members.has(this.me))
+      throw new GroupError('NotAllowed', 'you are not a member of this group')
+    return this.messageView(g, await this.reactions.react(g, messageId, emoji))
+  }
+
+  /** One sender-key message for every member that is no chat line (a reaction): sealed once, pushed to each. */
+  private async broadcast(g: HeldGroup, plaintext: Uint8Array): Promise<CarriedMessage> {
+    const state = g.log.state()
+    const { message, handouts } = g.channel.encrypt(state, plaintext)
+    await this.handOut(g, handouts)
+    const wire = { sender: hexToBytes(this.me), message: message.bytes }
+    for (const cid of state.members.keys()) {
+      if (cid !== this.me) await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), messages: [wire] }, g)
+    }
+    return message
+  }
+
   /**
    * A member's peer acknowledged our message `id`: it has it ("delivered to 37 of 40"). Acks
    * come one per member; they are applied one at a time.
    */
   private delivered(cid: ContactId, id: MessageId): void {
+    this.updateOwn(id, (m) =>
+      m.deliveredTo?.includes(cid) ? undefined : { ...m, deliveredTo: [...(m.deliveredTo ?? []), cid] },
+    )
+  }
+
+  /**
+   * Changes our own message `id` (`change` gives the new record, or undefined for none), one
+   * change at a time: delivery acks and read receipts both rewrite its record.
+   */
+  private updateOwn(
+    id: string,
+    change: (m: StoredMessage, g: HeldGroup) => StoredMessage | undefined,
+    missing: () => void = () => {},
+  ): void {
     this.deliveries = this.deliveries
       .then(async () => {
         const where = await this.core.store.get(GroupKeys.sent(id))
-        if (where === undefined) return
+        if (where === undefined) return missing()
         const [gid, seqText] = fromUtf8(where).split(' ') as [GroupId, string]
         const g = this.loaded.get(gid)
         const key = GroupKeys.message(gid, Number(seqText))
         const bytes = await this.core.store.get(key)
-        if (g === undefined || bytes === undefined) return
-        const m = decodeMessage(bytes)
-        if (m.deliveredTo?.includes(cid)) return
-        const next: StoredMessage = { ...m, deliveredTo: [...(m.deliveredTo ?? []), cid] }
+        if (g === undefined || bytes === undefined) return missing()
+        const next = change(decodeMessage(bytes), g)
+        if (next === undefined) return
         await this.core.store.put(key, encodeMessage(next))
         this.deliveryShown(g, next)
       })
@@ -949,7 +1022,7 @@ export class Groups {
     const state = g.log.state()
     // Only a member speaks for a group (the ops above may just have made them one).
     if (!state.members.has(from) || !state.members.has(this.me)) {
-      if (t.distribution.length > 0 || t.messages.length > 0 || t.sync)
+      if (t.distribution.length > 0 || t.messages.length > 0 || t.sync || t.read.length > 0)
         throw new GroupError('NotAllowed', 'not a member')
       return
     }
@@ -964,6 +1037,7 @@ export class Groups {
       if (outcome.kind === 'read') await this.keepRead(g, outcome.message, outcome.plaintext)
     }
     if (t.messages.length > 0) await this.persist(g)
+    if (t.read.length > 0) this.receipts.receive(g, from, t.read)
     if (t.sync) await this.answerSync(g, from, t)
   }
 
@@ -1038,6 +1112,8 @@ export class Groups {
     } catch {
       return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
     }
+    if ((content as { kind?: unknown } | null)?.kind === REACTION_KIND)
+      return this.reactions.receive(g, message, content as Record<string, unknown>)
     if (
       typeof content.id !== 'string' ||
       !isMessageId(content.id) ||
