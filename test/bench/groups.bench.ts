@@ -29,7 +29,7 @@
  * Knobs: GROUPS_BENCH_SIZES (comma-separated group sizes, default "100,500"), GROUPS_BENCH_CATCHUP
  * (default 1000; 0 skips it), GROUPS_BENCH_REKEY=0 (skips the rekey), GROUPS_BENCH_ROUNDS (steady
  * messages per size, default 3), GROUPS_BENCH_MAX_CONNECTIONS (every peer's connection cap; default
- * the product's, 100, for groups of up to 101, else members + 16: see maxConnections below),
+ * the product's, 600, for groups whose sender needs no more, else members + 16: see maxConnections below),
  * GROUPS_BENCH_FORM_TIMEOUT_S (how long the setup may take to bring the group to every member,
  * default 600), GROUPS_BENCH_MARKS=1 (phase timestamps on stderr, for `node --cpu-prof`).
  */
@@ -48,9 +48,9 @@ const REKEY = process.env.GROUPS_BENCH_REKEY !== '0'
 const STEADY_ROUNDS = Number(process.env.GROUPS_BENCH_ROUNDS ?? 3)
 /**
  * Every peer's connection cap in a group of `n`: GROUPS_BENCH_MAX_CONNECTIONS when set, else the
- * product's (RESOURCE_LIMITS.maxConnections, 100) while a sender needs no more connections than
- * that, else n + 16. Direct fan-out needs a connection to every member; at the product's cap a
- * group above ~100 thrashes (docs/performance.md, "Groups"), which is a finding, not a figure.
+ * product's (RESOURCE_LIMITS.maxConnections, 600) while a sender needs no more connections than
+ * that, else n + 16. Direct fan-out needs a connection to every member; at a cap of 100 a group
+ * above ~100 thrashed (docs/performance.md, "Groups"), which is why the product's cap is 600.
  */
 function maxConnections(n: number): number {
   const set = process.env.GROUPS_BENCH_MAX_CONNECTIONS

@@ -192,11 +192,20 @@ async function main(): Promise<void> {
     const rateArrivals = [...arrived].filter(([t]) => t.startsWith('rate ')).map(([, at]) => at)
     rateArrivals.sort((x, y) => x - y)
     const ratePerSFirst = (first * 1000) / (rateArrivals[first - 1]! - t0)
-    const stored = await cb.call<unknown[]>('messages', {
-      contact: (await cb.call<{ id: string }[]>('contactList'))[0]!.id,
-      limit: 10_000,
-      peek: true,
-    })
+    // Paged, as a client lists a long conversation: one reply of 10,000 would overflow a line.
+    const stored: { id: string }[] = []
+    const contactOfA = (await cb.call<{ id: string }[]>('contactList'))[0]!.id
+    while (stored.length < 10_000) {
+      const page = await cb.call<{ id: string }[]>('messages', {
+        contact: contactOfA,
+        limit: 1_000,
+        peek: true,
+        ...(stored.length === 0 ? {} : { before: stored[stored.length - 1]!.id }),
+      })
+      if (page.length === 0) break
+      // A page lists oldest first; the next page is older than its first.
+      stored.push(...page.reverse())
+    }
     const rssA = await procStatus(a.child.pid!)
     const rssB = await procStatus(b.child.pid!)
 

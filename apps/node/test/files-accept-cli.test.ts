@@ -119,12 +119,15 @@ test('sent files are listed; Ctrl+C on send-file says it goes on; cancel-file st
   assert.equal(cancelled.id, out.id)
   assert.equal(cancelled.status, 'failed')
   assert.equal(cancelled.reason, 'cancelled')
-  // Bob's copy waited for him: when he takes it, Alice's peer refuses it as cancelled.
-  assert.equal((await jiayi(bob.home, ['accept-file', out.id])).code, 0)
+  // Bob's copy waited for him: Alice's peer tells his at once, so it fails there too and there
+  // is nothing left to accept.
   await eventually(async () => {
     const atBob = await jiayiJson<FileEntry[]>(bob.home, ['files'])
     return atBob.find((f) => f.id === out.id)?.status === 'failed'
   }, 15_000)
+  const late = await jiayi(bob.home, ['accept-file', out.id])
+  assert.equal(late.code, 1)
+  assert.match(late.stderr, /not waiting to be accepted/)
   const unknown = await jiayi(alice.home, ['cancel-file', 'f'.repeat(32)])
   assert.equal(unknown.code, 1)
 })

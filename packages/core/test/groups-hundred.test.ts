@@ -98,7 +98,22 @@ describe(`a group of ${MEMBERS} members`, () => {
         }),
     )
     const group = await creator.groups.create('Trade fair 展会', ids)
+    log('created')
+    const progress = process.env.GROUP_TEST_TRACE
+      ? setInterval(() => {
+          const sizes = others.map((m) => {
+            try {
+              return m.groups.get(group.id).members.length
+            } catch {
+              return 0
+            }
+          })
+          const held = sizes.filter((n) => n === MEMBERS).length
+          log(`${held} hold the group; sizes seen ${[...new Set(sizes)].join(',')}; creator outbox connections ${creator.node.getConnections().length}`)
+        }, 5_000)
+      : undefined
     await Promise.all(formed)
+    clearInterval(progress)
     log('the group reached every member')
 
     const fromCreator = receivedBy(others, group.id, 'Welcome, everyone 欢迎')

@@ -73,6 +73,8 @@ const MAX_PENDING_LOGS = 16
 const DELIVERY_EVENT_MS = 300
 /** Groups up to this size hand every member's key out at once (settleKeys). */
 export const EAGER_KEYS_UP_TO = 64
+/** Quiet time after received ops before our keys are settled (settleSoon). */
+const SETTLE_AFTER_OPS_MS = 300
 /** Members per group asked for news after a start. */
 const REACH_OUT_MEMBERS = 4
 
@@ -551,6 +553,29 @@ export class Groups {
     }
   }
 
+  /**
+   * Settles our keys once a burst of ops has stopped coming in. A newcomer gets a big group's log
+   * a few ops per payload, and the state after the first payloads is small (20, then 60
+   * members): settled at once, it would take the eager path and hand our key to each of them, so
+   * a group of 70 or 500 would pay the n² sessions EAGER_KEYS_UP_TO is there to avoid.
+   */
+  private settleSoon(g: HeldGroup): void {
+    const gid = g.log.id
+    clearTimeout(this.settleTimers.get(gid))
+    const timer = setTimeout(() => {
+      this.settleTimers.delete(gid)
+      if (this.core.stopped || this.loaded.get(gid) !== g) return
+      void this.settleKeys(g, g.log.state()).catch((error) =>
+        this.core.log.warn('could not hand out a group key', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+    }, SETTLE_AFTER_OPS_MS)
+    this.settleTimers.set(gid, timer)
+  }
+
+  private readonly settleTimers = new Map<GroupId, ReturnType<typeof setTimeout>>()
+
   private async handOut(g: HeldGroup, handouts: readonly KeyHandout[]): Promise<void> {
     await this.persist(g)
     for (const h of handouts)
@@ -849,6 +874,8 @@ export class Groups {
   /** Stops telling of deliveries; waits for the counts being written. */
   async stop(): Promise<void> {
     clearTimeout(this.deliveryTimer)
+    for (const timer of this.settleTimers.values()) clearTimeout(timer)
+    this.settleTimers.clear()
     this.deliveryTimer = undefined
     await this.deliveries
   }
@@ -1095,7 +1122,11 @@ export class Groups {
     for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
     if (added.length === 0) return
     const state = g.log.state()
-    await this.settleKeys(g, state)
+    // Keys of members who left are dropped at once; handing ours out waits for the rest of a
+    // burst of ops (settleSoon).
+    g.channel.align(state)
+    await this.persist(g)
+    this.settleSoon(g)
     this.core.events.emit('group', {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',
