@@ -109,7 +109,9 @@ describe(`a group of ${MEMBERS} members`, () => {
             }
           })
           const held = sizes.filter((n) => n === MEMBERS).length
-          log(`${held} hold the group; sizes seen ${[...new Set(sizes)].join(',')}; creator outbox connections ${creator.node.getConnections().length}`)
+          log(
+            `${held} hold the group; sizes seen ${[...new Set(sizes)].join(',')}; creator outbox connections ${creator.node.getConnections().length}`,
+          )
         }, 5_000)
       : undefined
     await Promise.all(formed)
