@@ -9,7 +9,11 @@
  * file on one stream at a time (a second one gets Reject "busy"); the sender serves the newest.
  *
  * Only accepted contacts may open the protocol (checked before a byte is read), and only for
- * files offered between exactly these two peers; anything else is refused and counted.
+ * files offered between exactly these two peers; anything else is refused and counted. A file
+ * offered in a group (groups/group-files.ts) is the exception: any current member of its group
+ * may fetch it from the sender, a contact or not (trust action `open-group-file-stream`), each
+ * member on a stream of its own; a peer that is not a member of that group now is refused and
+ * counted (`not-a-member`).
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -42,6 +46,8 @@ const FINISH_TIMEOUT_MS = 300_000
 
 export type FileRefusal =
   | 'not-a-contact'
+  /** A group file asked for by a peer that is not a member of its group now. */
+  | 'not-a-member'
   | 'unknown-file'
   | 'bad-frame'
   | 'bad-offer'
@@ -54,6 +60,16 @@ export interface RunnerOptions {
   readonly log?: Logger | undefined
   /** Whether a file waits for the user (auto-download.ts), asked once its sender is a contact. */
   readonly holdFor: (r: TransferRecord) => Promise<HoldReason | undefined>
+  /** Files offered in a group: who may fetch them, and who offered them (group-files.ts). */
+  readonly groups?: GroupFileAccess | undefined
+}
+
+/** What the runner asks about a group's file (a record with a `groupId`). */
+export interface GroupFileAccess {
+  /** Whether `peerId` may fetch it from us: both of us are members of its group now. */
+  mayFetch(r: TransferRecord, peerId: string): boolean
+  /** Its sender, to fetch it from (a contact, or a group member's record). */
+  senderOf(r: TransferRecord): ContactView | undefined
 }
 
 interface Attempt extends AttemptClock {
@@ -66,7 +82,8 @@ export class TransferRunner {
   readonly refusals = new Map<FileRefusal, number>()
   private messengerRef: Messenger | undefined
   private stopped = false
-  private readonly active = new Map<RecordKey, Attempt>()
+  /** By record key; a group file we send, by record key and the member's peer id (attemptKey). */
+  private readonly active = new Map<string, Attempt>()
   private readonly tasks = new Set<Promise<unknown>>()
   private readonly handles: TransferHandles
   private readonly retries = new Map<MessageId, { timer?: ReturnType<typeof setTimeout>; failures: number }>()
@@ -89,14 +106,16 @@ export class TransferRunner {
   async start(messenger: Messenger): Promise<void> {
     this.messengerRef = messenger
     const handler = framedHandler(PROTOCOL_FILE, (framed, connection) => this.serve(framed, connection), {
-      allow: (peer) => messenger.peerMay(peer.toString(), 'open-file-stream'),
+      allow: (peer) =>
+        messenger.peerMay(peer.toString(), 'open-file-stream') ||
+        messenger.peerMay(peer.toString(), 'open-group-file-stream'),
       onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
     })
     await messenger.node.handle(PROTOCOL_FILE, handler, {
       maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_FILE],
     })
     const onConnect = (e: Event) => {
-      const contact = this.acceptedContact((e as CustomEvent<PeerId>).detail.toString())
+      const contact = this.fileContact((e as CustomEvent<PeerId>).detail.toString())
       if (contact !== undefined) this.resumeWith(contact.id, true)
     }
     messenger.node.addEventListener('peer:connect', onConnect)
@@ -170,12 +189,12 @@ export class TransferRunner {
     from: number,
   ): Promise<void> {
     const r = this.recordFor('out', fileId, peer)
-    if (r === undefined) {
-      this.refuse('unknown-file')
+    if (typeof r === 'string') {
+      this.refuse(r)
       return rejectStream(framed, 'unknown-file')
     }
     if (r.status === 'failed') return rejectStream(framed, rejectFor(r))
-    await this.track(this.runSend(framed, r, from))
+    await this.track(this.runSend(framed, r, from, peer))
   }
 
   /** The other side gave a file up (cancelled it): ours ends the same way, now rather than at a retry. */
@@ -185,9 +204,10 @@ export class TransferRunner {
     fileId: Uint8Array,
     reason: RejectReason,
   ): Promise<void> {
-    const r = this.recordFor('out', fileId, peer) ?? this.recordFor('in', fileId, peer)
-    if (r === undefined) {
-      this.refuse('unknown-file')
+    const out = this.recordFor('out', fileId, peer)
+    const r = typeof out === 'string' ? this.recordFor('in', fileId, peer) : out
+    if (typeof r === 'string') {
+      this.refuse(typeof out === 'string' && out !== 'unknown-file' ? out : r)
       return rejectStream(framed, 'unknown-file')
     }
     await framed.close({ signal: AbortSignal.timeout(2_000) }).catch(() => framed.abort(new Error('closing')))
@@ -201,8 +221,8 @@ export class TransferRunner {
   /** Tells the other side, best effort, that this user gave the file up (it stops too). */
   async tellGaveUp(direction: Direction, id: MessageId): Promise<void> {
     const r = this.book.get(keyOf(direction, id))
-    const contact = r === undefined ? undefined : this.contactById(r.contactId)
-    if (this.stopped || contact === undefined || !peerMay(contact.state, 'open-file-stream')) return
+    const contact = r === undefined ? undefined : this.peerOf(r)
+    if (this.stopped || contact === undefined) return
     if (this.messengerRef?.node.getConnections(peerIdFromString(contact.peerId)).length === 0) return
     await this.track(
       (async () => {
@@ -224,8 +244,8 @@ export class TransferRunner {
   /** The sender tells us it has a file for us (after a restart, or when we connect). */
   private async serveHave(framed: FramedStream, peer: string, fileId: Uint8Array): Promise<void> {
     const r = this.recordFor('in', fileId, peer)
-    if (r === undefined) {
-      this.refuse('unknown-file')
+    if (typeof r === 'string') {
+      this.refuse(r)
       return rejectStream(framed, 'unknown-file')
     }
     if (r.status === 'complete') {
@@ -251,9 +271,10 @@ export class TransferRunner {
     const k = keyOf('in', id)
     const r = this.book.get(k)
     if (r === undefined || r.status !== 'incoming' || this.stopped) return
-    const contact = this.contactById(r.contactId)
+    const contact = this.peerOf(r)
     if (contact === undefined) return void (await this.book.change(k, { type: 'fail', reason: 'refused' }))
-    if (!peerMay(contact.state, 'take-file-offer')) {
+    // A group's file is the group's business: its service took the message from a member.
+    if (r.groupId === undefined && !peerMay(contact.state, 'take-file-offer')) {
       return void (await this.book.change(k, { type: 'note', note: 'waiting-for-accept' }))
     }
     if (r.hold !== undefined) return // the user decides (FileService.accept)
@@ -281,8 +302,8 @@ export class TransferRunner {
     const k = keyOf('out', id)
     const r = this.book.get(k)
     if (r === undefined || r.status !== 'sending' || this.stopped || this.active.has(k)) return
-    const contact = this.contactById(r.contactId)
-    if (contact === undefined || !peerMay(contact.state, 'open-file-stream')) return
+    const contact = this.peerOf(r)
+    if (contact === undefined || r.groupId !== undefined) return
     let framed: FramedStream
     let reply: Frame
     try {
@@ -296,7 +317,7 @@ export class TransferRunner {
     } catch {
       return // the receiver pulls when it can
     }
-    if (reply.type === 'want') return this.runSend(framed, r, reply.nextChunk)
+    if (reply.type === 'want') return this.runSend(framed, r, reply.nextChunk, contact.peerId)
     if (reply.type === 'done') {
       // A digest not kept here (its write failed) leaves the receiver's check, against the digest
       // we sent it, as the only one.
@@ -329,16 +350,18 @@ export class TransferRunner {
 
   // ------------------------------------------------------------------ running one side
 
-  private async runSend(framed: FramedStream, r: TransferRecord, from: number): Promise<void> {
+  private async runSend(framed: FramedStream, r: TransferRecord, from: number, peer: string): Promise<void> {
     const k = keyOf('out', r.id)
-    // The receiver decides: a new request for this file replaces a stream it gave up on.
-    this.interrupt(k, 'replaced by a newer stream')
+    // The receiver decides: a new request for this file replaces a stream it gave up on. A
+    // group's file goes to every member, each on a stream of its own.
+    const ak = attemptKey(r, peer)
+    this.active.get(ak)?.controller.abort(new FileError('Stopped', 'replaced by a newer stream'))
     const attempt: Attempt = {
       controller: new AbortController(),
       startedAt: Date.now(),
       startBytes: Math.min(from * r.chunkSize, r.size),
     }
-    this.active.set(k, attempt)
+    this.active.set(ak, attempt)
     try {
       let source: FileSource
       try {
@@ -361,15 +384,18 @@ export class TransferRunner {
         finishTimeoutMs: FINISH_TIMEOUT_MS,
         signal: attempt.controller.signal,
         onDigest: (sha256) => this.keepDigest(k, sha256),
-        onAcked: (next) => this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt),
+        onAcked: (next) => {
+          // A group's file is not followed per member (its record is complete once offered).
+          if (r.groupId === undefined) this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
+        },
         onChunkSent: (index) => {
           this.chunksSent++
           this.book.events.emit('sent', { id: r.id, index })
         },
       })
-      if (this.active.get(k) === attempt) await this.finishOut(r.id, outcome)
+      if (this.active.get(ak) === attempt) await this.finishOut(r.id, outcome)
     } finally {
-      this.release(k, attempt)
+      this.release(ak, attempt)
     }
   }
 
@@ -379,7 +405,8 @@ export class TransferRunner {
     else if (outcome.type === 'failed') await this.book.change(k, { type: 'fail', reason: outcome.reason })
     else if (outcome.type === 'retry') await this.book.change(k, { type: 'note', note: outcome.note })
     const r = this.book.get(k)
-    if (r !== undefined && isFinal(r.status)) await this.handles.closeOut(id)
+    // A group's file stays open for the other members (closed when the service stops).
+    if (r !== undefined && isFinal(r.status) && r.groupId === undefined) await this.handles.closeOut(id)
   }
 
   private async runReceive(framed: FramedStream, r: TransferRecord, attempt: Attempt): Promise<void> {
@@ -468,7 +495,7 @@ export class TransferRunner {
     return attempt
   }
 
-  private release(k: RecordKey, attempt: Attempt): void {
+  private release(k: string, attempt: Attempt): void {
     if (this.active.get(k) === attempt) this.active.delete(k)
   }
 
@@ -527,20 +554,39 @@ export class TransferRunner {
     return this.messengerRef
   }
 
-  /** The transfer `fileId` in `direction`, only if it is with the peer asking. */
-  private recordFor(direction: Direction, fileId: Uint8Array, peer: string): TransferRecord | undefined {
+  /**
+   * The transfer `fileId` in `direction`, only if it is with the peer asking: a 1:1 file with
+   * exactly that contact; a group's file we offered with a member of its group now, one we
+   * receive with its sender. Otherwise why not (counted by the caller).
+   */
+  private recordFor(direction: Direction, fileId: Uint8Array, peer: string): TransferRecord | FileRefusal {
     const r = this.book.get(keyOf(direction, bytesToHex(fileId) as MessageId))
-    if (r === undefined) return undefined
-    return this.contactById(r.contactId)?.peerId === peer ? r : undefined
+    if (r === undefined) return 'unknown-file'
+    if (r.groupId !== undefined && direction === 'out')
+      return this.options.groups?.mayFetch(r, peer) === true ? r : 'not-a-member'
+    return this.peerOf(r)?.peerId === peer ? r : 'unknown-file'
+  }
+
+  /** Whom a transfer is with: the contact, or for a group's file its sender. */
+  private peerOf(r: TransferRecord): ContactView | undefined {
+    if (r.groupId !== undefined) return r.direction === 'in' ? this.options.groups?.senderOf(r) : undefined
+    return this.contactById(r.contactId)
   }
 
   private contactById(id: ContactId): ContactView | undefined {
     return this.messengerRef?.contactList().find((c) => c.id === id)
   }
 
-  private acceptedContact(peerId: string): ContactView | undefined {
-    const c = this.messengerRef?.contactList().find((v) => v.peerId === peerId)
-    return c !== undefined && peerMay(c.state, 'open-file-stream') ? c : undefined
+  /** A peer we move files with: an accepted contact, or a member of a group we are in. */
+  private fileContact(peerId: string): ContactView | undefined {
+    let c: ContactView | undefined
+    try {
+      c = this.messengerRef?.contact(peerId)
+    } catch {
+      return undefined
+    }
+    if (c === undefined || c.peerId !== peerId) return undefined
+    return peerMay(c.state, 'open-file-stream') || peerMay(c.state, 'open-group-file-stream') ? c : undefined
   }
 
   /** Counts (and logs, without content) a stream or offer we refused. */
@@ -548,6 +594,12 @@ export class TransferRunner {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1)
     this.options.log?.debug('file refused', { reason, peer: peer?.toString() ?? '' })
   }
+}
+
+/** Which attempt moves a transfer: one per record, but one per member for a group's file we send. */
+function attemptKey(r: TransferRecord, peer: string): string {
+  const k = keyOf(r.direction, r.id)
+  return r.groupId !== undefined && r.direction === 'out' ? `${k}@${peer}` : k
 }
 
 /** The file's SHA-256, if known yet (the offer's, or kept from its last chunk). */

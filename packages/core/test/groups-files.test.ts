@@ -1,0 +1,150 @@
+/**
+ * Files and pictures in a group between real peers on 127.0.0.1 (real LevelDB, files on disk): a
+ * picture Bo sends to a group of three reaches Ann and Cy, who is no contact of Bo's, with the
+ * SHA-256 Bo offered. Then the attacker's side of /jiayi/file/1: a stranger, a member of another
+ * group of Bo's, and a member removed from the group all ask Bo for the file and are refused, and
+ * Bo counts each refusal.
+ */
+import assert from 'node:assert/strict'
+import { createHash, randomBytes as nodeRandomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { after, before, describe, it } from 'node:test'
+import { hexToBytes, randomBytes } from '../src/bytes.js'
+import { decodeFrame, encodeFrame } from '../src/files/frames.js'
+import { memorySource } from '../src/files/memory-storage.js'
+import type { FileMessageData } from '../src/files/transfer.js'
+import { openFramed } from '../src/net/framed-handler.js'
+import { PROTOCOL_FILE } from '../src/net/protocols.js'
+import { befriend, type FilePeer, filePeer, removeHomes } from './helpers/files-peers.js'
+import { eventually } from './helpers/messenger-peer.js'
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+
+describe('files in a group', () => {
+  let ann: FilePeer
+  let bo: FilePeer
+  let cy: FilePeer
+  let dan: FilePeer
+  let eve: FilePeer
+  let shop: string
+  let fileId: string
+  const picture = new Uint8Array(nodeRandomBytes(300 * 1024 + 17))
+
+  before(async () => {
+    ;[ann, bo, cy, dan, eve] = (await Promise.all(
+      ['Ann', 'Bo', 'Cy', 'Dan', 'Eve'].map((n) => filePeer(n)),
+    )) as [FilePeer, FilePeer, FilePeer, FilePeer, FilePeer]
+    // Ann knows everyone but Eve; Bo, Cy and Dan know only Ann.
+    await Promise.all([befriend(ann, bo), befriend(ann, cy), befriend(ann, dan)])
+  })
+  after(async () => {
+    await Promise.all([ann, bo, cy, dan, eve].map((p) => p?.stop()))
+    await removeHomes()
+  })
+
+  /** Asks `from` for file `id` as a receiver would (Want from chunk 0); its first answer. */
+  async function ask(asker: FilePeer, from: FilePeer, id: string) {
+    await asker.messenger.node.peerStore.merge(from.messenger.node.peerId, {
+      multiaddrs: from.messenger.node.getMultiaddrs(),
+    })
+    const s = await openFramed(asker.messenger.node, from.messenger.node.peerId, PROTOCOL_FILE)
+    try {
+      await s.write(encodeFrame({ type: 'want', fileId: hexToBytes(id), nextChunk: 0 }))
+      return await s.read({ timeoutMs: 5_000 })
+    } finally {
+      s.abort(new Error('asked enough'))
+    }
+  }
+
+  it('a picture sent to the group arrives at every member, contacts of the sender or not, with its SHA-256', async () => {
+    shop = (await ann.messenger.groups.create('Shop', ['Bo', 'Cy'])).id
+    for (const p of [bo, cy])
+      await eventually(() => p.messenger.groups.list().length === 1, 15_000, `the group at ${p.name}`)
+    const thumbnail = { mime: 'image/jpeg', width: 32, height: 24, data: randomBytes(900) }
+    const sent = await bo.files.sendFile('Shop', memorySource(picture, 'photo.jpg', 'image/jpeg'), {
+      thumbnail,
+    })
+    fileId = sent.id
+    assert.equal(sent.groupId, shop)
+    assert.deepEqual(sent.sender?.name, 'Bo')
+    assert.equal(sent.kind, 'image')
+    assert.equal(sent.sha256, sha256Hex(picture), 'the offer carries the digest')
+
+    for (const p of [ann, cy]) {
+      const done = await eventually(
+        () => {
+          const t = p.files.transfer(fileId)
+          return t?.status === 'complete' ? t : undefined
+        },
+        20_000,
+        `the picture at ${p.name}`,
+      )
+      assert.equal(done.groupId, shop)
+      assert.equal(done.sha256, sha256Hex(picture))
+      assert.equal(sha256Hex(await readFile(done.path!)), sha256Hex(picture), `the bytes at ${p.name}`)
+      // The group's conversation shows it as a 1:1 chat does: a picture with its thumbnail.
+      const shown = (await p.messenger.groups.messages(shop, { peek: true })).find((m) => m.id === fileId)
+      assert.equal(shown?.sender.name, 'Bo')
+      assert.equal(shown?.extension?.kind, 'file-offer')
+      const data = shown?.extension?.data as FileMessageData
+      assert.equal(data.status, 'complete')
+      assert.equal(data.kind, 'image')
+      assert.equal(data.thumbnail?.width, 32)
+      assert.match(shown!.text, /^🖼 photo\.jpg \(307 kB\)$/)
+      assert.deepEqual(
+        p.files
+          .files()
+          .filter((f) => f.id === fileId)
+          .map((f) => [f.groupId, f.direction]),
+        [[shop, 'in']],
+      )
+    }
+    // Cy fetched it from Bo though neither is the other's contact.
+    assert.deepEqual(
+      cy.messenger.contactList().map((c) => c.name),
+      ['Ann'],
+    )
+    const ours = (await bo.messenger.groups.messages(shop, { peek: true })).find((m) => m.id === fileId)
+    assert.equal(ours?.direction, 'out')
+    assert.equal(ours?.extension?.kind, 'file-offer')
+    assert.equal(bo.files.transfer(fileId)?.status, 'complete')
+  })
+
+  it('a stranger cannot fetch it: the stream is reset before a byte is read, counted', async () => {
+    const before = bo.files.stats().refused['not-a-contact'] ?? 0
+    await assert.rejects(ask(eve, bo, fileId))
+    await eventually(() => (bo.files.stats().refused['not-a-contact'] ?? 0) > before, 5_000, 'counted')
+  })
+
+  it('a member of another group of the sender cannot fetch a file of this group: refused, counted', async () => {
+    // Dan shares a group with Bo, not Shop: a member record at Bo, allowed group files only.
+    const other = (await ann.messenger.groups.create('Other', ['Bo', 'Dan'])).id
+    await eventually(() => dan.messenger.groups.list().length === 1, 15_000, 'Other at Dan')
+    await dan.messenger.groups.send(other, 'hi Bo')
+    await eventually(
+      async () => (await bo.messenger.groups.messages(other, { peek: true })).some((m) => m.text === 'hi Bo'),
+      15_000,
+      "Dan's message at Bo",
+    )
+    const before = bo.files.stats().refused['not-a-member'] ?? 0
+    const answer = await ask(dan, bo, fileId)
+    assert.deepEqual(decodeFrame(answer!), { type: 'reject', reason: 'unknown-file' })
+    assert.equal(bo.files.stats().refused['not-a-member'], before + 1)
+  })
+
+  it('a member removed from the group cannot fetch its file any more: refused, counted', async () => {
+    await ann.messenger.groups.remove(shop, 'Cy')
+    await eventually(
+      () => !bo.messenger.groups.get(shop).members.some((m) => m.name === 'Cy'),
+      15_000,
+      'the removal at Bo',
+    )
+    const before = bo.files.stats().refused['not-a-member'] ?? 0
+    const answer = await ask(cy, bo, fileId)
+    assert.deepEqual(decodeFrame(answer!), { type: 'reject', reason: 'unknown-file' })
+    assert.equal(bo.files.stats().refused['not-a-member'], before + 1)
+    // Ann, still a member, may (her first frame back is a chunk).
+    const chunk = decodeFrame((await ask(ann, bo, fileId))!)
+    assert.equal(chunk.type, 'chunk')
+  })
+})
