@@ -1,7 +1,9 @@
 /**
  * Files and pictures in a group between real peers on 127.0.0.1 (real LevelDB, files on disk): a
  * picture Bo sends to a group of three reaches Ann and Cy, who is no contact of Bo's, with the
- * SHA-256 Bo offered. Then the attacker's side of /jiayi/file/1: a stranger, a member of another
+ * SHA-256 Bo offered (at Cy, whose limit it passes, once she accepts it: the auto-download rules
+ * apply as to a contact's file); a file message whose offer breaks the rules is dropped and
+ * counted. Then the attacker's side of /jiayi/file/1: a stranger, a member of another
  * group of Bo's, and a member removed from the group all ask Bo for the file and are refused, and
  * Bo counts each refusal.
  */
@@ -32,7 +34,10 @@ describe('files in a group', () => {
 
   before(async () => {
     ;[ann, bo, cy, dan, eve] = (await Promise.all(
-      ['Ann', 'Bo', 'Cy', 'Dan', 'Eve'].map((n) => filePeer(n)),
+      // Cy asks before anything over 200 kB downloads.
+      ['Ann', 'Bo', 'Cy', 'Dan', 'Eve'].map((n) =>
+        filePeer(n, n === 'Cy' ? { autoDownload: { askAboveBytes: 200_000 } } : {}),
+      ),
     )) as [FilePeer, FilePeer, FilePeer, FilePeer, FilePeer]
     // Ann knows everyone but Eve; Bo, Cy and Dan know only Ann.
     await Promise.all([befriend(ann, bo), befriend(ann, cy), befriend(ann, dan)])
@@ -70,6 +75,19 @@ describe('files in a group', () => {
     assert.equal(sent.kind, 'image')
     assert.equal(sent.sha256, sha256Hex(picture), 'the offer carries the digest')
 
+    // Over Cy's limit: it waits for her, as a contact's file would, until she accepts it.
+    const waiting = await eventually(
+      () => {
+        const t = cy.files.transfer(fileId)
+        return t?.note === 'needs-accept' ? t : undefined
+      },
+      15_000,
+      'the picture waiting at Cy',
+    )
+    assert.equal(waiting.hold, 'large')
+    const asked = (await cy.messenger.groups.messages(shop, { peek: true })).find((m) => m.id === fileId)
+    assert.equal((asked?.extension?.data as FileMessageData).hold, 'large', 'the group message says why')
+    await cy.files.accept(fileId)
     for (const p of [ann, cy]) {
       const done = await eventually(
         () => {
@@ -108,6 +126,20 @@ describe('files in a group', () => {
     assert.equal(ours?.direction, 'out')
     assert.equal(ours?.extension?.kind, 'file-offer')
     assert.equal(bo.files.transfer(fileId)?.status, 'complete')
+  })
+
+  it('a file message whose offer breaks the rules is dropped and counted', async () => {
+    const refused = () => ann.messenger.stats().refused['/jiayi/msg/1']?.['bad-payload'] ?? 0
+    const before = refused()
+    // Bo's peer misbehaves: group content with a `file` that is no offer.
+    const bad = await bo.messenger.groups.send(shop, '', { file: 'AAAA' })
+    await eventually(() => refused() > before, 15_000, 'counted at Ann')
+    assert.equal(
+      (await ann.messenger.groups.messages(shop, { peek: true })).some((m) => m.id === bad.id),
+      false,
+      'not shown',
+    )
+    assert.equal(ann.files.transfer(bad.id), undefined, 'no transfer')
   })
 
   it('a stranger cannot fetch it: the stream is reset before a byte is read, counted', async () => {
