@@ -1,11 +1,11 @@
 /**
  * Files and pictures in a group between real peers on 127.0.0.1 (real LevelDB, files on disk): a
- * picture Bo sends to a group of three reaches Ann and Cy, who is no contact of Bo's, with the
- * SHA-256 Bo offered (at Cy, whose limit it passes, once she accepts it: the auto-download rules
- * apply as to a contact's file); a file message whose offer breaks the rules is dropped and
- * counted. Then the attacker's side of /jiayi/file/1: a stranger, a member of another
- * group of Bo's, and a member removed from the group all ask Bo for the file and are refused, and
- * Bo counts each refusal.
+ * picture Bo sends to a group of four reaches Ann and Cy, who is no contact of Bo's, with the
+ * SHA-256 Bo offered; at Fay, whose limit it passes, it waits for her accept (the auto-download
+ * rules apply as to a contact's file). A file message whose offer breaks the rules is dropped and
+ * counted. Then the attacker's side of /jiayi/file/1: a stranger, a member of another group of
+ * Bo's, and a member removed from the group all ask for the file and are refused, and counted.
+ * Last, with Bo gone, Fay accepts and gets the picture from Ann, who holds it.
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes as nodeRandomBytes } from 'node:crypto'
@@ -28,22 +28,26 @@ describe('files in a group', () => {
   let cy: FilePeer
   let dan: FilePeer
   let eve: FilePeer
+  let fay: FilePeer
   let shop: string
   let fileId: string
   const picture = new Uint8Array(nodeRandomBytes(300 * 1024 + 17))
 
   before(async () => {
-    ;[ann, bo, cy, dan, eve] = (await Promise.all(
-      // Cy asks before anything over 200 kB downloads.
-      ['Ann', 'Bo', 'Cy', 'Dan', 'Eve'].map((n) =>
-        filePeer(n, n === 'Cy' ? { autoDownload: { askAboveBytes: 200_000 } } : {}),
+    ;[ann, bo, cy, dan, eve, fay] = (await Promise.all(
+      // Fay asks before anything over 200 kB downloads.
+      ['Ann', 'Bo', 'Cy', 'Dan', 'Eve', 'Fay'].map((n) =>
+        filePeer(n, n === 'Fay' ? { autoDownload: { askAboveBytes: 200_000 } } : {}),
       ),
-    )) as [FilePeer, FilePeer, FilePeer, FilePeer, FilePeer]
-    // Ann knows everyone but Eve; Bo, Cy and Dan know only Ann.
-    await Promise.all([befriend(ann, bo), befriend(ann, cy), befriend(ann, dan)])
+    )) as [FilePeer, FilePeer, FilePeer, FilePeer, FilePeer, FilePeer]
+    // Ann knows everyone but Eve; Bo, Cy, Dan and Fay know only Ann.
+    await Promise.all([befriend(ann, bo), befriend(ann, cy), befriend(ann, dan), befriend(ann, fay)])
   })
+  const stopped = new Set<FilePeer>()
   after(async () => {
-    await Promise.all([ann, bo, cy, dan, eve].map((p) => p?.stop()))
+    await Promise.all(
+      [ann, bo, cy, dan, eve, fay].map((p) => (p === undefined || stopped.has(p) ? undefined : p.stop())),
+    )
     await removeHomes()
   })
 
@@ -62,8 +66,8 @@ describe('files in a group', () => {
   }
 
   it('a picture sent to the group arrives at every member, contacts of the sender or not, with its SHA-256', async () => {
-    shop = (await ann.messenger.groups.create('Shop', ['Bo', 'Cy'])).id
-    for (const p of [bo, cy])
+    shop = (await ann.messenger.groups.create('Shop', ['Bo', 'Cy', 'Fay'])).id
+    for (const p of [bo, cy, fay])
       await eventually(() => p.messenger.groups.list().length === 1, 15_000, `the group at ${p.name}`)
     const thumbnail = { mime: 'image/jpeg', width: 32, height: 24, data: randomBytes(900) }
     const sent = await bo.files.sendFile('Shop', memorySource(picture, 'photo.jpg', 'image/jpeg'), {
@@ -75,19 +79,6 @@ describe('files in a group', () => {
     assert.equal(sent.kind, 'image')
     assert.equal(sent.sha256, sha256Hex(picture), 'the offer carries the digest')
 
-    // Over Cy's limit: it waits for her, as a contact's file would, until she accepts it.
-    const waiting = await eventually(
-      () => {
-        const t = cy.files.transfer(fileId)
-        return t?.note === 'needs-accept' ? t : undefined
-      },
-      15_000,
-      'the picture waiting at Cy',
-    )
-    assert.equal(waiting.hold, 'large')
-    const asked = (await cy.messenger.groups.messages(shop, { peek: true })).find((m) => m.id === fileId)
-    assert.equal((asked?.extension?.data as FileMessageData).hold, 'large', 'the group message says why')
-    await cy.files.accept(fileId)
     for (const p of [ann, cy]) {
       const done = await eventually(
         () => {
@@ -126,6 +117,18 @@ describe('files in a group', () => {
     assert.equal(ours?.direction, 'out')
     assert.equal(ours?.extension?.kind, 'file-offer')
     assert.equal(bo.files.transfer(fileId)?.status, 'complete')
+    // Over Fay's limit: it waits for her, as a contact's file would, until she accepts it.
+    const waiting = await eventually(
+      () => {
+        const t = fay.files.transfer(fileId)
+        return t?.note === 'needs-accept' ? t : undefined
+      },
+      15_000,
+      'the picture waiting at Fay',
+    )
+    assert.equal(waiting.hold, 'large')
+    const asked = (await fay.messenger.groups.messages(shop, { peek: true })).find((m) => m.id === fileId)
+    assert.equal((asked?.extension?.data as FileMessageData).hold, 'large', 'the group message says why')
   })
 
   it('a file message whose offer breaks the rules is dropped and counted', async () => {
@@ -175,8 +178,29 @@ describe('files in a group', () => {
     const answer = await ask(cy, bo, fileId)
     assert.deepEqual(decodeFrame(answer!), { type: 'reject', reason: 'unknown-file' })
     assert.equal(bo.files.stats().refused['not-a-member'], before + 1)
+    // Nor from Ann, who holds it too and serves it to members only.
+    const atAnn = ann.files.stats().refused['not-a-member'] ?? 0
+    assert.deepEqual(decodeFrame((await ask(cy, ann, fileId))!), { type: 'reject', reason: 'unknown-file' })
+    assert.equal(ann.files.stats().refused['not-a-member'], atAnn + 1)
     // Ann, still a member, may (her first frame back is a chunk).
     const chunk = decodeFrame((await ask(ann, bo, fileId))!)
     assert.equal(chunk.type, 'chunk')
+  })
+
+  it('with its sender gone, a member gets the file from another member who holds it, checked by its SHA-256', async () => {
+    await bo.stop()
+    stopped.add(bo)
+    const served = ann.files.stats().chunksSent
+    await fay.files.accept(fileId)
+    const done = await eventually(
+      () => {
+        const t = fay.files.transfer(fileId)
+        return t?.status === 'complete' ? t : undefined
+      },
+      20_000,
+      'the picture at Fay, from Ann',
+    )
+    assert.equal(sha256Hex(await readFile(done.path!)), sha256Hex(picture))
+    assert.equal(ann.files.stats().chunksSent - served, 2, 'both chunks came from Ann')
   })
 })

@@ -32,11 +32,11 @@ import { FileError } from './errors.js'
 import { decodeFrame, encodeFrame, type Frame, type RejectReason } from './frames.js'
 import { TransferHandles } from './handles.js'
 import { chunkCount } from './limits.js'
-import { endStream, failed, type Outcome, outcomeOfReject, rejectStream } from './outcome.js'
+import { endStream, failed, type Outcome, outcomeOfReject, rejectStream, retry } from './outcome.js'
 import { receiveFile } from './receive.js'
 import { sendFile } from './send.js'
 import type { FileSink, FileSource, FileStorage } from './storage.js'
-import { type Direction, isFinal, type TransferRecord } from './transfer.js'
+import { type Direction, type FailReason, isFinal, type TransferRecord } from './transfer.js'
 import { type AttemptClock, keyOf, type RecordKey, type TransferBook } from './transfer-book.js'
 
 const MIN_RETRY_MS = 1_000
@@ -70,6 +70,8 @@ export interface GroupFileAccess {
   mayFetch(r: TransferRecord, peerId: string): boolean
   /** Its sender, to fetch it from (a contact, or a group member's record). */
   senderOf(r: TransferRecord): ContactView | undefined
+  /** The other members of its group now (not us, not its sender), who may hold it too. */
+  holdersOf(r: TransferRecord): ContactView[]
 }
 
 interface Attempt extends AttemptClock {
@@ -88,6 +90,12 @@ export class TransferRunner {
   private readonly handles: TransferHandles
   private readonly retries = new Map<MessageId, { timer?: ReturnType<typeof setTimeout>; failures: number }>()
   private readonly pushTimers = new Set<ReturnType<typeof setTimeout>>()
+  /** Group files whose stored part came, at least in part, from a member other than the sender. */
+  private readonly relayed = new Set<MessageId>()
+  /** Group files a member served wrongly: fetched from their sender only from now on. */
+  private readonly senderOnly = new Set<MessageId>()
+  /** Which holder a group file's next attempt asks while its sender is away (round robin). */
+  private readonly holderTurn = new Map<MessageId, number>()
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
@@ -188,7 +196,9 @@ export class TransferRunner {
     fileId: Uint8Array,
     from: number,
   ): Promise<void> {
-    const r = this.recordFor('out', fileId, peer)
+    const offered = this.recordFor('out', fileId, peer)
+    // A group's file we received whole: any member of its group now may fetch it from us too.
+    const r = offered === 'unknown-file' ? (this.heldFor(fileId, peer) ?? offered) : offered
     if (typeof r === 'string') {
       this.refuse(r)
       return rejectStream(framed, 'unknown-file')
@@ -286,15 +296,39 @@ export class TransferRunner {
     const attempt = this.claim('in', r)
     if (attempt === undefined) return
     let framed: FramedStream
+    let relayed = false
     try {
       framed = await this.dial(contact, attempt.controller.signal)
     } catch {
-      this.release(k, attempt)
-      await this.book.change(k, { type: 'note', note: 'offline' })
-      this.retryLater(id)
-      return
+      // A group's file may come from another member who holds it while its sender is away.
+      const other = r.groupId === undefined ? undefined : await this.dialHolder(r, attempt.controller.signal)
+      if (other === undefined) {
+        this.release(k, attempt)
+        await this.book.change(k, { type: 'note', note: 'offline' })
+        this.retryLater(id)
+        return
+      }
+      framed = other
+      relayed = true
     }
-    await this.runReceive(framed, r, attempt)
+    await this.runReceive(framed, r, attempt, relayed)
+  }
+
+  /** A member connected to us now who may hold the group file `r` (each attempt the next one). */
+  private async dialHolder(r: TransferRecord, signal: AbortSignal): Promise<FramedStream | undefined> {
+    if (this.senderOnly.has(r.id)) return undefined
+    const node = this.messenger().node
+    const holders = (this.options.groups?.holdersOf(r) ?? []).filter(
+      (c) => node.getConnections(peerIdFromString(c.peerId)).length > 0,
+    )
+    if (holders.length === 0) return undefined
+    const turn = this.holderTurn.get(r.id) ?? 0
+    this.holderTurn.set(r.id, turn + 1)
+    try {
+      return await this.dial(holders[turn % holders.length]!, signal)
+    } catch {
+      return undefined
+    }
   }
 
   /** Sender: tell the receiver we have its file; it answers where to start (or that it is done). */
@@ -409,8 +443,15 @@ export class TransferRunner {
     if (r !== undefined && isFinal(r.status) && r.groupId === undefined) await this.handles.closeOut(id)
   }
 
-  private async runReceive(framed: FramedStream, r: TransferRecord, attempt: Attempt): Promise<void> {
+  private async runReceive(
+    framed: FramedStream,
+    r: TransferRecord,
+    attempt: Attempt,
+    /** The stream is to a member who holds the group file, not to its sender. */
+    relayed = false,
+  ): Promise<void> {
     const k = keyOf('in', r.id)
+    if (relayed) this.relayed.add(r.id)
     try {
       let sink: FileSink
       try {
@@ -432,7 +473,7 @@ export class TransferRunner {
         await endStream(framed, outcome)
         return await this.finishIn(r.id, outcome)
       }
-      const outcome = await receiveFile(framed, {
+      let outcome = await receiveFile(framed, {
         fileId: hexToBytes(r.id),
         size: r.size,
         chunkSize: r.chunkSize,
@@ -451,6 +492,8 @@ export class TransferRunner {
           this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
         },
       })
+      if (outcome.type === 'failed' && (relayed || this.relayed.has(r.id)))
+        outcome = await this.relayFailed(r.id, outcome.reason, relayed)
       await this.finishIn(r.id, outcome)
     } finally {
       this.release(k, attempt)
@@ -470,6 +513,34 @@ export class TransferRunner {
       this.retryLater(id)
     }
     if (this.book.get(k)?.status === 'failed') await this.discard(id)
+  }
+
+  /**
+   * A group file that a member other than its sender served (in part) failed. A member who does
+   * not hold it is no failure: a later attempt asks its sender again, or another member. But
+   * every member holds the per-file key, so one could serve chunks that authenticate and still
+   * hash wrong: then whatever came is dropped and the file is fetched again from its sender only.
+   */
+  private async relayFailed(id: MessageId, reason: FailReason, relayed: boolean): Promise<Outcome> {
+    const forged =
+      reason === 'hash-mismatch' ||
+      reason === 'bad-chunk' ||
+      reason === 'size-mismatch' ||
+      reason === 'protocol'
+    if (!forged && !relayed) return failed(reason) // the sender's own answer stands
+    if (forged) {
+      this.senderOnly.add(id)
+      this.relayed.delete(id)
+      await this.handles.discardIn(id)
+    }
+    return retry('offline')
+  }
+
+  /** A complete group file we received, if `peer` may fetch it from us (a member of its group now). */
+  private heldFor(fileId: Uint8Array, peer: string): TransferRecord | FileRefusal | undefined {
+    const r = this.book.get(keyOf('in', bytesToHex(fileId) as MessageId))
+    if (r?.groupId === undefined || r.status !== 'complete' || r.path === undefined) return undefined
+    return this.options.groups?.mayFetch(r, peer) === true ? r : 'not-a-member'
   }
 
   /** Keeps a file's digest in its record (and its message) before the last chunk moves on. */
@@ -598,8 +669,7 @@ export class TransferRunner {
 
 /** Which attempt moves a transfer: one per record, but one per member for a group's file we send. */
 function attemptKey(r: TransferRecord, peer: string): string {
-  const k = keyOf(r.direction, r.id)
-  return r.groupId !== undefined && r.direction === 'out' ? `${k}@${peer}` : k
+  return r.groupId !== undefined ? `${keyOf('out', r.id)}@${peer}` : keyOf(r.direction, r.id)
 }
 
 /** The file's SHA-256, if known yet (the offer's, or kept from its last chunk). */

@@ -272,6 +272,11 @@ export class GroupFiles implements GroupFileHooks {
     return group !== undefined && group.id === r.groupId && group.members.some((m) => m.id === asker.id)
   }
 
+  /** Who else may hold the group file `r` (members who read it): asked while its sender is away. */
+  holdersOf(r: TransferRecord): ContactView[] {
+    return holdersIn(this.deps.messenger(), r, this.me)
+  }
+
   /** Where to fetch the group file `r` from: its sender (a contact or a member record). */
   senderOf(r: TransferRecord): ContactView | undefined {
     try {
@@ -281,6 +286,22 @@ export class GroupFiles implements GroupFileHooks {
       return undefined
     }
   }
+}
+
+/** The members of `r`'s group now other than us and its sender, as far as we have their record. */
+export function holdersIn(messenger: Messenger, r: TransferRecord, me: ContactId): ContactView[] {
+  if (r.groupId === undefined) return []
+  const group = messenger.groups.find(r.groupId)
+  if (group === undefined || group.id !== r.groupId) return []
+  return group.members.flatMap((m) => {
+    if (m.id === me || m.id === r.contactId) return []
+    try {
+      const c = messenger.contact(m.id)
+      return c.id === m.id ? [c] : []
+    } catch {
+      return []
+    }
+  })
 }
 
 function contactByPeer(messenger: Messenger, peerId: string): ContactView | undefined {
