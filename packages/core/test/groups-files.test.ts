@@ -9,11 +9,11 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes as nodeRandomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { hexToBytes, randomBytes } from '../src/bytes.js'
 import { decodeFrame, encodeFrame } from '../src/files/frames.js'
-import { memorySource } from '../src/files/memory-storage.js'
 import type { FileMessageData } from '../src/files/transfer.js'
 import { openFramed } from '../src/net/framed-handler.js'
 import { PROTOCOL_FILE } from '../src/net/protocols.js'
@@ -70,9 +70,10 @@ describe('files in a group', () => {
     for (const p of [bo, cy, fay])
       await eventually(() => p.messenger.groups.list().length === 1, 15_000, `the group at ${p.name}`)
     const thumbnail = { mime: 'image/jpeg', width: 32, height: 24, data: randomBytes(900) }
-    const sent = await bo.files.sendFile('Shop', memorySource(picture, 'photo.jpg', 'image/jpeg'), {
-      thumbnail,
-    })
+    // From a file on disk: Bo serves it again after a restart (the last test).
+    const path = join(bo.home, 'photo.jpg')
+    await writeFile(path, picture)
+    const sent = await bo.files.sendFile('Shop', await bo.storage.openSource(path), { thumbnail })
     fileId = sent.id
     assert.equal(sent.groupId, shop)
     assert.deepEqual(sent.sender?.name, 'Bo')
@@ -202,5 +203,46 @@ describe('files in a group', () => {
     )
     assert.equal(sha256Hex(await readFile(done.path!)), sha256Hex(picture))
     assert.equal(ann.files.stats().chunksSent - served, 2, 'both chunks came from Ann')
+  })
+
+  it('a member who serves other bytes (they authenticate: members hold the key) fails the check; the file then comes from its sender', async () => {
+    // A second picture, over Fay's limit: it waits for her accept while Bo goes away.
+    const home = bo.home
+    const key = bo.key
+    bo = await filePeer('Bo', { home, key })
+    stopped.delete(bo)
+    const second = new Uint8Array(nodeRandomBytes(300 * 1024))
+    const path = join(home, 'second.jpg')
+    await writeFile(path, second)
+    const sent = await bo.files.sendFile(shop, await bo.storage.openSource(path))
+    await eventually(() => ann.files.transfer(sent.id)?.status === 'complete', 20_000, 'the second at Ann')
+    await eventually(() => fay.files.transfer(sent.id)?.note === 'needs-accept', 20_000, 'waiting at Fay')
+    await bo.stop()
+    stopped.add(bo)
+    // Ann's copy is not what Bo offered any more: as a member who lies would serve it.
+    const atAnn = ann.files.transfer(sent.id)!
+    await writeFile(atAnn.path!, new Uint8Array(nodeRandomBytes(second.length)))
+    const served = ann.files.stats().chunksSent
+    await fay.files.accept(sent.id)
+    await eventually(() => ann.files.stats().chunksSent - served >= 2, 20_000, "Ann's bytes tried")
+    // Stored nothing of it, still waiting: not failed, and not from Ann again.
+    await eventually(() => fay.files.transfer(sent.id)?.bytes === 0, 10_000, 'what came from Ann dropped')
+    assert.equal(fay.files.transfer(sent.id)?.status, 'incoming')
+    bo = await filePeer('Bo', { home, key })
+    stopped.delete(bo)
+    // Fay finds Bo's new address as a LAN peer would (mDNS is off in tests).
+    await fay.messenger.node.peerStore.merge(bo.messenger.node.peerId, {
+      multiaddrs: bo.messenger.node.getMultiaddrs(),
+    })
+    const done = await eventually(
+      () => {
+        const t = fay.files.transfer(sent.id)
+        return t?.status === 'complete' ? t : undefined
+      },
+      30_000,
+      'the second picture at Fay, from Bo',
+    )
+    assert.equal(sha256Hex(await readFile(done.path!)), sha256Hex(second))
+    assert.equal(ann.files.stats().chunksSent - served, 2, 'nothing more from Ann')
   })
 })

@@ -532,6 +532,7 @@ export class TransferRunner {
       this.senderOnly.add(id)
       this.relayed.delete(id)
       await this.handles.discardIn(id)
+      this.book.progress(keyOf('in', id), 0, undefined, true)
     }
     return retry('offline')
   }

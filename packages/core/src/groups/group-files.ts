@@ -14,6 +14,9 @@
  *
  * The sender's record is `complete` as soon as the offer is sent: it keeps the file available
  * to every member (one upload per member: fine on a LAN) rather than following each download.
+ * While the sender is away, a member who holds the file whole serves it to the others (the
+ * SHA-256 every member knows decides; transfer-runner.ts drops what fails it and asks the
+ * sender only).
  *
  * This module is both halves: the codec and views that the group service uses (it knows nothing
  * of transfers), and `GroupFiles`, which the file service runs for group targets.
