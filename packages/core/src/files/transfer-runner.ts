@@ -13,7 +13,8 @@
  * offered in a group (groups/group-files.ts) is the exception: any current member of its group
  * may fetch it from the sender, a contact or not (trust action `open-group-file-stream`), each
  * member on a stream of its own; a peer that is not a member of that group now is refused and
- * counted (`not-a-member`).
+ * counted (`not-a-member`). While its sender is away, a member who holds such a file whole
+ * serves it too; what it serves counts only if it passes the file's SHA-256 (relayFailed).
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
