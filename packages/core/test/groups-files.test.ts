@@ -129,7 +129,11 @@ describe('files in a group', () => {
     )
     assert.equal(waiting.hold, 'large')
     const asked = (await fay.messenger.groups.messages(shop, { peek: true })).find((m) => m.id === fileId)
-    assert.equal((asked?.extension?.data as FileMessageData).hold, 'large', 'the group message says why')
+    assert.equal(
+      (asked?.extension?.data as FileMessageData | undefined)?.hold,
+      'large',
+      'the group message says why',
+    )
   })
 
   it('a file message whose offer breaks the rules is dropped and counted', async () => {
