@@ -234,6 +234,7 @@ export class TransferRunner {
     const r = this.book.get(keyOf(direction, id))
     const contact = r === undefined ? undefined : this.peerOf(r)
     if (this.stopped || contact === undefined) return
+    if (r?.groupId === undefined && !peerMay(contact.state, 'open-file-stream')) return
     if (this.messengerRef?.node.getConnections(peerIdFromString(contact.peerId)).length === 0) return
     await this.track(
       (async () => {
@@ -338,7 +339,8 @@ export class TransferRunner {
     const r = this.book.get(k)
     if (r === undefined || r.status !== 'sending' || this.stopped || this.active.has(k)) return
     const contact = this.peerOf(r)
-    if (contact === undefined || r.groupId !== undefined) return
+    if (contact === undefined || r.groupId !== undefined || !peerMay(contact.state, 'open-file-stream'))
+      return
     let framed: FramedStream
     let reply: Frame
     try {
