@@ -1,7 +1,8 @@
 /**
  * Group chats (群聊) in the web app, in Debian's Chromium against real `jiayi start` processes on
  * 127.0.0.1: Alice's page starts a group with Bob and Carol (who are no contacts of each other)
- * and writes in it; Bob answers from his node and his words show under his name; the chats list
+ * and writes in it; Bob answers from his node and his words show under his name; a picture
+ * attached in the group reaches Bob's node whole and shows as a picture; the chats list
  * counts Carol's message unread until the group is opened; and on a phone in 中文 the member
  * list shows the roles (群主, 管理员) and the owner makes Bob an admin, which his node learns, a
  * refused rename says why in Chinese, and 发起群聊 opens the new group's form.
@@ -10,6 +11,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { PNG } from 'pngjs'
 import {
   befriendNodes,
   cleanup,
@@ -19,6 +21,7 @@ import {
   NodePeer,
   openApp,
   outputDir,
+  sha256,
 } from './helpers.js'
 
 interface Group {
@@ -113,6 +116,24 @@ test('a group made in the page: messages with their senders, live, and unread in
   assert.deepEqual((await who.getByRole('listitem').allTextContents()).sort(), ['Bob', 'Bob', 'Carol'])
   const row = page.getByTestId('chat-list').getByRole('link', { name: /茶叶 Tea/ })
   await row.getByText('Bob: Two boxes for me').waitFor({ timeout: 15_000 })
+
+  // A picture by the paperclip: offered to the group, fetched by Bob's node from Alice's.
+  const png = new PNG({ width: 64, height: 48 })
+  png.data.fill(180)
+  const picture = PNG.sync.write(png)
+  await page
+    .locator('.composer input[type=file]')
+    .setInputFiles({ name: 'tea.png', mimeType: 'image/png', buffer: picture })
+  await messages.getByRole('img', { name: 'tea.png' }).waitFor({ timeout: 15_000 })
+  const atBob = await eventually(async () => {
+    const t = (
+      await bob.call<{ name: string; status: string; sha256: string; groupId?: string }[]>('transfers')
+    ).find((x) => x.name === 'tea.png')
+    return t?.status === 'complete' ? t : undefined
+  }, "the picture at Bob's node")
+  assert.equal(atBob.groupId, groupId)
+  assert.equal(atBob.sha256, sha256(picture))
+  await row.getByText('You: [Photo]').waitFor({ timeout: 15_000 })
   await page.screenshot({ path: join(await outputDir('groups'), 'conversation-en.png') })
 
   // Away from the group, Carol's message counts as unread; opening the group reads it.

@@ -4,8 +4,12 @@
  * everyone, the others know only Ann. Everyone gets everyone's messages once, in each sender's
  * order; a member who was stopped during a burst gets it on return while the burst's sender is
  * stopped; a removed member gets nothing sent after, and comes back by the group's invite link.
+ * A file sent to the group (`send-file GROUP PATH`) reaches a member who is no contact of its sender.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { cleanup, eventually, jiayi, jiayiJson } from './helpers/cli.js'
 import { TestPeer } from './helpers/peers.js'
@@ -23,7 +27,7 @@ interface GroupMessageJson {
   groupId: string
   sender: { id: string; name: string }
   direction: string
-  extension?: { kind: string }
+  extension?: { kind: string; data?: { status: string; sha256: string; name: string } }
 }
 
 let ann: TestPeer
@@ -115,8 +119,32 @@ test('five processes: a group made by the CLI, messages both ways, catch-up, rem
     )
     assert.ok(got.every((m) => m.groupId === made.group.id))
   }
+  // A document to the group: Di, no contact of Bo's, fetches it from Bo.
+  const doc = join(bo.home, 'price-list.pdf')
+  const bytes = Buffer.from('%PDF-1.4 price list 价目表\n'.repeat(2_000))
+  await writeFile(doc, bytes)
+  const offered = await jiayiJson<{ id: string; status: string; groupId: string; sender: { name: string } }>(
+    bo.home,
+    ['send-file', 'Shop', doc],
+  )
+  assert.equal(offered.groupId, made.group.id)
+  assert.equal(offered.sender.name, 'Bo')
+  await eventually(
+    async () =>
+      (await di.control.call<GroupMessageJson[]>('groupMessages', { group: 'Shop', peek: true })).some(
+        (m) => m.id === offered.id && m.extension?.data?.status === 'complete',
+      ),
+    20_000,
+    "Bo's document at Di",
+  )
   // The CLI's own reading of a group: the sender on each message, and the group's change lines.
   const shown = await jiayiJson<GroupMessageJson[]>(di.home, ['messages', 'Shop'])
+  const file = shown.find((m) => m.id === offered.id)
+  assert.equal(file?.groupId, made.group.id)
+  assert.equal(file?.sender.name, 'Bo')
+  assert.equal(file?.extension?.kind, 'file-offer')
+  assert.equal(file?.extension?.data?.sha256, createHash('sha256').update(bytes).digest('hex'))
+  assert.equal(file?.text, '📎 price-list.pdf (60 kB)')
   assert.ok(shown.some((m) => m.extension?.kind === 'group-change' && m.text.startsWith('Ann added')))
   assert.deepEqual(
     shown

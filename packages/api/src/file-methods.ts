@@ -3,7 +3,8 @@
  * host's FileService. What `source` names is the host's business (`FileHost.openSource`): an
  * absolute path on the Node control socket, an upload id over the web server, a blob id in page.
  *
- *   sendFile   {contact, source, name?, mime?, kind?, thumbnail?, voice?} -> TransferView (offer queued)
+ *   sendFile   {contact, source, name?, mime?, kind?, thumbnail?, voice?} -> TransferView (offer queued;
+ *              `contact` may name a group: the answer then has groupId and sender)
  *   files      {}                      -> [{id, contact, name, size, mime, sha256, path, status}]
  *   transfer   {id}                    -> TransferView
  *   transfers  {}                      -> TransferView[]

@@ -233,7 +233,10 @@ export interface ApiMethods {
   settled: { params: NoParams; result: null }
 
   // ------------------------------------------------------------------ files
-  /** Offers the bytes behind `source` to a contact; resolves once the offer is queued. */
+  /**
+   * Offers the bytes behind `source` to a contact, or to a group (`contact` names either, as in
+   * `send`); resolves once the offer is queued. To a group the answer has `groupId` and `sender`.
+   */
   sendFile: {
     params: {
       contact: string

@@ -49,8 +49,8 @@ const ALLOWED: Record<TrustState, readonly PeerAction[]> = {
     'group',
     'get-receipts',
   ],
-  // A group member we never added: group traffic, and a request of their own; nothing else.
-  member: ['fetch-prekeys', 'request', 'group'],
+  // A group member we never added: group traffic, a group's files, and a request of their own.
+  member: ['fetch-prekeys', 'request', 'group', 'open-group-file-stream'],
   // Everything, 'reset-session' and 'find-contact' included: only an accepted contact may replace a
   // session or ask where a contact we share is.
   accepted: PEER_ACTIONS,

@@ -6,6 +6,11 @@
  * Ctrl+C stops watching (and says so); the peer keeps sending (and resumes after restarts) on its
  * own until the contact has the file or `jiayi cancel-file ID` stops it. `files` lists both
  * directions.
+ *
+ * `send-file GROUP PATH` offers the file in a group (a name that is a contact's and a group's is
+ * refused, listing both ids): it returns once the group message is out, since every member
+ * fetches the file from this peer on its own; with --json it prints {"id","status","groupId",
+ * "sender":{"id","name"}}, as a group message has them.
  */
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
@@ -30,6 +35,7 @@ export async function sendFile(ctx: Context): Promise<number> {
   const name = optString(ctx, 'name')
   const done = await withPeer(ctx, async (client) => {
     if (!ctx.json) ctx.out.note(`Offering ${path}…`)
+    // A group's file is hashed before its offer (every member checks the same digest).
     const offered = await client.call('sendFile', {
       contact,
       source: path,
@@ -44,6 +50,8 @@ export async function sendFile(ctx: Context): Promise<number> {
         )
       process.exit(130)
     }
+    // A group's members each fetch it when they read the message: there is no one transfer to follow.
+    if (offered.groupId !== undefined) return offered
     process.once('SIGINT', onInterrupt)
     try {
       return await follow(ctx, client, offered)
@@ -51,6 +59,16 @@ export async function sendFile(ctx: Context): Promise<number> {
       process.off('SIGINT', onInterrupt)
     }
   })
+  if (done.groupId !== undefined) {
+    if (ctx.json)
+      ctx.out.json({ id: done.id, status: done.status, groupId: done.groupId, sender: done.sender })
+    else
+      ctx.out.line(
+        `Sent ${shownLine(done.name)} (${formatBytes(done.size)}) to the group, id ${done.id}; ` +
+          'each member fetches it from this peer while it runs.',
+      )
+    return EXIT_OK
+  }
   if (ctx.json) ctx.out.json({ id: done.id, status: done.status })
   else if (done.status === 'complete')
     ctx.out.line(`Sent ${shownLine(done.name)} (${formatBytes(done.size)}), id ${done.id}`)
@@ -123,6 +141,12 @@ export async function files(ctx: Context): Promise<void> {
     const held = new Map(transfers.flatMap((t) => (t.hold === undefined ? [] : [[t.id as string, t.hold]])))
     const contacts = await c.call('contactList')
     const names = new Map(contacts.map((k) => [k.id as string, nameOf(k)]))
+    // A group's file names its group, and its sender as the group does (members are no contacts).
+    const groups = list.some((f) => f.groupId !== undefined) ? await c.call('groups') : []
+    for (const g of groups) {
+      names.set(g.id, g.name)
+      for (const m of g.members) if (!names.has(m.id)) names.set(m.id, m.name)
+    }
     return { list, held, names }
   })
   if (ctx.json) return ctx.out.json(list)
@@ -139,7 +163,15 @@ export async function files(ctx: Context): Promise<void> {
             : (f.path ?? '(not kept)')
     // A contact removed since is named by the id the file was filed under.
     const who = shownLine(names.get(f.contact) ?? f.contact)
-    const peer = f.direction === 'out' ? `to ${who}` : `from ${who}`
+    const group = f.groupId === undefined ? undefined : shownLine(names.get(f.groupId) ?? f.groupId)
+    const peer =
+      group !== undefined
+        ? f.direction === 'out'
+          ? `to the group ${group}`
+          : `from ${who} in ${group}`
+        : f.direction === 'out'
+          ? `to ${who}`
+          : `from ${who}`
     ctx.out.line(
       `[${shortTime(f.createdAt)}] ${f.status.padEnd(8)}  ${formatBytes(f.size).padStart(8)}  ${shownLine(f.name)}  ${peer}  ${shownLine(where)}`,
     )

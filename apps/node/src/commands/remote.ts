@@ -181,8 +181,25 @@ async function groupMessages(
       m.reactions === undefined
         ? ''
         : `  ${shownLine(m.reactions.by.map((r) => `${r.emoji} ${r.name}`).join(', '))}`
-    ctx.out.line(`${formatMessage({ ...m, reactions: undefined }, m.sender.name)}${reactions}${delivery}`)
+    ctx.out.line(
+      `${formatMessage({ ...m, reactions: undefined }, m.sender.name)}${fileState(m)}${reactions}${delivery}`,
+    )
   }
+}
+
+/** A group's file that has not arrived yet says so (`jiayi files` tells more). */
+function fileState(m: {
+  id: string
+  direction: string
+  extension?: { kind: string; data?: unknown }
+}): string {
+  if (m.extension?.kind !== 'file-offer' || m.direction !== 'in') return ''
+  const f = m.extension.data as { status?: string; note?: string; bytes?: number; size?: number }
+  if (f.status === 'complete') return ''
+  if (f.status === 'failed') return '  (failed; see: jiayi files)'
+  if (f.note === 'needs-accept') return `  (waits for you: jiayi accept-file ${m.id})`
+  const pct = f.size ? Math.floor(((f.bytes ?? 0) * 100) / f.size) : 0
+  return `  (arriving, ${pct}%)`
 }
 
 export async function rename(ctx: Context): Promise<void> {

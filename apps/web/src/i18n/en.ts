@@ -100,6 +100,7 @@ export const en = {
   'groups.memberCount': '{n} members',
   'groups.empty': 'No messages yet. Everything said here is end-to-end encrypted for the members.',
   'groups.adminsOnly': 'Only the owner and admins post in this group.',
+  'groups.attach': 'Send a file or picture to the group: each member fetches it from your device',
   'groups.info': 'Group info',
   'groups.infoTitle': '{name} ({n})',
   'groups.members': 'Members',

@@ -74,6 +74,7 @@ export const zhCN: Record<MessageKey, string> = {
   'groups.memberCount': '{n} 位成员',
   'groups.empty': '还没有消息。这里的每条消息都对群成员端到端加密。',
   'groups.adminsOnly': '本群只有群主和管理员可以发言。',
+  'groups.attach': '向群里发送文件或图片：每位成员从你的设备获取',
   'groups.info': '聊天信息',
   'groups.infoTitle': '{name}（{n}）',
   'groups.members': '群成员',

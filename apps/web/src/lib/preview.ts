@@ -26,7 +26,10 @@ export interface FileData {
   readonly voice?: { readonly durationMs: number; readonly waveform: readonly number[] }
 }
 
-export function fileData(m: ApiMessage): FileData | undefined {
+/** The file a message shows (1:1 or group: both carry it as a `file-offer` extension). */
+export function fileData(m: {
+  readonly extension?: { readonly kind: string; readonly data?: unknown } | undefined
+}): FileData | undefined {
   if (m.extension?.kind !== 'file-offer') return undefined
   const d = m.extension.data as Partial<FileData> | null
   if (d === null || typeof d !== 'object' || typeof d.name !== 'string') return undefined
@@ -51,6 +54,14 @@ export function previewText(m: ApiMessage): string {
 export function groupPreviewText(m: GroupMessageView): string {
   const change = groupChangeText(m)
   if (change !== undefined) return change
-  const text = m.text.replace(/\s+/g, ' ').slice(0, 120)
+  const f = fileData(m)
+  const text =
+    f?.kind === 'image'
+      ? t('preview.image')
+      : f?.kind === 'voice'
+        ? t('preview.voice')
+        : f !== undefined
+          ? t('preview.file', { name: f.name })
+          : m.text.replace(/\s+/g, ' ').slice(0, 120)
   return m.direction === 'out' ? t('chats.you', { text }) : t('chats.sender', { name: m.sender.name, text })
 }

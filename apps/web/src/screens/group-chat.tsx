@@ -28,7 +28,8 @@ export function GroupChat(props: { group: string }) {
   const messages = useQuery(
     'groupMessages',
     { group: props.group, limit },
-    { events: ['group-message', 'contact'] },
+    // A file's state (arrived, waits for the user, failed) changes its message: `transfer`.
+    { events: ['group-message', 'contact', 'transfer'] },
   )
   const listRef = useRef<HTMLOListElement>(null)
   /** The reader is at the newest message: new ones scroll into sight. */

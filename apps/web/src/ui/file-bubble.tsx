@@ -1,4 +1,7 @@
-/** A file in a conversation: a picture (thumbnail first), a voice message, or a document with progress. */
+/**
+ * A file in a conversation, 1:1 or group: a picture (thumbnail first), a voice message, or a
+ * document with progress. Only the message's id (the transfer's) and direction matter here.
+ */
 import type { ApiMessage } from '@jiayi/api'
 import { useState } from 'preact/hooks'
 import { formatBytes, formatDuration, formatPercent, type MessageKey, t } from '../i18n/index.js'
@@ -8,6 +11,9 @@ import { INLINE_AUDIO, INLINE_IMAGE, saveBlob } from '../lib/media.js'
 import type { FileData } from '../lib/preview.js'
 import { Icon } from './icons.js'
 import { notifyError } from './notice.js'
+
+/** What a bubble needs of its message: a 1:1 message or a group's (GroupMessageView). */
+type FileMessage = Pick<ApiMessage, 'id' | 'direction'>
 
 const NOTES: Record<string, MessageKey> = {
   offline: 'file.note.offline',
@@ -45,7 +51,7 @@ function useTransferCall(method: 'acceptFile' | 'cancelFile', id: string): [bool
 }
 
 /** The Accept button of an incoming file that waits for the user. */
-function AcceptButton(props: { m: ApiMessage; f: FileData }) {
+function AcceptButton(props: { m: FileMessage; f: FileData }) {
   const [busy, accept] = useTransferCall('acceptFile', props.m.id)
   if (props.m.direction !== 'in' || props.f.note !== 'needs-accept' || props.f.status !== 'incoming')
     return null
@@ -63,7 +69,7 @@ function AcceptButton(props: { m: ApiMessage; f: FileData }) {
 }
 
 /** Stops a transfer still on its way, in either direction (`cancelFile`, as `jiayi cancel-file`). */
-function CancelButton(props: { m: ApiMessage; f: FileData }) {
+function CancelButton(props: { m: FileMessage; f: FileData }) {
   const [busy, cancel] = useTransferCall('cancelFile', props.m.id)
   if (props.f.status !== 'incoming' && props.f.status !== 'sending') return null
   return (
@@ -80,7 +86,7 @@ function CancelButton(props: { m: ApiMessage; f: FileData }) {
   )
 }
 
-export function FileBubble(props: { message: ApiMessage; file: FileData }) {
+export function FileBubble(props: { message: FileMessage; file: FileData }) {
   const { message: m, file: f } = props
   const live = useProgress(m.id)
   const bytes = Math.max(live ?? 0, f.bytes)
@@ -121,7 +127,7 @@ function Progress(props: { f: FileData; bytes: number }) {
   )
 }
 
-function ImageFile(props: { m: ApiMessage; f: FileData; ready: boolean }) {
+function ImageFile(props: { m: FileMessage; f: FileData; ready: boolean }) {
   const { m, f } = props
   const full = useFileUrl(m.id, f.mime, props.ready)
   const thumb = f.thumbnail ? `data:${f.thumbnail.mime};base64,${f.thumbnail.data}` : undefined
@@ -151,7 +157,7 @@ function ImageFile(props: { m: ApiMessage; f: FileData; ready: boolean }) {
   )
 }
 
-function VoiceFile(props: { m: ApiMessage; f: FileData; ready: boolean; bytes: number }) {
+function VoiceFile(props: { m: FileMessage; f: FileData; ready: boolean; bytes: number }) {
   const { m, f } = props
   const url = useFileUrl(m.id, f.mime, props.ready)
   const wave = f.voice?.waveform ?? []
@@ -204,7 +210,7 @@ function revealDuration(audio: HTMLAudioElement): void {
   audio.currentTime = Number.MAX_SAFE_INTEGER
 }
 
-function DocumentFile(props: { m: ApiMessage; f: FileData; bytes: number }) {
+function DocumentFile(props: { m: FileMessage; f: FileData; bytes: number }) {
   const { m, f } = props
   const client = useClient()
   const [busy, setBusy] = useState(false)

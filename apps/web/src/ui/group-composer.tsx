@@ -1,10 +1,15 @@
 /**
- * The composer of a group conversation: text only (Enter sends, Shift+Enter a new line). Core
- * sends one sender-key message for all members; replies, files and voice are 1:1 features so far.
+ * The composer of a group conversation: text (Enter sends, Shift+Enter a new line), and files
+ * and pictures by the attach button, uploaded and then offered to the group as in a 1:1 chat
+ * (`sendFile` takes the group; a picture goes with its thumbnail). Core sends one sender-key
+ * message for all members, who each fetch the bytes from this peer; replies and voice are 1:1
+ * features so far.
  */
 import { useRef, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient } from '../lib/client-context.js'
+import { makeThumbnail } from '../lib/media.js'
+import { Icon } from './icons.js'
 import { notifyError } from './notice.js'
 
 export function GroupComposer(props: { group: string; disabled: boolean; onSent: () => void }) {
@@ -12,6 +17,8 @@ export function GroupComposer(props: { group: string; disabled: boolean; onSent:
   const [text, setText] = useState('')
   const [busy, setBusy] = useState(false)
   const textRef = useRef<HTMLTextAreaElement>(null)
+  const fileInput = useRef<HTMLInputElement>(null)
+  const [uploads, setUploads] = useState<string[]>([])
 
   const send = async () => {
     const body = text.trim()
@@ -31,8 +38,38 @@ export function GroupComposer(props: { group: string; disabled: boolean; onSent:
     }
   }
 
+  const sendFiles = async (files: FileList | null) => {
+    for (const file of [...(files ?? [])]) {
+      setUploads((u) => [...u, file.name])
+      try {
+        const mime = file.type || 'application/octet-stream'
+        const image = mime.startsWith('image/')
+        const thumbnail = image ? await makeThumbnail(file) : undefined
+        const source = await client.upload(file, file.name)
+        await client.call('sendFile', {
+          contact: props.group,
+          source,
+          name: file.name,
+          mime,
+          ...(image && thumbnail ? { kind: 'image' as const, thumbnail } : { kind: 'file' as const }),
+        })
+        props.onSent()
+      } catch (error) {
+        notifyError(error)
+      } finally {
+        setUploads((u) => u.filter((n, i) => n !== file.name || i !== u.indexOf(file.name)))
+      }
+    }
+    if (fileInput.current) fileInput.current.value = ''
+  }
+
   return (
     <div class="composer">
+      {uploads.map((name, i) => (
+        <div key={i} class="composer-context muted" role="status">
+          {t('file.uploading', { name })}
+        </div>
+      ))}
       <form
         class="composer-row"
         onSubmit={(e) => {
@@ -40,6 +77,25 @@ export function GroupComposer(props: { group: string; disabled: boolean; onSent:
           void send()
         }}
       >
+        <button
+          type="button"
+          class="icon-button"
+          aria-label={t('chat.attach')}
+          title={t('groups.attach')}
+          disabled={props.disabled}
+          onClick={() => fileInput.current?.click()}
+        >
+          <Icon name="attach" />
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => void sendFiles((e.target as HTMLInputElement).files)}
+        />
         <textarea
           ref={textRef}
           rows={1}

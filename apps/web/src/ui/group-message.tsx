@@ -7,7 +7,9 @@ import { useState } from 'preact/hooks'
 import { formatTime, t } from '../i18n/index.js'
 import { groupChangeText } from '../lib/group-change.js'
 import type { GroupMessageView } from '../lib/groups.js'
+import { fileData } from '../lib/preview.js'
 import { Avatar } from './avatar.js'
+import { FileBubble } from './file-bubble.js'
 import {
   DeliveryButton,
   DeliveryList,
@@ -33,16 +35,22 @@ export function GroupBubble(props: { m: GroupMessageView }) {
     )
   }
   const mentioned = (m as { mentionsMe?: boolean }).mentionsMe === true
+  // A file or picture: the same bubble as in a 1:1 chat (each member fetches it from the sender).
+  const file = fileData(m)
   return (
     <li class={`msg ${m.direction} group-msg${mentioned ? ' mentions-me' : ''}`} data-id={m.id}>
       {!mine && <Avatar name={m.sender.name} id={m.sender.id} size="small" />}
       <div class="bubble-wrap">
         <span class={mine ? 'sr-only' : 'msg-sender'}>{mine ? t('chat.you') : m.sender.name}</span>
         {mentioned && <span class="mention-badge">{t('groups.mentionsYou')}</span>}
-        <div class="bubble">
-          <span class="text">
-            <Linkified text={m.text} />
-          </span>
+        <div class={file ? 'bubble has-file' : 'bubble'}>
+          {file ? (
+            <FileBubble message={m} file={file} />
+          ) : (
+            <span class="text">
+              <Linkified text={m.text} />
+            </span>
+          )}
           <span class="meta">
             <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
             {mine && <DeliveryButton m={m} open={listOpen} onToggle={() => setListOpen((o) => !o)} />}

@@ -17,6 +17,7 @@
  */
 import { base64 } from 'multiformats/bases/base64'
 import { bytesToHex, fromUtf8, randomBytes, utf8 } from '../bytes.js'
+import { GroupFiles } from '../groups/group-files.js'
 import type { Logger } from '../messenger/core.js'
 import type { Emitter } from '../messenger/events.js'
 import { type ContactId, type MessageId, newMessageId } from '../messenger/ids.js'
@@ -142,6 +143,8 @@ export class FileService {
   private readonly chunkBytes: number
   private readonly book: TransferBook
   private readonly runner: TransferRunner
+  /** Files offered in a group (groups/group-files.ts). */
+  private readonly groupFiles: GroupFiles
   private readonly nudged = new Set<MessageId>()
   private limits: AutoDownloadLimits
   private unsubscribe: (() => void) | undefined
@@ -168,11 +171,27 @@ export class FileService {
       (k) => this.runner.isActive(k),
       init.log,
     )
+    this.groupFiles = new GroupFiles({
+      messenger: () => this.messenger,
+      maxFileBytes: this.maxFileBytes,
+      chunkBytes: this.chunkBytes,
+      find: (id) => this.book.find(id),
+      create: (r) => this.book.create(r),
+      remove: (r) => this.book.remove(r),
+      added: (r) => this.book.added(r),
+      view: (r) => this.book.view(r),
+      adoptSource: (id, source) => this.runner.adoptSource(id, source),
+      forgetSource: (id) => this.runner.forgetSource(id),
+      schedulePull: (id) => this.runner.schedulePull(id, 0),
+      hash: (source) => this.hashSource(source),
+      holdFor: (size, from) => this.holdFor(size, from),
+    })
     this.runner = new TransferRunner(this.book, this.storage, {
       windowChunks,
       timeoutMs: init.frameTimeoutMs ?? FRAME_TIMEOUT_MS,
       log: init.log,
       holdFor: (r) => this.holdFor(r.size, r.contactId),
+      groups: this.groupFiles,
     })
     this.extensions = { [FILE_OFFER_EXTENSION]: { receive: (ctx) => this.receiveOffer(ctx) } }
   }
@@ -199,6 +218,8 @@ export class FileService {
     this.book.messenger = messenger
     messenger.registerExtension(FILE_OFFER_EXTENSION, this.extensions[FILE_OFFER_EXTENSION]!)
     await this.book.load()
+    // From now on a group's file message makes a transfer, and shows its state.
+    messenger.groups.files = this.groupFiles
     await this.loadSettings()
     // Once the receiver has our offer (it acked it), it should be pulling. If it is not (it
     // refused the offer, or it was not listening), a push soon after tells us either way.
@@ -217,6 +238,7 @@ export class FileService {
     if (this.stopped) return
     this.stopped = true
     this.unsubscribe?.()
+    if (this.messengerRef?.groups.files === this.groupFiles) this.messengerRef.groups.files = undefined
     await this.runner.stop()
   }
 
@@ -235,7 +257,10 @@ export class FileService {
 
   /**
    * Offers `source` to a contact and serves it until the receiver has it. Resolves once the offer
-   * is queued: only a file of at most HASH_FIRST_MAX_BYTES is read (hashed) before.
+   * is queued: only a file of at most HASH_FIRST_MAX_BYTES is read (hashed) before. `contactRef`
+   * may name a group as `Messenger.send`'s does (a name that is a contact's and a group's is
+   * AmbiguousContact): the file is hashed, offered in one group message, and served to every
+   * member who asks (groups/group-files.ts); the answer then has `groupId` and `sender`.
    */
   async sendFile(
     contactRef: string,
@@ -288,6 +313,15 @@ export class FileService {
     expectedSha256?: string,
   ): Promise<TransferView> {
     const messenger = this.messenger
+    if (messenger.groups.find(contactRef) !== undefined) {
+      // Throws when the name is a contact's too: the user says which with an id.
+      const to = messenger.conversationOf(contactRef)
+      if (to.kind === 'group') {
+        if (options.purpose === 'post-attachment')
+          throw new FileError('BadInput', 'a Moments attachment is not offered to a group')
+        return this.groupFiles.send(to.id, source, options, expectedSha256)
+      }
+    }
     const contact = messenger.contact(contactRef)
     const size = source.size
     if (!Number.isSafeInteger(size) || size < 0)

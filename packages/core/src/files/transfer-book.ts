@@ -163,7 +163,8 @@ export class TransferBook {
         })
         return
       }
-      if (r.purpose === 'post-attachment') return // no message shows it
+      // No message shows a post's attachment; a group's file message reads its state live.
+      if (r.purpose === 'post-attachment' || r.groupId !== undefined) return
       try {
         await this.messenger?.updateExtension(r.contactId, r.id, messageData(r))
       } catch {

@@ -9,7 +9,12 @@
  * file on one stream at a time (a second one gets Reject "busy"); the sender serves the newest.
  *
  * Only accepted contacts may open the protocol (checked before a byte is read), and only for
- * files offered between exactly these two peers; anything else is refused and counted.
+ * files offered between exactly these two peers; anything else is refused and counted. A file
+ * offered in a group (groups/group-files.ts) is the exception: any current member of its group
+ * may fetch it from the sender, a contact or not (trust action `open-group-file-stream`), each
+ * member on a stream of its own; a peer that is not a member of that group now is refused and
+ * counted (`not-a-member`). While its sender is away, a member who holds such a file whole
+ * serves it too; what it serves counts only if it passes the file's SHA-256 (relayFailed).
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -28,11 +33,11 @@ import { FileError } from './errors.js'
 import { decodeFrame, encodeFrame, type Frame, type RejectReason } from './frames.js'
 import { TransferHandles } from './handles.js'
 import { chunkCount } from './limits.js'
-import { endStream, failed, type Outcome, outcomeOfReject, rejectStream } from './outcome.js'
+import { endStream, failed, type Outcome, outcomeOfReject, rejectStream, retry } from './outcome.js'
 import { receiveFile } from './receive.js'
 import { sendFile } from './send.js'
 import type { FileSink, FileSource, FileStorage } from './storage.js'
-import { type Direction, isFinal, type TransferRecord } from './transfer.js'
+import { type Direction, type FailReason, isFinal, type TransferRecord } from './transfer.js'
 import { type AttemptClock, keyOf, type RecordKey, type TransferBook } from './transfer-book.js'
 
 const MIN_RETRY_MS = 1_000
@@ -42,6 +47,8 @@ const FINISH_TIMEOUT_MS = 300_000
 
 export type FileRefusal =
   | 'not-a-contact'
+  /** A group file asked for by a peer that is not a member of its group now. */
+  | 'not-a-member'
   | 'unknown-file'
   | 'bad-frame'
   | 'bad-offer'
@@ -54,6 +61,18 @@ export interface RunnerOptions {
   readonly log?: Logger | undefined
   /** Whether a file waits for the user (auto-download.ts), asked once its sender is a contact. */
   readonly holdFor: (r: TransferRecord) => Promise<HoldReason | undefined>
+  /** Files offered in a group: who may fetch them, and who offered them (group-files.ts). */
+  readonly groups?: GroupFileAccess | undefined
+}
+
+/** What the runner asks about a group's file (a record with a `groupId`). */
+export interface GroupFileAccess {
+  /** Whether `peerId` may fetch it from us: both of us are members of its group now. */
+  mayFetch(r: TransferRecord, peerId: string): boolean
+  /** Its sender, to fetch it from (a contact, or a group member's record). */
+  senderOf(r: TransferRecord): ContactView | undefined
+  /** The other members of its group now (not us, not its sender), who may hold it too. */
+  holdersOf(r: TransferRecord): ContactView[]
 }
 
 interface Attempt extends AttemptClock {
@@ -66,11 +85,18 @@ export class TransferRunner {
   readonly refusals = new Map<FileRefusal, number>()
   private messengerRef: Messenger | undefined
   private stopped = false
-  private readonly active = new Map<RecordKey, Attempt>()
+  /** By record key; a group file we send, by record key and the member's peer id (attemptKey). */
+  private readonly active = new Map<string, Attempt>()
   private readonly tasks = new Set<Promise<unknown>>()
   private readonly handles: TransferHandles
   private readonly retries = new Map<MessageId, { timer?: ReturnType<typeof setTimeout>; failures: number }>()
   private readonly pushTimers = new Set<ReturnType<typeof setTimeout>>()
+  /** Group files whose stored part came, at least in part, from a member other than the sender. */
+  private readonly relayed = new Set<MessageId>()
+  /** Group files a member served wrongly: fetched from their sender only from now on. */
+  private readonly senderOnly = new Set<MessageId>()
+  /** Which holder a group file's next attempt asks while its sender is away (round robin). */
+  private readonly holderTurn = new Map<MessageId, number>()
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
@@ -89,14 +115,16 @@ export class TransferRunner {
   async start(messenger: Messenger): Promise<void> {
     this.messengerRef = messenger
     const handler = framedHandler(PROTOCOL_FILE, (framed, connection) => this.serve(framed, connection), {
-      allow: (peer) => messenger.peerMay(peer.toString(), 'open-file-stream'),
+      allow: (peer) =>
+        messenger.peerMay(peer.toString(), 'open-file-stream') ||
+        messenger.peerMay(peer.toString(), 'open-group-file-stream'),
       onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
     })
     await messenger.node.handle(PROTOCOL_FILE, handler, {
       maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_FILE],
     })
     const onConnect = (e: Event) => {
-      const contact = this.acceptedContact((e as CustomEvent<PeerId>).detail.toString())
+      const contact = this.fileContact((e as CustomEvent<PeerId>).detail.toString())
       if (contact !== undefined) this.resumeWith(contact.id, true)
     }
     messenger.node.addEventListener('peer:connect', onConnect)
@@ -169,13 +197,15 @@ export class TransferRunner {
     fileId: Uint8Array,
     from: number,
   ): Promise<void> {
-    const r = this.recordFor('out', fileId, peer)
-    if (r === undefined) {
-      this.refuse('unknown-file')
+    const offered = this.recordFor('out', fileId, peer)
+    // A group's file we received whole: any member of its group now may fetch it from us too.
+    const r = offered === 'unknown-file' ? (this.heldFor(fileId, peer) ?? offered) : offered
+    if (typeof r === 'string') {
+      this.refuse(r)
       return rejectStream(framed, 'unknown-file')
     }
     if (r.status === 'failed') return rejectStream(framed, rejectFor(r))
-    await this.track(this.runSend(framed, r, from))
+    await this.track(this.runSend(framed, r, from, peer))
   }
 
   /** The other side gave a file up (cancelled it): ours ends the same way, now rather than at a retry. */
@@ -185,9 +215,10 @@ export class TransferRunner {
     fileId: Uint8Array,
     reason: RejectReason,
   ): Promise<void> {
-    const r = this.recordFor('out', fileId, peer) ?? this.recordFor('in', fileId, peer)
-    if (r === undefined) {
-      this.refuse('unknown-file')
+    const out = this.recordFor('out', fileId, peer)
+    const r = typeof out === 'string' ? this.recordFor('in', fileId, peer) : out
+    if (typeof r === 'string') {
+      this.refuse(typeof out === 'string' && out !== 'unknown-file' ? out : r)
       return rejectStream(framed, 'unknown-file')
     }
     await framed.close({ signal: AbortSignal.timeout(2_000) }).catch(() => framed.abort(new Error('closing')))
@@ -201,8 +232,9 @@ export class TransferRunner {
   /** Tells the other side, best effort, that this user gave the file up (it stops too). */
   async tellGaveUp(direction: Direction, id: MessageId): Promise<void> {
     const r = this.book.get(keyOf(direction, id))
-    const contact = r === undefined ? undefined : this.contactById(r.contactId)
-    if (this.stopped || contact === undefined || !peerMay(contact.state, 'open-file-stream')) return
+    const contact = r === undefined ? undefined : this.peerOf(r)
+    if (this.stopped || contact === undefined) return
+    if (r?.groupId === undefined && !peerMay(contact.state, 'open-file-stream')) return
     if (this.messengerRef?.node.getConnections(peerIdFromString(contact.peerId)).length === 0) return
     await this.track(
       (async () => {
@@ -224,8 +256,8 @@ export class TransferRunner {
   /** The sender tells us it has a file for us (after a restart, or when we connect). */
   private async serveHave(framed: FramedStream, peer: string, fileId: Uint8Array): Promise<void> {
     const r = this.recordFor('in', fileId, peer)
-    if (r === undefined) {
-      this.refuse('unknown-file')
+    if (typeof r === 'string') {
+      this.refuse(r)
       return rejectStream(framed, 'unknown-file')
     }
     if (r.status === 'complete') {
@@ -251,9 +283,10 @@ export class TransferRunner {
     const k = keyOf('in', id)
     const r = this.book.get(k)
     if (r === undefined || r.status !== 'incoming' || this.stopped) return
-    const contact = this.contactById(r.contactId)
+    const contact = this.peerOf(r)
     if (contact === undefined) return void (await this.book.change(k, { type: 'fail', reason: 'refused' }))
-    if (!peerMay(contact.state, 'take-file-offer')) {
+    // A group's file is the group's business: its service took the message from a member.
+    if (r.groupId === undefined && !peerMay(contact.state, 'take-file-offer')) {
       return void (await this.book.change(k, { type: 'note', note: 'waiting-for-accept' }))
     }
     if (r.hold !== undefined) return // the user decides (FileService.accept)
@@ -265,15 +298,39 @@ export class TransferRunner {
     const attempt = this.claim('in', r)
     if (attempt === undefined) return
     let framed: FramedStream
+    let relayed = false
     try {
       framed = await this.dial(contact, attempt.controller.signal)
     } catch {
-      this.release(k, attempt)
-      await this.book.change(k, { type: 'note', note: 'offline' })
-      this.retryLater(id)
-      return
+      // A group's file may come from another member who holds it while its sender is away.
+      const other = r.groupId === undefined ? undefined : await this.dialHolder(r, attempt.controller.signal)
+      if (other === undefined) {
+        this.release(k, attempt)
+        await this.book.change(k, { type: 'note', note: 'offline' })
+        this.retryLater(id)
+        return
+      }
+      framed = other
+      relayed = true
     }
-    await this.runReceive(framed, r, attempt)
+    await this.runReceive(framed, r, attempt, relayed)
+  }
+
+  /** A member connected to us now who may hold the group file `r` (each attempt the next one). */
+  private async dialHolder(r: TransferRecord, signal: AbortSignal): Promise<FramedStream | undefined> {
+    if (this.senderOnly.has(r.id)) return undefined
+    const node = this.messenger().node
+    const holders = (this.options.groups?.holdersOf(r) ?? []).filter(
+      (c) => node.getConnections(peerIdFromString(c.peerId)).length > 0,
+    )
+    if (holders.length === 0) return undefined
+    const turn = this.holderTurn.get(r.id) ?? 0
+    this.holderTurn.set(r.id, turn + 1)
+    try {
+      return await this.dial(holders[turn % holders.length]!, signal)
+    } catch {
+      return undefined
+    }
   }
 
   /** Sender: tell the receiver we have its file; it answers where to start (or that it is done). */
@@ -281,8 +338,9 @@ export class TransferRunner {
     const k = keyOf('out', id)
     const r = this.book.get(k)
     if (r === undefined || r.status !== 'sending' || this.stopped || this.active.has(k)) return
-    const contact = this.contactById(r.contactId)
-    if (contact === undefined || !peerMay(contact.state, 'open-file-stream')) return
+    const contact = this.peerOf(r)
+    if (contact === undefined || r.groupId !== undefined || !peerMay(contact.state, 'open-file-stream'))
+      return
     let framed: FramedStream
     let reply: Frame
     try {
@@ -296,7 +354,7 @@ export class TransferRunner {
     } catch {
       return // the receiver pulls when it can
     }
-    if (reply.type === 'want') return this.runSend(framed, r, reply.nextChunk)
+    if (reply.type === 'want') return this.runSend(framed, r, reply.nextChunk, contact.peerId)
     if (reply.type === 'done') {
       // A digest not kept here (its write failed) leaves the receiver's check, against the digest
       // we sent it, as the only one.
@@ -329,16 +387,18 @@ export class TransferRunner {
 
   // ------------------------------------------------------------------ running one side
 
-  private async runSend(framed: FramedStream, r: TransferRecord, from: number): Promise<void> {
+  private async runSend(framed: FramedStream, r: TransferRecord, from: number, peer: string): Promise<void> {
     const k = keyOf('out', r.id)
-    // The receiver decides: a new request for this file replaces a stream it gave up on.
-    this.interrupt(k, 'replaced by a newer stream')
+    // The receiver decides: a new request for this file replaces a stream it gave up on. A
+    // group's file goes to every member, each on a stream of its own.
+    const ak = attemptKey(r, peer)
+    this.active.get(ak)?.controller.abort(new FileError('Stopped', 'replaced by a newer stream'))
     const attempt: Attempt = {
       controller: new AbortController(),
       startedAt: Date.now(),
       startBytes: Math.min(from * r.chunkSize, r.size),
     }
-    this.active.set(k, attempt)
+    this.active.set(ak, attempt)
     try {
       let source: FileSource
       try {
@@ -361,15 +421,18 @@ export class TransferRunner {
         finishTimeoutMs: FINISH_TIMEOUT_MS,
         signal: attempt.controller.signal,
         onDigest: (sha256) => this.keepDigest(k, sha256),
-        onAcked: (next) => this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt),
+        onAcked: (next) => {
+          // A group's file is not followed per member (its record is complete once offered).
+          if (r.groupId === undefined) this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
+        },
         onChunkSent: (index) => {
           this.chunksSent++
           this.book.events.emit('sent', { id: r.id, index })
         },
       })
-      if (this.active.get(k) === attempt) await this.finishOut(r.id, outcome)
+      if (this.active.get(ak) === attempt) await this.finishOut(r.id, outcome)
     } finally {
-      this.release(k, attempt)
+      this.release(ak, attempt)
     }
   }
 
@@ -379,11 +442,19 @@ export class TransferRunner {
     else if (outcome.type === 'failed') await this.book.change(k, { type: 'fail', reason: outcome.reason })
     else if (outcome.type === 'retry') await this.book.change(k, { type: 'note', note: outcome.note })
     const r = this.book.get(k)
-    if (r !== undefined && isFinal(r.status)) await this.handles.closeOut(id)
+    // A group's file stays open for the other members (closed when the service stops).
+    if (r !== undefined && isFinal(r.status) && r.groupId === undefined) await this.handles.closeOut(id)
   }
 
-  private async runReceive(framed: FramedStream, r: TransferRecord, attempt: Attempt): Promise<void> {
+  private async runReceive(
+    framed: FramedStream,
+    r: TransferRecord,
+    attempt: Attempt,
+    /** The stream is to a member who holds the group file, not to its sender. */
+    relayed = false,
+  ): Promise<void> {
     const k = keyOf('in', r.id)
+    if (relayed) this.relayed.add(r.id)
     try {
       let sink: FileSink
       try {
@@ -405,7 +476,7 @@ export class TransferRunner {
         await endStream(framed, outcome)
         return await this.finishIn(r.id, outcome)
       }
-      const outcome = await receiveFile(framed, {
+      let outcome = await receiveFile(framed, {
         fileId: hexToBytes(r.id),
         size: r.size,
         chunkSize: r.chunkSize,
@@ -424,6 +495,8 @@ export class TransferRunner {
           this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
         },
       })
+      if (outcome.type === 'failed' && (relayed || this.relayed.has(r.id)))
+        outcome = await this.relayFailed(r.id, outcome.reason, relayed)
       await this.finishIn(r.id, outcome)
     } finally {
       this.release(k, attempt)
@@ -443,6 +516,35 @@ export class TransferRunner {
       this.retryLater(id)
     }
     if (this.book.get(k)?.status === 'failed') await this.discard(id)
+  }
+
+  /**
+   * A group file that a member other than its sender served (in part) failed. A member who does
+   * not hold it is no failure: a later attempt asks its sender again, or another member. But
+   * every member holds the per-file key, so one could serve chunks that authenticate and still
+   * hash wrong: then whatever came is dropped and the file is fetched again from its sender only.
+   */
+  private async relayFailed(id: MessageId, reason: FailReason, relayed: boolean): Promise<Outcome> {
+    const forged =
+      reason === 'hash-mismatch' ||
+      reason === 'bad-chunk' ||
+      reason === 'size-mismatch' ||
+      reason === 'protocol'
+    if (!forged && !relayed) return failed(reason) // the sender's own answer stands
+    if (forged) {
+      this.senderOnly.add(id)
+      this.relayed.delete(id)
+      await this.handles.discardIn(id)
+      this.book.progress(keyOf('in', id), 0, undefined, true)
+    }
+    return retry('offline')
+  }
+
+  /** A complete group file we received, if `peer` may fetch it from us (a member of its group now). */
+  private heldFor(fileId: Uint8Array, peer: string): TransferRecord | FileRefusal | undefined {
+    const r = this.book.get(keyOf('in', bytesToHex(fileId) as MessageId))
+    if (r?.groupId === undefined || r.status !== 'complete' || r.path === undefined) return undefined
+    return this.options.groups?.mayFetch(r, peer) === true ? r : 'not-a-member'
   }
 
   /** Keeps a file's digest in its record (and its message) before the last chunk moves on. */
@@ -468,7 +570,7 @@ export class TransferRunner {
     return attempt
   }
 
-  private release(k: RecordKey, attempt: Attempt): void {
+  private release(k: string, attempt: Attempt): void {
     if (this.active.get(k) === attempt) this.active.delete(k)
   }
 
@@ -527,20 +629,39 @@ export class TransferRunner {
     return this.messengerRef
   }
 
-  /** The transfer `fileId` in `direction`, only if it is with the peer asking. */
-  private recordFor(direction: Direction, fileId: Uint8Array, peer: string): TransferRecord | undefined {
+  /**
+   * The transfer `fileId` in `direction`, only if it is with the peer asking: a 1:1 file with
+   * exactly that contact; a group's file we offered with a member of its group now, one we
+   * receive with its sender. Otherwise why not (counted by the caller).
+   */
+  private recordFor(direction: Direction, fileId: Uint8Array, peer: string): TransferRecord | FileRefusal {
     const r = this.book.get(keyOf(direction, bytesToHex(fileId) as MessageId))
-    if (r === undefined) return undefined
-    return this.contactById(r.contactId)?.peerId === peer ? r : undefined
+    if (r === undefined) return 'unknown-file'
+    if (r.groupId !== undefined && direction === 'out')
+      return this.options.groups?.mayFetch(r, peer) === true ? r : 'not-a-member'
+    return this.peerOf(r)?.peerId === peer ? r : 'unknown-file'
+  }
+
+  /** Whom a transfer is with: the contact, or for a group's file its sender. */
+  private peerOf(r: TransferRecord): ContactView | undefined {
+    if (r.groupId !== undefined) return r.direction === 'in' ? this.options.groups?.senderOf(r) : undefined
+    return this.contactById(r.contactId)
   }
 
   private contactById(id: ContactId): ContactView | undefined {
     return this.messengerRef?.contactList().find((c) => c.id === id)
   }
 
-  private acceptedContact(peerId: string): ContactView | undefined {
-    const c = this.messengerRef?.contactList().find((v) => v.peerId === peerId)
-    return c !== undefined && peerMay(c.state, 'open-file-stream') ? c : undefined
+  /** A peer we move files with: an accepted contact, or a member of a group we are in. */
+  private fileContact(peerId: string): ContactView | undefined {
+    let c: ContactView | undefined
+    try {
+      c = this.messengerRef?.contact(peerId)
+    } catch {
+      return undefined
+    }
+    if (c === undefined || c.peerId !== peerId) return undefined
+    return peerMay(c.state, 'open-file-stream') || peerMay(c.state, 'open-group-file-stream') ? c : undefined
   }
 
   /** Counts (and logs, without content) a stream or offer we refused. */
@@ -548,6 +669,11 @@ export class TransferRunner {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1)
     this.options.log?.debug('file refused', { reason, peer: peer?.toString() ?? '' })
   }
+}
+
+/** Which attempt moves a transfer: one per record, but one per member for a group's file we send. */
+function attemptKey(r: TransferRecord, peer: string): string {
+  return r.groupId !== undefined ? `${keyOf('out', r.id)}@${peer}` : keyOf(r.direction, r.id)
 }
 
 /** The file's SHA-256, if known yet (the offer's, or kept from its last chunk). */

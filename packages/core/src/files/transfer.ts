@@ -64,6 +64,11 @@ export interface TransferRecord {
   readonly voice?: { readonly durationMs: number; readonly waveform: readonly number[] }
   /** A Moments post's attachment: no chat message at either end. Absent: said in the chat. */
   readonly purpose?: 'post-attachment' | undefined
+  /**
+   * A file offered in a group (groups/group-files.ts): the group's id. `contactId` is then the
+   * sender (ourselves for a file we sent), and the file id is the group message's id.
+   */
+  readonly groupId?: string | undefined
   readonly status: TransferStatus
   /** Incoming: bytes stored. Outgoing: bytes the receiver acknowledged as stored. */
   readonly bytes: number
@@ -213,6 +218,10 @@ export interface TransferView {
   readonly voice?: TransferRecord['voice']
   /** 'post-attachment' for a Moments picture; absent for a file said in the chat. */
   readonly purpose?: TransferRecord['purpose']
+  /** The group it was offered in; absent for a 1:1 file. */
+  readonly groupId?: string | undefined
+  /** A file just sent to a group (`sendFile`'s answer): who sent it, as a group message says. */
+  readonly sender?: { readonly id: ContactId; readonly name: string } | undefined
 }
 
 /** One line of `jiayi files`: a received file (the fields the CLI prints, exactly). */
@@ -231,6 +240,8 @@ export interface FileEntry {
   readonly direction: 'in' | 'out'
   /** When the file was offered (sent or received), ISO 8601. */
   readonly createdAt: string
+  /** The group it was offered in (`contact` is then its sender, us for ours); absent for a 1:1 file. */
+  readonly groupId?: string
 }
 
 /** The extension data of the conversation message that shows the file (`message.extension.data`). */
@@ -270,6 +281,7 @@ export function transferView(r: TransferRecord, active: boolean): TransferView {
     thumbnail: r.thumbnail,
     voice: r.voice,
     ...(r.purpose === undefined ? {} : { purpose: r.purpose }),
+    ...(r.groupId === undefined ? {} : { groupId: r.groupId }),
   }
 }
 
@@ -285,6 +297,7 @@ export function fileEntry(r: TransferRecord): FileEntry {
     status: r.status,
     direction: r.direction,
     createdAt: new Date(r.createdAt).toISOString(),
+    ...(r.groupId === undefined ? {} : { groupId: r.groupId }),
   }
 }
 

@@ -40,6 +40,8 @@ export interface StoredMessage {
   /** Members the message @mentions (ids), and the message it answers. */
   readonly mentions?: readonly string[]
   readonly replyTo?: string
+  /** A file or picture: its offer, base64 (group-files.ts). */
+  readonly file?: string
   /** Ours: how many members it went to, and which of their peers have it. */
   readonly recipients?: number
   readonly deliveredTo?: readonly string[]

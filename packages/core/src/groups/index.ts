@@ -8,6 +8,7 @@ export {
 } from './carry.js'
 export { GroupChannel, type KeyHandout, MAX_WAITING_MESSAGES, type ReceiveOutcome } from './channel.js'
 export { GroupError } from './errors.js'
+export { decodeGroupFile, encodeGroupFile, type GroupTransferView } from './group-files.js'
 export {
   checkInviteFresh,
   DEFAULT_INVITE_TTL_MS,

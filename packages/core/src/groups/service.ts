@@ -16,6 +16,7 @@ import { bytesToHex, fromUtf8, hexToBytes, toBase64, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { decodeCardPayload } from '../card/link.js'
 import { initiateSession } from '../crypto/session.js'
+import type { FileMessageData } from '../files/transfer.js'
 import type { MessengerCore } from '../messenger/core.js'
 import { MessengerError } from '../messenger/errors.js'
 import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from '../messenger/ids.js'
@@ -27,6 +28,7 @@ import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { CarriedMessage, HighWaterMarks } from './carry.js'
 import { GroupChannel, type KeyHandout } from './channel.js'
 import { GroupError } from './errors.js'
+import { decodeGroupFile, type GroupFileHooks, groupFileView } from './group-files.js'
 import {
   decodeMessage,
   encodeGroup,
@@ -66,6 +68,8 @@ export const GROUP_EXTENSION = 'group'
 /** Messages per traffic payload: a sync answer of many is several payloads (64 KiB frames). */
 const MESSAGES_PER_PAYLOAD = 16
 const OPS_PER_PAYLOAD = 2
+/** Message bytes per traffic payload, below the 64 KiB envelope with room for its framing. */
+const PAYLOAD_BYTES = 40 * 1024
 const MAX_GROUP_TEXT_BYTES = 16 * 1024
 /** Logs of groups someone sends us before the ops that add us: a stranger cannot grow this. */
 const MAX_PENDING_LOGS = 16
@@ -152,7 +156,11 @@ export interface GroupMessageView {
    * A line about the group itself (someone joined, left, was removed, the name changed): `text`
    * says it in English, `data` says it for an app to put in its own words.
    */
-  readonly extension?: { readonly kind: 'group-change'; readonly data: GroupChangeData } | undefined
+  readonly extension?:
+    | { readonly kind: 'group-change'; readonly data: GroupChangeData }
+    /** A file or picture (group-files.ts): the same data as a 1:1 file message's. */
+    | { readonly kind: 'file-offer'; readonly data: FileMessageData }
+    | undefined
 }
 
 export interface GroupChangeData {
@@ -186,6 +194,8 @@ export class Groups {
   private readonly reactions: GroupReactions
   /** Read receipts and delivery lists (public: a test lowers `receipts.upTo`). */
   readonly receipts: GroupReceipts
+  /** Set by the file service while it runs: group file messages make transfers (group-files.ts). */
+  files: GroupFileHooks | undefined
 
   constructor(private readonly core: MessengerCore) {
     const index = new MessageIndex(core.store)
@@ -378,6 +388,9 @@ export class Groups {
         : { delivery: { deliveredTo: (s.deliveredTo ?? []) as ContactId[], of: s.recipients } }),
       ...(s.recipients === undefined ? {} : this.receipts.lists(g, s, who)),
       ...this.reactions.viewOf(g.log.id, s.id, who),
+      ...(s.file === undefined
+        ? {}
+        : groupFileView({ id: s.id, file: s.file }, out ? 'out' : 'in', this.files)),
     }
   }
 
@@ -759,28 +772,40 @@ export class Groups {
 
   // ---------------------------------------------------------------- sending
 
-  async send(ref: string, text: string, options: { replyTo?: string } = {}): Promise<GroupMessageView> {
+  /** `file` and `id`: a file message (group-files.ts), whose id its transfer already has. */
+  async send(
+    ref: string,
+    text: string,
+    options: { replyTo?: string; file?: string; id?: MessageId } = {},
+  ): Promise<GroupMessageView> {
     const g = this.resolve(ref)
     const state = g.log.state()
     const me = state.members.get(this.me)
     if (me === undefined) throw new GroupError('NotAllowed', 'you are not a member of this group')
     if (state.adminsOnly && me.role === 'member')
       throw new GroupError('NotAllowed', 'only admins post in this group')
-    if (typeof text !== 'string' || text.trim() === '' || utf8(text).length > MAX_GROUP_TEXT_BYTES) {
+    const textless = options.file !== undefined && text === ''
+    if (
+      typeof text !== 'string' ||
+      (text.trim() === '' && !textless) ||
+      utf8(text).length > MAX_GROUP_TEXT_BYTES
+    ) {
       throw new MessengerError('BadInput', `a message is 1 to ${MAX_GROUP_TEXT_BYTES} bytes of text`)
     }
     if (options.replyTo !== undefined && !isMessageId(options.replyTo)) {
       throw new MessengerError('BadInput', 'replyTo is a message id (32 hex digits)')
     }
-    const id = newMessageId()
+    const id = options.id ?? newMessageId()
     const sentAt = Date.now()
     const mentions = mentionsIn(text, state, this.me, (mid, cardName) => this.namesOf(mid, cardName))
+    const file = options.file === undefined ? {} : { file: options.file }
     const content = {
       id,
       text,
       sentAt,
       mentions,
       ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
+      ...file,
     }
     const { message, handouts } = g.channel.encrypt(state, utf8(JSON.stringify(content)))
     const stored: StoredMessage = {
@@ -790,6 +815,7 @@ export class Groups {
       sentAt,
       mentions,
       ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
+      ...file,
       bytes: toBase64(message.bytes),
       keyId: message.keyId,
       iteration: message.iteration,
@@ -893,8 +919,15 @@ export class Groups {
     }, DELIVERY_EVENT_MS)
   }
 
-  private async storeMessage(g: HeldGroup, s: StoredMessage, incoming: boolean): Promise<void> {
+  private async storeMessage(
+    g: HeldGroup,
+    s: StoredMessage,
+    incoming: boolean,
+    /** What commits with the message (a file's transfer). */
+    stage?: (tx: Tx) => void,
+  ): Promise<void> {
     const tx = new Tx()
+    stage?.(tx)
     const seq = g.nextSeq++
     if (incoming) g.unread++
     if (incoming && (s.mentions ?? []).includes(this.me)) g.mentioned++
@@ -1137,7 +1170,14 @@ export class Groups {
   private readonly pendingLogs = new Map<GroupId, HeldGroup>()
 
   private async keepRead(g: HeldGroup, message: CarriedMessage, plaintext: Uint8Array): Promise<void> {
-    let content: { id?: unknown; text?: unknown; sentAt?: unknown; mentions?: unknown; replyTo?: unknown }
+    let content: {
+      id?: unknown
+      text?: unknown
+      sentAt?: unknown
+      mentions?: unknown
+      replyTo?: unknown
+      file?: unknown
+    }
     try {
       content = JSON.parse(fromUtf8(plaintext)) as typeof content
     } catch {
@@ -1163,6 +1203,20 @@ export class Groups {
       : []
     const replyTo =
       typeof content.replyTo === 'string' && isMessageId(content.replyTo) ? content.replyTo : undefined
+    // A file (group-files.ts): its offer is checked as strictly as a 1:1 one, and its transfer
+    // commits with the message.
+    const offer = content.file === undefined ? undefined : decodeGroupFile(content.file)
+    if (content.file !== undefined && offer === undefined)
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    const stage =
+      offer === undefined
+        ? undefined
+        : await this.files?.incoming({
+            groupId: g.log.id,
+            sender: message.sender as ContactId,
+            id: content.id as MessageId,
+            offer,
+          })
     await this.storeMessage(
       g,
       {
@@ -1176,8 +1230,10 @@ export class Groups {
         at: message.at,
         mentions,
         ...(replyTo === undefined ? {} : { replyTo }),
+        ...(offer === undefined ? {} : { file: content.file as string }),
       },
       true,
+      stage,
     )
   }
 
@@ -1201,12 +1257,22 @@ export class Groups {
       if (h !== undefined) await this.sendTraffic(from, { groupId: gid, distribution: h.distribution }, g)
     }
     const missing = g.channel.missingFor(marks as HighWaterMarks)
-    for (let i = 0; i < missing.length; i += MESSAGES_PER_PAYLOAD) {
-      const messages = missing
-        .slice(i, i + MESSAGES_PER_PAYLOAD)
-        .map((m) => ({ sender: hexToBytes(m.sender), message: m.bytes }))
-      await this.sendTraffic(from, { groupId: gid, messages }, g)
+    // Batches within a 64 KiB envelope: a file message (its offer, a thumbnail) is up to ~33 KB.
+    let batch: { sender: Uint8Array; message: Uint8Array }[] = []
+    let bytes = 0
+    for (const m of missing) {
+      if (
+        batch.length === MESSAGES_PER_PAYLOAD ||
+        (batch.length > 0 && bytes + m.bytes.length > PAYLOAD_BYTES)
+      ) {
+        await this.sendTraffic(from, { groupId: gid, messages: batch }, g)
+        batch = []
+        bytes = 0
+      }
+      batch.push({ sender: hexToBytes(m.sender), message: m.bytes })
+      bytes += m.bytes.length
     }
+    if (batch.length > 0) await this.sendTraffic(from, { groupId: gid, messages: batch }, g)
   }
 }
 

@@ -30,6 +30,11 @@ export type PeerAction =
   // protocols
   | 'fetch-prekeys'
   | 'open-file-stream'
+  /**
+   * /jiayi/file/1 for files offered in a group only: the runner then serves a file only to a
+   * current member of the group it was offered in (groups/group-files.ts).
+   */
+  | 'open-group-file-stream'
   | 'sync-feed'
   // payloads they send
   | 'request'
@@ -59,6 +64,7 @@ export type PeerAction =
 export const PEER_ACTIONS: readonly PeerAction[] = [
   'fetch-prekeys',
   'open-file-stream',
+  'open-group-file-stream',
   'sync-feed',
   'request',
   'accept',
@@ -99,9 +105,10 @@ const TABLE: Readonly<Record<TrustState, ReadonlySet<PeerAction>>> = {
     'get-receipts',
   ]),
   accepted: EVERYTHING,
-  // Someone we share a group with but did not add: group traffic, and a contact request of
-  // their own (which makes them pending-in like anyone's); nothing a contact gets.
-  member: new Set(['fetch-prekeys', 'request', 'group']),
+  // Someone we share a group with but did not add: group traffic, the files offered in a group
+  // we share, and a contact request of their own (which makes them pending-in like anyone's);
+  // nothing a contact gets.
+  member: new Set(['fetch-prekeys', 'request', 'group', 'open-group-file-stream']),
 }
 
 /** Whether a peer in `state` may do `action`. */
