@@ -60,6 +60,12 @@ export interface ChannelSnapshot {
   readonly records: readonly (readonly [ContactId, Uint8Array])[]
 }
 
+/** What changed since the last `takeChanges` (null: gone), to store only that. */
+export interface ChannelChanges {
+  readonly own?: ChannelSnapshot['own'] | null
+  readonly records: readonly (readonly [ContactId, Uint8Array | null])[]
+}
+
 export interface KeyHandout {
   readonly to: ContactId
   readonly distribution: Uint8Array
@@ -75,6 +81,9 @@ export class GroupChannel {
   private readonly records = new Map<ContactId, SenderKeyRecord>()
   private readonly waiting = new Map<string, CarriedMessage>()
   readonly carried: CarryStore
+  /** Senders whose record changed, and whether our own chain did, since `takeChanges`. */
+  private readonly changedRecords = new Set<ContactId>()
+  private ownChanged = false
 
   constructor(
     readonly groupId: GroupId,
@@ -86,17 +95,45 @@ export class GroupChannel {
 
   /** What to store of this channel (carried messages are stored as the group's messages). */
   snapshot(): ChannelSnapshot {
+    const own = this.ownSnapshot()
     return {
-      ...(this.own === undefined
-        ? {}
-        : {
-            own: {
-              state: encodeSenderKeyState(this.own.state),
-              first: encodeSenderKeyState(this.own.first),
-              givenTo: [...this.own.givenTo],
-            },
-          }),
+      ...(own === undefined ? {} : { own }),
       records: [...this.records].map(([id, r]) => [id, encodeSenderKeyRecord(r)] as const),
+    }
+  }
+
+  /**
+   * What changed since the last call: a message read moves one sender's record, one sent moves
+   * our own chain, so a group of 500 stores a record or two per message rather than all of them.
+   */
+  takeChanges(): ChannelChanges {
+    const records = [...this.changedRecords].map((id) => {
+      const r = this.records.get(id)
+      return [id, r === undefined ? null : encodeSenderKeyRecord(r)] as const
+    })
+    const own = this.ownChanged ? (this.ownSnapshot() ?? null) : undefined
+    this.changedRecords.clear()
+    this.ownChanged = false
+    return { ...(own === undefined ? {} : { own }), records }
+  }
+
+  /** Marks changes as not stored yet (their write failed, or the store holds an older layout). */
+  markChanged(changes?: ChannelChanges): void {
+    if (changes === undefined) {
+      for (const id of this.records.keys()) this.changedRecords.add(id)
+      this.ownChanged = true
+      return
+    }
+    for (const [id] of changes.records) this.changedRecords.add(id)
+    if (changes.own !== undefined) this.ownChanged = true
+  }
+
+  private ownSnapshot(): ChannelSnapshot['own'] {
+    if (this.own === undefined) return undefined
+    return {
+      state: encodeSenderKeyState(this.own.state),
+      first: encodeSenderKeyState(this.own.first),
+      givenTo: [...this.own.givenTo],
     }
   }
 
@@ -144,9 +181,10 @@ export class GroupChannel {
     for (const id of this.records.keys()) if (!state.members.has(id)) this.forget(id)
     for (const id of [...this.waitingSenders()])
       if (!state.members.has(id as ContactId)) this.forget(id as ContactId)
-    if (!state.members.has(this.me)) this.own = undefined
-    else if (this.own !== undefined && [...this.own.givenTo.keys()].some((id) => !state.members.has(id))) {
+    if (this.own === undefined) return
+    if (!state.members.has(this.me) || [...this.own.givenTo.keys()].some((id) => !state.members.has(id))) {
       this.own = undefined
+      this.ownChanged = true
     }
   }
 
@@ -160,12 +198,14 @@ export class GroupChannel {
     if (this.own === undefined) {
       const state = createSenderKey()
       this.own = { state, first: state, givenTo: new Map() }
+      this.ownChanged = true
     }
     const handouts: KeyHandout[] = []
     const distribution = encodeDistribution(this.own.state)
     for (const id of state.members.keys()) {
       if (id === this.me || this.own.givenTo.has(id)) continue
       this.own.givenTo.set(id, this.own.state.chainKey.iteration)
+      this.ownChanged = true
       handouts.push({ to: id, distribution })
     }
     return handouts
@@ -188,6 +228,7 @@ export class GroupChannel {
     const iteration = own.state.chainKey.iteration
     const out = groupEncrypt(own.state, plaintext, ad)
     own.state = out.state
+    this.ownChanged = true
     const message: CarriedMessage = {
       sender: this.me,
       keyId: own.state.keyId,
@@ -208,6 +249,7 @@ export class GroupChannel {
       from,
       processDistribution(this.records.get(from) ?? emptySenderKeyRecord(), distribution),
     )
+    this.changedRecords.add(from)
     // What waited for this key can be read now.
     const released: ReceiveOutcome[] = []
     // A snapshot: a message this key does not open waits again, and must not be visited again.
@@ -255,6 +297,7 @@ export class GroupChannel {
       throw error
     }
     this.records.set(sender, out.record)
+    this.changedRecords.add(sender)
     this.carried.keep({ ...message, at: now }, now)
     return { kind: 'read', plaintext: out.plaintext, message }
   }
@@ -292,7 +335,7 @@ export class GroupChannel {
   }
 
   private forget(id: ContactId): void {
-    this.records.delete(id)
+    if (this.records.delete(id)) this.changedRecords.add(id)
     this.carried.forgetSender(id)
     for (const [k, m] of this.waiting) if (m.sender === id) this.waiting.delete(k)
   }

@@ -1,16 +1,26 @@
 /**
- * How a group is kept in the messenger's sealed store: one record per group (its ops, this
- * member's sender keys, unread count, pending join requests) and one per message (what was said,
- * and the sender-key message itself, kept to carry it to members who were away).
+ * How a group is kept in the messenger's sealed store. What changes with each message is kept
+ * apart from what changes with the group: a message read rewrites its sender's sender-key record
+ * and the counters, never the op log, which names every member's card (about 2 MB at 500).
  *
- *   grp  <group id>        -> StoredGroup (JSON)
- *   gmsg <group id> <seq>  -> StoredMessage (JSON)
+ *   grp  <group id>            -> StoredGroup (JSON): its ops, pending join requests
+ *   grpn <group id>            -> StoredCounters (JSON): unread, mentions, next message seq
+ *   grpo <group id>            -> our own sender-key chain (JSON), absent while we have none
+ *   grpr <group id> <member>   -> that member's sender-key record (JSON: member id, its codec's
+ *                                 bytes; the id is in the value, since a sealed store's keys
+ *                                 may not read back)
+ *   gmsg <group id> <seq>      -> StoredMessage (JSON): what was said, and the sender-key
+ *                                 message itself, kept to carry it to members who were away
+ *
+ * A `grp` record in the first layout (everything in it, `channel` and counters too) still loads;
+ * the next write of that group stores it in this one.
  */
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../bytes.js'
 import type { ContactId } from '../messenger/ids.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
-import { GroupChannel } from './channel.js'
+import type { Tx } from '../messenger/tx.js'
+import { type ChannelChanges, type ChannelSnapshot, GroupChannel } from './channel.js'
 import { GroupLog } from './log.js'
 import type { GroupId } from './ops.js'
 
@@ -49,49 +59,87 @@ export interface StoredMessage {
   readonly readBy?: readonly string[]
 }
 
-interface StoredGroup {
-  readonly ops: string[]
-  readonly channel: {
-    own?: { state: string; first: string; givenTo: [string, number][] }
-    records: [string, string][]
-  }
+interface StoredOwn {
+  readonly state: string
+  readonly first: string
+  readonly givenTo: [string, number][]
+}
+
+interface StoredCounters {
   readonly unread: number
   readonly mentioned?: number
   readonly nextSeq: number
+}
+
+interface StoredGroup {
+  /** 2: the layout above; absent: the first layout, with `channel` and the counters in here. */
+  readonly v?: 2
+  readonly ops: string[]
   readonly requests?: [string, string, number][]
+  readonly channel?: { own?: StoredOwn; records: [string, string][] }
+  readonly unread?: number
+  readonly mentioned?: number
+  readonly nextSeq?: number
 }
 
 export const GroupKeys = {
   group: (gid: GroupId) => key('grp', gid),
   groups: () => key('grp'),
+  counters: (gid: GroupId) => key('grpn', gid),
+  ownKey: (gid: GroupId) => key('grpo', gid),
+  senderKey: (gid: GroupId, member: string) => key('grpr', gid, member),
+  senderKeys: (gid: GroupId) => key('grpr', gid),
   message: (gid: GroupId, seq: number) => key('gmsg', gid, seq),
   /** Where our own message `id` is: group id and seq (its delivery is counted there). */
   sent: (id: string) => key('gsent', id),
   messages: (gid: GroupId) => key('gmsg', gid),
 }
 
-export function encodeGroup(g: HeldGroup): Uint8Array {
-  const snap = g.channel.snapshot()
+/** The group's structure: its ops and pending join requests (written when they change). */
+export function encodeGroupStructure(g: HeldGroup): Uint8Array {
   const stored: StoredGroup = {
+    v: 2,
     ops: g.log.ordered().map((o) => toBase64(o.bytes)),
-    channel: {
-      ...(snap.own === undefined
-        ? {}
-        : {
-            own: {
-              state: toBase64(snap.own.state),
-              first: toBase64(snap.own.first),
-              givenTo: snap.own.givenTo.map(([id, at]) => [id, at] as [string, number]),
-            },
-          }),
-      records: snap.records.map(([id, r]) => [id, toBase64(r)]),
-    },
-    unread: g.unread,
-    mentioned: g.mentioned,
-    nextSeq: g.nextSeq,
     requests: [...g.requests].map(([id, r]) => [id, toBase64(r.card), r.at]),
   }
   return utf8(JSON.stringify(stored))
+}
+
+/** What `structure` says changed: ops or join requests (cheap to compare, unlike the record). */
+export function structureMark(g: HeldGroup): string {
+  return `${g.log.ordered().length} ${[...g.requests.keys()].join(',')}`
+}
+
+/** Puts the counters and what changed of the channel into `tx`; returns those channel changes. */
+export function stageGroupState(tx: Tx, g: HeldGroup): ChannelChanges {
+  const gid = g.log.id
+  const counters: StoredCounters = { unread: g.unread, mentioned: g.mentioned, nextSeq: g.nextSeq }
+  tx.put(GroupKeys.counters(gid), utf8(JSON.stringify(counters)))
+  const changes = g.channel.takeChanges()
+  if (changes.own === null) tx.del(GroupKeys.ownKey(gid))
+  else if (changes.own !== undefined) tx.put(GroupKeys.ownKey(gid), encodeOwn(changes.own))
+  for (const [member, bytes] of changes.records) {
+    if (bytes === null) tx.del(GroupKeys.senderKey(gid, member))
+    else tx.put(GroupKeys.senderKey(gid, member), utf8(JSON.stringify({ member, record: toBase64(bytes) })))
+  }
+  return changes
+}
+
+function encodeOwn(own: NonNullable<ChannelSnapshot['own']>): Uint8Array {
+  const stored: StoredOwn = {
+    state: toBase64(own.state),
+    first: toBase64(own.first),
+    givenTo: own.givenTo.map(([id, at]) => [id, at] as [string, number]),
+  }
+  return utf8(JSON.stringify(stored))
+}
+
+function decodeOwn(own: StoredOwn): NonNullable<ChannelSnapshot['own']> {
+  return {
+    state: fromBase64(own.state),
+    first: fromBase64(own.first),
+    givenTo: own.givenTo as [ContactId, number][],
+  }
 }
 
 export function encodeMessage(m: StoredMessage): Uint8Array {
@@ -109,19 +157,30 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     const ops = stored.ops.map(fromBase64)
     const log = GroupLog.fromCreate(ops[0]!)
     for (const op of ops.slice(1)) log.add(op)
-    const own = stored.channel.own
-    const channel = GroupChannel.restore(log.id, me, {
-      ...(own === undefined
-        ? {}
-        : {
-            own: {
-              state: fromBase64(own.state),
-              first: fromBase64(own.first),
-              givenTo: own.givenTo as [ContactId, number][],
-            },
-          }),
-      records: stored.channel.records.map(([id, r]) => [id as ContactId, fromBase64(r)] as const),
-    })
+    let snapshot: ChannelSnapshot
+    let counters: StoredCounters
+    if (stored.v === 2) {
+      const ownBytes = await store.get(GroupKeys.ownKey(log.id))
+      const records: (readonly [ContactId, Uint8Array])[] = []
+      for await (const [, value] of store.iterate({ prefix: GroupKeys.senderKeys(log.id) })) {
+        const r = JSON.parse(fromUtf8(value)) as { member: string; record: string }
+        records.push([r.member as ContactId, fromBase64(r.record)] as const)
+      }
+      const own = ownBytes === undefined ? undefined : decodeOwn(JSON.parse(fromUtf8(ownBytes)) as StoredOwn)
+      snapshot = { ...(own === undefined ? {} : { own }), records }
+      const c = await store.get(GroupKeys.counters(log.id))
+      counters = c === undefined ? { unread: 0, nextSeq: 1 } : (JSON.parse(fromUtf8(c)) as StoredCounters)
+    } else {
+      const own = stored.channel?.own
+      snapshot = {
+        ...(own === undefined ? {} : { own: decodeOwn(own) }),
+        records: (stored.channel?.records ?? []).map(([id, r]) => [id as ContactId, fromBase64(r)] as const),
+      }
+      counters = { unread: stored.unread ?? 0, mentioned: stored.mentioned ?? 0, nextSeq: stored.nextSeq ?? 1 }
+    }
+    const channel = GroupChannel.restore(log.id, me, snapshot)
+    // The first layout: every record is written again in this one at the group's next write.
+    if (stored.v !== 2) channel.markChanged()
     const requests = new Map(
       (stored.requests ?? []).map(
         ([id, card, at]) => [id as ContactId, { card: fromBase64(card), at }] as const,
@@ -137,10 +196,11 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     yield {
       log,
       channel,
-      unread: stored.unread,
-      mentioned: stored.mentioned ?? 0,
-      nextSeq: stored.nextSeq,
+      unread: counters.unread,
+      mentioned: counters.mentioned ?? 0,
+      nextSeq: counters.nextSeq,
       requests,
     }
   }
 }
+

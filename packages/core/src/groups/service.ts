@@ -31,11 +31,13 @@ import { GroupError } from './errors.js'
 import { decodeGroupFile, type GroupFileHooks, groupFileView } from './group-files.js'
 import {
   decodeMessage,
-  encodeGroup,
+  encodeGroupStructure,
   encodeMessage,
   GroupKeys,
   type HeldGroup,
   loadGroups,
+  stageGroupState,
+  structureMark,
   type StoredMessage,
 } from './group-store.js'
 import { GroupTraffic } from './group-wire.pb.js'
@@ -933,16 +935,37 @@ export class Groups {
     if (incoming && (s.mentions ?? []).includes(this.me)) g.mentioned++
     tx.put(GroupKeys.message(g.log.id, seq), encodeMessage(s))
     if (!incoming) tx.put(GroupKeys.sent(s.id), utf8(`${g.log.id} ${seq}`))
-    tx.put(GroupKeys.group(g.log.id), encodeGroup(g))
     tx.after(() =>
       this.core.events.emit('group-message', { groupId: g.log.id, message: this.messageView(g, s) }),
     )
-    await this.core.commit(tx)
+    await this.commitGroup(tx, g)
   }
 
   private async persist(g: HeldGroup): Promise<void> {
-    await this.core.store.put(GroupKeys.group(g.log.id), encodeGroup(g))
+    await this.commitGroup(new Tx(), g)
   }
+
+  /**
+   * Commits `tx` with what changed of `g`: the counters and sender-key records always, the op
+   * log and join requests only when they changed (structureMark), since they name every card.
+   */
+  private async commitGroup(tx: Tx, g: HeldGroup): Promise<void> {
+    const mark = structureMark(g)
+    const structureChanged = this.structureWritten.get(g) !== mark
+    if (structureChanged) tx.put(GroupKeys.group(g.log.id), encodeGroupStructure(g))
+    const changes = stageGroupState(tx, g)
+    try {
+      await this.core.commit(tx)
+    } catch (error) {
+      g.channel.markChanged(changes)
+      if (structureChanged) this.structureWritten.delete(g)
+      throw error
+    }
+    if (structureChanged) this.structureWritten.set(g, mark)
+  }
+
+  /** The structure mark each group was last written with (loaded groups: none, so written again). */
+  private readonly structureWritten = new WeakMap<HeldGroup, string>()
 
   /**
    * Puts group traffic in `cid`'s outbox. A member we have no session with gets one, started
