@@ -221,6 +221,8 @@ export { type BroadcastResult, broadcastEach, broadcastFile } from './labels/bro
 export { LabelError, type LabelErrorCode } from './labels/errors.js'
 export { labelKey, labelName, MAX_LABEL_CHARS, MAX_LABELS_PER_CONTACT } from './labels/label-name.js'
 export type { LabelAudience, LabelMember, LabelView } from './labels/labels.js'
+// The home node's mailbox (/jiayi/mailbox/1) and its certificate.
+export * from './mailbox/index.js'
 // --- messenger ---
 export { type Account, createAccount, loadAccount } from './messenger/account.js'
 export { selectCardAddrs } from './messenger/card-addrs.js'
@@ -313,6 +315,7 @@ export {
   MAX_INBOUND_STREAMS,
   PROTOCOL_FEED,
   PROTOCOL_FILE,
+  PROTOCOL_MAILBOX,
   PROTOCOL_MSG,
   PROTOCOL_PREKEYS,
 } from './net/protocols.js'

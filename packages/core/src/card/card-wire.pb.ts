@@ -15,6 +15,7 @@ export interface CardBody {
   signedPrekey: Uint8Array<ArrayBuffer>
   addrs: Uint8Array<ArrayBuffer>[]
   createdAt: bigint
+  home?: Uint8Array<ArrayBuffer>
 }
 
 export namespace CardBody {
@@ -72,6 +73,11 @@ export namespace CardBody {
         if ((obj.createdAt != null && obj.createdAt !== 0n)) {
           w.uint32(72)
           w.uint64(obj.createdAt)
+        }
+
+        if (obj.home != null) {
+          w.uint32(82)
+          w.bytes(obj.home)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -134,6 +140,10 @@ export namespace CardBody {
             }
             case 9: {
               obj.createdAt = reader.uint64()
+              break
+            }
+            case 10: {
+              obj.home = reader.bytes()
               break
             }
             default: {
@@ -226,6 +236,13 @@ export namespace CardBody {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.home`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -284,6 +301,11 @@ export namespace CardBody {
     value: bigint
   }
 
+  export interface CardBodyHomeFieldEvent {
+    field: '$.home'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CardBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CardBody.codec())
   }
@@ -292,7 +314,7 @@ export namespace CardBody {
     return decodeMessage(buf, CardBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CardBody>): Generator<CardBodyVersionFieldEvent | CardBodyNameFieldEvent | CardBodyIdentitySigningKeyFieldEvent | CardBodyIdentityAgreementKeyFieldEvent | CardBodyDeviceKeyFieldEvent | CardBodySignedPrekeyIdFieldEvent | CardBodySignedPrekeyFieldEvent | CardBodyAddrsFieldEvent | CardBodyCreatedAtFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CardBody>): Generator<CardBodyVersionFieldEvent | CardBodyNameFieldEvent | CardBodyIdentitySigningKeyFieldEvent | CardBodyIdentityAgreementKeyFieldEvent | CardBodyDeviceKeyFieldEvent | CardBodySignedPrekeyIdFieldEvent | CardBodySignedPrekeyFieldEvent | CardBodyAddrsFieldEvent | CardBodyCreatedAtFieldEvent | CardBodyHomeFieldEvent> {
     return streamMessage(buf, CardBody.codec(), opts)
   }
 }

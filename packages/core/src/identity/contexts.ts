@@ -18,6 +18,10 @@ export const SignatureContext = {
   GroupOp: 'Jiayi_GroupOp_v1',
   /** A group invite, made by an admin (groups/invite.ts). */
   GroupInvite: 'Jiayi_GroupInvite_v1',
+  /** The owner names its home node and its own devices (mailbox/certificate.ts). */
+  HomeNode: 'Jiayi_HomeNode_v1',
+  /** The owner names who may deposit in its mailbox (mailbox/certificate.ts). */
+  MailboxDepositors: 'Jiayi_MailboxDepositors_v1',
 } as const
 export type SignatureContext = (typeof SignatureContext)[keyof typeof SignatureContext]
 

@@ -384,6 +384,11 @@ export namespace Payload {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface PayloadAddressUpdateHomeFieldEvent {
+    field: '$.addressUpdate.home'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface PayloadExtensionKindFieldEvent {
     field: '$.extension.kind'
     value: string
@@ -402,7 +407,7 @@ export namespace Payload {
     return decodeMessage(buf, Payload.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payload>): Generator<PayloadIdFieldEvent | PayloadSentAtFieldEvent | PayloadSeqFieldEvent | PayloadTextTextFieldEvent | PayloadTextReplyToFieldEvent | PayloadReceiptKindFieldEvent | PayloadReceiptIdsFieldEvent | PayloadTypingActiveFieldEvent | PayloadReactionTargetFieldEvent | PayloadReactionEmojiFieldEvent | PayloadEditTargetFieldEvent | PayloadEditTextFieldEvent | PayloadDeleteTargetFieldEvent | PayloadRequestCardFieldEvent | PayloadAcceptCardFieldEvent | PayloadAddressUpdateAddrsFieldEvent | PayloadExtensionKindFieldEvent | PayloadExtensionBodyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payload>): Generator<PayloadIdFieldEvent | PayloadSentAtFieldEvent | PayloadSeqFieldEvent | PayloadTextTextFieldEvent | PayloadTextReplyToFieldEvent | PayloadReceiptKindFieldEvent | PayloadReceiptIdsFieldEvent | PayloadTypingActiveFieldEvent | PayloadReactionTargetFieldEvent | PayloadReactionEmojiFieldEvent | PayloadEditTargetFieldEvent | PayloadEditTextFieldEvent | PayloadDeleteTargetFieldEvent | PayloadRequestCardFieldEvent | PayloadAcceptCardFieldEvent | PayloadAddressUpdateAddrsFieldEvent | PayloadAddressUpdateHomeFieldEvent | PayloadExtensionKindFieldEvent | PayloadExtensionBodyFieldEvent> {
     return streamMessage(buf, Payload.codec(), opts)
   }
 }
@@ -1247,6 +1252,7 @@ export namespace ContactAccept {
 
 export interface AddressUpdate {
   addrs: Uint8Array<ArrayBuffer>[]
+  home?: Uint8Array<ArrayBuffer>
 }
 
 export namespace AddressUpdate {
@@ -1264,6 +1270,11 @@ export namespace AddressUpdate {
             w.uint32(10)
             w.bytes(value)
           }
+        }
+
+        if (obj.home != null) {
+          w.uint32(18)
+          w.bytes(obj.home)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1286,6 +1297,10 @@ export namespace AddressUpdate {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 2: {
+              obj.home = reader.bytes()
               break
             }
             default: {
@@ -1322,6 +1337,13 @@ export namespace AddressUpdate {
 
               break
             }
+            case 2: {
+              yield {
+                field: `${prefix}.home`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1340,6 +1362,11 @@ export namespace AddressUpdate {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AddressUpdateHomeFieldEvent {
+    field: '$.home'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<AddressUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AddressUpdate.codec())
   }
@@ -1348,7 +1375,7 @@ export namespace AddressUpdate {
     return decodeMessage(buf, AddressUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AddressUpdate>): Generator<AddressUpdateAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AddressUpdate>): Generator<AddressUpdateAddrsFieldEvent | AddressUpdateHomeFieldEvent> {
     return streamMessage(buf, AddressUpdate.codec(), opts)
   }
 }

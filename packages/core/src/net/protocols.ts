@@ -14,18 +14,22 @@ export const PROTOCOL_PREKEYS = '/jiayi/prekeys/1'
 export const PROTOCOL_FILE = '/jiayi/file/1'
 /** Moments feed sync (signed Yjs updates); 2: a requester proves it holds each feed's key. */
 export const PROTOCOL_FEED = '/jiayi/feed/2'
+/** A home node's mailbox: certify, depositor list, deposit, fetch, acknowledge (mailbox/). */
+export const PROTOCOL_MAILBOX = '/jiayi/mailbox/1'
 
 export type JiayiProtocol =
   | typeof PROTOCOL_MSG
   | typeof PROTOCOL_PREKEYS
   | typeof PROTOCOL_FILE
   | typeof PROTOCOL_FEED
+  | typeof PROTOCOL_MAILBOX
 
 export const JIAYI_PROTOCOLS: readonly JiayiProtocol[] = [
   PROTOCOL_MSG,
   PROTOCOL_PREKEYS,
   PROTOCOL_FILE,
   PROTOCOL_FEED,
+  PROTOCOL_MAILBOX,
 ]
 
 const KiB = 1024
@@ -40,12 +44,15 @@ export const FILE_CHUNK_BYTES = 256 * KiB
  * - prekeys: an ML-KEM-768 prekey (1,184 B) + X25519 one-time prekey + signatures fits in 8 KiB.
  * - file: one sealed 256 KiB chunk plus 4 KiB for its header, nonce and tag.
  * - feed: signed Yjs updates and compacted snapshots; larger snapshots must be split by the sender.
+ * - mailbox: a deposit or a fetch of envelopes (each at most a msg frame) up to 1 MiB together,
+ *   or a depositor list of MAX_DEPOSITORS peer ids (~53 KiB).
  */
 export const MAX_FRAME_BYTES: Readonly<Record<JiayiProtocol, number>> = Object.freeze({
   [PROTOCOL_MSG]: 64 * KiB,
   [PROTOCOL_PREKEYS]: 8 * KiB,
   [PROTOCOL_FILE]: FILE_CHUNK_BYTES + 4 * KiB,
   [PROTOCOL_FEED]: 1024 * KiB,
+  [PROTOCOL_MAILBOX]: 1088 * KiB,
 })
 
 export function isJiayiProtocol(value: string): value is JiayiProtocol {
@@ -60,10 +67,12 @@ export function isJiayiProtocol(value: string): value is JiayiProtocol {
  * - prekeys: one fetch per contact request; a few in parallel at most.
  * - file: one stream per file moving at once between two peers.
  * - feed: one sync session per direction, plus a fresh one while an old one closes.
+ * - mailbox: one request per stream; a sender's conversations deposit one after another.
  */
 export const MAX_INBOUND_STREAMS: Readonly<Record<JiayiProtocol, number>> = Object.freeze({
   [PROTOCOL_MSG]: 32,
   [PROTOCOL_PREKEYS]: 8,
   [PROTOCOL_FILE]: 16,
   [PROTOCOL_FEED]: 8,
+  [PROTOCOL_MAILBOX]: 8,
 })

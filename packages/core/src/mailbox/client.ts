@@ -1,0 +1,117 @@
+/**
+ * The clients of /jiayi/mailbox/1: the owner's device (certify, depositor list, fetch,
+ * acknowledge) and a contact's (deposit). One request per stream; a refusal comes back as a
+ * MailboxError with the home node's code, an unreachable home node as Unavailable.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { openFramed } from '../net/framed-handler.js'
+import type { JiayiNode } from '../net/network-stack.js'
+import { PROTOCOL_MAILBOX } from '../net/protocols.js'
+import { MailboxError, type MailboxErrorCode } from './errors.js'
+import type { HomeNodeRef } from './link.js'
+import { HomeCertificate, MailboxRequest, MailboxResponse, SignedDepositors } from './mailbox-wire.pb.js'
+
+/** How long one request may take, dial included. */
+export const MAILBOX_REQUEST_TIMEOUT_MS = 15_000
+
+export type MailEnvelopeType = 'prekey' | 'message'
+
+export interface MailToDeposit {
+  readonly type: MailEnvelopeType
+  readonly body: Uint8Array
+}
+
+export interface FetchedMail {
+  readonly id: bigint
+  readonly sender: string
+  readonly storedAt: number
+  readonly type: MailEnvelopeType
+  readonly body: Uint8Array
+}
+
+const CODE_OF: Record<string, MailboxErrorCode> = {
+  [MailboxResponse.Status.NOT_ALLOWED]: 'NotAllowed',
+  [MailboxResponse.Status.NOT_OWNER]: 'NotOwner',
+  [MailboxResponse.Status.OVER_QUOTA]: 'OverQuota',
+  [MailboxResponse.Status.EXPIRED]: 'Expired',
+  [MailboxResponse.Status.BAD_CERTIFICATE]: 'BadCertificate',
+  [MailboxResponse.Status.BAD_REQUEST]: 'BadRequest',
+}
+
+export async function certifyHomeNode(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  certificate: Uint8Array,
+): Promise<void> {
+  await request(node, home, { certify: HomeCertificate.decode(certificate) })
+}
+
+export async function sendDepositors(node: JiayiNode, home: HomeNodeRef, list: Uint8Array): Promise<void> {
+  await request(node, home, { depositors: SignedDepositors.decode(list) })
+}
+
+/** Deposits the envelopes in order: all are kept, or none (the error says why). */
+export async function depositMail(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  mail: readonly MailToDeposit[],
+): Promise<void> {
+  if (mail.length === 0) return
+  await request(node, home, {
+    deposit: mail.map((m) => ({
+      type: m.type === 'prekey' ? 1 : 2,
+      body: m.body as Uint8Array<ArrayBuffer>,
+    })),
+  })
+}
+
+/** Up to `limit` items, oldest first (fewer when they are large). */
+export async function fetchMail(node: JiayiNode, home: HomeNodeRef, limit = 256): Promise<FetchedMail[]> {
+  const response = await request(node, home, { fetch: limit })
+  return response.items.map((item) => ({
+    id: item.id,
+    sender: item.sender,
+    storedAt: Number(item.storedAt),
+    type: item.envelope?.type === 1 ? 'prekey' : 'message',
+    body: item.envelope?.body ?? new Uint8Array(),
+  }))
+}
+
+export async function ackMail(node: JiayiNode, home: HomeNodeRef, ids: readonly bigint[]): Promise<void> {
+  if (ids.length === 0) return
+  await request(node, home, { ack: [...ids] })
+}
+
+async function request(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  message: Partial<MailboxRequest>,
+): Promise<MailboxResponse> {
+  const peer = peerIdFromString(home.peerId)
+  let response: MailboxResponse
+  try {
+    const addrs = node.services.dialPolicy.dialable(home.addrs)
+    if (addrs.length > 0)
+      await node.peerStore.merge(peer, { multiaddrs: addrs.map((a) => multiaddr(a)) }).catch(() => undefined)
+    const signal = AbortSignal.timeout(MAILBOX_REQUEST_TIMEOUT_MS)
+    const framed = await openFramed(node, peer, PROTOCOL_MAILBOX, { signal })
+    try {
+      await framed.write(MailboxRequest.encode(message), { signal })
+      const bytes = await framed.read({ signal })
+      if (bytes === null) throw new Error('the home node closed the stream')
+      response = MailboxResponse.decode(bytes)
+      await framed.close({ signal }).catch(() => undefined)
+    } catch (error) {
+      framed.abort(error instanceof Error ? error : new Error('mailbox request failed'))
+      throw error
+    }
+  } catch (cause) {
+    throw new MailboxError('Unavailable', 'the home node could not be reached', { cause })
+  }
+  if (response.status !== MailboxResponse.Status.OK) {
+    const code = CODE_OF[response.status] ?? 'BadRequest'
+    throw new MailboxError(code, `the home node refused: ${code}`)
+  }
+  return response
+}

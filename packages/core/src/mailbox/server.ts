@@ -1,0 +1,355 @@
+/**
+ * The home node's side of /jiayi/mailbox/1. A home node is keyless: it keeps its owner's
+ * certificate and depositor list (both signed by the owner's identity, certificate.ts) and the
+ * envelopes contacts deposit, which are Double Ratchet ciphertext with encrypted headers: it
+ * learns who deposited (the Noise-authenticated peer id), how many bytes, and when; nothing else.
+ *
+ * One request per stream, one response. Every refusal is answered with its status, counted by
+ * code (stats) and logged; the stream and the node go on.
+ */
+import type { Connection, PeerId } from '@libp2p/interface'
+import { bytesToHex, equalBytes } from '../bytes.js'
+import { framedHandler } from '../net/framed-handler.js'
+import type { FramedStream } from '../net/framing.js'
+import type { JiayiNode } from '../net/network-stack.js'
+import { MAX_FRAME_BYTES, MAX_INBOUND_STREAMS, PROTOCOL_MAILBOX, PROTOCOL_MSG } from '../net/protocols.js'
+import { key } from '../store/keys.js'
+import type { BatchOp, Store } from '../store/store.js'
+import {
+  type DepositorList,
+  type HomeCert,
+  verifyDepositorList,
+  verifyHomeCertificate,
+} from './certificate.js'
+import { MailboxError, type MailboxErrorCode } from './errors.js'
+import {
+  HomeCertificate,
+  MailboxRequest,
+  MailboxResponse,
+  MailItem,
+  SignedDepositors,
+} from './mailbox-wire.pb.js'
+
+const DAY_MS = 24 * 3600 * 1000
+/**
+ * How long a deposit waits for its owner: long enough for a holiday without the laptop (Briar's
+ * Mailbox and Signal's server keep undelivered messages about as long), short enough that a
+ * mailbox whose owner is gone for good empties itself.
+ */
+export const MAILBOX_TTL_MS = 30 * DAY_MS
+/**
+ * Each contact's share of the mailbox: ~1,000 full-size (64 KiB) envelopes or tens of thousands
+ * of texts, so a chatty friend never fills it in a month, while one hostile or broken contact
+ * cannot take more than this of the host's disk.
+ */
+export const MAILBOX_BYTES_PER_DEPOSITOR = 64 * 1024 * 1024
+/**
+ * What one stored item costs beyond its body (key, sender, times, LevelDB's own overhead): a
+ * flood of empty envelopes fills the quota too.
+ */
+export const ITEM_OVERHEAD_BYTES = 128
+/** Envelopes in one deposit, and items in one fetch answer. */
+export const MAX_BATCH_ITEMS = 256
+/** Envelope bytes in one fetch answer: a frame stays under MAX_FRAME_BYTES with its fields. */
+const MAX_FETCH_BYTES = 1024 * 1024 - 64 * 1024
+
+export interface MailboxLimits {
+  readonly ttlMs: number
+  readonly bytesPerDepositor: number
+}
+
+export interface MailboxServerInit {
+  readonly node: JiayiNode
+  /** The home node's store (its keys live in families `home` and `mailbox`). */
+  readonly store: Store
+  readonly limits?: Partial<MailboxLimits>
+  /** ms since the Unix epoch (tests move time on). */
+  readonly now?: () => number
+  readonly log?: (message: string, fields: Record<string, string | number>) => void
+}
+
+export interface MailboxStats {
+  /** The owner's identity key (hex) once certified, else null. */
+  readonly owner: string | null
+  readonly depositors: number
+  readonly items: number
+  readonly bytes: number
+  readonly refused: Record<string, number>
+}
+
+const CERT_KEY = key('home', 'certificate')
+const LIST_KEY = key('home', 'depositors')
+const itemKey = (id: number) => key('mailbox', id)
+const ITEM_PREFIX = key('mailbox')
+
+export class MailboxServer {
+  private owner: HomeCert | undefined
+  private depositors: DepositorList | undefined
+  private readonly usage = new Map<string, number>()
+  private nextId = 1
+  private items = 0
+  private readonly refused = new Map<string, number>()
+  private readonly limits: MailboxLimits
+  private readonly now: () => number
+  /** One request changes the store at a time: quotas and ids stay exact. */
+  private chain: Promise<unknown> = Promise.resolve()
+
+  private constructor(private readonly init: MailboxServerInit) {
+    this.limits = { ttlMs: MAILBOX_TTL_MS, bytesPerDepositor: MAILBOX_BYTES_PER_DEPOSITOR, ...init.limits }
+    this.now = init.now ?? Date.now
+  }
+
+  /** Loads what the store holds and starts serving /jiayi/mailbox/1. */
+  static async open(init: MailboxServerInit): Promise<MailboxServer> {
+    const server = new MailboxServer(init)
+    await server.load()
+    await init.node.handle(
+      PROTOCOL_MAILBOX,
+      framedHandler(PROTOCOL_MAILBOX, (framed, connection) => server.serve(framed, connection), {
+        onRefused: () => server.count('BadRequest'),
+      }),
+      { maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_MAILBOX] },
+    )
+    return server
+  }
+
+  async stop(): Promise<void> {
+    await this.init.node.unhandle(PROTOCOL_MAILBOX).catch(() => undefined)
+    await this.chain.catch(() => undefined)
+  }
+
+  /** The certificate this home node serves under, if any. */
+  certificate(): HomeCert | undefined {
+    return this.owner
+  }
+
+  stats(): MailboxStats {
+    let bytes = 0
+    for (const b of this.usage.values()) bytes += b
+    return {
+      owner: this.owner === undefined ? null : bytesToHex(this.owner.ownerKey),
+      depositors: this.depositors?.peers.size ?? 0,
+      items: this.items,
+      bytes,
+      refused: Object.fromEntries(this.refused),
+    }
+  }
+
+  private async load(): Promise<void> {
+    const store = this.init.store
+    const cert = await store.get(CERT_KEY)
+    if (cert !== undefined) this.owner = verifyHomeCertificate(cert)
+    const list = await store.get(LIST_KEY)
+    if (list !== undefined && this.owner !== undefined)
+      this.depositors = verifyDepositorList(list, this.owner.ownerKey)
+    for await (const [, v] of store.iterate({ prefix: ITEM_PREFIX })) {
+      const item = MailItem.decode(v)
+      this.nextId = Math.max(this.nextId, Number(item.id) + 1)
+      this.charge(item.sender, cost(item))
+      this.items++
+    }
+  }
+
+  private count(code: MailboxErrorCode): void {
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1)
+  }
+
+  private async serve(framed: FramedStream, connection: Connection): Promise<void> {
+    const bytes = await framed.read()
+    if (bytes === null) return
+    let response: Partial<MailboxResponse>
+    try {
+      const request = decodeRequest(bytes)
+      const task = this.chain.then(() => this.answer(request, connection.remotePeer))
+      this.chain = task.catch(() => undefined)
+      response = await task
+    } catch (error) {
+      const code: MailboxErrorCode = MailboxError.is(error) ? error.code : 'BadRequest'
+      if (!MailboxError.is(error)) this.init.log?.('mailbox request failed', { error: String(error) })
+      this.count(code)
+      this.init.log?.('mailbox refused', { code, peer: connection.remotePeer.toString() })
+      response = { status: STATUS_OF[code] ?? MailboxResponse.Status.BAD_REQUEST }
+    }
+    await framed.write(MailboxResponse.encode(response))
+    await framed.close()
+  }
+
+  private async answer(request: MailboxRequest, from: PeerId): Promise<Partial<MailboxResponse>> {
+    const peer = from.toString()
+    if (request.certify !== undefined) return this.certify(HomeCertificate.encode(request.certify), peer)
+    if (request.depositors !== undefined) return this.setDepositors(request, peer)
+    if (request.deposit.length > 0) return this.deposit(request, peer)
+    if (request.fetch !== undefined) return this.fetch(request.fetch, peer)
+    return this.ack(request.ack, peer)
+  }
+
+  private async certify(encoded: Uint8Array, peer: string): Promise<Partial<MailboxResponse>> {
+    // Re-encoded from the decoded request: the signature covers the grant's bytes, kept as they came.
+    const cert = verifyHomeCertificate(encoded)
+    if (cert.homePeerId !== this.init.node.peerId.toString())
+      throw new MailboxError('BadCertificate', 'the certificate names another home node')
+    if (this.owner !== undefined && !equalBytes(this.owner.ownerKey, cert.ownerKey))
+      throw new MailboxError('BadCertificate', 'this home node serves another owner')
+    if (!cert.devices.includes(peer))
+      throw new MailboxError('NotOwner', 'the certificate does not name this device')
+    if (cert.notAfter * 1000 <= this.now()) throw new MailboxError('Expired', 'the certificate has expired')
+    if (this.owner !== undefined && cert.issuedAt < this.owner.issuedAt)
+      throw new MailboxError('BadCertificate', 'an older certificate than the one kept')
+    await this.init.store.put(CERT_KEY, cert.bytes)
+    this.owner = cert
+    return { status: MailboxResponse.Status.OK }
+  }
+
+  private async setDepositors(request: MailboxRequest, peer: string): Promise<Partial<MailboxResponse>> {
+    const owner = this.ownerDevice(peer)
+    const bytes = SignedDepositors.encode(request.depositors!)
+    const list = verifyDepositorList(bytes, owner.ownerKey)
+    if (list.homePeerId !== this.init.node.peerId.toString())
+      throw new MailboxError('BadCertificate', 'the list names another home node')
+    // An older list arriving late changes nothing.
+    if (this.depositors !== undefined && list.version <= this.depositors.version)
+      return { status: MailboxResponse.Status.OK }
+    await this.init.store.put(LIST_KEY, list.bytes)
+    this.depositors = list
+    return { status: MailboxResponse.Status.OK }
+  }
+
+  private async deposit(request: MailboxRequest, peer: string): Promise<Partial<MailboxResponse>> {
+    const owner = this.owner
+    if (owner === undefined) throw new MailboxError('NotAllowed', 'this home node serves nobody yet')
+    if (owner.notAfter * 1000 <= this.now())
+      throw new MailboxError('Expired', "the owner's certificate has expired")
+    if (this.depositors?.peers.has(peer) !== true)
+      throw new MailboxError('NotAllowed', 'not one of the owner’s contacts')
+    const envelopes = request.deposit
+    if (envelopes.length > MAX_BATCH_ITEMS) throw new MailboxError('BadRequest', 'too many envelopes')
+    for (const e of envelopes)
+      if (
+        (e.type !== 1 && e.type !== 2) ||
+        e.body.length === 0 ||
+        e.body.length > MAX_FRAME_BYTES[PROTOCOL_MSG]
+      )
+        throw new MailboxError('BadRequest', 'an envelope is out of bounds')
+    await this.sweep()
+    const storedAt = this.now()
+    const items = envelopes.map((envelope) => ({
+      id: 0n,
+      sender: peer,
+      storedAt: BigInt(storedAt),
+      envelope,
+    }))
+    const total = items.reduce((n, i) => n + cost(i), 0)
+    if ((this.usage.get(peer) ?? 0) + total > this.limits.bytesPerDepositor)
+      throw new MailboxError('OverQuota', 'this contact’s share of the mailbox is full')
+    const ops: BatchOp[] = items.map((item) => {
+      const id = this.nextId++
+      return { type: 'put', key: itemKey(id), value: MailItem.encode({ ...item, id: BigInt(id) }) }
+    })
+    await this.init.store.batch(ops)
+    this.charge(peer, total)
+    this.items += items.length
+    return { status: MailboxResponse.Status.OK, accepted: items.length }
+  }
+
+  private async fetch(limit: number, peer: string): Promise<Partial<MailboxResponse>> {
+    this.ownerDevice(peer)
+    await this.sweep()
+    const items: MailItem[] = []
+    let bytes = 0
+    const max = Math.max(1, Math.min(limit, MAX_BATCH_ITEMS))
+    for await (const [, v] of this.init.store.iterate({ prefix: ITEM_PREFIX })) {
+      const item = MailItem.decode(v)
+      if (items.length > 0 && bytes + item.envelope!.body.length > MAX_FETCH_BYTES) break
+      items.push(item)
+      bytes += item.envelope!.body.length
+      if (items.length >= max) break
+    }
+    return { status: MailboxResponse.Status.OK, items }
+  }
+
+  private async ack(ids: readonly bigint[], peer: string): Promise<Partial<MailboxResponse>> {
+    this.ownerDevice(peer)
+    if (ids.length === 0 || ids.length > MAX_BATCH_ITEMS)
+      throw new MailboxError('BadRequest', 'not one request')
+    const ops: BatchOp[] = []
+    const freed: MailItem[] = []
+    for (const id of ids) {
+      if (id > BigInt(Number.MAX_SAFE_INTEGER)) continue
+      const k = itemKey(Number(id))
+      const v = await this.init.store.get(k)
+      if (v === undefined) continue // acknowledged before (a retry)
+      freed.push(MailItem.decode(v))
+      ops.push({ type: 'del', key: k })
+    }
+    await this.init.store.batch(ops)
+    for (const item of freed) this.release(item)
+    return { status: MailboxResponse.Status.OK }
+  }
+
+  /** Deletes what waited longer than the time-to-live (items are in the order they came). */
+  private async sweep(): Promise<void> {
+    const before = this.now() - this.limits.ttlMs
+    const ops: BatchOp[] = []
+    const gone: MailItem[] = []
+    for await (const [k, v] of this.init.store.iterate({ prefix: ITEM_PREFIX })) {
+      const item = MailItem.decode(v)
+      if (Number(item.storedAt) > before) break
+      ops.push({ type: 'del', key: k })
+      gone.push(item)
+    }
+    if (ops.length === 0) return
+    await this.init.store.batch(ops)
+    for (const item of gone) this.release(item)
+    this.refused.set('Expired', (this.refused.get('Expired') ?? 0) + gone.length)
+    this.init.log?.('mailbox items expired', { count: gone.length })
+  }
+
+  private ownerDevice(peer: string): HomeCert {
+    const owner = this.owner
+    if (owner === undefined || !owner.devices.includes(peer))
+      throw new MailboxError('NotOwner', 'only the owner’s devices may do this')
+    return owner
+  }
+
+  private charge(sender: string, bytes: number): void {
+    this.usage.set(sender, (this.usage.get(sender) ?? 0) + bytes)
+  }
+
+  private release(item: MailItem): void {
+    const left = (this.usage.get(item.sender) ?? 0) - cost(item)
+    if (left <= 0) this.usage.delete(item.sender)
+    else this.usage.set(item.sender, left)
+    this.items--
+  }
+}
+
+const STATUS_OF: Partial<Record<MailboxErrorCode, MailboxResponse.Status>> = {
+  NotAllowed: MailboxResponse.Status.NOT_ALLOWED,
+  NotOwner: MailboxResponse.Status.NOT_OWNER,
+  OverQuota: MailboxResponse.Status.OVER_QUOTA,
+  Expired: MailboxResponse.Status.EXPIRED,
+  BadCertificate: MailboxResponse.Status.BAD_CERTIFICATE,
+  BadRequest: MailboxResponse.Status.BAD_REQUEST,
+}
+
+function cost(item: Pick<MailItem, 'envelope'>): number {
+  return (item.envelope?.body.length ?? 0) + ITEM_OVERHEAD_BYTES
+}
+
+/** Exactly one of the request's parts; anything else is BadRequest. */
+function decodeRequest(bytes: Uint8Array): MailboxRequest {
+  let request: MailboxRequest
+  try {
+    request = MailboxRequest.decode(bytes)
+  } catch (cause) {
+    throw new MailboxError('BadRequest', 'not a mailbox request', { cause })
+  }
+  const parts =
+    (request.certify !== undefined ? 1 : 0) +
+    (request.depositors !== undefined ? 1 : 0) +
+    (request.deposit.length > 0 ? 1 : 0) +
+    (request.fetch !== undefined ? 1 : 0) +
+    (request.ack.length > 0 ? 1 : 0)
+  if (parts !== 1) throw new MailboxError('BadRequest', 'a request must ask exactly one thing')
+  return request
+}
