@@ -210,6 +210,7 @@ export const en = {
 
   // status ticks
   'status.queued': 'Queued',
+  'status.stored': 'In their mailbox',
   'status.sent': 'Sent',
   'status.delivered': 'Delivered',
   'status.read': 'Read',
@@ -220,10 +221,13 @@ export const en = {
   'route.lan': 'LAN',
   'route.direct': 'Direct',
   'route.relayed': 'Relayed',
+  'route.mailbox': 'Mailbox',
   'route.queued': 'Queued',
   'route.lan.long': 'Sent over your local network',
   'route.direct.long': 'Sent straight to their device',
   'route.relayed.long': 'Passed through a relay (it sees only encrypted bytes)',
+  'route.mailbox.long':
+    'Left in the mailbox on their home node while they were offline (it sees only encrypted bytes)',
   'route.queued.long': 'Waiting in the outbox until they are reachable',
 
   // files

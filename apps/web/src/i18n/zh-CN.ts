@@ -198,6 +198,7 @@ export const zhCN: Record<MessageKey, string> = {
   'chat.safetyCheck': '核对安全码',
 
   'status.queued': '排队中',
+  'status.stored': '已存入对方信箱',
   'status.sent': '已发送',
   'status.delivered': '已送达',
   'status.read': '已读',
@@ -207,10 +208,12 @@ export const zhCN: Record<MessageKey, string> = {
   'route.lan': '局域网',
   'route.direct': '直连',
   'route.relayed': '中继',
+  'route.mailbox': '信箱',
   'route.queued': '排队中',
   'route.lan.long': '经由你的局域网发送',
   'route.direct.long': '直接发送到对方设备',
   'route.relayed.long': '经由中继转发（中继只能看到加密数据）',
+  'route.mailbox.long': '对方离线时存入其家庭节点的信箱（节点只能看到加密数据）',
   'route.queued.long': '在发件箱中等待，对方可达时发送',
 
   'file.image': '图片',

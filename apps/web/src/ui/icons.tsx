@@ -18,6 +18,8 @@ const PATHS = {
   check: 'M5 12l4 4 10-10',
   checks: 'M2 12l4 4 10-10 M9 16l1 1 12-12',
   clock: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z M12 7v5l3 2',
+  // A tray with a letter in it: a message waiting in the recipient's mailbox.
+  inbox: 'M3 13l3-8h12l3 8v6H3z M3 13h5l1 2h6l1-2h5 M9 9h6',
   alert: 'M12 3l10 18H2z M12 10v4 M12 17v.01',
   download: 'M12 4v11 M7 10l5 5 5-5 M5 20h14',
   file: 'M6 3h8l5 5v13H6z M14 3v5h5',

@@ -18,6 +18,7 @@ function scrollIntoView(el: HTMLElement | null): void {
 
 const STATUS: Record<string, { icon: IconName; key: MessageKey }> = {
   queued: { icon: 'clock', key: 'status.queued' },
+  stored: { icon: 'inbox', key: 'status.stored' },
   sent: { icon: 'check', key: 'status.sent' },
   delivered: { icon: 'checks', key: 'status.delivered' },
   read: { icon: 'checks', key: 'status.read' },

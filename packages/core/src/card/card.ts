@@ -10,6 +10,7 @@ import { isEd25519PublicKey, KEY_BYTES, SIGNATURE_BYTES } from '../crypto/primit
 import { SignatureContext } from '../identity/contexts.js'
 import { peerIdFromDeviceKey } from '../identity/device.js'
 import { type IdentityKeyPair, type PublicIdentity, signAs, verifySignedBy } from '../identity/identity.js'
+import { type HomeCert, verifyHomeCertificate } from '../mailbox/certificate.js'
 import { hasUnsafeNameChars } from '../unsafe-chars.js'
 import { CardBody, SignedCard } from './card-wire.pb.js'
 import { CardError } from './errors.js'
@@ -34,6 +35,8 @@ export interface ContactCard {
   readonly addrs: readonly string[]
   /** Seconds since the Unix epoch. */
   readonly createdAt: number
+  /** The owner's home node, certified by this identity (mailbox/certificate.ts); older cards have none. */
+  readonly home?: HomeCert | undefined
 }
 
 export interface CardInput {
@@ -42,6 +45,8 @@ export interface CardInput {
   readonly signedPreKey: { readonly id: number; readonly publicKey: Uint8Array }
   readonly addrs: readonly string[]
   readonly createdAt?: number
+  /** The home node certificate (createHomeCertificate), when the owner has one. */
+  readonly home?: Uint8Array | undefined
 }
 
 /** Builds and signs a card; returns its binary form (what links and QR codes encode). */
@@ -57,6 +62,7 @@ export function createCard(identity: IdentityKeyPair, input: CardInput): Uint8Ar
     signedPrekey: input.signedPreKey.publicKey as Uint8Array<ArrayBuffer>,
     addrs: addrs.map((a) => multiaddr(a).bytes as Uint8Array<ArrayBuffer>),
     createdAt: BigInt(input.createdAt ?? Math.floor(Date.now() / 1000)),
+    ...(input.home === undefined ? {} : { home: input.home as Uint8Array<ArrayBuffer> }),
   })
   const signature = signAs(identity, SignatureContext.Card, body)
   const bytes = SignedCard.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
@@ -161,6 +167,7 @@ function checkFields(body: CardBody): ContactCard {
   })
   if (body.createdAt > BigInt(Number.MAX_SAFE_INTEGER))
     throw new CardError('BadField', 'creation time is out of range')
+  const home = body.home === undefined ? undefined : checkHome(body.home, body.identitySigningKey)
   return {
     version: body.version,
     name: body.name,
@@ -170,5 +177,19 @@ function checkFields(body: CardBody): ContactCard {
     signedPreKey: { id: body.signedPrekeyId, publicKey: body.signedPrekey },
     addrs,
     createdAt: Number(body.createdAt),
+    ...(home === undefined ? {} : { home }),
   }
+}
+
+/** A home node certificate inside a card must verify and be made by the card's own identity. */
+function checkHome(bytes: Uint8Array, identityKey: Uint8Array): HomeCert {
+  let home: HomeCert
+  try {
+    home = verifyHomeCertificate(bytes)
+  } catch (cause) {
+    throw new CardError('BadField', 'the home node certificate does not verify', { cause })
+  }
+  if (!equalBytes(home.ownerKey, identityKey))
+    throw new CardError('BadField', 'the home node certificate is not made by the card’s identity')
+  return home
 }

@@ -36,9 +36,9 @@ import {
   GroupKeys,
   type HeldGroup,
   loadGroups,
+  type StoredMessage,
   stageGroupState,
   structureMark,
-  type StoredMessage,
 } from './group-store.js'
 import { GroupTraffic } from './group-wire.pb.js'
 import {

@@ -23,6 +23,7 @@ export {
 } from './client.js'
 export { MailboxError, type MailboxErrorCode } from './errors.js'
 export { decodeHomeLink, type HomeNodeRef, homeLink } from './link.js'
+export { HomeNodeOwner, type HomeNodeView } from './owner.js'
 export {
   ITEM_OVERHEAD_BYTES,
   MAILBOX_BYTES_PER_DEPOSITOR,

@@ -6,7 +6,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromUtf8, utf8 } from '../bytes.js'
+import { fromUtf8, toBase64, utf8 } from '../bytes.js'
 import { MAX_CONTACT_ADDRS } from '../net/dial-policy.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { MessengerCore } from './core.js'
@@ -49,7 +49,9 @@ export class AddressWatcher {
   private async announce(): Promise<void> {
     const core = this.core
     const addrs = core.cardAddrs()
-    const joined = addrs.join(' ')
+    const home = core.homeCertificate
+    // A new home node certificate is news too: contacts learn where our mailbox is.
+    const joined = addrs.join(' ') + (home === undefined ? '' : ` home:${toBase64(home)}`)
     if (joined === this.announced || addrs.length === 0) return
     this.announced = joined
     const bytes = addrs.map((a) => multiaddr(a).bytes)
@@ -57,7 +59,7 @@ export class AddressWatcher {
       if (!peerMay(c.state, 'get-address-updates')) continue
       await core.queue.run(c.id, async () => {
         const tx = new Tx()
-        await core.encryptToOutbox(tx, c.id, { kind: 'address-update', addrs: bytes })
+        await core.encryptToOutbox(tx, c.id, { kind: 'address-update', addrs: bytes, home })
         await core.commit(tx)
       })
     }

@@ -8,7 +8,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { utf8 } from '../bytes.js'
+import { toBase64, utf8 } from '../bytes.js'
 import { type ContactCard, createCard } from '../card/card.js'
 import type { GroupId } from '../groups/ops.js'
 import type { GroupMessageView } from '../groups/service.js'
@@ -100,6 +100,8 @@ export class MessengerCore {
   /** Devices of identities we blocked (removed contacts, rejected requests). */
   readonly blockedPeers = new Set<string>()
   private cardCache: { addrs: string; bytes: Uint8Array } | undefined
+  /** Our home node certificate (mailbox/owner.ts), carried by our card and address updates. */
+  homeCertificate: Uint8Array | undefined
   /** Called after a commit for every conversation that got new outbox entries. */
   onOutbox: (cid: ContactId) => void = () => {}
   /** Called when a known contact's ratchet message opens with none of our sessions (session-reset.ts). */
@@ -154,7 +156,8 @@ export class MessengerCore {
   cardBytes(): Uint8Array {
     const addrs = this.cardAddrs()
     // The signed prekey rotates (prekey-store.ts): a new one makes a new card.
-    const key = `${this.account.name}\n${addrs.join(' ')}\n${this.prekeys.signedPreKey.id}`
+    const home = this.homeCertificate
+    const key = `${this.account.name}\n${addrs.join(' ')}\n${this.prekeys.signedPreKey.id}\n${home === undefined ? '' : toBase64(home)}`
     if (this.cardCache?.addrs !== key) {
       const bytes = createCard(this.account.identity, {
         name: this.account.name,
@@ -164,6 +167,7 @@ export class MessengerCore {
           publicKey: this.prekeys.signedPreKey.keyPair.publicKey,
         },
         addrs,
+        home,
       })
       this.cardCache = { addrs: key, bytes }
     }

@@ -4,6 +4,7 @@
  * 'failed' when the peer will never accept it).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import { depositOutbox } from '../mailbox/deposit.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId, MessageId } from './ids.js'
@@ -35,6 +36,7 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
       if (outcome === 'give-up') await acked(core, cid, [{ entry, status: 'rejected', route: undefined }])
       return true
     },
+    unreachable: (cid) => depositOutbox(core, cid),
     onError: (cid, error) => {
       core.log.debug('delivery attempt failed', {
         contact: cid,

@@ -6,12 +6,13 @@
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { bytesToHex, equalBytes, utf8 } from '../bytes.js'
+import { bytesToHex, equalBytes, toBase64, utf8 } from '../bytes.js'
 import { type ContactCard, decodeCardBytes } from '../card/card.js'
 import { CardError } from '../card/errors.js'
 import { encodeCardPayload } from '../card/link.js'
 import { CryptoError } from '../crypto/errors.js'
 import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '../crypto/session.js'
+import { checkedHome } from '../mailbox/contact-home.js'
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { MessengerCore } from './core.js'
@@ -106,9 +107,15 @@ export class Inbound {
    * is ordered per conversation (the queue) but does not wait for the disk, so a burst of
    * envelopes shares group commits. Nothing thrown here escapes to the protocol handler.
    */
-  async onEnvelope(from: PeerId, envelope: IncomingEnvelope, connection?: Connection): Promise<AckStatus> {
+  async onEnvelope(
+    from: PeerId,
+    envelope: IncomingEnvelope,
+    connection?: Connection,
+    /** How it came when not over a connection from `from` ('mailbox': fetched from our home node). */
+    via?: ConnectionRoute,
+  ): Promise<AckStatus> {
     try {
-      const route = connection === undefined ? undefined : connectionRoute(connection)
+      const route = via ?? (connection === undefined ? undefined : connectionRoute(connection))
       const verdict = await this.process(from, envelope, route, addressKey(connection?.remoteAddr))
       if (typeof verdict === 'string') return verdict
       await verdict.durable
@@ -377,7 +384,10 @@ export class Inbound {
             }
           }),
         )
-        core.putContact(tx, { ...contact, addrs, updatedAt: Date.now() }, 'update')
+        // Their home node comes only with a certificate their own identity made (homeOf checks).
+        const home =
+          body.home !== undefined && checkedHome(body.home, contact) ? toBase64(body.home) : contact.home
+        core.putContact(tx, { ...contact, addrs, home, updatedAt: Date.now() }, 'update')
         tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
         return
       }
@@ -522,6 +532,7 @@ export function newContactRecord(
     state,
     verified: false,
     card: encodeCardPayload(cardBytes),
+    ...(card.home === undefined ? {} : { home: toBase64(card.home.bytes) }),
     addedAt: now,
     updatedAt: now,
   }
@@ -543,6 +554,7 @@ export function updateContactFromCard(
       name: card.name,
       addrs: addrs.length > 0 ? addrs : contact.addrs,
       card: card.bytes ? encodeCardPayload(card.bytes) : contact.card,
+      home: card.home === undefined ? contact.home : toBase64(card.home.bytes),
       state,
       updatedAt: Date.now(),
     },

@@ -46,6 +46,8 @@ export const Keys = {
   outbox: (cid: ContactId, seq: number) => key('outbox', cid, seq),
   outboxPrefix: (cid: ContactId) => key('outbox', cid),
   announcedAddrs: () => key('announced'),
+  /** Our home node: its peer id, addresses and the certificate we gave it (mailbox/owner.ts). */
+  homeNode: () => key('home-node'),
   convMeta: (cid: ContactId) => key('meta', cid),
   unread: (cid: ContactId, seq: number) => key('unread', cid, seq),
   unreadPrefix: (cid: ContactId) => key('unread', cid),

@@ -14,6 +14,7 @@ import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
 import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
+import { HomeNodeOwner, type HomeNodeView } from '../mailbox/owner.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
@@ -117,6 +118,8 @@ export class Messenger {
   readonly groups: Groups
   private readonly finder: MessageSearch
   private readonly contactLabels: ContactLabels
+  /** Our home node and the mailbox on it (mailbox/owner.ts). */
+  private readonly home: HomeNodeOwner
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -150,6 +153,11 @@ export class Messenger {
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
     this.groups = new Groups(core)
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
+    this.home = new HomeNodeOwner(
+      core,
+      (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
+      () => this.addresses.schedule(0),
+    )
   }
 
   static async open(init: MessengerInit): Promise<Messenger> {
@@ -255,6 +263,8 @@ export class Messenger {
     void this.pictures.sendToAll().catch(() => undefined)
     this.finder.start()
     await this.resets.start(resetSessions)
+    // Before the outbox starts: our card and address updates carry the home node's certificate.
+    await this.home.start()
     for (const c of core.contacts.everyone()) this.outbox.kick(c.id)
     void this.groups.reachOut().catch(() => undefined)
   }
@@ -276,6 +286,7 @@ export class Messenger {
     clearInterval(this.rotation)
     for (const off of this.unsubscribe) off()
     this.resets.stop()
+    await this.home.stop()
     await this.finder.stop()
     await this.groups.stop()
     for (const [type, handler] of this.listeners)
@@ -384,6 +395,26 @@ export class Messenger {
       peerId: card.peerId,
       addrs: card.addrs,
     }
+  }
+
+  // ------------------------------------------------------------------ home node
+
+  /** Our home node, once linked (`home-node add`), else null. */
+  homeNode(): HomeNodeView | null {
+    return this.home.view()
+  }
+
+  /**
+   * Links the home node a `jiayi:home/…` link names: it is certified with our identity and serves
+   * us only; our contacts learn it from our card and an address update. Throws MailboxError.
+   */
+  addHomeNode(link: string): Promise<HomeNodeView> {
+    return this.home.add(link)
+  }
+
+  /** Fetches and processes what waits in our mailbox now; resolves to how many items. */
+  fetchMailbox(): Promise<number> {
+    return this.home.drain()
   }
 
   stats(): MessengerStats {

@@ -41,6 +41,11 @@ export interface OutboxDriver {
    * entry fails like a rejected one.
    */
   restart?(cid: ContactId, entry: OutboxRecord): Promise<boolean>
+  /**
+   * The peer could not be reached: hand what waits to someone who keeps it for them (their home
+   * node's mailbox, mailbox/deposit.ts), taking it out of the outbox. True when something went.
+   */
+  unreachable?(cid: ContactId): Promise<boolean>
   onError?(cid: ContactId, error: unknown): void
 }
 
@@ -152,6 +157,7 @@ export class OutboxPump {
             retriedAfterLinger = true
             continue
           }
+          await this.handOver(cid)
           this.schedule(cid)
           break
         }
@@ -241,6 +247,16 @@ export class OutboxPump {
       await Promise.allSettled(applying)
     }
     return ref
+  }
+
+  /** The peer is unreachable: the driver may hand the outbox to their mailbox (never throws). */
+  private async handOver(cid: ContactId): Promise<void> {
+    if (this.driver.unreachable === undefined || this.controller.signal.aborted) return
+    try {
+      await this.driver.unreachable(cid)
+    } catch (error) {
+      this.driver.onError?.(cid, error)
+    }
   }
 
   /** Asks the driver to restart the entry's session; a failure to do so counts as "not now". */

@@ -19,7 +19,12 @@ export type PayloadBody =
   | { readonly kind: 'delete'; readonly target: MessageId }
   | { readonly kind: 'request'; readonly card: Uint8Array }
   | { readonly kind: 'accept'; readonly card: Uint8Array }
-  | { readonly kind: 'address-update'; readonly addrs: readonly Uint8Array[] }
+  | {
+      readonly kind: 'address-update'
+      readonly addrs: readonly Uint8Array[]
+      /** Our home node certificate (mailbox/certificate.ts), when we have one. */
+      readonly home?: Uint8Array | undefined
+    }
   | { readonly kind: 'extension'; readonly extension: string; readonly body: Uint8Array }
 
 export interface DecodedPayload {
@@ -67,7 +72,10 @@ export function encodePayload(id: MessageId, sentAt: number, seq: number, body: 
       p.accept = { card: body.card as Bytes }
       break
     case 'address-update':
-      p.addressUpdate = { addrs: body.addrs.map((a) => a as Bytes) }
+      p.addressUpdate = {
+        addrs: body.addrs.map((a) => a as Bytes),
+        ...(body.home === undefined ? {} : { home: body.home as Bytes }),
+      }
       break
     case 'extension':
       p.extension = { kind: body.extension, body: body.body as Bytes }
@@ -135,7 +143,12 @@ function decodeBody(p: Payload): PayloadBody {
   if (p.delete) return { kind: 'delete', target: target(p.delete.target) }
   if (p.request) return { kind: 'request', card: p.request.card }
   if (p.accept) return { kind: 'accept', card: p.accept.card }
-  if (p.addressUpdate) return { kind: 'address-update', addrs: p.addressUpdate.addrs }
+  if (p.addressUpdate)
+    return {
+      kind: 'address-update',
+      addrs: p.addressUpdate.addrs,
+      ...(p.addressUpdate.home === undefined ? {} : { home: p.addressUpdate.home }),
+    }
   const ext = p.extension!
   return { kind: 'extension', extension: ext.kind, body: ext.body }
 }

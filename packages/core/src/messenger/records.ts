@@ -42,22 +42,29 @@ export interface ContactRecord {
   readonly labels?: readonly string[] | undefined
   /** Their profile picture's hash (profile-picture.ts), when they sent one. */
   readonly picture?: string | undefined
+  /**
+   * Their home node certificate (mailbox/certificate.ts), base64, from their card or an address
+   * update: where their mailbox is while they are offline.
+   */
+  readonly home?: string | undefined
   readonly addedAt: number
   readonly updatedAt: number
 }
 
-export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'received'
+/** 'stored': deposited in the recipient's mailbox on their home node, not on their device yet. */
+export type MessageStatus = 'queued' | 'stored' | 'sent' | 'delivered' | 'read' | 'failed' | 'received'
 
 const OUT_ORDER: Record<MessageStatus, number> = {
   queued: 0,
-  sent: 1,
-  delivered: 2,
-  read: 3,
+  stored: 1,
+  sent: 2,
+  delivered: 3,
+  read: 4,
   failed: -1,
   received: 0,
 }
 
-/** Statuses only move forward (queued -> sent -> delivered -> read); receipts may arrive out of order. */
+/** Statuses only move forward (queued -> stored -> sent -> delivered -> read); receipts may arrive out of order. */
 export function advanceStatus(current: MessageStatus, next: MessageStatus): MessageStatus {
   if (current === 'failed') return current
   return OUT_ORDER[next] > OUT_ORDER[current] ? next : current

@@ -40,7 +40,7 @@ export const MAX_RUNS = 64
 export type EncodedRun = [number, number, RunStatus] | [number, number, RunStatus, ConnectionRoute]
 
 const STATUSES: readonly string[] = ['sent', 'delivered', 'read']
-const ROUTES: readonly string[] = ['lan', 'direct', 'relayed']
+const ROUTES: readonly string[] = ['lan', 'direct', 'relayed', 'mailbox']
 
 export function isRunStatus(status: MessageStatus): status is RunStatus {
   return STATUSES.includes(status)

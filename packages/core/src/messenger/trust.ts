@@ -60,6 +60,8 @@ export type PeerAction =
   | 'get-feed-key'
   | 'get-address-updates'
   | 'take-file-offer'
+  /** Leave envelopes in our mailbox on our home node while we are offline (mailbox/owner.ts). */
+  | 'deposit-mail'
 
 export const PEER_ACTIONS: readonly PeerAction[] = [
   'fetch-prekeys',
@@ -81,6 +83,7 @@ export const PEER_ACTIONS: readonly PeerAction[] = [
   'get-feed-key',
   'get-address-updates',
   'take-file-offer',
+  'deposit-mail',
 ]
 
 const EVERYTHING: ReadonlySet<PeerAction> = new Set(PEER_ACTIONS)

@@ -14,7 +14,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * Jiayi configures no STUN/TURN servers, so ICE only finds host candidates: such a connection is
  * 'lan' when the relay it was signalled through is, and when no IP is known.
  */
-export type ConnectionRoute = 'lan' | 'direct' | 'relayed'
+export type ConnectionRoute = 'lan' | 'direct' | 'relayed' | 'mailbox'
 
 export type TransportName = 'tcp' | 'websockets' | 'webrtc-direct' | 'webrtc' | 'circuit-relay' | 'other'
 

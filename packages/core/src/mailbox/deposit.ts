@@ -1,0 +1,74 @@
+/**
+ * The sender's side: a contact we cannot reach whose card (or address update) names a home node
+ * gets the envelopes waiting in its outbox deposited there, exactly the bytes /jiayi/msg/1 would
+ * carry, in order. Deposited entries leave the outbox (the home node holds them now) and their
+ * messages read `stored`, route `mailbox`, until the recipient's delivery receipt arrives.
+ */
+import type { MessengerCore } from '../messenger/core.js'
+import type { ContactId, MessageId } from '../messenger/ids.js'
+import { Keys } from '../messenger/keys.js'
+import { advanceStatus, type MessageRecord, type OutboxRecord } from '../messenger/records.js'
+import { Tx } from '../messenger/tx.js'
+import { depositMail } from './client.js'
+import { homeOf } from './contact-home.js'
+import { MAX_BATCH_ITEMS } from './server.js'
+
+/** Envelope bytes per deposit request: a request frame stays under the protocol's 1 MiB. */
+const DEPOSIT_BYTES = 768 * 1024
+
+/**
+ * Deposits `cid`'s outbox at its home node. True when something was deposited; false when the
+ * contact has no (valid) home node or nothing waits. Throws MailboxError when the home node
+ * refuses or cannot be reached (the entries then stay in the outbox).
+ */
+export async function depositOutbox(core: MessengerCore, cid: ContactId): Promise<boolean> {
+  const contact = core.contacts.get(cid)
+  if (contact === undefined || core.stopped) return false
+  const home = homeOf(contact)
+  if (home === undefined || core.isOnline(contact.peerId)) return false
+  let deposited = false
+  let after: number | undefined
+  for (;;) {
+    const entries = await core.conversations.outbox(cid, MAX_BATCH_ITEMS, after)
+    if (entries.length === 0) return deposited
+    after = entries[entries.length - 1]!.seq
+    // Typing and the like mean nothing later: they are not kept for anyone.
+    const batch: OutboxRecord[] = []
+    let bytes = 0
+    for (const e of entries) {
+      if (e.ephemeral) continue
+      if (batch.length > 0 && bytes + e.envelope.length > DEPOSIT_BYTES) break
+      batch.push(e)
+      bytes += e.envelope.length
+      after = e.seq
+    }
+    if (batch.length === 0) continue
+    await depositMail(
+      core.node,
+      home,
+      batch.map((e) => ({ type: e.type, body: e.envelope })),
+    )
+    await stored(core, cid, batch)
+    deposited = true
+  }
+}
+
+/** The entries are on the home node: out of the outbox, their messages `stored` via `mailbox`. */
+async function stored(core: MessengerCore, cid: ContactId, entries: readonly OutboxRecord[]): Promise<void> {
+  await core.queue.run(cid, async () => {
+    const tx = new Tx()
+    const changed = new Map<MessageId, MessageRecord>()
+    for (const entry of entries) {
+      tx.del(Keys.outbox(cid, entry.seq))
+      if (entry.messageId === undefined) continue
+      const m = changed.get(entry.messageId) ?? (await core.conversations.message(cid, entry.messageId))
+      if (m === undefined) continue
+      const next = advanceStatus(m.status, 'stored')
+      if (next !== m.status || m.route === undefined)
+        changed.set(entry.messageId, { ...m, status: next, route: m.route ?? 'mailbox' })
+    }
+    for (const m of changed.values()) await core.putStatus(tx, m)
+    await core.conversations.writeMeta(tx, cid)
+    await core.commit(tx)
+  })
+}

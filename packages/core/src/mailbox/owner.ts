@@ -1,0 +1,207 @@
+/**
+ * The owner's device side of its home node: linking (certify it with our identity), telling it
+ * who may deposit (our contacts, in a list our identity signs), and fetching what they left while
+ * we were away. Fetched envelopes go through the same inbound path as envelopes that come
+ * directly (`receive`), so ordering, duplicates and receipts behave exactly as they do there;
+ * an item is acknowledged (deleted on the home node) only once it is processed for good.
+ *
+ * It fetches at start and whenever a connection to the home node opens, and keeps the
+ * depositor list in step with the contacts (debounced).
+ */
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { fromBase64, toBase64 } from '../bytes.js'
+import type { MessengerCore } from '../messenger/core.js'
+import { Keys } from '../messenger/keys.js'
+import type { AckStatus, IncomingEnvelope } from '../messenger/msg-protocol.js'
+import { decodeRecord, encodeRecord } from '../messenger/records.js'
+import { peerMay } from '../messenger/trust.js'
+import type { ConnectionRoute } from '../net/connection-info.js'
+import { createDepositorList, createHomeCertificate, DEFAULT_HOME_VALIDITY_S } from './certificate.js'
+import { ackMail, certifyHomeNode, fetchMail, sendDepositors } from './client.js'
+import { decodeHomeLink, type HomeNodeRef } from './link.js'
+
+/** Contacts changing in a burst (an import, a group) make one new depositor list. */
+const DEPOSITORS_DEBOUNCE_MS = 500
+/** Items per fetch request; a drain repeats until the mailbox is empty. */
+const FETCH_BATCH = 256
+
+export interface HomeNodeView {
+  readonly peerId: string
+  readonly addrs: readonly string[]
+}
+
+interface HomeRecord {
+  readonly peerId: string
+  readonly addrs: readonly string[]
+  /** The certificate we gave it, base64. */
+  readonly certificate: string
+}
+
+export type ReceiveEnvelope = (
+  from: PeerId,
+  envelope: IncomingEnvelope,
+  connection: undefined,
+  via: ConnectionRoute,
+) => Promise<AckStatus>
+
+export class HomeNodeOwner {
+  private record: HomeRecord | undefined
+  private draining: Promise<number> | undefined
+  private again = false
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private readonly off: (() => void)[] = []
+  private stopped = false
+
+  constructor(
+    private readonly core: MessengerCore,
+    private readonly receive: ReceiveEnvelope,
+    /** Our card and address updates changed: tell contacts (addresses.ts). */
+    private readonly announce: () => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const bytes = await this.core.store.get(Keys.homeNode())
+    if (bytes !== undefined) {
+      this.record = decodeRecord<HomeRecord>(bytes)
+      this.core.homeCertificate = fromBase64(this.record.certificate)
+    }
+    this.off.push(this.core.events.on('contact', () => this.scheduleDepositors()))
+    const onConnect = (e: Event) => {
+      const peer = (e as CustomEvent<PeerId>).detail
+      if (this.record !== undefined && peer.toString() === this.record.peerId) void this.connected()
+    }
+    this.core.node.addEventListener('peer:connect', onConnect)
+    this.off.push(() => this.core.node.removeEventListener('peer:connect', onConnect))
+    if (this.record !== undefined) void this.connected()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    for (const off of this.off) off()
+    await this.draining?.catch(() => undefined)
+  }
+
+  view(): HomeNodeView | null {
+    return this.record === undefined ? null : { peerId: this.record.peerId, addrs: this.record.addrs }
+  }
+
+  /**
+   * Links the home node a `jiayi:home/…` link names: certifies it (it then serves us only), gives
+   * it our contacts, and tells our contacts where our mailbox is. Throws MailboxError.
+   */
+  async add(link: string): Promise<HomeNodeView> {
+    const ref = decodeHomeLink(link)
+    const core = this.core
+    const certificate = createHomeCertificate(core.account.identity, {
+      homePeerId: ref.peerId,
+      devices: [core.peerId.toString()],
+      addrs: ref.addrs,
+      notAfter: Math.floor(Date.now() / 1000) + DEFAULT_HOME_VALIDITY_S,
+    })
+    await certifyHomeNode(core.node, ref, certificate)
+    const record: HomeRecord = { peerId: ref.peerId, addrs: ref.addrs, certificate: toBase64(certificate) }
+    await core.store.put(Keys.homeNode(), encodeRecord(record))
+    this.record = record
+    core.homeCertificate = certificate
+    await this.sendDepositors()
+    this.announce()
+    void this.drain().catch(() => undefined)
+    return { peerId: ref.peerId, addrs: ref.addrs }
+  }
+
+  /**
+   * Fetches everything waiting in our mailbox, processes it in the order it was deposited, and
+   * acknowledges what was processed. One drain at a time; a call during one runs another after.
+   * Resolves to the number of items processed.
+   */
+  drain(): Promise<number> {
+    if (this.draining !== undefined) {
+      this.again = true
+      return this.draining
+    }
+    this.draining = (async () => {
+      let total = 0
+      do {
+        this.again = false
+        total += await this.drainOnce()
+      } while (this.again && !this.stopped)
+      return total
+    })().finally(() => {
+      this.draining = undefined
+    })
+    return this.draining
+  }
+
+  private async drainOnce(): Promise<number> {
+    const ref = this.ref()
+    if (ref === undefined) return 0
+    let total = 0
+    for (;;) {
+      if (this.stopped || this.core.stopped) return total
+      const items = await fetchMail(this.core.node, ref, FETCH_BATCH)
+      if (items.length === 0) return total
+      const done: bigint[] = []
+      let retry = false
+      for (const item of items) {
+        let from: PeerId
+        try {
+          from = peerIdFromString(item.sender)
+        } catch {
+          done.push(item.id) // the home node's own mistake: nothing to process
+          continue
+        }
+        const status = await this.receive(from, { type: item.type, body: item.body }, undefined, 'mailbox')
+        // 'retry': our own failure (storage); the item stays for the next drain.
+        if (status === 'retry') {
+          retry = true
+          break
+        }
+        done.push(item.id)
+      }
+      await ackMail(this.core.node, ref, done)
+      total += done.length
+      if (retry || items.length < FETCH_BATCH) return total
+    }
+  }
+
+  private async connected(): Promise<void> {
+    try {
+      await this.sendDepositors()
+      const n = await this.drain()
+      if (n > 0) this.core.log.info('fetched from the mailbox', { items: n })
+    } catch (error) {
+      this.core.log.debug('home node not reachable now', {
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+    }
+  }
+
+  private scheduleDepositors(): void {
+    if (this.record === undefined || this.timer !== undefined || this.stopped) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.sendDepositors().catch(() => undefined)
+    }, DEPOSITORS_DEBOUNCE_MS)
+  }
+
+  /** Our contacts who may leave mail, signed: a removed contact is refused from now on. */
+  private async sendDepositors(): Promise<void> {
+    const ref = this.ref()
+    if (ref === undefined) return
+    const peers = this.core.contacts
+      .all()
+      .filter((c) => peerMay(c.state, 'deposit-mail'))
+      .map((c) => c.peerId)
+    await sendDepositors(
+      this.core.node,
+      ref,
+      createDepositorList(this.core.account.identity, ref.peerId, peers),
+    )
+  }
+
+  private ref(): HomeNodeRef | undefined {
+    return this.record === undefined ? undefined : { peerId: this.record.peerId, addrs: this.record.addrs }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The mailbox end to end between in-process messengers on real libp2p nodes: Bob's messages to
+ * Alice, who is offline, go to her home node (`stored`, route `mailbox`); she gets them once and in
+ * order when she starts again, and Bob sees them delivered when he is back.
+ */
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { homeLink, MailboxServer } from '../src/mailbox/index.js'
+import { MemoryStore } from '../src/store/memory.js'
+import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
+import { startTestNode } from './net-helpers.js'
+
+describe('mailbox between messengers', () => {
+  const running = new Set<TestPeer>()
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    await Promise.all([...running].map((p) => p.stop()))
+    for (const c of cleanup) await c()
+  })
+
+  /** A peer; started again, it listens where it did (as `jiayi start` does), so contacts find it. */
+  async function peer(name: string, store = new MemoryStore(), listen?: string[]) {
+    const p = await testPeer(name, store, listen === undefined ? {} : { listen })
+    running.add(p)
+    return {
+      ...p,
+      async stop() {
+        running.delete(p)
+        await p.stop()
+      },
+    }
+  }
+
+  it('stored while the recipient is away, fetched once and in order, then delivered', async () => {
+    const homeNode = await startTestNode({ listen: ['/ip4/127.0.0.1/tcp/0'], relayServer: false })
+    const server = await MailboxServer.open({ node: homeNode, store: new MemoryStore() })
+    cleanup.push(async () => {
+      await server.stop()
+      await homeNode.stop()
+    })
+    const aliceStore = new MemoryStore()
+    const bobStore = new MemoryStore()
+    let alice = await peer('Alice', aliceStore)
+    let bob = await peer('Bob', bobStore)
+    const listenOf = (p: TestPeer) =>
+      p.messenger.node.getMultiaddrs().map((a) => a.decapsulate('/p2p').toString())
+    const aliceAddrs = listenOf(alice)
+    const bobAddrs = listenOf(bob)
+    const bobAtAlice = await alice.messenger.addContact(bob.messenger.card().link)
+    const aliceAtBob = await bob.messenger.addContact(alice.messenger.card().link)
+    await eventually(() => alice.messenger.contact(bobAtAlice.id).state === 'accepted', 10_000, 'accepted')
+    await eventually(() => bob.messenger.contact(aliceAtBob.id).state === 'accepted', 10_000, 'accepted')
+
+    const link = homeLink({ peerId: homeNode.peerId.toString(), addrs: homeNode.getMultiaddrs().map(String) })
+    const view = await alice.messenger.addHomeNode(link)
+    assert.equal(view.peerId, homeNode.peerId.toString())
+    assert.deepEqual(alice.messenger.homeNode(), view)
+    // Bob learns it from Alice's address update; the home node learns Bob may deposit.
+    await eventually(() => server.stats().depositors === 1, 10_000, 'depositors')
+    await eventually(
+      async () => {
+        await alice.messenger.settled()
+        return bobHasHome()
+      },
+      10_000,
+      'bob knows the home node',
+    )
+    function bobHasHome() {
+      return (
+        (
+          bob.messenger as unknown as { core: { contacts: { get(id: string): { home?: string } } } }
+        ).core.contacts.get(aliceAtBob.id)?.home !== undefined
+      )
+    }
+    await alice.messenger.settled()
+    await alice.stop()
+
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await bob.messenger.send(aliceAtBob.id, `while away ${i}`)).id)
+    await eventually(
+      async () => {
+        const list = await bob.messenger.messages(aliceAtBob.id, { limit: 50, peek: true })
+        const mine = list.filter((m) => ids.includes(m.id))
+        return mine.length === 3 && mine.every((m) => m.status === 'stored' && m.route === 'mailbox')
+      },
+      15_000,
+      'stored',
+    )
+    assert.equal(server.stats().items, 3)
+    await bob.messenger.settled()
+    await bob.stop()
+
+    alice = await peer('Alice', aliceStore, aliceAddrs)
+    const got = await eventually(
+      async () => {
+        const list = await alice.messenger.messages(bobAtAlice.id, { limit: 50, peek: true })
+        const incoming = list.filter((m) => m.text.startsWith('while away '))
+        return incoming.length >= 3 ? incoming : undefined
+      },
+      15_000,
+      'fetched',
+    )
+    assert.deepEqual(
+      got.map((m) => m.text),
+      ['while away 0', 'while away 1', 'while away 2'],
+    )
+    assert.ok(got.every((m) => m.route === 'mailbox'))
+    await eventually(() => server.stats().items === 0, 10_000, 'acknowledged')
+
+    bob = await peer('Bob', bobStore, bobAddrs)
+    await eventually(
+      async () => {
+        const list = await bob.messenger.messages(aliceAtBob.id, { limit: 50, peek: true })
+        return list.filter((m) => ids.includes(m.id)).every((m) => m.status === 'delivered')
+      },
+      20_000,
+      'delivered',
+    )
+    const again = await alice.messenger.messages(bobAtAlice.id, { limit: 50, peek: true })
+    assert.equal(again.filter((m) => m.text.startsWith('while away ')).length, 3)
+  })
+})
