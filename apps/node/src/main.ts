@@ -47,6 +47,8 @@ const RUN: Record<string, () => Promise<Run>> = {
   stats: async () => (await import('./commands/remote.js')).stats,
   passphrase: async () => (await import('./commands/passphrase.js')).passphrase,
   chat: async () => (await import('./commands/chat.js')).chat,
+  'home-link': async () => (await import('./commands/home-node.js')).homeLinkCommand,
+  'home-node': async () => (await import('./commands/home-node.js')).homeNodeCommand,
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -71,7 +73,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await checkHomeIsDirectory(home)
     const passphrase = parsed.passphrase ?? (process.env.JIAYI_PASSPHRASE || undefined)
     // init and `start --init-if-needed` create the home; do it first so their log has a place.
-    if (command.name === 'init' || (command.name === 'start' && parsed.options['init-if-needed'] === true)) {
+    if (
+      command.name === 'init' ||
+      (command.name === 'start' &&
+        (parsed.options['init-if-needed'] === true || parsed.options.serve === true))
+    ) {
       await ensureHome(home, (w) => process.stderr.write(`jiayi: ${w}\n`))
     }
     log = await openHomeLog(paths.log, parsed.verbose, command.name)

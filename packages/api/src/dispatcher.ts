@@ -56,6 +56,7 @@ const SHOWN_TYPES = new Set([
   'FileError',
   'LabelError',
   'GroupError',
+  'MailboxError',
 ])
 
 /** Progress notifications per transfer are at most this often (the last one always goes). */

@@ -44,6 +44,8 @@ export type MessengerApi = Pick<
   | 'safetyNumberCode'
   | 'outboxSize'
   | 'settled'
+  | 'homeNode'
+  | 'addHomeNode'
 > & {
   readonly events: {
     on<K extends keyof MessengerEvents>(type: K, handler: (event: MessengerEvents[K]) => void): () => void

@@ -65,6 +65,8 @@ export type MessengerMethodName =
   | 'setTyping'
   | 'outboxSize'
   | 'settled'
+  | 'homeNode'
+  | 'addHomeNode'
 
 export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
   whoami: { check: none, run: (c) => c.messenger.whoami() },
@@ -79,6 +81,11 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
     }),
   },
   contactList: { check: none, run: (c) => c.messenger.contactList() },
+  homeNode: { check: none, run: (c) => c.messenger.homeNode() },
+  addHomeNode: {
+    check: params({ link: str({ min: 1, max: 4096 }) }),
+    run: (c, p) => c.messenger.addHomeNode(p.link),
+  },
   contact: { check: params(CONTACT), run: (c, p) => c.messenger.contact(p.contact) },
   addContact: {
     check: params({ link: str({ min: 1, max: 16 * 1024 }) }),

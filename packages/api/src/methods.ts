@@ -20,6 +20,7 @@ import type {
   FileSettings,
   GroupMessageView,
   GroupView,
+  HomeNodeView,
   InviteView,
   JoinResult,
   LabelMember,
@@ -46,6 +47,7 @@ export type {
   FileKind,
   FileProgress,
   FileSettings,
+  HomeNodeView,
   LabelMember,
   LabelView,
   MessageId,
@@ -127,6 +129,10 @@ export interface ApiMethods {
     }
   }
   contactList: { params: NoParams; result: ContactView[] }
+  /** Our home node (`jiayi home-node`), once linked; else null. */
+  homeNode: { params: NoParams; result: HomeNodeView | null }
+  /** Links and certifies the home node a `jiayi:home/…` link names (`jiayi home-node add`). */
+  addHomeNode: { params: { link: string }; result: HomeNodeView }
   contact: { params: { contact: string }; result: ContactView }
   addContact: { params: { link: string }; result: ContactView }
   accept: { params: { contact: string }; result: ContactView }

@@ -63,6 +63,8 @@ function fakeMessenger() {
     contactPicture: (...args: unknown[]) => void calls.push(['contactPicture', args]),
     outboxSize: record('outboxSize', 0),
     settled: record('settled', undefined),
+    homeNode: record('homeNode', null),
+    addHomeNode: record('addHomeNode', { peerId: 'h', addrs: [] }),
     crash: record('crash', new TypeError('secret text here')),
     events: {
       on(type: string, h: Handler) {

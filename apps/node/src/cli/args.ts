@@ -37,6 +37,7 @@ const OPTIONS = {
   'no-web': { type: 'boolean' },
   'web-lan': { type: 'boolean' },
   'no-link-previews': { type: 'boolean' },
+  serve: { type: 'boolean' },
   // hidden (tests): bind the web server here (e.g. 127.0.0.1 with --web-lan)
   'web-host': { type: 'string' },
   // hidden (tests): link previews of NAME come from a server on 127.0.0.1:PORT (NAME=PORT)
@@ -86,7 +87,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews]',
+      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
@@ -100,6 +101,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'no-web',
       'web-lan',
       'no-link-previews',
+      'serve',
       'web-host',
       'preview-via',
       'mdns-tag',
@@ -351,6 +353,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [],
     minArgs: 0,
     maxArgs: 0,
+  },
+  {
+    name: 'home-link',
+    usage: 'home-link',
+    summary: 'on a home node (start --serve): the link its owner adds, and its QR code',
+    options: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
+  {
+    name: 'home-node',
+    usage: 'home-node [add LINK]',
+    summary: 'your home node (keeps messages for you while you are offline), or link one',
+    options: [],
+    minArgs: 0,
+    maxArgs: 2,
   },
 ]
 

@@ -77,6 +77,8 @@ const USER_ERROR_TYPES = new Set([
   'InputError',
   'FeedError',
   'LabelError',
+  // A home node that refuses or cannot be reached: the user's link or network to fix.
+  'MailboxError',
 ])
 /** Store failures that the user can fix (wrong secret, another process holds the store, no room). */
 const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked', 'Busy', 'Full'])

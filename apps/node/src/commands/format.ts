@@ -7,6 +7,8 @@ import { shownLine, shownText } from '../cli/terminal-text.js'
 
 export const STATUS_MARK: Record<string, string> = {
   queued: '…',
+  // In their mailbox on their home node: not on their device yet.
+  stored: '✉ in their mailbox',
   sent: '✓',
   delivered: '✓✓',
   read: '✓✓ read',

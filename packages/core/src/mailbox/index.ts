@@ -22,6 +22,7 @@ export {
   sendDepositors,
 } from './client.js'
 export { MailboxError, type MailboxErrorCode } from './errors.js'
+export { type HomeNodeInit, openHomeNode, type RunningHomeNode } from './home-node.js'
 export { decodeHomeLink, type HomeNodeRef, homeLink } from './link.js'
 export { HomeNodeOwner, type HomeNodeView } from './owner.js'
 export {

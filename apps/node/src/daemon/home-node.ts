@@ -1,0 +1,148 @@
+/**
+ * `jiayi start --serve`: a home node in the foreground. It is keyless: its home holds its own
+ * libp2p key and the mailbox (both in <home>/home-node, a LevelDB of ciphertext and peer ids),
+ * never an account, an identity key or session keys. Its link (`jiayi:home/…`) is printed in the
+ * ready event and kept in <home>/home-link for `jiayi home-link`.
+ *
+ * It refuses a home that holds an identity: a person's peer and a home node are separate homes
+ * (the home node may run on another machine, and must never hold its owner's keys).
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type Context, carryOnWithoutOutput, optList } from '../cli/context.js'
+import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
+import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
+import { errorFields } from '../cli/log.js'
+import { loadCore } from '../core.js'
+import { checkListenAddrs } from './listen.js'
+import { readLockPid, removeLockPid, writeLockPid } from './lock.js'
+
+const SHUTDOWN_TIMEOUT_MS = 10_000
+/** Without --listen: TCP on every interface, on the port of the last run (links keep working). */
+const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
+
+export interface HomeNodeOptions {
+  readonly listen: readonly string[]
+}
+
+export function homeNodeOptions(ctx: Context): HomeNodeOptions {
+  for (const o of ['init-if-needed', 'name', 'show-card', 'web', 'web-lan', 'mdns-open'])
+    if (ctx.options[o] !== undefined)
+      throw new CliError(
+        'Usage',
+        `--${o} does not go with --serve: a home node has no identity and no web app`,
+      )
+  return { listen: optList(ctx, 'listen') }
+}
+
+export function homeNodePaths(home: string) {
+  return { store: join(home, 'home-node'), link: join(home, 'home-link') }
+}
+
+/** The link the home node in `home` printed when it last started (`jiayi home-link`). */
+export async function readHomeLink(home: string): Promise<string | undefined> {
+  try {
+    return (await readFile(homeNodePaths(home).link, 'utf8')).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promise<number> {
+  const { log, out, paths } = ctx
+  carryOnWithoutOutput((stream) => log.info('output closed; the home node carries on without it', { stream }))
+  let signals = 0
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      signals++
+      if (signals === 1) return resolve(s)
+      process.exit(130)
+    }
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal)
+  })
+  if (await homeExists(paths))
+    throw new CliError(
+      'Usage',
+      `${paths.home} holds an identity; a home node needs a home of its own (e.g. ${jiayiCommand(`${paths.home}-home`, 'start --serve')})`,
+    )
+  await ensureHome(paths.home, (w) => log.warn(w))
+  await checkListenAddrs(options.listen)
+  const running = await readLockPid(paths.lock)
+  if (running !== undefined && running !== process.pid && isAlive(running))
+    throw new CliError('AlreadyRunning', `a home node already runs in ${paths.home} (pid ${running})`)
+  const core = await loadCore()
+  const nodeNet = await import('@jiayi/core/node')
+  const hp = homeNodePaths(paths.home)
+  const store = await core.LevelStore.open(hp.store)
+  await writeLockPid(paths.lock)
+  const portKey = core.storeKey('home', 'listen')
+  const remembered = await store.get(portKey)
+  const listen =
+    options.listen.length > 0
+      ? [...options.listen]
+      : [remembered === undefined ? DEFAULT_LISTEN : new TextDecoder().decode(remembered)]
+  let home: Awaited<ReturnType<typeof core.openHomeNode>>
+  try {
+    home = await core
+      .openHomeNode({
+        store,
+        network: nodeNet.nodeNetwork({ mdns: false }),
+        listen,
+        log: (message, fields) => log.info(message, fields),
+      })
+      .catch(async (error) => {
+        // The remembered port is taken: a new one (the owner's device learns it from the new link).
+        if (options.listen.length > 0 || remembered === undefined) throw error
+        log.warn('remembered port is taken; listening on a new one', errorFields(error))
+        return core.openHomeNode({
+          store,
+          network: nodeNet.nodeNetwork({ mdns: false }),
+          listen: [DEFAULT_LISTEN],
+        })
+      })
+  } catch (error) {
+    await store.close().catch(() => undefined)
+    await removeLockPid(paths.lock).catch(() => undefined)
+    throw error
+  }
+  const addrs = home.node.getMultiaddrs().map((a) => a.toString())
+  if (options.listen.length === 0) {
+    const tcp = home.node.getMultiaddrs().find((a) => /\/tcp\/\d+\//.test(`${a.toString()}/`))
+    const port = tcp?.toString().match(/\/tcp\/(\d+)/)?.[1]
+    if (port !== undefined) await store.put(portKey, new TextEncoder().encode(`/ip4/0.0.0.0/tcp/${port}`))
+  }
+  const serveLink = home.link()
+  await writeFile(hp.link, `${serveLink}\n`, { mode: 0o600 })
+  log.info('home node ready', { peerId: home.node.peerId.toString(), addrs: addrs.length })
+  if (ctx.json) out.json({ event: 'ready', peerId: home.node.peerId.toString(), addrs, serveLink })
+  else {
+    out.line('Jiayi home node is running (it holds no keys of yours: only what your contacts leave for you).')
+    out.line(`  peer id   ${home.node.peerId.toString()}`)
+    out.line('  listening on')
+    for (const a of addrs) out.line(`    ${a}`)
+    out.line(`  link      ${serveLink}`)
+    out.line(`On your own device: ${jiayiCommand('~/your-home', "home-node add 'LINK'")} (the link above).`)
+    out.line('Stop it with Ctrl+C.')
+  }
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))
+  const signal = await stopSignal
+  if (ctx.json) out.json({ event: 'stopping', signal })
+  const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
+  timer.unref()
+  await home.stop().catch(() => undefined)
+  await store.close().catch(() => undefined)
+  await rm(hp.link, { force: true }).catch(() => undefined)
+  await removeLockPid(paths.lock).catch(() => undefined)
+  clearTimeout(timer)
+  if (ctx.json) out.json({ event: 'stopped' })
+  return EXIT_OK
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

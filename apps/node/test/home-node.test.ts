@@ -1,0 +1,112 @@
+/**
+ * A home node with a mailbox, three `jiayi` processes on loopback: `start --serve` makes a keyless
+ * home node whose ready line carries its link; Alice links it (`home-node add`); while she is
+ * away Bob's messages go to her mailbox (`stored`); Bob stops too; Alice starts and gets all three
+ * once and in order (route `mailbox`); Bob comes back and sees them delivered.
+ */
+import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
+import { after, test } from 'node:test'
+import { cleanup, eventually, jiayi, jiayiJson, PeerProcess, tempHome } from './helpers/cli.js'
+import type { MessageView as View } from './helpers/control.js'
+
+/** Messages say how they travelled (`route`). */
+type MessageView = View & { readonly route?: string }
+
+import { befriend, TestPeer } from './helpers/peers.js'
+
+after(cleanup)
+
+/** Started again on the same port, as `jiayi start` does by itself without --listen. */
+const sameAddrs = (p: TestPeer) => ['--listen', p.proc.ready.addrs[0]!.replace(/\/p2p\/.*$/, ''), '--no-mdns']
+
+test('messages wait in the home node mailbox while the recipient is away', { timeout: 120_000 }, async () => {
+  const homeDir = await tempHome()
+  const homeNode = await PeerProcess.start(homeDir, ['--serve', '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const alice = await TestPeer.create('Alice')
+  const bob = await TestPeer.create('Bob')
+  try {
+    const ready = homeNode.ready as unknown as { serveLink: string; peerId: string }
+    assert.match(ready.serveLink, /^jiayi:home\/[A-Z2-7]+$/)
+    // Keyless: its home holds its own store and link, no identity store, no storage key.
+    const files = await readdir(homeDir)
+    assert.ok(!files.includes('store') && !files.includes('storage.key'), files.join(' '))
+    const printed = await jiayiJson<{ link: string; qr: string }>(homeDir, ['home-link'])
+    assert.equal(printed.link, ready.serveLink)
+    assert.equal(printed.qr, ready.serveLink.toUpperCase())
+
+    const { bAtA, aAtB } = await befriend(alice, bob)
+    assert.deepEqual(await jiayiJson(alice.home, ['home-node']), { homeNode: null })
+    const added = await jiayiJson<{ homeNode: { peerId: string; addrs: string[] } }>(alice.home, [
+      'home-node',
+      'add',
+      ready.serveLink,
+    ])
+    assert.equal(added.homeNode.peerId, ready.peerId)
+    assert.deepEqual(await jiayiJson(alice.home, ['home-node']), added)
+    // Bob learns it from Alice's address update (once her outbox to him is empty, it arrived).
+    await eventually(
+      async () => (await alice.control.call<number>('outboxSize', { contact: bAtA })) === 0,
+      15_000,
+      'address update delivered',
+    )
+    const aliceArgs = sameAddrs(alice)
+    const bobArgs = sameAddrs(bob)
+    await alice.stop()
+
+    const ids: string[] = []
+    for (const text of ['away 1', 'away 2 离开', 'away 3'])
+      ids.push((await jiayiJson<{ id: string }>(bob.home, ['send', aAtB, text])).id)
+    const stored = await eventually(
+      async () => {
+        const list = await jiayiJson<MessageView[]>(bob.home, ['messages', aAtB, '--peek'])
+        const mine = list.filter((m) => ids.includes(m.id))
+        return mine.length === 3 && mine.every((m) => m.status === 'stored') ? mine : undefined
+      },
+      20_000,
+      'stored at the home node',
+    )
+    assert.ok(stored.every((m) => m.route === 'mailbox'))
+    await bob.stop()
+
+    await alice.restart(aliceArgs)
+    const got = await eventually(
+      async () => {
+        const list = await jiayiJson<MessageView[]>(alice.home, ['messages', bAtA, '--peek'])
+        const incoming = list.filter((m) => m.direction === 'in')
+        return incoming.length >= 3 ? incoming : undefined
+      },
+      20_000,
+      'fetched from the mailbox',
+    )
+    assert.deepEqual(
+      got.map((m) => m.text),
+      ['away 1', 'away 2 离开', 'away 3'],
+    )
+    assert.deepEqual(
+      got.map((m) => m.id),
+      ids,
+    )
+    assert.ok(got.every((m) => m.route === 'mailbox'))
+
+    await bob.restart(bobArgs)
+    await eventually(
+      async () => {
+        const list = await jiayiJson<MessageView[]>(bob.home, ['messages', aAtB, '--peek'])
+        return list
+          .filter((m) => ids.includes(m.id))
+          .every((m) => m.status === 'delivered' || m.status === 'read')
+      },
+      40_000,
+      'delivered at Bob',
+    )
+    // Exactly once at Alice, after everything settled.
+    const final = await jiayiJson<MessageView[]>(alice.home, ['messages', bAtA, '--peek'])
+    assert.equal(final.filter((m) => m.direction === 'in').length, 3)
+    const r = await jiayi(alice.home, ['home-node'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(ready.peerId))
+  } finally {
+    await Promise.all([alice.stop(), bob.stop(), homeNode.stop()])
+  }
+})
