@@ -8,6 +8,7 @@ import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import { Keys } from '../messenger/keys.js'
 import { advanceStatus, type MessageRecord, type OutboxRecord } from '../messenger/records.js'
+import { peerMay } from '../messenger/trust.js'
 import { Tx } from '../messenger/tx.js'
 import { depositMail } from './client.js'
 import { homeOf } from './contact-home.js'
@@ -23,7 +24,8 @@ const DEPOSIT_BYTES = 768 * 1024
  */
 export async function depositOutbox(core: MessengerCore, cid: ContactId): Promise<boolean> {
   const contact = core.contacts.get(cid)
-  if (contact === undefined || core.stopped) return false
+  // Only to contacts: a group member we never added is not on their owner's depositor list.
+  if (contact === undefined || core.stopped || !peerMay(contact.state, 'deposit-mail')) return false
   const home = homeOf(contact)
   if (home === undefined || core.isOnline(contact.peerId)) return false
   let deposited = false

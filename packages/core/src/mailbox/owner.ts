@@ -162,7 +162,8 @@ export class HomeNodeOwner {
       }
       await ackMail(this.core.node, ref, done)
       total += done.length
-      if (retry || items.length < FETCH_BATCH) return total
+      // A short answer may be cut by size, not the end: only an empty one says the end.
+      if (retry) return total
     }
   }
 
