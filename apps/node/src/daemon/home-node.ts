@@ -121,7 +121,9 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     out.line('  listening on')
     for (const a of addrs) out.line(`    ${a}`)
     out.line(`  link      ${serveLink}`)
-    out.line(`On your own device: ${jiayiCommand('~/your-home', "home-node add 'LINK'")} (the link above).`)
+    out.line(
+      "On your own device: jiayi home-node add 'LINK' (the link above; `jiayi home-link` shows it again).",
+    )
     out.line('Stop it with Ctrl+C.')
   }
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))

@@ -83,6 +83,18 @@ export async function ackMail(node: JiayiNode, home: HomeNodeRef, ids: readonly 
   await request(node, home, { ack: [...ids] })
 }
 
+/** What each refusal means, in words (the code stays the stable part). */
+const REFUSED: Record<MailboxErrorCode, string> = {
+  NotAllowed: 'this peer is not one of its owner’s contacts (or it has no owner yet)',
+  NotOwner: 'only its owner’s devices may do this',
+  OverQuota: 'this contact’s share of the mailbox is full until its owner fetches',
+  Expired: 'its owner’s certificate has expired',
+  BadCertificate: 'it serves another owner, or the certificate does not verify',
+  BadRequest: 'the request was malformed',
+  BadLink: 'not a home node link',
+  Unavailable: 'it could not be reached',
+}
+
 async function request(
   node: JiayiNode,
   home: HomeNodeRef,
@@ -111,7 +123,7 @@ async function request(
   }
   if (response.status !== MailboxResponse.Status.OK) {
     const code = CODE_OF[response.status] ?? 'BadRequest'
-    throw new MailboxError(code, `the home node refused: ${code}`)
+    throw new MailboxError(code, `the home node refused: ${REFUSED[code]}`)
   }
   return response
 }
