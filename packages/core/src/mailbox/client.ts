@@ -39,16 +39,27 @@ const CODE_OF: Record<string, MailboxErrorCode> = {
   [MailboxResponse.Status.BAD_REQUEST]: 'BadRequest',
 }
 
+/** Every call may be given up early (the peer stops); each also gives up on its own in time. */
+export interface MailboxCallOptions {
+  readonly signal?: AbortSignal | undefined
+}
+
 export async function certifyHomeNode(
   node: JiayiNode,
   home: HomeNodeRef,
   certificate: Uint8Array,
+  options: MailboxCallOptions = {},
 ): Promise<void> {
-  await request(node, home, { certify: HomeCertificate.decode(certificate) })
+  await request(node, home, { certify: HomeCertificate.decode(certificate) }, options)
 }
 
-export async function sendDepositors(node: JiayiNode, home: HomeNodeRef, list: Uint8Array): Promise<void> {
-  await request(node, home, { depositors: SignedDepositors.decode(list) })
+export async function sendDepositors(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  list: Uint8Array,
+  options: MailboxCallOptions = {},
+): Promise<void> {
+  await request(node, home, { depositors: SignedDepositors.decode(list) }, options)
 }
 
 /** Deposits the envelopes in order: all are kept, or none (the error says why). */
@@ -56,19 +67,30 @@ export async function depositMail(
   node: JiayiNode,
   home: HomeNodeRef,
   mail: readonly MailToDeposit[],
+  options: MailboxCallOptions = {},
 ): Promise<void> {
   if (mail.length === 0) return
-  await request(node, home, {
-    deposit: mail.map((m) => ({
-      type: m.type === 'prekey' ? 1 : 2,
-      body: m.body as Uint8Array<ArrayBuffer>,
-    })),
-  })
+  await request(
+    node,
+    home,
+    {
+      deposit: mail.map((m) => ({
+        type: m.type === 'prekey' ? 1 : 2,
+        body: m.body as Uint8Array<ArrayBuffer>,
+      })),
+    },
+    options,
+  )
 }
 
 /** Up to `limit` items, oldest first (fewer when they are large). */
-export async function fetchMail(node: JiayiNode, home: HomeNodeRef, limit = 256): Promise<FetchedMail[]> {
-  const response = await request(node, home, { fetch: limit })
+export async function fetchMail(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  limit = 256,
+  options: MailboxCallOptions = {},
+): Promise<FetchedMail[]> {
+  const response = await request(node, home, { fetch: limit }, options)
   return response.items.map((item) => ({
     id: item.id,
     sender: item.sender,
@@ -78,9 +100,14 @@ export async function fetchMail(node: JiayiNode, home: HomeNodeRef, limit = 256)
   }))
 }
 
-export async function ackMail(node: JiayiNode, home: HomeNodeRef, ids: readonly bigint[]): Promise<void> {
+export async function ackMail(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  ids: readonly bigint[],
+  options: MailboxCallOptions = {},
+): Promise<void> {
   if (ids.length === 0) return
-  await request(node, home, { ack: [...ids] })
+  await request(node, home, { ack: [...ids] }, options)
 }
 
 /** What each refusal means, in words (the code stays the stable part). */
@@ -99,6 +126,7 @@ async function request(
   node: JiayiNode,
   home: HomeNodeRef,
   message: Partial<MailboxRequest>,
+  options: MailboxCallOptions,
 ): Promise<MailboxResponse> {
   const peer = peerIdFromString(home.peerId)
   let response: MailboxResponse
@@ -106,7 +134,8 @@ async function request(
     const addrs = node.services.dialPolicy.dialable(home.addrs)
     if (addrs.length > 0)
       await node.peerStore.merge(peer, { multiaddrs: addrs.map((a) => multiaddr(a)) }).catch(() => undefined)
-    const signal = AbortSignal.timeout(MAILBOX_REQUEST_TIMEOUT_MS)
+    const timeout = AbortSignal.timeout(MAILBOX_REQUEST_TIMEOUT_MS)
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
     const framed = await openFramed(node, peer, PROTOCOL_MAILBOX, { signal })
     try {
       await framed.write(MailboxRequest.encode(message), { signal })

@@ -22,7 +22,11 @@ const DEPOSIT_BYTES = 768 * 1024
  * contact has no (valid) home node or nothing waits. Throws MailboxError when the home node
  * refuses or cannot be reached (the entries then stay in the outbox).
  */
-export async function depositOutbox(core: MessengerCore, cid: ContactId): Promise<boolean> {
+export async function depositOutbox(
+  core: MessengerCore,
+  cid: ContactId,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const contact = core.contacts.get(cid)
   // Only to contacts: a group member we never added is not on their owner's depositor list.
   if (contact === undefined || core.stopped || !peerMay(contact.state, 'deposit-mail')) return false
@@ -49,6 +53,7 @@ export async function depositOutbox(core: MessengerCore, cid: ContactId): Promis
       core.node,
       home,
       batch.map((e) => ({ type: e.type, body: e.envelope })),
+      { signal },
     )
     await stored(core, cid, batch)
     deposited = true

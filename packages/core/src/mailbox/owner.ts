@@ -52,6 +52,12 @@ export class HomeNodeOwner {
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly off: (() => void)[] = []
   private stopped = false
+  /** Ends the requests in flight when the peer stops. */
+  private readonly controller = new AbortController()
+  /** The depositor list last given to the home node (peer ids, sorted), to skip repeats. */
+  private lastDepositors: string | undefined
+  /** Lists are numbered by the clock, and always above the last one (two in one millisecond). */
+  private lastVersion = 0
 
   constructor(
     private readonly core: MessengerCore,
@@ -78,6 +84,7 @@ export class HomeNodeOwner {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.controller.abort()
     clearTimeout(this.timer)
     for (const off of this.off) off()
     await this.draining?.catch(() => undefined)
@@ -100,11 +107,12 @@ export class HomeNodeOwner {
       addrs: ref.addrs,
       notAfter: Math.floor(Date.now() / 1000) + DEFAULT_HOME_VALIDITY_S,
     })
-    await certifyHomeNode(core.node, ref, certificate)
+    await certifyHomeNode(core.node, ref, certificate, this.call())
     const record: HomeRecord = { peerId: ref.peerId, addrs: ref.addrs, certificate: toBase64(certificate) }
     await core.store.put(Keys.homeNode(), encodeRecord(record))
     this.record = record
     core.homeCertificate = certificate
+    this.lastDepositors = undefined
     await this.sendDepositors()
     this.announce()
     void this.drain().catch(() => undefined)
@@ -140,7 +148,7 @@ export class HomeNodeOwner {
     let total = 0
     for (;;) {
       if (this.stopped || this.core.stopped) return total
-      const items = await fetchMail(this.core.node, ref, FETCH_BATCH)
+      const items = await fetchMail(this.core.node, ref, FETCH_BATCH, this.call())
       if (items.length === 0) return total
       const done: bigint[] = []
       let retry = false
@@ -160,7 +168,7 @@ export class HomeNodeOwner {
         }
         done.push(item.id)
       }
-      await ackMail(this.core.node, ref, done)
+      await ackMail(this.core.node, ref, done, this.call())
       total += done.length
       // A short answer may be cut by size, not the end: only an empty one says the end.
       if (retry) return total
@@ -169,6 +177,8 @@ export class HomeNodeOwner {
 
   private async connected(): Promise<void> {
     try {
+      // A home node that restarted or lost its disk gets the list again.
+      this.lastDepositors = undefined
       await this.sendDepositors()
       const n = await this.drain()
       if (n > 0) this.core.log.info('fetched from the mailbox', { items: n })
@@ -195,11 +205,26 @@ export class HomeNodeOwner {
       .all()
       .filter((c) => peerMay(c.state, 'deposit-mail'))
       .map((c) => c.peerId)
+      .sort()
+    // Contact events come for every change (an address, a name): only a new set makes a new list.
+    const joined = peers.join(' ')
+    if (joined === this.lastDepositors) return
     await sendDepositors(
       this.core.node,
       ref,
-      createDepositorList(this.core.account.identity, ref.peerId, peers),
+      createDepositorList(this.core.account.identity, ref.peerId, peers, this.nextVersion()),
+      this.call(),
     )
+    this.lastDepositors = joined
+  }
+
+  private nextVersion(): number {
+    this.lastVersion = Math.max(Date.now(), this.lastVersion + 1)
+    return this.lastVersion
+  }
+
+  private call(): { signal: AbortSignal } {
+    return { signal: this.controller.signal }
   }
 
   private ref(): HomeNodeRef | undefined {

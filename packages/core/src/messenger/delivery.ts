@@ -36,7 +36,7 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
       if (outcome === 'give-up') await acked(core, cid, [{ entry, status: 'rejected', route: undefined }])
       return true
     },
-    unreachable: (cid) => depositOutbox(core, cid),
+    unreachable: (cid, signal) => depositOutbox(core, cid, signal),
     onError: (cid, error) => {
       core.log.debug('delivery attempt failed', {
         contact: cid,

@@ -45,7 +45,7 @@ export interface OutboxDriver {
    * The peer could not be reached: hand what waits to someone who keeps it for them (their home
    * node's mailbox, mailbox/deposit.ts), taking it out of the outbox. True when something went.
    */
-  unreachable?(cid: ContactId): Promise<boolean>
+  unreachable?(cid: ContactId, signal: AbortSignal): Promise<boolean>
   onError?(cid: ContactId, error: unknown): void
 }
 
@@ -253,7 +253,7 @@ export class OutboxPump {
   private async handOver(cid: ContactId): Promise<void> {
     if (this.driver.unreachable === undefined || this.controller.signal.aborted) return
     try {
-      await this.driver.unreachable(cid)
+      await this.driver.unreachable(cid, this.controller.signal)
     } catch (error) {
       this.driver.onError?.(cid, error)
     }
