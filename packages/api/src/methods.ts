@@ -62,7 +62,7 @@ export type {
 /**
  * A message as the API shows it: the Messenger's view plus, when this peer saw it happen, how it
  * travelled (the route of the connection it was sent or received on). Messages still in the
- * outbox have status 'queued'.
+ * outbox have status 'queued'; those left in an offline contact's mailbox, 'stored'.
  */
 /** A message as the API shows it (its `route` is recorded by the Messenger). */
 export type ApiMessage = MessageView

@@ -128,6 +128,16 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   }
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))
   const signal = await stopSignal
+  // What it kept and refused this run, for whoever reads the log (refusals are also logged one by one).
+  const stats = home.mailbox.stats()
+  log.info('mailbox stats', {
+    items: stats.items,
+    bytes: stats.bytes,
+    depositors: stats.depositors,
+    refused: Object.entries(stats.refused)
+      .map(([code, n]) => `${code}=${n}`)
+      .join(' '),
+  })
   if (ctx.json) out.json({ event: 'stopping', signal })
   const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
   timer.unref()

@@ -64,7 +64,10 @@ export interface MessageView {
   readonly edited: boolean
   readonly deleted: boolean
   readonly extension?: { readonly kind: string; readonly data: unknown } | undefined
-  /** How it travelled ('lan', 'direct', 'relayed'); absent until it has moved. */
+  /**
+   * How it travelled ('lan', 'direct', 'relayed', or 'mailbox': through the recipient's home node);
+   * absent until it has moved.
+   */
   readonly route?: ConnectionRoute | undefined
 }
 

@@ -8,6 +8,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * - 'direct': straight to the peer at a public address;
  * - 'relayed': through a circuit-relay-v2 hop; the relay sees encrypted bytes only, and usually
  *   limits time and data (see `limited`).
+ * - 'mailbox': not a connection but a message's way: left in the recipient's mailbox on their
+ *   home node and fetched from there (mailbox/); never what a connection reports.
  *
  * A browser-to-browser WebRTC connection is signalled through a relay but then runs peer to peer;
  * its address names the relay's IP on the dialling side and no IP at all on the answering side.
