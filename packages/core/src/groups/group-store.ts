@@ -17,9 +17,9 @@
  */
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../bytes.js'
 import type { ContactId } from '../messenger/ids.js'
+import type { Tx } from '../messenger/tx.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
-import type { Tx } from '../messenger/tx.js'
 import { type ChannelChanges, type ChannelSnapshot, GroupChannel } from './channel.js'
 import { GroupLog } from './log.js'
 import type { GroupId } from './ops.js'
@@ -176,7 +176,11 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
         ...(own === undefined ? {} : { own: decodeOwn(own) }),
         records: (stored.channel?.records ?? []).map(([id, r]) => [id as ContactId, fromBase64(r)] as const),
       }
-      counters = { unread: stored.unread ?? 0, mentioned: stored.mentioned ?? 0, nextSeq: stored.nextSeq ?? 1 }
+      counters = {
+        unread: stored.unread ?? 0,
+        mentioned: stored.mentioned ?? 0,
+        nextSeq: stored.nextSeq ?? 1,
+      }
     }
     const channel = GroupChannel.restore(log.id, me, snapshot)
     // The first layout: every record is written again in this one at the group's next write.
@@ -203,4 +207,3 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     }
   }
 }
-
