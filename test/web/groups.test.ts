@@ -259,7 +259,8 @@ test('in 中文 at phone size: the members with their roles, and the owner makes
       await c.page
         .getByRole('note')
         .filter({ hasText: 'Only the owner and admins post in this group.' })
-        .waitFor({ timeout: 15_000 })
+        // A fresh page's first load: slow on a loaded machine.
+        .waitFor({ timeout: 30_000 })
       assert.equal(await c.page.getByRole('textbox', { name: 'Message' }).count(), 0, 'no composer for Carol')
       await c.page.goto(`${carol.origin}/#/group-info/${groupId}`)
       const carolsSwitch = c.page.getByRole('switch', { name: 'Only admins can post' })
