@@ -25,7 +25,19 @@ const files = roots
   .map((f) => relative(root, f))
   .filter((f) => /(^|\/)test\//.test(f))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort()
+  .sort(longestFirst)
+
+/**
+ * The order files start in: the runner keeps three going, so a long file started last leaves the
+ * others' slots idle while it ends. Browser tests, then those that start `jiayi` processes, then
+ * the rest, and the bigger file first within each (a rough measure of how long it runs).
+ */
+function longestFirst(a, b) {
+  const weight = (f) => (f.startsWith('test/web/') ? 2 : f.startsWith('apps/') ? 1 : 0)
+  return (
+    weight(b) - weight(a) || statSync(join(root, b)).size - statSync(join(root, a)).size || a.localeCompare(b)
+  )
+}
 
 if (files.length === 0) {
   console.error('no test files found')

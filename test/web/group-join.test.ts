@@ -4,8 +4,9 @@
  * with link and expiry; a screenshot of that image becomes the fake camera's video; Bob (no
  * contact of Alice's) scans it with the add-contact scanner (where a broken pasted link is
  * refused in words) and waits for approval, Alice lets him in from Group info, they write to
- * each other in the group, and Bob's page in 中文 lists the members with their roles. Finally
- * Alice revokes the invite.
+ * each other in the group, and Bob's page in 中文 lists the members with their roles. Carol
+ * pastes the link and Alice refuses her: Carol's page says she was turned down. Finally Alice
+ * revokes the invite.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -28,6 +29,7 @@ const GROUP = '茶友 Tea friends'
 
 let alice: NodePeer
 let bob: NodePeer
+let carol: NodePeer
 let browser: Browser
 let work: string
 let video: string
@@ -36,7 +38,11 @@ before(async () => {
   ensureWebBuilt()
   work = await mkdtemp(join(tmpdir(), 'jyw-join-'))
   video = join(work, 'invite.y4m')
-  ;[alice, bob] = await Promise.all([NodePeer.start('Alice'), NodePeer.start('Bob')])
+  ;[alice, bob, carol] = await Promise.all([
+    NodePeer.start('Alice'),
+    NodePeer.start('Bob'),
+    NodePeer.start('Carol'),
+  ])
   // One browser for both pages: Chromium opens the fake camera's file only when a page asks for
   // the camera, so the file can be written after launch, once Alice's page has shown the code.
   browser = await launchBrowser({ fakeVideo: video })
@@ -131,7 +137,7 @@ test('an invite QR code shown by an admin, scanned by a stranger, approved, then
     await state.getByText(`You joined ${GROUP}.`).waitFor({ timeout: 20_000 })
     await b.page.getByRole('link', { name: 'Open group' }).click()
     await b.page.getByRole('heading', { level: 1, name: GROUP }).waitFor()
-    await b.page.getByLabel('Message').fill('扫码进群了 scanned in')
+    await b.page.getByLabel('Message', { exact: true }).fill('扫码进群了 scanned in')
     await b.page.getByRole('button', { name: 'Send' }).click()
 
     await a.page.goto(`${alice.origin}/#/group/${groupId}`)
@@ -139,7 +145,7 @@ test('an invite QR code shown by an admin, scanned by a stranger, approved, then
     const bobs = aMessages.locator('li', { hasText: '扫码进群了 scanned in' })
     await bobs.waitFor({ timeout: 20_000 })
     assert.equal(await bobs.locator('.msg-sender').textContent(), 'Bob')
-    await a.page.getByLabel('Message').fill('欢迎 welcome, Bob')
+    await a.page.getByLabel('Message', { exact: true }).fill('欢迎 welcome, Bob')
     await a.page.getByRole('button', { name: 'Send' }).click()
     await b.page.getByTestId('group-messages').getByText('欢迎 welcome, Bob').waitFor({ timeout: 20_000 })
 
@@ -160,8 +166,36 @@ test('an invite QR code shown by an admin, scanned by a stranger, approved, then
     )
     await b.page.screenshot({ path: join(shots, 'members-zh-phone.png'), fullPage: true })
 
+    // Carol pastes the same link; Alice turns her down, and Carol's page says so.
+    const c = await openApp(browser, carol.web)
+    try {
+      await c.page.getByRole('navigation').getByRole('link', { name: 'Contacts', exact: true }).click()
+      await c.page.getByRole('button', { name: 'Add contact' }).click()
+      await c.page.getByRole('textbox', { name: 'Contact link' }).fill(link)
+      await c.page.getByRole('button', { name: 'Add', exact: true }).click()
+      const carolState = c.page.getByTestId('group-join-state')
+      await carolState.getByText(/Waiting for an admin's approval/).waitFor({ timeout: 20_000 })
+      await a.page.getByRole('link', { name: 'Group info' }).click()
+      await a.page
+        .getByRole('region', { name: 'Join requests (1)' })
+        .getByRole('button', { name: 'Refuse Carol' })
+        .click({ timeout: 15_000 })
+      await a.page.getByText('You turned down Carol; they are told.').waitFor()
+      await carolState
+        .getByText(`An admin of ${GROUP} turned down your request to join.`)
+        .waitFor({ timeout: 20_000 })
+      assert.equal((await carol.call<unknown[]>('groups')).length, 0, 'Carol is not in')
+      assert.ok(
+        !(await alice.call<{ members: { name: string }[] }>('group', { group: groupId })).members.some(
+          (m) => m.name === 'Carol',
+        ),
+      )
+      await c.page.screenshot({ path: join(shots, 'join-refused.png') })
+    } finally {
+      await c.context.close()
+    }
+
     // Alice withdraws the invite: the page offers to make a new one.
-    await a.page.getByRole('link', { name: 'Group info' }).click()
     await invite.getByRole('button', { name: 'Revoke invite' }).click()
     await invite.getByRole('button', { name: 'Invite', exact: true }).waitFor({ timeout: 15_000 })
     await a.page.getByText('Invite revoked').waitFor()

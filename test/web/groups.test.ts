@@ -5,7 +5,10 @@
  * attached in the group reaches Bob's node whole and shows as a picture; the chats list
  * counts Carol's message unread until the group is opened; and on a phone in 中文 the member
  * list shows the roles (群主, 管理员) and the owner makes Bob an admin, which his node learns, a
- * refused rename says why in Chinese, and 发起群聊 opens the new group's form.
+ * refused rename says why in Chinese, and 发起群聊 opens the new group's form. Replies: Alice
+ * answers Bob from a bubble's menu and Bob answers her from his node, each quoted at the other
+ * side; the owner turns on "only admins can post", and Carol's page shows the line that
+ * replaces her composer while her node's send is refused.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -100,8 +103,42 @@ test('a group made in the page: messages with their senders, live, and unread in
       ).some((m) => m.text === 'Two boxes for me' && m.reactions?.theirs === '❤️'),
     "Alice's reaction at Bob",
   )
+  // Alice replies to Bob from the menu: the reply bar (Escape cancels it), then the quote.
+  await answer.getByRole('button', { name: 'Message actions' }).click()
+  await answer.getByRole('menuitem', { name: 'Reply' }).click()
+  const bar = page.locator('.composer-context').filter({ hasText: 'Replying to Bob' })
+  await bar.getByText('Two boxes for me').waitFor()
+  const box = page.getByRole('textbox', { name: 'Message' })
+  await box.press('Escape')
+  await bar.waitFor({ state: 'detached' })
+  await answer.getByRole('button', { name: 'Message actions' }).click()
+  await answer.getByRole('menuitem', { name: 'Reply' }).click()
+  await box.fill('Two boxes it is')
+  await page.getByRole('button', { name: 'Send' }).click()
+  await bar.waitFor({ state: 'detached' })
+  const reply = messages.locator('li', { hasText: 'Two boxes it is' })
+  await reply.locator('.quote', { hasText: 'Bob' }).getByText('Two boxes for me').waitFor({ timeout: 15_000 })
+  const bobsView = await eventually(async () => {
+    const all = await bob.call<{ id: string; text: string; replyTo?: string }[]>('groupMessages', {
+      group: groupId,
+      peek: true,
+    })
+    const r = all.find((m) => m.text === 'Two boxes it is')
+    return r === undefined ? undefined : { r, quoted: all.find((m) => m.id === r.replyTo) }
+  }, "Alice's reply at Bob")
+  assert.equal(bobsView.quoted?.text, 'Two boxes for me', 'the reply names the message it answers')
   const mine = messages.locator('li', { hasText: '新茶到了 new tea is in' })
   assert.match((await mine.getAttribute('class')) ?? '', /\bout\b/, 'ours on the right')
+  // Bob replies to Alice from his node: her page quotes her own message as "You".
+  const first = (
+    await bob.call<{ id: string; text: string }[]>('groupMessages', { group: groupId, peek: true })
+  ).find((m) => m.text === '新茶到了 new tea is in')!
+  await bob.call('send', { contact: groupId, text: 'Which tea?', replyTo: first.id })
+  await messages
+    .locator('li', { hasText: 'Which tea?' })
+    .locator('.quote', { hasText: 'You' })
+    .getByText('新茶到了 new tea is in')
+    .waitFor({ timeout: 15_000 })
   await mine.getByText('delivered to 2 of 2').waitFor({ timeout: 15_000 })
   // Bob reads the group (markRead takes a group) and reacts from his node; the page shows both.
   const ours = (
@@ -115,7 +152,7 @@ test('a group made in the page: messages with their senders, live, and unread in
   const who = mine.getByRole('region', { name: 'Who has it' })
   assert.deepEqual((await who.getByRole('listitem').allTextContents()).sort(), ['Bob', 'Bob', 'Carol'])
   const row = page.getByTestId('chat-list').getByRole('link', { name: /茶叶 Tea/ })
-  await row.getByText('Bob: Two boxes for me').waitFor({ timeout: 15_000 })
+  await row.getByText('Bob: Which tea?').waitFor({ timeout: 15_000 })
 
   // A picture by the paperclip: offered to the group, fetched by Bob's node from Alice's.
   const png = new PNG({ width: 64, height: 48 })
@@ -200,6 +237,39 @@ test('in 中文 at phone size: the members with their roles, and the owner makes
         'admin',
       'Bob an admin at his node',
     )
+
+    // The owner lets only admins post (仅群主/管理员可发言): Carol, a member, sees the switches
+    // read-only and a line where the composer was; her node's own send is refused.
+    await zh.page.goto(`${alice.origin}/#/group-info/${groupId}`)
+    const adminsOnly = zh.page.getByRole('switch', { name: '仅群主/管理员可发言' })
+    assert.equal(await zh.page.getByRole('switch', { name: '入群确认' }).isChecked(), true)
+    assert.equal(await adminsOnly.isChecked(), false)
+    await adminsOnly.check()
+    await eventually(
+      async () => (await carol.call<{ adminsOnly: boolean }>('group', { group: groupId })).adminsOnly,
+      'admins-only at Carol',
+    )
+    await assert.rejects(carol.call('send', { contact: groupId, text: 'me too' }), (e: { code?: string }) => {
+      assert.equal(e.code, 'NotAllowed')
+      return true
+    })
+    const c = await openApp(browser, carol.web)
+    try {
+      await c.page.goto(`${carol.origin}/#/group/${groupId}`)
+      await c.page
+        .getByRole('note')
+        .filter({ hasText: 'Only the owner and admins post in this group.' })
+        // A fresh page's first load: slow on a loaded machine.
+        .waitFor({ timeout: 30_000 })
+      assert.equal(await c.page.getByRole('textbox', { name: 'Message' }).count(), 0, 'no composer for Carol')
+      await c.page.goto(`${carol.origin}/#/group-info/${groupId}`)
+      const carolsSwitch = c.page.getByRole('switch', { name: 'Only admins can post' })
+      await carolsSwitch.waitFor({ timeout: 15_000 })
+      assert.equal(await carolsSwitch.isChecked(), true)
+      assert.equal(await carolsSwitch.isDisabled(), true, 'a member sees it read-only')
+    } finally {
+      await c.context.close()
+    }
 
     // The way in, in Chinese: 发起群聊 from the chats list.
     await zh.page.goto(`${alice.origin}/#/chats`)

@@ -98,7 +98,9 @@ test('Settings shows the change of passphrase as it goes, then that it is done',
   const sealing = [...said].filter((s) => /^Sealing records under the new key: [\d,]+ of [\d,]+$/.test(s))
   assert.ok(sealing.length > 0, `the page showed progress: ${[...said].join(' | ')}`)
   const total = Number(/of ([\d,]+)$/.exec(sealing[0]!)![1]!.replaceAll(',', ''))
-  assert.equal(total, records, 'the count is the store’s')
+  // The store's count, read before the node started: a running peer may write a few records of
+  // its own since (a prekey refill, an index mark), never thousands.
+  assert.ok(total >= records && total <= records + 10, `the count is the store’s: ${total} for ${records}`)
   await node.stop()
 
   await assert.rejects(access(join(home, 'storage.key')), 'the key file is wiped')

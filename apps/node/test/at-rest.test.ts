@@ -32,7 +32,7 @@ import {
   storeKey,
   utf8,
 } from '@jiayi/core'
-import { cleanup, eventually, LOOPBACK } from './helpers/cli.js'
+import { cleanup, eventually, stablePortArgs } from './helpers/cli.js'
 import { type Control, sendMany } from './helpers/control.js'
 import { befriend, TestPeer } from './helpers/peers.js'
 
@@ -46,7 +46,8 @@ let aAtB: string
 before(async () => {
   ;[a, b] = await Promise.all([
     TestPeer.create('Keyfile Kim'),
-    TestPeer.create('Passphrase Pat', LOOPBACK, { env: { JIAYI_PASSPHRASE: PASSPHRASE } }),
+    // B comes back on its port after a restart (below): one the system never hands out itself.
+    TestPeer.create('Passphrase Pat', stablePortArgs(), { env: { JIAYI_PASSPHRASE: PASSPHRASE } }),
   ])
   ;({ bAtA, aAtB } = await befriend(a, b))
 })

@@ -191,6 +191,25 @@ test('five processes: a group made by the CLI, messages both ways, catch-up, rem
   assert.notEqual(refused.code, 0)
   assert.match(refused.stderr, /no contact or group matches/)
 
+  // Asked with approval on (the default), a join waits for an admin, who may turn it down.
+  const first = await ann.control.call<{ link: string }>('groupInvite', { group: 'Shop' })
+  const asked = await bo.control.call<{ state: string }>('groupJoin', { link: first.link })
+  assert.equal(asked.state, 'pending')
+  await eventually(
+    async () =>
+      (await ann.control.call<{ requests: unknown[] }>('group', { group: 'Shop' })).requests.length === 1,
+    20_000,
+    "Bo's request at Ann",
+  )
+  const turnedDown = await jiayiJson<{ group: GroupJson & { requests: unknown[] } }>(ann.home, [
+    'group',
+    'refuse',
+    'Shop',
+    'Bo',
+  ])
+  assert.deepEqual(turnedDown.group.requests ?? [], [])
+  assert.ok(!turnedDown.group.members.some((m) => m.name === 'Bo'))
+
   // Back by the group's QR: an invite, and a join the admin's peer answers at once.
   await jiayiJson(ann.home, ['group', 'settings', 'Shop', '--join-approval', 'off'])
   const invite = await jiayiJson<{ link: string; qr: string; expiresAt: string }>(ann.home, [

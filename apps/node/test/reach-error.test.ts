@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { cleanup, eventually, jiayi, jiayiJson } from './helpers/cli.js'
+import { cleanup, eventually, jiayi, jiayiJson, stablePortArgs } from './helpers/cli.js'
 import { TestPeer } from './helpers/peers.js'
 
 after(cleanup)
@@ -20,7 +20,8 @@ interface Contact {
 }
 
 test('an unreachable contact has a lastError in contacts --json until a dial succeeds', async () => {
-  const bob = await TestPeer.create('小明 Bob')
+  // Bob comes back on his port: one the system never hands to another socket meanwhile.
+  const bob = await TestPeer.create('小明 Bob', stablePortArgs())
   const port = /\/tcp\/(\d+)/.exec(bob.proc.ready.addrs[0]!)![1]!
   const link = await bob.card()
   assert.equal(await bob.stop(), 0)

@@ -18,6 +18,7 @@
  *   groupRevokeInvite {group, invite}         -> GroupView (invite: its link or id)
  *   groupJoin     {link}                      -> {group, state: 'joined'|'pending'}
  *   groupApprove  {group, member}             -> GroupView (member: a join request's id or name)
+ *   groupRefuse   {group, member}             -> GroupView (turns the request down; the joiner is told)
  *   conversation  {ref}                       -> {kind: 'contact'|'group', id, name}
  * `send`, `messages`, `react` and `markRead` take a group too (messenger-methods.ts).
  */
@@ -46,6 +47,7 @@ export type GroupMethodName =
   | 'groupRevokeInvite'
   | 'groupJoin'
   | 'groupApprove'
+  | 'groupRefuse'
   | 'conversation'
 
 export const GROUP_METHODS: MethodTable<GroupMethodName> = {
@@ -118,6 +120,10 @@ export const GROUP_METHODS: MethodTable<GroupMethodName> = {
   groupApprove: {
     check: params({ group, member: ref }),
     run: (c, p) => c.messenger.groups.approve(p.group, p.member),
+  },
+  groupRefuse: {
+    check: params({ group, member: ref }),
+    run: (c, p) => c.messenger.groups.refuse(p.group, p.member),
   },
   conversation: { check: params({ ref }), run: (c, p) => c.messenger.conversationOf(p.ref) },
 }

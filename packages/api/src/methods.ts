@@ -205,6 +205,8 @@ export interface ApiMethods {
   groupJoin: { params: { link: string }; result: JoinResult }
   /** Lets a waiting join request in (`member`: the request's id or name). */
   groupApprove: { params: { group: string; member: string }; result: GroupView }
+  /** Turns a waiting join request down; the joiner is told (`member`: the request's id or name). */
+  groupRefuse: { params: { group: string; member: string }; result: GroupView }
   /** What a name or id names: a contact or a group (a name naming both is AmbiguousContact). */
   conversation: {
     params: { ref: string }
@@ -321,8 +323,12 @@ export interface ApiEvents {
   typing: { readonly contactId: ContactId; readonly active: boolean }
   /** The conversation was read: its incoming messages so far read as read, its unread count is 0. */
   read: { readonly contactId: ContactId }
-  /** A group changed, or we are no longer in it. */
-  group: { readonly groupId: string; readonly change: 'update' | 'removed' }
+  /** A group changed, or we are no longer in it, or the admin refused our join (`refused`: why). */
+  group: {
+    readonly groupId: string
+    readonly change: 'update' | 'removed' | 'refused'
+    readonly refused?: string
+  }
   /** A group message was stored (sent by us, or read from a member). */
   'group-message': { readonly groupId: string; readonly message: GroupMessageView }
   /** A transfer was created or changed state (not every chunk: see `progress`). */

@@ -1,13 +1,16 @@
 /**
- * Chunk sealing: AES-256-GCM through WebCrypto. Known answers from the GCM specification
- * (McGrew & Viega, "The Galois/Counter Mode of Operation", test cases 13 and 14: 256-bit zero key,
- * zero IV), a differential check against @noble/ciphers' independent AES-GCM on random inputs,
- * and the binding of file id and chunk index: every changed bit anywhere is refused.
+ * Chunk sealing: AES-256-GCM, the crypto provider's (node:crypto, as in these runs) or WebCrypto's.
+ * Known answers from the GCM specification (McGrew & Viega, "The Galois/Counter Mode of
+ * Operation", test cases 13 and 14: 256-bit zero key, zero IV) for both, a differential check
+ * against @noble/ciphers' independent AES-GCM on random inputs, the two opening each other's
+ * chunks, and the binding of file id and chunk index: every changed bit anywhere is refused.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { gcm } from '@noble/ciphers/aes.js'
 import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8 } from '../src/bytes.js'
+import { CryptoError } from '../src/crypto/errors.js'
+import { aes256GcmOpen, aes256GcmSeal, hasNativeAes256Gcm } from '../src/crypto/primitives.js'
 import { ChunkCipher } from '../src/files/chunk-cipher.js'
 import { FileError } from '../src/files/errors.js'
 
@@ -29,18 +32,27 @@ async function webGcm(
   )
 }
 
-describe('chunk AEAD (AES-256-GCM via WebCrypto)', () => {
+describe("chunk AEAD (AES-256-GCM: the provider's or WebCrypto's)", () => {
+  it('the tests run where the provider has its own AES-256-GCM (node:crypto)', () => {
+    assert.ok(hasNativeAes256Gcm() || process.env.JIAYI_CRYPTO === 'noble')
+  })
+
+  const native = async (key: Uint8Array, iv: Uint8Array, ad: Uint8Array, data: Uint8Array) =>
+    hasNativeAes256Gcm() ? aes256GcmSeal(key, iv, data, ad) : webGcm(key, iv, ad, data)
+
   it('matches the GCM specification test cases 13 and 14', async () => {
     const key = new Uint8Array(32)
     const iv = new Uint8Array(12)
-    assert.equal(
-      bytesToHex(await webGcm(key, iv, new Uint8Array(), new Uint8Array())),
-      '530f8afbc74536b9a963b4f1c4cb738b',
-    )
-    assert.equal(
-      bytesToHex(await webGcm(key, iv, new Uint8Array(), new Uint8Array(16))),
-      'cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919',
-    )
+    for (const seal of [webGcm, native]) {
+      assert.equal(
+        bytesToHex(await seal(key, iv, new Uint8Array(), new Uint8Array())),
+        '530f8afbc74536b9a963b4f1c4cb738b',
+      )
+      assert.equal(
+        bytesToHex(await seal(key, iv, new Uint8Array(), new Uint8Array(16))),
+        'cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919',
+      )
+    }
   })
 
   it('equals @noble/ciphers AES-GCM on random keys, nonces, data and lengths', async () => {
@@ -50,7 +62,43 @@ describe('chunk AEAD (AES-256-GCM via WebCrypto)', () => {
       const ad = randomBytes(i % 40)
       const data = new Uint8Array(i === 63 ? 256 * 1024 : Math.floor(Math.random() * 5000))
       for (let o = 0; o < data.length; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536))
-      assert.deepEqual(await webGcm(key, iv, ad, data), gcm(key, iv, ad).encrypt(data))
+      const expected = gcm(key, iv, ad).encrypt(data)
+      assert.deepEqual(await webGcm(key, iv, ad, data), expected)
+      assert.deepEqual(await native(key, iv, ad, data), expected)
+      if (hasNativeAes256Gcm()) assert.deepEqual(aes256GcmOpen(key, iv, expected, ad), data)
+    }
+  })
+
+  it('the AES-256-GCM primitives check their inputs and name a failed authentication', () => {
+    if (!hasNativeAes256Gcm()) return
+    const key = randomBytes(32)
+    const iv = randomBytes(12)
+    const sealed = aes256GcmSeal(key, iv, randomBytes(100), new Uint8Array(3))
+    assert.throws(() => aes256GcmSeal(randomBytes(16), iv, randomBytes(1), new Uint8Array()), /AES key/)
+    assert.throws(() => aes256GcmSeal(key, randomBytes(16), randomBytes(1), new Uint8Array()), /nonce/)
+    const decryptFailed = (e: unknown) => CryptoError.is(e, 'DecryptFailed')
+    assert.throws(() => aes256GcmOpen(key, iv, sealed, new Uint8Array(4)), decryptFailed)
+    assert.throws(() => aes256GcmOpen(key, iv, sealed.subarray(0, 15), new Uint8Array(3)), decryptFailed)
+  })
+
+  it("the provider's chunks open with WebCrypto's and the other way round", async () => {
+    const key = randomBytes(32)
+    const fileId = randomBytes(16)
+    const [own, web] = await Promise.all([
+      ChunkCipher.create(key, fileId),
+      ChunkCipher.create(key, fileId, { webCrypto: true }),
+    ])
+    const data = randomBytes(40_000)
+    const digest = randomBytes(32)
+    for (const [a, b] of [
+      [own, web],
+      [web, own],
+    ] as const) {
+      const { nonce, sealed } = await a.seal(4, data, digest)
+      assert.deepEqual(await b.open(4, nonce, sealed, digest), data)
+      const changed = Uint8Array.from(sealed)
+      changed[7]! ^= 1
+      await assert.rejects(b.open(4, nonce, changed, digest), (e: unknown) => FileError.is(e, 'BadChunk'))
     }
   })
 
@@ -92,16 +140,18 @@ describe('chunk AEAD (AES-256-GCM via WebCrypto)', () => {
     )
   })
 
-  it('copies its input before it returns: the caller may reuse the buffer at once', async () => {
-    const cipher = await ChunkCipher.create(randomBytes(32), randomBytes(16))
-    const buffer = randomBytes(64 * 1024)
-    const original = Uint8Array.from(buffer)
-    const sealing = cipher.seal(0, buffer)
-    buffer.fill(0)
-    const { nonce, sealed } = await sealing
-    const opening = cipher.open(0, nonce, sealed)
-    sealed.fill(0)
-    assert.deepEqual(await opening, original)
+  it('takes its input before it returns: the caller may reuse the buffer at once', async () => {
+    for (const webCrypto of [false, true]) {
+      const cipher = await ChunkCipher.create(randomBytes(32), randomBytes(16), { webCrypto })
+      const buffer = randomBytes(64 * 1024)
+      const original = Uint8Array.from(buffer)
+      const sealing = cipher.seal(0, buffer)
+      buffer.fill(0)
+      const { nonce, sealed } = await sealing
+      const opening = cipher.open(0, nonce, sealed)
+      sealed.fill(0)
+      assert.deepEqual(await opening, original)
+    }
   })
 
   it('refuses a flipped bit anywhere, another index, another file, another key', async () => {

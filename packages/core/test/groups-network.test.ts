@@ -225,4 +225,33 @@ describe('groups between peers', () => {
       await di.stop()
     }
   })
+
+  it('an admin refuses a join request: the joiner is told and not added; a member may not refuse', async () => {
+    await ann.messenger.groups.settings(groupId, { joinApproval: true, adminsOnly: false })
+    const fay = await filePeer('Fay', { withFiles: false })
+    try {
+      const told: string[] = []
+      coreOf(fay.messenger).events.on('group', (e) => {
+        if (e.groupId === groupId && e.change === 'refused') told.push(e.refused ?? '')
+      })
+      const invite = await ann.messenger.groups.invite(groupId)
+      assert.equal((await fay.messenger.groups.join(invite.link)).state, 'pending')
+      await eventually(() => ann.messenger.groups.get(groupId).requests.length === 1, 15_000, 'the request')
+      // Bo is a plain member: core says no, whatever the page shows.
+      await assert.rejects(bo.messenger.groups.refuse(groupId, 'Fay'), (e) => GroupError.is(e, 'NotAllowed'))
+      await assert.rejects(ann.messenger.groups.refuse(groupId, 'nobody'), (e) =>
+        GroupError.is(e, 'NotFound'),
+      )
+      const after = await ann.messenger.groups.refuse(groupId, 'Fay')
+      assert.deepEqual(after.requests, [])
+      assert.deepEqual(ann.messenger.groups.get(groupId).requests, [])
+      await eventually(() => told.length === 1, 15_000, 'the refusal at Fay')
+      assert.deepEqual(told, ['Refused'])
+      assert.equal(fay.messenger.groups.list().length, 0)
+      assert.ok(!ann.messenger.groups.get(groupId).members.some((m) => m.name === 'Fay'))
+      await assert.rejects(ann.messenger.groups.approve(groupId, 'Fay'), (e) => GroupError.is(e, 'NotFound'))
+    } finally {
+      await fay.stop()
+    }
+  })
 })

@@ -65,7 +65,10 @@ describe('open mDNS discovery between processes (opt-in)', () => {
       signal: AbortSignal.timeout(10_000),
     })
     assert.equal(describeConnection(connection).route, 'lan')
-    assert.ok((await local.services.ping.ping(peerIdFromString(childPeerId))) >= 0)
+    // The child dials us too, and one of two connections between the same peers may close just as
+    // a ping opens its stream on it: a second ping goes over the one that stays.
+    const ping = () => local.services.ping.ping(peerIdFromString(childPeerId))
+    assert.ok((await ping().catch(async () => ping())) >= 0)
   })
 
   test('announces only peer ids and multiaddrs (no name, no host name, no keys)', async () => {

@@ -250,7 +250,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'group',
     usage:
-      'group create NAME [CONTACT…] | add|remove|promote|demote|transfer|approve GROUP MEMBER | leave GROUP | ' +
+      'group create NAME [CONTACT…] | add|remove|promote|demote|transfer|approve|refuse GROUP MEMBER | leave GROUP | ' +
       'rename GROUP NAME | invite GROUP [--expires 7d] | join LINK | revoke GROUP LINK|ID | ' +
       'settings GROUP [--join-approval on|off] [--admins-only on|off]',
     summary: 'group chats (群聊): make one, invite by QR, add and remove members, roles, leave',

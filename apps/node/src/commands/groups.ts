@@ -17,7 +17,8 @@ import { withPeer } from './remote.js'
 const USAGE =
   'jiayi group create NAME [CONTACT…] | add GROUP CONTACT | remove GROUP MEMBER | leave GROUP | ' +
   'promote GROUP MEMBER | demote GROUP MEMBER | transfer GROUP MEMBER | rename GROUP NAME | ' +
-  'invite GROUP [--expires 7d] | join LINK | approve GROUP MEMBER | revoke GROUP LINK|ID | ' +
+  'invite GROUP [--expires 7d] | join LINK | approve GROUP MEMBER | refuse GROUP MEMBER | ' +
+  'revoke GROUP LINK|ID | ' +
   'settings GROUP [--join-approval on|off] [--admins-only on|off]'
 
 const usage = (): never => {
@@ -28,7 +29,7 @@ export async function group(ctx: Context): Promise<void> {
   const action = arg(
     ctx,
     0,
-    'create, add, remove, leave, promote, demote, transfer, rename, invite, join, approve, revoke or settings',
+    'create, add, remove, leave, promote, demote, transfer, rename, invite, join, approve, refuse, revoke or settings',
   )
   const rest = ctx.args.slice(1)
   const two = () => (rest.length === 2 ? ([rest[0]!, rest[1]!] as const) : usage())
@@ -69,6 +70,12 @@ export async function group(ctx: Context): Promise<void> {
       const [g, member] = two()
       view = await withPeer(ctx, (c) => c.call('groupApprove', { group: g, member }))
       said = `Let ${shownLine(member)} into ${shownLine(view.name)}.`
+      break
+    }
+    case 'refuse': {
+      const [g, member] = two()
+      view = await withPeer(ctx, (c) => c.call('groupRefuse', { group: g, member }))
+      said = `Turned down ${shownLine(member)}'s request to join ${shownLine(view.name)}; they are told.`
       break
     }
     case 'revoke': {

@@ -14,6 +14,16 @@ export const BIN = join(ROOT, 'apps/node/bin/jiayi.mjs')
 /** Where test peers listen: loopback only, a port the OS picks. */
 export const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
 
+/**
+ * Loopback arguments on a port a peer can come back to after a restart. It lies below Linux's
+ * ephemeral range (32768–60999), so no socket the system numbers for itself (another test's
+ * browser or peer, started meanwhile) takes it while the peer is down.
+ */
+export function stablePortArgs(): string[] {
+  const port = 20_000 + Math.floor(Math.random() * 12_000)
+  return ['--listen', `/ip4/127.0.0.1/tcp/${port}`, '--no-mdns']
+}
+
 const homes: string[] = []
 const children = new Set<ChildProcess>()
 

@@ -143,6 +143,15 @@ export const en = {
   'groups.approve': 'Approve',
   'groups.approveName': 'Let {name} join',
   'groups.approved': '{name} joined the group.',
+  'groups.refuse': 'Refuse',
+  'groups.refuseName': 'Refuse {name}',
+  'groups.refused': 'You turned down {name}; they are told.',
+  'groups.joinRefused': 'An admin of {name} turned down your request to join.',
+  'groups.settings': 'Group settings',
+  'groups.joinApproval': 'Join approval',
+  'groups.joinApprovalHint': 'Whoever uses an invite waits until an admin lets them in.',
+  'groups.adminsOnlySwitch': 'Only admins can post',
+  'groups.settingsByAdmins': 'Only the owner and admins change these.',
   'groups.asking': 'Asking to join the group…',
   'groups.joinPending': "You asked to join {name}. Waiting for an admin's approval.",
   'groups.joined': 'You joined {name}.',
@@ -467,6 +476,7 @@ export const en = {
   'error.groupBadField': 'A group name is 1 to 64 bytes of printable text.',
   'error.inviteExpired': 'This group invite has expired. Ask for a new one.',
   'error.inviteRevoked': 'This group invite was withdrawn by an admin.',
+  'error.joinRefused': 'An admin turned down your request to join this group.',
   'error.badGroupLink': 'That is not a valid Jiayi group invite.',
 
   // generic

@@ -50,18 +50,24 @@ export function previewText(m: ApiMessage): string {
   return m.text.replace(/\s+/g, ' ').slice(0, 120)
 }
 
+/** What a group message says, in a line (a quote, the reply bar): its text, or its file's kind. */
+export function groupMessageText(m: GroupMessageView): string {
+  const change = groupChangeText(m)
+  if (change !== undefined) return change
+  const f = fileData(m)
+  return f?.kind === 'image'
+    ? t('preview.image')
+    : f?.kind === 'voice'
+      ? t('preview.voice')
+      : f !== undefined
+        ? t('preview.file', { name: f.name })
+        : m.text.replace(/\s+/g, ' ').slice(0, 120)
+}
+
 /** A group message's line: who wrote it, then what (as WeChat's chats list says it). */
 export function groupPreviewText(m: GroupMessageView): string {
   const change = groupChangeText(m)
   if (change !== undefined) return change
-  const f = fileData(m)
-  const text =
-    f?.kind === 'image'
-      ? t('preview.image')
-      : f?.kind === 'voice'
-        ? t('preview.voice')
-        : f !== undefined
-          ? t('preview.file', { name: f.name })
-          : m.text.replace(/\s+/g, ' ').slice(0, 120)
+  const text = groupMessageText(m)
   return m.direction === 'out' ? t('chats.you', { text }) : t('chats.sender', { name: m.sender.name, text })
 }

@@ -1,12 +1,14 @@
 /**
  * A group conversation (群聊): the newest messages, each with its sender's name, read as they
  * are shown (reading clears the group's unread count), kept live by the `group-message` event;
- * older ones a page at a time; the composer; and the way to the group's members and settings.
+ * older ones a page at a time; replies (a bubble's "Reply" puts the reply bar over the composer,
+ * and a reply shows its quote, as in a 1:1 chat); the composer, or for a plain member of an
+ * admins-only group a line saying only admins post; and the way to the members and settings.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useQuery } from '../lib/client-context.js'
-import { groupsTouched, myRole, useGroupsTouched } from '../lib/groups.js'
+import { type GroupMessageView, groupsTouched, myRole, useGroupsTouched } from '../lib/groups.js'
 import { useMyId } from '../lib/me.js'
 import { href } from '../lib/router.js'
 import { Avatar } from '../ui/avatar.js'
@@ -24,6 +26,7 @@ export function GroupChat(props: { group: string }) {
   useGroupsTouched(group.reload)
   const me = useMyId()
   const [limit, setLimit] = useState(PAGE)
+  const [replyTo, setReplyTo] = useState<GroupMessageView | undefined>(undefined)
   // Without `peek`: loading them is reading them.
   const messages = useQuery(
     'groupMessages',
@@ -63,6 +66,7 @@ export function GroupChat(props: { group: string }) {
     )
 
   const list = messages.data ?? []
+  const byId = new Map(list.map((m) => [m.id, m]))
   const atStart = messages.data !== undefined && list.length < limit
   const olderPage = () => {
     const el = listRef.current
@@ -110,20 +114,33 @@ export function GroupChat(props: { group: string }) {
           </li>
         )}
         {list.map((m) => (
-          <GroupBubble key={m.id} m={m} />
+          <GroupBubble
+            key={m.id}
+            m={m}
+            quoted={m.replyTo === undefined ? undefined : byId.get(m.replyTo)}
+            onReply={muted ? undefined : () => setReplyTo(m)}
+          />
         ))}
       </ol>
-      {muted && <p class="hint">{t('groups.adminsOnly')}</p>}
-      <GroupComposer
-        key={g.id}
-        group={g.id}
-        disabled={muted || group.error !== undefined}
-        onSent={() => {
-          // What was just sent shows at the end, wherever the reader was.
-          atBottom.current = true
-          messages.reload()
-        }}
-      />
+      {muted ? (
+        <p class="composer-muted hint" role="note" data-testid="group-muted">
+          {t('groups.adminsOnly')}
+        </p>
+      ) : (
+        <GroupComposer
+          key={g.id}
+          group={g.id}
+          disabled={group.error !== undefined}
+          replyTo={replyTo}
+          onCancel={() => setReplyTo(undefined)}
+          onSent={() => {
+            setReplyTo(undefined)
+            // What was just sent shows at the end, wherever the reader was.
+            atBottom.current = true
+            messages.reload()
+          }}
+        />
+      )}
     </section>
   )
 }

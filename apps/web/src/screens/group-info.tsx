@@ -2,11 +2,12 @@
  * A group's members and settings (聊天信息): the members with their roles (群主 owner, 管理员
  * admin), and what the user's role lets them do there: rename the group, add a contact, remove a
  * member, promote or demote one and hand ownership on (the owner), show the group's invite QR
- * code and let waiting join requests in (admins); and leaving the group.
+ * code, let waiting join requests in or turn them down, and switch join approval and admins-only
+ * posting (admins; members see the switches read-only); and leaving the group.
  * Which buttons show follows core's rules (groups/state.ts) as a courtesy; core decides, and its
  * refusal is shown as any other error.
  */
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { type GroupRole, type GroupView, groupsTouched, myRole, useGroupsTouched } from '../lib/groups.js'
@@ -64,6 +65,7 @@ export function GroupInfoScreen(props: { group: string }) {
         {admin && g.requests.length > 0 && <GroupRequests g={g} />}
         <Members g={g} me={me} role={role} />
         {(admin || (role !== undefined && !g.joinApproval)) && <AddMember g={g} />}
+        {role !== undefined && <Settings g={g} admin={admin} />}
         {admin && <GroupInvite key={g.id} g={g} />}
         {admin && <Rename g={g} />}
         {role !== undefined && <Leave g={g} owner={role === 'owner'} />}
@@ -211,6 +213,65 @@ function AddMember(props: { g: GroupView }) {
         </div>
       )}
     </form>
+  )
+}
+
+/** Join approval (入群确认) and admins-only posting (仅群主/管理员可发言): switches for admins. */
+function Settings(props: { g: GroupView; admin: boolean }) {
+  const { g, admin } = props
+  const client = useClient()
+  const [busy, setBusy] = useState(false)
+  // What the admin just chose, shown until the group read again says it (or the change fails).
+  const [chosen, setChosen] = useState<{ joinApproval: boolean; adminsOnly: boolean } | undefined>()
+  const shown = chosen ?? g
+  const set = (change: { joinApproval?: boolean; adminsOnly?: boolean }) => {
+    const next = {
+      joinApproval: change.joinApproval ?? shown.joinApproval,
+      adminsOnly: change.adminsOnly ?? shown.adminsOnly,
+    }
+    setChosen(next)
+    setBusy(true)
+    client
+      .call('groupSettings', { group: g.id, ...next })
+      .then(() => groupsTouched())
+      .catch((error) => {
+        setChosen(undefined)
+        notifyError(error)
+      })
+      .finally(() => setBusy(false))
+  }
+  useEffect(() => {
+    if (chosen?.joinApproval === g.joinApproval && chosen.adminsOnly === g.adminsOnly && !busy)
+      setChosen(undefined)
+  }, [chosen, g.joinApproval, g.adminsOnly, busy])
+  return (
+    <section class="card group-settings" aria-labelledby="group-settings-title">
+      <h2 id="group-settings-title">{t('groups.settings')}</h2>
+      <label class="check">
+        <input
+          type="checkbox"
+          role="switch"
+          checked={shown.joinApproval}
+          aria-checked={shown.joinApproval}
+          disabled={!admin || busy}
+          onChange={(e) => set({ joinApproval: e.currentTarget.checked })}
+        />
+        {t('groups.joinApproval')}
+      </label>
+      <p class="hint">{t('groups.joinApprovalHint')}</p>
+      <label class="check">
+        <input
+          type="checkbox"
+          role="switch"
+          checked={shown.adminsOnly}
+          aria-checked={shown.adminsOnly}
+          disabled={!admin || busy}
+          onChange={(e) => set({ adminsOnly: e.currentTarget.checked })}
+        />
+        {t('groups.adminsOnlySwitch')}
+      </label>
+      {!admin && <p class="hint">{t('groups.settingsByAdmins')}</p>}
+    </section>
   )
 }
 

@@ -34,6 +34,7 @@ const GROUP_CODES: Record<string, MessageKey> = {
   BadField: 'error.groupBadField',
   Expired: 'error.inviteExpired',
   Revoked: 'error.inviteRevoked',
+  Refused: 'error.joinRefused',
   // Only a pasted or scanned invite reaches the page malformed or forged.
   BadEncoding: 'error.badGroupLink',
   BadSignature: 'error.badGroupLink',

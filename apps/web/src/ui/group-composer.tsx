@@ -2,23 +2,37 @@
  * The composer of a group conversation: text (Enter sends, Shift+Enter a new line), and files
  * and pictures by the attach button, uploaded and then offered to the group as in a 1:1 chat
  * (`sendFile` takes the group; a picture goes with its thumbnail). Core sends one sender-key
- * message for all members, who each fetch the bytes from this peer; replies and voice are 1:1
- * features so far.
+ * message for all members, who each fetch the bytes from this peer. A reply shows the 1:1
+ * chat's reply bar over the row (Escape or its close button cancels it); voice is a 1:1
+ * feature so far.
  */
-import { useRef, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
 import { useClient } from '../lib/client-context.js'
+import type { GroupMessageView } from '../lib/groups.js'
 import { makeThumbnail } from '../lib/media.js'
+import { groupMessageText } from '../lib/preview.js'
 import { Icon } from './icons.js'
 import { notifyError } from './notice.js'
 
-export function GroupComposer(props: { group: string; disabled: boolean; onSent: () => void }) {
+export function GroupComposer(props: {
+  group: string
+  disabled: boolean
+  replyTo?: GroupMessageView | undefined
+  onCancel?: () => void
+  onSent: () => void
+}) {
   const client = useClient()
+  const { replyTo } = props
   const [text, setText] = useState('')
   const [busy, setBusy] = useState(false)
   const textRef = useRef<HTMLTextAreaElement>(null)
   const fileInput = useRef<HTMLInputElement>(null)
   const [uploads, setUploads] = useState<string[]>([])
+  // Choosing "Reply" puts the cursor where the reply is typed.
+  useEffect(() => {
+    if (replyTo) textRef.current?.focus()
+  }, [replyTo?.id])
 
   const send = async () => {
     const body = text.trim()
@@ -27,7 +41,11 @@ export function GroupComposer(props: { group: string; disabled: boolean; onSent:
     // Cleared at once; put back if it could not be sent, unless something new was typed meanwhile.
     setText('')
     try {
-      await client.call('send', { contact: props.group, text: body })
+      await client.call('send', {
+        contact: props.group,
+        text: body,
+        ...(replyTo ? { replyTo: replyTo.id } : {}),
+      })
       props.onSent()
     } catch (error) {
       setText((now) => (now === '' ? body : now))
@@ -65,6 +83,21 @@ export function GroupComposer(props: { group: string; disabled: boolean; onSent:
 
   return (
     <div class="composer">
+      {replyTo && (
+        <div class="composer-context">
+          <span>
+            <strong>
+              {t('chat.replyingTo', {
+                name: replyTo.direction === 'out' ? t('chat.you') : replyTo.sender.name,
+              })}
+            </strong>{' '}
+            <span class="muted">{groupMessageText(replyTo)}</span>
+          </span>
+          <button type="button" class="icon-button" aria-label={t('chat.cancel')} onClick={props.onCancel}>
+            <Icon name="close" size={18} />
+          </button>
+        </div>
+      )}
       {uploads.map((name, i) => (
         <div key={i} class="composer-context muted" role="status">
           {t('file.uploading', { name })}
@@ -108,7 +141,7 @@ export function GroupComposer(props: { group: string; disabled: boolean; onSent:
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault()
               void send()
-            }
+            } else if (e.key === 'Escape' && replyTo) props.onCancel?.()
           }}
         />
         <button

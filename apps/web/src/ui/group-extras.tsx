@@ -53,8 +53,12 @@ export function GroupReactionChips(props: { m: GroupMessageView; onReact: (emoji
   )
 }
 
-/** The message's menu: the emoji row of a 1:1 bubble (reactions are all a group message offers yet). */
-export function GroupMessageMenu(props: { m: GroupMessageView; onReact: (emoji: string) => void }) {
+/** The message's menu: the emoji row of a 1:1 bubble, and "Reply" where the user may post. */
+export function GroupMessageMenu(props: {
+  m: GroupMessageView
+  onReact: (emoji: string) => void
+  onReply?: (() => void) | undefined
+}) {
   const [open, setOpen] = useState(false)
   const mine = props.m.reactions?.mine
   return (
@@ -93,6 +97,18 @@ export function GroupMessageMenu(props: { m: GroupMessageView; onReact: (emoji: 
               </button>
             ))}
           </div>
+          {props.onReply !== undefined && (
+            <button
+              type="button"
+              role="menuitem"
+              onClick={() => {
+                setOpen(false)
+                props.onReply?.()
+              }}
+            >
+              <Icon name="reply" size={18} /> {t('chat.reply')}
+            </button>
+          )}
         </div>
       )}
     </>

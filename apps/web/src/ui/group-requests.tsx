@@ -1,7 +1,7 @@
 /**
  * Join requests waiting for an admin (入群申请): people who used an invite of ours while the group
  * asks for approval. Only the admin whose invite was used holds a request, so only their page
- * lists it.
+ * lists it. Each is let in (Approve) or turned down (Refuse: the joiner's page says so).
  */
 import { useState } from 'preact/hooks'
 import { t } from '../i18n/index.js'
@@ -14,13 +14,14 @@ export function GroupRequests(props: { g: GroupView }) {
   const { g } = props
   const client = useClient()
   const [busy, setBusy] = useState(false)
-  const approve = (id: string, name: string) => {
+  /** Approves or refuses (core checks that we may; the joiner is told either way). */
+  const answer = (method: 'groupApprove' | 'groupRefuse', id: string, name: string) => {
     setBusy(true)
     client
-      .call('groupApprove', { group: g.id, member: id })
+      .call(method, { group: g.id, member: id })
       .then(() => {
         groupsTouched()
-        notify('groups.approved', { name })
+        notify(method === 'groupApprove' ? 'groups.approved' : 'groups.refused', { name })
       })
       .catch(notifyError)
       .finally(() => setBusy(false))
@@ -41,9 +42,18 @@ export function GroupRequests(props: { g: GroupView }) {
                 class="button small primary"
                 disabled={busy}
                 aria-label={t('groups.approveName', { name: r.name })}
-                onClick={() => approve(r.id, r.name)}
+                onClick={() => answer('groupApprove', r.id, r.name)}
               >
                 {t('groups.approve')}
+              </button>
+              <button
+                type="button"
+                class="button small danger"
+                disabled={busy}
+                aria-label={t('groups.refuseName', { name: r.name })}
+                onClick={() => answer('groupRefuse', r.id, r.name)}
+              >
+                {t('groups.refuse')}
               </button>
             </span>
           </li>

@@ -14,6 +14,7 @@
  *   from DER, and importing a private key computes its public key, yet this is still faster.
  * - X25519 and Ed25519 public keys: @noble's (its base-point multiplication with precomputed
  *   tables beats OpenSSL's import and export).
+ * - AES-256-GCM (file chunks only): OpenSSL; @noble's provider has none (see provider.ts).
  * - Ed25519 verification: OpenSSL, after @noble's strict key check (see ed25519Verify).
  */
 import {
@@ -59,6 +60,28 @@ function chachaOpen(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: 
   const at = sealed.length - TAG
   const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
   decipher.setAAD(ad, { plaintextLength: at })
+  decipher.setAuthTag(sealed.subarray(at))
+  const pt = decipher.update(sealed.subarray(0, at))
+  decipher.final() // throws unless the tag authenticates; pt is returned only after it
+  return plain(pt)
+}
+
+function aesGcmSeal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, data: Uint8Array): Uint8Array {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG })
+  cipher.setAAD(ad)
+  const ct = cipher.update(data)
+  cipher.final() // GCM has no final block: nothing more comes out
+  const out = new Uint8Array(data.length + TAG)
+  out.set(ct, 0)
+  out.set(cipher.getAuthTag(), data.length)
+  return out
+}
+
+function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array {
+  if (sealed.length < TAG) throw new Error('sealed data is shorter than a tag')
+  const at = sealed.length - TAG
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG })
+  decipher.setAAD(ad)
   decipher.setAuthTag(sealed.subarray(at))
   const pt = decipher.update(sealed.subarray(0, at))
   decipher.final() // throws unless the tag authenticates; pt is returned only after it
@@ -154,6 +177,8 @@ export const nodeCryptoProvider: CryptoProvider = {
   xchacha20Poly1305Seal: (key, nonce, ad, plaintext, output) =>
     xchachaSeal(key, nonce, ad, plaintext, output),
   xchacha20Poly1305Open: xchachaOpen,
+  aes256GcmSeal: aesGcmSeal,
+  aes256GcmOpen: aesGcmOpen,
   x25519PublicKey: nobleProvider.x25519PublicKey,
   x25519Shared: (secretKey, key) =>
     // OpenSSL refuses an all-zero result (a low-order public key) by throwing, as @noble does.

@@ -190,6 +190,52 @@ export function chacha20Poly1305Open(
   }
 }
 
+// ---------- AES-256-GCM (96-bit nonce), where the provider has it natively ----------
+
+/** Whether the installed provider computes AES-256-GCM itself (else: WebCrypto's, see provider.ts). */
+export function hasNativeAes256Gcm(): boolean {
+  return provider.aes256GcmSeal !== undefined && provider.aes256GcmOpen !== undefined
+}
+
+function nativeAes(): Required<Pick<CryptoProvider, 'aes256GcmSeal' | 'aes256GcmOpen'>> {
+  const { aes256GcmSeal, aes256GcmOpen } = provider
+  if (aes256GcmSeal === undefined || aes256GcmOpen === undefined)
+    throw new InputError('BadType', 'this crypto provider has no AES-256-GCM')
+  return { aes256GcmSeal, aes256GcmOpen }
+}
+
+/** ciphertext || tag (16). The caller guarantees a nonce never repeats under a key. */
+export function aes256GcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
+  assertBytes(key, KEY_BYTES, 'AES key')
+  assertBytes(nonce, NONCE_BYTES, 'AES-GCM nonce')
+  return nativeAes().aes256GcmSeal(key, nonce, ad, plaintext)
+}
+
+/** Opens ciphertext || tag; throws DecryptFailed on any tampering, never returns partial data. */
+export function aes256GcmOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
+  assertBytes(key, KEY_BYTES, 'AES key')
+  assertBytes(nonce, NONCE_BYTES, 'AES-GCM nonce')
+  if (!(sealed instanceof Uint8Array) || sealed.length < TAG_BYTES) {
+    throw new CryptoError('DecryptFailed', 'sealed data is too short')
+  }
+  const { aes256GcmOpen: openNative } = nativeAes()
+  try {
+    return openNative(key, nonce, ad, sealed)
+  } catch (cause) {
+    throw new CryptoError('DecryptFailed', 'authentication failed', { cause })
+  }
+}
+
 // ---------- XChaCha20-Poly1305 with a random 192-bit nonce ----------
 
 /** Seals `plaintext`: nonce (24) || ciphertext || tag (16). Random nonces are safe at 192 bits. */

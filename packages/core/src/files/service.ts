@@ -430,6 +430,8 @@ export class FileService {
     ctx.after(() => {
       this.book.added(record)
       if (record.status === 'incoming' && accepted && hold === undefined) this.runner.schedulePull(id, 0)
+      // The sender learns at once rather than at its next push.
+      if (tooLarge && accepted) void this.runner.tellGaveUp('in', id, 'refused')
     })
   }
 

@@ -229,8 +229,15 @@ export class TransferRunner {
     else await this.finishIn(r.id, outcome)
   }
 
-  /** Tells the other side, best effort, that this user gave the file up (it stops too). */
-  async tellGaveUp(direction: Direction, id: MessageId): Promise<void> {
+  /**
+   * Tells the other side, best effort, that this side gave the file up (it stops too): the user
+   * cancelled, or (`refused`) the offer is over this receiver's size limit.
+   */
+  async tellGaveUp(
+    direction: Direction,
+    id: MessageId,
+    reason: 'cancelled' | 'refused' = 'cancelled',
+  ): Promise<void> {
     const r = this.book.get(keyOf(direction, id))
     const contact = r === undefined ? undefined : this.peerOf(r)
     if (this.stopped || contact === undefined) return
@@ -241,7 +248,7 @@ export class TransferRunner {
         let framed: FramedStream | undefined
         try {
           framed = await this.dial(contact, AbortSignal.timeout(this.options.timeoutMs))
-          await framed.write(encodeFrame({ type: 'reject', reason: 'cancelled', fileId: hexToBytes(id) }), {
+          await framed.write(encodeFrame({ type: 'reject', reason, fileId: hexToBytes(id) }), {
             timeoutMs: 2_000,
           })
           await framed.close({ signal: AbortSignal.timeout(2_000) })

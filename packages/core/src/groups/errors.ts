@@ -10,6 +10,7 @@ import { defineError } from '../errors.js'
  * - NotAllowed: the local user may not make this change (not an admin, the owner leaving, …).
  * - NotFound: no such group or member.
  * - Full: the group holds MAX_GROUP_MEMBERS already.
+ * - Refused: an admin turned down a join request.
  */
 export const GroupError = defineError('GroupError', [
   'BadEncoding',
@@ -21,5 +22,6 @@ export const GroupError = defineError('GroupError', [
   'NotAllowed',
   'NotFound',
   'Full',
+  'Refused',
 ] as const)
 export type GroupError = InstanceType<typeof GroupError>

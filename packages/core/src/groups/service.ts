@@ -657,6 +657,9 @@ export class Groups {
     )
     const g = await joined
     if (g !== undefined) return { group: this.view(g), state: 'joined' }
+    // Still waiting for an admin: their later "no" ends the wait (an event, below in handle).
+    if (this.awaiting.size >= MAX_JOIN_REQUESTS) this.awaiting.delete(this.awaiting.keys().next().value!)
+    this.awaiting.set(invite.groupId, invite.adminId)
     return {
       group: {
         id: invite.groupId,
@@ -695,10 +698,38 @@ export class Groups {
 
   /** Joins under way: how to tell the waiting `join` that the admin refused. */
   private readonly joining = new Map<GroupId, (code: GroupError['code']) => void>()
+  /** Joins left pending (not persisted): the admin whose refusal we would believe, by group. */
+  private readonly awaiting = new Map<GroupId, ContactId>()
 
   /** Lets a waiting join request in (an admin; join approval on). */
   async approve(ref: string, who: string): Promise<GroupView> {
     const g = this.resolve(ref)
+    const [id, request] = this.requestOf(g, who)
+    const view = await this.change(ref, { kind: 'add', cards: [request.card] })
+    g.requests.delete(id)
+    await this.persist(g)
+    return { ...view, requests: view.requests.filter((r) => r.id !== id) }
+  }
+
+  /**
+   * Turns a waiting join request down (an admin, as for approve): the request goes, and the
+   * joiner's peer is told (`refused: 'Refused'`), which ends its wait with a clear "no".
+   */
+  async refuse(ref: string, who: string): Promise<GroupView> {
+    const g = this.resolve(ref)
+    const role = g.log.state().members.get(this.me)?.role
+    if (role === undefined || role === 'member')
+      throw new GroupError('NotAllowed', 'only admins answer join requests')
+    const [id] = this.requestOf(g, who)
+    g.requests.delete(id)
+    await this.persist(g)
+    this.changed(g)
+    await this.sendTraffic(id, { groupId: hexToBytes(g.log.id), refused: 'Refused' })
+    return this.view(g)
+  }
+
+  /** The one join request `who` (an id, id prefix or name) names. */
+  private requestOf(g: HeldGroup, who: string): [ContactId, { card: Uint8Array; at: number }] {
     const q = who.trim().toLowerCase()
     const matches = [...g.requests].filter(
       ([id, r]) =>
@@ -712,11 +743,7 @@ export class Groups {
           : `${matches.length} join requests match "${who}"; use an id`,
       )
     }
-    const [id, request] = matches[0]!
-    const view = await this.change(ref, { kind: 'add', cards: [request.card] })
-    g.requests.delete(id)
-    await this.persist(g)
-    return { ...view, requests: view.requests.filter((r) => r.id !== id) }
+    return matches[0]!
   }
 
   /** The card of a stranger whose first payload asks to join by an invite of ours. */
@@ -1097,6 +1124,12 @@ export class Groups {
       const code = GroupError.codes.find((c) => c === t.refused)
       if (refused !== undefined && code !== undefined && this.core.contacts.get(from) !== undefined)
         refused(code)
+      else if (code !== undefined && this.awaiting.get(gid) === from) {
+        // A join left pending: the admin we asked said no later on.
+        this.awaiting.delete(gid)
+        if (!this.loaded.get(gid)?.log.state().members.has(this.me))
+          this.core.events.emit('group', { groupId: gid, change: 'refused', refused: code })
+      }
       return
     }
     if (t.ops.length > 0) await this.receiveOps(gid, from, t.ops)
@@ -1313,6 +1346,8 @@ function refusalText(code: GroupError['code']): string {
       return 'this group invite has expired; ask for a new one'
     case 'Revoked':
       return 'this group invite was revoked; ask for a new one'
+    case 'Refused':
+      return 'an admin of the group turned down your request to join'
     default:
       return 'the admin who made this invite can no longer let you in; ask for a new one'
   }

@@ -60,8 +60,15 @@ export interface MessengerEvents extends Record<string, unknown> {
    * carry is acknowledged), or has room again ('ok'). Once per change.
    */
   storage: { readonly state: 'full' | 'ok' }
-  /** A group changed (groups/service.ts): its state, or we are no longer in it. */
-  group: { readonly groupId: GroupId; readonly change: 'update' | 'removed' }
+  /**
+   * A group changed (groups/service.ts): its state, or we are no longer in it; or 'refused': the
+   * admin we asked to join turned our request down (`refused` says why: a GroupError code).
+   */
+  group: {
+    readonly groupId: GroupId
+    readonly change: 'update' | 'removed' | 'refused'
+    readonly refused?: string
+  }
   /** A group message was stored (ours, or one read from another member). */
   'group-message': { readonly groupId: GroupId; readonly message: GroupMessageView }
   /** A secure session was replaced by a new one (session-reset.ts): who started it, what went again. */
