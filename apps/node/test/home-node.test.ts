@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { after, test } from 'node:test'
-import { cleanup, eventually, jiayi, jiayiJson, PeerProcess, tempHome } from './helpers/cli.js'
+import {
+  cleanup,
+  eventually,
+  jiayi,
+  jiayiJson,
+  PeerProcess,
+  stablePortArgs,
+  tempHome,
+} from './helpers/cli.js'
 import type { MessageView as View } from './helpers/control.js'
 
 /** Messages say how they travelled (`route`). */
@@ -17,14 +25,15 @@ import { befriend, TestPeer } from './helpers/peers.js'
 
 after(cleanup)
 
-/** Started again on the same port, as `jiayi start` does by itself without --listen. */
-const sameAddrs = (p: TestPeer) => ['--listen', p.proc.ready.addrs[0]!.replace(/\/p2p\/.*$/, ''), '--no-mdns']
-
 test('messages wait in the home node mailbox while the recipient is away', { timeout: 120_000 }, async () => {
   const homeDir = await tempHome()
   const homeNode = await PeerProcess.start(homeDir, ['--serve', '--listen', '/ip4/127.0.0.1/tcp/0'])
-  const alice = await TestPeer.create('Alice')
-  const bob = await TestPeer.create('Bob')
+  // Both come back on their ports, as `jiayi start` does by itself without --listen: ports the
+  // system never hands to another socket while they are down.
+  const aliceArgs = stablePortArgs()
+  const bobArgs = stablePortArgs()
+  const alice = await TestPeer.create('Alice', aliceArgs)
+  const bob = await TestPeer.create('Bob', bobArgs)
   try {
     const ready = homeNode.ready as unknown as { serveLink: string; peerId: string }
     assert.match(ready.serveLink, /^jiayi:home\/[A-Z2-7]+$/)
@@ -50,8 +59,6 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
       15_000,
       'address update delivered',
     )
-    const aliceArgs = sameAddrs(alice)
-    const bobArgs = sameAddrs(bob)
     await alice.stop()
 
     const ids: string[] = []

@@ -43,12 +43,13 @@ describe('mailbox between messengers', () => {
     })
     const aliceStore = new MemoryStore()
     const bobStore = new MemoryStore()
-    let alice = await peer('Alice', aliceStore)
-    let bob = await peer('Bob', bobStore)
-    const listenOf = (p: TestPeer) =>
-      p.messenger.node.getMultiaddrs().map((a) => a.decapsulate('/p2p').toString())
-    const aliceAddrs = listenOf(alice)
-    const bobAddrs = listenOf(bob)
+    // Both come back on their ports, as `jiayi start` does: ports below Linux's ephemeral range
+    // (32768-60999), which no other socket is given while they are down.
+    const stable = () => [`/ip4/127.0.0.1/tcp/${20_000 + Math.floor(Math.random() * 12_000)}`]
+    const aliceAddrs = stable()
+    const bobAddrs = stable()
+    let alice = await peer('Alice', aliceStore, aliceAddrs)
+    let bob = await peer('Bob', bobStore, bobAddrs)
     const bobAtAlice = await alice.messenger.addContact(bob.messenger.card().link)
     const aliceAtBob = await bob.messenger.addContact(alice.messenger.card().link)
     await eventually(() => alice.messenger.contact(bobAtAlice.id).state === 'accepted', 10_000, 'accepted')
