@@ -46,6 +46,10 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
 
     const { bAtA, aAtB } = await befriend(alice, bob)
     assert.deepEqual(await jiayiJson(alice.home, ['home-node']), { homeNode: null })
+    const reachOf = async (home: string, id: string) =>
+      (await jiayiJson<{ id: string; reach: string }[]>(home, ['contacts'])).find((c) => c.id === id)?.reach
+    // Connected on loopback: Bob reaches Alice over the LAN.
+    assert.equal(await eventually(async () => (await reachOf(bob.home, aAtB)) === 'lan', 15_000, 'lan'), true)
     const added = await jiayiJson<{ homeNode: { peerId: string; addrs: string[] } }>(alice.home, [
       'home-node',
       'add',
@@ -60,6 +64,8 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
       'address update delivered',
     )
     await alice.stop()
+    // Away, with a home node on her card: her mailbox.
+    await eventually(async () => (await reachOf(bob.home, aAtB)) === 'mailbox', 15_000, 'reach mailbox')
 
     const ids: string[] = []
     for (const text of ['away 1', 'away 2 离开', 'away 3'])
@@ -77,6 +83,10 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
     await bob.stop()
 
     await alice.restart(aliceArgs)
+    const aliceReady = alice.proc.ready as unknown as {
+      reach: { nat: string; relays: string[]; homeNode: unknown }
+    }
+    assert.deepEqual(aliceReady.reach, { nat: 'unknown', relays: [], homeNode: added.homeNode })
     const got = await eventually(
       async () => {
         const list = await jiayiJson<MessageView[]>(alice.home, ['messages', bAtA, '--peek'])

@@ -14,6 +14,8 @@ import type { GroupId } from '../groups/ops.js'
 import type { GroupMessageView } from '../groups/service.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
+import { homeOf } from '../mailbox/contact-home.js'
+import { connectionRoute } from '../net/connection-info.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { forgetSearch } from '../search/message-search.js'
 import type { WriteBehindStore, WriteOptions } from '../store/write-behind.js'
@@ -35,7 +37,7 @@ import { decodeSessionSet, encodeSessionSet, encryptWith, type SessionSet } from
 import { isRunStatus, withRun } from './status-runs.js'
 import type { TrustState } from './trust.js'
 import type { Tx } from './tx.js'
-import { type ContactView, contactView, type MessageView, messageView } from './views.js'
+import { type ContactReach, type ContactView, contactView, type MessageView, messageView } from './views.js'
 
 export interface Logger {
   debug(message: string, fields?: Record<string, string | number | boolean>): void
@@ -182,8 +184,38 @@ export class MessengerCore {
   }
 
   view(c: ContactRecord): ContactView {
-    return contactView(c, this.isOnline(c.peerId), this.reach.get(c.id) ?? null)
+    const reach = this.reachOf(c)
+    return contactView(c, reach !== 'mailbox' && reach !== 'offline', this.reach.get(c.id) ?? null, reach)
   }
+
+  /** How `c` is reached now (ContactView.reach): the best open connection, else their mailbox. */
+  private reachOf(c: ContactRecord): ContactReach {
+    let connections: ReturnType<JiayiNode['getConnections']> = []
+    try {
+      connections = this.node.getConnections(peerIdFromString(c.peerId))
+    } catch {
+      connections = []
+    }
+    if (connections.length > 0) {
+      const routes = connections.map((connection) => connectionRoute(connection))
+      return routes.includes('lan') ? 'lan' : routes.includes('direct') ? 'direct' : 'relayed'
+    }
+    return this.homeUsable(c) ? 'mailbox' : 'offline'
+  }
+
+  /** Whether `c`'s home node certificate holds now; its check is kept per record (a signature). */
+  private homeUsable(c: ContactRecord): boolean {
+    if (c.home === undefined) return false
+    let until = this.homeUntil.get(c)
+    if (until === undefined) {
+      const home = homeOf(c)
+      until = home === undefined ? 0 : home.cert.notAfter * 1000
+      this.homeUntil.set(c, until)
+    }
+    return until > Date.now()
+  }
+
+  private readonly homeUntil = new WeakMap<ContactRecord, number>()
 
   /**
    * An attempt to deliver to `cid` failed with `error`. With no connection to them the dial is

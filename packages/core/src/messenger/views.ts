@@ -23,6 +23,13 @@ export interface CardView {
   readonly addrs: readonly string[]
 }
 
+/**
+ * How a contact is reached right now: over a connection ('lan', 'direct', 'relayed': the best of
+ * those open), else through their home node's mailbox when their card names a valid one, else
+ * 'offline' (what is sent waits in the outbox).
+ */
+export type ContactReach = 'lan' | 'direct' | 'relayed' | 'mailbox' | 'offline'
+
 export interface ContactView {
   readonly id: ContactId
   /** The name on their card. */
@@ -36,6 +43,7 @@ export interface ContactView {
   readonly peerId: string
   readonly state: ContactState
   readonly online: boolean
+  readonly reach: ContactReach
   readonly verified: boolean
   /** Their device offered other identity keys than the stored ones: the safety number changed. */
   readonly identityChanged: boolean
@@ -75,6 +83,7 @@ export function contactView(
   c: ContactRecord,
   online: boolean,
   lastError: ReachProblem | null = null,
+  reach: ContactReach = online ? 'direct' : 'offline',
 ): ContactView {
   return {
     id: c.id,
@@ -85,6 +94,7 @@ export function contactView(
     peerId: c.peerId,
     state: c.state,
     online,
+    reach,
     verified: c.verified,
     identityChanged: c.identityChanged === true,
     postQuantum: c.postQuantum === true,
