@@ -90,8 +90,14 @@ test('start: first run, lock, ready line, signals, kill -9 and restart', async (
 
   // --json: the first line is exactly the ready event. The certificate survived the restart.
   const peer = await PeerProcess.start(home, LISTEN)
-  assert.deepEqual(Object.keys(peer.ready).sort(), ['addrs', 'event', 'peerId', 'web'])
+  assert.deepEqual(Object.keys(peer.ready).sort(), ['addrs', 'event', 'peerId', 'reach', 'web'])
   assert.equal(peer.ready.event, 'ready')
+  // How others reach it: nothing linked yet, and no AutoNAT to say more than "unknown".
+  assert.deepEqual((peer.ready as unknown as { reach: unknown }).reach, {
+    nat: 'unknown',
+    relays: [],
+    homeNode: null,
+  })
   // The web app's URL: loopback, a 256-bit token in the fragment.
   assert.match(
     String((peer.ready as { web?: unknown }).web),
