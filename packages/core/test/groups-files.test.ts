@@ -219,7 +219,8 @@ describe('files in a group', () => {
     const path = join(home, 'second.jpg')
     await writeFile(path, second)
     const sent = await bo.files.sendFile(shop, await bo.storage.openSource(path))
-    await eventually(() => ann.files.transfer(sent.id)?.status === 'complete', 20_000, 'the second at Ann')
+    // Bo has just restarted: his first delivery may wait for an outbox retry on a loaded machine.
+    await eventually(() => ann.files.transfer(sent.id)?.status === 'complete', 45_000, 'the second at Ann')
     await eventually(() => fay.files.transfer(sent.id)?.note === 'needs-accept', 20_000, 'waiting at Fay')
     await bo.stop()
     stopped.add(bo)
