@@ -3,7 +3,7 @@
  * byte of the file. Pure codec: `encodeOffer` / `decodeOffer`, strict both ways (a decoded offer
  * re-encodes to the same bytes, so unknown fields and non-minimal encodings are refused).
  */
-import { equalBytes, utf8 } from '../bytes.js'
+import { equalBytes, randomBytes, utf8 } from '../bytes.js'
 import { FileError } from './errors.js'
 import { FileOffer as WireOffer } from './file-wire.pb.js'
 import {
@@ -20,7 +20,7 @@ import {
   SHA256_BYTES,
   THUMBNAIL_MIMES,
 } from './limits.js'
-import { isValidMime } from './names.js'
+import { guessMime, isValidMime } from './names.js'
 
 /**
  * 2: the SHA-256 may come with the last chunk instead of in the offer. A peer that knows only
@@ -174,4 +174,49 @@ export function decodeOffer(bytes: Uint8Array): FileOffer {
     throw new FileError('BadOffer', 'file offer: not in canonical form')
   }
   return offer
+}
+
+/** What a sender may say about a file it offers (the rest comes from its source). */
+export interface OfferChoices {
+  readonly name?: string | undefined
+  readonly mime?: string | undefined
+  readonly kind?: FileKind | undefined
+  readonly thumbnail?: Thumbnail | undefined
+  readonly voice?: VoiceInfo | undefined
+  readonly chunkBytes?: number | undefined
+  /** A digest the caller already has: checked for length here. */
+  readonly sha256?: Uint8Array | undefined
+}
+
+/**
+ * The offer of a source before its digest is known (sha256 all zero), with a fresh per-file key:
+ * refused (FileError BadInput) when the size is not one this peer sends, or a given digest is not
+ * 32 bytes. One place for 1:1 and group offers alike.
+ */
+export function draftOffer(
+  source: { readonly name: string; readonly mime?: string | undefined; readonly size: number },
+  choices: OfferChoices,
+  limits: { readonly maxFileBytes: number; readonly chunkBytes: number },
+): FileOffer {
+  const size = source.size
+  if (!Number.isSafeInteger(size) || size < 0) throw new FileError('BadInput', 'the source has no valid size')
+  if (size > limits.maxFileBytes)
+    throw new FileError('BadInput', `files are limited to ${limits.maxFileBytes} bytes here`)
+  if (choices.sha256 !== undefined && choices.sha256.length !== SHA256_BYTES)
+    throw new FileError('BadInput', 'a SHA-256 is 32 bytes')
+  const name = choices.name ?? source.name
+  const mime = choices.mime ?? source.mime ?? guessMime(name)
+  const kind: FileKind =
+    choices.kind ?? (choices.voice !== undefined ? 'voice' : mime.startsWith('image/') ? 'image' : 'file')
+  return {
+    kind,
+    name,
+    mime,
+    size,
+    sha256: new Uint8Array(SHA256_BYTES),
+    key: randomBytes(FILE_KEY_BYTES),
+    chunkSize: choices.chunkBytes ?? limits.chunkBytes,
+    thumbnail: choices.thumbnail,
+    voice: choices.voice,
+  }
 }

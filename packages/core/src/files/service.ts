@@ -16,7 +16,7 @@
  *   await files.start(messenger)
  */
 import { base64 } from 'multiformats/bases/base64'
-import { bytesToHex, fromUtf8, randomBytes, utf8 } from '../bytes.js'
+import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { GroupFiles } from '../groups/group-files.js'
 import type { Logger } from '../messenger/core.js'
 import type { Emitter } from '../messenger/events.js'
@@ -39,14 +39,14 @@ import {
   DEFAULT_CHUNK_BYTES,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_WINDOW_CHUNKS,
-  FILE_KEY_BYTES,
   FRAME_TIMEOUT_MS,
   HASH_FIRST_MAX_BYTES,
   isValidChunkSize,
 } from './limits.js'
-import { guessMime, sanitizeFileName } from './names.js'
+import { sanitizeFileName } from './names.js'
 import {
   decodeOffer,
+  draftOffer,
   encodeOffer,
   type FileKind,
   type FileOffer,
@@ -324,28 +324,10 @@ export class FileService {
     }
     const contact = messenger.contact(contactRef)
     const size = source.size
-    if (!Number.isSafeInteger(size) || size < 0)
-      throw new FileError('BadInput', 'the source has no valid size')
-    if (size > this.maxFileBytes)
-      throw new FileError('BadInput', `files are limited to ${this.maxFileBytes} bytes here`)
-    const name = options.name ?? source.name
-    const mime = options.mime ?? source.mime ?? guessMime(name)
-    const kind: FileKind =
-      options.kind ?? (options.voice !== undefined ? 'voice' : mime.startsWith('image/') ? 'image' : 'file')
     const draft: FileOffer = {
-      kind,
-      name,
-      mime,
-      size,
-      sha256: new Uint8Array(32),
-      key: randomBytes(FILE_KEY_BYTES),
-      chunkSize: options.chunkBytes ?? this.chunkBytes,
-      thumbnail: options.thumbnail,
-      voice: options.voice,
+      ...draftOffer(source, options, { maxFileBytes: this.maxFileBytes, chunkBytes: this.chunkBytes }),
       ...(options.purpose === 'post-attachment' ? { purpose: 'post-attachment' as const } : {}),
     }
-    if (options.sha256 !== undefined && options.sha256.length !== 32)
-      throw new FileError('BadInput', 'a SHA-256 is 32 bytes')
     encodeOffer(draft) // every rule checked before any hashing
     // A hash the caller already has (a post's picture offered to many) is used as it is; a small
     // file, a post attachment, or a resend is hashed first; a large file is hashed as it leaves.
@@ -362,7 +344,7 @@ export class FileService {
       direction: 'out',
       contactId: contact.id,
       offer,
-      name,
+      name: draft.name,
       status: 'sending',
       path: source.ref,
       sourceVersion: source.version,

@@ -21,11 +21,11 @@
  * This module is both halves: the codec and views that the group service uses (it knows nothing
  * of transfers), and `GroupFiles`, which the file service runs for group targets.
  */
-import { bytesToHex, fromBase64, randomBytes, toBase64 } from '../bytes.js'
+import { bytesToHex, fromBase64, toBase64 } from '../bytes.js'
 import { FileError } from '../files/errors.js'
-import { FILE_KEY_BYTES, SHA256_BYTES } from '../files/limits.js'
-import { guessMime, sanitizeFileName } from '../files/names.js'
-import { decodeOffer, encodeOffer, type FileKind, type FileOffer } from '../files/offer.js'
+import { SHA256_BYTES } from '../files/limits.js'
+import { sanitizeFileName } from '../files/names.js'
+import { decodeOffer, draftOffer, encodeOffer, type FileOffer, type OfferChoices } from '../files/offer.js'
 import type { FileSource } from '../files/storage.js'
 import {
   encodeTransferRecord,
@@ -129,15 +129,7 @@ export interface GroupFilesDeps {
   holdFor(size: number, from: ContactId): Promise<TransferRecord['hold']>
 }
 
-export interface GroupFileOptions {
-  readonly name?: string | undefined
-  readonly mime?: string | undefined
-  readonly kind?: FileKind | undefined
-  readonly thumbnail?: FileOffer['thumbnail']
-  readonly voice?: FileOffer['voice']
-  readonly chunkBytes?: number | undefined
-  readonly sha256?: Uint8Array | undefined
-}
+export type GroupFileOptions = OfferChoices
 
 /** A file sent to a group: the sender's transfer, and the group message that carried it. */
 export type GroupTransferView = TransferView & {
@@ -164,28 +156,7 @@ export class GroupFiles implements GroupFileHooks {
   ): Promise<GroupTransferView> {
     const messenger = this.deps.messenger()
     const group = messenger.groups.get(groupRef)
-    const size = source.size
-    if (!Number.isSafeInteger(size) || size < 0)
-      throw new FileError('BadInput', 'the source has no valid size')
-    if (size > this.deps.maxFileBytes)
-      throw new FileError('BadInput', `files are limited to ${this.deps.maxFileBytes} bytes here`)
-    if (options.sha256 !== undefined && options.sha256.length !== SHA256_BYTES)
-      throw new FileError('BadInput', 'a SHA-256 is 32 bytes')
-    const name = options.name ?? source.name
-    const mime = options.mime ?? source.mime ?? guessMime(name)
-    const kind: FileKind =
-      options.kind ?? (options.voice !== undefined ? 'voice' : mime.startsWith('image/') ? 'image' : 'file')
-    const draft: FileOffer = {
-      kind,
-      name,
-      mime,
-      size,
-      sha256: new Uint8Array(SHA256_BYTES),
-      key: randomBytes(FILE_KEY_BYTES),
-      chunkSize: options.chunkBytes ?? this.deps.chunkBytes,
-      thumbnail: options.thumbnail,
-      voice: options.voice,
-    }
+    const draft = draftOffer(source, options, this.deps)
     encodeGroupFile(draft) // every rule checked before any hashing
     // Every member checks the same digest, so it is in the offer: the file is read once first.
     const offer = { ...draft, sha256: options.sha256 ?? (await this.deps.hash(source)) }
@@ -199,12 +170,12 @@ export class GroupFiles implements GroupFileHooks {
         direction: 'out',
         contactId: this.me,
         offer,
-        name,
+        name: draft.name,
         status: 'complete',
         path: source.ref,
         sourceVersion: source.version,
       }),
-      bytes: size,
+      bytes: draft.size,
       groupId: group.id,
     }
     // Stored before the message leaves: a member may pull as soon as it reads it.
