@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { bytesToHex } from '../src/bytes.js'
 import { devicePeerId, devicePublicKey, generateDeviceKey } from '../src/identity/device.js'
 import {
   createDeviceList,
@@ -13,6 +14,10 @@ import {
 } from '../src/identity/device-list.js'
 import { SignedDeviceList } from '../src/identity/device-list.pb.js'
 import { generateIdentity } from '../src/identity/identity.js'
+import { ContactBook } from '../src/messenger/contact-book.js'
+import { withDeviceList } from '../src/messenger/contact-devices.js'
+import { contactIdFor } from '../src/messenger/ids.js'
+import { contactDevices } from '../src/messenger/records.js'
 
 async function device(
   name: string,
@@ -95,5 +100,49 @@ describe('device list', () => {
     const full = verifyDeviceList(createDeviceList(me, 1, many.slice(0, MAX_DEVICES)))
     assert.equal(full.devices.length, MAX_DEVICES)
     assert.ok(full.bytes.length < 1200, `a full list stays small (${full.bytes.length} bytes)`)
+  })
+})
+
+describe("a contact's device list", () => {
+  it('is kept when newer and signed by their identity; the contact book finds them by any device', async () => {
+    const bo = generateIdentity()
+    const laptop = await device('Laptop')
+    const phone = await device('Phone')
+    const contact = {
+      id: contactIdFor(bo.signing.publicKey),
+      name: 'Bo',
+      identityKey: bytesToHex(bo.signing.publicKey),
+      agreementKey: bytesToHex(bo.agreement.publicKey),
+      peerId: laptop.peerId,
+      addrs: [],
+      state: 'accepted' as const,
+      verified: false,
+      card: '',
+      addedAt: 1,
+      updatedAt: 1,
+    }
+    assert.deepEqual(contactDevices(contact), [laptop.peerId])
+    const v2 = createDeviceList(bo, 2, [laptop, phone])
+    const updated = withDeviceList(contact, v2)
+    assert.ok(updated)
+    assert.deepEqual(contactDevices(updated), [laptop.peerId, phone.peerId])
+    assert.equal(
+      withDeviceList(updated, createDeviceList(bo, 1, [laptop])),
+      undefined,
+      'an older list changes nothing',
+    )
+    assert.equal(withDeviceList(updated, v2), undefined, 'the same list changes nothing')
+    assert.throws(() => withDeviceList(updated, createDeviceList(generateIdentity(), 3, [laptop])), {
+      code: 'BadSignature',
+    })
+
+    const book = new ContactBook()
+    book.set(updated)
+    assert.equal(book.byPeerId(phone.peerId)?.id, contact.id)
+    const removed = withDeviceList(updated, createDeviceList(bo, 3, [laptop]))
+    assert.ok(removed)
+    book.set(removed)
+    assert.equal(book.byPeerId(phone.peerId), undefined, 'a removed device no longer finds them')
+    assert.equal(book.byPeerId(laptop.peerId)?.id, contact.id)
   })
 })
