@@ -452,6 +452,7 @@ export const en = {
   'settings.homeNodeNone': 'No home node linked.',
   'settings.homeNodeIs': 'Linked: {peerId}',
   'settings.homeNodeLink': 'Home node link',
+  'settings.homeNodePlaceholder': 'jiayi:home/… (printed by jiayi start --serve)',
   'settings.homeNodeAdd': 'Link home node',
   'settings.homeNodeLinked': 'Home node linked',
 

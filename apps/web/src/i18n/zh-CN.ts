@@ -427,6 +427,7 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.homeNodeNone': '尚未关联家庭节点。',
   'settings.homeNodeIs': '已关联：{peerId}',
   'settings.homeNodeLink': '家庭节点链接',
+  'settings.homeNodePlaceholder': 'jiayi:home/…（由 jiayi start --serve 显示）',
   'settings.homeNodeAdd': '关联家庭节点',
   'settings.homeNodeLinked': '家庭节点已关联',
 

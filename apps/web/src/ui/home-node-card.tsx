@@ -45,7 +45,7 @@ export function HomeNodeCard() {
           type="text"
           autocomplete="off"
           spellcheck={false}
-          placeholder="jiayi:home/…"
+          placeholder={t('settings.homeNodePlaceholder')}
           value={link}
           onInput={(e) => setLink((e.target as HTMLInputElement).value)}
         />
