@@ -160,7 +160,10 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   }
   const addrs = home.node.getMultiaddrs().map((a) => a.toString())
   if (options.listen.length === 0) {
-    const tcp = home.node.getMultiaddrs().find((a) => /\/tcp\/\d+\//.test(`${a.toString()}/`))
+    // Plain TCP only: not the loopback WebSocket listener nor the announced HTTPS port.
+    const tcp = home.node
+      .getMultiaddrs()
+      .find((a) => /^\/ip[46]\/[^/]+\/tcp\/\d+(\/p2p\/[^/]+)?$/.test(a.toString()))
     const port = tcp?.toString().match(/\/tcp\/(\d+)/)?.[1]
     if (port !== undefined) await store.put(portKey, new TextEncoder().encode(`/ip4/0.0.0.0/tcp/${port}`))
   }
