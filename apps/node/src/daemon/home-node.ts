@@ -73,7 +73,8 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   const core = await loadCore()
   const nodeNet = await import('@jiayi/core/node')
   const hp = homeNodePaths(paths.home)
-  const store = await core.LevelStore.open(hp.store)
+  // Each deposit is acknowledged, and its sender then forgets it: on disk (fsync) before that.
+  const store = await core.LevelStore.open(hp.store, { sync: true })
   await writeLockPid(paths.lock)
   const portKey = core.storeKey('home', 'listen')
   const remembered = await store.get(portKey)
