@@ -87,11 +87,7 @@ async function run(viaMailbox: boolean): Promise<number> {
         homeLink({ peerId: homeNode.peerId.toString(), addrs: homeNode.getMultiaddrs().map(String) }),
       )
       await until(() => server!.stats().depositors === 1, 'depositors')
-      // Bob has her address update (with the home node) once her outbox to him is empty.
-      await until(async () => {
-        await alice.messenger.settled()
-        return (await alice.messenger.outboxSize(bobAtAlice.id)) === 0
-      }, 'home known')
+      await until(() => bob.messenger.contactHome(aliceAtBob.id) !== undefined, 'home known')
     }
     await alice.messenger.settled()
     await bob.messenger.settled()
