@@ -31,7 +31,8 @@ import {
 } from '../src/index.js'
 import { befriend, eventually, type FeedPeer, feedPeer, levelDir } from './helpers/peers.js'
 
-const refused = (code: string) => (e: unknown) => FeedError.is(e, 'Refused') && e.message.includes(code)
+const refused = (code: string) => (e: unknown) =>
+  FeedError.is(e, 'Refused') && e instanceof Error && e.message.includes(code)
 
 describe('a home node seeds its owner’s feed', () => {
   let dir: Awaited<ReturnType<typeof levelDir>>

@@ -106,6 +106,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     await removeLockPid(paths.lock).catch(() => undefined)
     throw error
   }
+  const seeder = await openSeeder(home, store, log)
   const addrs = home.node.getMultiaddrs().map((a) => a.toString())
   if (options.listen.length === 0) {
     const tcp = home.node.getMultiaddrs().find((a) => /\/tcp\/\d+\//.test(`${a.toString()}/`))
@@ -142,6 +143,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   if (ctx.json) out.json({ event: 'stopping', signal })
   const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
   timer.unref()
+  await seeder.stop().catch(() => undefined)
   await home.stop().catch(() => undefined)
   await store.close().catch(() => undefined)
   await rm(hp.link, { force: true }).catch(() => undefined)
@@ -149,6 +151,33 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   clearTimeout(timer)
   if (ctx.json) out.json({ event: 'stopped' })
   return EXIT_OK
+}
+
+/**
+ * Its owner's feed, seeded (@jiayi/feed seeder.ts): who may push and pull is what the mailbox's
+ * certificate and depositor list say.
+ */
+async function openSeeder(
+  home: Awaited<ReturnType<Awaited<ReturnType<typeof loadCore>>['openHomeNode']>>,
+  store: Parameters<Awaited<ReturnType<typeof loadCore>>['openHomeNode']>[0]['store'],
+  log: Context['log'],
+) {
+  const { FeedSeeder } = await import('@jiayi/feed')
+  const mailbox = home.mailbox
+  try {
+    return await FeedSeeder.open({
+      node: home.node,
+      store,
+      owner: () => mailbox.certificate()?.ownerKey,
+      isOwnerDevice: (peer) => mailbox.isOwnerDevice(peer),
+      isOwnersContact: (peer) => mailbox.isOwnersContact(peer),
+      log: (message, fields) => log.info(message, fields),
+    })
+  } catch (error) {
+    await home.stop().catch(() => undefined)
+    await store.close().catch(() => undefined)
+    throw error
+  }
 }
 
 function isAlive(pid: number): boolean {
