@@ -43,7 +43,8 @@ export interface OutboxDriver {
   restart?(cid: ContactId, entry: OutboxRecord): Promise<boolean>
   /**
    * The peer could not be reached: hand what waits to someone who keeps it for them (their home
-   * node's mailbox, mailbox/deposit.ts), taking it out of the outbox. True when something went.
+   * node's mailbox, mailbox/deposit.ts), taking it out of the outbox. True when such a mailbox
+   * took all that waited (then new entries go there too while the peer stays away).
    */
   unreachable?(cid: ContactId, signal: AbortSignal): Promise<boolean>
   onError?(cid: ContactId, error: unknown): void
