@@ -55,13 +55,7 @@ describe('a home node seeds its owner’s feed', () => {
       listen: ['/ip4/127.0.0.1/tcp/0'],
     })
     const mailbox = home.mailbox
-    seeder = await FeedSeeder.open({
-      node: home.node,
-      store: homeStore,
-      owner: () => mailbox.certificate()?.ownerKey,
-      isOwnerDevice: (peer) => mailbox.isOwnerDevice(peer),
-      isOwnersContact: (peer) => mailbox.isOwnersContact(peer),
-    })
+    seeder = await openSeeder()
     ref = { peerId: home.node.peerId.toString(), addrs: home.node.getMultiaddrs().map(String) }
     ;[alice, bob, carol] = await Promise.all([
       feedPeer('Alice'),
@@ -88,6 +82,18 @@ describe('a home node seeds its owner’s feed', () => {
     await homeStore.close()
     await dir.dispose()
   })
+
+  /** As `jiayi start --serve` opens it: who may push and pull is what the mailbox says. */
+  function openSeeder() {
+    const mailbox = home.mailbox
+    return FeedSeeder.open({
+      node: home.node,
+      store: homeStore,
+      owner: () => mailbox.certificate()?.ownerKey,
+      isOwnerDevice: (peer) => mailbox.isOwnerDevice(peer),
+      isOwnersContact: (peer) => mailbox.isOwnersContact(peer),
+    })
+  }
 
   async function stop(p: FeedPeer) {
     running.delete(p)
@@ -163,6 +169,12 @@ describe('a home node seeds its owner’s feed', () => {
     assert.ok(disk.includes(Buffer.from(alice.feed.id, 'hex')), 'the scan reads what the store holds')
     for (const t of [...texts, '离开了', 'before anyone pulls'])
       assert.ok(!disk.includes(Buffer.from(t)), `"${t}" is on the home node's disk`)
+
+    // The seeder started again finds what it held in its store.
+    const before = seeder.stats()
+    await seeder.stop()
+    seeder = await openSeeder()
+    assert.deepEqual({ ...seeder.stats(), refused: {} }, { ...before, refused: {} })
 
     bob = await feedPeer('Bob', bobStore)
     running.add(bob)
