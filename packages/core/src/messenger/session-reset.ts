@@ -50,6 +50,11 @@ const RESET_BODY = Uint8Array.of(1)
 export const RESET_INTERVAL_MS = 60_000
 /** How far back failed messages are sent again: the newest messages of the conversation. */
 export const RESEND_LOOKBACK = 200
+/**
+ * How far back `stored` ones are, after a reset from the peer: a week away from a chatty contact
+ * leaves more than RESEND_LOOKBACK in their mailbox, all of which the reset may be about.
+ */
+export const RESEND_STORED_LOOKBACK = 1000
 /** How long after a reset a failure of an envelope from before it is answered by a resend. */
 export const RESEND_AFTER_RESET_MS = 10 * 60_000
 const PREKEY_FETCH_TIMEOUT_MS = 4_000
@@ -209,7 +214,8 @@ export class SessionResets {
   private async resendFailed(tx: Tx, cid: ContactId, stored = false): Promise<number> {
     const resent = this.last.get(cid)?.resent ?? new Set<MessageId>()
     let n = 0
-    for (const m of await this.core.conversations.list(cid, RESEND_LOOKBACK)) {
+    const lookback = stored ? RESEND_STORED_LOOKBACK : RESEND_LOOKBACK
+    for (const m of await this.core.conversations.list(cid, lookback)) {
       if (!resendable(m, stored) || resent.has(m.id)) continue
       await this.resend(tx, m, resent)
       n++
