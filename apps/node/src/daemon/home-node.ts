@@ -162,7 +162,8 @@ async function openSeeder(
   store: Parameters<Awaited<ReturnType<typeof loadCore>>['openHomeNode']>[0]['store'],
   log: Context['log'],
 ) {
-  const { FeedSeeder } = await import('@jiayi/feed')
+  // The seeder alone: a home node never opens a feed (no Yjs to load).
+  const { FeedSeeder } = await import('@jiayi/feed/seeder')
   const mailbox = home.mailbox
   try {
     return await FeedSeeder.open({
