@@ -27,7 +27,7 @@ import { befriend, TestPeer } from './helpers/peers.js'
 
 after(cleanup)
 
-test('messages wait in the home node mailbox while the recipient is away', { timeout: 120_000 }, async () => {
+test('messages wait in the home node mailbox while the recipient is away', { timeout: 180_000 }, async () => {
   const homeDir = await tempHome()
   // The home node comes back on its port after kill -9, as it does by itself without --listen.
   const homeArgs = ['--serve', ...stablePortArgs().slice(0, 2)]
