@@ -1,11 +1,13 @@
 /**
  * A home node with a mailbox, three `jiayi` processes on loopback: `start --serve` makes a keyless
  * home node whose ready line carries its link; Alice links it (`home-node add`); while she is
- * away Bob's messages go to her mailbox (`stored`); Bob stops too; Alice starts and gets all three
- * once and in order (route `mailbox`); Bob comes back and sees them delivered.
+ * away Bob's messages go to her mailbox (`stored`); Bob stops too; the home node's disk holds none
+ * of their text; it is killed (-9) and started again; Alice starts and gets all three once and in
+ * order (route `mailbox`); Bob comes back and sees them delivered.
  */
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, test } from 'node:test'
 import {
   cleanup,
@@ -25,9 +27,11 @@ import { befriend, TestPeer } from './helpers/peers.js'
 
 after(cleanup)
 
-test('messages wait in the home node mailbox while the recipient is away', { timeout: 120_000 }, async () => {
+test('messages wait in the home node mailbox while the recipient is away', { timeout: 180_000 }, async () => {
   const homeDir = await tempHome()
-  const homeNode = await PeerProcess.start(homeDir, ['--serve', '--listen', '/ip4/127.0.0.1/tcp/0'])
+  // The home node comes back on its port after kill -9, as it does by itself without --listen.
+  const homeArgs = ['--serve', ...stablePortArgs().slice(0, 2)]
+  let homeNode = await PeerProcess.start(homeDir, homeArgs)
   // Both come back on their ports, as `jiayi start` does by itself without --listen: ports the
   // system never hands to another socket while they are down.
   const aliceArgs = stablePortArgs()
@@ -82,6 +86,18 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
     assert.ok(stored.every((m) => m.route === 'mailbox'))
     await bob.stop()
 
+    // The host's disk: the depositor's peer id is there in the clear (what a mailbox may know),
+    // the texts are not (Double Ratchet ciphertext). Read before any compaction compresses it.
+    const disk = await diskBytes(join(homeDir, 'home-node'))
+    assert.ok(disk.includes(Buffer.from(bob.peerId)), 'the scan reads what the store holds')
+    for (const text of ['away 1', 'away 2 离开', 'away 3', '离开'])
+      assert.ok(!disk.includes(Buffer.from(text)), `"${text}" is on the home node's disk`)
+
+    // kill -9: what it acknowledged to Bob (he holds nothing now) survives.
+    await homeNode.stop('SIGKILL')
+    homeNode = await PeerProcess.start(homeDir, homeArgs)
+    assert.equal((homeNode.ready as unknown as { peerId: string }).peerId, ready.peerId)
+
     await alice.restart(aliceArgs)
     const aliceReady = alice.proc.ready as unknown as {
       reach: { nat: string; relays: string[]; homeNode: unknown }
@@ -127,3 +143,11 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
     await Promise.all([alice.stop(), bob.stop(), homeNode.stop()])
   }
 })
+
+/** Every file of a LevelDB directory, concatenated. */
+async function diskBytes(dir: string): Promise<Buffer> {
+  const names = await readdir(dir)
+  return Buffer.concat(
+    await Promise.all(names.map((n) => readFile(join(dir, n)).catch(() => Buffer.alloc(0)))),
+  )
+}

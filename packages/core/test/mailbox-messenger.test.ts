@@ -1,11 +1,15 @@
 /**
  * The mailbox end to end between in-process messengers on real libp2p nodes: Bob's messages to
  * Alice, who is offline, go to her home node (`stored`, route `mailbox`); she gets them once and in
- * order when she starts again, and Bob sees them delivered when he is back.
+ * order when she starts again, and Bob sees them delivered when he is back. And what Alice cannot
+ * open from her mailbox (a PreKey message naming prekeys she no longer holds) is not lost: Bob
+ * sends it again through a new session.
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { homeLink, MailboxServer } from '../src/mailbox/index.js'
+import { ROTATE_MS, SIGNED_PREKEY_GRACE_MS } from '../src/messenger/prekey-store.js'
+import { PROTOCOL_MSG } from '../src/net/protocols.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 import { startTestNode } from './net-helpers.js'
@@ -22,8 +26,13 @@ describe('mailbox between messengers', () => {
   })
 
   /** A peer; started again, it listens where it did (as `jiayi start` does), so contacts find it. */
-  async function peer(name: string, store = new MemoryStore(), listen?: string[]) {
-    const p = await testPeer(name, store, listen === undefined ? {} : { listen })
+  async function peer(
+    name: string,
+    store = new MemoryStore(),
+    listen?: string[],
+    options: Parameters<typeof testPeer>[2] = {},
+  ) {
+    const p = await testPeer(name, store, listen === undefined ? options : { ...options, listen })
     running.add(p)
     return {
       ...p,
@@ -123,5 +132,98 @@ describe('mailbox between messengers', () => {
     )
     const again = await alice.messenger.messages(bobAtAlice.id, { limit: 50, peek: true })
     assert.equal(again.filter((m) => m.text.startsWith('while away ')).length, N)
+  })
+
+  it('a stale PreKey message in the mailbox is not lost: the sender sends it again in a new session', async () => {
+    const homeNode = await startTestNode({ listen: ['/ip4/127.0.0.1/tcp/0'], relayServer: false })
+    const server = await MailboxServer.open({ node: homeNode, store: new MemoryStore() })
+    cleanup.push(async () => {
+      await server.stop()
+      await homeNode.stop()
+    })
+    let clock = Date.now()
+    const now = () => clock
+    const aliceStore = new MemoryStore()
+    const bobStore = new MemoryStore()
+    const stable = () => [`/ip4/127.0.0.1/tcp/${20_000 + Math.floor(Math.random() * 12_000)}`]
+    const aliceAddrs = stable()
+    const bobAddrs = stable()
+    let alice = await peer('Alice', aliceStore, aliceAddrs, { now })
+    let bob = await peer('Bob', bobStore, bobAddrs)
+    const bobAtAlice = await alice.messenger.addContact(bob.messenger.card().link)
+    const aliceAtBob = await bob.messenger.addContact(alice.messenger.card().link)
+    await eventually(() => alice.messenger.contact(bobAtAlice.id).state === 'accepted', 10_000, 'accepted')
+    await eventually(() => bob.messenger.contact(aliceAtBob.id).state === 'accepted', 10_000, 'accepted')
+    const link = homeLink({ peerId: homeNode.peerId.toString(), addrs: homeNode.getMultiaddrs().map(String) })
+    await alice.messenger.addHomeNode(link)
+    await eventually(() => server.stats().depositors === 1, 10_000, 'depositors')
+    await eventually(
+      async () => {
+        await alice.messenger.settled()
+        return (
+          (
+            bob.messenger as unknown as { core: { contacts: { get(id: string): { home?: string } } } }
+          ).core.contacts.get(aliceAtBob.id)?.home !== undefined
+        )
+      },
+      10_000,
+      'bob knows the home node',
+    )
+    await bob.messenger.settled()
+    await bob.stop()
+    // While Bob is away, Alice's signed prekey (the one her card, kept by Bob, names) is replaced
+    // and, past its grace, deleted.
+    clock += ROTATE_MS
+    await alice.messenger.rotatePrekeys()
+    clock += SIGNED_PREKEY_GRACE_MS
+    await alice.messenger.rotatePrekeys()
+    await alice.messenger.settled()
+    await alice.stop()
+
+    // Bob comes back with his sessions gone (a restored backup): his new session with Alice starts
+    // from her card, as she cannot be asked for fresh prekeys, and all he sends goes to her mailbox.
+    bob = await peer('Bob', bobStore, bobAddrs, { resetSessions: true })
+    const texts = ['after the backup 1', 'after the backup 2', 'after the backup 3']
+    const ids: string[] = []
+    for (const text of texts) ids.push((await bob.messenger.send(aliceAtBob.id, text)).id)
+    await eventually(
+      async () => {
+        const list = await bob.messenger.messages(aliceAtBob.id, { limit: 50, peek: true })
+        return list.filter((m) => ids.includes(m.id)).every((m) => m.status === 'stored')
+      },
+      15_000,
+      'stored',
+    )
+
+    // Alice cannot open them (stale), and says so by a new session; Bob sends them again.
+    alice = await peer('Alice', aliceStore, aliceAddrs, { now })
+    const got = await eventually(
+      async () => {
+        const list = await alice.messenger.messages(bobAtAlice.id, { limit: 50, peek: true })
+        const incoming = list.filter((m) => m.text.startsWith('after the backup'))
+        return incoming.length >= texts.length ? incoming : undefined
+      },
+      20_000,
+      'the messages, sent again',
+    )
+    assert.ok(
+      (alice.messenger.stats().refused[PROTOCOL_MSG]?.['unknown-prekey'] ?? 0) >= 1,
+      'they were stale',
+    )
+    assert.deepEqual(
+      got.map((m) => m.text),
+      texts,
+    )
+    await eventually(
+      async () => {
+        const list = await bob.messenger.messages(aliceAtBob.id, { limit: 50, peek: true })
+        return list.filter((m) => ids.includes(m.id)).every((m) => m.status === 'delivered')
+      },
+      20_000,
+      'delivered',
+    )
+    await eventually(() => server.stats().items === 0, 10_000, 'acknowledged')
+    const again = await alice.messenger.messages(bobAtAlice.id, { limit: 50, peek: true })
+    assert.equal(again.filter((m) => m.text.startsWith('after the backup')).length, texts.length, 'once')
   })
 })

@@ -65,3 +65,46 @@ describe('OutboxPump acks', () => {
     assert.deepEqual(await applied(['ok', 'ok', 'ok', 'retry', 'ok']), [[1, 2, 3]])
   })
 })
+
+describe('OutboxPump and a mailbox', () => {
+  it('while the retry waits, new entries go to the mailbox at once, and the retry still tries the peer', async () => {
+    let sends = 0
+    const handedAfter: number[] = []
+    const d: OutboxDriver = {
+      async load() {
+        return [entry(1)]
+      },
+      async send() {
+        sends++
+        throw new Error('the peer cannot be reached')
+      },
+      async acked() {},
+      async dropEphemeral() {},
+      async unreachable() {
+        handedAfter.push(sends)
+        return true // their mailbox took all that waited
+      },
+    }
+    const pump = new OutboxPump(d)
+    try {
+      pump.kick(cid)
+      await pump.whenIdle(cid)
+      assert.deepEqual(handedAfter, [1], 'the failed delivery handed the outbox over')
+      // A new entry while the retry's backoff runs: to the mailbox now, without trying the peer.
+      pump.kick(cid)
+      await pump.whenIdle(cid)
+      assert.deepEqual(handedAfter, [1, 1])
+      // The retry comes due and tries the peer again (then hands over what waits, as before).
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (handedAfter.length < 3) return
+          clearInterval(poll)
+          resolve()
+        }, 20)
+      })
+      assert.deepEqual(handedAfter, [1, 1, 2])
+    } finally {
+      pump.stop()
+    }
+  })
+})

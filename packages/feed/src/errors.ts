@@ -41,6 +41,8 @@ export const FeedError = defineError('FeedError', [
   'NoFiles',
   /** The feed service is stopped. */
   'Stopped',
+  /** A home node's seeder refused: not its owner's device (a push) or contact (a pull), or full. */
+  'Refused',
 ] as const)
 export type FeedError = InstanceType<typeof FeedError>
 export type FeedErrorCode = FeedError['code']

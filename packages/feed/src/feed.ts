@@ -51,6 +51,7 @@ import {
   writePost,
   writeReaction,
 } from './schema.js'
+import { FeedSeeding } from './seeding.js'
 import { type FeedSync, feedSync, type PeerId } from './sync.js'
 import {
   type AuthorView,
@@ -125,6 +126,7 @@ export class Feed {
   private resealing: Promise<void> = Promise.resolve()
   private finder: FeedSearch | undefined
   private offers: AttachmentOffers | undefined
+  private seeding: FeedSeeding | undefined
   private readonly attachmentMessages = new AttachmentMessages(() => this.referencedAttachments())
 
   private constructor(
@@ -203,6 +205,8 @@ export class Feed {
       log,
     })
     this.finder.start()
+    this.seeding = new FeedSeeding(messenger, engine, log)
+    this.seeding.start()
     // A key may have arrived just before a crash, its resealing not yet written.
     this.reseal()
     if (this.files !== undefined) {
@@ -451,6 +455,24 @@ export class Feed {
     )
   }
 
+  /**
+   * Pushes what our home node lacks of our feed, now (it also goes by itself after each change);
+   * nothing without a home node. Rejects with FeedError when the home node refuses or is away.
+   */
+  async pushToHomeNode(): Promise<void> {
+    if (this.seeding === undefined) throw new FeedError('Stopped', 'the feed is not started')
+    await this.seeding.push()
+  }
+
+  /**
+   * Pulls the feeds of contacts who are offline from their home nodes, now (also at start and
+   * every ten minutes); resolves to the entries and snapshots applied.
+   */
+  async pullFromHomeNodes(): Promise<number> {
+    if (this.seeding === undefined) throw new FeedError('Stopped', 'the feed is not started')
+    return this.seeding.pullAll()
+  }
+
   /** Syncs with one contact; rejects if they cannot be reached. */
   async syncWith(contactRef: string): Promise<void> {
     await this.pull(this.messenger.contact(contactRef))
@@ -466,6 +488,7 @@ export class Feed {
     if (this.stopped) return
     this.stopped = true
     this.offers?.stop()
+    await this.seeding?.stop()
     for (const u of this.unsubscribe) u()
     await this.finder?.stop()
     this.running?.keys.stop()

@@ -69,6 +69,16 @@ export {
   writePost,
   writeReaction,
 } from './schema.js'
+// --- a home node's seeder of its owner's feed, and its clients ---
+export { pullSeededFeed, pushOwnFeed, SEED_REQUEST_TIMEOUT_MS } from './seed-client.js'
+export {
+  FeedSeeder,
+  type FeedSeederInit,
+  type FeedSeederStats,
+  PROTOCOL_FEED_SEED,
+  SEED_BYTES,
+  SeedStatus,
+} from './seeder.js'
 export { FeedSync, type FeedSyncComponents, type FeedSyncInit, feedSync } from './sync.js'
 export type {
   AuthorView,

@@ -104,7 +104,8 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   const core = await loadCore()
   const nodeNet = await import('@jiayi/core/node')
   const hp = homeNodePaths(paths.home)
-  const store = await core.LevelStore.open(hp.store)
+  // Each deposit is acknowledged, and its sender then forgets it: on disk (fsync) before that.
+  const store = await core.LevelStore.open(hp.store, { sync: true })
   await writeLockPid(paths.lock)
   const portKey = core.storeKey('home', 'listen')
   const remembered = await store.get(portKey)
@@ -142,6 +143,10 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     await removeLockPid(paths.lock).catch(() => undefined)
     throw error
   }
+  const seeder = await openSeeder(home, store, log).catch(async (error) => {
+    await removeLockPid(paths.lock).catch(() => undefined)
+    throw error
+  })
   let web: HomeWeb | undefined
   if (tls !== undefined && options.https !== undefined) {
     try {
@@ -152,6 +157,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
         log: log.child('https'),
       })
     } catch (error) {
+      await seeder.stop().catch(() => undefined)
       await home.stop().catch(() => undefined)
       await store.close().catch(() => undefined)
       await removeLockPid(paths.lock).catch(() => undefined)
@@ -214,6 +220,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
   timer.unref()
   await web?.close().catch(() => undefined)
+  await seeder.stop().catch(() => undefined)
   await home.stop().catch(() => undefined)
   await store.close().catch(() => undefined)
   await rm(hp.link, { force: true }).catch(() => undefined)
@@ -221,6 +228,34 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   clearTimeout(timer)
   if (ctx.json) out.json({ event: 'stopped' })
   return EXIT_OK
+}
+
+/**
+ * Its owner's feed, seeded (@jiayi/feed seeder.ts): who may push and pull is what the mailbox's
+ * certificate and depositor list say.
+ */
+async function openSeeder(
+  home: Awaited<ReturnType<Awaited<ReturnType<typeof loadCore>>['openHomeNode']>>,
+  store: Parameters<Awaited<ReturnType<typeof loadCore>>['openHomeNode']>[0]['store'],
+  log: Context['log'],
+) {
+  // The seeder alone: a home node never opens a feed (no Yjs to load).
+  const { FeedSeeder } = await import('@jiayi/feed/seeder')
+  const mailbox = home.mailbox
+  try {
+    return await FeedSeeder.open({
+      node: home.node,
+      store,
+      owner: () => mailbox.certificate()?.ownerKey,
+      isOwnerDevice: (peer) => mailbox.isOwnerDevice(peer),
+      isOwnersContact: (peer) => mailbox.isOwnersContact(peer),
+      log: (message, fields) => log.info(message, fields),
+    })
+  } catch (error) {
+    await home.stop().catch(() => undefined)
+    await store.close().catch(() => undefined)
+    throw error
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -5,7 +5,8 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { openFramed } from '../net/framed-handler.js'
+import { type OpenFramedOptions, openFramed } from '../net/framed-handler.js'
+import type { FramedStream } from '../net/framing.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { PROTOCOL_MAILBOX } from '../net/protocols.js'
 import { MailboxError, type MailboxErrorCode } from './errors.js'
@@ -122,21 +123,34 @@ const REFUSED: Record<MailboxErrorCode, string> = {
   Unavailable: 'it could not be reached',
 }
 
+/**
+ * Opens `protocol` on the home node `home` names (its addresses added to what we know of it, as
+ * far as our dial policy allows them): the mailbox here, the feed seeder in @jiayi/feed.
+ */
+export async function openHomeStream(
+  node: JiayiNode,
+  home: HomeNodeRef,
+  protocol: string,
+  options: OpenFramedOptions = {},
+): Promise<FramedStream> {
+  const peer = peerIdFromString(home.peerId)
+  const addrs = node.services.dialPolicy.dialable(home.addrs)
+  if (addrs.length > 0)
+    await node.peerStore.merge(peer, { multiaddrs: addrs.map((a) => multiaddr(a)) }).catch(() => undefined)
+  return openFramed(node, peer, protocol, options)
+}
+
 async function request(
   node: JiayiNode,
   home: HomeNodeRef,
   message: Partial<MailboxRequest>,
   options: MailboxCallOptions,
 ): Promise<MailboxResponse> {
-  const peer = peerIdFromString(home.peerId)
   let response: MailboxResponse
   try {
-    const addrs = node.services.dialPolicy.dialable(home.addrs)
-    if (addrs.length > 0)
-      await node.peerStore.merge(peer, { multiaddrs: addrs.map((a) => multiaddr(a)) }).catch(() => undefined)
     const timeout = AbortSignal.timeout(MAILBOX_REQUEST_TIMEOUT_MS)
     const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
-    const framed = await openFramed(node, peer, PROTOCOL_MAILBOX, { signal })
+    const framed = await openHomeStream(node, home, PROTOCOL_MAILBOX, { signal })
     try {
       await framed.write(MailboxRequest.encode(message), { signal })
       const bytes = await framed.read({ signal })

@@ -18,9 +18,9 @@ import { MAX_BATCH_ITEMS } from './server.js'
 const DEPOSIT_BYTES = 768 * 1024
 
 /**
- * Deposits `cid`'s outbox at its home node. True when something was deposited; false when the
- * contact has no (valid) home node or nothing waits. Throws MailboxError when the home node
- * refuses or cannot be reached (the entries then stay in the outbox).
+ * Deposits `cid`'s outbox at its home node. True when their mailbox took all that waited (maybe
+ * nothing); false when the contact has no (valid) home node or is online. Throws MailboxError
+ * when the home node refuses or cannot be reached (the entries then stay in the outbox).
  */
 export async function depositOutbox(
   core: MessengerCore,
@@ -32,11 +32,10 @@ export async function depositOutbox(
   if (contact === undefined || core.stopped || !peerMay(contact.state, 'deposit-mail')) return false
   const home = homeOf(contact)
   if (home === undefined || core.isOnline(contact.peerId)) return false
-  let deposited = false
   let after: number | undefined
   for (;;) {
     const entries = await core.conversations.outbox(cid, MAX_BATCH_ITEMS, after)
-    if (entries.length === 0) return deposited
+    if (entries.length === 0) return true
     after = entries[entries.length - 1]!.seq
     // Typing and the like mean nothing later: they are not kept for anyone.
     const batch: OutboxRecord[] = []
@@ -56,7 +55,6 @@ export async function depositOutbox(
       { signal },
     )
     await stored(core, cid, batch)
-    deposited = true
   }
 }
 

@@ -19,8 +19,10 @@ export {
   MAILBOX_REQUEST_TIMEOUT_MS,
   type MailEnvelopeType,
   type MailToDeposit,
+  openHomeStream,
   sendDepositors,
 } from './client.js'
+export { homeOf } from './contact-home.js'
 export { MailboxError, type MailboxErrorCode } from './errors.js'
 export { type HomeNodeInit, openHomeNode, type RunningHomeNode } from './home-node.js'
 export { decodeHomeLink, type HomeNodeRef, homeLink } from './link.js'

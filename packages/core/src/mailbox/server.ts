@@ -123,6 +123,23 @@ export class MailboxServer {
     return this.owner
   }
 
+  /**
+   * Whether `peer` is one of the devices its owner's certificate names, the certificate still
+   * valid: what else the home node does for its owner (the feed seeder) asks this too.
+   */
+  isOwnerDevice(peer: string): boolean {
+    const owner = this.owner
+    return owner !== undefined && owner.notAfter * 1000 > this.now() && owner.devices.includes(peer)
+  }
+
+  /** Whether `peer` is on the owner's newest depositor list (their contacts), under a valid certificate. */
+  isOwnersContact(peer: string): boolean {
+    const owner = this.owner
+    return (
+      owner !== undefined && owner.notAfter * 1000 > this.now() && this.depositors?.peers.has(peer) === true
+    )
+  }
+
   stats(): MailboxStats {
     let bytes = 0
     for (const b of this.usage.values()) bytes += b

@@ -237,6 +237,10 @@ export class Inbound {
       if (keys === undefined) {
         // Gone (a one-time prekey drained, a signed prekey rotated out): the sender starts anew.
         core.refuse(PROTOCOL_MSG, 'unknown-prekey', from)
+        // Over /jiayi/msg/1 the sender hears STALE and starts again itself. From our mailbox the
+        // sender hears nothing and the item is gone once acknowledged: a new session of ours
+        // tells it, and it sends again what it left there (session-reset.ts).
+        if (route === 'mailbox' && known !== undefined) core.onDecryptFailed(cid)
         return 'stale'
       }
       const out = acceptSession(core.account.identity, decoded, keys)

@@ -14,6 +14,7 @@ import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
 import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
+import { homeOf } from '../mailbox/contact-home.js'
 import { HomeNodeOwner, type HomeNodeView } from '../mailbox/owner.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
@@ -410,6 +411,15 @@ export class Messenger {
    */
   addHomeNode(link: string): Promise<HomeNodeView> {
     return this.home.add(link)
+  }
+
+  /**
+   * Where a contact's home node is (their card or address update named it, their identity
+   * certified it, and it has not expired), if anywhere: their mailbox and their feed's seeder.
+   */
+  contactHome(ref: string): HomeNodeView | undefined {
+    const home = homeOf(this.core.contacts.resolve(ref))
+    return home === undefined ? undefined : { peerId: home.peerId, addrs: home.addrs }
   }
 
   /** Fetches and processes what waits in our mailbox now; resolves to how many items. */

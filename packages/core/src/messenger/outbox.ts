@@ -43,7 +43,8 @@ export interface OutboxDriver {
   restart?(cid: ContactId, entry: OutboxRecord): Promise<boolean>
   /**
    * The peer could not be reached: hand what waits to someone who keeps it for them (their home
-   * node's mailbox, mailbox/deposit.ts), taking it out of the outbox. True when something went.
+   * node's mailbox, mailbox/deposit.ts), taking it out of the outbox. True when such a mailbox
+   * took all that waited (then new entries go there too while the peer stays away).
    */
   unreachable?(cid: ContactId, signal: AbortSignal): Promise<boolean>
   onError?(cid: ContactId, error: unknown): void
@@ -82,16 +83,26 @@ export class OutboxPump {
   private readonly lingering = new Map<ContactId, Lingering>()
   /** Conversations whose running delivery reads from a position that no longer exists. */
   private readonly stale = new Set<ContactId>()
+  /** Unreachable, and their mailbox took what waited: new entries go there at once (handOverNow). */
+  private readonly mailboxed = new Set<ContactId>()
 
   constructor(private readonly driver: OutboxDriver) {}
 
   /** Try to deliver now (new entries, or the peer was just seen). */
   kick(cid: ContactId, resetBackoff = false): void {
     if (this.controller.signal.aborted) return
-    if (resetBackoff) this.failures.delete(cid)
+    if (resetBackoff) {
+      this.failures.delete(cid)
+      this.mailboxed.delete(cid)
+    }
     const timer = this.timers.get(cid)
     if (timer !== undefined) {
-      if (!resetBackoff) return // a retry is scheduled; it will pick the new entries up
+      if (!resetBackoff) {
+        // A retry is scheduled; it will pick the new entries up. Until then (up to a minute) a
+        // mailbox that took the last ones takes these too, rather than let them wait.
+        if (this.mailboxed.has(cid)) this.handOverNow(cid)
+        return
+      }
       clearTimeout(timer)
       this.timers.delete(cid)
     }
@@ -142,6 +153,7 @@ export class OutboxPump {
         try {
           const sent = await this.deliver(cid, pulled, attempt)
           this.failures.delete(cid)
+          this.mailboxed.delete(cid)
           if (sent === 0) break
         } catch (error) {
           if (error instanceof RestartSession) {
@@ -253,10 +265,37 @@ export class OutboxPump {
   private async handOver(cid: ContactId): Promise<void> {
     if (this.driver.unreachable === undefined || this.controller.signal.aborted) return
     try {
-      await this.driver.unreachable(cid, this.controller.signal)
+      if (await this.driver.unreachable(cid, this.controller.signal)) this.mailboxed.add(cid)
     } catch (error) {
+      this.mailboxed.delete(cid)
       this.driver.onError?.(cid, error)
     }
+  }
+
+  /** While a retry is scheduled: new entries to their mailbox now, one hand-over at a time. */
+  private handOverNow(cid: ContactId): void {
+    if (this.running.has(cid)) {
+      this.again.add(cid)
+      return
+    }
+    this.running.add(cid)
+    void (async () => {
+      try {
+        do {
+          this.again.delete(cid)
+          await this.handOver(cid)
+        } while (this.again.has(cid) && this.timers.has(cid) && this.mailboxed.has(cid))
+      } finally {
+        this.running.delete(cid)
+        for (const resolve of this.idle.get(cid) ?? []) resolve()
+        this.idle.delete(cid)
+        // The retry came due meanwhile (its kick found this running): it runs now.
+        if (!this.timers.has(cid) && !this.controller.signal.aborted) {
+          this.again.delete(cid)
+          void this.run(cid)
+        }
+      }
+    })()
   }
 
   /** Asks the driver to restart the entry's session; a failure to do so counts as "not now". */

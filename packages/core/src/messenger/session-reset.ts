@@ -13,6 +13,12 @@
  * once). Envelopes still queued under the old session that the peer refuses after the reset are
  * sent again the same way when their failure comes in.
  *
+ * The mailbox: what we left at the peer's home node (`stored`) is acknowledged there by the peer
+ * even when it cannot be opened (a PreKey message naming prekeys it no longer holds, a ratchet
+ * that went astray), and no failure ever comes back. Such a peer resets the session instead
+ * (inbound.ts), so a reset from them also sends again our recent `stored` text messages (same
+ * message id: one that did arrive is shown once).
+ *
  * Not a way in for anyone else: only an accepted contact's own device (Noise authenticates the
  * peer id) can make our sessions fail to decrypt, at most one reset per contact per
  * RESET_INTERVAL_MS starts from that, and a reset is accepted only from a PreKey message that
@@ -44,6 +50,11 @@ const RESET_BODY = Uint8Array.of(1)
 export const RESET_INTERVAL_MS = 60_000
 /** How far back failed messages are sent again: the newest messages of the conversation. */
 export const RESEND_LOOKBACK = 200
+/**
+ * How far back `stored` ones are, after a reset from the peer: a week away from a chatty contact
+ * leaves more than RESEND_LOOKBACK in their mailbox, all of which the reset may be about.
+ */
+export const RESEND_STORED_LOOKBACK = 1000
 /** How long after a reset a failure of an envelope from before it is answered by a resend. */
 export const RESEND_AFTER_RESET_MS = 10 * 60_000
 const PREKEY_FETCH_TIMEOUT_MS = 4_000
@@ -175,7 +186,7 @@ export class SessionResets {
     const prior = this.last.get(contact.id)
     const recent = prior !== undefined && Date.now() - prior.at < RESET_INTERVAL_MS
     this.last.set(contact.id, { at: Date.now(), resent: recent ? prior.resent : new Set() })
-    const resent = await this.resendFailed(tx, contact.id)
+    const resent = await this.resendFailed(tx, contact.id, true)
     await this.notice(tx, contact, { by: 'them', resent }, !recent || resent > 0)
     tx.after(() => core.log.info('session reset', { contact: contact.id, by: 'them', resent }))
   }
@@ -196,12 +207,16 @@ export class SessionResets {
       .catch(() => undefined)
   }
 
-  /** Sends the conversation's recent failed text messages again, within `tx`; returns how many. */
-  private async resendFailed(tx: Tx, cid: ContactId): Promise<number> {
+  /**
+   * Sends the conversation's recent failed text messages again, within `tx` (with `stored`, those
+   * left in their mailbox too); returns how many.
+   */
+  private async resendFailed(tx: Tx, cid: ContactId, stored = false): Promise<number> {
     const resent = this.last.get(cid)?.resent ?? new Set<MessageId>()
     let n = 0
-    for (const m of await this.core.conversations.list(cid, RESEND_LOOKBACK)) {
-      if (!resendable(m) || resent.has(m.id)) continue
+    const lookback = stored ? RESEND_STORED_LOOKBACK : RESEND_LOOKBACK
+    for (const m of await this.core.conversations.list(cid, lookback)) {
+      if (!resendable(m, stored) || resent.has(m.id)) continue
       await this.resend(tx, m, resent)
       n++
     }
@@ -260,9 +275,16 @@ export class SessionResets {
   }
 }
 
-/** A failed text message of ours: what a new session can carry again (files offer themselves). */
-function resendable(m: MessageRecord): boolean {
+/**
+ * A failed (with `stored`, or stored) text message of ours: what a new session can carry again
+ * (files offer themselves).
+ */
+function resendable(m: MessageRecord, stored = false): boolean {
   return (
-    m.direction === 'out' && m.status === 'failed' && !m.deleted && m.extension === undefined && m.text !== ''
+    m.direction === 'out' &&
+    (m.status === 'failed' || (stored && m.status === 'stored')) &&
+    !m.deleted &&
+    m.extension === undefined &&
+    m.text !== ''
   )
 }

@@ -20,7 +20,7 @@ export interface TestPeer {
 export async function testPeer(
   name: string,
   store: Store = new MemoryStore(),
-  options: Pick<MessengerInit, 'pendingLimits' | 'now'> & {
+  options: Pick<MessengerInit, 'pendingLimits' | 'now' | 'resetSessions'> & {
     network?: NodeNetworkInit
     listen?: string[]
     /** Scopes it dials without listening there (a peer that only dials: `listen: []`). */
