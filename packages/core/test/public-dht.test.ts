@@ -80,9 +80,9 @@ describe('the public DHT, opt-in', () => {
 
   before(async () => {
     boot = await dhtServer([])
-    stops.push(() => boot.stop())
+    stops.push(async () => boot.stop())
     second = await dhtServer([addrOf(boot)])
-    stops.push(() => second.stop())
+    stops.push(async () => second.stop())
     // Mallory runs plain libp2p without Jiayi's dial policy, so her peer store holds anything.
     mallory = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
@@ -95,7 +95,7 @@ describe('the public DHT, opt-in', () => {
         dht: kadDHT({ protocol: PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
       },
     })
-    stops.push(() => mallory.stop())
+    stops.push(async () => mallory.stop())
     await mallory.dial(multiaddr(addrOf(boot)))
   })
 
