@@ -225,6 +225,18 @@ export const zhCN: Record<MessageKey, string> = {
   'route.mailbox.long': '对方离线时存入其家庭节点的信箱（节点只能看到加密数据）',
   'route.queued.long': '在发件箱中等待，对方可达时发送',
 
+  'reachLine.label': '联系方式',
+  'reachLine.lan': '经由你的局域网',
+  'reachLine.direct': '设备之间直连',
+  'reachLine.relayed': '经由中继（中继只能看到加密数据）',
+  'reachLine.mailbox': '离线：消息存入其家庭节点的信箱',
+  'reachLine.offline': '离线：消息在本设备上等待，对方回来时发送',
+  'reachShort.mailbox': '家庭节点信箱',
+  'waiting.offline': '等待 {name} 上线',
+  'waiting.mailbox': '等待存入 {name} 的家庭节点',
+  'waiting.sending': '正在发送给 {name}…',
+  'waiting.stored': '已存放在 {name} 的家庭节点上，{name} 上线后送达',
+
   'file.image': '图片',
   'file.voice': '语音消息',
   'file.download': '下载',
