@@ -240,12 +240,11 @@ export const en = {
   'route.queued.long': 'Waiting in the outbox until they are reachable',
 
   // how a contact is reached now (ContactView.reach), and why a message waits
-  'reachLine.label': 'Reached',
-  'reachLine.lan': 'over your local network',
-  'reachLine.direct': 'directly, device to device',
-  'reachLine.relayed': 'through a relay (it sees only encrypted bytes)',
-  'reachLine.mailbox': 'offline: messages go to the mailbox on their home node',
-  'reachLine.offline': 'offline: messages wait on this device until they are back',
+  'reachLine.lan': 'Reached over your local network',
+  'reachLine.direct': 'Reached directly, device to device',
+  'reachLine.relayed': 'Reached through a relay (it sees only encrypted bytes)',
+  'reachLine.mailbox': 'Offline: messages go to the mailbox on their home node',
+  'reachLine.offline': 'Offline: messages wait on this device until they are back',
   'reachShort.mailbox': 'home node mailbox',
   'waiting.offline': 'Waiting for {name} to come online',
   'waiting.mailbox': 'Waiting to be left on {name}’s home node',

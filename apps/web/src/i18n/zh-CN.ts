@@ -225,10 +225,9 @@ export const zhCN: Record<MessageKey, string> = {
   'route.mailbox.long': '对方离线时存入其家庭节点的信箱（节点只能看到加密数据）',
   'route.queued.long': '在发件箱中等待，对方可达时发送',
 
-  'reachLine.label': '联系方式',
-  'reachLine.lan': '经由你的局域网',
+  'reachLine.lan': '经由你的局域网联系',
   'reachLine.direct': '设备之间直连',
-  'reachLine.relayed': '经由中继（中继只能看到加密数据）',
+  'reachLine.relayed': '经由中继联系（中继只能看到加密数据）',
   'reachLine.mailbox': '离线：消息存入其家庭节点的信箱',
   'reachLine.offline': '离线：消息在本设备上等待，对方回来时发送',
   'reachShort.mailbox': '家庭节点信箱',

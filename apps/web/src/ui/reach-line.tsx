@@ -15,7 +15,7 @@ export function reachOf(c: ContactView): Reach {
 }
 
 export function reachLineText(c: ContactView): string {
-  return `${t('reachLine.label')}: ${t(`reachLine.${reachOf(c)}`)}`
+  return t(`reachLine.${reachOf(c)}`)
 }
 
 /** The short tag after "online" / "offline" in a list row or a header ("LAN", "home node mailbox"). */
