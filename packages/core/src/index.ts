@@ -320,13 +320,12 @@ export {
   PROTOCOL_PREKEYS,
 } from './net/protocols.js'
 export {
-  BOOTSTRAP_FIRST_PAUSE_MS,
+  bootstrapAddrs,
   MAX_BOOTSTRAP,
   PUBLIC_BOOTSTRAP,
   PUBLIC_DHT_PROTOCOL,
   type PublicDhtOptions,
-  publicDht,
-} from './net/public-dht.js'
+} from './net/public-dht-config.js'
 export {
   loadPublicNetwork,
   PUBLIC_NETWORK_OFF,

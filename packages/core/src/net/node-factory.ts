@@ -11,7 +11,7 @@ import { jiayiConnectionGater } from './connection-gater.js'
 import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
-import { type PublicDhtOptions, publicDht } from './public-dht.js'
+import type { PublicDhtOptions } from './public-dht-config.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
 import { connectionManagerInit, RESOURCE_LIMITS, type ResourceLimits, yamuxInit } from './resource-limits.js'
 import { installHalfWindowUpdates } from './yamux-window.js'
@@ -63,7 +63,11 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
   const relay = network.environment === 'node' && options.relayServer !== false
   const relayLimits = typeof options.relayServer === 'object' ? options.relayServer : {}
 
-  const dht = options.publicDht === undefined ? undefined : publicDht(options.publicDht)
+  // Loaded only when asked for: the browser bundle (which never joins) leaves Kad-DHT in its own chunk.
+  const dht =
+    options.publicDht === undefined
+      ? undefined
+      : (await import('./public-dht.js')).publicDht(options.publicDht)
   const listen = [...(options.listen ?? network.defaultListen), ...(dht?.listen ?? [])]
   const policy = new DialPolicy(network.environment, listen, options.alsoDial)
   const services: Libp2pOptions<JiayiServices>['services'] = {

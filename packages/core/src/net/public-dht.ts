@@ -21,39 +21,17 @@
 
 import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
-import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2pOptions } from 'libp2p'
 import type { JiayiServices } from './network-stack.js'
+import { bootstrapAddrs, PUBLIC_DHT_PROTOCOL, type PublicDhtOptions } from './public-dht-config.js'
 
-/** The public Amino DHT's protocol (IPFS's). */
-export const PUBLIC_DHT_PROTOCOL = '/ipfs/kad/1.0.0'
+export { PUBLIC_BOOTSTRAP, PUBLIC_DHT_PROTOCOL, type PublicDhtOptions } from './public-dht-config.js'
 
-/** libp2p's usual public bootstrap peers (as in js-libp2p's and Kubo's defaults). */
-export const PUBLIC_BOOTSTRAP: readonly string[] = [
-  '/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN',
-  '/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa',
-  '/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb',
-  '/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt',
-  '/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ',
-]
-
-/** At most this many bootstrap addresses are kept (a typo'd config cannot make a dial storm). */
-export const MAX_BOOTSTRAP = 16
 /** First pause after a round in which no bootstrap peer answered; it doubles each round. */
 export const BOOTSTRAP_FIRST_PAUSE_MS = 30_000
 export const BOOTSTRAP_MAX_PAUSE_MS = 30 * 60_000
 const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000
-
-export interface PublicDhtOptions {
-  /** Bootstrap multiaddrs, each ending in `/p2p/<peer id>`; default PUBLIC_BOOTSTRAP. */
-  readonly bootstrap?: readonly string[] | undefined
-  /** Keep reservations on public relays (listen on `/p2p-circuit`); default true. */
-  readonly autoRelay?: boolean | undefined
-  /** Tests: the DHT protocol (default PUBLIC_DHT_PROTOCOL). */
-  readonly protocol?: string | undefined
-  /** Tests: answer DHT queries, with private and loopback addresses kept (a DHT on one machine). */
-  readonly lan?: boolean | undefined
-}
 
 /** What createJiayiNode adds for the public network: two services and the relay listen address. */
 export interface PublicDhtParts {
@@ -76,22 +54,6 @@ export function publicDht(options: PublicDhtOptions = {}): PublicDhtParts {
     },
     listen: options.autoRelay === false ? [] : ['/p2p-circuit'],
   }
-}
-
-/** The bootstrap addresses that parse and name a peer, at most MAX_BOOTSTRAP. */
-export function bootstrapAddrs(list: readonly string[] | undefined): Multiaddr[] {
-  const out: Multiaddr[] = []
-  for (const text of list ?? PUBLIC_BOOTSTRAP) {
-    try {
-      const ma = multiaddr(text)
-      if (ma.getComponents().at(-1)?.name !== 'p2p') continue
-      out.push(ma)
-    } catch {
-      // A bootstrap address that does not parse is left out; the CLI checks them first.
-    }
-    if (out.length === MAX_BOOTSTRAP) break
-  }
-  return out
 }
 
 export interface BootstrapComponents {

@@ -7,7 +7,7 @@
 import { fromUtf8, utf8 } from '../bytes.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
-import { bootstrapAddrs, MAX_BOOTSTRAP } from './public-dht.js'
+import { bootstrapAddrs, MAX_BOOTSTRAP } from './public-dht-config.js'
 
 export interface PublicNetworkSetting {
   /** Join the public DHT and keep reservations on public relays at the next start. */
