@@ -141,6 +141,22 @@ async function publicNetworkFor(
   }
 }
 
+/** The Settings switch: the saved choice, honoured at the next start; `active` is this run's. */
+function publicNetworkHost(
+  store: Store,
+  core: typeof import('@jiayi/core'),
+  active: boolean,
+): Pick<NonNullable<HostParts['account']>, 'publicNetwork' | 'setPublicNetwork'> {
+  return {
+    publicNetwork: async () => ({ ...(await core.loadPublicNetwork(store)), active }),
+    setPublicNetwork: async (setting) => {
+      // Without a list the saved one stays (the switch changes only on/off).
+      const bootstrap = setting.bootstrap ?? (await core.loadPublicNetwork(store)).bootstrap
+      return { ...(await core.savePublicNetwork(store, { publicDht: setting.publicDht, bootstrap })), active }
+    },
+  }
+}
+
 /** The OS user name, as a display name for `npm start` on a first run. */
 export function defaultName(): string {
   try {
@@ -290,16 +306,21 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       feed,
       node,
       describeConnection: core.describeConnection,
-      account: nodeAccount(
-        store,
-        () => messenger.whoami().name,
-        core,
-        (n) => messenger.setName(n),
-        (current, next, onProgress) => {
-          log.info('changing the passphrase')
-          return opened.changePassphrase(current, next, onProgress).then(() => log.info('passphrase changed'))
-        },
-      ),
+      account: {
+        ...publicNetworkHost(store, core, node.services.dht !== undefined),
+        ...nodeAccount(
+          store,
+          () => messenger.whoami().name,
+          core,
+          (n) => messenger.setName(n),
+          (current, next, onProgress) => {
+            log.info('changing the passphrase')
+            return opened
+              .changePassphrase(current, next, onProgress)
+              .then(() => log.info('passphrase changed'))
+          },
+        ),
+      },
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : (urls) => previewer.makeAll(urls),
       log,
     }

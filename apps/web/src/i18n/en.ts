@@ -434,6 +434,12 @@ export const en = {
   'settings.identity': 'Identity key',
   'settings.peerId': 'Peer id',
   'settings.unsupported': 'Not available on this device.',
+  'settings.publicNetwork': 'Public network',
+  'settings.publicNetworkSwitch': 'Find contacts through the public libp2p network',
+  'settings.publicNetworkHint':
+    'For when you have no home node: your device looks contacts up by their peer id in the public DHT and keeps a spot on public relays. Those peers learn your peer id and address, never who your contacts are or what you send.',
+  'settings.publicNetworkNextStart': 'On from the next start of your node.',
+  'settings.publicNetworkStillOn': 'Off from the next start of your node; this run still uses it.',
   'settings.lan': 'Phones on your network',
   'settings.lanHint':
     'Scan this code with a phone on the same network to open Jiayi there, as a full peer. Its browser will warn about the certificate: the SHA-256 fingerprint in the warning’s details must be the one below.',

@@ -409,6 +409,12 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.identity': '身份公钥',
   'settings.peerId': '节点 ID',
   'settings.unsupported': '此设备不支持。',
+  'settings.publicNetwork': '公共网络',
+  'settings.publicNetworkSwitch': '通过公共 libp2p 网络寻找联系人',
+  'settings.publicNetworkHint':
+    '适用于没有家庭节点的情况：你的设备在公共 DHT 中按节点 ID 查找联系人，并在公共中继上保留位置。这些节点会知道你的节点 ID 和地址，但不会知道你的联系人是谁或你发送的内容。',
+  'settings.publicNetworkNextStart': '下次启动节点时开启。',
+  'settings.publicNetworkStillOn': '下次启动节点时关闭；本次运行仍在使用。',
   'settings.lan': '局域网中的手机',
   'settings.lanHint':
     '用同一网络中的手机扫描此二维码，即可在手机上以完整节点的方式打开加一。手机浏览器会对证书发出警告：警告详细信息中的 SHA-256 指纹必须与下方一致。',

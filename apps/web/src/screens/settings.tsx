@@ -12,6 +12,7 @@ import { notify, notifyError } from '../ui/notice.js'
 import { NotificationsCard } from '../ui/notifications-card.js'
 import { PasswordField } from '../ui/password-field.js'
 import { PictureCard } from '../ui/picture-card.js'
+import { PublicNetworkCard } from '../ui/public-network-card.js'
 
 const VERSION = '0.1.0'
 
@@ -118,6 +119,8 @@ export function SettingsScreen() {
         <NotificationsCard />
 
         {client.mode === 'remote' && <LanAccessCard />}
+
+        {can('setPublicNetwork') && <PublicNetworkCard />}
 
         {can('setFileSettings') && (
           <form
