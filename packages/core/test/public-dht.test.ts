@@ -21,6 +21,7 @@ import { createAccount, loadAccount } from '../src/messenger/account.js'
 import { Messenger } from '../src/messenger/messenger.js'
 import { createJiayiNode, type JiayiNode } from '../src/net/node-factory.js'
 import { bootstrapAddrs, type PublicDhtOptions } from '../src/net/public-dht-config.js'
+import { loadPublicNetwork, savePublicNetwork } from '../src/net/public-network-setting.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { MemoryStore } from '../src/store/memory.js'
 import type { Store } from '../src/store/store.js'
@@ -108,6 +109,18 @@ describe('the public DHT, opt-in', () => {
     )
     assert.equal(bootstrapAddrs(Array(40).fill(`/ip4/127.0.0.1/tcp/2/p2p/${id}`)).length, 16)
     assert.ok(bootstrapAddrs(undefined).length >= 4, 'the public list by default')
+  })
+
+  it('the setting: off until saved, kept across a reopen of the store, bad addresses dropped', async () => {
+    const store = new MemoryStore()
+    assert.deepEqual(await loadPublicNetwork(store), { publicDht: false, bootstrap: [] })
+    const good = `${addrOf(boot)}`
+    const saved = await savePublicNetwork(store, {
+      publicDht: true,
+      bootstrap: [good, '/ip4/1.2.3.4/tcp/1', 'junk'],
+    })
+    assert.deepEqual(saved, { publicDht: true, bootstrap: [good] })
+    assert.deepEqual(await loadPublicNetwork(store), saved)
   })
 
   it('Alice finds Bob by peer id when his stored addresses are stale, and delivers', async () => {
