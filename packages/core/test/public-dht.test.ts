@@ -123,7 +123,7 @@ describe('the public DHT, opt-in', () => {
     assert.deepEqual(await loadPublicNetwork(store), saved)
   })
 
-  it('Alice finds Bob by peer id when his stored addresses are stale, and delivers', async () => {
+  it('Alice finds Bob by peer id when his stored addresses are stale, and delivers', async (t) => {
     const bootAddrs = [addrOf(boot), addrOf(second)]
     const bobStore = new MemoryStore()
     let bob = await dhtPeer('Bob', bobStore, ['/ip4/127.0.0.1/tcp/0'], { bootstrap: bootAddrs })
@@ -156,6 +156,7 @@ describe('the public DHT, opt-in', () => {
       multiaddrs: [multiaddr('/unix/%2Fvar%2Frun%2Fdocker.sock'), multiaddr('/ip4/0.0.0.0/tcp/2375')],
     })
 
+    const sentAt = Date.now()
     const sent = await alice.messenger.send(bobAtAlice.id, 'found you through the DHT')
     const got = await eventually(
       async () =>
@@ -166,6 +167,7 @@ describe('the public DHT, opt-in', () => {
       'the message at Bob',
     )
     assert.equal(got.direction, 'in')
+    t.diagnostic(`send to arrival through the DHT: ${Date.now() - sentAt} ms`)
     // Alice's outbox took Bob's acknowledgement: it left her over the connection the DHT found.
     await eventually(
       async () =>
