@@ -1,8 +1,8 @@
 /**
  * The public network layer (public-dht.ts, dht-finder.ts) on real libp2p nodes on 127.0.0.1,
- * forming a DHT of their own: two DHT servers (`lan`: they answer queries with loopback
- * addresses kept, as the public one would with public ones) on a test protocol, and Alice and Bob
- * as the public network's clients. Alice only dials (she listens nowhere, so nothing but her own
+ * forming a DHT of their own on a test protocol, with loopback addresses kept (`lan`: the public
+ * DHT keeps public ones only): two DHT servers, and Alice and Bob as clients, as on the public
+ * network. Alice only dials (she listens nowhere, so nothing but her own
  * lookup can bring her and Bob together); Bob moves to a new port while she holds his old one.
  * Mallory, a DHT server that is no contact of anybody, answers lookups for Bob with addresses
  * that must never be dialled.
@@ -43,7 +43,8 @@ async function dhtPeer(name: string, store: Store, listen: string[], dht: Public
     listen,
     relayServer: false,
     alsoDial: ['loopback'],
-    publicDht: { protocol: PROTOCOL, ...dht },
+    // The clients keep loopback addresses too (the public DHT drops private ones).
+    publicDht: { protocol: PROTOCOL, lan: true, ...dht },
   })
   const messenger = await Messenger.open({ store, node, account })
   return {
@@ -64,7 +65,7 @@ async function dhtServer(bootstrap: string[]): Promise<JiayiNode> {
     privateKey: account.deviceKey,
     network: nodeNetwork({ mdns: false }),
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    publicDht: { protocol: PROTOCOL, lan: true, bootstrap, autoRelay: false },
+    publicDht: { protocol: PROTOCOL, lan: true, server: true, bootstrap, autoRelay: false },
   })
 }
 
@@ -130,7 +131,7 @@ describe('the public DHT, opt-in', () => {
     stops.push(() => bob.stop())
     // Alice dials only: no listen address, no relay reservation, so Bob can never dial her.
     const alice = await dhtPeer('Alice', new MemoryStore(), [], {
-      bootstrap: [...bootAddrs, `${addrOf(mallory)}/p2p/${mallory.peerId}`],
+      bootstrap: [...bootAddrs, addrOf(mallory)],
       autoRelay: false,
     })
     stops.push(() => alice.stop())
@@ -182,6 +183,43 @@ describe('the public DHT, opt-in', () => {
       'the new address',
     )
     assert.ok(!stored.some((a) => a.startsWith('/unix') || a.startsWith('/ip4/0.0.0.0')), stored.join(' '))
+
+    // A client answers no stranger's DHT query: the protocol is not even spoken.
+    assert.ok(!bob.node.getProtocols().includes(PROTOCOL))
+    await assert.rejects(mallory.dialProtocol(bob.node.getMultiaddrs()[0]!, PROTOCOL), /protocol/i)
+  })
+
+  it('what a liar answers for a contact is never dialled', async () => {
+    // Dave is a real contact's device that never joined this DHT and is now off: only Mallory
+    // "knows" where he is, and she names a Unix socket and a wildcard address.
+    const dave = await dhtPeer('Dave', new MemoryStore(), ['/ip4/127.0.0.1/tcp/0'], {
+      bootstrap: [],
+      autoRelay: false,
+    })
+    const link = dave.messenger.card().link
+    const daveId = dave.node.peerId
+    await dave.stop()
+    await mallory.peerStore.merge(daveId, {
+      multiaddrs: [multiaddr('/unix/%2Fvar%2Frun%2Fdocker.sock'), multiaddr('/ip4/0.0.0.0/tcp/2375')],
+    })
+    const erin = await dhtPeer('Erin', new MemoryStore(), [], {
+      bootstrap: [addrOf(boot), addrOf(mallory)],
+      autoRelay: false,
+    })
+    stops.push(() => erin.stop())
+    await eventually(() => erin.node.getConnections(mallory.peerId).length > 0, 10_000, 'Erin on the DHT')
+    // Her request cannot leave (Dave is off): the failed delivery asks the DHT, Mallory answers.
+    await erin.messenger.addContact(link)
+    const policy = erin.node.services.dialPolicy
+    await eventually(() => (policy.refused().unix ?? 0) > 0, 30_000, 'the lie seen and refused')
+    assert.ok((policy.refused().unspecified ?? 0) > 0)
+    const stored = (await erin.node.peerStore.get(daveId).catch(() => undefined))?.addresses ?? []
+    assert.deepEqual(
+      stored
+        .map((a) => a.multiaddr.toString())
+        .filter((a) => a.startsWith('/unix') || a.startsWith('/ip4/0.0.0.0')),
+      [],
+    )
   })
 
   it('a peer with AutoRelay holds a reservation on a relay it met and has a relayed address', async () => {

@@ -27,8 +27,13 @@ export interface PublicDhtOptions {
   readonly autoRelay?: boolean | undefined
   /** Tests: the DHT protocol (default PUBLIC_DHT_PROTOCOL). */
   readonly protocol?: string | undefined
-  /** Tests: answer DHT queries, with private and loopback addresses kept (a DHT on one machine). */
+  /**
+   * Tests: keep private and loopback addresses (a DHT on one machine). The public DHT drops
+   * them: a peer with only those is never added to the routing table nor named in an answer.
+   */
   readonly lan?: boolean | undefined
+  /** Tests: answer DHT queries (a DHT server); default false, a client. */
+  readonly server?: boolean | undefined
 }
 
 /** The bootstrap addresses that parse and name a peer, at most MAX_BOOTSTRAP. */

@@ -15,8 +15,9 @@
  * - Quiet without internet: one attempt per bootstrap address, then a pause that doubles up to
  *   BOOTSTRAP_MAX_PAUSE_MS; failures are debug lines. The DHT's own queries wait while its
  *   routing table is empty (kad-dht's default), so nothing spins.
- * - Tests build a DHT on 127.0.0.1: `lan` makes the peer a DHT server that keeps private and
- *   loopback addresses in its answers, and `protocol` keeps the test's DHT apart from others.
+ * - Tests build a DHT on 127.0.0.1: `lan` keeps private and loopback addresses (in the routing
+ *   table and in answers), `server` makes a peer answer queries, and `protocol` keeps the test's
+ *   DHT apart from others.
  */
 
 import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
@@ -45,7 +46,7 @@ export function publicDht(options: PublicDhtOptions = {}): PublicDhtParts {
     services: {
       dht: kadDHT({
         protocol: options.protocol ?? PUBLIC_DHT_PROTOCOL,
-        clientMode: !lan,
+        clientMode: options.server !== true,
         peerInfoMapper: lan ? passthroughMapper : removePrivateAddressesMapper,
         // The DHT's own log lines (and its metrics names) stay under libp2p's debug logger.
         logPrefix: 'libp2p:jiayi-dht',
