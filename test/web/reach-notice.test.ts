@@ -78,7 +78,7 @@ describe('a browser peer that cannot dial a contact says why', () => {
     await page.getByRole('note').filter({ hasText: '等待 小明 上线' }).waitFor()
     assert.equal(
       await page.getByRole('img', { name: '排队中' }).getAttribute('title'),
-      '排队中: 等待 小明 上线',
+      '排队中：等待 小明 上线',
     )
     await page.getByRole('link', { name: '安全码' }).click()
     await page.getByText('离线：消息在本设备上等待，对方回来时发送').waitFor()

@@ -246,6 +246,7 @@ export const en = {
   'reachLine.mailbox': 'Offline: messages go to the mailbox on their home node',
   'reachLine.offline': 'Offline: messages wait on this device until they are back',
   'reachShort.mailbox': 'home node mailbox',
+  'waiting.tooltip': '{status}: {reason}',
   'waiting.offline': 'Waiting for {name} to come online',
   'waiting.mailbox': 'Waiting to be left on {name}’s home node',
   'waiting.sending': 'Sending to {name}…',

@@ -231,6 +231,7 @@ export const zhCN: Record<MessageKey, string> = {
   'reachLine.mailbox': '离线：消息存入其家庭节点的信箱',
   'reachLine.offline': '离线：消息在本设备上等待，对方回来时发送',
   'reachShort.mailbox': '家庭节点信箱',
+  'waiting.tooltip': '{status}：{reason}',
   'waiting.offline': '等待 {name} 上线',
   'waiting.mailbox': '等待存入 {name} 的家庭节点',
   'waiting.sending': '正在发送给 {name}…',

@@ -91,7 +91,9 @@ export function MessageBubble(props: {
                 role="img"
                 aria-label={t(status.key)}
                 title={
-                  props.waiting === undefined ? t(status.key) : `${t(status.key)}: ${props.waiting.text}`
+                  props.waiting === undefined
+                    ? t(status.key)
+                    : t('waiting.tooltip', { status: t(status.key), reason: props.waiting.text })
                 }
               >
                 <Icon name={status.icon} size={16} />
