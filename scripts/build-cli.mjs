@@ -33,6 +33,13 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  // V8 keeps each module's source text and, until the young generation's first collection, the
+  // file's bytes and its decoded string: a peer that has just started is ~5 MiB smaller with
+  // whitespace and syntax minified (peer.rss_mb in `npm run bench cli`; docs/performance.md).
+  // Names stay as written, so stack traces still name their functions; the linked source map
+  // turns their columns back into source lines (node --enable-source-maps).
+  minifyWhitespace: true,
+  minifySyntax: true,
   chunkNames: 'chunks/[name]-[hash]',
   external: NATIVE,
   // Bundled CommonJS dependencies call require() (for Node's builtins and the native modules).

@@ -194,6 +194,19 @@ export {
   verifyDeviceCertificate,
 } from './identity/device.js'
 export {
+  createDeviceList,
+  type DeviceEntryInput,
+  type DeviceList,
+  type DeviceListEntry,
+  deviceName,
+  isNewerDeviceList,
+  listsDevice,
+  MAX_DEVICE_NAME_BYTES,
+  MAX_DEVICES,
+  nextDeviceList,
+  verifyDeviceList,
+} from './identity/device-list.js'
+export {
   assertPublicIdentity,
   decodeIdentityKeyPair,
   encodeIdentityKeyPair,

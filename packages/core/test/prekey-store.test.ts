@@ -32,4 +32,15 @@ describe('PreKeyStore', () => {
     assert.equal(seen.size, 3)
     assert.ok(!seen.has(next.oneTimePreKey!.id), 'the reopened store continues after the handed-out keys')
   })
+
+  it('a reopened store derives the same last-resort KEM prekey from its seed when first asked', async () => {
+    const store = new MemoryStore()
+    const identity = generateIdentity()
+    const first = await PreKeyStore.open(store, identity)
+    const reopened = await PreKeyStore.open(store, identity)
+    assert.equal(reopened.kemPreKeyId, first.kemPreKeyId)
+    assert.deepEqual(reopened.kemPreKey.publicKey, first.kemPreKey.publicKey)
+    assert.deepEqual(reopened.kemPreKey.secretKey, first.kemPreKey.secretKey)
+    assert.deepEqual(reopened.kemPreKey.signature, first.kemPreKey.signature)
+  })
 })

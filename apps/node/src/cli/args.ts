@@ -42,6 +42,9 @@ const OPTIONS = {
   'web-lan': { type: 'boolean' },
   'no-link-previews': { type: 'boolean' },
   serve: { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'https-port': { type: 'string' },
   // hidden (tests): bind the web server here (e.g. 127.0.0.1 with --web-lan)
   'web-host': { type: 'string' },
   // hidden (tests): link previews of NAME come from a server on 127.0.0.1:PORT (NAME=PORT)
@@ -91,7 +94,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--public-dht [--bootstrap MULTIADDR ...]] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...]',
+      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--public-dht [--bootstrap MULTIADDR ...]] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...] [--tls-cert FILE --tls-key FILE [--https-port N]]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
@@ -109,6 +112,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'web-lan',
       'no-link-previews',
       'serve',
+      'tls-cert',
+      'tls-key',
+      'https-port',
       'web-host',
       'preview-via',
       'mdns-tag',

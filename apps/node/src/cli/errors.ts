@@ -21,6 +21,8 @@ export const EXIT_INTERNAL = 2
  * - Damaged: the store's files are damaged or missing (`jiayi repair` keeps what can be read).
  * - DiskFull: the disk holding the home has no room left.
  * - Listen: the peer cannot listen on an address given with --listen (malformed, busy, not ours).
+ * - Certificate: the files of --tls-cert / --tls-key are missing, unreadable, not PEM, or the key is
+ *   not the certificate's.
  * - Internal: a bug or an environment failure; details go to the log.
  */
 export type CliErrorCode =
@@ -38,6 +40,7 @@ export type CliErrorCode =
   | 'Damaged'
   | 'DiskFull'
   | 'Listen'
+  | 'Certificate'
   | 'Internal'
 
 export class CliError extends Error {

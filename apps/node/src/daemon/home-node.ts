@@ -9,11 +9,14 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Context, carryOnWithoutOutput, optList } from '../cli/context.js'
+import { type Context, carryOnWithoutOutput, optList, optString } from '../cli/context.js'
 import { CliError, EXIT_INTERNAL, EXIT_OK } from '../cli/errors.js'
 import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
 import { errorFields } from '../cli/log.js'
 import { loadCore } from '../core.js'
+import { type HomeWeb, LOOPBACK_WS_LISTEN, startHomeWeb } from '../web/home-https.js'
+import { loadOwnerTls, type OwnerTls } from '../web/owner-tls.js'
+import { webDist } from '../web/start.js'
 import { checkListenAddrs } from './listen.js'
 import { readLockPid, removeLockPid, writeLockPid } from './lock.js'
 
@@ -21,8 +24,13 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
 /** Without --listen: TCP on every interface, on the port of the last run (links keep working). */
 const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
 
+/** `--https-port` when not given: what an address without a port means to a browser. */
+const DEFAULT_HTTPS_PORT = 443
+
 export interface HomeNodeOptions {
   readonly listen: readonly string[]
+  /** --tls-cert / --tls-key: serve the web app and the relay over HTTPS on `port` (home-https.ts). */
+  readonly https?: { readonly cert: string; readonly key: string; readonly port: number }
 }
 
 export function homeNodeOptions(ctx: Context): HomeNodeOptions {
@@ -39,9 +47,29 @@ export function homeNodeOptions(ctx: Context): HomeNodeOptions {
     if (ctx.options[o] !== undefined)
       throw new CliError(
         'Usage',
-        `--${o} does not go with --serve: a home node has no identity and no web app`,
+        `--${o} does not go with --serve: a home node has no identity and no web app of its own (--tls-cert serves the app to your phone)`,
       )
-  return { listen: optList(ctx, 'listen') }
+  const cert = optString(ctx, 'tls-cert')
+  const key = optString(ctx, 'tls-key')
+  const portText = optString(ctx, 'https-port')
+  if ((cert === undefined) !== (key === undefined))
+    throw new CliError(
+      'Usage',
+      '--tls-cert and --tls-key go together: the certificate file and its private key file (证书和私钥须同时给出)',
+    )
+  if (cert === undefined) {
+    if (portText !== undefined)
+      throw new CliError('Usage', '--https-port needs --tls-cert and --tls-key (需要证书和私钥)')
+    return { listen: optList(ctx, 'listen') }
+  }
+  const port =
+    portText === undefined ? DEFAULT_HTTPS_PORT : /^\d{1,5}$/.test(portText) ? Number(portText) : -1
+  if (port < 1 || port > 65_535)
+    throw new CliError(
+      'Usage',
+      '--https-port must be a port number from 1 to 65535 (端口号须在 1 到 65535 之间)',
+    )
+  return { listen: optList(ctx, 'listen'), https: { cert, key: key!, port } }
 }
 
 export function homeNodePaths(home: string) {
@@ -74,6 +102,9 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
       'Usage',
       `${paths.home} holds an identity; a home node needs a home of its own (e.g. ${jiayiCommand(`${paths.home}-home`, 'start --serve')})`,
     )
+  // The certificate is checked before anything opens: a wrong file is the owner's to fix.
+  const tls: OwnerTls | undefined =
+    options.https === undefined ? undefined : await loadOwnerTls(options.https.cert, options.https.key)
   await ensureHome(paths.home, (w) => log.warn(w))
   await checkListenAddrs(options.listen)
   const running = await readLockPid(paths.lock)
@@ -90,13 +121,18 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     options.listen.length > 0
       ? [...options.listen]
       : [remembered === undefined ? DEFAULT_LISTEN : new TextDecoder().decode(remembered)]
+  // With HTTPS, pages reach the home node through the HTTPS port, whose server hands their
+  // WebSocket upgrades to this loopback listener; and they reserve relay slots on it.
+  const extraListen = tls === undefined ? [] : [LOOPBACK_WS_LISTEN]
+  const relayServer = tls !== undefined
   let home: Awaited<ReturnType<typeof core.openHomeNode>>
   try {
     home = await core
       .openHomeNode({
         store,
         network: nodeNet.nodeNetwork({ mdns: false }),
-        listen,
+        listen: [...listen, ...extraListen],
+        relayServer,
         log: (message, fields) => log.info(message, fields),
       })
       .catch(async (error) => {
@@ -106,7 +142,8 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
         return core.openHomeNode({
           store,
           network: nodeNet.nodeNetwork({ mdns: false }),
-          listen: [DEFAULT_LISTEN],
+          listen: [DEFAULT_LISTEN, ...extraListen],
+          relayServer,
         })
       })
   } catch (error) {
@@ -114,22 +151,57 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     await removeLockPid(paths.lock).catch(() => undefined)
     throw error
   }
+  let web: HomeWeb | undefined
+  if (tls !== undefined && options.https !== undefined) {
+    try {
+      web = await startHomeWeb(home, {
+        dist: webDist(),
+        port: options.https.port,
+        tls,
+        log: log.child('https'),
+      })
+    } catch (error) {
+      await home.stop().catch(() => undefined)
+      await store.close().catch(() => undefined)
+      await removeLockPid(paths.lock).catch(() => undefined)
+      throw error
+    }
+  }
   const addrs = home.node.getMultiaddrs().map((a) => a.toString())
   if (options.listen.length === 0) {
-    const tcp = home.node.getMultiaddrs().find((a) => /\/tcp\/\d+\//.test(`${a.toString()}/`))
+    // Plain TCP only: not the loopback WebSocket listener nor the announced HTTPS port.
+    const tcp = home.node
+      .getMultiaddrs()
+      .find((a) => /^\/ip[46]\/[^/]+\/tcp\/\d+(\/p2p\/[^/]+)?$/.test(a.toString()))
     const port = tcp?.toString().match(/\/tcp\/(\d+)/)?.[1]
     if (port !== undefined) await store.put(portKey, new TextEncoder().encode(`/ip4/0.0.0.0/tcp/${port}`))
   }
   const serveLink = home.link()
   await writeFile(hp.link, `${serveLink}\n`, { mode: 0o600 })
-  log.info('home node ready', { peerId: home.node.peerId.toString(), addrs: addrs.length })
-  if (ctx.json) out.json({ event: 'ready', peerId: home.node.peerId.toString(), addrs, serveLink })
+  log.info('home node ready', {
+    peerId: home.node.peerId.toString(),
+    addrs: addrs.length,
+    https: web !== undefined,
+  })
+  if (ctx.json)
+    out.json({
+      event: 'ready',
+      peerId: home.node.peerId.toString(),
+      addrs,
+      serveLink,
+      ...(web === undefined ? {} : { https: web.urls, fingerprint: web.fingerprint }),
+    })
   else {
     out.line('Jiayi home node is running (it holds no keys of yours: only what your contacts leave for you).')
     out.line(`  peer id   ${home.node.peerId.toString()}`)
     out.line('  listening on')
     for (const a of addrs) out.line(`    ${a}`)
     out.line(`  link      ${serveLink}`)
+    if (web !== undefined) {
+      for (const u of web.urls) out.line(`  web app   ${u}`)
+      out.line(`  cert      SHA-256 ${web.fingerprint}`)
+      out.line('On your phone: open the web app address, install it, and add this link in Settings.')
+    }
     out.line(
       "On your own device: jiayi home-node add 'LINK' (the link above; `jiayi home-link` shows it again).",
     )
@@ -150,6 +222,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
   if (ctx.json) out.json({ event: 'stopping', signal })
   const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
   timer.unref()
+  await web?.close().catch(() => undefined)
   await home.stop().catch(() => undefined)
   await store.close().catch(() => undefined)
   await rm(hp.link, { force: true }).catch(() => undefined)

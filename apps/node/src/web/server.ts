@@ -21,7 +21,7 @@
  * not even whether the path exists. Loopback only, unless `--web-lan`, which serves HTTPS.
  */
 import { createReadStream } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -30,9 +30,7 @@ import {
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { extname, join, normalize, sep } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { gzipSync } from 'node:zlib'
 import { type ControlDispatcher, ControlSession, MAX_MESSAGE_BYTES } from '@jiayi/api'
 import type { TransferView } from '@jiayi/core'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -40,30 +38,14 @@ import { type AppLog, errorFields } from '../cli/log.js'
 import { DOWNLOAD_CSP, INLINE_TYPES, setSecurityHeaders } from './headers.js'
 import type { LanInfo } from './lan.js'
 import { type RelayTarget, WebRelay } from './relay.js'
+import { deny, staticFiles } from './static-files.js'
 import { bearer, tokenFromProtocols, tokenMatches, WS_PROTOCOL } from './token.js'
 import { UploadError, type Uploads } from './uploads.js'
 
 const MAX_SOCKETS = 16
-/** Text assets are sent gzipped (phones on the LAN load the app faster); kept per file and mtime. */
-const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.webmanifest', '.svg', '.txt'])
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024
 /** Above this much queued for a page, its heavy requests wait for it to read (@jiayi/api work.ts). */
 const HIGH_WATER_BYTES = 1024 * 1024
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-}
 
 export interface WebServerOptions {
   /** The built app (index.html and assets). */
@@ -121,7 +103,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   })
   const sockets = new Set<WebSocket>()
   const relay = new WebRelay(o.log)
-  const gzipped = new Map<string, { mtimeMs: number; body: Buffer }>()
+  const serveStatic = staticFiles(o.dist)
 
   const hostOk = (req: IncomingMessage) => hosts().has(req.headers.host ?? '')
   const originOk = (req: IncomingMessage, required: boolean) => {
@@ -132,11 +114,6 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const originForHeaders = (req: IncomingMessage) => {
     const h = req.headers.host
     return h !== undefined && hosts().has(h) ? `${scheme}://${h}` : ownOrigin()
-  }
-
-  const deny = (res: ServerResponse, status: number, text: string) => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
-    res.end(text)
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -208,53 +185,6 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     const stream = createReadStream(t.path!)
     stream.on('error', () => res.destroy())
     stream.pipe(res)
-  }
-
-  async function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string) {
-    let path: string
-    try {
-      path = normalize(decodeURIComponent(pathname))
-    } catch {
-      return deny(res, 400, 'bad path')
-    }
-    if (path.includes('\0') || path.split(/[\\/]/).includes('..')) return deny(res, 400, 'bad path')
-    const root = normalize(o.dist + sep)
-    let file = join(root, path)
-    if (!file.startsWith(root)) return deny(res, 400, 'bad path')
-    let info = await stat(file).catch(() => undefined)
-    // App routes (no extension) get the app; missing assets are 404s.
-    if (info === undefined || info.isDirectory()) {
-      if (extname(path) !== '' && path !== '/') return deny(res, 404, 'not found')
-      file = join(root, 'index.html')
-      info = await stat(file).catch(() => undefined)
-      if (info === undefined)
-        return deny(
-          res,
-          503,
-          'The web app is not built yet: run `npm run build:web` (npm start does it for you).',
-        )
-    }
-    const ext = extname(file)
-    const hashed = /[/\\]assets[/\\]/.test(file)
-    const gzip = COMPRESSIBLE.has(ext) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
-    let body: Buffer
-    if (gzip) {
-      let kept = gzipped.get(file)
-      if (kept === undefined || kept.mtimeMs !== info.mtimeMs) {
-        kept = { mtimeMs: info.mtimeMs, body: gzipSync(await readFile(file), { level: 9 }) }
-        gzipped.set(file, kept)
-      }
-      body = kept.body
-    } else body = await readFile(file)
-    res.writeHead(200, {
-      'content-type': TYPES[ext] ?? 'application/octet-stream',
-      'content-length': String(body.length),
-      'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
-      vary: 'Accept-Encoding',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-    })
-    if (req.method === 'HEAD') return void res.end()
-    res.end(body)
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

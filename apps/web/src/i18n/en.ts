@@ -465,6 +465,15 @@ export const en = {
     'Smaller files from your contacts download by themselves, within a daily quota; larger ones wait for you to accept them.',
   'settings.saveFiles': 'Save',
   'settings.filesSaved': 'File settings saved',
+  'settings.homeNode': 'Home node',
+  'settings.homeNodeHint':
+    'An always-on Jiayi of yours (jiayi start --serve) keeps messages for you while this device is offline and relays for it. It holds no keys: only encrypted messages.',
+  'settings.homeNodeNone': 'No home node linked.',
+  'settings.homeNodeIs': 'Linked: {peerId}',
+  'settings.homeNodeLink': 'Home node link',
+  'settings.homeNodePlaceholder': 'jiayi:home/… (printed by jiayi start --serve)',
+  'settings.homeNodeAdd': 'Link home node',
+  'settings.homeNodeLinked': 'Home node linked',
 
   // errors
   'error.generic': 'Something went wrong. Please try again.',

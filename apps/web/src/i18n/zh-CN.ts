@@ -439,6 +439,15 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.askAboveHint': '联系人发来的较小文件会在每日额度内自动下载；较大的文件等你确认后再下载。',
   'settings.saveFiles': '保存',
   'settings.filesSaved': '文件设置已保存',
+  'settings.homeNode': '家庭节点',
+  'settings.homeNodeHint':
+    '一台常开的 Jiayi（jiayi start --serve）在本设备离线时替你保管消息，并为它中继。它不持有任何密钥，只保存加密的消息。',
+  'settings.homeNodeNone': '尚未关联家庭节点。',
+  'settings.homeNodeIs': '已关联：{peerId}',
+  'settings.homeNodeLink': '家庭节点链接',
+  'settings.homeNodePlaceholder': 'jiayi:home/…（由 jiayi start --serve 显示）',
+  'settings.homeNodeAdd': '关联家庭节点',
+  'settings.homeNodeLinked': '家庭节点已关联',
 
   'error.generic': '出错了，请重试。',
   'error.closed': '未连接到你的节点，正在重试…',

@@ -1,5 +1,5 @@
 /**
- * Settings: language, name, profile picture, notifications, files, passphrase, an encrypted backup, and what this
+ * Settings: language, name, profile picture, notifications, home node, files, passphrase, an encrypted backup, and what this
  * app is.
  */
 import type { PassphraseProgress } from '@jiayi/api'
@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
+import { HomeNodeCard } from '../ui/home-node-card.js'
 import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { NotificationsCard } from '../ui/notifications-card.js'
@@ -119,6 +120,8 @@ export function SettingsScreen() {
         <NotificationsCard />
 
         {client.mode === 'remote' && <LanAccessCard />}
+
+        {can('addHomeNode') && <HomeNodeCard />}
 
         {can('setPublicNetwork') && <PublicNetworkCard />}
 

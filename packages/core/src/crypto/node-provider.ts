@@ -12,8 +12,12 @@
  *   OpenSSL has no XChaCha.
  * - X25519 shared secrets, Ed25519 signing: OpenSSL. Raw keys enter it as KeyObjects imported
  *   from DER, and importing a private key computes its public key, yet this is still faster.
- * - X25519 and Ed25519 public keys: @noble's (its base-point multiplication with precomputed
- *   tables beats OpenSSL's import and export).
+ * - X25519 and Ed25519 public keys: OpenSSL. @noble's base-point multiplication (both curves
+ *   share it) is 1.5-2x as fast once its precomputed table exists, but building that table on the
+ *   first call allocates ~8 MiB and takes 0.1-0.3 s, at every peer's start (the identity's key
+ *   pairs). A peer derives public keys a few times per start, once per ratchet step and per new
+ *   group key: OpenSSL's slower calls (~0.5 ms) cost less than the table (`npm run bench cli`,
+ *   peer.rss_mb; docs/performance.md).
  * - AES-256-GCM (file chunks only): OpenSSL; @noble's provider has none (see provider.ts).
  * - Ed25519 verification: OpenSSL, after @noble's strict key check (see ed25519Verify).
  */
@@ -155,6 +159,12 @@ function publicKey(prefix: Uint8Array, key: Uint8Array) {
   return createPublicKey({ key: der(prefix, key), format: 'der', type: 'spki' })
 }
 
+/** The raw public key of a raw secret key: its SPKI encoding after the fixed prefix. */
+function rawPublic(pkcs8: Uint8Array, spki: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  const encoded = createPublicKey(privateKey(pkcs8, secretKey)).export({ format: 'der', type: 'spki' })
+  return Uint8Array.from(encoded.subarray(spki.length))
+}
+
 export const nodeCryptoProvider: CryptoProvider = {
   name: 'node',
   sha256: (data) =>
@@ -179,7 +189,7 @@ export const nodeCryptoProvider: CryptoProvider = {
   xchacha20Poly1305Open: xchachaOpen,
   aes256GcmSeal: aesGcmSeal,
   aes256GcmOpen: aesGcmOpen,
-  x25519PublicKey: nobleProvider.x25519PublicKey,
+  x25519PublicKey: (secretKey) => rawPublic(X25519_PKCS8, X25519_SPKI, secretKey),
   x25519Shared: (secretKey, key) =>
     // OpenSSL refuses an all-zero result (a low-order public key) by throwing, as @noble does.
     plain(
@@ -188,7 +198,7 @@ export const nodeCryptoProvider: CryptoProvider = {
         publicKey: publicKey(X25519_SPKI, key),
       }),
     ),
-  ed25519PublicKey: nobleProvider.ed25519PublicKey,
+  ed25519PublicKey: (secretKey) => rawPublic(ED25519_PKCS8, ED25519_SPKI, secretKey),
   ed25519Sign: (secretKey, message) => plain(sign(null, message, privateKey(ED25519_PKCS8, secretKey))),
   ed25519Verify: (key, message, signature) =>
     isStrictEd25519Key(key) && verify(null, message, publicKey(ED25519_SPKI, key), signature),

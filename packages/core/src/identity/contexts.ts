@@ -22,6 +22,8 @@ export const SignatureContext = {
   HomeNode: 'Jiayi_HomeNode_v1',
   /** The owner names who may deposit in its mailbox (mailbox/certificate.ts). */
   MailboxDepositors: 'Jiayi_MailboxDepositors_v1',
+  /** The person's devices, versioned (identity/device-list.ts). */
+  DeviceList: 'Jiayi_DeviceList_v1',
 } as const
 export type SignatureContext = (typeof SignatureContext)[keyof typeof SignatureContext]
 

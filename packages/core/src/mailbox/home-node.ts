@@ -7,6 +7,7 @@
 import { decodeDeviceKey, encodeDeviceKey, generateDeviceKey } from '../identity/device.js'
 import type { JiayiNode, NetworkStack } from '../net/network-stack.js'
 import { createJiayiNode } from '../net/node-factory.js'
+import type { RelayServerLimits } from '../net/relay-limits.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { MAX_HOME_ADDRS } from './certificate.js'
@@ -20,6 +21,12 @@ export interface HomeNodeInit {
   readonly network: NetworkStack
   readonly listen: readonly string[]
   readonly limits?: Partial<MailboxLimits>
+  /**
+   * Run a circuit-relay-v2 server (default none). A home node that serves the web app over HTTPS
+   * (`--tls-cert`) runs one: the owner's in-page peers reserve a slot on it, through which their
+   * contacts reach them.
+   */
+  readonly relayServer?: boolean | Partial<RelayServerLimits>
   readonly log?: MailboxServerInit['log']
 }
 
@@ -39,7 +46,7 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
     privateKey,
     network: init.network,
     listen: init.listen,
-    relayServer: false,
+    relayServer: init.relayServer ?? false,
   })
   let mailbox: MailboxServer
   try {
@@ -64,12 +71,20 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
   }
 }
 
-/** The addresses a link carries: TCP first (every peer dials it), the most reachable first. */
+/**
+ * The addresses a link carries: TCP first (every Node peer dials it), the most reachable first;
+ * and, when the home node serves browsers over HTTPS, its best `/tls/ws` address in the last
+ * place, since a browser dials nothing else.
+ */
 function linkAddrs(node: JiayiNode): string[] {
   const addrs = node.getMultiaddrs().map((a) => a.toString().replace(/\/p2p\/[^/]+$/, ''))
   const rank = (a: string) =>
     (/\/tcp\/\d+$/.test(a) ? 0 : 4) +
     (/^\/ip[46]\/(127\.|::1)/.test(a) ? 2 : 0) +
     (/^\/ip4\/(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(a) ? 1 : 0)
-  return addrs.sort((a, b) => rank(a) - rank(b)).slice(0, MAX_HOME_ADDRS)
+  const sorted = addrs.sort((a, b) => rank(a) - rank(b))
+  const picked = sorted.slice(0, MAX_HOME_ADDRS)
+  const tls = sorted.find((a) => /\/tls\/ws$/.test(a))
+  if (tls !== undefined && !picked.includes(tls)) picked[MAX_HOME_ADDRS - 1] = tls
+  return picked
 }

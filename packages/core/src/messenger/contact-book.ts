@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js'
 import { MessengerError } from './errors.js'
 import { type ContactId, isContactId } from './ids.js'
 import { Keys } from './keys.js'
-import { type ContactRecord, decodeRecord } from './records.js'
+import { type ContactRecord, contactDevices, decodeRecord } from './records.js'
 
 export class ContactBook {
   private readonly byId = new Map<ContactId, ContactRecord>()
@@ -40,18 +40,26 @@ export class ContactBook {
     return [...this.byId.values()].sort((a, b) => a.addedAt - b.addedAt)
   }
 
+  /** Indexes every device of the contact (records.ts contactDevices), so any of them finds it. */
   set(record: ContactRecord): void {
     const previous = this.byId.get(record.id)
-    if (previous !== undefined && previous.peerId !== record.peerId) this.byPeer.delete(previous.peerId)
+    if (previous !== undefined) this.unindex(previous)
     this.byId.set(record.id, record)
     this.byPeer.set(record.peerId, record.id)
+    for (const peer of contactDevices(record)) this.byPeer.set(peer, record.id)
   }
 
   delete(id: ContactId): void {
     const previous = this.byId.get(id)
     if (previous === undefined) return
     this.byId.delete(id)
-    this.byPeer.delete(previous.peerId)
+    this.unindex(previous)
+  }
+
+  private unindex(record: ContactRecord): void {
+    for (const peer of [record.peerId, ...contactDevices(record)]) {
+      if (this.byPeer.get(peer) === record.id) this.byPeer.delete(peer)
+    }
   }
 
   /**

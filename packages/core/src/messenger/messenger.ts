@@ -318,7 +318,7 @@ export class Messenger {
     const prekeys = this.core.prekeys
     if (await prekeys.rotate(this.now()))
       this.core.log.info('prekeys rotated', { id: prekeys.signedPreKey.id })
-    return { signedPreKeyId: prekeys.signedPreKey.id, kemPreKeyId: prekeys.kemPreKey.id }
+    return { signedPreKeyId: prekeys.signedPreKey.id, kemPreKeyId: prekeys.kemPreKeyId }
   }
 
   /** Prekeys for whoever may fetch them, proves they hold our card, and is within its limits. */

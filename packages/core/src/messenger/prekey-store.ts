@@ -85,6 +85,35 @@ export interface PublicPreKeys {
   readonly kemPreKey: Pick<KemPreKey, 'id' | 'publicKey' | 'signature'>
 }
 
+/**
+ * A last-resort KEM prekey whose key pair is derived from its seed when first needed: ML-KEM-768's
+ * key generation allocates ~2 MiB and takes tens of ms, and most starts hand out no prekey
+ * (peer.rss_mb in `npm run bench cli`).
+ */
+class LazyKemPreKey {
+  private made: KemPreKey | undefined
+
+  private constructor(
+    readonly id: number,
+    private readonly make: () => KemPreKey,
+  ) {}
+
+  static of(key: KemPreKey): LazyKemPreKey {
+    const lazy = new LazyKemPreKey(key.id, () => key)
+    lazy.made = key
+    return lazy
+  }
+
+  static fromSeed(identity: IdentityKeyPair, id: number, seed: Uint8Array): LazyKemPreKey {
+    return new LazyKemPreKey(id, () => kemPreKeyFromSeed(identity, id, seed))
+  }
+
+  get key(): KemPreKey {
+    this.made ??= this.make()
+    return this.made
+  }
+}
+
 export class PreKeyStore {
   /** Hand-outs, refills and rotations, one at a time (see handOut). */
   private readonly handing = new KeyedQueue()
@@ -93,7 +122,7 @@ export class PreKeyStore {
     private readonly store: Store,
     private readonly identity: IdentityKeyPair,
     private meta: PreKeyMeta,
-    private current: { readonly signed: SignedPreKey; readonly kem: KemPreKey },
+    private current: { readonly signed: SignedPreKey; readonly kem: LazyKemPreKey },
   ) {}
 
   static async open(store: Store, identity: IdentityKeyPair, now = Date.now()): Promise<PreKeyStore> {
@@ -114,7 +143,7 @@ export class PreKeyStore {
         { type: 'put', key: Keys.kem(1), value: encodeRecord({ seed: bytesToHex(kem.seed) }) },
         { type: 'put', key: Keys.prekeyMeta(), value: encodeRecord(meta) },
       ])
-      const keys = new PreKeyStore(store, identity, meta, { signed: spk, kem })
+      const keys = new PreKeyStore(store, identity, meta, { signed: spk, kem: LazyKemPreKey.of(kem) })
       await keys.refill()
       return keys
     }
@@ -123,7 +152,7 @@ export class PreKeyStore {
     const kemSeed = await loadKemSeed(store, meta.kemPreKeyId)
     if (spk === undefined || kemSeed === undefined)
       throw new Error('prekey records are missing from the store')
-    const kem = kemPreKeyFromSeed(identity, meta.kemPreKeyId, kemSeed)
+    const kem = LazyKemPreKey.fromSeed(identity, meta.kemPreKeyId, kemSeed)
     return new PreKeyStore(store, identity, meta, { signed: spk, kem })
   }
 
@@ -134,7 +163,12 @@ export class PreKeyStore {
 
   /** The last-resort KEM prekey now. */
   get kemPreKey(): KemPreKey {
-    return this.current.kem
+    return this.current.kem.key
+  }
+
+  /** The last-resort KEM prekey's id (without deriving its key pair). */
+  get kemPreKeyId(): number {
+    return this.current.kem.id
   }
 
   /**
@@ -169,7 +203,7 @@ export class PreKeyStore {
       if (dropBelow > 0) ops.push({ type: 'del', key: Keys.otk(dropBelow - 1) })
       this.meta = { ...this.meta, handedOutBelow: id + 1 }
     }
-    let kem: PublicPreKeys['kemPreKey'] = this.current.kem
+    let kem: PublicPreKeys['kemPreKey'] | undefined
     const kemId = this.meta.kemHandedOutBelow ?? ONE_TIME_KEM_BASE
     const kemNext = this.meta.nextKemOneTimeId ?? ONE_TIME_KEM_BASE
     if (kemId < kemNext) {
@@ -188,7 +222,11 @@ export class PreKeyStore {
     // The KEM pool is refilled behind this hand-out: the next one waits for it, this one not.
     if (kemNext - (this.meta.kemHandedOutBelow ?? ONE_TIME_KEM_BASE) < KEM_POOL_LOW)
       void this.handing.run('hand-out', () => this.refillKem()).catch(() => undefined)
-    return { signedPreKey: this.current.signed, oneTimePreKey: oneTime, kemPreKey: kem }
+    return {
+      signedPreKey: this.current.signed,
+      oneTimePreKey: oneTime,
+      kemPreKey: kem ?? this.current.kem.key,
+    }
   }
 
   /** The private keys an incoming X3DH names, or undefined if any is unknown (or already used). */
@@ -224,7 +262,7 @@ export class PreKeyStore {
   }
 
   private async kemSecretKey(id: number): Promise<Uint8Array | undefined> {
-    if (id === this.current.kem.id) return this.current.kem.secretKey
+    if (id === this.current.kem.id) return this.current.kem.key.secretKey
     if (id >= ONE_TIME_KEM_BASE) {
       const record = await this.store.get(Keys.kemOneTime(id))
       return record === undefined ? undefined : mlKemKeyPair(kemSeedOf(record)).secretKey
@@ -257,7 +295,7 @@ export class PreKeyStore {
         kemPreKeyAt: now,
         retiredKem: [...(meta.retiredKem ?? []), { id: meta.kemPreKeyId, at: now }],
       }
-      current = { ...current, kem }
+      current = { ...current, kem: LazyKemPreKey.of(kem) }
     }
     const expired = (grace: number) => (r: Retired) => now - r.at >= grace
     for (const r of (meta.retiredSigned ?? []).filter(expired(SIGNED_PREKEY_GRACE_MS)))

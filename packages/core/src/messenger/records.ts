@@ -47,8 +47,26 @@ export interface ContactRecord {
    * update: where their mailbox is while they are offline.
    */
   readonly home?: string | undefined
+  /**
+   * Their newest verified device list (identity/device-list.ts), base64, from their card, an
+   * address update or group state, kept to pass on (group state) and to compare versions.
+   */
+  readonly deviceList?: string | undefined
+  /**
+   * The peer ids on `deviceList`, written only after it verified under `identityKey`. Absent:
+   * they have one device, `peerId` (contactDevices).
+   */
+  readonly devices?: readonly string[] | undefined
   readonly addedAt: number
   readonly updatedAt: number
+}
+
+/**
+ * The peer ids of a contact's devices: those on their device list, or the one device their card
+ * named when no list has come (a person with one device, or an older build).
+ */
+export function contactDevices(record: Pick<ContactRecord, 'peerId' | 'devices'>): readonly string[] {
+  return record.devices !== undefined && record.devices.length > 0 ? record.devices : [record.peerId]
 }
 
 /** 'stored': deposited in the recipient's mailbox on their home node, not on their device yet. */

@@ -1,0 +1,32 @@
+/**
+ * A contact's device list as it arrives (card, address update, group state): verified under the
+ * identity key we hold for them, kept only when newer than the one we have (identity/device-list.ts),
+ * so a replayed old list cannot bring back a device they removed.
+ */
+import { fromBase64, hexToBytes, toBase64 } from '../bytes.js'
+import { type DeviceList, isNewerDeviceList, verifyDeviceList } from '../identity/device-list.js'
+import type { ContactRecord } from './records.js'
+
+/** The list we hold for a contact, or undefined when they have sent none (one device). */
+export function heldDeviceList(
+  contact: Pick<ContactRecord, 'deviceList' | 'identityKey'>,
+): DeviceList | undefined {
+  if (contact.deviceList === undefined) return undefined
+  return verifyDeviceList(fromBase64(contact.deviceList), hexToBytes(contact.identityKey))
+}
+
+/**
+ * The contact's record with `bytes` as their device list, or undefined when the list changes
+ * nothing (not newer than the held one). Throws IdentityError when the list is malformed or
+ * signed by another identity: the caller counts it and drops it.
+ */
+export function withDeviceList(contact: ContactRecord, bytes: Uint8Array): ContactRecord | undefined {
+  const list = verifyDeviceList(bytes, hexToBytes(contact.identityKey))
+  if (!isNewerDeviceList(list, heldDeviceList(contact))) return undefined
+  return {
+    ...contact,
+    deviceList: toBase64(list.bytes),
+    devices: list.devices.map((d) => d.peerId),
+    updatedAt: Date.now(),
+  }
+}
