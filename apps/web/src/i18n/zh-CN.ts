@@ -441,7 +441,7 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.filesSaved': '文件设置已保存',
   'settings.homeNode': '家庭节点',
   'settings.homeNodeHint':
-    '一台常开的 Jiayi（jiayi start --serve）在本设备离线时替你保管消息，并为它中继。它不持有任何密钥，只保存加密的消息。',
+    '一台常开的加一节点（jiayi start --serve）在本设备离线时替你保管消息，并为它中继。它不持有任何密钥，只保存加密的消息。',
   'settings.homeNodeNone': '尚未关联家庭节点。',
   'settings.homeNodeIs': '已关联：{peerId}',
   'settings.homeNodeLink': '家庭节点链接',
