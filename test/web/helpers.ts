@@ -96,6 +96,13 @@ export class NodePeer {
     return NodePeer.run(home, ['--init-if-needed', '--name', name, ...extra])
   }
 
+  /** A keyless home node (`jiayi start --serve`) on a fresh home; its ready line has `serveLink`. */
+  static async serve(): Promise<NodePeer> {
+    const home = await mkdtemp(join(tmpdir(), 'jyw-home-'))
+    homes.push(home)
+    return NodePeer.run(home, ['--serve'])
+  }
+
   /** Starts a peer again on an existing home. */
   static restart(home: string, extra: readonly string[] = []): Promise<NodePeer> {
     return NodePeer.run(home, extra)

@@ -549,4 +549,37 @@ describe('the web app as the UI of a node', () => {
       await phone.context.close()
     }
   })
+
+  test('Bob away with a home node: the contact says so, and a message says it is stored there', async () => {
+    const homeNode = await NodePeer.serve()
+    const link = (homeNode.ready as unknown as { serveLink: string }).serveLink
+    await bob.call('addHomeNode', { link })
+    // Alice learns it from Bob's address update (once his outbox to her is empty, it arrived).
+    await eventually(
+      async () => (await bob.call<number>('outboxSize', { contact: aliceAtBob.id })) === 0,
+      'address update delivered',
+    )
+    await bob.stop()
+    await eventually(
+      async () =>
+        (await alice.call<{ reach: string }>('contact', { contact: bobAtAlice.id })).reach === 'mailbox',
+      'Bob reached through his mailbox',
+    )
+    await openChat(page)
+    await page.getByText('offline · home node mailbox').waitFor()
+    await page.getByRole('textbox', { name: 'Message' }).fill('see you when you are back')
+    await page.getByRole('button', { name: 'Send', exact: true }).click()
+    await page
+      .getByRole('note')
+      .filter({ hasText: 'Stored on Bob’s home node: delivered when Bob comes online' })
+      .waitFor({ timeout: 30_000 })
+    await page.getByRole('img', { name: 'In their mailbox' }).last().waitFor()
+    await setLanguage(page, 'zh-CN')
+    await page.goto(`${alice.origin}/#/chat/${bobAtAlice.id}`)
+    await page.getByRole('note').filter({ hasText: '已存放在 Bob 的家庭节点上，Bob 上线后送达' }).waitFor()
+    await page.getByText('离线 · 家庭节点信箱').waitFor()
+    await setLanguage(page, 'en')
+    await page.goto(`${alice.origin}/#/contact/${bobAtAlice.id}`)
+    await page.getByText('Offline: messages go to the mailbox on their home node').waitFor()
+  })
 })

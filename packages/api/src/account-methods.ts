@@ -3,9 +3,9 @@
  * exporting an encrypted backup. A host without one answers ControlError 'Unsupported'.
  */
 import type { AccountHost } from './host.js'
-import { str } from './params.js'
+import { array, bool, opt, str } from './params.js'
 import { ControlError } from './protocol.js'
-import { always, type MethodContext, type MethodTable, params } from './table.js'
+import { always, type MethodContext, type MethodTable, none, params } from './table.js'
 
 function op<K extends Exclude<keyof AccountHost, 'events'>>(
   c: MethodContext,
@@ -18,7 +18,12 @@ function op<K extends Exclude<keyof AccountHost, 'events'>>(
 
 const secret = str({ max: 1024 })
 
-export type AccountMethodName = 'setName' | 'changePassphrase' | 'exportBackup'
+export type AccountMethodName =
+  | 'setName'
+  | 'changePassphrase'
+  | 'exportBackup'
+  | 'publicNetwork'
+  | 'setPublicNetwork'
 
 export const ACCOUNT_METHODS: MethodTable<AccountMethodName> = {
   setName: {
@@ -42,5 +47,22 @@ export const ACCOUNT_METHODS: MethodTable<AccountMethodName> = {
     needs: 'account',
     check: params({ passphrase: str({ min: 8, max: 1024 }) }),
     run: (c, p) => op(c, 'exportBackup')(p.passphrase),
+  },
+  publicNetwork: {
+    needs: 'account',
+    check: none,
+    run: (c) => op(c, 'publicNetwork')(),
+  },
+  setPublicNetwork: {
+    needs: 'account',
+    check: params({ publicDht: bool, bootstrap: opt(array(str({ min: 1, max: 1024 }), 64)) }),
+    run: (c, p) =>
+      op(
+        c,
+        'setPublicNetwork',
+      )({
+        publicDht: p.publicDht,
+        ...(p.bootstrap === undefined ? {} : { bootstrap: p.bootstrap }),
+      }),
   },
 }

@@ -5,7 +5,7 @@
  */
 import type { ConnectionInfo, FileService, FileSource, Logger, Messenger, MessengerEvents } from '@jiayi/core'
 import type { Feed, LinkPreview } from '@jiayi/feed'
-import type { BackupFile, MeView, PassphraseProgress, SourceHandle } from './methods.js'
+import type { BackupFile, MeView, PassphraseProgress, PublicNetworkView, SourceHandle } from './methods.js'
 
 /** What the dispatcher needs of a Messenger. */
 export type MessengerApi = Pick<
@@ -95,6 +95,11 @@ export interface AccountHost {
     on(type: 'passphrase', handler: (progress: PassphraseProgress) => void): () => void
   }
   exportBackup?(passphrase: string): Promise<BackupFile>
+  publicNetwork?(): Promise<PublicNetworkView>
+  setPublicNetwork?(setting: {
+    publicDht: boolean
+    bootstrap?: readonly string[]
+  }): Promise<PublicNetworkView>
 }
 
 export interface ApiHost {

@@ -108,6 +108,15 @@ export interface AttachmentParam {
 }
 
 /** A backup, ready to save as a file: the bytes as base64 and a suggested file name. */
+/** The public network setting (core's PublicNetworkSetting) and whether this run joined. */
+export interface PublicNetworkView {
+  readonly publicDht: boolean
+  /** Bootstrap addresses; empty means libp2p's usual public ones. */
+  readonly bootstrap: readonly string[]
+  /** Whether the running peer joined (the setting takes effect at the next start). */
+  readonly active: boolean
+}
+
 export interface BackupFile {
   readonly fileName: string
   readonly mime: string
@@ -298,6 +307,10 @@ export interface ApiMethods {
   changePassphrase: { params: { current?: string; next: string }; result: null }
   /** The identity and contacts, sealed with `passphrase` (Argon2id + XChaCha20-Poly1305). */
   exportBackup: { params: { passphrase: string }; result: BackupFile }
+  /** Whether this peer joins the public libp2p network (Kad-DHT, public relays); a node only. */
+  publicNetwork: { params: NoParams; result: PublicNetworkView }
+  /** Saves the choice; the peer honours it at its next start (`active` says what runs now). */
+  setPublicNetwork: { params: { publicDht: boolean; bootstrap?: string[] }; result: PublicNetworkView }
 
   // ------------------------------------------------------------------ this peer's API
   /** The methods and events this peer offers (hosts differ: a node has no setName, say). */

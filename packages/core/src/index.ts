@@ -332,6 +332,20 @@ export {
   PROTOCOL_MSG,
   PROTOCOL_PREKEYS,
 } from './net/protocols.js'
+export {
+  bootstrapAddrs,
+  MAX_BOOTSTRAP,
+  PUBLIC_BOOTSTRAP,
+  PUBLIC_DHT_PROTOCOL,
+  type PublicDhtOptions,
+} from './net/public-dht-config.js'
+export {
+  loadPublicNetwork,
+  PUBLIC_NETWORK_OFF,
+  type PublicNetworkSetting,
+  savePublicNetwork,
+  validBootstrap,
+} from './net/public-network-setting.js'
 export { LAN_RELAY_LIMITS, type RelayServerLimits } from './net/relay-limits.js'
 export { RESOURCE_LIMITS, type ResourceLimits } from './net/resource-limits.js'
 export { type BrowserNetworkInit, browserNetwork, DEFAULT_BROWSER_LISTEN } from './net/transports-browser.js'

@@ -64,8 +64,8 @@ export interface PeerInit {
    * remembered ones, say), or undefined to fail with the error (the function may throw a better one).
    */
   readonly listenFallback?: ((error: unknown) => Promise<readonly string[] | undefined>) | undefined
-  /** Node tuning: the relay server, loopback dialling, connection limits. */
-  readonly node?: Pick<JiayiNodeOptions, 'relayServer' | 'alsoDial' | 'limits'> | undefined
+  /** Node tuning: the relay server, loopback dialling, connection limits, the public network. */
+  readonly node?: Pick<JiayiNodeOptions, 'relayServer' | 'alsoDial' | 'limits' | 'publicDht'> | undefined
   /** Where received files go and sent ones are read again (disk, IndexedDB, memory). */
   readonly fileStorage: FileStorage
   readonly files?: Omit<FileServiceInit, 'store' | 'storage' | 'log'> | undefined

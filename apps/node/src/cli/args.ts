@@ -31,6 +31,10 @@ const OPTIONS = {
   listen: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
   'mdns-open': { type: 'boolean' },
+  'public-dht': { type: 'boolean' },
+  bootstrap: { type: 'string', multiple: true },
+  // hidden (tests): the DHT protocol, to keep a test's DHT apart from the public one
+  'dht-protocol': { type: 'string' },
   'init-if-needed': { type: 'boolean' },
   'show-card': { type: 'boolean' },
   web: { type: 'string' },
@@ -90,13 +94,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...] [--tls-cert FILE --tls-key FILE [--https-port N]]',
+      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--public-dht [--bootstrap MULTIADDR ...]] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...] [--tls-cert FILE --tls-key FILE [--https-port N]]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
       'listen',
       'no-mdns',
       'mdns-open',
+      'public-dht',
+      'bootstrap',
+      'dht-protocol',
       'init-if-needed',
       'name',
       'show-card',

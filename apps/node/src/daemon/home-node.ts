@@ -34,7 +34,16 @@ export interface HomeNodeOptions {
 }
 
 export function homeNodeOptions(ctx: Context): HomeNodeOptions {
-  for (const o of ['init-if-needed', 'name', 'show-card', 'web', 'web-lan', 'mdns-open'])
+  for (const o of [
+    'init-if-needed',
+    'name',
+    'show-card',
+    'web',
+    'web-lan',
+    'mdns-open',
+    'public-dht',
+    'bootstrap',
+  ])
     if (ctx.options[o] !== undefined)
       throw new CliError(
         'Usage',

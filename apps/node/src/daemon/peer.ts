@@ -9,7 +9,7 @@
  * messenger, node, peer.lock, store).
  */
 import { userInfo } from 'node:os'
-import type { JiayiNode, Messenger, Store } from '@jiayi/core'
+import type { JiayiNode, Messenger, PublicDhtOptions, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
 import type { Peer, PeerInit } from '@jiayi/feed'
 import { type Context, carryOnWithoutOutput, optFlag, optList, optString } from '../cli/context.js'
@@ -46,6 +46,14 @@ export interface PeerOptions {
    * rendezvous); the hidden --mdns-tag/-port/-interval (tests) give the options.
    */
   readonly mdns: boolean | MdnsOptions
+  /**
+   * --public-dht: join the public libp2p network for this run (public-dht.ts); without it the
+   * saved setting (the web app's Settings switch) decides. --bootstrap replaces the bootstrap list
+   * for this run; the hidden --dht-protocol (tests) names another DHT.
+   */
+  readonly publicDht: boolean
+  readonly bootstrap: readonly string[]
+  readonly dhtProtocol: string | undefined
   readonly initIfNeeded: boolean
   readonly name: string | undefined
   readonly showCard: boolean
@@ -62,6 +70,7 @@ export function peerOptions(ctx: Context): PeerOptions {
   return {
     listen: optList(ctx, 'listen'),
     mdns: optFlag(ctx, 'no-mdns') ? false : mdnsOptions(ctx),
+    ...publicDhtOptions(ctx),
     initIfNeeded,
     name,
     showCard: optFlag(ctx, 'show-card'),
@@ -76,6 +85,21 @@ function routesOption(values: readonly string[]): Map<string, number> {
   } catch (error) {
     throw new CliError('Usage', error instanceof Error ? error.message : 'bad --preview-via')
   }
+}
+
+/** --public-dht, --bootstrap (each a multiaddr ending in /p2p/PEER_ID) and --dht-protocol. */
+function publicDhtOptions(ctx: Context): Pick<PeerOptions, 'publicDht' | 'bootstrap' | 'dhtProtocol'> {
+  const bootstrap = optList(ctx, 'bootstrap')
+  const publicDht = optFlag(ctx, 'public-dht')
+  if (bootstrap.length > 0 && !publicDht) throw new CliError('Usage', '--bootstrap goes with --public-dht')
+  for (const addr of bootstrap) {
+    if (!/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]{46,64}$/.test(addr))
+      throw new CliError('Usage', `--bootstrap must be a multiaddr ending in /p2p/PEER_ID: ${addr}`)
+  }
+  const dhtProtocol = optString(ctx, 'dht-protocol')
+  if (dhtProtocol !== undefined && !/^\/[\w./-]{1,64}$/.test(dhtProtocol))
+    throw new CliError('Usage', '--dht-protocol must look like /name/kad/1.0.0')
+  return { publicDht, bootstrap, dhtProtocol }
 }
 
 /** --mdns-open, and the hidden test options: a private service tag, UDP port and query interval (ms). */
@@ -99,6 +123,37 @@ function mdnsOptions(ctx: Context): MdnsOptions | true {
     ...(serviceTag === undefined ? {} : { serviceTag }),
     ...(port === undefined ? {} : { port: int('mdns-port', port, 1, 65_535) }),
     ...(interval === undefined ? {} : { intervalMs: int('mdns-interval', interval, 100, 3_600_000) }),
+  }
+}
+
+/** The public network for this run: the flags, else the saved setting; undefined when off. */
+async function publicNetworkFor(
+  store: Store,
+  options: PeerOptions,
+  core: typeof import('@jiayi/core'),
+): Promise<PublicDhtOptions | undefined> {
+  const saved = await core.loadPublicNetwork(store)
+  if (!options.publicDht && !saved.publicDht) return undefined
+  const bootstrap = options.bootstrap.length > 0 ? options.bootstrap : saved.bootstrap
+  return {
+    ...(bootstrap.length > 0 ? { bootstrap } : {}),
+    ...(options.dhtProtocol === undefined ? {} : { protocol: options.dhtProtocol }),
+  }
+}
+
+/** The Settings switch: the saved choice, honoured at the next start; `active` is this run's. */
+function publicNetworkHost(
+  store: Store,
+  core: typeof import('@jiayi/core'),
+  active: boolean,
+): Pick<NonNullable<HostParts['account']>, 'publicNetwork' | 'setPublicNetwork'> {
+  return {
+    publicNetwork: async () => ({ ...(await core.loadPublicNetwork(store)), active }),
+    setPublicNetwork: async (setting) => {
+      // Without a list the saved one stays (the switch changes only on/off).
+      const bootstrap = setting.bootstrap ?? (await core.loadPublicNetwork(store)).bootstrap
+      return { ...(await core.savePublicNetwork(store, { publicDht: setting.publicDht, bootstrap })), active }
+    },
   }
 }
 
@@ -216,12 +271,16 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
     // Lost writes (found at open, or a repair since the last run) may have taken our ratchets
     // back in time: every secure session starts afresh.
     const staleSessions = await sessionsStale(store)
+    const publicNetwork = await publicNetworkFor(store, options, core)
+    if (publicNetwork !== undefined)
+      log.info('joining the public network', { bootstrap: publicNetwork.bootstrap?.length ?? 'public' })
     peer = await openPeer({
       store,
       closeStore,
       account,
       network: nodeNet.nodeNetwork({ mdns: options.mdns, webrtcDirectCertificate: certificate }),
       ...(await listening(store, options, log)),
+      ...(publicNetwork === undefined ? {} : { node: { publicDht: publicNetwork } }),
       // Files land in <home>/files.
       fileStorage: nodeNet.NodeFileStorage.forHome(paths.home),
       messenger: { resetSessions: staleSessions || opened.found.length > 0 },
@@ -247,16 +306,21 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       feed,
       node,
       describeConnection: core.describeConnection,
-      account: nodeAccount(
-        store,
-        () => messenger.whoami().name,
-        core,
-        (n) => messenger.setName(n),
-        (current, next, onProgress) => {
-          log.info('changing the passphrase')
-          return opened.changePassphrase(current, next, onProgress).then(() => log.info('passphrase changed'))
-        },
-      ),
+      account: {
+        ...publicNetworkHost(store, core, node.services.dht !== undefined),
+        ...nodeAccount(
+          store,
+          () => messenger.whoami().name,
+          core,
+          (n) => messenger.setName(n),
+          (current, next, onProgress) => {
+            log.info('changing the passphrase')
+            return opened
+              .changePassphrase(current, next, onProgress)
+              .then(() => log.info('passphrase changed'))
+          },
+        ),
+      },
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : (urls) => previewer.makeAll(urls),
       log,
     }
@@ -287,6 +351,8 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       // How others reach this peer. No AutoNAT or relay reservations yet: the NAT is unknown and
       // no relay is held; the home node is the one `home-node add` linked, as `home-node` shows it.
       reach: { nat: 'unknown', relays: [], homeNode: m.homeNode() },
+      // Present when this run joined the public libp2p network (--public-dht or the setting).
+      ...(n.services.dht === undefined ? {} : { publicDht: true }),
       // Only when opening found damage: which files, and what it cost.
       ...(opened.found.length > 0 ? { store: { lostWrites: true, files: opened.found } } : {}),
     })

@@ -239,6 +239,19 @@ export const en = {
     'Left in the mailbox on their home node while they were offline (it sees only encrypted bytes)',
   'route.queued.long': 'Waiting in the outbox until they are reachable',
 
+  // how a contact is reached now (ContactView.reach), and why a message waits
+  'reachLine.lan': 'Reached over your local network',
+  'reachLine.direct': 'Reached directly, device to device',
+  'reachLine.relayed': 'Reached through a relay (it sees only encrypted bytes)',
+  'reachLine.mailbox': 'Offline: messages go to the mailbox on their home node',
+  'reachLine.offline': 'Offline: messages wait on this device until they are back',
+  'reachShort.mailbox': 'home node mailbox',
+  'waiting.tooltip': '{status}: {reason}',
+  'waiting.offline': 'Waiting for {name} to come online',
+  'waiting.mailbox': 'Waiting to be left on {name}’s home node',
+  'waiting.sending': 'Sending to {name}…',
+  'waiting.stored': 'Stored on {name}’s home node: delivered when {name} comes online',
+
   // files
   'file.image': 'Photo',
   'file.voice': 'Voice message',
@@ -422,6 +435,12 @@ export const en = {
   'settings.identity': 'Identity key',
   'settings.peerId': 'Peer id',
   'settings.unsupported': 'Not available on this device.',
+  'settings.publicNetwork': 'Public network',
+  'settings.publicNetworkSwitch': 'Find contacts through the public libp2p network',
+  'settings.publicNetworkHint':
+    'For when you have no home node: your device looks contacts up by their peer id in the public DHT and keeps a spot on public relays. Those peers learn your peer id and address, never who your contacts are or what you send.',
+  'settings.publicNetworkNextStart': 'On from the next start of your node.',
+  'settings.publicNetworkStillOn': 'Off from the next start of your node; this run still uses it.',
   'settings.lan': 'Phones on your network',
   'settings.lanHint':
     'Scan this code with a phone on the same network to open Jiayi there, as a full peer. Its browser will warn about the certificate: the SHA-256 fingerprint in the warning’s details must be the one below.',

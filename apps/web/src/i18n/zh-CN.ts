@@ -225,6 +225,18 @@ export const zhCN: Record<MessageKey, string> = {
   'route.mailbox.long': '对方离线时存入其家庭节点的信箱（节点只能看到加密数据）',
   'route.queued.long': '在发件箱中等待，对方可达时发送',
 
+  'reachLine.lan': '经由你的局域网联系',
+  'reachLine.direct': '设备之间直连',
+  'reachLine.relayed': '经由中继联系（中继只能看到加密数据）',
+  'reachLine.mailbox': '离线：消息存入其家庭节点的信箱',
+  'reachLine.offline': '离线：消息在本设备上等待，对方回来时发送',
+  'reachShort.mailbox': '家庭节点信箱',
+  'waiting.tooltip': '{status}：{reason}',
+  'waiting.offline': '等待 {name} 上线',
+  'waiting.mailbox': '等待存入 {name} 的家庭节点',
+  'waiting.sending': '正在发送给 {name}…',
+  'waiting.stored': '已存放在 {name} 的家庭节点上，{name} 上线后送达',
+
   'file.image': '图片',
   'file.voice': '语音消息',
   'file.download': '下载',
@@ -398,6 +410,12 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.identity': '身份公钥',
   'settings.peerId': '节点 ID',
   'settings.unsupported': '此设备不支持。',
+  'settings.publicNetwork': '公共网络',
+  'settings.publicNetworkSwitch': '通过公共 libp2p 网络寻找联系人',
+  'settings.publicNetworkHint':
+    '适用于没有家庭节点的情况：你的设备在公共 DHT 中按节点 ID 查找联系人，并在公共中继上保留位置。这些节点会知道你的节点 ID 和地址，但不会知道你的联系人是谁或你发送的内容。',
+  'settings.publicNetworkNextStart': '下次启动节点时开启。',
+  'settings.publicNetworkStillOn': '下次启动节点时关闭；本次运行仍在使用。',
   'settings.lan': '局域网中的手机',
   'settings.lanHint':
     '用同一网络中的手机扫描此二维码，即可在手机上以完整节点的方式打开加一。手机浏览器会对证书发出警告：警告详细信息中的 SHA-256 指纹必须与下方一致。',
@@ -423,7 +441,7 @@ export const zhCN: Record<MessageKey, string> = {
   'settings.filesSaved': '文件设置已保存',
   'settings.homeNode': '家庭节点',
   'settings.homeNodeHint':
-    '一台常开的 Jiayi（jiayi start --serve）在本设备离线时替你保管消息，并为它中继。它不持有任何密钥，只保存加密的消息。',
+    '一台常开的加一节点（jiayi start --serve）在本设备离线时替你保管消息，并为它中继。它不持有任何密钥，只保存加密的消息。',
   'settings.homeNodeNone': '尚未关联家庭节点。',
   'settings.homeNodeIs': '已关联：{peerId}',
   'settings.homeNodeLink': '家庭节点链接',

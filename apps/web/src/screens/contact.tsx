@@ -16,6 +16,7 @@ import { Icon } from '../ui/icons.js'
 import { LabelsCard } from '../ui/labels-card.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { QrImage } from '../ui/qr.js'
+import { ReachLine } from '../ui/reach-line.js'
 import { ReachNotice } from '../ui/reach-notice.js'
 
 function halves(formatted: string): [string[], string[]] {
@@ -63,6 +64,7 @@ export function ContactScreen(props: { contact: string }) {
               {t('contact.connection')}:{' '}
               {connection.data ? t(`route.${connection.data.route}.long`) : t('contact.notConnected')}
             </p>
+            <ReachLine contact={c} />
             <p class="muted small" data-testid="session-kind">
               {t('contact.encryption')}: {c.postQuantum ? t('contact.postQuantum') : t('contact.classical')}
             </p>

@@ -18,6 +18,7 @@ import { GroupJoinStatus } from '../ui/group-join-status.js'
 import { Icon } from '../ui/icons.js'
 import { notify, notifyError } from '../ui/notice.js'
 import { QrImage } from '../ui/qr.js'
+import { reachTag } from '../ui/reach-line.js'
 import { Scanner } from '../ui/scanner.js'
 
 export function ContactsScreen(props: { addLink: string | undefined; selected: string | undefined }) {
@@ -249,6 +250,12 @@ export function ContactsScreen(props: { addLink: string | undefined; selected: s
                         : c.online
                           ? t('chat.online')
                           : t('chat.offline')}
+                      {c.state !== 'pending-out' && reachTag(c) !== undefined && (
+                        <span class="reach" data-reach={c.reach}>
+                          {' · '}
+                          {reachTag(c)}
+                        </span>
+                      )}
                       {c.lastError != null && !c.online && (
                         <span class="unreachable">
                           {' · '}

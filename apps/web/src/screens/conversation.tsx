@@ -19,6 +19,7 @@ import { ForwardDialog } from '../ui/forward-dialog.js'
 import { Icon } from '../ui/icons.js'
 import { MessageBubble } from '../ui/message.js'
 import { notifyError } from '../ui/notice.js'
+import { reachTag, waitingReason } from '../ui/reach-line.js'
 import { ReachNotice } from '../ui/reach-notice.js'
 
 /** How close to an edge of the list (px) the next page is loaded. */
@@ -122,7 +123,11 @@ export function Conversation(props: { contact: string }) {
       ? `${t('chat.online')} · ${t(`route.${connection.data.route}`)}`
       : contact.online
         ? t('chat.online')
-        : t('chat.offline')
+        : reachTag(contact) !== undefined
+          ? `${t('chat.offline')} · ${reachTag(contact)}`
+          : t('chat.offline')
+  // The newest outgoing message that waits says why in a line; the others in their tick's tooltip.
+  const lastWaiting = [...messages].reverse().find((m) => waitingReason(m, contact) !== undefined)?.id
 
   return (
     <section class="pane detail conversation" aria-labelledby="conv-title">
@@ -170,6 +175,10 @@ export function Conversation(props: { contact: string }) {
               m={m}
               quoted={m.replyTo ? byId.get(m.replyTo) : undefined}
               contactName={shownName(contact)}
+              waiting={(() => {
+                const text = waitingReason(m, contact)
+                return text === undefined ? undefined : { text, shown: m.id === lastWaiting }
+              })()}
               menuOpen={menu === m.id}
               onMenu={() => setMenu(menu === m.id ? undefined : m.id)}
               onReply={() => {

@@ -13,6 +13,7 @@ import { notify, notifyError } from '../ui/notice.js'
 import { NotificationsCard } from '../ui/notifications-card.js'
 import { PasswordField } from '../ui/password-field.js'
 import { PictureCard } from '../ui/picture-card.js'
+import { PublicNetworkCard } from '../ui/public-network-card.js'
 
 const VERSION = '0.1.0'
 
@@ -121,6 +122,8 @@ export function SettingsScreen() {
         {client.mode === 'remote' && <LanAccessCard />}
 
         {can('addHomeNode') && <HomeNodeCard />}
+
+        {can('setPublicNetwork') && <PublicNetworkCard />}
 
         {can('setFileSettings') && (
           <form

@@ -54,6 +54,8 @@ export function MessageBubble(props: {
   onEdit: () => void
   onDelete: () => void
   onForward: () => void
+  /** Why it still waits (reach-line.ts): the tick's tooltip, and a line under the newest one. */
+  waiting?: { readonly text: string; readonly shown: boolean } | undefined
 }) {
   const { m } = props
   if (m.extension?.kind === SAFETY_NUMBER_CHANGED) return <SystemLine m={m} contactName={props.contactName} />
@@ -88,13 +90,22 @@ export function MessageBubble(props: {
                 class={`tick tick-${m.status}`}
                 role="img"
                 aria-label={t(status.key)}
-                title={t(status.key)}
+                title={
+                  props.waiting === undefined
+                    ? t(status.key)
+                    : t('waiting.tooltip', { status: t(status.key), reason: props.waiting.text })
+                }
               >
                 <Icon name={status.icon} size={16} />
               </span>
             )}
           </span>
         </div>
+        {props.waiting?.shown === true && (
+          <p class="msg-waiting" role="note" data-status={m.status}>
+            {props.waiting.text}
+          </p>
+        )}
         {(m.reactions?.mine || m.reactions?.theirs) && (
           <div class="reactions">
             {m.reactions?.theirs && (

@@ -39,6 +39,7 @@ import {
 } from './core.js'
 import type { RefusalReason } from './counters.js'
 import { createOutboxPump } from './delivery.js'
+import { DhtFinder } from './dht-finder.js'
 import { MessengerError } from './errors.js'
 import type { Emitter } from './events.js'
 import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids.js'
@@ -145,7 +146,11 @@ export class Messenger {
     core.onDecryptFailed = (cid) => this.resets.decryptFailed(cid)
     this.inbound.extensions.set(SESSION_RESET_EXTENSION, this.resets.extension)
     const finder = new ContactFinder(core, (cid) => this.outbox.kick(cid, true))
-    core.onDeliveryFailed = (cid) => finder.deliveryFailed(cid)
+    const dhtFinder = new DhtFinder(core, (cid) => this.outbox.kick(cid, true))
+    core.onDeliveryFailed = (cid) => {
+      finder.deliveryFailed(cid)
+      dhtFinder.deliveryFailed(cid)
+    }
     for (const [kind, handler] of Object.entries(finder.extensions))
       this.inbound.extensions.set(kind, handler)
     this.pictures = new ProfilePictures(core)

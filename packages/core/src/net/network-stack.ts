@@ -1,11 +1,13 @@
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Libp2pOptions } from 'libp2p'
 import type { AnnouncedAddrs } from './announced-addrs.js'
 import type { DialPolicy } from './dial-policy.js'
 import type { LanRendezvous } from './lan-rendezvous.js'
+import type { DhtBootstrap } from './public-dht.js'
 
 export type NetEnvironment = 'node' | 'browser'
 
@@ -32,6 +34,9 @@ export type JiayiServices = {
   relay?: CircuitRelayService
   /** Present where the environment can find contacts on the LAN (lan-rendezvous.ts). */
   lanRendezvous?: LanRendezvous
+  /** Present when the peer joined the public network (public-dht.ts). */
+  dht?: KadDHT
+  dhtBootstrap?: DhtBootstrap
 }
 
 export type JiayiNode = Libp2p<JiayiServices>

@@ -11,6 +11,7 @@ import { jiayiConnectionGater } from './connection-gater.js'
 import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
+import type { PublicDhtOptions } from './public-dht-config.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
 import { connectionManagerInit, RESOURCE_LIMITS, type ResourceLimits, yamuxInit } from './resource-limits.js'
 import { installHalfWindowUpdates } from './yamux-window.js'
@@ -42,6 +43,8 @@ export interface JiayiNodeOptions {
   limits?: Partial<ResourceLimits>
   /** Start listening at once (default true). */
   start?: boolean
+  /** Join the public libp2p network (Kad-DHT peer routing, AutoRelay): public-dht.ts. Default off. */
+  publicDht?: PublicDhtOptions | undefined
 }
 
 /** Sent in identify instead of libp2p's default, which names the OS, runtime or full browser UA. */
@@ -60,7 +63,12 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
   const relay = network.environment === 'node' && options.relayServer !== false
   const relayLimits = typeof options.relayServer === 'object' ? options.relayServer : {}
 
-  const listen = [...(options.listen ?? network.defaultListen)]
+  // Loaded only when asked for: the browser bundle (which never joins) leaves Kad-DHT in its own chunk.
+  const dht =
+    options.publicDht === undefined
+      ? undefined
+      : (await import('./public-dht.js')).publicDht(options.publicDht)
+  const listen = [...(options.listen ?? network.defaultListen), ...(dht?.listen ?? [])]
   const policy = new DialPolicy(network.environment, listen, options.alsoDial)
   const services: Libp2pOptions<JiayiServices>['services'] = {
     dialPolicy: () => policy,
@@ -70,6 +78,7 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     ping: ping(),
     ...(relay ? { relay: circuitRelayServer(lanRelayServerInit(relayLimits)) } : {}),
     ...network.services,
+    ...dht?.services,
   }
 
   const limits = { ...RESOURCE_LIMITS, ...options.limits }
