@@ -45,7 +45,8 @@ export class ContactBook {
     const previous = this.byId.get(record.id)
     if (previous !== undefined) this.unindex(previous)
     this.byId.set(record.id, record)
-    this.byPeer.set(record.peerId, record.id)
+    // Only the devices on their newest list: the card's device too once it is no longer there
+    // is refused like a stranger (contactDevices is that device alone when they have no list).
     for (const peer of contactDevices(record)) this.byPeer.set(peer, record.id)
   }
 

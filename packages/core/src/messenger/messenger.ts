@@ -44,8 +44,10 @@ import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids
 import { type ExtensionContext, type ExtensionHandler, Inbound, outsideExtension } from './inbound.js'
 import { Keys } from './keys.js'
 import { LanPresence } from './lan-presence.js'
+import { laneOf } from './lanes.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
+import { loadOwnDevices } from './own-devices.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
 import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
@@ -55,6 +57,7 @@ import { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, MessageRecord } from './records.js'
 import { SESSION_RESET_EXTENSION, SessionResets } from './session-reset.js'
 import { SessionUpgrader } from './session-upgrade.js'
+import { OwnSync, SYNC_EXTENSION } from './sync.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
@@ -121,6 +124,8 @@ export class Messenger {
   /** Our home node and the mailbox on it (mailbox/owner.ts). */
   private readonly home: HomeNodeOwner
   private readonly listeners: [string, (e: Event) => void][] = []
+  /** Mirrors what we send to our other devices (sync.ts). */
+  private readonly sync: OwnSync
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
     strangers: new RateLimiter(STRANGER_FETCH_LIMITS),
@@ -153,6 +158,8 @@ export class Messenger {
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
     this.groups = new Groups(core)
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
+    this.sync = new OwnSync(core)
+    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
@@ -187,6 +194,7 @@ export class Messenger {
       else core.log.info('the disk has room again: the changes that waited are written')
       core.events.emit('storage', { state })
     })
+    core.ownDevices = await loadOwnDevices(store, init.account.identity, core.peerId.toString())
     const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
@@ -265,7 +273,7 @@ export class Messenger {
     await this.resets.start(resetSessions)
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
-    for (const c of core.contacts.everyone()) this.outbox.kick(c.id)
+    for (const lane of core.allLanes()) this.outbox.kick(lane)
     void this.groups.reachOut().catch(() => undefined)
   }
 
@@ -299,10 +307,25 @@ export class Messenger {
   }
 
   private peerSeen(peer: PeerId): void {
-    const contact = this.core.contacts.byPeerId(peer.toString())
+    const core = this.core
+    const id = peer.toString()
+    if (core.isOwnDevice(id)) this.outbox.kick(laneOf(core.selfRecord(), id), true)
+    const contact = core.contacts.byPeerId(id)
     if (contact === undefined) return
-    this.outbox.kick(contact.id, true)
-    this.upgrader.consider(contact.id)
+    // The lane of the device that was seen: each device of theirs is delivered to on its own.
+    this.outbox.kick(laneOf(contact, id), true)
+    if (id === contact.peerId) this.upgrader.consider(contact.id)
+  }
+
+  /**
+   * Reads our own device list again (own-devices.ts), after linking or unlinking changed it:
+   * what we send from now on is mirrored to the devices it names.
+   */
+  async reloadOwnDevices(): Promise<readonly string[]> {
+    const core = this.core
+    core.ownDevices = await loadOwnDevices(core.store, core.account.identity, core.peerId.toString())
+    for (const lane of core.allLanes()) this.outbox.kick(lane)
+    return core.ownDevices.devices
   }
 
   /**
@@ -571,10 +594,11 @@ export class Messenger {
         { id, sentAt: now, messageId: id },
       )
       // Queued means on disk; the next send need not wait for this one's write, though.
-      return { view: messageView(record), durable: this.core.commit(tx) }
+      return { record, durable: this.core.commit(tx) }
     })
     await queued.durable
-    return queued.view
+    this.sync.sent(queued.record)
+    return messageView(queued.record)
   }
 
   /** Reacts to any message of the conversation; an empty emoji removes our reaction. */
@@ -883,7 +907,7 @@ export class Messenger {
 
   /** Resolves once every outbox is empty or waiting for a retry (tests, graceful shutdown). */
   async settled(): Promise<void> {
-    await Promise.all(this.core.contacts.everyone().map((c) => this.outbox.whenIdle(c.id)))
+    await Promise.all(this.core.allLanes().map((lane) => this.outbox.whenIdle(lane)))
   }
 
   async outboxSize(ref: string): Promise<number> {

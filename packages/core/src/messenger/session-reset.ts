@@ -159,8 +159,8 @@ export class SessionResets {
   /** Their reset arrived: its PreKey message made the new session current in `ctx.tx` already. */
   private async accepted(ctx: CoreExtensionContext): Promise<void> {
     const core = this.core
-    const { tx, contact } = ctx
-    const session = tx.sessions.get(contact.id)?.[0]
+    const { tx, contact, lane } = ctx
+    const session = tx.sessions.get(lane)?.[0]
     // The identity the new session was agreed with must be the one stored for them.
     if (
       session === undefined ||
