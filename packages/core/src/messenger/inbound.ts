@@ -403,6 +403,12 @@ export class Inbound {
           }),
         )
         // Their home node comes only with a certificate their own identity made (homeOf checks).
+        // Another device of theirs (lanes.ts) says where it is: that device's addresses, kept for
+        // dialling it; the contact's own addresses stay those of the device their card names.
+        if (!isFirstLane(lane)) {
+          tx.after(() => void core.rememberAddrs(from.toString(), addrs))
+          return
+        }
         const home =
           body.home !== undefined && checkedHome(body.home, contact) ? toBase64(body.home) : contact.home
         core.putContact(tx, { ...contact, addrs, home, updatedAt: Date.now() }, 'update')

@@ -26,6 +26,7 @@ import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
+import { withDeviceList } from './contact-devices.js'
 import { ContactFinder } from './contact-finder.js'
 import { ContactOps } from './contact-ops.js'
 import { Conversations } from './conversations.js'
@@ -44,7 +45,7 @@ import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids
 import { type ExtensionContext, type ExtensionHandler, Inbound, outsideExtension } from './inbound.js'
 import { Keys } from './keys.js'
 import { LanPresence } from './lan-presence.js'
-import { laneOf } from './lanes.js'
+import { laneOf, lanesOf } from './lanes.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
 import { loadOwnDevices } from './own-devices.js'
@@ -315,6 +316,28 @@ export class Messenger {
     // The lane of the device that was seen: each device of theirs is delivered to on its own.
     this.outbox.kick(laneOf(contact, id), true)
     if (id === contact.peerId) this.upgrader.consider(contact.id)
+  }
+
+  /**
+   * Takes `bytes` as the contact's device list when their identity signed it and it is newer
+   * than the one held (contact-devices.ts); true when it changed. A device off the new list is
+   * refused from now on and nothing more is encrypted to it (what waited for it is dropped); a
+   * new one gets every payload from now on. Throws IdentityError for a list that does not verify.
+   */
+  async applyDeviceList(ref: string, bytes: Uint8Array): Promise<boolean> {
+    this.assertRunning()
+    const core = this.core
+    const { id } = core.contacts.resolve(ref)
+    return core.queue.run(id, async () => {
+      const current = core.contacts.get(id)
+      const next = current === undefined ? undefined : withDeviceList(current, bytes)
+      if (current === undefined || next === undefined) return false
+      const tx = new Tx()
+      core.putContact(tx, next, 'update')
+      await core.commit(tx)
+      for (const { lane } of [...lanesOf(current), ...lanesOf(next)]) this.outbox.kick(lane)
+      return true
+    })
   }
 
   /**
