@@ -237,7 +237,7 @@ export type { LabelAudience, LabelMember, LabelView } from './labels/labels.js'
 // The home node's mailbox (/jiayi/mailbox/1) and its certificate.
 export * from './mailbox/index.js'
 // --- messenger ---
-export { type Account, createAccount, loadAccount } from './messenger/account.js'
+export { type Account, accountRecord, createAccount, loadAccount } from './messenger/account.js'
 export { selectCardAddrs } from './messenger/card-addrs.js'
 export { MessengerError } from './messenger/errors.js'
 export { Emitter, KeyedQueue } from './messenger/events.js'
@@ -252,6 +252,7 @@ export {
   type MessengerInit,
   type MessengerStats,
 } from './messenger/messenger.js'
+export { loadOwnDevices, type OwnDevices, ownDeviceList, ownDeviceListKey } from './messenger/own-devices.js'
 export { MAX_PICTURE_BYTES, type ProfilePicture } from './messenger/profile-picture.js'
 export type { ReachProblem, ReachProblemCode } from './messenger/reach.js'
 export type { ContactState, MessageStatus } from './messenger/records.js'

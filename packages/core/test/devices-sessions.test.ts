@@ -153,6 +153,13 @@ describe('sessions per device', () => {
       15_000,
       'the reply as sent on the laptop',
     )
+    // The phone's first session with Bob reset nothing: Bob sees no notice.
+    assert.equal(
+      (await bob.messenger.messages(annAtBob, { peek: true })).some(
+        (m) => m.extension?.kind === 'session-reset',
+      ),
+      false,
+    )
     const mirrored = (await ann1.messenger.messages(bobAtAnn, { peek: true })).find(
       (m) => m.text === 'from the phone 手机',
     )!

@@ -31,6 +31,7 @@ import type { ContactId, MessageId } from './ids.js'
 import { newMessageId } from './ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
 import { Keys } from './keys.js'
+import { isFirstLane } from './lanes.js'
 import { fetchPreKeyBundle } from './prekey-protocol.js'
 import type { ContactRecord, MessageRecord } from './records.js'
 import { promote, type SessionSet } from './session-set.js'
@@ -170,6 +171,9 @@ export class SessionResets {
       core.refuse('/jiayi/msg/1', 'not-allowed')
       return
     }
+    // The first session with another device of theirs (lanes.ts; one they just linked, whose
+    // start found no session to us) replaces nothing: no notice, nothing to send again.
+    if (!isFirstLane(lane) && (await core.sessionSet(lane)).length === 0) return
     // Both sides may notice at once and start one each: the second is taken (the sessions
     // settle on one, session-set.ts) but shown only once, and nothing is sent twice.
     const prior = this.last.get(contact.id)
