@@ -173,6 +173,25 @@ describe('sessions per device', () => {
     )
   })
 
+  it('a reaction and reading on one device show on the other', async () => {
+    const hello = (await ann1.messenger.messages(bobAtAnn, { peek: true })).find(
+      (m) => m.text === 'hello both 你们好',
+    )!
+    await ann1.messenger.react(bobAtAnn, hello.id, '👍')
+    await eventually(
+      async () => (await ann2.messenger.message(bobAtAnn, hello.id))?.reactions?.mine === '👍',
+      15_000,
+      'the reaction on the phone',
+    )
+    assert.ok((await ann2.messenger.unreadCount(bobAtAnn)) > 0)
+    await ann1.messenger.messages(bobAtAnn) // read on the laptop
+    await eventually(
+      async () => (await ann2.messenger.unreadCount(bobAtAnn)) === 0,
+      15_000,
+      'read on the phone',
+    )
+  })
+
   it('with the phone away the laptop gets Bob’s messages at once, and the phone gets them when it returns', async () => {
     await ann2.stop()
     for (const t of ['away 1', 'away 2', 'away 3']) await bob.messenger.send(annAtBob, t)

@@ -334,8 +334,17 @@ export class Messenger {
       if (current === undefined || next === undefined) return false
       const tx = new Tx()
       core.putContact(tx, next, 'update')
+      // What waited for a device now off the list is not for it any more: dropped with the change.
+      const kept = new Set(lanesOf(next).map((l) => l.lane))
+      const dropped = lanesOf(current).filter((l) => !kept.has(l.lane) && l.lane !== id)
+      for (const { lane } of dropped) {
+        for await (const [k] of core.store.iterate({ prefix: Keys.outboxPrefix(lane) })) tx.del(k)
+        tx.del(Keys.sessions(lane))
+        tx.removedContacts.add(lane)
+      }
       await core.commit(tx)
-      for (const { lane } of [...lanesOf(current), ...lanesOf(next)]) this.outbox.kick(lane)
+      for (const { lane } of dropped) this.outbox.reset(lane)
+      for (const lane of kept) this.outbox.kick(lane)
       return true
     })
   }
@@ -681,9 +690,16 @@ export class Messenger {
       if (message.deleted) throw new MessengerError('BadInput', 'that message was deleted')
       const tx = new Tx()
       const updated = change(message)
+      const payload = body(id)
       this.core.putMessage(tx, updated, 'update')
-      await this.core.encryptToOutbox(tx, contact.id, body(id))
+      await this.core.encryptToOutbox(tx, contact.id, payload)
       await this.core.commit(tx)
+      // Our other devices make the same change (sync.ts).
+      const target = { contact: contact.id, id }
+      if (payload.kind === 'reaction')
+        this.sync.changed({ kind: 'reaction', ...target, emoji: payload.emoji })
+      else if (payload.kind === 'edit') this.sync.changed({ kind: 'edit', ...target, text: payload.text })
+      else if (payload.kind === 'delete') this.sync.changed({ kind: 'delete', ...target })
       return messageView(updated)
     })
   }
@@ -873,6 +889,10 @@ export class Messenger {
       const moved = await core.conversations.readAll(tx, contact.id, upTo)
       if (moved === undefined) return undefined
       tx.after(() => core.events.emit('read', { contactId: contact.id }))
+      // Our other devices read as far (sync.ts): the newest message the marker passed.
+      const newest = await core.conversations.storedAt(contact.id, moved.to)
+      if (newest !== undefined)
+        tx.after(() => this.sync.changed({ kind: 'read', contact: contact.id, id: newest.id }))
       // Not waited for, and held back for company: lost in a crash, the messages only show as
       // unread again. Whoever reads sees the marker at once; the receipts' write (which writes the
       // same counters record) or the next read of the store takes it to the disk.
