@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { randomBytes } from '../src/bytes.js'
+import { randomBytes, utf8 } from '../src/bytes.js'
 import { devicePublicKey, generateDeviceKey } from '../src/identity/device.js'
 import { createDeviceList } from '../src/identity/device-list.js'
 import { accountRecord, loadAccount } from '../src/messenger/account.js'
@@ -237,6 +237,9 @@ describe('sessions per device', () => {
       { deviceKey: devicePublicKey(account.deviceKey), name: 'laptop', linkedAt: 1 },
     ])
     assert.equal(await bob.messenger.applyDeviceList(annAtBob, newer), true)
+    // The laptop holds the newer list too (unlinking writes it): the phone is no device of hers.
+    await ann1.store.put(ownDeviceListKey(), newer)
+    assert.deepEqual(await ann1.messenger.reloadOwnDevices(), [ann1.messenger.whoami().peerId])
     const core = coreOf(bob.messenger)
     const phone = ann2.messenger.whoami().peerId
     const phoneLane = `${annAtBob}.${phone}` as ContactId
@@ -255,6 +258,8 @@ describe('sessions per device', () => {
 
     // The removed phone still holds Ann's identity and its session: Bob refuses what it sends.
     const before = core.counters.snapshot().refused['/jiayi/msg/1']?.['not-a-contact'] ?? 0
+    const laptop = coreOf(ann1.messenger)
+    const laptopBefore = laptop.counters.snapshot().refused['/jiayi/msg/1']?.['not-a-contact'] ?? 0
     const attempt = await ann2.messenger.send(bobAtAnn, 'from the removed phone')
     await eventually(
       async () =>
@@ -265,5 +270,31 @@ describe('sessions per device', () => {
     )
     assert.ok((core.counters.snapshot().refused['/jiayi/msg/1']?.['not-a-contact'] ?? 0) > before)
     assert.equal((await texts(bob.messenger, annAtBob, 'in')).includes('from the removed phone'), false)
+    // Its mirror of that message to the laptop is refused there as well.
+    await eventually(
+      () => (laptop.counters.snapshot().refused['/jiayi/msg/1']?.['not-a-contact'] ?? 0) > laptopBefore,
+      15_000,
+      'the mirror refused at the laptop',
+    )
+    assert.equal((await texts(ann1.messenger, bobAtAnn, 'out')).includes('from the removed phone'), false)
+  })
+
+  it('a contact cannot pass a sync off as one of ours', async () => {
+    const laptop = coreOf(ann1.messenger)
+    const before = laptop.counters.snapshot().refused['/jiayi/msg/1']?.['not-allowed'] ?? 0
+    const forged = {
+      kind: 'sent',
+      contact: bobAtAnn,
+      id: 'ab'.repeat(16),
+      sentAt: Date.now(),
+      text: 'I never wrote this',
+    }
+    await bob.messenger.sendExtension(annAtBob, 'sync', utf8(JSON.stringify(forged)))
+    await eventually(
+      () => (laptop.counters.snapshot().refused['/jiayi/msg/1']?.['not-allowed'] ?? 0) > before,
+      15_000,
+      'the forged sync refused',
+    )
+    assert.equal(await ann1.messenger.message(bobAtAnn, forged.id), undefined)
   })
 })
