@@ -47,7 +47,13 @@ export class ContactBook {
     this.byId.set(record.id, record)
     // Only the devices on their newest list: the card's device too once it is no longer there
     // is refused like a stranger (contactDevices is that device alone when they have no list).
-    for (const peer of contactDevices(record)) this.byPeer.set(peer, record.id)
+    // A list is signed by its owner alone, not by the devices it names: one naming the device
+    // another contact's card names does not take that device over.
+    for (const peer of contactDevices(record)) {
+      const holder = this.byId.get(this.byPeer.get(peer) ?? ('' as ContactId))
+      if (peer === record.peerId || holder === undefined || holder.id === record.id || holder.peerId !== peer)
+        this.byPeer.set(peer, record.id)
+    }
   }
 
   delete(id: ContactId): void {

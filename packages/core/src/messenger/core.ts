@@ -144,11 +144,6 @@ export class MessengerCore {
   /** Our own identity's contact id: the conversation whose lanes are our other devices. */
   readonly selfId: ContactId
   private selfCache: ContactRecord | undefined
-  /**
-   * Lanes whose outbox holds entries queued before the lane had a session (lanes.ts): the
-   * delivery starts the session and encrypts them before it sends (delivery.ts).
-   */
-  readonly unopenedLanes = new Set<ContactId>()
 
   constructor(
     readonly store: WriteBehindStore,
@@ -374,7 +369,6 @@ export class MessengerCore {
           createdAt: Date.now(),
           payload: plaintext,
         })
-        tx.after(() => this.unopenedLanes.add(lane))
         continue
       }
       const { set: next, envelope } = encryptWith(set, plaintext, this.account.identity)

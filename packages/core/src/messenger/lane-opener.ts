@@ -79,10 +79,7 @@ export async function openLane(core: MessengerCore, lane: ContactId): Promise<vo
     }
     tx.sessions.set(lane, set)
     // Entries held in memory for a running delivery are the unencrypted ones: read the store.
-    tx.after(() => {
-      core.conversations.outboxTail.forget(lane)
-      core.unopenedLanes.delete(lane)
-    })
+    tx.after(() => core.conversations.outboxTail.forget(lane))
     await core.commit(tx)
   })
 }
