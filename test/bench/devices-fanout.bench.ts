@@ -21,7 +21,6 @@ import {
   loadAccount,
   MemoryStore,
   type Messenger,
-  ownDeviceListKey,
   storeKey,
 } from '@jiayi/core'
 import { median, type RunningPeer, startPeer } from './bench-peer.js'
@@ -30,6 +29,8 @@ import { report } from './report.js'
 const ROUNDS = Number(process.env.DEVICES_BENCH_ROUNDS ?? 9)
 const TEXT = 'Fresh jasmine tea in from Fujian this week — 50 g tins. 新茶到了。'
 const TIMEOUT_MS = 60_000
+/** Where a person's own signed device list is kept (the devices work writes it there). */
+const OWN_DEVICE_LIST = storeKey('account', 'device-list')
 
 /** Resolves once every messenger in `at` has stored the message `id` (its event). */
 function heldBy(at: readonly Messenger[], id: () => string | undefined): Promise<void> {
@@ -96,11 +97,11 @@ async function main(): Promise<void> {
       const store = new MemoryStore()
       await store.put(storeKey('account'), accountRecord({ ...account, deviceKey }))
       await store.put(storeKey('contact', bobAtAnn), bobRecord)
-      await store.put(ownDeviceListKey(), list)
+      await store.put(OWN_DEVICE_LIST, list)
       others.push(await startPeer(store, 'Ann'))
     }
     peers.push(...others)
-    await annStore.put(ownDeviceListKey(), list)
+    await annStore.put(OWN_DEVICE_LIST, list)
     await ann.messenger.reloadOwnDevices()
     await bob.messenger.applyDeviceList(annAtBob, list)
     for (const d of others) await d.messenger.node.dial(bob.messenger.node.getMultiaddrs()[0]!)

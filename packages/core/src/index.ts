@@ -252,7 +252,6 @@ export {
   type MessengerInit,
   type MessengerStats,
 } from './messenger/messenger.js'
-export { loadOwnDevices, type OwnDevices, ownDeviceList, ownDeviceListKey } from './messenger/own-devices.js'
 export { MAX_PICTURE_BYTES, type ProfilePicture } from './messenger/profile-picture.js'
 export type { ReachProblem, ReachProblemCode } from './messenger/reach.js'
 export type { ContactState, MessageStatus } from './messenger/records.js'
