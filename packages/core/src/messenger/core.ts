@@ -333,9 +333,9 @@ export class MessengerCore {
 
   /**
    * Encrypts `body` into a new outbox entry for each of the contact's devices (lanes.ts), each
-   * with that device's current session, within `tx`. A device we hold no session with yet gets
-   * the plaintext (sealed by the store) until its delivery starts one; the contact's first
-   * device must have a session, as before lanes.
+   * with that device's current session, within `tx`. A device we hold no session with yet (one
+   * they linked lately; or, on a device of ours linked lately, any) gets the plaintext, sealed by
+   * the store, until its delivery starts one (lane-opener.ts).
    */
   async encryptToOutbox(
     tx: Tx,
@@ -358,7 +358,7 @@ export class MessengerCore {
     for (const { lane } of lanes) {
       const set = tx.sessions.get(lane) ?? (await this.sessionSet(lane))
       first ||= lane === cid
-      if (set.length === 0 && !isFirstLane(lane)) {
+      if (set.length === 0) {
         // Typing and the like mean nothing later: not kept for a device we cannot encrypt to yet.
         if (options.ephemeral) continue
         this.putOutbox(tx, lane, {

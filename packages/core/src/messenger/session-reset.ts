@@ -95,9 +95,13 @@ export class SessionResets {
     for await (const [k] of this.core.store.iterate({ prefix: key('sessions') })) {
       withSessions.add(bytesToHex(k))
     }
+    // A device of a person with several has no sessions with their contacts when it was just
+    // linked (sessions are per device): its first message to each starts one (lane-opener.ts),
+    // with nothing to heal and no notice. Only a lost state (`all`) resets those.
+    const linked = this.core.ownDevices.devices.length > 1
     for (const c of this.core.contacts.all()) {
-      if (c.state === 'accepted' && (all || !withSessions.has(bytesToHex(Keys.sessions(c.id)))))
-        this.begin(c.id)
+      if (c.state !== 'accepted') continue
+      if (all || (!linked && !withSessions.has(bytesToHex(Keys.sessions(c.id))))) this.begin(c.id)
     }
   }
 
