@@ -153,13 +153,15 @@ describe('sessions per device', () => {
       15_000,
       'the reply as sent on the laptop',
     )
-    // The phone's first session with Bob reset nothing: Bob sees no notice.
-    assert.equal(
-      (await bob.messenger.messages(annAtBob, { peek: true })).some(
-        (m) => m.extension?.kind === 'session-reset',
-      ),
-      false,
-    )
+    // The phone's first session with Bob reset nothing: no notice on either side.
+    for (const [m, cid] of [
+      [bob.messenger, annAtBob],
+      [ann2.messenger, bobAtAnn],
+    ] as const)
+      assert.equal(
+        (await m.messages(cid, { peek: true })).some((x) => x.extension?.kind === 'session-reset'),
+        false,
+      )
     const mirrored = (await ann1.messenger.messages(bobAtAnn, { peek: true })).find(
       (m) => m.text === 'from the phone 手机',
     )!
