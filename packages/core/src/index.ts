@@ -237,7 +237,7 @@ export type { LabelAudience, LabelMember, LabelView } from './labels/labels.js'
 // The home node's mailbox (/jiayi/mailbox/1) and its certificate.
 export * from './mailbox/index.js'
 // --- messenger ---
-export { type Account, createAccount, loadAccount } from './messenger/account.js'
+export { type Account, accountRecord, createAccount, loadAccount } from './messenger/account.js'
 export { selectCardAddrs } from './messenger/card-addrs.js'
 export { MessengerError } from './messenger/errors.js'
 export { Emitter, KeyedQueue } from './messenger/events.js'

@@ -145,4 +145,44 @@ describe("a contact's device list", () => {
     assert.equal(book.byPeerId(phone.peerId), undefined, 'a removed device no longer finds them')
     assert.equal(book.byPeerId(laptop.peerId)?.id, contact.id)
   })
+
+  it("a list naming another contact's device does not take that device over", async () => {
+    const contact = async (name: string) => {
+      const identity = generateIdentity()
+      const own = await device(name)
+      return {
+        identity,
+        own,
+        record: {
+          id: contactIdFor(identity.signing.publicKey),
+          name,
+          identityKey: bytesToHex(identity.signing.publicKey),
+          agreementKey: bytesToHex(identity.agreement.publicKey),
+          peerId: own.peerId,
+          addrs: [],
+          state: 'accepted' as const,
+          verified: false,
+          card: '',
+          addedAt: 1,
+          updatedAt: 1,
+        },
+      }
+    }
+    const carol = await contact('Carol')
+    const mallory = await contact('Mallory')
+    // Mallory signs a list that names Carol's device as one of hers.
+    const claim = withDeviceList(
+      mallory.record,
+      createDeviceList(mallory.identity, 1, [mallory.own, carol.own]),
+    )!
+    for (const order of [
+      [carol.record, claim],
+      [claim, carol.record],
+    ]) {
+      const book = new ContactBook()
+      for (const r of order) book.set(r)
+      assert.equal(book.byPeerId(carol.own.peerId)?.id, carol.record.id, "Carol's device stays Carol's")
+      assert.equal(book.byPeerId(mallory.own.peerId)?.id, mallory.record.id)
+    }
+  })
 })

@@ -7,6 +7,7 @@
 import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import { Keys } from '../messenger/keys.js'
+import { isUnopened } from '../messenger/lane-opener.js'
 import { advanceStatus, type MessageRecord, type OutboxRecord } from '../messenger/records.js'
 import { peerMay } from '../messenger/trust.js'
 import { Tx } from '../messenger/tx.js'
@@ -36,6 +37,9 @@ export async function depositOutbox(
   for (;;) {
     const entries = await core.conversations.outbox(cid, MAX_BATCH_ITEMS, after)
     if (entries.length === 0) return true
+    // What waits for a session with their device (lane-opener.ts) is no envelope yet: it goes
+    // once the device hands out prekeys, and what follows it waits in order behind it.
+    if (entries.some(isUnopened)) return false
     after = entries[entries.length - 1]!.seq
     // Typing and the like mean nothing later: they are not kept for anyone.
     const batch: OutboxRecord[] = []

@@ -45,8 +45,15 @@ export class ContactBook {
     const previous = this.byId.get(record.id)
     if (previous !== undefined) this.unindex(previous)
     this.byId.set(record.id, record)
-    this.byPeer.set(record.peerId, record.id)
-    for (const peer of contactDevices(record)) this.byPeer.set(peer, record.id)
+    // Only the devices on their newest list: the card's device too once it is no longer there
+    // is refused like a stranger (contactDevices is that device alone when they have no list).
+    // A list is signed by its owner alone, not by the devices it names: one naming the device
+    // another contact's card names does not take that device over.
+    for (const peer of contactDevices(record)) {
+      const holder = this.byId.get(this.byPeer.get(peer) ?? ('' as ContactId))
+      if (peer === record.peerId || holder === undefined || holder.id === record.id || holder.peerId !== peer)
+        this.byPeer.set(peer, record.id)
+    }
   }
 
   delete(id: ContactId): void {

@@ -8,6 +8,7 @@ import { decodeKey } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys, unreadSeq } from './keys.js'
+import { laneContact } from './lanes.js'
 import { decodeOutboxRecord } from './outbox-record.js'
 import { OutboxTail } from './outbox-tail.js'
 import { decodeRecord, encodeRecord, type MessageRecord, type OutboxRecord } from './records.js'
@@ -75,6 +76,12 @@ export class Conversations {
   /** Entries just committed, so a running delivery need not read them back (outbox-tail.ts). */
   readonly outboxTail = new OutboxTail()
 
+  /**
+   * The conversation's other outboxes: lanes to a contact's other devices (lanes.ts) take the
+   * conversation's numbers too, so the next number must pass theirs as well. Set by the core.
+   */
+  otherLanes: (cid: ContactId) => readonly ContactId[] = () => []
+
   constructor(private readonly store: Store) {}
 
   /**
@@ -108,7 +115,9 @@ export class Conversations {
   private async loadCounters(cid: ContactId): Promise<Counters> {
     const metaBytes = await this.store.get(Keys.convMeta(cid))
     const meta = metaBytes === undefined ? undefined : decodeRecord<MetaRecord>(metaBytes)
-    const lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
+    let lastOutbox = await this.lastSeq(Keys.outboxPrefix(cid))
+    for (const lane of this.otherLanes(cid))
+      lastOutbox = Math.max(lastOutbox, await this.lastSeq(Keys.outboxPrefix(lane)))
     const lastMsg = await this.lastSeq(Keys.msgPrefix(cid))
     const rcpt = validReceipts(meta?.rcpt) ?? [lastMsg, lastMsg]
     // No counters record at all: nothing was ever received here (each incoming message writes
@@ -380,7 +389,10 @@ export class Conversations {
       yield seen(c, decodeRecord<MessageRecord>(v))
   }
 
-  /** Outbox entries in order (after seq `after`, when given), once they are durable. */
+  /**
+   * Outbox entries in order (after seq `after`, when given), once they are durable. `cid` may be
+   * a lane (lanes.ts): its numbers are its contact's.
+   */
   async outbox(cid: ContactId, limit: number, after?: number): Promise<OutboxRecord[]> {
     if (after !== undefined) {
       const fromMemory = await this.outboxTail.take(cid, limit, after)
@@ -388,7 +400,7 @@ export class Conversations {
       // Nothing has been numbered after `after` yet (every entry is numbered here first): a
       // delivery that caught up asks this after every message, and a store read would find
       // nothing, after waiting for every pending write.
-      if (after >= (await this.countersFor(cid)).nextOutbox - 1) return []
+      if (after >= (await this.countersFor(laneContact(cid))).nextOutbox - 1) return []
     }
     const out: OutboxRecord[] = []
     const range =

@@ -8,7 +8,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { toBase64, utf8 } from '../bytes.js'
+import { bytesToHex, toBase64, utf8 } from '../bytes.js'
 import { type ContactCard, createCard } from '../card/card.js'
 import type { GroupId } from '../groups/ops.js'
 import type { GroupMessageView } from '../groups/service.js'
@@ -25,9 +25,11 @@ import type { ContactBook } from './contact-book.js'
 import { type Conversations, seqBytes } from './conversations.js'
 import { Counters, type RefusalReason } from './counters.js'
 import { Emitter, KeyedQueue } from './events.js'
-import { type ContactId, type MessageId, newMessageId } from './ids.js'
+import { type ContactId, contactIdFor, type MessageId, newMessageId } from './ids.js'
 import { Keys } from './keys.js'
+import { isFirstLane, laneContact, laneDevice, lanesOf } from './lanes.js'
 import { encodeOutboxRecord } from './outbox-record.js'
+import type { OwnDevices } from './own-devices.js'
 import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
 import { forgetPictures } from './profile-picture.js'
@@ -137,6 +139,11 @@ export class MessengerCore {
     if (c !== undefined) this.events.emit('contact', { id: cid, contact: this.view(c), change: 'update' })
   })
   stopped = false
+  /** Our own devices (own-devices.ts): the others get what this one sends mirrored (sync.ts). */
+  ownDevices: OwnDevices
+  /** Our own identity's contact id: the conversation whose lanes are our other devices. */
+  readonly selfId: ContactId
+  private selfCache: ContactRecord | undefined
 
   constructor(
     readonly store: WriteBehindStore,
@@ -151,6 +158,64 @@ export class MessengerCore {
     this.peerId = devicePeerId(account.deviceKey)
     if (!node.peerId.equals(this.peerId))
       throw new Error('the libp2p node does not run on the account device key')
+    this.selfId = contactIdFor(account.identity.signing.publicKey)
+    this.ownDevices = { devices: [this.peerId.toString()] }
+    conversations.otherLanes = (cid) => {
+      const contact = this.contactOrSelf(cid)
+      return contact === undefined ? [] : lanesOf(contact).flatMap((l) => (l.lane === cid ? [] : [l.lane]))
+    }
+  }
+
+  /**
+   * Our own identity as a contact whose devices are ours (never stored, never listed): the lanes
+   * to our other devices hang off it, and what they send is judged against it (sync.ts).
+   */
+  selfRecord(): ContactRecord {
+    const devices = this.ownDevices.devices
+    if (this.selfCache === undefined || this.selfCache.devices !== devices) {
+      const identity = this.identity()
+      this.selfCache = {
+        id: this.selfId,
+        name: this.account.name,
+        identityKey: bytesToHex(identity.signingKey),
+        agreementKey: bytesToHex(identity.agreementKey),
+        peerId: this.peerId.toString(),
+        addrs: [],
+        state: 'accepted',
+        verified: true,
+        card: '',
+        devices,
+        addedAt: 0,
+        updatedAt: 0,
+      }
+    }
+    return this.selfCache
+  }
+
+  /** Whether `peerId` is another device of ours (on our own device list). */
+  isOwnDevice(peerId: string): boolean {
+    return peerId !== this.peerId.toString() && this.ownDevices.devices.includes(peerId)
+  }
+
+  /** A contact (or member) by id, or our own record for our own id. */
+  contactOrSelf(cid: ContactId): ContactRecord | undefined {
+    return cid === this.selfId ? this.selfRecord() : this.contacts.get(cid)
+  }
+
+  /** Whom a lane (lanes.ts) goes to now; undefined once the device left their list. */
+  laneTarget(lane: ContactId): { readonly contact: ContactRecord; readonly device: string } | undefined {
+    const contact = this.contactOrSelf(laneContact(lane))
+    if (contact === undefined) return undefined
+    const device = laneDevice(contact, lane)
+    if (device === undefined || device === this.peerId.toString()) return undefined
+    return { contact, device }
+  }
+
+  /** Every lane with something to deliver possibly: each device of everyone, and of ours. */
+  allLanes(): ContactId[] {
+    const lanes = this.contacts.everyone().flatMap((c) => lanesOf(c).map((l) => l.lane))
+    for (const l of lanesOf(this.selfRecord(), this.peerId.toString())) lanes.push(l.lane)
+    return lanes
   }
 
   identity(): PublicIdentity {
@@ -266,14 +331,22 @@ export class MessengerCore {
     return await loading
   }
 
-  /** Encrypts `body` with the contact's current session into a new outbox entry, within `tx`. */
+  /**
+   * Encrypts `body` into a new outbox entry for each of the contact's devices (lanes.ts), each
+   * with that device's current session, within `tx`. A device we hold no session with yet (one
+   * they linked lately; or, on a device of ours linked lately, any) gets the plaintext, sealed by
+   * the store, until its delivery starts one (lane-opener.ts).
+   */
   async encryptToOutbox(
     tx: Tx,
     cid: ContactId,
     body: PayloadBody,
     options: EncryptOptions = {},
   ): Promise<void> {
-    const set = tx.sessions.get(cid) ?? (await this.sessionSet(cid))
+    const contact = tx.contacts.get(cid) ?? this.contactOrSelf(cid)
+    const lanes =
+      contact === undefined ? [{ lane: cid, device: '' }] : lanesOf(contact, this.peerId.toString())
+    if (lanes.length === 0) return
     const seq = await this.conversations.nextOutboxSeq(cid)
     const plaintext = encodePayload(
       options.id ?? newMessageId(),
@@ -281,30 +354,53 @@ export class MessengerCore {
       options.payloadSeq ?? seq,
       body,
     )
-    const { set: next, envelope } = encryptWith(set, plaintext, this.account.identity)
-    tx.sessions.set(cid, next)
-    const entry: OutboxRecord = {
-      seq,
-      type: envelope.type,
-      envelope: envelope.bytes,
-      messageId: options.messageId,
-      ephemeral: options.ephemeral,
-      createdAt: Date.now(),
-      // Kept while the session is unanswered, in case it must start again (session-restart.ts).
-      ...(envelope.type === 'prekey' ? { payload: plaintext } : {}),
+    let first = false
+    for (const { lane } of lanes) {
+      const set = tx.sessions.get(lane) ?? (await this.sessionSet(lane))
+      first ||= lane === cid
+      if (set.length === 0) {
+        // Typing and the like mean nothing later: not kept for a device we cannot encrypt to yet.
+        if (options.ephemeral) continue
+        this.putOutbox(tx, lane, {
+          seq,
+          type: 'prekey',
+          envelope: new Uint8Array(0),
+          messageId: options.messageId,
+          createdAt: Date.now(),
+          payload: plaintext,
+        })
+        continue
+      }
+      const { set: next, envelope } = encryptWith(set, plaintext, this.account.identity)
+      tx.sessions.set(lane, next)
+      this.putOutbox(tx, lane, {
+        seq,
+        type: envelope.type,
+        envelope: envelope.bytes,
+        messageId: options.messageId,
+        ephemeral: options.ephemeral,
+        createdAt: Date.now(),
+        // Kept while the session is unanswered, in case it must start again (session-restart.ts).
+        ...(envelope.type === 'prekey' ? { payload: plaintext } : {}),
+      })
     }
+    // The number is recorded by the first lane's outbox key; without one, by the counters.
+    if (!first) await this.conversations.writeMeta(tx, cid)
+  }
+
+  private putOutbox(tx: Tx, lane: ContactId, entry: OutboxRecord): void {
     // A ratchet message is ciphertext already: the store seals only the record's fields in front
     // of it. A PreKey message shows our public keys, so the store seals all of that one.
     const record = encodeOutboxRecord(entry)
     tx.put(
-      Keys.outbox(cid, seq),
+      Keys.outbox(lane, entry.seq),
       record,
-      envelope.type === 'message' ? { endToEndFrom: record.length - envelope.bytes.length } : {},
+      entry.type === 'message' ? { endToEndFrom: record.length - entry.envelope.length } : {},
     )
-    tx.outbox.push({ cid, entry })
+    tx.outbox.push({ cid: lane, entry })
     // No counters record here: while the entry is in the outbox its key records the number, and
     // whatever deletes it writes the counters (Conversations.writeMeta).
-    tx.kicks.add(cid)
+    tx.kicks.add(lane)
   }
 
   putContact(tx: Tx, record: ContactRecord, change: 'new' | 'update'): void {
@@ -423,6 +519,13 @@ export class MessengerCore {
       Keys.outboxPrefix(contact.id),
       Keys.unreadPrefix(contact.id),
     ]
+    // Their other devices' lanes (lanes.ts) go too.
+    for (const { lane } of lanesOf(contact)) {
+      if (lane === contact.id) continue
+      prefixes.push(Keys.outboxPrefix(lane))
+      tx.del(Keys.sessions(lane))
+      tx.removedContacts.add(lane)
+    }
     for (const prefix of prefixes) for await (const [k] of this.store.iterate({ prefix })) tx.del(k)
     tx.del(Keys.sessions(contact.id))
     tx.del(Keys.convMeta(contact.id))

@@ -2,6 +2,11 @@
  * The sending half of /jiayi/msg/1 for all conversations: the outbox pump's driver. An entry
  * leaves the outbox only when the peer acknowledges it; its message then moves to 'sent' (or
  * 'failed' when the peer will never accept it).
+ *
+ * The pump runs per lane (lanes.ts): one per device of each contact, so a device that is away
+ * holds back nothing for the others. A message is 'sent' once any of the contact's devices
+ * acknowledged it; only the first device's refusal fails it (another device refusing says that
+ * device cannot read it, not that the person did not get it).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { depositOutbox } from '../mailbox/deposit.js'
@@ -9,6 +14,8 @@ import type { ConnectionRoute } from '../net/connection-info.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
+import { isUnopened, openLane } from './lane-opener.js'
+import { isFirstLane, laneContact } from './lanes.js'
 import { type AckStatus, type OutgoingEnvelope, sendEnvelopes } from './msg-protocol.js'
 import { type AppliedAck, OutboxPump } from './outbox.js'
 import type { MessageRecord, OutboxRecord } from './records.js'
@@ -19,14 +26,20 @@ import { Tx } from './tx.js'
 export function createOutboxPump(core: MessengerCore): OutboxPump {
   const restarter = new SessionRestarter(core)
   return new OutboxPump({
-    load: (cid, limit, after) => core.conversations.outbox(cid, limit, after),
+    load: async (lane, limit, after) => {
+      const entries = await core.conversations.outbox(lane, limit, after)
+      if (!entries.some(isUnopened)) return entries
+      // Queued before the device had a session: start one (throws while the device is away).
+      await openLane(core, lane)
+      return core.conversations.outbox(lane, limit, after)
+    },
     send: (cid, envelopes, onAck, signal) => sendTo(core, cid, envelopes, onAck, signal),
-    acked: (cid, acks) => {
+    acked: (lane, acks) => {
       if (acks.some((a) => a.status === 'ok')) {
-        restarter.succeeded(cid)
-        core.reach.reached(cid)
+        restarter.succeeded(lane)
+        core.reach.reached(laneContact(lane))
       }
-      return acked(core, cid, acks)
+      return acked(core, lane, acks)
     },
     dropEphemeral: (cid, entries) => dropEphemeral(core, cid, entries),
     restart: async (cid, entry) => {
@@ -36,41 +49,62 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
       if (outcome === 'give-up') await acked(core, cid, [{ entry, status: 'rejected', route: undefined }])
       return true
     },
-    unreachable: (cid, signal) => depositOutbox(core, cid, signal),
-    onError: (cid, error) => {
+    // A mailbox holds envelopes for its owner, not for one of their devices: only the first
+    // device's lane goes there (a device that fetches another's envelopes could not open them).
+    unreachable: async (lane, signal) => isFirstLane(lane) && (await depositOutbox(core, lane, signal)),
+    onError: (lane, error) => {
       core.log.debug('delivery attempt failed', {
-        contact: cid,
+        contact: lane,
         error: error instanceof Error ? error.name : 'unknown',
       })
-      core.deliveryFailed(cid, error)
+      if (isFirstLane(lane)) core.deliveryFailed(lane, error)
     },
   })
 }
 
 async function sendTo(
   core: MessengerCore,
-  cid: ContactId,
+  lane: ContactId,
   next: () => Promise<readonly OutgoingEnvelope[]>,
   onAck: (ref: number, status: AckStatus, route: ConnectionRoute | undefined) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
-  const contact = core.contacts.get(cid)
-  if (contact === undefined) return
-  await core.rememberAddrs(contact.peerId, contact.addrs)
-  await sendEnvelopes(core.node, peerIdFromString(contact.peerId), next, onAck, { signal })
+  const target = core.laneTarget(lane)
+  if (target === undefined) {
+    // The device left its person's list: what waited for it is not for it any more.
+    if (core.contactOrSelf(laneContact(lane)) !== undefined && !isFirstLane(lane)) await dropLane(core, lane)
+    return
+  }
+  if (isFirstLane(lane)) await core.rememberAddrs(target.device, target.contact.addrs)
+  await sendEnvelopes(core.node, peerIdFromString(target.device), next, onAck, { signal })
 }
 
-async function acked(core: MessengerCore, cid: ContactId, acks: readonly AppliedAck[]): Promise<void> {
+/** Deletes what waits in a lane whose device is no longer on its person's list. */
+async function dropLane(core: MessengerCore, lane: ContactId): Promise<void> {
+  const cid = laneContact(lane)
+  await core.queue.run(cid, async () => {
+    const tx = new Tx()
+    for await (const [k] of core.store.iterate({ prefix: Keys.outboxPrefix(lane) })) tx.del(k)
+    tx.del(Keys.sessions(lane))
+    tx.removedContacts.add(lane)
+    await core.commit(tx)
+  })
+}
+
+async function acked(core: MessengerCore, lane: ContactId, acks: readonly AppliedAck[]): Promise<void> {
+  const cid = laneContact(lane)
   await core.queue.run(cid, async () => {
     const tx = new Tx()
     const changed = new Map<MessageId, MessageRecord>()
     for (const { entry, status, route } of acks) {
-      tx.del(Keys.outbox(cid, entry.seq))
+      tx.del(Keys.outbox(lane, entry.seq))
       if (entry.messageId === undefined) continue
+      // Another device of theirs refusing fails nothing (see above).
+      if (status === 'rejected' && !isFirstLane(lane)) continue
       const m = changed.get(entry.messageId) ?? (await core.conversations.message(cid, entry.messageId))
       if (m === undefined) {
         // Not a message of this conversation: a group's (groups/service.ts counts who has it).
-        if (status === 'ok') tx.after(() => core.onOtherAck(cid, entry.messageId!))
+        if (status === 'ok' && cid !== core.selfId) tx.after(() => core.onOtherAck(cid, entry.messageId!))
         continue
       }
       const next = status === 'ok' ? advanceStatus(m.status, 'sent') : 'failed'
@@ -102,14 +136,15 @@ function errorName(error: unknown): string {
 
 async function dropEphemeral(
   core: MessengerCore,
-  cid: ContactId,
+  lane: ContactId,
   entries: readonly OutboxRecord[],
 ): Promise<void> {
   const drop = entries.filter((e) => e.ephemeral)
   if (drop.length === 0) return
+  const cid = laneContact(lane)
   await core.queue.run(cid, async () => {
     const tx = new Tx()
-    for (const e of drop) tx.del(Keys.outbox(cid, e.seq))
+    for (const e of drop) tx.del(Keys.outbox(lane, e.seq))
     await core.conversations.writeMeta(tx, cid)
     await core.commit(tx)
   })

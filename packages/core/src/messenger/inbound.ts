@@ -19,13 +19,15 @@ import type { MessengerCore } from './core.js'
 import { isStoredIdentity, recordIdentityChange } from './identity-change.js'
 import { type ContactId, contactIdFor } from './ids.js'
 import { Keys } from './keys.js'
+import { isFirstLane, laneOf } from './lanes.js'
 import type { AckStatus, IncomingEnvelope } from './msg-protocol.js'
 import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody } from './payload.js'
 import { addressKey, RateLimiter, STRANGER_REQUEST_LIMITS } from './rate-limit.js'
 import type { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
-import { advanceStatus } from './records.js'
+import { advanceStatus, contactDevices } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
+import { SYNC_EXTENSION } from './sync.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay } from './trust.js'
 import { Tx } from './tx.js'
 
@@ -70,6 +72,8 @@ export interface ExtensionHandler {
 /** The messenger's own extensions also get the transaction: they answer in it, update contacts. */
 export interface CoreExtensionContext extends ExtensionContext {
   readonly tx: Tx
+  /** The lane (lanes.ts) the payload came through: the sessions of the device that sent it. */
+  readonly lane: ContactId
 }
 
 export interface CoreExtensionHandler {
@@ -144,10 +148,14 @@ export class Inbound {
     const core = this.core
     if (core.stopped) return 'retry'
     if (envelope.type === 'message') {
-      const contact = core.contacts.byPeerId(from.toString())
+      // Any device on the contact's list (ContactBook indexes them all), or one of our own.
+      const contact =
+        core.contacts.byPeerId(from.toString()) ??
+        (core.isOwnDevice(from.toString()) ? core.selfRecord() : undefined)
       if (contact === undefined) return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
+      const lane = laneOf(contact, from.toString())
       return await core.queue.run(contact.id, () =>
-        this.receiveMessage(contact.id, envelope.body, from, route),
+        this.receiveMessage(contact.id, lane, envelope.body, from, route),
       )
     }
     const decoded = decodePreKeyMessage(envelope.body)
@@ -163,8 +171,12 @@ export class Inbound {
     // Everything below runs in the conversation's queue, entered synchronously here, so a
     // stranger's request is handled before the messages that follow it on the stream.
     return await core.queue.run(cid, async () => {
-      const known = core.contacts.get(cid)
-      if (known !== undefined && known.peerId !== from.toString())
+      const known = core.contactOrSelf(cid)
+      // Only a device on the person's current list speaks for them: a device they removed (or
+      // one of ours we removed) is refused, whatever identity it still holds.
+      if (known !== undefined && !contactDevices(known).includes(from.toString()))
+        return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
+      if (cid === core.selfId && !core.isOwnDevice(from.toString()))
         return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
       if (known === undefined) {
         if (core.blockedPeers.has(from.toString()) || (await core.store.get(Keys.blocked(cid))) !== undefined)
@@ -174,17 +186,19 @@ export class Inbound {
           return 'retry'
         }
       }
-      return this.receivePreKey(cid, decoded, from, route)
+      const lane = known === undefined ? cid : laneOf(known, from.toString())
+      return this.receivePreKey(cid, lane, decoded, from, route)
     })
   }
 
   private async receiveMessage(
     cid: ContactId,
+    lane: ContactId,
     body: Uint8Array,
     from: PeerId,
     route: ConnectionRoute | undefined,
   ): Promise<Verdict> {
-    const set = await this.core.sessionSet(cid)
+    const set = await this.core.sessionSet(lane)
     let decrypted: { set: SessionSet; plaintext: Uint8Array }
     try {
       decrypted = decryptMessage(set, body)
@@ -192,13 +206,13 @@ export class Inbound {
       if (CryptoError.is(error, 'Duplicate')) return this.duplicate()
       const reason = CryptoError.is(error, 'BadMessage') ? 'bad-envelope' : 'decrypt-failed'
       // Their ratchet and ours no longer agree (one side lost state): a new session heals it.
-      if (reason === 'decrypt-failed') this.core.onDecryptFailed(cid)
+      if (reason === 'decrypt-failed' && isFirstLane(lane)) this.core.onDecryptFailed(cid)
       return this.core.refuse(PROTOCOL_MSG, reason, from)
     }
     const tx = new Tx()
     tx.route = route
-    tx.sessions.set(cid, decrypted.set)
-    await this.applyPayload(tx, this.core.contacts.get(cid)!, decrypted.plaintext, from)
+    tx.sessions.set(lane, decrypted.set)
+    await this.applyPayload(tx, this.core.contactOrSelf(cid)!, lane, decrypted.plaintext, from)
     // Only the ack waits for this write, and acks wait for company anyway (ACK_COALESCE_MS): so
     // the write may wait a little for the next envelopes too. A crash before it lands only makes
     // the sender send again.
@@ -212,13 +226,14 @@ export class Inbound {
 
   private async receivePreKey(
     cid: ContactId,
+    lane: ContactId,
     decoded: DecodedPreKeyMessage,
     from: PeerId,
     route: ConnectionRoute | undefined,
   ): Promise<Verdict> {
     const core = this.core
-    const known = core.contacts.get(cid)
-    const set = known === undefined ? [] : await core.sessionSet(cid)
+    const known = core.contactOrSelf(cid)
+    const set = known === undefined ? [] : await core.sessionSet(lane)
     const tx = new Tx()
     tx.route = route
     let plaintext: Uint8Array
@@ -226,7 +241,7 @@ export class Inbound {
       // A retransmission of a session's first messages: continue that session.
       try {
         const out = decryptMessage(set, decoded.message)
-        tx.sessions.set(cid, out.set)
+        tx.sessions.set(lane, out.set)
         plaintext = out.plaintext
       } catch (error) {
         if (CryptoError.is(error, 'Duplicate')) return this.duplicate()
@@ -244,12 +259,12 @@ export class Inbound {
         return 'stale'
       }
       const out = acceptSession(core.account.identity, decoded, keys)
-      tx.sessions.set(cid, promote(set, out.session))
+      tx.sessions.set(lane, promote(set, out.session))
       tx.ops.push(...core.prekeys.consumeOps(decoded.init))
       plaintext = out.plaintext
     }
     if (known !== undefined) {
-      await this.applyPayload(tx, known, plaintext, from)
+      await this.applyPayload(tx, known, lane, plaintext, from)
       return { durable: core.commit(tx) }
     }
     // Someone we share a group with, on the device and identity the group's card names: a
@@ -264,7 +279,7 @@ export class Inbound {
         'member',
       )
       core.putContact(tx, record, 'new')
-      await this.applyPayload(tx, record, plaintext, from)
+      await this.applyPayload(tx, record, cid, plaintext, from)
       return { durable: core.commit(tx) }
     }
     const card = requestCard(plaintext, decoded, from)
@@ -303,6 +318,7 @@ export class Inbound {
   private async applyPayload(
     tx: Tx,
     contact: ContactRecord,
+    lane: ContactId,
     plaintext: Uint8Array,
     from: PeerId,
   ): Promise<void> {
@@ -317,7 +333,9 @@ export class Inbound {
     }
     const body = payload.body
     const cid = contact.id
-    if (!peerMay(contact.state, this.actionOf(body))) {
+    // Our own other devices send only what keeps us in step (sync.ts), nothing a contact sends.
+    const ownSync = body.kind === 'extension' && body.extension === SYNC_EXTENSION
+    if (!peerMay(contact.state, this.actionOf(body)) || (cid === core.selfId) !== ownSync) {
       // Decrypted (the ratchet moves on and the envelope is acknowledged) and dropped.
       core.refuse(PROTOCOL_MSG, 'not-allowed', from)
       return
@@ -389,6 +407,12 @@ export class Inbound {
           }),
         )
         // Their home node comes only with a certificate their own identity made (homeOf checks).
+        // Another device of theirs (lanes.ts) says where it is: that device's addresses, kept for
+        // dialling it; the contact's own addresses stay those of the device their card names.
+        if (!isFirstLane(lane)) {
+          tx.after(() => void core.rememberAddrs(from.toString(), addrs))
+          return
+        }
         const home =
           body.home !== undefined && checkedHome(body.home, contact) ? toBase64(body.home) : contact.home
         core.putContact(tx, { ...contact, addrs, home, updatedAt: Date.now() }, 'update')
@@ -398,6 +422,7 @@ export class Inbound {
       case 'extension': {
         await this.extensions.get(body.extension)?.receive({
           tx,
+          lane,
           contact,
           payload,
           body: body.body,

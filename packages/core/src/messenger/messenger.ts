@@ -27,6 +27,7 @@ import { WriteBehindStore } from '../store/write-behind.js'
 import { type Account, accountRecord, checkName } from './account.js'
 import { AddressWatcher } from './addresses.js'
 import { ContactBook } from './contact-book.js'
+import { withDeviceList } from './contact-devices.js'
 import { ContactFinder } from './contact-finder.js'
 import { ContactOps } from './contact-ops.js'
 import { Conversations } from './conversations.js'
@@ -46,8 +47,10 @@ import { type ContactId, isMessageId, type MessageId, newMessageId } from './ids
 import { type ExtensionContext, type ExtensionHandler, Inbound, outsideExtension } from './inbound.js'
 import { Keys } from './keys.js'
 import { LanPresence } from './lan-presence.js'
+import { laneOf, lanesOf } from './lanes.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
+import { loadOwnDevices } from './own-devices.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
 import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
@@ -57,6 +60,7 @@ import { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, MessageRecord } from './records.js'
 import { SESSION_RESET_EXTENSION, SessionResets } from './session-reset.js'
 import { SessionUpgrader } from './session-upgrade.js'
+import { OwnSync, SYNC_EXTENSION } from './sync.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay, type TrustState } from './trust.js'
 import { Tx } from './tx.js'
 import { type CardView, type ContactView, type MessageView, type MeView, messageView } from './views.js'
@@ -123,6 +127,8 @@ export class Messenger {
   /** Our home node and the mailbox on it (mailbox/owner.ts). */
   private readonly home: HomeNodeOwner
   private readonly listeners: [string, (e: Event) => void][] = []
+  /** Mirrors what we send to our other devices (sync.ts). */
+  private readonly sync: OwnSync
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
     strangers: new RateLimiter(STRANGER_FETCH_LIMITS),
@@ -159,6 +165,8 @@ export class Messenger {
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
     this.groups = new Groups(core)
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
+    this.sync = new OwnSync(core)
+    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
@@ -193,6 +201,7 @@ export class Messenger {
       else core.log.info('the disk has room again: the changes that waited are written')
       core.events.emit('storage', { state })
     })
+    core.ownDevices = await loadOwnDevices(store, init.account.identity, core.peerId.toString())
     const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
@@ -271,7 +280,7 @@ export class Messenger {
     await this.resets.start(resetSessions)
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
-    for (const c of core.contacts.everyone()) this.outbox.kick(c.id)
+    for (const lane of core.allLanes()) this.outbox.kick(lane)
     void this.groups.reachOut().catch(() => undefined)
   }
 
@@ -305,10 +314,56 @@ export class Messenger {
   }
 
   private peerSeen(peer: PeerId): void {
-    const contact = this.core.contacts.byPeerId(peer.toString())
+    const core = this.core
+    const id = peer.toString()
+    if (core.isOwnDevice(id)) this.outbox.kick(laneOf(core.selfRecord(), id), true)
+    const contact = core.contacts.byPeerId(id)
     if (contact === undefined) return
-    this.outbox.kick(contact.id, true)
-    this.upgrader.consider(contact.id)
+    // The lane of the device that was seen: each device of theirs is delivered to on its own.
+    this.outbox.kick(laneOf(contact, id), true)
+    if (id === contact.peerId) this.upgrader.consider(contact.id)
+  }
+
+  /**
+   * Takes `bytes` as the contact's device list when their identity signed it and it is newer
+   * than the one held (contact-devices.ts); true when it changed. A device off the new list is
+   * refused from now on and nothing more is encrypted to it (what waited for it is dropped); a
+   * new one gets every payload from now on. Throws IdentityError for a list that does not verify.
+   */
+  async applyDeviceList(ref: string, bytes: Uint8Array): Promise<boolean> {
+    this.assertRunning()
+    const core = this.core
+    const { id } = core.contacts.resolve(ref)
+    return core.queue.run(id, async () => {
+      const current = core.contacts.get(id)
+      const next = current === undefined ? undefined : withDeviceList(current, bytes)
+      if (current === undefined || next === undefined) return false
+      const tx = new Tx()
+      core.putContact(tx, next, 'update')
+      // What waited for a device now off the list is not for it any more: dropped with the change.
+      const kept = new Set(lanesOf(next).map((l) => l.lane))
+      const dropped = lanesOf(current).filter((l) => !kept.has(l.lane) && l.lane !== id)
+      for (const { lane } of dropped) {
+        for await (const [k] of core.store.iterate({ prefix: Keys.outboxPrefix(lane) })) tx.del(k)
+        tx.del(Keys.sessions(lane))
+        tx.removedContacts.add(lane)
+      }
+      await core.commit(tx)
+      for (const { lane } of dropped) this.outbox.reset(lane)
+      for (const lane of kept) this.outbox.kick(lane)
+      return true
+    })
+  }
+
+  /**
+   * Reads our own device list again (own-devices.ts), after linking or unlinking changed it:
+   * what we send from now on is mirrored to the devices it names.
+   */
+  async reloadOwnDevices(): Promise<readonly string[]> {
+    const core = this.core
+    core.ownDevices = await loadOwnDevices(core.store, core.account.identity, core.peerId.toString())
+    for (const lane of core.allLanes()) this.outbox.kick(lane)
+    return core.ownDevices.devices
   }
 
   /**
@@ -586,10 +641,11 @@ export class Messenger {
         { id, sentAt: now, messageId: id },
       )
       // Queued means on disk; the next send need not wait for this one's write, though.
-      return { view: messageView(record), durable: this.core.commit(tx) }
+      return { record, durable: this.core.commit(tx) }
     })
     await queued.durable
-    return queued.view
+    this.sync.sent(queued.record)
+    return messageView(queued.record)
   }
 
   /** Reacts to any message of the conversation; an empty emoji removes our reaction. */
@@ -649,9 +705,16 @@ export class Messenger {
       if (message.deleted) throw new MessengerError('BadInput', 'that message was deleted')
       const tx = new Tx()
       const updated = change(message)
+      const payload = body(id)
       this.core.putMessage(tx, updated, 'update')
-      await this.core.encryptToOutbox(tx, contact.id, body(id))
+      await this.core.encryptToOutbox(tx, contact.id, payload)
       await this.core.commit(tx)
+      // Our other devices make the same change (sync.ts).
+      const target = { contact: contact.id, id }
+      if (payload.kind === 'reaction')
+        this.sync.changed({ kind: 'reaction', ...target, emoji: payload.emoji })
+      else if (payload.kind === 'edit') this.sync.changed({ kind: 'edit', ...target, text: payload.text })
+      else if (payload.kind === 'delete') this.sync.changed({ kind: 'delete', ...target })
       return messageView(updated)
     })
   }
@@ -841,6 +904,10 @@ export class Messenger {
       const moved = await core.conversations.readAll(tx, contact.id, upTo)
       if (moved === undefined) return undefined
       tx.after(() => core.events.emit('read', { contactId: contact.id }))
+      // Our other devices read as far (sync.ts): the newest message the marker passed.
+      const newest = await core.conversations.storedAt(contact.id, moved.to)
+      if (newest !== undefined)
+        tx.after(() => this.sync.changed({ kind: 'read', contact: contact.id, id: newest.id }))
       // Not waited for, and held back for company: lost in a crash, the messages only show as
       // unread again. Whoever reads sees the marker at once; the receipts' write (which writes the
       // same counters record) or the next read of the store takes it to the disk.
@@ -898,7 +965,7 @@ export class Messenger {
 
   /** Resolves once every outbox is empty or waiting for a retry (tests, graceful shutdown). */
   async settled(): Promise<void> {
-    await Promise.all(this.core.contacts.everyone().map((c) => this.outbox.whenIdle(c.id)))
+    await Promise.all(this.core.allLanes().map((lane) => this.outbox.whenIdle(lane)))
   }
 
   async outboxSize(ref: string): Promise<number> {

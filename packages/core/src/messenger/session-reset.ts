@@ -37,6 +37,7 @@ import type { ContactId, MessageId } from './ids.js'
 import { newMessageId } from './ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
 import { Keys } from './keys.js'
+import { isFirstLane } from './lanes.js'
 import { fetchPreKeyBundle } from './prekey-protocol.js'
 import type { ContactRecord, MessageRecord } from './records.js'
 import { promote, type SessionSet } from './session-set.js'
@@ -105,9 +106,13 @@ export class SessionResets {
     for await (const [k] of this.core.store.iterate({ prefix: key('sessions') })) {
       withSessions.add(bytesToHex(k))
     }
+    // A device of a person with several has no sessions with their contacts when it was just
+    // linked (sessions are per device): its first message to each starts one (lane-opener.ts),
+    // with nothing to heal and no notice. Only a lost state (`all`) resets those.
+    const linked = this.core.ownDevices.devices.length > 1
     for (const c of this.core.contacts.all()) {
-      if (c.state === 'accepted' && (all || !withSessions.has(bytesToHex(Keys.sessions(c.id)))))
-        this.begin(c.id)
+      if (c.state !== 'accepted') continue
+      if (all || (!linked && !withSessions.has(bytesToHex(Keys.sessions(c.id))))) this.begin(c.id)
     }
   }
 
@@ -170,8 +175,8 @@ export class SessionResets {
   /** Their reset arrived: its PreKey message made the new session current in `ctx.tx` already. */
   private async accepted(ctx: CoreExtensionContext): Promise<void> {
     const core = this.core
-    const { tx, contact } = ctx
-    const session = tx.sessions.get(contact.id)?.[0]
+    const { tx, contact, lane } = ctx
+    const session = tx.sessions.get(lane)?.[0]
     // The identity the new session was agreed with must be the one stored for them.
     if (
       session === undefined ||
@@ -181,6 +186,9 @@ export class SessionResets {
       core.refuse('/jiayi/msg/1', 'not-allowed')
       return
     }
+    // The first session with another device of theirs (lanes.ts; one they just linked, whose
+    // start found no session to us) replaces nothing: no notice, nothing to send again.
+    if (!isFirstLane(lane) && (await core.sessionSet(lane)).length === 0) return
     // Both sides may notice at once and start one each: the second is taken (the sessions
     // settle on one, session-set.ts) but shown only once, and nothing is sent twice.
     const prior = this.last.get(contact.id)

@@ -11,7 +11,7 @@
  * (MAX_RESTARTS in a row without an OK ack): past that, a stale entry fails like a rejected one.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { equalBytes } from '../bytes.js'
+import { equalBytes, hexToBytes } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { decodeCardPayload } from '../card/link.js'
 import { decodePreKeyMessage, initiateSession, sessionEncrypt } from '../crypto/session.js'
@@ -19,6 +19,7 @@ import type { PreKeyBundle } from '../crypto/x3dh.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId, MessageId } from './ids.js'
 import { Keys } from './keys.js'
+import { isFirstLane, laneContact } from './lanes.js'
 import { decodeOutboxRecord, encodeOutboxRecord } from './outbox-record.js'
 import { fetchPreKeyBundle, PREKEY_FETCH_TIMEOUT_MS } from './prekey-protocol.js'
 import type { MessageRecord, OutboxRecord } from './records.js'
@@ -44,10 +45,12 @@ export class SessionRestarter {
     this.restarts.delete(cid)
   }
 
+  /** `cid` is a lane (lanes.ts): the session toward one device of the contact. */
   async restart(cid: ContactId, stale: OutboxRecord): Promise<RestartOutcome> {
     const core = this.core
-    const contact = core.contacts.get(cid)
-    if (contact === undefined || stale.type !== 'prekey') return 'give-up'
+    const target = core.laneTarget(cid)
+    if (target === undefined || stale.type !== 'prekey') return 'give-up'
+    const { contact, device } = target
     const count = (this.restarts.get(cid) ?? 0) + 1
     if (count > MAX_RESTARTS) return 'give-up'
     let baseKey: Uint8Array
@@ -59,19 +62,25 @@ export class SessionRestarter {
     } catch {
       return 'give-up'
     }
-    const card = decodeCardBytes(decodeCardPayload(contact.card))
-    const fetched = await fetchPreKeyBundle(core.node, peerIdFromString(contact.peerId), card.identity, {
+    const identity = {
+      signingKey: hexToBytes(contact.identityKey),
+      agreementKey: hexToBytes(contact.agreementKey),
+    }
+    const fetched = await fetchPreKeyBundle(core.node, peerIdFromString(device), identity, {
       signal: AbortSignal.timeout(PREKEY_FETCH_TIMEOUT_MS),
     })
-    // The card's own signed prekey is worth a try only if it is not what went stale.
+    // The card's own signed prekey (the card's device only) is worth a try only if it is not
+    // what went stale.
+    const card =
+      isFirstLane(cid) && contact.card !== '' ? decodeCardBytes(decodeCardPayload(contact.card)) : undefined
     const bundle: PreKeyBundle | undefined =
       fetched ??
-      (card.signedPreKey.id === staleSpk
+      (card === undefined || card.signedPreKey.id === staleSpk
         ? undefined
         : { identity: card.identity, signedPreKey: card.signedPreKey })
     if (bundle === undefined) return 'later'
     this.restarts.set(cid, count)
-    await core.queue.run(cid, () => this.replace(cid, baseKey, bundle))
+    await core.queue.run(contact.id, () => this.replace(cid, baseKey, bundle))
     core.log.info('session restarted', { contact: cid, postQuantum: bundle.kemPreKey !== undefined })
     return 'restarted'
   }
@@ -104,11 +113,12 @@ export class SessionRestarter {
       cid,
       set.map((s, i) => (i === at ? session : s)),
     )
+    const conversation = laneContact(cid)
     for (const id of failed) {
-      const m = await core.conversations.message(cid, id)
+      const m = await core.conversations.message(conversation, id)
       if (m !== undefined) await core.putStatus(tx, { ...m, status: 'failed' } satisfies MessageRecord)
     }
-    await core.conversations.writeMeta(tx, cid)
+    await core.conversations.writeMeta(tx, conversation)
     // Entries held in memory for a running delivery are the old envelopes: read the store instead.
     tx.after(() => core.conversations.outboxTail.forget(cid))
     await core.commit(tx)

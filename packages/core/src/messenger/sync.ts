@@ -1,0 +1,192 @@
+/**
+ * Own devices in step (Sesame's sync messages): what this device sends to a contact is mirrored
+ * to our other devices (own-devices.ts) through the lanes of our own identity (lanes.ts), and
+ * appears there as sent, in the right conversation. Messages contacts send need no mirroring:
+ * they encrypt to each of our devices.
+ *
+ * `Extension { kind = "sync", body = JSON }`, taken only from a device on our own list (inbound
+ * refuses it from anyone else, and refuses anything else from our devices):
+ *   {"kind":"sent","contact":cid,"id":32 hex,"sentAt":ms,"text":…,"replyTo"?:32 hex}
+ *   {"kind":"read","contact":cid,"id":32 hex}     the conversation is read up to that message
+ *   {"kind":"reaction","contact":cid,"id":…,"emoji":…}   our reaction ("" removes it)
+ *   {"kind":"edit","contact":cid,"id":…,"text":…}        our message edited
+ *   {"kind":"delete","contact":cid,"id":…}               our message deleted for everyone
+ * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
+ * crash in between may leave one message unmirrored; the message itself is never lost.
+ */
+import { fromUtf8, utf8 } from '../bytes.js'
+import type { MessengerCore } from './core.js'
+import { type ContactId, isContactId, isMessageId, type MessageId } from './ids.js'
+import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
+import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES } from './payload.js'
+import type { MessageRecord } from './records.js'
+import { Tx } from './tx.js'
+
+export const SYNC_EXTENSION = 'sync'
+
+interface SentSync {
+  readonly kind: 'sent'
+  readonly contact: ContactId
+  readonly id: MessageId
+  readonly sentAt: number
+  readonly text: string
+  readonly replyTo?: MessageId | undefined
+}
+
+/** A change to a message of the conversation, or how far it is read. */
+export type ChangeSync =
+  | { readonly kind: 'read'; readonly contact: ContactId; readonly id: MessageId }
+  | { readonly kind: 'reaction'; readonly contact: ContactId; readonly id: MessageId; readonly emoji: string }
+  | { readonly kind: 'edit'; readonly contact: ContactId; readonly id: MessageId; readonly text: string }
+  | { readonly kind: 'delete'; readonly contact: ContactId; readonly id: MessageId }
+
+type Sync = SentSync | ChangeSync
+
+export class OwnSync {
+  constructor(private readonly core: MessengerCore) {}
+
+  readonly extension: CoreExtensionHandler = {
+    requires: 'message',
+    receive: (ctx) => this.received(ctx),
+  }
+
+  /** Mirrors `m`, a text we just queued for a contact, to our other devices (not awaited). */
+  sent(m: MessageRecord): void {
+    if (m.direction !== 'out') return
+    this.mirror({
+      kind: 'sent',
+      contact: m.contactId,
+      id: m.id,
+      sentAt: m.sentAt,
+      text: m.text,
+      ...(m.replyTo === undefined ? {} : { replyTo: m.replyTo }),
+    })
+  }
+
+  /** Mirrors a read marker or a change to a message (not awaited). */
+  changed(change: ChangeSync): void {
+    this.mirror(change)
+  }
+
+  private mirror(body: Sync): void {
+    const core = this.core
+    if (core.ownDevices.devices.length < 2) return
+    void core.queue
+      .run(core.selfId, async () => {
+        if (core.stopped) return
+        const tx = new Tx()
+        await core.encryptToOutbox(tx, core.selfId, {
+          kind: 'extension',
+          extension: SYNC_EXTENSION,
+          body: utf8(JSON.stringify(body)),
+        })
+        await core.commit(tx)
+      })
+      .catch((error) =>
+        core.log.warn('could not mirror a message to our other devices', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+  }
+
+  /** Runs in our own identity's queue; the message is written in its conversation's. */
+  private async received(ctx: CoreExtensionContext): Promise<void> {
+    const core = this.core
+    const sync = parseSync(ctx.body)
+    if (sync === undefined) {
+      core.refuse('/jiayi/msg/1', 'bad-payload')
+      return
+    }
+    const contact = core.contacts.get(sync.contact)
+    if (contact === undefined) return // a contact this device does not have (yet)
+    // Nothing waits for our own queue inside a conversation's, so this cannot deadlock.
+    await core.queue.run(contact.id, async () => {
+      const known = await core.conversations.message(contact.id, sync.id)
+      if (sync.kind !== 'sent') {
+        if (known !== undefined) await this.apply(sync, known)
+        return
+      }
+      if (known !== undefined) return // once
+      const tx = new Tx()
+      const record: MessageRecord = {
+        id: sync.id,
+        contactId: contact.id,
+        seq: await core.conversations.nextMessageSeq(contact.id),
+        direction: 'out',
+        text: sync.text,
+        replyTo: sync.replyTo,
+        sentAt: sync.sentAt,
+        at: Date.now(),
+        status: 'sent',
+      }
+      core.putMessage(tx, record, 'new')
+      await core.commit(tx)
+    })
+  }
+
+  /** Applies a change to `m` here, as the device it was made on did (inside the queue). */
+  private async apply(sync: ChangeSync, m: MessageRecord): Promise<void> {
+    const core = this.core
+    const tx = new Tx()
+    const cid = m.contactId
+    if (sync.kind === 'read') {
+      if ((await core.conversations.readAll(tx, cid, m.seq)) === undefined) return
+      tx.after(() => core.events.emit('read', { contactId: cid }))
+    } else if (m.deleted) {
+      return
+    } else if (sync.kind === 'reaction') {
+      core.putMessage(tx, { ...m, reactions: { ...m.reactions, mine: sync.emoji || undefined } }, 'update')
+    } else if (m.direction !== 'out') {
+      return // only our own messages are edited or deleted
+    } else if (sync.kind === 'edit') {
+      core.putMessage(tx, { ...m, text: sync.text, editedAt: Date.now() }, 'update')
+    } else {
+      core.putMessage(tx, { ...m, text: '', deleted: true }, 'update')
+    }
+    await core.commit(tx)
+  }
+}
+
+function parseSync(bytes: Uint8Array): Sync | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(fromUtf8(bytes))
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const v = value as Record<string, unknown>
+  if (typeof v.contact !== 'string' || !isContactId(v.contact)) return undefined
+  if (typeof v.id !== 'string' || !isMessageId(v.id)) return undefined
+  const target = { contact: v.contact, id: v.id }
+  switch (v.kind) {
+    case 'read':
+    case 'delete':
+      return { kind: v.kind, ...target }
+    case 'reaction':
+      return typeof v.emoji === 'string' && utf8(v.emoji).length <= MAX_EMOJI_BYTES
+        ? { kind: 'reaction', ...target, emoji: v.emoji }
+        : undefined
+    case 'edit':
+      return isText(v.text) ? { kind: 'edit', ...target, text: v.text } : undefined
+    case 'sent':
+      break
+    default:
+      return undefined
+  }
+  if (typeof v.sentAt !== 'number' || !Number.isSafeInteger(v.sentAt) || v.sentAt < 0) return undefined
+  if (!isText(v.text)) return undefined
+  if (v.replyTo !== undefined && (typeof v.replyTo !== 'string' || !isMessageId(v.replyTo))) return undefined
+  return {
+    kind: 'sent',
+    contact: v.contact,
+    id: v.id,
+    sentAt: v.sentAt,
+    text: v.text,
+    ...(v.replyTo === undefined ? {} : { replyTo: v.replyTo as MessageId }),
+  }
+}
+
+function isText(text: unknown): text is string {
+  return typeof text === 'string' && text !== '' && utf8(text).length <= MAX_TEXT_BYTES
+}
