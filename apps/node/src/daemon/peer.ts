@@ -284,9 +284,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(web ? { web: web.url } : {}),
       ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
       ...(web?.lan ? { webLanLinks: web.lan.links } : {}),
-      // How others reach this peer. No AutoNAT or relay reservations yet: the NAT is unknown and
-      // no relay is held; the home node is the one `home-node add` linked, as `home-node` shows it.
-      reach: { nat: 'unknown', relays: [], homeNode: m.homeNode() },
+      // How others reach this peer, as far as is known at start: AutoNAT and the home node
+      // reservation take a moment, so later values are in `jiayi stats --json` (`reach`).
+      reach: m.reach(),
       // Only when opening found damage: which files, and what it cost.
       ...(opened.found.length > 0 ? { store: { lostWrites: true, files: opened.found } } : {}),
     })

@@ -7,6 +7,7 @@
 import { decodeDeviceKey, encodeDeviceKey, generateDeviceKey } from '../identity/device.js'
 import type { JiayiNode, NetworkStack } from '../net/network-stack.js'
 import { createJiayiNode } from '../net/node-factory.js'
+import type { RelayServerLimits } from '../net/relay-limits.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { MAX_HOME_ADDRS } from './certificate.js'
@@ -20,12 +21,16 @@ export interface HomeNodeInit {
   readonly network: NetworkStack
   readonly listen: readonly string[]
   readonly limits?: Partial<MailboxLimits>
+  /** The relay's limits (home-relay.ts HOME_RELAY_LIMITS by default). */
+  readonly relayLimits?: Partial<RelayServerLimits>
   readonly log?: MailboxServerInit['log']
 }
 
 export interface RunningHomeNode {
   readonly node: JiayiNode
   readonly mailbox: MailboxServer
+  /** Relay requests refused so far (strangers asking for a slot or a connection). */
+  relayRefused(): { reservation: number; connection: number }
   /** The `jiayi:home/…` link its owner adds (its peer id and current addresses). */
   link(): string
   stop(): Promise<void>
@@ -35,13 +40,31 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
   const stored = await init.store.get(NODE_KEY)
   const privateKey = stored === undefined ? await generateDeviceKey() : decodeDeviceKey(stored)
   if (stored === undefined) await init.store.put(NODE_KEY, encodeDeviceKey(privateKey))
+  // The relay asks the mailbox who the owner and the contacts are; it exists once the node does.
+  let mailbox: MailboxServer | undefined
+  const relayRefused = { reservation: 0, connection: 0 }
   const node = await createJiayiNode({
     privateKey,
     network: init.network,
     listen: init.listen,
     relayServer: false,
+    homeRelay: {
+      access: {
+        isOwnerDevice: (peer) => mailbox?.isOwnerDevice(peer) === true,
+        isContact: (peer) => mailbox?.isDepositor(peer) === true,
+      },
+      ...(init.relayLimits === undefined ? {} : { limits: init.relayLimits }),
+      onRefused: (what, peer) => {
+        relayRefused[what]++
+        init.log?.('relay refused', { what, peer: peer.toString() })
+      },
+    },
+    // A home node is publicly reachable by definition: it neither punches holes nor reserves.
+    reach: { dcutr: false },
   })
-  let mailbox: MailboxServer
+  // Its public listen addresses are confirmed at once (AutoNAT needs four peers dialling back):
+  // they go into the link, identify and every relay reservation's answer.
+  node.services.reach?.confirmListenAddrs()
   try {
     mailbox = await MailboxServer.open({
       node,
@@ -53,12 +76,14 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
     await node.stop()
     throw error
   }
+  const served = mailbox
   return {
     node,
-    mailbox,
+    mailbox: served,
+    relayRefused: () => ({ ...relayRefused }),
     link: () => homeLink({ peerId: node.peerId.toString(), addrs: linkAddrs(node) }),
     async stop() {
-      await mailbox.stop()
+      await served.stop()
       await node.stop()
     },
   }

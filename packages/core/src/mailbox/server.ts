@@ -123,6 +123,16 @@ export class MailboxServer {
     return this.owner
   }
 
+  /** Whether `peer` is one of the owner's contacts in the newest depositor list (home-relay.ts). */
+  isDepositor(peer: string): boolean {
+    return this.depositors?.peers.has(peer) === true
+  }
+
+  /** Whether `peer` is a device the owner's certificate names (home-relay.ts). */
+  isOwnerDevice(peer: string): boolean {
+    return this.owner?.devices.includes(peer) === true && this.owner.notAfter * 1000 > this.now()
+  }
+
   stats(): MailboxStats {
     let bytes = 0
     for (const b of this.usage.values()) bytes += b

@@ -13,10 +13,13 @@
  */
 import { MAX_ADDRS } from '../card/card.js'
 
-type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'webrtc-tls'
+type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'webrtc-tls' | 'circuit'
 
 function transportOf(addr: string): Transport | undefined {
   if (addr.includes('/p2p-circuit')) {
+    // A plain circuit through a home node (reach-services.ts): how contacts reach a Node peer
+    // behind NAT. Only over TCP: the home node's relay is dialled like any Node peer.
+    if (/\/tcp\/\d+\/p2p\/[^/]+\/p2p-circuit$/.test(addr)) return 'circuit'
     if (!/\/p2p-circuit\/webrtc$/.test(addr)) return undefined
     return isTls(addr.slice(0, addr.indexOf('/p2p/'))) ? 'webrtc-tls' : 'webrtc'
   }
@@ -78,5 +81,10 @@ export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
     seen.add(slot)
     chosen.push(a)
   }
-  return chosen.slice(0, Math.min(limit, MAX_ADDRS))
+  const max = Math.min(limit, MAX_ADDRS)
+  // The home node's circuit is how the peer is reached from outside its LAN: it always has a
+  // place, the last one, when the direct addresses would fill the card.
+  const circuit = chosen.findIndex((a) => transportOf(a) === 'circuit')
+  if (circuit >= max) chosen.splice(max - 1, 0, ...chosen.splice(circuit, 1))
+  return chosen.slice(0, max)
 }

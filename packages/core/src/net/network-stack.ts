@@ -6,6 +6,7 @@ import type { Libp2pOptions } from 'libp2p'
 import type { AnnouncedAddrs } from './announced-addrs.js'
 import type { DialPolicy } from './dial-policy.js'
 import type { LanRendezvous } from './lan-rendezvous.js'
+import type { Reach } from './reach-services.js'
 
 export type NetEnvironment = 'node' | 'browser'
 
@@ -30,6 +31,11 @@ export type JiayiServices = {
   ping: Ping
   /** Present on Node peers unless turned off. */
   relay?: CircuitRelayService
+  /** Node peers: the home node reservation and NAT status (reach-services.ts). */
+  reach?: Reach
+  /** Node peers: libp2p's DCUtR and AutoNAT (reach-services.ts). */
+  dcutr?: unknown
+  autoNAT?: unknown
   /** Present where the environment can find contacts on the LAN (lan-rendezvous.ts). */
   lanRendezvous?: LanRendezvous
 }
