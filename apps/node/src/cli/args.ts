@@ -29,6 +29,7 @@ const OPTIONS = {
   name: { type: 'string' },
   png: { type: 'string' },
   listen: { type: 'string', multiple: true },
+  announce: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
   'mdns-open': { type: 'boolean' },
   'init-if-needed': { type: 'boolean' },
@@ -87,11 +88,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--no-mdns | --mdns-open] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...]',
+      'start [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--no-mdns | --mdns-open] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
       'listen',
+      'announce',
       'no-mdns',
       'mdns-open',
       'init-if-needed',

@@ -42,6 +42,12 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
 export interface PeerOptions {
   readonly listen: readonly string[]
   /**
+   * --announce: public addresses that reach this peer although it does not listen there (a port
+   * the router forwards to it). Announced to contacts (card, identify), so DCUtR and contacts
+   * dial them directly.
+   */
+  readonly announce: readonly string[]
+  /**
    * false with --no-mdns; `open` with --mdns-open (libp2p's mDNS beside the contacts-only
    * rendezvous); the hidden --mdns-tag/-port/-interval (tests) give the options.
    */
@@ -61,6 +67,7 @@ export function peerOptions(ctx: Context): PeerOptions {
     throw new CliError('Usage', '--name goes with `jiayi init` (or `jiayi start --init-if-needed`)')
   return {
     listen: optList(ctx, 'listen'),
+    announce: optList(ctx, 'announce').map(announceAddr),
     mdns: optFlag(ctx, 'no-mdns') ? false : mdnsOptions(ctx),
     initIfNeeded,
     name,
@@ -260,6 +267,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : (urls) => previewer.makeAll(urls),
       log,
     }
+    if (options.announce.length > 0) node.services.announcedAddrs.add(options.announce)
     server = await listenControlSocket(
       paths.socket,
       createDispatcher(parts, pathSource(nodeNet.nodeFileSource), 'control'),
@@ -490,4 +498,11 @@ function watchCard(ctx: Context, m: Messenger, n: JiayiNode, s: Store) {
       if (timer !== undefined) clearTimeout(timer)
     },
   }
+}
+
+/** An --announce address: an IP and a TCP port (what a router forwards), without /p2p. */
+function announceAddr(text: string): string {
+  if (!/^\/ip[46]\/[0-9a-fA-F:.]+\/tcp\/\d{1,5}$/.test(text))
+    throw new CliError('Usage', `--announce takes /ip4/ADDRESS/tcp/PORT (a forwarded port), not ${text}`)
+  return text
 }
