@@ -59,8 +59,6 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
         init.log?.('relay refused', { what, peer: peer.toString() })
       },
     },
-    // A home node is publicly reachable by definition: it neither punches holes nor reserves.
-    reach: { dcutr: false },
   })
   // Its public listen addresses are confirmed at once (AutoNAT needs four peers dialling back):
   // they go into the link, identify and every relay reservation's answer.

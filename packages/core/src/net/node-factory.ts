@@ -12,7 +12,6 @@ import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
 import { type HomeRelayAccess, homeRelayGater, homeRelayServerInit, type RelayRefusal } from './home-relay.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
-import { type ReachServicesInit, reachServices } from './reach-services.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
 import { connectionManagerInit, RESOURCE_LIMITS, type ResourceLimits, yamuxInit } from './resource-limits.js'
 import { installHalfWindowUpdates } from './yamux-window.js'
@@ -51,8 +50,6 @@ export interface JiayiNodeOptions {
     limits?: Partial<RelayServerLimits>
     onRefused?: (what: RelayRefusal, peer: PeerId) => void
   }
-  /** Node only: DCUtR, AutoNAT and the home node reservation (reach-services.ts); `false` for none. */
-  reach?: ReachServicesInit | false
   /** Start listening at once (default true). */
   start?: boolean
 }
@@ -74,8 +71,6 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
   const relayLimits = typeof options.relayServer === 'object' ? options.relayServer : {}
   const home = network.environment === 'node' ? options.homeRelay : undefined
   const relayInit = home === undefined ? lanRelayServerInit(relayLimits) : homeRelayServerInit(home.limits)
-  const reach =
-    network.environment === 'node' && options.reach !== false ? reachServices(options.reach || {}) : {}
 
   const listen = [...(options.listen ?? network.defaultListen)]
   const policy = new DialPolicy(network.environment, listen, options.alsoDial)
@@ -86,7 +81,6 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     identifyPush: identifyPush(),
     ping: ping(),
     ...(relay || home !== undefined ? { relay: circuitRelayServer(relayInit) } : {}),
-    ...reach,
     ...network.services,
   }
 

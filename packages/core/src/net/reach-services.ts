@@ -1,5 +1,5 @@
 /**
- * Reach beyond one LAN (DESIGN "Reach"), from libp2p's own services: DCUtR (hole punching that
+ * Reach beyond one LAN (DESIGN "Reach"), on Node peers (nodeNetwork adds them), from libp2p's own services: DCUtR (hole punching that
  * upgrades a relayed connection to a direct one), AutoNAT (do others reach the addresses we
  * listen on?), and `reach`, which keeps a reservation on this peer's home node and says what the
  * ready line and status report (`nat`, `relays`).
