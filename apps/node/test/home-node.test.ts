@@ -89,7 +89,10 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
     // Her reservation on the home node may be made before the ready line or just after it.
     const { relays, ...rest } = aliceReady.reach
     assert.deepEqual(rest, { nat: 'unknown', homeNode: added.homeNode })
-    assert.ok(relays.every((r) => r === ready.peerId), relays.join(' '))
+    assert.ok(
+      relays.every((r) => r === ready.peerId),
+      relays.join(' '),
+    )
     const got = await eventually(
       async () => {
         const list = await jiayiJson<MessageView[]>(alice.home, ['messages', bAtA, '--peek'])

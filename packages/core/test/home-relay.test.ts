@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { generateDeviceKey } from '../src/identity/device.js'
 import { openHomeNode, type RunningHomeNode } from '../src/mailbox/home-node.js'
-import { createJiayiNode } from '../src/net/node-factory.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
+import { createJiayiNode } from '../src/net/node-factory.js'
 import { PROTOCOL_FILE } from '../src/net/protocols.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { MemoryStore } from '../src/store/memory.js'
@@ -56,9 +56,17 @@ describe('home node relay', () => {
   it("the owner's device keeps a reservation and its card carries the circuit", async () => {
     await bob.messenger.addHomeNode(home.link())
     const circuit = `${homeAddr()}/p2p-circuit`
-    await eventually(() => bob.messenger.reach().relays.includes(home.node.peerId.toString()), 10_000, 'reserved')
+    await eventually(
+      () => bob.messenger.reach().relays.includes(home.node.peerId.toString()),
+      10_000,
+      'reserved',
+    )
     await eventually(() => bob.messenger.card().addrs.includes(circuit), 10_000, 'the card names the circuit')
-    assert.deepEqual(bob.messenger.card().addrs, [circuit], 'a dial-only peer is reached through its home only')
+    assert.deepEqual(
+      bob.messenger.card().addrs,
+      [circuit],
+      'a dial-only peer is reached through its home only',
+    )
   })
 
   it('a contact holding only the card reaches the owner through the relay: messages say relayed', async () => {
@@ -78,7 +86,8 @@ describe('home node relay', () => {
     )
     assert.equal(got.route, 'relayed')
     await eventually(
-      async () => (await alice.messenger.messages(bobAtAlice)).find((m) => m.id === sent.id)?.route === 'relayed',
+      async () =>
+        (await alice.messenger.messages(bobAtAlice)).find((m) => m.id === sent.id)?.route === 'relayed',
       10_000,
       'the sender records the route',
     )
@@ -89,14 +98,20 @@ describe('home node relay', () => {
   it('files never cross the relay: their protocol is refused on a limited connection', async () => {
     const bobId = bob.messenger.whoami().peerId
     const node = (alice.messenger as unknown as { core: { node: JiayiNode } }).core.node
-    await assert.rejects(node.dialProtocol(multiaddr(`${homeAddr()}/p2p-circuit/p2p/${bobId}`), PROTOCOL_FILE))
+    await assert.rejects(
+      node.dialProtocol(multiaddr(`${homeAddr()}/p2p-circuit/p2p/${bobId}`), PROTOCOL_FILE),
+    )
   })
 
   it('a contact (on the depositor list) may reserve a slot too', async () => {
     const node = (alice.messenger as unknown as { core: { node: JiayiNode } }).core.node
     await eventually(() => home.mailbox.isDepositor(node.peerId.toString()), 10_000, 'depositor list')
     node.services.reach?.keepReservation(homeAddr())
-    await eventually(() => alice.messenger.reach().relays.includes(home.node.peerId.toString()), 10_000, 'reserved')
+    await eventually(
+      () => alice.messenger.reach().relays.includes(home.node.peerId.toString()),
+      10_000,
+      'reserved',
+    )
   })
 
   it('a stranger gets no reservation (attacker)', async () => {
