@@ -36,7 +36,7 @@ export interface Reach {
    * whenever it is lost (the relay restarted, our address changed). Replaces a previous relay.
    */
   keepReservation(relayAddr: string | undefined): void
-  /** Confirms our own public listen addresses (a home node is public by definition). */
+  /** Lists our own public listen addresses now (done on each new listener too). */
   confirmListenAddrs(): void
   status(): ReachStatus
 }
@@ -85,6 +85,7 @@ class ReachService implements Reach {
     this.stopped = false
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.addEventListener('transport:listening', this.onListening)
   }
 
   stop(): void {
@@ -93,6 +94,7 @@ class ReachService implements Reach {
     this.timer = undefined
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.removeEventListener('transport:listening', this.onListening)
   }
 
   keepReservation(relayAddr: string | undefined): void {
@@ -166,6 +168,15 @@ class ReachService implements Reach {
     const old = this.listeners
     this.listeners = []
     await Promise.all(old.map((l) => l.close().catch(() => undefined)))
+  }
+
+  /**
+   * libp2p lists a public listen address only once AutoNAT has had four peers dial it back, so a
+   * peer on a public IP (a VPS, an office PC, a home node) would otherwise hand out a card with
+   * no address at all. It is listed at once; AutoNAT withdraws it if dial-backs fail.
+   */
+  private readonly onListening = (): void => {
+    this.confirmListenAddrs()
   }
 
   private readonly onDisconnect = (e: CustomEvent<PeerId>): void => {
