@@ -10,7 +10,9 @@
  *   router forwards her port (as UPnP or the owner would) and she announces it (`--announce`):
  *   js-libp2p 3 has no address to punch with behind a port-mapping NAT, see
  *   packages/core/src/net/reach-services.ts for exactly why.
- * - Bob moves to a new address behind his router: Alice finds him again through the home node.
+ * - Bob moves to a new address behind his router (and Alice's port is no longer forwarded): what
+ *   Alice sends at once waits in his mailbox; once he holds a reservation from his new address,
+ *   Alice reaches him through the home node's relay (`relayed`).
  *
  * One topology, three processes, for all cases. The namespaces (and with them every veth and
  * iptables rule) are removed in after(), whatever happened.
@@ -137,11 +139,20 @@ describe('reach through a home node across NATs', { skip: internetUnavailable() 
   })
 
   it('Bob moves to a new address: Alice finds him again through the home node', async () => {
+    // Alice's router stops forwarding her port: nobody can dial her now, so the one way between
+    // them is Alice's dial through Bob's home node (and DCUtR has nothing to upgrade to).
+    net.unforward(net.homes[0], ALICE_PORT)
     net.moveHost(net.homes[1], 3)
-    const sent = await alice.control.send(bobAtAlice, 'where did you go?')
-    const got = await eventually(() => incoming(bob, aliceAtBob, sent.id), 90_000, 'message after the move')
-    assert.ok(got.route === 'relayed' || got.route === 'direct', String(got.route))
-    // His reservation is back, from his new address.
+    // Sent at once, before anyone noticed: the old connections are dead, Bob's old reservation
+    // too, so it waits in his mailbox on the home node until he is back on it.
+    const first = await alice.control.send(bobAtAlice, 'where did you go?')
+    const got = await eventually(() => incoming(bob, aliceAtBob, first.id), 60_000, 'message after the move')
+    assert.ok(got.route === 'mailbox' || got.route === 'relayed', String(got.route))
+    // His reservation is back, from his new address (libp2p's pings found the old one dead).
     await eventually(async () => (await reachOf(bob)).relays.includes(homePeer()), 30_000, 'reserved again')
+    const next = await alice.control.send(bobAtAlice, 'there you are')
+    const gotNext = await eventually(() => incoming(bob, aliceAtBob, next.id), 30_000, 'through the relay')
+    assert.equal(gotNext.route, 'relayed')
+    assert.equal((await contactOf(alice, bobAtAlice))?.reach, 'relayed')
   })
 })

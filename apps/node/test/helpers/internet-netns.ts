@@ -31,6 +31,8 @@ export interface Internet {
   readonly pubIp: string
   /** Forwards TCP `port` on `home`'s public address to its host (a port forward, as UPnP makes). */
   forward(home: Home, port: number): void
+  /** Takes the port forward back (flows already open through it stay, as on a real router). */
+  unforward(home: Home, port: number): void
   /** Gives `home`'s host a new address behind its router (it moved); its old one is gone. */
   moveHost(home: Home, lastOctet: number): void
   remove(): void
@@ -156,6 +158,28 @@ export function createInternet(): Internet {
         '-t',
         'nat',
         '-A',
+        'PREROUTING',
+        '-i',
+        'wan',
+        '-p',
+        'tcp',
+        '--dport',
+        String(port),
+        '-j',
+        'DNAT',
+        '--to-destination',
+        `${home.hostIp}:${port}`,
+      ])
+    },
+    unforward(home, port) {
+      run('ip', [
+        'netns',
+        'exec',
+        home.router,
+        'iptables',
+        '-t',
+        'nat',
+        '-D',
         'PREROUTING',
         '-i',
         'wan',
