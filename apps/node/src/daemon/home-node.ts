@@ -138,6 +138,8 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
       .map(([code, n]) => `${code}=${n}`)
       .join(' '),
   })
+  const relay = home.relayRefused()
+  log.info('relay stats', { refusedReservations: relay.reservation, refusedConnections: relay.connection })
   if (ctx.json) out.json({ event: 'stopping', signal })
   const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
   timer.unref()

@@ -19,6 +19,7 @@ import { dcutr } from '@libp2p/dcutr'
 import type { IdentifyResult, Libp2pEvents, Listener, PeerId, TypedEventTarget } from '@libp2p/interface'
 import { isPrivate } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { NetError } from './errors.js'
 
 export type NatStatus = 'public' | 'private' | 'unknown'
 
@@ -100,7 +101,8 @@ class ReachService implements Reach {
   keepReservation(relayAddr: string | undefined): void {
     const addr = relayAddr === undefined ? undefined : multiaddr(relayAddr.replace(/\/p2p-circuit$/, ''))
     const peer = addr?.getComponents().findLast((c) => c.name === 'p2p')?.value
-    if (addr !== undefined && peer === undefined) throw new Error('a relay address names its peer id')
+    if (addr !== undefined && peer === undefined)
+      throw new NetError('BadOptions', 'a relay address must end with the relay’s /p2p/<peer id>')
     if (this.relay?.addr.equals(addr as Multiaddr) === true) return
     this.relay = addr === undefined || peer === undefined ? undefined : { addr, peer }
     void this.dropListeners()
