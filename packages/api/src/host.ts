@@ -45,6 +45,7 @@ export type MessengerApi = Pick<
   | 'outboxSize'
   | 'settled'
   | 'homeNode'
+  | 'reach'
   | 'addHomeNode'
 > & {
   readonly events: {

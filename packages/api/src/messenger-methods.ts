@@ -76,6 +76,7 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
     // The messenger's refusals (msg, prekeys), plus the files and feed layers' own counters.
     run: (c) => ({
       ...c.messenger.stats(),
+      reach: c.messenger.reach(),
       ...(c.files?.files.stats ? { files: c.files.files.stats() } : {}),
       ...(c.feed?.stats ? { feed: c.feed.stats() } : {}),
     }),

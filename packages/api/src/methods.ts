@@ -135,6 +135,12 @@ export interface ApiMethods {
     result: MessengerStats & {
       readonly files?: { readonly refusedTotal: number; readonly refused: Record<string, number> }
       readonly feed?: { readonly rejectedTotal: number; readonly rejected: Record<string, number> }
+      /** How others reach this peer now (the ready line's `reach`, kept current). */
+      readonly reach?: {
+        readonly nat: 'public' | 'private' | 'unknown'
+        readonly relays: readonly string[]
+        readonly homeNode: HomeNodeView | null
+      }
     }
   }
   contactList: { params: NoParams; result: ContactView[] }

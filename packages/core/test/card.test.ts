@@ -250,6 +250,28 @@ describe('browser peers: an address through a relay keeps the relay id', () => {
       '/ip4/192.168.1.20/tcp/4001',
     ])
   })
+
+  it("selectCardAddrs keeps the home node's plain TCP circuit, in the last place when the card is full", () => {
+    const home = bob.peerId
+    const me = alice.peerId
+    const circuit = `/ip4/198.51.100.7/tcp/4001/p2p/${home}/p2p-circuit`
+    const listen = [
+      `${circuit}/p2p/${me}`,
+      `/ip4/192.168.1.20/tcp/4001/p2p/${me}`,
+      `/ip4/192.168.1.20/tcp/4002/ws/p2p/${me}`,
+      `/ip4/192.168.1.20/udp/4003/webrtc-direct/p2p/${me}`,
+    ]
+    assert.deepEqual(core.selectCardAddrs(listen), [
+      '/ip4/192.168.1.20/tcp/4001',
+      '/ip4/192.168.1.20/tcp/4002/ws',
+      circuit,
+    ])
+    // A plain circuit over anything but TCP is not a home node's: never on the card.
+    assert.deepEqual(
+      core.selectCardAddrs([`/ip4/192.168.1.20/tcp/4002/ws/p2p/${home}/p2p-circuit/p2p/${me}`]),
+      [],
+    )
+  })
 })
 
 describe('card size goal: QR version ≤ 15 at level M with 3 addresses', () => {

@@ -123,9 +123,9 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
       ? [...options.listen]
       : [remembered === undefined ? DEFAULT_LISTEN : new TextDecoder().decode(remembered)]
   // With HTTPS, pages reach the home node through the HTTPS port, whose server hands their
-  // WebSocket upgrades to this loopback listener; and they reserve relay slots on it.
+  // WebSocket upgrades to this loopback listener; the owner's pages reserve relay slots on it
+  // like the owner's other devices (home-relay.ts says who may).
   const extraListen = tls === undefined ? [] : [LOOPBACK_WS_LISTEN]
-  const relayServer = tls !== undefined
   let home: Awaited<ReturnType<typeof core.openHomeNode>>
   try {
     home = await core
@@ -133,7 +133,6 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
         store,
         network: nodeNet.nodeNetwork({ mdns: false }),
         listen: [...listen, ...extraListen],
-        relayServer,
         log: (message, fields) => log.info(message, fields),
       })
       .catch(async (error) => {
@@ -144,7 +143,6 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
           store,
           network: nodeNet.nodeNetwork({ mdns: false }),
           listen: [DEFAULT_LISTEN, ...extraListen],
-          relayServer,
         })
       })
   } catch (error) {
@@ -225,6 +223,8 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
       .map(([code, n]) => `${code}=${n}`)
       .join(' '),
   })
+  const relay = home.relayRefused()
+  log.info('relay stats', { refusedReservations: relay.reservation, refusedConnections: relay.connection })
   if (ctx.json) out.json({ event: 'stopping', signal })
   const timer = setTimeout(() => process.exit(EXIT_INTERNAL), SHUTDOWN_TIMEOUT_MS)
   timer.unref()

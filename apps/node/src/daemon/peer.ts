@@ -42,6 +42,12 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
 export interface PeerOptions {
   readonly listen: readonly string[]
   /**
+   * --announce: public addresses that reach this peer although it does not listen there (a port
+   * the router forwards to it). Announced to contacts (card, identify), so DCUtR and contacts
+   * dial them directly.
+   */
+  readonly announce: readonly string[]
+  /**
    * false with --no-mdns; `open` with --mdns-open (libp2p's mDNS beside the contacts-only
    * rendezvous); the hidden --mdns-tag/-port/-interval (tests) give the options.
    */
@@ -69,6 +75,7 @@ export function peerOptions(ctx: Context): PeerOptions {
     throw new CliError('Usage', '--name goes with `jiayi init` (or `jiayi start --init-if-needed`)')
   return {
     listen: optList(ctx, 'listen'),
+    announce: optList(ctx, 'announce').map(announceAddr),
     mdns: optFlag(ctx, 'no-mdns') ? false : mdnsOptions(ctx),
     ...publicDhtOptions(ctx),
     initIfNeeded,
@@ -324,6 +331,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       previewLinks: optFlag(ctx, 'no-link-previews') ? undefined : (urls) => previewer.makeAll(urls),
       log,
     }
+    if (options.announce.length > 0) node.services.announcedAddrs.add(options.announce)
     server = await listenControlSocket(
       paths.socket,
       createDispatcher(parts, pathSource(nodeNet.nodeFileSource), 'control'),
@@ -348,9 +356,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(web ? { web: web.url } : {}),
       ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
       ...(web?.lan ? { webLanLinks: web.lan.links } : {}),
-      // How others reach this peer. No AutoNAT or relay reservations yet: the NAT is unknown and
-      // no relay is held; the home node is the one `home-node add` linked, as `home-node` shows it.
-      reach: { nat: 'unknown', relays: [], homeNode: m.homeNode() },
+      // How others reach this peer, as far as is known at start: AutoNAT and the home node
+      // reservation take a moment, so later values are in `jiayi stats --json` (`reach`).
+      reach: m.reach(),
       // Present when this run joined the public libp2p network (--public-dht or the setting).
       ...(n.services.dht === undefined ? {} : { publicDht: true }),
       // Only when opening found damage: which files, and what it cost.
@@ -556,4 +564,11 @@ function watchCard(ctx: Context, m: Messenger, n: JiayiNode, s: Store) {
       if (timer !== undefined) clearTimeout(timer)
     },
   }
+}
+
+/** An --announce address: an IP and a TCP port (what a router forwards), without /p2p. */
+function announceAddr(text: string): string {
+  if (!/^\/ip[46]\/[0-9a-fA-F:.]+\/tcp\/\d{1,5}$/.test(text))
+    throw new CliError('Usage', `--announce takes /ip4/ADDRESS/tcp/PORT (a forwarded port), not ${text}`)
+  return text
 }

@@ -65,6 +65,8 @@ export interface RunOptions {
   readonly timeoutMs?: number
   /** Let the peer fetch links it posts for previews (off in tests unless asked for). */
   readonly linkPreviews?: boolean
+  /** `start` only: run the peer inside this network namespace (`ip netns exec`, as root). */
+  readonly netns?: string
 }
 
 /** Runs `jiayi --home HOME ...args` to completion. */
@@ -138,7 +140,11 @@ export class PeerProcess {
   ): Promise<PeerProcess> {
     // Posting a link makes the peer fetch it for a preview: tests never reach beyond loopback.
     const previews = options.linkPreviews === true ? [] : ['--no-link-previews']
-    const child = spawn(process.execPath, [BIN, '--home', home, 'start', '--json', ...args, ...previews], {
+    const argv = [process.execPath, BIN, '--home', home, 'start', '--json', ...args, ...previews]
+    // `ip netns exec` execs the command: the child's pid is the peer's, signals reach it.
+    const [command, ...rest] =
+      options.netns === undefined ? argv : ['ip', 'netns', 'exec', options.netns, ...argv]
+    const child = spawn(command!, rest, {
       cwd: ROOT,
       env: childEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,18 +21,16 @@ export interface HomeNodeInit {
   readonly network: NetworkStack
   readonly listen: readonly string[]
   readonly limits?: Partial<MailboxLimits>
-  /**
-   * Run a circuit-relay-v2 server (default none). A home node that serves the web app over HTTPS
-   * (`--tls-cert`) runs one: the owner's in-page peers reserve a slot on it, through which their
-   * contacts reach them.
-   */
-  readonly relayServer?: boolean | Partial<RelayServerLimits>
+  /** The relay's limits (home-relay.ts HOME_RELAY_LIMITS by default). */
+  readonly relayLimits?: Partial<RelayServerLimits>
   readonly log?: MailboxServerInit['log']
 }
 
 export interface RunningHomeNode {
   readonly node: JiayiNode
   readonly mailbox: MailboxServer
+  /** Relay requests refused so far (strangers asking for a slot or a connection). */
+  relayRefused(): { reservation: number; connection: number }
   /** The `jiayi:home/…` link its owner adds (its peer id and current addresses). */
   link(): string
   stop(): Promise<void>
@@ -42,13 +40,29 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
   const stored = await init.store.get(NODE_KEY)
   const privateKey = stored === undefined ? await generateDeviceKey() : decodeDeviceKey(stored)
   if (stored === undefined) await init.store.put(NODE_KEY, encodeDeviceKey(privateKey))
+  // The relay asks the mailbox who the owner and the contacts are; it exists once the node does.
+  let mailbox: MailboxServer | undefined
+  const relayRefused = { reservation: 0, connection: 0 }
   const node = await createJiayiNode({
     privateKey,
     network: init.network,
     listen: init.listen,
-    relayServer: init.relayServer ?? false,
+    relayServer: false,
+    homeRelay: {
+      access: {
+        isOwnerDevice: (peer) => mailbox?.isOwnerDevice(peer) === true,
+        isContact: (peer) => mailbox?.isOwnersContact(peer) === true,
+      },
+      ...(init.relayLimits === undefined ? {} : { limits: init.relayLimits }),
+      onRefused: (what, peer) => {
+        relayRefused[what]++
+        init.log?.('relay refused', { what, peer: peer.toString() })
+      },
+    },
   })
-  let mailbox: MailboxServer
+  // Its public listen addresses are confirmed at once (AutoNAT needs four peers dialling back):
+  // they go into the link, identify and every relay reservation's answer.
+  node.services.reach?.confirmListenAddrs()
   try {
     mailbox = await MailboxServer.open({
       node,
@@ -60,12 +74,14 @@ export async function openHomeNode(init: HomeNodeInit): Promise<RunningHomeNode>
     await node.stop()
     throw error
   }
+  const served = mailbox
   return {
     node,
-    mailbox,
+    mailbox: served,
+    relayRefused: () => ({ ...relayRefused }),
     link: () => homeLink({ peerId: node.peerId.toString(), addrs: linkAddrs(node) }),
     async stop() {
-      await mailbox.stop()
+      await served.stop()
       await node.stop()
     },
   }

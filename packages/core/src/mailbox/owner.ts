@@ -79,6 +79,7 @@ export class HomeNodeOwner {
     }
     this.core.node.addEventListener('peer:connect', onConnect)
     this.off.push(() => this.core.node.removeEventListener('peer:connect', onConnect))
+    this.reserve()
     if (this.record !== undefined) void this.connected()
   }
 
@@ -114,6 +115,7 @@ export class HomeNodeOwner {
     core.homeCertificate = certificate
     this.lastDepositors = undefined
     await this.sendDepositors()
+    this.reserve()
     this.announce()
     void this.drain().catch(() => undefined)
     return { peerId: ref.peerId, addrs: ref.addrs }
@@ -185,6 +187,24 @@ export class HomeNodeOwner {
       if (n > 0) this.core.log.info('fetched from the mailbox', { items: n })
     } catch (error) {
       this.core.log.debug('home node not reachable now', {
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+    }
+  }
+
+  /**
+   * Holds a relay reservation on the home node (reach-services.ts): our addresses then include
+   * `<home>/p2p/<home id>/p2p-circuit`, which our card and address updates carry.
+   */
+  private reserve(): void {
+    const record = this.record
+    const reach = this.core.node.services.reach
+    if (record === undefined || reach === undefined) return
+    const addr = record.addrs.find((a) => /\/tcp\/\d+$/.test(a))
+    try {
+      reach.keepReservation(addr === undefined ? undefined : `${addr}/p2p/${record.peerId}`)
+    } catch (error) {
+      this.core.log.warn('no relay reservation on the home node', {
         error: error instanceof Error ? error.name : 'unknown',
       })
     }

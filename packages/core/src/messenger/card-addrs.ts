@@ -9,14 +9,19 @@
  * a relay address without TLS (what a Node peer dials: it does not accept the relay's self-signed
  * certificate), WebSockets before WebRTC-Direct before TCP. A node's own WebSockets slot takes
  * plain ws before TLS (its TLS address is the web app's port, made for pages of that origin).
- * Three addresses keep the QR code at version ≤ 15.
+ * Three addresses keep the QR code at version ≤ 15. A Node peer holding a reservation on its home
+ * node (reach-services.ts) also has a plain circuit through it over TCP: that one goes last, and
+ * takes the last place when direct addresses would fill the card (it is the way from outside).
  */
 import { MAX_ADDRS } from '../card/card.js'
 
-type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'webrtc-tls'
+type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'webrtc-tls' | 'circuit'
 
 function transportOf(addr: string): Transport | undefined {
   if (addr.includes('/p2p-circuit')) {
+    // A plain circuit through a home node (reach-services.ts): how contacts reach a Node peer
+    // behind NAT. Only over TCP: the home node's relay is dialled like any Node peer.
+    if (/\/tcp\/\d+\/p2p\/[^/]+\/p2p-circuit$/.test(addr)) return 'circuit'
     if (!/\/p2p-circuit\/webrtc$/.test(addr)) return undefined
     return isTls(addr.slice(0, addr.indexOf('/p2p/'))) ? 'webrtc-tls' : 'webrtc'
   }
@@ -47,10 +52,12 @@ export function stripPeer(addr: string): string {
 /**
  * The order of the card: for relay addresses the relay reached over TLS WebSockets first (what
  * a phone scanning the code dials), then plain WebSockets, WebRTC-Direct, TCP; for a node's own
- * WebSockets, plain ws before TLS.
+ * WebSockets, plain ws before TLS; a home node's plain circuit last.
  */
 function rank(addr: string): number {
   const t = transportOf(addr)
+  // The home node's circuit after every direct address: it is the way when those fail.
+  if (t === 'circuit') return 9
   if (t === 'ws') return isTls(addr) ? 1 : 0
   if (t === 'webrtc-tls') return 0
   if (t !== 'webrtc') return 0
@@ -78,5 +85,10 @@ export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
     seen.add(slot)
     chosen.push(a)
   }
-  return chosen.slice(0, Math.min(limit, MAX_ADDRS))
+  const max = Math.min(limit, MAX_ADDRS)
+  // The home node's circuit is how the peer is reached from outside its LAN: it always has a
+  // place, the last one, when the direct addresses would fill the card.
+  const circuit = chosen.findIndex((a) => transportOf(a) === 'circuit')
+  if (circuit >= max) chosen.splice(max - 1, 0, ...chosen.splice(circuit, 1))
+  return chosen.slice(0, max)
 }

@@ -19,6 +19,7 @@ import { HomeNodeOwner, type HomeNodeView } from '../mailbox/owner.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import type { NatStatus } from '../net/reach-services.js'
 import { MessageSearch } from '../search/message-search.js'
 import type { SearchResult, SearchSource } from '../search/results.js'
 import { StoreError } from '../store/errors.js'
@@ -243,9 +244,16 @@ export class Messenger {
       (framed, connection) => servePrekeyStream(framed, (proof) => this.handOutPrekeys(connection, proof)),
       { onRefused },
     )
-    await core.node.handle(PROTOCOL_MSG, serveMsg, { maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_MSG] })
+    // Both run on a relayed (limited) connection too: messages and prekeys are small, and may
+    // cross a home node's relay while DCUtR tries for a direct connection (files and feed sync
+    // wait for that: their handlers refuse limited connections).
+    await core.node.handle(PROTOCOL_MSG, serveMsg, {
+      maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_MSG],
+      runOnLimitedConnection: true,
+    })
     await core.node.handle(PROTOCOL_PREKEYS, servePrekeys, {
       maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_PREKEYS],
+      runOnLimitedConnection: true,
     })
     this.listen('peer:connect', (e) => {
       const peer = (e as CustomEvent<PeerId>).detail
@@ -463,6 +471,15 @@ export class Messenger {
   /** Our home node, once linked (`home-node add`), else null. */
   homeNode(): HomeNodeView | null {
     return this.home.view()
+  }
+
+  /**
+   * How others reach this peer (the ready line's and `stats`' `reach`): what AutoNAT and identify
+   * tell of our NAT, the relays we hold a reservation on (our home node), and the home node.
+   */
+  reach(): { nat: NatStatus; relays: string[]; homeNode: HomeNodeView | null } {
+    const status = this.core.node.services.reach?.status()
+    return { nat: status?.nat ?? 'unknown', relays: [...(status?.relays ?? [])], homeNode: this.homeNode() }
   }
 
   /**

@@ -227,7 +227,10 @@ export async function sendEnvelopes(
 ): Promise<void> {
   let batch = await next()
   if (batch.length === 0) return
-  const framed = await openFramed(node, peer, PROTOCOL_MSG, { signal: options.signal })
+  const framed = await openFramed(node, peer, PROTOCOL_MSG, {
+    signal: options.signal,
+    runOnLimitedConnection: true,
+  })
   const window = new SendWindow()
   const route = routeOf(node, peer, framed.stream)
   const signal = new Signal()

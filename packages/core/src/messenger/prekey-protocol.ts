@@ -102,7 +102,10 @@ export async function fetchPreKeyBundle(
 ): Promise<PreKeyBundle | undefined> {
   let framed: FramedStream | undefined
   try {
-    framed = await openFramed(node, peer, PROTOCOL_PREKEYS, { signal: options.signal })
+    framed = await openFramed(node, peer, PROTOCOL_PREKEYS, {
+      signal: options.signal,
+      runOnLimitedConnection: true,
+    })
     const request = PrekeyRequest.encode({
       version: PREKEY_PROTOCOL_VERSION,
       cardProof: cardProof(expected, peer, node.peerId) as Uint8Array<ArrayBuffer>,

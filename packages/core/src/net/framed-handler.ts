@@ -1,4 +1,12 @@
-import type { AbortOptions, Connection, DialTarget, Libp2p, PeerId, StreamHandler } from '@libp2p/interface'
+import {
+  type AbortOptions,
+  type Connection,
+  type DialTarget,
+  isPeerId,
+  type Libp2p,
+  type PeerId,
+  type StreamHandler,
+} from '@libp2p/interface'
 import { NetError } from './errors.js'
 import { type FramedStream, framedStream } from './framing.js'
 import { isJiayiProtocol, MAX_FRAME_BYTES } from './protocols.js'
@@ -75,17 +83,34 @@ export interface OpenFramedOptions extends AbortOptions {
  * and frame it with the protocol's limit.
  */
 export async function openFramed(
-  node: Pick<Libp2p, 'dialProtocol'>,
+  node: Pick<Libp2p, 'dialProtocol'> & Partial<Pick<Libp2p, 'getConnections'>>,
   target: DialTarget,
   protocol: string,
   options: OpenFramedOptions = {},
 ): Promise<FramedStream> {
   const maxFrameBytes = frameLimit(protocol, options.maxFrameBytes)
-  const stream = await node.dialProtocol(target, protocol, {
-    signal: options.signal,
-    runOnLimitedConnection: options.runOnLimitedConnection ?? false,
-  })
+  const limited = options.runOnLimitedConnection === true ? limitedOnly(node, target) : undefined
+  // libp2p never reuses a limited connection for a dial: it dials the peer's addresses again,
+  // and a peer reached only through a relay (it dialled us through our home node) has none.
+  const stream =
+    limited === undefined
+      ? await node.dialProtocol(target, protocol, {
+          signal: options.signal,
+          runOnLimitedConnection: options.runOnLimitedConnection ?? false,
+        })
+      : await limited.newStream(protocol, { signal: options.signal, runOnLimitedConnection: true })
   return framedStream(stream, { maxFrameBytes })
+}
+
+/** The open relayed connection to `target` when it has no other (the one way to it now). */
+function limitedOnly(
+  node: Partial<Pick<Libp2p, 'getConnections'>>,
+  target: DialTarget,
+): Connection | undefined {
+  if (node.getConnections === undefined || !isPeerId(target)) return undefined
+  const open = node.getConnections(target).filter((c) => c.status === 'open')
+  if (open.some((c) => c.limits == null)) return undefined
+  return open[0]
 }
 
 function frameLimit(protocol: string, override: number | undefined): number {

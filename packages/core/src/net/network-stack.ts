@@ -8,6 +8,7 @@ import type { AnnouncedAddrs } from './announced-addrs.js'
 import type { DialPolicy } from './dial-policy.js'
 import type { LanRendezvous } from './lan-rendezvous.js'
 import type { DhtBootstrap } from './public-dht.js'
+import type { Reach } from './reach-services.js'
 
 export type NetEnvironment = 'node' | 'browser'
 
@@ -32,6 +33,11 @@ export type JiayiServices = {
   ping: Ping
   /** Present on Node peers unless turned off. */
   relay?: CircuitRelayService
+  /** Node peers: the home node reservation and NAT status (reach-services.ts). */
+  reach?: Reach
+  /** Node peers: libp2p's DCUtR and AutoNAT (reach-services.ts). */
+  dcutr?: unknown
+  autoNAT?: unknown
   /** Present where the environment can find contacts on the LAN (lan-rendezvous.ts). */
   lanRendezvous?: LanRendezvous
   /** Present when the peer joined the public network (public-dht.ts). */

@@ -1,6 +1,6 @@
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify, identifyPush } from '@libp2p/identify'
-import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, Ed25519PrivateKey, PeerId } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
@@ -10,6 +10,7 @@ import { announcedAddrs } from './announced-addrs.js'
 import { jiayiConnectionGater } from './connection-gater.js'
 import { DialPolicy, type LocalScope } from './dial-policy.js'
 import { NetError } from './errors.js'
+import { type HomeRelayAccess, homeRelayGater, homeRelayServerInit, type RelayRefusal } from './home-relay.js'
 import type { JiayiNode, JiayiServices, NetworkStack } from './network-stack.js'
 import type { PublicDhtOptions } from './public-dht-config.js'
 import { lanRelayServerInit, type RelayServerLimits } from './relay-limits.js'
@@ -41,6 +42,15 @@ export interface JiayiNodeOptions {
   alsoDial?: readonly LocalScope[]
   /** Connection and stream limits (resource-limits.ts); default RESOURCE_LIMITS. */
   limits?: Partial<ResourceLimits>
+  /**
+   * Node only: relay for a home node's owner instead of the LAN (home-relay.ts): reservations
+   * for the owner's devices and contacts, connections to the owner's devices.
+   */
+  homeRelay?: {
+    access: HomeRelayAccess
+    limits?: Partial<RelayServerLimits>
+    onRefused?: (what: RelayRefusal, peer: PeerId) => void
+  }
   /** Start listening at once (default true). */
   start?: boolean
   /** Join the public libp2p network (Kad-DHT peer routing, AutoRelay): public-dht.ts. Default off. */
@@ -62,6 +72,8 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
   installHalfWindowUpdates()
   const relay = network.environment === 'node' && options.relayServer !== false
   const relayLimits = typeof options.relayServer === 'object' ? options.relayServer : {}
+  const home = network.environment === 'node' ? options.homeRelay : undefined
+  const relayInit = home === undefined ? lanRelayServerInit(relayLimits) : homeRelayServerInit(home.limits)
 
   // Loaded only when asked for: the browser bundle (which never joins) leaves Kad-DHT in its own chunk.
   const dht =
@@ -76,7 +88,7 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     identify: identify(),
     identifyPush: identifyPush(),
     ping: ping(),
-    ...(relay ? { relay: circuitRelayServer(lanRelayServerInit(relayLimits)) } : {}),
+    ...(relay || home !== undefined ? { relay: circuitRelayServer(relayInit) } : {}),
     ...network.services,
     ...dht?.services,
   }
@@ -98,12 +110,15 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     services,
     // Also replaces libp2p's browser default, which refuses private and loopback addresses and
     // plain ws://: exactly where Jiayi's peers are (a node on the same LAN).
-    connectionGater: jiayiConnectionGater({
-      policy,
-      self: peerIdFromPrivateKey(privateKey),
-      maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
-      connectionsOf: (peer) => node?.getConnections(peer).length ?? 0,
-    }),
+    connectionGater: {
+      ...jiayiConnectionGater({
+        policy,
+        self: peerIdFromPrivateKey(privateKey),
+        maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
+        connectionsOf: (peer) => node?.getConnections(peer).length ?? 0,
+      }),
+      ...(home === undefined ? {} : homeRelayGater(home.access, home.onRefused)),
+    },
   }
   node = await createLibp2p(init)
   clearTimersWhenStopped(node)

@@ -5,6 +5,7 @@ import { type TransportCertificate, type WebRTCTransportInit, webRTC, webRTCDire
 import { webSockets } from '@libp2p/websockets'
 import { lanBeacon } from './lan-beacon.js'
 import type { NetworkStack } from './network-stack.js'
+import { type ReachServicesInit, reachServices } from './reach-services.js'
 
 // @libp2p/websockets dials with the global WebSocket, which Node 22 has and Node 20 lacks (there
 // the dial dies with "ReferenceError: WebSocket is not defined"). Fill it from `ws`, the library
@@ -40,6 +41,8 @@ export interface NodeNetworkInit {
   webrtcDirectCertificate?: TransportCertificate
   /** ICE servers for node-to-browser WebRTC; default none (LAN only, no third-party STUN). */
   rtcConfiguration?: WebRTCTransportInit['rtcConfiguration']
+  /** DCUtR, AutoNAT and the home node reservation (reach-services.ts); on unless `false`. */
+  reach?: ReachServicesInit | false
 }
 
 /**
@@ -84,8 +87,9 @@ export function nodeNetwork(init: NodeNetworkInit = {}): NetworkStack {
       circuitRelayTransport(),
     ],
     peerDiscovery: lan?.open === true ? [mdnsDiscovery(lan)] : [],
-    services:
-      lan === undefined
+    services: {
+      ...(init.reach === false ? {} : reachServices(init.reach)),
+      ...(lan === undefined
         ? {}
         : {
             lanRendezvous: lanBeacon({
@@ -93,7 +97,8 @@ export function nodeNetwork(init: NodeNetworkInit = {}): NetworkStack {
               port: lan.port,
               intervalMs: lan.intervalMs,
             }),
-          },
+          }),
+    },
     defaultListen: DEFAULT_NODE_LISTEN,
   }
 }
