@@ -133,7 +133,7 @@ describe('a phone reaches its contacts through its home node over HTTPS', { time
 
   const newPhonePage = async () => {
     const page = await context.newPage()
-    page.on('pageerror', (e) => pageErrors.push(e.message))
+    page.on('pageerror', (e) => pageErrors.push(String(e.stack ?? e.message)))
     return page
   }
 

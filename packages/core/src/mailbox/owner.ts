@@ -116,6 +116,7 @@ export class HomeNodeOwner {
     this.lastDepositors = undefined
     await this.sendDepositors()
     this.reserve()
+    if (core.node.services.reach === undefined) await this.reconnect(ref.peerId)
     this.announce()
     void this.drain().catch(() => undefined)
     return { peerId: ref.peerId, addrs: ref.addrs }
@@ -208,6 +209,17 @@ export class HomeNodeOwner {
         error: error instanceof Error ? error.name : 'unknown',
       })
     }
+  }
+
+  /**
+   * A browser holds relay slots through libp2p's own relay discovery, which asked the home node
+   * for one when the page connected, before this link, and was refused (home-relay.ts serves its
+   * owner's devices and contacts only). A new connection asks again, now as the owner's device.
+   */
+  private async reconnect(homePeerId: string): Promise<void> {
+    const peer = peerIdFromString(homePeerId)
+    await this.core.node.hangUp(peer).catch(() => undefined)
+    await this.core.node.dial(peer, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
   }
 
   private scheduleDepositors(): void {
