@@ -2,6 +2,7 @@
  * Commands that work without a running peer: init (creates the identity), whoami and card (ask
  * the running peer if there is one, else read the store directly).
  */
+import { hostname } from 'node:os'
 import type { CardView, MeView, Store } from '@jiayi/core'
 import { type Context, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
@@ -68,7 +69,9 @@ export async function init(ctx: Context): Promise<void> {
   const opened = await openHomeStore(ctx.paths, { passphrase: ctx.passphrase })
   let me: MeView
   try {
-    me = meOf(await createAccount(opened.store, name))
+    me = meOf(
+      await createAccount(opened.store, name, { deviceName: optString(ctx, 'device-name') ?? hostname() }),
+    )
     // The web server's certificate for --web-lan, made now so its fingerprint is stable from day one.
     const { loadOrCreateWebCertificate } = await import('../web/tls.js')
     await loadOrCreateWebCertificate(opened.store)

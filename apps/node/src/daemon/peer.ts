@@ -8,7 +8,7 @@
  * SIGINT / SIGTERM / SIGHUP shut down in reverse: web, socket, then the peer (feed, files,
  * messenger, node, peer.lock, store).
  */
-import { userInfo } from 'node:os'
+import { hostname, userInfo } from 'node:os'
 import type { JiayiNode, Messenger, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
 import type { Peer, PeerInit } from '@jiayi/feed'
@@ -207,7 +207,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
           'NoAccount',
           `no identity in ${paths.home} yet; create one with: ${jiayiCommand(paths.home, 'init --name NAME')}`,
         )
-      account = await core.createAccount(store, options.name ?? defaultName())
+      account = await core.createAccount(store, options.name ?? defaultName(), { deviceName: hostname() })
       log.info('identity created')
       if (!ctx.json) out.note(`Created a new identity "${account.name}" in ${paths.home}`)
     }
@@ -224,7 +224,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(await listening(store, options, log)),
       // Files land in <home>/files.
       fileStorage: nodeNet.NodeFileStorage.forHome(paths.home),
-      messenger: { resetSessions: staleSessions || opened.found.length > 0 },
+      messenger: { resetSessions: staleSessions || opened.found.length > 0, deviceName: hostname() },
       // Event lines from the first event (a session reset begun at open says so), written once
       // ready is out.
       onMessenger: (m) => {

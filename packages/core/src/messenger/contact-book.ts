@@ -40,12 +40,14 @@ export class ContactBook {
     return [...this.byId.values()].sort((a, b) => a.addedAt - b.addedAt)
   }
 
-  /** Indexes every device of the contact (records.ts contactDevices), so any of them finds it. */
+  /**
+   * Indexes every device of the contact (records.ts contactDevices), so any of them finds it, and
+   * only those: a device their newest list dropped (even the one their card named) finds nobody.
+   */
   set(record: ContactRecord): void {
     const previous = this.byId.get(record.id)
     if (previous !== undefined) this.unindex(previous)
     this.byId.set(record.id, record)
-    this.byPeer.set(record.peerId, record.id)
     for (const peer of contactDevices(record)) this.byPeer.set(peer, record.id)
   }
 

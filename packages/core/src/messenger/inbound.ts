@@ -15,6 +15,7 @@ import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '.
 import { checkedHome } from '../mailbox/contact-home.js'
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
+import { applyDeviceList } from './contact-devices.js'
 import type { MessengerCore } from './core.js'
 import { isStoredIdentity, recordIdentityChange } from './identity-change.js'
 import { type ContactId, contactIdFor } from './ids.js'
@@ -24,7 +25,7 @@ import { BadPayloadError, type DecodedPayload, decodePayload, type PayloadBody }
 import { addressKey, RateLimiter, STRANGER_REQUEST_LIMITS } from './rate-limit.js'
 import type { ReceiptBatcher } from './receipts.js'
 import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
-import { advanceStatus } from './records.js'
+import { advanceStatus, contactDevices } from './records.js'
 import { decryptMessage, findSession, promote, type SessionSet } from './session-set.js'
 import { PENDING_IN_LIMITS, type PeerAction, type PendingLimits, peerMay } from './trust.js'
 import { Tx } from './tx.js'
@@ -164,7 +165,11 @@ export class Inbound {
     // stranger's request is handled before the messages that follow it on the stream.
     return await core.queue.run(cid, async () => {
       const known = core.contacts.get(cid)
-      if (known !== undefined && known.peerId !== from.toString())
+      // Only a device on their newest list (a device they removed, even the first, is refused).
+      if (
+        known !== undefined &&
+        (known.peerId !== from.toString() || !contactDevices(known).includes(from.toString()))
+      )
         return core.refuse(PROTOCOL_MSG, 'not-a-contact', from)
       if (known === undefined) {
         if (core.blockedPeers.has(from.toString()) || (await core.store.get(Keys.blocked(cid))) !== undefined)
@@ -387,7 +392,11 @@ export class Inbound {
         // Their home node comes only with a certificate their own identity made (homeOf checks).
         const home =
           body.home !== undefined && checkedHome(body.home, contact) ? toBase64(body.home) : contact.home
-        core.putContact(tx, { ...contact, addrs, home, updatedAt: Date.now() }, 'update')
+        // Their device list (a device linked or removed): only a newer one signed by their identity.
+        const listed = applyDeviceList(contact, body.deviceList, () =>
+          core.refuse(PROTOCOL_MSG, 'bad-device-list', from),
+        )
+        core.putContact(tx, { ...listed, addrs, home, updatedAt: Date.now() }, 'update')
         tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
         return
       }
@@ -533,6 +542,13 @@ export function newContactRecord(
     verified: false,
     card: encodeCardPayload(cardBytes),
     ...(card.home === undefined ? {} : { home: toBase64(card.home.bytes) }),
+    // decodeCardBytes verified it under this identity, naming this device.
+    ...(card.deviceList === undefined
+      ? {}
+      : {
+          deviceList: toBase64(card.deviceList.bytes),
+          devices: card.deviceList.devices.map((d) => d.peerId),
+        }),
     addedAt: now,
     updatedAt: now,
   }
@@ -547,10 +563,12 @@ export function updateContactFromCard(
   state: ContactState,
 ): void {
   const addrs = core.contactAddrs(card.addrs)
+  // The card's list verified under the card's identity, which is this contact's (callers check).
+  const listed = applyDeviceList(contact, card.deviceList?.bytes, () => undefined)
   core.putContact(
     tx,
     {
-      ...contact,
+      ...listed,
       name: card.name,
       addrs: addrs.length > 0 ? addrs : contact.addrs,
       card: card.bytes ? encodeCardPayload(card.bytes) : contact.card,

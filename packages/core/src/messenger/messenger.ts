@@ -10,6 +10,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
+import { ensureOwnDeviceList } from '../devices/own-list.js'
 import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
@@ -81,6 +82,12 @@ export interface MessengerInit {
    * accepted contact before anything is sent to them (session-reset.ts).
    */
   readonly resetSessions?: boolean
+  /**
+   * This device's name on our device list, when the list is first made for an account that
+   * predates it (default "Device"; the node daemon passes the hostname, the in-page peer
+   * "Browser").
+   */
+  readonly deviceName?: string
 }
 
 /** How often the peer checks whether its prekeys are due for rotation. */
@@ -137,6 +144,7 @@ export class Messenger {
     this.receipts = new ReceiptBatcher(core)
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
+    core.onDeviceList = () => this.addresses.schedule(0)
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
@@ -166,6 +174,7 @@ export class Messenger {
     const now = init.now ?? Date.now
     const prekeys = await PreKeyStore.open(store, init.account.identity, now())
     const contacts = await ContactBook.load(store)
+    const deviceList = await ensureOwnDeviceList(store, init.account, init.deviceName ?? 'Device')
     const core = new MessengerCore(
       store,
       init.node,
@@ -174,6 +183,7 @@ export class Messenger {
       contacts,
       new Conversations(store),
       init.log ?? silentLogger,
+      deviceList,
     )
     for await (const [, value] of store.iterate({ prefix: Keys.blockedPrefix() })) {
       // Blocks written before the peer id was kept hold '1': their identity is still refused.
