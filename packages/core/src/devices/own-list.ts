@@ -22,6 +22,12 @@ import { hasUnsafeNameChars } from '../unsafe-chars.js'
 /** Where the signed list lives (agreed with the sessions-per-device work: one key, one format). */
 export const ownDeviceListKey = (): Uint8Array => key('account', 'device-list')
 
+/**
+ * Where our other devices were last known to listen, by peer id (JSON): the new device keeps the
+ * link's addresses, so that it can reach the existing one at start (and be heard from).
+ */
+export const ownDeviceAddrsKey = (): Uint8Array => key('account', 'device-addrs')
+
 /** A device name as the list may hold it: trimmed, cut to the limit, never empty. */
 export function deviceNameOf(name: string | undefined, fallback = 'Device'): string {
   let text = (name ?? '').trim()

@@ -83,6 +83,8 @@ export interface MessengerEvents extends Record<string, unknown> {
     readonly by: 'us' | 'them'
     readonly resent: number
   }
+  /** This device was removed from its account by another of its devices: its store is wiped. */
+  device: { readonly change: 'removed' }
 }
 
 export interface EncryptOptions {

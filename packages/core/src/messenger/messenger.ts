@@ -10,9 +10,12 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
+import { wipeStore } from '../devices/join.js'
+import { DeviceLinker, type DeviceView, type LinkOffer, type LinkStatus } from '../devices/linker.js'
 import { ensureOwnDeviceList } from '../devices/own-list.js'
 import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
+import type { DeviceList } from '../identity/device-list.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
 import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
 import { HomeNodeOwner, type HomeNodeView } from '../mailbox/owner.js'
@@ -88,6 +91,8 @@ export interface MessengerInit {
    * "Browser").
    */
   readonly deviceName?: string
+  /** How long a device link works (default 5 minutes: devices/link.ts LINK_TTL_MS). Tests shorten it. */
+  readonly linkTtlMs?: number
 }
 
 /** How often the peer checks whether its prekeys are due for rotation. */
@@ -127,6 +132,8 @@ export class Messenger {
   private readonly contactLabels: ContactLabels
   /** Our home node and the mailbox on it (mailbox/owner.ts). */
   private readonly home: HomeNodeOwner
+  /** Linking and unlinking our devices (devices/linker.ts). */
+  private readonly linker: DeviceLinker
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Prekey fetches, by whether the peer is a stranger (rate-limit.ts). */
   private readonly fetches = {
@@ -138,6 +145,7 @@ export class Messenger {
     private readonly core: MessengerCore,
     pendingLimits: PendingLimits,
     private readonly now: () => number,
+    linkTtlMs: number | undefined,
   ) {
     this.outbox = createOutboxPump(core)
     core.onOutbox = (cid) => this.outbox.kick(cid)
@@ -145,6 +153,8 @@ export class Messenger {
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
     core.onDeviceList = () => this.addresses.schedule(0)
+    this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
+    this.linker.onRemoved = () => void this.removedHere()
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
@@ -197,7 +207,12 @@ export class Messenger {
       else core.log.info('the disk has room again: the changes that waited are written')
       core.events.emit('storage', { state })
     })
-    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
+    const messenger = new Messenger(
+      core,
+      { ...PENDING_IN_LIMITS, ...init.pendingLimits },
+      now,
+      init.linkTtlMs,
+    )
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
     await messenger.start(init.resetSessions === true)
@@ -247,6 +262,7 @@ export class Messenger {
       // A connection, whoever opened it: they are reachable now.
       const contact = core.contacts.byPeerId(peer.toString())
       if (contact !== undefined) core.reach.reached(contact.id)
+      this.linker.heard(peer.toString())
       this.peerSeen(peer)
       void this.groups.peerConnected(peer).catch(() => undefined)
     })
@@ -275,6 +291,7 @@ export class Messenger {
     await this.resets.start(resetSessions)
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
+    await this.linker.start()
     for (const c of core.contacts.everyone()) this.outbox.kick(c.id)
     void this.groups.reachOut().catch(() => undefined)
   }
@@ -296,6 +313,7 @@ export class Messenger {
     clearInterval(this.rotation)
     for (const off of this.unsubscribe) off()
     this.resets.stop()
+    await this.linker.stop()
     await this.home.stop()
     await this.finder.stop()
     await this.groups.stop()
@@ -366,7 +384,51 @@ export class Messenger {
       name: core.account.name,
       identityKey: bytesToHex(core.account.identity.signing.publicKey),
       peerId: core.peerId.toString(),
+      devices: this.linker.devices(),
     }
+  }
+
+  // ------------------------------------------------------------------ our devices
+
+  /** Our devices, as our newest device list names them (`jiayi devices`). */
+  devices(): DeviceView[] {
+    return this.linker.devices()
+  }
+
+  /** Our newest signed device list (identity/device-list.ts). */
+  ownDeviceList(): DeviceList {
+    return this.core.ownDeviceList()
+  }
+
+  /** A one-time link for a new device (`jiayi devices link`); an earlier one stops working. */
+  linkDevice(): LinkOffer {
+    this.assertRunning()
+    return this.linker.create()
+  }
+
+  /** Where linking stands, once it changed past `after` (a long poll of at most `timeoutMs`). */
+  linkStatus(after: number, timeoutMs?: number): Promise<LinkStatus & { readonly seq: number }> {
+    return this.linker.wait(after, timeoutMs)
+  }
+
+  /** The code the new device shows: the handover starts; a wrong code ends the link (WrongCode). */
+  confirmLink(code: string): Promise<LinkStatus & { readonly seq: number }> {
+    this.assertRunning()
+    return this.linker.confirm(code)
+  }
+
+  /** Removes one of our other devices (`jiayi devices remove ID`); it is told if it is online. */
+  removeDevice(id: string): Promise<DeviceView[]> {
+    this.assertRunning()
+    return this.linker.remove(id)
+  }
+
+  /** Another of our devices removed this one: everything here is wiped, and apps are told. */
+  private async removedHere(): Promise<void> {
+    await this.stop()
+    await wipeStore(this.core.store)
+    await this.core.store.flushed().catch(() => undefined)
+    this.core.events.emit('device', { change: 'removed' })
   }
 
   /**

@@ -2,6 +2,7 @@
  * What apps see: plain JSON-friendly objects (they cross the control socket and the web app's
  * WebSocket unchanged). Times are ISO 8601 strings.
  */
+import type { DeviceView } from '../devices/linker.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 import type { ReachProblem } from './reach.js'
@@ -18,6 +19,8 @@ export interface MeView {
   /** Hex of the Ed25519 identity key. */
   readonly identityKey: string
   readonly peerId: string
+  /** Our devices (devices/linker.ts DeviceView); absent where no peer runs to ask. */
+  readonly devices?: readonly DeviceView[]
 }
 
 export interface CardView {
