@@ -46,6 +46,11 @@ export type MessengerApi = Pick<
   | 'settled'
   | 'homeNode'
   | 'addHomeNode'
+  | 'devices'
+  | 'linkDevice'
+  | 'linkStatus'
+  | 'confirmLink'
+  | 'removeDevice'
 > & {
   readonly events: {
     on<K extends keyof MessengerEvents>(type: K, handler: (event: MessengerEvents[K]) => void): () => void

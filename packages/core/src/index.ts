@@ -391,11 +391,5 @@ export {
 } from './devices/handover.js'
 export { type JoinOptions, joinByLink, wipeStore } from './devices/join.js'
 export { decodeDeviceLink, LINK_TTL_MS } from './devices/link.js'
-export {
-  type DeviceView,
-  deviceViews,
-  type LinkOffer,
-  type LinkStatus,
-  PROTOCOL_LINK,
-} from './devices/linker.js'
-export { loadOwnDeviceList, ownDeviceListKey } from './devices/own-list.js'
+export { type LinkOffer, type LinkStatus, PROTOCOL_LINK } from './devices/linker.js'
+export { type DeviceView, deviceViews, loadOwnDeviceList, ownDeviceListKey } from './devices/own-list.js'

@@ -20,7 +20,6 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, randomBytes } from '../bytes.js'
 import {
   type DeviceList,
-  type DeviceListEntry,
   isNewerDeviceList,
   MAX_DEVICES,
   nextDeviceList,
@@ -34,7 +33,9 @@ import { DeviceError, refusal } from './errors.js'
 import { countHandover, handoverRecords, historyChoice } from './handover.js'
 import { checkLinkMac, deviceLink, LINK_SECRET_BYTES, LINK_TTL_MS, linkCode, linkMac } from './link.js'
 import { LinkFrame } from './link-wire.pb.js'
-import { deviceNameOf, ownDeviceAddrsKey } from './own-list.js'
+import { type DeviceView, deviceNameOf, deviceViews, ownDeviceAddrsKey } from './own-list.js'
+
+export type { DeviceView }
 
 type Bytes = Uint8Array<ArrayBuffer>
 
@@ -45,18 +46,6 @@ const BATCH_BYTES = 256 * 1024
 const HELLO_TIMEOUT_MS = 20_000
 const STORED_TIMEOUT_MS = 120_000
 const TELL_TIMEOUT_MS = 5_000
-
-export interface DeviceView {
-  /** The device's libp2p peer id. */
-  readonly id: string
-  readonly name: string
-  /** Whether it is the device answering. */
-  readonly current: boolean
-  /** ISO 8601. */
-  readonly linkedAt: string
-  /** When we last heard from it (ISO 8601); null if never (or it is this device). */
-  readonly lastSeen: string | null
-}
 
 export interface LinkOffer {
   readonly link: string
@@ -89,23 +78,6 @@ export interface DeviceLinkerOptions {
   /** How long a link works (default LINK_TTL_MS; JIAYI_LINK_TTL_MS in tests). */
   readonly ttlMs?: number
   readonly now?: () => number
-}
-
-export function deviceViews(
-  list: DeviceList,
-  current: string,
-  seen: ReadonlyMap<string, number>,
-): DeviceView[] {
-  return list.devices.map((d: DeviceListEntry) => {
-    const at = seen.get(d.peerId)
-    return {
-      id: d.peerId,
-      name: d.name,
-      current: d.peerId === current,
-      linkedAt: new Date(d.linkedAt * 1000).toISOString(),
-      lastSeen: at === undefined ? null : new Date(at).toISOString(),
-    }
-  })
 }
 
 export class DeviceLinker {

@@ -10,6 +10,7 @@ import {
   createDeviceList,
   type DeviceEntryInput,
   type DeviceList,
+  type DeviceListEntry,
   listsDevice,
   MAX_DEVICE_NAME_BYTES,
   verifyDeviceList,
@@ -62,4 +63,33 @@ export async function ensureOwnDeviceList(store: Store, account: Account, name: 
 /** Whether this device is on `list` (a device removed from its own list stops being the person). */
 export function listsThisDevice(list: DeviceList, account: Account): boolean {
   return listsDevice(list, devicePeerId(account.deviceKey).toString())
+}
+
+export interface DeviceView {
+  /** The device's libp2p peer id. */
+  readonly id: string
+  readonly name: string
+  /** Whether it is the device answering. */
+  readonly current: boolean
+  /** ISO 8601. */
+  readonly linkedAt: string
+  /** When we last heard from it (ISO 8601); null if never (or it is this device). */
+  readonly lastSeen: string | null
+}
+
+export function deviceViews(
+  list: DeviceList,
+  current: string,
+  seen: ReadonlyMap<string, number>,
+): DeviceView[] {
+  return list.devices.map((d: DeviceListEntry) => {
+    const at = seen.get(d.peerId)
+    return {
+      id: d.peerId,
+      name: d.name,
+      current: d.peerId === current,
+      linkedAt: new Date(d.linkedAt * 1000).toISOString(),
+      lastSeen: at === undefined ? null : new Date(at).toISOString(),
+    }
+  })
 }

@@ -2,7 +2,7 @@
  * What apps see: plain JSON-friendly objects (they cross the control socket and the web app's
  * WebSocket unchanged). Times are ISO 8601 strings.
  */
-import type { DeviceView } from '../devices/linker.js'
+import type { DeviceView } from '../devices/own-list.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 import type { ReachProblem } from './reach.js'
