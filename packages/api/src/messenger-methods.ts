@@ -278,7 +278,10 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
     },
   },
   devices: { check: none, run: (c) => c.messenger.devices() },
-  linkDevice: { check: none, run: (c) => c.messenger.linkDevice() },
+  linkDevice: {
+    check: params({ ttlMs: opt(int(1, 5 * 60_000)) }),
+    run: (c, p) => c.messenger.linkDevice(p.ttlMs),
+  },
   // A long poll: answers once linking moved past `after`, or after `timeoutMs` (at most a minute).
   linkStatus: {
     check: params({ after: int(0, Number.MAX_SAFE_INTEGER), timeoutMs: opt(int(0, 60_000)) }),

@@ -247,7 +247,7 @@ export interface ApiMethods {
   /** Our devices (`jiayi devices`). */
   devices: { params: NoParams; result: DeviceView[] }
   /** A one-time link for a new device (`jiayi devices link`). */
-  linkDevice: { params: NoParams; result: LinkOffer }
+  linkDevice: { params: { ttlMs?: number }; result: LinkOffer }
   /** Where linking stands once it moved past `after` (a long poll). */
   linkStatus: {
     params: { after: number; timeoutMs?: number }

@@ -71,7 +71,7 @@ export interface PeerInit {
   readonly files?: Omit<FileServiceInit, 'store' | 'storage' | 'log'> | undefined
   readonly feed?: Omit<FeedInit, 'files' | 'log'> | undefined
   readonly messenger?:
-    | Pick<MessengerInit, 'resetSessions' | 'pendingLimits' | 'now' | 'deviceName'>
+    | Pick<MessengerInit, 'resetSessions' | 'pendingLimits' | 'now' | 'deviceName' | 'linkTtlMs'>
     | undefined
   /**
    * Keep connections open to these relays and to every accepted contact (a browser, which nobody

@@ -365,9 +365,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'devices',
-    usage: 'devices [link | remove ID]',
+    usage: 'devices [link [--expires SECONDS] | remove ID]',
     summary: 'your devices; link a new one (prints a one-time link), or remove one',
-    options: [],
+    options: ['expires'],
     minArgs: 0,
     maxArgs: 2,
   },

@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline'
 import type { DeviceView, LinkStatus } from '@jiayi/core'
-import { arg, type Context } from '../cli/context.js'
+import { arg, type Context, optString } from '../cli/context.js'
 import { CliError, RemoteError } from '../cli/errors.js'
 import { shownLine } from '../cli/terminal-text.js'
 import type { ControlClient } from '../control/client.js'
@@ -39,6 +39,16 @@ function printDevices(ctx: Context, list: readonly DeviceView[]): void {
   }
 }
 
+/** `--expires SECONDS`: a link that works for less than the default 5 minutes. */
+function expiresOption(ctx: Context): { ttlMs?: number } {
+  const raw = optString(ctx, 'expires')
+  if (raw === undefined) return {}
+  const s = Number(raw)
+  if (!/^\d+$/.test(raw) || s < 1 || s > 300)
+    throw new CliError('Usage', '--expires must be a number of seconds from 1 to 300')
+  return { ttlMs: s * 1000 }
+}
+
 /** Lines typed on standard input, one at a time. */
 function stdinLines(): () => Promise<string | undefined> {
   const rl = createInterface({ input: process.stdin })
@@ -63,7 +73,7 @@ function stdinLines(): () => Promise<string | undefined> {
 
 async function link(ctx: Context): Promise<void> {
   await withPeer(ctx, async (c) => {
-    const offer = await c.call('linkDevice')
+    const offer = await c.call('linkDevice', expiresOption(ctx))
     if (ctx.json) ctx.out.json(offer)
     else {
       ctx.out.line('On the new device run:')

@@ -122,12 +122,14 @@ async function initByLink(ctx: Context, link: string): Promise<void> {
   let me: MeView
   try {
     const deviceKey = await core.generateDeviceKey()
-    // Dials only: nothing listens, nothing is discovered.
+    // Dials only: nothing listens, nothing is discovered. It dials where the person's own link
+    // says, which may be this machine (two homes on one computer) or the link we sit on.
     const node = await core.createJiayiNode({
       privateKey: deviceKey,
       network: nodeNetwork({ mdns: false }),
       listen: [],
       relayServer: false,
+      alsoDial: ['loopback', 'link-local'],
     })
     let shown = -1
     try {

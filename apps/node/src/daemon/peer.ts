@@ -156,7 +156,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   // Listening from the first instant: a signal during startup stops the peer cleanly once it is
   // up; a second signal (at any time) ends the process at once.
   let signals = 0
+  let stopNow: (s: NodeJS.Signals) => void = () => {}
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    stopNow = resolve
     const onSignal = (s: NodeJS.Signals) => {
       signals++
       if (signals === 1) return resolve(s)
@@ -224,7 +226,12 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(await listening(store, options, log)),
       // Files land in <home>/files.
       fileStorage: nodeNet.NodeFileStorage.forHome(paths.home),
-      messenger: { resetSessions: staleSessions || opened.found.length > 0, deviceName: hostname() },
+      messenger: {
+        resetSessions: staleSessions || opened.found.length > 0,
+        deviceName: hostname(),
+        // Tests make device links expire in moments (JIAYI_LINK_TTL_MS); people get 5 minutes.
+        ...(linkTtl() === undefined ? {} : { linkTtlMs: linkTtl() }),
+      },
       // Event lines from the first event (a session reset begun at open says so), written once
       // ready is out.
       onMessenger: (m) => {
@@ -318,6 +325,11 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   }
   const watching = events!
   watching.release()
+  // Another of our devices removed this one: its store is wiped (@jiayi/core), the peer ends.
+  m.events.on('device', () => {
+    log.warn('this device was removed from its account; its store is wiped')
+    stopNow('SIGTERM')
+  })
   const lastCard = watchCard(ctx, m, n, opened.store)
 
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))
@@ -371,6 +383,10 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
           `New message from ${name} (read it with: ${jiayiCommand(ctx.paths.home, `chat ${shellWord(name)}`)})`,
         )
       }
+    }),
+    m.events.on('device', (e) => {
+      if (ctx.json) return out.json({ event: 'device', change: e.change })
+      out.line('This device was removed by another of your devices: its data here is wiped. (此设备已被移除，数据已清除)')
     }),
     m.events.on('storage', (e) => {
       if (ctx.json) return out.json({ event: 'storage', state: e.state })
@@ -490,4 +506,10 @@ function watchCard(ctx: Context, m: Messenger, n: JiayiNode, s: Store) {
       if (timer !== undefined) clearTimeout(timer)
     },
   }
+}
+
+function linkTtl(): number | undefined {
+  const raw = process.env.JIAYI_LINK_TTL_MS
+  const ms = raw === undefined ? Number.NaN : Number(raw)
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined
 }

@@ -65,7 +65,7 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
   } catch (cause) {
     throw new DeviceError(
       'LinkFailed',
-      'cannot reach the device that made the link; is it running and on this network? (无法连接到生成链接的设备)',
+      `cannot reach the device that made the link; is it running and on this network? (无法连接到生成链接的设备) [${(cause as Error)?.message}]`,
       { cause },
     )
   }

@@ -147,12 +147,16 @@ export class DeviceLinker {
       this.seen.set(peer, this.now())
   }
 
-  /** A new one-time link; any earlier link still waiting stops working. */
-  create(): LinkOffer {
+  /**
+   * A new one-time link, working for `ttlMs` (at most the linker's own expiry, 5 minutes by
+   * default); any earlier link still waiting stops working.
+   */
+  create(ttlMs?: number): LinkOffer {
     for (const l of this.links) l.used = true
+    const ttl = ttlMs === undefined ? this.ttlMs : Math.max(1, Math.min(ttlMs, this.ttlMs))
     const held: HeldLink = {
       secret: randomBytes(LINK_SECRET_BYTES),
-      expiresAt: this.now() + this.ttlMs,
+      expiresAt: this.now() + ttl,
       used: false,
     }
     // Expired and used links are kept a while so that a late try is told why, not "unknown".

@@ -401,9 +401,9 @@ export class Messenger {
   }
 
   /** A one-time link for a new device (`jiayi devices link`); an earlier one stops working. */
-  linkDevice(): LinkOffer {
+  linkDevice(ttlMs?: number): LinkOffer {
     this.assertRunning()
-    return this.linker.create()
+    return this.linker.create(ttlMs)
   }
 
   /** Where linking stands, once it changed past `after` (a long poll of at most `timeoutMs`). */
