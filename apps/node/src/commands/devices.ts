@@ -82,23 +82,35 @@ async function link(ctx: Context): Promise<void> {
       ctx.out.line(`This link works once, until ${offer.expiresAt}. Waiting for the new device…`)
     }
     const readLine = stdinLines()
-    const expiresAt = Date.parse(offer.expiresAt)
-    let after = 0
-    for (;;) {
-      const status = await c.call('linkStatus', { after, timeoutMs: 30_000 })
-      after = status.seq
-      const done = await show(ctx, c, status, readLine)
-      if (done) break
-      if (status.state === 'waiting' && Date.now() > expiresAt) {
-        throw new RemoteError({
-          code: 'LinkExpired',
-          message: 'the link expired before a device used it; make a new one (链接已过期)',
-          type: 'DeviceError',
-        })
-      }
+    try {
+      await follow(ctx, c, Date.parse(offer.expiresAt), readLine)
+    } finally {
+      // Standard input would keep the process alive after an error.
+      process.stdin.destroy()
     }
-    process.stdin.destroy()
   })
+}
+
+async function follow(
+  ctx: Context,
+  c: ControlClient,
+  expiresAt: number,
+  readLine: () => Promise<string | undefined>,
+): Promise<void> {
+  let after = 0
+  for (;;) {
+    const status = await c.call('linkStatus', { after, timeoutMs: 30_000 })
+    after = status.seq
+    const done = await show(ctx, c, status, readLine)
+    if (done) break
+    if (status.state === 'waiting' && Date.now() > expiresAt) {
+      throw new RemoteError({
+        code: 'LinkExpired',
+        message: 'the link expired before a device used it; make a new one (链接已过期)',
+        type: 'DeviceError',
+      })
+    }
+  }
 }
 
 /** Shows one status; true when linking is over (linked). Throws when it failed. */
