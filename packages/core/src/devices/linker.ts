@@ -18,13 +18,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromUtf8, randomBytes } from '../bytes.js'
-import {
-  type DeviceList,
-  isNewerDeviceList,
-  MAX_DEVICES,
-  nextDeviceList,
-  verifyDeviceList,
-} from '../identity/device-list.js'
+import { isNewerDeviceList, MAX_DEVICES, nextDeviceList, verifyDeviceList } from '../identity/device-list.js'
 import { encodeIdentityKeyPair } from '../identity/identity.js'
 import type { MessengerCore } from '../messenger/core.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'

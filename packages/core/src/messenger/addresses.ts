@@ -53,8 +53,7 @@ export class AddressWatcher {
     // A new home node certificate is news too: contacts learn where our mailbox is. So is a new
     // device list (a device linked or removed): contacts learn which devices speak for us.
     const list = core.ownDeviceList()
-    const joined =
-      addrs.join(' ') + (home === undefined ? '' : ` home:${toBase64(home)}`) + ` devices:${list.version}`
+    const joined = `${addrs.join(' ')}${home === undefined ? '' : ` home:${toBase64(home)}`} devices:${list.version}`
     if (joined === this.announced || addrs.length === 0) return
     this.announced = joined
     const bytes = addrs.map((a) => multiaddr(a).bytes)
