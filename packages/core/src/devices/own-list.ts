@@ -53,7 +53,13 @@ export async function loadOwnDeviceList(store: Store, account: Account): Promise
 
 /** The stored list, or a first one (version 1, this device named `name`) written now. */
 export async function ensureOwnDeviceList(store: Store, account: Account, name: string): Promise<DeviceList> {
-  const held = await loadOwnDeviceList(store, account)
+  let held: DeviceList | undefined
+  try {
+    held = await loadOwnDeviceList(store, account)
+  } catch (error) {
+    // A list this identity did not sign (the store was given another identity): it is not ours.
+    if (!IdentityError.is(error)) throw error
+  }
   if (held !== undefined) return held
   const bytes = createDeviceList(account.identity, 1, [thisDeviceEntry(account, name)])
   await store.put(ownDeviceListKey(), bytes)
