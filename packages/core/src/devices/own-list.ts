@@ -15,6 +15,7 @@ import {
   MAX_DEVICE_NAME_BYTES,
   verifyDeviceList,
 } from '../identity/device-list.js'
+import { IdentityError } from '../identity/identity.js'
 import type { Account } from '../messenger/account.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
