@@ -210,6 +210,8 @@ export class DeviceLinker {
     const them = connection.remotePeer.toString()
     const held = this.links.find((l) => checkLinkMac(l.secret, 'new', me, them, first.hello!.mac))
     const refuse = async (code: string) => {
+      // Counted like every refusal: a peer trying links it does not hold shows in `stats`.
+      this.core.counters.refuse(PROTOCOL_LINK, 'not-allowed')
       await framed.write(LinkFrame.encode({ refused: code }))
       await framed.close()
     }
