@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { cp } from 'node:fs/promises'
 import { after, before, test } from 'node:test'
-import { cleanup, eventually, jiayi, jiayiJson, LineProcess, tempHome } from './helpers/cli.js'
+import { cleanup, eventually, jiayi, jiayiJson, LineProcess, LOOPBACK, tempHome } from './helpers/cli.js'
 import { befriend, TestPeer } from './helpers/peers.js'
 
 interface DeviceView {
@@ -25,7 +25,11 @@ let bob: TestPeer
 let annOnBob = ''
 
 before(async () => {
-  ;[ann, bob] = await Promise.all([TestPeer.create('Ann'), TestPeer.create('Bob')])
+  // Starts get a minute: on a loaded machine two peers starting at once take a while.
+  ;[ann, bob] = await Promise.all([
+    TestPeer.create('Ann', LOOPBACK, { timeoutMs: 60_000 }),
+    TestPeer.create('Bob', LOOPBACK, { timeoutMs: 60_000 }),
+  ])
   annOnBob = (await befriend(bob, ann)).bAtA
   await jiayiJson(ann.home, ['send', 'Bob', 'before the link'])
 })
@@ -69,7 +73,7 @@ async function link(home: string): Promise<Record<string, unknown>> {
 }
 
 test('wrong code, used link and expired link are refused; nothing is created', {
-  timeout: 60_000,
+  timeout: 120_000,
 }, async () => {
   const home = await tempHome()
   const { proc: a, link: l } = await offer()
@@ -103,7 +107,7 @@ test('wrong code, used link and expired link are refused; nothing is created', {
 })
 
 test('kill -9 of the new device mid-link, then a link; both list both; Bob gets the list', {
-  timeout: 120_000,
+  timeout: 240_000,
 }, async () => {
   const home = await tempHome()
   {
@@ -124,7 +128,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
   const me = await link(home)
   assert.equal(me.name, 'Ann', 'the new device is Ann')
 
-  const phone = await TestPeer.startOn('Ann (phone)', home)
+  const phone = await TestPeer.startOn('Ann (phone)', home, LOOPBACK, { timeoutMs: 60_000 })
   try {
     const onA = await jiayiJson<DeviceView[]>(ann.home, ['devices'])
     const onN = await jiayiJson<DeviceView[]>(home, ['devices'])
@@ -202,7 +206,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
 
     // The copy still believes it is Ann's device: Bob refuses what it sends.
     const before = await bob.control.stats()
-    const ghost = await TestPeer.startOn('ghost', copy)
+    const ghost = await TestPeer.startOn('ghost', copy, LOOPBACK, { timeoutMs: 60_000 })
     try {
       await jiayiJson(copy, ['send', 'Bob', 'from a removed device'])
       await eventually(
