@@ -386,7 +386,9 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
     }),
     m.events.on('device', (e) => {
       if (ctx.json) return out.json({ event: 'device', change: e.change })
-      out.line('This device was removed by another of your devices: its data here is wiped. (此设备已被移除，数据已清除)')
+      out.line(
+        'This device was removed by another of your devices: its data here is wiped. (此设备已被移除，数据已清除)',
+      )
     }),
     m.events.on('storage', (e) => {
       if (ctx.json) return out.json({ event: 'storage', state: e.state })
