@@ -31,7 +31,7 @@ before(async () => {
     TestPeer.create('Bob', LOOPBACK, { timeoutMs: 60_000 }),
   ])
   annOnBob = (await befriend(bob, ann)).bAtA
-  await jiayiJson(ann.home, ['send', 'Bob', 'before the link'])
+  await ann.control.send('Bob', 'before the link')
 })
 
 after(async () => {
@@ -102,7 +102,7 @@ test('wrong code, used link and expired link are refused; nothing is created', {
 
   const who = await jiayi(home, ['whoami'])
   assert.notEqual(who.code, 0, 'no identity was created by the refused tries')
-  const mine = await jiayiJson<DeviceView[]>(ann.home, ['devices'])
+  const mine = await ann.control.call<DeviceView[]>('devices')
   assert.equal(mine.length, 1, 'the laptop still lists only itself')
 })
 
@@ -120,7 +120,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     await n.exited
     await a.exited
     // Either everything happened or nothing did; a new link sorts out the rest.
-    const linked = (await jiayiJson<DeviceView[]>(ann.home, ['devices'])).length === 2
+    const linked = (await ann.control.call<DeviceView[]>('devices')).length === 2
     const who = await jiayi(home, ['whoami', '--json'])
     assert.equal(who.code === 0, linked, 'the new device holds an identity exactly when the laptop lists it')
     if (linked) return
@@ -131,7 +131,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
   const phone = await TestPeer.startOn('Ann (phone)', home, LOOPBACK, { timeoutMs: 60_000 })
   try {
     const onA = await jiayiJson<DeviceView[]>(ann.home, ['devices'])
-    const onN = await jiayiJson<DeviceView[]>(home, ['devices'])
+    const onN = await phone.control.call<DeviceView[]>('devices')
     assert.deepEqual(
       onA.map((d) => [d.id, d.current]),
       [
@@ -148,24 +148,21 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     )
     const whoami = await jiayiJson<{ devices: DeviceView[]; identityKey: string }>(home, ['whoami'])
     assert.equal(whoami.devices.length, 2)
-    assert.equal(
-      whoami.identityKey,
-      (await jiayiJson<{ identityKey: string }>(ann.home, ['whoami'])).identityKey,
-    )
+    assert.equal(whoami.identityKey, (await ann.control.call<{ identityKey: string }>('whoami')).identityKey)
     // The phone dials the laptop at start: the laptop has heard from it.
     await eventually(
-      async () => (await jiayiJson<DeviceView[]>(ann.home, ['devices']))[1]!.lastSeen !== null,
+      async () => (await ann.control.call<DeviceView[]>('devices'))[1]?.lastSeen != null,
       10_000,
       'the laptop heard from the phone',
     )
     // History before the link is on the phone.
-    const messages = await jiayiJson<{ text: string }[]>(home, ['messages', 'Bob', '--peek'])
+    const messages = await phone.control.call<{ text: string }[]>('messages', { contact: 'Bob', peek: true })
     assert.ok(messages.some((m) => m.text === 'before the link'))
 
     // Bob learns Ann's new device list from her address update.
     await eventually(
       async () => {
-        const c = (await jiayiJson<{ id: string; devices: string[] }[]>(bob.home, ['contacts'])).find(
+        const c = (await bob.control.call<{ id: string; devices: string[] }[]>('contactList')).find(
           (x) => x.id === annOnBob,
         )
         return c?.devices.includes(phone.peerId) === true
@@ -180,7 +177,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     await cp(home, copy, { recursive: true })
     await phone.restart()
     await eventually(
-      async () => (await jiayiJson<DeviceView[]>(ann.home, ['devices']))[1]!.lastSeen !== null,
+      async () => (await ann.control.call<DeviceView[]>('devices'))[1]?.lastSeen != null,
       10_000,
       'the phone is back',
     )
@@ -195,7 +192,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     assert.notEqual((await jiayi(home, ['whoami'])).code, 0, 'the removed phone holds no identity')
     await eventually(
       async () => {
-        const c = (await jiayiJson<{ id: string; devices: string[] }[]>(bob.home, ['contacts'])).find(
+        const c = (await bob.control.call<{ id: string; devices: string[] }[]>('contactList')).find(
           (x) => x.id === annOnBob,
         )
         return c?.devices.length === 1 && c.devices[0] === ann.peerId
@@ -208,7 +205,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     const before = await bob.control.stats()
     const ghost = await TestPeer.startOn('ghost', copy, LOOPBACK, { timeoutMs: 60_000 })
     try {
-      await jiayiJson(copy, ['send', 'Bob', 'from a removed device'])
+      await ghost.control.send('Bob', 'from a removed device')
       await eventually(
         async () => {
           const s = await bob.control.stats()
@@ -220,7 +217,7 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
         20_000,
         'Bob refused the removed device',
       )
-      const atBob = await jiayiJson<{ text: string }[]>(bob.home, ['messages', annOnBob, '--peek'])
+      const atBob = await bob.control.call<{ text: string }[]>('messages', { contact: annOnBob, peek: true })
       assert.ok(!atBob.some((m) => m.text === 'from a removed device'))
     } finally {
       await ghost.stop()
