@@ -49,6 +49,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   chat: async () => (await import('./commands/chat.js')).chat,
   'home-link': async () => (await import('./commands/home-node.js')).homeLinkCommand,
   'home-node': async () => (await import('./commands/home-node.js')).homeNodeCommand,
+  devices: async () => (await import('./commands/devices.js')).devices,
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -336,7 +336,7 @@ test('jiayi name: a new name, at once here and soon at the contact; a bad one is
     'Bob',
     'Wang',
   ])
-  assert.deepEqual(Object.keys(me).sort(), ['identityKey', 'name', 'peerId'])
+  assert.deepEqual(Object.keys(me).sort(), ['devices', 'identityKey', 'name', 'peerId'])
   assert.equal(me.name, '小明 Bob Wang')
   assert.equal((await jiayiJson<{ name: string }>(hb, ['whoami'])).name, '小明 Bob Wang')
   await eventually(

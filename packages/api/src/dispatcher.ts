@@ -57,6 +57,7 @@ const SHOWN_TYPES = new Set([
   'LabelError',
   'GroupError',
   'MailboxError',
+  'DeviceError',
 ])
 
 /** Progress notifications per transfer are at most this often (the last one always goes). */

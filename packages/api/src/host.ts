@@ -47,6 +47,11 @@ export type MessengerApi = Pick<
   | 'homeNode'
   | 'reach'
   | 'addHomeNode'
+  | 'devices'
+  | 'linkDevice'
+  | 'linkStatus'
+  | 'confirmLink'
+  | 'removeDevice'
 > & {
   readonly events: {
     on<K extends keyof MessengerEvents>(type: K, handler: (event: MessengerEvents[K]) => void): () => void

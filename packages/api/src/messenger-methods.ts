@@ -5,7 +5,7 @@
  */
 import { fromBase64, MAX_PICTURE_BYTES, type ProfilePicture, toBase64 } from '@jiayi/core'
 import type { ApiMessage, ChatView, PictureView } from './methods.js'
-import { bool, int, oneOf, str } from './params.js'
+import { bool, int, oneOf, opt, str } from './params.js'
 import { ControlError } from './protocol.js'
 import { always, limitAbove, type MethodTable, none, params } from './table.js'
 
@@ -65,6 +65,11 @@ export type MessengerMethodName =
   | 'setTyping'
   | 'outboxSize'
   | 'settled'
+  | 'devices'
+  | 'linkDevice'
+  | 'linkStatus'
+  | 'confirmLink'
+  | 'removeDevice'
   | 'homeNode'
   | 'addHomeNode'
 
@@ -272,5 +277,23 @@ export const MESSENGER_METHODS: MethodTable<MessengerMethodName> = {
       await c.messenger.settled()
       return null
     },
+  },
+  devices: { check: none, run: (c) => c.messenger.devices() },
+  linkDevice: {
+    check: params({ ttlMs: opt(int(1, 5 * 60_000)) }),
+    run: (c, p) => c.messenger.linkDevice(p.ttlMs),
+  },
+  // A long poll: answers once linking moved past `after`, or after `timeoutMs` (at most a minute).
+  linkStatus: {
+    check: params({ after: int(0, Number.MAX_SAFE_INTEGER), timeoutMs: opt(int(0, 60_000)) }),
+    run: (c, p) => c.messenger.linkStatus(p.after, p.timeoutMs),
+  },
+  confirmLink: {
+    check: params({ code: str({ min: 1, max: 16 }) }),
+    run: (c, p) => c.messenger.confirmLink(p.code),
+  },
+  removeDevice: {
+    check: params({ id: str({ min: 1, max: 128 }) }),
+    run: (c, p) => c.messenger.removeDevice(p.id),
   },
 }

@@ -14,6 +14,7 @@ import type {
   ConnectionRoute,
   ContactId,
   ContactView,
+  DeviceView,
   FileEntry,
   FileKind,
   FileProgress,
@@ -25,6 +26,8 @@ import type {
   JoinResult,
   LabelMember,
   LabelView,
+  LinkOffer,
+  LinkStatus,
   MessageId,
   MessageView,
   MessengerStats,
@@ -43,6 +46,7 @@ export type {
   ConnectionRoute,
   ContactId,
   ContactView,
+  DeviceView,
   FileEntry,
   FileKind,
   FileProgress,
@@ -254,6 +258,20 @@ export interface ApiMethods {
   setTyping: { params: { contact: string; active: boolean }; result: null }
   outboxSize: { params: { contact: string }; result: number }
   settled: { params: NoParams; result: null }
+  // ------------------------------------------------------------------ our devices
+  /** Our devices (`jiayi devices`). */
+  devices: { params: NoParams; result: DeviceView[] }
+  /** A one-time link for a new device (`jiayi devices link`). */
+  linkDevice: { params: { ttlMs?: number }; result: LinkOffer }
+  /** Where linking stands once it moved past `after` (a long poll). */
+  linkStatus: {
+    params: { after: number; timeoutMs?: number }
+    result: LinkStatus & { readonly seq: number }
+  }
+  /** The code the new device shows, typed on this one: the handover starts (WrongCode ends it). */
+  confirmLink: { params: { code: string }; result: LinkStatus & { readonly seq: number } }
+  /** Removes one of our other devices; our list is re-signed and announced. */
+  removeDevice: { params: { id: string }; result: DeviceView[] }
 
   // ------------------------------------------------------------------ files
   /**

@@ -65,6 +65,11 @@ function fakeMessenger() {
     settled: record('settled', undefined),
     homeNode: record('homeNode', null),
     addHomeNode: record('addHomeNode', { peerId: 'h', addrs: [] }),
+    devices: record('devices', []),
+    linkDevice: record('linkDevice', { link: 'jiayi:link/X', qr: 'JIAYI:LINK/X', expiresAt: '', code: null }),
+    linkStatus: record('linkStatus', { state: 'waiting', seq: 0 }),
+    confirmLink: record('confirmLink', { state: 'waiting', seq: 0 }),
+    removeDevice: record('removeDevice', []),
     crash: record('crash', new TypeError('secret text here')),
     events: {
       on(type: string, h: Handler) {
@@ -137,6 +142,12 @@ test('dispatcher: every method checks its params and calls the Messenger', async
   await rejects('search', { query: '' }, 'BadParams')
   await rejects('setProfilePicture', { mime: 'image/svg+xml', data: 'AAAA' }, 'BadParams')
   await rejects('setProfilePicture', { mime: 'image/png' }, 'BadParams')
+  await d.call('linkDevice', { ttlMs: 1_000 })
+  assert.deepEqual(calls.at(-1), ['linkDevice', [1_000]])
+  await rejects('linkDevice', { ttlMs: 10 * 60_000 }, 'BadParams')
+  await d.call('confirmLink', { code: '123456' })
+  assert.deepEqual(calls.at(-1), ['confirmLink', ['123456']])
+  await rejects('removeDevice', {}, 'BadParams')
   // Every Messenger method in the table exists on the Messenger-shaped fake (and the real class, by type).
   for (const name of Object.keys(MESSENGER_METHODS).filter((n) => n !== 'chats' && n !== 'connection'))
     assert.equal(typeof (messenger as unknown as Record<string, unknown>)[name], 'function', name)

@@ -4,6 +4,8 @@
  * messenger, so a command that runs with no peer (`jiayi whoami`) loads a fraction of what a
  * peer does; '@jiayi/core' and '@jiayi/core/node' export the same things beside everything else.
  */
+
+export { deviceViews, loadOwnDeviceList } from './devices/own-list.js'
 export { type Account, loadAccount } from './messenger/account.js'
 export { hasKeyHeader, key as storeKey, LevelStore, openSealedStore, StoreError } from './store/index.js'
 export {

@@ -394,3 +394,16 @@ export {
   WriteBehindStore,
 } from './store/index.js'
 // --- end files ---
+
+// Several devices, one person: our own device list, linking (/jiayi/link/1) and unlinking.
+export { DeviceError, type DeviceErrorCode } from './devices/errors.js'
+export {
+  DEFAULT_HISTORY_DAYS,
+  type HistoryChoice,
+  handoverRecords,
+  historyChoice,
+} from './devices/handover.js'
+export { type JoinOptions, joinByLink, wipeStore } from './devices/join.js'
+export { decodeDeviceLink, LINK_TTL_MS } from './devices/link.js'
+export { type LinkOffer, type LinkStatus, PROTOCOL_LINK } from './devices/linker.js'
+export { type DeviceView, deviceViews, loadOwnDeviceList, ownDeviceListKey } from './devices/own-list.js'

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { bytesToHex } from '../src/bytes.js'
+import { createCard, decodeCardBytes } from '../src/card/card.js'
 import { devicePeerId, devicePublicKey, generateDeviceKey } from '../src/identity/device.js'
 import {
   createDeviceList,
@@ -15,7 +16,7 @@ import {
 import { SignedDeviceList } from '../src/identity/device-list.pb.js'
 import { generateIdentity } from '../src/identity/identity.js'
 import { ContactBook } from '../src/messenger/contact-book.js'
-import { withDeviceList } from '../src/messenger/contact-devices.js'
+import { applyDeviceList, withDeviceList } from '../src/messenger/contact-devices.js'
 import { contactIdFor } from '../src/messenger/ids.js'
 import { contactDevices } from '../src/messenger/records.js'
 
@@ -184,5 +185,69 @@ describe("a contact's device list", () => {
       assert.equal(book.byPeerId(carol.own.peerId)?.id, carol.record.id, "Carol's device stays Carol's")
       assert.equal(book.byPeerId(mallory.own.peerId)?.id, mallory.record.id)
     }
+  })
+
+  it('a removed first device (the one their card named) finds nobody; a bad list is dropped and counted', async () => {
+    const bo = generateIdentity()
+    const laptop = await device('Laptop')
+    const phone = await device('Phone')
+    const contact = {
+      id: contactIdFor(bo.signing.publicKey),
+      name: 'Bo',
+      identityKey: bytesToHex(bo.signing.publicKey),
+      agreementKey: bytesToHex(bo.agreement.publicKey),
+      peerId: laptop.peerId,
+      addrs: [],
+      state: 'accepted' as const,
+      verified: false,
+      card: '',
+      addedAt: 1,
+      updatedAt: 1,
+    }
+    const book = new ContactBook()
+    const onlyPhone = withDeviceList(contact, createDeviceList(bo, 2, [phone]))
+    assert.ok(onlyPhone)
+    book.set(onlyPhone)
+    assert.equal(book.byPeerId(laptop.peerId), undefined, 'the laptop they removed is a stranger now')
+    assert.equal(book.byPeerId(phone.peerId)?.id, contact.id)
+
+    let bad = 0
+    const forged = createDeviceList(generateIdentity(), 9, [laptop, phone])
+    assert.equal(
+      applyDeviceList(onlyPhone, forged, () => bad++),
+      onlyPhone,
+      'a forged list changes nothing',
+    )
+    assert.equal(
+      applyDeviceList(onlyPhone, new Uint8Array([1, 2, 3]), () => bad++),
+      onlyPhone,
+    )
+    assert.equal(bad, 2, 'each bad list is counted')
+  })
+
+  it('travels in the card of a person with several devices, checked against the card', async () => {
+    const bo = generateIdentity()
+    const laptopKey = await generateDeviceKey()
+    const laptop = { deviceKey: devicePublicKey(laptopKey), name: 'Laptop', linkedAt: 1 }
+    const phone = await device('Phone')
+    const input = {
+      name: 'Bo',
+      deviceKey: devicePublicKey(laptopKey),
+      signedPreKey: { id: 1, publicKey: new Uint8Array(32).fill(7) },
+      addrs: ['/ip4/192.168.1.2/tcp/4001'],
+    }
+    const list = createDeviceList(bo, 2, [laptop, phone])
+    const card = decodeCardBytes(createCard(bo, { ...input, deviceList: list }))
+    assert.deepEqual(
+      card.deviceList?.devices.map((d) => d.peerId),
+      [devicePeerId(laptopKey).toString(), phone.peerId],
+    )
+    assert.throws(() => createCard(bo, { ...input, deviceList: createDeviceList(bo, 3, [phone]) }), {
+      code: 'BadField',
+    })
+    assert.throws(
+      () => createCard(bo, { ...input, deviceList: createDeviceList(generateIdentity(), 3, [laptop]) }),
+      { code: 'BadField' },
+    )
   })
 })

@@ -70,7 +70,9 @@ export interface PeerInit {
   readonly fileStorage: FileStorage
   readonly files?: Omit<FileServiceInit, 'store' | 'storage' | 'log'> | undefined
   readonly feed?: Omit<FeedInit, 'files' | 'log'> | undefined
-  readonly messenger?: Pick<MessengerInit, 'resetSessions' | 'pendingLimits' | 'now'> | undefined
+  readonly messenger?:
+    | Pick<MessengerInit, 'resetSessions' | 'pendingLimits' | 'now' | 'deviceName' | 'linkTtlMs'>
+    | undefined
   /**
    * Keep connections open to these relays and to every accepted contact (a browser, which nobody
    * can dial, needs this to be reachable): core's ConnectionKeeper. Default: none kept.

@@ -63,6 +63,7 @@ const OPTIONS = {
   expires: { type: 'string' },
   'join-approval': { type: 'string' },
   'admins-only': { type: 'string' },
+  history: { type: 'string' },
 } as const
 
 const GLOBAL = new Set(['home', 'json', 'verbose', 'passphrase', 'help', 'version'])
@@ -70,9 +71,9 @@ const GLOBAL = new Set(['home', 'json', 'verbose', 'passphrase', 'help', 'versio
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'init',
-    usage: 'init --name NAME',
-    summary: 'create your identity in this home',
-    options: ['name'],
+    usage: 'init --name NAME | init --link LINK [--name DEVICE] [--history all|none|DAYS]',
+    summary: 'create your identity in this home, or link this home to your other device',
+    options: ['name', 'link', 'history'],
     minArgs: 0,
     maxArgs: 0,
   },
@@ -376,6 +377,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [],
     minArgs: 0,
     maxArgs: 0,
+  },
+  {
+    name: 'devices',
+    usage: 'devices [link [--expires SECONDS] | remove ID]',
+    summary: 'your devices; link a new one (prints a one-time link), or remove one',
+    options: ['expires'],
+    minArgs: 0,
+    maxArgs: 2,
   },
   {
     name: 'home-node',

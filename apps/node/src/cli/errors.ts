@@ -82,6 +82,8 @@ const USER_ERROR_TYPES = new Set([
   'LabelError',
   // A home node that refuses or cannot be reached: the user's link or network to fix.
   'MailboxError',
+  // A device link that is expired, used, or whose code did not match: a new link fixes it.
+  'DeviceError',
 ])
 /** Store failures that the user can fix (wrong secret, another process holds the store, no room). */
 const USER_STORE_CODES = new Set(['BadPassphrase', 'WrongKey', 'Locked', 'Busy', 'Full'])

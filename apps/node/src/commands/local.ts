@@ -2,8 +2,9 @@
  * Commands that work without a running peer: init (creates the identity), whoami and card (ask
  * the running peer if there is one, else read the store directly).
  */
+import { hostname } from 'node:os'
 import type { CardView, MeView, Store } from '@jiayi/core'
-import { type Context, optString } from '../cli/context.js'
+import { type Context, optList, optString } from '../cli/context.js'
 import { CliError } from '../cli/errors.js'
 import { ensureHome, homeExists, jiayiCommand } from '../cli/home.js'
 import { ControlClient } from '../control/client.js'
@@ -61,6 +62,8 @@ async function viaPeerOrStore<T>(
 }
 
 export async function init(ctx: Context): Promise<void> {
+  const link = optList(ctx, 'link')[0]
+  if (link !== undefined) return initByLink(ctx, link)
   const name = optString(ctx, 'name')?.trim()
   if (!name) throw new CliError('Usage', 'give a display name: jiayi init --name NAME')
   await ensureHome(ctx.paths.home, (w) => ctx.log.warn(w))
@@ -68,7 +71,9 @@ export async function init(ctx: Context): Promise<void> {
   const opened = await openHomeStore(ctx.paths, { passphrase: ctx.passphrase })
   let me: MeView
   try {
-    me = meOf(await createAccount(opened.store, name))
+    me = meOf(
+      await createAccount(opened.store, name, { deviceName: optString(ctx, 'device-name') ?? hostname() }),
+    )
     // The web server's certificate for --web-lan, made now so its fingerprint is stable from day one.
     const { loadOrCreateWebCertificate } = await import('../web/tls.js')
     await loadOrCreateWebCertificate(opened.store)
@@ -85,6 +90,87 @@ export async function init(ctx: Context): Promise<void> {
   )
 }
 
+/** `--history all|none|DAYS` (default 90 days). */
+function historyOption(ctx: Context): import('@jiayi/core').HistoryChoice {
+  const raw = optString(ctx, 'history')?.trim().toLowerCase()
+  if (raw === undefined) return { days: 90 }
+  if (raw === 'all' || raw === 'none') return raw
+  const days = Number(raw)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(days) || days < 1 || days > 100_000)
+    throw new CliError('Usage', '--history must be all, none or a number of days')
+  return { days }
+}
+
+/**
+ * `init --link LINK`: this home becomes another device of the person whose device made the link.
+ * Shows the code to type there, then the handover; the identity is written only at the end.
+ */
+async function initByLink(ctx: Context, link: string): Promise<void> {
+  const history = historyOption(ctx)
+  const deviceName = optString(ctx, 'name')?.trim() || hostname()
+  await ensureHome(ctx.paths.home, (w) => ctx.log.warn(w))
+  const core = await loadCore()
+  // A bad or expired link is told before anything is opened.
+  const ref = core.decodeDeviceLink(link)
+  if (Date.now() > ref.expiresAt)
+    throw new core.DeviceError(
+      'LinkExpired',
+      'this device link has expired; make a new one (链接已过期，请重新生成)',
+    )
+  const { nodeNetwork } = await import('@jiayi/core/node')
+  const opened = await openHomeStore(ctx.paths, { passphrase: ctx.passphrase })
+  let me: MeView
+  try {
+    const deviceKey = await core.generateDeviceKey()
+    // Dials only: nothing listens, nothing is discovered. It dials where the person's own link
+    // says, which may be this machine (two homes on one computer) or the link we sit on.
+    const node = await core.createJiayiNode({
+      privateKey: deviceKey,
+      network: nodeNetwork({ mdns: false }),
+      listen: [],
+      relayServer: false,
+      alsoDial: ['loopback', 'link-local'],
+    })
+    let shown = -1
+    try {
+      const account = await core.joinByLink({
+        link,
+        store: opened.store,
+        node,
+        deviceKey,
+        name: deviceName,
+        history,
+        onCode: (code) => {
+          if (ctx.json) ctx.out.json({ event: 'code', code })
+          else {
+            ctx.out.line(`Type this code on your other device: ${code}`)
+            ctx.out.line(`(在另一台设备上输入此验证码: ${code})`)
+          }
+        },
+        onProgress: (done, total) => {
+          if (ctx.json) return ctx.out.json({ event: 'progress', done, total })
+          const percent = total === 0 ? 100 : Math.floor((done / total) * 100)
+          if (percent >= shown + 10 || done === total) {
+            shown = percent
+            ctx.out.line(`Receiving: ${done} / ${total} records (${percent}%)`)
+          }
+        },
+      })
+      me = meOf(account)
+    } finally {
+      await Promise.resolve(node.stop()).catch(() => undefined)
+    }
+    const { loadOrCreateWebCertificate } = await import('../web/tls.js')
+    await loadOrCreateWebCertificate(opened.store)
+  } finally {
+    await opened.close()
+  }
+  ctx.log.info('device linked', { peerId: me.peerId })
+  if (ctx.json) return ctx.out.json(me)
+  ctx.out.line(`Linked: this home is now a device of "${me.name}" (${me.peerId}).`)
+  ctx.out.line(`Next: ${jiayiCommand(ctx.paths.home, 'start')}`)
+}
+
 function meOf(account: import('@jiayi/core').Account): MeView {
   // The same view Messenger.whoami() gives, computed without a network node.
   return {
@@ -99,10 +185,12 @@ export async function whoami(ctx: Context): Promise<void> {
     ctx,
     (c) => c.call('whoami'),
     async (store) => {
-      const { loadAccount } = await loadHomeStore()
+      const { loadAccount, loadOwnDeviceList, deviceViews } = await loadHomeStore()
       const account = await loadAccount(store)
       if (account === undefined) throw noAccount(ctx)
-      return meOf(account)
+      const list = await loadOwnDeviceList(store, account)
+      const devices = list === undefined ? [] : deviceViews(list, meOf(account).peerId, new Map())
+      return { ...meOf(account), devices }
     },
   )
   if (ctx.json) return ctx.out.json(me)

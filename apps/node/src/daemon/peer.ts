@@ -8,7 +8,7 @@
  * SIGINT / SIGTERM / SIGHUP shut down in reverse: web, socket, then the peer (feed, files,
  * messenger, node, peer.lock, store).
  */
-import { userInfo } from 'node:os'
+import { hostname, userInfo } from 'node:os'
 import type { JiayiNode, Messenger, PublicDhtOptions, Store } from '@jiayi/core'
 import type { MdnsOptions } from '@jiayi/core/node'
 import type { Peer, PeerInit } from '@jiayi/feed'
@@ -218,7 +218,9 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   // Listening from the first instant: a signal during startup stops the peer cleanly once it is
   // up; a second signal (at any time) ends the process at once.
   let signals = 0
+  let stopNow: (s: NodeJS.Signals) => void = () => {}
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    stopNow = resolve
     const onSignal = (s: NodeJS.Signals) => {
       signals++
       if (signals === 1) return resolve(s)
@@ -269,7 +271,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
           'NoAccount',
           `no identity in ${paths.home} yet; create one with: ${jiayiCommand(paths.home, 'init --name NAME')}`,
         )
-      account = await core.createAccount(store, options.name ?? defaultName())
+      account = await core.createAccount(store, options.name ?? defaultName(), { deviceName: hostname() })
       log.info('identity created')
       if (!ctx.json) out.note(`Created a new identity "${account.name}" in ${paths.home}`)
     }
@@ -290,7 +292,12 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(publicNetwork === undefined ? {} : { node: { publicDht: publicNetwork } }),
       // Files land in <home>/files.
       fileStorage: nodeNet.NodeFileStorage.forHome(paths.home),
-      messenger: { resetSessions: staleSessions || opened.found.length > 0 },
+      messenger: {
+        resetSessions: staleSessions || opened.found.length > 0,
+        deviceName: hostname(),
+        // Tests make device links expire in moments (JIAYI_LINK_TTL_MS); people get 5 minutes.
+        ...(linkTtl() === undefined ? {} : { linkTtlMs: linkTtl() }),
+      },
       // Event lines from the first event (a session reset begun at open says so), written once
       // ready is out.
       onMessenger: (m) => {
@@ -392,6 +399,11 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
   }
   const watching = events!
   watching.release()
+  // Another of our devices removed this one: its store is wiped (@jiayi/core), the peer ends.
+  m.events.on('device', () => {
+    log.warn('this device was removed from its account; its store is wiped')
+    stopNow('SIGTERM')
+  })
   const lastCard = watchCard(ctx, m, n, opened.store)
 
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', errorFields(reason)))
@@ -445,6 +457,12 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
           `New message from ${name} (read it with: ${jiayiCommand(ctx.paths.home, `chat ${shellWord(name)}`)})`,
         )
       }
+    }),
+    m.events.on('device', (e) => {
+      if (ctx.json) return out.json({ event: 'device', change: e.change })
+      out.line(
+        'This device was removed by another of your devices: its data here is wiped. (此设备已被移除，数据已清除)',
+      )
     }),
     m.events.on('storage', (e) => {
       if (ctx.json) return out.json({ event: 'storage', state: e.state })
@@ -571,4 +589,10 @@ function announceAddr(text: string): string {
   if (!/^\/ip[46]\/[0-9a-fA-F:.]+\/tcp\/\d{1,5}$/.test(text))
     throw new CliError('Usage', `--announce takes /ip4/ADDRESS/tcp/PORT (a forwarded port), not ${text}`)
   return text
+}
+
+function linkTtl(): number | undefined {
+  const raw = process.env.JIAYI_LINK_TTL_MS
+  const ms = raw === undefined ? Number.NaN : Number(raw)
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined
 }

@@ -238,3 +238,74 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+/**
+ * A `jiayi … --json` command that runs a while and talks on its standard streams (`devices link`,
+ * `init --link`): its JSON lines as they come, its stdin to type into, how it ended.
+ */
+export class LineProcess {
+  readonly lines: Record<string, unknown>[] = []
+  stderr = ''
+  private ended = false
+  readonly exited: Promise<number | null>
+  private readonly waiters = new Set<() => void>()
+
+  constructor(
+    readonly home: string,
+    args: readonly string[],
+    options: RunOptions = {},
+  ) {
+    const child = spawn(process.execPath, [BIN, '--home', home, ...args, '--json'], {
+      cwd: ROOT,
+      env: childEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    this.child = child
+    children.add(child)
+    this.exited = new Promise((resolve) =>
+      child.once('close', (code) => {
+        children.delete(child)
+        this.ended = true
+        resolve(code)
+        for (const w of this.waiters) w()
+      }),
+    )
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d
+    })
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      this.lines.push(JSON.parse(line) as Record<string, unknown>)
+      for (const w of this.waiters) w()
+    })
+  }
+
+  readonly child: ChildProcess & { stdin: NodeJS.WritableStream }
+
+  /** The first line matching `match` (rejects when the process ends without one). */
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.lines.find(match)
+        if (found !== undefined || this.ended) {
+          clearTimeout(timer)
+          this.waiters.delete(check)
+          if (found !== undefined) resolve(found)
+          else reject(new Error(`exited without the line; stderr: ${this.stderr}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(check)
+        reject(new Error(`timed out waiting for a line; stderr: ${this.stderr}`))
+      }, timeoutMs)
+      this.waiters.add(check)
+      check()
+    })
+  }
+
+  type(line: string): void {
+    this.child.stdin.write(`${line}\n`)
+  }
+}

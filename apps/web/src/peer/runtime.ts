@@ -79,6 +79,7 @@ export class InPagePeer {
         // The browser's quota is the origin's share, not the disk: a file need only fit in it.
         files: { autoDownload: { minFreeBytes: 0 } },
         keepConnected: { relays: options.relays, keepAliveMs: options.keepAliveMs },
+        messenger: { deviceName: 'Browser' },
         log: options.log ?? quiet,
       })
       return new InPagePeer(vault, peer, storage)
@@ -193,7 +194,7 @@ export async function createPeer(name: string, options: PeerOptions = {}): Promi
   try {
     if ((await loadAccount(vault.store)) !== undefined)
       throw new PeerError('AccountExists', 'this profile already has an identity')
-    await createAccount(vault.store, name)
+    await createAccount(vault.store, name, { deviceName: 'Browser' })
   } catch (error) {
     await vault.abandon()
     throw error

@@ -16,6 +16,7 @@ export interface CardBody {
   addrs: Uint8Array<ArrayBuffer>[]
   createdAt: bigint
   home?: Uint8Array<ArrayBuffer>
+  deviceList?: Uint8Array<ArrayBuffer>
 }
 
 export namespace CardBody {
@@ -78,6 +79,11 @@ export namespace CardBody {
         if (obj.home != null) {
           w.uint32(82)
           w.bytes(obj.home)
+        }
+
+        if (obj.deviceList != null) {
+          w.uint32(90)
+          w.bytes(obj.deviceList)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -144,6 +150,10 @@ export namespace CardBody {
             }
             case 10: {
               obj.home = reader.bytes()
+              break
+            }
+            case 11: {
+              obj.deviceList = reader.bytes()
               break
             }
             default: {
@@ -243,6 +253,13 @@ export namespace CardBody {
               }
               break
             }
+            case 11: {
+              yield {
+                field: `${prefix}.deviceList`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -306,6 +323,11 @@ export namespace CardBody {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CardBodyDeviceListFieldEvent {
+    field: '$.deviceList'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CardBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CardBody.codec())
   }
@@ -314,7 +336,7 @@ export namespace CardBody {
     return decodeMessage(buf, CardBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CardBody>): Generator<CardBodyVersionFieldEvent | CardBodyNameFieldEvent | CardBodyIdentitySigningKeyFieldEvent | CardBodyIdentityAgreementKeyFieldEvent | CardBodyDeviceKeyFieldEvent | CardBodySignedPrekeyIdFieldEvent | CardBodySignedPrekeyFieldEvent | CardBodyAddrsFieldEvent | CardBodyCreatedAtFieldEvent | CardBodyHomeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CardBody>): Generator<CardBodyVersionFieldEvent | CardBodyNameFieldEvent | CardBodyIdentitySigningKeyFieldEvent | CardBodyIdentityAgreementKeyFieldEvent | CardBodyDeviceKeyFieldEvent | CardBodySignedPrekeyIdFieldEvent | CardBodySignedPrekeyFieldEvent | CardBodyAddrsFieldEvent | CardBodyCreatedAtFieldEvent | CardBodyHomeFieldEvent | CardBodyDeviceListFieldEvent> {
     return streamMessage(buf, CardBody.codec(), opts)
   }
 }

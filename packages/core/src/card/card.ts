@@ -9,6 +9,7 @@ import { equalBytes, fromUtf8, utf8 } from '../bytes.js'
 import { isEd25519PublicKey, KEY_BYTES, SIGNATURE_BYTES } from '../crypto/primitives.js'
 import { SignatureContext } from '../identity/contexts.js'
 import { peerIdFromDeviceKey } from '../identity/device.js'
+import { type DeviceList, listsDevice, verifyDeviceList } from '../identity/device-list.js'
 import { type IdentityKeyPair, type PublicIdentity, signAs, verifySignedBy } from '../identity/identity.js'
 import { type HomeCert, verifyHomeCertificate } from '../mailbox/certificate.js'
 import { hasUnsafeNameChars } from '../unsafe-chars.js'
@@ -37,6 +38,11 @@ export interface ContactCard {
   readonly createdAt: number
   /** The owner's home node, certified by this identity (mailbox/certificate.ts); older cards have none. */
   readonly home?: HomeCert | undefined
+  /**
+   * The owner's device list (identity/device-list.ts), verified under the card's identity and
+   * naming the card's device; only cards of people with more than one device carry one.
+   */
+  readonly deviceList?: DeviceList | undefined
 }
 
 export interface CardInput {
@@ -47,6 +53,8 @@ export interface CardInput {
   readonly createdAt?: number
   /** The home node certificate (createHomeCertificate), when the owner has one. */
   readonly home?: Uint8Array | undefined
+  /** The signed device list (createDeviceList), when the owner has more than one device. */
+  readonly deviceList?: Uint8Array | undefined
 }
 
 /** Builds and signs a card; returns its binary form (what links and QR codes encode). */
@@ -63,6 +71,7 @@ export function createCard(identity: IdentityKeyPair, input: CardInput): Uint8Ar
     addrs: addrs.map((a) => multiaddr(a).bytes as Uint8Array<ArrayBuffer>),
     createdAt: BigInt(input.createdAt ?? Math.floor(Date.now() / 1000)),
     ...(input.home === undefined ? {} : { home: input.home as Uint8Array<ArrayBuffer> }),
+    ...(input.deviceList === undefined ? {} : { deviceList: input.deviceList as Uint8Array<ArrayBuffer> }),
   })
   const signature = signAs(identity, SignatureContext.Card, body)
   const bytes = SignedCard.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
@@ -168,6 +177,10 @@ function checkFields(body: CardBody): ContactCard {
   if (body.createdAt > BigInt(Number.MAX_SAFE_INTEGER))
     throw new CardError('BadField', 'creation time is out of range')
   const home = body.home === undefined ? undefined : checkHome(body.home, body.identitySigningKey)
+  const deviceList =
+    body.deviceList === undefined
+      ? undefined
+      : checkDeviceList(body.deviceList, body.identitySigningKey, peerId)
   return {
     version: body.version,
     name: body.name,
@@ -178,7 +191,21 @@ function checkFields(body: CardBody): ContactCard {
     addrs,
     createdAt: Number(body.createdAt),
     ...(home === undefined ? {} : { home }),
+    ...(deviceList === undefined ? {} : { deviceList }),
   }
+}
+
+/** A device list inside a card must verify under the card's identity and name the card's device. */
+function checkDeviceList(bytes: Uint8Array, identityKey: Uint8Array, peerId: string): DeviceList {
+  let list: DeviceList
+  try {
+    list = verifyDeviceList(bytes, identityKey)
+  } catch (cause) {
+    throw new CardError('BadField', 'the device list does not verify under the card’s identity', { cause })
+  }
+  if (!listsDevice(list, peerId))
+    throw new CardError('BadField', 'the device list does not name the card’s device')
+  return list
 }
 
 /** A home node certificate inside a card must verify and be made by the card's own identity. */

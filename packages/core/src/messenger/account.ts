@@ -3,7 +3,9 @@
  * Created once (init / onboarding); everything else hangs off it.
  */
 import { bytesToHex, hexToBytes, utf8 } from '../bytes.js'
+import { ownDeviceListKey, thisDeviceEntry } from '../devices/own-list.js'
 import { type DeviceKey, decodeDeviceKey, encodeDeviceKey, generateDeviceKey } from '../identity/device.js'
+import { createDeviceList } from '../identity/device-list.js'
 import {
   decodeIdentityKeyPair,
   encodeIdentityKeyPair,
@@ -61,8 +63,15 @@ export async function loadAccount(store: Store): Promise<Account | undefined> {
   }
 }
 
-/** Creates the account; refuses to overwrite one (AccountExists). */
-export async function createAccount(store: Store, name: string): Promise<Account> {
+/**
+ * Creates the account and its first device list (version 1, this device named `deviceName`,
+ * default "Device"), in one batch; refuses to overwrite an account (AccountExists).
+ */
+export async function createAccount(
+  store: Store,
+  name: string,
+  options: { readonly deviceName?: string } = {},
+): Promise<Account> {
   const checked = checkName(name)
   if ((await store.get(Keys.account())) !== undefined) {
     throw new MessengerError('AccountExists', 'an identity already exists here; it is never overwritten')
@@ -73,7 +82,11 @@ export async function createAccount(store: Store, name: string): Promise<Account
     deviceKey: await generateDeviceKey(),
     createdAt: Date.now(),
   }
-  await store.put(Keys.account(), accountRecord(account))
+  const list = createDeviceList(account.identity, 1, [thisDeviceEntry(account, options.deviceName ?? '')])
+  await store.batch([
+    { type: 'put', key: Keys.account(), value: accountRecord(account) },
+    { type: 'put', key: ownDeviceListKey(), value: list },
+  ])
   return account
 }
 

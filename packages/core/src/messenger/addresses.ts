@@ -50,8 +50,10 @@ export class AddressWatcher {
     const core = this.core
     const addrs = core.cardAddrs()
     const home = core.homeCertificate
-    // A new home node certificate is news too: contacts learn where our mailbox is.
-    const joined = addrs.join(' ') + (home === undefined ? '' : ` home:${toBase64(home)}`)
+    // A new home node certificate is news too: contacts learn where our mailbox is. So is a new
+    // device list (a device linked or removed): contacts learn which devices speak for us.
+    const list = core.ownDeviceList()
+    const joined = `${addrs.join(' ')}${home === undefined ? '' : ` home:${toBase64(home)}`} devices:${list.version}`
     if (joined === this.announced || addrs.length === 0) return
     this.announced = joined
     const bytes = addrs.map((a) => multiaddr(a).bytes)
@@ -59,7 +61,12 @@ export class AddressWatcher {
       if (!peerMay(c.state, 'get-address-updates')) continue
       await core.queue.run(c.id, async () => {
         const tx = new Tx()
-        await core.encryptToOutbox(tx, c.id, { kind: 'address-update', addrs: bytes, home })
+        await core.encryptToOutbox(tx, c.id, {
+          kind: 'address-update',
+          addrs: bytes,
+          home,
+          deviceList: list.bytes,
+        })
         await core.commit(tx)
       })
     }

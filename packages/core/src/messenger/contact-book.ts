@@ -40,7 +40,10 @@ export class ContactBook {
     return [...this.byId.values()].sort((a, b) => a.addedAt - b.addedAt)
   }
 
-  /** Indexes every device of the contact (records.ts contactDevices), so any of them finds it. */
+  /**
+   * Indexes every device of the contact (records.ts contactDevices), so any of them finds it, and
+   * only those: a device their newest list dropped (even the one their card named) finds nobody.
+   */
   set(record: ContactRecord): void {
     const previous = this.byId.get(record.id)
     if (previous !== undefined) this.unindex(previous)

@@ -5,6 +5,7 @@
  */
 import { fromBase64, hexToBytes, toBase64 } from '../bytes.js'
 import { type DeviceList, isNewerDeviceList, verifyDeviceList } from '../identity/device-list.js'
+import { IdentityError } from '../identity/identity.js'
 import type { ContactRecord } from './records.js'
 
 /** The list we hold for a contact, or undefined when they have sent none (one device). */
@@ -28,5 +29,25 @@ export function withDeviceList(contact: ContactRecord, bytes: Uint8Array): Conta
     deviceList: toBase64(list.bytes),
     devices: list.devices.map((d) => d.peerId),
     updatedAt: Date.now(),
+  }
+}
+
+/**
+ * `contact` with `bytes` applied when they are a newer list of theirs; `contact` itself when they
+ * are absent, not newer, or bad. A bad list (IdentityError) is counted as `bad-device-list` by
+ * `onBad` and dropped: whatever carried it is still taken.
+ */
+export function applyDeviceList(
+  contact: ContactRecord,
+  bytes: Uint8Array | undefined,
+  onBad: (error: unknown) => void,
+): ContactRecord {
+  if (bytes === undefined) return contact
+  try {
+    return withDeviceList(contact, bytes) ?? contact
+  } catch (error) {
+    if (!IdentityError.is(error)) throw error
+    onBad(error)
+    return contact
   }
 }

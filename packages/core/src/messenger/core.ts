@@ -10,9 +10,12 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, toBase64, utf8 } from '../bytes.js'
 import { type ContactCard, createCard } from '../card/card.js'
+import { CardError } from '../card/errors.js'
+import { ownDeviceListKey } from '../devices/own-list.js'
 import type { GroupId } from '../groups/ops.js'
 import type { GroupMessageView } from '../groups/service.js'
 import { devicePeerId, devicePublicKey } from '../identity/device.js'
+import { type DeviceList, verifyDeviceList } from '../identity/device-list.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import { homeOf } from '../mailbox/contact-home.js'
 import { connectionRoute } from '../net/connection-info.js'
@@ -82,6 +85,8 @@ export interface MessengerEvents extends Record<string, unknown> {
     readonly by: 'us' | 'them'
     readonly resent: number
   }
+  /** This device was removed from its account by another of its devices: its store is wiped. */
+  device: { readonly change: 'removed' }
 }
 
 export interface EncryptOptions {
@@ -154,6 +159,8 @@ export class MessengerCore {
     readonly contacts: ContactBook,
     readonly conversations: Conversations,
     readonly log: Logger,
+    /** Our own device list (devices/own-list.ts); replaced (never mutated) when it changes. */
+    private deviceList: DeviceList,
   ) {
     this.peerId = devicePeerId(account.deviceKey)
     if (!node.peerId.equals(this.peerId))
@@ -218,6 +225,28 @@ export class MessengerCore {
     return lanes
   }
 
+  /** Our newest own device list: which devices speak for this identity (identity/device-list.ts). */
+  ownDeviceList(): DeviceList {
+    return this.deviceList
+  }
+
+  /**
+   * Stores a newer own list (linking, unlinking): the card is made again, and contacts hear of
+   * it with the next address update (addresses.ts). Older or equal versions are ignored.
+   */
+  async setOwnDeviceList(bytes: Uint8Array): Promise<DeviceList> {
+    const list = verifyDeviceList(bytes, this.account.identity.signing.publicKey)
+    if (list.version <= this.deviceList.version) return this.deviceList
+    await this.store.put(ownDeviceListKey(), list.bytes)
+    this.deviceList = list
+    this.cardCache = undefined
+    this.onDeviceList(list)
+    return list
+  }
+
+  /** Called after our own device list changed (the address watcher announces it). */
+  onDeviceList: (list: DeviceList) => void = () => {}
+
   identity(): PublicIdentity {
     return publicIdentity(this.account.identity)
   }
@@ -231,9 +260,9 @@ export class MessengerCore {
     const addrs = this.cardAddrs()
     // The signed prekey rotates (prekey-store.ts): a new one makes a new card.
     const home = this.homeCertificate
-    const key = `${this.account.name}\n${addrs.join(' ')}\n${this.prekeys.signedPreKey.id}\n${home === undefined ? '' : toBase64(home)}`
+    const key = `${this.account.name}\n${addrs.join(' ')}\n${this.prekeys.signedPreKey.id}\n${home === undefined ? '' : toBase64(home)}\n${this.deviceList.version}`
     if (this.cardCache?.addrs !== key) {
-      const bytes = createCard(this.account.identity, {
+      const input = {
         name: this.account.name,
         deviceKey: devicePublicKey(this.account.deviceKey),
         signedPreKey: {
@@ -242,7 +271,18 @@ export class MessengerCore {
         },
         addrs,
         home,
-      })
+      }
+      // A person with one device needs no list in the card (contactDevices falls back to the
+      // card's device). With more, the list goes in unless it would push the card past
+      // MAX_CARD_BYTES (long names, many addresses): then it reaches contacts by address update.
+      let bytes = createCard(this.account.identity, input)
+      if (this.deviceList.devices.length > 1) {
+        try {
+          bytes = createCard(this.account.identity, { ...input, deviceList: this.deviceList.bytes })
+        } catch (error) {
+          if (!CardError.is(error, 'TooLarge')) throw error
+        }
+      }
       this.cardCache = { addrs: key, bytes }
     }
     return this.cardCache.bytes

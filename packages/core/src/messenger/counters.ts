@@ -21,6 +21,11 @@ export type RefusalReason =
   | 'identity-changed'
   /** A prekey fetch without proof that the fetcher holds our card (prekey-protocol.ts). */
   | 'no-card-proof'
+  /**
+   * A device list that does not verify under the contact's identity (contact-devices.ts): the
+   * list is dropped, the rest of what carried it is taken.
+   */
+  | 'bad-device-list'
 
 export class Counters {
   private readonly refused = new Map<string, number>()

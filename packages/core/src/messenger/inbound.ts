@@ -15,6 +15,7 @@ import { acceptSession, type DecodedPreKeyMessage, decodePreKeyMessage } from '.
 import { checkedHome } from '../mailbox/contact-home.js'
 import { type ConnectionRoute, connectionRoute } from '../net/connection-info.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
+import { applyDeviceList } from './contact-devices.js'
 import type { MessengerCore } from './core.js'
 import { isStoredIdentity, recordIdentityChange } from './identity-change.js'
 import { type ContactId, contactIdFor } from './ids.js'
@@ -415,7 +416,11 @@ export class Inbound {
         }
         const home =
           body.home !== undefined && checkedHome(body.home, contact) ? toBase64(body.home) : contact.home
-        core.putContact(tx, { ...contact, addrs, home, updatedAt: Date.now() }, 'update')
+        // Their device list (a device linked or removed): only a newer one signed by their identity.
+        const listed = applyDeviceList(contact, body.deviceList, () =>
+          core.refuse(PROTOCOL_MSG, 'bad-device-list', from),
+        )
+        core.putContact(tx, { ...listed, addrs, home, updatedAt: Date.now() }, 'update')
         tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
         return
       }
@@ -562,6 +567,13 @@ export function newContactRecord(
     verified: false,
     card: encodeCardPayload(cardBytes),
     ...(card.home === undefined ? {} : { home: toBase64(card.home.bytes) }),
+    // decodeCardBytes verified it under this identity, naming this device.
+    ...(card.deviceList === undefined
+      ? {}
+      : {
+          deviceList: toBase64(card.deviceList.bytes),
+          devices: card.deviceList.devices.map((d) => d.peerId),
+        }),
     addedAt: now,
     updatedAt: now,
   }
@@ -576,10 +588,12 @@ export function updateContactFromCard(
   state: ContactState,
 ): void {
   const addrs = core.contactAddrs(card.addrs)
+  // The card's list verified under the card's identity, which is this contact's (callers check).
+  const listed = applyDeviceList(contact, card.deviceList?.bytes, () => undefined)
   core.putContact(
     tx,
     {
-      ...contact,
+      ...listed,
       name: card.name,
       addrs: addrs.length > 0 ? addrs : contact.addrs,
       card: card.bytes ? encodeCardPayload(card.bytes) : contact.card,

@@ -10,8 +10,12 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
+import { wipeStore } from '../devices/join.js'
+import { DeviceLinker, type DeviceView, type LinkOffer, type LinkStatus } from '../devices/linker.js'
+import { ensureOwnDeviceList } from '../devices/own-list.js'
 import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
+import type { DeviceList } from '../identity/device-list.js'
 import { type BroadcastResult, broadcastEach } from '../labels/broadcast.js'
 import { ContactLabels, type LabelAudience, type LabelView } from '../labels/labels.js'
 import { homeOf } from '../mailbox/contact-home.js'
@@ -88,6 +92,14 @@ export interface MessengerInit {
    * accepted contact before anything is sent to them (session-reset.ts).
    */
   readonly resetSessions?: boolean
+  /**
+   * This device's name on our device list, when the list is first made for an account that
+   * predates it (default "Device"; the node daemon passes the hostname, the in-page peer
+   * "Browser").
+   */
+  readonly deviceName?: string
+  /** How long a device link works (default 5 minutes: devices/link.ts LINK_TTL_MS). Tests shorten it. */
+  readonly linkTtlMs?: number
 }
 
 /** How often the peer checks whether its prekeys are due for rotation. */
@@ -127,6 +139,8 @@ export class Messenger {
   private readonly contactLabels: ContactLabels
   /** Our home node and the mailbox on it (mailbox/owner.ts). */
   private readonly home: HomeNodeOwner
+  /** Linking and unlinking our devices (devices/linker.ts). */
+  private readonly linker: DeviceLinker
   private readonly listeners: [string, (e: Event) => void][] = []
   /** Mirrors what we send to our other devices (sync.ts). */
   private readonly sync: OwnSync
@@ -140,12 +154,21 @@ export class Messenger {
     private readonly core: MessengerCore,
     pendingLimits: PendingLimits,
     private readonly now: () => number,
+    linkTtlMs: number | undefined,
   ) {
     this.outbox = createOutboxPump(core)
     core.onOutbox = (cid) => this.outbox.kick(cid)
     this.receipts = new ReceiptBatcher(core)
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
     this.addresses = new AddressWatcher(core)
+    // A new own list (linking, unlinking): contacts hear of it, and what we send from now on is
+    // mirrored to the devices it names.
+    core.onDeviceList = () => {
+      this.addresses.schedule(0)
+      void this.reloadOwnDevices().catch(() => undefined)
+    }
+    this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
+    this.linker.onRemoved = () => void this.removedHere()
     this.contacts = new ContactOps(core, this.receipts, this.outbox)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
@@ -181,6 +204,7 @@ export class Messenger {
     const now = init.now ?? Date.now
     const prekeys = await PreKeyStore.open(store, init.account.identity, now())
     const contacts = await ContactBook.load(store)
+    const deviceList = await ensureOwnDeviceList(store, init.account, init.deviceName ?? 'Device')
     const core = new MessengerCore(
       store,
       init.node,
@@ -189,6 +213,7 @@ export class Messenger {
       contacts,
       new Conversations(store),
       init.log ?? silentLogger,
+      deviceList,
     )
     for await (const [, value] of store.iterate({ prefix: Keys.blockedPrefix() })) {
       // Blocks written before the peer id was kept hold '1': their identity is still refused.
@@ -203,7 +228,12 @@ export class Messenger {
       core.events.emit('storage', { state })
     })
     core.ownDevices = await loadOwnDevices(store, init.account.identity, core.peerId.toString())
-    const messenger = new Messenger(core, { ...PENDING_IN_LIMITS, ...init.pendingLimits }, now)
+    const messenger = new Messenger(
+      core,
+      { ...PENDING_IN_LIMITS, ...init.pendingLimits },
+      now,
+      init.linkTtlMs,
+    )
     for (const [kind, handler] of Object.entries(init.extensions ?? {}))
       messenger.registerExtension(kind, handler)
     await messenger.start(init.resetSessions === true)
@@ -260,6 +290,7 @@ export class Messenger {
       // A connection, whoever opened it: they are reachable now.
       const contact = core.contacts.byPeerId(peer.toString())
       if (contact !== undefined) core.reach.reached(contact.id)
+      this.linker.heard(peer.toString())
       this.peerSeen(peer)
       void this.groups.peerConnected(peer).catch(() => undefined)
     })
@@ -288,6 +319,7 @@ export class Messenger {
     await this.resets.start(resetSessions)
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
+    await this.linker.start()
     for (const lane of core.allLanes()) this.outbox.kick(lane)
     void this.groups.reachOut().catch(() => undefined)
   }
@@ -309,6 +341,7 @@ export class Messenger {
     clearInterval(this.rotation)
     for (const off of this.unsubscribe) off()
     this.resets.stop()
+    await this.linker.stop()
     await this.home.stop()
     await this.finder.stop()
     await this.groups.stop()
@@ -425,7 +458,51 @@ export class Messenger {
       name: core.account.name,
       identityKey: bytesToHex(core.account.identity.signing.publicKey),
       peerId: core.peerId.toString(),
+      devices: this.linker.devices(),
     }
+  }
+
+  // ------------------------------------------------------------------ our devices
+
+  /** Our devices, as our newest device list names them (`jiayi devices`). */
+  devices(): DeviceView[] {
+    return this.linker.devices()
+  }
+
+  /** Our newest signed device list (identity/device-list.ts). */
+  ownDeviceList(): DeviceList {
+    return this.core.ownDeviceList()
+  }
+
+  /** A one-time link for a new device (`jiayi devices link`); an earlier one stops working. */
+  linkDevice(ttlMs?: number): LinkOffer {
+    this.assertRunning()
+    return this.linker.create(ttlMs)
+  }
+
+  /** Where linking stands, once it changed past `after` (a long poll of at most `timeoutMs`). */
+  linkStatus(after: number, timeoutMs?: number): Promise<LinkStatus & { readonly seq: number }> {
+    return this.linker.wait(after, timeoutMs)
+  }
+
+  /** The code the new device shows: the handover starts; a wrong code ends the link (WrongCode). */
+  confirmLink(code: string): Promise<LinkStatus & { readonly seq: number }> {
+    this.assertRunning()
+    return this.linker.confirm(code)
+  }
+
+  /** Removes one of our other devices (`jiayi devices remove ID`); it is told if it is online. */
+  removeDevice(id: string): Promise<DeviceView[]> {
+    this.assertRunning()
+    return this.linker.remove(id)
+  }
+
+  /** Another of our devices removed this one: everything here is wiped, and apps are told. */
+  private async removedHere(): Promise<void> {
+    await this.stop()
+    await wipeStore(this.core.store)
+    await this.core.store.flushed().catch(() => undefined)
+    this.core.events.emit('device', { change: 'removed' })
   }
 
   /**

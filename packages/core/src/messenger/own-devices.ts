@@ -5,13 +5,10 @@
  * own identity (lanes.ts).
  */
 import { fromBase64, toBase64 } from '../bytes.js'
+import { ownDeviceListKey } from '../devices/own-list.js'
 import { type DeviceList, verifyDeviceList } from '../identity/device-list.js'
 import type { IdentityKeyPair } from '../identity/identity.js'
-import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
-
-/** Where the own signed device list is kept (its bytes as they are signed). */
-export const ownDeviceListKey = (): Uint8Array => key('account', 'device-list')
 
 export interface OwnDevices {
   /** Peer ids of every device of ours, this one included. */

@@ -389,6 +389,11 @@ export namespace Payload {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface PayloadAddressUpdateDeviceListFieldEvent {
+    field: '$.addressUpdate.deviceList'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface PayloadExtensionKindFieldEvent {
     field: '$.extension.kind'
     value: string
@@ -407,7 +412,7 @@ export namespace Payload {
     return decodeMessage(buf, Payload.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payload>): Generator<PayloadIdFieldEvent | PayloadSentAtFieldEvent | PayloadSeqFieldEvent | PayloadTextTextFieldEvent | PayloadTextReplyToFieldEvent | PayloadReceiptKindFieldEvent | PayloadReceiptIdsFieldEvent | PayloadTypingActiveFieldEvent | PayloadReactionTargetFieldEvent | PayloadReactionEmojiFieldEvent | PayloadEditTargetFieldEvent | PayloadEditTextFieldEvent | PayloadDeleteTargetFieldEvent | PayloadRequestCardFieldEvent | PayloadAcceptCardFieldEvent | PayloadAddressUpdateAddrsFieldEvent | PayloadAddressUpdateHomeFieldEvent | PayloadExtensionKindFieldEvent | PayloadExtensionBodyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payload>): Generator<PayloadIdFieldEvent | PayloadSentAtFieldEvent | PayloadSeqFieldEvent | PayloadTextTextFieldEvent | PayloadTextReplyToFieldEvent | PayloadReceiptKindFieldEvent | PayloadReceiptIdsFieldEvent | PayloadTypingActiveFieldEvent | PayloadReactionTargetFieldEvent | PayloadReactionEmojiFieldEvent | PayloadEditTargetFieldEvent | PayloadEditTextFieldEvent | PayloadDeleteTargetFieldEvent | PayloadRequestCardFieldEvent | PayloadAcceptCardFieldEvent | PayloadAddressUpdateAddrsFieldEvent | PayloadAddressUpdateHomeFieldEvent | PayloadAddressUpdateDeviceListFieldEvent | PayloadExtensionKindFieldEvent | PayloadExtensionBodyFieldEvent> {
     return streamMessage(buf, Payload.codec(), opts)
   }
 }
@@ -1253,6 +1258,7 @@ export namespace ContactAccept {
 export interface AddressUpdate {
   addrs: Uint8Array<ArrayBuffer>[]
   home?: Uint8Array<ArrayBuffer>
+  deviceList?: Uint8Array<ArrayBuffer>
 }
 
 export namespace AddressUpdate {
@@ -1275,6 +1281,11 @@ export namespace AddressUpdate {
         if (obj.home != null) {
           w.uint32(18)
           w.bytes(obj.home)
+        }
+
+        if (obj.deviceList != null) {
+          w.uint32(26)
+          w.bytes(obj.deviceList)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1301,6 +1312,10 @@ export namespace AddressUpdate {
             }
             case 2: {
               obj.home = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.deviceList = reader.bytes()
               break
             }
             default: {
@@ -1344,6 +1359,13 @@ export namespace AddressUpdate {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.deviceList`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1367,6 +1389,11 @@ export namespace AddressUpdate {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AddressUpdateDeviceListFieldEvent {
+    field: '$.deviceList'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<AddressUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AddressUpdate.codec())
   }
@@ -1375,7 +1402,7 @@ export namespace AddressUpdate {
     return decodeMessage(buf, AddressUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AddressUpdate>): Generator<AddressUpdateAddrsFieldEvent | AddressUpdateHomeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AddressUpdate>): Generator<AddressUpdateAddrsFieldEvent | AddressUpdateHomeFieldEvent | AddressUpdateDeviceListFieldEvent> {
     return streamMessage(buf, AddressUpdate.codec(), opts)
   }
 }

@@ -24,6 +24,8 @@ export type PayloadBody =
       readonly addrs: readonly Uint8Array[]
       /** Our home node certificate (mailbox/certificate.ts), when we have one. */
       readonly home?: Uint8Array | undefined
+      /** Our signed device list (identity/device-list.ts). */
+      readonly deviceList?: Uint8Array | undefined
     }
   | { readonly kind: 'extension'; readonly extension: string; readonly body: Uint8Array }
 
@@ -75,6 +77,7 @@ export function encodePayload(id: MessageId, sentAt: number, seq: number, body: 
       p.addressUpdate = {
         addrs: body.addrs.map((a) => a as Bytes),
         ...(body.home === undefined ? {} : { home: body.home as Bytes }),
+        ...(body.deviceList === undefined ? {} : { deviceList: body.deviceList as Bytes }),
       }
       break
     case 'extension':
@@ -148,6 +151,7 @@ function decodeBody(p: Payload): PayloadBody {
       kind: 'address-update',
       addrs: p.addressUpdate.addrs,
       ...(p.addressUpdate.home === undefined ? {} : { home: p.addressUpdate.home }),
+      ...(p.addressUpdate.deviceList === undefined ? {} : { deviceList: p.addressUpdate.deviceList }),
     }
   const ext = p.extension!
   return { kind: 'extension', extension: ext.kind, body: ext.body }

@@ -2,16 +2,25 @@
  * What apps see: plain JSON-friendly objects (they cross the control socket and the web app's
  * WebSocket unchanged). Times are ISO 8601 strings.
  */
+import type { DeviceView } from '../devices/own-list.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
 import type { ContactId, MessageId } from './ids.js'
 import type { ReachProblem } from './reach.js'
-import type { ContactRecord, ContactState, MessageRecord, MessageStatus } from './records.js'
+import {
+  type ContactRecord,
+  type ContactState,
+  contactDevices,
+  type MessageRecord,
+  type MessageStatus,
+} from './records.js'
 
 export interface MeView {
   readonly name: string
   /** Hex of the Ed25519 identity key. */
   readonly identityKey: string
   readonly peerId: string
+  /** Our devices (devices/linker.ts DeviceView); absent where no peer runs to ask. */
+  readonly devices?: readonly DeviceView[]
 }
 
 export interface CardView {
@@ -51,6 +60,8 @@ export interface ContactView {
   readonly postQuantum: boolean
   readonly identityKey: string
   readonly addrs: readonly string[]
+  /** Peer ids of their devices: those on their newest device list, else the card's one device. */
+  readonly devices: readonly string[]
   /**
    * Why the last attempt to reach them failed (reach.ts), until a connection to them opens or
    * they acknowledge a delivery; null when nothing failed since. Always set by the messenger.
@@ -100,6 +111,7 @@ export function contactView(
     postQuantum: c.postQuantum === true,
     identityKey: c.identityKey,
     addrs: c.addrs,
+    devices: contactDevices(c),
     lastError,
   }
 }

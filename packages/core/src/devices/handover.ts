@@ -1,0 +1,103 @@
+/**
+ * Which records the existing device hands a new one (DESIGN "Several devices, one person"): the
+ * person's contacts, groups, feed and keys, and the history asked for; never what belongs to
+ * one device. A device has its own key, prekeys and sessions (reusing another device's ratchets
+ * would break both), its own outbox (envelopes sealed under those sessions), its own sender keys
+ * in groups, its own home node role, listen ports and certificates, and its own search indexes
+ * (rebuilt from the history it holds).
+ */
+
+import { decodeRecord } from '../messenger/records.js'
+import { decodeKey } from '../store/keys.js'
+import type { Entry, Store } from '../store/store.js'
+
+/** Record families (a key's first part) that stay on the device that wrote them. */
+const DEVICE_FAMILIES = new Set([
+  'account',
+  'spk',
+  'otk',
+  'kem',
+  'kemotk',
+  'prekeymeta',
+  'sessions',
+  'outbox',
+  'announced',
+  'home-node',
+  'home',
+  'mailbox',
+  'node',
+  'grpo',
+  'file',
+])
+/** History: a conversation's or a group's messages, and what points into them. */
+const HISTORY_FAMILIES = new Set(['msg', 'gmsg'])
+const HISTORY_POINTERS = new Set(['msgid', 'unread', 'gsent'])
+
+/** How much history: the last `days` days, all of it, or none. */
+export type HistoryChoice = { readonly days: number } | 'all' | 'none'
+
+export const DEFAULT_HISTORY_DAYS = 90
+
+/** The wire form (LinkHello.history_days): -1 all, 0 none, else days. */
+export function historyDays(choice: HistoryChoice): number {
+  return choice === 'all' ? -1 : choice === 'none' ? 0 : Math.max(1, Math.floor(choice.days))
+}
+
+export function historyChoice(days: number): HistoryChoice {
+  return days < 0 ? 'all' : days === 0 ? 'none' : { days }
+}
+
+function familyOf(key: Uint8Array): string | undefined {
+  try {
+    const first = decodeKey(key)[0]
+    return typeof first === 'string' ? first : undefined
+  } catch {
+    return undefined // the store's own records, or keys of no family: never handed over
+  }
+}
+
+/** Whether a record of `family` may be written by a handover (the new device's side checks too). */
+export function isHandedOver(family: string | undefined): boolean {
+  if (family === undefined || DEVICE_FAMILIES.has(family)) return false
+  // Search indexes (sx…, fx…) are rebuilt on the new device from what it holds.
+  return !family.startsWith('sx') && !family.startsWith('fx')
+}
+
+export function handedOverKey(key: Uint8Array): boolean {
+  return isHandedOver(familyOf(key))
+}
+
+function recentEnough(value: Uint8Array, cutoff: number): boolean {
+  try {
+    const r = decodeRecord<{ at?: unknown; sentAt?: unknown }>(value)
+    const at = typeof r.at === 'number' ? r.at : typeof r.sentAt === 'number' ? r.sentAt : undefined
+    return at === undefined || at >= cutoff
+  } catch {
+    return true // a record we cannot date is kept: losing it is worse than one old message more
+  }
+}
+
+/** The records to hand over, in store order. */
+export async function* handoverRecords(
+  store: Store,
+  history: HistoryChoice,
+  now = Date.now(),
+): AsyncGenerator<Entry> {
+  const cutoff = typeof history === 'object' ? now - history.days * 86_400_000 : 0
+  for await (const entry of store.iterate()) {
+    const family = familyOf(entry[0])
+    if (!isHandedOver(family)) continue
+    if (HISTORY_FAMILIES.has(family!)) {
+      if (history === 'none') continue
+      if (history !== 'all' && !recentEnough(entry[1], cutoff)) continue
+    } else if (history === 'none' && HISTORY_POINTERS.has(family!)) continue
+    yield entry
+  }
+}
+
+/** How many records handoverRecords will yield (for the progress bar). */
+export async function countHandover(store: Store, history: HistoryChoice, now = Date.now()): Promise<number> {
+  let n = 0
+  for await (const _ of handoverRecords(store, history, now)) n++
+  return n
+}

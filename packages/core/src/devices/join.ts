@@ -1,0 +1,158 @@
+/**
+ * The new device's side of linking (`jiayi init --link LINK`; the web app's "Link to my other
+ * device"): dial the link's device, prove we hold the secret, show the code, then take the
+ * identity key, the records and the new device list, and write the account LAST. Until that
+ * final batch the home holds no identity (nothing half-linked); a new try starts by clearing
+ * whatever a broken one left.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { utf8 } from '../bytes.js'
+import { type DeviceKey, devicePeerId } from '../identity/device.js'
+import { listsDevice, verifyDeviceList } from '../identity/device-list.js'
+import { decodeIdentityKeyPair } from '../identity/identity.js'
+import { type Account, accountRecord } from '../messenger/account.js'
+import { Keys } from '../messenger/keys.js'
+import { openFramed } from '../net/framed-handler.js'
+import type { JiayiNode } from '../net/network-stack.js'
+import type { BatchOp, Store } from '../store/store.js'
+import { DeviceError, refusal } from './errors.js'
+import { type HistoryChoice, handedOverKey, historyDays } from './handover.js'
+import { checkLinkMac, decodeDeviceLink, linkCode, linkMac } from './link.js'
+import { LinkFrame } from './link-wire.pb.js'
+import { LINK_MAX_FRAME_BYTES, PROTOCOL_LINK } from './linker.js'
+import { deviceNameOf, ownDeviceAddrsKey, ownDeviceListKey } from './own-list.js'
+
+type Bytes = Uint8Array<ArrayBuffer>
+
+export interface JoinOptions {
+  readonly link: string
+  /** The new device's store: empty, or left over from a broken try (it is cleared). */
+  readonly store: Store
+  /** A started node on `deviceKey`, for dialling only. */
+  readonly node: JiayiNode
+  readonly deviceKey: DeviceKey
+  /** This device's name on the list (default "New device"). */
+  readonly name?: string
+  readonly history?: HistoryChoice
+  /** The code to show; the person types it into the existing device. */
+  readonly onCode?: (code: string) => void
+  readonly onProgress?: (done: number, total: number) => void
+  readonly now?: () => number
+  readonly signal?: AbortSignal
+}
+
+const DIAL_TIMEOUT_MS = 15_000
+const FRAME_TIMEOUT_MS = 60_000
+
+/** Links this device; returns the account it now holds (the existing device's identity, our key). */
+export async function joinByLink(options: JoinOptions): Promise<Account> {
+  const now = options.now ?? Date.now
+  const link = decodeDeviceLink(options.link)
+  if (now() > link.expiresAt) throw refusal('LinkExpired')
+  const store = options.store
+  if ((await store.get(Keys.account())) !== undefined)
+    throw new DeviceError('AccountExists', 'this home already holds an identity (此处已有身份)')
+  // Leftovers of a try that broke off (kill -9 in the middle) go first.
+  await clearStore(store)
+  const me = devicePeerId(options.deviceKey).toString()
+  const addrs = link.addrs.map((a) => multiaddr(`${a}/p2p/${link.peerId}`))
+  let framed: Awaited<ReturnType<typeof openFramed>>
+  try {
+    framed = await openFramed(options.node, addrs, PROTOCOL_LINK, {
+      maxFrameBytes: LINK_MAX_FRAME_BYTES,
+      signal: options.signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS),
+    })
+  } catch (cause) {
+    throw new DeviceError(
+      'LinkFailed',
+      `cannot reach the device that made the link; is it running and on this network? (无法连接到生成链接的设备) [${(cause as Error)?.message}]`,
+      { cause },
+    )
+  }
+  try {
+    await framed.write(
+      LinkFrame.encode({
+        hello: {
+          mac: linkMac(link.secret, 'new', link.peerId, me) as Bytes,
+          name: deviceNameOf(options.name, 'New device'),
+          historyDays: historyDays(options.history ?? { days: 90 }),
+        },
+      }),
+    )
+    const read = async (timeoutMs = FRAME_TIMEOUT_MS) => {
+      const bytes = await framed.read({ timeoutMs })
+      if (bytes === null) throw refusal('LinkFailed')
+      const frame = LinkFrame.decode(bytes)
+      if (frame.refused !== undefined) throw refusal(frame.refused)
+      return frame
+    }
+    const proof = await read()
+    if (proof.proof === undefined || !checkLinkMac(link.secret, 'old', link.peerId, me, proof.proof))
+      throw new DeviceError(
+        'LinkFailed',
+        'the other device does not hold this link’s secret (对方设备无法证明持有链接)',
+      )
+    options.onCode?.(linkCode(link.secret, link.peerId, me))
+    // The person compares the codes and types ours into the other device: until the link expires.
+    const first = await read(Math.max(FRAME_TIMEOUT_MS, link.expiresAt - now() + 10_000))
+    if (first.account === undefined) throw refusal('LinkFailed')
+    const identity = decodeIdentityKeyPair(first.account.identity)
+    const total = first.total ?? 0
+    let done = 0
+    options.onProgress?.(0, total)
+    let list: Uint8Array | undefined
+    while (list === undefined) {
+      const frame = await read()
+      if (frame.entries.length > 0) {
+        const ops: BatchOp[] = []
+        for (const e of frame.entries) {
+          // Only what a handover may carry: never an account, keys or sessions of another device.
+          if (handedOverKey(e.key)) ops.push({ type: 'put', key: e.key, value: e.value })
+        }
+        await store.batch(ops)
+        done += frame.entries.length
+        options.onProgress?.(done, total)
+      }
+      list = frame.deviceList
+    }
+    const verified = verifyDeviceList(list, identity.signing.publicKey)
+    if (!listsDevice(verified, me))
+      throw new DeviceError('LinkFailed', 'the new device list does not name this device')
+    const account: Account = {
+      name: first.account.name,
+      identity,
+      deviceKey: options.deviceKey,
+      createdAt: now(),
+    }
+    // The last write: from here on the home is this person's device.
+    await store.batch([
+      { type: 'put', key: ownDeviceListKey(), value: verified.bytes },
+      { type: 'put', key: ownDeviceAddrsKey(), value: utf8(JSON.stringify({ [link.peerId]: link.addrs })) },
+      { type: 'put', key: Keys.account(), value: accountRecord(account) },
+    ])
+    await framed.write(LinkFrame.encode({ stored: true }))
+    await framed.close().catch(() => undefined)
+    return account
+  } catch (error) {
+    framed.abort(error instanceof Error ? error : new Error('linking failed'))
+    throw error
+  }
+}
+
+async function clearStore(store: Store): Promise<void> {
+  let ops: BatchOp[] = []
+  for await (const [key] of store.iterate()) {
+    ops.push({ type: 'del', key })
+    if (ops.length >= 1000) {
+      await store.batch(ops)
+      ops = []
+    }
+  }
+  if (ops.length > 0) await store.batch(ops)
+}
+
+/** Deletes every record of a removed device (the account first: it stops being anyone at once). */
+export async function wipeStore(store: Store): Promise<void> {
+  await store.del(Keys.account())
+  await clearStore(store)
+}
