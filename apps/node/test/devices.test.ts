@@ -110,23 +110,22 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
   timeout: 240_000,
 }, async () => {
   const home = await tempHome()
-  {
-    const { proc: a, link: l } = await offer()
-    const n = joiner(home, l)
-    const shown = String((await n.waitFor((x) => x.event === 'code')).code)
-    await a.waitFor((x) => x.event === 'code')
-    a.type(shown)
-    n.child.kill('SIGKILL')
-    await n.exited
-    await a.exited
-    // Either everything happened or nothing did; a new link sorts out the rest.
-    const linked = (await ann.control.call<DeviceView[]>('devices')).length === 2
-    const who = await jiayi(home, ['whoami', '--json'])
-    assert.equal(who.code === 0, linked, 'the new device holds an identity exactly when the laptop lists it')
-    if (linked) return
+  const { proc: a, link: l } = await offer()
+  const n = joiner(home, l)
+  const shown = String((await n.waitFor((x) => x.event === 'code')).code)
+  await a.waitFor((x) => x.event === 'code')
+  a.type(shown)
+  n.child.kill('SIGKILL')
+  await n.exited
+  await a.exited
+  // Either everything happened or nothing did; when nothing did, a new link sorts it out.
+  const linked = (await ann.control.call<DeviceView[]>('devices')).length === 2
+  const who = await jiayi(home, ['whoami', '--json'])
+  assert.equal(who.code === 0, linked, 'the new device holds an identity exactly when the laptop lists it')
+  if (!linked) {
+    const me = await link(home)
+    assert.equal(me.name, 'Ann', 'the new device is Ann')
   }
-  const me = await link(home)
-  assert.equal(me.name, 'Ann', 'the new device is Ann')
 
   const phone = await TestPeer.startOn('Ann (phone)', home, LOOPBACK, { timeoutMs: 60_000 })
   try {
@@ -170,6 +169,20 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
       15_000,
       'Bob holds both of Ann’s devices',
     )
+
+    // One person on two devices: Bob's message reaches both; the phone's reply reaches Bob and
+    // shows as sent on the laptop.
+    type Shown = { text: string; direction: 'in' | 'out' }
+    const shows = async (peer: TestPeer, contact: string, text: string, direction: 'in' | 'out') =>
+      (await peer.control.call<Shown[]>('messages', { contact, peek: true })).some(
+        (m) => m.text === text && m.direction === direction,
+      )
+    await bob.control.send(annOnBob, 'to both of Ann’s devices')
+    await eventually(() => shows(phone, 'Bob', 'to both of Ann’s devices', 'in'), 30_000, 'on the phone')
+    await eventually(() => shows(ann, 'Bob', 'to both of Ann’s devices', 'in'), 30_000, 'on the laptop')
+    await phone.control.send('Bob', 'from Ann’s phone 手机')
+    await eventually(() => shows(bob, annOnBob, 'from Ann’s phone 手机', 'in'), 30_000, 'at Bob')
+    await eventually(() => shows(ann, 'Bob', 'from Ann’s phone 手机', 'out'), 30_000, 'as sent on the laptop')
 
     // A copy of the phone's home, offline while it is removed (the attacker's device).
     await phone.stop()
