@@ -85,7 +85,10 @@ function linkWorkspaces() {
       const exports = JSON.parse(JSON.stringify(pkg.exports ?? {}).replace(/\.(ts|tsx)"/g, '.js"'))
       const text = `${JSON.stringify({ name: pkg.name, private: true, type: 'module', exports }, null, 2)}\n`
       const copy = join(OUT, tree, name)
-      if (!existsSync(join(copy, 'package.json')) || readFileSync(join(copy, 'package.json'), 'utf8') !== text)
+      if (
+        !existsSync(join(copy, 'package.json')) ||
+        readFileSync(join(copy, 'package.json'), 'utf8') !== text
+      )
         writeAtomic(join(copy, 'package.json'), text)
       // A package's own node_modules (a dependency version of its own) stays where it is.
       link(join(dir, 'node_modules'), join(copy, 'node_modules'))
@@ -145,5 +148,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = performance.now()
   const count = await compileTests()
   if (count > 0)
-    process.stderr.write(`Compiled ${count} TypeScript files for the tests in ${Math.round(performance.now() - started)} ms\n`)
+    process.stderr.write(
+      `Compiled ${count} TypeScript files for the tests in ${Math.round(performance.now() - started)} ms\n`,
+    )
 }
