@@ -79,7 +79,11 @@ const guards = ['--test-force-exit', '--test-timeout=300000']
 const concurrency = `--test-concurrency=${process.env.JIAYI_TEST_CONCURRENCY ?? 3}`
 
 const viaTsx = process.env.JIAYI_TEST_TSX === '1'
-if (!viaTsx) await compileTests()
+if (!viaTsx) {
+  await compileTests()
+  // Children the tests start from TypeScript run compiled too (packages/core/test/helpers/ts-child.ts).
+  process.env.JIAYI_TEST_COMPILED = '1'
+}
 /** The file the runner is given for a test file: its compiled copy, or itself under tsx. */
 const runnable = (f) => (viaTsx ? f : relative(root, compiledPath(join(root, f))))
 
