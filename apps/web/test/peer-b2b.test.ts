@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { tsChildArgs } from '../../../packages/core/test/helpers/ts-child.js'
 import { CHROMIUM_ARGS } from '../../../test/browser/chromium.js'
-import { BIN, cleanup, jiayiJson, tempHome } from '../../node/test/helpers/cli.js'
+import { BIN, cleanup, jiayiJson, ROOT, tempHome } from '../../node/test/helpers/cli.js'
 import { buildTestPage, call, openTestPage, until } from './peer-helpers.js'
 import { createNetns, firstLine, type Netns, netnsUnavailable } from './peer-netns.js'
 
@@ -63,9 +64,7 @@ describe('two in-browser peers through a LAN relay', { timeout: 90_000 }, () => 
       env,
     )
     const server = netns.spawn(process.execPath, [
-      '--import',
-      'tsx',
-      'apps/web/test/peer-netns-serve.ts',
+      ...tsChildArgs(join(ROOT, 'apps/web/test/peer-netns-serve.ts')),
       built.outDir,
     ])
     const [ready, served] = await Promise.all([

@@ -2,6 +2,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { tsChildArgs } from './helpers/ts-child.js'
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/net-peer.ts', import.meta.url))
@@ -23,7 +24,7 @@ export interface ChildPeer {
 }
 
 export function startChildPeer(args: string[]): ChildPeer {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './polyfill.mjs', fixture, ...args], {
+  const child = spawn(process.execPath, [...tsChildArgs(fixture), ...args], {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'pipe'],
   })

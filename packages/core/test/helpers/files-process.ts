@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { tsChildArgs } from './ts-child.js'
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 const CHILD = fileURLToPath(new URL('./files-child.ts', import.meta.url))
@@ -52,11 +53,7 @@ export class ChildPeer {
         ...(process.env.JIAYI_CHILD_PROF
           ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JIAYI_CHILD_PROF}`]
           : []),
-        '--import',
-        'tsx',
-        '--import',
-        './polyfill.mjs',
-        CHILD,
+        ...tsChildArgs(CHILD),
       ],
       {
         cwd: ROOT,
