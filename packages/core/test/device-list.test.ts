@@ -28,6 +28,23 @@ async function device(
   return { deviceKey: devicePublicKey(key), name, linkedAt, peerId: devicePeerId(key).toString() }
 }
 
+/** Bob's record of a contact whose card named `peerId`. */
+function contactRecord(identity: ReturnType<typeof generateIdentity>, name: string, peerId: string) {
+  return {
+    id: contactIdFor(identity.signing.publicKey),
+    name,
+    identityKey: bytesToHex(identity.signing.publicKey),
+    agreementKey: bytesToHex(identity.agreement.publicKey),
+    peerId,
+    addrs: [],
+    state: 'accepted' as const,
+    verified: false,
+    card: '',
+    addedAt: 1,
+    updatedAt: 1,
+  }
+}
+
 describe('device list', () => {
   it('names the devices an identity signed, and a newer version replaces an older one', async () => {
     const me = generateIdentity()
@@ -109,19 +126,7 @@ describe("a contact's device list", () => {
     const bo = generateIdentity()
     const laptop = await device('Laptop')
     const phone = await device('Phone')
-    const contact = {
-      id: contactIdFor(bo.signing.publicKey),
-      name: 'Bo',
-      identityKey: bytesToHex(bo.signing.publicKey),
-      agreementKey: bytesToHex(bo.agreement.publicKey),
-      peerId: laptop.peerId,
-      addrs: [],
-      state: 'accepted' as const,
-      verified: false,
-      card: '',
-      addedAt: 1,
-      updatedAt: 1,
-    }
+    const contact = contactRecord(bo, 'Bo', laptop.peerId)
     assert.deepEqual(contactDevices(contact), [laptop.peerId])
     const v2 = createDeviceList(bo, 2, [laptop, phone])
     const updated = withDeviceList(contact, v2)
@@ -154,19 +159,7 @@ describe("a contact's device list", () => {
       return {
         identity,
         own,
-        record: {
-          id: contactIdFor(identity.signing.publicKey),
-          name,
-          identityKey: bytesToHex(identity.signing.publicKey),
-          agreementKey: bytesToHex(identity.agreement.publicKey),
-          peerId: own.peerId,
-          addrs: [],
-          state: 'accepted' as const,
-          verified: false,
-          card: '',
-          addedAt: 1,
-          updatedAt: 1,
-        },
+        record: contactRecord(identity, name, own.peerId),
       }
     }
     const carol = await contact('Carol')
@@ -191,19 +184,7 @@ describe("a contact's device list", () => {
     const bo = generateIdentity()
     const laptop = await device('Laptop')
     const phone = await device('Phone')
-    const contact = {
-      id: contactIdFor(bo.signing.publicKey),
-      name: 'Bo',
-      identityKey: bytesToHex(bo.signing.publicKey),
-      agreementKey: bytesToHex(bo.agreement.publicKey),
-      peerId: laptop.peerId,
-      addrs: [],
-      state: 'accepted' as const,
-      verified: false,
-      card: '',
-      addedAt: 1,
-      updatedAt: 1,
-    }
+    const contact = contactRecord(bo, 'Bo', laptop.peerId)
     const book = new ContactBook()
     const onlyPhone = withDeviceList(contact, createDeviceList(bo, 2, [phone]))
     assert.ok(onlyPhone)

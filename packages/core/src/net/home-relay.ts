@@ -1,6 +1,6 @@
 import type { CircuitRelayServerInit } from '@libp2p/circuit-relay-v2'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
-import type { RelayServerLimits } from './relay-limits.js'
+import { type RelayServerLimits, relayServerInit } from './relay-limits.js'
 
 /**
  * A home node's circuit-relay-v2 server (DESIGN "Reach"): it relays for its owner, not for the
@@ -48,20 +48,7 @@ export interface HomeRelayAccess {
 export type RelayRefusal = 'reservation' | 'connection'
 
 export function homeRelayServerInit(overrides: Partial<RelayServerLimits> = {}): CircuitRelayServerInit {
-  const limits = { ...HOME_RELAY_LIMITS, ...overrides }
-  return {
-    maxInboundHopStreams: limits.maxHopStreams,
-    maxOutboundHopStreams: limits.maxHopStreams,
-    maxOutboundStopStreams: limits.maxHopStreams,
-    reservations: {
-      maxReservations: limits.maxReservations,
-      reservationTtl: limits.reservationTtlMs,
-      applyDefaultLimit: true,
-      // Milliseconds, as js-libp2p's server enforces it (see relay-limits.ts).
-      defaultDurationLimit: limits.connectionDurationMs,
-      defaultDataLimit: BigInt(limits.connectionDataBytes),
-    },
-  }
+  return relayServerInit({ ...HOME_RELAY_LIMITS, ...overrides })
 }
 
 /** The connection gater's relay questions, answered from `access`. */

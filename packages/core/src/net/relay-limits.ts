@@ -29,7 +29,11 @@ export const LAN_RELAY_LIMITS: Readonly<RelayServerLimits> = Object.freeze({
 })
 
 export function lanRelayServerInit(overrides: Partial<RelayServerLimits> = {}): CircuitRelayServerInit {
-  const limits = { ...LAN_RELAY_LIMITS, ...overrides }
+  return relayServerInit({ ...LAN_RELAY_LIMITS, ...overrides })
+}
+
+/** libp2p's relay server options for `limits` (the LAN relay's, or the home node's: home-relay.ts). */
+export function relayServerInit(limits: RelayServerLimits): CircuitRelayServerInit {
   return {
     maxInboundHopStreams: limits.maxHopStreams,
     maxOutboundHopStreams: limits.maxHopStreams,
