@@ -186,10 +186,13 @@ export class ReachService implements Reach {
 }
 
 /**
- * Whether `addr` starts with a public IP. libp2p's isPrivate throws on addresses that start with
- * no IP at all (a browser's `/webrtc/p2p/…/p2p-circuit`, a DNS name): those are not public IPs.
+ * Whether `addr` starts with a public IP. Addresses that start with no IP at all (a Unix socket,
+ * a browser's `/webrtc/p2p/…/p2p-circuit`, a DNS name) are not: libp2p's isPrivate throws on
+ * some and calls others public.
  */
 function isPublicIp(addr: Multiaddr): boolean {
+  const first = addr.getComponents()[0]?.name
+  if (first !== 'ip4' && first !== 'ip6') return false
   try {
     return !isPrivate(addr)
   } catch {
