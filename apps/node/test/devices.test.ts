@@ -184,6 +184,22 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     await eventually(() => shows(bob, annOnBob, 'from Ann’s phone 手机', 'in'), 30_000, 'at Bob')
     await eventually(() => shows(ann, 'Bob', 'from Ann’s phone 手机', 'out'), 30_000, 'as sent on the laptop')
 
+    // Moments from either device are one feed to Bob: each device writes its own log.
+    // Both at once: neither has the other's post when it writes its own.
+    const [fromPhone, fromLaptop] = await Promise.all([
+      jiayiJson<{ id: string }>(home, ['post', 'posted', 'on', 'the', 'phone']),
+      jiayiJson<{ id: string }>(ann.home, ['post', 'posted', 'on', 'the', 'laptop']),
+    ])
+    await eventually(
+      async () => {
+        const posts = await jiayiJson<{ id: string; author: { id: string } }[]>(bob.home, ['feed'])
+        const mine = posts.filter((p) => p.author.id === annOnBob).map((p) => p.id)
+        return mine.includes(fromPhone.id) && mine.includes(fromLaptop.id)
+      },
+      30_000,
+      'Bob sees both devices’ posts in Ann’s Moments',
+    )
+
     // A copy of the phone's home, offline while it is removed (the attacker's device).
     await phone.stop()
     const copy = await tempHome()

@@ -7,8 +7,9 @@
  * (rebuilt from the history it holds).
  */
 
-import { decodeRecord } from '../messenger/records.js'
-import { decodeKey } from '../store/keys.js'
+import { bytesToHex, randomBytes } from '../bytes.js'
+import { decodeRecord, encodeRecord } from '../messenger/records.js'
+import { decodeKey, key } from '../store/keys.js'
 import type { Entry, Store } from '../store/store.js'
 
 /** Record families (a key's first part) that stay on the device that wrote them. */
@@ -66,6 +67,26 @@ export function isHandedOver(family: string | undefined): boolean {
 export function handedOverKey(key: Uint8Array): boolean {
   return isHandedOver(familyOf(key))
 }
+
+/**
+ * A handed-over record as the new device keeps it. The feed's own record (@jiayi/feed
+ * storage.ts `feed self`: `{version, replica, epoch}`) names the device's writer replica: the new
+ * device takes the epoch, with its keys, but writes its Moments under a replica of its own (a
+ * per-device log with its own sequence numbers), or both devices' entries would claim the same
+ * place in one chain and readers would refuse the second as forged.
+ */
+export function asNewDevice(key: Uint8Array, value: Uint8Array): Uint8Array {
+  if (bytesToHex(key) !== FEED_SELF_KEY) return value
+  try {
+    const self = decodeRecord<{ replica?: unknown }>(value)
+    if (typeof self.replica !== 'string') return value
+    return encodeRecord({ ...self, replica: bytesToHex(randomBytes(self.replica.length / 2)) })
+  } catch {
+    return value
+  }
+}
+
+const FEED_SELF_KEY = bytesToHex(key('feed', 'self'))
 
 function recentEnough(value: Uint8Array, cutoff: number): boolean {
   try {

@@ -16,7 +16,7 @@ import { openFramed } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import type { BatchOp, Store } from '../store/store.js'
 import { DeviceError, refusal } from './errors.js'
-import { type HistoryChoice, handedOverKey, historyDays } from './handover.js'
+import { asNewDevice, type HistoryChoice, handedOverKey, historyDays } from './handover.js'
 import { checkLinkMac, decodeDeviceLink, linkCode, linkMac } from './link.js'
 import { LinkFrame } from './link-wire.pb.js'
 import { LINK_MAX_FRAME_BYTES, PROTOCOL_LINK } from './linker.js'
@@ -107,7 +107,7 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
         const ops: BatchOp[] = []
         for (const e of frame.entries) {
           // Only what a handover may carry: never an account, keys or sessions of another device.
-          if (handedOverKey(e.key)) ops.push({ type: 'put', key: e.key, value: e.value })
+          if (handedOverKey(e.key)) ops.push({ type: 'put', key: e.key, value: asNewDevice(e.key, e.value) })
         }
         await store.batch(ops)
         done += frame.entries.length
