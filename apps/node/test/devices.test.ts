@@ -32,6 +32,13 @@ before(async () => {
   ])
   annOnBob = (await befriend(bob, ann)).bAtA
   await ann.control.send('Bob', 'before the link')
+  // A group from before the link: the new device takes part in it as Ann.
+  await jiayiJson(bob.home, ['group', 'create', 'Tea', annOnBob])
+  await eventually(
+    async () => (await ann.control.call<unknown[]>('groups')).length === 1,
+    20_000,
+    'Ann is in the group',
+  )
 })
 
 after(async () => {
@@ -183,6 +190,19 @@ test('kill -9 of the new device mid-link, then a link; both list both; Bob gets 
     await phone.control.send('Bob', 'from Ann’s phone 手机')
     await eventually(() => shows(bob, annOnBob, 'from Ann’s phone 手机', 'in'), 30_000, 'at Bob')
     await eventually(() => shows(ann, 'Bob', 'from Ann’s phone 手机', 'out'), 30_000, 'as sent on the laptop')
+
+    // In the group, each of Ann's devices speaks as Ann.
+    await jiayiJson(home, ['send', 'Tea', 'group, from the phone'])
+    await jiayiJson(ann.home, ['send', 'Tea', 'group, from the laptop'])
+    await eventually(
+      async () => {
+        const got = await jiayiJson<{ text: string; sender: { id: string } }[]>(bob.home, ['messages', 'Tea'])
+        const fromAnn = got.filter((m) => m.sender.id === annOnBob).map((m) => m.text)
+        return fromAnn.includes('group, from the phone') && fromAnn.includes('group, from the laptop')
+      },
+      30_000,
+      'Bob has both group messages, from Ann',
+    )
 
     // Moments from either device are one feed to Bob: each device writes its own log.
     // Both at once: neither has the other's post when it writes its own.
