@@ -7,7 +7,11 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { fromBase64, toBase64 } from '../src/bytes.js'
+import { createHomeCertificate, verifyHomeCertificate } from '../src/mailbox/certificate.js'
+import { certifyHomeNode } from '../src/mailbox/client.js'
 import { homeLink, MailboxServer } from '../src/mailbox/index.js'
+import { Keys } from '../src/messenger/keys.js'
 import { ROTATE_MS, SIGNED_PREKEY_GRACE_MS } from '../src/messenger/prekey-store.js'
 import { PROTOCOL_MSG } from '../src/net/protocols.js'
 import { MemoryStore } from '../src/store/memory.js'
@@ -225,5 +229,46 @@ describe('mailbox between messengers', () => {
     await eventually(() => server.stats().items === 0, 10_000, 'acknowledged')
     const again = await alice.messenger.messages(bobAtAlice.id, { limit: 50, peek: true })
     assert.equal(again.filter((m) => m.text.startsWith('after the backup')).length, texts.length, 'once')
+  })
+
+  it('a home node certificate near its end is renewed when the owner reaches the home node', async () => {
+    const homeNode = await startTestNode({ listen: ['/ip4/127.0.0.1/tcp/0'], relayServer: false })
+    const server = await MailboxServer.open({ node: homeNode, store: new MemoryStore() })
+    cleanup.push(async () => {
+      await server.stop()
+      await homeNode.stop()
+    })
+    const store = new MemoryStore()
+    let alice = await peer('Alice', store)
+    const link = homeLink({ peerId: homeNode.peerId.toString(), addrs: homeNode.getMultiaddrs().map(String) })
+    await alice.messenger.addHomeNode(link)
+    const yearOut = server.certificate()!.notAfter
+
+    // Her certificate has a day left (as a year on): given to the home node and kept as hers.
+    const ref = { peerId: homeNode.peerId.toString(), addrs: homeNode.getMultiaddrs().map(String) }
+    const short = createHomeCertificate(alice.messenger.account.identity, {
+      homePeerId: ref.peerId,
+      devices: [alice.messenger.node.peerId.toString()],
+      addrs: ref.addrs,
+      notAfter: Math.floor(Date.now() / 1000) + 24 * 3600,
+      issuedAt: Math.floor(Date.now() / 1000) + 1,
+    })
+    await certifyHomeNode(alice.messenger.node, ref, short)
+    const record = JSON.parse(new TextDecoder().decode(await store.get(Keys.homeNode())))
+    await store.put(
+      Keys.homeNode(),
+      new TextEncoder().encode(JSON.stringify({ ...record, certificate: toBase64(short) })),
+    )
+    assert.ok(server.certificate()!.notAfter < yearOut, 'the home node holds the short certificate')
+
+    await alice.stop()
+    alice = await peer('Alice', store)
+    await eventually(
+      () => server.certificate()!.notAfter >= yearOut,
+      15_000,
+      'the home node holds a renewed certificate',
+    )
+    const kept = JSON.parse(new TextDecoder().decode(await store.get(Keys.homeNode())))
+    assert.ok(verifyHomeCertificate(fromBase64(kept.certificate)).notAfter >= yearOut, 'and so does she')
   })
 })

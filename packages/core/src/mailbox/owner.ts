@@ -17,7 +17,12 @@ import type { AckStatus, IncomingEnvelope } from '../messenger/msg-protocol.js'
 import { decodeRecord, encodeRecord } from '../messenger/records.js'
 import { peerMay } from '../messenger/trust.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
-import { createDepositorList, createHomeCertificate, DEFAULT_HOME_VALIDITY_S } from './certificate.js'
+import {
+  createDepositorList,
+  createHomeCertificate,
+  DEFAULT_HOME_VALIDITY_S,
+  verifyHomeCertificate,
+} from './certificate.js'
 import { ackMail, certifyHomeNode, fetchMail, sendDepositors } from './client.js'
 import { decodeHomeLink, type HomeNodeRef } from './link.js'
 
@@ -25,6 +30,8 @@ import { decodeHomeLink, type HomeNodeRef } from './link.js'
 const DEPOSITORS_DEBOUNCE_MS = 500
 /** Items per fetch request; a drain repeats until the mailbox is empty. */
 const FETCH_BATCH = 256
+/** A home node certificate with less than this left is renewed when we reach the home node. */
+export const RENEW_HOME_BEFORE_S = 30 * 24 * 3600
 
 export interface HomeNodeView {
   readonly peerId: string
@@ -183,6 +190,7 @@ export class HomeNodeOwner {
     try {
       // A home node that restarted or lost its disk gets the list again.
       this.lastDepositors = undefined
+      await this.renewIfDue()
       await this.sendDepositors()
       const n = await this.drain()
       if (n > 0) this.core.log.info('fetched from the mailbox', { items: n })
@@ -191,6 +199,33 @@ export class HomeNodeOwner {
         error: error instanceof Error ? error.name : 'unknown',
       })
     }
+  }
+
+  /**
+   * A certificate near its end is renewed when we reach the home node (so at each start and
+   * reconnection): the same home node, devices and addresses, valid a year from now. Contacts get
+   * it with the next address update. Without this the home node would stop serving us after a year.
+   */
+  private async renewIfDue(): Promise<void> {
+    const record = this.record
+    const ref = this.ref()
+    if (record === undefined || ref === undefined) return
+    const held = verifyHomeCertificate(fromBase64(record.certificate))
+    const now = Math.floor(Date.now() / 1000)
+    if (held.notAfter - now > RENEW_HOME_BEFORE_S) return
+    const certificate = createHomeCertificate(this.core.account.identity, {
+      homePeerId: held.homePeerId,
+      devices: held.devices,
+      addrs: held.addrs,
+      notAfter: now + DEFAULT_HOME_VALIDITY_S,
+    })
+    await certifyHomeNode(this.core.node, ref, certificate, this.call())
+    const next: HomeRecord = { ...record, certificate: toBase64(certificate) }
+    await this.core.store.put(Keys.homeNode(), encodeRecord(next))
+    this.record = next
+    this.core.homeCertificate = certificate
+    this.announce()
+    this.core.log.info('home node certificate renewed', { notAfter: now + DEFAULT_HOME_VALIDITY_S })
   }
 
   /**
