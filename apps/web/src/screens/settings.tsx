@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
+import { DevicesCard } from '../ui/devices-card.js'
 import { HomeNodeCard } from '../ui/home-node-card.js'
 import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
@@ -120,6 +121,8 @@ export function SettingsScreen() {
         <NotificationsCard />
 
         {client.mode === 'remote' && <LanAccessCard />}
+
+        {can('linkDevice') && <DevicesCard />}
 
         {can('addHomeNode') && <HomeNodeCard />}
 
