@@ -1,5 +1,5 @@
 /**
- * Settings: language, name, profile picture, notifications, home node, files, passphrase, an encrypted backup, and what this
+ * Settings: language, name, profile picture, notifications, my devices, home node, files, passphrase, an encrypted backup, and what this
  * app is.
  */
 import type { PassphraseProgress } from '@jiayi/api'
@@ -122,7 +122,8 @@ export function SettingsScreen() {
 
         {client.mode === 'remote' && <LanAccessCard />}
 
-        {can('linkDevice') && <DevicesCard />}
+        {/* A tab's own peer cannot yet be the device others link to (nor link itself): the node's page only. */}
+        {client.mode === 'remote' && can('linkDevice') && <DevicesCard />}
 
         {can('addHomeNode') && <HomeNodeCard />}
 

@@ -168,11 +168,16 @@ export function DevicesCard() {
           </div>
         </form>
       ) : (
-        <p class="hint" role="status" data-testid="link-status">
-          {status?.state === 'transfer' && status.total > 0
-            ? t('devices.transfer', { done: status.done, total: status.total })
-            : t('devices.transferStarting')}
-        </p>
+        <>
+          <p class="hint" role="status" data-testid="link-status">
+            {status?.state === 'transfer' && status.total > 0
+              ? t('devices.transfer', { done: status.done, total: status.total })
+              : t('devices.transferStarting')}
+          </p>
+          {status?.state === 'transfer' && status.total > 0 && (
+            <progress value={status.done} max={status.total} aria-label={t('devices.transferStarting')} />
+          )}
+        </>
       )}
     </section>
   )
