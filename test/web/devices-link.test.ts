@@ -3,7 +3,9 @@
  * device" shows a one-time link as a QR (decoded here from a screenshot) and as text; a separate
  * `jiayi init --link` process joins with the QR's text; the page asks for the code the new device
  * shows, a wrong one ends the link clearly, the right one on a new link links both; the page
- * lists both devices and removes the new one, in 中文.
+ * lists both devices and removes the new one, in 中文. Then a tab's own peer (the same node's page
+ * without its token) links itself with "Link to an existing device", the code it shows typed on
+ * the node.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -32,7 +34,11 @@ let page: Page
 
 before(async () => {
   ensureWebBuilt()
-  ;[ann, browser] = await Promise.all([NodePeer.start('Ann'), launchBrowser()])
+  // WebSockets too: a tab dials nothing else.
+  ;[ann, browser] = await Promise.all([
+    NodePeer.start('Ann', ['--listen', '/ip4/127.0.0.1/tcp/0/ws']),
+    launchBrowser(),
+  ])
   ;({ context, page } = await openApp(browser, ann.web))
 })
 
@@ -59,9 +65,11 @@ async function offer(): Promise<string> {
 test('link a device from Settings: QR, code, linked, listed, removed (in 中文)', {
   timeout: 120_000,
 }, async () => {
-  await page.goto(`${ann.origin}/#/settings`)
+  // The app settles on Chats first (it drops the token from the address): then Settings.
+  await page.getByRole('heading', { name: 'Chats' }).waitFor()
+  await page.getByRole('navigation').getByRole('link', { name: 'Settings', exact: true }).click()
   await page.getByRole('heading', { name: 'My devices' }).waitFor()
-  assert.equal(await page.getByTestId('device').count(), 1)
+  await eventually(async () => (await page.getByTestId('device').count()) === 1, 'the page lists this device')
 
   // A wrong code: the link ends on both sides, said clearly.
   const wrongHome = await tempHome()
@@ -107,4 +115,32 @@ test('link a device from Settings: QR, code, linked, listed, removed (in 中文)
     'the phone is gone from the page',
   )
   assert.equal((await ann.call<DeviceView[]>('devices')).length, 1)
+})
+
+test('a tab links itself to the node: paste the link, the code it shows typed there', {
+  timeout: 120_000,
+}, async () => {
+  const tab = await openApp(browser, `${ann.origin}/`)
+  try {
+    await tab.page.getByRole('button', { name: 'Create a separate identity in this browser' }).click()
+    const offer = await ann.call<{ link: string }>('linkDevice')
+    await tab.page.getByRole('textbox', { name: 'Device link' }).fill(offer.link)
+    await tab.page.getByRole('button', { name: 'Link', exact: true }).click()
+    const shown = await tab.page.getByTestId('link-code').textContent()
+    const code = /(\d{6})/.exec(shown ?? '')?.[1]
+    assert.ok(code, `the tab shows a code: ${shown}`)
+    const status = await eventually(async () => {
+      const s = await ann.call<{ state: string; seq: number }>('linkStatus', { after: 0, timeoutMs: 1000 })
+      return s.state === 'code' ? s : undefined
+    }, 'the node waits for the code')
+    assert.ok(status)
+    await ann.call('confirmLink', { code })
+    // Linked: the tab runs as Ann's device and lists both.
+    await tab.page.getByRole('heading', { name: 'Chats' }).waitFor({ timeout: 30_000 })
+    const devices = await ann.call<DeviceView[]>('devices')
+    assert.equal(devices.length, 2)
+    assert.ok(devices.some((d) => d.name === 'Browser' && !d.current))
+  } finally {
+    await tab.context.close()
+  }
 })

@@ -32,6 +32,13 @@ export const en = {
   'onboarding.passphraseHint': 'Protects your keys on this device. Without one, the browser keeps them.',
   'onboarding.create': 'Create my identity',
   'onboarding.creating': 'Creating your keys…',
+  'onboarding.linkTitle': 'Link to an existing device',
+  'onboarding.linkHint':
+    'On your other device, open Settings → My devices → Link a device, and paste its link here.',
+  'onboarding.deviceLink': 'Device link',
+  'onboarding.linkCode': 'Type this code on your other device: {code}',
+  'onboarding.link': 'Link',
+  'onboarding.linking': 'Linking…',
   'onboarding.restoreTitle': 'Restore from a backup',
   'onboarding.backupFile': 'Backup file',
   'onboarding.backupPassphrase': 'Backup passphrase',
