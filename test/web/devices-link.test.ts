@@ -140,6 +140,9 @@ test('a tab links itself to the node: paste the link, the code it shows typed th
     const devices = await ann.call<DeviceView[]>('devices')
     assert.equal(devices.length, 2)
     assert.ok(devices.some((d) => d.name === 'Browser' && !d.current))
+    // The tab is Ann: her name, handed over with the identity.
+    await tab.page.getByRole('navigation').getByRole('link', { name: 'Settings', exact: true }).click()
+    await eventually(async () => (await tab.page.locator('#name').inputValue()) === 'Ann', 'the tab is Ann')
   } finally {
     await tab.context.close()
   }
