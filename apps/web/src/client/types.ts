@@ -27,6 +27,11 @@ export interface Onboarding {
   create(name: string, passphrase?: string): Promise<void>
   /** Restores an identity and its contacts from an exported backup file, then starts the peer. */
   restore(backup: Blob, passphrase: string): Promise<void>
+  /**
+   * Becomes another device of the person whose device made `link`: `onCode` gets the code to type
+   * on that device; resolves once everything is handed over and the peer started.
+   */
+  link(link: string, onCode: (code: string) => void, passphrase?: string): Promise<void>
   /** Unlocks a passphrase-sealed store and starts the peer. */
   unlock(passphrase: string): Promise<void>
 }

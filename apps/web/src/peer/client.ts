@@ -41,6 +41,7 @@ import {
   createPeer,
   DEFAULT_PROFILE,
   type InPagePeer,
+  linkPeer,
   openPeer,
   type PeerOptions,
   profileStatus,
@@ -133,6 +134,7 @@ class InPageClient implements JiayiClient {
       state: () => this.#accountState(),
       create: (name, passphrase) => this.#start((o) => createPeer(name, { ...o, passphrase })),
       restore: (backup, passphrase) => this.#start((o) => restorePeer(backup, passphrase, o)),
+      link: (link, onCode, passphrase) => this.#start((o) => linkPeer(link, onCode, { ...o, passphrase })),
       unlock: (passphrase) => this.#start((o) => openPeer({ ...o, passphrase })),
     }
   }

@@ -11,6 +11,7 @@ export {
   createPeer,
   DEFAULT_PROFILE,
   InPagePeer,
+  linkPeer,
   openPeer,
   type PeerNetworkOptions,
   type PeerOptions,

@@ -11,9 +11,12 @@ import {
   browserNetwork,
   type ConnectionInfo,
   createAccount,
+  createJiayiNode,
   FileError,
   type FileService,
+  generateDeviceKey,
   isReachableAddr,
+  joinByLink,
   type Logger,
   loadAccount,
   type RekeyProgress,
@@ -216,6 +219,40 @@ export async function restorePeer(
     await importIntoStore(vault.store, backup, backupPassphrase)
   } catch (error) {
     // A failed restore leaves no profile behind (the next attempt may choose another lock).
+    await vault.abandon()
+    throw error
+  }
+  return InPagePeer.start(vault, options)
+}
+
+/**
+ * Makes this tab another device of the person whose device made `link` (that device's Settings
+ * "Link a device" or `jiayi devices link`): a node that only dials reaches it, `onCode` shows the
+ * code to type there, and the handover fills a new profile, which then starts. A link refused or
+ * broken off leaves no profile behind.
+ */
+export async function linkPeer(
+  link: string,
+  onCode: (code: string) => void,
+  options: PeerOptions = {},
+): Promise<InPagePeer> {
+  const vault = await Vault.open(options.profile ?? DEFAULT_PROFILE, options)
+  try {
+    const deviceKey = await generateDeviceKey()
+    // Dials only: the other device may be on this machine or this LAN (the page's own node).
+    const node = await createJiayiNode({
+      privateKey: deviceKey,
+      network: browserNetwork(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
+      listen: [],
+      relayServer: false,
+      alsoDial: ['loopback', 'link-local'],
+    })
+    try {
+      await joinByLink({ link, store: vault.store, node, deviceKey, name: 'Browser', onCode })
+    } finally {
+      await Promise.resolve(node.stop()).catch(() => undefined)
+    }
+  } catch (error) {
     await vault.abandon()
     throw error
   }

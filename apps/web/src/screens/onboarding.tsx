@@ -1,5 +1,6 @@
 /**
- * First run of a peer in this browser: create an identity, restore a backup, or unlock. On the
+ * First run of a peer in this browser: create an identity, restore a backup, link to an existing
+ * device, or unlock. On the
  * LAN page (lib/lan.ts) it first shows the connection check, and the passphrase lock is on unless
  * the user turns it off.
  */
@@ -20,13 +21,19 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
   const [lock, setLock] = useState(lan)
   const [file, setFile] = useState<File | undefined>(undefined)
   const [backupPass, setBackupPass] = useState('')
-  const [busy, setBusy] = useState<'create' | 'restore' | 'unlock' | undefined>(undefined)
-  const run = (what: 'create' | 'restore' | 'unlock', work: () => Promise<void>) => {
+  const [link, setLink] = useState('')
+  // The code this tab shows while linking: the person types it on their other device.
+  const [code, setCode] = useState<string | undefined>(undefined)
+  const [busy, setBusy] = useState<'create' | 'restore' | 'unlock' | 'link' | undefined>(undefined)
+  const run = (what: 'create' | 'restore' | 'unlock' | 'link', work: () => Promise<void>) => {
     setBusy(what)
     work()
       .then(props.onReady)
       .catch(notifyError)
-      .finally(() => setBusy(undefined))
+      .finally(() => {
+        setBusy(undefined)
+        setCode(undefined)
+      })
   }
   if (props.locked)
     return (
@@ -132,6 +139,32 @@ export function Onboarding(props: { onboarding: OnboardingApi; locked: boolean; 
           disabled={busy !== undefined || file === undefined || backupPass === ''}
         >
           {busy === 'restore' ? t('onboarding.restoring') : t('onboarding.restore')}
+        </button>
+      </form>
+      <form
+        class="card"
+        onSubmit={(e) => {
+          e.preventDefault()
+          run('link', () => o.link(link.trim(), setCode, lan && !lock ? undefined : pass || undefined))
+        }}
+      >
+        <h2>{t('onboarding.linkTitle')}</h2>
+        <p class="hint small">{t('onboarding.linkHint')}</p>
+        <label for="ob-link">{t('onboarding.deviceLink')}</label>
+        <input
+          id="ob-link"
+          type="text"
+          autoComplete="off"
+          value={link}
+          onInput={(e) => setLink((e.target as HTMLInputElement).value)}
+        />
+        {code !== undefined && (
+          <p class="hint" role="status" data-testid="link-code">
+            {t('onboarding.linkCode', { code })}
+          </p>
+        )}
+        <button type="submit" class="button" disabled={busy !== undefined || link.trim() === ''}>
+          {busy === 'link' ? t('onboarding.linking') : t('onboarding.link')}
         </button>
       </form>
     </main>

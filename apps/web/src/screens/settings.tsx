@@ -1,5 +1,5 @@
 /**
- * Settings: language, name, profile picture, notifications, home node, files, passphrase, an encrypted backup, and what this
+ * Settings: language, name, profile picture, notifications, my devices, home node, files, passphrase, an encrypted backup, and what this
  * app is.
  */
 import type { PassphraseProgress } from '@jiayi/api'
@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { LANGS, type Lang, setLang, t, useLang } from '../i18n/index.js'
 import { useClient, useQuery } from '../lib/client-context.js'
 import { saveBlob } from '../lib/media.js'
+import { DevicesCard } from '../ui/devices-card.js'
 import { HomeNodeCard } from '../ui/home-node-card.js'
 import { LanAccessCard } from '../ui/lan-check.js'
 import { notify, notifyError } from '../ui/notice.js'
@@ -120,6 +121,9 @@ export function SettingsScreen() {
         <NotificationsCard />
 
         {client.mode === 'remote' && <LanAccessCard />}
+
+        {/* A tab's own peer cannot yet be the device others link to (nor link itself): the node's page only. */}
+        {client.mode === 'remote' && can('linkDevice') && <DevicesCard />}
 
         {can('addHomeNode') && <HomeNodeCard />}
 

@@ -24,6 +24,16 @@ const BY_CODE: Record<string, MessageKey> = {
   BadLabel: 'error.badLabel',
   UnknownLabel: 'error.unknownLabel',
   TooManyLabels: 'error.tooManyLabels',
+  // Linking and removing our own devices (core's DeviceError).
+  WrongCode: 'error.wrongCode',
+  LinkFailed: 'error.linkFailed',
+  NotLinking: 'error.notLinking',
+  LinkExpired: 'error.linkExpired',
+  LinkUsed: 'error.linkUsed',
+  LinkUnknown: 'error.linkUnknown',
+  UnknownDevice: 'error.unknownDevice',
+  ThisDevice: 'error.thisDevice',
+  TooManyDevices: 'error.tooManyDevices',
 }
 
 /** A group's refusals (core's GroupError) share some codes with other errors, so go by type too. */
