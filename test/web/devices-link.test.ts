@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { cleanup as cleanupCli, LineProcess, tempHome } from '../../apps/node/test/helpers/cli.js'
 import {
+  befriendNodes,
   cleanup,
   ensureWebBuilt,
   eventually,
@@ -28,6 +29,9 @@ interface DeviceView {
 }
 
 let ann: NodePeer
+let bob: NodePeer
+let bobAtAnn = ''
+let annAtBob = ''
 let browser: Browser
 let context: BrowserContext
 let page: Page
@@ -35,10 +39,13 @@ let page: Page
 before(async () => {
   ensureWebBuilt()
   // WebSockets too: a tab dials nothing else.
-  ;[ann, browser] = await Promise.all([
+  ;[ann, bob, browser] = await Promise.all([
     NodePeer.start('Ann', ['--listen', '/ip4/127.0.0.1/tcp/0/ws']),
+    NodePeer.start('Bob', ['--listen', '/ip4/127.0.0.1/tcp/0/ws']),
     launchBrowser(),
   ])
+  ;({ bAtA: bobAtAnn, aAtB: annAtBob } = await befriendNodes(ann, bob))
+  await ann.call('send', { contact: bobAtAnn, text: 'before the link' })
   ;({ context, page } = await openApp(browser, ann.web))
 })
 
@@ -143,6 +150,24 @@ test('a tab links itself to the node: paste the link, the code it shows typed th
     // The tab is Ann: her name, handed over with the identity.
     await tab.page.getByRole('navigation').getByRole('link', { name: 'Settings', exact: true }).click()
     await eventually(async () => (await tab.page.locator('#name').inputValue()) === 'Ann', 'the tab is Ann')
+
+    // A full device: history from before the link is there, Bob's message reaches the tab, and
+    // the tab's reply reaches Bob and shows as sent on the node.
+    type Shown = { text: string; direction: 'in' | 'out' }
+    const has = async (peer: NodePeer, contact: string, text: string, direction: 'in' | 'out') =>
+      (await peer.call<Shown[]>('messages', { contact, peek: true })).some(
+        (m) => m.text === text && m.direction === direction,
+      )
+    await tab.page.getByRole('navigation').getByRole('link', { name: 'Chats', exact: true }).click()
+    await tab.page.getByRole('link', { name: /Bob/ }).first().click()
+    const messages = tab.page.getByTestId('messages')
+    await messages.getByText('before the link').waitFor({ timeout: 30_000 })
+    await bob.call('send', { contact: annAtBob, text: 'to the tab too' })
+    await messages.getByText('to the tab too').waitFor({ timeout: 30_000 })
+    await tab.page.getByRole('textbox', { name: 'Message' }).fill('from Ann’s tab 浏览器')
+    await tab.page.getByRole('button', { name: 'Send', exact: true }).click()
+    await eventually(() => has(bob, annAtBob, 'from Ann’s tab 浏览器', 'in'), 'at Bob', 30_000)
+    await eventually(() => has(ann, bobAtAnn, 'from Ann’s tab 浏览器', 'out'), 'as sent on the node', 30_000)
   } finally {
     await tab.context.close()
   }
