@@ -218,6 +218,8 @@ export class HomeNodeOwner {
       devices: held.devices,
       addrs: held.addrs,
       notAfter: now + DEFAULT_HOME_VALIDITY_S,
+      // The home node keeps only a certificate issued no earlier than the one it holds.
+      issuedAt: Math.max(now, held.issuedAt),
     })
     await certifyHomeNode(this.core.node, ref, certificate, this.call())
     const next: HomeRecord = { ...record, certificate: toBase64(certificate) }
