@@ -383,3 +383,34 @@ export async function setHidden(page: Page, hidden: boolean): Promise<void> {
     document.dispatchEvent(new Event('visibilitychange'))
   }, hidden)
 }
+
+/** One call on the control socket of the peer in `home` (a process the test started itself). */
+export async function callHome<T>(
+  home: string,
+  method: string,
+  params?: Record<string, unknown>,
+): Promise<T> {
+  const c = await Control.open(join(home, 'control.sock'))
+  try {
+    return await c.call<T>(method, params)
+  } finally {
+    c.close()
+  }
+}
+
+/**
+ * Clicks the navigation link `name` ("Chats" is "Chats 1 unread" once a message waits); when it
+ * cannot, keeps a screenshot and the page's text under test-output/`shots` and fails.
+ */
+export async function navTo(page: Page, name: string, shots: string): Promise<void> {
+  const link = page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${name}( |$)`) })
+  await waitOrKeepPage(page, link, shots, `nav-${name}`)
+  await link.click({ timeout: 10_000 }).catch(async (error) => {
+    await page.screenshot({ path: join(await outputDir(shots), `click-${name}.png`) })
+    await writeFile(
+      join(await outputDir(shots), `click-${name}.txt`),
+      `${page.url()}\n${await page.locator('body').textContent()}`,
+    )
+    throw error
+  })
+}

@@ -20,7 +20,7 @@
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -29,7 +29,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { makeTestCertificates, type TestCertificates } from '../../apps/node/test/helpers/test-ca.js'
 import { createNetns, firstLine, type Netns, netnsUnavailable } from '../../apps/web/test/peer-netns.js'
 import { CHROMIUM_ARGS } from '../browser/chromium.js'
-import { BIN, Control, ensureWebBuilt, eventually, outputDir, waitOrKeepPage } from './helpers.js'
+import { BIN, callHome, ensureWebBuilt, eventually, navTo, waitOrKeepPage } from './helpers.js'
 
 const NAME = 'home.jiayi.test'
 const HTTPS_PORT = 8443
@@ -59,28 +59,9 @@ interface Message {
   status: string
 }
 
-async function call<T>(home: string, method: string, params?: Record<string, unknown>): Promise<T> {
-  const c = await Control.open(join(home, 'control.sock'))
-  try {
-    return await c.call<T>(method, params)
-  } finally {
-    c.close()
-  }
-}
+const call = callHome
 
-async function nav(page: Page, name: string): Promise<void> {
-  // "Chats" is "Chats 1 unread" once a message waits.
-  const link = page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${name}( |$)`) })
-  await waitOrKeepPage(page, link, SHOTS, `nav-${name}`)
-  await link.click({ timeout: 10_000 }).catch(async (error) => {
-    await page.screenshot({ path: join(await outputDir(SHOTS), `click-${name}.png`) })
-    await writeFile(
-      join(await outputDir(SHOTS), `click-${name}.txt`),
-      `${page.url()}\n${await page.locator('body').textContent()}`,
-    )
-    throw error
-  })
-}
+const nav = (page: Page, name: string) => navTo(page, name, SHOTS)
 
 async function openChat(page: Page, name: string): Promise<void> {
   await nav(page, 'Chats')

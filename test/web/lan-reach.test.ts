@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -22,7 +22,7 @@ import { decodeCard } from '@jiayi/core'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { createNetns, firstLine, type Netns, netnsUnavailable } from '../../apps/web/test/peer-netns.js'
 import { CHROMIUM_ARGS } from '../browser/chromium.js'
-import { BIN, Control, ensureWebBuilt, eventually, outputDir, waitOrKeepPage } from './helpers.js'
+import { BIN, callHome, ensureWebBuilt, eventually, navTo, waitOrKeepPage } from './helpers.js'
 
 interface Ready {
   peerId: string
@@ -41,28 +41,9 @@ interface Message {
   direction: string
 }
 
-async function call<T>(home: string, method: string, params?: Record<string, unknown>): Promise<T> {
-  const c = await Control.open(join(home, 'control.sock'))
-  try {
-    return await c.call<T>(method, params)
-  } finally {
-    c.close()
-  }
-}
+const call = callHome
 
-async function nav(page: Page, name: string): Promise<void> {
-  // "Chats" is "Chats 1 unread" once a message waits.
-  const link = page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${name}( |$)`) })
-  await waitOrKeepPage(page, link, 'lan-reach', `nav-${name}`)
-  await link.click({ timeout: 10_000 }).catch(async (error) => {
-    await page.screenshot({ path: join(await outputDir('lan-reach'), `click-${name}.png`) })
-    await writeFile(
-      join(await outputDir('lan-reach'), `click-${name}.txt`),
-      `${page.url()}\n${await page.locator('body').textContent()}`,
-    )
-    throw error
-  })
-}
+const nav = (page: Page, name: string) => navTo(page, name, 'lan-reach')
 
 /** Creates an identity on the LAN page (no passphrase lock: the test's throwaway profile). */
 async function onboard(page: Page, url: string, name: string): Promise<void> {

@@ -7,7 +7,6 @@ import { concatBytes, type HomeNodeRef, type JiayiNode, openHomeStream } from '@
 import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
 import { type FeedId, feedIdOf } from './ids.js'
-import { SNAPSHOT_CHUNK_BYTES } from './limits.js'
 import { PROTOCOL_FEED_SEED, SEED_FRAME_BYTES, SeedOp, SeedStatus, type SeedStatusCode } from './seeder.js'
 import {
   decodeFrame,
@@ -16,6 +15,7 @@ import {
   encodeVV,
   type SignedEntry,
   type SnapshotHeader,
+  snapshotFrames,
 } from './wire.js'
 
 /** How long one exchange may take, dial included (a 32 MiB snapshot over a slow uplink fits). */
@@ -62,12 +62,7 @@ export async function pushOwnFeed(
       if (item.kind === 'entry') {
         await framed.write(encodeFrame({ type: 'entry', entry: item.entry }), { signal })
       } else {
-        const { sealed, ...header } = item.snapshot
-        await framed.write(encodeFrame({ type: 'snapshot', header }), { signal })
-        for (let offset = 0; offset < sealed.length; offset += SNAPSHOT_CHUNK_BYTES) {
-          const bytes = sealed.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)
-          await framed.write(encodeFrame({ type: 'chunk', offset, bytes }), { signal })
-        }
+        for (const frame of snapshotFrames(item.snapshot)) await framed.write(encodeFrame(frame), { signal })
       }
       sent++
     }

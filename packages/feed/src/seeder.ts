@@ -27,7 +27,7 @@ import {
 } from '@jiayi/core'
 import { FeedError } from './errors.js'
 import { type ReplicaId, replicaIdBytes, replicaIdOf } from './ids.js'
-import { MAX_SNAPSHOT_BYTES, SNAPSHOT_CHUNK_BYTES } from './limits.js'
+import { MAX_SNAPSHOT_BYTES } from './limits.js'
 import { verifyEntry, verifySnapshotBytes, verifySnapshotHeader } from './log-crypto.js'
 import { hasNews, mergeVV, seqOf, vvTotal } from './version-vector.js'
 import {
@@ -42,6 +42,7 @@ import {
   type SignedEntry,
   type Snapshot,
   type SnapshotHeader,
+  snapshotFrames,
 } from './wire.js'
 
 export const PROTOCOL_FEED_SEED = '/jiayi/feed-seed/1'
@@ -314,16 +315,7 @@ export class FeedSeeder {
       const snapshot = decodeSnapshot(snapshotBytes)
       const behind = [...snapshot.vv].some(([r, seq]) => seqOf(known, r) < seq)
       if (behind || vvTotal(known) === 0) {
-        const { sealed, ...header } = snapshot
-        await framed.write(encodeFrame({ type: 'snapshot', header }))
-        for (let offset = 0; offset < sealed.length; offset += SNAPSHOT_CHUNK_BYTES)
-          await framed.write(
-            encodeFrame({
-              type: 'chunk',
-              offset,
-              bytes: sealed.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES),
-            }),
-          )
+        for (const frame of snapshotFrames(snapshot)) await framed.write(encodeFrame(frame))
         need = mergeVV(known, snapshot.vv)
       }
     }

@@ -6,9 +6,9 @@ import { type FramedStream, NetError } from '@jiayi/core'
 import type { FeedEngine } from './engine.js'
 import { FeedError } from './errors.js'
 import { type FeedId, feedIdOf, replicaIdOf } from './ids.js'
-import { MAX_HAVE_FEEDS, SNAPSHOT_CHUNK_BYTES } from './limits.js'
+import { MAX_HAVE_FEEDS } from './limits.js'
 import { mergeVV, type VersionVector } from './version-vector.js'
-import { encodeFrame, type FeedHave, type SnapshotHeader, type SyncFrame } from './wire.js'
+import { encodeFrame, type FeedHave, type SnapshotHeader, type SyncFrame, snapshotFrames } from './wire.js'
 
 /** Unacknowledged bytes a server may have in flight on one stream (core's framing buffers 4 MiB). */
 export const WINDOW_BYTES = 2 * 1024 * 1024
@@ -147,12 +147,7 @@ export class ServeSession {
   }
 
   private async sendSnapshot(snapshot: SnapshotHeader & { sealed: Uint8Array }): Promise<void> {
-    const { sealed, ...header } = snapshot
-    await this.writer.write({ type: 'snapshot', header })
-    for (let offset = 0; offset < sealed.length; offset += SNAPSHOT_CHUNK_BYTES) {
-      const bytes = sealed.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)
-      await this.writer.write({ type: 'chunk', offset, bytes })
-    }
+    for (const frame of snapshotFrames(snapshot)) await this.writer.write(frame)
   }
 
   private enqueue(task: () => Promise<void>): void {

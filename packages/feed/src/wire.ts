@@ -276,6 +276,14 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
 
 // ------------------------------------------------------------------ sync frames
 
+/** A snapshot as it travels: its header, then its sealed bytes in chunks of SNAPSHOT_CHUNK_BYTES. */
+export function* snapshotFrames(snapshot: Snapshot): Generator<SyncFrame> {
+  const { sealed, ...header } = snapshot
+  yield { type: 'snapshot', header }
+  for (let offset = 0; offset < sealed.length; offset += SNAPSHOT_CHUNK_BYTES)
+    yield { type: 'chunk', offset, bytes: sealed.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES) }
+}
+
 export function encodeFrame(frame: SyncFrame): Uint8Array {
   const w = new ByteWriter()
   switch (frame.type) {

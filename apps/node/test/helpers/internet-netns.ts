@@ -150,48 +150,10 @@ export function createInternet(): Internet {
     homes,
     pubIp: `${PUBLIC_NET}.1`,
     forward(home, port) {
-      run('ip', [
-        'netns',
-        'exec',
-        home.router,
-        'iptables',
-        '-t',
-        'nat',
-        '-A',
-        'PREROUTING',
-        '-i',
-        'wan',
-        '-p',
-        'tcp',
-        '--dport',
-        String(port),
-        '-j',
-        'DNAT',
-        '--to-destination',
-        `${home.hostIp}:${port}`,
-      ])
+      portForward(home, port, '-A')
     },
     unforward(home, port) {
-      run('ip', [
-        'netns',
-        'exec',
-        home.router,
-        'iptables',
-        '-t',
-        'nat',
-        '-D',
-        'PREROUTING',
-        '-i',
-        'wan',
-        '-p',
-        'tcp',
-        '--dport',
-        String(port),
-        '-j',
-        'DNAT',
-        '--to-destination',
-        `${home.hostIp}:${port}`,
-      ])
+      portForward(home, port, '-D')
     },
     moveHost(home, lastOctet) {
       const n = home === homes[0] ? 1 : 2
@@ -204,4 +166,28 @@ export function createInternet(): Internet {
     },
     remove,
   }
+}
+
+/** Adds (-A) or deletes (-D) the router's DNAT rule that forwards `port` to the home's host. */
+function portForward(home: Home, port: number, action: '-A' | '-D'): void {
+  run('ip', [
+    'netns',
+    'exec',
+    home.router,
+    'iptables',
+    '-t',
+    'nat',
+    action,
+    'PREROUTING',
+    '-i',
+    'wan',
+    '-p',
+    'tcp',
+    '--dport',
+    String(port),
+    '-j',
+    'DNAT',
+    '--to-destination',
+    `${home.hostIp}:${port}`,
+  ])
 }

@@ -32,7 +32,6 @@ import { type ContactId, contactIdFor, type MessageId, newMessageId } from './id
 import { Keys } from './keys.js'
 import { laneContact, laneDevice, lanesOf } from './lanes.js'
 import { encodeOutboxRecord } from './outbox-record.js'
-import type { OwnDevices } from './own-devices.js'
 import { encodePayload, type PayloadBody } from './payload.js'
 import type { PreKeyStore } from './prekey-store.js'
 import { forgetPictures } from './profile-picture.js'
@@ -144,8 +143,6 @@ export class MessengerCore {
     if (c !== undefined) this.events.emit('contact', { id: cid, contact: this.view(c), change: 'update' })
   })
   stopped = false
-  /** Our own devices (own-devices.ts): the others get what this one sends mirrored (sync.ts). */
-  ownDevices: OwnDevices
   /** Our own identity's contact id: the conversation whose lanes are our other devices. */
   readonly selfId: ContactId
   private selfCache: ContactRecord | undefined
@@ -166,7 +163,6 @@ export class MessengerCore {
     if (!node.peerId.equals(this.peerId))
       throw new Error('the libp2p node does not run on the account device key')
     this.selfId = contactIdFor(account.identity.signing.publicKey)
-    this.ownDevices = { devices: [this.peerId.toString()] }
     conversations.otherLanes = (cid) => {
       const contact = this.contactOrSelf(cid)
       return contact === undefined ? [] : lanesOf(contact).flatMap((l) => (l.lane === cid ? [] : [l.lane]))
@@ -228,6 +224,26 @@ export class MessengerCore {
   /** Our newest own device list: which devices speak for this identity (identity/device-list.ts). */
   ownDeviceList(): DeviceList {
     return this.deviceList
+  }
+
+  /**
+   * Our own devices' peer ids, from our list: the others get what this one sends mirrored
+   * (sync.ts). A list that does not name this device (it was removed) leaves this one alone.
+   */
+  get ownDevices(): { readonly devices: readonly string[] } {
+    if (this.ownDevicesOf?.list !== this.deviceList) {
+      const self = this.peerId.toString()
+      const devices = this.deviceList.devices.map((d) => d.peerId)
+      this.ownDevicesOf = { list: this.deviceList, devices: devices.includes(self) ? devices : [self] }
+    }
+    return this.ownDevicesOf
+  }
+  private ownDevicesOf: { readonly list: DeviceList; readonly devices: readonly string[] } | undefined
+
+  /** Takes the list the store holds as ours, whatever its version (a store written from outside). */
+  replaceOwnDeviceList(list: DeviceList): void {
+    this.deviceList = list
+    this.cardCache = undefined
   }
 
   /**

@@ -12,7 +12,7 @@ import { decodeCardBytes } from '../card/card.js'
 import { cardLink, cardQrText } from '../card/link.js'
 import { wipeStore } from '../devices/join.js'
 import { DeviceLinker, type DeviceView, type LinkOffer, type LinkStatus } from '../devices/linker.js'
-import { ensureOwnDeviceList } from '../devices/own-list.js'
+import { ensureOwnDeviceList, loadOwnDeviceList } from '../devices/own-list.js'
 import type { GroupId } from '../groups/ops.js'
 import { GROUP_EXTENSION, Groups } from '../groups/service.js'
 import type { DeviceList } from '../identity/device-list.js'
@@ -55,7 +55,6 @@ import { LanPresence } from './lan-presence.js'
 import { laneOf, lanesOf } from './lanes.js'
 import { serveMsgStream } from './msg-protocol.js'
 import type { OutboxPump } from './outbox.js'
-import { loadOwnDevices } from './own-devices.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES, type PayloadBody } from './payload.js'
 import { isCardProof, servePrekeyStream } from './prekey-protocol.js'
 import { PreKeyStore } from './prekey-store.js'
@@ -165,7 +164,7 @@ export class Messenger {
     // mirrored to the devices it names.
     core.onDeviceList = () => {
       this.addresses.schedule(0)
-      void this.reloadOwnDevices().catch(() => undefined)
+      this.kickAllLanes()
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
@@ -227,7 +226,6 @@ export class Messenger {
       else core.log.info('the disk has room again: the changes that waited are written')
       core.events.emit('storage', { state })
     })
-    core.ownDevices = await loadOwnDevices(store, init.account.identity, core.peerId.toString())
     const messenger = new Messenger(
       core,
       { ...PENDING_IN_LIMITS, ...init.pendingLimits },
@@ -320,7 +318,7 @@ export class Messenger {
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
     await this.linker.start()
-    for (const lane of core.allLanes()) this.outbox.kick(lane)
+    this.kickAllLanes()
     void this.groups.reachOut().catch(() => undefined)
   }
 
@@ -397,14 +395,19 @@ export class Messenger {
   }
 
   /**
-   * Reads our own device list again (own-devices.ts), after linking or unlinking changed it:
-   * what we send from now on is mirrored to the devices it names.
+   * Reads our own device list again from the store (for a list written there from outside this
+   * messenger): what we send from now on is mirrored to the devices it names.
    */
   async reloadOwnDevices(): Promise<readonly string[]> {
     const core = this.core
-    core.ownDevices = await loadOwnDevices(core.store, core.account.identity, core.peerId.toString())
-    for (const lane of core.allLanes()) this.outbox.kick(lane)
+    const list = await loadOwnDeviceList(core.store, core.account)
+    if (list !== undefined) core.replaceOwnDeviceList(list)
+    this.kickAllLanes()
     return core.ownDevices.devices
+  }
+
+  private kickAllLanes(): void {
+    for (const lane of this.core.allLanes()) this.outbox.kick(lane)
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Own devices in step (Sesame's sync messages): what this device sends to a contact is mirrored
- * to our other devices (own-devices.ts) through the lanes of our own identity (lanes.ts), and
- * appears there as sent, in the right conversation. Messages contacts send need no mirroring:
+ * to our other devices (core.ts ownDevices, from our device list) through the lanes of our own
+ * identity (lanes.ts), and appears there as sent, in the right conversation. Messages contacts send need no mirroring:
  * they encrypt to each of our devices.
  *
  * `Extension { kind = "sync", body = JSON }`, taken only from a device on our own list (inbound
