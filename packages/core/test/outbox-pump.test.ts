@@ -66,6 +66,49 @@ describe('OutboxPump acks', () => {
   })
 })
 
+describe('OutboxPump and a conversation emptied while its stream runs', () => {
+  it('an ack that arrives after reset is not applied (its number may already name a new entry)', async () => {
+    const applied: number[][] = []
+    let ack!: () => Promise<void>
+    let streamOpen!: () => void
+    const sent = new Promise<void>((resolve) => {
+      streamOpen = resolve
+    })
+    let loaded = false
+    const pump = new OutboxPump({
+      async load() {
+        if (loaded) return []
+        loaded = true
+        return [entry(1)]
+      },
+      async send(_cid, next, onAck) {
+        const [first] = await next()
+        ack = () => onAck(first!.ref, 'ok', undefined)
+        streamOpen()
+        await next() // lingers until reset or stop
+      },
+      async acked(_cid, acks) {
+        applied.push(acks.map((a) => a.entry.seq))
+      },
+      async dropEphemeral() {},
+    })
+    pump.kick(cid)
+    await sent
+    // The contact is removed (and may be added again, numbering its outbox from 1 anew) …
+    pump.reset(cid)
+    // … and only then does the peer's ack for the old entry 1 come in.
+    await ack()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await pump.whenIdle(cid)
+    pump.stop()
+    assert.deepEqual(applied, [], 'the old ack deleted nothing')
+  })
+
+  it('an ack before reset is applied as usual', async () => {
+    assert.deepEqual(await applied(['ok']), [[1]])
+  })
+})
+
 describe('OutboxPump and a mailbox', () => {
   it('while the retry waits, new entries go to the mailbox at once, and the retry still tries the peer', async () => {
     let sends = 0

@@ -94,6 +94,8 @@ async function dropLane(core: MessengerCore, lane: ContactId): Promise<void> {
 async function acked(core: MessengerCore, lane: ContactId, acks: readonly AppliedAck[]): Promise<void> {
   const cid = laneContact(lane)
   await core.queue.run(cid, async () => {
+    // Removed meanwhile: its outbox and meta are gone, and nothing of it may be written again.
+    if (core.contactOrSelf(cid) === undefined) return
     const tx = new Tx()
     const changed = new Map<MessageId, MessageRecord>()
     for (const { entry, status, route } of acks) {

@@ -85,6 +85,8 @@ export class OutboxPump {
   private readonly stale = new Set<ContactId>()
   /** Unreachable, and their mailbox took what waited: new entries go there at once (handOverNow). */
   private readonly mailboxed = new Set<ContactId>()
+  /** Bumped by reset: a delivery applies acks only while its conversation's number is unchanged. */
+  private readonly generations = new Map<ContactId, number>()
 
   constructor(private readonly driver: OutboxDriver) {}
 
@@ -129,6 +131,15 @@ export class OutboxPump {
    * a stream kept open for it ends, and the next delivery reads the outbox from its start.
    */
   reset(cid: ContactId): void {
+    // Acks still on their way from the old stream name entries that are gone: the numbers they
+    // carry may already belong to new entries (the outbox numbers start again), so they are dropped.
+    this.generations.set(cid, this.generationOf(cid) + 1)
+    // Nor does the old conversation's backoff hold back a new one (a contact added again).
+    this.failures.delete(cid)
+    this.mailboxed.delete(cid)
+    const timer = this.timers.get(cid)
+    if (timer !== undefined) clearTimeout(timer)
+    this.timers.delete(cid)
     if (!this.running.has(cid)) return
     this.stale.add(cid)
     this.lingering.get(cid)?.wake(false)
@@ -225,10 +236,12 @@ export class OutboxPump {
     // long conversation.)
     const applying = new Set<Promise<void>>()
     let gathered: AppliedAck[] = []
+    const generation = this.generationOf(cid)
     const applyGathered = () => {
       if (gathered.length === 0) return // applied already (the stream ended first)
       const acks = gathered
       gathered = []
+      if (this.generationOf(cid) !== generation) return // the conversation was emptied meanwhile
       const applied = this.driver.acked(cid, acks)
       applying.add(applied)
       void applied
@@ -322,6 +335,10 @@ export class OutboxPump {
       this.lingering.set(cid, { wake, unacked })
       this.notifyIfIdle(cid)
     })
+  }
+
+  private generationOf(cid: ContactId): number {
+    return this.generations.get(cid) ?? 0
   }
 
   private isIdleLingering(cid: ContactId): boolean {
