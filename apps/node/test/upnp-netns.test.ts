@@ -10,6 +10,8 @@
  * - Carol, on the internet, adds Alice's card, dials that address and they chat `direct`.
  * - Bob's peer finds no router: no mapping, no warning or error in its log, little CPU.
  * - `--no-upnp`: no M-SEARCH at all.
+ * - A router that says its public address is a private one (a second NAT, or a liar): no
+ *   mapping, no such address listed.
  * - Alice stops: her peer deletes the mapping (DeletePortMapping) and the DNAT rule is gone.
  *
  * The namespaces (and every veth, iptables rule and the IGDs in them) go in after().
@@ -50,7 +52,7 @@ describe('UPnP port mapping on a home router', { skip: internetUnavailable() }, 
   before(async () => {
     net = createInternet()
     const [h1, h2] = net.homes
-    ;[igd, silent] = await Promise.all([FakeIgd.start(h1), FakeIgd.start(h2, { answer: false })])
+    ;[igd, silent] = await Promise.all([FakeIgd.start(h1), FakeIgd.start(h2, { mode: 'silent' })])
     ;[alice, bob, carol] = await Promise.all([
       TestPeer.create('Alice', ANY, { netns: h1.host }),
       TestPeer.create('Bob', ANY, { netns: h2.host }),
@@ -160,6 +162,33 @@ describe('UPnP port mapping on a home router', { skip: internetUnavailable() }, 
       silent.events.slice(heard).filter((e) => e.event === 'm-search' && e.from === h2.hostIp),
       [],
     )
+  })
+
+  it('a router that says its public address is a private one gets no mapping, and is not believed', async () => {
+    const [, h2] = net.homes
+    await bob.stop()
+    await silent.stop()
+    const liar = await FakeIgd.start(h2, { mode: 'private' })
+    try {
+      await bob.restart(ANY)
+      await liar.waitFor((e) => e.event === 'external-ip', 20_000)
+      // libp2p maps 5 s after it found the router, once it knows the external address: given
+      // that and more, no mapping is asked for and no address is listed.
+      await sleep(7_000)
+      assert.deepEqual(
+        liar.events.filter((e) => e.event === 'add'),
+        [],
+      )
+      const reach = await reachOf(bob)
+      assert.deepEqual(reach.mapped, [])
+      assert.ok(
+        !(await bob.control.call<{ addrs: string[] }>('card')).addrs.some((a) => a.includes('10.99.')),
+      )
+      const log = await readFile(join(bob.home, 'jiayi.log'), 'utf8')
+      assert.doesNotMatch(log, / (WARN|ERROR) /)
+    } finally {
+      await liar.stop()
+    }
   })
 
   it('Alice stops: her peer deletes the mapping and the rule is gone', async () => {

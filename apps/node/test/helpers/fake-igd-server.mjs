@@ -10,9 +10,10 @@
  *     that asks (miniupnpd's secure mode); DeletePortMapping: the rule is removed.
  * Every action is written to stdout as one JSON line; stdin closing (the test ended) removes
  * the rules it made and ends the process. With `silent` it only reports the M-SEARCHes it hears
- * and answers none: a router without UPnP.
+ * and answers none: a router without UPnP. With `private` it says its external address is a
+ * private one (a router behind another NAT, or one that lies): a mapping there reaches no one.
  *
- * Usage: node fake-igd-server.mjs LAN_IP PUBLIC_IP WAN_INTERFACE [silent]
+ * Usage: node fake-igd-server.mjs LAN_IP PUBLIC_IP WAN_INTERFACE [silent|private]
  */
 import { execFileSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
@@ -20,6 +21,7 @@ import { createServer } from 'node:http'
 
 const [lanIp, publicIp, wan, mode] = process.argv.slice(2)
 const silent = mode === 'silent'
+const externalIp = mode === 'private' ? '10.99.0.1' : publicIp
 if (lanIp === undefined || publicIp === undefined || wan === undefined) {
   process.stderr.write('usage: fake-igd-server.mjs LAN_IP PUBLIC_IP WAN_INTERFACE\n')
   process.exit(2)
@@ -104,7 +106,7 @@ function arg(body, name) {
 function control(action, body, from) {
   if (action === 'GetExternalIPAddress') {
     say({ event: 'external-ip' })
-    return [200, ok(action, `<NewExternalIPAddress>${publicIp}</NewExternalIPAddress>`)]
+    return [200, ok(action, `<NewExternalIPAddress>${externalIp}</NewExternalIPAddress>`)]
   }
   if (action === 'AddPortMapping' || action === 'AddAnyPortMapping') {
     const protocol = arg(body, 'NewProtocol').toUpperCase()

@@ -31,12 +31,13 @@ export class FakeIgd {
   ) {}
 
   /**
-   * Starts the IGD on `home`'s router, once it listens on the LAN. `answer: false`: it hears
-   * M-SEARCHes (events) and answers none, as a router without UPnP.
+   * Starts the IGD on `home`'s router, once it listens on the LAN. `silent`: it hears
+   * M-SEARCHes (events) and answers none, as a router without UPnP. `private`: it says its
+   * external address is a private one (behind a second NAT, or lying).
    */
-  static start(home: Home, options: { answer?: boolean } = {}): Promise<FakeIgd> {
+  static start(home: Home, options: { mode?: 'silent' | 'private' } = {}): Promise<FakeIgd> {
     const lanIp = home.hostIp.replace(/\.\d+$/, '.1')
-    const mode = options.answer === false ? ['silent'] : []
+    const mode = options.mode === undefined ? [] : [options.mode]
     const args = [
       'netns',
       'exec',
