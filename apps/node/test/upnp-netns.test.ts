@@ -199,5 +199,8 @@ describe('UPnP port mapping on a home router', { skip: internetUnavailable() }, 
       igd.dnatRules().filter((r) => r.includes(`${net.homes[0].hostIp}:${alicePort}`)),
       [],
     )
+    // Mapping, refreshing the external address and unmapping: nothing the peer logged as wrong.
+    const log = await readFile(join(alice.home, 'jiayi.log'), 'utf8')
+    assert.doesNotMatch(log, / (WARN|ERROR) /)
   })
 })
