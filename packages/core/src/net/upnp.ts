@@ -25,7 +25,7 @@ export interface UpnpInit {
 const DEFAULT_SEARCH_INTERVAL_MS = 60_000
 const SEARCH_DURATION_MS = 5_000
 
-/** The parts of libp2p's components the gate reads (uPnPNAT reads more; libp2p passes them all). */
+/** What libp2p hands uPnPNAT; the gate below reads only the listen addresses. */
 type UpnpComponents = Parameters<ReturnType<typeof uPnPNAT>>[0]
 
 /**
@@ -46,11 +46,14 @@ export function upnpPortMapping(init: UpnpInit = {}) {
     mappable(components.addressManager.getListenAddrs()) ? mapper(components) : {}
 }
 
-/** Whether any listen address could be forwarded by a home router: a private or any-IPv4 one. */
+/**
+ * Whether any listen address could be forwarded by a home router: TCP (plain or WebSockets, what
+ * libp2p maps) on a private or any-IPv4 address.
+ */
 export function mappable(listen: readonly Multiaddr[]): boolean {
   return listen.some((addr) => {
-    const [ip] = addr.getComponents()
-    if (ip?.name !== 'ip4' || ip.value === undefined) return false
+    const [ip, transport] = addr.getComponents()
+    if (ip?.name !== 'ip4' || ip.value === undefined || transport?.name !== 'tcp') return false
     if (addr.toString().includes('/p2p-circuit')) return false
     return ip.value === '0.0.0.0' || (isPrivate(addr) && !isLoopback(addr) && !isLinkLocal(addr))
   })
