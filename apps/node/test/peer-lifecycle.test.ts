@@ -96,6 +96,7 @@ test('start: first run, lock, ready line, signals, kill -9 and restart', async (
   assert.deepEqual((peer.ready as unknown as { reach: unknown }).reach, {
     nat: 'unknown',
     relays: [],
+    mapped: [],
     homeNode: null,
   })
   // The web app's URL: loopback, a 256-bit token in the fragment.

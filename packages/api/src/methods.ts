@@ -143,6 +143,8 @@ export interface ApiMethods {
       readonly reach?: {
         readonly nat: 'public' | 'private' | 'unknown'
         readonly relays: readonly string[]
+        /** Public addresses the router maps to this peer (UPnP). */
+        readonly mapped?: readonly string[]
         readonly homeNode: HomeNodeView | null
       }
     }

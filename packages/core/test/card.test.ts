@@ -272,6 +272,31 @@ describe('browser peers: an address through a relay keeps the relay id', () => {
       [],
     )
   })
+
+  it('selectCardAddrs keeps a port the router forwards (UPnP) after the LAN, before the circuit', () => {
+    const home = bob.peerId
+    const me = alice.peerId
+    const circuit = `/ip4/198.51.100.7/tcp/4001/p2p/${home}/p2p-circuit`
+    const lanAddrs = [
+      `/ip4/192.168.1.20/tcp/4001/p2p/${me}`,
+      `/ip4/192.168.1.20/tcp/4002/ws/p2p/${me}`,
+      `/ip4/192.168.1.20/udp/4003/webrtc-direct/p2p/${me}`,
+    ]
+    const mapped = [`/ip4/88.0.0.11/tcp/4002/ws/p2p/${me}`, `/ip4/88.0.0.11/tcp/4001/p2p/${me}`]
+    // TCP before WebSockets; the LAN's addresses give up the last place to it.
+    assert.deepEqual(core.selectCardAddrs([...lanAddrs, ...mapped]), [
+      '/ip4/192.168.1.20/tcp/4001',
+      '/ip4/192.168.1.20/tcp/4002/ws',
+      '/ip4/88.0.0.11/tcp/4001',
+    ])
+    assert.deepEqual(core.selectCardAddrs([...mapped, ...lanAddrs, `${circuit}/p2p/${me}`]), [
+      '/ip4/192.168.1.20/tcp/4001',
+      '/ip4/88.0.0.11/tcp/4001',
+      circuit,
+    ])
+    // A host on a public IP (a VPS) has no LAN: its addresses are ranked as before.
+    assert.deepEqual(core.selectCardAddrs(mapped), ['/ip4/88.0.0.11/tcp/4002/ws', '/ip4/88.0.0.11/tcp/4001'])
+  })
 })
 
 describe('card size goal: QR version ≤ 15 at level M with 3 addresses', () => {

@@ -31,6 +31,7 @@ const OPTIONS = {
   listen: { type: 'string', multiple: true },
   announce: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
+  'no-upnp': { type: 'boolean' },
   'mdns-open': { type: 'boolean' },
   'public-dht': { type: 'boolean' },
   bootstrap: { type: 'string', multiple: true },
@@ -96,13 +97,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'start',
     usage:
-      'start [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--no-mdns | --mdns-open] [--public-dht [--bootstrap MULTIADDR ...]] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...] [--tls-cert FILE --tls-key FILE [--https-port N]]',
+      'start [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--no-mdns | --mdns-open] [--no-upnp] [--public-dht [--bootstrap MULTIADDR ...]] [--init-if-needed [--name NAME]] [--show-card] [--web PORT | --no-web] [--web-lan] [--no-link-previews] | start --serve [--listen MULTIADDR ...] [--tls-cert FILE --tls-key FILE [--https-port N]]',
     summary: 'run the peer in the foreground until Ctrl+C',
     // mdns-tag, mdns-port and mdns-interval are hidden: tests keep their multicast to themselves.
     options: [
       'listen',
       'announce',
       'no-mdns',
+      'no-upnp',
       'mdns-open',
       'public-dht',
       'bootstrap',

@@ -23,6 +23,12 @@ import { readLockPid, removeLockPid, writeLockPid } from './lock.js'
 const SHUTDOWN_TIMEOUT_MS = 10_000
 /** Without --listen: TCP on every interface, on the port of the last run (links keep working). */
 const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
+/**
+ * No mDNS, and no UPnP: the link the owner adds is made once, at start, from the addresses the
+ * home node has then, and a mapping comes seconds later and may move with the router. A home
+ * node needs an address that stays: a public IP or a port the owner forwards.
+ */
+const HOME_NODE_NETWORK = { mdns: false, reach: { upnp: false } } as const
 
 /** `--https-port` when not given: what an address without a port means to a browser. */
 const DEFAULT_HTTPS_PORT = 443
@@ -131,7 +137,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     home = await core
       .openHomeNode({
         store,
-        network: nodeNet.nodeNetwork({ mdns: false }),
+        network: nodeNet.nodeNetwork(HOME_NODE_NETWORK),
         listen: [...listen, ...extraListen],
         log: (message, fields) => log.info(message, fields),
       })
@@ -141,7 +147,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
         log.warn('remembered port is taken; listening on a new one', errorFields(error))
         return core.openHomeNode({
           store,
-          network: nodeNet.nodeNetwork({ mdns: false }),
+          network: nodeNet.nodeNetwork(HOME_NODE_NETWORK),
           listen: [DEFAULT_LISTEN, ...extraListen],
         })
       })

@@ -52,6 +52,8 @@ export interface PeerOptions {
    * rendezvous); the hidden --mdns-tag/-port/-interval (tests) give the options.
    */
   readonly mdns: boolean | MdnsOptions
+  /** false with --no-upnp: no UPnP port mapping on the home router (@jiayi/core's upnp.ts). */
+  readonly upnp: boolean
   /**
    * --public-dht: join the public libp2p network for this run (public-dht.ts); without it the
    * saved setting (the web app's Settings switch) decides. --bootstrap replaces the bootstrap list
@@ -77,6 +79,7 @@ export function peerOptions(ctx: Context): PeerOptions {
     listen: optList(ctx, 'listen'),
     announce: optList(ctx, 'announce').map(announceAddr),
     mdns: optFlag(ctx, 'no-mdns') ? false : mdnsOptions(ctx),
+    upnp: !optFlag(ctx, 'no-upnp'),
     ...publicDhtOptions(ctx),
     initIfNeeded,
     name,
@@ -287,7 +290,11 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       store,
       closeStore,
       account,
-      network: nodeNet.nodeNetwork({ mdns: options.mdns, webrtcDirectCertificate: certificate }),
+      network: nodeNet.nodeNetwork({
+        mdns: options.mdns,
+        webrtcDirectCertificate: certificate,
+        reach: { upnp: options.upnp },
+      }),
       ...(await listening(store, options, log)),
       ...(publicNetwork === undefined ? {} : { node: { publicDht: publicNetwork } }),
       // Files land in <home>/files.

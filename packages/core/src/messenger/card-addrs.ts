@@ -12,8 +12,12 @@
  * Three addresses keep the QR code at version ≤ 15. A Node peer holding a reservation on its home
  * node (reach-services.ts) also has a plain circuit through it over TCP: that one goes last, and
  * takes the last place when direct addresses would fill the card (it is the way from outside).
+ * Likewise a peer on a LAN whose router forwards a public port to it (UPnP, upnp.ts; or a port
+ * given with --announce) keeps one public address, TCP before WebSockets, just before the
+ * circuit: the LAN's addresses for contacts beside it, that one for everyone else.
  */
 import { MAX_ADDRS } from '../card/card.js'
+import { isPublicIp } from '../net/ip-scope.js'
 
 type Transport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'webrtc-tls' | 'circuit'
 
@@ -38,6 +42,14 @@ function isTls(addr: string): boolean {
 
 function isLoopback(addr: string): boolean {
   return addr.startsWith('/ip4/127.') || addr.startsWith('/ip6/::1/')
+}
+
+/** A direct address (no relay) at a public IP: a router's forwarded port, or a public host. */
+function isPublicDirect(addr: string): boolean {
+  const t = transportOf(addr)
+  if (t !== 'tcp' && t !== 'ws' && t !== 'webrtc-direct') return false
+  const ip = addr.match(/^\/ip[46]\/([^/]+)\//)?.[1]
+  return ip !== undefined && isPublicIp(ip)
 }
 
 function isUnspecified(addr: string): boolean {
@@ -70,7 +82,17 @@ export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
     (a) => transportOf(a) !== undefined && !isUnspecified(a),
   )
   const lan = candidates.filter((a) => !isLoopback(a))
-  const pool = lan.length > 0 ? lan : candidates
+  let pool = lan.length > 0 ? lan : candidates
+  // Behind a router that forwards a port to us, the public addresses are the way in from outside:
+  // one of them has a place of its own, after the LAN's.
+  const onLan = pool.some((a) => transportOf(a) !== 'circuit' && !isPublicDirect(a))
+  const outside = onLan
+    ? pool
+        .filter(isPublicDirect)
+        .sort((a, b) => Number(!a.startsWith('/ip4/')) - Number(!b.startsWith('/ip4/')))
+        .sort((a, b) => Number(transportOf(a) !== 'tcp') - Number(transportOf(b) !== 'tcp'))[0]
+    : undefined
+  if (outside !== undefined) pool = pool.filter((a) => !isPublicDirect(a))
   const chosen: string[] = []
   const seen = new Set<string>()
   // IPv4 first: phones and QR scanners on a LAN nearly always reach it.
@@ -86,9 +108,11 @@ export function selectCardAddrs(addrs: readonly string[], limit = 3): string[] {
     chosen.push(a)
   }
   const max = Math.min(limit, MAX_ADDRS)
-  // The home node's circuit is how the peer is reached from outside its LAN: it always has a
-  // place, the last one, when the direct addresses would fill the card.
-  const circuit = chosen.findIndex((a) => transportOf(a) === 'circuit')
-  if (circuit >= max) chosen.splice(max - 1, 0, ...chosen.splice(circuit, 1))
-  return chosen.slice(0, max)
+  // The ways in from outside the LAN always have a place, the last ones, when the LAN's
+  // addresses would fill the card: the forwarded public address, then the home node's circuit.
+  const tail = [outside, chosen.find((a) => transportOf(a) === 'circuit')].filter(
+    (a): a is string => a !== undefined,
+  )
+  const head = chosen.filter((a) => !tail.includes(a))
+  return [...head.slice(0, Math.max(0, max - tail.length)), ...tail].slice(0, max)
 }

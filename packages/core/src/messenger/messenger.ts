@@ -555,11 +555,17 @@ export class Messenger {
 
   /**
    * How others reach this peer (the ready line's and `stats`' `reach`): what AutoNAT and identify
-   * tell of our NAT, the relays we hold a reservation on (our home node), and the home node.
+   * tell of our NAT, the relays we hold a reservation on (our home node), the public addresses
+   * our router maps to us (UPnP), and the home node.
    */
-  reach(): { nat: NatStatus; relays: string[]; homeNode: HomeNodeView | null } {
+  reach(): { nat: NatStatus; relays: string[]; mapped: string[]; homeNode: HomeNodeView | null } {
     const status = this.core.node.services.reach?.status()
-    return { nat: status?.nat ?? 'unknown', relays: [...(status?.relays ?? [])], homeNode: this.homeNode() }
+    return {
+      nat: status?.nat ?? 'unknown',
+      relays: [...(status?.relays ?? [])],
+      mapped: [...(status?.mapped ?? [])],
+      homeNode: this.homeNode(),
+    }
   }
 
   /**

@@ -38,6 +38,8 @@ export type JiayiServices = {
   /** Node peers: libp2p's DCUtR and AutoNAT (reach-services.ts). */
   dcutr?: unknown
   autoNAT?: unknown
+  /** Node peers: libp2p's UPnP port mapping (upnp.ts). */
+  upnp?: unknown
   /** Present where the environment can find contacts on the LAN (lan-rendezvous.ts). */
   lanRendezvous?: LanRendezvous
   /** Present when the peer joined the public network (public-dht.ts). */

@@ -1,7 +1,7 @@
 /**
  * The `reach` service, on Node and browser peers: keeps a relay reservation on this peer's home
  * node (so our addresses include a circuit through it, which cards and address updates carry)
- * and says what the ready line and status report (`nat`, `relays`). Node peers add DCUtR and
+ * and says what the ready line and status report (`nat`, `relays`, `mapped`). Node peers add DCUtR and
  * AutoNAT beside it (reach-services.ts); a browser, which cannot be dialled at all, needs the
  * reservation most.
  */
@@ -18,6 +18,8 @@ export interface ReachStatus {
   readonly nat: NatStatus
   /** The relays we hold a reservation on (peer ids), e.g. our home node. */
   readonly relays: readonly string[]
+  /** Public addresses a router forwards to us (UPnP, upnp.ts), e.g. `/ip4/203.0.113.7/tcp/4101`. */
+  readonly mapped: readonly string[]
 }
 
 export interface Reach {
@@ -42,6 +44,7 @@ export interface ReachComponents {
   }
   addressManager: {
     getAddresses(): Multiaddr[]
+    getAddressesWithMetadata(): Array<{ multiaddr: Multiaddr; verified: boolean; type: string }>
     confirmObservedAddr(addr: Multiaddr, options?: { type?: 'transport' | 'observed' }): void
   }
 }
@@ -115,7 +118,11 @@ export class ReachService implements Reach {
       .getAddresses()
       .some((a) => !a.toString().includes('/p2p-circuit') && isPublicIp(a))
     const nat: NatStatus = publicDirect ? 'public' : this.behindNat ? 'private' : 'unknown'
-    return { nat, relays: [...relays] }
+    const mapped = this.components.addressManager
+      .getAddressesWithMetadata()
+      .filter((a) => a.type === 'ip-mapping' && a.verified)
+      .map((a) => a.multiaddr.toString())
+    return { nat, relays: [...relays], mapped: [...new Set(mapped)] }
   }
 
   /** Reserved on the relay now: our addresses include a circuit through it. */

@@ -1,7 +1,7 @@
 /**
  * Reach beyond one LAN (DESIGN "Reach"), on Node peers (nodeNetwork adds them), from libp2p's own services: DCUtR (hole punching that
  * upgrades a relayed connection to a direct one), AutoNAT (do others reach the addresses we
- * listen on?), and `reach`, which keeps a reservation on this peer's home node and says what the
+ * listen on?), UPnP (the home router forwards a public port to us: upnp.ts), and `reach`, which keeps a reservation on this peer's home node and says what the
  * ready line and status report (`nat`, `relays`).
  *
  * What js-libp2p 3 can and cannot punch (measured in apps/node/test/reach-netns.test.ts, read in
@@ -17,14 +17,21 @@
 import { autoNAT } from '@libp2p/autonat'
 import { dcutr } from '@libp2p/dcutr'
 import { type ReachInit, reachService } from './reach-service.js'
+import { type UpnpInit, upnpPortMapping } from './upnp.js'
 
 export type { NatStatus, Reach, ReachInit, ReachStatus } from './reach-service.js'
+export type { UpnpInit } from './upnp.js'
 
 export interface ReachServicesInit extends ReachInit {
   /** Hole punching (default true). */
   readonly dcutr?: boolean
   /** AutoNAT client and server (default true). */
   readonly autoNat?: boolean
+  /**
+   * UPnP port mapping on the home router (upnp.ts); default on. `false` turns it off
+   * (`jiayi start --no-upnp`; a home node, `start --serve`, runs without it).
+   */
+  readonly upnp?: boolean | UpnpInit
 }
 
 /** The services to add to a Node peer's libp2p (node-factory.ts). */
@@ -33,5 +40,6 @@ export function reachServices(init: ReachServicesInit = {}) {
     reach: reachService(init),
     ...(init.dcutr === false ? {} : { dcutr: dcutr() }),
     ...(init.autoNat === false ? {} : { autoNAT: autoNAT() }),
+    ...(init.upnp === false ? {} : { upnp: upnpPortMapping(init.upnp === true ? {} : init.upnp) }),
   }
 }

@@ -41,7 +41,7 @@ export interface NodeNetworkInit {
   webrtcDirectCertificate?: TransportCertificate
   /** ICE servers for node-to-browser WebRTC; default none (LAN only, no third-party STUN). */
   rtcConfiguration?: WebRTCTransportInit['rtcConfiguration']
-  /** DCUtR, AutoNAT and the home node reservation (reach-services.ts); on unless `false`. */
+  /** DCUtR, AutoNAT, UPnP and the home node reservation (reach-services.ts); on unless `false`. */
   reach?: ReachServicesInit | false
 }
 
