@@ -67,6 +67,7 @@ describe('mailbox on a home node', () => {
     await stopAll(home, owner, bob, carol, stranger)
   })
 
+  const ownerDevice = () => owner.peerId.toString()
   const cert = (identity = ownerId, devices = [owner.peerId.toString()], notAfterMs = clock + 365 * DAY_MS) =>
     createHomeCertificate(identity, {
       homePeerId: home.peerId.toString(),
@@ -77,7 +78,10 @@ describe('mailbox on a home node', () => {
     })
 
   test('before it has an owner, nobody may deposit', async () => {
-    await refusedWith(depositMail(bob, ref, [{ type: 'message', body: new Uint8Array(10) }]), 'NotAllowed')
+    await refusedWith(
+      depositMail(bob, ref, ownerDevice(), [{ type: 'message', body: new Uint8Array(10) }]),
+      'NotAllowed',
+    )
   })
 
   test('the owner certifies it and names its contacts; a contact deposits; the owner fetches and acknowledges', async () => {
@@ -88,11 +92,11 @@ describe('mailbox on a home node', () => {
       ref,
       createDepositorList(ownerId, ref.peerId, [bob.peerId.toString(), carol.peerId.toString()]),
     )
-    await depositMail(bob, ref, [
+    await depositMail(bob, ref, ownerDevice(), [
       { type: 'prekey', body: Uint8Array.of(1, 2, 3) },
       { type: 'message', body: Uint8Array.of(4, 5) },
     ])
-    await depositMail(carol, ref, [{ type: 'message', body: Uint8Array.of(6) }])
+    await depositMail(carol, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(6) }])
     const items = await fetchMail(owner, ref)
     assert.deepEqual(
       items.map((i) => [i.sender, i.type, [...i.body]]),
@@ -120,7 +124,7 @@ describe('mailbox on a home node', () => {
   test('a stranger cannot deposit, nor fetch, nor take the home node over', async () => {
     const before = server.stats().refused
     await refusedWith(
-      depositMail(stranger, ref, [{ type: 'message', body: new Uint8Array(10) }]),
+      depositMail(stranger, ref, ownerDevice(), [{ type: 'message', body: new Uint8Array(10) }]),
       'NotAllowed',
     )
     await refusedWith(fetchMail(stranger, ref), 'NotOwner')
@@ -143,7 +147,7 @@ describe('mailbox on a home node', () => {
   })
 
   test('a contact may not fetch the owner’s mail', async () => {
-    await depositMail(bob, ref, [{ type: 'message', body: Uint8Array.of(7) }])
+    await depositMail(bob, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(7) }])
     await refusedWith(fetchMail(bob, ref), 'NotOwner')
     const items = await fetchMail(owner, ref)
     assert.equal(items.length, 1)
@@ -156,11 +160,11 @@ describe('mailbox on a home node', () => {
 
   test('a contact over its quota is refused; the others are not', async () => {
     const kib = (n: number) => ({ type: 'message' as const, body: new Uint8Array(n).fill(9) })
-    await depositMail(bob, ref, [kib(1000), kib(1000), kib(1000)])
-    await refusedWith(depositMail(bob, ref, [kib(1000), kib(1000)]), 'OverQuota')
-    await depositMail(bob, ref, [kib(1000)])
-    await refusedWith(depositMail(bob, ref, [kib(1)]), 'OverQuota')
-    await depositMail(carol, ref, [kib(1000)])
+    await depositMail(bob, ref, ownerDevice(), [kib(1000), kib(1000), kib(1000)])
+    await refusedWith(depositMail(bob, ref, ownerDevice(), [kib(1000), kib(1000)]), 'OverQuota')
+    await depositMail(bob, ref, ownerDevice(), [kib(1000)])
+    await refusedWith(depositMail(bob, ref, ownerDevice(), [kib(1)]), 'OverQuota')
+    await depositMail(carol, ref, ownerDevice(), [kib(1000)])
     const items = await fetchMail(owner, ref)
     assert.equal(items.length, 5)
     await ackMail(
@@ -169,7 +173,7 @@ describe('mailbox on a home node', () => {
       items.map((i) => i.id),
     )
     // Acknowledged items free the share.
-    await depositMail(bob, ref, [kib(1000)])
+    await depositMail(bob, ref, ownerDevice(), [kib(1000)])
     await ackMail(
       owner,
       ref,
@@ -179,9 +183,9 @@ describe('mailbox on a home node', () => {
   })
 
   test('items older than the time-to-live are dropped and counted', async () => {
-    await depositMail(bob, ref, [{ type: 'message', body: Uint8Array.of(1) }])
+    await depositMail(bob, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(1) }])
     clock += 31 * DAY_MS
-    await depositMail(carol, ref, [{ type: 'message', body: Uint8Array.of(2) }])
+    await depositMail(carol, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(2) }])
     const items = await fetchMail(owner, ref)
     assert.deepEqual(
       items.map((i) => i.sender),
@@ -201,15 +205,21 @@ describe('mailbox on a home node', () => {
       ref,
       createDepositorList(ownerId, ref.peerId, [carol.peerId.toString()], clock),
     )
-    await refusedWith(depositMail(bob, ref, [{ type: 'message', body: Uint8Array.of(1) }]), 'NotAllowed')
-    await depositMail(carol, ref, [{ type: 'message', body: Uint8Array.of(1) }])
+    await refusedWith(
+      depositMail(bob, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(1) }]),
+      'NotAllowed',
+    )
+    await depositMail(carol, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(1) }])
     // An older list that arrives late does not bring Bob back.
     await sendDepositors(
       owner,
       ref,
       createDepositorList(ownerId, ref.peerId, [bob.peerId.toString()], clock - 1000),
     )
-    await refusedWith(depositMail(bob, ref, [{ type: 'message', body: Uint8Array.of(1) }]), 'NotAllowed')
+    await refusedWith(
+      depositMail(bob, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(1) }]),
+      'NotAllowed',
+    )
   })
 
   test('what the home node acknowledged survives its restart', async () => {
@@ -231,13 +241,16 @@ describe('mailbox on a home node', () => {
   test('an expired certificate stops deposits until the owner renews it', async () => {
     await certifyHomeNode(owner, ref, cert(ownerId, [owner.peerId.toString()], clock + 1000))
     clock += 2000
-    await refusedWith(depositMail(carol, ref, [{ type: 'message', body: Uint8Array.of(1) }]), 'Expired')
+    await refusedWith(
+      depositMail(carol, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(1) }]),
+      'Expired',
+    )
     await refusedWith(
       certifyHomeNode(owner, ref, cert(ownerId, [owner.peerId.toString()], clock - 1)),
       'Expired',
     )
     await certifyHomeNode(owner, ref, cert())
-    await depositMail(carol, ref, [{ type: 'message', body: Uint8Array.of(1) }])
+    await depositMail(carol, ref, ownerDevice(), [{ type: 'message', body: Uint8Array.of(1) }])
   })
 
   test('garbage is refused and the home node keeps serving', async () => {
