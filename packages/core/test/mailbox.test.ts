@@ -20,6 +20,8 @@ import {
   MailboxServer,
   sendDepositors,
 } from '../src/mailbox/index.js'
+import { MailboxRequest, MailboxResponse } from '../src/mailbox/mailbox-wire.pb.js'
+import { openFramed } from '../src/net/framed-handler.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { startTestNode, stopAll } from './net-helpers.js'
@@ -262,5 +264,116 @@ describe('mailbox on a home node', () => {
     const before = server.stats().refused.BadRequest ?? 0
     assert.ok(before >= 1)
     assert.equal((await fetchMail(owner, ref)).length, 1)
+  })
+})
+
+describe('mailbox boxes per owner device', () => {
+  let home: JiayiNode
+  let laptop: JiayiNode
+  let phone: JiayiNode
+  let bob: JiayiNode
+  let server: MailboxServer
+  let ref: HomeNodeRef
+  const store = new MemoryStore()
+  const ownerId = generateIdentity()
+  const now = Math.floor(Date.now() / 1000)
+
+  before(async () => {
+    ;[home, laptop, phone, bob] = await Promise.all([
+      startTestNode(TCP),
+      startTestNode(TCP),
+      startTestNode(TCP),
+      startTestNode(TCP),
+    ])
+    server = await MailboxServer.open({ node: home, store })
+    ref = { peerId: home.peerId.toString(), addrs: home.getMultiaddrs().map((a) => a.toString()) }
+  })
+
+  after(async () => {
+    await server.stop()
+    await stopAll(home, laptop, phone, bob)
+  })
+
+  const cert = (devices: JiayiNode[], deviceListVersion: number, issuedAt = now) =>
+    createHomeCertificate(ownerId, {
+      homePeerId: ref.peerId,
+      devices: devices.map((d) => d.peerId.toString()),
+      addrs: ref.addrs,
+      notAfter: now + 365 * 24 * 3600,
+      issuedAt,
+      deviceListVersion,
+    })
+  const body = (n: number) => [{ type: 'message' as const, body: Uint8Array.of(n) }]
+  const bodies = (items: { body: Uint8Array }[]) => items.map((i) => i.body[0])
+
+  /** A deposit as a peer from before boxes per device sends it: no device named. */
+  async function untagged(n: number): Promise<MailboxResponse.Status> {
+    const framed = await openFramed(bob, home.peerId, '/jiayi/mailbox/1')
+    await framed.write(MailboxRequest.encode({ deposit: [{ type: 2, body: Uint8Array.of(n) }] }))
+    const answer = MailboxResponse.decode((await framed.read())!)
+    await framed.close()
+    return answer.status
+  }
+
+  test('each device fetches and acknowledges only its own box; a deposit naming no device goes to the first named', async () => {
+    const answer = await certifyHomeNode(laptop, ref, cert([laptop, phone], 2))
+    assert.equal(answer.perDevice, true)
+    await sendDepositors(laptop, ref, createDepositorList(ownerId, ref.peerId, [bob.peerId.toString()]))
+    await depositMail(bob, ref, laptop.peerId.toString(), body(1))
+    await depositMail(bob, ref, phone.peerId.toString(), body(2))
+    await depositMail(bob, ref, laptop.peerId.toString(), body(3))
+    assert.equal(await untagged(4), MailboxResponse.Status.OK)
+    assert.deepEqual(server.stats().boxes, { [laptop.peerId.toString()]: 3, [phone.peerId.toString()]: 1 })
+
+    const atPhone = await fetchMail(phone, ref)
+    assert.deepEqual(bodies(atPhone), [2])
+    const atLaptop = await fetchMail(laptop, ref)
+    assert.deepEqual(bodies(atLaptop), [1, 3, 4])
+    // The phone acknowledging the laptop's items deletes nothing of the laptop's.
+    await ackMail(
+      phone,
+      ref,
+      atLaptop.map((i) => i.id),
+    )
+    assert.deepEqual(bodies(await fetchMail(laptop, ref)), [1, 3, 4])
+    await ackMail(
+      phone,
+      ref,
+      atPhone.map((i) => i.id),
+    )
+    assert.deepEqual(await fetchMail(phone, ref), [])
+    assert.deepEqual(bodies(await fetchMail(laptop, ref)), [1, 3, 4], 'the laptop’s box is untouched')
+    await ackMail(
+      laptop,
+      ref,
+      atLaptop.map((i) => i.id),
+    )
+    assert.equal(server.stats().items, 0)
+  })
+
+  test('a deposit for a device the certificate does not name is refused and counted', async () => {
+    const before = server.stats().refused.NotAllowed ?? 0
+    await refusedWith(depositMail(bob, ref, bob.peerId.toString(), body(5)), 'NotAllowed')
+    assert.equal((server.stats().refused.NotAllowed ?? 0) - before, 1)
+    assert.equal(server.stats().items, 0)
+  })
+
+  test('a device removed from the list is refused, its box is emptied, and its older certificate does not bring it back', async () => {
+    await depositMail(bob, ref, phone.peerId.toString(), body(6))
+    await depositMail(bob, ref, laptop.peerId.toString(), body(7))
+    // Issued earlier by the clock (another device's), yet from the newer list: it replaces the held one.
+    await certifyHomeNode(laptop, ref, cert([laptop], 3, now - 60))
+    assert.deepEqual(server.stats().boxes, { [laptop.peerId.toString()]: 1 })
+    const refused = () => server.stats().refused
+    const before = refused()
+    await refusedWith(fetchMail(phone, ref), 'NotOwner')
+    await refusedWith(ackMail(phone, ref, [1n]), 'NotOwner')
+    await refusedWith(certifyHomeNode(phone, ref, cert([laptop, phone], 2, now + 60)), 'BadCertificate')
+    await refusedWith(depositMail(bob, ref, phone.peerId.toString(), body(8)), 'NotAllowed')
+    const after = refused()
+    assert.equal((after.NotOwner ?? 0) - (before.NotOwner ?? 0), 2)
+    assert.equal((after.BadCertificate ?? 0) - (before.BadCertificate ?? 0), 1)
+    assert.equal((after.NotAllowed ?? 0) - (before.NotAllowed ?? 0), 1)
+    assert.deepEqual(bodies(await fetchMail(laptop, ref)), [7])
   })
 })
