@@ -20,9 +20,10 @@ import {
   MailboxServer,
   sendDepositors,
 } from '../src/mailbox/index.js'
-import { MailboxRequest, MailboxResponse } from '../src/mailbox/mailbox-wire.pb.js'
+import { MailboxRequest, MailboxResponse, MailItem } from '../src/mailbox/mailbox-wire.pb.js'
 import { openFramed } from '../src/net/framed-handler.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
+import { key } from '../src/store/keys.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { startTestNode, stopAll } from './net-helpers.js'
 
@@ -375,5 +376,34 @@ describe('mailbox boxes per owner device', () => {
     assert.equal((after.BadCertificate ?? 0) - (before.BadCertificate ?? 0), 1)
     assert.equal((after.NotAllowed ?? 0) - (before.NotAllowed ?? 0), 1)
     assert.deepEqual(bodies(await fetchMail(laptop, ref)), [7])
+  })
+
+  test('items kept before boxes per device move to the first named device’s box', async () => {
+    const old = new MemoryStore()
+    await old.put(key('home', 'certificate'), cert([laptop, phone], 4, now + 120))
+    // As an older home node wrote it: under `mailbox <id>`, no recipient.
+    const item = {
+      id: 7n,
+      sender: bob.peerId.toString(),
+      storedAt: BigInt(Date.now()),
+      envelope: { type: 2, body: Uint8Array.of(9) },
+    }
+    await old.put(key('mailbox', 7), MailItem.encode(item))
+    await server.stop()
+    server = await MailboxServer.open({ node: home, store: old })
+    assert.deepEqual(server.stats().boxes, { [laptop.peerId.toString()]: 1 })
+    assert.deepEqual(await fetchMail(phone, ref), [])
+    const moved = await fetchMail(laptop, ref)
+    assert.deepEqual(bodies(moved), [9])
+    await ackMail(
+      laptop,
+      ref,
+      moved.map((i) => i.id),
+    )
+    assert.equal(server.stats().items, 0)
+    // Its next ids follow the moved ones.
+    await sendDepositors(laptop, ref, createDepositorList(ownerId, ref.peerId, [bob.peerId.toString()]))
+    await depositMail(bob, ref, phone.peerId.toString(), body(10))
+    assert.equal((await fetchMail(phone, ref))[0]!.id, 8n)
   })
 })
