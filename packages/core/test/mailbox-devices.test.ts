@@ -1,8 +1,8 @@
 /**
  * The mailbox with several devices, end to end between in-process messengers on real libp2p nodes
- * on 127.0.0.1: Ann has a laptop and a phone (made by hand, as in devices-sessions.test.ts; linking
- * is not what is tested) and a home node. A new device list makes her laptop certify the home node
- * again for both devices. With both away, Bob's messages go to the mailbox once per device, each
+ * on 127.0.0.1: Ann has a laptop with a home node, and links a phone to it (the real linking
+ * protocol): the phone is handed the home node record, and the laptop certifies the home node again
+ * for both devices. With both away, Bob's messages go to the mailbox once per device, each
  * in that device's box; each device fetches its own copy, once, and its acknowledgements leave the
  * other's box alone. Once the phone is removed from her list, the home node refuses it (counted)
  * and what waited in its box is gone.
@@ -10,12 +10,10 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { fromBase64 } from '../src/bytes.js'
-import { ownDeviceListKey } from '../src/devices/own-list.js'
-import { devicePublicKey, generateDeviceKey } from '../src/identity/device.js'
-import { createDeviceList } from '../src/identity/device-list.js'
+import { joinByLink } from '../src/devices/join.js'
+import { generateDeviceKey } from '../src/identity/device.js'
 import { verifyHomeCertificate } from '../src/mailbox/certificate.js'
 import { fetchMail, homeLink, MailboxError, MailboxServer } from '../src/mailbox/index.js'
-import { accountRecord, loadAccount } from '../src/messenger/account.js'
 import type { MessengerCore } from '../src/messenger/core.js'
 import { Keys } from '../src/messenger/keys.js'
 import type { Messenger } from '../src/messenger/messenger.js'
@@ -75,29 +73,45 @@ describe('mailbox with several devices', () => {
     const laptopId = laptop.messenger.whoami().peerId
     assert.deepEqual(server.certificate()!.devices, [laptopId])
 
-    // The phone: Ann's identity, its own device key, Bob and the home node record (what linking
-    // hands over; the record's certificate still names the laptop only), and a list naming both.
-    const account = (await loadAccount(laptopStore))!
+    // The phone links to the laptop: it gets Bob and the home node record with the rest.
     const phoneKey = await generateDeviceKey()
-    const list = createDeviceList(account.identity, 2, [
-      { deviceKey: devicePublicKey(account.deviceKey), name: 'laptop', linkedAt: 1 },
-      { deviceKey: devicePublicKey(phoneKey), name: 'phone', linkedAt: 2 },
-    ])
     const phoneStore = new MemoryStore()
-    await phoneStore.put(Keys.account(), accountRecord({ ...account, deviceKey: phoneKey }))
-    await phoneStore.put(Keys.contact(bobAtAnn), (await laptopStore.get(Keys.contact(bobAtAnn)))!)
-    await phoneStore.put(Keys.homeNode(), (await laptopStore.get(Keys.homeNode()))!)
-    await phoneStore.put(ownDeviceListKey(), list)
-    // The laptop takes the new list as linking does: the home node is certified again for both.
-    await coreOf(laptop.messenger).setOwnDeviceList(list)
+    const joining = await createJiayiNode({
+      privateKey: phoneKey,
+      network: nodeNetwork({ mdns: false }),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      relayServer: false,
+    })
+    const offer = laptop.messenger.linkDevice()
+    await joinByLink({
+      link: offer.link,
+      store: phoneStore,
+      node: joining,
+      deviceKey: phoneKey,
+      name: 'phone',
+      // Typed into the laptop once it shows its own code (the two devices get there in any order).
+      onCode: (code) =>
+        void eventually(
+          () =>
+            laptop.messenger.confirmLink(code).then(
+              () => true,
+              () => false,
+            ),
+          10_000,
+          'the laptop waits for the code',
+        ),
+    })
+    await joining.stop()
+    assert.ok((await phoneStore.get(Keys.homeNode())) !== undefined, 'the phone has the home node record')
     let phone = await peer('Ann', phoneStore)
     const phoneId = phone.messenger.whoami().peerId
+    assert.equal(phone.messenger.homeNode()?.peerId, ref.peerId)
     await eventually(
       () => server.certificate()!.devices.join() === [laptopId, phoneId].join(),
       15_000,
       'the certificate names both devices',
     )
-    assert.equal(server.certificate()!.deviceListVersion, 2)
+    assert.equal(server.certificate()!.deviceListVersion, laptop.messenger.ownDeviceList().version)
 
     // Bob learns the list and the certificate from Ann's address update, and meets the phone
     // once (its session needs the phone's prekeys).
