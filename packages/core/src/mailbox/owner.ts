@@ -32,6 +32,7 @@ import {
   verifyHomeCertificate,
 } from './certificate.js'
 import { ackMail, certifyHomeNode, fetchMail, sendDepositors } from './client.js'
+import { MailboxError } from './errors.js'
 import { decodeHomeLink, type HomeNodeRef } from './link.js'
 
 /** Contacts changing in a burst (an import, a group) make one new depositor list. */
@@ -204,7 +205,13 @@ export class HomeNodeOwner {
     try {
       // A home node that restarted or lost its disk gets the list again.
       this.lastDepositors = undefined
-      await this.renewIfDue()
+      // A certificate the home node will not take (it holds one from a newer list) stops nothing
+      // else: our box is still ours to fetch while the one it holds names us.
+      await this.renewIfDue().catch((error) =>
+        this.core.log.info('home node certificate not issued again', {
+          error: error instanceof Error ? (MailboxError.is(error) ? error.code : error.name) : 'unknown',
+        }),
+      )
       await this.sendDepositors()
       const n = await this.drain()
       if (n > 0) this.core.log.info('fetched from the mailbox', { items: n })
@@ -250,10 +257,12 @@ export class HomeNodeOwner {
     // A device removed from our list speaks for us no more: it leaves the certificate to the others.
     if (!list.devices.some((d) => d.peerId === this.core.peerId.toString())) return
     const now = Math.floor(Date.now() / 1000)
-    const wanted = this.devicesFor(held, record.perDevice !== false)
+    const wanted = this.devicesFor(held)
     const same = wanted.length === held.devices.length && wanted.every((d, i) => d === held.devices[i])
     const older = held.deviceListVersion < list.version
-    if (held.notAfter - now > RENEW_HOME_BEFORE_S && same && !older) return
+    // A home node that kept no boxes is asked again each time: it may have been updated since.
+    const oneOnly = record.perDevice === false && wanted.length > 1
+    if (held.notAfter - now > RENEW_HOME_BEFORE_S && same && !older && !oneOnly) return
     const issued = await this.issue(ref, held, record.perDevice !== false)
     const next: HomeRecord = {
       ...record,
@@ -290,28 +299,33 @@ export class HomeNodeOwner {
         issuedAt: Math.max(now, held.issuedAt),
         deviceListVersion: this.core.ownDeviceList().version,
       })
-    const devices = this.devicesFor(held, perDevice)
-    let certificate = make(devices)
-    const answer = await certifyHomeNode(this.core.node, ref, certificate, this.call())
-    if (answer.perDevice || devices.length === 1) return { certificate, perDevice: answer.perDevice }
-    this.core.log.warn('the home node keeps no box per device (an older build): it serves one device')
-    certificate = make(devices.slice(0, 1))
+    const all = this.devicesFor(held)
+    const first = make(perDevice ? all : all.slice(0, 1))
+    const answer = await certifyHomeNode(this.core.node, ref, first, this.call())
+    if (all.length === 1 || answer.perDevice === perDevice) return { certificate: first, ...answer }
+    let certificate: Uint8Array
+    if (answer.perDevice) {
+      certificate = make(all)
+    } else {
+      this.core.log.warn('the home node keeps no box per device (an older build): it serves one device')
+      certificate = make(all.slice(0, 1))
+    }
     await certifyHomeNode(this.core.node, ref, certificate, this.call())
-    return { certificate, perDevice: false }
+    return { certificate, perDevice: answer.perDevice }
   }
 
   /**
    * The devices a certificate names: those on our list now. The first named keeps its place
    * while it stays on the list (the home node gives it deposits that name no device, from older
    * peers, who wrote to the device on the card they have); a first certificate names this device
-   * first. A home node without boxes per device gets the first one only.
+   * first. (A home node without boxes per device is given the first one only: issue.)
    */
-  private devicesFor(held: Pick<HomeCert, 'devices'>, perDevice: boolean): string[] {
+  private devicesFor(held: Pick<HomeCert, 'devices'>): string[] {
     const self = this.core.peerId.toString()
     const listed = this.core.ownDeviceList().devices.map((d) => d.peerId)
     const order = [...held.devices, self, ...listed]
     const devices = [...new Set(order)].filter((d) => listed.includes(d) || d === self)
-    return devices.slice(0, perDevice ? MAX_HOME_DEVICES : 1)
+    return devices.slice(0, MAX_HOME_DEVICES)
   }
 
   /**
