@@ -253,6 +253,7 @@ describe('mailbox between messengers', () => {
       notAfter: Math.floor(Date.now() / 1000) + 24 * 3600,
       // Issued a minute on: a renewal in the same second still replaces it.
       issuedAt: Math.floor(Date.now() / 1000) + 60,
+      deviceListVersion: alice.messenger.ownDeviceList().version,
     })
     await certifyHomeNode(alice.messenger.node, ref, short)
     const record = JSON.parse(new TextDecoder().decode(await store.get(Keys.homeNode())))

@@ -225,6 +225,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     items: stats.items,
     bytes: stats.bytes,
     depositors: stats.depositors,
+    boxes: Object.keys(stats.boxes).length,
     refused: Object.entries(stats.refused)
       .map(([code, n]) => `${code}=${n}`)
       .join(' '),

@@ -3,8 +3,10 @@
  * person's contacts, groups, feed and keys, and the history asked for; never what belongs to
  * one device. A device has its own key, prekeys and sessions (reusing another device's ratchets
  * would break both), its own outbox (envelopes sealed under those sessions), its own sender keys
- * in groups, its own home node role, listen ports and certificates, and its own search indexes
- * (rebuilt from the history it holds).
+ * in groups, its own home node role (`home`, `mailbox`: when it runs one), listen ports and
+ * certificates, and its own search indexes (rebuilt from the history it holds). The person's home
+ * node (`home-node`: where it is, and its certificate) is handed over: the new device fetches its
+ * own box there once the certificate names it (mailbox/owner.ts).
  */
 
 import { bytesToHex, randomBytes } from '../bytes.js'
@@ -23,7 +25,6 @@ const DEVICE_FAMILIES = new Set([
   'sessions',
   'outbox',
   'announced',
-  'home-node',
   'home',
   'mailbox',
   'node',

@@ -35,6 +35,8 @@ export interface HomeGrantInput {
   /** Seconds since the Unix epoch. */
   readonly notAfter: number
   readonly issuedAt?: number
+  /** The version of the owner's device list `devices` comes from (identity/device-list.ts). */
+  readonly deviceListVersion?: number
 }
 
 /** A verified certificate. */
@@ -46,6 +48,12 @@ export interface HomeCert {
   readonly addrs: readonly string[]
   readonly notAfter: number
   readonly issuedAt: number
+  /**
+   * The owner's device list version `devices` was taken from (0 in certificates made before
+   * several devices): a home node keeps no certificate from an older list than the one it holds,
+   * so a device that has not heard of a newer list cannot undo it.
+   */
+  readonly deviceListVersion: number
   /** Its encoded form (what cards, address updates and the home node keep). */
   readonly bytes: Uint8Array
 }
@@ -56,6 +64,7 @@ export function createHomeCertificate(identity: IdentityKeyPair, input: HomeGran
     devices: [...input.devices].slice(0, MAX_HOME_DEVICES),
     notAfter: BigInt(Math.floor(input.notAfter)),
     issuedAt: BigInt(Math.floor(input.issuedAt ?? Date.now() / 1000)),
+    deviceListVersion: BigInt(Math.floor(input.deviceListVersion ?? 0)),
     addrs: input.addrs
       .slice(0, MAX_HOME_ADDRS)
       .map((a) => multiaddr(a.replace(/\/p2p\/[^/]+$/, '')).bytes as Uint8Array<ArrayBuffer>),
@@ -105,8 +114,13 @@ export function verifyHomeCertificate(bytes: Uint8Array): HomeCert {
       throw bad('an address is not a multiaddr', cause)
     }
   })
-  if (grant.notAfter > BigInt(Number.MAX_SAFE_INTEGER) || grant.issuedAt > BigInt(Number.MAX_SAFE_INTEGER))
-    throw bad('a time is out of range')
+  if (
+    grant.notAfter > BigInt(Number.MAX_SAFE_INTEGER) ||
+    grant.issuedAt > BigInt(Number.MAX_SAFE_INTEGER) ||
+    grant.deviceListVersion > BigInt(Number.MAX_SAFE_INTEGER)
+  )
+    throw bad('a time or version is out of range')
+  if (new Set(grant.devices).size !== grant.devices.length) throw bad('a device is named twice')
   return {
     ownerKey: outer.ownerKey,
     homePeerId: grant.homePeerId,
@@ -114,6 +128,7 @@ export function verifyHomeCertificate(bytes: Uint8Array): HomeCert {
     addrs,
     notAfter: Number(grant.notAfter),
     issuedAt: Number(grant.issuedAt),
+    deviceListVersion: Number(grant.deviceListVersion),
     bytes,
   }
 }

@@ -45,13 +45,18 @@ export interface MailboxCallOptions {
   readonly signal?: AbortSignal | undefined
 }
 
+/**
+ * Gives the home node its certificate. Resolves to whether it keeps each device's mail apart
+ * (`per_device`): one that does not (an older build) hands whatever it holds to any device named.
+ */
 export async function certifyHomeNode(
   node: JiayiNode,
   home: HomeNodeRef,
   certificate: Uint8Array,
   options: MailboxCallOptions = {},
-): Promise<void> {
-  await request(node, home, { certify: HomeCertificate.decode(certificate) }, options)
+): Promise<{ readonly perDevice: boolean }> {
+  const response = await request(node, home, { certify: HomeCertificate.decode(certificate) }, options)
+  return { perDevice: response.perDevice }
 }
 
 export async function sendDepositors(
@@ -63,10 +68,14 @@ export async function sendDepositors(
   await request(node, home, { depositors: SignedDepositors.decode(list) }, options)
 }
 
-/** Deposits the envelopes in order: all are kept, or none (the error says why). */
+/**
+ * Deposits the envelopes in order for the owner's device `device` (the one they are sealed for):
+ * all are kept, or none (the error says why).
+ */
 export async function depositMail(
   node: JiayiNode,
   home: HomeNodeRef,
+  device: string,
   mail: readonly MailToDeposit[],
   options: MailboxCallOptions = {},
 ): Promise<void> {
@@ -75,6 +84,7 @@ export async function depositMail(
     node,
     home,
     {
+      depositFor: device,
       deposit: mail.map((m) => ({
         type: m.type === 'prekey' ? 1 : 2,
         body: m.body as Uint8Array<ArrayBuffer>,
@@ -113,7 +123,8 @@ export async function ackMail(
 
 /** What each refusal means, in words (the code stays the stable part). */
 const REFUSED: Record<MailboxErrorCode, string> = {
-  NotAllowed: 'this peer is not one of its owner’s contacts (or it has no owner yet)',
+  NotAllowed:
+    'this peer is not one of its owner’s contacts, it has no owner yet, or it serves no such device of theirs',
   NotOwner: 'only its owner’s devices may do this',
   OverQuota: 'this contact’s share of the mailbox is full until its owner fetches',
   Expired: 'its owner’s certificate has expired',

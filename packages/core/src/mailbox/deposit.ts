@@ -1,13 +1,18 @@
 /**
- * The sender's side: a contact we cannot reach whose card (or address update) names a home node
- * gets the envelopes waiting in its outbox deposited there, exactly the bytes /jiayi/msg/1 would
- * carry, in order. Deposited entries leave the outbox (the home node holds them now) and their
- * messages read `stored`, route `mailbox`, until the recipient's delivery receipt arrives.
+ * The sender's side: a device of a contact we cannot reach, whose card (or address update) names
+ * a home node, gets the envelopes waiting in its lane (messenger/lanes.ts) deposited there for
+ * that device, exactly the bytes /jiayi/msg/1 would carry, in order. Deposited entries leave the
+ * lane's outbox (the home node holds them now) and their messages read `stored`, route `mailbox`,
+ * until the recipient's delivery receipt arrives.
+ *
+ * Only devices the home node's certificate names: it serves no other (a device linked since is
+ * named once the owner re-certifies it; until then its lane waits as it would without a mailbox).
  */
 import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import { Keys } from '../messenger/keys.js'
 import { isUnopened } from '../messenger/lane-opener.js'
+import { laneContact, laneDevice } from '../messenger/lanes.js'
 import { advanceStatus, type MessageRecord, type OutboxRecord } from '../messenger/records.js'
 import { peerMay } from '../messenger/trust.js'
 import { Tx } from '../messenger/tx.js'
@@ -19,23 +24,27 @@ import { MAX_BATCH_ITEMS } from './server.js'
 const DEPOSIT_BYTES = 768 * 1024
 
 /**
- * Deposits `cid`'s outbox at its home node. True when their mailbox took all that waited (maybe
- * nothing); false when the contact has no (valid) home node or is online. Throws MailboxError
- * when the home node refuses or cannot be reached (the entries then stay in the outbox).
+ * Deposits the outbox of `lane` (one device of a contact) at the contact's home node. True when
+ * their mailbox took all that waited (maybe nothing); false when the contact has no (valid) home
+ * node, it does not serve that device, or the device is online. Throws MailboxError when the home
+ * node refuses or cannot be reached (the entries then stay in the outbox).
  */
 export async function depositOutbox(
   core: MessengerCore,
-  cid: ContactId,
+  lane: ContactId,
   signal?: AbortSignal,
 ): Promise<boolean> {
+  const cid = laneContact(lane)
   const contact = core.contacts.get(cid)
   // Only to contacts: a group member we never added is not on their owner's depositor list.
   if (contact === undefined || core.stopped || !peerMay(contact.state, 'deposit-mail')) return false
+  const device = laneDevice(contact, lane)
   const home = homeOf(contact)
-  if (home === undefined || core.isOnline(contact.peerId)) return false
+  if (device === undefined || home === undefined || !home.cert.devices.includes(device)) return false
+  if (core.isOnline(device)) return false
   let after: number | undefined
   for (;;) {
-    const entries = await core.conversations.outbox(cid, MAX_BATCH_ITEMS, after)
+    const entries = await core.conversations.outbox(lane, MAX_BATCH_ITEMS, after)
     if (entries.length === 0) return true
     // What waits for a session with their device (lane-opener.ts) is no envelope yet: it goes
     // once the device hands out prekeys, and what follows it waits in order behind it.
@@ -55,20 +64,26 @@ export async function depositOutbox(
     await depositMail(
       core.node,
       home,
+      device,
       batch.map((e) => ({ type: e.type, body: e.envelope })),
       { signal },
     )
-    await stored(core, cid, batch)
+    await stored(core, cid, lane, batch)
   }
 }
 
-/** The entries are on the home node: out of the outbox, their messages `stored` via `mailbox`. */
-async function stored(core: MessengerCore, cid: ContactId, entries: readonly OutboxRecord[]): Promise<void> {
+/** The entries are on the home node: out of the lane, their messages `stored` via `mailbox`. */
+async function stored(
+  core: MessengerCore,
+  cid: ContactId,
+  lane: ContactId,
+  entries: readonly OutboxRecord[],
+): Promise<void> {
   await core.queue.run(cid, async () => {
     const tx = new Tx()
     const changed = new Map<MessageId, MessageRecord>()
     for (const entry of entries) {
-      tx.del(Keys.outbox(cid, entry.seq))
+      tx.del(Keys.outbox(lane, entry.seq))
       if (entry.messageId === undefined) continue
       const m = changed.get(entry.messageId) ?? (await core.conversations.message(cid, entry.messageId))
       if (m === undefined) continue

@@ -11,6 +11,7 @@ export interface HomeGrant {
   notAfter: bigint
   issuedAt: bigint
   addrs: Uint8Array<ArrayBuffer>[]
+  deviceListVersion: bigint
 }
 
 export namespace HomeGrant {
@@ -52,6 +53,11 @@ export namespace HomeGrant {
           }
         }
 
+        if ((obj.deviceListVersion != null && obj.deviceListVersion !== 0n)) {
+          w.uint32(48)
+          w.uint64(obj.deviceListVersion)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -61,7 +67,8 @@ export namespace HomeGrant {
           devices: [],
           notAfter: 0n,
           issuedAt: 0n,
-          addrs: []
+          addrs: [],
+          deviceListVersion: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -96,6 +103,10 @@ export namespace HomeGrant {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 6: {
+              obj.deviceListVersion = reader.uint64()
               break
             }
             default: {
@@ -169,6 +180,13 @@ export namespace HomeGrant {
 
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.deviceListVersion`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -208,6 +226,11 @@ export namespace HomeGrant {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HomeGrantDeviceListVersionFieldEvent {
+    field: '$.deviceListVersion'
+    value: bigint
+  }
+
   export function encode (obj: Partial<HomeGrant>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, HomeGrant.codec())
   }
@@ -216,7 +239,7 @@ export namespace HomeGrant {
     return decodeMessage(buf, HomeGrant.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HomeGrant>): Generator<HomeGrantHomePeerIdFieldEvent | HomeGrantDevicesFieldEvent | HomeGrantNotAfterFieldEvent | HomeGrantIssuedAtFieldEvent | HomeGrantAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HomeGrant>): Generator<HomeGrantHomePeerIdFieldEvent | HomeGrantDevicesFieldEvent | HomeGrantNotAfterFieldEvent | HomeGrantIssuedAtFieldEvent | HomeGrantAddrsFieldEvent | HomeGrantDeviceListVersionFieldEvent> {
     return streamMessage(buf, HomeGrant.codec(), opts)
   }
 }
@@ -740,6 +763,7 @@ export interface MailboxRequest {
   deposit: MailEnvelope[]
   fetch?: number
   ack: bigint[]
+  depositFor?: string
 }
 
 export namespace MailboxRequest {
@@ -779,6 +803,11 @@ export namespace MailboxRequest {
             w.uint32(40)
             w.uint64(value)
           }
+        }
+
+        if (obj.depositFor != null) {
+          w.uint32(50)
+          w.string(obj.depositFor)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -828,6 +857,10 @@ export namespace MailboxRequest {
               }
 
               obj.ack.push(reader.uint64())
+              break
+            }
+            case 6: {
+              obj.depositFor = reader.string()
               break
             }
             default: {
@@ -904,6 +937,13 @@ export namespace MailboxRequest {
 
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.depositFor`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -964,6 +1004,11 @@ export namespace MailboxRequest {
     value: bigint
   }
 
+  export interface MailboxRequestDepositForFieldEvent {
+    field: '$.depositFor'
+    value: string
+  }
+
   export function encode (obj: Partial<MailboxRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MailboxRequest.codec())
   }
@@ -972,7 +1017,7 @@ export namespace MailboxRequest {
     return decodeMessage(buf, MailboxRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxRequest>): Generator<MailboxRequestCertifyOwnerKeyFieldEvent | MailboxRequestCertifyGrantFieldEvent | MailboxRequestCertifySignatureFieldEvent | MailboxRequestDepositorsListFieldEvent | MailboxRequestDepositorsSignatureFieldEvent | MailboxRequestDepositTypeFieldEvent | MailboxRequestDepositBodyFieldEvent | MailboxRequestFetchFieldEvent | MailboxRequestAckFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxRequest>): Generator<MailboxRequestCertifyOwnerKeyFieldEvent | MailboxRequestCertifyGrantFieldEvent | MailboxRequestCertifySignatureFieldEvent | MailboxRequestDepositorsListFieldEvent | MailboxRequestDepositorsSignatureFieldEvent | MailboxRequestDepositTypeFieldEvent | MailboxRequestDepositBodyFieldEvent | MailboxRequestFetchFieldEvent | MailboxRequestAckFieldEvent | MailboxRequestDepositForFieldEvent> {
     return streamMessage(buf, MailboxRequest.codec(), opts)
   }
 }
@@ -982,6 +1027,7 @@ export interface MailItem {
   sender: string
   storedAt: bigint
   envelope?: MailEnvelope
+  recipient: string
 }
 
 export namespace MailItem {
@@ -1014,6 +1060,11 @@ export namespace MailItem {
           MailEnvelope.codec().encode(obj.envelope, w)
         }
 
+        if ((obj.recipient != null && obj.recipient !== '')) {
+          w.uint32(42)
+          w.string(obj.recipient)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1021,7 +1072,8 @@ export namespace MailItem {
         const obj: any = {
           id: 0n,
           sender: '',
-          storedAt: 0n
+          storedAt: 0n,
+          recipient: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1046,6 +1098,10 @@ export namespace MailItem {
               obj.envelope = MailEnvelope.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.envelope
               })
+              break
+            }
+            case 5: {
+              obj.recipient = reader.string()
               break
             }
             default: {
@@ -1091,6 +1147,13 @@ export namespace MailItem {
 
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.recipient`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1128,6 +1191,11 @@ export namespace MailItem {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface MailItemRecipientFieldEvent {
+    field: '$.recipient'
+    value: string
+  }
+
   export function encode (obj: Partial<MailItem>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MailItem.codec())
   }
@@ -1136,7 +1204,7 @@ export namespace MailItem {
     return decodeMessage(buf, MailItem.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailItem>): Generator<MailItemIdFieldEvent | MailItemSenderFieldEvent | MailItemStoredAtFieldEvent | MailItemEnvelopeTypeFieldEvent | MailItemEnvelopeBodyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailItem>): Generator<MailItemIdFieldEvent | MailItemSenderFieldEvent | MailItemStoredAtFieldEvent | MailItemEnvelopeTypeFieldEvent | MailItemEnvelopeBodyFieldEvent | MailItemRecipientFieldEvent> {
     return streamMessage(buf, MailItem.codec(), opts)
   }
 }
@@ -1145,6 +1213,7 @@ export interface MailboxResponse {
   status: MailboxResponse.Status
   items: MailItem[]
   accepted: number
+  perDevice: boolean
 }
 
 export namespace MailboxResponse {
@@ -1200,6 +1269,11 @@ export namespace MailboxResponse {
           w.uint32(obj.accepted)
         }
 
+        if ((obj.perDevice != null && obj.perDevice !== false)) {
+          w.uint32(32)
+          w.bool(obj.perDevice)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1207,7 +1281,8 @@ export namespace MailboxResponse {
         const obj: any = {
           status: Status.OK,
           items: [],
-          accepted: 0
+          accepted: 0,
+          perDevice: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1232,6 +1307,10 @@ export namespace MailboxResponse {
             }
             case 3: {
               obj.accepted = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.perDevice = reader.bool()
               break
             }
             default: {
@@ -1285,6 +1364,13 @@ export namespace MailboxResponse {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.perDevice`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1332,9 +1418,20 @@ export namespace MailboxResponse {
     index: number
   }
 
+  export interface MailboxResponseItemsRecipientFieldEvent {
+    field: '$.items[].recipient'
+    value: string
+    index: number
+  }
+
   export interface MailboxResponseAcceptedFieldEvent {
     field: '$.accepted'
     value: number
+  }
+
+  export interface MailboxResponsePerDeviceFieldEvent {
+    field: '$.perDevice'
+    value: boolean
   }
 
   export function encode (obj: Partial<MailboxResponse>): Uint8Array<ArrayBuffer> {
@@ -1345,7 +1442,7 @@ export namespace MailboxResponse {
     return decodeMessage(buf, MailboxResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxResponse>): Generator<MailboxResponseStatusFieldEvent | MailboxResponseItemsIdFieldEvent | MailboxResponseItemsSenderFieldEvent | MailboxResponseItemsStoredAtFieldEvent | MailboxResponseItemsEnvelopeTypeFieldEvent | MailboxResponseItemsEnvelopeBodyFieldEvent | MailboxResponseAcceptedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxResponse>): Generator<MailboxResponseStatusFieldEvent | MailboxResponseItemsIdFieldEvent | MailboxResponseItemsSenderFieldEvent | MailboxResponseItemsStoredAtFieldEvent | MailboxResponseItemsEnvelopeTypeFieldEvent | MailboxResponseItemsEnvelopeBodyFieldEvent | MailboxResponseItemsRecipientFieldEvent | MailboxResponseAcceptedFieldEvent | MailboxResponsePerDeviceFieldEvent> {
     return streamMessage(buf, MailboxResponse.codec(), opts)
   }
 }

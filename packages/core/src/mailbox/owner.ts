@@ -7,6 +7,12 @@
  *
  * It fetches at start and whenever a connection to the home node opens, and keeps the
  * depositor list in step with the contacts (debounced).
+ *
+ * The certificate names all our devices, from our signed device list: each fetches its own box
+ * (server.ts). When the list changes (a device linked or removed) the certificate is issued again
+ * at once, and at every connection while the home node holds one from an older list: a linked
+ * device can then fetch its mail, a removed one no longer can. The home node record is handed to
+ * a new device with the rest (devices/handover.ts), so it finds the mailbox too.
  */
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -21,9 +27,12 @@ import {
   createDepositorList,
   createHomeCertificate,
   DEFAULT_HOME_VALIDITY_S,
+  type HomeCert,
+  MAX_HOME_DEVICES,
   verifyHomeCertificate,
 } from './certificate.js'
 import { ackMail, certifyHomeNode, fetchMail, sendDepositors } from './client.js'
+import { MailboxError } from './errors.js'
 import { decodeHomeLink, type HomeNodeRef } from './link.js'
 
 /** Contacts changing in a burst (an import, a group) make one new depositor list. */
@@ -43,6 +52,11 @@ interface HomeRecord {
   readonly addrs: readonly string[]
   /** The certificate we gave it, base64. */
   readonly certificate: string
+  /**
+   * False when the home node said it keeps no box per device (an older build): then it is given
+   * one device only, since it would hand any device everything. Absent in older records: true.
+   */
+  readonly perDevice?: boolean
 }
 
 export type ReceiveEnvelope = (
@@ -65,6 +79,8 @@ export class HomeNodeOwner {
   private lastDepositors: string | undefined
   /** Lists are numbered by the clock, and always above the last one (two in one millisecond). */
   private lastVersion = 0
+  /** Certificates are issued one at a time (a list change and a reconnection may meet). */
+  private issuing: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly core: MessengerCore,
@@ -109,17 +125,16 @@ export class HomeNodeOwner {
   async add(link: string): Promise<HomeNodeView> {
     const ref = decodeHomeLink(link)
     const core = this.core
-    const certificate = createHomeCertificate(core.account.identity, {
-      homePeerId: ref.peerId,
-      devices: [core.peerId.toString()],
+    const issued = await this.issue(ref, { devices: [], notAfter: 0, issuedAt: 0 }, true)
+    const record: HomeRecord = {
+      peerId: ref.peerId,
       addrs: ref.addrs,
-      notAfter: Math.floor(Date.now() / 1000) + DEFAULT_HOME_VALIDITY_S,
-    })
-    await certifyHomeNode(core.node, ref, certificate, this.call())
-    const record: HomeRecord = { peerId: ref.peerId, addrs: ref.addrs, certificate: toBase64(certificate) }
+      certificate: toBase64(issued.certificate),
+      perDevice: issued.perDevice,
+    }
     await core.store.put(Keys.homeNode(), encodeRecord(record))
     this.record = record
-    core.homeCertificate = certificate
+    core.homeCertificate = issued.certificate
     this.lastDepositors = undefined
     await this.sendDepositors()
     this.reserve()
@@ -190,7 +205,13 @@ export class HomeNodeOwner {
     try {
       // A home node that restarted or lost its disk gets the list again.
       this.lastDepositors = undefined
-      await this.renewIfDue()
+      // A certificate the home node will not take (it holds one from a newer list) stops nothing
+      // else: our box is still ours to fetch while the one it holds names us.
+      await this.renewIfDue().catch((error) =>
+        this.core.log.info('home node certificate not issued again', {
+          error: error instanceof Error ? (MailboxError.is(error) ? error.code : error.name) : 'unknown',
+        }),
+      )
       await this.sendDepositors()
       const n = await this.drain()
       if (n > 0) this.core.log.info('fetched from the mailbox', { items: n })
@@ -202,32 +223,109 @@ export class HomeNodeOwner {
   }
 
   /**
-   * A certificate near its end is renewed when we reach the home node (so at each start and
-   * reconnection): the same home node, devices and addresses, valid a year from now. Contacts get
-   * it with the next address update. Without this the home node would stop serving us after a year.
+   * Our device list changed (a device linked or removed): the home node gets a certificate naming
+   * the devices on it now. Not reachable now: the next connection does it (renewIfDue).
    */
-  private async renewIfDue(): Promise<void> {
+  devicesChanged(): void {
+    if (this.record === undefined || this.stopped) return
+    void this.renewIfDue().catch((error) =>
+      this.core.log.debug('home node not re-certified now', {
+        error: error instanceof Error ? error.name : 'unknown',
+      }),
+    )
+  }
+
+  /**
+   * The certificate is issued again when we reach the home node (so at each start and
+   * reconnection) if it is near its end, or names other devices than our device list does now (or
+   * comes from an older list): the same home node and addresses, valid a year from now. Contacts
+   * get it with the next address update. Without this the home node would stop serving us after a
+   * year, and a device linked since could not fetch its mail.
+   */
+  private renewIfDue(): Promise<void> {
+    const task = this.issuing.then(() => this.renewNow())
+    this.issuing = task.catch(() => undefined)
+    return task
+  }
+
+  private async renewNow(): Promise<void> {
     const record = this.record
     const ref = this.ref()
-    if (record === undefined || ref === undefined) return
+    if (record === undefined || ref === undefined || this.stopped) return
     const held = verifyHomeCertificate(fromBase64(record.certificate))
+    const list = this.core.ownDeviceList()
+    // A device removed from our list speaks for us no more: it leaves the certificate to the others.
+    if (!list.devices.some((d) => d.peerId === this.core.peerId.toString())) return
     const now = Math.floor(Date.now() / 1000)
-    if (held.notAfter - now > RENEW_HOME_BEFORE_S) return
-    const certificate = createHomeCertificate(this.core.account.identity, {
-      homePeerId: held.homePeerId,
-      devices: held.devices,
-      addrs: held.addrs,
-      notAfter: now + DEFAULT_HOME_VALIDITY_S,
-      // The home node keeps only a certificate issued no earlier than the one it holds.
-      issuedAt: Math.max(now, held.issuedAt),
-    })
-    await certifyHomeNode(this.core.node, ref, certificate, this.call())
-    const next: HomeRecord = { ...record, certificate: toBase64(certificate) }
+    const wanted = this.devicesFor(held)
+    const same = wanted.length === held.devices.length && wanted.every((d, i) => d === held.devices[i])
+    const older = held.deviceListVersion < list.version
+    // A home node that kept no boxes is asked again each time: it may have been updated since.
+    const oneOnly = record.perDevice === false && wanted.length > 1
+    if (held.notAfter - now > RENEW_HOME_BEFORE_S && same && !older && !oneOnly) return
+    const issued = await this.issue(ref, held, record.perDevice !== false)
+    const next: HomeRecord = {
+      ...record,
+      certificate: toBase64(issued.certificate),
+      perDevice: issued.perDevice,
+    }
     await this.core.store.put(Keys.homeNode(), encodeRecord(next))
     this.record = next
-    this.core.homeCertificate = certificate
+    this.core.homeCertificate = issued.certificate
     this.announce()
-    this.core.log.info('home node certificate renewed', { notAfter: now + DEFAULT_HOME_VALIDITY_S })
+    this.core.log.info('home node certificate issued again', {
+      devices: verifyHomeCertificate(issued.certificate).devices.length,
+      deviceListVersion: list.version,
+    })
+  }
+
+  /**
+   * Makes a certificate for the home node `ref` from our device list now and gives it to the
+   * home node. A home node that keeps no box per device gets one naming only the first device.
+   */
+  private async issue(
+    ref: HomeNodeRef,
+    held: Pick<HomeCert, 'devices' | 'notAfter' | 'issuedAt'>,
+    perDevice: boolean,
+  ): Promise<{ certificate: Uint8Array; perDevice: boolean }> {
+    const now = Math.floor(Date.now() / 1000)
+    const make = (devices: readonly string[]) =>
+      createHomeCertificate(this.core.account.identity, {
+        homePeerId: ref.peerId,
+        devices,
+        addrs: ref.addrs,
+        notAfter: now + DEFAULT_HOME_VALIDITY_S,
+        // The home node keeps only a certificate issued no earlier than the one it holds.
+        issuedAt: Math.max(now, held.issuedAt),
+        deviceListVersion: this.core.ownDeviceList().version,
+      })
+    const all = this.devicesFor(held)
+    const first = make(perDevice ? all : all.slice(0, 1))
+    const answer = await certifyHomeNode(this.core.node, ref, first, this.call())
+    if (all.length === 1 || answer.perDevice === perDevice) return { certificate: first, ...answer }
+    let certificate: Uint8Array
+    if (answer.perDevice) {
+      certificate = make(all)
+    } else {
+      this.core.log.warn('the home node keeps no box per device (an older build): it serves one device')
+      certificate = make(all.slice(0, 1))
+    }
+    await certifyHomeNode(this.core.node, ref, certificate, this.call())
+    return { certificate, perDevice: answer.perDevice }
+  }
+
+  /**
+   * The devices a certificate names: those on our list now. The first named keeps its place
+   * while it stays on the list (the home node gives it deposits that name no device, from older
+   * peers, who wrote to the device on the card they have); a first certificate names this device
+   * first. (A home node without boxes per device is given the first one only: issue.)
+   */
+  private devicesFor(held: Pick<HomeCert, 'devices'>): string[] {
+    const self = this.core.peerId.toString()
+    const listed = this.core.ownDeviceList().devices.map((d) => d.peerId)
+    const order = [...held.devices, self, ...listed]
+    const devices = [...new Set(order)].filter((d) => listed.includes(d) || d === self)
+    return devices.slice(0, MAX_HOME_DEVICES)
   }
 
   /**

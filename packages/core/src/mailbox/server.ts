@@ -2,7 +2,14 @@
  * The home node's side of /jiayi/mailbox/1. A home node is keyless: it keeps its owner's
  * certificate and depositor list (both signed by the owner's identity, certificate.ts) and the
  * envelopes contacts deposit, which are Double Ratchet ciphertext with encrypted headers: it
- * learns who deposited (the Noise-authenticated peer id), how many bytes, and when; nothing else.
+ * learns who deposited (the Noise-authenticated peer id), for which of the owner's devices, how
+ * many bytes, and when; nothing else.
+ *
+ * Each envelope is sealed for one device of the owner (messenger/lanes.ts), so each device has a
+ * box of its own: a depositor names the device (`deposit_for`), and a device fetches and
+ * acknowledges only what is in its own box (another device could not open it anyway). A deposit
+ * that names no device (an older peer) goes to the first device the certificate names. Quotas
+ * stay per depositor, over all the boxes it filled.
  *
  * One request per stream, one response. Every refusal is answered with its status, counted by
  * code (stats) and logged; the stream and the node go on.
@@ -73,13 +80,17 @@ export interface MailboxStats {
   readonly owner: string | null
   readonly depositors: number
   readonly items: number
+  /** Items waiting per owner device (peer id). */
+  readonly boxes: Record<string, number>
   readonly bytes: number
   readonly refused: Record<string, number>
 }
 
 const CERT_KEY = key('home', 'certificate')
 const LIST_KEY = key('home', 'depositors')
-const itemKey = (id: number) => key('mailbox', id)
+/** A device's box: its items in the order they came (ids grow). */
+const boxPrefix = (device: string) => key('mailbox', device)
+const itemKey = (device: string, id: number) => key('mailbox', device, id)
 const ITEM_PREFIX = key('mailbox')
 
 export class MailboxServer {
@@ -88,6 +99,8 @@ export class MailboxServer {
   private readonly usage = new Map<string, number>()
   private nextId = 1
   private items = 0
+  /** Items per recipient device. */
+  private readonly boxes = new Map<string, number>()
   private readonly refused = new Map<string, number>()
   private readonly limits: MailboxLimits
   private readonly now: () => number
@@ -147,6 +160,7 @@ export class MailboxServer {
       owner: this.owner === undefined ? null : bytesToHex(this.owner.ownerKey),
       depositors: this.depositors?.peers.size ?? 0,
       items: this.items,
+      boxes: Object.fromEntries(this.boxes),
       bytes,
       refused: Object.fromEntries(this.refused),
     }
@@ -159,12 +173,23 @@ export class MailboxServer {
     const list = await store.get(LIST_KEY)
     if (list !== undefined && this.owner !== undefined)
       this.depositors = verifyDepositorList(list, this.owner.ownerKey)
-    for await (const [, v] of store.iterate({ prefix: ITEM_PREFIX })) {
-      const item = MailItem.decode(v)
+    // Items kept before boxes per device name no recipient: they move to the first device's box.
+    const moved: BatchOp[] = []
+    for await (const [k, v] of store.iterate({ prefix: ITEM_PREFIX })) {
+      let item = MailItem.decode(v)
       this.nextId = Math.max(this.nextId, Number(item.id) + 1)
+      if (item.recipient === '') {
+        moved.push({ type: 'del', key: k })
+        const first = this.owner?.devices[0]
+        if (first === undefined) continue
+        item = { ...item, recipient: first }
+        moved.push({ type: 'put', key: itemKey(first, Number(item.id)), value: MailItem.encode(item) })
+      }
       this.charge(item.sender, cost(item))
+      this.boxes.set(item.recipient, (this.boxes.get(item.recipient) ?? 0) + 1)
       this.items++
     }
+    if (moved.length > 0) await store.batch(moved)
   }
 
   private count(code: MailboxErrorCode): void {
@@ -210,11 +235,23 @@ export class MailboxServer {
     if (!cert.devices.includes(peer))
       throw new MailboxError('NotOwner', 'the certificate does not name this device')
     if (cert.notAfter * 1000 <= this.now()) throw new MailboxError('Expired', 'the certificate has expired')
-    if (this.owner !== undefined && cert.issuedAt < this.owner.issuedAt)
+    if (this.owner !== undefined && isOlder(cert, this.owner))
       throw new MailboxError('BadCertificate', 'an older certificate than the one kept')
-    await this.init.store.put(CERT_KEY, cert.bytes)
+    // The boxes of devices the owner removed: nobody may fetch them any more.
+    const ops: BatchOp[] = [{ type: 'put', key: CERT_KEY, value: cert.bytes }]
+    const gone: MailItem[] = []
+    for (const device of this.boxes.keys()) {
+      if (cert.devices.includes(device)) continue
+      for await (const [k, v] of this.init.store.iterate({ prefix: boxPrefix(device) })) {
+        ops.push({ type: 'del', key: k })
+        gone.push(MailItem.decode(v))
+      }
+    }
+    await this.init.store.batch(ops)
+    for (const item of gone) this.release(item)
+    if (gone.length > 0) this.init.log?.('mailbox boxes of removed devices deleted', { items: gone.length })
     this.owner = cert
-    return { status: MailboxResponse.Status.OK }
+    return { status: MailboxResponse.Status.OK, perDevice: true }
   }
 
   private async setDepositors(request: MailboxRequest, peer: string): Promise<Partial<MailboxResponse>> {
@@ -238,6 +275,11 @@ export class MailboxServer {
       throw new MailboxError('Expired', "the owner's certificate has expired")
     if (this.depositors?.peers.has(peer) !== true)
       throw new MailboxError('NotAllowed', 'not one of the owner’s contacts')
+    // A deposit naming no device is an older peer's: it sealed it for the device on our owner's
+    // card, most likely the one that certified us first (the first named).
+    const recipient = request.depositFor ?? owner.devices[0]!
+    if (!owner.devices.includes(recipient))
+      throw new MailboxError('NotAllowed', 'the certificate names no such device of the owner')
     const envelopes = request.deposit
     if (envelopes.length > MAX_BATCH_ITEMS) throw new MailboxError('BadRequest', 'too many envelopes')
     for (const e of envelopes)
@@ -254,17 +296,23 @@ export class MailboxServer {
       sender: peer,
       storedAt: BigInt(storedAt),
       envelope,
+      recipient,
     }))
     const total = items.reduce((n, i) => n + cost(i), 0)
     if ((this.usage.get(peer) ?? 0) + total > this.limits.bytesPerDepositor)
       throw new MailboxError('OverQuota', 'this contact’s share of the mailbox is full')
     const ops: BatchOp[] = items.map((item) => {
       const id = this.nextId++
-      return { type: 'put', key: itemKey(id), value: MailItem.encode({ ...item, id: BigInt(id) }) }
+      return {
+        type: 'put',
+        key: itemKey(recipient, id),
+        value: MailItem.encode({ ...item, id: BigInt(id) }),
+      }
     })
     await this.init.store.batch(ops)
     this.charge(peer, total)
     this.items += items.length
+    this.boxes.set(recipient, (this.boxes.get(recipient) ?? 0) + items.length)
     return { status: MailboxResponse.Status.OK, accepted: items.length }
   }
 
@@ -274,7 +322,7 @@ export class MailboxServer {
     const items: MailItem[] = []
     let bytes = 0
     const max = Math.max(1, Math.min(limit, MAX_BATCH_ITEMS))
-    for await (const [, v] of this.init.store.iterate({ prefix: ITEM_PREFIX })) {
+    for await (const [, v] of this.init.store.iterate({ prefix: boxPrefix(peer) })) {
       const item = MailItem.decode(v)
       if (items.length > 0 && bytes + item.envelope!.body.length > MAX_FETCH_BYTES) break
       items.push(item)
@@ -292,7 +340,8 @@ export class MailboxServer {
     const freed: MailItem[] = []
     for (const id of ids) {
       if (id > BigInt(Number.MAX_SAFE_INTEGER)) continue
-      const k = itemKey(Number(id))
+      // Only in the device's own box: another device's items are not found, so not deleted.
+      const k = itemKey(peer, Number(id))
       const v = await this.init.store.get(k)
       if (v === undefined) continue // acknowledged before (a retry)
       freed.push(MailItem.decode(v))
@@ -303,17 +352,18 @@ export class MailboxServer {
     return { status: MailboxResponse.Status.OK }
   }
 
-  /** Deletes what waited longer than the time-to-live (items are in the order they came). */
+  /** Deletes what waited longer than the time-to-live (each box is in the order it came). */
   private async sweep(): Promise<void> {
     const before = this.now() - this.limits.ttlMs
     const ops: BatchOp[] = []
     const gone: MailItem[] = []
-    for await (const [k, v] of this.init.store.iterate({ prefix: ITEM_PREFIX })) {
-      const item = MailItem.decode(v)
-      if (Number(item.storedAt) > before) break
-      ops.push({ type: 'del', key: k })
-      gone.push(item)
-    }
+    for (const device of this.boxes.keys())
+      for await (const [k, v] of this.init.store.iterate({ prefix: boxPrefix(device) })) {
+        const item = MailItem.decode(v)
+        if (Number(item.storedAt) > before) break
+        ops.push({ type: 'del', key: k })
+        gone.push(item)
+      }
     if (ops.length === 0) return
     await this.init.store.batch(ops)
     for (const item of gone) this.release(item)
@@ -336,6 +386,9 @@ export class MailboxServer {
     const left = (this.usage.get(item.sender) ?? 0) - cost(item)
     if (left <= 0) this.usage.delete(item.sender)
     else this.usage.set(item.sender, left)
+    const inBox = (this.boxes.get(item.recipient) ?? 0) - 1
+    if (inBox <= 0) this.boxes.delete(item.recipient)
+    else this.boxes.set(item.recipient, inBox)
     this.items--
   }
 }
@@ -347,6 +400,16 @@ const STATUS_OF: Partial<Record<MailboxErrorCode, MailboxResponse.Status>> = {
   Expired: MailboxResponse.Status.EXPIRED,
   BadCertificate: MailboxResponse.Status.BAD_CERTIFICATE,
   BadRequest: MailboxResponse.Status.BAD_REQUEST,
+}
+
+/**
+ * Whether `cert` is older than `held`: made from an older device list, or from the same one and
+ * issued earlier. A newer device list wins whatever the clocks say (devices' clocks differ).
+ */
+function isOlder(cert: HomeCert, held: HomeCert): boolean {
+  if (cert.deviceListVersion !== held.deviceListVersion)
+    return cert.deviceListVersion < held.deviceListVersion
+  return cert.issuedAt < held.issuedAt
 }
 
 function cost(item: Pick<MailItem, 'envelope'>): number {

@@ -49,9 +49,8 @@ export function createOutboxPump(core: MessengerCore): OutboxPump {
       if (outcome === 'give-up') await acked(core, cid, [{ entry, status: 'rejected', route: undefined }])
       return true
     },
-    // A mailbox holds envelopes for its owner, not for one of their devices: only the first
-    // device's lane goes there (a device that fetches another's envelopes could not open them).
-    unreachable: async (lane, signal) => isFirstLane(lane) && (await depositOutbox(core, lane, signal)),
+    // Each lane to its device's own box on the contact's home node (mailbox/deposit.ts).
+    unreachable: (lane, signal) => depositOutbox(core, lane, signal),
     onError: (lane, error) => {
       core.log.debug('delivery attempt failed', {
         contact: lane,

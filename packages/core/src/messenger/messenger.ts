@@ -165,6 +165,7 @@ export class Messenger {
     core.onDeviceList = () => {
       this.addresses.schedule(0)
       this.kickAllLanes()
+      this.home.devicesChanged()
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
