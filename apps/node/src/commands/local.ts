@@ -155,6 +155,11 @@ async function initByLink(ctx: Context, link: string): Promise<void> {
             ctx.out.line(`Receiving: ${done} / ${total} records (${percent}%)`)
           }
         },
+        onResume: (done, total) => {
+          if (ctx.json) return ctx.out.json({ event: 'resumed', done, total })
+          ctx.out.line(`The connection ended; continuing on a new one after ${done} / ${total} records`)
+          ctx.out.line('(连接已结束，正在新连接上继续)')
+        },
       })
       me = meOf(account)
     } finally {

@@ -65,7 +65,7 @@ export interface RunOptions {
   readonly timeoutMs?: number
   /** Let the peer fetch links it posts for previews (off in tests unless asked for). */
   readonly linkPreviews?: boolean
-  /** `start` only: run the peer inside this network namespace (`ip netns exec`, as root). */
+  /** `start` and LineProcess: run inside this network namespace (`ip netns exec`, as root). */
   readonly netns?: string
 }
 
@@ -255,7 +255,11 @@ export class LineProcess {
     args: readonly string[],
     options: RunOptions = {},
   ) {
-    const child = spawn(process.execPath, [BIN, '--home', home, ...args, '--json'], {
+    const argv = [process.execPath, BIN, '--home', home, ...args, '--json']
+    // `ip netns exec` execs the command: the child's pid is the command's, signals reach it.
+    const [command, ...rest] =
+      options.netns === undefined ? argv : ['ip', 'netns', 'exec', options.netns, ...argv]
+    const child = spawn(command!, rest, {
       cwd: ROOT,
       env: childEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -468,6 +468,8 @@ export const en = {
   'notify.requestTitle': 'Contact request',
   'error.wrongCode': 'The code did not match; nothing was handed over. Make a new link.',
   'error.linkFailed': 'Linking broke off; nothing was kept. Start again.',
+  'error.linkInterrupted':
+    'The connection to your other device broke off and could not be continued; nothing was kept. Start again, on one network if you can.',
   'error.notLinking': 'No new device is waiting for its code.',
   'error.linkExpired': 'This device link has expired; make a new one.',
   'error.linkUsed': 'This device link was used already; make a new one.',

@@ -442,6 +442,7 @@ export const zhCN: Record<MessageKey, string> = {
   'notify.requestTitle': '好友申请',
   'error.wrongCode': '验证码不一致，未转移任何数据。请重新生成链接。',
   'error.linkFailed': '关联中断，未保留任何数据。请重新开始。',
+  'error.linkInterrupted': '与另一台设备的连接中断且无法继续，未保留任何数据。请重新开始，最好在同一网络中。',
   'error.notLinking': '没有等待验证码的新设备。',
   'error.linkExpired': '此设备链接已过期，请重新生成。',
   'error.linkUsed': '此设备链接已被使用，请重新生成。',

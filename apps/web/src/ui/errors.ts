@@ -27,6 +27,7 @@ const BY_CODE: Record<string, MessageKey> = {
   // Linking and removing our own devices (core's DeviceError).
   WrongCode: 'error.wrongCode',
   LinkFailed: 'error.linkFailed',
+  LinkInterrupted: 'error.linkInterrupted',
   NotLinking: 'error.notLinking',
   LinkExpired: 'error.linkExpired',
   LinkUsed: 'error.linkUsed',

@@ -5,6 +5,8 @@
  * - LinkUnknown: the existing device made no such link (it restarted, or a new link replaced it).
  * - WrongCode: the code typed on the existing device is not the one the new device shows.
  * - LinkFailed: the other device went away or broke off in the middle; start again.
+ * - LinkInterrupted: the handover's connection broke and no new one carried it on (the other
+ *   device is gone, or the way between them, a home node's relay, cannot carry the next part).
  * - NotLinking: nothing is being linked now (confirm without a link waiting for its code).
  * - UnknownDevice: no device with that id is on our list.
  * - ThisDevice: a device cannot remove itself (remove it from another of your devices).
@@ -20,6 +22,7 @@ export const DeviceError = defineError('DeviceError', [
   'LinkUnknown',
   'WrongCode',
   'LinkFailed',
+  'LinkInterrupted',
   'NotLinking',
   'UnknownDevice',
   'ThisDevice',
@@ -40,6 +43,8 @@ export const LINK_REFUSALS: Readonly<Record<string, string>> = {
   WrongCode:
     'the code did not match; nothing was handed over; make a new link (验证码不一致，未转移任何数据，请重新生成链接)',
   LinkFailed: 'linking broke off; nothing was kept; start again (链接中断，未保留任何数据，请重新开始)',
+  LinkInterrupted:
+    'the connection to your other device broke off and could not be continued; nothing was kept; start again, on one network if you can (与另一台设备的连接中断且无法继续；未保留任何数据；请重新开始，最好在同一网络中)',
 }
 
 export function refusal(code: string): DeviceError {

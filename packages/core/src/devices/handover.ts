@@ -99,14 +99,18 @@ function recentEnough(value: Uint8Array, cutoff: number): boolean {
   }
 }
 
-/** The records to hand over, in store order. */
+/**
+ * The records to hand over, in store order; with `after`, only those whose key sorts after it
+ * (a handover resumed on a new connection continues where the new device's store stopped).
+ */
 export async function* handoverRecords(
   store: Store,
   history: HistoryChoice,
   now = Date.now(),
+  after?: Uint8Array,
 ): AsyncGenerator<Entry> {
   const cutoff = typeof history === 'object' ? now - history.days * 86_400_000 : 0
-  for await (const entry of store.iterate()) {
+  for await (const entry of store.iterate(after === undefined || after.length === 0 ? {} : { gt: after })) {
     const family = familyOf(entry[0])
     if (!isHandedOver(family)) continue
     if (HISTORY_FAMILIES.has(family!)) {

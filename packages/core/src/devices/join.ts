@@ -4,7 +4,12 @@
  * identity key, the records and the new device list, and write the account LAST. Until that
  * final batch the home holds no identity (nothing half-linked); a new try starts by clearing
  * whatever a broken one left.
+ *
+ * The handover survives a broken stream: we dial again and ask to continue after the last record
+ * we stored. Through the person's home node every relayed connection ends after 4 MiB or 10
+ * minutes (relay-limits), so a larger history arrives over several connections in turn.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { utf8 } from '../bytes.js'
 import { type DeviceKey, devicePeerId } from '../identity/device.js'
@@ -37,12 +42,22 @@ export interface JoinOptions {
   /** The code to show; the person types it into the existing device. */
   readonly onCode?: (code: string) => void
   readonly onProgress?: (done: number, total: number) => void
+  /** The stream broke during the handover and it continues on a new one (`done` records so far). */
+  readonly onResume?: (done: number, total: number) => void
   readonly now?: () => number
   readonly signal?: AbortSignal
 }
 
 const DIAL_TIMEOUT_MS = 15_000
 const FRAME_TIMEOUT_MS = 60_000
+/** How long we try to reach the other device again after the handover's stream broke. */
+const RESUME_WINDOW_MS = 15_000
+const RESUME_RETRY_MS = 1_000
+/** Breaks in a row with nothing received in between: the way cannot carry the next frame. */
+const MAX_FRUITLESS_BREAKS = 3
+
+/** The stream ended or failed between frames (as opposed to a frame that says no). */
+class BrokenStream extends Error {}
 
 /** Links this device; returns the account it now holds (the existing device's identity, our key). */
 export async function joinByLink(options: JoinOptions): Promise<Account> {
@@ -57,11 +72,16 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
   const me = devicePeerId(options.deviceKey).toString()
   const addrs = link.addrs.map((a) => multiaddr(`${a}/p2p/${link.peerId}`))
   let framed: Awaited<ReturnType<typeof openFramed>>
-  try {
-    framed = await openFramed(options.node, addrs, PROTOCOL_LINK, {
+  // Also through a relay (limited connection): the other device may be reachable only through
+  // its home node.
+  const dial = (signal: AbortSignal) =>
+    openFramed(options.node, addrs, PROTOCOL_LINK, {
       maxFrameBytes: LINK_MAX_FRAME_BYTES,
-      signal: options.signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS),
+      runOnLimitedConnection: true,
+      signal,
     })
+  try {
+    framed = await dial(options.signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS))
   } catch (cause) {
     throw new DeviceError(
       'LinkFailed',
@@ -79,12 +99,43 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
         },
       }),
     )
-    const read = async (timeoutMs = FRAME_TIMEOUT_MS) => {
-      const bytes = await framed.read({ timeoutMs })
-      if (bytes === null) throw refusal('LinkFailed')
+    const readOrBreak = async (timeoutMs = FRAME_TIMEOUT_MS) => {
+      let bytes: Uint8Array | null
+      try {
+        bytes = await framed.read({ timeoutMs })
+      } catch (cause) {
+        throw new BrokenStream('the stream broke', { cause })
+      }
+      if (bytes === null) throw new BrokenStream('the stream ended')
       const frame = LinkFrame.decode(bytes)
       if (frame.refused !== undefined) throw refusal(frame.refused)
       return frame
+    }
+    // Before the handover, a broken stream ends the link.
+    const read = (timeoutMs?: number) =>
+      readOrBreak(timeoutMs).catch((error) => {
+        throw error instanceof BrokenStream ? refusal('LinkFailed') : error
+      })
+    const resumeMac = linkMac(link.secret, 'new', link.peerId, me) as Bytes
+    const peer = peerIdFromString(link.peerId)
+    /** A new stream on which the handover continues after `after`; LinkInterrupted when none opens. */
+    const resume = async (after: Uint8Array, done: number, stored: boolean) => {
+      framed.abort(new Error('continuing on a new stream'))
+      // A connection that went silent is dropped, or the dial would take it again.
+      for (const c of options.node.getConnections(peer)) c.abort(new Error('the link stream broke'))
+      const deadline = now() + RESUME_WINDOW_MS
+      for (;;) {
+        try {
+          const next = await dial(AbortSignal.timeout(DIAL_TIMEOUT_MS))
+          await next.write(
+            LinkFrame.encode({ resume: { mac: resumeMac, after: after as Bytes, done, stored } }),
+          )
+          return next
+        } catch {
+          if (now() + RESUME_RETRY_MS > deadline || options.signal?.aborted) throw refusal('LinkInterrupted')
+          await new Promise((resolve) => setTimeout(resolve, RESUME_RETRY_MS))
+        }
+      }
     }
     const proof = await read()
     if (proof.proof === undefined || !checkLinkMac(link.secret, 'old', link.peerId, me, proof.proof))
@@ -101,8 +152,24 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
     let done = 0
     options.onProgress?.(0, total)
     let list: Uint8Array | undefined
+    // The key of the last record stored: a resumed handover continues after it.
+    let after: Uint8Array = new Uint8Array()
+    let fruitless = 0
+    let received = false
     while (list === undefined) {
-      const frame = await read()
+      let frame: LinkFrame
+      try {
+        frame = await readOrBreak()
+      } catch (error) {
+        if (!(error instanceof BrokenStream)) throw error
+        fruitless = received ? 1 : fruitless + 1
+        if (fruitless >= MAX_FRUITLESS_BREAKS) throw refusal('LinkInterrupted')
+        framed = await resume(after, done, false)
+        received = false
+        options.onResume?.(done, total)
+        continue
+      }
+      received = true
       if (frame.entries.length > 0) {
         const ops: BatchOp[] = []
         for (const e of frame.entries) {
@@ -110,6 +177,7 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
           if (handedOverKey(e.key)) ops.push({ type: 'put', key: e.key, value: asNewDevice(e.key, e.value) })
         }
         await store.batch(ops)
+        after = frame.entries[frame.entries.length - 1]!.key
         done += frame.entries.length
         options.onProgress?.(done, total)
       }
@@ -130,7 +198,12 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
       { type: 'put', key: ownDeviceAddrsKey(), value: utf8(JSON.stringify({ [link.peerId]: link.addrs })) },
       { type: 'put', key: Keys.account(), value: accountRecord(account) },
     ])
-    await framed.write(LinkFrame.encode({ stored: true }))
+    try {
+      await framed.write(LinkFrame.encode({ stored: true }))
+    } catch {
+      // The stream broke at the last step: say it on a new one.
+      framed = await resume(after, done, true)
+    }
     await framed.close().catch(() => undefined)
     return account
   } catch (error) {

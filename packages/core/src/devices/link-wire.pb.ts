@@ -304,6 +304,7 @@ export interface LinkFrame {
   deviceList?: Uint8Array<ArrayBuffer>
   stored?: boolean
   removedList?: Uint8Array<ArrayBuffer>
+  resume?: LinkResume
 }
 
 export namespace LinkFrame {
@@ -361,6 +362,11 @@ export namespace LinkFrame {
         if (obj.removedList != null) {
           w.uint32(74)
           w.bytes(obj.removedList)
+        }
+
+        if (obj.resume != null) {
+          w.uint32(82)
+          LinkResume.codec().encode(obj.resume, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -421,6 +427,12 @@ export namespace LinkFrame {
             }
             case 9: {
               obj.removedList = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.resume = LinkResume.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.resume
+              })
               break
             }
             default: {
@@ -516,6 +528,13 @@ export namespace LinkFrame {
               }
               break
             }
+            case 10: {
+              yield * LinkResume.codec().stream(reader, reader.uint32(), `${prefix}.resume`, {
+                limits: opts.limits?.resume
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -595,6 +614,26 @@ export namespace LinkFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface LinkFrameResumeMacFieldEvent {
+    field: '$.resume.mac'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LinkFrameResumeAfterFieldEvent {
+    field: '$.resume.after'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LinkFrameResumeDoneFieldEvent {
+    field: '$.resume.done'
+    value: number
+  }
+
+  export interface LinkFrameResumeStoredFieldEvent {
+    field: '$.resume.stored'
+    value: boolean
+  }
+
   export function encode (obj: Partial<LinkFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, LinkFrame.codec())
   }
@@ -603,8 +642,166 @@ export namespace LinkFrame {
     return decodeMessage(buf, LinkFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LinkFrame>): Generator<LinkFrameHelloMacFieldEvent | LinkFrameHelloNameFieldEvent | LinkFrameHelloHistoryDaysFieldEvent | LinkFrameProofFieldEvent | LinkFrameRefusedFieldEvent | LinkFrameAccountIdentityFieldEvent | LinkFrameAccountNameFieldEvent | LinkFrameEntriesKeyFieldEvent | LinkFrameEntriesValueFieldEvent | LinkFrameTotalFieldEvent | LinkFrameDeviceListFieldEvent | LinkFrameStoredFieldEvent | LinkFrameRemovedListFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LinkFrame>): Generator<LinkFrameHelloMacFieldEvent | LinkFrameHelloNameFieldEvent | LinkFrameHelloHistoryDaysFieldEvent | LinkFrameProofFieldEvent | LinkFrameRefusedFieldEvent | LinkFrameAccountIdentityFieldEvent | LinkFrameAccountNameFieldEvent | LinkFrameEntriesKeyFieldEvent | LinkFrameEntriesValueFieldEvent | LinkFrameTotalFieldEvent | LinkFrameDeviceListFieldEvent | LinkFrameStoredFieldEvent | LinkFrameRemovedListFieldEvent | LinkFrameResumeMacFieldEvent | LinkFrameResumeAfterFieldEvent | LinkFrameResumeDoneFieldEvent | LinkFrameResumeStoredFieldEvent> {
     return streamMessage(buf, LinkFrame.codec(), opts)
+  }
+}
+
+export interface LinkResume {
+  mac: Uint8Array<ArrayBuffer>
+  after: Uint8Array<ArrayBuffer>
+  done: number
+  stored: boolean
+}
+
+export namespace LinkResume {
+  let _codec: Codec<LinkResume>
+
+  export const codec = (): Codec<LinkResume> => {
+    if (_codec == null) {
+      _codec = message<LinkResume>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.mac != null && obj.mac.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.mac)
+        }
+
+        if ((obj.after != null && obj.after.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.after)
+        }
+
+        if ((obj.done != null && obj.done !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.done)
+        }
+
+        if ((obj.stored != null && obj.stored !== false)) {
+          w.uint32(32)
+          w.bool(obj.stored)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          mac: uint8ArrayAlloc(0),
+          after: uint8ArrayAlloc(0),
+          done: 0,
+          stored: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.mac = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.after = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.done = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.stored = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.mac`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.after`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.done`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.stored`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LinkResumeMacFieldEvent {
+    field: '$.mac'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LinkResumeAfterFieldEvent {
+    field: '$.after'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LinkResumeDoneFieldEvent {
+    field: '$.done'
+    value: number
+  }
+
+  export interface LinkResumeStoredFieldEvent {
+    field: '$.stored'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<LinkResume>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, LinkResume.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LinkResume>): LinkResume {
+    return decodeMessage(buf, LinkResume.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LinkResume>): Generator<LinkResumeMacFieldEvent | LinkResumeAfterFieldEvent | LinkResumeDoneFieldEvent | LinkResumeStoredFieldEvent> {
+    return streamMessage(buf, LinkResume.codec(), opts)
   }
 }
 

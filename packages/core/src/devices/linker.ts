@@ -13,6 +13,10 @@
  *    both devices. The new device stores everything and says so; only then is the list ours and
  *    announced to contacts. A device killed in between leaves nothing linked: its home has no
  *    account until the end, and our list is unchanged.
+ * 5. A stream that breaks during step 4 is not the end: the new device opens a new one (a new
+ *    connection) and says which record it stored last, and the handover continues after it. A
+ *    home node's relay ends each relayed connection after 4 MiB or 10 minutes (relay-limits), so
+ *    through it a larger history crosses on several connections, one after the other.
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -40,6 +44,8 @@ const BATCH_BYTES = 256 * 1024
 const HELLO_TIMEOUT_MS = 20_000
 const STORED_TIMEOUT_MS = 120_000
 const TELL_TIMEOUT_MS = 5_000
+/** How long the existing device waits for the new one to continue on a new stream after a break. */
+export const LINK_RESUME_WINDOW_MS = 20_000
 
 export interface LinkOffer {
   readonly link: string
@@ -62,6 +68,73 @@ export type LinkStatus =
   | { readonly state: 'linked'; readonly device: DeviceView }
   | { readonly state: 'failed'; readonly error: string; readonly message: string }
 
+/** A stream on which the new device asked to continue a broken handover. */
+interface Resumption {
+  readonly framed: FramedStream
+  readonly after: Uint8Array
+  readonly done: number
+  /** The new device stored everything already; only its `stored` frame was lost. */
+  readonly stored: boolean
+  /** Ends the resumed stream's handler once the handover is done with it. */
+  readonly release: () => void
+}
+
+/**
+ * A handover under way. A resumption from the same new device replaces the stream in use, which
+ * may be dead without either side having noticed yet (a connection that went silent).
+ */
+class Handover {
+  private pending: Resumption | undefined
+  private waiter: ((r: Resumption | undefined) => void) | undefined
+
+  constructor(
+    readonly them: string,
+    readonly secret: Uint8Array,
+    public current: FramedStream,
+    /** The link it belongs to (`DeviceLinker.generation`): a newer link's status is not its to set. */
+    readonly generation: number,
+  ) {}
+
+  offer(r: Resumption): void {
+    this.pending?.release()
+    this.pending = r
+    this.current.abort(new DeviceError('LinkFailed', 'continued on a new stream'))
+    const waiter = this.waiter
+    this.waiter = undefined
+    waiter?.(this.take())
+  }
+
+  /** The next resumption, or undefined when none comes within `timeoutMs`. */
+  next(timeoutMs: number): Promise<Resumption | undefined> {
+    const ready = this.take()
+    if (ready !== undefined) return Promise.resolve(ready)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined
+        resolve(undefined)
+      }, timeoutMs)
+      timer.unref?.()
+      this.waiter = (r) => {
+        clearTimeout(timer)
+        resolve(r)
+      }
+    })
+  }
+
+  /** Releases a resumption nobody took (the handover ended). */
+  end(): void {
+    this.take()?.release()
+    this.waiter?.(undefined)
+    this.waiter = undefined
+  }
+
+  private take(): Resumption | undefined {
+    const p = this.pending
+    this.pending = undefined
+    return p
+  }
+}
+
 interface HeldLink {
   readonly secret: Uint8Array
   readonly expiresAt: number
@@ -80,6 +153,8 @@ export class DeviceLinker {
   private seq = 0
   private readonly waiters = new Set<() => void>()
   private pendingConfirm: ((code: string) => void) | undefined
+  private handover: Handover | undefined
+  private generation = 0
   /** When each of our other devices was last heard from (ms). */
   readonly seen = new Map<string, number>()
   private readonly ttlMs: number
@@ -100,7 +175,12 @@ export class DeviceLinker {
       maxFrameBytes: LINK_MAX_FRAME_BYTES,
       onRefused: (r) => this.core.refuse(PROTOCOL_LINK, 'bad-request', r.remotePeer),
     })
-    await this.core.node.handle(PROTOCOL_LINK, handler, { maxInboundStreams: 2 })
+    // Also on a relayed (limited) connection: the new device may reach us only through our home
+    // node. The secret's MAC and the code guard it as on a direct connection.
+    await this.core.node.handle(PROTOCOL_LINK, handler, {
+      maxInboundStreams: 2,
+      runOnLimitedConnection: true,
+    })
     void this.reachOwnDevices().catch(() => undefined)
   }
 
@@ -124,6 +204,7 @@ export class DeviceLinker {
 
   async stop(): Promise<void> {
     this.pendingConfirm = undefined
+    this.handover?.end()
     this.set({ state: 'failed', error: 'LinkFailed', message: 'the peer stopped' })
     await this.core.node.unhandle(PROTOCOL_LINK).catch(() => undefined)
   }
@@ -147,6 +228,9 @@ export class DeviceLinker {
    */
   create(ttlMs?: number): LinkOffer {
     for (const l of this.links) l.used = true
+    // A handover still waiting for its new device to come back gives up: a new link replaces it.
+    this.generation++
+    this.handover?.end()
     const ttl = ttlMs === undefined ? this.ttlMs : Math.max(1, Math.min(ttlMs, this.ttlMs))
     const held: HeldLink = {
       secret: randomBytes(LINK_SECRET_BYTES),
@@ -196,6 +280,11 @@ export class DeviceLinker {
     return { ...this.status, seq: this.seq }
   }
 
+  /** Sets the status when `h` belongs to the newest link. */
+  private setFor(h: Handover, status: LinkStatus): void {
+    if (h.generation === this.generation) this.set(status)
+  }
+
   private set(status: LinkStatus): void {
     this.status = status
     this.seq++
@@ -205,16 +294,19 @@ export class DeviceLinker {
   private async serve(framed: FramedStream, connection: Connection): Promise<void> {
     const first = LinkFrame.decode((await framed.read({ timeoutMs: HELLO_TIMEOUT_MS })) ?? new Uint8Array())
     if (first.removedList !== undefined) return this.removed(framed, first.removedList, connection.remotePeer)
-    if (first.hello === undefined) throw new DeviceError('LinkFailed', 'no hello')
     const me = this.core.peerId.toString()
     const them = connection.remotePeer.toString()
-    const held = this.links.find((l) => checkLinkMac(l.secret, 'new', me, them, first.hello!.mac))
-    const refuse = async (code: string) => {
-      // Counted like every refusal: a peer trying links it does not hold shows in `stats`.
-      this.core.counters.refuse(PROTOCOL_LINK, 'not-allowed')
-      await framed.write(LinkFrame.encode({ refused: code }))
-      await framed.close()
+    const refuse = (code: string) => this.refuse(framed, code)
+    if (first.resume !== undefined) {
+      const h = this.handover
+      if (h === undefined || h.them !== them || !checkLinkMac(h.secret, 'new', me, them, first.resume.mac))
+        return refuse('LinkUnknown')
+      const { after, done, stored } = first.resume
+      // The stream stays open until the handover is done with it.
+      return new Promise<void>((release) => h.offer({ framed, after, done, stored, release }))
     }
+    if (first.hello === undefined) throw new DeviceError('LinkFailed', 'no hello')
+    const held = this.links.find((l) => checkLinkMac(l.secret, 'new', me, them, first.hello!.mac))
     if (held === undefined) return refuse('LinkUnknown')
     if (held.used) return refuse('LinkUsed')
     if (this.now() > held.expiresAt) return refuse('LinkExpired')
@@ -238,77 +330,137 @@ export class DeviceLinker {
       this.set({ state: 'failed', error, message: refusal(error).message })
       return refuse(error)
     }
+    const h = new Handover(them, held.secret, framed, this.generation)
     try {
-      await this.handOver(framed, them, name, first.hello.historyDays, nextFrame)
+      await this.handOver(h, name, first.hello.historyDays, nextFrame)
     } catch (error) {
-      this.set({ state: 'failed', error: 'LinkFailed', message: refusal('LinkFailed').message })
+      this.setFor(h, { state: 'failed', error: 'LinkFailed', message: refusal('LinkFailed').message })
       throw error
     }
   }
 
+  /** Counted like every refusal: a peer trying links it does not hold shows in `stats`. */
+  private async refuse(framed: FramedStream, code: string): Promise<void> {
+    this.core.counters.refuse(PROTOCOL_LINK, 'not-allowed')
+    await framed.write(LinkFrame.encode({ refused: code }))
+    await framed.close()
+  }
+
   private async handOver(
-    framed: FramedStream,
-    them: string,
+    h: Handover,
     name: string,
     days: number,
-    nextFrame: Promise<Uint8Array | null>,
+    firstAnswer: Promise<Uint8Array | null>,
   ): Promise<void> {
     const core = this.core
+    const them = h.them
+    let framed = h.current
     const current = core.ownDeviceList()
     if (current.devices.length >= MAX_DEVICES) {
       await framed.write(LinkFrame.encode({ refused: 'TooManyDevices' }))
       throw new DeviceError('TooManyDevices', `a person has at most ${MAX_DEVICES} devices`)
     }
+    const themKey = peerIdFromString(them).publicKey
+    if (themKey === undefined) throw new DeviceError('LinkFailed', 'the new device has no public key')
     const history = historyChoice(days)
     const now = this.now()
     // What was committed reaches the store before we read it.
     await core.store.flushed()
     const total = await countHandover(core.store, history, now)
-    this.set({ state: 'transfer', done: 0, total })
+    this.setFor(h, { state: 'transfer', done: 0, total })
+    // Made once: a resumed handover sends the same list.
+    const next = nextDeviceList(core.account.identity, current, (devices) => [
+      ...devices.filter((d) => d.peerId !== them),
+      { deviceKey: themKey.raw, name, linkedAt: Math.floor(now / 1000) },
+    ])
     await framed.write(
       LinkFrame.encode({
         account: { identity: encodeIdentityKeyPair(core.account.identity) as Bytes, name: core.account.name },
         total,
       }),
     )
+    this.handover = h
+    let answer = firstAnswer
+    let after: Uint8Array | undefined
+    let done = 0
+    let release = () => {}
+    try {
+      for (;;) {
+        try {
+          await this.sendRecords(framed, { h, history, now, after, done, total, list: next, answer })
+          break
+        } catch (error) {
+          release()
+          const resumed = await h.next(LINK_RESUME_WINDOW_MS)
+          if (resumed === undefined) throw error
+          framed = resumed.framed
+          h.current = framed
+          release = resumed.release
+          after = resumed.after
+          done = resumed.done
+          core.log.info('device link continues on a new stream', { done, total })
+          if (resumed.stored) break
+          answer = framed.read().catch(() => null)
+        }
+      }
+      // Only now: the new device holds everything, so contacts may start writing to it.
+      const list = await core.setOwnDeviceList(next)
+      this.seen.set(them, this.now())
+      const device = this.devices().find((d) => d.id === them)!
+      this.setFor(h, { state: 'linked', device })
+      core.log.info('device linked', { devices: list.devices.length })
+      await framed.close().catch(() => undefined)
+    } finally {
+      if (this.handover === h) this.handover = undefined
+      h.end()
+      release()
+    }
+  }
+
+  /**
+   * Sends the records after `after`, then the new list, and waits for the new device's `stored`.
+   * Throws when the stream breaks (the caller waits for the new device to continue).
+   */
+  private async sendRecords(
+    framed: FramedStream,
+    o: {
+      readonly h: Handover
+      readonly history: ReturnType<typeof historyChoice>
+      readonly now: number
+      readonly after: Uint8Array | undefined
+      readonly done: number
+      readonly total: number
+      readonly list: Uint8Array
+      readonly answer: Promise<Uint8Array | null>
+    },
+  ): Promise<void> {
+    const { total } = o
     let batch: { key: Uint8Array; value: Uint8Array }[] = []
     let size = 0
-    let done = 0
+    let done = o.done
+    this.setFor(o.h, { state: 'transfer', done, total })
     const flush = async () => {
       if (batch.length === 0) return
       await framed.write(LinkFrame.encode({ entries: batch as never }))
       done += batch.length
       batch = []
       size = 0
-      this.set({ state: 'transfer', done, total })
+      this.setFor(o.h, { state: 'transfer', done, total })
     }
-    for await (const [key, value] of handoverRecords(core.store, history, now)) {
+    for await (const [key, value] of handoverRecords(this.core.store, o.history, o.now, o.after)) {
       if (key.length + value.length + 64 > LINK_MAX_FRAME_BYTES) continue // no record is near this
       if (size + key.length + value.length + 16 > BATCH_BYTES) await flush()
       batch.push({ key, value })
       size += key.length + value.length + 16
     }
     await flush()
-    const themKey = peerIdFromString(them).publicKey
-    if (themKey === undefined) throw new DeviceError('LinkFailed', 'the new device has no public key')
-    const next = nextDeviceList(core.account.identity, current, (devices) => [
-      ...devices.filter((d) => d.peerId !== them),
-      { deviceKey: themKey.raw, name, linkedAt: Math.floor(now / 1000) },
-    ])
-    await framed.write(LinkFrame.encode({ deviceList: next as Bytes }))
+    await framed.write(LinkFrame.encode({ deviceList: o.list as Bytes }))
     const answer = await Promise.race([
-      nextFrame,
+      o.answer,
       new Promise<null>((resolve) => setTimeout(() => resolve(null), STORED_TIMEOUT_MS).unref?.()),
     ])
     if (answer === null || LinkFrame.decode(answer).stored !== true)
       throw new DeviceError('LinkFailed', 'the new device did not confirm it stored everything')
-    // Only now: the new device holds everything, so contacts may start writing to it.
-    const list = await core.setOwnDeviceList(next)
-    this.seen.set(them, this.now())
-    const device = this.devices().find((d) => d.id === them)!
-    this.set({ state: 'linked', device })
-    core.log.info('device linked', { devices: list.devices.length })
-    await framed.close()
   }
 
   /**
