@@ -41,7 +41,6 @@ describe('linking a device through the home node across NATs', { skip: internetU
   const homePeer = () => homeNode.ready.peerId
 
   before(async () => {
-    T0 = Date.now()
     net = createInternet()
     const [h1] = net.homes
     ;[homeNode, ann, bob] = await Promise.all([
@@ -57,7 +56,6 @@ describe('linking a device through the home node across NATs', { skip: internetU
         timeoutMs: 60_000,
       }),
     ])
-    console.log('T started', Date.now() - T0)
     const link = (homeNode.ready as unknown as { serveLink: string }).serveLink
     await jiayiJson(ann.home, ['home-node', 'add', link])
     await eventually(
@@ -66,7 +64,6 @@ describe('linking a device through the home node across NATs', { skip: internetU
       'the laptop holds a reservation on the home node',
     )
     ;({ bAtA: bobAtAnn, aAtB: annAtBob } = await befriend(ann, bob))
-    console.log('T befriended', Date.now() - T0)
     // Ann's history: more than one relayed connection carries.
     const filler = 'x'.repeat(BIG_TEXT_CHARS - 'big 0000 '.length)
     for (let i = 0; i < BIG_MESSAGES; i += 20) {
@@ -79,7 +76,6 @@ describe('linking a device through the home node across NATs', { skip: internetU
   })
 
   after(async () => {
-    console.log('T end', Date.now() - T0)
     await Promise.all(
       [phone?.stop(), ann?.stop(), bob?.stop(), homeNode?.stop()].map((p) => p?.catch(() => undefined)),
     )
@@ -87,11 +83,9 @@ describe('linking a device through the home node across NATs', { skip: internetU
     net?.remove()
   })
 
-  let T0 = 0
   it('the phone behind another NAT links through the home node; the history crosses the relay in parts', {
     timeout: 180_000,
   }, async () => {
-    console.log('T sent', Date.now() - T0)
     const offer = new LineProcess(ann.home, ['devices', 'link'])
     const first = await offer.waitFor((l) => typeof l.link === 'string')
     const circuit = `/ip4/${net.pubIp}/tcp/4001/p2p/${homePeer()}/p2p-circuit`
@@ -108,7 +102,6 @@ describe('linking a device through the home node across NATs', { skip: internetU
     const onLaptop = await offer.waitFor((l) => l.event === 'code', 30_000)
     assert.equal(onLaptop.code, shown.code, 'both devices show the same code')
     offer.type(String(shown.code))
-    console.log('T code', Date.now() - T0)
     await offer.waitFor((l) => l.event === 'linked', 150_000)
     const me = await joiner.waitFor((l) => typeof l.peerId === 'string' && l.event === undefined, 30_000)
     assert.equal(await offer.exited, 0, offer.stderr)
@@ -121,8 +114,6 @@ describe('linking a device through the home node across NATs', { skip: internetU
     assert.equal(last.done, last.total, 'every record arrived')
     // Each part started where the one before stopped: no record twice, none left out.
     for (const r of resumed) assert.ok(Number(r.done) > 0 && Number(r.done) < Number(last.total))
-
-    console.log('T linked', Date.now() - T0)
     const whoAnn = await ann.control.call<{ identityKey: string }>('whoami')
     const whoPhone = await jiayiJson<{ identityKey: string }>(await phoneHome, ['whoami'])
     assert.equal(whoPhone.identityKey, whoAnn.identityKey, 'the phone holds Ann’s identity')
