@@ -143,7 +143,10 @@ describe('linking a device through the home node across NATs', { skip: internetU
     const big = history.filter((m) => m.text.startsWith('big '))
     assert.equal(big.length, BIG_MESSAGES, 'every message of the history')
     assert.equal(new Set(big.map((m) => m.text.slice(0, 8))).size, BIG_MESSAGES, 'none twice')
-    assert.ok(big.every((m) => m.text.length === BIG_TEXT_CHARS), 'each message whole')
+    assert.ok(
+      big.every((m) => m.text.length === BIG_TEXT_CHARS),
+      'each message whole',
+    )
 
     // Bob hears of the new device list, then writes once; each of Ann's devices gets it.
     const sent = await bob.control.send(annAtBob, 'hello to both of your devices')
