@@ -7,7 +7,9 @@ import { type RelayServerLimits, relayServerInit } from './relay-limits.js'
  * internet. Its owner's devices behind NAT hold a reservation on it, their card names
  * `<home>/p2p/<home id>/p2p-circuit`, and anyone holding that card dials them through it until
  * DCUtR (or their own addresses) gives a direct connection. Messages may cross it while hole
- * punching runs; files and feed sync never do (their protocols refuse limited connections).
+ * punching runs, and so may the linking of a new device of the owner (in parts, one relayed
+ * connection after another: devices/join.ts); files and feed sync never do (their protocols
+ * refuse limited connections).
  *
  * Who may do what (`HomeRelayAccess`, asked through libp2p's connection gater):
  * - reserve a slot: the owner's devices (named by the owner's certificate) and the owner's
