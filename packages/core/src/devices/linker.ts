@@ -77,6 +77,8 @@ interface Resumption {
   readonly stored: boolean
   /** Ends the resumed stream's handler once the handover is done with it. */
   readonly release: () => void
+  /** It runs on a relayed (limited) connection. */
+  readonly limited: boolean
 }
 
 /**
@@ -91,6 +93,8 @@ class Handover {
     readonly them: string,
     readonly secret: Uint8Array,
     public current: FramedStream,
+    /** Whether `current` runs on a relayed (limited) connection, which the relay may end. */
+    public limited: boolean,
     /** The link it belongs to (`DeviceLinker.generation`): a newer link's status is not its to set. */
     readonly generation: number,
   ) {}
@@ -303,7 +307,8 @@ export class DeviceLinker {
         return refuse('LinkUnknown')
       const { after, done, stored } = first.resume
       // The stream stays open until the handover is done with it.
-      return new Promise<void>((release) => h.offer({ framed, after, done, stored, release }))
+      const limited = connection.limits != null
+      return new Promise<void>((release) => h.offer({ framed, after, done, stored, release, limited }))
     }
     if (first.hello === undefined) throw new DeviceError('LinkFailed', 'no hello')
     const held = this.links.find((l) => checkLinkMac(l.secret, 'new', me, them, first.hello!.mac))
@@ -330,7 +335,7 @@ export class DeviceLinker {
       this.set({ state: 'failed', error, message: refusal(error).message })
       return refuse(error)
     }
-    const h = new Handover(them, held.secret, framed, this.generation)
+    const h = new Handover(them, held.secret, framed, connection.limits != null, this.generation)
     try {
       await this.handOver(h, name, first.hello.historyDays, nextFrame)
     } catch (error) {
@@ -391,10 +396,14 @@ export class DeviceLinker {
           break
         } catch (error) {
           release()
-          const resumed = await h.next(LINK_RESUME_WINDOW_MS)
+          // A relay ends its connections (data and time limits): the new device continues on a
+          // new one. A direct connection that breaks means the new device went away, unless it
+          // is already back (it gave up on a stream that went silent).
+          const resumed = await h.next(h.limited ? LINK_RESUME_WINDOW_MS : 0)
           if (resumed === undefined) throw error
           framed = resumed.framed
           h.current = framed
+          h.limited = resumed.limited
           release = resumed.release
           after = resumed.after
           done = resumed.done
