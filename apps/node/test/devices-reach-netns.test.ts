@@ -107,6 +107,10 @@ describe('linking a device through the home node across NATs', { skip: internetU
     assert.equal(await offer.exited, 0, offer.stderr)
     assert.equal(await joiner.exited, 0, joiner.stderr)
     assert.equal(me.name, 'Ann')
+    assert.ok(
+      offer.lines.some((l) => l.event === 'progress'),
+      'the laptop shows the handover’s progress',
+    )
     const resumed = joiner.lines.filter((l) => l.event === 'resumed')
     assert.ok(resumed.length >= 1, 'the relay ended a connection and the handover went on on a new one')
     const progress = joiner.lines.filter((l) => l.event === 'progress')
