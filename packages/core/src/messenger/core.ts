@@ -250,18 +250,21 @@ export class MessengerCore {
    * Stores a newer own list (linking, unlinking): the card is made again, and contacts hear of
    * it with the next address update (addresses.ts). Older or equal versions are ignored.
    */
-  async setOwnDeviceList(bytes: Uint8Array): Promise<DeviceList> {
+  async setOwnDeviceList(bytes: Uint8Array, options: { mirrored?: boolean } = {}): Promise<DeviceList> {
     const list = verifyDeviceList(bytes, this.account.identity.signing.publicKey)
     if (list.version <= this.deviceList.version) return this.deviceList
     await this.store.put(ownDeviceListKey(), list.bytes)
     this.deviceList = list
     this.cardCache = undefined
-    this.onDeviceList(list)
+    this.onDeviceList(list, options.mirrored === true)
     return list
   }
 
-  /** Called after our own device list changed (the address watcher announces it). */
-  onDeviceList: (list: DeviceList) => void = () => {}
+  /**
+   * Called after our own device list changed (the address watcher announces it); `mirrored`: it
+   * came from another device of ours (sync.ts), which has told our other devices itself.
+   */
+  onDeviceList: (list: DeviceList, mirrored: boolean) => void = () => {}
 
   identity(): PublicIdentity {
     return publicIdentity(this.account.identity)

@@ -162,13 +162,18 @@ export class Messenger {
     this.addresses = new AddressWatcher(core)
     // A new own list (linking, unlinking): contacts hear of it, and what we send from now on is
     // mirrored to the devices it names.
-    core.onDeviceList = () => {
+    // Our other devices hear of it too (sync.ts), unless it came from one of them.
+    this.sync = new OwnSync(core)
+    this.sync.onContactRemoved = (cid) => this.outbox.reset(cid)
+    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
+    core.onDeviceList = (list, mirrored) => {
       this.addresses.schedule(0)
       this.kickAllLanes()
+      if (!mirrored) this.sync.deviceList(list)
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
-    this.contacts = new ContactOps(core, this.receipts, this.outbox)
+    this.contacts = new ContactOps(core, this.receipts, this.outbox, this.sync)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
     this.resets = new SessionResets(core)
@@ -184,12 +189,10 @@ export class Messenger {
       this.inbound.extensions.set(kind, handler)
     this.pictures = new ProfilePictures(core)
     this.finder = new MessageSearch(core)
-    this.contactLabels = new ContactLabels(core)
+    this.contactLabels = new ContactLabels(core, (cid) => this.sync.contact(cid))
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
     this.groups = new Groups(core)
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
-    this.sync = new OwnSync(core)
-    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
