@@ -2,8 +2,8 @@
  * Own devices in step (sync.ts), between real peers on 127.0.0.1 with real stores on disk. Ann has
  * two devices made by hand as in devices-sessions.test.ts (one identity, two device keys, a list
  * naming both in each store). What she does with contacts on one device happens on the other: a
- * contact added, a request accepted, a remark and labels, a contact removed; her newer device list
- * reaches the other device. A contact or someone who only asked cannot pass a sync off as hers.
+ * contact added, a request accepted, a remark and labels, a contact removed, a group made and
+ * changed; her newer device list reaches the other device. A contact or someone who only asked cannot pass a sync off as hers.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -211,6 +211,28 @@ describe('own devices in step', () => {
     )
     await eventually(() => notAllowed(phone.messenger) > before, 15_000, 'the forged list refused')
     assert.equal(coreOf(phone.messenger).ownDeviceList().version, held.version + 1)
+  })
+
+  it('a group made, renamed, grown and left on the laptop is the same on the phone', async () => {
+    const group = await laptop.messenger.groups.create('Team', [carolId])
+    const onPhone = () => phone.messenger.groups.list().find((g) => g.id === group.id)
+    await eventually(() => onPhone()?.members.length === 2, 15_000, 'the group on the phone')
+    await laptop.messenger.groups.rename(group.id, 'Team 团队')
+    await laptop.messenger.groups.add(group.id, bobId)
+    await eventually(
+      () => onPhone()?.name === 'Team 团队' && onPhone()?.members.length === 3,
+      15_000,
+      'renamed and grown on the phone',
+    )
+    await laptop.messenger.groups.transfer(group.id, carolId)
+    await laptop.messenger.groups.leave(group.id)
+    await eventually(() => onPhone() === undefined, 15_000, 'left on the phone')
+    // Carol, still in it, saw each change once.
+    await eventually(
+      () => carol.messenger.groups.list().find((g) => g.id === group.id)?.members.length === 2,
+      15_000,
+      'Ann gone at Carol',
+    )
   })
 
   it('a contact removed on the phone is removed (and blocked) on the laptop', async () => {

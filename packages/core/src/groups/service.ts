@@ -543,6 +543,13 @@ export class Groups {
    */
   private async afterChange(g: HeldGroup, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
     const state = g.log.state()
+    // Our other devices make the change too (a new group: its whole log), through sync messages
+    // (messenger/sync.ts): group traffic to a member reaches each of their devices, but we send
+    // none to ourselves.
+    this.onOwnOps(
+      g.log.id,
+      (before === undefined ? g.log.ordered() : ops).map((o) => o.bytes),
+    )
     const to = new Set<ContactId>([...state.members.keys(), ...(before?.members.keys() ?? [])])
     to.delete(this.me)
     for (const cid of to) {
@@ -1220,6 +1227,17 @@ export class Groups {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',
     })
+  }
+
+  /** Called with the ops we made (our other devices get them: messenger/sync.ts). */
+  onOwnOps: (gid: GroupId, ops: readonly Uint8Array[]) => void = () => {}
+
+  /**
+   * An op another device of ours made (sync.ts), taken as if a member passed it on: a group we
+   * created there starts here with its create op, a rename or a leave there happens here.
+   */
+  async receiveOwnOp(gid: GroupId, op: Uint8Array): Promise<void> {
+    await this.receiveOps(gid, this.me, [op]).catch((error) => this.counted(error))
   }
 
   /** Logs of groups we may be joining, waiting for the ops that add us. */

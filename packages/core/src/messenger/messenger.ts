@@ -193,6 +193,8 @@ export class Messenger {
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
     this.groups = new Groups(core)
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
+    this.groups.onOwnOps = (gid, ops) => this.sync.groupOps(gid, ops)
+    this.sync.onGroupOp = (gid, op) => this.groups.receiveOwnOp(gid, op)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),

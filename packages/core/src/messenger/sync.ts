@@ -15,12 +15,15 @@
  *    "remark"?:…,"labels":[…]}   a contact added or accepted, or its remark (备注) or labels changed
  *                                (sync-contacts.ts: the receiver checks the card, never lowers a state)
  *   {"kind":"contact-removed","contact":cid}             a contact removed or a request rejected
+ *   {"kind":"group","group":32 hex,"op":base64}   a group op we made (groups/ops.ts; a new group: each
+ *                                op of its log, one a message), taken as a member's op would be
  *   {"kind":"device-list","list":base64}   our new signed device list (a device linked or removed):
  *                                taken only if our identity signed it, it is newer, and names us
  * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
  * crash in between may leave one message unmirrored; the message itself is never lost.
  */
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../bytes.js'
+import { type GroupId, isGroupId, MAX_OP_BYTES } from '../groups/ops.js'
 import { type DeviceList, isNewerDeviceList, listsDevice, verifyDeviceList } from '../identity/device-list.js'
 import type { MessengerCore } from './core.js'
 import { type ContactId, isContactId, isMessageId, type MessageId } from './ids.js'
@@ -55,12 +58,18 @@ export type ChangeSync =
   | { readonly kind: 'edit'; readonly contact: ContactId; readonly id: MessageId; readonly text: string }
   | { readonly kind: 'delete'; readonly contact: ContactId; readonly id: MessageId }
 
+interface GroupSync {
+  readonly kind: 'group'
+  readonly group: GroupId
+  readonly op: Uint8Array
+}
+
 interface DeviceListSync {
   readonly kind: 'device-list'
   readonly list: Uint8Array
 }
 
-type Sync = SentSync | ChangeSync | ContactSync | ContactRemovedSync | DeviceListSync
+type Sync = SentSync | ChangeSync | ContactSync | ContactRemovedSync | GroupSync | DeviceListSync
 
 /** A sync body, or how to make it when its turn in our own queue comes (undefined: nothing to send). */
 type SyncSource = Sync | (() => Sync | undefined)
@@ -108,6 +117,14 @@ export class OwnSync {
     this.mirror({ kind: 'contact-removed', contact: cid })
   }
 
+  /** Takes a group op our other device made (groups/service.ts). */
+  onGroupOp: (gid: GroupId, op: Uint8Array) => Promise<void> = async () => {}
+
+  /** Mirrors ops we made in a group, one per message (an op may be near a message's size). */
+  groupOps(gid: GroupId, ops: readonly Uint8Array[]): void {
+    for (const op of ops) this.mirror({ kind: 'group', group: gid, op })
+  }
+
   /** Mirrors our new device list to the devices it names (a removed device is told by the linker). */
   deviceList(list: DeviceList): void {
     this.mirror({ kind: 'device-list', list: list.bytes })
@@ -125,9 +142,7 @@ export class OwnSync {
         await core.encryptToOutbox(tx, core.selfId, {
           kind: 'extension',
           extension: SYNC_EXTENSION,
-          body: utf8(
-            JSON.stringify(body.kind === 'device-list' ? { ...body, list: toBase64(body.list) } : body),
-          ),
+          body: utf8(JSON.stringify(wireOf(body))),
         })
         await core.commit(tx)
       })
@@ -147,6 +162,11 @@ export class OwnSync {
       return
     }
     if (sync.kind === 'device-list') return this.ownList(sync.list)
+    if (sync.kind === 'group') {
+      // After this envelope is durable and outside our own queue: the group answers members.
+      ctx.after(() => void this.onGroupOp(sync.group, sync.op))
+      return
+    }
     if (sync.kind === 'contact') {
       if (!(await applyContactSync(core, sync))) core.refuse('/jiayi/msg/1', 'bad-payload')
       return
@@ -232,6 +252,15 @@ function parseSync(bytes: Uint8Array): Sync | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const v = value as Record<string, unknown>
   if (v.kind === 'contact' || v.kind === 'contact-removed') return parseContactSync(v)
+  if (v.kind === 'group') {
+    if (typeof v.group !== 'string' || !isGroupId(v.group)) return undefined
+    if (typeof v.op !== 'string' || v.op.length > (MAX_OP_BYTES * 4) / 3 + 4) return undefined
+    try {
+      return { kind: 'group', group: v.group, op: fromBase64(v.op) }
+    } catch {
+      return undefined
+    }
+  }
   if (v.kind === 'device-list') {
     if (typeof v.list !== 'string' || v.list.length > 65_536) return undefined
     try {
@@ -269,6 +298,13 @@ function parseSync(bytes: Uint8Array): Sync | undefined {
     text: v.text,
     ...(v.replyTo === undefined ? {} : { replyTo: v.replyTo as MessageId }),
   }
+}
+
+/** Binary fields as base64 in the JSON body. */
+function wireOf(body: Sync): unknown {
+  if (body.kind === 'device-list') return { ...body, list: toBase64(body.list) }
+  if (body.kind === 'group') return { ...body, op: toBase64(body.op) }
+  return body
 }
 
 function isText(text: unknown): text is string {
