@@ -177,7 +177,10 @@ export class Feed {
     })
     const sync = feedSync({
       engine,
-      allow: (peer) => messenger.peerMay(peer.toString(), 'sync-feed'),
+      // Accepted contacts, and our own other devices: what we post, like and comment on one
+      // device (its own replica of our feed) reaches the others directly.
+      allow: (peer) =>
+        messenger.peerMay(peer.toString(), 'sync-feed') || messenger.isOwnDevice(peer.toString()),
       onHave: (peer, feeds) => {
         const contact = byPeer(peer)
         if (contact !== undefined) keys.checkHave(contact.id, feeds)

@@ -453,6 +453,14 @@ export class Messenger {
     return this.core.trustOf(peerId)
   }
 
+  /**
+   * Whether `peerId` is another device of ours (on our own device list): it is us, so it keeps
+   * our Moments in step with this one (@jiayi/feed syncs with it as with a contact).
+   */
+  isOwnDevice(peerId: string): boolean {
+    return this.core.isOwnDevice(peerId)
+  }
+
   /** Whether the peer may do `action` now (trust.ts). */
   peerMay(peerId: string, action: PeerAction): boolean {
     return peerMay(this.core.trustOf(peerId), action)
