@@ -195,6 +195,8 @@ export class Feed {
       }),
       // A contact removed (or otherwise no longer allowed) loses its open feed streams at once.
       messenger.events.on('contact', () => sync.revalidate()),
+      // So does a device of ours that was removed.
+      messenger.events.on('own-devices', () => sync.revalidate()),
       engine.events.on('keys', () => this.reseal()),
     )
     await keys.start()

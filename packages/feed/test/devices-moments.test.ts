@@ -23,6 +23,7 @@ describe('Moments on two devices of one person', () => {
     await befriend(laptop, bob)
 
     const store = new MemoryStore()
+    phoneStore = store
     const deviceKey = await generateDeviceKey()
     const node = await createJiayiNode({
       privateKey: deviceKey,
@@ -62,6 +63,8 @@ describe('Moments on two devices of one person', () => {
     await phone.messenger.node.dial(laptop.messenger.node.getMultiaddrs()[0]!)
   })
 
+  let phoneStore: MemoryStore
+
   after(async () => {
     await Promise.all(running.map((p) => p.stop()))
   })
@@ -95,5 +98,22 @@ describe('Moments on two devices of one person', () => {
       15_000,
       'the comment on the laptop',
     )
+  })
+
+  it('a phone removed while away is refused when it comes back, and gets nothing new', async () => {
+    const phoneId = phone.messenger.whoami().peerId
+    running.splice(running.indexOf(phone), 1)
+    await phone.stop()
+    await laptop.messenger.removeDevice(phoneId) // it cannot be told: it is away
+    assert.equal(laptop.messenger.isOwnDevice(phoneId), false)
+    const refused = () => laptop.feed.stats().rejected.NotAllowed ?? 0
+    const before = refused()
+    const after = await laptop.feed.post('after the phone was removed')
+    // The phone's copy still believes it is Ann's device, and holds her keys.
+    const ghost = await feedPeer('Ann', phoneStore)
+    running.push(ghost)
+    await ghost.messenger.node.dial(laptop.messenger.node.getMultiaddrs()[0]!)
+    await eventually(() => refused() > before, 15_000, 'the ghost’s feed sync refused')
+    assert.equal(ghost.feed.get(after.id), undefined)
   })
 })

@@ -86,6 +86,11 @@ export interface MessengerEvents extends Record<string, unknown> {
   }
   /** This device was removed from its account by another of its devices: its store is wiped. */
   device: { readonly change: 'removed' }
+  /**
+   * Our own device list changed (a device linked or removed, here or on another device of ours):
+   * the peer ids of our devices now. What a removed device had open with us ends (the feed's sync).
+   */
+  'own-devices': { readonly devices: readonly string[] }
 }
 
 export interface EncryptOptions {

@@ -170,6 +170,7 @@ export class Messenger {
       this.addresses.schedule(0)
       this.kickAllLanes()
       if (!mirrored) this.sync.deviceList(list)
+      core.events.emit('own-devices', { devices: core.ownDevices.devices })
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
