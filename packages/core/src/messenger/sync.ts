@@ -1,8 +1,10 @@
 /**
  * Own devices in step (Sesame's sync messages): what this device sends to a contact is mirrored
  * to our other devices (core.ts ownDevices, from our device list) through the lanes of our own
- * identity (lanes.ts), and appears there as sent, in the right conversation. Messages contacts send need no mirroring:
- * they encrypt to each of our devices.
+ * identity (lanes.ts), and appears there as sent, in the right conversation; so are our changes
+ * to contacts, the group ops we make, and our new device list. Messages contacts send need no
+ * mirroring: they encrypt to each of our devices. Nor do Moments: our devices sync feeds with
+ * each other directly (@jiayi/feed).
  *
  * `Extension { kind = "sync", body = JSON }`, taken only from a device on our own list (inbound
  * refuses it from anyone else, and refuses anything else from our devices):
