@@ -227,7 +227,7 @@ describe('own devices in step', () => {
     await laptop.messenger.groups.transfer(group.id, carolId)
     await laptop.messenger.groups.leave(group.id)
     await eventually(() => onPhone() === undefined, 15_000, 'left on the phone')
-    // Carol, still in it, saw each change once.
+    // Carol, still in it, sees Ann gone.
     await eventually(
       () => carol.messenger.groups.list().find((g) => g.id === group.id)?.members.length === 2,
       15_000,
