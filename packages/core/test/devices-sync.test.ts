@@ -3,7 +3,7 @@
  * two devices made by hand as in devices-sessions.test.ts (one identity, two device keys, a list
  * naming both in each store). What she does with contacts on one device happens on the other: a
  * contact added, a request accepted, a remark and labels, a contact removed, a group made and
- * changed; her newer device list reaches the other device. A contact or someone who only asked cannot pass a sync off as hers.
+ * changed, a group joined by invite; her newer device list reaches the other device. A contact or someone who only asked cannot pass a sync off as hers.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -39,6 +39,7 @@ describe('own devices in step', () => {
   let bob: TestPeer
   let carol: TestPeer
   let dave: TestPeer
+  let erin: TestPeer
   let bobId: ContactId
   let carolId: ContactId
 
@@ -79,6 +80,7 @@ describe('own devices in step', () => {
     bob = await diskPeer('Bob')
     carol = await diskPeer('Carol')
     dave = await diskPeer('Dave')
+    erin = await diskPeer('Erin')
     await connect(phone, laptop)
   })
 
@@ -232,6 +234,23 @@ describe('own devices in step', () => {
       () => carol.messenger.groups.list().find((g) => g.id === group.id)?.members.length === 2,
       15_000,
       'Ann gone at Carol',
+    )
+  })
+
+  it('a group joined by invite on the laptop, from someone the phone does not know, is on the phone', async () => {
+    const group = await erin.messenger.groups.create('Book club 读书会')
+    await erin.messenger.groups.settings(group.id, { joinApproval: false, adminsOnly: false })
+    const invite = await erin.messenger.groups.invite(group.id)
+    const joined = await laptop.messenger.groups.join(invite.link)
+    assert.equal(joined.state, 'joined')
+    await eventually(
+      () => phone.messenger.groups.list().find((g) => g.id === group.id)?.members.length === 2,
+      15_000,
+      'the group on the phone',
+    )
+    assert.equal(
+      phone.messenger.contactList().some((c) => c.name === 'Erin'),
+      false,
     )
   })
 

@@ -1166,6 +1166,7 @@ export class Groups {
 
   private async receiveOps(gid: GroupId, from: ContactId, ops: readonly Uint8Array[]): Promise<void> {
     let g = this.loaded.get(gid)
+    const wasMember = g?.log.state().members.has(this.me) === true
     const added: GroupOp[] = []
     if (g === undefined) {
       // A group we are not in yet: only its whole log (from the create op) can tell us we were
@@ -1218,6 +1219,14 @@ export class Groups {
     for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
     if (added.length === 0) return
     const state = g.log.state()
+    // We were added (an invite we used, a member who added us): our other devices may not hear
+    // of it from whoever added us (a stranger to them refuses to start a session with them), so
+    // they get the log from us, as for a group we made.
+    if (!wasMember && from !== this.me && state.members.has(this.me))
+      this.onOwnOps(
+        gid,
+        g.log.ordered().map((o) => o.bytes),
+      )
     // Keys of members who left are dropped at once; handing ours out waits for the rest of a
     // burst of ops (settleSoon).
     g.channel.align(state)

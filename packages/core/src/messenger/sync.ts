@@ -17,8 +17,9 @@
  *    "remark"?:…,"labels":[…]}   a contact added or accepted, or its remark (备注) or labels changed
  *                                (sync-contacts.ts: the receiver checks the card, never lowers a state)
  *   {"kind":"contact-removed","contact":cid}             a contact removed or a request rejected
- *   {"kind":"group","group":32 hex,"op":base64}   a group op we made (groups/ops.ts; a new group: each
- *                                op of its log, one a message), taken as a member's op would be
+ *   {"kind":"group","group":32 hex,"op":base64}   a group op we made (groups/ops.ts; a new group, or
+ *                                one we were added to: each op of its log, one a message), taken
+ *                                as a member's op would be
  *   {"kind":"device-list","list":base64}   our new signed device list (a device linked or removed):
  *                                taken only if our identity signed it, it is newer, and names us
  * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
