@@ -40,6 +40,7 @@ describe('own devices in step', () => {
   let carol: TestPeer
   let dave: TestPeer
   let erin: TestPeer
+  let frank: TestPeer
   let bobId: ContactId
   let carolId: ContactId
 
@@ -81,6 +82,7 @@ describe('own devices in step', () => {
     carol = await diskPeer('Carol')
     dave = await diskPeer('Dave')
     erin = await diskPeer('Erin')
+    frank = await diskPeer('Frank')
     await connect(phone, laptop)
   })
 
@@ -117,6 +119,20 @@ describe('own devices in step', () => {
       15_000,
       "the phone's message at Bob",
     )
+  })
+
+  it('an accept that reaches only the laptop makes the contact accepted on the phone too', async () => {
+    // The phone never connects to Frank: his accept cannot reach it, only the laptop's word.
+    const frankId = (await laptop.messenger.addContact(frank.messenger.card().link)).id
+    await eventually(() => known(phone.messenger, frankId)?.state === 'pending-out', 15_000, 'on the phone')
+    const annAtFrank = await eventually(
+      () => frank.messenger.contactList().find((c) => c.state === 'pending-in')?.id,
+      15_000,
+      "Ann's request at Frank",
+    )
+    await frank.messenger.accept(annAtFrank)
+    await eventually(() => known(laptop.messenger, frankId)?.state === 'accepted', 15_000, 'on the laptop')
+    await eventually(() => known(phone.messenger, frankId)?.state === 'accepted', 15_000, 'on the phone')
   })
 
   it('a remark and labels set on the phone show on the laptop', async () => {

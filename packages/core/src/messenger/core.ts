@@ -124,6 +124,12 @@ export class MessengerCore {
   homeCertificate: Uint8Array | undefined
   /** Called after a commit for every conversation that got new outbox entries. */
   onOutbox: (cid: ContactId) => void = () => {}
+  /**
+   * Called when a contact we asked accepted us (their accept, or their crossing request): our
+   * other devices are told (sync.ts), since the accept may not reach them (they may not know
+   * the contact yet when it comes).
+   */
+  onContactAccepted: (cid: ContactId) => void = () => {}
   /** Called when a known contact's ratchet message opens with none of our sessions (session-reset.ts). */
   onDecryptFailed: (cid: ContactId) => void = () => {}
   /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */

@@ -385,8 +385,10 @@ export class Inbound {
         if (card === undefined) {
           // Another device on their list answered (its card names that device, not the one we
           // keep): it speaks for them, so their accept (or crossing request) accepts them.
-          if (!isFirstLane(lane) && contact.state === 'pending-out' && isTheirCard(body.card, contact))
+          if (!isFirstLane(lane) && contact.state === 'pending-out' && isTheirCard(body.card, contact)) {
             core.putContact(tx, { ...contact, state: 'accepted', updatedAt: Date.now() }, 'update')
+            tx.after(() => core.onContactAccepted(cid))
+          }
           return
         }
         // Only a contact we asked becomes accepted by what they send: their accept, or their own
@@ -395,6 +397,8 @@ export class Inbound {
         const state: ContactState =
           contact.state === 'pending-in' || contact.state === 'member' ? 'pending-in' : 'accepted'
         updateContactFromCard(core, tx, contact, card, state)
+        if (contact.state === 'pending-out' && state === 'accepted')
+          tx.after(() => core.onContactAccepted(cid))
         // A request means they wait for our answer. When we have already said yes (we added them
         // too, or they re-added us), answer now: our own request may never reach them (it can be
         // refused, e.g. when its one-time prekey is gone), and this reply travels on the session

@@ -165,6 +165,7 @@ export class Messenger {
     // Our other devices hear of it too (sync.ts), unless it came from one of them.
     this.sync = new OwnSync(core)
     this.sync.onContactRemoved = (cid) => this.outbox.reset(cid)
+    core.onContactAccepted = (cid) => this.sync.contact(cid)
     this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
     core.onDeviceList = (list, mirrored) => {
       this.addresses.schedule(0)
