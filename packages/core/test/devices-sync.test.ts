@@ -175,6 +175,7 @@ describe('own devices in step', () => {
 
   it('a contact or someone who only asked cannot pass a contact sync off as ours', async () => {
     // Carol, a contact, says Bob was removed; Dave, who only sent a request, that he is accepted.
+    // Only a device on Ann's own list may send a sync: each is refused and counted.
     const before = notAllowed(laptop.messenger)
     await carol.messenger.sendExtension(
       carol.messenger.contactList()[0]!.id,
@@ -195,7 +196,18 @@ describe('own devices in step', () => {
         JSON.stringify({ kind: 'contact', contact: daveId, card: daveCard, state: 'accepted', labels: [] }),
       ),
     )
-    await eventually(() => notAllowed(laptop.messenger) >= before + 2, 15_000, 'both refused')
+    // And Carol, a group op as if Ann had made it on another device (a group of Carol's own).
+    const carols = await carol.messenger.groups.create('Not Ann’s 不是安的')
+    await carol.messenger.sendExtension(
+      carol.messenger.contactList()[0]!.id,
+      'sync',
+      utf8(JSON.stringify({ kind: 'group', group: carols.id, op: toBase64(randomBytes(64)) })),
+    )
+    await eventually(() => notAllowed(laptop.messenger) >= before + 3, 15_000, 'all three refused')
+    assert.equal(
+      laptop.messenger.groups.list().some((g) => g.id === carols.id),
+      false,
+    )
     assert.equal(known(laptop.messenger, bobId)?.state, 'accepted')
     assert.equal(known(laptop.messenger, daveId)?.state, 'pending-in')
   })
