@@ -543,6 +543,13 @@ export class Groups {
    */
   private async afterChange(g: HeldGroup, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
     const state = g.log.state()
+    // Our other devices make the change too (a new group: its whole log), through sync messages
+    // (messenger/sync.ts): group traffic to a member reaches each of their devices, but we send
+    // none to ourselves.
+    this.onOwnOps(
+      g.log.id,
+      (before === undefined ? g.log.ordered() : ops).map((o) => o.bytes),
+    )
     const to = new Set<ContactId>([...state.members.keys(), ...(before?.members.keys() ?? [])])
     to.delete(this.me)
     for (const cid of to) {
@@ -1159,6 +1166,7 @@ export class Groups {
 
   private async receiveOps(gid: GroupId, from: ContactId, ops: readonly Uint8Array[]): Promise<void> {
     let g = this.loaded.get(gid)
+    const wasMember = g?.log.state().members.has(this.me) === true
     const added: GroupOp[] = []
     if (g === undefined) {
       // A group we are not in yet: only its whole log (from the create op) can tell us we were
@@ -1211,6 +1219,14 @@ export class Groups {
     for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
     if (added.length === 0) return
     const state = g.log.state()
+    // We were added (an invite we used, a member who added us): our other devices may not hear
+    // of it from whoever added us (a stranger to them refuses to start a session with them), so
+    // they get the log from us, as for a group we made.
+    if (!wasMember && from !== this.me && state.members.has(this.me))
+      this.onOwnOps(
+        gid,
+        g.log.ordered().map((o) => o.bytes),
+      )
     // Keys of members who left are dropped at once; handing ours out waits for the rest of a
     // burst of ops (settleSoon).
     g.channel.align(state)
@@ -1220,6 +1236,17 @@ export class Groups {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',
     })
+  }
+
+  /** Called with the ops we made (our other devices get them: messenger/sync.ts). */
+  onOwnOps: (gid: GroupId, ops: readonly Uint8Array[]) => void = () => {}
+
+  /**
+   * An op another device of ours made (sync.ts), taken as if a member passed it on: a group we
+   * created there starts here with its create op, a rename or a leave there happens here.
+   */
+  async receiveOwnOp(gid: GroupId, op: Uint8Array): Promise<void> {
+    await this.receiveOps(gid, this.me, [op]).catch((error) => this.counted(error))
   }
 
   /** Logs of groups we may be joining, waiting for the ops that add us. */

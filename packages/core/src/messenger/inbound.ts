@@ -382,13 +382,23 @@ export class Inbound {
       case 'request':
       case 'accept': {
         const card = cardOfContact(body.card, contact)
-        if (card === undefined) return
+        if (card === undefined) {
+          // Another device on their list answered (its card names that device, not the one we
+          // keep): it speaks for them, so their accept (or crossing request) accepts them.
+          if (!isFirstLane(lane) && contact.state === 'pending-out' && isTheirCard(body.card, contact)) {
+            core.putContact(tx, { ...contact, state: 'accepted', updatedAt: Date.now() }, 'update')
+            tx.after(() => core.onContactAccepted(cid))
+          }
+          return
+        }
         // Only a contact we asked becomes accepted by what they send: their accept, or their own
         // request when QR codes were swapped. A request waiting for us stays waiting.
         // A group member we never added who asks is asking like a stranger.
         const state: ContactState =
           contact.state === 'pending-in' || contact.state === 'member' ? 'pending-in' : 'accepted'
         updateContactFromCard(core, tx, contact, card, state)
+        if (contact.state === 'pending-out' && state === 'accepted')
+          tx.after(() => core.onContactAccepted(cid))
         // A request means they wait for our answer. When we have already said yes (we added them
         // too, or they re-added us), answer now: our own request may never reach them (it can be
         // refused, e.g. when its one-time prekey is gone), and this reply travels on the session
@@ -545,6 +555,19 @@ function cardOfContact(bytes: Uint8Array, contact: ContactRecord): CardWithBytes
   } catch (error) {
     if (CardError.is(error)) return undefined
     throw error
+  }
+}
+
+/** Whether `bytes` is a card of the contact's identity naming one of the devices on their list. */
+function isTheirCard(bytes: Uint8Array, contact: ContactRecord): boolean {
+  try {
+    const card = decodeCardBytes(bytes)
+    return (
+      bytesToHex(card.identity.signingKey) === contact.identityKey &&
+      contactDevices(contact).includes(card.peerId)
+    )
+  } catch {
+    return false
   }
 }
 

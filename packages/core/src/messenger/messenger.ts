@@ -162,14 +162,21 @@ export class Messenger {
     this.addresses = new AddressWatcher(core)
     // A new own list (linking, unlinking): contacts hear of it, and what we send from now on is
     // mirrored to the devices it names.
-    core.onDeviceList = () => {
+    // Our other devices hear of it too (sync.ts), unless it came from one of them.
+    this.sync = new OwnSync(core)
+    this.sync.onContactRemoved = (cid) => this.outbox.reset(cid)
+    core.onContactAccepted = (cid) => this.sync.contact(cid)
+    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
+    core.onDeviceList = (list, mirrored) => {
       this.addresses.schedule(0)
       this.kickAllLanes()
       this.home.devicesChanged()
+      if (!mirrored) this.sync.deviceList(list)
+      core.events.emit('own-devices', { devices: core.ownDevices.devices })
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
-    this.contacts = new ContactOps(core, this.receipts, this.outbox)
+    this.contacts = new ContactOps(core, this.receipts, this.outbox, this.sync)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
     this.resets = new SessionResets(core)
@@ -185,12 +192,12 @@ export class Messenger {
       this.inbound.extensions.set(kind, handler)
     this.pictures = new ProfilePictures(core)
     this.finder = new MessageSearch(core)
-    this.contactLabels = new ContactLabels(core)
+    this.contactLabels = new ContactLabels(core, (cid) => this.sync.contact(cid))
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
     this.groups = new Groups(core)
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
-    this.sync = new OwnSync(core)
-    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
+    this.groups.onOwnOps = (gid, ops) => this.sync.groupOps(gid, ops)
+    this.sync.onGroupOp = (gid, op) => this.groups.receiveOwnOp(gid, op)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
@@ -447,6 +454,14 @@ export class Messenger {
   /** Where a peer (by peer id) stands with us: what every protocol handler asks (trust.ts). */
   trustOf(peerId: string): TrustState {
     return this.core.trustOf(peerId)
+  }
+
+  /**
+   * Whether `peerId` is another device of ours (on our own device list): it is us, so it keeps
+   * our Moments in step with this one (@jiayi/feed syncs with it as with a contact).
+   */
+  isOwnDevice(peerId: string): boolean {
+    return this.core.isOwnDevice(peerId)
   }
 
   /** Whether the peer may do `action` now (trust.ts). */

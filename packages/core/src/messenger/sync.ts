@@ -1,8 +1,10 @@
 /**
  * Own devices in step (Sesame's sync messages): what this device sends to a contact is mirrored
  * to our other devices (core.ts ownDevices, from our device list) through the lanes of our own
- * identity (lanes.ts), and appears there as sent, in the right conversation. Messages contacts send need no mirroring:
- * they encrypt to each of our devices.
+ * identity (lanes.ts), and appears there as sent, in the right conversation; so are our changes
+ * to contacts, the group ops we make, and our new device list. Messages contacts send need no
+ * mirroring: they encrypt to each of our devices. Nor do Moments: our devices sync feeds with
+ * each other directly (@jiayi/feed).
  *
  * `Extension { kind = "sync", body = JSON }`, taken only from a device on our own list (inbound
  * refuses it from anyone else, and refuses anything else from our devices):
@@ -11,15 +13,34 @@
  *   {"kind":"reaction","contact":cid,"id":…,"emoji":…}   our reaction ("" removes it)
  *   {"kind":"edit","contact":cid,"id":…,"text":…}        our message edited
  *   {"kind":"delete","contact":cid,"id":…}               our message deleted for everyone
+ *   {"kind":"contact","contact":cid,"card":link payload,"state":"pending-out"|"accepted",
+ *    "remark"?:…,"labels":[…]}   a contact added or accepted, or its remark (备注) or labels changed
+ *                                (sync-contacts.ts: the receiver checks the card, never lowers a state)
+ *   {"kind":"contact-removed","contact":cid}             a contact removed or a request rejected
+ *   {"kind":"group","group":32 hex,"op":base64}   a group op we made (groups/ops.ts; a new group, or
+ *                                one we were added to: each op of its log, one a message), taken
+ *                                as a member's op would be
+ *   {"kind":"device-list","list":base64}   our new signed device list (a device linked or removed):
+ *                                taken only if our identity signed it, it is newer, and names us
  * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
  * crash in between may leave one message unmirrored; the message itself is never lost.
  */
-import { fromUtf8, utf8 } from '../bytes.js'
+import { fromBase64, fromUtf8, toBase64, utf8 } from '../bytes.js'
+import { type GroupId, isGroupId, MAX_OP_BYTES } from '../groups/ops.js'
+import { type DeviceList, isNewerDeviceList, listsDevice, verifyDeviceList } from '../identity/device-list.js'
 import type { MessengerCore } from './core.js'
 import { type ContactId, isContactId, isMessageId, type MessageId } from './ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES } from './payload.js'
 import type { MessageRecord } from './records.js'
+import {
+  applyContactRemoved,
+  applyContactSync,
+  type ContactRemovedSync,
+  type ContactSync,
+  contactSyncOf,
+  parseContactSync,
+} from './sync-contacts.js'
 import { Tx } from './tx.js'
 
 export const SYNC_EXTENSION = 'sync'
@@ -40,10 +61,27 @@ export type ChangeSync =
   | { readonly kind: 'edit'; readonly contact: ContactId; readonly id: MessageId; readonly text: string }
   | { readonly kind: 'delete'; readonly contact: ContactId; readonly id: MessageId }
 
-type Sync = SentSync | ChangeSync
+interface GroupSync {
+  readonly kind: 'group'
+  readonly group: GroupId
+  readonly op: Uint8Array
+}
+
+interface DeviceListSync {
+  readonly kind: 'device-list'
+  readonly list: Uint8Array
+}
+
+type Sync = SentSync | ChangeSync | ContactSync | ContactRemovedSync | GroupSync | DeviceListSync
+
+/** A sync body, or how to make it when its turn in our own queue comes (undefined: nothing to send). */
+type SyncSource = Sync | (() => Sync | undefined)
 
 export class OwnSync {
   constructor(private readonly core: MessengerCore) {}
+
+  /** Called after a contact was removed here because another device of ours did (outbox reset). */
+  onContactRemoved: (cid: ContactId) => void = () => {}
 
   readonly extension: CoreExtensionHandler = {
     requires: 'message',
@@ -68,17 +106,46 @@ export class OwnSync {
     this.mirror(change)
   }
 
-  private mirror(body: Sync): void {
+  /**
+   * Mirrors the contact as it is when the mirror is sent (added, accepted, remark or labels
+   * changed): a later change in between goes with it. A request waiting here or a group member
+   * is nothing to mirror.
+   */
+  contact(cid: ContactId): void {
+    this.mirror(() => contactSyncOf(this.core.contacts.get(cid)))
+  }
+
+  /** Mirrors a contact removed or a request rejected. */
+  contactRemoved(cid: ContactId): void {
+    this.mirror({ kind: 'contact-removed', contact: cid })
+  }
+
+  /** Takes a group op our other device made (groups/service.ts). */
+  onGroupOp: (gid: GroupId, op: Uint8Array) => Promise<void> = async () => {}
+
+  /** Mirrors ops we made in a group, one per message (an op may be near a message's size). */
+  groupOps(gid: GroupId, ops: readonly Uint8Array[]): void {
+    for (const op of ops) this.mirror({ kind: 'group', group: gid, op })
+  }
+
+  /** Mirrors our new device list to the devices it names (a removed device is told by the linker). */
+  deviceList(list: DeviceList): void {
+    this.mirror({ kind: 'device-list', list: list.bytes })
+  }
+
+  private mirror(source: SyncSource): void {
     const core = this.core
     if (core.ownDevices.devices.length < 2) return
     void core.queue
       .run(core.selfId, async () => {
         if (core.stopped) return
+        const body = typeof source === 'function' ? source() : source
+        if (body === undefined) return
         const tx = new Tx()
         await core.encryptToOutbox(tx, core.selfId, {
           kind: 'extension',
           extension: SYNC_EXTENSION,
-          body: utf8(JSON.stringify(body)),
+          body: utf8(JSON.stringify(wireOf(body))),
         })
         await core.commit(tx)
       })
@@ -95,6 +162,20 @@ export class OwnSync {
     const sync = parseSync(ctx.body)
     if (sync === undefined) {
       core.refuse('/jiayi/msg/1', 'bad-payload')
+      return
+    }
+    if (sync.kind === 'device-list') return this.ownList(sync.list)
+    if (sync.kind === 'group') {
+      // After this envelope is durable and outside our own queue: the group answers members.
+      ctx.after(() => void this.onGroupOp(sync.group, sync.op))
+      return
+    }
+    if (sync.kind === 'contact') {
+      if (!(await applyContactSync(core, sync))) core.refuse('/jiayi/msg/1', 'bad-payload')
+      return
+    }
+    if (sync.kind === 'contact-removed') {
+      if (await applyContactRemoved(core, sync.contact)) this.onContactRemoved(sync.contact)
       return
     }
     const contact = core.contacts.get(sync.contact)
@@ -122,6 +203,23 @@ export class OwnSync {
       core.putMessage(tx, record, 'new')
       await core.commit(tx)
     })
+  }
+
+  /**
+   * Takes our new device list from another device of ours: signed by our identity, newer than the
+   * one held, and naming this device (a device removed is told so by the linker, and wipes).
+   */
+  private async ownList(bytes: Uint8Array): Promise<void> {
+    const core = this.core
+    let list: DeviceList
+    try {
+      list = verifyDeviceList(bytes, core.account.identity.signing.publicKey)
+    } catch {
+      core.refuse('/jiayi/msg/1', 'bad-device-list')
+      return
+    }
+    if (!isNewerDeviceList(list, core.ownDeviceList()) || !listsDevice(list, core.peerId.toString())) return
+    await core.setOwnDeviceList(list.bytes, { mirrored: true })
   }
 
   /** Applies a change to `m` here, as the device it was made on did (inside the queue). */
@@ -156,6 +254,24 @@ function parseSync(bytes: Uint8Array): Sync | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined
   const v = value as Record<string, unknown>
+  if (v.kind === 'contact' || v.kind === 'contact-removed') return parseContactSync(v)
+  if (v.kind === 'group') {
+    if (typeof v.group !== 'string' || !isGroupId(v.group)) return undefined
+    if (typeof v.op !== 'string' || v.op.length > (MAX_OP_BYTES * 4) / 3 + 4) return undefined
+    try {
+      return { kind: 'group', group: v.group, op: fromBase64(v.op) }
+    } catch {
+      return undefined
+    }
+  }
+  if (v.kind === 'device-list') {
+    if (typeof v.list !== 'string' || v.list.length > 65_536) return undefined
+    try {
+      return { kind: 'device-list', list: fromBase64(v.list) }
+    } catch {
+      return undefined
+    }
+  }
   if (typeof v.contact !== 'string' || !isContactId(v.contact)) return undefined
   if (typeof v.id !== 'string' || !isMessageId(v.id)) return undefined
   const target = { contact: v.contact, id: v.id }
@@ -185,6 +301,13 @@ function parseSync(bytes: Uint8Array): Sync | undefined {
     text: v.text,
     ...(v.replyTo === undefined ? {} : { replyTo: v.replyTo as MessageId }),
   }
+}
+
+/** Binary fields as base64 in the JSON body. */
+function wireOf(body: Sync): unknown {
+  if (body.kind === 'device-list') return { ...body, list: toBase64(body.list) }
+  if (body.kind === 'group') return { ...body, op: toBase64(body.op) }
+  return body
 }
 
 function isText(text: unknown): text is string {
