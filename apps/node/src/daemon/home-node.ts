@@ -219,6 +219,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     items: stats.items,
     bytes: stats.bytes,
     depositors: stats.depositors,
+    notices: stats.notices,
     refused: Object.entries(stats.refused)
       .map(([code, n]) => `${code}=${n}`)
       .join(' '),

@@ -29,6 +29,7 @@ import {
   MailItem,
   SignedDepositors,
 } from './mailbox-wire.pb.js'
+import { MailboxNotifier } from './notice.js'
 
 const DAY_MS = 24 * 3600 * 1000
 /**
@@ -75,6 +76,8 @@ export interface MailboxStats {
   readonly items: number
   readonly bytes: number
   readonly refused: Record<string, number>
+  /** Notices sent to the owner's connected devices (/jiayi/mailbox-notice/1). */
+  readonly notices: number
 }
 
 const CERT_KEY = key('home', 'certificate')
@@ -93,10 +96,13 @@ export class MailboxServer {
   private readonly now: () => number
   /** One request changes the store at a time: quotas and ids stay exact. */
   private chain: Promise<unknown> = Promise.resolve()
+  /** Tells the owner's connected devices when mail comes (notice.ts). */
+  private readonly notifier: MailboxNotifier
 
   private constructor(private readonly init: MailboxServerInit) {
     this.limits = { ttlMs: MAILBOX_TTL_MS, bytesPerDepositor: MAILBOX_BYTES_PER_DEPOSITOR, ...init.limits }
     this.now = init.now ?? Date.now
+    this.notifier = new MailboxNotifier(init.node, () => this.items)
   }
 
   /** Loads what the store holds and starts serving /jiayi/mailbox/1. */
@@ -149,6 +155,7 @@ export class MailboxServer {
       items: this.items,
       bytes,
       refused: Object.fromEntries(this.refused),
+      notices: this.notifier.count(),
     }
   }
 
@@ -265,6 +272,8 @@ export class MailboxServer {
     await this.init.store.batch(ops)
     this.charge(peer, total)
     this.items += items.length
+    // Kept on disk first: a device told now finds the items when it fetches.
+    this.notifier.notify(owner.devices)
     return { status: MailboxResponse.Status.OK, accepted: items.length }
   }
 
