@@ -18,7 +18,7 @@ import { autoNAT } from '@libp2p/autonat'
 import { dcutr } from '@libp2p/dcutr'
 import { type ReachInit, reachService } from './reach-service.js'
 
-export type { NatStatus, Reach, ReachInit, ReachStatus } from './reach-service.js'
+export type { GuestRelay, NatStatus, Reach, ReachInit, ReachStatus } from './reach-service.js'
 
 export interface ReachServicesInit extends ReachInit {
   /** Hole punching (default true). */
