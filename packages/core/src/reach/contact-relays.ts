@@ -48,10 +48,10 @@ export class ContactRelays {
     this.update()
   }
 
+  /** Stops choosing; the slots held end with the node (as our own home node's does). */
   stop(): void {
     clearInterval(this.timer)
     for (const off of this.off.splice(0)) off()
-    this.core.node.services.reach?.keepGuestReservations([])
   }
 
   /** Our address through `contact`'s home node, while we hold a slot there. */
