@@ -73,6 +73,8 @@ export interface ReachInit {
 const DEFAULT_RETRY_MS = 15_000
 /** A guest relay that keeps failing is tried at most this rarely (the retry doubles up to it). */
 const MAX_GUEST_RETRY_MS = 30 * 60_000
+/** A reservation attempt (dial and RESERVE, each bounded by libp2p) given up after this long. */
+const LISTEN_TIMEOUT_MS = 20_000
 
 /** One relay we keep a reservation on. */
 class Held {
@@ -101,6 +103,8 @@ export class ReachService implements Reach {
   private readonly guests = new Map<string, Held>()
   private stopped = false
   private behindNat = false
+  /** Reservation attempts run one after another (listenOn). */
+  private turn: Promise<void> = Promise.resolve()
   private readonly retryMs: number
 
   constructor(
@@ -221,19 +225,8 @@ export class ReachService implements Reach {
   private async reserve(held: Held): Promise<void> {
     if (held.reserving || this.stopped || held.reserved() || !this.isKept(held)) return
     held.reserving = true
-    const circuit = held.addr.encapsulate('/p2p-circuit')
     try {
-      if (held.listener !== undefined) {
-        // The listener of a lost or refused reservation listens again. It is not closed and
-        // replaced: closing a circuit listener cancels every reservation libp2p holds
-        // (@libp2p/circuit-relay-v2 4's listener.close), the other relays' too.
-        await held.listener.listen(circuit).catch(() => undefined)
-      } else {
-        const tm = this.components.transportManager
-        const before = new Set(tm.getListeners())
-        await tm.listen([circuit]).catch(() => undefined)
-        held.listener = tm.getListeners().find((l) => !before.has(l))
-      }
+      await this.listenOn(held)
     } finally {
       held.reserving = false
     }
@@ -247,6 +240,42 @@ export class ReachService implements Reach {
       ? Math.min(this.retryMs * 2 ** (held.failures - 1), MAX_GUEST_RETRY_MS)
       : this.retryMs
     this.schedule(held, delay)
+  }
+
+  /**
+   * Asks the relay for a slot, one relay at a time: libp2p's reservation store drops the jobs
+   * queued behind one that succeeds without settling them (@libp2p/circuit-relay-v2 4,
+   * `#checkReservationCount` clears its queue), so a second listen started meanwhile would never
+   * end. A listen that does not end in LISTEN_TIMEOUT_MS counts as failed.
+   */
+  private listenOn(held: Held): Promise<void> {
+    const run = this.turn.then(async () => {
+      if (this.stopped || !this.isKept(held)) return
+      const circuit = held.addr.encapsulate('/p2p-circuit')
+      let listening: Promise<void>
+      if (held.listener !== undefined) {
+        // The listener of a lost or refused reservation listens again. It is not closed and
+        // replaced: closing a circuit listener cancels every reservation libp2p holds
+        // (@libp2p/circuit-relay-v2 4's listener.close), the other relays' too.
+        listening = held.listener.listen(circuit)
+      } else {
+        const tm = this.components.transportManager
+        const before = new Set(tm.getListeners())
+        // libp2p adds the listener before its first await: taken at once.
+        listening = tm.listen([circuit])
+        held.listener = tm.getListeners().find((l) => !before.has(l))
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        listening.catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, LISTEN_TIMEOUT_MS)
+        }),
+      ])
+      clearTimeout(timer)
+    })
+    this.turn = run.catch(() => undefined)
+    return run
   }
 
   private isKept(held: Held): boolean {
@@ -265,7 +294,6 @@ export class ReachService implements Reach {
     for (const h of closing) h.listener = undefined
     for (const kept of this.held()) {
       if (kept.listener === undefined) continue
-      kept.reserving = false
       void this.relisten(kept)
     }
   }
@@ -275,7 +303,7 @@ export class ReachService implements Reach {
     if (this.stopped || held.reserving) return
     held.reserving = true
     try {
-      await held.listener?.listen(held.addr.encapsulate('/p2p-circuit')).catch(() => undefined)
+      await this.listenOn(held)
     } finally {
       held.reserving = false
     }
