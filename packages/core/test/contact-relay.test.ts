@@ -3,7 +3,8 @@
  * (as behind a NAT) and has no home node; Bob has one. Carol reserves a slot on Bob's home node
  * (it admits Bob's contacts) and tells Bob, and Bob only, her address through it: Bob reaches her
  * there (messages say `relayed`); her card, identify and Dave (her contact, not Bob's) never see
- * it. A stranger gets no slot and Dave no connection through it (both refused and counted).
+ * it. A stranger gets no slot and Dave no connection through it (both refused and counted). With
+ * three contacts' home nodes she holds two.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -26,6 +27,7 @@ describe('a relay slot on a contact’s home node', () => {
   let carol: TestPeer
   let dave: TestPeer
   let stranger: JiayiNode | undefined
+  const others: { stop(): Promise<void> }[] = []
   let carolAtBob: string
   let bobAtCarol: string
   let daveAtCarol: string
@@ -59,7 +61,7 @@ describe('a relay slot on a contact’s home node', () => {
   })
   after(async () => {
     await Promise.all([bob?.stop(), carol?.stop(), dave?.stop(), stranger?.stop()])
-    await home?.stop()
+    await Promise.all([home, ...others].map((h) => h?.stop()))
   })
 
   const homeId = () => home.node.peerId.toString()
@@ -131,5 +133,39 @@ describe('a relay slot on a contact’s home node', () => {
       nodeOf(dave).dial(multiaddr(`${homeAddr()}/p2p-circuit/p2p/${carolId}`), { force: true }),
     )
     assert.equal(home.relayRefused().connection, refused.connection + 1)
+  })
+
+  it('at most two contacts’ home nodes; the slot held is kept', async () => {
+    // Dave links a home node too, and Erin, a new contact of Carol's, has one.
+    const erin = await testPeer('Erin')
+    others.push(erin)
+    const erinAtCarol = (await carol.messenger.addContact(erin.messenger.card().link)).id
+    const carolAtErin = await eventually(
+      () => erin.messenger.contactList().find((c) => c.name === 'Carol')?.id,
+      10_000,
+      'her request to Erin',
+    )
+    await erin.messenger.accept(carolAtErin)
+    await eventually(() => carol.messenger.contact(erinAtCarol).state === 'accepted', 10_000, 'Erin accepted')
+    for (const owner of [dave, erin]) {
+      const h = await openHomeNode({
+        store: new MemoryStore(),
+        network: nodeNetwork({ mdns: false }),
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+      })
+      others.push(h)
+      await owner.messenger.addHomeNode(h.link())
+    }
+    await eventually(
+      () =>
+        carol.messenger.contactHome(daveAtCarol) !== undefined &&
+        carol.messenger.contactHome(erinAtCarol) !== undefined,
+      10_000,
+      'Carol knows three home nodes',
+    )
+    await eventually(() => carol.messenger.reach().relays.length === 2, 15_000, 'two slots')
+    const reach = nodeOf(carol).services.reach!
+    assert.equal(reach.guestRelays().length, 2, 'no third reservation is asked for')
+    assert.ok(carol.messenger.reach().relays.includes(homeId()), 'Bob’s home node kept')
   })
 })
