@@ -36,6 +36,7 @@ import {
   MailItem,
   SignedDepositors,
 } from './mailbox-wire.pb.js'
+import { MailboxNotifier } from './notice.js'
 
 const DAY_MS = 24 * 3600 * 1000
 /**
@@ -84,6 +85,8 @@ export interface MailboxStats {
   readonly boxes: Record<string, number>
   readonly bytes: number
   readonly refused: Record<string, number>
+  /** Notices sent to the owner's connected devices (/jiayi/mailbox-notice/1). */
+  readonly notices: number
 }
 
 const CERT_KEY = key('home', 'certificate')
@@ -106,10 +109,13 @@ export class MailboxServer {
   private readonly now: () => number
   /** One request changes the store at a time: quotas and ids stay exact. */
   private chain: Promise<unknown> = Promise.resolve()
+  /** Tells the owner's connected devices when mail comes (notice.ts). */
+  private readonly notifier: MailboxNotifier
 
   private constructor(private readonly init: MailboxServerInit) {
     this.limits = { ttlMs: MAILBOX_TTL_MS, bytesPerDepositor: MAILBOX_BYTES_PER_DEPOSITOR, ...init.limits }
     this.now = init.now ?? Date.now
+    this.notifier = new MailboxNotifier(init.node, (device) => this.boxes.get(device) ?? 0)
   }
 
   /** Loads what the store holds and starts serving /jiayi/mailbox/1. */
@@ -163,6 +169,7 @@ export class MailboxServer {
       boxes: Object.fromEntries(this.boxes),
       bytes,
       refused: Object.fromEntries(this.refused),
+      notices: this.notifier.count(),
     }
   }
 
@@ -313,6 +320,9 @@ export class MailboxServer {
     this.charge(peer, total)
     this.items += items.length
     this.boxes.set(recipient, (this.boxes.get(recipient) ?? 0) + items.length)
+    // Kept on disk first: the device told now finds the items when it fetches. Only the device
+    // whose box they are in is told: the others have nothing new to fetch.
+    this.notifier.notify([recipient])
     return { status: MailboxResponse.Status.OK, accepted: items.length }
   }
 

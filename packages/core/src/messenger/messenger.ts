@@ -24,6 +24,7 @@ import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
 import type { NatStatus } from '../net/reach-services.js'
+import { ContactRelays } from '../reach/contact-relays.js'
 import { MessageSearch } from '../search/message-search.js'
 import type { SearchResult, SearchSource } from '../search/results.js'
 import { StoreError } from '../store/errors.js'
@@ -138,6 +139,8 @@ export class Messenger {
   private readonly contactLabels: ContactLabels
   /** Our home node and the mailbox on it (mailbox/owner.ts). */
   private readonly home: HomeNodeOwner
+  /** Relay slots on contacts' home nodes (reach/contact-relays.ts). */
+  private readonly contactRelays: ContactRelays
   /** Linking and unlinking our devices (devices/linker.ts). */
   private readonly linker: DeviceLinker
   private readonly listeners: [string, (e: Event) => void][] = []
@@ -159,7 +162,13 @@ export class Messenger {
     core.onOutbox = (cid) => this.outbox.kick(cid)
     this.receipts = new ReceiptBatcher(core)
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
-    this.addresses = new AddressWatcher(core)
+    // Our own home node's reservation is the home owner's (mailbox/owner.ts); contacts' home
+    // nodes' are these, and the address through one goes to that contact only.
+    this.contactRelays = new ContactRelays(core, () => this.home?.view()?.peerId)
+    this.addresses = new AddressWatcher(core, {
+      relayAddrFor: (c) => this.contactRelays.addrFor(c),
+      ownHome: () => this.home?.view()?.peerId,
+    })
     // A new own list (linking, unlinking): contacts hear of it, and what we send from now on is
     // mirrored to the devices it names.
     // Our other devices hear of it too (sync.ts), unless it came from one of them.
@@ -306,6 +315,9 @@ export class Messenger {
       this.addresses.identified(detail.peerId, detail.listenAddrs)
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
+    // A relay slot gained or lost: one on a contact's home node changes what that contact is
+    // told, and libp2p's own record of us (which never names it) does not change with it.
+    this.listen('transport:listening', () => this.addresses.schedule())
     await this.addresses.start()
     this.presence.start()
     await this.rotatePrekeys()
@@ -325,6 +337,7 @@ export class Messenger {
     await this.resets.start(resetSessions)
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
+    this.contactRelays.start()
     await this.linker.start()
     this.kickAllLanes()
     void this.groups.reachOut().catch(() => undefined)
@@ -349,6 +362,7 @@ export class Messenger {
     this.resets.stop()
     await this.linker.stop()
     await this.home.stop()
+    this.contactRelays.stop()
     await this.finder.stop()
     await this.groups.stop()
     for (const [type, handler] of this.listeners)
