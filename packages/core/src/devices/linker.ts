@@ -22,6 +22,7 @@ import { fromUtf8, randomBytes } from '../bytes.js'
 import { isNewerDeviceList, MAX_DEVICES, nextDeviceList, verifyDeviceList } from '../identity/device-list.js'
 import { encodeIdentityKeyPair } from '../identity/identity.js'
 import type { MessengerCore } from '../messenger/core.js'
+import { contactIdFor } from '../messenger/ids.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import { DeviceError, refusal } from './errors.js'
@@ -291,7 +292,8 @@ export class DeviceLinker {
       size = 0
       this.set({ state: 'transfer', done, total })
     }
-    for await (const [key, value] of handoverRecords(core.store, history, now)) {
+    const me = contactIdFor(core.account.identity.signing.publicKey)
+    for await (const [key, value] of handoverRecords(core.store, { history, me, now })) {
       if (key.length + value.length + 64 > LINK_MAX_FRAME_BYTES) continue // no record is near this
       if (size + key.length + value.length + 16 > BATCH_BYTES) await flush()
       batch.push({ key, value })
