@@ -315,8 +315,11 @@ export class DeviceLinker {
       throw new DeviceError('LinkFailed', 'the new device did not confirm it stored everything')
     // Only now: the new device holds everything, so contacts may start writing to it.
     const list = await core.setOwnDeviceList(next)
-    // The new device writes its account on this answer only (join.ts).
-    await framed.write(LinkFrame.encode({ stored: true }))
+    // The new device writes its account on this answer only (join.ts). The list is ours already:
+    // a new device gone just now shows as not seen yet, and `devices remove` takes it off.
+    await framed
+      .write(LinkFrame.encode({ stored: true }))
+      .catch(() => core.log.warn('the new device went away before it heard it is linked'))
     this.seen.heard(them, this.now())
     const device = this.devices().find((d) => d.id === them)!
     this.set({ state: 'linked', device })
