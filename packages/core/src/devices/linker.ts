@@ -316,7 +316,7 @@ export class DeviceLinker {
     // Only now: the new device holds everything, so contacts may start writing to it.
     const list = await core.setOwnDeviceList(next)
     // The new device writes its account on this answer only (join.ts). The list is ours already:
-    // a new device gone just now shows as not seen yet, and `devices remove` takes it off.
+    // a new device gone in this last moment stays listed until `devices remove` takes it off.
     await framed
       .write(LinkFrame.encode({ stored: true }))
       .catch(() => core.log.warn('the new device went away before it heard it is linked'))
