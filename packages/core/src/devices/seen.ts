@@ -58,6 +58,11 @@ export class SeenDevices {
     this.save()
   }
 
+  /** Resolves once the writes started so far are done. */
+  flushWrites(): Promise<void> {
+    return this.writing
+  }
+
   /** Writes the times not written yet (at stop). */
   async flush(): Promise<void> {
     if ([...this.at].some(([peer, at]) => this.written.get(peer) !== at)) this.save()
