@@ -400,6 +400,7 @@ export {
 export { DeviceError, type DeviceErrorCode } from './devices/errors.js'
 export {
   DEFAULT_HISTORY_DAYS,
+  type HandoverOptions,
   type HistoryChoice,
   handoverRecords,
   historyChoice,

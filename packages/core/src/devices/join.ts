@@ -1,9 +1,10 @@
 /**
  * The new device's side of linking (`jiayi init --link LINK`; the web app's "Link to my other
  * device"): dial the link's device, prove we hold the secret, show the code, then take the
- * identity key, the records and the new device list, and write the account LAST. Until that
- * final batch the home holds no identity (nothing half-linked); a new try starts by clearing
- * whatever a broken one left.
+ * identity key, the records and the new device list, say they are stored, and write the account
+ * LAST, once the existing device has taken the new list and said so. Until that final write the
+ * home holds no identity (nothing half-linked); a new try starts by clearing whatever a broken one
+ * left.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { utf8 } from '../bytes.js'
@@ -15,7 +16,7 @@ import { Keys } from '../messenger/keys.js'
 import { openFramed } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import type { BatchOp, Store } from '../store/store.js'
-import { DeviceError, refusal } from './errors.js'
+import { DeviceError, LINK_REFUSALS, refusal } from './errors.js'
 import { asNewDevice, type HistoryChoice, handedOverKey, historyDays } from './handover.js'
 import { checkLinkMac, decodeDeviceLink, linkCode, linkMac } from './link.js'
 import { LinkFrame } from './link-wire.pb.js'
@@ -80,7 +81,13 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
       }),
     )
     const read = async (timeoutMs = FRAME_TIMEOUT_MS) => {
-      const bytes = await framed.read({ timeoutMs })
+      let bytes: Uint8Array | null
+      try {
+        bytes = await framed.read({ timeoutMs })
+      } catch (cause) {
+        // The other device went away (killed, offline): the stream resets or times out.
+        throw brokenOff(cause)
+      }
       if (bytes === null) throw refusal('LinkFailed')
       const frame = LinkFrame.decode(bytes)
       if (frame.refused !== undefined) throw refusal(frame.refused)
@@ -124,19 +131,32 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
       deviceKey: options.deviceKey,
       createdAt: now(),
     }
-    // The last write: from here on the home is this person's device.
     await store.batch([
       { type: 'put', key: ownDeviceListKey(), value: verified.bytes },
       { type: 'put', key: ownDeviceAddrsKey(), value: utf8(JSON.stringify({ [link.peerId]: link.addrs })) },
-      { type: 'put', key: Keys.account(), value: accountRecord(account) },
     ])
-    await framed.write(LinkFrame.encode({ stored: true }))
+    // Everything but the account is stored. The existing device takes the new list only now,
+    // and says so; a device that goes away before (or a "stored" lost with it) leaves a list
+    // without us, and so this home must stay without an identity too.
+    try {
+      await framed.write(LinkFrame.encode({ stored: true }))
+    } catch (cause) {
+      throw brokenOff(cause)
+    }
+    if ((await read()).stored !== true) throw refusal('LinkFailed')
+    // The last write: from here on the home is this person's device.
+    await store.put(Keys.account(), accountRecord(account))
     await framed.close().catch(() => undefined)
     return account
   } catch (error) {
     framed.abort(error instanceof Error ? error : new Error('linking failed'))
     throw error
   }
+}
+
+/** The other device went away mid-link (killed, offline): its stream reset or went quiet. */
+function brokenOff(cause: unknown): DeviceError {
+  return new DeviceError('LinkFailed', LINK_REFUSALS.LinkFailed!, { cause })
 }
 
 async function clearStore(store: Store): Promise<void> {

@@ -10,9 +10,10 @@
  *    from someone who copied the link, since whoever holds the link can work out the code of the
  *    connection they made themselves. A wrong code ends the link.
  * 4. We send the identity key, then the records (handover.ts), then the new device list naming
- *    both devices. The new device stores everything and says so; only then is the list ours and
- *    announced to contacts. A device killed in between leaves nothing linked: its home has no
- *    account until the end, and our list is unchanged.
+ *    both devices. The new device stores everything but its account and says so; only then is
+ *    the list ours and announced to contacts, and we say so in turn: the new device writes its
+ *    account on that. A device killed in between leaves nothing linked: the new home has no
+ *    account until the end, and our list is unchanged until the new device holds the rest.
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -21,6 +22,7 @@ import { fromUtf8, randomBytes } from '../bytes.js'
 import { isNewerDeviceList, MAX_DEVICES, nextDeviceList, verifyDeviceList } from '../identity/device-list.js'
 import { encodeIdentityKeyPair } from '../identity/identity.js'
 import type { MessengerCore } from '../messenger/core.js'
+import { contactIdFor } from '../messenger/ids.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import { DeviceError, refusal } from './errors.js'
@@ -28,6 +30,7 @@ import { countHandover, handoverRecords, historyChoice } from './handover.js'
 import { checkLinkMac, deviceLink, LINK_SECRET_BYTES, LINK_TTL_MS, linkCode, linkMac } from './link.js'
 import { LinkFrame } from './link-wire.pb.js'
 import { type DeviceView, deviceNameOf, deviceViews, ownDeviceAddrsKey } from './own-list.js'
+import { SeenDevices } from './seen.js'
 
 export type { DeviceView }
 
@@ -80,8 +83,8 @@ export class DeviceLinker {
   private seq = 0
   private readonly waiters = new Set<() => void>()
   private pendingConfirm: ((code: string) => void) | undefined
-  /** When each of our other devices was last heard from (ms). */
-  readonly seen = new Map<string, number>()
+  /** When each of our other devices was last heard from (ms), kept in the store (seen.ts). */
+  private readonly seen: SeenDevices
   private readonly ttlMs: number
   private readonly now: () => number
   /** Called when one of our devices told us we are removed, after the store was wiped. */
@@ -93,6 +96,7 @@ export class DeviceLinker {
   ) {
     this.ttlMs = options.ttlMs ?? LINK_TTL_MS
     this.now = options.now ?? Date.now
+    this.seen = new SeenDevices(core.store)
   }
 
   async start(): Promise<void> {
@@ -100,6 +104,7 @@ export class DeviceLinker {
       maxFrameBytes: LINK_MAX_FRAME_BYTES,
       onRefused: (r) => this.core.refuse(PROTOCOL_LINK, 'bad-request', r.remotePeer),
     })
+    await this.seen.load((peer) => this.isOtherDevice(peer))
     await this.core.node.handle(PROTOCOL_LINK, handler, { maxInboundStreams: 2 })
     void this.reachOwnDevices().catch(() => undefined)
   }
@@ -126,19 +131,24 @@ export class DeviceLinker {
     this.pendingConfirm = undefined
     this.set({ state: 'failed', error: 'LinkFailed', message: 'the peer stopped' })
     await this.core.node.unhandle(PROTOCOL_LINK).catch(() => undefined)
+    await this.seen.flush()
   }
 
   devices(): DeviceView[] {
-    return deviceViews(this.core.ownDeviceList(), this.core.peerId.toString(), this.seen)
+    // A device connected now is heard from now.
+    for (const connection of this.core.node.getConnections()) this.heard(connection.remotePeer.toString())
+    return deviceViews(this.core.ownDeviceList(), this.core.peerId.toString(), this.seen.map)
+  }
+
+  private isOtherDevice(peer: string): boolean {
+    return (
+      peer !== this.core.peerId.toString() && this.core.ownDeviceList().devices.some((d) => d.peerId === peer)
+    )
   }
 
   /** A peer connected: if it is one of our devices, we heard from it now. */
   heard(peer: string): void {
-    if (
-      peer !== this.core.peerId.toString() &&
-      this.core.ownDeviceList().devices.some((d) => d.peerId === peer)
-    )
-      this.seen.set(peer, this.now())
+    if (this.isOtherDevice(peer)) this.seen.heard(peer, this.now())
   }
 
   /**
@@ -282,7 +292,8 @@ export class DeviceLinker {
       size = 0
       this.set({ state: 'transfer', done, total })
     }
-    for await (const [key, value] of handoverRecords(core.store, history, now)) {
+    const me = contactIdFor(core.account.identity.signing.publicKey)
+    for await (const [key, value] of handoverRecords(core.store, { history, me, now })) {
       if (key.length + value.length + 64 > LINK_MAX_FRAME_BYTES) continue // no record is near this
       if (size + key.length + value.length + 16 > BATCH_BYTES) await flush()
       batch.push({ key, value })
@@ -304,7 +315,12 @@ export class DeviceLinker {
       throw new DeviceError('LinkFailed', 'the new device did not confirm it stored everything')
     // Only now: the new device holds everything, so contacts may start writing to it.
     const list = await core.setOwnDeviceList(next)
-    this.seen.set(them, this.now())
+    // The new device writes its account on this answer only (join.ts). The list is ours already:
+    // a new device gone in this last moment stays listed until `devices remove` takes it off.
+    await framed
+      .write(LinkFrame.encode({ stored: true }))
+      .catch(() => core.log.warn('the new device went away before it heard it is linked'))
+    this.seen.heard(them, this.now())
     const device = this.devices().find((d) => d.id === them)!
     this.set({ state: 'linked', device })
     core.log.info('device linked', { devices: list.devices.length })
@@ -329,7 +345,7 @@ export class DeviceLinker {
       devices.filter((d) => d.peerId !== id),
     )
     await core.setOwnDeviceList(next)
-    this.seen.delete(id)
+    this.seen.forget(id)
     await this.tell(id, next).catch((error) =>
       core.log.info('the removed device could not be told', {
         error: error instanceof Error ? error.name : 'unknown',
