@@ -22,6 +22,7 @@ import { MessengerError } from '../messenger/errors.js'
 import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from '../messenger/ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/inbound.js'
 import { newContactRecord } from '../messenger/inbound.js'
+import { laneDevice } from '../messenger/lanes.js'
 import { decodePayload } from '../messenger/payload.js'
 import { Tx } from '../messenger/tx.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
@@ -52,6 +53,7 @@ import {
 } from './invite.js'
 import { type CheckedJoin, checkJoin, joinRequestIn, MAX_JOIN_REQUESTS } from './joins.js'
 import { GroupLog } from './log.js'
+import { MemberDevices } from './member-devices.js'
 import { MAX_MENTIONS, mentionsIn } from './mentions.js'
 import { MessageIndex } from './message-index.js'
 import {
@@ -183,6 +185,7 @@ interface TrafficOut {
   readonly card?: Uint8Array
   readonly refused?: string
   readonly read?: readonly Uint8Array[]
+  readonly deviceLists?: readonly Uint8Array[]
   readonly heads?: readonly Uint8Array[]
   readonly marks?: readonly {
     readonly sender: Uint8Array
@@ -199,9 +202,17 @@ export class Groups {
   /** Set by the file service while it runs: group file messages make transfers (group-files.ts). */
   files: GroupFileHooks | undefined
 
-  constructor(private readonly core: MessengerCore) {
+  /** Members' device lists (member-devices.ts). */
+  private readonly devices: MemberDevices
+
+  constructor(
+    private readonly core: MessengerCore,
+    /** Takes a newer device list as a member's (Messenger.applyDeviceList's work). */
+    applyDeviceList: (cid: ContactId, bytes: Uint8Array) => Promise<boolean>,
+  ) {
     const index = new MessageIndex(core.store)
     const me = this.me
+    this.devices = new MemberDevices({ core, me, apply: applyDeviceList })
     this.reactions = new GroupReactions({
       core,
       me,
@@ -545,10 +556,13 @@ export class Groups {
     const state = g.log.state()
     const to = new Set<ContactId>([...state.members.keys(), ...(before?.members.keys() ?? [])])
     to.delete(this.me)
+    const newcomers: ContactId[] = []
     for (const cid of to) {
       const newcomer = before === undefined || !before.members.has(cid)
       await this.sendOps(g, cid, newcomer ? g.log.ordered() : ops)
+      if (newcomer && state.members.has(cid)) newcomers.push(cid)
     }
+    await this.tellDevices(g, newcomers)
     await this.settleKeys(g, state)
   }
 
@@ -595,6 +609,34 @@ export class Groups {
     await this.persist(g)
     for (const h of handouts)
       await this.sendTraffic(h.to, { groupId: hexToBytes(g.log.id), distribution: h.distribution })
+  }
+
+  /** Our device list to `cids`, members of `g`, when it says more than our card (member-devices.ts). */
+  private async tellDevices(g: HeldGroup, cids: readonly ContactId[]): Promise<void> {
+    const list = this.devices.ownNews()
+    if (list === undefined) return
+    for (const cid of cids)
+      await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), deviceLists: [list] }, g)
+  }
+
+  /**
+   * Our device list changed (a device linked or removed): every member of our groups hears of it,
+   * once per person, so their next message reaches the new device and the removed one is refused.
+   * Contacts hear of it by address update too; this reaches members who are not contacts.
+   */
+  async announceDevices(): Promise<void> {
+    const list = this.devices.ownNews()
+    if (list === undefined) return
+    const told = new Set<ContactId>([this.me])
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (!state.members.has(this.me)) continue
+      for (const cid of state.members.keys()) {
+        if (told.has(cid)) continue
+        told.add(cid)
+        await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), deviceLists: [list] }, g)
+      }
+    }
   }
 
   private async sendOps(g: HeldGroup, cid: ContactId, ops: readonly GroupOp[]): Promise<void> {
@@ -1078,8 +1120,10 @@ export class Groups {
   }
 
   private syncRequest(g: HeldGroup): TrafficOut {
+    const list = this.devices.ownNews()
     return {
       groupId: hexToBytes(g.log.id),
+      ...(list === undefined ? {} : { deviceLists: [list] }),
       sync: true,
       heads: g.log.heads().map((h) => hexToBytes(h)),
       marks: Object.entries(g.channel.marks()).flatMap(([sender, byKey]) =>
@@ -1104,6 +1148,10 @@ export class Groups {
     if (traffic.groupId.length !== 16) return refuse()
     const gid = bytesToHex(traffic.groupId) as GroupId
     const from = contact.id
+    // Inbound took the envelope from a device on their list; a list that changed since (a device
+    // removed) has the last word.
+    if (laneDevice(contact, ctx.lane) === undefined)
+      return void this.core.refuse(PROTOCOL_MSG, 'not-a-contact')
     // Handled after this envelope is durable, outside the sender's queue (we answer them).
     ctx.after(() => void this.handle(gid, from, traffic).catch((error) => this.counted(error)))
   }
@@ -1138,7 +1186,13 @@ export class Groups {
     const state = g.log.state()
     // Only a member speaks for a group (the ops above may just have made them one).
     if (!state.members.has(from) || !state.members.has(this.me)) {
-      if (t.distribution.length > 0 || t.messages.length > 0 || t.sync || t.read.length > 0)
+      if (
+        t.distribution.length > 0 ||
+        t.messages.length > 0 ||
+        t.sync ||
+        t.read.length > 0 ||
+        t.deviceLists.length > 0
+      )
         throw new GroupError('NotAllowed', 'not a member')
       return
     }
@@ -1154,6 +1208,7 @@ export class Groups {
     }
     if (t.messages.length > 0) await this.persist(g)
     if (t.read.length > 0) this.receipts.receive(g, from, t.read)
+    if (t.deviceLists.length > 0) await this.devices.receive(g, t.deviceLists)
     if (t.sync) await this.answerSync(g, from, t)
   }
 
@@ -1216,6 +1271,17 @@ export class Groups {
     g.channel.align(state)
     await this.persist(g)
     this.settleSoon(g)
+    // Those just added learn our devices from us (their card of us may be older than our list);
+    // when we are the one added, every member does.
+    const joined = added.includes(g.log.ordered()[0]!)
+      ? [...state.members.keys()]
+      : added.flatMap((o) =>
+          o.kind === 'add' ? o.cards.map((c) => contactIdFor(c.identity.signingKey)) : [],
+        )
+    await this.tellDevices(
+      g,
+      joined.filter((cid) => cid !== this.me && state.members.has(cid)),
+    )
     this.core.events.emit('group', {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',

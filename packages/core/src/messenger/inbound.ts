@@ -7,7 +7,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, equalBytes, toBase64, utf8 } from '../bytes.js'
-import { type ContactCard, decodeCardBytes } from '../card/card.js'
+import { type ContactCard, cardDevices, decodeCardBytes } from '../card/card.js'
 import { CardError } from '../card/errors.js'
 import { encodeCardPayload } from '../card/link.js'
 import { CryptoError } from '../crypto/errors.js'
@@ -187,9 +187,19 @@ export class Inbound {
           return 'retry'
         }
       }
-      const lane = known === undefined ? cid : laneOf(known, from.toString())
+      const lane = laneOf(known ?? this.memberLaneOwner(cid, from), from.toString())
       return this.receivePreKey(cid, lane, decoded, from, route)
     })
+  }
+
+  /**
+   * Whose lanes a first session from someone we hold no record of opens: a group member's, named
+   * by their card in the group (any device its list names may be the first to speak); anyone
+   * else's first lane.
+   */
+  private memberLaneOwner(cid: ContactId, from: PeerId): Pick<ContactRecord, 'id' | 'peerId'> {
+    const card = this.core.groupMemberCard(cid)
+    return { id: cid, peerId: card?.peerId ?? from.toString() }
   }
 
   private async receiveMessage(
@@ -272,7 +282,11 @@ export class Inbound {
     // member record (no contact), and what they sent is judged by what a member may send.
     // Or someone asking to join a group by an invite of ours: group traffic only, like a member.
     const member = core.groupMemberCard(cid) ?? core.groupJoinerCard(plaintext)
-    if (member !== undefined && member.peerId === from.toString() && isCardIdentity(member, decoded)) {
+    if (
+      member !== undefined &&
+      cardDevices(member).includes(from.toString()) &&
+      isCardIdentity(member, decoded)
+    ) {
       const record = newContactRecord(
         cid,
         { ...member, addrs: core.contactAddrs(member.addrs) },

@@ -165,6 +165,12 @@ export class Messenger {
     core.onDeviceList = () => {
       this.addresses.schedule(0)
       this.kickAllLanes()
+      // Group members who are not contacts hear of it through the groups.
+      void this.groups.announceDevices().catch((error) =>
+        core.log.warn('could not tell group members of our devices', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
@@ -186,7 +192,7 @@ export class Messenger {
     this.finder = new MessageSearch(core)
     this.contactLabels = new ContactLabels(core)
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
-    this.groups = new Groups(core)
+    this.groups = new Groups(core, (id, bytes) => this.takeDeviceList(id, bytes))
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
     this.sync = new OwnSync(core)
     this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
@@ -371,8 +377,12 @@ export class Messenger {
    */
   async applyDeviceList(ref: string, bytes: Uint8Array): Promise<boolean> {
     this.assertRunning()
+    return this.takeDeviceList(this.core.contacts.resolve(ref).id, bytes)
+  }
+
+  /** applyDeviceList for a contact or member record by id (also what group traffic brings). */
+  private takeDeviceList(id: ContactId, bytes: Uint8Array): Promise<boolean> {
     const core = this.core
-    const { id } = core.contacts.resolve(ref)
     return core.queue.run(id, async () => {
       const current = core.contacts.get(id)
       const next = current === undefined ? undefined : withDeviceList(current, bytes)
