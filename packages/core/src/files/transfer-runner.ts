@@ -649,10 +649,15 @@ export class TransferRunner {
     return this.peerOf(r)?.peerId === peer ? r : 'unknown-file'
   }
 
-  /** Whom a transfer is with: the contact, or for a group's file its sender. */
+  /**
+   * Whom a transfer is with: the contact, or for a group's file its sender; for a file we receive,
+   * at the device that offered it (undefined once that device is off their list).
+   */
   private peerOf(r: TransferRecord): ContactView | undefined {
-    if (r.groupId !== undefined) return r.direction === 'in' ? this.options.groups?.senderOf(r) : undefined
-    return this.contactById(r.contactId)
+    if (r.groupId !== undefined)
+      return r.direction === 'in' ? atDevice(this.options.groups?.senderOf(r), r.device) : undefined
+    const contact = this.contactById(r.contactId)
+    return r.direction === 'in' ? atDevice(contact, r.device) : contact
   }
 
   private contactById(id: ContactId): ContactView | undefined {
@@ -667,7 +672,7 @@ export class TransferRunner {
     } catch {
       return undefined
     }
-    if (c === undefined || c.peerId !== peerId) return undefined
+    if (c === undefined || !c.devices.includes(peerId)) return undefined
     return peerMay(c.state, 'open-file-stream') || peerMay(c.state, 'open-group-file-stream') ? c : undefined
   }
 
@@ -676,6 +681,19 @@ export class TransferRunner {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1)
     this.options.log?.debug('file refused', { reason, peer: peer?.toString() ?? '' })
   }
+}
+
+/**
+ * `contact` as reached at `device`, one of their devices (their own addresses are the card
+ * device's; another device's are in the peer store, from its address updates and connections).
+ * Undefined when `device` is not on their list now: it speaks for them no more.
+ */
+export function atDevice(
+  contact: ContactView | undefined,
+  device: string | undefined,
+): ContactView | undefined {
+  if (contact === undefined || device === undefined || device === contact.peerId) return contact
+  return contact.devices.includes(device) ? { ...contact, peerId: device, addrs: [] } : undefined
 }
 
 /** Which attempt moves a transfer: one per record, but one per member for a group's file we send. */

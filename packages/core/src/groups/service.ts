@@ -877,6 +877,8 @@ export class Groups {
       mentions,
       ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
       ...file,
+      // A file is fetched from the device that holds it: this one (one of ours, on our list).
+      ...(options.file === undefined ? {} : { device: this.core.peerId.toString() }),
     }
     const { message, handouts } = g.channel.encrypt(state, utf8(JSON.stringify(content)))
     const stored: StoredMessage = {
@@ -1299,6 +1301,7 @@ export class Groups {
       mentions?: unknown
       replyTo?: unknown
       file?: unknown
+      device?: unknown
     }
     try {
       content = JSON.parse(fromUtf8(plaintext)) as typeof content
@@ -1330,6 +1333,13 @@ export class Groups {
     const offer = content.file === undefined ? undefined : decodeGroupFile(content.file)
     if (content.file !== undefined && offer === undefined)
       return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    if (content.device !== undefined && typeof content.device !== 'string')
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    // The device it names serves the file: it must be one on the sender's list now, or nothing
+    // of the message is taken (a device they removed offers nothing in their name).
+    const device = content.device
+    if (device !== undefined && !this.devices.devicesOf(g, message.sender as ContactId).includes(device))
+      return void this.core.refuse(PROTOCOL_MSG, 'not-a-device')
     const stage =
       offer === undefined
         ? undefined
@@ -1338,6 +1348,7 @@ export class Groups {
             sender: message.sender as ContactId,
             id: content.id as MessageId,
             offer,
+            ...(device === undefined ? {} : { device }),
           })
     await this.storeMessage(
       g,

@@ -46,6 +46,11 @@ export const INBOUND_DEFER_MS = 5
  */
 export interface ExtensionContext {
   readonly contact: ContactRecord
+  /**
+   * The peer id of the contact's device that sent it (one on their list): what it offers, it
+   * holds (a file is fetched from it).
+   */
+  readonly device: string
   readonly payload: DecodedPayload
   readonly body: Uint8Array
   /** Writes `value` under `key` with the payload's ratchet step (never change either afterwards). */
@@ -86,8 +91,8 @@ export interface CoreExtensionHandler {
 export function outsideExtension(handler: ExtensionHandler): CoreExtensionHandler {
   return {
     ...(handler.requires === undefined ? {} : { requires: handler.requires }),
-    receive: ({ contact, payload, body, put, del, after, showMessage }) =>
-      handler.receive({ contact, payload, body, put, del, after, showMessage }),
+    receive: ({ contact, device, payload, body, put, del, after, showMessage }) =>
+      handler.receive({ contact, device, payload, body, put, del, after, showMessage }),
   }
 }
 
@@ -443,6 +448,7 @@ export class Inbound {
           tx,
           lane,
           contact,
+          device: from.toString(),
           payload,
           body: body.body,
           put: (key, value) => tx.put(key, value),
