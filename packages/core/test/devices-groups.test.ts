@@ -4,11 +4,12 @@
  * in Bob's group with Ann but is not Ann's contact, and her card of Ann (the one Bob held) names
  * one device. Carol learns Ann's list through the group: the phone's group messages reach her,
  * hers reach both of Ann's devices. Once Ann's newer list drops the phone, what it sends to the
- * group is refused at Carol and counted; a forged list is refused and counted.
+ * group is refused at Carol and counted, and so is a message sealed with the phone's chain that
+ * another member carries to her; a forged list is refused and counted.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { hexToBytes } from '../src/bytes.js'
+import { hexToBytes, utf8 } from '../src/bytes.js'
 import { ownDeviceListKey } from '../src/devices/own-list.js'
 import { GroupTraffic } from '../src/groups/group-wire.pb.js'
 import { devicePublicKey, generateDeviceKey } from '../src/identity/device.js'
@@ -17,7 +18,7 @@ import { SignedDeviceList } from '../src/identity/device-list.pb.js'
 import { generateIdentity } from '../src/identity/identity.js'
 import { accountRecord, loadAccount } from '../src/messenger/account.js'
 import type { MessengerCore } from '../src/messenger/core.js'
-import type { ContactId } from '../src/messenger/ids.js'
+import { type ContactId, newMessageId } from '../src/messenger/ids.js'
 import { Keys } from '../src/messenger/keys.js'
 import type { Messenger } from '../src/messenger/messenger.js'
 import { MemoryStore } from '../src/store/memory.js'
@@ -174,6 +175,44 @@ describe('a member’s devices in a group', () => {
     )
     assert.equal(
       (await groupTexts(carol.messenger, gid)).some((t) => t.endsWith('from the removed phone')),
+      false,
+    )
+    // Carried: a member who had not heard of the removal passes on what the phone sealed with its
+    // own chain (Bob here, as such a carrier would). Carol knows the phone handed her that key.
+    type Internals = {
+      loaded: Map<
+        string,
+        {
+          log: { state(): never }
+          channel: { encrypt(s: never, p: Uint8Array): { message: { bytes: Uint8Array } } }
+        }
+      >
+      sendTraffic(cid: string, t: unknown, g: unknown): Promise<void>
+    }
+    const phoneGroups = ann2.messenger.groups as unknown as Internals
+    const pg = phoneGroups.loaded.get(gid)!
+    const content = {
+      id: newMessageId(),
+      text: 'carried from the removed phone',
+      sentAt: Date.now(),
+      mentions: [],
+    }
+    const { message } = pg.channel.encrypt(pg.log.state(), utf8(JSON.stringify(content)))
+    const bobGroups = bob.messenger.groups as unknown as Internals
+    const carolAtBob = bob.messenger.contactList().find((c) => c.name === 'Carol')!.id
+    const notADevice = refused(carol.messenger, 'not-a-device')
+    await bobGroups.sendTraffic(
+      carolAtBob,
+      { groupId: hexToBytes(gid), messages: [{ sender: hexToBytes(annId), message: message.bytes }] },
+      bobGroups.loaded.get(gid),
+    )
+    await eventually(
+      () => refused(carol.messenger, 'not-a-device') > notADevice,
+      15_000,
+      'the carried message refused at Carol',
+    )
+    assert.equal(
+      (await groupTexts(carol.messenger, gid)).some((t) => t.endsWith('carried from the removed phone')),
       false,
     )
     // The laptop still speaks for Ann.

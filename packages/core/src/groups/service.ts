@@ -15,6 +15,7 @@ import type { PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, hexToBytes, toBase64, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { decodeCardPayload } from '../card/link.js'
+import { decodeSenderKeyMessage } from '../crypto/sender-keys/wire.js'
 import { initiateSession } from '../crypto/session.js'
 import type { FileMessageData } from '../files/transfer.js'
 import type { MessengerCore } from '../messenger/core.js'
@@ -1155,7 +1156,8 @@ export class Groups {
     if (laneDevice(contact, ctx.lane) === undefined)
       return void this.core.refuse(PROTOCOL_MSG, 'not-a-contact')
     // Handled after this envelope is durable, outside the sender's queue (we answer them).
-    ctx.after(() => void this.handle(gid, from, traffic).catch((error) => this.counted(error)))
+    const device = ctx.device
+    ctx.after(() => void this.handle(gid, from, traffic, device).catch((error) => this.counted(error)))
   }
 
   private counted(error: unknown): void {
@@ -1166,7 +1168,8 @@ export class Groups {
     this.core.log.warn('group traffic failed', { error: error instanceof Error ? error.name : 'unknown' })
   }
 
-  private async handle(gid: GroupId, from: ContactId, t: GroupTraffic): Promise<void> {
+  /** `device`: the sender's device whose session carried `t`. */
+  private async handle(gid: GroupId, from: ContactId, t: GroupTraffic, device: string): Promise<void> {
     if (t.invite.length > 0) return this.receiveJoin(from, t)
     if (t.refused !== '') {
       // Only the admin we asked answers our join; anyone else's "no" means nothing.
@@ -1199,12 +1202,16 @@ export class Groups {
       return
     }
     if (t.distribution.length > 0) {
-      for (const r of g.channel.receiveKey(state, from, t.distribution))
+      for (const r of g.channel.receiveKey(state, from, t.distribution, device))
         if (r.kind === 'read') await this.keepRead(g, r.message, r.plaintext)
       await this.persist(g)
     }
     for (const m of t.messages) {
       if (m.sender.length !== 8) continue
+      if (!this.fromListedDevice(g, bytesToHex(m.sender) as ContactId, m.message)) {
+        this.core.refuse(PROTOCOL_MSG, 'not-a-device')
+        continue
+      }
       const outcome = g.channel.receive(state, { sender: bytesToHex(m.sender), bytes: m.message })
       if (outcome.kind === 'read') await this.keepRead(g, outcome.message, outcome.plaintext)
     }
@@ -1368,6 +1375,24 @@ export class Groups {
       true,
       stage,
     )
+  }
+
+  /**
+   * Whether a group message (pushed or carried) is under a key that a device still on its
+   * sender's list handed out: a device they removed keeps its chain, and what it seals is
+   * refused even when a member who had not heard of the removal carries it on. A key whose
+   * device is not known (handed before devices were kept) is judged by the sender's membership
+   * alone, as before; a malformed message is left to the channel to refuse.
+   */
+  private fromListedDevice(g: HeldGroup, sender: ContactId, bytes: Uint8Array): boolean {
+    let keyId: number
+    try {
+      keyId = decodeSenderKeyMessage(bytes).keyId
+    } catch {
+      return true
+    }
+    const device = g.channel.keyDevice(sender, keyId)
+    return device === undefined || this.devices.devicesOf(g, sender).includes(device)
   }
 
   /** Sends `from` the ops and messages its sync shows it lacks, and our key if it lacks that. */
