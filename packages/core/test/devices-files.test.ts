@@ -3,7 +3,8 @@
  * files on disk). Ann has two devices (made by hand as in devices-sessions.test.ts); the phone
  * holds the bytes of what it offers, so receivers fetch from the phone, not from the laptop their
  * card names: Bob, her contact, gets a file she sends him from the phone; Bob and Carol (who is no
- * contact of Ann's) get a picture she sends their group from the phone. A group file message that
+ * contact of Ann's) get a picture she sends their group from the phone, and both of Ann's devices
+ * get one Bob sends the group (each fetches it from Bob). A group file message that
  * names a device off the sender's list is refused and counted, and nothing of it shows.
  */
 import assert from 'node:assert/strict'
@@ -121,6 +122,27 @@ describe('files from a second device', () => {
         `the picture complete at ${p.name}`,
       )
       assert.equal(got.contactId, annAtBob)
+      assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(picture))
+    }
+  })
+
+  it('a picture Bob sends the group reaches both of Ann’s devices, each fetching it from Bob', async () => {
+    const picture = new Uint8Array(nodeRandomBytes(90 * 1024 + 5))
+    const path = join(bob.home, 'dog.jpg')
+    await writeFile(path, picture)
+    const sent = await bob.files.sendFile(gid, await bob.storage.openSource(path))
+    for (const [name, p] of [
+      ['laptop', ann1],
+      ['phone', ann2],
+    ] as const) {
+      const got = await eventually(
+        () => {
+          const t = p.files.transfer(sent.id)
+          return t?.status === 'complete' ? t : undefined
+        },
+        20_000,
+        `the picture complete on Ann’s ${name}`,
+      )
       assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(picture))
     }
   })
