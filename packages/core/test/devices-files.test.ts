@@ -2,7 +2,8 @@
  * Files offered from a person's second device, between real peers on 127.0.0.1 (real LevelDB,
  * files on disk). Ann has two devices (made by hand as in devices-sessions.test.ts); the phone
  * holds the bytes of what it offers, so receivers fetch from the phone, not from the laptop their
- * card names: Bob, her contact, gets a file she sends him from the phone; Bob and Carol (who is no
+ * card names: Bob, her contact, gets a file she sends him from the phone, and a file he sends her
+ * reaches both of her devices; Bob and Carol (who is no
  * contact of Ann's) get a picture she sends their group from the phone, and both of Ann's devices
  * get one Bob sends the group (each fetches it from Bob). A group file message that
  * names a device off the sender's list is refused and counted, and nothing of it shows.
@@ -95,6 +96,28 @@ describe('files from a second device', () => {
       15_000,
       'complete on the phone too',
     )
+  })
+
+  it('a file Bob sends Ann reaches both of her devices, each fetching it from Bob', async () => {
+    const bytes = new Uint8Array(nodeRandomBytes(180 * 1024 + 9))
+    const path = join(bob.home, 'report.bin')
+    await writeFile(path, bytes)
+    const sent = await bob.files.sendFile(annAtBob, await bob.storage.openSource(path))
+    for (const [name, p] of [
+      ['laptop', ann1],
+      ['phone', ann2],
+    ] as const) {
+      const got = await eventually(
+        () => {
+          const t = p.files.transfer(sent.id)
+          return t?.status === 'complete' ? t : undefined
+        },
+        20_000,
+        `the file complete on Ann’s ${name}`,
+      )
+      assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(bytes))
+    }
+    await eventually(() => bob.files.transfer(sent.id)?.status === 'complete', 15_000, 'complete at Bob')
   })
 
   it('a picture Ann sends the group from her phone reaches Bob and Carol, who is no contact of hers', async () => {
