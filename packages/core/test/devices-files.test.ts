@@ -31,6 +31,23 @@ import { eventually } from './helpers/messenger-peer.js'
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const coreOf = (m: Messenger) => (m as unknown as { core: MessengerCore }).core
 
+/** Waits for `p`'s transfer `id` to be complete; a timeout says where it stood. */
+async function complete(p: FilePeer, id: string, what: string) {
+  try {
+    return await eventually(
+      () => {
+        const t = p.files.transfer(id)
+        return t?.status === 'complete' ? t : undefined
+      },
+      30_000,
+      what,
+    )
+  } catch (error) {
+    const t = p.files.transfer(id)
+    throw new Error(`${String(error)} (${t?.status} ${t?.note ?? ''} ${t?.bytes ?? 0} bytes)`)
+  }
+}
+
 describe('files from a second device', () => {
   let bob: FilePeer
   let carol: FilePeer
@@ -81,14 +98,7 @@ describe('files from a second device', () => {
     const path = join(ann2.home, 'notes.bin')
     await writeFile(path, bytes)
     const sent = await ann2.files.sendFile(bobAtAnn, await ann2.storage.openSource(path))
-    const got = await eventually(
-      () => {
-        const t = bob.files.transfer(sent.id)
-        return t?.status === 'complete' ? t : undefined
-      },
-      20_000,
-      'the file complete at Bob',
-    )
+    const got = await complete(bob, sent.id, 'the file complete at Bob')
     assert.equal(got.contactId, annAtBob)
     assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(bytes))
     await eventually(
@@ -107,14 +117,7 @@ describe('files from a second device', () => {
       ['laptop', ann1],
       ['phone', ann2],
     ] as const) {
-      const got = await eventually(
-        () => {
-          const t = p.files.transfer(sent.id)
-          return t?.status === 'complete' ? t : undefined
-        },
-        20_000,
-        `the file complete on Ann’s ${name}`,
-      )
+      const got = await complete(p, sent.id, `the file complete on Ann’s ${name}`)
       assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(bytes))
     }
     await eventually(() => bob.files.transfer(sent.id)?.status === 'complete', 15_000, 'complete at Bob')
@@ -136,14 +139,7 @@ describe('files from a second device', () => {
     await writeFile(path, picture)
     const sent = await ann2.files.sendFile(gid, await ann2.storage.openSource(path))
     for (const p of [bob, carol]) {
-      const got = await eventually(
-        () => {
-          const t = p.files.transfer(sent.id)
-          return t?.status === 'complete' ? t : undefined
-        },
-        20_000,
-        `the picture complete at ${p.name}`,
-      )
+      const got = await complete(p, sent.id, `the picture complete at ${p.name}`)
       assert.equal(got.contactId, annAtBob)
       assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(picture))
     }
@@ -158,14 +154,7 @@ describe('files from a second device', () => {
       ['laptop', ann1],
       ['phone', ann2],
     ] as const) {
-      const got = await eventually(
-        () => {
-          const t = p.files.transfer(sent.id)
-          return t?.status === 'complete' ? t : undefined
-        },
-        20_000,
-        `the picture complete on Ann’s ${name}`,
-      )
+      const got = await complete(p, sent.id, `the picture complete on Ann’s ${name}`)
       assert.equal(sha256Hex(await readFile(got.path!)), sha256Hex(picture))
     }
   })

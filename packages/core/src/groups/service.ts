@@ -612,6 +612,22 @@ export class Groups {
       await this.sendTraffic(h.to, { groupId: hexToBytes(g.log.id), distribution: h.distribution })
   }
 
+  /**
+   * A member's list named a device we did not know. What that device sent us until now was
+   * refused (its sender key too, so its messages would wait for a key that is never sent again):
+   * a sync to the member, which reaches every device on the list, has it hand its key over again
+   * and sends what we lack.
+   */
+  async devicesAdded(cid: ContactId): Promise<void> {
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (!state.members.has(this.me) || !state.members.has(cid) || cid === this.me) continue
+      // Kept in the outbox (not ephemeral): the new device's lane has no session yet, and its
+      // entries wait for one to open.
+      await this.sendTraffic(cid, this.syncRequest(g), g)
+    }
+  }
+
   /** Our device list to `cids`, members of `g`, when it says more than our card (member-devices.ts). */
   private async tellDevices(g: HeldGroup, cids: readonly ContactId[]): Promise<void> {
     const list = this.devices.ownNews()

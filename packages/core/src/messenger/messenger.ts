@@ -400,6 +400,13 @@ export class Messenger {
       await core.commit(tx)
       for (const { lane } of dropped) this.outbox.reset(lane)
       for (const lane of kept) this.outbox.kick(lane)
+      const before = new Set(lanesOf(current).map((l) => l.lane))
+      if ([...kept].some((lane) => !before.has(lane)))
+        void this.groups.devicesAdded(id).catch((error) =>
+          core.log.warn('could not ask a member for group news', {
+            error: error instanceof Error ? error.name : 'unknown',
+          }),
+        )
       return true
     })
   }
