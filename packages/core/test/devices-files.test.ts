@@ -84,7 +84,12 @@ describe('files from a second device', () => {
     await store.close()
     ann2 = await filePeer('Ann', { home, key })
     await coreOf(ann1.messenger).setOwnDeviceList(list)
-    assert.equal(await bob.messenger.applyDeviceList(annAtBob, list), true)
+    // Bob, her contact, hears of it by address update.
+    await eventually(
+      () => bob.messenger.contact(annAtBob).devices.length === 2,
+      15_000,
+      'both of Ann’s devices at Bob',
+    )
     for (const other of [bob, ann1, carol]) await connect(ann2, other)
   })
 

@@ -263,6 +263,9 @@ export class MessengerCore {
   /** Called after our own device list changed (the address watcher announces it). */
   onDeviceList: (list: DeviceList) => void = () => {}
 
+  /** Called after a contact's (or member's) newer list named a device we did not know. */
+  onDevicesAdded: (cid: ContactId) => void = () => {}
+
   identity(): PublicIdentity {
     return publicIdentity(this.account.identity)
   }

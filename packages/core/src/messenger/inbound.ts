@@ -441,6 +441,8 @@ export class Inbound {
         )
         core.putContact(tx, { ...listed, addrs, home, updatedAt: Date.now() }, 'update')
         tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
+        const known = contactDevices(contact)
+        if (contactDevices(listed).some((d) => !known.includes(d))) tx.after(() => core.onDevicesAdded(cid))
         return
       }
       case 'extension': {

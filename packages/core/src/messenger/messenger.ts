@@ -162,6 +162,14 @@ export class Messenger {
     this.addresses = new AddressWatcher(core)
     // A new own list (linking, unlinking): contacts hear of it, and what we send from now on is
     // mirrored to the devices it names.
+    // A device of someone we share a group with that we did not know: what it sent before was
+    // refused, its sender key too; the groups ask it again.
+    core.onDevicesAdded = (id) =>
+      void this.groups.devicesAdded(id).catch((error) =>
+        core.log.warn('could not ask a member for group news', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
     core.onDeviceList = () => {
       this.addresses.schedule(0)
       this.kickAllLanes()
@@ -401,12 +409,7 @@ export class Messenger {
       for (const { lane } of dropped) this.outbox.reset(lane)
       for (const lane of kept) this.outbox.kick(lane)
       const before = new Set(lanesOf(current).map((l) => l.lane))
-      if ([...kept].some((lane) => !before.has(lane)))
-        void this.groups.devicesAdded(id).catch((error) =>
-          core.log.warn('could not ask a member for group news', {
-            error: error instanceof Error ? error.name : 'unknown',
-          }),
-        )
+      if ([...kept].some((lane) => !before.has(lane))) core.onDevicesAdded(id)
       return true
     })
   }
