@@ -277,6 +277,9 @@ export class MessengerCore {
    */
   onDeviceList: (list: DeviceList, mirrored: boolean) => void = () => {}
 
+  /** Called after a contact's (or member's) newer list named a device we did not know. */
+  onDevicesAdded: (cid: ContactId) => void = () => {}
+
   identity(): PublicIdentity {
     return publicIdentity(this.account.identity)
   }

@@ -176,12 +176,26 @@ export class Messenger {
     this.sync.onContactRemoved = (cid) => this.outbox.reset(cid)
     core.onContactAccepted = (cid) => this.sync.contact(cid)
     this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
+    // A device of someone we share a group with that we did not know: what it sent before was
+    // refused, its sender key too; the groups ask it again.
+    core.onDevicesAdded = (id) =>
+      void this.groups.devicesAdded(id).catch((error) =>
+        core.log.warn('could not ask a member for group news', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
     core.onDeviceList = (list, mirrored) => {
       this.addresses.schedule(0)
       this.kickAllLanes()
       this.home.devicesChanged()
       if (!mirrored) this.sync.deviceList(list)
       core.events.emit('own-devices', { devices: core.ownDevices.devices })
+      // Group members who are not contacts hear of it through the groups.
+      void this.groups.announceDevices().catch((error) =>
+        core.log.warn('could not tell group members of our devices', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
@@ -203,7 +217,7 @@ export class Messenger {
     this.finder = new MessageSearch(core)
     this.contactLabels = new ContactLabels(core, (cid) => this.sync.contact(cid))
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
-    this.groups = new Groups(core)
+    this.groups = new Groups(core, (id, bytes) => this.takeDeviceList(id, bytes))
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
     this.groups.onOwnOps = (gid, ops) => this.sync.groupOps(gid, ops)
     this.sync.onGroupOp = (gid, op) => this.groups.receiveOwnOp(gid, op)
@@ -393,8 +407,12 @@ export class Messenger {
    */
   async applyDeviceList(ref: string, bytes: Uint8Array): Promise<boolean> {
     this.assertRunning()
+    return this.takeDeviceList(this.core.contacts.resolve(ref).id, bytes)
+  }
+
+  /** applyDeviceList for a contact or member record by id (also what group traffic brings). */
+  private takeDeviceList(id: ContactId, bytes: Uint8Array): Promise<boolean> {
     const core = this.core
-    const { id } = core.contacts.resolve(ref)
     return core.queue.run(id, async () => {
       const current = core.contacts.get(id)
       const next = current === undefined ? undefined : withDeviceList(current, bytes)
@@ -412,6 +430,8 @@ export class Messenger {
       await core.commit(tx)
       for (const { lane } of dropped) this.outbox.reset(lane)
       for (const lane of kept) this.outbox.kick(lane)
+      const before = new Set(lanesOf(current).map((l) => l.lane))
+      if ([...kept].some((lane) => !before.has(lane))) core.onDevicesAdded(id)
       return true
     })
   }
