@@ -4,9 +4,10 @@
  * - the home node's rules: a device its certificate names deposits into another named device's box
  *   (not its own); the owner's devices share one depositor's quota; a device the newest
  *   certificate no longer names is refused like a stranger, and counted;
- * - end to end with in-process messengers: Ann's phone is off; her laptop sends Bob a text (the
- *   mirror goes to the phone's box on her home node) and closes; the phone comes back, fetches
- *   its mail and shows the text as sent in Bob's conversation, once.
+ * - end to end with in-process messengers: Ann's laptop and phone meet once after linking (the
+ *   laptop starts a session with the phone, nothing sent); the phone is off; the laptop sends
+ *   Bob texts (their mirrors go to the phone's box on her home node) and closes; the phone comes
+ *   back, fetches its mail and shows the texts as sent in Bob's conversation, once.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -28,7 +29,9 @@ import {
   sendDepositors,
 } from '../src/mailbox/index.js'
 import { MailItem } from '../src/mailbox/mailbox-wire.pb.js'
+import type { MessengerCore } from '../src/messenger/core.js'
 import { Keys } from '../src/messenger/keys.js'
+import { laneOf } from '../src/messenger/lanes.js'
 import type { Messenger } from '../src/messenger/messenger.js'
 import type { JiayiNode } from '../src/net/network-stack.js'
 import { createJiayiNode } from '../src/net/node-factory.js'
@@ -39,6 +42,7 @@ import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js
 import { startTestNode, stopAll } from './net-helpers.js'
 
 const TCP = { listen: ['/ip4/127.0.0.1/tcp/0'], relayServer: false } as const
+const coreOf = (m: Messenger) => (m as unknown as { core: MessengerCore }).core
 
 async function refusedWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (e: unknown) => MailboxError.is(e) && e.code === code)
@@ -217,31 +221,33 @@ describe('a sync for an own device that is away waits on the home node', () => {
       'the certificate names both devices',
     )
 
-    // Both on: a first text is mirrored directly (the laptop's session with the phone starts).
-    await laptop.messenger.send(bobAtAnn, 'both on')
+    // They meet (the phone is on): the laptop starts a session with it, with nothing to send yet.
+    const laptopCore = coreOf(laptop.messenger)
+    const phoneLane = laneOf(laptopCore.selfRecord(), phoneId)
+    await phone.messenger.node.dial(laptop.messenger.node.getMultiaddrs()[0]!)
     await eventually(
-      async () => (await outgoing(phone.messenger, bobAtAnn, 'both on')).length === 1,
+      async () => (await laptopCore.sessionSet(phoneLane)).length > 0,
       15_000,
-      'the first text mirrored on the phone',
+      'the laptop holds a session with the phone',
     )
-    await laptop.messenger.settled()
     await phone.messenger.settled()
     await phone.stop()
 
-    // The phone is off: the laptop's text reaches Bob, its mirror the phone's box; the laptop closes.
+    // The phone is off: the laptop's texts reach Bob, their mirrors the phone's box; the laptop closes.
     const away = await laptop.messenger.send(bobAtAnn, 'while the phone sleeps')
+    const next = await laptop.messenger.send(bobAtAnn, 'and another')
     await eventually(
       async () =>
-        (await bob.messenger.messages(annAtBob, { peek: true })).some(
-          (m) => m.text === 'while the phone sleeps',
-        ),
+        (await bob.messenger.messages(annAtBob, { peek: true })).filter((m) =>
+          ['while the phone sleeps', 'and another'].includes(m.text),
+        ).length === 2,
       15_000,
-      'Bob has the text',
+      'Bob has the texts',
     )
     await eventually(
-      async () => (await sendersIn(phoneId)).includes(laptopId),
+      async () => (await sendersIn(phoneId)).filter((s) => s === laptopId).length >= 2,
       20_000,
-      'the mirror in the phone’s box',
+      'the mirrors in the phone’s box',
     )
     assert.equal(server.stats().boxes[laptopId], undefined, 'nothing for the laptop')
     await laptop.messenger.settled()
@@ -250,18 +256,22 @@ describe('a sync for an own device that is away waits on the home node', () => {
     // The phone comes back alone: it fetches its mail and shows the text as sent to Bob, once.
     phone = await peer('Ann', phoneStore)
     await eventually(
-      async () => (await outgoing(phone.messenger, bobAtAnn, 'while the phone sleeps')).length >= 1,
+      async () => (await outgoing(phone.messenger, bobAtAnn, 'and another')).length >= 1,
       15_000,
-      'the mirrored text on the phone',
+      'the mirrored texts on the phone',
     )
     await eventually(() => server.stats().boxes[phoneId] === undefined, 10_000, 'the phone’s box is empty')
     await phone.messenger.settled()
-    const shown = await outgoing(phone.messenger, bobAtAnn, 'while the phone sleeps')
-    assert.equal(shown.length, 1, 'once')
-    assert.equal(shown[0]!.id, away.id, 'the same message')
-    // Sent, or further on if Bob's receipt (left in the phone's box too) came after the mirror.
-    assert.ok(['sent', 'delivered'].includes(shown[0]!.status), shown[0]!.status)
-    assert.equal((await outgoing(phone.messenger, bobAtAnn, 'both on')).length, 1)
+    for (const [text, sent] of [
+      ['while the phone sleeps', away],
+      ['and another', next],
+    ] as const) {
+      const shown = await outgoing(phone.messenger, bobAtAnn, text)
+      assert.equal(shown.length, 1, `${text}: once`)
+      assert.equal(shown[0]!.id, sent.id, `${text}: the same message`)
+      // Sent, or further on if Bob's receipt (left in the phone's box too) came after the mirror.
+      assert.ok(['sent', 'delivered'].includes(shown[0]!.status), shown[0]!.status)
+    }
 
     // The attacker's side: once the phone is removed, its key may leave nothing for the laptop.
     await phone.stop()

@@ -18,6 +18,8 @@ import { fromUtf8, utf8 } from '../bytes.js'
 import type { MessengerCore } from './core.js'
 import { type ContactId, isContactId, isMessageId, type MessageId } from './ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
+import { openLane } from './lane-opener.js'
+import { laneOf } from './lanes.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES } from './payload.js'
 import type { MessageRecord } from './records.js'
 import { Tx } from './tx.js'
@@ -43,11 +45,37 @@ export type ChangeSync =
 type Sync = SentSync | ChangeSync
 
 export class OwnSync {
+  /** Lanes whose first session is being started (met). */
+  private readonly opening = new Set<ContactId>()
+
   constructor(private readonly core: MessengerCore) {}
 
   readonly extension: CoreExtensionHandler = {
     requires: 'message',
     receive: (ctx) => this.received(ctx),
+  }
+
+  /**
+   * We met another device of ours: with no session to it yet, one starts now (its prekeys come
+   * from the device itself, so only while it is here), with nothing sent. What we mirror to it
+   * later is then sealed at once, and waits in its box on our home node while it is away
+   * (mailbox/deposit.ts); unsealed it could only wait here until both are on again.
+   */
+  met(device: string): void {
+    const core = this.core
+    if (core.stopped || !core.isOwnDevice(device)) return
+    const lane = laneOf(core.selfRecord(), device)
+    if (this.opening.has(lane)) return
+    this.opening.add(lane)
+    void (async () => {
+      if ((await core.sessionSet(lane)).length === 0) await openLane(core, lane)
+    })()
+      .catch((error) =>
+        core.log.debug('no session with our other device yet', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+      .finally(() => this.opening.delete(lane))
   }
 
   /** Mirrors `m`, a text we just queued for a contact, to our other devices (not awaited). */
