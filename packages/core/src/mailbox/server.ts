@@ -1,9 +1,9 @@
 /**
  * The home node's side of /jiayi/mailbox/1. A home node is keyless: it keeps its owner's
  * certificate and depositor list (both signed by the owner's identity, certificate.ts) and the
- * envelopes contacts (and the owner's own devices, for each other) deposit, which are Double Ratchet ciphertext with encrypted headers: it
- * learns who deposited (the Noise-authenticated peer id), for which of the owner's devices, how
- * many bytes, and when; nothing else.
+ * envelopes contacts (and the owner's own devices, for each other) deposit, which are Double
+ * Ratchet ciphertext with encrypted headers: it learns who deposited (the Noise-authenticated
+ * peer id), for which of the owner's devices, how many bytes, and when; nothing else.
  *
  * Each envelope is sealed for one device of the owner (messenger/lanes.ts), so each device has a
  * box of its own: a depositor names the device (`deposit_for`), and a device fetches and

@@ -12,7 +12,8 @@
  *   {"kind":"edit","contact":cid,"id":…,"text":…}        our message edited
  *   {"kind":"delete","contact":cid,"id":…}               our message deleted for everyone
  * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
- * crash in between may leave one message unmirrored; the message itself is never lost.
+ * crash in between may leave one message unmirrored; the message itself is never lost. For a
+ * device of ours that is away, the lane goes to its box on our home node (mailbox/deposit.ts).
  */
 import { fromUtf8, utf8 } from '../bytes.js'
 import type { MessengerCore } from './core.js'
