@@ -391,7 +391,10 @@ export class Messenger {
   private peerSeen(peer: PeerId): void {
     const core = this.core
     const id = peer.toString()
-    if (core.isOwnDevice(id)) this.outbox.kick(laneOf(core.selfRecord(), id), true)
+    if (core.isOwnDevice(id)) {
+      this.outbox.kick(laneOf(core.selfRecord(), id), true)
+      this.sync.met(id)
+    }
     const contact = core.contacts.byPeerId(id)
     if (contact === undefined) return
     // The lane of the device that was seen: each device of theirs is delivered to on its own.

@@ -23,7 +23,8 @@
  *   {"kind":"device-list","list":base64}   our new signed device list (a device linked or removed):
  *                                taken only if our identity signed it, it is newer, and names us
  * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
- * crash in between may leave one message unmirrored; the message itself is never lost.
+ * crash in between may leave one message unmirrored; the message itself is never lost. For a
+ * device of ours that is away, the lane goes to its box on our home node (mailbox/deposit.ts).
  */
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../bytes.js'
 import { type GroupId, isGroupId, MAX_OP_BYTES } from '../groups/ops.js'
@@ -31,6 +32,8 @@ import { type DeviceList, isNewerDeviceList, listsDevice, verifyDeviceList } fro
 import type { MessengerCore } from './core.js'
 import { type ContactId, isContactId, isMessageId, type MessageId } from './ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from './inbound.js'
+import { openLane } from './lane-opener.js'
+import { laneOf } from './lanes.js'
 import { MAX_EMOJI_BYTES, MAX_TEXT_BYTES } from './payload.js'
 import type { MessageRecord } from './records.js'
 import {
@@ -78,6 +81,9 @@ type Sync = SentSync | ChangeSync | ContactSync | ContactRemovedSync | GroupSync
 type SyncSource = Sync | (() => Sync | undefined)
 
 export class OwnSync {
+  /** Lanes whose first session is being started (met). */
+  private readonly opening = new Set<ContactId>()
+
   constructor(private readonly core: MessengerCore) {}
 
   /** Called after a contact was removed here because another device of ours did (outbox reset). */
@@ -86,6 +92,29 @@ export class OwnSync {
   readonly extension: CoreExtensionHandler = {
     requires: 'message',
     receive: (ctx) => this.received(ctx),
+  }
+
+  /**
+   * We met another device of ours: with no session to it yet, one starts now (its prekeys come
+   * from the device itself, so only while it is here), with nothing sent. What we mirror to it
+   * later is then sealed at once, and waits in its box on our home node while it is away
+   * (mailbox/deposit.ts); unsealed it could only wait here until both are on again.
+   */
+  met(device: string): void {
+    const core = this.core
+    if (core.stopped || !core.isOwnDevice(device)) return
+    const lane = laneOf(core.selfRecord(), device)
+    if (this.opening.has(lane)) return
+    this.opening.add(lane)
+    void (async () => {
+      if ((await core.sessionSet(lane)).length === 0) await openLane(core, lane)
+    })()
+      .catch((error) =>
+        core.log.debug('no session with our other device yet', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+      .finally(() => this.opening.delete(lane))
   }
 
   /** Mirrors `m`, a text we just queued for a contact, to our other devices (not awaited). */
