@@ -13,6 +13,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { bytesToHex, randomBytes, utf8 } from '../src/bytes.js'
 import { ownDeviceListKey } from '../src/devices/own-list.js'
+import { draftOffer } from '../src/files/offer.js'
+import type { GroupChannel } from '../src/groups/channel.js'
+import { encodeGroupFile } from '../src/groups/group-files.js'
 import type { GroupView } from '../src/groups/service.js'
 import { devicePublicKey, generateDeviceKey } from '../src/identity/device.js'
 import { createDeviceList } from '../src/identity/device-list.js'
@@ -39,10 +42,17 @@ describe('own devices in step in a group', () => {
   let annId: ContactId
   let group: GroupView
 
-  async function diskPeer(name: string, prepare?: (s: Store) => Promise<void>) {
-    const location = await mkdtemp(join(tmpdir(), 'jiayi-gsync-'))
-    dirs.push(location)
-    const store = await openSealedStore(await LevelStore.open(location), { key: randomBytes(32) })
+  const places = new Map<TestPeer, { location: string; key: Uint8Array }>()
+
+  async function diskPeer(
+    name: string,
+    prepare?: (s: Store) => Promise<void>,
+    place?: { location: string; key: Uint8Array },
+  ) {
+    const location = place?.location ?? (await mkdtemp(join(tmpdir(), 'jiayi-gsync-')))
+    if (place === undefined) dirs.push(location)
+    const key = place?.key ?? randomBytes(32)
+    const store = await openSealedStore(await LevelStore.open(location), { key })
     await prepare?.(store)
     const peer = await testPeer(name, store)
     const wrapped: TestPeer = {
@@ -54,7 +64,14 @@ describe('own devices in step in a group', () => {
       },
     }
     running.add(wrapped)
+    places.set(wrapped, { location, key })
     return wrapped
+  }
+
+  /** The same device again, from its store on disk. */
+  async function restart(p: TestPeer) {
+    await p.stop()
+    return diskPeer('Ann', undefined, places.get(p))
   }
 
   const connect = (a: TestPeer, b: TestPeer) => a.messenger.node.dial(b.messenger.node.getMultiaddrs()[0]!)
@@ -154,6 +171,25 @@ describe('own devices in step in a group', () => {
     )
   })
 
+  it('a picture Ann offers to the group from the laptop shows on the phone with its name, type and size', async () => {
+    const offer = draftOffer(
+      { name: 'summit 山顶.jpg', size: 48_000 },
+      { sha256: randomBytes(32) },
+      { maxFileBytes: 1_000_000, chunkBytes: 65_536 },
+    )
+    const sent = await laptop.messenger.groups.send(group.id, '', { file: encodeGroupFile(offer) })
+    const onPhone = await eventually(
+      async () => (await stored(phone)).find((m) => m.id === sent.id),
+      15_000,
+      'the picture on the phone',
+    )
+    assert.equal(onPhone.direction, 'out')
+    assert.equal(onPhone.extension?.kind, 'file-offer')
+    const data = onPhone.extension?.kind === 'file-offer' ? onPhone.extension.data : undefined
+    assert.deepEqual([data?.name, data?.kind, data?.size], ['summit 山顶.jpg', 'image', 48_000])
+    assert.equal(onPhone.text, sent.text)
+  })
+
   it('Bob’s message read on the laptop is read on the phone; Ann’s reaction on the laptop stands on the phone', async () => {
     const fromBob = await bob.messenger.groups.send(group.id, 'hello Ann 你好')
     const unread = (p: TestPeer) => p.messenger.groups.list().find((g) => g.id === group.id)?.unread
@@ -170,6 +206,28 @@ describe('own devices in step in a group', () => {
       async () => (await stored(bob)).find((m) => m.id === fromBob.id)?.reactions?.theirs === '👍',
       15_000,
       'the reaction at Bob',
+    )
+  })
+
+  it('after a restart the phone still shows them once, and carries none of them on', async () => {
+    const before = (await stored(phone)).map((m) => m.id)
+    phone = await restart(phone)
+    await connect(phone, bob)
+    await connect(phone, laptop)
+    assert.deepEqual(
+      (await stored(phone)).map((m) => m.id),
+      before,
+    )
+    // What the phone would offer a member who was away (its high-water marks): nothing of Ann's,
+    // since it holds no sender-key message of hers (the laptop's are the laptop's to carry).
+    const held = (phone.messenger.groups as unknown as { loaded: Map<string, { channel: GroupChannel }> })
+      .loaded
+    assert.equal(held.get(group.id)?.channel.marks()[annId], undefined)
+    const sent = await laptop.messenger.groups.send(group.id, 'after the restart 重启后')
+    await eventually(
+      async () => (await stored(phone)).filter((m) => m.id === sent.id).length === 1,
+      15_000,
+      'a new message on the phone',
     )
   })
 
