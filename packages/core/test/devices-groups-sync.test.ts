@@ -3,8 +3,9 @@
  * real peers on 127.0.0.1 with real stores on disk. Ann has two devices made by hand as in
  * devices-sync.test.ts; she and Bob share a group. What Ann says on the laptop shows on the phone
  * as hers, once, in that group; how far she read and her reactions follow; Bob sees each message
- * of hers once. Bob, a member of the group but no device of Ann's, cannot pass a message off as
- * one Ann sent from another device.
+ * of hers once; after a restart the phone carries none of them on. Bob, a member of the group but
+ * no device of Ann's, cannot pass a message off as one Ann sent from another device, nor can a
+ * device removed from her list.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -251,6 +252,25 @@ describe('own devices in step in a group', () => {
     await eventually(() => notAllowed(phone.messenger) > before, 15_000, 'the forgery refused')
     assert.equal(
       (await stored(phone)).some((m) => m.id === forged),
+      false,
+    )
+  })
+
+  it('a device removed from Ann’s list cannot mirror a group message to the laptop', async () => {
+    const account = (await loadAccount(laptop.store))!
+    const newer = createDeviceList(account.identity, 2, [
+      { deviceKey: devicePublicKey(account.deviceKey), name: 'laptop', linkedAt: 1 },
+    ])
+    await laptop.store.put(ownDeviceListKey(), newer)
+    await laptop.messenger.reloadOwnDevices()
+    const notAContact = () =>
+      coreOf(laptop.messenger).counters.snapshot().refused['/jiayi/msg/1']?.['not-a-contact'] ?? 0
+    const before = notAContact()
+    // The phone still holds Ann's identity, the group and its session with the laptop.
+    const attempt = await phone.messenger.groups.send(group.id, 'from the removed phone')
+    await eventually(() => notAContact() > before, 15_000, 'the mirror refused at the laptop')
+    assert.equal(
+      (await stored(laptop)).some((m) => m.id === attempt.id),
       false,
     )
   })
