@@ -273,8 +273,8 @@ async function heldGroupCounters(
     } catch {
       continue
     }
-    // Ours, sent from this device, carry their recipients; what arrived never does.
-    if (m.recipients !== undefined) continue
+    // Ours (sent from this device, or mirrored from another of ours) are never unread.
+    if (m.sender === me || m.recipients !== undefined) continue
     if (held(v)) {
       kept++
       if ((m.mentions ?? []).includes(me)) mentioned++

@@ -42,7 +42,10 @@ export interface StoredMessage {
   readonly sender: string
   readonly text: string
   readonly sentAt: number
-  /** The sender-key message, kept for carrying. */
+  /**
+   * The sender-key message, kept for carrying; '' for ours mirrored from another device of ours
+   * (messenger/sync.ts), which members get from that device.
+   */
   readonly bytes: string
   readonly keyId: number
   readonly iteration: number
@@ -204,6 +207,8 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     )
     for await (const [, m] of store.iterate({ prefix: GroupKeys.messages(log.id) })) {
       const s = decodeMessage(m)
+      // Ours, mirrored from another device of ours: no sender-key message to carry.
+      if (s.bytes === '') continue
       channel.carried.keep(
         { sender: s.sender, keyId: s.keyId, iteration: s.iteration, bytes: fromBase64(s.bytes), at: s.at },
         Date.now(),

@@ -25,6 +25,7 @@ import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/in
 import { newContactRecord } from '../messenger/inbound.js'
 import { laneDevice } from '../messenger/lanes.js'
 import { decodePayload } from '../messenger/payload.js'
+import type { GroupMirror } from '../messenger/sync.js'
 import { Tx } from '../messenger/tx.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { CarriedMessage, HighWaterMarks } from './carry.js'
@@ -198,6 +199,7 @@ interface TrafficOut {
 export class Groups {
   private readonly loaded = new Map<GroupId, HeldGroup>()
   private readonly reactions: GroupReactions
+  private readonly index: MessageIndex
   /** Read receipts and delivery lists (public: a test lowers `receipts.upTo`). */
   readonly receipts: GroupReceipts
   /** Set by the file service while it runs: group file messages make transfers (group-files.ts). */
@@ -212,6 +214,7 @@ export class Groups {
     applyDeviceList: (cid: ContactId, bytes: Uint8Array) => Promise<boolean>,
   ) {
     const index = new MessageIndex(core.store)
+    this.index = index
     const me = this.me
     this.devices = new MemberDevices({ core, me, apply: applyDeviceList })
     this.reactions = new GroupReactions({
@@ -354,6 +357,7 @@ export class Groups {
       out.push(this.messageView(g, decodeMessage(value)))
     }
     out.reverse()
+    const newest = out.at(-1)
     // The group's own changes, as lines among the messages of this page (a full page starts at
     // its oldest message; a short one holds the whole history).
     const from = out.length === limit ? Date.parse(out[0]!.sentAt) : Number.NEGATIVE_INFINITY
@@ -368,6 +372,8 @@ export class Groups {
       g.mentioned = 0
       await this.persist(g)
       this.changed(g)
+      // Our other devices read as far (messenger/sync.ts); the authors hear it from here only.
+      if (newest !== undefined) this.onOwnMirror({ kind: 'group-read', group: g.log.id, id: newest.id })
       await this.receipts.read(g, read)
     }
     return page
@@ -921,6 +927,16 @@ export class Groups {
     const recipients = [...state.members.keys()].filter((cid) => cid !== this.me)
     const ours: StoredMessage = { ...stored, recipients: recipients.length, deliveredTo: [] }
     await this.storeMessage(g, ours, false)
+    this.onOwnMirror({
+      kind: 'group-sent',
+      group: g.log.id,
+      id,
+      sentAt,
+      text,
+      mentions,
+      ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo as MessageId }),
+      ...file,
+    })
     await this.handOut(g, handouts)
     const wire = { sender: hexToBytes(this.me), message: message.bytes }
     for (const cid of recipients) {
@@ -934,7 +950,86 @@ export class Groups {
     const g = this.resolve(ref)
     if (!g.log.state().members.has(this.me))
       throw new GroupError('NotAllowed', 'you are not a member of this group')
-    return this.messageView(g, await this.reactions.react(g, messageId, emoji))
+    const sentAt = Date.now()
+    const target = await this.reactions.react(g, messageId, emoji, sentAt)
+    this.onOwnMirror({ kind: 'group-reaction', group: g.log.id, id: target.id as MessageId, emoji, sentAt })
+    return this.messageView(g, target)
+  }
+
+  // ---------------------------------------------------------------- our other devices
+
+  /** Called with what we said, read or reacted in a group (our other devices get it: messenger/sync.ts). */
+  onOwnMirror: (sync: GroupMirror) => void = () => {}
+
+  /**
+   * What another device of ours said, read or reacted in a group (sync.ts, so from a device on
+   * our list), one at a time: a message is stored once by its id, whichever way it came first.
+   */
+  receiveOwnMirror(sync: GroupMirror): Promise<void> {
+    this.ownMirrors = this.ownMirrors.then(() => this.ownMirror(sync)).catch((error) => this.counted(error))
+    return this.ownMirrors
+  }
+
+  private ownMirrors: Promise<void> = Promise.resolve()
+
+  private async ownMirror(sync: GroupMirror): Promise<void> {
+    const g = this.loaded.get(sync.group)
+    // A group this device has left, or not heard of: nothing to show it in.
+    if (g === undefined || !g.log.state().members.has(this.me)) return
+    if (sync.kind === 'group-read') return this.ownRead(g, sync.id)
+    if (sync.kind === 'group-reaction') {
+      await this.reactions.mirrored(g, sync.id, sync.emoji, sync.sentAt)
+      return
+    }
+    const offer = sync.file === undefined ? undefined : decodeGroupFile(sync.file)
+    if (utf8(sync.text).length > MAX_GROUP_TEXT_BYTES || (sync.file !== undefined && offer === undefined))
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    if ((await this.core.store.get(GroupKeys.sent(sync.id))) !== undefined) return // once
+    const members = g.log.state().members
+    await this.storeMessage(
+      g,
+      {
+        id: sync.id,
+        sender: this.me,
+        text: sync.text,
+        sentAt: sync.sentAt,
+        mentions: sync.mentions.filter((m) => members.has(m)).slice(0, MAX_MENTIONS),
+        ...(sync.replyTo === undefined ? {} : { replyTo: sync.replyTo }),
+        ...(sync.file === undefined ? {} : { file: sync.file }),
+        // No sender-key message: members get it from the device that sent it (nothing to carry).
+        bytes: '',
+        keyId: -1,
+        iteration: -1,
+        at: Date.now(),
+      },
+      false,
+    )
+  }
+
+  /** Another device of ours read `g` up to message `id`: what came after it stays unread here. */
+  private async ownRead(g: HeldGroup, id: MessageId): Promise<void> {
+    if (g.unread === 0 && g.mentioned === 0) return
+    let unread = 0
+    let mentioned = 0
+    let found = false
+    for await (const [, value] of this.core.store.iterate({
+      prefix: GroupKeys.messages(g.log.id),
+      reverse: true,
+    })) {
+      const m = decodeMessage(value)
+      if (m.id === id) {
+        found = true
+        break
+      }
+      if (m.sender === this.me) continue
+      if (++unread > g.unread) return // read there before it came here: nothing to lower
+      if ((m.mentions ?? []).includes(this.me)) mentioned++
+    }
+    if (!found) return
+    g.unread = Math.min(g.unread, unread)
+    g.mentioned = Math.min(g.mentioned, mentioned)
+    await this.persist(g)
+    this.changed(g)
   }
 
   /** One sender-key message for every member that is no chat line (a reaction): sealed once, pushed to each. */

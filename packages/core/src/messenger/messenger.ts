@@ -221,6 +221,8 @@ export class Messenger {
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
     this.groups.onOwnOps = (gid, ops) => this.sync.groupOps(gid, ops)
     this.sync.onGroupOp = (gid, op) => this.groups.receiveOwnOp(gid, op)
+    this.groups.onOwnMirror = (sync) => this.sync.group(sync)
+    this.sync.onGroupMirror = (sync) => this.groups.receiveOwnMirror(sync)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),

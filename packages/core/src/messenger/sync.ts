@@ -1,10 +1,13 @@
 /**
- * Own devices in step (Sesame's sync messages): what this device sends to a contact is mirrored
- * to our other devices (core.ts ownDevices, from our device list) through the lanes of our own
- * identity (lanes.ts), and appears there as sent, in the right conversation; so are our changes
- * to contacts, the group ops we make, and our new device list. Messages contacts send need no
- * mirroring: they encrypt to each of our devices. Nor do Moments: our devices sync feeds with
- * each other directly (@jiayi/feed).
+ * Own devices in step (Sesame's sync messages): what this device sends to a contact or a group is
+ * mirrored to our other devices (core.ts ownDevices, from our device list) through the lanes of
+ * our own identity (lanes.ts), and appears there as sent, in the right conversation; so are our
+ * changes to contacts, the group ops we make, how far we read a group, our group reactions, and
+ * our new device list. Messages contacts send need no mirroring: they encrypt to each of our
+ * devices. Nor do Moments: our devices sync feeds with each other directly (@jiayi/feed).
+ * A group message of ours is sealed with the sender key of the device that sent it, which our
+ * other devices never hold (each device has its own, and refuses one under our own id: a member
+ * cannot read its own words back from the group), so the mirror carries what was said instead.
  *
  * `Extension { kind = "sync", body = JSON }`, taken only from a device on our own list (inbound
  * refuses it from anyone else, and refuses anything else from our devices):
@@ -20,6 +23,13 @@
  *   {"kind":"group","group":32 hex,"op":base64}   a group op we made (groups/ops.ts; a new group, or
  *                                one we were added to: each op of its log, one a message), taken
  *                                as a member's op would be
+ *   {"kind":"group-sent","group":32 hex,"id":32 hex,"sentAt":ms,"text":…,"mentions":[cid…],
+ *    "replyTo"?:32 hex,"file"?:base64 offer}   our group message (a file's offer: group-files.ts);
+ *                                shown once (by id) as ours, in that group, and carried to nobody
+ *                                (members get it from the device that sent it)
+ *   {"kind":"group-read","group":32 hex,"id":32 hex}   we read the group up to that message
+ *   {"kind":"group-reaction","group":32 hex,"id":32 hex,"emoji":…,"sentAt":ms}   our reaction to
+ *                                a group message ("" removes it), standing as if sent here
  *   {"kind":"device-list","list":base64}   our new signed device list (a device linked or removed):
  *                                taken only if our identity signed it, it is newer, and names us
  * Mirroring is queued after the message itself (our own lanes have a queue of their own), so a
@@ -75,7 +85,35 @@ interface DeviceListSync {
   readonly list: Uint8Array
 }
 
-type Sync = SentSync | ChangeSync | ContactSync | ContactRemovedSync | GroupSync | DeviceListSync
+/** What another device of ours did in a group that our group messages do not bring here. */
+export type GroupMirror =
+  | {
+      readonly kind: 'group-sent'
+      readonly group: GroupId
+      readonly id: MessageId
+      readonly sentAt: number
+      readonly text: string
+      readonly mentions: readonly ContactId[]
+      readonly replyTo?: MessageId | undefined
+      readonly file?: string | undefined
+    }
+  | { readonly kind: 'group-read'; readonly group: GroupId; readonly id: MessageId }
+  | {
+      readonly kind: 'group-reaction'
+      readonly group: GroupId
+      readonly id: MessageId
+      readonly emoji: string
+      readonly sentAt: number
+    }
+
+type Sync =
+  | SentSync
+  | ChangeSync
+  | ContactSync
+  | ContactRemovedSync
+  | GroupSync
+  | GroupMirror
+  | DeviceListSync
 
 /** A sync body, or how to make it when its turn in our own queue comes (undefined: nothing to send). */
 type SyncSource = Sync | (() => Sync | undefined)
@@ -157,6 +195,14 @@ export class OwnSync {
     for (const op of ops) this.mirror({ kind: 'group', group: gid, op })
   }
 
+  /** Takes our group message, read marker or reaction from another device (groups/service.ts). */
+  onGroupMirror: (sync: GroupMirror) => Promise<void> = async () => {}
+
+  /** Mirrors our group message, how far we read a group, or our reaction in one (not awaited). */
+  group(sync: GroupMirror): void {
+    this.mirror(sync)
+  }
+
   /** Mirrors our new device list to the devices it names (a removed device is told by the linker). */
   deviceList(list: DeviceList): void {
     this.mirror({ kind: 'device-list', list: list.bytes })
@@ -197,6 +243,11 @@ export class OwnSync {
     if (sync.kind === 'group') {
       // After this envelope is durable and outside our own queue: the group answers members.
       ctx.after(() => void this.onGroupOp(sync.group, sync.op))
+      return
+    }
+    if (sync.kind === 'group-sent' || sync.kind === 'group-read' || sync.kind === 'group-reaction') {
+      // As a group op: after this envelope is durable, outside our own queue.
+      ctx.after(() => void this.onGroupMirror(sync))
       return
     }
     if (sync.kind === 'contact') {
@@ -293,6 +344,8 @@ function parseSync(bytes: Uint8Array): Sync | undefined {
       return undefined
     }
   }
+  if (v.kind === 'group-sent' || v.kind === 'group-read' || v.kind === 'group-reaction')
+    return parseGroupMirror(v)
   if (v.kind === 'device-list') {
     if (typeof v.list !== 'string' || v.list.length > 65_536) return undefined
     try {
@@ -329,6 +382,35 @@ function parseSync(bytes: Uint8Array): Sync | undefined {
     sentAt: v.sentAt,
     text: v.text,
     ...(v.replyTo === undefined ? {} : { replyTo: v.replyTo as MessageId }),
+  }
+}
+
+/** Only the shape: the group service checks what it says against the group (sizes, members, offer). */
+function parseGroupMirror(v: Record<string, unknown>): GroupMirror | undefined {
+  if (typeof v.group !== 'string' || !isGroupId(v.group)) return undefined
+  if (typeof v.id !== 'string' || !isMessageId(v.id)) return undefined
+  const target = { group: v.group, id: v.id }
+  if (v.kind === 'group-read') return { kind: 'group-read', ...target }
+  if (typeof v.sentAt !== 'number' || !Number.isSafeInteger(v.sentAt) || v.sentAt < 0) return undefined
+  if (v.kind === 'group-reaction') {
+    return typeof v.emoji === 'string' && utf8(v.emoji).length <= MAX_EMOJI_BYTES
+      ? { kind: 'group-reaction', ...target, emoji: v.emoji, sentAt: v.sentAt }
+      : undefined
+  }
+  if (typeof v.text !== 'string' || utf8(v.text).length > MAX_TEXT_BYTES) return undefined
+  if (!Array.isArray(v.mentions) || !v.mentions.every((m) => typeof m === 'string' && isContactId(m)))
+    return undefined
+  if (v.replyTo !== undefined && (typeof v.replyTo !== 'string' || !isMessageId(v.replyTo))) return undefined
+  if (v.file !== undefined && typeof v.file !== 'string') return undefined
+  if (v.text === '' && v.file === undefined) return undefined
+  return {
+    kind: 'group-sent',
+    ...target,
+    sentAt: v.sentAt,
+    text: v.text,
+    mentions: v.mentions as ContactId[],
+    ...(v.replyTo === undefined ? {} : { replyTo: v.replyTo as MessageId }),
+    ...(v.file === undefined ? {} : { file: v.file as string }),
   }
 }
 
