@@ -329,6 +329,7 @@ export {
   PROTOCOL_FEED,
   PROTOCOL_FILE,
   PROTOCOL_MAILBOX,
+  PROTOCOL_MAILBOX_NOTICE,
   PROTOCOL_MSG,
   PROTOCOL_PREKEYS,
 } from './net/protocols.js'
@@ -399,6 +400,7 @@ export {
 export { DeviceError, type DeviceErrorCode } from './devices/errors.js'
 export {
   DEFAULT_HISTORY_DAYS,
+  type HandoverOptions,
   type HistoryChoice,
   handoverRecords,
   historyChoice,

@@ -177,7 +177,10 @@ export class Feed {
     })
     const sync = feedSync({
       engine,
-      allow: (peer) => messenger.peerMay(peer.toString(), 'sync-feed'),
+      // Accepted contacts, and our own other devices: what we post, like and comment on one
+      // device (its own replica of our feed) reaches the others directly.
+      allow: (peer) =>
+        messenger.peerMay(peer.toString(), 'sync-feed') || messenger.isOwnDevice(peer.toString()),
       onHave: (peer, feeds) => {
         const contact = byPeer(peer)
         if (contact !== undefined) keys.checkHave(contact.id, feeds)
@@ -192,6 +195,8 @@ export class Feed {
       }),
       // A contact removed (or otherwise no longer allowed) loses its open feed streams at once.
       messenger.events.on('contact', () => sync.revalidate()),
+      // So does a device of ours that was removed.
+      messenger.events.on('own-devices', () => sync.revalidate()),
       engine.events.on('keys', () => this.reseal()),
     )
     await keys.start()

@@ -226,6 +226,7 @@ export async function runHomeNode(ctx: Context, options: HomeNodeOptions): Promi
     bytes: stats.bytes,
     depositors: stats.depositors,
     boxes: Object.keys(stats.boxes).length,
+    notices: stats.notices,
     refused: Object.entries(stats.refused)
       .map(([code, n]) => `${code}=${n}`)
       .join(' '),

@@ -94,6 +94,11 @@ function hasForeignPeerId(addr: string): boolean {
 }
 
 /** Decodes and verifies a binary card. Throws CardError, nothing else. */
+/** The devices a card speaks for: those on the list it carries, or the one device it names. */
+export function cardDevices(card: Pick<ContactCard, 'peerId' | 'deviceList'>): readonly string[] {
+  return card.deviceList === undefined ? [card.peerId] : card.deviceList.devices.map((d) => d.peerId)
+}
+
 export function decodeCardBytes(bytes: Uint8Array): ContactCard {
   if (bytes.length > MAX_CARD_BYTES)
     throw new CardError('TooLarge', `card is larger than ${MAX_CARD_BYTES} bytes`)

@@ -5,8 +5,9 @@
  * - LinkUnknown: the existing device made no such link (it restarted, or a new link replaced it).
  * - WrongCode: the code typed on the existing device is not the one the new device shows.
  * - LinkFailed: the other device went away or broke off in the middle; start again.
- * - LinkInterrupted: the handover's connection broke and no new one carried it on (the other
- *   device is gone, or the way between them, a home node's relay, cannot carry the next part).
+ * - LinkInterrupted: the handover's connection broke again and again, each new one carrying
+ *   nothing (the way between the devices, a home node's relay, cannot carry the next part). A
+ *   device that cannot be reached again at all is LinkFailed.
  * - NotLinking: nothing is being linked now (confirm without a link waiting for its code).
  * - UnknownDevice: no device with that id is on our list.
  * - ThisDevice: a device cannot remove itself (remove it from another of your devices).

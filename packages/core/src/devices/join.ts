@@ -1,13 +1,15 @@
 /**
  * The new device's side of linking (`jiayi init --link LINK`; the web app's "Link to my other
  * device"): dial the link's device, prove we hold the secret, show the code, then take the
- * identity key, the records and the new device list, and write the account LAST. Until that
- * final batch the home holds no identity (nothing half-linked); a new try starts by clearing
- * whatever a broken one left.
+ * identity key, the records and the new device list, say they are stored, and write the account
+ * LAST, once the existing device has taken the new list and said so. Until that final write the
+ * home holds no identity (nothing half-linked); a new try starts by clearing whatever a broken one
+ * left.
  *
  * The handover survives a broken stream: we dial again and ask to continue after the last record
- * we stored. Through the person's home node every relayed connection ends after 4 MiB or 10
- * minutes (relay-limits), so a larger history arrives over several connections in turn.
+ * we stored (or, with everything stored, for the existing device's answer). Through the person's
+ * home node every relayed connection ends after 4 MiB or 10 minutes (relay-limits), so a larger
+ * history arrives over several connections in turn.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -20,7 +22,7 @@ import { Keys } from '../messenger/keys.js'
 import { openFramed } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import type { BatchOp, Store } from '../store/store.js'
-import { DeviceError, refusal } from './errors.js'
+import { DeviceError, LINK_REFUSALS, refusal } from './errors.js'
 import { asNewDevice, type HistoryChoice, handedOverKey, historyDays } from './handover.js'
 import { checkLinkMac, decodeDeviceLink, linkCode, linkMac } from './link.js'
 import { LinkFrame } from './link-wire.pb.js'
@@ -104,6 +106,7 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
       try {
         bytes = await framed.read({ timeoutMs })
       } catch (cause) {
+        // The other device went away (killed, offline), or a relay ended the connection.
         throw new BrokenStream('the stream broke', { cause })
       }
       if (bytes === null) throw new BrokenStream('the stream ended')
@@ -114,11 +117,14 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
     // Before the handover, a broken stream ends the link.
     const read = (timeoutMs?: number) =>
       readOrBreak(timeoutMs).catch((error) => {
-        throw error instanceof BrokenStream ? refusal('LinkFailed') : error
+        throw error instanceof BrokenStream ? brokenOff(error.cause) : error
       })
     const resumeMac = linkMac(link.secret, 'new', link.peerId, me) as Bytes
     const peer = peerIdFromString(link.peerId)
-    /** A new stream on which the handover continues after `after`; LinkInterrupted when none opens. */
+    /**
+     * A new stream on which the handover continues after `after`. When none opens, the other
+     * device went away (killed, offline): LinkFailed, as for a break before the handover.
+     */
     const resume = async (after: Uint8Array, done: number, stored: boolean) => {
       framed.abort(new Error('continuing on a new stream'))
       // A connection that went silent is dropped, or the dial would take it again.
@@ -131,8 +137,8 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
             LinkFrame.encode({ resume: { mac: resumeMac, after: after as Bytes, done, stored } }),
           )
           return next
-        } catch {
-          if (now() + RESUME_RETRY_MS > deadline || options.signal?.aborted) throw refusal('LinkInterrupted')
+        } catch (cause) {
+          if (now() + RESUME_RETRY_MS > deadline || options.signal?.aborted) throw brokenOff(cause)
           await new Promise((resolve) => setTimeout(resolve, RESUME_RETRY_MS))
         }
       }
@@ -192,24 +198,47 @@ export async function joinByLink(options: JoinOptions): Promise<Account> {
       deviceKey: options.deviceKey,
       createdAt: now(),
     }
-    // The last write: from here on the home is this person's device.
     await store.batch([
       { type: 'put', key: ownDeviceListKey(), value: verified.bytes },
       { type: 'put', key: ownDeviceAddrsKey(), value: utf8(JSON.stringify({ [link.peerId]: link.addrs })) },
-      { type: 'put', key: Keys.account(), value: accountRecord(account) },
     ])
-    try {
-      await framed.write(LinkFrame.encode({ stored: true }))
-    } catch {
-      // The stream broke at the last step: say it on a new one.
-      framed = await resume(after, done, true)
+    // Everything but the account is stored. The existing device takes the new list only now,
+    // and says so; a device that goes away before (or a "stored" lost with it) leaves a list
+    // without us, and so this home must stay without an identity too. A stream that breaks here
+    // continues on a new one whose resume frame says `stored`.
+    let answer: LinkFrame | undefined
+    let said = false
+    fruitless = 0
+    while (answer === undefined) {
+      try {
+        if (!said)
+          await framed.write(LinkFrame.encode({ stored: true })).catch((cause) => {
+            throw new BrokenStream('the stream broke', { cause })
+          })
+        said = true
+        answer = await readOrBreak()
+      } catch (error) {
+        if (!(error instanceof BrokenStream)) throw error
+        if (++fruitless >= MAX_FRUITLESS_BREAKS) throw refusal('LinkInterrupted')
+        framed = await resume(after, done, true)
+        said = true
+        options.onResume?.(done, total)
+      }
     }
+    if (answer.stored !== true) throw refusal('LinkFailed')
+    // The last write: from here on the home is this person's device.
+    await store.put(Keys.account(), accountRecord(account))
     await framed.close().catch(() => undefined)
     return account
   } catch (error) {
     framed.abort(error instanceof Error ? error : new Error('linking failed'))
     throw error
   }
+}
+
+/** The other device went away mid-link (killed, offline): its stream reset or went quiet. */
+function brokenOff(cause: unknown): DeviceError {
+  return new DeviceError('LinkFailed', LINK_REFUSALS.LinkFailed!, { cause })
 }
 
 async function clearStore(store: Store): Promise<void> {

@@ -10,13 +10,15 @@
  *    from someone who copied the link, since whoever holds the link can work out the code of the
  *    connection they made themselves. A wrong code ends the link.
  * 4. We send the identity key, then the records (handover.ts), then the new device list naming
- *    both devices. The new device stores everything and says so; only then is the list ours and
- *    announced to contacts. A device killed in between leaves nothing linked: its home has no
- *    account until the end, and our list is unchanged.
+ *    both devices. The new device stores everything but its account and says so; only then is
+ *    the list ours and announced to contacts, and we say so in turn: the new device writes its
+ *    account on that. A device killed in between leaves nothing linked: the new home has no
+ *    account until the end, and our list is unchanged until the new device holds the rest.
  * 5. A stream that breaks during step 4 is not the end: the new device opens a new one (a new
- *    connection) and says which record it stored last, and the handover continues after it. A
- *    home node's relay ends each relayed connection after 4 MiB or 10 minutes (relay-limits), so
- *    through it a larger history crosses on several connections, one after the other.
+ *    connection) and says which record it stored last, and the handover continues after it; or
+ *    it says it stored everything, and we take the list (if not yet) and say so on the new
+ *    stream. A home node's relay ends each relayed connection after 4 MiB or 10 minutes
+ *    (relay-limits), so through it a larger history crosses on several connections in turn.
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -25,6 +27,7 @@ import { fromUtf8, randomBytes } from '../bytes.js'
 import { isNewerDeviceList, MAX_DEVICES, nextDeviceList, verifyDeviceList } from '../identity/device-list.js'
 import { encodeIdentityKeyPair } from '../identity/identity.js'
 import type { MessengerCore } from '../messenger/core.js'
+import { contactIdFor } from '../messenger/ids.js'
 import { framedHandler, openFramed } from '../net/framed-handler.js'
 import type { FramedStream } from '../net/framing.js'
 import { DeviceError, refusal } from './errors.js'
@@ -32,6 +35,7 @@ import { countHandover, handoverRecords, historyChoice } from './handover.js'
 import { checkLinkMac, deviceLink, LINK_SECRET_BYTES, LINK_TTL_MS, linkCode, linkMac } from './link.js'
 import { LinkFrame } from './link-wire.pb.js'
 import { type DeviceView, deviceNameOf, deviceViews, ownDeviceAddrsKey } from './own-list.js'
+import { SeenDevices } from './seen.js'
 
 export type { DeviceView }
 
@@ -46,6 +50,11 @@ const STORED_TIMEOUT_MS = 120_000
 const TELL_TIMEOUT_MS = 5_000
 /** How long the existing device waits for the new one to continue on a new stream after a break. */
 export const LINK_RESUME_WINDOW_MS = 20_000
+/**
+ * How long, once linked, we still answer a new device that did not hear our `stored`: its wait
+ * for a frame (60 s) and its tries to reach us again (15 s), with room to spare.
+ */
+const LINKED_ANSWER_MS = 120_000
 
 export interface LinkOffer {
   readonly link: string
@@ -88,6 +97,8 @@ interface Resumption {
 class Handover {
   private pending: Resumption | undefined
   private waiter: ((r: Resumption | undefined) => void) | undefined
+  /** We stored the new list: a resume that says `stored` is answered `stored` once more. */
+  linked = false
 
   constructor(
     readonly them: string,
@@ -159,8 +170,8 @@ export class DeviceLinker {
   private pendingConfirm: ((code: string) => void) | undefined
   private handover: Handover | undefined
   private generation = 0
-  /** When each of our other devices was last heard from (ms). */
-  readonly seen = new Map<string, number>()
+  /** When each of our other devices was last heard from (ms), kept in the store (seen.ts). */
+  private readonly seen: SeenDevices
   private readonly ttlMs: number
   private readonly now: () => number
   /** Called when one of our devices told us we are removed, after the store was wiped. */
@@ -172,6 +183,7 @@ export class DeviceLinker {
   ) {
     this.ttlMs = options.ttlMs ?? LINK_TTL_MS
     this.now = options.now ?? Date.now
+    this.seen = new SeenDevices(core.store)
   }
 
   async start(): Promise<void> {
@@ -179,6 +191,7 @@ export class DeviceLinker {
       maxFrameBytes: LINK_MAX_FRAME_BYTES,
       onRefused: (r) => this.core.refuse(PROTOCOL_LINK, 'bad-request', r.remotePeer),
     })
+    await this.seen.load((peer) => this.isOtherDevice(peer))
     // Also on a relayed (limited) connection: the new device may reach us only through our home
     // node. The secret's MAC and the code guard it as on a direct connection.
     await this.core.node.handle(PROTOCOL_LINK, handler, {
@@ -211,19 +224,24 @@ export class DeviceLinker {
     this.handover?.end()
     this.set({ state: 'failed', error: 'LinkFailed', message: 'the peer stopped' })
     await this.core.node.unhandle(PROTOCOL_LINK).catch(() => undefined)
+    await this.seen.flush()
   }
 
   devices(): DeviceView[] {
-    return deviceViews(this.core.ownDeviceList(), this.core.peerId.toString(), this.seen)
+    // A device connected now is heard from now.
+    for (const connection of this.core.node.getConnections()) this.heard(connection.remotePeer.toString())
+    return deviceViews(this.core.ownDeviceList(), this.core.peerId.toString(), this.seen.map)
+  }
+
+  private isOtherDevice(peer: string): boolean {
+    return (
+      peer !== this.core.peerId.toString() && this.core.ownDeviceList().devices.some((d) => d.peerId === peer)
+    )
   }
 
   /** A peer connected: if it is one of our devices, we heard from it now. */
   heard(peer: string): void {
-    if (
-      peer !== this.core.peerId.toString() &&
-      this.core.ownDeviceList().devices.some((d) => d.peerId === peer)
-    )
-      this.seen.set(peer, this.now())
+    if (this.isOtherDevice(peer)) this.seen.heard(peer, this.now())
   }
 
   /**
@@ -306,6 +324,12 @@ export class DeviceLinker {
       if (h === undefined || h.them !== them || !checkLinkMac(h.secret, 'new', me, them, first.resume.mac))
         return refuse('LinkUnknown')
       const { after, done, stored } = first.resume
+      if (h.linked) {
+        // The list is ours already; the new device did not hear our `stored` and asks again.
+        if (!stored) return refuse('LinkUnknown')
+        await framed.write(LinkFrame.encode({ stored: true }))
+        return framed.close()
+      }
       // The stream stays open until the handover is done with it.
       const limited = connection.limits != null
       return new Promise<void>((release) => h.offer({ framed, after, done, stored, release, limited }))
@@ -412,17 +436,31 @@ export class DeviceLinker {
           answer = framed.read().catch(() => null)
         }
       }
-      // Only now: the new device holds everything, so contacts may start writing to it.
+      // Only now: the new device holds everything but its account, so contacts may start
+      // writing to it.
       const list = await core.setOwnDeviceList(next)
-      this.seen.set(them, this.now())
+      h.linked = true
+      // The new device writes its account on this answer only (join.ts). Should it be lost with
+      // the stream, the new device asks again on a new one (`resume` with `stored`), answered
+      // from `h.linked` for a while (serve).
+      await framed
+        .write(LinkFrame.encode({ stored: true }))
+        .catch(() => core.log.warn('the stream broke before the new device heard it is linked'))
+      this.seen.heard(them, this.now())
       const device = this.devices().find((d) => d.id === them)!
       this.setFor(h, { state: 'linked', device })
       core.log.info('device linked', { devices: list.devices.length })
       await framed.close().catch(() => undefined)
     } finally {
-      if (this.handover === h) this.handover = undefined
       h.end()
       release()
+      if (this.handover === h) {
+        if (h.linked)
+          setTimeout(() => {
+            if (this.handover === h) this.handover = undefined
+          }, LINKED_ANSWER_MS).unref?.()
+        else this.handover = undefined
+      }
     }
   }
 
@@ -456,7 +494,9 @@ export class DeviceLinker {
       size = 0
       this.setFor(o.h, { state: 'transfer', done, total })
     }
-    for await (const [key, value] of handoverRecords(this.core.store, o.history, o.now, o.after)) {
+    const me = contactIdFor(this.core.account.identity.signing.publicKey)
+    const records = handoverRecords(this.core.store, { history: o.history, me, now: o.now, after: o.after })
+    for await (const [key, value] of records) {
       if (key.length + value.length + 64 > LINK_MAX_FRAME_BYTES) continue // no record is near this
       if (size + key.length + value.length + 16 > BATCH_BYTES) await flush()
       batch.push({ key, value })
@@ -490,7 +530,7 @@ export class DeviceLinker {
       devices.filter((d) => d.peerId !== id),
     )
     await core.setOwnDeviceList(next)
-    this.seen.delete(id)
+    this.seen.forget(id)
     await this.tell(id, next).catch((error) =>
       core.log.info('the removed device could not be told', {
         error: error instanceof Error ? error.name : 'unknown',

@@ -395,7 +395,7 @@ export class FileService {
     const accepted = peerMay(ctx.contact.state, 'take-file-offer')
     // From a contact: downloads now, or waits for the user (too large, over a quota, no space).
     const hold = !tooLarge && accepted ? await this.holdFor(offer.size, ctx.contact.id) : undefined
-    const record = newTransferRecord({
+    const made = newTransferRecord({
       id,
       direction: 'in',
       contactId: ctx.contact.id,
@@ -406,6 +406,8 @@ export class FileService {
       note: tooLarge ? undefined : !accepted ? 'waiting-for-accept' : hold ? 'needs-accept' : undefined,
       hold,
     })
+    // Offered from another device of theirs: that device holds the bytes (transfer-runner.ts).
+    const record = ctx.device === ctx.contact.peerId ? made : { ...made, device: ctx.device }
     ctx.put(recordKey('in', id), encodeTransferRecord(record))
     // A post's attachment is shown by the post: no chat message, nothing unread.
     if (record.purpose !== 'post-attachment') await ctx.showMessage(messageText(record), messageData(record))

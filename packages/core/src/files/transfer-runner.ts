@@ -223,6 +223,9 @@ export class TransferRunner {
     }
     await framed.close({ signal: AbortSignal.timeout(2_000) }).catch(() => framed.abort(new Error('closing')))
     if (isFinal(r.status)) return
+    // Another device of the contact giving up speaks for itself: the device their card names
+    // (whose answer the transfer follows) may still want it.
+    if (r.direction === 'out' && r.groupId === undefined && this.peerOf(r)?.peerId !== peer) return
     this.interrupt(keyOf(r.direction, r.id), 'the other side gave the file up')
     const outcome = outcomeOfReject(reason)
     if (r.direction === 'out') await this.finishOut(r.id, outcome)
@@ -398,7 +401,7 @@ export class TransferRunner {
     const k = keyOf('out', r.id)
     // The receiver decides: a new request for this file replaces a stream it gave up on. A
     // group's file goes to every member, each on a stream of its own.
-    const ak = attemptKey(r, peer)
+    const ak = attemptKey(r, peer, this.peerOf(r)?.peerId)
     this.active.get(ak)?.controller.abort(new FileError('Stopped', 'replaced by a newer stream'))
     const attempt: Attempt = {
       controller: new AbortController(),
@@ -429,15 +432,22 @@ export class TransferRunner {
         signal: attempt.controller.signal,
         onDigest: (sha256) => this.keepDigest(k, sha256),
         onAcked: (next) => {
-          // A group's file is not followed per member (its record is complete once offered).
-          if (r.groupId === undefined) this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
+          // A group's file is not followed per member (its record is complete once offered), nor
+          // a contact's file per device: the device their card names shows the progress.
+          if (ak === k) this.book.progress(k, Math.min(next * r.chunkSize, r.size), attempt)
         },
         onChunkSent: (index) => {
           this.chunksSent++
           this.book.events.emit('sent', { id: r.id, index })
         },
       })
-      if (this.active.get(ak) === attempt) await this.finishOut(r.id, outcome)
+      // Another device of the contact: its having the file completes the transfer; its failure
+      // is its own (the card's device may still fetch it).
+      if (
+        this.active.get(ak) === attempt &&
+        (ak === k || r.groupId !== undefined || outcome.type === 'complete')
+      )
+        await this.finishOut(r.id, outcome)
     } finally {
       this.release(ak, attempt)
     }
@@ -646,13 +656,22 @@ export class TransferRunner {
     if (r === undefined) return 'unknown-file'
     if (r.groupId !== undefined && direction === 'out')
       return this.options.groups?.mayFetch(r, peer) === true ? r : 'not-a-member'
-    return this.peerOf(r)?.peerId === peer ? r : 'unknown-file'
+    // A file we offer a contact goes to each of their devices (the offer did): any listed one
+    // fetches it. One we receive comes from the device that offered it.
+    const with_ = this.peerOf(r)
+    if (direction === 'out') return with_?.devices.includes(peer) === true ? r : 'unknown-file'
+    return with_?.peerId === peer ? r : 'unknown-file'
   }
 
-  /** Whom a transfer is with: the contact, or for a group's file its sender. */
+  /**
+   * Whom a transfer is with: the contact, or for a group's file its sender; for a file we receive,
+   * at the device that offered it (undefined once that device is off their list).
+   */
   private peerOf(r: TransferRecord): ContactView | undefined {
-    if (r.groupId !== undefined) return r.direction === 'in' ? this.options.groups?.senderOf(r) : undefined
-    return this.contactById(r.contactId)
+    if (r.groupId !== undefined)
+      return r.direction === 'in' ? atDevice(this.options.groups?.senderOf(r), r.device) : undefined
+    const contact = this.contactById(r.contactId)
+    return r.direction === 'in' ? atDevice(contact, r.device) : contact
   }
 
   private contactById(id: ContactId): ContactView | undefined {
@@ -667,7 +686,7 @@ export class TransferRunner {
     } catch {
       return undefined
     }
-    if (c === undefined || c.peerId !== peerId) return undefined
+    if (c === undefined || !c.devices.includes(peerId)) return undefined
     return peerMay(c.state, 'open-file-stream') || peerMay(c.state, 'open-group-file-stream') ? c : undefined
   }
 
@@ -678,9 +697,27 @@ export class TransferRunner {
   }
 }
 
-/** Which attempt moves a transfer: one per record, but one per member for a group's file we send. */
-function attemptKey(r: TransferRecord, peer: string): string {
-  return r.groupId !== undefined ? `${keyOf('out', r.id)}@${peer}` : keyOf(r.direction, r.id)
+/**
+ * `contact` as reached at `device`, one of their devices (their own addresses are the card
+ * device's; another device's are in the peer store, from its address updates and connections).
+ * Undefined when `device` is not on their list now: it speaks for them no more.
+ */
+export function atDevice(
+  contact: ContactView | undefined,
+  device: string | undefined,
+): ContactView | undefined {
+  if (contact === undefined || device === undefined || device === contact.peerId) return contact
+  return contact.devices.includes(device) ? { ...contact, peerId: device, addrs: [] } : undefined
+}
+
+/**
+ * Which attempt moves a transfer: one per record, but one per member for a group's file we send,
+ * and one per device for a contact's devices other than the one their card names (`main`).
+ */
+function attemptKey(r: TransferRecord, peer: string, main: string | undefined): string {
+  return r.groupId !== undefined || (r.direction === 'out' && peer !== main)
+    ? `${keyOf('out', r.id)}@${peer}`
+    : keyOf(r.direction, r.id)
 }
 
 /** The file's SHA-256, if known yet (the offer's, or kept from its last chunk). */

@@ -69,6 +69,11 @@ export interface TransferRecord {
    * sender (ourselves for a file we sent), and the file id is the group message's id.
    */
   readonly groupId?: string | undefined
+  /**
+   * Incoming: the peer id of the sender's device that offered it, when it is not the one their
+   * card names (another device on their list): it holds the bytes, so the file is fetched from it.
+   */
+  readonly device?: string | undefined
   readonly status: TransferStatus
   /** Incoming: bytes stored. Outgoing: bytes the receiver acknowledged as stored. */
   readonly bytes: number

@@ -33,7 +33,7 @@ import {
   type SenderKeyState,
   senderKeyAssociatedData,
 } from '../crypto/sender-keys/index.js'
-import { decodeSenderKeyMessage } from '../crypto/sender-keys/wire.js'
+import { decodeDistributionMessage, decodeSenderKeyMessage } from '../crypto/sender-keys/wire.js'
 import type { ContactId } from '../messenger/ids.js'
 import {
   type CarriedMessage,
@@ -58,12 +58,19 @@ export interface ChannelSnapshot {
     readonly givenTo: readonly (readonly [ContactId, number])[]
   }
   readonly records: readonly (readonly [ContactId, Uint8Array])[]
+  /** Per member: which of their devices handed us each key they hold here (key id, peer id). */
+  readonly keyDevices?: readonly (readonly [ContactId, KeyDevices])[]
 }
+
+/** Key id and the peer id of the device that handed the key over. */
+export type KeyDevices = readonly (readonly [number, string])[]
 
 /** What changed since the last `takeChanges` (null: gone), to store only that. */
 export interface ChannelChanges {
   readonly own?: ChannelSnapshot['own'] | null
   readonly records: readonly (readonly [ContactId, Uint8Array | null])[]
+  /** For the changed records still held: which devices handed their keys. */
+  readonly keyDevices?: readonly (readonly [ContactId, KeyDevices])[]
 }
 
 export interface KeyHandout {
@@ -79,6 +86,12 @@ export type ReceiveOutcome =
 export class GroupChannel {
   private own: { state: SenderKeyState; first: SenderKeyState; givenTo: Map<ContactId, number> } | undefined
   private readonly records = new Map<ContactId, SenderKeyRecord>()
+  /**
+   * Which of a member's devices handed us each of their keys: each device of a person keeps its
+   * own chain, and a message under a key from a device off their list now is refused (the
+   * service asks `keyDevice`). Keys handed before this was kept have no entry.
+   */
+  private readonly keyDevices = new Map<ContactId, Map<number, string>>()
   private readonly waiting = new Map<string, CarriedMessage>()
   readonly carried: CarryStore
   /** Senders whose record changed, and whether our own chain did, since `takeChanges`. */
@@ -99,6 +112,7 @@ export class GroupChannel {
     return {
       ...(own === undefined ? {} : { own }),
       records: [...this.records].map(([id, r]) => [id, encodeSenderKeyRecord(r)] as const),
+      keyDevices: [...this.keyDevices].map(([id, m]) => [id, [...m]] as const),
     }
   }
 
@@ -111,10 +125,14 @@ export class GroupChannel {
       const r = this.records.get(id)
       return [id, r === undefined ? null : encodeSenderKeyRecord(r)] as const
     })
+    const keyDevices = [...this.changedRecords].flatMap((id) => {
+      const m = this.keyDevices.get(id)
+      return m === undefined || !this.records.has(id) ? [] : [[id, [...m]] as const]
+    })
     const own = this.ownChanged ? (this.ownSnapshot() ?? null) : undefined
     this.changedRecords.clear()
     this.ownChanged = false
-    return { ...(own === undefined ? {} : { own }), records }
+    return { ...(own === undefined ? {} : { own }), records, keyDevices }
   }
 
   /** Marks changes as not stored yet (their write failed, or the store holds an older layout). */
@@ -152,6 +170,7 @@ export class GroupChannel {
       }
     }
     for (const [id, bytes] of snapshot.records) channel.records.set(id, decodeSenderKeyRecord(bytes))
+    for (const [id, devices] of snapshot.keyDevices ?? []) channel.keyDevices.set(id, new Map(devices))
     return channel
   }
 
@@ -240,16 +259,28 @@ export class GroupChannel {
     return { message, handouts }
   }
 
-  /** A chain `from` handed us. Only a member's is taken. */
-  receiveKey(state: GroupState, from: ContactId, distribution: Uint8Array): ReceiveOutcome[] {
+  /**
+   * A chain `from` handed us, from their device `device` (its session carried it). Only a
+   * member's is taken.
+   */
+  receiveKey(
+    state: GroupState,
+    from: ContactId,
+    distribution: Uint8Array,
+    device?: string,
+  ): ReceiveOutcome[] {
     if (!state.members.has(from) || from === this.me) {
       throw new GroupError('NotAllowed', 'a sender key from someone who is not a member of this group')
     }
-    this.records.set(
-      from,
-      processDistribution(this.records.get(from) ?? emptySenderKeyRecord(), distribution),
-    )
+    const record = processDistribution(this.records.get(from) ?? emptySenderKeyRecord(), distribution)
+    this.records.set(from, record)
     this.changedRecords.add(from)
+    if (device !== undefined) {
+      const held = new Set(record.states.map((s) => s.keyId))
+      const devices = new Map([...(this.keyDevices.get(from) ?? [])].filter(([keyId]) => held.has(keyId)))
+      devices.set(decodeDistributionMessage(distribution).keyId, device)
+      this.keyDevices.set(from, devices)
+    }
     // What waited for this key can be read now.
     const released: ReceiveOutcome[] = []
     // A snapshot: a message this key does not open waits again, and must not be visited again.
@@ -320,6 +351,11 @@ export class GroupChannel {
     return out
   }
 
+  /** The device of `sender` that handed us their key `keyId`, when known. */
+  keyDevice(sender: ContactId, keyId: number): string | undefined {
+    return this.keyDevices.get(sender)?.get(keyId)
+  }
+
   /** What a member whose marks are `theirs` lacks of what this member carries. */
   missingFor(theirs: HighWaterMarks): CarriedMessage[] {
     return this.carried.missingFor(theirs)
@@ -336,6 +372,7 @@ export class GroupChannel {
 
   private forget(id: ContactId): void {
     if (this.records.delete(id)) this.changedRecords.add(id)
+    this.keyDevices.delete(id)
     this.carried.forgetSender(id)
     for (const [k, m] of this.waiting) if (m.sender === id) this.waiting.delete(k)
   }

@@ -54,6 +54,8 @@ export interface GroupFileHooks {
     readonly sender: ContactId
     readonly id: MessageId
     readonly offer: FileOffer
+    /** The sender's device that offered it (on their list), when the message names one. */
+    readonly device?: string | undefined
   }): Promise<((tx: Tx) => void) | undefined>
   /** The live state of the file of message `id` (status, bytes), if a transfer knows it. */
   data(id: MessageId): FileMessageData | undefined
@@ -198,6 +200,7 @@ export class GroupFiles implements GroupFileHooks {
     readonly sender: ContactId
     readonly id: MessageId
     readonly offer: FileOffer
+    readonly device?: string | undefined
   }): Promise<((tx: Tx) => void) | undefined> {
     // Carried twice, or our own carried back: one transfer per file.
     if (this.deps.find(m.id) !== undefined || m.sender === this.me) return undefined
@@ -216,6 +219,8 @@ export class GroupFiles implements GroupFileHooks {
         ...(hold === undefined ? {} : { note: 'needs-accept' as const, hold }),
       }),
       groupId: m.groupId,
+      // Fetched from the device that offered it (transfer-runner.ts atDevice).
+      ...(m.device === undefined ? {} : { device: m.device }),
     }
     return (tx) => {
       tx.put(recordKey('in', m.id), encodeTransferRecord(record))
@@ -278,10 +283,11 @@ export function holdersIn(messenger: Messenger, r: TransferRecord, me: ContactId
   })
 }
 
+/** The member whose device `peerId` is (any device on their list). */
 function contactByPeer(messenger: Messenger, peerId: string): ContactView | undefined {
   try {
     const c = messenger.contact(peerId)
-    return c.peerId === peerId ? c : undefined
+    return c.devices.includes(peerId) ? c : undefined
   } catch {
     return undefined
   }

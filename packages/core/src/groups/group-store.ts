@@ -7,8 +7,9 @@
  *   grpn <group id>            -> StoredCounters (JSON): unread, mentions, next message seq
  *   grpo <group id>            -> our own sender-key chain (JSON), absent while we have none
  *   grpr <group id> <member>   -> that member's sender-key record (JSON: member id, its codec's
- *                                 bytes; the id is in the value, since a sealed store's keys
- *                                 may not read back)
+ *                                 bytes, and `devices`: [key id, peer id of the device that
+ *                                 handed it] where known; the id is in the value, since a
+ *                                 sealed store's keys may not read back)
  *   gmsg <group id> <seq>      -> StoredMessage (JSON): what was said, and the sender-key
  *                                 message itself, kept to carry it to members who were away
  *
@@ -20,7 +21,7 @@ import type { ContactId } from '../messenger/ids.js'
 import type { Tx } from '../messenger/tx.js'
 import { key } from '../store/keys.js'
 import type { Store } from '../store/store.js'
-import { type ChannelChanges, type ChannelSnapshot, GroupChannel } from './channel.js'
+import { type ChannelChanges, type ChannelSnapshot, GroupChannel, type KeyDevices } from './channel.js'
 import { GroupLog } from './log.js'
 import type { GroupId } from './ops.js'
 
@@ -41,7 +42,10 @@ export interface StoredMessage {
   readonly sender: string
   readonly text: string
   readonly sentAt: number
-  /** The sender-key message, kept for carrying. */
+  /**
+   * The sender-key message, kept for carrying; '' for ours mirrored from another device of ours
+   * (messenger/sync.ts), which members get from that device.
+   */
   readonly bytes: string
   readonly keyId: number
   readonly iteration: number
@@ -118,9 +122,14 @@ export function stageGroupState(tx: Tx, g: HeldGroup): ChannelChanges {
   const changes = g.channel.takeChanges()
   if (changes.own === null) tx.del(GroupKeys.ownKey(gid))
   else if (changes.own !== undefined) tx.put(GroupKeys.ownKey(gid), encodeOwn(changes.own))
+  const keyDevices = new Map(changes.keyDevices ?? [])
   for (const [member, bytes] of changes.records) {
     if (bytes === null) tx.del(GroupKeys.senderKey(gid, member))
-    else tx.put(GroupKeys.senderKey(gid, member), utf8(JSON.stringify({ member, record: toBase64(bytes) })))
+    else {
+      const devices = keyDevices.get(member)
+      const stored = { member, record: toBase64(bytes), ...(devices === undefined ? {} : { devices }) }
+      tx.put(GroupKeys.senderKey(gid, member), utf8(JSON.stringify(stored)))
+    }
   }
   return changes
 }
@@ -162,12 +171,18 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     if (stored.v === 2) {
       const ownBytes = await store.get(GroupKeys.ownKey(log.id))
       const records: (readonly [ContactId, Uint8Array])[] = []
+      const keyDevices: (readonly [ContactId, KeyDevices])[] = []
       for await (const [, value] of store.iterate({ prefix: GroupKeys.senderKeys(log.id) })) {
-        const r = JSON.parse(fromUtf8(value)) as { member: string; record: string }
+        const r = JSON.parse(fromUtf8(value)) as {
+          member: string
+          record: string
+          devices?: [number, string][]
+        }
         records.push([r.member as ContactId, fromBase64(r.record)] as const)
+        if (r.devices !== undefined) keyDevices.push([r.member as ContactId, r.devices] as const)
       }
       const own = ownBytes === undefined ? undefined : decodeOwn(JSON.parse(fromUtf8(ownBytes)) as StoredOwn)
-      snapshot = { ...(own === undefined ? {} : { own }), records }
+      snapshot = { ...(own === undefined ? {} : { own }), records, keyDevices }
       const c = await store.get(GroupKeys.counters(log.id))
       counters = c === undefined ? { unread: 0, nextSeq: 1 } : (JSON.parse(fromUtf8(c)) as StoredCounters)
     } else {
@@ -192,6 +207,8 @@ export async function* loadGroups(store: Store, me: ContactId): AsyncIterable<He
     )
     for await (const [, m] of store.iterate({ prefix: GroupKeys.messages(log.id) })) {
       const s = decodeMessage(m)
+      // Ours, mirrored from another device of ours: no sender-key message to carry.
+      if (s.bytes === '') continue
       channel.carried.keep(
         { sender: s.sender, keyId: s.keyId, iteration: s.iteration, bytes: fromBase64(s.bytes), at: s.at },
         Date.now(),

@@ -845,6 +845,7 @@ export interface GroupTraffic {
   card: Uint8Array<ArrayBuffer>
   refused: string
   read: Uint8Array<ArrayBuffer>[]
+  deviceLists: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace GroupTraffic {
@@ -922,6 +923,13 @@ export namespace GroupTraffic {
           }
         }
 
+        if (obj.deviceLists != null && obj.deviceLists.length > 0) {
+          for (const value of obj.deviceLists) {
+            w.uint32(98)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -937,7 +945,8 @@ export namespace GroupTraffic {
           invite: uint8ArrayAlloc(0),
           card: uint8ArrayAlloc(0),
           refused: '',
-          read: []
+          read: [],
+          deviceLists: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1014,6 +1023,14 @@ export namespace GroupTraffic {
               obj.read.push(reader.bytes())
               break
             }
+            case 12: {
+              if (opts.limits?.deviceLists != null && obj.deviceLists.length === opts.limits.deviceLists) {
+                throw new MaxLengthError('Decode error - repeated field "deviceLists" had too many elements')
+              }
+
+              obj.deviceLists.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1028,7 +1045,8 @@ export namespace GroupTraffic {
           messages: 0,
           heads: 0,
           marks: 0,
-          read: 0
+          read: 0,
+          deviceLists: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1160,6 +1178,21 @@ export namespace GroupTraffic {
 
               break
             }
+            case 12: {
+              if (opts.limits?.deviceLists != null && obj.deviceLists === opts.limits.deviceLists) {
+                throw new MaxLengthError('Streaming decode error - repeated field "deviceLists" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.deviceLists[]`,
+                index: obj.deviceLists,
+                value: reader.bytes()
+              }
+
+              obj.deviceLists++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1250,6 +1283,12 @@ export namespace GroupTraffic {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface GroupTrafficDeviceListsFieldEvent {
+    field: '$.deviceLists[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<GroupTraffic>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, GroupTraffic.codec())
   }
@@ -1258,7 +1297,7 @@ export namespace GroupTraffic {
     return decodeMessage(buf, GroupTraffic.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent | GroupTrafficInviteFieldEvent | GroupTrafficCardFieldEvent | GroupTrafficRefusedFieldEvent | GroupTrafficReadFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GroupTraffic>): Generator<GroupTrafficGroupIdFieldEvent | GroupTrafficOpsFieldEvent | GroupTrafficDistributionFieldEvent | GroupTrafficMessagesSenderFieldEvent | GroupTrafficMessagesMessageFieldEvent | GroupTrafficSyncFieldEvent | GroupTrafficHeadsFieldEvent | GroupTrafficMarksSenderFieldEvent | GroupTrafficMarksKeyIdFieldEvent | GroupTrafficMarksIterationFieldEvent | GroupTrafficInviteFieldEvent | GroupTrafficCardFieldEvent | GroupTrafficRefusedFieldEvent | GroupTrafficReadFieldEvent | GroupTrafficDeviceListsFieldEvent> {
     return streamMessage(buf, GroupTraffic.codec(), opts)
   }
 }

@@ -86,6 +86,7 @@ export class GroupReactions {
     for await (const [, value] of this.host.core.store.iterate({ prefix: ReactionKeys.group(g.log.id) })) {
       const r = JSON.parse(fromUtf8(value)) as StoredReaction
       this.stand(g.log.id, r)
+      if (r.bytes === '') continue // ours, mirrored from another device: nothing to carry
       g.channel.carried.keep(
         { sender: r.sender, keyId: r.keyId, iteration: r.iteration, bytes: fromBase64(r.bytes), at: r.at },
         Date.now(),
@@ -94,7 +95,7 @@ export class GroupReactions {
   }
 
   /** Our reaction to message `target` of `g`; an empty emoji takes it back. */
-  async react(g: HeldGroup, target: string, emoji: string): Promise<StoredMessage> {
+  async react(g: HeldGroup, target: string, emoji: string, sentAt = Date.now()): Promise<StoredMessage> {
     if (typeof emoji !== 'string' || utf8(emoji).length > MAX_EMOJI_BYTES) {
       throw new MessengerError('BadInput', 'a reaction is one emoji')
     }
@@ -102,11 +103,29 @@ export class GroupReactions {
     const found = await this.host.index.find(g, target)
     if (found === undefined)
       throw new MessengerError('UnknownMessage', 'no message with that id in this group')
-    const sentAt = Date.now()
     const content = { kind: REACTION_KIND, target, emoji, sentAt }
     const message = await this.host.broadcast(g, utf8(JSON.stringify(content)))
     await this.keep(g, { target, sender: this.host.me, emoji, sentAt, ...carried(message) })
     return found.message
+  }
+
+  /**
+   * Our reaction made on another device of ours (messenger/sync.ts): it stands here as there. It
+   * has no sender-key message here (members get it from that device), so nothing is carried; one
+   * to a message this device does not hold (yet) is dropped.
+   */
+  async mirrored(g: HeldGroup, target: string, emoji: string, sentAt: number): Promise<void> {
+    if ((await this.host.index.find(g, target)) === undefined) return
+    await this.keep(g, {
+      target,
+      sender: this.host.me,
+      emoji,
+      sentAt,
+      bytes: '',
+      keyId: -1,
+      iteration: -1,
+      at: Date.now(),
+    })
   }
 
   /**

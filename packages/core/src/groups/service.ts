@@ -15,6 +15,7 @@ import type { PeerId } from '@libp2p/interface'
 import { bytesToHex, fromUtf8, hexToBytes, toBase64, utf8 } from '../bytes.js'
 import { decodeCardBytes } from '../card/card.js'
 import { decodeCardPayload } from '../card/link.js'
+import { decodeSenderKeyMessage } from '../crypto/sender-keys/wire.js'
 import { initiateSession } from '../crypto/session.js'
 import type { FileMessageData } from '../files/transfer.js'
 import type { MessengerCore } from '../messenger/core.js'
@@ -22,7 +23,9 @@ import { MessengerError } from '../messenger/errors.js'
 import { type ContactId, contactIdFor, isMessageId, type MessageId, newMessageId } from '../messenger/ids.js'
 import type { CoreExtensionContext, CoreExtensionHandler } from '../messenger/inbound.js'
 import { newContactRecord } from '../messenger/inbound.js'
+import { laneDevice } from '../messenger/lanes.js'
 import { decodePayload } from '../messenger/payload.js'
+import type { GroupMirror } from '../messenger/sync.js'
 import { Tx } from '../messenger/tx.js'
 import { PROTOCOL_MSG } from '../net/protocols.js'
 import type { CarriedMessage, HighWaterMarks } from './carry.js'
@@ -52,6 +55,7 @@ import {
 } from './invite.js'
 import { type CheckedJoin, checkJoin, joinRequestIn, MAX_JOIN_REQUESTS } from './joins.js'
 import { GroupLog } from './log.js'
+import { MemberDevices } from './member-devices.js'
 import { MAX_MENTIONS, mentionsIn } from './mentions.js'
 import { MessageIndex } from './message-index.js'
 import {
@@ -183,6 +187,7 @@ interface TrafficOut {
   readonly card?: Uint8Array
   readonly refused?: string
   readonly read?: readonly Uint8Array[]
+  readonly deviceLists?: readonly Uint8Array[]
   readonly heads?: readonly Uint8Array[]
   readonly marks?: readonly {
     readonly sender: Uint8Array
@@ -194,14 +199,24 @@ interface TrafficOut {
 export class Groups {
   private readonly loaded = new Map<GroupId, HeldGroup>()
   private readonly reactions: GroupReactions
+  private readonly index: MessageIndex
   /** Read receipts and delivery lists (public: a test lowers `receipts.upTo`). */
   readonly receipts: GroupReceipts
   /** Set by the file service while it runs: group file messages make transfers (group-files.ts). */
   files: GroupFileHooks | undefined
 
-  constructor(private readonly core: MessengerCore) {
+  /** Members' device lists (member-devices.ts). */
+  private readonly devices: MemberDevices
+
+  constructor(
+    private readonly core: MessengerCore,
+    /** Takes a newer device list as a member's (Messenger.applyDeviceList's work). */
+    applyDeviceList: (cid: ContactId, bytes: Uint8Array) => Promise<boolean>,
+  ) {
     const index = new MessageIndex(core.store)
+    this.index = index
     const me = this.me
+    this.devices = new MemberDevices({ core, me, apply: applyDeviceList })
     this.reactions = new GroupReactions({
       core,
       me,
@@ -342,6 +357,7 @@ export class Groups {
       out.push(this.messageView(g, decodeMessage(value)))
     }
     out.reverse()
+    const newest = out.at(-1)
     // The group's own changes, as lines among the messages of this page (a full page starts at
     // its oldest message; a short one holds the whole history).
     const from = out.length === limit ? Date.parse(out[0]!.sentAt) : Number.NEGATIVE_INFINITY
@@ -356,6 +372,8 @@ export class Groups {
       g.mentioned = 0
       await this.persist(g)
       this.changed(g)
+      // Our other devices read as far (messenger/sync.ts); the authors hear it from here only.
+      if (newest !== undefined) this.onOwnMirror({ kind: 'group-read', group: g.log.id, id: newest.id })
       await this.receipts.read(g, read)
     }
     return page
@@ -543,12 +561,22 @@ export class Groups {
    */
   private async afterChange(g: HeldGroup, ops: readonly GroupOp[], before?: GroupState): Promise<void> {
     const state = g.log.state()
+    // Our other devices make the change too (a new group: its whole log), through sync messages
+    // (messenger/sync.ts): group traffic to a member reaches each of their devices, but we send
+    // none to ourselves.
+    this.onOwnOps(
+      g.log.id,
+      (before === undefined ? g.log.ordered() : ops).map((o) => o.bytes),
+    )
     const to = new Set<ContactId>([...state.members.keys(), ...(before?.members.keys() ?? [])])
     to.delete(this.me)
+    const newcomers: ContactId[] = []
     for (const cid of to) {
       const newcomer = before === undefined || !before.members.has(cid)
       await this.sendOps(g, cid, newcomer ? g.log.ordered() : ops)
+      if (newcomer && state.members.has(cid)) newcomers.push(cid)
     }
+    await this.tellDevices(g, newcomers)
     await this.settleKeys(g, state)
   }
 
@@ -595,6 +623,50 @@ export class Groups {
     await this.persist(g)
     for (const h of handouts)
       await this.sendTraffic(h.to, { groupId: hexToBytes(g.log.id), distribution: h.distribution })
+  }
+
+  /**
+   * A member's list named a device we did not know. What that device sent us until now was
+   * refused (its sender key too, so its messages would wait for a key that is never sent again):
+   * a sync to the member, which reaches every device on the list, has it hand its key over again
+   * and sends what we lack.
+   */
+  async devicesAdded(cid: ContactId): Promise<void> {
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (!state.members.has(this.me) || !state.members.has(cid) || cid === this.me) continue
+      // Kept in the outbox (not ephemeral): the new device's lane has no session yet, and its
+      // entries wait for one to open.
+      await this.sendTraffic(cid, this.syncRequest(g), g)
+    }
+  }
+
+  /** Our device list to `cids`, members of `g`, when it says more than our card (member-devices.ts). */
+  private async tellDevices(g: HeldGroup, cids: readonly ContactId[]): Promise<void> {
+    const list = this.devices.ownNews()
+    if (list === undefined) return
+    for (const cid of cids)
+      await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), deviceLists: [list] }, g)
+  }
+
+  /**
+   * Our device list changed (a device linked or removed): every member of our groups hears of it,
+   * once per person, so their next message reaches the new device and the removed one is refused.
+   * Contacts hear of it by address update too; this reaches members who are not contacts.
+   */
+  async announceDevices(): Promise<void> {
+    const list = this.devices.ownNews()
+    if (list === undefined) return
+    const told = new Set<ContactId>([this.me])
+    for (const g of this.loaded.values()) {
+      const state = g.log.state()
+      if (!state.members.has(this.me)) continue
+      for (const cid of state.members.keys()) {
+        if (told.has(cid)) continue
+        told.add(cid)
+        await this.sendTraffic(cid, { groupId: hexToBytes(g.log.id), deviceLists: [list] }, g)
+      }
+    }
   }
 
   private async sendOps(g: HeldGroup, cid: ContactId, ops: readonly GroupOp[]): Promise<void> {
@@ -835,6 +907,8 @@ export class Groups {
       mentions,
       ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
       ...file,
+      // A file is fetched from the device that holds it: this one (one of ours, on our list).
+      ...(options.file === undefined ? {} : { device: this.core.peerId.toString() }),
     }
     const { message, handouts } = g.channel.encrypt(state, utf8(JSON.stringify(content)))
     const stored: StoredMessage = {
@@ -853,6 +927,16 @@ export class Groups {
     const recipients = [...state.members.keys()].filter((cid) => cid !== this.me)
     const ours: StoredMessage = { ...stored, recipients: recipients.length, deliveredTo: [] }
     await this.storeMessage(g, ours, false)
+    this.onOwnMirror({
+      kind: 'group-sent',
+      group: g.log.id,
+      id,
+      sentAt,
+      text,
+      mentions,
+      ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo as MessageId }),
+      ...file,
+    })
     await this.handOut(g, handouts)
     const wire = { sender: hexToBytes(this.me), message: message.bytes }
     for (const cid of recipients) {
@@ -866,7 +950,86 @@ export class Groups {
     const g = this.resolve(ref)
     if (!g.log.state().members.has(this.me))
       throw new GroupError('NotAllowed', 'you are not a member of this group')
-    return this.messageView(g, await this.reactions.react(g, messageId, emoji))
+    const sentAt = Date.now()
+    const target = await this.reactions.react(g, messageId, emoji, sentAt)
+    this.onOwnMirror({ kind: 'group-reaction', group: g.log.id, id: target.id as MessageId, emoji, sentAt })
+    return this.messageView(g, target)
+  }
+
+  // ---------------------------------------------------------------- our other devices
+
+  /** Called with what we said, read or reacted in a group (our other devices get it: messenger/sync.ts). */
+  onOwnMirror: (sync: GroupMirror) => void = () => {}
+
+  /**
+   * What another device of ours said, read or reacted in a group (sync.ts, so from a device on
+   * our list), one at a time: a message is stored once by its id, whichever way it came first.
+   */
+  receiveOwnMirror(sync: GroupMirror): Promise<void> {
+    this.ownMirrors = this.ownMirrors.then(() => this.ownMirror(sync)).catch((error) => this.counted(error))
+    return this.ownMirrors
+  }
+
+  private ownMirrors: Promise<void> = Promise.resolve()
+
+  private async ownMirror(sync: GroupMirror): Promise<void> {
+    const g = this.loaded.get(sync.group)
+    // A group this device has left, or not heard of: nothing to show it in.
+    if (g === undefined || !g.log.state().members.has(this.me)) return
+    if (sync.kind === 'group-read') return this.ownRead(g, sync.id)
+    if (sync.kind === 'group-reaction') {
+      await this.reactions.mirrored(g, sync.id, sync.emoji, sync.sentAt)
+      return
+    }
+    const offer = sync.file === undefined ? undefined : decodeGroupFile(sync.file)
+    if (utf8(sync.text).length > MAX_GROUP_TEXT_BYTES || (sync.file !== undefined && offer === undefined))
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    if ((await this.core.store.get(GroupKeys.sent(sync.id))) !== undefined) return // once
+    const members = g.log.state().members
+    await this.storeMessage(
+      g,
+      {
+        id: sync.id,
+        sender: this.me,
+        text: sync.text,
+        sentAt: sync.sentAt,
+        mentions: sync.mentions.filter((m) => members.has(m)).slice(0, MAX_MENTIONS),
+        ...(sync.replyTo === undefined ? {} : { replyTo: sync.replyTo }),
+        ...(sync.file === undefined ? {} : { file: sync.file }),
+        // No sender-key message: members get it from the device that sent it (nothing to carry).
+        bytes: '',
+        keyId: -1,
+        iteration: -1,
+        at: Date.now(),
+      },
+      false,
+    )
+  }
+
+  /** Another device of ours read `g` up to message `id`: what came after it stays unread here. */
+  private async ownRead(g: HeldGroup, id: MessageId): Promise<void> {
+    if (g.unread === 0 && g.mentioned === 0) return
+    let unread = 0
+    let mentioned = 0
+    let found = false
+    for await (const [, value] of this.core.store.iterate({
+      prefix: GroupKeys.messages(g.log.id),
+      reverse: true,
+    })) {
+      const m = decodeMessage(value)
+      if (m.id === id) {
+        found = true
+        break
+      }
+      if (m.sender === this.me) continue
+      if (++unread > g.unread) return // read there before it came here: nothing to lower
+      if ((m.mentions ?? []).includes(this.me)) mentioned++
+    }
+    if (!found) return
+    g.unread = Math.min(g.unread, unread)
+    g.mentioned = Math.min(g.mentioned, mentioned)
+    await this.persist(g)
+    this.changed(g)
   }
 
   /** One sender-key message for every member that is no chat line (a reaction): sealed once, pushed to each. */
@@ -1078,8 +1241,10 @@ export class Groups {
   }
 
   private syncRequest(g: HeldGroup): TrafficOut {
+    const list = this.devices.ownNews()
     return {
       groupId: hexToBytes(g.log.id),
+      ...(list === undefined ? {} : { deviceLists: [list] }),
       sync: true,
       heads: g.log.heads().map((h) => hexToBytes(h)),
       marks: Object.entries(g.channel.marks()).flatMap(([sender, byKey]) =>
@@ -1104,8 +1269,13 @@ export class Groups {
     if (traffic.groupId.length !== 16) return refuse()
     const gid = bytesToHex(traffic.groupId) as GroupId
     const from = contact.id
+    // Inbound took the envelope from a device on their list; a list that changed since (a device
+    // removed) has the last word.
+    if (laneDevice(contact, ctx.lane) === undefined)
+      return void this.core.refuse(PROTOCOL_MSG, 'not-a-contact')
     // Handled after this envelope is durable, outside the sender's queue (we answer them).
-    ctx.after(() => void this.handle(gid, from, traffic).catch((error) => this.counted(error)))
+    const device = ctx.device
+    ctx.after(() => void this.handle(gid, from, traffic, device).catch((error) => this.counted(error)))
   }
 
   private counted(error: unknown): void {
@@ -1116,7 +1286,8 @@ export class Groups {
     this.core.log.warn('group traffic failed', { error: error instanceof Error ? error.name : 'unknown' })
   }
 
-  private async handle(gid: GroupId, from: ContactId, t: GroupTraffic): Promise<void> {
+  /** `device`: the sender's device whose session carried `t`. */
+  private async handle(gid: GroupId, from: ContactId, t: GroupTraffic, device: string): Promise<void> {
     if (t.invite.length > 0) return this.receiveJoin(from, t)
     if (t.refused !== '') {
       // Only the admin we asked answers our join; anyone else's "no" means nothing.
@@ -1138,27 +1309,39 @@ export class Groups {
     const state = g.log.state()
     // Only a member speaks for a group (the ops above may just have made them one).
     if (!state.members.has(from) || !state.members.has(this.me)) {
-      if (t.distribution.length > 0 || t.messages.length > 0 || t.sync || t.read.length > 0)
+      if (
+        t.distribution.length > 0 ||
+        t.messages.length > 0 ||
+        t.sync ||
+        t.read.length > 0 ||
+        t.deviceLists.length > 0
+      )
         throw new GroupError('NotAllowed', 'not a member')
       return
     }
     if (t.distribution.length > 0) {
-      for (const r of g.channel.receiveKey(state, from, t.distribution))
+      for (const r of g.channel.receiveKey(state, from, t.distribution, device))
         if (r.kind === 'read') await this.keepRead(g, r.message, r.plaintext)
       await this.persist(g)
     }
     for (const m of t.messages) {
       if (m.sender.length !== 8) continue
+      if (!this.fromListedDevice(g, bytesToHex(m.sender) as ContactId, m.message)) {
+        this.core.refuse(PROTOCOL_MSG, 'not-a-device')
+        continue
+      }
       const outcome = g.channel.receive(state, { sender: bytesToHex(m.sender), bytes: m.message })
       if (outcome.kind === 'read') await this.keepRead(g, outcome.message, outcome.plaintext)
     }
     if (t.messages.length > 0) await this.persist(g)
     if (t.read.length > 0) this.receipts.receive(g, from, t.read)
+    if (t.deviceLists.length > 0) await this.devices.receive(g, t.deviceLists)
     if (t.sync) await this.answerSync(g, from, t)
   }
 
   private async receiveOps(gid: GroupId, from: ContactId, ops: readonly Uint8Array[]): Promise<void> {
     let g = this.loaded.get(gid)
+    const wasMember = g?.log.state().members.has(this.me) === true
     const added: GroupOp[] = []
     if (g === undefined) {
       // A group we are not in yet: only its whole log (from the create op) can tell us we were
@@ -1211,15 +1394,45 @@ export class Groups {
     for (const _ of ineffective) this.core.refuse(PROTOCOL_MSG, 'not-allowed')
     if (added.length === 0) return
     const state = g.log.state()
+    // We were added (an invite we used, a member who added us): our other devices may not hear
+    // of it from whoever added us (a stranger to them refuses to start a session with them), so
+    // they get the log from us, as for a group we made.
+    if (!wasMember && from !== this.me && state.members.has(this.me))
+      this.onOwnOps(
+        gid,
+        g.log.ordered().map((o) => o.bytes),
+      )
     // Keys of members who left are dropped at once; handing ours out waits for the rest of a
     // burst of ops (settleSoon).
     g.channel.align(state)
     await this.persist(g)
     this.settleSoon(g)
+    // Those just added learn our devices from us (their card of us may be older than our list);
+    // when we are the one added, every member does.
+    const joined = added.includes(g.log.ordered()[0]!)
+      ? [...state.members.keys()]
+      : added.flatMap((o) =>
+          o.kind === 'add' ? o.cards.map((c) => contactIdFor(c.identity.signingKey)) : [],
+        )
+    await this.tellDevices(
+      g,
+      joined.filter((cid) => cid !== this.me && state.members.has(cid)),
+    )
     this.core.events.emit('group', {
       groupId: gid,
       change: state.members.has(this.me) ? 'update' : 'removed',
     })
+  }
+
+  /** Called with the ops we made (our other devices get them: messenger/sync.ts). */
+  onOwnOps: (gid: GroupId, ops: readonly Uint8Array[]) => void = () => {}
+
+  /**
+   * An op another device of ours made (sync.ts), taken as if a member passed it on: a group we
+   * created there starts here with its create op, a rename or a leave there happens here.
+   */
+  async receiveOwnOp(gid: GroupId, op: Uint8Array): Promise<void> {
+    await this.receiveOps(gid, this.me, [op]).catch((error) => this.counted(error))
   }
 
   /** Logs of groups we may be joining, waiting for the ops that add us. */
@@ -1233,6 +1446,7 @@ export class Groups {
       mentions?: unknown
       replyTo?: unknown
       file?: unknown
+      device?: unknown
     }
     try {
       content = JSON.parse(fromUtf8(plaintext)) as typeof content
@@ -1264,6 +1478,13 @@ export class Groups {
     const offer = content.file === undefined ? undefined : decodeGroupFile(content.file)
     if (content.file !== undefined && offer === undefined)
       return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    if (content.device !== undefined && typeof content.device !== 'string')
+      return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
+    // The device it names serves the file: it must be one on the sender's list now, or nothing
+    // of the message is taken (a device they removed offers nothing in their name).
+    const device = content.device
+    if (device !== undefined && !this.devices.devicesOf(g, message.sender as ContactId).includes(device))
+      return void this.core.refuse(PROTOCOL_MSG, 'not-a-device')
     const stage =
       offer === undefined
         ? undefined
@@ -1272,6 +1493,7 @@ export class Groups {
             sender: message.sender as ContactId,
             id: content.id as MessageId,
             offer,
+            ...(device === undefined ? {} : { device }),
           })
     await this.storeMessage(
       g,
@@ -1291,6 +1513,24 @@ export class Groups {
       true,
       stage,
     )
+  }
+
+  /**
+   * Whether a group message (pushed or carried) is under a key that a device still on its
+   * sender's list handed out: a device they removed keeps its chain, and what it seals is
+   * refused even when a member who had not heard of the removal carries it on. A key whose
+   * device is not known (handed before devices were kept) is judged by the sender's membership
+   * alone, as before; a malformed message is left to the channel to refuse.
+   */
+  private fromListedDevice(g: HeldGroup, sender: ContactId, bytes: Uint8Array): boolean {
+    let keyId: number
+    try {
+      keyId = decodeSenderKeyMessage(bytes).keyId
+    } catch {
+      return true
+    }
+    const device = g.channel.keyDevice(sender, keyId)
+    return device === undefined || this.devices.devicesOf(g, sender).includes(device)
   }
 
   /** Sends `from` the ops and messages its sync shows it lacks, and our key if it lacks that. */

@@ -1,8 +1,8 @@
 /**
  * Labels (标签): the user's private groupings of contacts ("customers", "供应商"), for finding them
  * and for broadcasts (broadcast.ts). A label lives in the labelled contacts' records, as a remark
- * (备注) does: sealed by the store with the rest of the record, never sent to anyone, and gone with
- * the record when the contact is removed. A label exists while some contact has it.
+ * (备注) does: sealed by the store with the rest of the record, never sent to anyone but our own other
+ * devices (messenger/sync.ts), and gone with the record when the contact is removed. A label exists while some contact has it.
  *
  * Every change runs in the contact's conversation queue and reads the record there, as every
  * other change of a contact record does, so that none overwrites another.
@@ -40,7 +40,11 @@ export interface LabelAudience {
 }
 
 export class ContactLabels {
-  constructor(private readonly core: MessengerCore) {}
+  constructor(
+    private readonly core: MessengerCore,
+    /** Our other devices get the contact's labels too (messenger/sync.ts). */
+    private readonly changed: (cid: ContactId) => void = () => {},
+  ) {}
 
   /** Every label in use, by name, each with its contacts. */
   list(): LabelView[] {
@@ -168,6 +172,7 @@ export class ContactLabels {
         },
         'update',
       )
+      tx.after(() => this.changed(cid))
       await core.commit(tx)
     })
   }

@@ -124,9 +124,9 @@ export async function ackMail(
 /** What each refusal means, in words (the code stays the stable part). */
 const REFUSED: Record<MailboxErrorCode, string> = {
   NotAllowed:
-    'this peer is not one of its owner’s contacts, it has no owner yet, or it serves no such device of theirs',
+    'this peer is not one of its owner’s contacts or devices, it has no owner yet, or it serves no such device of theirs',
   NotOwner: 'only its owner’s devices may do this',
-  OverQuota: 'this contact’s share of the mailbox is full until its owner fetches',
+  OverQuota: 'this depositor’s share of the mailbox is full until its owner fetches',
   Expired: 'its owner’s certificate has expired',
   BadCertificate: 'it serves another owner, or the certificate does not verify',
   BadRequest: 'the request was malformed',

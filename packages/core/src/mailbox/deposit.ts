@@ -7,13 +7,23 @@
  *
  * Only devices the home node's certificate names: it serves no other (a device linked since is
  * named once the owner re-certifies it; until then its lane waits as it would without a mailbox).
+ *
+ * Our own other devices' lanes (what sync.ts mirrors) go the same way to our own home node: the
+ * certificate we issued names both this device, which the home node then takes deposits from,
+ * and the one that is away.
  */
+import { toBase64 } from '../bytes.js'
 import type { MessengerCore } from '../messenger/core.js'
 import type { ContactId, MessageId } from '../messenger/ids.js'
 import { Keys } from '../messenger/keys.js'
 import { isUnopened } from '../messenger/lane-opener.js'
 import { laneContact, laneDevice } from '../messenger/lanes.js'
-import { advanceStatus, type MessageRecord, type OutboxRecord } from '../messenger/records.js'
+import {
+  advanceStatus,
+  type ContactRecord,
+  type MessageRecord,
+  type OutboxRecord,
+} from '../messenger/records.js'
 import { peerMay } from '../messenger/trust.js'
 import { Tx } from '../messenger/tx.js'
 import { depositMail } from './client.js'
@@ -35,12 +45,15 @@ export async function depositOutbox(
   signal?: AbortSignal,
 ): Promise<boolean> {
   const cid = laneContact(lane)
-  const contact = core.contacts.get(cid)
+  // A lane to another device of ours (sync.ts) goes to that device's box on our own home node.
+  const own = cid === core.selfId
+  const contact = own ? core.selfRecord() : core.contacts.get(cid)
   // Only to contacts: a group member we never added is not on their owner's depositor list.
-  if (contact === undefined || core.stopped || !peerMay(contact.state, 'deposit-mail')) return false
+  if (contact === undefined || core.stopped || (!own && !peerMay(contact.state, 'deposit-mail'))) return false
   const device = laneDevice(contact, lane)
-  const home = homeOf(contact)
+  const home = own ? ownHome(core, contact) : homeOf(contact)
   if (device === undefined || home === undefined || !home.cert.devices.includes(device)) return false
+  if (own && !home.cert.devices.includes(core.peerId.toString())) return false
   if (core.isOnline(device)) return false
   let after: number | undefined
   for (;;) {
@@ -70,6 +83,15 @@ export async function depositOutbox(
     )
     await stored(core, cid, lane, batch)
   }
+}
+
+/**
+ * Our own home node, from the certificate we gave it (the one our card carries): the home node
+ * takes deposits from a device it names, for another device it names.
+ */
+function ownHome(core: MessengerCore, self: ContactRecord): ReturnType<typeof homeOf> {
+  const cert = core.homeCertificate
+  return cert === undefined ? undefined : homeOf({ identityKey: self.identityKey, home: toBase64(cert) })
 }
 
 /** The entries are on the home node: out of the lane, their messages `stored` via `mailbox`. */

@@ -1577,3 +1577,92 @@ export namespace HomeLink {
     return streamMessage(buf, HomeLink.codec(), opts)
   }
 }
+
+export interface MailboxNotice {
+  items: number
+}
+
+export namespace MailboxNotice {
+  let _codec: Codec<MailboxNotice>
+
+  export const codec = (): Codec<MailboxNotice> => {
+    if (_codec == null) {
+      _codec = message<MailboxNotice>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.items != null && obj.items !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.items)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          items: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.items = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.items`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface MailboxNoticeItemsFieldEvent {
+    field: '$.items'
+    value: number
+  }
+
+  export function encode (obj: Partial<MailboxNotice>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, MailboxNotice.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxNotice>): MailboxNotice {
+    return decodeMessage(buf, MailboxNotice.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxNotice>): Generator<MailboxNoticeItemsFieldEvent> {
+    return streamMessage(buf, MailboxNotice.codec(), opts)
+  }
+}

@@ -5,8 +5,9 @@
  * directly (`receive`), so ordering, duplicates and receipts behave exactly as they do there;
  * an item is acknowledged (deleted on the home node) only once it is processed for good.
  *
- * It fetches at start and whenever a connection to the home node opens, and keeps the
- * depositor list in step with the contacts (debounced).
+ * It fetches at start, whenever a connection to the home node opens, and whenever the home node
+ * says mail came while we stay connected (notice.ts), and keeps the depositor list in step with
+ * the contacts (debounced).
  *
  * The certificate names all our devices, from our signed device list: each fetches its own box
  * (server.ts). When the list changes (a device linked or removed) the certificate is issued again
@@ -23,6 +24,7 @@ import type { AckStatus, IncomingEnvelope } from '../messenger/msg-protocol.js'
 import { decodeRecord, encodeRecord } from '../messenger/records.js'
 import { peerMay } from '../messenger/trust.js'
 import type { ConnectionRoute } from '../net/connection-info.js'
+import { PROTOCOL_MAILBOX_NOTICE } from '../net/protocols.js'
 import {
   createDepositorList,
   createHomeCertificate,
@@ -34,6 +36,7 @@ import {
 import { ackMail, certifyHomeNode, fetchMail, sendDepositors } from './client.js'
 import { MailboxError } from './errors.js'
 import { decodeHomeLink, type HomeNodeRef } from './link.js'
+import { handleMailboxNotices } from './notice.js'
 
 /** Contacts changing in a burst (an import, a group) make one new depositor list. */
 const DEPOSITORS_DEBOUNCE_MS = 500
@@ -102,6 +105,21 @@ export class HomeNodeOwner {
     }
     this.core.node.addEventListener('peer:connect', onConnect)
     this.off.push(() => this.core.node.removeEventListener('peer:connect', onConnect))
+    const unhandle = await handleMailboxNotices(
+      this.core.node,
+      () => this.record?.peerId,
+      (items) => {
+        this.core.log.debug('mail came', { items })
+        void this.drain().catch(() => undefined)
+      },
+      (code, peer) =>
+        this.core.refuse(
+          PROTOCOL_MAILBOX_NOTICE,
+          code === 'NotAllowed' ? 'not-allowed' : 'bad-request',
+          peer,
+        ),
+    )
+    this.off.push(() => void unhandle())
     this.reserve()
     if (this.record !== undefined) void this.connected()
   }

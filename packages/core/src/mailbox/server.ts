@@ -1,15 +1,16 @@
 /**
  * The home node's side of /jiayi/mailbox/1. A home node is keyless: it keeps its owner's
  * certificate and depositor list (both signed by the owner's identity, certificate.ts) and the
- * envelopes contacts deposit, which are Double Ratchet ciphertext with encrypted headers: it
- * learns who deposited (the Noise-authenticated peer id), for which of the owner's devices, how
- * many bytes, and when; nothing else.
+ * envelopes contacts (and the owner's own devices, for each other) deposit, which are Double
+ * Ratchet ciphertext with encrypted headers: it learns who deposited (the Noise-authenticated
+ * peer id), for which of the owner's devices, how many bytes, and when; nothing else.
  *
  * Each envelope is sealed for one device of the owner (messenger/lanes.ts), so each device has a
  * box of its own: a depositor names the device (`deposit_for`), and a device fetches and
  * acknowledges only what is in its own box (another device could not open it anyway). A deposit
  * that names no device (an older peer) goes to the first device the certificate names. Quotas
- * stay per depositor, over all the boxes it filled.
+ * stay per depositor, over all the boxes it filled; the owner's devices the certificate names
+ * share one depositor's quota.
  *
  * One request per stream, one response. Every refusal is answered with its status, counted by
  * code (stats) and logged; the stream and the node go on.
@@ -36,6 +37,7 @@ import {
   MailItem,
   SignedDepositors,
 } from './mailbox-wire.pb.js'
+import { MailboxNotifier } from './notice.js'
 
 const DAY_MS = 24 * 3600 * 1000
 /**
@@ -47,7 +49,7 @@ export const MAILBOX_TTL_MS = 30 * DAY_MS
 /**
  * Each contact's share of the mailbox: ~1,000 full-size (64 KiB) envelopes or tens of thousands
  * of texts, so a chatty friend never fills it in a month, while one hostile or broken contact
- * cannot take more than this of the host's disk.
+ * cannot take more than this of the host's disk. The owner's devices together have one share.
  */
 export const MAILBOX_BYTES_PER_DEPOSITOR = 64 * 1024 * 1024
 /**
@@ -84,6 +86,8 @@ export interface MailboxStats {
   readonly boxes: Record<string, number>
   readonly bytes: number
   readonly refused: Record<string, number>
+  /** Notices sent to the owner's connected devices (/jiayi/mailbox-notice/1). */
+  readonly notices: number
 }
 
 const CERT_KEY = key('home', 'certificate')
@@ -106,10 +110,13 @@ export class MailboxServer {
   private readonly now: () => number
   /** One request changes the store at a time: quotas and ids stay exact. */
   private chain: Promise<unknown> = Promise.resolve()
+  /** Tells the owner's connected devices when mail comes (notice.ts). */
+  private readonly notifier: MailboxNotifier
 
   private constructor(private readonly init: MailboxServerInit) {
     this.limits = { ttlMs: MAILBOX_TTL_MS, bytesPerDepositor: MAILBOX_BYTES_PER_DEPOSITOR, ...init.limits }
     this.now = init.now ?? Date.now
+    this.notifier = new MailboxNotifier(init.node, (device) => this.boxes.get(device) ?? 0)
   }
 
   /** Loads what the store holds and starts serving /jiayi/mailbox/1. */
@@ -163,6 +170,7 @@ export class MailboxServer {
       boxes: Object.fromEntries(this.boxes),
       bytes,
       refused: Object.fromEntries(this.refused),
+      notices: this.notifier.count(),
     }
   }
 
@@ -273,13 +281,17 @@ export class MailboxServer {
     if (owner === undefined) throw new MailboxError('NotAllowed', 'this home node serves nobody yet')
     if (owner.notAfter * 1000 <= this.now())
       throw new MailboxError('Expired', "the owner's certificate has expired")
-    if (this.depositors?.peers.has(peer) !== true)
-      throw new MailboxError('NotAllowed', 'not one of the owner’s contacts')
+    // The owner's devices leave what they mirror to each other (sync) for a device that is away;
+    // a device the newest certificate no longer names is nobody's, like a stranger.
+    const ownDevice = owner.devices.includes(peer)
+    if (!ownDevice && this.depositors?.peers.has(peer) !== true)
+      throw new MailboxError('NotAllowed', 'not one of the owner’s contacts or devices')
     // A deposit naming no device is an older peer's: it sealed it for the device on our owner's
     // card, most likely the one that certified us first (the first named).
     const recipient = request.depositFor ?? owner.devices[0]!
     if (!owner.devices.includes(recipient))
       throw new MailboxError('NotAllowed', 'the certificate names no such device of the owner')
+    if (recipient === peer) throw new MailboxError('NotAllowed', 'a device does not leave mail for itself')
     const envelopes = request.deposit
     if (envelopes.length > MAX_BATCH_ITEMS) throw new MailboxError('BadRequest', 'too many envelopes')
     for (const e of envelopes)
@@ -299,8 +311,11 @@ export class MailboxServer {
       recipient,
     }))
     const total = items.reduce((n, i) => n + cost(i), 0)
-    if ((this.usage.get(peer) ?? 0) + total > this.limits.bytesPerDepositor)
-      throw new MailboxError('OverQuota', 'this contact’s share of the mailbox is full')
+    // The owner's devices share one depositor's share: together they are one person.
+    const sharers = ownDevice ? owner.devices : [peer]
+    const used = sharers.reduce((n, d) => n + (this.usage.get(d) ?? 0), 0)
+    if (used + total > this.limits.bytesPerDepositor)
+      throw new MailboxError('OverQuota', 'this depositor’s share of the mailbox is full')
     const ops: BatchOp[] = items.map((item) => {
       const id = this.nextId++
       return {
@@ -313,6 +328,9 @@ export class MailboxServer {
     this.charge(peer, total)
     this.items += items.length
     this.boxes.set(recipient, (this.boxes.get(recipient) ?? 0) + items.length)
+    // Kept on disk first: the device told now finds the items when it fetches. Only the device
+    // whose box they are in is told: the others have nothing new to fetch.
+    this.notifier.notify([recipient])
     return { status: MailboxResponse.Status.OK, accepted: items.length }
   }
 

@@ -16,6 +16,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fromUtf8, utf8 } from '../bytes.js'
+import { verifyHomeCertificate } from '../mailbox/certificate.js'
 import { selectCardAddrs } from './card-addrs.js'
 import type { MessengerCore } from './core.js'
 import type { ContactId } from './ids.js'
@@ -135,7 +136,24 @@ export class ContactFinder {
     } catch {
       // A peer id that does not parse has no connections.
     }
-    return selectCardAddrs([...live, ...c.addrs], 8)
+    // A circuit through our own home node was told to us alone and opens only for our devices
+    // (reach/contact-relays.ts): of no use to whoever asks, and it would say whose contact they are.
+    const own = this.ownHome()
+    const mine = (a: string) => own !== undefined && a.includes(`/p2p/${own}/p2p-circuit`)
+    return selectCardAddrs(
+      [...live, ...c.addrs].filter((a) => !mine(a)),
+      8,
+    )
+  }
+
+  private ownHome(): string | undefined {
+    const home = this.core.homeCertificate
+    if (home === undefined) return undefined
+    try {
+      return verifyHomeCertificate(home).homePeerId
+    } catch {
+      return undefined
+    }
   }
 
   private mayAnswer(asker: string): boolean {

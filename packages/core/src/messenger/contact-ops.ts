@@ -18,6 +18,7 @@ import type { OutboxPump } from './outbox.js'
 import { bundleFor } from './prekey-protocol.js'
 import type { ReceiptBatcher, ReceiptFor } from './receipts.js'
 import type { ContactRecord } from './records.js'
+import type { OwnSync } from './sync.js'
 import { Tx } from './tx.js'
 import type { ContactView } from './views.js'
 
@@ -26,6 +27,8 @@ export class ContactOps {
     private readonly core: MessengerCore,
     private readonly receipts: Pick<ReceiptBatcher, 'queue'>,
     private readonly outbox: Pick<OutboxPump, 'reset'>,
+    /** Our other devices make the same change (sync.ts). */
+    private readonly sync: Pick<OwnSync, 'contact' | 'contactRemoved'>,
   ) {}
 
   /**
@@ -50,6 +53,7 @@ export class ContactOps {
         updateContactFromCard(core, tx, existing, { ...card, bytes }, existing.state)
         await core.commit(tx)
       })
+      this.sync.contact(cid)
       return this.view(cid)
     }
     const bundle = await bundleFor(core.node, card)
@@ -68,7 +72,9 @@ export class ContactOps {
       core.log.info('contact added', { contact: cid, postQuantum: bundle.kemPreKey !== undefined })
       return false
     })
-    return theyAskedMeanwhile ? this.accept(cid) : this.view(cid)
+    if (theyAskedMeanwhile) return this.accept(cid)
+    this.sync.contact(cid)
+    return this.view(cid)
   }
 
   async accept(ref: string): Promise<ContactView> {
@@ -82,6 +88,7 @@ export class ContactOps {
       await core.encryptToOutbox(tx, current.id, { kind: 'accept', card: core.cardBytes() })
       await core.commit(tx)
     })
+    this.sync.contact(contact.id)
     // The messages that waited for this accept are shown now: tell the sender they arrived.
     const held: ReceiptFor[] = []
     for await (const m of core.conversations.all(contact.id)) {
@@ -101,11 +108,12 @@ export class ContactOps {
       await core.commit(tx)
     })
     this.outbox.reset(contact.id)
+    this.sync.contactRemoved(contact.id)
   }
 
   /**
-   * Sets the user's private name for a contact (备注), or clears it with an empty one. It stays on
-   * this device: contacts never learn it.
+   * Sets the user's private name for a contact (备注), or clears it with an empty one. It stays
+   * with our own devices (sync.ts): contacts never learn it.
    */
   async setRemark(ref: string, remark: string): Promise<ContactView> {
     const core = this.core
@@ -122,6 +130,7 @@ export class ContactOps {
         { ...rest, ...(checked !== undefined ? { remark: checked } : {}), updatedAt: Date.now() },
         'update',
       )
+      tx.after(() => this.sync.contact(contact.id))
       await core.commit(tx)
     })
     return this.view(contact.id)

@@ -86,6 +86,11 @@ export interface MessengerEvents extends Record<string, unknown> {
   }
   /** This device was removed from its account by another of its devices: its store is wiped. */
   device: { readonly change: 'removed' }
+  /**
+   * Our own device list changed (a device linked or removed, here or on another device of ours):
+   * the peer ids of our devices now. What a removed device had open with us ends (the feed's sync).
+   */
+  'own-devices': { readonly devices: readonly string[] }
 }
 
 export interface EncryptOptions {
@@ -119,6 +124,12 @@ export class MessengerCore {
   homeCertificate: Uint8Array | undefined
   /** Called after a commit for every conversation that got new outbox entries. */
   onOutbox: (cid: ContactId) => void = () => {}
+  /**
+   * Called when a contact we asked accepted us (their accept, or their crossing request): our
+   * other devices are told (sync.ts), since the accept may not reach them (they may not know
+   * the contact yet when it comes).
+   */
+  onContactAccepted: (cid: ContactId) => void = () => {}
   /** Called when a known contact's ratchet message opens with none of our sessions (session-reset.ts). */
   onDecryptFailed: (cid: ContactId) => void = () => {}
   /** Called when an attempt to deliver to a contact failed (contact-finder.ts). */
@@ -250,18 +261,24 @@ export class MessengerCore {
    * Stores a newer own list (linking, unlinking): the card is made again, and contacts hear of
    * it with the next address update (addresses.ts). Older or equal versions are ignored.
    */
-  async setOwnDeviceList(bytes: Uint8Array): Promise<DeviceList> {
+  async setOwnDeviceList(bytes: Uint8Array, options: { mirrored?: boolean } = {}): Promise<DeviceList> {
     const list = verifyDeviceList(bytes, this.account.identity.signing.publicKey)
     if (list.version <= this.deviceList.version) return this.deviceList
     await this.store.put(ownDeviceListKey(), list.bytes)
     this.deviceList = list
     this.cardCache = undefined
-    this.onDeviceList(list)
+    this.onDeviceList(list, options.mirrored === true)
     return list
   }
 
-  /** Called after our own device list changed (the address watcher announces it). */
-  onDeviceList: (list: DeviceList) => void = () => {}
+  /**
+   * Called after our own device list changed (the address watcher announces it); `mirrored`: it
+   * came from another device of ours (sync.ts), which has told our other devices itself.
+   */
+  onDeviceList: (list: DeviceList, mirrored: boolean) => void = () => {}
+
+  /** Called after a contact's (or member's) newer list named a device we did not know. */
+  onDevicesAdded: (cid: ContactId) => void = () => {}
 
   identity(): PublicIdentity {
     return publicIdentity(this.account.identity)

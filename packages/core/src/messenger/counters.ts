@@ -26,6 +26,11 @@ export type RefusalReason =
    * list is dropped, the rest of what carried it is taken.
    */
   | 'bad-device-list'
+  /**
+   * Something a person's device says for them (a group file offered from it) names a device
+   * that is not on their current device list: dropped.
+   */
+  | 'not-a-device'
 
 export class Counters {
   private readonly refused = new Map<string, number>()

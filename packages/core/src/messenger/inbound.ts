@@ -7,7 +7,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, equalBytes, toBase64, utf8 } from '../bytes.js'
-import { type ContactCard, decodeCardBytes } from '../card/card.js'
+import { type ContactCard, cardDevices, decodeCardBytes } from '../card/card.js'
 import { CardError } from '../card/errors.js'
 import { encodeCardPayload } from '../card/link.js'
 import { CryptoError } from '../crypto/errors.js'
@@ -46,6 +46,11 @@ export const INBOUND_DEFER_MS = 5
  */
 export interface ExtensionContext {
   readonly contact: ContactRecord
+  /**
+   * The peer id of the contact's device that sent it (one on their list): what it offers, it
+   * holds (a file is fetched from it).
+   */
+  readonly device: string
   readonly payload: DecodedPayload
   readonly body: Uint8Array
   /** Writes `value` under `key` with the payload's ratchet step (never change either afterwards). */
@@ -86,8 +91,8 @@ export interface CoreExtensionHandler {
 export function outsideExtension(handler: ExtensionHandler): CoreExtensionHandler {
   return {
     ...(handler.requires === undefined ? {} : { requires: handler.requires }),
-    receive: ({ contact, payload, body, put, del, after, showMessage }) =>
-      handler.receive({ contact, payload, body, put, del, after, showMessage }),
+    receive: ({ contact, device, payload, body, put, del, after, showMessage }) =>
+      handler.receive({ contact, device, payload, body, put, del, after, showMessage }),
   }
 }
 
@@ -187,9 +192,19 @@ export class Inbound {
           return 'retry'
         }
       }
-      const lane = known === undefined ? cid : laneOf(known, from.toString())
+      const lane = laneOf(known ?? this.memberLaneOwner(cid, from), from.toString())
       return this.receivePreKey(cid, lane, decoded, from, route)
     })
+  }
+
+  /**
+   * Whose lanes a first session from someone we hold no record of opens: a group member's, named
+   * by their card in the group (any device its list names may be the first to speak); anyone
+   * else's first lane.
+   */
+  private memberLaneOwner(cid: ContactId, from: PeerId): Pick<ContactRecord, 'id' | 'peerId'> {
+    const card = this.core.groupMemberCard(cid)
+    return { id: cid, peerId: card?.peerId ?? from.toString() }
   }
 
   private async receiveMessage(
@@ -272,7 +287,11 @@ export class Inbound {
     // member record (no contact), and what they sent is judged by what a member may send.
     // Or someone asking to join a group by an invite of ours: group traffic only, like a member.
     const member = core.groupMemberCard(cid) ?? core.groupJoinerCard(plaintext)
-    if (member !== undefined && member.peerId === from.toString() && isCardIdentity(member, decoded)) {
+    if (
+      member !== undefined &&
+      cardDevices(member).includes(from.toString()) &&
+      isCardIdentity(member, decoded)
+    ) {
       const record = newContactRecord(
         cid,
         { ...member, addrs: core.contactAddrs(member.addrs) },
@@ -382,13 +401,23 @@ export class Inbound {
       case 'request':
       case 'accept': {
         const card = cardOfContact(body.card, contact)
-        if (card === undefined) return
+        if (card === undefined) {
+          // Another device on their list answered (its card names that device, not the one we
+          // keep): it speaks for them, so their accept (or crossing request) accepts them.
+          if (!isFirstLane(lane) && contact.state === 'pending-out' && isTheirCard(body.card, contact)) {
+            core.putContact(tx, { ...contact, state: 'accepted', updatedAt: Date.now() }, 'update')
+            tx.after(() => core.onContactAccepted(cid))
+          }
+          return
+        }
         // Only a contact we asked becomes accepted by what they send: their accept, or their own
         // request when QR codes were swapped. A request waiting for us stays waiting.
         // A group member we never added who asks is asking like a stranger.
         const state: ContactState =
           contact.state === 'pending-in' || contact.state === 'member' ? 'pending-in' : 'accepted'
         updateContactFromCard(core, tx, contact, card, state)
+        if (contact.state === 'pending-out' && state === 'accepted')
+          tx.after(() => core.onContactAccepted(cid))
         // A request means they wait for our answer. When we have already said yes (we added them
         // too, or they re-added us), answer now: our own request may never reach them (it can be
         // refused, e.g. when its one-time prekey is gone), and this reply travels on the session
@@ -422,6 +451,8 @@ export class Inbound {
         )
         core.putContact(tx, { ...listed, addrs, home, updatedAt: Date.now() }, 'update')
         tx.after(() => void core.rememberAddrs(contact.peerId, addrs))
+        const known = contactDevices(contact)
+        if (contactDevices(listed).some((d) => !known.includes(d))) tx.after(() => core.onDevicesAdded(cid))
         return
       }
       case 'extension': {
@@ -429,6 +460,7 @@ export class Inbound {
           tx,
           lane,
           contact,
+          device: from.toString(),
           payload,
           body: body.body,
           put: (key, value) => tx.put(key, value),
@@ -545,6 +577,19 @@ function cardOfContact(bytes: Uint8Array, contact: ContactRecord): CardWithBytes
   } catch (error) {
     if (CardError.is(error)) return undefined
     throw error
+  }
+}
+
+/** Whether `bytes` is a card of the contact's identity naming one of the devices on their list. */
+function isTheirCard(bytes: Uint8Array, contact: ContactRecord): boolean {
+  try {
+    const card = decodeCardBytes(bytes)
+    return (
+      bytesToHex(card.identity.signingKey) === contact.identityKey &&
+      contactDevices(contact).includes(card.peerId)
+    )
+  } catch {
+    return false
   }
 }
 

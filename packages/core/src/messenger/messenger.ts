@@ -24,6 +24,7 @@ import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
 import type { NatStatus } from '../net/reach-services.js'
+import { ContactRelays } from '../reach/contact-relays.js'
 import { MessageSearch } from '../search/message-search.js'
 import type { SearchResult, SearchSource } from '../search/results.js'
 import { StoreError } from '../store/errors.js'
@@ -138,6 +139,8 @@ export class Messenger {
   private readonly contactLabels: ContactLabels
   /** Our home node and the mailbox on it (mailbox/owner.ts). */
   private readonly home: HomeNodeOwner
+  /** Relay slots on contacts' home nodes (reach/contact-relays.ts). */
+  private readonly contactRelays: ContactRelays
   /** Linking and unlinking our devices (devices/linker.ts). */
   private readonly linker: DeviceLinker
   private readonly listeners: [string, (e: Event) => void][] = []
@@ -159,17 +162,44 @@ export class Messenger {
     core.onOutbox = (cid) => this.outbox.kick(cid)
     this.receipts = new ReceiptBatcher(core)
     this.inbound = new Inbound(core, this.receipts, pendingLimits)
-    this.addresses = new AddressWatcher(core)
+    // Our own home node's reservation is the home owner's (mailbox/owner.ts); contacts' home
+    // nodes' are these, and the address through one goes to that contact only.
+    this.contactRelays = new ContactRelays(core, () => this.home?.view()?.peerId)
+    this.addresses = new AddressWatcher(core, {
+      relayAddrFor: (c) => this.contactRelays.addrFor(c),
+      ownHome: () => this.home?.view()?.peerId,
+    })
     // A new own list (linking, unlinking): contacts hear of it, and what we send from now on is
     // mirrored to the devices it names.
-    core.onDeviceList = () => {
+    // Our other devices hear of it too (sync.ts), unless it came from one of them.
+    this.sync = new OwnSync(core)
+    this.sync.onContactRemoved = (cid) => this.outbox.reset(cid)
+    core.onContactAccepted = (cid) => this.sync.contact(cid)
+    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
+    // A device of someone we share a group with that we did not know: what it sent before was
+    // refused, its sender key too; the groups ask it again.
+    core.onDevicesAdded = (id) =>
+      void this.groups.devicesAdded(id).catch((error) =>
+        core.log.warn('could not ask a member for group news', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
+    core.onDeviceList = (list, mirrored) => {
       this.addresses.schedule(0)
       this.kickAllLanes()
       this.home.devicesChanged()
+      if (!mirrored) this.sync.deviceList(list)
+      core.events.emit('own-devices', { devices: core.ownDevices.devices })
+      // Group members who are not contacts hear of it through the groups.
+      void this.groups.announceDevices().catch((error) =>
+        core.log.warn('could not tell group members of our devices', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
     }
     this.linker = new DeviceLinker(core, linkTtlMs === undefined ? {} : { ttlMs: linkTtlMs })
     this.linker.onRemoved = () => void this.removedHere()
-    this.contacts = new ContactOps(core, this.receipts, this.outbox)
+    this.contacts = new ContactOps(core, this.receipts, this.outbox, this.sync)
     this.presence = new LanPresence(core, now)
     this.upgrader = new SessionUpgrader(core)
     this.resets = new SessionResets(core)
@@ -185,12 +215,14 @@ export class Messenger {
       this.inbound.extensions.set(kind, handler)
     this.pictures = new ProfilePictures(core)
     this.finder = new MessageSearch(core)
-    this.contactLabels = new ContactLabels(core)
+    this.contactLabels = new ContactLabels(core, (cid) => this.sync.contact(cid))
     this.inbound.extensions.set(PROFILE_PICTURE_EXTENSION, this.pictures.extension)
-    this.groups = new Groups(core)
+    this.groups = new Groups(core, (id, bytes) => this.takeDeviceList(id, bytes))
     this.inbound.extensions.set(GROUP_EXTENSION, this.groups.extension)
-    this.sync = new OwnSync(core)
-    this.inbound.extensions.set(SYNC_EXTENSION, this.sync.extension)
+    this.groups.onOwnOps = (gid, ops) => this.sync.groupOps(gid, ops)
+    this.sync.onGroupOp = (gid, op) => this.groups.receiveOwnOp(gid, op)
+    this.groups.onOwnMirror = (sync) => this.sync.group(sync)
+    this.sync.onGroupMirror = (sync) => this.groups.receiveOwnMirror(sync)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
@@ -299,6 +331,9 @@ export class Messenger {
       this.addresses.identified(detail.peerId, detail.listenAddrs)
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
+    // A relay slot gained or lost: one on a contact's home node changes what that contact is
+    // told, and libp2p's own record of us (which never names it) does not change with it.
+    this.listen('transport:listening', () => this.addresses.schedule())
     await this.addresses.start()
     this.presence.start()
     await this.rotatePrekeys()
@@ -318,6 +353,7 @@ export class Messenger {
     await this.resets.start(resetSessions)
     // Before the outbox starts: our card and address updates carry the home node's certificate.
     await this.home.start()
+    this.contactRelays.start()
     await this.linker.start()
     this.kickAllLanes()
     void this.groups.reachOut().catch(() => undefined)
@@ -342,6 +378,7 @@ export class Messenger {
     this.resets.stop()
     await this.linker.stop()
     await this.home.stop()
+    this.contactRelays.stop()
     await this.finder.stop()
     await this.groups.stop()
     for (const [type, handler] of this.listeners)
@@ -356,7 +393,10 @@ export class Messenger {
   private peerSeen(peer: PeerId): void {
     const core = this.core
     const id = peer.toString()
-    if (core.isOwnDevice(id)) this.outbox.kick(laneOf(core.selfRecord(), id), true)
+    if (core.isOwnDevice(id)) {
+      this.outbox.kick(laneOf(core.selfRecord(), id), true)
+      this.sync.met(id)
+    }
     const contact = core.contacts.byPeerId(id)
     if (contact === undefined) return
     // The lane of the device that was seen: each device of theirs is delivered to on its own.
@@ -372,8 +412,12 @@ export class Messenger {
    */
   async applyDeviceList(ref: string, bytes: Uint8Array): Promise<boolean> {
     this.assertRunning()
+    return this.takeDeviceList(this.core.contacts.resolve(ref).id, bytes)
+  }
+
+  /** applyDeviceList for a contact or member record by id (also what group traffic brings). */
+  private takeDeviceList(id: ContactId, bytes: Uint8Array): Promise<boolean> {
     const core = this.core
-    const { id } = core.contacts.resolve(ref)
     return core.queue.run(id, async () => {
       const current = core.contacts.get(id)
       const next = current === undefined ? undefined : withDeviceList(current, bytes)
@@ -391,6 +435,8 @@ export class Messenger {
       await core.commit(tx)
       for (const { lane } of dropped) this.outbox.reset(lane)
       for (const lane of kept) this.outbox.kick(lane)
+      const before = new Set(lanesOf(current).map((l) => l.lane))
+      if ([...kept].some((lane) => !before.has(lane))) core.onDevicesAdded(id)
       return true
     })
   }
@@ -447,6 +493,14 @@ export class Messenger {
   /** Where a peer (by peer id) stands with us: what every protocol handler asks (trust.ts). */
   trustOf(peerId: string): TrustState {
     return this.core.trustOf(peerId)
+  }
+
+  /**
+   * Whether `peerId` is another device of ours (on our own device list): it is us, so it keeps
+   * our Moments in step with this one (@jiayi/feed syncs with it as with a contact).
+   */
+  isOwnDevice(peerId: string): boolean {
+    return this.core.isOwnDevice(peerId)
   }
 
   /** Whether the peer may do `action` now (trust.ts). */

@@ -36,7 +36,7 @@ export interface ContactRecord {
   readonly postQuantum?: boolean | undefined
   /** The latest card we hold for them, as its link payload. */
   readonly card: string
-  /** The user's private name for them (备注): shown instead of `name`, never sent anywhere. */
+  /** The user's private name for them (备注): shown instead of `name`, sent only to our own devices. */
   readonly remark?: string | undefined
   /** The user's labels for them (标签, labels/labels.ts), by name; private like `remark`. */
   readonly labels?: readonly string[] | undefined

@@ -101,7 +101,12 @@ export async function createJiayiNode(options: JiayiNodeOptions): Promise<JiayiN
     privateKey,
     start: options.start ?? true,
     nodeInfo: { userAgent: JIAYI_USER_AGENT },
-    addresses: { listen },
+    addresses: {
+      listen,
+      // Circuits through contacts' home nodes are for those contacts only (reach-service.ts):
+      // never in identify, our peer record or anything else libp2p tells other peers.
+      announceFilter: (addrs) => node?.services.reach?.announceable(addrs) ?? addrs,
+    },
     transports: [...network.transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(yamuxInit(limits))],

@@ -16,6 +16,8 @@ export const PROTOCOL_FILE = '/jiayi/file/1'
 export const PROTOCOL_FEED = '/jiayi/feed/2'
 /** A home node's mailbox: certify, depositor list, deposit, fetch, acknowledge (mailbox/). */
 export const PROTOCOL_MAILBOX = '/jiayi/mailbox/1'
+/** A home node tells its owner's connected devices that mail came (mailbox/notice.ts). */
+export const PROTOCOL_MAILBOX_NOTICE = '/jiayi/mailbox-notice/1'
 
 export type JiayiProtocol =
   | typeof PROTOCOL_MSG
@@ -23,6 +25,7 @@ export type JiayiProtocol =
   | typeof PROTOCOL_FILE
   | typeof PROTOCOL_FEED
   | typeof PROTOCOL_MAILBOX
+  | typeof PROTOCOL_MAILBOX_NOTICE
 
 export const JIAYI_PROTOCOLS: readonly JiayiProtocol[] = [
   PROTOCOL_MSG,
@@ -30,6 +33,7 @@ export const JIAYI_PROTOCOLS: readonly JiayiProtocol[] = [
   PROTOCOL_FILE,
   PROTOCOL_FEED,
   PROTOCOL_MAILBOX,
+  PROTOCOL_MAILBOX_NOTICE,
 ]
 
 const KiB = 1024
@@ -46,6 +50,7 @@ export const FILE_CHUNK_BYTES = 256 * KiB
  * - feed: signed Yjs updates and compacted snapshots; larger snapshots must be split by the sender.
  * - mailbox: a deposit or a fetch of envelopes (each at most a msg frame) up to 1 MiB together,
  *   or a depositor list of MAX_DEPOSITORS peer ids (~53 KiB).
+ * - mailbox notice: one small count; 64 bytes leave room for a field or two more.
  */
 export const MAX_FRAME_BYTES: Readonly<Record<JiayiProtocol, number>> = Object.freeze({
   [PROTOCOL_MSG]: 64 * KiB,
@@ -53,6 +58,7 @@ export const MAX_FRAME_BYTES: Readonly<Record<JiayiProtocol, number>> = Object.f
   [PROTOCOL_FILE]: FILE_CHUNK_BYTES + 4 * KiB,
   [PROTOCOL_FEED]: 1024 * KiB,
   [PROTOCOL_MAILBOX]: 1088 * KiB,
+  [PROTOCOL_MAILBOX_NOTICE]: 64,
 })
 
 export function isJiayiProtocol(value: string): value is JiayiProtocol {
@@ -68,6 +74,7 @@ export function isJiayiProtocol(value: string): value is JiayiProtocol {
  * - file: one stream per file moving at once between two peers.
  * - feed: one sync session per direction, plus a fresh one while an old one closes.
  * - mailbox: one request per stream; a sender's conversations deposit one after another.
+ * - mailbox notice: the home node sends one at a time per device (and one more if mail came meanwhile).
  */
 export const MAX_INBOUND_STREAMS: Readonly<Record<JiayiProtocol, number>> = Object.freeze({
   [PROTOCOL_MSG]: 32,
@@ -75,4 +82,5 @@ export const MAX_INBOUND_STREAMS: Readonly<Record<JiayiProtocol, number>> = Obje
   [PROTOCOL_FILE]: 16,
   [PROTOCOL_FEED]: 8,
   [PROTOCOL_MAILBOX]: 8,
+  [PROTOCOL_MAILBOX_NOTICE]: 2,
 })

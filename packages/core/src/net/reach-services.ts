@@ -19,7 +19,7 @@ import { dcutr } from '@libp2p/dcutr'
 import { type ReachInit, reachService } from './reach-service.js'
 import { type UpnpInit, upnpPortMapping } from './upnp.js'
 
-export type { NatStatus, Reach, ReachInit, ReachStatus } from './reach-service.js'
+export type { GuestRelay, NatStatus, Reach, ReachInit, ReachStatus } from './reach-service.js'
 export type { UpnpInit } from './upnp.js'
 
 export interface ReachServicesInit extends ReachInit {
