@@ -10,6 +10,9 @@
  *   counted; the handover goes on.
  * - When a single frame cannot fit through the relay at all, linking ends with LinkInterrupted
  *   and the new device's store holds no identity.
+ * - The last frames lost (the new device's `stored`, or the laptop's answer): a resume that says
+ *   `stored` is answered `stored` on the new stream, by a laptop that then takes the list, or
+ *   took it already; the new device writes its account only on that answer.
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
@@ -17,10 +20,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, randomBytes } from '../src/bytes.js'
 import { DeviceError } from '../src/devices/errors.js'
 import { joinByLink } from '../src/devices/join.js'
-import { decodeDeviceLink } from '../src/devices/link.js'
+import { decodeDeviceLink, linkCode, linkMac } from '../src/devices/link.js'
 import { LinkFrame } from '../src/devices/link-wire.pb.js'
-import { PROTOCOL_LINK } from '../src/devices/linker.js'
-import { generateDeviceKey } from '../src/identity/device.js'
+import { LINK_MAX_FRAME_BYTES, PROTOCOL_LINK } from '../src/devices/linker.js'
+import { devicePeerId, generateDeviceKey } from '../src/identity/device.js'
 import { createAccount } from '../src/messenger/account.js'
 import { Keys } from '../src/messenger/keys.js'
 import { openFramed } from '../src/net/framed-handler.js'
@@ -185,5 +188,57 @@ describe('linking through a home relay', () => {
     )
     assert.equal(await phoneStore.get(Keys.account()), undefined, 'the new device holds no identity')
     assert.equal(laptop.messenger.ownDeviceList().devices.length, 1, 'the laptop lists only itself')
+  })
+
+  it('the last frames lost: a resume that says stored is answered stored, before and after the laptop took the list', async () => {
+    const { laptop, circuit, dialler } = await setup(4 * 1024 * 1024, 4)
+    const laptopId = laptop.messenger.whoami().peerId
+    /** The new device's side by hand, up to the new list; `stored` says whether it sends its `stored`. */
+    const handOverTo = async (stored: boolean) => {
+      const offer = laptop.messenger.linkDevice()
+      const link = decodeDeviceLink(offer.link)
+      const { deviceKey, node } = await dialler()
+      const me = devicePeerId(deviceKey).toString()
+      const mac = linkMac(link.secret, 'new', laptopId, me) as Uint8Array<ArrayBuffer>
+      const open = () =>
+        openFramed(node, [multiaddr(`${circuit}/p2p/${laptopId}`)], PROTOCOL_LINK, {
+          maxFrameBytes: LINK_MAX_FRAME_BYTES,
+          runOnLimitedConnection: true,
+          signal: AbortSignal.timeout(10_000),
+        })
+      const framed = await open()
+      await framed.write(LinkFrame.encode({ hello: { mac, name: 'phone', historyDays: -1 } }))
+      const next = async () => LinkFrame.decode((await framed.read({ timeoutMs: 20_000 }))!)
+      assert.ok((await next()).proof !== undefined)
+      typeCode(laptop)(linkCode(link.secret, laptopId, me))
+      assert.ok((await next()).account !== undefined)
+      while ((await next()).deviceList === undefined);
+      if (stored) {
+        await framed.write(LinkFrame.encode({ stored: true }))
+        await eventually(
+          () => laptop.messenger.ownDeviceList().devices.some((d) => d.peerId === me),
+          10_000,
+          'the laptop took the list',
+        )
+      }
+      // The stream breaks before the answer arrives (or before `stored` is sent).
+      framed.abort(new Error('lost'))
+      assert.equal(
+        laptop.messenger.ownDeviceList().devices.some((d) => d.peerId === me),
+        stored,
+        'the laptop takes the list only once the new device said it stored everything',
+      )
+      const again = await open()
+      await again.write(LinkFrame.encode({ resume: { mac, after: new Uint8Array(), done: 0, stored: true } }))
+      const answer = LinkFrame.decode((await again.read({ timeoutMs: 20_000 }))!)
+      assert.equal(answer.stored, true, 'the laptop answers stored on the new stream')
+      assert.ok(
+        laptop.messenger.ownDeviceList().devices.some((d) => d.peerId === me),
+        'and lists the phone',
+      )
+    }
+    await handOverTo(false)
+    await handOverTo(true)
+    assert.equal(laptop.messenger.ownDeviceList().devices.length, 3)
   })
 })
