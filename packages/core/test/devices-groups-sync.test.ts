@@ -3,7 +3,8 @@
  * real peers on 127.0.0.1 with real stores on disk. Ann has two devices made by hand as in
  * devices-sync.test.ts; she and Bob share a group. What Ann says on the laptop shows on the phone
  * as hers, once, in that group; a picture she sends from the laptop is fetched by the phone from
- * the laptop (the same SHA-256, complete only once it is there); how far she read and her
+ * the laptop (the same SHA-256, complete only once it is there), and a big one waits for Accept
+ * there and, with the laptop away, comes from Bob, who holds it; how far she read and her
  * reactions follow; Bob sees each message of hers once; after a restart the phone carries none of
  * them on. Bob, a member of the group but no device of Ann's, cannot pass a message off as one Ann
  * sent from another device, nor can a device removed from her list, which cannot fetch her files
@@ -32,7 +33,7 @@ import { PROTOCOL_FILE } from '../src/net/protocols.js'
 import { LevelStore } from '../src/store/level.js'
 import type { Store } from '../src/store/store.js'
 import { openSealedStore } from '../src/store/unlock.js'
-import { type FilePeer, filePeer, newHome, removeHomes } from './helpers/files-peers.js'
+import { type FilePeer, type FilePeerOptions, filePeer, newHome, removeHomes } from './helpers/files-peers.js'
 import { eventually } from './helpers/messenger-peer.js'
 
 type TestPeer = FilePeer
@@ -55,6 +56,7 @@ describe('own devices in step in a group', () => {
     name: string,
     prepare?: (s: Store) => Promise<void>,
     place?: { home: string; key: Uint8Array },
+    options: FilePeerOptions = {},
   ) {
     const home = place?.home ?? (await newHome())
     const key = place?.key ?? randomBytes(32)
@@ -63,7 +65,7 @@ describe('own devices in step in a group', () => {
       await prepare(store)
       await store.close()
     }
-    const peer = await filePeer(name, { home, key })
+    const peer = await filePeer(name, { ...options, home, key })
     const wrapped: TestPeer = {
       ...peer,
       async stop() {
@@ -76,11 +78,12 @@ describe('own devices in step in a group', () => {
   }
 
   /** The same device again, from its store on disk. */
-  async function restart(p: TestPeer) {
+  async function restart(p: TestPeer, options: FilePeerOptions = {}) {
     await p.stop()
-    return diskPeer('Ann', undefined, { home: p.home, key: p.key })
+    return diskPeer('Ann', undefined, { home: p.home, key: p.key }, options)
   }
 
+  const phoneLimits: FilePeerOptions = { autoDownload: { askAboveBytes: 1_000_000 } }
   const connect = (a: TestPeer, b: TestPeer) => a.messenger.node.dial(b.messenger.node.getMultiaddrs()[0]!)
   const peek = (p: TestPeer) => p.messenger.groups.messages(group.id, { peek: true })
   const stored = async (p: TestPeer) => (await peek(p)).filter((m) => m.extension?.kind !== 'group-change')
@@ -93,10 +96,16 @@ describe('own devices in step in a group', () => {
       { deviceKey: devicePublicKey(account.deviceKey), name: 'laptop', linkedAt: 1 },
       { deviceKey: devicePublicKey(phoneKey), name: 'phone', linkedAt: 2 },
     ])
-    phone = await diskPeer('Ann', async (store) => {
-      await store.put(Keys.account(), accountRecord({ ...account, deviceKey: phoneKey }))
-      await store.put(ownDeviceListKey(), list)
-    })
+    // The phone asks before anything over 1 MB downloads.
+    phone = await diskPeer(
+      'Ann',
+      async (store) => {
+        await store.put(Keys.account(), accountRecord({ ...account, deviceKey: phoneKey }))
+        await store.put(ownDeviceListKey(), list)
+      },
+      undefined,
+      phoneLimits,
+    )
     await laptop.store.put(ownDeviceListKey(), list)
     await laptop.messenger.reloadOwnDevices()
     bob = await diskPeer('Bob')
@@ -221,6 +230,42 @@ describe('own devices in step in a group', () => {
     await eventually(() => bob.files.transfer(sent.id)?.status === 'complete', 20_000, 'the picture at Bob')
   })
 
+  it('a big file Ann sends from the laptop waits for Accept on the phone; with the laptop away it comes from Bob, who holds it', async () => {
+    const big = new Uint8Array(nodeRandomBytes(1_200_000))
+    const path = join(laptop.home, 'route.gpx')
+    await writeFile(path, big)
+    const sent = await laptop.files.sendFile(group.id, await laptop.storage.openSource(path), {})
+    const waiting = await eventually(
+      () => {
+        const t = phone.files.transfer(sent.id)
+        return t?.note === 'needs-accept' ? t : undefined
+      },
+      15_000,
+      'the file waiting on the phone',
+    )
+    assert.equal(waiting.hold, 'large')
+    const shown = (await stored(phone)).find((m) => m.id === sent.id)
+    assert.equal(shown?.direction, 'out')
+    assert.equal((shown?.extension?.data as FileMessageData | undefined)?.status, 'incoming')
+    await eventually(() => bob.files.transfer(sent.id)?.status === 'complete', 20_000, 'the file at Bob')
+    await laptop.stop()
+    const served = bob.files.stats().chunksSent
+    await phone.files.accept(sent.id)
+    const done = await eventually(
+      () => {
+        const t = phone.files.transfer(sent.id)
+        return t?.status === 'complete' ? t : undefined
+      },
+      20_000,
+      'the file on the phone, from Bob',
+    )
+    assert.equal(sha256Hex(await readFile(done.path!)), sha256Hex(big))
+    assert.ok(bob.files.stats().chunksSent > served, 'Bob served it')
+    laptop = await restart(laptop)
+    await connect(laptop, bob)
+    await connect(laptop, phone)
+  })
+
   it('Bob’s message read on the laptop is read on the phone; Ann’s reaction on the laptop stands on the phone', async () => {
     const fromBob = await bob.messenger.groups.send(group.id, 'hello Ann 你好')
     const unread = (p: TestPeer) => p.messenger.groups.list().find((g) => g.id === group.id)?.unread
@@ -242,7 +287,7 @@ describe('own devices in step in a group', () => {
 
   it('after a restart the phone still shows them once, and carries none of them on', async () => {
     const before = (await stored(phone)).map((m) => m.id)
-    phone = await restart(phone)
+    phone = await restart(phone, phoneLimits)
     await connect(phone, bob)
     await connect(phone, laptop)
     assert.deepEqual(
