@@ -115,16 +115,20 @@ export class TransferRunner {
   async start(messenger: Messenger): Promise<void> {
     this.messengerRef = messenger
     const handler = framedHandler(PROTOCOL_FILE, (framed, connection) => this.serve(framed, connection), {
+      // Another device of ours (on our list now) fetches the group files we sent from here.
       allow: (peer) =>
         messenger.peerMay(peer.toString(), 'open-file-stream') ||
-        messenger.peerMay(peer.toString(), 'open-group-file-stream'),
+        messenger.peerMay(peer.toString(), 'open-group-file-stream') ||
+        messenger.isOwnDevice(peer.toString()),
       onRefused: (r) => this.refuse(r.code === 'NotAllowed' ? 'not-a-contact' : 'stream-error', r.remotePeer),
     })
     await messenger.node.handle(PROTOCOL_FILE, handler, {
       maxInboundStreams: MAX_INBOUND_STREAMS[PROTOCOL_FILE],
     })
     const onConnect = (e: Event) => {
-      const contact = this.fileContact((e as CustomEvent<PeerId>).detail.toString())
+      const peer = (e as CustomEvent<PeerId>).detail.toString()
+      // Another device of ours: the group files we sent from it are fetched now.
+      const contact = messenger.isOwnDevice(peer) ? messenger.selfContact() : this.fileContact(peer)
       if (contact !== undefined) this.resumeWith(contact.id, true)
     }
     messenger.node.addEventListener('peer:connect', onConnect)

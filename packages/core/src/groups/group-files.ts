@@ -12,6 +12,10 @@
  *   (trust action `open-group-file-stream`) and is served only files offered in a group we are
  *   both in now. A removed member, a member of another group or a stranger is refused and counted.
  *
+ * Our other devices show what we sent (messenger/sync.ts `group-sent`): each fetches the bytes
+ * from the device that sent them, as a member would (a device of ours, on our list now, may),
+ * under the same auto-download rules; its message stays ours, its status follows the download.
+ *
  * The sender's record is `complete` as soon as the offer is sent: it keeps the file available
  * to every member (one upload per member: fine on a LAN) rather than following each download.
  * While the sender is away, a member who holds the file whole serves it to the others (the
@@ -56,6 +60,8 @@ export interface GroupFileHooks {
     readonly offer: FileOffer
     /** The sender's device that offered it (on their list), when the message names one. */
     readonly device?: string | undefined
+    /** Ours, sent from another device of ours (`device`) and mirrored here (messenger/sync.ts). */
+    readonly own?: boolean | undefined
   }): Promise<((tx: Tx) => void) | undefined>
   /** The live state of the file of message `id` (status, bytes), if a transfer knows it. */
   data(id: MessageId): FileMessageData | undefined
@@ -201,9 +207,12 @@ export class GroupFiles implements GroupFileHooks {
     readonly id: MessageId
     readonly offer: FileOffer
     readonly device?: string | undefined
+    readonly own?: boolean | undefined
   }): Promise<((tx: Tx) => void) | undefined> {
-    // Carried twice, or our own carried back: one transfer per file.
-    if (this.deps.find(m.id) !== undefined || m.sender === this.me) return undefined
+    // Carried twice, or our own carried back: one transfer per file. Ours mirrored from another
+    // device of ours is fetched from that device (its message stays ours, its status follows).
+    if (this.deps.find(m.id) !== undefined) return undefined
+    if (m.sender === this.me && (m.own !== true || m.device === undefined)) return undefined
     const tooLarge = m.offer.size > this.deps.maxFileBytes
     // The auto-download rules apply as for a contact's file, the sender's quota per sender.
     const hold = tooLarge ? undefined : await this.deps.holdFor(m.offer.size, m.sender)
@@ -245,6 +254,11 @@ export class GroupFiles implements GroupFileHooks {
   mayFetch(r: TransferRecord, peerId: string): boolean {
     if (r.groupId === undefined) return false
     const messenger = this.deps.messenger()
+    // Another device of ours (on our list now) shows our group messages, so it holds our files too.
+    if (messenger.isOwnDevice(peerId)) {
+      const ours = messenger.groups.find(r.groupId)
+      return ours !== undefined && ours.id === r.groupId && ours.members.some((m) => m.id === this.me)
+    }
     const asker = contactByPeer(messenger, peerId)
     if (asker === undefined) return false
     const group = messenger.groups.find(r.groupId)
@@ -258,6 +272,8 @@ export class GroupFiles implements GroupFileHooks {
 
   /** Where to fetch the group file `r` from: its sender (a contact or a member record). */
   senderOf(r: TransferRecord): ContactView | undefined {
+    // Ours, mirrored from another device of ours: fetched from that device (record.device).
+    if (r.contactId === this.me) return this.deps.messenger().selfContact()
     try {
       const c = this.deps.messenger().contact(r.contactId)
       return c.id === r.contactId ? c : undefined

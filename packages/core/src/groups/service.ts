@@ -965,14 +965,16 @@ export class Groups {
    * What another device of ours said, read or reacted in a group (sync.ts, so from a device on
    * our list), one at a time: a message is stored once by its id, whichever way it came first.
    */
-  receiveOwnMirror(sync: GroupMirror): Promise<void> {
-    this.ownMirrors = this.ownMirrors.then(() => this.ownMirror(sync)).catch((error) => this.counted(error))
+  receiveOwnMirror(sync: GroupMirror, device: string): Promise<void> {
+    this.ownMirrors = this.ownMirrors
+      .then(() => this.ownMirror(sync, device))
+      .catch((error) => this.counted(error))
     return this.ownMirrors
   }
 
   private ownMirrors: Promise<void> = Promise.resolve()
 
-  private async ownMirror(sync: GroupMirror): Promise<void> {
+  private async ownMirror(sync: GroupMirror, device: string): Promise<void> {
     const g = this.loaded.get(sync.group)
     // A group this device has left, or not heard of: nothing to show it in.
     if (g === undefined || !g.log.state().members.has(this.me)) return
@@ -986,6 +988,19 @@ export class Groups {
       return void this.core.refuse(PROTOCOL_MSG, 'bad-payload')
     if ((await this.core.store.get(GroupKeys.sent(sync.id))) !== undefined) return // once
     const members = g.log.state().members
+    // Its bytes are on the device that sent it: this device fetches them from there like a
+    // member's file (group-files.ts), and the transfer commits with the message.
+    const stage =
+      offer === undefined
+        ? undefined
+        : await this.files?.incoming({
+            groupId: g.log.id,
+            sender: this.me,
+            id: sync.id,
+            offer,
+            device,
+            own: true,
+          })
     await this.storeMessage(
       g,
       {
@@ -1003,6 +1018,7 @@ export class Groups {
         at: Date.now(),
       },
       false,
+      stage,
     )
   }
 

@@ -222,7 +222,7 @@ export class Messenger {
     this.groups.onOwnOps = (gid, ops) => this.sync.groupOps(gid, ops)
     this.sync.onGroupOp = (gid, op) => this.groups.receiveOwnOp(gid, op)
     this.groups.onOwnMirror = (sync) => this.sync.group(sync)
-    this.sync.onGroupMirror = (sync) => this.groups.receiveOwnMirror(sync)
+    this.sync.onGroupMirror = (sync, device) => this.groups.receiveOwnMirror(sync, device)
     this.home = new HomeNodeOwner(
       core,
       (from, envelope, connection, via) => this.inbound.onEnvelope(from, envelope, connection, via),
@@ -493,6 +493,11 @@ export class Messenger {
   /** Where a peer (by peer id) stands with us: what every protocol handler asks (trust.ts). */
   trustOf(peerId: string): TrustState {
     return this.core.trustOf(peerId)
+  }
+
+  /** Ourselves as a contact (our own device list): whom a file one of our devices sent is fetched from. */
+  selfContact(): ContactView {
+    return this.core.view(this.core.selfRecord())
   }
 
   /**

@@ -196,7 +196,8 @@ export class OwnSync {
   }
 
   /** Takes our group message, read marker or reaction from another device (groups/service.ts). */
-  onGroupMirror: (sync: GroupMirror) => Promise<void> = async () => {}
+  /** `device`: the device of ours that sent it (a file it mirrors is fetched from there). */
+  onGroupMirror: (sync: GroupMirror, device: string) => Promise<void> = async () => {}
 
   /** Mirrors our group message, how far we read a group, or our reaction in one (not awaited). */
   group(sync: GroupMirror): void {
@@ -247,7 +248,7 @@ export class OwnSync {
     }
     if (sync.kind === 'group-sent' || sync.kind === 'group-read' || sync.kind === 'group-reaction') {
       // As a group op: after this envelope is durable, outside our own queue.
-      ctx.after(() => void this.onGroupMirror(sync))
+      ctx.after(() => void this.onGroupMirror(sync, ctx.device))
       return
     }
     if (sync.kind === 'contact') {
