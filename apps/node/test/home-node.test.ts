@@ -109,6 +109,13 @@ test('messages wait in the home node mailbox while the recipient is away', { tim
       relays.every((r) => r === ready.peerId),
       relays.join(' '),
     )
+    // A script reading her `start --json` learns of the reservation either way: in the ready
+    // line, or in a `reach` event once it is made.
+    if (!relays.includes(ready.peerId))
+      await alice.proc.waitFor(
+        (l) => l.event === 'reach' && (l.reach as { relays: string[] }).relays.includes(ready.peerId),
+        20_000,
+      )
     const got = await eventually(
       async () => {
         const list = await jiayiJson<MessageView[]>(alice.home, ['messages', bAtA, '--peek'])

@@ -107,6 +107,15 @@ describe('UPnP port mapping on a home router', { skip: internetUnavailable() }, 
     assert.equal(reach.nat, 'public')
     const card = await alice.control.call<{ addrs: string[] }>('card')
     assert.ok(card.addrs.includes(mappedAddr), card.addrs.join(' '))
+    // A script watching `start --json` learns it too: the ready line came before the mapping
+    // (the router is searched for once the peer runs), so a `reach` event follows with it.
+    assert.deepEqual(alice.proc.ready.reach.mapped, [])
+    const event = (await alice.proc.waitFor(
+      (l) => l.event === 'reach' && (l.reach as Reach).mapped.includes(mappedAddr),
+      10_000,
+    )) as { reach: Reach & { homeNode: unknown } }
+    assert.equal(event.reach.nat, 'public')
+    assert.ok('homeNode' in event.reach)
   })
 
   it('Carol, on the internet, dials the mapped address and they chat directly', async () => {

@@ -111,7 +111,8 @@ export class ControlDispatcher {
         e === 'group-message' ||
         e === 'contact' ||
         e === 'typing' ||
-        e === 'read',
+        e === 'read' ||
+        e === 'reach',
     )
   }
 
@@ -195,6 +196,7 @@ export class ControlDispatcher {
       offs.push(e.on('group-message', (ev) => sink({ event: 'group-message', ...ev })))
     if (want.has('typing')) offs.push(e.on('typing', (ev) => sink({ event: 'typing', ...ev })))
     if (want.has('read')) offs.push(e.on('read', (ev) => sink({ event: 'read', ...ev })))
+    if (want.has('reach')) offs.push(e.on('reach', (reach) => sink({ event: 'reach', reach })))
     const fileEvents = this.context.files?.files.events
     if (fileEvents !== undefined && want.has('transfer'))
       offs.push(fileEvents.on('transfer', (ev) => sink({ event: 'transfer', ...ev })))

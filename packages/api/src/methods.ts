@@ -140,13 +140,7 @@ export interface ApiMethods {
       readonly files?: { readonly refusedTotal: number; readonly refused: Record<string, number> }
       readonly feed?: { readonly rejectedTotal: number; readonly rejected: Record<string, number> }
       /** How others reach this peer now (the ready line's `reach`, kept current). */
-      readonly reach?: {
-        readonly nat: 'public' | 'private' | 'unknown'
-        readonly relays: readonly string[]
-        /** Public addresses the router maps to this peer (UPnP). */
-        readonly mapped?: readonly string[]
-        readonly homeNode: HomeNodeView | null
-      }
+      readonly reach?: ReachView
     }
   }
   contactList: { params: NoParams; result: ContactView[] }
@@ -378,6 +372,17 @@ export interface ApiEvents {
   feed: { readonly feed: string; readonly local: boolean; readonly author?: AuthorView }
   /** A change of passphrase under way (`changePassphrase` answers once it is done). */
   passphrase: PassphraseProgress
+  /** How others reach this peer changed (nat, relays or mapped); at most one a second. */
+  reach: { readonly reach: ReachView }
+}
+
+/** How others reach this peer: `stats`' `reach`, and the `reach` event's. */
+export interface ReachView {
+  readonly nat: 'public' | 'private' | 'unknown'
+  readonly relays: readonly string[]
+  /** Public addresses the router maps to this peer (UPnP). */
+  readonly mapped?: readonly string[]
+  readonly homeNode: HomeNodeView | null
 }
 
 /**
@@ -402,6 +407,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'passphrase',
   'group',
   'group-message',
+  'reach',
 ] as const
 
 export type ApiNotification = { [E in EventName]: { readonly event: E } & ApiEvents[E] }[EventName]

@@ -182,8 +182,11 @@ test('session: subscribe forwards events until unsubscribe or close', async () =
   await session.receive('{"id":3,"method":"subscribe"}')
   assert.deepEqual(sent.shift(), {
     id: 3,
-    result: { events: ['message', 'contact', 'typing', 'read', 'group', 'group-message'] },
+    result: { events: ['message', 'contact', 'typing', 'read', 'group', 'group-message', 'reach'] },
   })
+  const reach = { nat: 'public', relays: [], mapped: ['/ip4/203.0.113.7/tcp/4101'], homeNode: null }
+  messenger.events.emit('reach', reach)
+  assert.deepEqual(sent.splice(0), [{ event: 'reach', reach }])
   session.close()
   messenger.events.emit('typing', { contactId: 'c', active: true })
   assert.deepEqual(sent, [])

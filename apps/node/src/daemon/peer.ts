@@ -371,7 +371,7 @@ export async function runPeer(ctx: Context, options: PeerOptions): Promise<numbe
       ...(web?.fingerprint ? { webLan: web.lanUrls, webCertificate: web.fingerprint } : {}),
       ...(web?.lan ? { webLanLinks: web.lan.links } : {}),
       // How others reach this peer, as far as is known at start: AutoNAT and the home node
-      // reservation take a moment, so later values are in `jiayi stats --json` (`reach`).
+      // reservation take a moment; each change after this line comes as a `reach` event.
       reach: m.reach(),
       // Present when this run joined the public libp2p network (--public-dht or the setting).
       ...(n.services.dht === undefined ? {} : { publicDht: true }),
@@ -447,6 +447,8 @@ interface EventLines {
 function watchEvents(ctx: Context, m: Messenger): EventLines {
   const out = batchedLines(ctx.out)
   const states = new Map(m.contactList().map((c) => [c.id as string, c.state]))
+  let released = false
+  let shownReach: ShownReach = m.reach()
   const offs = [
     m.events.on('message', (e) => {
       if (ctx.json) {
@@ -490,6 +492,17 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
         `The secure session with ${name} was reset ${e.by === 'us' ? 'by this peer' : `by ${name}`}.${again}`,
       )
     }),
+    m.events.on('reach', (e) => {
+      // Before the ready line, which carries the reach of that moment, a change is not news.
+      if (!released) return
+      const before = shownReach
+      if (reachKey(e) === reachKey(before)) return
+      shownReach = e
+      if (ctx.json) return out.json({ event: 'reach', reach: e })
+      for (const a of e.mapped)
+        if (!before.mapped.includes(a)) out.line(`Reachable from outside at ${a} (UPnP)`)
+      for (const r of e.relays) if (!before.relays.includes(r)) out.line(`Reachable through relay ${r}`)
+    }),
     m.events.on('contact', (e) => {
       const before = states.get(e.id)
       const state = e.contact?.state
@@ -510,12 +523,26 @@ function watchEvents(ctx: Context, m: Messenger): EventLines {
     }),
   ]
   return {
-    release: () => out.release(),
+    release: () => {
+      released = true
+      shownReach = m.reach()
+      out.release()
+    },
     stop(write = true) {
       for (const off of offs.splice(0)) off()
       if (write) out.release()
     },
   }
+}
+
+type ShownReach = {
+  readonly nat: string
+  readonly mapped: readonly string[]
+  readonly relays: readonly string[]
+}
+
+function reachKey(r: ShownReach): string {
+  return JSON.stringify([r.nat, [...r.relays].sort(), [...r.mapped].sort()])
 }
 
 /**

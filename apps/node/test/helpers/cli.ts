@@ -115,6 +115,7 @@ export interface Ready {
   readonly event: 'ready'
   readonly peerId: string
   readonly addrs: string[]
+  readonly reach: { readonly nat: string; readonly relays: string[]; readonly mapped: string[] }
 }
 
 /** A running `jiayi start --json`: its ready line, the lines after it, and how it ended. */

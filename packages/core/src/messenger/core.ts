@@ -18,8 +18,10 @@ import { devicePeerId, devicePublicKey } from '../identity/device.js'
 import { type DeviceList, verifyDeviceList } from '../identity/device-list.js'
 import { type PublicIdentity, publicIdentity } from '../identity/identity.js'
 import { homeOf } from '../mailbox/contact-home.js'
+import type { HomeNodeView } from '../mailbox/owner.js'
 import { connectionRoute } from '../net/connection-info.js'
 import type { JiayiNode } from '../net/network-stack.js'
+import type { NatStatus } from '../net/reach-service.js'
 import { forgetSearch } from '../search/message-search.js'
 import type { WriteBehindStore, WriteOptions } from '../store/write-behind.js'
 import type { Account } from './account.js'
@@ -91,6 +93,16 @@ export interface MessengerEvents extends Record<string, unknown> {
    * the peer ids of our devices now. What a removed device had open with us ends (the feed's sync).
    */
   'own-devices': { readonly devices: readonly string[] }
+  /**
+   * How others reach this peer changed (nat, relays or mapped; at most once a second): the same
+   * shape as Messenger.reach().
+   */
+  reach: {
+    readonly nat: NatStatus
+    readonly relays: readonly string[]
+    readonly mapped: readonly string[]
+    readonly homeNode: HomeNodeView | null
+  }
 }
 
 export interface EncryptOptions {

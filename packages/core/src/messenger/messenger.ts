@@ -23,6 +23,8 @@ import { HomeNodeOwner, type HomeNodeView } from '../mailbox/owner.js'
 import { framedHandler, type RefusedStream } from '../net/framed-handler.js'
 import type { JiayiNode } from '../net/network-stack.js'
 import { MAX_INBOUND_STREAMS, PROTOCOL_MSG, PROTOCOL_PREKEYS } from '../net/protocols.js'
+import { watchReachChanges } from '../net/reach-changes.js'
+import type { ReachStatus } from '../net/reach-service.js'
 import type { NatStatus } from '../net/reach-services.js'
 import { ContactRelays } from '../reach/contact-relays.js'
 import { MessageSearch } from '../search/message-search.js'
@@ -331,6 +333,15 @@ export class Messenger {
       this.addresses.identified(detail.peerId, detail.listenAddrs)
     })
     this.listen('self:peer:update', () => this.addresses.schedule())
+    // Our reach changes with our addresses (a router's mapping, a relay slot) and with what
+    // peers see of us (identify): each nudges a fresh look.
+    const reachChanges = watchReachChanges({
+      read: () => this.reachStatus(),
+      changed: () => core.events.emit('reach', this.reach()),
+    })
+    this.unsubscribe.push(() => reachChanges.stop())
+    for (const type of ['self:peer:update', 'peer:identify', 'transport:listening', 'transport:close'])
+      this.listen(type, () => reachChanges.nudge())
     // A relay slot gained or lost: one on a contact's home node changes what that contact is
     // told, and libp2p's own record of us (which never names it) does not change with it.
     this.listen('transport:listening', () => this.addresses.schedule())
@@ -619,13 +630,17 @@ export class Messenger {
    * our router maps to us (UPnP), and the home node.
    */
   reach(): { nat: NatStatus; relays: string[]; mapped: string[]; homeNode: HomeNodeView | null } {
-    const status = this.core.node.services.reach?.status()
+    const status = this.reachStatus()
     return {
-      nat: status?.nat ?? 'unknown',
-      relays: [...(status?.relays ?? [])],
-      mapped: [...(status?.mapped ?? [])],
+      nat: status.nat,
+      relays: [...status.relays],
+      mapped: [...status.mapped],
       homeNode: this.homeNode(),
     }
+  }
+
+  private reachStatus(): ReachStatus {
+    return this.core.node.services.reach?.status() ?? { nat: 'unknown', relays: [], mapped: [] }
   }
 
   /**
