@@ -31,6 +31,7 @@ import { createJiayiNode } from '../src/net/node-factory.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { key } from '../src/store/keys.js'
 import { MemoryStore } from '../src/store/memory.js'
+import { typeCodeInto } from './helpers/link-device.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 import { startTestNode } from './net-helpers.js'
 
@@ -82,16 +83,7 @@ describe('linking through a home relay', () => {
     return { relay, laptop, bulk, circuit, dialler }
   }
 
-  const typeCode = (laptop: TestPeer) => (code: string) =>
-    void eventually(
-      () =>
-        laptop.messenger.confirmLink(code).then(
-          () => true,
-          () => false,
-        ),
-      10_000,
-      'the laptop waits for the code',
-    )
+  const typeCode = (laptop: TestPeer) => typeCodeInto(laptop.messenger)
 
   it('a history larger than one relayed connection carries crosses in parts, every record once; a stranger’s resume is refused', async () => {
     // 3.2 MiB of records through connections of 1 MiB each.

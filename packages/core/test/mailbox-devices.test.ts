@@ -10,8 +10,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { fromBase64 } from '../src/bytes.js'
-import { joinByLink } from '../src/devices/join.js'
-import { generateDeviceKey } from '../src/identity/device.js'
 import { verifyHomeCertificate } from '../src/mailbox/certificate.js'
 import { fetchMail, homeLink, MailboxError, MailboxServer } from '../src/mailbox/index.js'
 import type { MessengerCore } from '../src/messenger/core.js'
@@ -21,6 +19,7 @@ import { contactDevices } from '../src/messenger/records.js'
 import { createJiayiNode } from '../src/net/node-factory.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { MemoryStore } from '../src/store/memory.js'
+import { linkNewDevice } from './helpers/link-device.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 import { startTestNode } from './net-helpers.js'
 
@@ -74,34 +73,8 @@ describe('mailbox with several devices', () => {
     assert.deepEqual(server.certificate()!.devices, [laptopId])
 
     // The phone links to the laptop: it gets Bob and the home node record with the rest.
-    const phoneKey = await generateDeviceKey()
     const phoneStore = new MemoryStore()
-    const joining = await createJiayiNode({
-      privateKey: phoneKey,
-      network: nodeNetwork({ mdns: false }),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      relayServer: false,
-    })
-    const offer = laptop.messenger.linkDevice()
-    await joinByLink({
-      link: offer.link,
-      store: phoneStore,
-      node: joining,
-      deviceKey: phoneKey,
-      name: 'phone',
-      // Typed into the laptop once it shows its own code (the two devices get there in any order).
-      onCode: (code) =>
-        void eventually(
-          () =>
-            laptop.messenger.confirmLink(code).then(
-              () => true,
-              () => false,
-            ),
-          10_000,
-          'the laptop waits for the code',
-        ),
-    })
-    await joining.stop()
+    const phoneKey = await linkNewDevice(laptop.messenger, phoneStore)
     assert.ok((await phoneStore.get(Keys.homeNode())) !== undefined, 'the phone has the home node record')
     let phone = await peer('Ann', phoneStore)
     const phoneId = phone.messenger.whoami().peerId

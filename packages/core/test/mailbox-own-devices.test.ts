@@ -11,8 +11,6 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { joinByLink } from '../src/devices/join.js'
-import { generateDeviceKey } from '../src/identity/device.js'
 import { generateIdentity } from '../src/identity/identity.js'
 import {
   ackMail,
@@ -38,6 +36,7 @@ import { createJiayiNode } from '../src/net/node-factory.js'
 import { nodeNetwork } from '../src/net/transports-node.js'
 import { key } from '../src/store/keys.js'
 import { MemoryStore } from '../src/store/memory.js'
+import { linkNewDevice } from './helpers/link-device.js'
 import { eventually, type TestPeer, testPeer } from './helpers/messenger-peer.js'
 import { startTestNode, stopAll } from './net-helpers.js'
 
@@ -186,32 +185,8 @@ describe('a sync for an own device that is away waits on the home node', () => {
     const laptopId = laptop.messenger.whoami().peerId
 
     // The phone links to the laptop (the real linking protocol) and gets the home node record.
-    const phoneKey = await generateDeviceKey()
     const phoneStore = new MemoryStore()
-    const joining = await createJiayiNode({
-      privateKey: phoneKey,
-      network: nodeNetwork({ mdns: false }),
-      ...TCP,
-    })
-    const offer = laptop.messenger.linkDevice()
-    await joinByLink({
-      link: offer.link,
-      store: phoneStore,
-      node: joining,
-      deviceKey: phoneKey,
-      name: 'phone',
-      onCode: (code) =>
-        void eventually(
-          () =>
-            laptop.messenger.confirmLink(code).then(
-              () => true,
-              () => false,
-            ),
-          10_000,
-          'the laptop waits for the code',
-        ),
-    })
-    await joining.stop()
+    const phoneKey = await linkNewDevice(laptop.messenger, phoneStore)
     assert.ok((await phoneStore.get(Keys.homeNode())) !== undefined, 'the phone has the home node record')
     let phone = await peer('Ann', phoneStore)
     const phoneId = phone.messenger.whoami().peerId
