@@ -26,10 +26,17 @@ const FAILURES_BEFORE_NEXT = 3
 const SET_ASIDE_MS = 30 * 60_000
 /** How often the choice is looked at again (a reservation failing, NAT status known). */
 const CHECK_MS = 60_000
+/**
+ * Changes (contact events, our addresses) are gathered for this long before the choice is made
+ * again: each choice verifies the home certificate of every contact, and a burst of changes needs
+ * one look, not one per change.
+ */
+const GATHER_MS = 200
 
 export class ContactRelays {
   private readonly setAside = new Map<string, number>()
   private timer: ReturnType<typeof setInterval> | undefined
+  private gathering: ReturnType<typeof setTimeout> | undefined
   private readonly off: (() => void)[] = []
 
   constructor(
@@ -40,8 +47,8 @@ export class ContactRelays {
 
   start(): void {
     if (this.core.node.services.dialPolicy.environment !== 'node') return
-    this.off.push(this.core.events.on('contact', () => this.update()))
-    const onUpdate = () => this.update()
+    this.off.push(this.core.events.on('contact', () => this.changed()))
+    const onUpdate = () => this.changed()
     this.core.node.addEventListener('self:peer:update', onUpdate)
     this.off.push(() => this.core.node.removeEventListener('self:peer:update', onUpdate))
     this.timer = setInterval(() => this.update(), CHECK_MS)
@@ -51,6 +58,8 @@ export class ContactRelays {
   /** Stops choosing; the slots held end with the node (as our own home node's does). */
   stop(): void {
     clearInterval(this.timer)
+    clearTimeout(this.gathering)
+    this.gathering = undefined
     for (const off of this.off.splice(0)) off()
   }
 
@@ -59,6 +68,15 @@ export class ContactRelays {
     const home = homeOf(contact)
     if (home === undefined) return undefined
     return this.core.node.services.reach?.guestRelays().find((g) => g.peer === home.peerId)?.addr
+  }
+
+  /** Something the choice depends on changed: it is made again shortly (GATHER_MS). */
+  private changed(): void {
+    if (this.gathering !== undefined) return
+    this.gathering = setTimeout(() => {
+      this.gathering = undefined
+      this.update()
+    }, GATHER_MS)
   }
 
   /** Chooses the home nodes to hold a slot on now. */
